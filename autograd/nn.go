@@ -1,0 +1,226 @@
+package autograd
+
+import (
+	"github.com/loomml/loom/tensor"
+)
+
+// Softmax returns the softmax of x along axis.
+func Softmax(x *Var, axis int) *Var {
+	y := tensor.Softmax(x.Value, axis)
+	return record("softmax", y, func(g *tensor.Tensor) []*tensor.Tensor {
+		// dx = y ⊙ (g − Σ g⊙y)
+		gy := tensor.Mul(g, y)
+		return []*tensor.Tensor{tensor.Mul(y, tensor.Sub(g, tensor.Sum(gy, true, axis)))}
+	}, x)
+}
+
+// LogSoftmax returns the log-softmax of x along axis.
+func LogSoftmax(x *Var, axis int) *Var {
+	y := tensor.LogSoftmax(x.Value, axis)
+	return record("log_softmax", y, func(g *tensor.Tensor) []*tensor.Tensor {
+		// dx = g − softmax ⊙ Σ g
+		return []*tensor.Tensor{tensor.Sub(g, tensor.Mul(tensor.Exp(y), tensor.Sum(g, true, axis)))}
+	}, x)
+}
+
+// IgnoreIndex is PyTorch's default ignore_index for cross-entropy.
+const IgnoreIndex = -100
+
+// CrossEntropy returns the mean cross-entropy of logits [..., C] against one
+// integer target per row, as torch.nn.functional.cross_entropy with
+// ignore_index and label_smoothing: rows whose target equals ignoreIndex do
+// not count (pass IgnoreIndex for PyTorch's default).
+func CrossEntropy(logits *Var, targets []int, ignoreIndex int, smoothing float64) *Var {
+	loss, logp, count := tensor.CrossEntropy(logits.Value, targets, ignoreIndex, smoothing)
+	out := tensor.ScalarLike(logits.Value, loss)
+	return record("cross_entropy", out, func(g *tensor.Tensor) []*tensor.Tensor {
+		// d/dlogits = (softmax − q) · g / count with q = (1−ε)·onehot + ε/C.
+		C := logits.Dim(-1)
+		d := tensor.Exp(logp)
+		scale := g.Item() / float64(count)
+		dd := d.Float64s()
+		for i, t := range targets {
+			row := dd[i*C : (i+1)*C]
+			if t == ignoreIndex {
+				clear(row)
+				continue
+			}
+			for c := range row {
+				row[c] -= smoothing / float64(C)
+			}
+			row[t] -= 1 - smoothing
+			for c := range row {
+				row[c] *= scale
+			}
+		}
+		return []*tensor.Tensor{tensor.FromFloat64(dd, logits.Shape()...).To(logits.Value.DType())}
+	}, logits)
+}
+
+// MSELoss returns mean((a − b)²).
+func MSELoss(a, b *Var) *Var {
+	d := Sub(a, b)
+	return Mean(Mul(d, d), false)
+}
+
+// L1Loss returns mean(|a − b|).
+func L1Loss(a, b *Var) *Var { return Mean(Abs(Sub(a, b)), false) }
+
+// LayerNorm normalises x over its last dimension and applies weight and
+// bias ([D]; either may be nil).
+func LayerNorm(x, weight, bias *Var, eps float64) *Var {
+	return norm("layer_norm", x, weight, bias, eps, false)
+}
+
+// RMSNorm scales x over its last dimension by 1/√(mean(x²)+eps) and by
+// weight ([D]; may be nil), as Llama's RMSNorm.
+func RMSNorm(x, weight *Var, eps float64) *Var {
+	return norm("rms_norm", x, weight, nil, eps, true)
+}
+
+func norm(op string, x, weight, bias *Var, eps float64, rms bool) *Var {
+	var wv, bv *tensor.Tensor
+	if weight != nil {
+		wv = weight.Value
+	}
+	if bias != nil {
+		bv = bias.Value
+	}
+	var y *tensor.Tensor
+	if rms {
+		y = tensor.RMSNorm(x.Value, wv, eps)
+	} else {
+		y = tensor.LayerNorm(x.Value, wv, bv, eps)
+	}
+	return record(op, y, func(g *tensor.Tensor) []*tensor.Tensor {
+		xc, gc := x.Value.Contiguous(), g.Contiguous()
+		if xc.DType() == tensor.Float32 {
+			return normBackward[float32](xc, gc, wv, eps, rms, x, weight, bias)
+		}
+		return normBackward[float64](xc, gc, wv, eps, rms, x, weight, bias)
+	}, x, weight, bias)
+}
+
+// normBackward returns the gradients of (Layer|RMS)Norm with respect to x,
+// weight and bias. With x̂ the normalised row and ĝ = g⊙w:
+//
+//	LayerNorm: dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ⊙x̂))
+//	RMSNorm:   dx = rstd·(ĝ − x̂·mean(ĝ⊙x̂))
+//
+// dw = Σ_rows g⊙x̂, db = Σ_rows g.
+func normBackward[T tensor.Float](x, g, w *tensor.Tensor, eps float64, rms bool, xv, wvar, bvar *Var) []*tensor.Tensor {
+	D := x.Dim(-1)
+	xs, gs := tensor.Data[T](x), tensor.Data[T](g)
+	var ws []T
+	if w != nil {
+		ws = tensor.Data[T](w.Contiguous())
+	}
+	dx := tensor.ZerosLike(x)
+	dxs := tensor.Data[T](dx)
+	dw := make([]float64, D)
+	db := make([]float64, D)
+	xhat := make([]float64, D)
+	gh := make([]float64, D)
+	for r := 0; r*D < len(xs); r++ {
+		row, grow := xs[r*D:(r+1)*D], gs[r*D:(r+1)*D]
+		mean, rstd := tensor.NormStats(row, eps, rms)
+		var mg, mgx float64
+		for i := range row {
+			xhat[i] = (float64(row[i]) - mean) * rstd
+			gh[i] = float64(grow[i])
+			if ws != nil {
+				gh[i] *= float64(ws[i])
+			}
+			mg += gh[i]
+			mgx += gh[i] * xhat[i]
+			dw[i] += float64(grow[i]) * xhat[i]
+			db[i] += float64(grow[i])
+		}
+		mg /= float64(D)
+		mgx /= float64(D)
+		if rms {
+			mg = 0
+		}
+		out := dxs[r*D : (r+1)*D]
+		for i := range out {
+			out[i] = T(rstd * (gh[i] - mg - xhat[i]*mgx))
+		}
+	}
+	grads := make([]*tensor.Tensor, 3)
+	if xv.requiresGrad {
+		grads[0] = dx
+	}
+	if wvar != nil && wvar.requiresGrad {
+		grads[1] = tensor.FromFloat64(dw, D).To(x.DType())
+	}
+	if bvar != nil && bvar.requiresGrad {
+		grads[2] = tensor.FromFloat64(db, D).To(x.DType())
+	}
+	return grads
+}
+
+// Rope applies rotary position embeddings (HF rotate_half layout) to x
+// [..., T, hd] with tables cos, sin [T, hd] from tensor.RopeTables.
+func Rope(x *Var, cos, sin *tensor.Tensor) *Var {
+	cos, sin = cos.To(x.Value.DType()), sin.To(x.Value.DType())
+	return record("rope", tensor.Rope(x.Value, cos, sin, false), func(g *tensor.Tensor) []*tensor.Tensor {
+		return []*tensor.Tensor{tensor.Rope(g, cos, sin, true)}
+	}, x)
+}
+
+// Attention is scaled-dot-product attention softmax(q·kᵀ·scale + mask)·v for
+// q [B, H, T, d], k [B, Hkv, S, d], v [B, Hkv, S, dv] (grouped-query when
+// Hkv < H); mask (additive, broadcast to [B, H, T, S]) may be nil; causal
+// hides keys after each query (queries aligned to the last T keys). See
+// tensor.Attention.
+func Attention(q, k, v *Var, mask *tensor.Tensor, causal bool, scale float64) *Var {
+	out, probs := tensor.Attention(q.Value, k.Value, v.Value, mask, causal, scale)
+	return record("attention", out, func(g *tensor.Tensor) []*tensor.Tensor {
+		qc, kc, vc, gc := q.Value.Contiguous(), k.Value.Contiguous(), v.Value.Contiguous(), g.Contiguous()
+		var dq, dk, dv *tensor.Tensor
+		if qc.DType() == tensor.Float32 {
+			dq, dk, dv = attentionBackward[float32](qc, kc, vc, probs, gc, scale)
+		} else {
+			dq, dk, dv = attentionBackward[float64](qc, kc, vc, probs, gc, scale)
+		}
+		return []*tensor.Tensor{dq, dk, dv}
+	}, q, k, v)
+}
+
+// attentionBackward computes, per (batch, head) with P the probabilities and
+// G the output gradient:
+//
+//	dV = Pᵀ·G    dP = G·Vᵀ    dS = P ⊙ (dP − rowsum(dP ⊙ P))
+//	dQ = dS·K·scale    dK = dSᵀ·Q·scale
+//
+// summing dK and dV over the query heads that share a key/value head.
+func attentionBackward[T tensor.Float](q, k, v, p, g *tensor.Tensor, scale float64) (dq, dk, dv *tensor.Tensor) {
+	B, H, Tq, d := q.Dim(0), q.Dim(1), q.Dim(2), q.Dim(3)
+	Hkv, S, dvd := k.Dim(1), k.Dim(2), v.Dim(3)
+	group := H / Hkv
+	// Per-head views as [B·H, T, ·] matrices, batched through MatMul.
+	qm := q.Reshape(B*H, Tq, d)
+	pm := p.Reshape(B*H, Tq, S)
+	gm := g.Reshape(B*H, Tq, dvd)
+	// Expand k, v to one copy per query head.
+	ke := k.Unsqueeze(2).Expand(B, Hkv, group, S, d).Reshape(B*H, S, d)
+	ve := v.Unsqueeze(2).Expand(B, Hkv, group, S, dvd).Reshape(B*H, S, dvd)
+	dvE := tensor.MatMul(pm, gm, true, false) // [BH, S, dv]
+	dP := tensor.MatMul(gm, ve, false, true)  // [BH, T, S]
+	ps, dps := tensor.Data[T](pm.Contiguous()), tensor.Data[T](dP)
+	for r := 0; r*S < len(ps); r++ {
+		pr, dr := ps[r*S:(r+1)*S], dps[r*S:(r+1)*S]
+		var dot float64
+		for i := range pr {
+			dot += float64(pr[i]) * float64(dr[i])
+		}
+		for i := range pr {
+			dr[i] = T(float64(pr[i]) * (float64(dr[i]) - dot) * scale)
+		}
+	}
+	dq = tensor.MatMul(dP, ke, false, false).Reshape(B, H, Tq, d) // dS·K
+	dkE := tensor.MatMul(dP, qm, true, false)                     // dSᵀ·Q [BH, S, d]
+	dk = tensor.Sum(dkE.Reshape(B, Hkv, group, S, d), false, 2)   // [B, Hkv, S, d]
+	dv = tensor.Sum(dvE.Reshape(B, Hkv, group, S, dvd), false, 2) // [B, Hkv, S, dv]
+	return dq, dk, dv
+}

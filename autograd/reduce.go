@@ -1,0 +1,116 @@
+package autograd
+
+import (
+	"github.com/loomml/loom/tensor"
+)
+
+// expandBack broadcasts a reduced gradient g back over the reduced axes of a
+// tensor of shape (as a contiguous tensor).
+func expandBack(g *tensor.Tensor, shape, axes []int) *tensor.Tensor {
+	keep := tensor.ReducedShape(shape, axes, true)
+	return g.Reshape(keep...).Expand(shape...).Contiguous()
+}
+
+func reducedCount(shape, axes []int) int {
+	n := 1
+	for _, a := range axes {
+		n *= shape[a]
+	}
+	return n
+}
+
+// Sum returns the sum over axes (all axes when none are given).
+func Sum(x *Var, keepdim bool, axes ...int) *Var {
+	ax := tensor.NormAxes(axes, x.NDim())
+	return record("sum", tensor.Sum(x.Value, keepdim, axes...), func(g *tensor.Tensor) []*tensor.Tensor {
+		return []*tensor.Tensor{expandBack(g, x.Shape(), ax)}
+	}, x)
+}
+
+// Mean returns the mean over axes (all axes when none are given).
+func Mean(x *Var, keepdim bool, axes ...int) *Var {
+	ax := tensor.NormAxes(axes, x.NDim())
+	n := reducedCount(x.Shape(), ax)
+	return record("mean", tensor.Mean(x.Value, keepdim, axes...), func(g *tensor.Tensor) []*tensor.Tensor {
+		return []*tensor.Tensor{tensor.MulScalar(expandBack(g, x.Shape(), ax), 1/float64(n))}
+	}, x)
+}
+
+// Max returns the maximum over axes (all axes when none are given), as
+// torch.amax: the gradient is shared equally among tied maxima.
+func Max(x *Var, keepdim bool, axes ...int) *Var {
+	ax := tensor.NormAxes(axes, x.NDim())
+	y := tensor.Max(x.Value, keepdim, axes...)
+	return record("max", y, func(g *tensor.Tensor) []*tensor.Tensor {
+		ye := expandBack(y, x.Shape(), ax)
+		hit := tensor.Zip(func(x, y float64) float64 {
+			if x == y {
+				return 1
+			}
+			return 0
+		}, x.Value.Contiguous(), ye)
+		count := expandBack(tensor.Sum(hit, true, ax...), x.Shape(), ax)
+		return []*tensor.Tensor{tensor.Div(tensor.Mul(expandBack(g, x.Shape(), ax), hit), count)}
+	}, x)
+}
+
+// Variance returns the variance over axes with divisor N − correction (1 gives
+// the unbiased estimate, as torch.var's default).
+func Variance(x *Var, correction int, keepdim bool, axes ...int) *Var {
+	ax := tensor.NormAxes(axes, x.NDim())
+	n := reducedCount(x.Shape(), ax)
+	return record("var", tensor.Var(x.Value, correction, keepdim, axes...), func(g *tensor.Tensor) []*tensor.Tensor {
+		mean := expandBack(tensor.Mean(x.Value, true, ax...), x.Shape(), ax)
+		d := tensor.Sub(x.Value, mean)
+		scale := 2 / float64(n-correction)
+		return []*tensor.Tensor{tensor.Mul(tensor.MulScalar(d, scale), expandBack(g, x.Shape(), ax))}
+	}, x)
+}
+
+// MatMul returns op(a)·op(b) with op the transpose when transA/transB, for
+// a [..., M, K] and b [..., K, N] (as stored before transposition); batch
+// dimensions broadcast.
+func MatMul(a, b *Var, transA, transB bool) *Var {
+	out := tensor.MatMul(a.Value, b.Value, transA, transB)
+	return record("matmul", out, func(g *tensor.Tensor) []*tensor.Tensor {
+		grads := make([]*tensor.Tensor, 2)
+		av, bv := a.Value, b.Value
+		if a.requiresGrad {
+			var da *tensor.Tensor
+			switch {
+			case !transA:
+				da = tensor.MatMul(g, bv, false, !transB) // G·op(B)ᵀ
+			case !transB:
+				da = tensor.MatMul(bv, g, false, true) // B·Gᵀ
+			default:
+				da = tensor.MatMul(bv, g, true, true) // Bᵀ·Gᵀ
+			}
+			grads[0] = tensor.SumTo(da, av.Shape())
+		}
+		if b.requiresGrad {
+			var db *tensor.Tensor
+			if bv.NDim() == 2 && av.NDim() > 2 && !transA {
+				// Shared weight: fold the batch into the rows of one GEMM.
+				k := av.Dim(-1)
+				af := av.Reshape(-1, k)
+				gf := g.Reshape(-1, g.Dim(-1))
+				if transB {
+					db = tensor.MatMul(gf, af, true, false) // Gᵀ·A
+				} else {
+					db = tensor.MatMul(af, gf, true, false) // Aᵀ·G
+				}
+			} else {
+				switch {
+				case !transB:
+					db = tensor.MatMul(av, g, !transA, false) // op(A)ᵀ·G
+				case !transA:
+					db = tensor.MatMul(g, av, true, false) // Gᵀ·A
+				default:
+					db = tensor.MatMul(g, av, true, true) // Gᵀ·Aᵀ
+				}
+			}
+			grads[1] = tensor.SumTo(db, bv.Shape())
+		}
+		return grads
+	}, a, b)
+}

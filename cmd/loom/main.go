@@ -1,0 +1,109 @@
+// Command loom builds, trains, compresses, analyses and serves transformer
+// models in pure Go. Run `loom help` for the verbs.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// verb is one `loom VERB` command.
+type verb struct {
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) error
+}
+
+// verbs is filled by the init functions of the files named after each verb.
+var verbs = map[string]verb{}
+
+func register(name, summary string, run func(args []string, stdout, stderr io.Writer) error) {
+	verbs[name] = verb{summary: summary, run: run}
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run dispatches to a verb and returns the process exit code: 0 on success,
+// 2 for usage errors, 1 for failures.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		if len(args) > 1 {
+			if v, ok := verbs[args[1]]; ok {
+				return exitCode(v.run([]string{"--help"}, stdout, stderr), stderr)
+			}
+		}
+		usage(stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	v, ok := verbs[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "loom: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	return exitCode(v.run(args[1:], stdout, stderr), stderr)
+}
+
+func exitCode(err error, stderr io.Writer) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	}
+	fmt.Fprintln(stderr, "loom:", err)
+	return 1
+}
+
+// errUsage marks errors already reported by a flag set.
+var errUsage = errors.New("usage")
+
+// newFlags returns a flag set for a verb whose usage lists the defaults.
+func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("loom "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: loom %s %s\n\n%s\n\nflags (defaults in parentheses):\n", name, synopsis, verbs[name].summary)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses args, mapping flag errors to errUsage (already printed).
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		fs.Usage()
+		return errUsage
+	}
+	return nil
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "loom: build, train, compress, analyse and serve transformer models in pure Go.")
+	fmt.Fprintln(w, "\nusage: loom COMMAND [flags]   (loom help COMMAND for its flags)")
+	fmt.Fprintln(w, "\ncommands:")
+	names := make([]string, 0, len(verbs))
+	for n := range verbs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-12s %s\n", n, strings.SplitN(verbs[n].summary, "\n", 2)[0])
+	}
+}

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestDispatch(t *testing.T) {
+	cases := []struct {
+		args     []string
+		code     int
+		inStdout string
+		inStderr string
+	}{
+		{[]string{"version"}, 0, "loom " + version, ""},
+		{[]string{"help"}, 0, "version", ""},
+		{nil, 2, "commands:", ""},
+		{[]string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
+		{[]string{"version", "--bogus"}, 2, "", "flag provided but not defined"},
+		{[]string{"version", "extra"}, 2, "", `unexpected argument "extra"`},
+		{[]string{"help", "version"}, 0, "", "--json"},
+	}
+	for _, c := range cases {
+		var out, errb bytes.Buffer
+		code := run(c.args, &out, &errb)
+		if code != c.code || !strings.Contains(out.String(), c.inStdout) || !strings.Contains(errb.String(), c.inStderr) {
+			t.Errorf("loom %v: code %d, stdout %q, stderr %q", c.args, code, out.String(), errb.String())
+		}
+	}
+}
+
+func TestVersionJSON(t *testing.T) {
+	var out bytes.Buffer
+	if code := run([]string{"version", "--json"}, &out, &out); code != 0 {
+		t.Fatalf("exit %d: %s", code, out.String())
+	}
+	var v versionInfo
+	if err := json.Unmarshal(out.Bytes(), &v); err != nil || v.Version != version || v.GEMM == "" || v.Threads < 1 {
+		t.Fatalf("bad JSON %q: %v", out.String(), err)
+	}
+}

@@ -1,0 +1,3 @@
+module github.com/loomml/loom
+
+go 1.26
