@@ -1,0 +1,155 @@
+package kernels
+
+import (
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+)
+
+// Float is the set of element types the plain-Go kernels are written for.
+type Float interface{ ~float32 | ~float64 }
+
+// SgemmKernel is one implementation of single-precision GEMM on row-major
+// matrices:
+//
+//	C[m×n] = alpha · op(A) · op(B) + beta · C
+//
+// where op(A) is A[m×k] (lda ≥ k) or, when transA, the transpose of A[k×m]
+// (lda ≥ m); likewise op(B) is B[k×n] (ldb ≥ n) or the transpose of B[n×k]
+// (ldb ≥ k). C has leading dimension ldc ≥ n. When beta is 0, C is not read
+// (NaNs in C do not propagate), as in BLAS. threads is the number of
+// goroutines the kernel may use (≥ 1).
+//
+// Every implementation must give results that do not depend on threads, so a
+// run is reproducible bit for bit at any thread count.
+type SgemmKernel interface {
+	Name() string
+	Sgemm(threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+}
+
+var (
+	mu       sync.RWMutex
+	registry = map[string]SgemmKernel{}
+	current  SgemmKernel
+	threads  atomic.Int64
+)
+
+func init() { threads.Store(int64(runtime.GOMAXPROCS(0))) }
+
+// Register adds a kernel to the registry. A kernel registered later with a
+// higher preference becomes the default through Use in its package's init.
+func Register(k SgemmKernel) {
+	mu.Lock()
+	defer mu.Unlock()
+	registry[k.Name()] = k
+	if current == nil {
+		current = k
+	}
+}
+
+// Use selects the kernel named name for all later Sgemm calls.
+func Use(name string) error {
+	mu.Lock()
+	defer mu.Unlock()
+	k, ok := registry[name]
+	if !ok {
+		return fmt.Errorf("kernels: no GEMM kernel %q (have %v)", name, namesLocked())
+	}
+	current = k
+	return nil
+}
+
+// Current returns the name of the kernel in use.
+func Current() string {
+	mu.RLock()
+	defer mu.RUnlock()
+	return current.Name()
+}
+
+// Names lists the registered kernels, sorted.
+func Names() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	return namesLocked()
+}
+
+func namesLocked() []string {
+	var out []string
+	for n := range registry {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Get returns the kernel named name, or nil.
+func Get(name string) SgemmKernel {
+	mu.RLock()
+	defer mu.RUnlock()
+	return registry[name]
+}
+
+// SetThreads sets the number of goroutines kernels may use (n < 1 means
+// GOMAXPROCS) and returns the previous setting.
+func SetThreads(n int) int {
+	if n < 1 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	return int(threads.Swap(int64(n)))
+}
+
+// Threads returns the current thread setting.
+func Threads() int { return int(threads.Load()) }
+
+// Sgemm runs the current kernel with the current thread setting. See
+// SgemmKernel for the contract.
+func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	mu.RLock()
+	kern := current
+	mu.RUnlock()
+	kern.Sgemm(Threads(), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// Dgemm is the double-precision GEMM (same contract as Sgemm). It is used for
+// float64 tensors, which loom uses for gradient checks and analysis, so it is
+// the plain-Go kernel only.
+func Dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	gemmGo(Threads(), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// GemmRef is the obviously-correct reference: a triple loop accumulating in
+// float64. Tests compare every kernel with it.
+func GemmRef[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float64
+			for p := 0; p < k; p++ {
+				var av, bv T
+				if transA {
+					av = a[p*lda+i]
+				} else {
+					av = a[i*lda+p]
+				}
+				if transB {
+					bv = b[j*ldb+p]
+				} else {
+					bv = b[p*ldb+j]
+				}
+				s += float64(av) * float64(bv)
+			}
+			r := T(float64(alpha) * s)
+			if beta != 0 {
+				r += beta * c[i*ldc+j]
+			}
+			c[i*ldc+j] = r
+		}
+	}
+}
