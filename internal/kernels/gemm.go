@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"sort"
 	"sync"
@@ -32,21 +33,47 @@ type SgemmKernel interface {
 var (
 	mu       sync.RWMutex
 	registry = map[string]SgemmKernel{}
-	current  SgemmKernel
+	current  SgemmKernel // nil until chosen by Use or the first call
 	threads  atomic.Int64
 )
 
+// preference lists the kernels in the order the default is chosen: the
+// first one registered on this machine (the assembly kernels register only
+// when the CPU has their instructions). The environment variable LOOM_GEMM
+// names another registered kernel to use instead.
+var preference = []string{"avx512_6x64", "avx2_6x16", "go"}
+
 func init() { threads.Store(int64(runtime.GOMAXPROCS(0))) }
 
-// Register adds a kernel to the registry. A kernel registered later with a
-// higher preference becomes the default through Use in its package's init.
+// Register adds a kernel to the registry (from an init function). It does
+// not change the kernel in use.
 func Register(k SgemmKernel) {
 	mu.Lock()
 	defer mu.Unlock()
 	registry[k.Name()] = k
-	if current == nil {
-		current = k
+}
+
+// kernel returns the kernel in use, choosing the default on first use.
+func kernel() SgemmKernel {
+	mu.RLock()
+	k := current
+	mu.RUnlock()
+	if k != nil {
+		return k
 	}
+	mu.Lock()
+	defer mu.Unlock()
+	if current == nil {
+		if name := os.Getenv("LOOM_GEMM"); name != "" && registry[name] != nil {
+			current = registry[name]
+		}
+		for _, name := range preference {
+			if current == nil && registry[name] != nil {
+				current = registry[name]
+			}
+		}
+	}
+	return current
 }
 
 // Use selects the kernel named name for all later Sgemm calls.
@@ -62,11 +89,7 @@ func Use(name string) error {
 }
 
 // Current returns the name of the kernel in use.
-func Current() string {
-	mu.RLock()
-	defer mu.RUnlock()
-	return current.Name()
-}
+func Current() string { return kernel().Name() }
 
 // Names lists the registered kernels, sorted.
 func Names() []string {
@@ -109,10 +132,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if m == 0 || n == 0 {
 		return
 	}
-	mu.RLock()
-	kern := current
-	mu.RUnlock()
-	kern.Sgemm(Threads(), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	kernel().Sgemm(Threads(), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // Dgemm is the double-precision GEMM (same contract as Sgemm). It is used for

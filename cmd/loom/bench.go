@@ -1,0 +1,224 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/loomml/loom/internal/kernels"
+	"github.com/loomml/loom/tensor"
+)
+
+func init() {
+	register("bench", "Measure loom's speed: `loom bench gemm` times matrix products per kernel, shape and thread count.", runBench)
+}
+
+func runBench(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprintln(stderr, "usage: loom bench gemm [flags]   (loom bench gemm --help)")
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			return nil
+		}
+		return errUsage
+	}
+	switch args[0] {
+	case "gemm":
+		return benchGemm(args[1:], stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "loom bench: unknown benchmark %q (have: gemm)\n", args[0])
+	return errUsage
+}
+
+// gemmShape is one product: C[m×n] = op(A)·op(B) with inner size k.
+type gemmShape struct {
+	M, K, N int
+	TA, TB  bool
+}
+
+// benchGemmShapes are the shapes of docs/results/engine.md: square products
+// and a linear layer's 4096×512·512×2048 with the transposes its backward
+// pass and attention use.
+var benchGemmShapes = []gemmShape{
+	{256, 256, 256, false, false},
+	{512, 512, 512, false, false},
+	{1024, 1024, 1024, false, false},
+	{2048, 2048, 2048, false, false},
+	{4096, 512, 2048, false, false},
+	{4096, 512, 2048, false, true},
+	{4096, 512, 2048, true, false},
+	{4096, 512, 2048, true, true},
+}
+
+type gemmResult struct {
+	Kernel   string  `json:"kernel"`
+	M        int     `json:"m"`
+	K        int     `json:"k"`
+	N        int     `json:"n"`
+	TA       bool    `json:"ta"`
+	TB       bool    `json:"tb"`
+	Threads  int     `json:"threads"`
+	GFLOPS   float64 `json:"gflops"`
+	MedianMS float64 `json:"median_ms"`
+	Reps     int     `json:"reps"`
+}
+
+func benchGemm(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("bench", "gemm [--json] [--threads 1,2] [--kernels default,openblas] [--min-time 1s]", stderr)
+	asJSON := fs.Bool("json", false, "print a JSON array, one object per (kernel, shape, threads)")
+	threadList := fs.String("threads", "1,2", "comma-separated thread counts")
+	kernelList := fs.String("kernels", "default,openblas", "comma-separated kernels (\"default\" is the kernel in use, \"all\" every registered one; \"openblas\" is skipped unless built with -tags openblas); have "+strings.Join(kernels.Names(), ", "))
+	minTime := fs.Duration("min-time", time.Second, "time each measurement at least this long (and at least 5 repetitions)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	var ths []int
+	for _, f := range strings.Split(*threadList, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return fmt.Errorf("--threads: %q is not a positive integer", f)
+		}
+		ths = append(ths, n)
+	}
+	var names []string
+	for _, f := range strings.Split(*kernelList, ",") {
+		switch f = strings.TrimSpace(f); f {
+		case "default":
+			names = append(names, kernels.Current())
+		case "all":
+			names = append(names, kernels.Names()...)
+		case "openblas":
+			if kernels.Get(f) != nil {
+				names = append(names, f)
+			}
+		default:
+			if kernels.Get(f) == nil {
+				return fmt.Errorf("--kernels: no kernel %q (have %s)", f, strings.Join(kernels.Names(), ", "))
+			}
+			names = append(names, f)
+		}
+	}
+	names = slices.Compact(names)
+	var results []gemmResult
+	for _, s := range benchGemmShapes {
+		a, b, c := benchOperands(s)
+		for _, th := range ths {
+			for _, name := range names {
+				r := timeGemm(kernels.Get(name), s, th, a, b, c, *minTime)
+				results = append(results, r)
+				if !*asJSON {
+					fmt.Fprintf(stdout, "%-14s %5d×%-5d·%5d×%-5d %s%s threads=%d  %7.1f GFLOP/s  (median %.3f ms of %d)\n",
+						r.Kernel, s.M, s.K, s.K, s.N, tn(s.TA), tn(s.TB), th, r.GFLOPS, r.MedianMS, r.Reps)
+				}
+			}
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(results)
+	}
+	printRatios(stdout, results, names)
+	return nil
+}
+
+func tn(t bool) string {
+	if t {
+		return "T"
+	}
+	return "N"
+}
+
+// benchOperands returns seeded random operands laid out for the shape's
+// transposes.
+func benchOperands(s gemmShape) (a, b, c []float32) {
+	r := tensor.NewRNG(1)
+	return tensor.RandN(r, s.M*s.K).F32(), tensor.RandN(r, s.K*s.N).F32(), make([]float32, s.M*s.N)
+}
+
+// timeGemm runs one warm-up product, then repeats until minTime has passed
+// (at least 5 times) and reports the median.
+func timeGemm(k kernels.SgemmKernel, s gemmShape, threads int, a, b, c []float32, minTime time.Duration) gemmResult {
+	lda, ldb := s.K, s.N
+	if s.TA {
+		lda = s.M
+	}
+	if s.TB {
+		ldb = s.K
+	}
+	run := func() time.Duration {
+		t := time.Now()
+		k.Sgemm(threads, s.TA, s.TB, s.M, s.N, s.K, 1, a, lda, b, ldb, 0, c, s.N)
+		return time.Since(t)
+	}
+	run()
+	var ts []time.Duration
+	var total time.Duration
+	for len(ts) < 5 || total < minTime {
+		d := run()
+		ts = append(ts, d)
+		total += d
+	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i] < ts[j] })
+	med := ts[len(ts)/2]
+	flops := 2 * float64(s.M) * float64(s.N) * float64(s.K)
+	return gemmResult{Kernel: k.Name(), M: s.M, K: s.K, N: s.N, TA: s.TA, TB: s.TB, Threads: threads,
+		GFLOPS: math.Round(flops/med.Seconds()/1e7) / 100, MedianMS: float64(med.Microseconds()) / 1000, Reps: len(ts)}
+}
+
+// printRatios prints, per thread count, each kernel's geometric-mean ratio to
+// OpenBLAS and its worst shape, when OpenBLAS was measured.
+func printRatios(w io.Writer, rs []gemmResult, names []string) {
+	type key struct {
+		s  gemmShape
+		th int
+	}
+	blas := map[key]float64{}
+	for _, r := range rs {
+		if r.Kernel == "openblas" {
+			blas[key{gemmShape{r.M, r.K, r.N, r.TA, r.TB}, r.Threads}] = r.GFLOPS
+		}
+	}
+	if len(blas) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nratio to openblas (geometric mean over shapes; worst shape):")
+	for _, name := range names {
+		if name == "openblas" {
+			continue
+		}
+		per := map[int][]float64{}
+		worst := map[int]float64{}
+		for _, r := range rs {
+			if r.Kernel != name {
+				continue
+			}
+			ref := blas[key{gemmShape{r.M, r.K, r.N, r.TA, r.TB}, r.Threads}]
+			if ref == 0 {
+				continue
+			}
+			q := r.GFLOPS / ref
+			per[r.Threads] = append(per[r.Threads], q)
+			if w, ok := worst[r.Threads]; !ok || q < w {
+				worst[r.Threads] = q
+			}
+		}
+		ths := make([]int, 0, len(per))
+		for th := range per {
+			ths = append(ths, th)
+		}
+		sort.Ints(ths)
+		for _, th := range ths {
+			lg := 0.0
+			for _, q := range per[th] {
+				lg += math.Log(q)
+			}
+			fmt.Fprintf(w, "  %-14s threads=%d  geomean %.3f  worst %.3f\n", name, th, math.Exp(lg/float64(len(per[th]))), worst[th])
+		}
+	}
+}

@@ -1,0 +1,285 @@
+package kernels
+
+import (
+	"fmt"
+	"sync"
+	"unsafe"
+)
+
+// asmKernel is one generated assembly micro-kernel (see gen/main.go): it
+// computes an mr×nr tile of C from k steps of packed A (mr values per step)
+// and packed B (nr values per step), storing into C (mode 0, C not read) or
+// adding to it (mode 1).
+type asmKernel struct {
+	name, isa string
+	mr, nr    int
+	fn        func(k int, a, b, c *float32, ldc int, mode int)
+}
+
+// packedKernel drives a register-tile micro-kernel (microKernel) through the
+// GotoBLAS/BLIS loop nest: op(B) is packed into kc×nc panels of nr-column
+// micro-panels, alpha·op(A) into mc×kc blocks of mr-row micro-panels, both
+// zero-padded at the edges; every (mr×nr) tile of C is then one micro-kernel
+// call per kc block of k, accumulating into C in order. Threads split C into
+// disjoint tiles that run the same algorithm, so every element of C sees the
+// same operations whatever the thread count or tile.
+type packedKernel struct {
+	micro      asmKernel
+	kc, mc, nc int
+}
+
+func (p *packedKernel) Name() string {
+	return fmt.Sprintf("%s_%dx%d", lowerISA(p.micro.isa), p.micro.mr, p.micro.nr)
+}
+
+func lowerISA(s string) string {
+	switch s {
+	case "AVX512":
+		return "avx512"
+	case "AVX2":
+		return "avx2"
+	}
+	return s
+}
+
+// packedSmall is the m·n·k (multiply-adds) below which the plain-Go kernel
+// is used: packing costs more than it saves on tiny products.
+const packedSmall = 32 * 32 * 32
+
+func (p *packedKernel) Sgemm(threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m <= 0 || n <= 0 {
+		return
+	}
+	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	if k <= 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	if m < 4 || int64(m)*int64(n)*int64(k) < packedSmall {
+		gemmGo(threads, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	if beta != 0 && beta != 1 {
+		scaleC(m, n, beta, c, ldc)
+		beta = 1
+	}
+	mr, nr := p.micro.mr, p.micro.nr
+	tm, tn := splitTiles(threads, m, n, k, mr, nr)
+	if tm*tn == 1 {
+		p.serial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	var wg sync.WaitGroup
+	mBlocks, nBlocks := ceilDiv(m, mr), ceilDiv(n, nr)
+	for ti := range tm {
+		i0, i1 := min(m, ti*mBlocks/tm*mr), min(m, (ti+1)*mBlocks/tm*mr)
+		for tj := range tn {
+			j0, j1 := min(n, tj*nBlocks/tn*nr), min(n, (tj+1)*nBlocks/tn*nr)
+			if i0 >= i1 || j0 >= j1 {
+				continue
+			}
+			var sa, sb []float32
+			if transA {
+				sa = a[i0:]
+			} else {
+				sa = a[i0*lda:]
+			}
+			if transB {
+				sb = b[j0*ldb:]
+			} else {
+				sb = b[j0:]
+			}
+			sc := c[i0*ldc+j0:]
+			run := func() { p.serial(transA, transB, i1-i0, j1-j0, k, alpha, sa, lda, sb, ldb, beta, sc, ldc) }
+			if ti == tm-1 && tj == tn-1 {
+				run()
+				continue
+			}
+			wg.Go(run)
+		}
+	}
+	wg.Wait()
+}
+
+// splitTiles chooses tm×tn ≤ threads tiles of C (whole register tiles),
+// minimising the largest tile's work plus its packing.
+func splitTiles(threads, m, n, k, mr, nr int) (tm, tn int) {
+	work := int64(m) * int64(n) * int64(k)
+	if threads <= 1 || work < gemmParallelMin {
+		return 1, 1
+	}
+	threads = int(min(int64(threads), work/gemmThreadMin))
+	mBlocks, nBlocks := ceilDiv(m, mr), ceilDiv(n, nr)
+	tm, tn = 1, 1
+	best := -1
+	for t := 1; t <= threads; t++ {
+		for i := t; i >= 1; i-- {
+			if t%i != 0 {
+				continue
+			}
+			j := t / i
+			if i > mBlocks || j > nBlocks {
+				continue
+			}
+			rows, cols := ceilDiv(mBlocks, i)*mr, ceilDiv(nBlocks, j)*nr
+			cost := rows*cols + rows + cols
+			if best < 0 || cost < best {
+				best, tm, tn = cost, i, j
+			}
+		}
+	}
+	return tm, tn
+}
+
+// packBufs holds one goroutine's 64-byte-aligned packing buffers.
+type packBufs struct {
+	a, b, tile []float32
+}
+
+var packPool sync.Pool
+
+// aligned returns a slice of n float32s starting on a 64-byte boundary.
+func aligned(n int) []float32 {
+	s := make([]float32, n+16)
+	off := int(uintptr(unsafe.Pointer(&s[0]))&63) / 4
+	if off != 0 {
+		off = 16 - off
+	}
+	return s[off : off+n]
+}
+
+func (p *packedKernel) serial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	mr, nr := p.micro.mr, p.micro.nr
+	kern := p.micro.fn
+	bufs, _ := packPool.Get().(*packBufs)
+	if bufs == nil {
+		bufs = &packBufs{}
+	}
+	kcMax := min(k, p.kc)
+	if need := ceilDiv(min(m, p.mc), mr) * mr * kcMax; len(bufs.a) < need {
+		bufs.a = aligned(need)
+	}
+	if need := ceilDiv(min(n, p.nc), nr) * nr * kcMax; len(bufs.b) < need {
+		bufs.b = aligned(need)
+	}
+	if len(bufs.tile) < mr*nr {
+		bufs.tile = aligned(mr * nr)
+	}
+	tile := bufs.tile[:mr*nr]
+	for jc := 0; jc < n; jc += p.nc {
+		nc := min(p.nc, n-jc)
+		for pc := 0; pc < k; pc += p.kc {
+			kc := min(p.kc, k-pc)
+			mode := 1
+			if pc == 0 && beta == 0 {
+				mode = 0
+			}
+			packBPanels(transB, b, ldb, pc, kc, jc, nc, nr, bufs.b)
+			for ic := 0; ic < m; ic += p.mc {
+				mc := min(p.mc, m-ic)
+				packAPanels(transA, a, lda, ic, mc, pc, kc, mr, alpha, bufs.a)
+				for jr := 0; jr < nc; jr += nr {
+					nrr := min(nr, nc-jr)
+					bp := &bufs.b[jr*kc]
+					for ir := 0; ir < mc; ir += mr {
+						mrr := min(mr, mc-ir)
+						ap := &bufs.a[ir*kc]
+						ci := (ic+ir)*ldc + jc + jr
+						if mrr == mr && nrr == nr {
+							kern(kc, ap, bp, &c[ci], ldc, mode)
+							continue
+						}
+						kern(kc, ap, bp, &tile[0], nr, 0)
+						for i := range mrr {
+							row := c[ci+i*ldc : ci+i*ldc+nrr]
+							t := tile[i*nr : i*nr+nrr]
+							if mode == 0 {
+								copy(row, t)
+							} else {
+								for j := range row {
+									row[j] += t[j]
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	packPool.Put(bufs)
+}
+
+// packBPanels packs op(B)[p0:p0+kc, j0:j0+nc] into ceil(nc/nr) micro-panels
+// of kc×nr values (panel q, step p at dst[q·nr·kc + p·nr]), zero-padding
+// columns past nc.
+func packBPanels(transB bool, b []float32, ldb, p0, kc, j0, nc, nr int, dst []float32) {
+	for q := 0; q*nr < nc; q++ {
+		w := min(nr, nc-q*nr)
+		panel := dst[q*nr*kc : (q+1)*nr*kc]
+		jj := j0 + q*nr
+		if !transB {
+			for p := range kc {
+				d := panel[p*nr : p*nr+nr]
+				copy(d, b[(p0+p)*ldb+jj:][:w])
+				clear(d[w:])
+			}
+			continue
+		}
+		// op(B)[p, j] = b[j*ldb + p]: read rows of b, write columns of the panel.
+		for j := range w {
+			src := b[(jj+j)*ldb+p0:][:kc]
+			for p, v := range src {
+				panel[p*nr+j] = v
+			}
+		}
+		if w < nr {
+			for p := range kc {
+				clear(panel[p*nr+w : p*nr+nr])
+			}
+		}
+	}
+}
+
+// packAPanels packs alpha·op(A)[i0:i0+mc, p0:p0+kc] into ceil(mc/mr)
+// micro-panels of kc×mr values (panel q, step p at dst[q·mr·kc + p·mr]),
+// zero-padding rows past mc.
+func packAPanels(transA bool, a []float32, lda, i0, mc, p0, kc, mr int, alpha float32, dst []float32) {
+	for q := 0; q*mr < mc; q++ {
+		h := min(mr, mc-q*mr)
+		panel := dst[q*mr*kc : (q+1)*mr*kc]
+		ii := i0 + q*mr
+		if transA {
+			// op(A)[i, p] = a[p*lda + i]: contiguous runs of h values.
+			for p := range kc {
+				d := panel[p*mr : p*mr+mr]
+				s := a[(p0+p)*lda+ii:][:h]
+				if alpha == 1 {
+					copy(d, s)
+				} else {
+					for i, v := range s {
+						d[i] = alpha * v
+					}
+				}
+				clear(d[h:])
+			}
+			continue
+		}
+		for i := range h {
+			src := a[(ii+i)*lda+p0:][:kc]
+			if alpha == 1 {
+				for p, v := range src {
+					panel[p*mr+i] = v
+				}
+			} else {
+				for p, v := range src {
+					panel[p*mr+i] = alpha * v
+				}
+			}
+		}
+		if h < mr {
+			for p := range kc {
+				clear(panel[p*mr+h : p*mr+mr])
+			}
+		}
+	}
+}
