@@ -173,7 +173,17 @@ func Rope(x *Var, cos, sin *tensor.Tensor) *Var {
 // Hkv < H); mask (additive, broadcast to [B, H, T, S]) may be nil; causal
 // hides keys after each query (queries aligned to the last T keys). See
 // tensor.Attention.
+//
+// Without a mask it runs the fused kernel (tensor.FlashAttention), which
+// never holds the T×S probabilities; with a mask, the composed one.
 func Attention(q, k, v *Var, mask *tensor.Tensor, causal bool, scale float64) *Var {
+	if mask == nil {
+		out, lse := tensor.FlashAttention(q.Value, k.Value, v.Value, causal, scale)
+		return record("flash_attention", out, func(g *tensor.Tensor) []*tensor.Tensor {
+			dq, dk, dv := tensor.FlashAttentionBackward(q.Value, k.Value, v.Value, out, lse, g, causal, scale)
+			return []*tensor.Tensor{dq, dk, dv}
+		}, q, k, v)
+	}
 	out, probs := tensor.Attention(q.Value, k.Value, v.Value, mask, causal, scale)
 	return record("attention", out, func(g *tensor.Tensor) []*tensor.Tensor {
 		qc, kc, vc, gc := q.Value.Contiguous(), k.Value.Contiguous(), v.Value.Contiguous(), g.Contiguous()

@@ -135,6 +135,52 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	kernel().Sgemm(Threads(), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
+// SgemmWith is Sgemm with an explicit goroutine budget; callers that already
+// run in parallel (one GEMM per attention head, say) pass 1.
+func SgemmWith(threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	kernel().Sgemm(max(threads, 1), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// DgemmWith is Dgemm with an explicit goroutine budget.
+func DgemmWith(threads int, transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	gemmGo(max(threads, 1), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// Parallel runs f(0), …, f(n−1) on up to Threads() goroutines (the caller's
+// among them) and returns when all are done. Items are handed out in order
+// from a shared counter, so f must not depend on which goroutine runs it.
+func Parallel(n int, f func(i int)) {
+	workers := min(Threads(), n)
+	if workers <= 1 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	work := func() {
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= n {
+				return
+			}
+			f(i)
+		}
+	}
+	for range workers - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+}
+
 // Dgemm is the double-precision GEMM (same contract as Sgemm). It is used for
 // float64 tensors, which loom uses for gradient checks and analysis, so it is
 // the plain-Go kernel only.

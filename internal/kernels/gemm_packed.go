@@ -225,8 +225,13 @@ func packBPanels(transB bool, b []float32, ldb, p0, kc, j0, nc, nr int, dst []fl
 			}
 			continue
 		}
-		// op(B)[p, j] = b[j*ldb + p]: read rows of b, write columns of the panel.
-		for j := range w {
+		// op(B)[p, j] = b[j*ldb + p]: read rows of b, write columns of the
+		// panel, four rows at a time so that each step writes adjacent values.
+		j := 0
+		for ; j+4 <= w; j += 4 {
+			transpose4(panel[j:], nr, b[(jj+j)*ldb+p0:], ldb, kc)
+		}
+		for ; j < w; j++ {
 			src := b[(jj+j)*ldb+p0:][:kc]
 			for p, v := range src {
 				panel[p*nr+j] = v
@@ -250,6 +255,14 @@ func packAPanels(transA bool, a []float32, lda, i0, mc, p0, kc, mr int, alpha fl
 		ii := i0 + q*mr
 		if transA {
 			// op(A)[i, p] = a[p*lda + i]: contiguous runs of h values.
+			if h == 6 && mr == 6 && alpha == 1 {
+				for p := range kc {
+					d := panel[p*6 : p*6+6 : p*6+6]
+					s := a[(p0+p)*lda+ii:][:6:6]
+					d[0], d[1], d[2], d[3], d[4], d[5] = s[0], s[1], s[2], s[3], s[4], s[5]
+				}
+				continue
+			}
 			for p := range kc {
 				d := panel[p*mr : p*mr+mr]
 				s := a[(p0+p)*lda+ii:][:h]
@@ -264,7 +277,13 @@ func packAPanels(transA bool, a []float32, lda, i0, mc, p0, kc, mr int, alpha fl
 			}
 			continue
 		}
-		for i := range h {
+		i := 0
+		if alpha == 1 {
+			for ; i+4 <= h; i += 4 {
+				transpose4(panel[i:], mr, a[(ii+i)*lda+p0:], lda, kc)
+			}
+		}
+		for ; i < h; i++ {
 			src := a[(ii+i)*lda+p0:][:kc]
 			if alpha == 1 {
 				for p, v := range src {
@@ -281,5 +300,25 @@ func packAPanels(transA bool, a []float32, lda, i0, mc, p0, kc, mr int, alpha fl
 				clear(panel[p*mr+h : p*mr+mr])
 			}
 		}
+	}
+}
+
+// transpose4 copies four rows of n values (src, src[ld:], src[2ld:],
+// src[3ld:]) into four adjacent columns of dst with row stride stride:
+// dst[p*stride + r] = src[r*ld + p].
+//
+//go:noinline
+func transpose4(dst []float32, stride int, src []float32, ld, n int) {
+	if n == 0 {
+		return
+	}
+	s0 := src[:n]
+	s1 := src[ld : ld+n]
+	s2 := src[2*ld : 2*ld+n]
+	s3 := src[3*ld : 3*ld+n]
+	_ = dst[(n-1)*stride+3]
+	for p := range n {
+		d := dst[p*stride : p*stride+4 : p*stride+4]
+		d[0], d[1], d[2], d[3] = s0[p], s1[p], s2[p], s3[p]
 	}
 }

@@ -1,0 +1,32 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import "golang.org/x/sys/cpu"
+
+//go:noescape
+func expSumAVX512(dst, src *float32, n int, scale, shift float32) float32
+
+//go:noescape
+func expSumAVX2(dst, src *float32, n int, scale, shift float32) float32
+
+var (
+	useAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ
+	useAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+)
+
+func expSum(dst, src []float32, scale, shift float32) float32 {
+	n := len(src)
+	if n == 0 {
+		return 0
+	}
+	switch {
+	case useAVX512:
+		return expSumAVX512(&dst[0], &src[0], n, scale, shift)
+	case useAVX2 && n >= 8:
+		v := n &^ 7
+		s := expSumAVX2(&dst[0], &src[0], v, scale, shift)
+		return s + expSumGo(dst[v:], src[v:], scale, shift)
+	}
+	return expSumGo(dst, src, scale, shift)
+}

@@ -1,0 +1,204 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// Vectorised exp for softmax rows: dst[i] = exp(src[i]·scale − shift) and
+// the sum of the results. exp(x) = 2ⁿ·p(r) with n = round(x·log₂e),
+// r = x − n·ln2 (ln2 split in two for accuracy) and p Cephes' degree-7
+// polynomial (relative error ≈ 1e-7). Inputs are clamped first so that −Inf
+// gives exactly 0 and large inputs overflow cleanly; NaN propagates.
+
+// func expSumAVX512(dst, src *float32, n int, scale, shift float32) float32
+TEXT ·expSumAVX512(SB), NOSPLIT, $0-36
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS scale+24(FP), Z16
+	VBROADCASTSS shift+28(FP), Z17
+	MOVL $0x3fb8aa3b, AX // log2(e)
+	VPBROADCASTD AX, Z18
+	MOVL $0xbf318000, AX // -ln2 (high part)
+	VPBROADCASTD AX, Z19
+	MOVL $0x395e8083, AX // -ln2 (low part)
+	VPBROADCASTD AX, Z20
+	MOVL $0xc2d00000, AX // -104: exp underflows to 0 below
+	VPBROADCASTD AX, Z21
+	MOVL $0x42b20000, AX // 89: exp overflows to +Inf above
+	VPBROADCASTD AX, Z22
+	MOVL $0x39506967, AX
+	VPBROADCASTD AX, Z24
+	MOVL $0x3ab743ce, AX
+	VPBROADCASTD AX, Z25
+	MOVL $0x3c088908, AX
+	VPBROADCASTD AX, Z26
+	MOVL $0x3d2aa9c1, AX
+	VPBROADCASTD AX, Z27
+	MOVL $0x3e2aaaaa, AX
+	VPBROADCASTD AX, Z28
+	MOVL $0x3f000000, AX
+	VPBROADCASTD AX, Z29
+	MOVL $0x3f800000, AX
+	VPBROADCASTD AX, Z30
+	VPXORD Z23, Z23, Z23
+
+loop:
+	CMPQ CX, $16
+	JL   tail
+	VMOVUPS (SI), Z0
+	VFMSUB213PS Z17, Z16, Z0 // x = src·scale − shift
+	VMAXPS Z0, Z21, Z0       // NaN in x is kept
+	VMINPS Z0, Z22, Z0
+	VMULPS Z18, Z0, Z1
+	VRNDSCALEPS $0, Z1, Z1   // n
+	VFMADD231PS Z19, Z1, Z0  // r = x − n·ln2
+	VFMADD231PS Z20, Z1, Z0
+	VMOVAPS Z24, Z2
+	VFMADD213PS Z25, Z0, Z2
+	VFMADD213PS Z26, Z0, Z2
+	VFMADD213PS Z27, Z0, Z2
+	VFMADD213PS Z28, Z0, Z2
+	VFMADD213PS Z29, Z0, Z2
+	VMULPS Z0, Z0, Z3
+	VFMADD213PS Z0, Z3, Z2   // p·r² + r
+	VADDPS Z30, Z2, Z2       // + 1
+	VSCALEFPS Z1, Z2, Z0     // ·2ⁿ
+	VMOVUPS Z0, (DI)
+	VADDPS Z0, Z23, Z23
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  loop
+
+tail:
+	TESTQ CX, CX
+	JZ    done
+	MOVL  $1, AX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VFMSUB213PS Z17, Z16, Z0
+	VMAXPS Z0, Z21, Z0
+	VMINPS Z0, Z22, Z0
+	VMULPS Z18, Z0, Z1
+	VRNDSCALEPS $0, Z1, Z1
+	VFMADD231PS Z19, Z1, Z0
+	VFMADD231PS Z20, Z1, Z0
+	VMOVAPS Z24, Z2
+	VFMADD213PS Z25, Z0, Z2
+	VFMADD213PS Z26, Z0, Z2
+	VFMADD213PS Z27, Z0, Z2
+	VFMADD213PS Z28, Z0, Z2
+	VFMADD213PS Z29, Z0, Z2
+	VMULPS Z0, Z0, Z3
+	VFMADD213PS Z0, Z3, Z2
+	VADDPS Z30, Z2, Z2
+	VSCALEFPS Z1, Z2, Z0
+	VMOVUPS Z0, K1, (DI)
+	VADDPS Z0, Z23, K1, Z23
+
+done:
+	VEXTRACTF32X8 $1, Z23, Y1
+	VADDPS Y1, Y23, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VADDSS X1, X0, X0
+	VMOVSS X0, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// func expSumAVX2(dst, src *float32, n int, scale, shift float32) float32
+// n must be a multiple of 8. Inputs below ln(FLT_MIN) give 0 and inputs
+// above 88.3 saturate at exp(88.3) (there is no VSCALEFPS in AVX2).
+TEXT ·expSumAVX2(SB), NOSPLIT, $0-36
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS scale+24(FP), Y8
+	VBROADCASTSS shift+28(FP), Y9
+	MOVL $0x3fb8aa3b, AX
+	MOVL AX, X10
+	VPBROADCASTD X10, Y10
+	MOVL $0xbf318000, AX
+	MOVL AX, X11
+	VPBROADCASTD X11, Y11
+	MOVL $0x395e8083, AX
+	MOVL AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL $0xc2aeac4f, AX // ln(FLT_MIN) ≈ -87.3365
+	MOVL AX, X13
+	VPBROADCASTD X13, Y13
+	MOVL $0x42b0999a, AX // 88.3
+	MOVL AX, X14
+	VPBROADCASTD X14, Y14
+	VXORPS Y15, Y15, Y15
+
+loop2:
+	TESTQ CX, CX
+	JZ    done2
+	VMOVUPS (SI), Y0
+	VFMSUB213PS Y9, Y8, Y0
+	VCMPPS $6, Y13, Y0, Y7   // keep = !(x <= lo): false only below the range
+	VMAXPS Y0, Y13, Y0
+	VMINPS Y0, Y14, Y0
+	VMULPS Y10, Y0, Y1
+	VROUNDPS $0, Y1, Y1
+	VFMADD231PS Y11, Y1, Y0
+	VFMADD231PS Y12, Y1, Y0
+	MOVL $0x39506967, AX
+	MOVL AX, X2
+	VPBROADCASTD X2, Y2
+	MOVL $0x3ab743ce, AX
+	MOVL AX, X3
+	VPBROADCASTD X3, Y3
+	VFMADD213PS Y3, Y0, Y2
+	MOVL $0x3c088908, AX
+	MOVL AX, X3
+	VPBROADCASTD X3, Y3
+	VFMADD213PS Y3, Y0, Y2
+	MOVL $0x3d2aa9c1, AX
+	MOVL AX, X3
+	VPBROADCASTD X3, Y3
+	VFMADD213PS Y3, Y0, Y2
+	MOVL $0x3e2aaaaa, AX
+	MOVL AX, X3
+	VPBROADCASTD X3, Y3
+	VFMADD213PS Y3, Y0, Y2
+	MOVL $0x3f000000, AX
+	MOVL AX, X3
+	VPBROADCASTD X3, Y3
+	VFMADD213PS Y3, Y0, Y2
+	VMULPS Y0, Y0, Y3
+	VFMADD213PS Y0, Y3, Y2
+	MOVL $0x3f800000, AX
+	MOVL AX, X3
+	VPBROADCASTD X3, Y3
+	VADDPS Y3, Y2, Y2
+	VCVTPS2DQ Y1, Y1          // n as int32
+	MOVL $127, AX
+	MOVL AX, X3
+	VPBROADCASTD X3, Y3
+	VPADDD Y3, Y1, Y1
+	VPSLLD $23, Y1, Y1        // 2ⁿ
+	VMULPS Y1, Y2, Y0
+	VANDPS Y7, Y0, Y0
+	VMOVUPS Y0, (DI)
+	VADDPS Y0, Y15, Y15
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  loop2
+
+done2:
+	VEXTRACTF128 $1, Y15, X1
+	VADDPS X1, X15, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VADDSS X1, X0, X0
+	VMOVSS X0, ret+32(FP)
+	VZEROUPPER
+	RET
