@@ -30,7 +30,9 @@ func FlashAttention(q, k, v *Tensor, causal bool, scale float64) (out, lse *Tens
 	if err != nil {
 		panic(err.Error())
 	}
-	qc, kc, vc := q.Contiguous(), k.Contiguous(), v.Contiguous()
+	// k and v may be views whose heads are strided (a KV cache slice), as
+	// long as each head's [S, d] matrix is contiguous.
+	qc, kc, vc := q.Contiguous(), rowsContiguous(k), rowsContiguous(v)
 	out = New(q.dtype, B, H, T, dv)
 	lse = New(q.dtype, B, H, T)
 	g := flashGeom{B, H, Hkv, T, S, d, dv, causal, scale}
@@ -85,15 +87,31 @@ func gemm1[T Float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb
 	}
 }
 
+// rowsContiguous returns x [B, H, S, d] itself when each [S, d] matrix is
+// contiguous (whatever the batch and head strides), else a contiguous copy.
+func rowsContiguous(x *Tensor) *Tensor {
+	if x.strides[3] == 1 && (x.shape[2] <= 1 || x.strides[2] == x.shape[3]) {
+		return x
+	}
+	return x.Contiguous()
+}
+
+// headMatrix returns the [rows, cols] matrix of head h of batch b of x
+// [B, H, rows, cols] whose matrices are contiguous.
+func headMatrix[T Float](x *Tensor, b, h int) []T {
+	o := x.offset + b*x.strides[0] + h*x.strides[1]
+	return storage[T](x)[o : o+x.shape[2]*x.shape[3]]
+}
+
 func flashForward[T Float](g flashGeom, q, k, v, out, lse *Tensor) {
-	qd, kd, vd := Data[T](q), Data[T](k), Data[T](v)
+	qd := Data[T](q)
 	od, ld := Data[T](out), Data[T](lse)
 	group := g.H / g.Hkv
 	kernels.Parallel(g.B*g.H, func(bh int) {
-		kvh := (bh/g.H)*g.Hkv + (bh%g.H)/group
+		b, kh := bh/g.H, (bh%g.H)/group
 		Q := qd[bh*g.T*g.d : (bh+1)*g.T*g.d]
-		K := kd[kvh*g.S*g.d : (kvh+1)*g.S*g.d]
-		V := vd[kvh*g.S*g.dv : (kvh+1)*g.S*g.dv]
+		K := headMatrix[T](k, b, kh)
+		V := headMatrix[T](v, b, kh)
 		O := od[bh*g.T*g.dv : (bh+1)*g.T*g.dv]
 		L := ld[bh*g.T : (bh+1)*g.T]
 		s := make([]T, flashBq*flashBk)

@@ -99,3 +99,17 @@ func BenchmarkAttention(b *testing.B) {
 		}
 	})
 }
+
+// TestFlashStridedKV runs the forward pass on key/value views with strided
+// heads (as a KV cache slice is) and compares with contiguous copies.
+func TestFlashStridedKV(t *testing.T) {
+	r := NewRNG(9)
+	cacheK, cacheV := RandN(r, 2, 3, 40, 8), RandN(r, 2, 3, 40, 8)
+	k, v := cacheK.Slice(2, 0, 25), cacheV.Slice(2, 0, 25) // [2, 3, 25, 8] views
+	q := RandN(r, 2, 6, 4, 8)
+	got, _ := FlashAttention(q, k, v, true, 0.3)
+	want, _ := FlashAttention(q, k.Contiguous(), v.Contiguous(), true, 0.3)
+	if d := maxDiff(got, want); d != 0 {
+		t.Fatalf("strided cache differs by %g", d)
+	}
+}

@@ -42,8 +42,14 @@ func Rope(x, cos, sin *Tensor, transpose bool) *Tensor {
 	if hd%2 != 0 {
 		panic(fmt.Sprintf("tensor: rotary embeddings need an even last dimension, have shape %v", x.shape))
 	}
-	c := cos.Expand(x.shape...).Contiguous()
-	s := sin.Expand(x.shape...).Contiguous()
+	// Tables [T, hd] repeat over x's leading dimensions without copying;
+	// anything else is broadcast to x's shape.
+	var c, s *Tensor
+	if x.NDim() >= 2 && cos.NDim() == 2 && EqualShape(cos.shape, x.shape[x.NDim()-2:]) && EqualShape(sin.shape, cos.shape) {
+		c, s = cos.Contiguous(), sin.Contiguous()
+	} else {
+		c, s = cos.Expand(x.shape...).Contiguous(), sin.Expand(x.shape...).Contiguous()
+	}
 	xc := x.Contiguous()
 	out := New(x.dtype, x.shape...)
 	if x.dtype == Float32 {
@@ -54,10 +60,14 @@ func Rope(x, cos, sin *Tensor, transpose bool) *Tensor {
 	return out
 }
 
+// rope applies the rotation to every hd-row of x; row r uses table row
+// r mod (len(c)/hd).
 func rope[T Float](dst, x, c, s []T, hd int, transpose bool) {
 	h := hd / 2
+	period := len(c)
 	for r := 0; r < len(x); r += hd {
-		xr, cr, sr, o := x[r:r+hd], c[r:r+hd], s[r:r+hd], dst[r:r+hd]
+		t := r % period
+		xr, cr, sr, o := x[r:r+hd], c[t:t+hd], s[t:t+hd], dst[r:r+hd]
 		for i := 0; i < h; i++ {
 			x1, x2 := xr[i], xr[i+h]
 			if transpose {

@@ -1,0 +1,164 @@
+package decoder
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/nn"
+)
+
+// Attention is the token-mixing sublayer of a block.
+type Attention interface {
+	nn.Module
+	// Forward attends x [B, T, D] causally; pos is the position of x's first
+	// token, and with a cache (inference) keys and values are appended.
+	Forward(x *autograd.Var, pos int, cache *nn.KVCache) *autograd.Var
+	NewKVCache(batch, capacity int) *nn.KVCache
+}
+
+// Block is one layer of the decoder: a layout of attention, feed-forward
+// and norm parts.
+type Block interface {
+	nn.Module
+	// Forward maps the residual stream x [B, T, D] through the layer.
+	Forward(x *autograd.Var, pos int, cache *nn.KVCache) *autograd.Var
+	// NewKVCache returns this layer's cache (nil when it has no attention).
+	NewKVCache(batch, capacity int) *nn.KVCache
+}
+
+// Parts are what a layout assembles a block from; NewParts builds them from
+// the config for layer i.
+type Parts struct {
+	Config *Config
+	Layer  int
+	Prefix string // "model.layers.<i>"
+	Init   nn.Init
+}
+
+// Attention builds the layer's self-attention.
+func (p Parts) Attention() (Attention, error) {
+	c := p.Config
+	a, err := nn.NewSelfAttention(nn.AttentionConfig{
+		Prefix: nn.Join(p.Prefix, "self_attn"), Dim: c.HiddenSize, Heads: c.NumAttentionHeads,
+		KVHeads: c.KVHeads(), HeadDim: c.HeadDimOrDefault(), Bias: c.AttentionBias,
+		RopeTheta: ropeTheta(c), Init: p.Init,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func ropeTheta(c *Config) float64 {
+	if c.PositionsName() == "rope" {
+		return c.RopeTheta
+	}
+	return 0
+}
+
+// FFN builds a feed-forward network of the given inner width named
+// <prefix>.<name> ("mlp" in Llama).
+func (p Parts) FFN(name string, hidden int) (nn.FFN, error) {
+	c := p.Config
+	return nn.NewFFN(c.FFNName(), nn.FFNConfig{
+		Prefix: nn.Join(p.Prefix, name), Dim: c.HiddenSize, Hidden: hidden,
+		Act: c.HiddenAct, Bias: c.MLPBias, Init: p.Init,
+	})
+}
+
+// Norm builds a norm named <prefix>.<name>.
+func (p Parts) Norm(name string) (nn.Norm, error) {
+	c := p.Config
+	return nn.NewNorm(c.NormName(), nn.NormConfig{Prefix: nn.Join(p.Prefix, name), Dim: c.HiddenSize, Eps: c.RMSNormEps, Bias: c.Loom.NormBias})
+}
+
+var layouts = map[string]func(Parts) (Block, error){}
+
+// RegisterLayout makes a block layout selectable as loom.layout.
+func RegisterLayout(name string, build func(Parts) (Block, error)) {
+	if _, dup := layouts[name]; dup {
+		panic("decoder: layout " + name + " registered twice")
+	}
+	layouts[name] = build
+}
+
+// LayoutNames lists the registered layouts.
+func LayoutNames() []string {
+	out := make([]string, 0, len(layouts))
+	for n := range layouts {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func newBlock(p Parts) (Block, error) {
+	build, ok := layouts[p.Config.LayoutName()]
+	if !ok {
+		return nil, fmt.Errorf("unknown loom.layout %q (known: %v)", p.Config.LayoutName(), LayoutNames())
+	}
+	return build(p)
+}
+
+// PreNorm is the Llama / GPT-2 block: x += Attn(Norm x); x += FFN(Norm x).
+// A nil Attn or FFN is a removed sublayer: its residual branch is skipped.
+type PreNorm struct {
+	AttnNorm nn.Norm
+	Attn     Attention
+	FFNNorm  nn.Norm
+	FFN      nn.FFN
+}
+
+// Forward applies the block.
+func (b *PreNorm) Forward(x *autograd.Var, pos int, cache *nn.KVCache) *autograd.Var {
+	if b.Attn != nil {
+		x = autograd.Add(x, b.Attn.Forward(b.AttnNorm.Forward(x), pos, cache))
+	}
+	if b.FFN != nil {
+		x = autograd.Add(x, b.FFN.Forward(b.FFNNorm.Forward(x)))
+	}
+	return x
+}
+
+// NewKVCache returns the attention's cache.
+func (b *PreNorm) NewKVCache(batch, capacity int) *nn.KVCache {
+	if b.Attn == nil {
+		return nil
+	}
+	return b.Attn.NewKVCache(batch, capacity)
+}
+
+// Params returns the block's parameters in checkpoint order.
+func (b *PreNorm) Params() []*autograd.Var {
+	var out []*autograd.Var
+	if b.Attn != nil {
+		out = append(out, nn.Collect(b.AttnNorm, b.Attn)...)
+	}
+	if b.FFN != nil {
+		out = append(out, nn.Collect(b.FFNNorm, b.FFN)...)
+	}
+	return out
+}
+
+func init() {
+	RegisterLayout("prenorm", func(p Parts) (Block, error) {
+		an, err := p.Norm("input_layernorm")
+		if err != nil {
+			return nil, err
+		}
+		at, err := p.Attention()
+		if err != nil {
+			return nil, err
+		}
+		fn, err := p.Norm("post_attention_layernorm")
+		if err != nil {
+			return nil, err
+		}
+		ff, err := p.FFN("mlp", p.Config.IntermediateSize)
+		if err != nil {
+			return nil, err
+		}
+		return &PreNorm{AttnNorm: an, Attn: at, FFNNorm: fn, FFN: ff}, nil
+	})
+}

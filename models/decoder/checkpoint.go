@@ -1,0 +1,73 @@
+package decoder
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/loomml/loom/format/safetensors"
+	"github.com/loomml/loom/nn"
+)
+
+// File names of a model directory, as Hugging Face lays it out.
+const (
+	ConfigFile  = "config.json"
+	WeightsFile = "model.safetensors"
+)
+
+// Save writes config.json and model.safetensors (float32) into dir, each
+// file atomically.
+func (m *Model) Save(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := WriteFileAtomic(filepath.Join(dir, ConfigFile), m.Config.JSON()); err != nil {
+		return err
+	}
+	return nn.SaveParams(filepath.Join(dir, WeightsFile), m.Params(), safetensors.F32, map[string]string{"format": "pt"})
+}
+
+// Load reads a model directory written by Save (or a Hugging Face Llama
+// directory with a single model.safetensors).
+func Load(dir string) (*Model, error) {
+	c, err := LoadConfig(filepath.Join(dir, ConfigFile))
+	if err != nil {
+		return nil, err
+	}
+	m, err := New(c, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ConfigFile), err)
+	}
+	if err := nn.LoadParams(filepath.Join(dir, WeightsFile), m.Params()); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// WriteFileAtomic writes data to a temp file beside path, syncs it and
+// renames it into place, so readers never see a partial file.
+func WriteFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp, 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}

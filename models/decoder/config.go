@@ -1,0 +1,236 @@
+package decoder
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/loomml/loom/nn"
+)
+
+// Config is a Hugging Face config.json for LlamaForCausalLM, with loom's
+// own options under the "loom" key.
+type Config struct {
+	Architectures         []string `json:"architectures"`
+	ModelType             string   `json:"model_type"`
+	HiddenSize            int      `json:"hidden_size"`
+	IntermediateSize      int      `json:"intermediate_size"`
+	NumHiddenLayers       int      `json:"num_hidden_layers"`
+	NumAttentionHeads     int      `json:"num_attention_heads"`
+	NumKeyValueHeads      int      `json:"num_key_value_heads"`
+	HeadDim               int      `json:"head_dim"`
+	HiddenAct             string   `json:"hidden_act"`
+	RMSNormEps            float64  `json:"rms_norm_eps"`
+	RopeTheta             float64  `json:"rope_theta"`
+	VocabSize             int      `json:"vocab_size"`
+	MaxPositionEmbeddings int      `json:"max_position_embeddings"`
+	TieWordEmbeddings     bool     `json:"tie_word_embeddings"`
+	AttentionBias         bool     `json:"attention_bias"`
+	MLPBias               bool     `json:"mlp_bias"`
+	InitializerRange      float64  `json:"initializer_range"`
+	BOSTokenID            *int     `json:"bos_token_id"`
+	EOSTokenID            *int     `json:"eos_token_id"`
+	TorchDtype            string   `json:"torch_dtype,omitempty"`
+	Loom                  Options  `json:"loom"`
+}
+
+// Options are loom's choices that Hugging Face's Llama cannot express (or
+// expresses differently). The zero value of each field is Llama's choice.
+type Options struct {
+	Norm      string `json:"norm,omitempty"`      // "rmsnorm" (Llama) or "layernorm"
+	NormBias  bool   `json:"norm_bias,omitempty"` // LayerNorm with an additive bias
+	Positions string `json:"positions,omitempty"` // "rope" (Llama) or "learned" (GPT-2)
+	FFN       string `json:"ffn,omitempty"`       // "gated" (Llama's SwiGLU) or "mlp" (GPT-2)
+	Layout    string `json:"layout,omitempty"`    // block layout: "prenorm"
+	Tokenizer string `json:"tokenizer,omitempty"` // tokenizer name, e.g. "byte"
+}
+
+// Default values of the options.
+const (
+	DefaultNorm      = "rmsnorm"
+	DefaultPositions = "rope"
+	DefaultFFN       = "gated"
+	DefaultLayout    = "prenorm"
+)
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// NormName returns the norm in use.
+func (c *Config) NormName() string { return or(c.Loom.Norm, DefaultNorm) }
+
+// PositionsName returns the position encoding in use.
+func (c *Config) PositionsName() string { return or(c.Loom.Positions, DefaultPositions) }
+
+// FFNName returns the feed-forward network in use.
+func (c *Config) FFNName() string { return or(c.Loom.FFN, DefaultFFN) }
+
+// LayoutName returns the block layout in use.
+func (c *Config) LayoutName() string { return or(c.Loom.Layout, DefaultLayout) }
+
+// HeadDimOrDefault returns head_dim, or hidden_size/num_attention_heads when
+// it is unset, as transformers does.
+func (c *Config) HeadDimOrDefault() int {
+	if c.HeadDim > 0 {
+		return c.HeadDim
+	}
+	if c.NumAttentionHeads > 0 {
+		return c.HiddenSize / c.NumAttentionHeads
+	}
+	return 0
+}
+
+// KVHeads returns num_key_value_heads, defaulting to num_attention_heads.
+func (c *Config) KVHeads() int {
+	if c.NumKeyValueHeads > 0 {
+		return c.NumKeyValueHeads
+	}
+	return c.NumAttentionHeads
+}
+
+// Validate checks every field a model needs, before any work starts, and
+// names the first bad field and what was expected.
+func (c *Config) Validate() error {
+	pos := func(name string, v int) error {
+		if v <= 0 {
+			return fmt.Errorf("%s is %d, want a positive integer", name, v)
+		}
+		return nil
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{
+		{"hidden_size", c.HiddenSize}, {"intermediate_size", c.IntermediateSize},
+		{"num_hidden_layers", c.NumHiddenLayers}, {"num_attention_heads", c.NumAttentionHeads},
+		{"vocab_size", c.VocabSize}, {"max_position_embeddings", c.MaxPositionEmbeddings},
+	} {
+		if err := pos(f.name, f.v); err != nil {
+			return err
+		}
+	}
+	if c.NumKeyValueHeads < 0 || c.HeadDim < 0 {
+		return fmt.Errorf("num_key_value_heads (%d) and head_dim (%d) must not be negative", c.NumKeyValueHeads, c.HeadDim)
+	}
+	if c.HeadDim == 0 && c.HiddenSize%c.NumAttentionHeads != 0 {
+		return fmt.Errorf("num_attention_heads (%d) does not divide hidden_size (%d); set head_dim or change one of them", c.NumAttentionHeads, c.HiddenSize)
+	}
+	if c.NumAttentionHeads%c.KVHeads() != 0 {
+		return fmt.Errorf("num_key_value_heads (%d) does not divide num_attention_heads (%d)", c.KVHeads(), c.NumAttentionHeads)
+	}
+	switch c.PositionsName() {
+	case "rope":
+		if c.HeadDimOrDefault()%2 != 0 {
+			return fmt.Errorf("head_dim (%d) must be even for rotary embeddings", c.HeadDimOrDefault())
+		}
+		if !(c.RopeTheta > 0) {
+			return fmt.Errorf("rope_theta is %v, want a positive number", c.RopeTheta)
+		}
+	case "learned":
+	default:
+		return fmt.Errorf("loom.positions is %q, want \"rope\" or \"learned\"", c.Loom.Positions)
+	}
+	if !(c.RMSNormEps > 0) {
+		return fmt.Errorf("rms_norm_eps is %v, want a positive number", c.RMSNormEps)
+	}
+	if !(c.InitializerRange >= 0) {
+		return fmt.Errorf("initializer_range is %v, want a non-negative number", c.InitializerRange)
+	}
+	known := func(field, name string, names []string) error {
+		for _, n := range names {
+			if n == name {
+				return nil
+			}
+		}
+		return fmt.Errorf("%s is %q, want one of %v", field, name, names)
+	}
+	if err := known("hidden_act", c.HiddenAct, nn.ActivationNames()); err != nil {
+		return err
+	}
+	if err := known("loom.norm", c.NormName(), nn.NormNames()); err != nil {
+		return err
+	}
+	if err := known("loom.ffn", c.FFNName(), nn.FFNNames()); err != nil {
+		return err
+	}
+	if err := known("loom.layout", c.LayoutName(), LayoutNames()); err != nil {
+		return err
+	}
+	for _, id := range []*int{c.BOSTokenID, c.EOSTokenID} {
+		if id != nil && (*id < 0 || *id >= c.VocabSize) {
+			return fmt.Errorf("token id %d (bos_token_id/eos_token_id) outside the vocabulary [0, %d)", *id, c.VocabSize)
+		}
+	}
+	return nil
+}
+
+// HFIncompatible lists the loom options in use that Hugging Face's
+// LlamaForCausalLM cannot express; exporters to HF and GGUF refuse a model
+// whose list is not empty, naming them.
+func (c *Config) HFIncompatible() []string {
+	var out []string
+	if c.NormName() != "rmsnorm" {
+		out = append(out, "loom.norm="+c.NormName())
+	}
+	if c.PositionsName() != "rope" {
+		out = append(out, "loom.positions="+c.PositionsName())
+	}
+	if c.FFNName() != "gated" {
+		out = append(out, "loom.ffn="+c.FFNName())
+	}
+	if c.LayoutName() != "prenorm" {
+		out = append(out, "loom.layout="+c.LayoutName())
+	}
+	if c.AttentionBias != c.MLPBias && c.MLPBias {
+		out = append(out, "mlp_bias with attention_bias")
+	}
+	return out
+}
+
+// ParseConfig decodes and validates a config.json; errors name the file.
+func ParseConfig(name string, data []byte) (*Config, error) {
+	c := &Config{RMSNormEps: 1e-6, RopeTheta: 10000, InitializerRange: 0.02, HiddenAct: "silu"}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(c); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return c, nil
+}
+
+// LoadConfig reads and validates path (a config.json, or a directory
+// holding one).
+func LoadConfig(path string) (*Config, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		path = filepath.Join(path, "config.json")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfig(path, data)
+}
+
+// JSON returns the config as indented JSON.
+func (c *Config) JSON() []byte {
+	out := *c
+	if len(out.Architectures) == 0 {
+		out.Architectures = []string{"LlamaForCausalLM"}
+	}
+	if out.ModelType == "" {
+		out.ModelType = "llama"
+	}
+	if out.TorchDtype == "" {
+		out.TorchDtype = "float32"
+	}
+	b, _ := json.MarshalIndent(out, "", "  ")
+	return append(b, '\n')
+}

@@ -1,0 +1,97 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/loomml/loom/autograd"
+)
+
+// FFN is a position-wise feed-forward network [..., D] → [..., D].
+type FFN interface {
+	Module
+	Forward(x *autograd.Var) *autograd.Var
+}
+
+// FFNConfig describes a feed-forward network to build.
+type FFNConfig struct {
+	Prefix string // e.g. "model.layers.0.mlp"
+	Dim    int    // model width
+	Hidden int    // inner width (intermediate_size)
+	Act    string // activation name
+	Bias   bool   // biases on the projections
+	Init   Init
+}
+
+var ffns = newRegistry[func(FFNConfig) (FFN, error)]("ffn")
+
+// RegisterFFN makes a feed-forward network constructible by name.
+func RegisterFFN(name string, ctor func(FFNConfig) (FFN, error)) { ffns.register(name, ctor) }
+
+// NewFFN builds the feed-forward network registered as name.
+func NewFFN(name string, c FFNConfig) (FFN, error) {
+	if c.Dim <= 0 || c.Hidden <= 0 {
+		return nil, fmt.Errorf("ffn %s: widths %d → %d", c.Prefix, c.Dim, c.Hidden)
+	}
+	ctor, err := ffns.get(name)
+	if err != nil {
+		return nil, err
+	}
+	return ctor(c)
+}
+
+// FFNNames lists the registered feed-forward networks.
+func FFNNames() []string { return ffns.names() }
+
+// GatedMLP is Llama's SwiGLU-style network: down(act(gate(x)) ⊙ up(x)).
+type GatedMLP struct {
+	Gate, Up, Down Layer
+	Act            Activation
+}
+
+// Forward maps [..., D] to [..., D].
+func (m *GatedMLP) Forward(x *autograd.Var) *autograd.Var {
+	return m.Down.Forward(autograd.Mul(m.Act.Apply(m.Gate.Forward(x)), m.Up.Forward(x)))
+}
+
+// Params returns gate, up and down projections (and the activation's).
+func (m *GatedMLP) Params() []*autograd.Var { return Collect(m.Gate, m.Up, m.Down, m.Act) }
+
+// MLP is the two-layer network of GPT-2: down(act(up(x))).
+type MLP struct {
+	Up, Down Layer
+	Act      Activation
+}
+
+// Forward maps [..., D] to [..., D].
+func (m *MLP) Forward(x *autograd.Var) *autograd.Var {
+	return m.Down.Forward(m.Act.Apply(m.Up.Forward(x)))
+}
+
+// Params returns the projections (and the activation's parameters).
+func (m *MLP) Params() []*autograd.Var { return Collect(m.Up, m.Act, m.Down) }
+
+func init() {
+	RegisterFFN("gated", func(c FFNConfig) (FFN, error) {
+		act, err := NewActivation(c.Act, ActivationConfig{Prefix: Join(c.Prefix, "act_fn"), Dim: c.Hidden, Init: c.Init})
+		if err != nil {
+			return nil, err
+		}
+		return &GatedMLP{
+			Gate: NewLinear(Join(c.Prefix, "gate_proj"), c.Dim, c.Hidden, c.Bias, c.Init),
+			Up:   NewLinear(Join(c.Prefix, "up_proj"), c.Dim, c.Hidden, c.Bias, c.Init),
+			Down: NewLinear(Join(c.Prefix, "down_proj"), c.Hidden, c.Dim, c.Bias, c.Init),
+			Act:  act,
+		}, nil
+	})
+	RegisterFFN("mlp", func(c FFNConfig) (FFN, error) {
+		act, err := NewActivation(c.Act, ActivationConfig{Prefix: Join(c.Prefix, "act_fn"), Dim: c.Hidden, Init: c.Init})
+		if err != nil {
+			return nil, err
+		}
+		return &MLP{
+			Up:   NewLinear(Join(c.Prefix, "up_proj"), c.Dim, c.Hidden, c.Bias, c.Init),
+			Down: NewLinear(Join(c.Prefix, "down_proj"), c.Hidden, c.Dim, c.Bias, c.Init),
+			Act:  act,
+		}, nil
+	})
+}

@@ -1,0 +1,110 @@
+package nn
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/tensor"
+)
+
+// Module is anything with trainable parameters.
+type Module interface {
+	// Params returns the parameters in a fixed order, each named with its
+	// checkpoint name.
+	Params() []*autograd.Var
+}
+
+// Layer maps [..., in] to [..., out]: a dense Linear, or a variant such as a
+// parameterised hypercomplex layer.
+type Layer interface {
+	Module
+	Forward(x *autograd.Var) *autograd.Var
+	InFeatures() int
+	OutFeatures() int
+}
+
+// Collect concatenates the parameters of modules, skipping nil ones.
+func Collect(mods ...Module) []*autograd.Var {
+	var out []*autograd.Var
+	for _, m := range mods {
+		if m == nil {
+			continue
+		}
+		out = append(out, m.Params()...)
+	}
+	return out
+}
+
+// ParamMap indexes params by name, failing on duplicates.
+func ParamMap(params []*autograd.Var) (map[string]*autograd.Var, error) {
+	m := make(map[string]*autograd.Var, len(params))
+	for _, p := range params {
+		if p.Name == "" {
+			return nil, fmt.Errorf("nn: parameter of shape %v has no name", p.Shape())
+		}
+		if _, dup := m[p.Name]; dup {
+			return nil, fmt.Errorf("nn: two parameters named %q", p.Name)
+		}
+		m[p.Name] = p
+	}
+	return m, nil
+}
+
+// Join builds a dotted checkpoint name from non-empty parts.
+func Join(parts ...string) string {
+	var nonEmpty []string
+	for _, p := range parts {
+		if p != "" {
+			nonEmpty = append(nonEmpty, p)
+		}
+	}
+	return strings.Join(nonEmpty, ".")
+}
+
+// registry maps config names to constructors.
+type registry[C any] struct {
+	kind  string
+	ctors map[string]C
+}
+
+func newRegistry[C any](kind string) *registry[C] {
+	return &registry[C]{kind: kind, ctors: map[string]C{}}
+}
+
+func (r *registry[C]) register(name string, c C) {
+	if _, dup := r.ctors[name]; dup {
+		panic("nn: " + r.kind + " " + name + " registered twice")
+	}
+	r.ctors[name] = c
+}
+
+func (r *registry[C]) get(name string) (C, error) {
+	c, ok := r.ctors[name]
+	if !ok {
+		var zero C
+		return zero, fmt.Errorf("unknown %s %q (known: %s)", r.kind, name, strings.Join(r.names(), ", "))
+	}
+	return c, nil
+}
+
+func (r *registry[C]) names() []string {
+	out := make([]string, 0, len(r.ctors))
+	for n := range r.ctors {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Init is how a model initialises new weights.
+type Init struct {
+	RNG *tensor.RNG
+	Std float64 // standard deviation of weights (HF initializer_range, 0.02)
+}
+
+// Normal returns a new [shape] tensor drawn from N(0, Std²).
+func (in Init) Normal(shape ...int) *tensor.Tensor {
+	return tensor.Normal(in.RNG, 0, in.Std, shape...)
+}

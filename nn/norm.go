@@ -1,0 +1,89 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/tensor"
+)
+
+// Norm normalises the last dimension of its input.
+type Norm interface {
+	Module
+	Forward(x *autograd.Var) *autograd.Var
+}
+
+// NormConfig describes a norm to build.
+type NormConfig struct {
+	Prefix string  // checkpoint prefix, e.g. "model.layers.0.input_layernorm"
+	Dim    int     // normalised width
+	Eps    float64 // added to the variance
+	Bias   bool    // LayerNorm's additive bias
+}
+
+var norms = newRegistry[func(NormConfig) (Norm, error)]("norm")
+
+// RegisterNorm makes a norm constructible by name from configs.
+func RegisterNorm(name string, ctor func(NormConfig) (Norm, error)) { norms.register(name, ctor) }
+
+// NewNorm builds the norm registered as name.
+func NewNorm(name string, c NormConfig) (Norm, error) {
+	ctor, err := norms.get(name)
+	if err != nil {
+		return nil, err
+	}
+	return ctor(c)
+}
+
+// NormNames lists the registered norms.
+func NormNames() []string { return norms.names() }
+
+// RMSNorm is Llama's norm: x/√(mean(x²)+eps)·w.
+type RMSNorm struct {
+	Weight *autograd.Var
+	Eps    float64
+}
+
+// Forward normalises x [..., D].
+func (n *RMSNorm) Forward(x *autograd.Var) *autograd.Var { return autograd.RMSNorm(x, n.Weight, n.Eps) }
+
+// Params returns the gain.
+func (n *RMSNorm) Params() []*autograd.Var { return []*autograd.Var{n.Weight} }
+
+// LayerNorm is (x−mean)/√(var+eps)·w + b.
+type LayerNorm struct {
+	Weight, Bias *autograd.Var // Bias may be nil
+	Eps          float64
+}
+
+// Forward normalises x [..., D].
+func (n *LayerNorm) Forward(x *autograd.Var) *autograd.Var {
+	return autograd.LayerNorm(x, n.Weight, n.Bias, n.Eps)
+}
+
+// Params returns the gain and bias.
+func (n *LayerNorm) Params() []*autograd.Var {
+	if n.Bias == nil {
+		return []*autograd.Var{n.Weight}
+	}
+	return []*autograd.Var{n.Weight, n.Bias}
+}
+
+func init() {
+	RegisterNorm("rmsnorm", func(c NormConfig) (Norm, error) {
+		if c.Dim <= 0 {
+			return nil, fmt.Errorf("rmsnorm %s: width %d", c.Prefix, c.Dim)
+		}
+		return &RMSNorm{Weight: autograd.Param(Join(c.Prefix, "weight"), tensor.Ones(c.Dim)), Eps: c.Eps}, nil
+	})
+	RegisterNorm("layernorm", func(c NormConfig) (Norm, error) {
+		if c.Dim <= 0 {
+			return nil, fmt.Errorf("layernorm %s: width %d", c.Prefix, c.Dim)
+		}
+		n := &LayerNorm{Weight: autograd.Param(Join(c.Prefix, "weight"), tensor.Ones(c.Dim)), Eps: c.Eps}
+		if c.Bias {
+			n.Bias = autograd.Param(Join(c.Prefix, "bias"), tensor.Zeros(c.Dim))
+		}
+		return n, nil
+	})
+}
