@@ -199,17 +199,14 @@ func Gelu(x *Var) *Var {
 
 // GeluTanh returns the tanh approximation of GELU.
 func GeluTanh(x *Var) *Var {
-	const c = 0.7978845608028654 // √(2/π)
-	return unary("gelu_tanh", x, tensor.GeluTanh(x.Value), func(x, _ float64) float64 {
-		t := math.Tanh(c * (x + 0.044715*x*x*x))
-		return 0.5*(1+t) + 0.5*x*(1-t*t)*c*(1+3*0.044715*x*x)
-	})
+	return record("gelu_tanh", tensor.GeluTanh(x.Value), func(g *tensor.Tensor) []*tensor.Tensor {
+		return []*tensor.Tensor{tensor.GeluTanhGrad(x.Value, g)}
+	}, x)
 }
 
 // Silu returns x·σ(x).
 func Silu(x *Var) *Var {
-	return unary("silu", x, tensor.Silu(x.Value), func(x, _ float64) float64 {
-		s := tensor.SigmoidF(x)
-		return s * (1 + x*(1-s))
-	})
+	return record("silu", tensor.Silu(x.Value), func(g *tensor.Tensor) []*tensor.Tensor {
+		return []*tensor.Tensor{tensor.SiluGrad(x.Value, g)}
+	}, x)
 }

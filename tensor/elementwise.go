@@ -3,6 +3,8 @@ package tensor
 import (
 	"fmt"
 	"math"
+
+	"github.com/loomml/loom/internal/kernels"
 )
 
 // BinaryOp names an elementwise binary operation.
@@ -320,10 +322,51 @@ func Relu(x *Tensor) *Tensor { return Map(x, reluF[float32], reluF[float64]) }
 func Gelu(x *Tensor) *Tensor { return Map(x, GeluF[float32], GeluF[float64]) }
 
 // GeluTanh returns the tanh-approximated GELU elementwise.
-func GeluTanh(x *Tensor) *Tensor { return Map(x, GeluTanhF[float32], GeluTanhF[float64]) }
+func GeluTanh(x *Tensor) *Tensor {
+	return vec32(x, kernels.GeluTanh, GeluTanhF[float32], GeluTanhF[float64])
+}
+
+// vec32 applies the vector kernel k to float32 tensors and the scalar
+// functions otherwise.
+func vec32(x *Tensor, k func(dst, src []float32), f32 func(float32) float32, f64 func(float64) float64) *Tensor {
+	if x.dtype != Float32 {
+		return Map(x, f32, f64)
+	}
+	out := New(Float32, x.shape...)
+	k(out.f32, x.Contiguous().F32())
+	return out
+}
 
 // Silu returns x·σ(x) elementwise.
-func Silu(x *Tensor) *Tensor { return Map(x, SiluF[float32], SiluF[float64]) }
+func Silu(x *Tensor) *Tensor { return vec32(x, kernels.Silu, SiluF[float32], SiluF[float64]) }
+
+// GeluTanhGrad returns g·GELU_tanh'(x) for same-shaped x and g.
+func GeluTanhGrad(x, g *Tensor) *Tensor {
+	return grad32(x, g, kernels.GeluTanhGrad, func(x, g float64) float64 {
+		t := math.Tanh(geluTanhC * (x + 0.044715*x*x*x))
+		return g * (0.5*(1+t) + 0.5*x*(1-t*t)*geluTanhC*(1+3*0.044715*x*x))
+	})
+}
+
+// SiluGrad returns g·SiLU'(x) for same-shaped x and g.
+func SiluGrad(x, g *Tensor) *Tensor {
+	return grad32(x, g, kernels.SiluGrad, func(x, g float64) float64 {
+		s := sigmoid64(x)
+		return g * s * (1 + x*(1-s))
+	})
+}
+
+func grad32(x, g *Tensor, k func(dst, x, g []float32), f func(x, g float64) float64) *Tensor {
+	if x.dtype != Float32 {
+		return Zip(f, x, g)
+	}
+	if !SameShape(x, g) {
+		panic(fmt.Sprintf("tensor: gradient shape %v for input %v", g.shape, x.shape))
+	}
+	out := New(Float32, x.shape...)
+	k(out.f32, x.Contiguous().F32(), g.Contiguous().F32())
+	return out
+}
 
 // PowScalar returns xᵖ elementwise.
 func PowScalar(x *Tensor, p float64) *Tensor {

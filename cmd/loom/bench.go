@@ -21,7 +21,7 @@ func init() {
 
 func runBench(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprintln(stderr, "usage: loom bench gemm [flags]   (loom bench gemm --help)")
+		fmt.Fprintln(stderr, "usage: loom bench gemm|train [flags]   (loom bench gemm --help)")
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			return nil
 		}
@@ -30,8 +30,10 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "gemm":
 		return benchGemm(args[1:], stdout, stderr)
+	case "train":
+		return benchTrain(args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "loom bench: unknown benchmark %q (have: gemm)\n", args[0])
+	fmt.Fprintf(stderr, "loom bench: unknown benchmark %q (have: gemm, train)\n", args[0])
 	return errUsage
 }
 

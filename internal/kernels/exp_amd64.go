@@ -30,3 +30,15 @@ func expSum(dst, src []float32, scale, shift float32) float32 {
 	}
 	return expSumGo(dst, src, scale, shift)
 }
+
+//go:noescape
+func siluAVX512(dst, x *float32, n int)
+
+//go:noescape
+func siluGradAVX512(dst, x, gr *float32, n int)
+
+//go:noescape
+func geluTanhAVX512(dst, x *float32, n int)
+
+//go:noescape
+func geluTanhGradAVX512(dst, x, gr *float32, n int)

@@ -22,3 +22,5 @@ func addAsmExpPaths(paths map[string]func(dst, src []float32, scale, shift float
 		}
 	}
 }
+
+func setAVX512(v bool) { useAVX512 = v }

@@ -10,10 +10,15 @@ import (
 // computes an mr×nr tile of C from k steps of packed A (mr values per step)
 // and packed B (nr values per step), storing into C (mode 0, C not read) or
 // adding to it (mode 1).
+//
+// fnUA, when not nil, is the same kernel reading A unpacked: row i of the
+// tile at a + i·lda, step p at a[i·lda + p] (used when op(A) = A and alpha
+// is 1, which saves packing A).
 type asmKernel struct {
 	name, isa string
 	mr, nr    int
 	fn        func(k int, a, b, c *float32, ldc int, mode int)
+	fnUA      func(k int, a *float32, lda int, b, c *float32, ldc int, mode int)
 }
 
 // packedKernel drives a register-tile micro-kernel (microKernel) through the
@@ -177,19 +182,39 @@ func (p *packedKernel) serial(transA, transB bool, m, n, k int, alpha float32, a
 			packBPanels(transB, b, ldb, pc, kc, jc, nc, nr, bufs.b)
 			for ic := 0; ic < m; ic += p.mc {
 				mc := min(p.mc, m-ic)
-				packAPanels(transA, a, lda, ic, mc, pc, kc, mr, alpha, bufs.a)
+				// Full row panels of an untransposed A with alpha 1 are read
+				// in place; only the others are packed.
+				direct := p.micro.fnUA != nil && !transA && alpha == 1
+				full := mc
+				if direct {
+					full = mc / mr * mr
+					if full < mc {
+						packAPanels(false, a, lda, ic+full, mc-full, pc, kc, mr, alpha, bufs.a[full*kc:])
+					}
+				} else {
+					packAPanels(transA, a, lda, ic, mc, pc, kc, mr, alpha, bufs.a)
+				}
 				for jr := 0; jr < nc; jr += nr {
 					nrr := min(nr, nc-jr)
 					bp := &bufs.b[jr*kc]
 					for ir := 0; ir < mc; ir += mr {
 						mrr := min(mr, mc-ir)
-						ap := &bufs.a[ir*kc]
 						ci := (ic+ir)*ldc + jc + jr
-						if mrr == mr && nrr == nr {
-							kern(kc, ap, bp, &c[ci], ldc, mode)
-							continue
+						if direct && ir < full {
+							ar := &a[(ic+ir)*lda+pc]
+							if nrr == nr {
+								p.micro.fnUA(kc, ar, lda, bp, &c[ci], ldc, mode)
+								continue
+							}
+							p.micro.fnUA(kc, ar, lda, bp, &tile[0], nr, 0)
+						} else {
+							ap := &bufs.a[ir*kc]
+							if mrr == mr && nrr == nr {
+								kern(kc, ap, bp, &c[ci], ldc, mode)
+								continue
+							}
+							kern(kc, ap, bp, &tile[0], nr, 0)
 						}
-						kern(kc, ap, bp, &tile[0], nr, 0)
 						for i := range mrr {
 							row := c[ci+i*ldc : ci+i*ldc+nrr]
 							t := tile[i*nr : i*nr+nrr]
@@ -249,6 +274,15 @@ func packBPanels(transB bool, b []float32, ldb, p0, kc, j0, nc, nr int, dst []fl
 // micro-panels of kc×mr values (panel q, step p at dst[q·mr·kc + p·mr]),
 // zero-padding rows past mc.
 func packAPanels(transA bool, a []float32, lda, i0, mc, p0, kc, mr int, alpha float32, dst []float32) {
+	if transA && mr == 6 && alpha == 1 && mc%6 == 0 {
+		// Row p of a holds step p of every panel: read it once, in order,
+		// and deal it out 6 values per panel.
+		np := mc / 6
+		for p := range kc {
+			dealRow6(dst[p*6:], 6*kc, a[(p0+p)*lda+i0:][:mc], np)
+		}
+		return
+	}
 	for q := 0; q*mr < mc; q++ {
 		h := min(mr, mc-q*mr)
 		panel := dst[q*mr*kc : (q+1)*mr*kc]
@@ -278,6 +312,10 @@ func packAPanels(transA bool, a []float32, lda, i0, mc, p0, kc, mr int, alpha fl
 			continue
 		}
 		i := 0
+		if alpha == 1 && h == 6 && mr == 6 {
+			transpose6(panel, a[ii*lda+p0:], lda, kc)
+			continue
+		}
 		if alpha == 1 {
 			for ; i+4 <= h; i += 4 {
 				transpose4(panel[i:], mr, a[(ii+i)*lda+p0:], lda, kc)
@@ -320,5 +358,38 @@ func transpose4(dst []float32, stride int, src []float32, ld, n int) {
 	for p := range n {
 		d := dst[p*stride : p*stride+4 : p*stride+4]
 		d[0], d[1], d[2], d[3] = s0[p], s1[p], s2[p], s3[p]
+	}
+}
+
+// transpose6 packs six rows of n values (src, src[ld:], …, src[5ld:]) into
+// dst[p*6 + r] = src[r*ld + p].
+//
+//go:noinline
+func transpose6(dst []float32, src []float32, ld, n int) {
+	if n == 0 {
+		return
+	}
+	s0 := src[:n]
+	s1 := src[ld : ld+n]
+	s2 := src[2*ld : 2*ld+n]
+	s3 := src[3*ld : 3*ld+n]
+	s4 := src[4*ld : 4*ld+n]
+	s5 := src[5*ld : 5*ld+n]
+	dst = dst[:6*n]
+	for p := range n {
+		d := dst[p*6 : p*6+6 : p*6+6]
+		d[0], d[1], d[2], d[3], d[4], d[5] = s0[p], s1[p], s2[p], s3[p], s4[p], s5[p]
+	}
+}
+
+// dealRow6 copies np groups of six values of src into dst[q*stride:][:6].
+//
+//go:noinline
+func dealRow6(dst []float32, stride int, src []float32, np int) {
+	src = src[:6*np]
+	for q := range np {
+		d := dst[q*stride : q*stride+6 : q*stride+6]
+		s := src[q*6 : q*6+6 : q*6+6]
+		d[0], d[1], d[2], d[3], d[4], d[5] = s[0], s[1], s[2], s[3], s[4], s[5]
 	}
 }

@@ -8,10 +8,16 @@ package kernels
 func sgemmAVX512_6x64(k int, a, b, c *float32, ldc int, mode int)
 
 //go:noescape
+func sgemmAVX512_6x64_ua(k int, a *float32, lda int, b, c *float32, ldc int, mode int)
+
+//go:noescape
 func sgemmAVX2_6x16(k int, a, b, c *float32, ldc int, mode int)
+
+//go:noescape
+func sgemmAVX2_6x16_ua(k int, a *float32, lda int, b, c *float32, ldc int, mode int)
 
 // asmKernels lists the generated micro-kernels.
 var asmKernels = []asmKernel{
-	{name: "sgemmAVX512_6x64", isa: "AVX512", mr: 6, nr: 64, fn: sgemmAVX512_6x64},
-	{name: "sgemmAVX2_6x16", isa: "AVX2", mr: 6, nr: 16, fn: sgemmAVX2_6x16},
+	{name: "sgemmAVX512_6x64", isa: "AVX512", mr: 6, nr: 64, fn: sgemmAVX512_6x64, fnUA: sgemmAVX512_6x64_ua},
+	{name: "sgemmAVX2_6x16", isa: "AVX2", mr: 6, nr: 16, fn: sgemmAVX2_6x16, fnUA: sgemmAVX2_6x16_ua},
 }

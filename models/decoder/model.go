@@ -123,3 +123,6 @@ func (m *Model) NewKVCaches(b, capacity int) []*nn.KVCache {
 	}
 	return out
 }
+
+// MaxPositions returns the longest context the model supports.
+func (m *Model) MaxPositions() int { return m.Config.MaxPositionEmbeddings }

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"runtime"
+	"runtime/pprof"
+	"sort"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/internal/kernels"
+	"github.com/loomml/loom/models/decoder"
+	"github.com/loomml/loom/optim"
+	"github.com/loomml/loom/tensor"
+)
+
+// referenceConfig is the model of ../shared/anchors/torch_gpt_train.py:
+// vocab 256, width 256, 4 layers of 4 heads, context 128, tanh-GELU MLP of
+// width 1024, LayerNorm, learned positions, biases, untied head.
+func referenceConfig() *decoder.Config {
+	return &decoder.Config{HiddenSize: 256, IntermediateSize: 1024, NumHiddenLayers: 4, NumAttentionHeads: 4,
+		HiddenAct: "gelu_pytorch_tanh", RMSNormEps: 1e-5, VocabSize: 256, MaxPositionEmbeddings: 128,
+		InitializerRange: 0.02, AttentionBias: true, MLPBias: true,
+		Loom: decoder.Options{Norm: "layernorm", NormBias: true, Positions: "learned", FFN: "mlp", Tokenizer: "byte"}}
+}
+
+type trainBench struct {
+	Kernel      string  `json:"kernel"`
+	Threads     int     `json:"threads"`
+	Params      int     `json:"params"`
+	MsPerStep   float64 `json:"ms_per_step"`
+	MinMs       float64 `json:"min_ms"`
+	Steps       int     `json:"steps"`
+	PeakRSSMB   float64 `json:"peak_rss_mb"`
+	TorchMs     float64 `json:"torch_ms_per_step,omitempty"`
+	TorchRSSMB  float64 `json:"torch_peak_rss_mb,omitempty"`
+	RatioTorch  float64 `json:"ratio_to_torch,omitempty"`
+	TorchOutput string  `json:"torch_output,omitempty"`
+}
+
+func benchTrain(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("bench", "train [--threads N] [--json] [--steps 20] [--torch-script PATH]", stderr)
+	threads := fs.Int("threads", 1, "threads for loom (and for the PyTorch script)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	steps := fs.Int("steps", 20, "timed steps (after 3 warm-up steps); the median is reported")
+	torch := fs.String("torch-script", "", "also run this PyTorch anchor (torch_gpt_train.py) with /usr/bin/python3 at the same thread count and report the ratio")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed steps to this file")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *threads < 1 || *steps < 1 {
+		return fmt.Errorf("--threads and --steps must be positive")
+	}
+	runtime.GOMAXPROCS(*threads)
+	kernels.SetThreads(*threads)
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	res, err := runTrainBench(*steps)
+	if err != nil {
+		return err
+	}
+	res.Threads = *threads
+	if *torch != "" {
+		if err := runTorchAnchor(*torch, *threads, &res); err != nil {
+			return err
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	fmt.Fprintf(stdout, "loom  (%s GEMM, %d threads): %.1f ms/step median over %d steps (min %.1f), %d params, peak RSS %.0f MB\n",
+		res.Kernel, res.Threads, res.MsPerStep, res.Steps, res.MinMs, res.Params, res.PeakRSSMB)
+	if res.TorchMs > 0 {
+		fmt.Fprintf(stdout, "torch (%d threads): %.1f ms/step, peak RSS %.0f MB\nratio loom/torch: %.3f\n", res.Threads, res.TorchMs, res.TorchRSSMB, res.RatioTorch)
+	}
+	return nil
+}
+
+// runTrainBench times training steps of the reference model on random
+// batches with targets (x+1) mod V, as the PyTorch anchor does.
+func runTrainBench(steps int) (trainBench, error) {
+	cfg := referenceConfig()
+	m, err := decoder.New(cfg, 0)
+	if err != nil {
+		return trainBench{}, err
+	}
+	opt := optim.NewAdam([]*optim.Group{{Params: m.Params(), LR: 3e-4}})
+	r := tensor.NewRNG(0)
+	const B, T, V = 16, 128, 256
+	step := func() float64 {
+		x, y := make([]int, B*T), make([]int, B*T)
+		for i := range x {
+			x[i] = r.Intn(V)
+			y[i] = (x[i] + 1) % V
+		}
+		loss := m.Loss(x, y, B, T)
+		opt.ZeroGrad()
+		loss.Backward()
+		opt.Step()
+		return loss.Item()
+	}
+	for range 3 {
+		step()
+	}
+	var ts []float64
+	for range steps {
+		t := time.Now()
+		step()
+		ts = append(ts, float64(time.Since(t).Microseconds())/1000)
+	}
+	sort.Float64s(ts)
+	return trainBench{Kernel: kernels.Current(), Params: autograd.NumParams(m.Params()), MsPerStep: ts[len(ts)/2],
+		MinMs: ts[0], Steps: steps, PeakRSSMB: peakRSSMB()}, nil
+}
+
+// peakRSSMB returns this process's peak resident set size (VmHWM).
+func peakRSSMB() float64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	m := regexp.MustCompile(`VmHWM:\s+(\d+) kB`).FindSubmatch(data)
+	if m == nil {
+		return 0
+	}
+	kb, _ := strconv.ParseFloat(string(m[1]), 64)
+	return kb / 1024
+}
+
+var torchMedian = regexp.MustCompile(`median ([0-9.]+) ms`)
+
+func runTorchAnchor(script string, threads int, res *trainBench) error {
+	cmd := exec.Command("/usr/bin/python3", script, strconv.Itoa(threads))
+	cmd.Env = append(os.Environ(), fmt.Sprintf("OPENBLAS_NUM_THREADS=%d", threads), fmt.Sprintf("OMP_NUM_THREADS=%d", threads))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("running %s: %v\n%s", script, err, out)
+	}
+	m := torchMedian.FindSubmatch(out)
+	if m == nil {
+		return fmt.Errorf("%s printed no \"median … ms\": %s", script, out)
+	}
+	res.TorchMs, _ = strconv.ParseFloat(string(m[1]), 64)
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		res.TorchRSSMB = float64(ru.Maxrss) / 1024
+	}
+	res.RatioTorch = res.MsPerStep / res.TorchMs
+	res.TorchOutput = string(out)
+	return nil
+}

@@ -1,0 +1,282 @@
+// Package generate samples text from a language model with a KV cache:
+// greedy decoding, temperature, top-k, top-p (nucleus) and a repetition
+// penalty, applied in Hugging Face's order, with stop strings and tokens
+// streamed as they are produced.
+package generate
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/nn"
+	"github.com/loomml/loom/tensor"
+)
+
+// Model is what generation needs from a language model.
+type Model interface {
+	// Forward returns logits [B, T, V] for ids [B·T] starting at pos,
+	// appending to caches.
+	Forward(ids []int, B, T, pos int, caches []*nn.KVCache) *autograd.Var
+	NewKVCaches(batch, capacity int) []*nn.KVCache
+	// MaxPositions is the longest context the model supports.
+	MaxPositions() int
+}
+
+// Options control sampling. The zero value is greedy decoding of 256 tokens.
+type Options struct {
+	MaxNewTokens      int      // tokens to generate (default 256)
+	Temperature       float64  // 0: greedy (argmax); otherwise logits / T
+	TopK              int      // keep the k most likely tokens (0: all)
+	TopP              float64  // keep the smallest set with probability ≥ p (0 or 1: all)
+	RepetitionPenalty float64  // > 1 discourages tokens already in the context (1 or 0: off)
+	Seed              uint64   // sampling seed
+	Stop              []string // stop before any of these strings
+	StopTokens        []int    // stop after emitting one of these ids (e.g. EOS), not included in the text
+}
+
+// Tokenizer turns text into ids and ids back into bytes.
+type Tokenizer interface {
+	Encode(text string) []int
+	TokenBytes(id int) []byte
+}
+
+// Result is a finished generation.
+type Result struct {
+	Text      string // generated text (without the prompt and stop string)
+	Tokens    []int  // generated ids
+	StoppedBy string // "length", "stop", "stop_token" or "context"
+}
+
+// Generate continues prompt. onText, when not nil, receives the text as it
+// becomes final: complete UTF-8, and never a piece that could still turn
+// into a stop string.
+func Generate(m Model, tok Tokenizer, prompt string, o Options, onText func(string)) (Result, error) {
+	if o.MaxNewTokens == 0 {
+		o.MaxNewTokens = 256
+	}
+	if o.MaxNewTokens < 0 || o.Temperature < 0 || o.TopK < 0 || o.TopP < 0 || o.TopP > 1 || o.RepetitionPenalty < 0 {
+		return Result{}, fmt.Errorf("generate: invalid options %+v", o)
+	}
+	ids := tok.Encode(prompt)
+	if len(ids) == 0 {
+		return Result{}, errors.New("generate: the prompt is empty; give at least one token of context")
+	}
+	capacity := min(m.MaxPositions(), len(ids)+o.MaxNewTokens)
+	if len(ids) >= m.MaxPositions() {
+		return Result{}, fmt.Errorf("generate: the prompt has %d tokens, but the model's context is %d", len(ids), m.MaxPositions())
+	}
+	caches := m.NewKVCaches(1, capacity)
+	rng := tensor.NewRNG(o.Seed)
+	seen := map[int]bool{}
+	for _, id := range ids {
+		seen[id] = true
+	}
+	out := &textOut{stop: o.Stop, emit: onText}
+	res := Result{StoppedBy: "length"}
+	var logits []float32
+	autograd.NoGrad(func() {
+		logits = lastRow(m.Forward(ids, 1, len(ids), 0, caches))
+	})
+	pos := len(ids)
+	for len(res.Tokens) < o.MaxNewTokens {
+		next := pick(logits, seen, o, rng)
+		if contains(o.StopTokens, next) {
+			res.StoppedBy = "stop_token"
+			break
+		}
+		res.Tokens = append(res.Tokens, next)
+		seen[next] = true
+		if out.add(tok.TokenBytes(next)) {
+			res.StoppedBy = "stop"
+			break
+		}
+		pos++ // next now occupies position pos−1
+		if len(res.Tokens) == o.MaxNewTokens || pos >= m.MaxPositions() {
+			if pos >= m.MaxPositions() && len(res.Tokens) < o.MaxNewTokens {
+				res.StoppedBy = "context"
+			}
+			break
+		}
+		autograd.NoGrad(func() {
+			logits = lastRow(m.Forward([]int{next}, 1, 1, pos-1, caches))
+		})
+	}
+	res.Text = out.finish()
+	return res, nil
+}
+
+func lastRow(l *autograd.Var) []float32 {
+	T, V := l.Dim(1), l.Dim(2)
+	return l.Value.Contiguous().F32()[(T-1)*V : T*V]
+}
+
+func contains(xs []int, x int) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// pick applies the repetition penalty, temperature, top-k and top-p to
+// logits (in that order, as transformers does) and returns the chosen id.
+func pick(logits []float32, seen map[int]bool, o Options, rng *tensor.RNG) int {
+	l := make([]float64, len(logits))
+	for i, v := range logits {
+		l[i] = float64(v)
+	}
+	if p := o.RepetitionPenalty; p > 0 && p != 1 {
+		for id := range seen {
+			if l[id] > 0 {
+				l[id] /= p
+			} else {
+				l[id] *= p
+			}
+		}
+	}
+	if o.Temperature == 0 {
+		best := 0
+		for i, v := range l {
+			if v > l[best] {
+				best = i
+			}
+		}
+		return best
+	}
+	for i := range l {
+		l[i] /= o.Temperature
+	}
+	order := make([]int, len(l))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return l[order[a]] > l[order[b]] })
+	keep := len(order)
+	if o.TopK > 0 && o.TopK < keep {
+		keep = o.TopK
+	}
+	// softmax over the kept candidates
+	mx := l[order[0]]
+	probs := make([]float64, keep)
+	var sum float64
+	for r := range keep {
+		probs[r] = math.Exp(l[order[r]] - mx)
+		sum += probs[r]
+	}
+	for r := range probs {
+		probs[r] /= sum
+	}
+	if o.TopP > 0 && o.TopP < 1 {
+		var c float64
+		for r := range probs {
+			c += probs[r]
+			if c >= o.TopP {
+				keep = r + 1
+				break
+			}
+		}
+		probs = probs[:keep]
+		sum = 0
+		for _, p := range probs {
+			sum += p
+		}
+		for r := range probs {
+			probs[r] /= sum
+		}
+	}
+	u := rng.Float64()
+	for r, p := range probs {
+		u -= p
+		if u < 0 {
+			return order[r]
+		}
+	}
+	return order[len(probs)-1]
+}
+
+// textOut accumulates generated bytes and releases text that is final.
+type textOut struct {
+	stop    []string
+	emit    func(string)
+	buf     []byte // all generated bytes
+	emitted int    // bytes of buf already released
+	done    bool
+}
+
+// add appends b and reports whether a stop string has appeared.
+func (t *textOut) add(b []byte) bool {
+	t.buf = append(t.buf, b...)
+	s := string(t.buf)
+	for _, st := range t.stop {
+		if st == "" {
+			continue
+		}
+		if i := strings.Index(s[max(0, t.emitted-len(st)):], st); i >= 0 {
+			t.buf = t.buf[:max(0, t.emitted-len(st))+i]
+			t.done = true
+			return true
+		}
+	}
+	t.release(false)
+	return false
+}
+
+// release emits the bytes that are complete UTF-8 and cannot be the start
+// of a stop string (everything, when final).
+func (t *textOut) release(final bool) {
+	end := len(t.buf)
+	if !final {
+		// hold back a possible stop-string prefix at the end
+		for _, st := range t.stop {
+			for k := min(len(st)-1, end-t.emitted); k > 0; k-- {
+				if strings.HasSuffix(string(t.buf[:end]), st[:k]) {
+					end = min(end, len(t.buf)-k)
+					break
+				}
+			}
+		}
+		// hold back an incomplete UTF-8 sequence
+		end = t.emitted + completeUTF8(t.buf[t.emitted:end])
+	}
+	if end > t.emitted {
+		if t.emit != nil {
+			t.emit(string(t.buf[t.emitted:end]))
+		}
+		t.emitted = end
+	}
+}
+
+func (t *textOut) finish() string {
+	t.release(true)
+	return string(t.buf)
+}
+
+// completeUTF8 returns the length of the longest prefix of b that does not
+// end inside a multi-byte UTF-8 sequence.
+func completeUTF8(b []byte) int {
+	n := len(b)
+	for i := 1; i <= 3 && i <= n; i++ {
+		c := b[n-i]
+		if c&0xC0 != 0x80 { // a lead byte (or ASCII)
+			need := 1
+			switch {
+			case c >= 0xF0:
+				need = 4
+			case c >= 0xE0:
+				need = 3
+			case c >= 0xC0:
+				need = 2
+			}
+			if need > i {
+				return n - i
+			}
+			return n
+		}
+	}
+	return n
+}

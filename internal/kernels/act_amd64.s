@@ -1,0 +1,229 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// Vectorised activations (AVX-512) built on the exp of exp_amd64.s:
+// sigmoid(z) = 1/(1+exp(−z)), SiLU(x) = x·σ(x), and GELU's tanh form
+// 0.5·x·(1+tanh(u)) = x·σ(2u) with u = √(2/π)·(x + 0.044715·x³).
+// Each function handles any n: the tail uses a lane mask.
+
+// LOADCONSTS fills Z18–Z30 with the exp constants.
+#define LOADCONSTS \
+	MOVL $0x3fb8aa3b, AX; VPBROADCASTD AX, Z18; \
+	MOVL $0xbf318000, AX; VPBROADCASTD AX, Z19; \
+	MOVL $0x395e8083, AX; VPBROADCASTD AX, Z20; \
+	MOVL $0xc2d00000, AX; VPBROADCASTD AX, Z21; \
+	MOVL $0x42b20000, AX; VPBROADCASTD AX, Z22; \
+	MOVL $0x39506967, AX; VPBROADCASTD AX, Z24; \
+	MOVL $0x3ab743ce, AX; VPBROADCASTD AX, Z25; \
+	MOVL $0x3c088908, AX; VPBROADCASTD AX, Z26; \
+	MOVL $0x3d2aa9c1, AX; VPBROADCASTD AX, Z27; \
+	MOVL $0x3e2aaaaa, AX; VPBROADCASTD AX, Z28; \
+	MOVL $0x3f000000, AX; VPBROADCASTD AX, Z29; \
+	MOVL $0x3f800000, AX; VPBROADCASTD AX, Z30
+
+// EXP sets x = exp(x), using t1, t2, t3 as scratch.
+#define EXP(x, t1, t2, t3) \
+	VMAXPS x, Z21, x; \
+	VMINPS x, Z22, x; \
+	VMULPS Z18, x, t1; \
+	VRNDSCALEPS $0, t1, t1; \
+	VFMADD231PS Z19, t1, x; \
+	VFMADD231PS Z20, t1, x; \
+	VMOVAPS Z24, t2; \
+	VFMADD213PS Z25, x, t2; \
+	VFMADD213PS Z26, x, t2; \
+	VFMADD213PS Z27, x, t2; \
+	VFMADD213PS Z28, x, t2; \
+	VFMADD213PS Z29, x, t2; \
+	VMULPS x, x, t3; \
+	VFMADD213PS x, t3, t2; \
+	VADDPS Z30, t2, t2; \
+	VSCALEFPS t1, t2, x
+
+// SIGMOID sets s = 1/(1+exp(−z)) (z is kept), scratch t1–t3.
+#define SIGMOID(z, s, t1, t2, t3) \
+	VXORPS Z31, z, s; \
+	EXP(s, t1, t2, t3); \
+	VADDPS Z30, s, s; \
+	VDIVPS s, Z30, s
+
+// MASKTAIL sets K1 to the low CX lanes and returns (jumps to done) when CX
+// is 0.
+#define MASKTAIL(done) \
+	TESTQ CX, CX; \
+	JZ done; \
+	MOVL $1, AX; \
+	SHLL CX, AX; \
+	DECL AX; \
+	KMOVW AX, K1
+
+// func siluAVX512(dst, x *float32, n int)
+TEXT ·siluAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	LOADCONSTS
+	MOVL $0x80000000, AX
+	VPBROADCASTD AX, Z31 // sign bit
+	MOVL $0xffff, AX
+	KMOVW AX, K1
+siluloop:
+	CMPQ CX, $16
+	JL   silutail
+	VMOVUPS (SI), Z0
+	SIGMOID(Z0, Z1, Z2, Z3, Z4)
+	VMULPS Z1, Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  siluloop
+silutail:
+	MASKTAIL(silodone)
+	VMOVUPS.Z (SI), K1, Z0
+	SIGMOID(Z0, Z1, Z2, Z3, Z4)
+	VMULPS Z1, Z0, Z0
+	VMOVUPS Z0, K1, (DI)
+silodone:
+	VZEROUPPER
+	RET
+
+// func siluGradAVX512(dst, x, gr *float32, n int)
+// dst = g·σ(x)·(1 + x·(1−σ(x)))
+TEXT ·siluGradAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ gr+16(FP), DX
+	MOVQ n+24(FP), CX
+	LOADCONSTS
+	MOVL $0x80000000, AX
+	VPBROADCASTD AX, Z31
+siluGloop:
+	CMPQ CX, $16
+	JL   siluGtail
+	VMOVUPS (SI), Z0
+	VMOVUPS (DX), Z5
+	SIGMOID(Z0, Z1, Z2, Z3, Z4)
+	VSUBPS Z1, Z30, Z6        // 1−s
+	VFMADD213PS Z30, Z0, Z6   // x·(1−s) + 1
+	VMULPS Z6, Z1, Z6
+	VMULPS Z5, Z6, Z6
+	VMOVUPS Z6, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  siluGloop
+siluGtail:
+	MASKTAIL(siluGdone)
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z (DX), K1, Z5
+	SIGMOID(Z0, Z1, Z2, Z3, Z4)
+	VSUBPS Z1, Z30, Z6
+	VFMADD213PS Z30, Z0, Z6
+	VMULPS Z6, Z1, Z6
+	VMULPS Z5, Z6, Z6
+	VMOVUPS Z6, K1, (DI)
+siluGdone:
+	VZEROUPPER
+	RET
+
+// GELUARG sets z = 2u = 2·√(2/π)·x·(1 + 0.044715·x²) (Z16 = 2√(2/π),
+// Z17 = 0.044715), scratch t.
+#define GELUARG(x, z, t) \
+	VMULPS x, x, t; \
+	VFMADD213PS Z30, Z17, t; \
+	VMULPS x, t, z; \
+	VMULPS Z16, z, z
+
+// func geluTanhAVX512(dst, x *float32, n int)
+TEXT ·geluTanhAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	LOADCONSTS
+	MOVL $0x80000000, AX
+	VPBROADCASTD AX, Z31
+	MOVL $0x3fcc422a, AX // 2·√(2/π)
+	VPBROADCASTD AX, Z16
+	MOVL $0x3d372713, AX // 0.044715
+	VPBROADCASTD AX, Z17
+geluloop:
+	CMPQ CX, $16
+	JL   gelutail
+	VMOVUPS (SI), Z0
+	GELUARG(Z0, Z7, Z8)
+	SIGMOID(Z7, Z1, Z2, Z3, Z4)
+	VMULPS Z1, Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  geluloop
+gelutail:
+	MASKTAIL(geludone)
+	VMOVUPS.Z (SI), K1, Z0
+	GELUARG(Z0, Z7, Z8)
+	SIGMOID(Z7, Z1, Z2, Z3, Z4)
+	VMULPS Z1, Z0, Z0
+	VMOVUPS Z0, K1, (DI)
+geludone:
+	VZEROUPPER
+	RET
+
+// func geluTanhGradAVX512(dst, x, gr *float32, n int)
+// With s = σ(2u): dst = g·(s + x·s·(1−s)·2u'), 2u' = 2√(2/π)·(1 + 3·0.044715·x²).
+TEXT ·geluTanhGradAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ gr+16(FP), DX
+	MOVQ n+24(FP), CX
+	LOADCONSTS
+	MOVL $0x80000000, AX
+	VPBROADCASTD AX, Z31
+	MOVL $0x3fcc422a, AX
+	VPBROADCASTD AX, Z16
+	MOVL $0x3d372713, AX
+	VPBROADCASTD AX, Z17
+	MOVL $0x3e095d4f, AX // 3·0.044715
+	VPBROADCASTD AX, Z15
+geluGloop:
+	CMPQ CX, $16
+	JL   geluGtail
+	VMOVUPS (SI), Z0
+	VMOVUPS (DX), Z5
+	GELUARG(Z0, Z7, Z8)
+	SIGMOID(Z7, Z1, Z2, Z3, Z4)
+	VMULPS Z0, Z0, Z9
+	VFMADD213PS Z30, Z15, Z9  // 1 + 3·0.044715·x²
+	VMULPS Z16, Z9, Z9        // 2u'
+	VSUBPS Z1, Z30, Z6        // 1−s
+	VMULPS Z1, Z6, Z6         // s(1−s)
+	VMULPS Z0, Z6, Z6         // x·s(1−s)
+	VFMADD213PS Z1, Z9, Z6    // ·2u' + s
+	VMULPS Z5, Z6, Z6
+	VMOVUPS Z6, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  geluGloop
+geluGtail:
+	MASKTAIL(geluGdone)
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z (DX), K1, Z5
+	GELUARG(Z0, Z7, Z8)
+	SIGMOID(Z7, Z1, Z2, Z3, Z4)
+	VMULPS Z0, Z0, Z9
+	VFMADD213PS Z30, Z15, Z9
+	VMULPS Z16, Z9, Z9
+	VSUBPS Z1, Z30, Z6
+	VMULPS Z1, Z6, Z6
+	VMULPS Z0, Z6, Z6
+	VFMADD213PS Z1, Z9, Z6
+	VMULPS Z5, Z6, Z6
+	VMOVUPS Z6, K1, (DI)
+geluGdone:
+	VZEROUPPER
+	RET
