@@ -18,7 +18,7 @@ func Reshape(x *Var, shape ...int) *Var {
 // Transpose swaps dimensions d0 and d1 (a view).
 func Transpose(x *Var, d0, d1 int) *Var {
 	return record("transpose", x.Value.Transpose(d0, d1), func(g *tensor.Tensor) []*tensor.Tensor {
-		return []*tensor.Tensor{g.Transpose(d0, d1).Contiguous()}
+		return []*tensor.Tensor{g.Transpose(d0, d1)} // a view; consumers copy if they must
 	}, x)
 }
 
@@ -27,7 +27,7 @@ func Transpose(x *Var, d0, d1 int) *Var {
 func Permute(x *Var, perm ...int) *Var {
 	inv := tensor.InversePerm(perm)
 	return record("permute", x.Value.Permute(perm...), func(g *tensor.Tensor) []*tensor.Tensor {
-		return []*tensor.Tensor{g.Permute(inv...).Contiguous()}
+		return []*tensor.Tensor{g.Permute(inv...)} // a view; consumers copy if they must
 	}, x)
 }
 

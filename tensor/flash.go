@@ -12,6 +12,12 @@ import (
 // only the log-sum-exp of every query row; the backward pass recomputes the
 // probabilities tile by tile from it (FlashAttention-2, arXiv 2307.08691).
 //
+// Operands are [B, H, T, d] tensors whose last dimension is contiguous; the
+// batch, head and row strides are free, so the usual view of a [B, T, H, d]
+// projection (Permute(0, 2, 1, 3)) and a KV-cache slice are read in place.
+// Outputs and gradients are returned in that same [B, T, H, d] memory order
+// (as permuted views), so that merging the heads back costs no copy.
+//
 // Work is split over (batch, key/value head) units; each unit is computed by
 // one goroutine in a fixed order, so results do not depend on the thread
 // count.
@@ -24,37 +30,39 @@ const (
 // FlashAttention returns softmax(q·kᵀ·scale)·v (with the causal mask when
 // causal, queries aligned to the last T keys as in Attention) and the
 // log-sum-exp of each score row, [B, H, T] (−Inf for a row that sees no
-// key, whose output is zero). Shapes are those of Attention.
+// key, whose output is zero). Shapes are those of Attention; the output is
+// a [B, H, T, dv] view of [B, T, H, dv] memory.
 func FlashAttention(q, k, v *Tensor, causal bool, scale float64) (out, lse *Tensor) {
 	B, H, Hkv, T, S, d, dv, err := AttentionShape(q, k, v, nil)
 	if err != nil {
 		panic(err.Error())
 	}
-	// k and v may be views whose heads are strided (a KV cache slice), as
-	// long as each head's [S, d] matrix is contiguous.
-	qc, kc, vc := q.Contiguous(), rowsContiguous(k), rowsContiguous(v)
-	out = New(q.dtype, B, H, T, dv)
+	q, k, v = lastContiguous(q), lastContiguous(k), lastContiguous(v)
+	out = New(q.dtype, B, T, H, dv).Permute(0, 2, 1, 3)
 	lse = New(q.dtype, B, H, T)
 	g := flashGeom{B, H, Hkv, T, S, d, dv, causal, scale}
 	if q.dtype == Float32 {
-		flashForward[float32](g, qc, kc, vc, out, lse)
+		flashForward[float32](g, q, k, v, out, lse)
 	} else {
-		flashForward[float64](g, qc, kc, vc, out, lse)
+		flashForward[float64](g, q, k, v, out, lse)
 	}
 	return out, lse
 }
 
 // FlashAttentionBackward returns the gradients of FlashAttention's output
 // with respect to q, k and v, given the upstream gradient dout and the
-// forward pass's out and lse.
+// forward pass's out and lse. The gradients are [B, H, ·, ·] views of
+// [B, ·, H, ·] memory, like FlashAttention's output.
 func FlashAttentionBackward(q, k, v, out, lse, dout *Tensor, causal bool, scale float64) (dq, dk, dv *Tensor) {
 	B, H, Hkv, T, S, d, dvd, err := AttentionShape(q, k, v, nil)
 	if err != nil {
 		panic(err.Error())
 	}
 	g := flashGeom{B, H, Hkv, T, S, d, dvd, causal, scale}
-	dq, dk, dv = New(q.dtype, q.shape...), New(q.dtype, k.shape...), New(q.dtype, v.shape...)
-	args := []*Tensor{q.Contiguous(), k.Contiguous(), v.Contiguous(), out.Contiguous(), lse.Contiguous(), dout.Contiguous(), dq, dk, dv}
+	dq = New(q.dtype, B, T, H, d).Permute(0, 2, 1, 3)
+	dk = New(q.dtype, B, S, Hkv, d).Permute(0, 2, 1, 3)
+	dv = New(q.dtype, B, S, Hkv, dvd).Permute(0, 2, 1, 3)
+	args := []*Tensor{lastContiguous(q), lastContiguous(k), lastContiguous(v), lastContiguous(out), lse.Contiguous(), lastContiguous(dout), dq, dk, dv}
 	if q.dtype == Float32 {
 		flashBackward[float32](g, args...)
 	} else {
@@ -77,6 +85,43 @@ func (g flashGeom) keyEnd(t int) int {
 	return min(g.S, max(0, t+g.S-g.T+1))
 }
 
+// lastContiguous returns x when its last dimension has stride 1 (any other
+// strides are fine), else a contiguous copy.
+func lastContiguous(x *Tensor) *Tensor {
+	if x.strides[3] == 1 || x.shape[3] <= 1 {
+		return x
+	}
+	return x.Contiguous()
+}
+
+// mat is one head's [rows, cols] matrix inside a 4-D tensor: row r is
+// data[r·rs : r·rs+cols].
+type mat[T Float] struct {
+	data []T
+	rs   int
+}
+
+func (m mat[T]) row(r, cols int) []T { return m.data[r*m.rs : r*m.rs+cols] }
+
+// at returns the rows from r on (for GEMM operands).
+func (m mat[T]) at(r int) []T { return m.data[r*m.rs:] }
+
+// headMat returns the matrix of batch b, head h of x [B, H, rows, cols],
+// whose last dimension is contiguous.
+func headMat[T Float](x *Tensor, b, h int) mat[T] {
+	o := x.offset + b*x.strides[0] + h*x.strides[1]
+	rows, cols := x.shape[2], x.shape[3]
+	rs := x.strides[2]
+	if rows <= 1 {
+		rs = cols
+	}
+	n := 0
+	if rows > 0 {
+		n = (rows-1)*rs + cols
+	}
+	return mat[T]{data: storage[T](x)[o : o+n], rs: rs}
+}
+
 // gemm1 is a single-goroutine GEMM on T's kernel.
 func gemm1[T Float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	switch a := any(a).(type) {
@@ -87,48 +132,27 @@ func gemm1[T Float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb
 	}
 }
 
-// rowsContiguous returns x [B, H, S, d] itself when each [S, d] matrix is
-// contiguous (whatever the batch and head strides), else a contiguous copy.
-func rowsContiguous(x *Tensor) *Tensor {
-	if x.strides[3] == 1 && (x.shape[2] <= 1 || x.strides[2] == x.shape[3]) {
-		return x
-	}
-	return x.Contiguous()
-}
-
-// headMatrix returns the [rows, cols] matrix of head h of batch b of x
-// [B, H, rows, cols] whose matrices are contiguous.
-func headMatrix[T Float](x *Tensor, b, h int) []T {
-	o := x.offset + b*x.strides[0] + h*x.strides[1]
-	return storage[T](x)[o : o+x.shape[2]*x.shape[3]]
-}
-
 func flashForward[T Float](g flashGeom, q, k, v, out, lse *Tensor) {
-	qd := Data[T](q)
-	od, ld := Data[T](out), Data[T](lse)
+	ld := Data[T](lse)
 	group := g.H / g.Hkv
 	kernels.Parallel(g.B*g.H, func(bh int) {
-		b, kh := bh/g.H, (bh%g.H)/group
-		Q := qd[bh*g.T*g.d : (bh+1)*g.T*g.d]
-		K := headMatrix[T](k, b, kh)
-		V := headMatrix[T](v, b, kh)
-		O := od[bh*g.T*g.dv : (bh+1)*g.T*g.dv]
+		b, h := bh/g.H, bh%g.H
+		Q, K, V, O := headMat[T](q, b, h), headMat[T](k, b, h/group), headMat[T](v, b, h/group), headMat[T](out, b, h)
 		L := ld[bh*g.T : (bh+1)*g.T]
 		s := make([]T, flashBq*flashBk)
 		m := make([]float64, flashBq)
 		l := make([]float64, flashBq)
 		for i0 := 0; i0 < g.T; i0 += flashBq {
 			iq := min(flashBq, g.T-i0)
-			acc := O[i0*g.dv : (i0+iq)*g.dv]
-			clear(acc)
 			for r := range iq {
+				clear(O.row(i0+r, g.dv))
 				m[r], l[r] = math.Inf(-1), 0
 			}
 			kEnd := g.keyEnd(i0 + iq - 1)
 			for j0 := 0; j0 < kEnd; j0 += flashBk {
 				jk := min(flashBk, kEnd-j0)
 				// s = Q_i·K_jᵀ [iq, jk]
-				gemm1(false, true, iq, jk, g.d, Q[i0*g.d:], g.d, K[j0*g.d:], g.d, 0, s, jk)
+				gemm1(false, true, iq, jk, g.d, Q.at(i0), Q.rs, K.at(j0), K.rs, 0, s, jk)
 				for r := range iq {
 					row := s[r*jk : (r+1)*jk]
 					see := g.keyEnd(i0+r) - j0 // keys [j0, j0+see) are visible
@@ -153,17 +177,17 @@ func flashForward[T Float](g flashGeom, q, k, v, out, lse *Tensor) {
 					l[r] = l[r]*alpha + sum
 					m[r] = mNew
 					if alpha != 1 {
-						a := acc[r*g.dv : (r+1)*g.dv]
+						a := O.row(i0+r, g.dv)
 						for c := range a {
 							a[c] = T(float64(a[c]) * alpha)
 						}
 					}
 				}
-				// acc += P·V_j [iq, dv]
-				gemm1(false, false, iq, g.dv, jk, s, jk, V[j0*g.dv:], g.dv, 1, acc, g.dv)
+				// O_i += P·V_j [iq, dv]
+				gemm1(false, false, iq, g.dv, jk, s, jk, V.at(j0), V.rs, 1, O.at(i0), O.rs)
 			}
 			for r := range iq {
-				a := acc[r*g.dv : (r+1)*g.dv]
+				a := O.row(i0+r, g.dv)
 				if l[r] == 0 {
 					clear(a)
 					L[i0+r] = T(math.Inf(-1))
@@ -180,30 +204,26 @@ func flashForward[T Float](g flashGeom, q, k, v, out, lse *Tensor) {
 }
 
 func flashBackward[T Float](g flashGeom, ts ...*Tensor) {
-	qd, kd, vd, od, ld, dod := Data[T](ts[0]), Data[T](ts[1]), Data[T](ts[2]), Data[T](ts[3]), Data[T](ts[4]), Data[T](ts[5])
-	dqd, dkd, dvd := Data[T](ts[6]), Data[T](ts[7]), Data[T](ts[8])
+	q, k, v, out, lse, dout, dq, dk, dv := ts[0], ts[1], ts[2], ts[3], ts[4], ts[5], ts[6], ts[7], ts[8]
+	ld := Data[T](lse)
 	group := g.H / g.Hkv
 	kernels.Parallel(g.B*g.Hkv, func(bkv int) {
 		b, kh := bkv/g.Hkv, bkv%g.Hkv
-		K := kd[bkv*g.S*g.d : (bkv+1)*g.S*g.d]
-		V := vd[bkv*g.S*g.dv : (bkv+1)*g.S*g.dv]
-		dK := dkd[bkv*g.S*g.d : (bkv+1)*g.S*g.d]
-		dV := dvd[bkv*g.S*g.dv : (bkv+1)*g.S*g.dv]
+		K, V := headMat[T](k, b, kh), headMat[T](v, b, kh)
+		dK, dV := headMat[T](dk, b, kh), headMat[T](dv, b, kh)
 		p := make([]T, flashBq*flashBk)
 		dp := make([]T, flashBq*flashBk)
 		delta := make([]float64, g.T)
 		for hh := range group {
-			bh := b*g.H + kh*group + hh
-			Q := qd[bh*g.T*g.d : (bh+1)*g.T*g.d]
-			O := od[bh*g.T*g.dv : (bh+1)*g.T*g.dv]
-			dO := dod[bh*g.T*g.dv : (bh+1)*g.T*g.dv]
-			L := ld[bh*g.T : (bh+1)*g.T]
-			dQ := dqd[bh*g.T*g.d : (bh+1)*g.T*g.d]
+			h := kh*group + hh
+			Q, O, dO, dQ := headMat[T](q, b, h), headMat[T](out, b, h), headMat[T](dout, b, h), headMat[T](dq, b, h)
+			L := ld[(b*g.H+h)*g.T : (b*g.H+h+1)*g.T]
 			// delta_t = Σ dO_t ⊙ O_t
 			for t := range g.T {
 				var s float64
-				for c := range g.dv {
-					s += float64(dO[t*g.dv+c]) * float64(O[t*g.dv+c])
+				or, dr := O.row(t, g.dv), dO.row(t, g.dv)
+				for c := range or {
+					s += float64(dr[c]) * float64(or[c])
 				}
 				delta[t] = s
 			}
@@ -217,9 +237,9 @@ func flashBackward[T Float](g flashGeom, ts ...*Tensor) {
 				for i0 := first / flashBq * flashBq; i0 < g.T; i0 += flashBq {
 					iq := min(flashBq, g.T-i0)
 					// P = exp(Q_i·K_jᵀ·scale − lse) [iq, jk]
-					gemm1(false, true, iq, jk, g.d, Q[i0*g.d:], g.d, K[j0*g.d:], g.d, 0, p, jk)
+					gemm1(false, true, iq, jk, g.d, Q.at(i0), Q.rs, K.at(j0), K.rs, 0, p, jk)
 					// dP = dO_i·V_jᵀ [iq, jk]
-					gemm1(false, true, iq, jk, g.dv, dO[i0*g.dv:], g.dv, V[j0*g.dv:], g.dv, 0, dp, jk)
+					gemm1(false, true, iq, jk, g.dv, dO.at(i0), dO.rs, V.at(j0), V.rs, 0, dp, jk)
 					for r := range iq {
 						see := g.keyEnd(i0+r) - j0
 						lr := float64(L[i0+r])
@@ -233,9 +253,9 @@ func flashBackward[T Float](g flashGeom, ts ...*Tensor) {
 						dsRow(dr, pr, delta[i0+r], g.scale) // dS·scale, 0 where P is 0
 					}
 					// dV_j += Pᵀ·dO_i ; dK_j += dSᵀ·Q_i ; dQ_i += dS·K_j
-					gemm1(true, false, jk, g.dv, iq, p, jk, dO[i0*g.dv:], g.dv, 1, dV[j0*g.dv:], g.dv)
-					gemm1(true, false, jk, g.d, iq, dp, jk, Q[i0*g.d:], g.d, 1, dK[j0*g.d:], g.d)
-					gemm1(false, false, iq, g.d, jk, dp, jk, K[j0*g.d:], g.d, 1, dQ[i0*g.d:], g.d)
+					gemm1(true, false, jk, g.dv, iq, p, jk, dO.at(i0), dO.rs, 1, dV.at(j0), dV.rs)
+					gemm1(true, false, jk, g.d, iq, dp, jk, Q.at(i0), Q.rs, 1, dK.at(j0), dK.rs)
+					gemm1(false, false, iq, g.d, jk, dp, jk, K.at(j0), K.rs, 1, dQ.at(i0), dQ.rs)
 				}
 			}
 		}

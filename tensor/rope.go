@@ -42,14 +42,20 @@ func Rope(x, cos, sin *Tensor, transpose bool) *Tensor {
 	if hd%2 != 0 {
 		panic(fmt.Sprintf("tensor: rotary embeddings need an even last dimension, have shape %v", x.shape))
 	}
-	// Tables [T, hd] repeat over x's leading dimensions without copying;
-	// anything else is broadcast to x's shape.
-	var c, s *Tensor
-	if x.NDim() >= 2 && cos.NDim() == 2 && EqualShape(cos.shape, x.shape[x.NDim()-2:]) && EqualShape(sin.shape, cos.shape) {
-		c, s = cos.Contiguous(), sin.Contiguous()
-	} else {
-		c, s = cos.Expand(x.shape...).Contiguous(), sin.Expand(x.shape...).Contiguous()
+	// Tables [T, hd] are indexed by x's position (dimension −2) without
+	// copying; anything else is broadcast to x's shape first. x keeps its
+	// memory order (a permuted view stays one), so head splits cost nothing.
+	if x.NDim() >= 2 && cos.NDim() == 2 && EqualShape(cos.shape, x.shape[x.NDim()-2:]) && EqualShape(sin.shape, cos.shape) && x.strides[x.NDim()-1] == 1 {
+		out := EmptyLikeLayout(x)
+		c, s := cos.Contiguous(), sin.Contiguous()
+		if x.dtype == Float32 {
+			ropeRows[float32](out, x, c.F32(), s.F32(), transpose)
+		} else {
+			ropeRows[float64](out, x, c.F64(), s.F64(), transpose)
+		}
+		return out
 	}
+	c, s := cos.Expand(x.shape...).Contiguous(), sin.Expand(x.shape...).Contiguous()
 	xc := x.Contiguous()
 	out := New(x.dtype, x.shape...)
 	if x.dtype == Float32 {
@@ -60,23 +66,76 @@ func Rope(x, cos, sin *Tensor, transpose bool) *Tensor {
 	return out
 }
 
+// ropeRows rotates every hd-row of x into out (same shape, both with a
+// contiguous last dimension), using table row t for position t (x's
+// dimension −2).
+func ropeRows[T Float](out, x *Tensor, c, s []T, transpose bool) {
+	nd := x.NDim()
+	hd := x.shape[nd-1]
+	xs, os := storage[T](x), storage[T](out)
+	idx := make([]int, nd-1)
+	rows := numelOf(x.shape[:nd-1])
+	xo, oo := x.offset, out.offset
+	for range rows {
+		t := idx[nd-2]
+		ropeRow(os[oo:oo+hd], xs[xo:xo+hd], c[t*hd:(t+1)*hd], s[t*hd:(t+1)*hd], transpose)
+		for d := nd - 2; d >= 0; d-- {
+			idx[d]++
+			xo += x.strides[d]
+			oo += out.strides[d]
+			if idx[d] < x.shape[d] {
+				break
+			}
+			xo -= idx[d] * x.strides[d]
+			oo -= idx[d] * out.strides[d]
+			idx[d] = 0
+		}
+	}
+}
+
+// EmptyLikeLayout returns a zero tensor with x's shape whose memory order
+// follows x's strides (a transposed or permuted view gives the same
+// permutation of a contiguous tensor).
+func EmptyLikeLayout(x *Tensor) *Tensor {
+	nd := x.NDim()
+	perm := make([]int, nd)
+	for i := range perm {
+		perm[i] = i
+	}
+	// order dimensions by decreasing stride (stable: ties keep their order)
+	for i := 1; i < nd; i++ {
+		for j := i; j > 0 && x.strides[perm[j]] > x.strides[perm[j-1]]; j-- {
+			perm[j], perm[j-1] = perm[j-1], perm[j]
+		}
+	}
+	shape := make([]int, nd)
+	for i, p := range perm {
+		shape[i] = x.shape[p]
+	}
+	return New(x.dtype, shape...).Permute(InversePerm(perm)...)
+}
+
 // rope applies the rotation to every hd-row of x; row r uses table row
 // r mod (len(c)/hd).
 func rope[T Float](dst, x, c, s []T, hd int, transpose bool) {
-	h := hd / 2
 	period := len(c)
 	for r := 0; r < len(x); r += hd {
 		t := r % period
-		xr, cr, sr, o := x[r:r+hd], c[t:t+hd], s[t:t+hd], dst[r:r+hd]
-		for i := 0; i < h; i++ {
-			x1, x2 := xr[i], xr[i+h]
-			if transpose {
-				o[i] = x1*cr[i] + x2*sr[i+h]
-				o[i+h] = x2*cr[i+h] - x1*sr[i]
-			} else {
-				o[i] = x1*cr[i] - x2*sr[i]
-				o[i+h] = x2*cr[i+h] + x1*sr[i+h]
-			}
+		ropeRow(dst[r:r+hd], x[r:r+hd], c[t:t+hd], s[t:t+hd], transpose)
+	}
+}
+
+// ropeRow rotates one row: o = x·c + rotate_half(x)·s (or the adjoint).
+func ropeRow[T Float](o, xr, cr, sr []T, transpose bool) {
+	h := len(xr) / 2
+	for i := 0; i < h; i++ {
+		x1, x2 := xr[i], xr[i+h]
+		if transpose {
+			o[i] = x1*cr[i] + x2*sr[i+h]
+			o[i+h] = x2*cr[i+h] - x1*sr[i]
+		} else {
+			o[i] = x1*cr[i] - x2*sr[i]
+			o[i+h] = x2*cr[i+h] + x1*sr[i+h]
 		}
 	}
 }

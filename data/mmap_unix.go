@@ -1,0 +1,32 @@
+//go:build unix
+
+package data
+
+import (
+	"os"
+	"syscall"
+)
+
+// mmapFile maps the first size bytes of f read-only and returns them with a
+// function that unmaps them.
+func mmapFile(f *os.File, size int) ([]byte, func() error, error) {
+	if size <= 0 {
+		return nil, nil, syscall.EINVAL
+	}
+	b, err := syscall.Mmap(int(f.Fd()), 0, size, syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, func() error { return syscall.Munmap(b) }, nil
+}
+
+// syncDir flushes dir's entries (a just-renamed file) to disk, ignoring
+// errors: not every file system can sync a directory.
+func syncDir(dir string) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return
+	}
+	_ = d.Sync()
+	_ = d.Close()
+}

@@ -1,0 +1,149 @@
+package data
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/loomml/loom/tokenizer"
+)
+
+// File names that Prepare uses inside its directory.
+const (
+	TrainFile = "train.bin"
+	ValFile   = "val.bin"
+	MetaFile  = "meta.json"
+)
+
+// prepMeta is the sidecar that Prepare writes next to the shards: what they
+// were made from. A later Prepare with the same inputs reuses the shards.
+type prepMeta struct {
+	Format       string  `json:"format"` // metaFormat
+	SourceSHA256 string  `json:"source_sha256"`
+	SourceBytes  int     `json:"source_bytes"`
+	Tokenizer    string  `json:"tokenizer"`
+	Vocab        int     `json:"vocab"`
+	ValFraction  float64 `json:"val_fraction"`
+	TrainTokens  int     `json:"train_tokens"`
+	ValTokens    int     `json:"val_tokens"`
+	Train        string  `json:"train"`
+	Val          string  `json:"val"`
+}
+
+const metaFormat = "loom token shards 1"
+
+// Prepare tokenizes text with tok and writes two token shards to dir
+// (created if needed): dir/train.bin with the first int(n·(1−valFraction))
+// of the n tokens and dir/val.bin with the rest. The split is contiguous,
+// the validation set being the end of the token stream, as nanoGPT's
+// prepare scripts do (so for the same text and a character-level
+// tokenizer the splits are nanoGPT's). valFraction must be in [0, 1); with
+// 0 the validation shard is empty.
+//
+// Prepare also writes dir/meta.json, recording the SHA-256 of text, the
+// tokenizer's name and vocabulary size, valFraction and the token counts.
+// When that file matches the current arguments and both shards open and
+// agree with it, Prepare returns at once without tokenizing or writing
+// anything, so repeated runs are cheap. Otherwise it removes meta.json,
+// writes both shards and then writes meta.json (each atomically), so an
+// interrupted Prepare is redone next time.
+func Prepare(text []byte, tok tokenizer.Tokenizer, valFraction float64, dir string) (train, val string, err error) {
+	if !(valFraction >= 0 && valFraction < 1) {
+		return "", "", fmt.Errorf("data: Prepare: validation fraction %v is out of range: want 0 ≤ f < 1", valFraction)
+	}
+	sum := sha256.Sum256(text)
+	want := prepMeta{
+		Format:       metaFormat,
+		SourceSHA256: hex.EncodeToString(sum[:]),
+		SourceBytes:  len(text),
+		Tokenizer:    tok.Name(),
+		Vocab:        tok.VocabSize(),
+		ValFraction:  valFraction,
+		Train:        TrainFile,
+		Val:          ValFile,
+	}
+	train, val = filepath.Join(dir, TrainFile), filepath.Join(dir, ValFile)
+	metaPath := filepath.Join(dir, MetaFile)
+	if reusable(metaPath, train, val, want) {
+		return train, val, nil
+	}
+
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", "", fmt.Errorf("data: Prepare: %w", err)
+	}
+	if err := os.Remove(metaPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", "", fmt.Errorf("data: Prepare: %w", err)
+	}
+	ids := tok.Encode(string(text))
+	n := len(ids)
+	nTrain := int(float64(n) * (1 - valFraction))
+	switch {
+	case n == 0:
+		return "", "", fmt.Errorf("data: Prepare: the text (%d bytes) gives no tokens", len(text))
+	case nTrain == 0:
+		return "", "", fmt.Errorf("data: Prepare: %d tokens with validation fraction %v leave no training tokens", n, valFraction)
+	case valFraction > 0 && nTrain == n:
+		return "", "", fmt.Errorf("data: Prepare: %d tokens with validation fraction %v leave no validation tokens", n, valFraction)
+	}
+	if err := WriteShard(train, ids[:nTrain], want.Vocab, want.Tokenizer); err != nil {
+		return "", "", err
+	}
+	if err := WriteShard(val, ids[nTrain:], want.Vocab, want.Tokenizer); err != nil {
+		return "", "", err
+	}
+	want.TrainTokens, want.ValTokens = nTrain, n-nTrain
+	js, err := json.MarshalIndent(want, "", "  ")
+	if err != nil {
+		return "", "", fmt.Errorf("data: Prepare: %w", err)
+	}
+	js = append(js, '\n')
+	if err := writeAtomic(metaPath, func(w io.Writer) error {
+		_, err := w.Write(js)
+		return err
+	}); err != nil {
+		return "", "", err
+	}
+	return train, val, nil
+}
+
+// reusable reports whether the sidecar at metaPath describes shards made
+// from the same inputs as want and both shards are valid and agree with it.
+func reusable(metaPath, train, val string, want prepMeta) bool {
+	js, err := os.ReadFile(metaPath)
+	if err != nil {
+		return false
+	}
+	var have prepMeta
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.DisallowUnknownFields()
+	if dec.Decode(&have) != nil {
+		return false
+	}
+	cmp := have
+	cmp.TrainTokens, cmp.ValTokens = 0, 0
+	if cmp != want {
+		return false
+	}
+	for _, sh := range []struct {
+		path string
+		n    int
+	}{{train, have.TrainTokens}, {val, have.ValTokens}} {
+		s, err := OpenShard(sh.path)
+		if err != nil {
+			return false
+		}
+		ok := s.Len() == sh.n && s.Vocab() == want.Vocab && s.Tokenizer() == want.Tokenizer
+		_ = s.Close()
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
