@@ -36,6 +36,10 @@ type Options struct {
 	Seed              uint64   // sampling seed
 	Stop              []string // stop before any of these strings
 	StopTokens        []int    // stop after emitting one of these ids (e.g. EOS), not included in the text
+	// NoSlide stops generation when the sequence fills the model's context.
+	// By default the context slides instead: the cache is rebuilt from the
+	// most recent three quarters of the context and generation goes on.
+	NoSlide bool
 }
 
 // Tokenizer turns text into ids and ids back into bytes.
@@ -65,7 +69,10 @@ func Generate(m Model, tok Tokenizer, prompt string, o Options, onText func(stri
 	if len(ids) == 0 {
 		return Result{}, errors.New("generate: the prompt is empty; give at least one token of context")
 	}
-	capacity := min(m.MaxPositions(), len(ids)+o.MaxNewTokens)
+	capacity := m.MaxPositions()
+	if o.NoSlide {
+		capacity = min(capacity, len(ids)+o.MaxNewTokens)
+	}
 	if len(ids) >= m.MaxPositions() {
 		return Result{}, fmt.Errorf("generate: the prompt has %d tokens, but the model's context is %d", len(ids), m.MaxPositions())
 	}
@@ -95,11 +102,23 @@ func Generate(m Model, tok Tokenizer, prompt string, o Options, onText func(stri
 			break
 		}
 		pos++ // next now occupies position pos−1
-		if len(res.Tokens) == o.MaxNewTokens || pos >= m.MaxPositions() {
-			if pos >= m.MaxPositions() && len(res.Tokens) < o.MaxNewTokens {
-				res.StoppedBy = "context"
-			}
+		if len(res.Tokens) == o.MaxNewTokens {
 			break
+		}
+		if pos >= m.MaxPositions() {
+			if o.NoSlide {
+				res.StoppedBy = "context"
+				break
+			}
+			// Slide: re-encode the most recent tokens from position 0.
+			all := append(append([]int(nil), ids...), res.Tokens...)
+			keep := all[len(all)-max(1, 3*m.MaxPositions()/4):]
+			caches = m.NewKVCaches(1, capacity)
+			autograd.NoGrad(func() {
+				logits = lastRow(m.Forward(keep, 1, len(keep), 0, caches))
+			})
+			pos = len(keep)
+			continue
 		}
 		autograd.NoGrad(func() {
 			logits = lastRow(m.Forward([]int{next}, 1, 1, pos-1, caches))

@@ -60,12 +60,17 @@ func TestGreedyMatchesFullRecompute(t *testing.T) {
 
 func TestContextLimit(t *testing.T) {
 	m := tinyModel(t)
-	res, err := Generate(m, bytesTok{}, strings.Repeat("x", 30), Options{MaxNewTokens: 100, Temperature: 1, Seed: 1}, nil)
+	res, err := Generate(m, bytesTok{}, strings.Repeat("x", 30), Options{MaxNewTokens: 100, Temperature: 1, Seed: 1, NoSlide: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.StoppedBy != "context" || len(res.Tokens) != 10 {
 		t.Fatalf("stopped by %s after %d tokens, want context after 10", res.StoppedBy, len(res.Tokens))
+	}
+	// By default the context slides and generation goes on.
+	res, err = Generate(m, bytesTok{}, strings.Repeat("x", 30), Options{MaxNewTokens: 100, Temperature: 1, Seed: 1}, nil)
+	if err != nil || res.StoppedBy != "length" || len(res.Tokens) != 100 {
+		t.Fatalf("sliding: %v, stopped by %s after %d tokens", err, res.StoppedBy, len(res.Tokens))
 	}
 	if _, err := Generate(m, bytesTok{}, strings.Repeat("x", 40), Options{}, nil); err == nil {
 		t.Fatal("a prompt filling the context was accepted")

@@ -47,6 +47,9 @@ func (b *Bar) Update(done int, fields ...string) {
 	if b.tty {
 		period = 200 * time.Millisecond
 	}
+	if !b.tty && done >= b.Total {
+		return // Done prints the final line
+	}
 	if done < b.Total && !b.last.IsZero() && t.Sub(b.last) < period {
 		return
 	}

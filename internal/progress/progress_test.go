@@ -29,6 +29,7 @@ func TestThrottleWhenNotATerminal(t *testing.T) {
 		clock = clock.Add(time.Second)
 		b.Update(i)
 	}
+	b.Done()
 	// one line at the first update, then every 10 s, plus the final one
 	if n := strings.Count(buf.String(), "\n"); n != 11 {
 		t.Fatalf("%d lines:\n%s", n, buf.String())

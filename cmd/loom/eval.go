@@ -1,0 +1,89 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/loomml/loom/data"
+	"github.com/loomml/loom/eval"
+	"github.com/loomml/loom/internal/progress"
+	"github.com/loomml/loom/models/decoder"
+	"github.com/loomml/loom/tokenizer"
+)
+
+func init() {
+	register("eval", "Measure a model's held-out loss, perplexity and bits per byte.", runEval)
+}
+
+func runEval(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("eval", "--model DIR [--data FILE | --shard FILE] [--seq-len N] [--stride N] [--json]", stderr)
+	model := fs.String("model", "", "model directory (required)")
+	dataPath := fs.String("data", "", "a text file to score (default: the held-out 10% of the embedded corpus)")
+	shardPath := fs.String("shard", "", "a token shard to score instead (e.g. runs/x/data/val.bin)")
+	seqLen := fs.Int("seq-len", 0, "window length (0: the model's context)")
+	stride := fs.Int("stride", 0, "distance between windows (0: half the window)")
+	maxTokens := fs.Int("max-tokens", 0, "score only about this many tokens (0: all)")
+	threads := fs.Int("threads", 0, "threads (0: all cores)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *model == "" {
+		fmt.Fprintln(stderr, "loom eval: --model DIR is required")
+		return errUsage
+	}
+	if err := setThreads(*threads); err != nil {
+		return err
+	}
+	m, err := decoder.Load(*model)
+	if err != nil {
+		return err
+	}
+	tok, err := tokenizer.New(orDefault(m.Config.Loom.Tokenizer, "byte"))
+	if err != nil {
+		return fmt.Errorf("%s: %w", *model, err)
+	}
+	path := *shardPath
+	if path == "" {
+		dir, err := os.MkdirTemp("", "loom-eval-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		text, name, err := readCorpus(*dataPath)
+		if err != nil {
+			return err
+		}
+		if *dataPath == "" { // the held-out tail, as training splits it
+			_, path, err = data.Prepare(text, tok, 0.1, dir)
+		} else {
+			path = filepath.Join(dir, "eval.bin")
+			err = data.WriteShard(path, tok.Encode(string(text)), tok.VocabSize(), tok.Name())
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	s, err := data.OpenShard(path)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	bar := progress.New(stderr, "eval", s.Len()-1)
+	res, err := eval.Shard(m, s, tok, eval.Options{SeqLen: *seqLen, Stride: *stride, MaxTokens: *maxTokens, Progress: bar})
+	if err != nil {
+		return err
+	}
+	bar.Done()
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	fmt.Fprintf(stdout, "loss %.4f nats/token, perplexity %.3f, %.4f bits/byte over %d tokens (window %d, stride %d)\n",
+		res.Loss, res.Perplexity, res.BitsPerByte, res.Tokens, res.SeqLen, res.Stride)
+	return nil
+}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"unicode"
+
+	"github.com/loomml/loom/data"
+	"github.com/loomml/loom/generate"
+	"github.com/loomml/loom/train"
+)
+
+func init() {
+	register("quickstart", "Train the quickstart model on the embedded Shakespeare, report its validation loss and print a sample.", runQuickstart)
+}
+
+func runQuickstart(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("quickstart", "[--out DIR] [--threads N]", stderr)
+	out := fs.String("out", "loom-quickstart", "output directory (data/, checkpoint/, metrics.jsonl, loss.png)")
+	threads := fs.Int("threads", 0, "threads (0: all cores)")
+	steps := fs.Int("steps", 0, "override the preset's optimizer steps")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := setThreads(*threads); err != nil {
+		return err
+	}
+	spec, err := train.LookupPreset("quickstart")
+	if err != nil {
+		return err
+	}
+	if *steps > 0 {
+		spec.Train.Steps = *steps
+	}
+	corpus := data.TinyShakespeare()
+	m := spec.Model
+	fmt.Fprintf(stdout, "loom quickstart: a %d-layer, %d-wide byte-level Llama on tinyshakespeare (%d bytes), %d steps of %d×%d tokens\n",
+		m.NumHiddenLayers, m.HiddenSize, len(corpus), spec.Train.Steps, spec.Train.BatchSize, spec.Train.SeqLen)
+	o, err := (&train.Job{Spec: spec, Text: corpus, OutDir: *out, Resume: true, Progress: stderr,
+		Meta: map[string]string{"preset": "quickstart", "data": "tinyshakespeare (embedded)"}}).Run()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "parameters: %d; trained %d steps in %s\n", o.Model.NumParams(), o.Steps, o.Elapsed.Round(1e9))
+	fmt.Fprintf(stdout, "validation (held-out last 10%%, %d bytes): %.4f nats/byte, perplexity %.3f, %.4f bits/byte\n",
+		o.Val.Tokens, o.Val.Loss, o.Val.Perplexity, o.Val.BitsPerByte)
+	fmt.Fprintf(stdout, "checkpoint: %s   loss curve: %s\n\n", filepath.Join(*out, train.CheckpointDir), filepath.Join(*out, train.LossCurveFile))
+	fmt.Fprintln(stdout, "sample (500 bytes, temperature 0.8, seed 1):")
+	fmt.Fprintln(stdout, "----")
+	res, err := generate.Generate(o.Model, o.Tokenizer, "\n", generate.Options{MaxNewTokens: 500, Temperature: 0.8, Seed: 1},
+		func(s string) { fmt.Fprint(stdout, s) })
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "\n----")
+	found, total := wordsInCorpus(res.Text, corpus)
+	fmt.Fprintf(stdout, "%d of %d alphabetic words in the sample (%.0f%%) occur in the corpus\n", found, total, 100*float64(found)/float64(max(1, total)))
+	return nil
+}
+
+// wordsInCorpus counts the whitespace-separated words of sample that are
+// alphabetic (after trimming punctuation) and how many of them occur as
+// words in the corpus.
+func wordsInCorpus(sample string, corpus []byte) (found, total int) {
+	vocab := map[string]bool{}
+	for _, w := range bytes.Fields(corpus) {
+		if t := trimWord(string(w)); t != "" {
+			vocab[t] = true
+		}
+	}
+	for _, w := range strings.Fields(sample) {
+		t := trimWord(w)
+		if t == "" {
+			continue
+		}
+		total++
+		if vocab[t] {
+			found++
+		}
+	}
+	return found, total
+}
+
+// trimWord strips leading and trailing punctuation and returns the word if
+// what remains is letters (and inner apostrophes or hyphens), else "".
+func trimWord(w string) string {
+	w = strings.TrimFunc(w, func(r rune) bool { return !unicode.IsLetter(r) })
+	if w == "" {
+		return ""
+	}
+	for _, r := range w {
+		if !unicode.IsLetter(r) && r != '\'' && r != '-' {
+			return ""
+		}
+	}
+	return w
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/loomml/loom/data"
+	"github.com/loomml/loom/internal/kernels"
+	"github.com/loomml/loom/train"
+)
+
+func init() {
+	var list []string
+	for _, p := range train.Presets() {
+		list = append(list, fmt.Sprintf("  %-11s %s", p.Name, p.Summary))
+	}
+	register("train", "Train a decoder language model from a preset or a spec file.\n\npresets:\n"+strings.Join(list, "\n"), runTrain)
+}
+
+// setThreads applies a --threads setting (0: all cores) to the kernels and
+// the Go scheduler.
+func setThreads(n int) error {
+	if n < 0 {
+		return fmt.Errorf("--threads is %d, want 0 (all cores) or a positive number", n)
+	}
+	if n == 0 {
+		n = runtime.NumCPU()
+	}
+	runtime.GOMAXPROCS(n)
+	kernels.SetThreads(n)
+	return nil
+}
+
+func runTrain(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("train", "--preset NAME | --config FILE [--data FILE] [--steps N] [--threads N] --out DIR", stderr)
+	preset := fs.String("preset", "", "start from this preset (see the list above)")
+	config := fs.String("config", "", "a spec JSON file with \"model\" (an HF config.json) and \"train\" objects")
+	dataPath := fs.String("data", "", "a UTF-8 text file to train on (default: the embedded tinyshakespeare)")
+	steps := fs.Int("steps", 0, "override the number of optimizer steps")
+	threads := fs.Int("threads", 0, "threads for the kernels (0: all cores)")
+	out := fs.String("out", "", "output directory: data/, checkpoint/, metrics.jsonl, loss.png (required)")
+	resume := fs.Bool("resume", true, "continue from OUT/checkpoint when it exists")
+	seed := fs.Int64("seed", -1, "override the seed (model init and batch order)")
+	printSpec := fs.Bool("print-spec", false, "print the resolved spec as JSON (to start a --config file) and exit")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	spec, err := resolveSpec(*preset, *config)
+	if err != nil {
+		return err
+	}
+	if *steps > 0 {
+		spec.Train.Steps = *steps
+	}
+	if *seed >= 0 {
+		spec.Train.Seed = uint64(*seed)
+	}
+	if err := spec.Validate(); err != nil {
+		return fmt.Errorf("spec: %w", err)
+	}
+	if *printSpec {
+		b, _ := json.MarshalIndent(spec, "", "  ")
+		fmt.Fprintln(stdout, string(b))
+		return nil
+	}
+	if *out == "" {
+		fmt.Fprintln(stderr, "loom train: --out DIR is required")
+		return errUsage
+	}
+	if err := setThreads(*threads); err != nil {
+		return err
+	}
+	text, name, err := readCorpus(*dataPath)
+	if err != nil {
+		return err
+	}
+	o, err := (&train.Job{Spec: spec, Text: text, OutDir: *out, Resume: *resume, Progress: stderr,
+		Meta: map[string]string{"preset": *preset, "config": *config, "data": name}}).Run()
+	if err != nil {
+		return err
+	}
+	if o.Resumed {
+		fmt.Fprintln(stdout, "resumed from", filepath.Join(*out, train.CheckpointDir))
+	}
+	fmt.Fprintf(stdout, "trained %d steps in %s; validation: %.4f nats/token, perplexity %.3f, %.4f bits/byte over %d tokens\n",
+		o.Steps, o.Elapsed.Round(1e9), o.Val.Loss, o.Val.Perplexity, o.Val.BitsPerByte, o.Val.Tokens)
+	fmt.Fprintf(stdout, "model: %s (load with loom generate --model %s)\n", filepath.Join(*out, train.CheckpointDir), filepath.Join(*out, train.CheckpointDir))
+	return nil
+}
+
+func resolveSpec(preset, config string) (*train.Spec, error) {
+	switch {
+	case preset != "" && config != "":
+		return nil, fmt.Errorf("give --preset or --config, not both")
+	case config != "":
+		return train.LoadSpec(config)
+	case preset != "":
+		return train.LookupPreset(preset)
+	}
+	return nil, fmt.Errorf("give --preset NAME (one of %v) or --config FILE", train.PresetNames())
+}
+
+// readCorpus returns the text of path, or the embedded corpus when path is
+// empty, with a name for the records.
+func readCorpus(path string) ([]byte, string, error) {
+	if path == "" {
+		return data.TinyShakespeare(), "tinyshakespeare (embedded)", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(b) == 0 {
+		return nil, "", fmt.Errorf("%s is empty", path)
+	}
+	return b, path, nil
+}

@@ -1,0 +1,288 @@
+package train
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/data"
+	"github.com/loomml/loom/eval"
+	"github.com/loomml/loom/internal/progress"
+	"github.com/loomml/loom/models/decoder"
+	"github.com/loomml/loom/plot"
+	"github.com/loomml/loom/tokenizer"
+)
+
+// Spec is everything a language-model training run needs: the model, the
+// optimisation and the bookkeeping. It is what `loom train --config`
+// reads (JSON with "model" and "train" objects) and what presets fill in.
+type Spec struct {
+	Model *decoder.Config `json:"model"`
+	Train Settings        `json:"train"`
+}
+
+// Settings are the training settings of a Spec.
+type Settings struct {
+	Hyper
+	Seed            uint64  `json:"seed"`
+	ValFraction     float64 `json:"val_fraction"`     // held-out tail of the corpus (0.1)
+	EvalEvery       int     `json:"eval_every"`       // steps between validation estimates
+	EvalBatches     int     `json:"eval_batches"`     // batches per validation estimate
+	CheckpointEvery int     `json:"checkpoint_every"` // steps between checkpoints (0: the end only)
+}
+
+// Validate checks the spec before any work starts, naming the bad field.
+func (s *Spec) Validate() error {
+	if s.Model == nil {
+		return errors.New("model: missing")
+	}
+	if err := s.Model.Validate(); err != nil {
+		return fmt.Errorf("model: %w", err)
+	}
+	t := s.Train
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"train.steps", t.Steps}, {"train.batch_size", t.BatchSize}, {"train.seq_len", t.SeqLen}} {
+		if f.v <= 0 {
+			return fmt.Errorf("%s is %d, want a positive integer", f.name, f.v)
+		}
+	}
+	switch {
+	case t.SeqLen > s.Model.MaxPositionEmbeddings:
+		return fmt.Errorf("train.seq_len (%d) exceeds model.max_position_embeddings (%d)", t.SeqLen, s.Model.MaxPositionEmbeddings)
+	case !(t.LR > 0):
+		return fmt.Errorf("train.lr is %v, want a positive number", t.LR)
+	case t.GradAccum < 0 || t.Warmup < 0 || t.EvalEvery < 0 || t.CheckpointEvery < 0 || t.EvalBatches < 0:
+		return errors.New("train.grad_accum, warmup, eval_every, eval_batches and checkpoint_every must not be negative")
+	case !(t.ValFraction > 0 && t.ValFraction < 1):
+		return fmt.Errorf("train.val_fraction is %v, want a number in (0, 1)", t.ValFraction)
+	case t.MinLRFactor < 0 || t.MinLRFactor > 1:
+		return fmt.Errorf("train.min_lr_factor is %v, want a number in [0, 1]", t.MinLRFactor)
+	}
+	return nil
+}
+
+// LoadSpec reads a spec JSON file; errors name the file and field.
+func LoadSpec(path string) (*Spec, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	s := &Spec{Model: &decoder.Config{RMSNormEps: 1e-6, RopeTheta: 10000, InitializerRange: 0.02, HiddenAct: "silu"},
+		Train: Settings{ValFraction: 0.1, Hyper: Hyper{Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, Clip: 1, MinLRFactor: 0.1}}}
+	if err := json.Unmarshal(raw, s); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Job trains a Spec on a text and evaluates the result.
+type Job struct {
+	Spec     *Spec
+	Text     []byte // the corpus
+	OutDir   string
+	Resume   bool // continue from OutDir/checkpoint when it exists
+	Progress io.Writer
+	Meta     map[string]string
+	StopAt   int // see Run.StopAt
+}
+
+// Outcome is what a finished job reports.
+type Outcome struct {
+	Model     *decoder.Model
+	Tokenizer tokenizer.Tokenizer
+	Val       eval.Result // on the whole held-out split
+	Steps     int
+	Resumed   bool
+	Elapsed   time.Duration
+	OutDir    string
+	Metrics   []Metric
+}
+
+// Run prepares the data (OutDir/data), trains with checkpoints in
+// OutDir/checkpoint, draws OutDir/loss.png and evaluates on the whole
+// validation split.
+func (j *Job) Run() (*Outcome, error) {
+	start := time.Now()
+	if err := j.Spec.Validate(); err != nil {
+		return nil, err
+	}
+	cfg, h := j.Spec.Model, j.Spec.Train
+	tok, err := tokenizer.New(or(cfg.Loom.Tokenizer, "byte"))
+	if err != nil {
+		return nil, fmt.Errorf("model.loom.tokenizer: %w", err)
+	}
+	if tok.VocabSize() > cfg.VocabSize {
+		return nil, fmt.Errorf("model.vocab_size (%d) is smaller than the %s tokenizer's %d tokens", cfg.VocabSize, tok.Name(), tok.VocabSize())
+	}
+	trainPath, valPath, err := data.Prepare(j.Text, tok, h.ValFraction, filepath.Join(j.OutDir, "data"))
+	if err != nil {
+		return nil, err
+	}
+	trainShard, err := data.OpenShard(trainPath)
+	if err != nil {
+		return nil, err
+	}
+	defer trainShard.Close()
+	valShard, err := data.OpenShard(valPath)
+	if err != nil {
+		return nil, err
+	}
+	defer valShard.Close()
+	sampler, err := data.NewSampler(trainShard, h.BatchSize, h.SeqLen, h.Seed)
+	if err != nil {
+		return nil, err
+	}
+	m, err := decoder.New(cfg, h.Seed)
+	if err != nil {
+		return nil, err
+	}
+	valBatches := max(1, h.EvalBatches)
+	if h.EvalBatches == 0 {
+		valBatches = 8
+	}
+	r := &Run{Model: m, Hyper: h.Hyper, Data: sampler, OutDir: j.OutDir, Progress: j.Progress,
+		EvalEvery: h.EvalEvery, CheckpointEvery: h.CheckpointEvery, Meta: j.Meta, StopAt: j.StopAt,
+		Validate: validator(valShard, h.BatchSize, h.SeqLen, valBatches), Plot: PlotLoss}
+	out := &Outcome{Model: m, Tokenizer: tok, OutDir: j.OutDir}
+	if j.Resume {
+		if _, err := os.Stat(filepath.Join(j.OutDir, CheckpointDir, StateFile)); err == nil {
+			if err := r.Resume(); err != nil {
+				return nil, err
+			}
+			out.Resumed = true
+		}
+	}
+	if err := r.Train(); err != nil {
+		return nil, err
+	}
+	out.Steps, out.Metrics = r.Step(), r.Metrics()
+	bar := progress.New(orDiscard(j.Progress), "eval", valShard.Len()-1)
+	out.Val, err = eval.Shard(m, valShard, tok, eval.Options{SeqLen: h.SeqLen, Stride: h.SeqLen / 2, Progress: bar})
+	if err != nil {
+		return nil, err
+	}
+	bar.Done(fmt.Sprintf("loss %.4f", out.Val.Loss))
+	out.Elapsed = time.Since(start)
+	return out, nil
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// validator estimates the validation loss on a fixed set of windows spread
+// evenly over the split (the same windows every time).
+func validator(s *data.Shard, B, T, batches int) func(*decoder.Model) (float64, error) {
+	n := B * batches
+	span := s.Len() - T - 1
+	xs, ys := make([]int, n*T), make([]int, n*T)
+	for i := range n {
+		off := 0
+		if n > 1 {
+			off = i * span / (n - 1)
+		}
+		s.Read(xs[i*T:(i+1)*T], off)
+		s.Read(ys[i*T:(i+1)*T], off+1)
+	}
+	return func(m *decoder.Model) (float64, error) {
+		var total float64
+		autograd.NoGrad(func() {
+			for b := range batches {
+				total += m.Loss(xs[b*B*T:(b+1)*B*T], ys[b*B*T:(b+1)*B*T], B, T).Item()
+			}
+		})
+		return total / float64(batches), nil
+	}
+}
+
+// PlotLoss draws the training loss and validation estimates of ms.
+func PlotLoss(path string, ms []Metric) error {
+	var tx, ty, vx, vy []float64
+	for _, m := range ms {
+		tx, ty = append(tx, float64(m.Step+1)), append(ty, m.Loss)
+		if m.ValLoss != 0 {
+			vx, vy = append(vx, float64(m.Step+1)), append(vy, m.ValLoss)
+		}
+	}
+	c := &plot.Chart{Title: "training loss", XLabel: "step", YLabel: "cross-entropy (nats/token)",
+		Series: []plot.Series{{Name: "train", X: tx, Y: ty, Style: plot.Line}}}
+	if len(vx) > 0 {
+		c.Series = append(c.Series, plot.Series{Name: "validation", X: vx, Y: vy, Style: plot.LinePoints})
+	}
+	return c.WritePNG(path)
+}
+
+// Preset is a named Spec.
+type Preset struct {
+	Name, Summary string
+	Spec          func() *Spec
+}
+
+var presets = map[string]Preset{}
+
+// RegisterPreset makes a preset available to `loom train --preset`.
+func RegisterPreset(p Preset) { presets[p.Name] = p }
+
+// LookupPreset returns the named preset's spec, or an error listing them.
+func LookupPreset(name string) (*Spec, error) {
+	p, ok := presets[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown preset %q (have %v)", name, PresetNames())
+	}
+	return p.Spec(), nil
+}
+
+// PresetNames lists the presets.
+func PresetNames() []string {
+	var out []string
+	for n := range presets {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Presets returns every preset, sorted by name.
+func Presets() []Preset {
+	var out []Preset
+	for _, n := range PresetNames() {
+		out = append(out, presets[n])
+	}
+	return out
+}
+
+// llama returns a byte-level Llama-style config.
+func llama(d, layers, heads, ff, ctx int) *decoder.Config {
+	return &decoder.Config{HiddenSize: d, IntermediateSize: ff, NumHiddenLayers: layers, NumAttentionHeads: heads,
+		NumKeyValueHeads: heads, HiddenAct: "silu", RMSNormEps: 1e-6, RopeTheta: 10000, VocabSize: 256,
+		MaxPositionEmbeddings: ctx, InitializerRange: 0.02, Loom: decoder.Options{Tokenizer: "byte"}}
+}
+
+func init() {
+	RegisterPreset(Preset{Name: "tiny", Summary: "a 2-layer, 64-wide byte-level Llama for tests and demos (seconds)", Spec: func() *Spec {
+		return &Spec{Model: llama(64, 2, 4, 172, 64), Train: Settings{
+			Hyper: Hyper{Steps: 60, BatchSize: 8, SeqLen: 64, LR: 3e-3, Warmup: 6, MinLRFactor: 0.1,
+				WeightDecay: 0.1, Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, Clip: 1},
+			Seed: 1337, ValFraction: 0.1, EvalEvery: 20, EvalBatches: 2}}
+	}})
+	RegisterPreset(Preset{Name: "quickstart", Summary: "a 4-layer, 192-wide byte-level Llama on Shakespeare (a few minutes on 2 cores)", Spec: func() *Spec {
+		return &Spec{Model: llama(192, 4, 4, 512, 128), Train: Settings{
+			Hyper: Hyper{Steps: 600, BatchSize: 32, SeqLen: 128, LR: 2e-3, Warmup: 30, MinLRFactor: 0.1,
+				WeightDecay: 0.1, Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, Clip: 1},
+			Seed: 1337, ValFraction: 0.1, EvalEvery: 100, EvalBatches: 4, CheckpointEvery: 200}}
+	}})
+}
