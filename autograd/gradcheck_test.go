@@ -139,6 +139,8 @@ func opCases() []opCase {
 		}},
 		{"topk", [][]int{{3, 5}}, []gen{spread}, func(x []*Var) *Var { v, _ := TopK(x[0], 2, 1, true); return v }},
 		{"cumsum", [][]int{{3, 4}}, nil, func(x []*Var) *Var { return Cumsum(x[0], 1) }},
+		{"linear", [][]int{{2, 3, 4}, {5, 4}, {5}}, nil, func(x []*Var) *Var { return Linear(x[0], x[1], x[2]) }},
+		{"linear_nobias", [][]int{{3, 4}, {5, 4}}, nil, func(x []*Var) *Var { return Linear(x[0], x[1], nil) }},
 	}
 }
 

@@ -1,6 +1,7 @@
 package autograd
 
 import (
+	"github.com/loomml/loom/internal/kernels"
 	"github.com/loomml/loom/tensor"
 )
 
@@ -95,7 +96,7 @@ func norm(op string, x, weight, bias *Var, eps float64, rms bool) *Var {
 	return record(op, y, func(g *tensor.Tensor) []*tensor.Tensor {
 		xc, gc := x.Value.Contiguous(), g.Contiguous()
 		if xc.DType() == tensor.Float32 {
-			return normBackward[float32](xc, gc, wv, eps, rms, x, weight, bias)
+			return normBackward32(xc, gc, wv, eps, rms, x, weight, bias)
 		}
 		return normBackward[float64](xc, gc, wv, eps, rms, x, weight, bias)
 	}, x, weight, bias)
@@ -233,4 +234,46 @@ func attentionBackward[T tensor.Float](q, k, v, p, g *tensor.Tensor, scale float
 	dk = tensor.Sum(dkE.Reshape(B, Hkv, group, S, d), false, 2)   // [B, Hkv, S, d]
 	dv = tensor.Sum(dvE.Reshape(B, Hkv, group, S, dvd), false, 2) // [B, Hkv, S, dv]
 	return dq, dk, dv
+}
+
+// normBackward32 is normBackward for float32 with the vector kernels.
+func normBackward32(x, g, w *tensor.Tensor, eps float64, rms bool, xv, wvar, bvar *Var) []*tensor.Tensor {
+	D := x.Dim(-1)
+	xs, gs := x.F32(), g.F32()
+	var ws []float32
+	if w != nil {
+		ws = w.Contiguous().F32()
+	} else {
+		ws = tensor.Ones32(D)
+	}
+	dx := tensor.ZerosLike(x)
+	dxs := dx.F32()
+	dw := tensor.Zeros(D)
+	var db *tensor.Tensor
+	var dbs []float32
+	if !rms {
+		db = tensor.Zeros(D)
+		dbs = db.F32()
+	}
+	for r := 0; r*D < len(xs); r++ {
+		row, grow := xs[r*D:(r+1)*D], gs[r*D:(r+1)*D]
+		mean, rstd := tensor.NormStats32(row, eps, rms)
+		s1, s2 := kernels.NormBackward1(row, grow, ws, dw.F32(), dbs, mean, rstd)
+		c1 := s1 / float32(D)
+		if rms {
+			c1 = 0
+		}
+		kernels.NormBackward2(dxs[r*D:(r+1)*D], row, grow, ws, mean, rstd, c1, s2/float32(D))
+	}
+	grads := make([]*tensor.Tensor, 3)
+	if xv.requiresGrad {
+		grads[0] = dx
+	}
+	if wvar != nil && wvar.requiresGrad {
+		grads[1] = dw
+	}
+	if bvar != nil && bvar.requiresGrad {
+		grads[2] = db
+	}
+	return grads
 }

@@ -114,3 +114,28 @@ func MatMul(a, b *Var, transA, transB bool) *Var {
 		return grads
 	}, a, b)
 }
+
+// Linear returns x·wᵀ + b for x [..., in], w [out, in] and b [out] (nil for
+// no bias): one matrix product with the bias added in place, and a backward
+// pass that sums the bias gradient over rows directly.
+func Linear(x, w, b *Var) *Var {
+	out := tensor.MatMul(x.Value, w.Value, false, true)
+	if b != nil {
+		tensor.AddRowsInPlace(out, b.Value)
+	}
+	mm := func(g *tensor.Tensor) []*tensor.Tensor {
+		grads := make([]*tensor.Tensor, 3)
+		if x.requiresGrad {
+			grads[0] = tensor.MatMul(g, w.Value, false, false) // G·W
+		}
+		if w.requiresGrad {
+			k := x.Dim(-1)
+			grads[1] = tensor.MatMul(g.Reshape(-1, g.Dim(-1)), x.Value.Reshape(-1, k), true, false) // Gᵀ·X
+		}
+		if b != nil && b.requiresGrad {
+			grads[2] = tensor.SumRows(g)
+		}
+		return grads
+	}
+	return record("linear", out, mm, x, w, b)
+}

@@ -24,11 +24,7 @@ func NewLinear(prefix string, in, out int, bias bool, init Init) *Linear {
 
 // Forward maps x [..., in] to [..., out].
 func (l *Linear) Forward(x *autograd.Var) *autograd.Var {
-	y := autograd.MatMul(x, l.Weight, false, true)
-	if l.Bias != nil {
-		y = autograd.Add(y, l.Bias)
-	}
-	return y
+	return autograd.Linear(x, l.Weight, l.Bias)
 }
 
 // Params returns the weight and bias.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/internal/kernels"
 	"github.com/loomml/loom/tensor"
 )
 
@@ -241,8 +242,19 @@ func (o *Adam) Step() {
 }
 
 func adamStep[T tensor.Float](o *Adam, g *Group, p *autograd.Var, lr, bc1, bc2 float64) {
-	w, gr := tensor.Data[T](p.Value), tensor.Data[T](p.Grad)
+	w, gr := tensor.Data[T](p.Value), tensor.Data[T](p.Grad.Contiguous())
 	bs := o.bufs(p)
+	if w32, ok := any(w).([]float32); ok {
+		kp := &kernels.AdamParams{B1: float32(o.Beta1), C1: float32(1 - o.Beta1), B2: float32(o.Beta2), C2: float32(1 - o.Beta2),
+			BC2: float32(math.Sqrt(bc2)), Eps: float32(o.Eps), Step: float32(lr / bc1), Decay: 1}
+		if o.Decoupled {
+			kp.Decay = float32(1 - lr*g.WeightDecay)
+		} else {
+			kp.WD = float32(g.WeightDecay)
+		}
+		kernels.Adam(w32, any(gr).([]float32), bs[0].F32(), bs[1].F32(), kp)
+		return
+	}
 	m, v := tensor.Data[T](bs[0]), tensor.Data[T](bs[1])
 	b1, b2 := T(o.Beta1), T(o.Beta2)
 	c1, c2 := T(1-o.Beta1), T(1-o.Beta2)

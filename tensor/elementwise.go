@@ -108,6 +108,12 @@ func binaryInto[T Float](op BinaryOp, out, a, b *Tensor) {
 // the common stride patterns of add, sub, mul and div.
 func binRow[T Float](op BinaryOp, dst, a []T, ao, as int, b []T, bo, bs int) {
 	n := len(dst)
+	if as == 1 && bs == 1 && op <= OpMul {
+		if d32, ok := any(dst).([]float32); ok {
+			kernels.Bin(int(op), d32, any(a).([]float32)[ao:ao+n], any(b).([]float32)[bo:bo+n])
+			return
+		}
+	}
 	switch {
 	case as == 1 && bs == 1 && op <= OpDiv:
 		x, y := a[ao:ao+n], b[bo:bo+n]
@@ -202,6 +208,10 @@ func AddInPlace(dst, src *Tensor) {
 
 func addInPlace[T Float](dst, src *Tensor) {
 	d := Data[T](dst)
+	if d32, ok := any(d).([]float32); ok && SameShape(dst, src) && src.IsContiguous() {
+		kernels.Axpy(d32, src.F32(), 1)
+		return
+	}
 	if SameShape(dst, src) && src.IsContiguous() {
 		s := Data[T](src)
 		for i := range d {

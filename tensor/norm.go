@@ -3,6 +3,8 @@ package tensor
 import (
 	"fmt"
 	"math"
+
+	"github.com/loomml/loom/internal/kernels"
 )
 
 // LayerNorm normalises x over its last dimension D to zero mean and unit
@@ -31,7 +33,7 @@ func normOp(x, weight, bias *Tensor, eps float64, rms bool) *Tensor {
 	c := x.Contiguous()
 	out := New(x.dtype, x.shape...)
 	if x.dtype == Float32 {
-		normKernel(out.f32, c.F32(), vecData[float32](weight), vecData[float32](bias), d, eps, rms)
+		norm32(out.f32, c.F32(), vecData[float32](weight), vecData[float32](bias), d, eps, rms)
 	} else {
 		normKernel(out.f64, c.F64(), vecData[float64](weight), vecData[float64](bias), d, eps, rms)
 	}
@@ -81,4 +83,43 @@ func normKernel[T Float](dst, src, w, b []T, d int, eps float64, rms bool) {
 			out[i] = T(y)
 		}
 	}
+}
+
+// NormStats32 returns the mean (0 for RMS) and 1/σ of a float32 row with the
+// vector kernels (two passes: the mean, then the squared deviations).
+func NormStats32(row []float32, eps float64, rms bool) (mean, rstd float32) {
+	n := float32(len(row))
+	if !rms {
+		s, _ := kernels.SumSqDev(row, 0)
+		mean = s / n
+	}
+	_, ss := kernels.SumSqDev(row, mean)
+	return mean, float32(1 / math.Sqrt(float64(ss/n)+eps))
+}
+
+// Ones32 returns n ones (a shared read-only slice for norms without gain).
+func Ones32(n int) []float32 {
+	o := make([]float32, n)
+	for i := range o {
+		o[i] = 1
+	}
+	return o
+}
+
+func norm32(dst, src, w, b []float32, d int, eps float64, rms bool) {
+	if d == 0 {
+		return
+	}
+	if w == nil {
+		w = Ones32(d)
+	}
+	rows := len(src) / d
+	chunk := max(1, 4096/d)
+	kernels.Parallel((rows+chunk-1)/chunk, func(c int) {
+		for r := c * chunk; r < min(rows, (c+1)*chunk); r++ {
+			row := src[r*d : (r+1)*d]
+			mean, rstd := NormStats32(row, eps, rms)
+			kernels.NormForward(dst[r*d:(r+1)*d], row, w, b, mean, rstd)
+		}
+	})
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+
+	"github.com/loomml/loom/internal/kernels"
 )
 
 // ReduceOp names a reduction.
@@ -240,4 +242,37 @@ func SumTo(x *Tensor, shape []int) *Tensor {
 		return x.Reshape(shape...)
 	}
 	return Sum(x, false, axes...).Reshape(shape...)
+}
+
+// SumRows returns the sum of x's rows: x viewed as [N, D] (D its last
+// dimension) summed over N, shape [D]. float32 rows are added with the
+// vector kernel in order.
+func SumRows(x *Tensor) *Tensor {
+	d := x.Dim(-1)
+	if x.dtype != Float32 {
+		return Sum(x.Reshape(-1, d), false, 0)
+	}
+	out := Zeros(d)
+	xs := x.Contiguous().F32()
+	for r := 0; r*d < len(xs); r++ {
+		kernels.Axpy(out.f32, xs[r*d:(r+1)*d], 1)
+	}
+	return out
+}
+
+// AddRowsInPlace adds the vector v [D] to every row of the contiguous x
+// [..., D].
+func AddRowsInPlace(x, v *Tensor) {
+	d := x.Dim(-1)
+	if v.NDim() != 1 || v.Dim(0) != d || x.dtype != v.dtype {
+		panic(fmt.Sprintf("tensor: adding rows of shape %v to %v", v.shape, x.shape))
+	}
+	if x.dtype == Float32 {
+		xs, vs := x.F32(), v.Contiguous().F32()
+		for r := 0; r*d < len(xs); r++ {
+			kernels.Axpy(xs[r*d:(r+1)*d], vs, 1)
+		}
+		return
+	}
+	AddInPlace(x, v)
 }

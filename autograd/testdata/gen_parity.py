@@ -171,6 +171,8 @@ cases = [
      lambda x: attention(x[0], x[1], x[2], None, True, 0.7)),
     ("topk", [[3, 5]], [spread], lambda x: torch.topk(x[0], 2, dim=1).values),
     ("cumsum", [[3, 4]], None, lambda x: torch.cumsum(x[0], 1)),
+    ("linear", [[2, 3, 4], [5, 4], [5]], None, lambda x: F.linear(x[0], x[1], x[2])),
+    ("linear_nobias", [[3, 4], [5, 4]], None, lambda x: F.linear(x[0], x[1])),
 ]
 
 for name, shapes, gens, f in cases:

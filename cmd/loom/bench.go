@@ -76,8 +76,16 @@ func benchGemm(args []string, stdout, stderr io.Writer) error {
 	threadList := fs.String("threads", "1,2", "comma-separated thread counts")
 	kernelList := fs.String("kernels", "default,openblas", "comma-separated kernels (\"default\" is the kernel in use, \"all\" every registered one; \"openblas\" is skipped unless built with -tags openblas); have "+strings.Join(kernels.Names(), ", "))
 	minTime := fs.Duration("min-time", time.Second, "time each measurement at least this long (and at least 5 repetitions)")
+	shapeList := fs.String("shapes", "", "products to time instead of the standard set: M×K·K×N with transposes, e.g. \"2048x256x768:NT;256x2048x768:TN\" (m x k x n : ta tb)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	shapes := benchGemmShapes
+	if *shapeList != "" {
+		var err error
+		if shapes, err = parseShapes(*shapeList); err != nil {
+			return fmt.Errorf("--shapes: %w", err)
+		}
 	}
 	var ths []int
 	for _, f := range strings.Split(*threadList, ",") {
@@ -107,7 +115,7 @@ func benchGemm(args []string, stdout, stderr io.Writer) error {
 	}
 	names = slices.Compact(names)
 	var results []gemmResult
-	for _, s := range benchGemmShapes {
+	for _, s := range shapes {
 		a, b, c := benchOperands(s)
 		for _, th := range ths {
 			for _, name := range names {
@@ -223,4 +231,36 @@ func printRatios(w io.Writer, rs []gemmResult, names []string) {
 			fmt.Fprintf(w, "  %-14s threads=%d  geomean %.3f  worst %.3f\n", name, th, math.Exp(lg/float64(len(per[th]))), worst[th])
 		}
 	}
+}
+
+// parseShapes reads "MxKxN[:TT]" items separated by semicolons.
+func parseShapes(list string) ([]gemmShape, error) {
+	var out []gemmShape
+	for _, item := range strings.Split(list, ";") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		dims, trans, _ := strings.Cut(item, ":")
+		var s gemmShape
+		if _, err := fmt.Sscanf(dims, "%dx%dx%d", &s.M, &s.K, &s.N); err != nil || s.M < 1 || s.K < 1 || s.N < 1 {
+			return nil, fmt.Errorf("%q: want MxKxN with positive sizes", item)
+		}
+		switch trans {
+		case "", "NN":
+		case "NT":
+			s.TB = true
+		case "TN":
+			s.TA = true
+		case "TT":
+			s.TA, s.TB = true, true
+		default:
+			return nil, fmt.Errorf("%q: transposes %q, want NN, NT, TN or TT", item, trans)
+		}
+		out = append(out, s)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no shapes")
+	}
+	return out, nil
 }

@@ -42,3 +42,24 @@ func geluTanhAVX512(dst, x *float32, n int)
 
 //go:noescape
 func geluTanhGradAVX512(dst, x, gr *float32, n int)
+
+//go:noescape
+func addAVX512(dst, a, b *float32, n int, op int)
+
+//go:noescape
+func axpyAVX512(dst, x *float32, n int, alpha float32)
+
+//go:noescape
+func sumSqDevAVX512(x *float32, n int, mean float32) (sum, sumsq float32)
+
+//go:noescape
+func normFwdAVX512(dst, x, w, b *float32, n int, mean, rstd float32)
+
+//go:noescape
+func normBwd1AVX512(x, gr, w, dw, db *float32, n int, mean, rstd float32) (s1, s2 float32)
+
+//go:noescape
+func normBwd2AVX512(dx, x, gr, w *float32, n int, mean, rstd, c1, c2 float32)
+
+//go:noescape
+func adamAVX512(w, gr, m, v *float32, n int, p *AdamParams)

@@ -12,3 +12,14 @@ func siluAVX512(dst, x *float32, n int)             { panic("unreachable") }
 func siluGradAVX512(dst, x, gr *float32, n int)     { panic("unreachable") }
 func geluTanhAVX512(dst, x *float32, n int)         { panic("unreachable") }
 func geluTanhGradAVX512(dst, x, gr *float32, n int) { panic("unreachable") }
+
+func addAVX512(dst, a, b *float32, n int, op int)                       { panic("unreachable") }
+func axpyAVX512(dst, x *float32, n int, alpha float32)                  { panic("unreachable") }
+func sumSqDevAVX512(x *float32, n int, mean float32) (float32, float32) { panic("unreachable") }
+func normFwdAVX512(dst, x, w, b *float32, n int, mean, rstd float32)    { panic("unreachable") }
+func normBwd1AVX512(x, gr, w, dw, db *float32, n int, mean, rstd float32) (float32, float32) {
+	panic("unreachable")
+}
+func normBwd2AVX512(dx, x, gr, w *float32, n int, mean, rstd, c1, c2 float32) { panic("unreachable") }
+
+func adamAVX512(w, gr, m, v *float32, n int, p *AdamParams) { panic("unreachable") }

@@ -1,0 +1,302 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// Vector primitives (AVX-512) for elementwise ops, reductions and norms.
+// Every function handles any n (a masked final iteration).
+
+// TAILMASK sets K1 to the low CX lanes.
+#define TAILMASK \
+	MOVL $1, AX; \
+	SHLL CX, AX; \
+	DECL AX; \
+	KMOVW AX, K1
+
+// HSUM reduces Z to its lane sum in X0 (clobbers Z/Y/X 0, 1).
+#define HSUM(z, y) \
+	VEXTRACTF32X8 $1, z, Y1; \
+	VADDPS Y1, y, Y0; \
+	VEXTRACTF128 $1, Y0, X1; \
+	VADDPS X1, X0, X0; \
+	VMOVHLPS X0, X0, X1; \
+	VADDPS X1, X0, X0; \
+	VMOVSHDUP X0, X1; \
+	VADDSS X1, X0, X0
+
+// func addAVX512(dst, a, b *float32, n int, op int)
+// op 0: dst = a + b; 1: dst = a − b; 2: dst = a · b
+TEXT ·addAVX512(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ op+32(FP), BX
+binloop:
+	CMPQ CX, $16
+	JL   bintail
+	VMOVUPS (SI), Z0
+	VMOVUPS (DX), Z1
+	CMPQ BX, $1
+	JEQ  binsub
+	JGT  binmul
+	VADDPS Z1, Z0, Z0
+	JMP  binstore
+binsub:
+	VSUBPS Z1, Z0, Z0
+	JMP  binstore
+binmul:
+	VMULPS Z1, Z0, Z0
+binstore:
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  binloop
+bintail:
+	TESTQ CX, CX
+	JZ    bindone
+	TAILMASK
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z (DX), K1, Z1
+	CMPQ BX, $1
+	JEQ  tsub
+	JGT  tmul
+	VADDPS Z1, Z0, Z0
+	JMP  tstore
+tsub:
+	VSUBPS Z1, Z0, Z0
+	JMP  tstore
+tmul:
+	VMULPS Z1, Z0, Z0
+tstore:
+	VMOVUPS Z0, K1, (DI)
+bindone:
+	VZEROUPPER
+	RET
+
+// func axpyAVX512(dst, x *float32, n int, alpha float32)
+// dst += alpha·x
+TEXT ·axpyAVX512(SB), NOSPLIT, $0-28
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS alpha+24(FP), Z2
+axloop:
+	CMPQ CX, $16
+	JL   axtail
+	VMOVUPS (DI), Z0
+	VFMADD231PS (SI), Z2, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  axloop
+axtail:
+	TESTQ CX, CX
+	JZ    axdone
+	TAILMASK
+	VMOVUPS.Z (DI), K1, Z0
+	VMOVUPS.Z (SI), K1, Z1
+	VFMADD231PS Z1, Z2, Z0
+	VMOVUPS Z0, K1, (DI)
+axdone:
+	VZEROUPPER
+	RET
+
+// func sumSqDevAVX512(x *float32, n int, mean float32) (sum, sumsq float32)
+// sum = Σx, sumsq = Σ(x−mean)²
+TEXT ·sumSqDevAVX512(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS mean+16(FP), Z5
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+ssloop:
+	CMPQ CX, $16
+	JL   sstail
+	VMOVUPS (SI), Z4
+	VADDPS Z4, Z2, Z2
+	VSUBPS Z5, Z4, Z4
+	VFMADD231PS Z4, Z4, Z3
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP  ssloop
+sstail:
+	TESTQ CX, CX
+	JZ    ssdone
+	TAILMASK
+	VMOVUPS.Z (SI), K1, Z4
+	VADDPS Z4, Z2, Z2
+	VSUBPS Z5, Z4, K1, Z4
+	VFMADD231PS Z4, Z4, Z3
+ssdone:
+	HSUM(Z2, Y2)
+	VMOVSS X0, sum+24(FP)
+	HSUM(Z3, Y3)
+	VMOVSS X0, sumsq+28(FP)
+	VZEROUPPER
+	RET
+
+// func normFwdAVX512(dst, x, w, b *float32, n int, mean, rstd float32)
+// dst = (x−mean)·rstd·w (+ b when b is not nil)
+TEXT ·normFwdAVX512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ w+16(FP), DX
+	MOVQ b+24(FP), R8
+	MOVQ n+32(FP), CX
+	VBROADCASTSS mean+40(FP), Z5
+	VBROADCASTSS rstd+44(FP), Z6
+nfloop:
+	CMPQ CX, $16
+	JL   nftail
+	VMOVUPS (SI), Z0
+	VSUBPS Z5, Z0, Z0
+	VMULPS Z6, Z0, Z0
+	VMULPS (DX), Z0, Z0
+	TESTQ R8, R8
+	JZ   nfnob
+	VADDPS (R8), Z0, Z0
+	ADDQ $64, R8
+nfnob:
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  nfloop
+nftail:
+	TESTQ CX, CX
+	JZ    nfdone
+	TAILMASK
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z (DX), K1, Z1
+	VSUBPS Z5, Z0, Z0
+	VMULPS Z6, Z0, Z0
+	VMULPS Z1, Z0, Z0
+	TESTQ R8, R8
+	JZ   nftnob
+	VMOVUPS.Z (R8), K1, Z1
+	VADDPS Z1, Z0, Z0
+nftnob:
+	VMOVUPS Z0, K1, (DI)
+nfdone:
+	VZEROUPPER
+	RET
+
+// func normBwd1AVX512(x, gr, w, dw, db *float32, n int, mean, rstd float32) (s1, s2 float32)
+// With x̂ = (x−mean)·rstd and ĝ = g·w: s1 = Σĝ, s2 = Σĝ·x̂, dw += g·x̂,
+// db += g (db may be nil).
+TEXT ·normBwd1AVX512(SB), NOSPLIT, $0-64
+	MOVQ x+0(FP), SI
+	MOVQ gr+8(FP), DX
+	MOVQ w+16(FP), R9
+	MOVQ dw+24(FP), DI
+	MOVQ db+32(FP), R8
+	MOVQ n+40(FP), CX
+	VBROADCASTSS mean+48(FP), Z5
+	VBROADCASTSS rstd+52(FP), Z6
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+b1loop:
+	CMPQ CX, $16
+	JL   b1tail
+	VMOVUPS (SI), Z0        // x
+	VMOVUPS (DX), Z1        // g
+	VSUBPS Z5, Z0, Z0
+	VMULPS Z6, Z0, Z0       // x̂
+	VMOVUPS (DI), Z4
+	VFMADD231PS Z1, Z0, Z4  // dw += g·x̂
+	VMOVUPS Z4, (DI)
+	TESTQ R8, R8
+	JZ   b1nob
+	VADDPS (R8), Z1, Z4
+	VMOVUPS Z4, (R8)
+	ADDQ $64, R8
+b1nob:
+	VMULPS (R9), Z1, Z1     // ĝ
+	VADDPS Z1, Z2, Z2
+	VFMADD231PS Z1, Z0, Z3
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, R9
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  b1loop
+b1tail:
+	TESTQ CX, CX
+	JZ    b1done
+	TAILMASK
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z (DX), K1, Z1
+	VSUBPS Z5, Z0, K1, Z0
+	VMULPS Z6, Z0, Z0
+	VMOVUPS.Z (DI), K1, Z4
+	VFMADD231PS Z1, Z0, Z4
+	VMOVUPS Z4, K1, (DI)
+	TESTQ R8, R8
+	JZ   b1tnob
+	VMOVUPS.Z (R8), K1, Z4
+	VADDPS Z1, Z4, Z4
+	VMOVUPS Z4, K1, (R8)
+b1tnob:
+	VMOVUPS.Z (R9), K1, Z4
+	VMULPS Z4, Z1, Z1
+	VADDPS Z1, Z2, Z2
+	VFMADD231PS Z1, Z0, Z3
+b1done:
+	HSUM(Z2, Y2)
+	VMOVSS X0, s1+56(FP)
+	HSUM(Z3, Y3)
+	VMOVSS X0, s2+60(FP)
+	VZEROUPPER
+	RET
+
+// func normBwd2AVX512(dx, x, gr, w *float32, n int, mean, rstd, c1, c2 float32)
+// dx = rstd·(g·w − c1 − x̂·c2)
+TEXT ·normBwd2AVX512(SB), NOSPLIT, $0-56
+	MOVQ dx+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ gr+16(FP), DX
+	MOVQ w+24(FP), R9
+	MOVQ n+32(FP), CX
+	VBROADCASTSS mean+40(FP), Z5
+	VBROADCASTSS rstd+44(FP), Z6
+	VBROADCASTSS c1+48(FP), Z7
+	VBROADCASTSS c2+52(FP), Z8
+b2loop:
+	CMPQ CX, $16
+	JL   b2tail
+	VMOVUPS (SI), Z0
+	VSUBPS Z5, Z0, Z0
+	VMULPS Z6, Z0, Z0       // x̂
+	VMOVUPS (DX), Z1
+	VMULPS (R9), Z1, Z1     // ĝ
+	VSUBPS Z7, Z1, Z1
+	VFNMADD231PS Z8, Z0, Z1 // ĝ − c1 − x̂·c2
+	VMULPS Z6, Z1, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, R9
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  b2loop
+b2tail:
+	TESTQ CX, CX
+	JZ    b2done
+	TAILMASK
+	VMOVUPS.Z (SI), K1, Z0
+	VSUBPS Z5, Z0, Z0
+	VMULPS Z6, Z0, Z0
+	VMOVUPS.Z (DX), K1, Z1
+	VMOVUPS.Z (R9), K1, Z2
+	VMULPS Z2, Z1, Z1
+	VSUBPS Z7, Z1, Z1
+	VFNMADD231PS Z8, Z0, Z1
+	VMULPS Z6, Z1, Z1
+	VMOVUPS Z1, K1, (DI)
+b2done:
+	VZEROUPPER
+	RET
