@@ -60,3 +60,11 @@ func TestSlidingWindowsMatchDirectScoring(t *testing.T) {
 		t.Fatalf("strided: %+v", strided)
 	}
 }
+
+func TestWordsInCorpus(t *testing.T) {
+	corpus := []byte("To be, or not to be: that is the question.\nWhether 'tis nobler")
+	found, total := WordsInCorpus("to be or nott! 'tis 42 --- question, qux", corpus)
+	if found != 5 || total != 7 {
+		t.Fatalf("found %d of %d, want 5 of 7", found, total)
+	}
+}

@@ -75,7 +75,9 @@ func binaryInto[T Float](op BinaryOp, out, a, b *Tensor) {
 	}
 	as, bs := storage[T](a), storage[T](b)
 	if SameShape(a, b) && a.IsContiguous() && b.IsContiguous() {
-		binRow(op, o, as, a.offset, 1, bs, b.offset, 1)
+		parallelRange(len(o), func(lo, hi int) {
+			binRow(op, o[lo:hi], as, a.offset+lo, 1, bs, b.offset+lo, 1)
+		})
 		return
 	}
 	ae, be := a.Expand(out.shape...), b.Expand(out.shape...)
@@ -435,4 +437,20 @@ func zipN(f func([]float64) float64, xs ...*Tensor) *Tensor {
 		out.f64[j] = f(args)
 	}
 	return out
+}
+
+// parallelChunk is the number of elements below which elementwise work
+// stays on one goroutine.
+const parallelChunk = 1 << 15
+
+// parallelRange calls f on consecutive chunks of [0, n), on several
+// goroutines when n is large. Each element is written by exactly one call,
+// so results do not depend on the thread count.
+func parallelRange(n int, f func(lo, hi int)) {
+	if n <= parallelChunk || kernels.Threads() == 1 {
+		f(0, n)
+		return
+	}
+	chunks := (n + parallelChunk - 1) / parallelChunk
+	kernels.Parallel(chunks, func(c int) { f(c*parallelChunk, min(n, (c+1)*parallelChunk)) })
 }

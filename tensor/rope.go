@@ -3,6 +3,8 @@ package tensor
 import (
 	"fmt"
 	"math"
+
+	"github.com/loomml/loom/internal/kernels"
 )
 
 // RopeTables returns the rotary-embedding tables cos and sin, each
@@ -71,6 +73,13 @@ func Rope(x, cos, sin *Tensor, transpose bool) *Tensor {
 // dimension −2).
 func ropeRows[T Float](out, x *Tensor, c, s []T, transpose bool) {
 	nd := x.NDim()
+	if nd > 2 && x.shape[0] > 1 && kernels.Threads() > 1 {
+		// one goroutine per batch element
+		kernels.Parallel(x.shape[0], func(b int) {
+			ropeRows[T](out.Slice(0, b, b+1), x.Slice(0, b, b+1), c, s, transpose)
+		})
+		return
+	}
 	hd := x.shape[nd-1]
 	xs, os := storage[T](x), storage[T](out)
 	idx := make([]int, nd-1)

@@ -19,6 +19,7 @@ import (
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/optim"
 	"github.com/loomml/loom/tensor"
+	"github.com/loomml/loom/train"
 )
 
 // referenceConfig is the model of ../shared/anchors/torch_gpt_train.py:
@@ -52,6 +53,7 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 	steps := fs.Int("steps", 20, "timed steps (after 3 warm-up steps); the median is reported")
 	torch := fs.String("torch-script", "", "also run this PyTorch anchor (torch_gpt_train.py) with /usr/bin/python3 at the same thread count and report the ratio")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed steps to this file")
+	preset := fs.String("preset", "", "time a training preset's model and batch instead of the PyTorch reference model (AdamW, random tokens)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -71,7 +73,15 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	res, err := runTrainBench(*steps)
+	cfg, B, T := referenceConfig(), 16, 128
+	if *preset != "" {
+		spec, err := train.LookupPreset(*preset)
+		if err != nil {
+			return err
+		}
+		cfg, B, T = spec.Model, spec.Train.BatchSize, spec.Train.SeqLen
+	}
+	res, err := runTrainBench(cfg, B, T, *steps)
 	if err != nil {
 		return err
 	}
@@ -96,15 +106,14 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 
 // runTrainBench times training steps of the reference model on random
 // batches with targets (x+1) mod V, as the PyTorch anchor does.
-func runTrainBench(steps int) (trainBench, error) {
-	cfg := referenceConfig()
+func runTrainBench(cfg *decoder.Config, B, T, steps int) (trainBench, error) {
 	m, err := decoder.New(cfg, 0)
 	if err != nil {
 		return trainBench{}, err
 	}
 	opt := optim.NewAdam([]*optim.Group{{Params: m.Params(), LR: 3e-4}})
 	r := tensor.NewRNG(0)
-	const B, T, V = 16, 128, 256
+	V := cfg.VocabSize
 	step := func() float64 {
 		x, y := make([]int, B*T), make([]int, B*T)
 		for i := range x {

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"path/filepath"
-	"strings"
-	"unicode"
 
 	"github.com/loomml/loom/data"
+	"github.com/loomml/loom/eval"
 	"github.com/loomml/loom/generate"
 	"github.com/loomml/loom/train"
 )
@@ -56,45 +54,7 @@ func runQuickstart(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(stdout, "\n----")
-	found, total := wordsInCorpus(res.Text, corpus)
+	found, total := eval.WordsInCorpus(res.Text, corpus)
 	fmt.Fprintf(stdout, "%d of %d alphabetic words in the sample (%.0f%%) occur in the corpus\n", found, total, 100*float64(found)/float64(max(1, total)))
 	return nil
-}
-
-// wordsInCorpus counts the whitespace-separated words of sample that are
-// alphabetic (after trimming punctuation) and how many of them occur as
-// words in the corpus.
-func wordsInCorpus(sample string, corpus []byte) (found, total int) {
-	vocab := map[string]bool{}
-	for _, w := range bytes.Fields(corpus) {
-		if t := trimWord(string(w)); t != "" {
-			vocab[t] = true
-		}
-	}
-	for _, w := range strings.Fields(sample) {
-		t := trimWord(w)
-		if t == "" {
-			continue
-		}
-		total++
-		if vocab[t] {
-			found++
-		}
-	}
-	return found, total
-}
-
-// trimWord strips leading and trailing punctuation and returns the word if
-// what remains is letters (and inner apostrophes or hyphens), else "".
-func trimWord(w string) string {
-	w = strings.TrimFunc(w, func(r rune) bool { return !unicode.IsLetter(r) })
-	if w == "" {
-		return ""
-	}
-	for _, r := range w {
-		if !unicode.IsLetter(r) && r != '\'' && r != '-' {
-			return ""
-		}
-	}
-	return w
 }

@@ -221,9 +221,7 @@ func (p *packedKernel) serial(transA, transB bool, m, n, k int, alpha float32, a
 							if mode == 0 {
 								copy(row, t)
 							} else {
-								for j := range row {
-									row[j] += t[j]
-								}
+								Axpy(row, t, 1) // the same single rounding as the kernel's add
 							}
 						}
 					}

@@ -1,0 +1,171 @@
+// Package repro is loom's registry of reproductions: small-scale reruns of a
+// paper's claim that anyone can start with `loom repro NAME`. Each entry
+// trains and measures what it needs and returns a report, which Run writes
+// to docs/results/NAME.md with the exact command, seeds, machine, a table,
+// any plots and an honest verdict (reproduced, not reproduced or partial).
+// Entries register themselves from init, one file per paper.
+package repro
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/loomml/loom/internal/kernels"
+)
+
+// Entry is one reproduction.
+type Entry struct {
+	Name    string
+	Paper   string // title and arXiv id, or "" for loom's own checks
+	Summary string
+	// Run performs the reproduction. It writes artefacts (PNGs) into
+	// c.DocsDir and returns the report.
+	Run func(c *Context) (*Report, error)
+}
+
+// Context is what an entry may use.
+type Context struct {
+	Quick    bool   // a shortened run (fewer steps), marked as such in the report
+	Seeds    int    // seeds to run (an entry's default when 0)
+	WorkDir  string // scratch space for runs (checkpoints, data)
+	DocsDir  string // where the report and its images go
+	Progress io.Writer
+	Command  string // the command line that started the run
+}
+
+// SeedsOr returns c.Seeds, or def when it is 0.
+func (c *Context) SeedsOr(def int) int {
+	if c.Seeds > 0 {
+		return c.Seeds
+	}
+	return def
+}
+
+// Report is what an entry found.
+type Report struct {
+	Title   string
+	Claim   string   // what the paper claims, in a sentence
+	Seeds   []uint64 // seeds used
+	Body    string   // markdown: setup, tables, plots
+	Verdict string   // "reproduced", "not reproduced" or "partial", with the numbers
+	Changes string   // what would change the verdict
+}
+
+var entries = map[string]Entry{}
+
+// Register adds an entry (from init).
+func Register(e Entry) {
+	if _, dup := entries[e.Name]; dup {
+		panic("repro: " + e.Name + " registered twice")
+	}
+	entries[e.Name] = e
+}
+
+// List returns the entries sorted by name.
+func List() []Entry {
+	var out []Entry
+	for _, e := range entries {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Lookup returns the named entry.
+func Lookup(name string) (Entry, error) {
+	e, ok := entries[name]
+	if !ok {
+		var names []string
+		for _, x := range List() {
+			names = append(names, x.Name)
+		}
+		return Entry{}, fmt.Errorf("no reproduction %q (have: %s)", name, strings.Join(names, ", "))
+	}
+	return e, nil
+}
+
+// Run runs the named entry and writes DocsDir/NAME.md; it returns the path.
+func Run(name string, c *Context) (string, error) {
+	e, err := Lookup(name)
+	if err != nil {
+		return "", err
+	}
+	if c.DocsDir == "" || c.WorkDir == "" {
+		return "", errors.New("repro: DocsDir and WorkDir must be set")
+	}
+	if err := os.MkdirAll(c.DocsDir, 0o755); err != nil {
+		return "", err
+	}
+	start := time.Now()
+	r, err := e.Run(c)
+	if err != nil {
+		return "", fmt.Errorf("repro %s: %w", name, err)
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# %s\n\n", r.Title)
+	if e.Paper != "" {
+		fmt.Fprintf(&b, "Paper: %s\n\n", e.Paper)
+	}
+	if r.Claim != "" {
+		fmt.Fprintf(&b, "Claim: %s\n\n", r.Claim)
+	}
+	fmt.Fprintf(&b, "**Verdict: %s**\n\n", r.Verdict)
+	fmt.Fprintf(&b, "- Command: `%s`\n", c.Command)
+	if c.Quick {
+		b.WriteString("- Mode: **quick** (shortened run; numbers are not the full reproduction)\n")
+	}
+	if len(r.Seeds) > 0 {
+		fmt.Fprintf(&b, "- Seeds: %v\n", r.Seeds)
+	}
+	fmt.Fprintf(&b, "- Machine: %s\n", Machine())
+	fmt.Fprintf(&b, "- Date: %s; wall time %s\n\n", time.Now().UTC().Format("2006-01-02"), time.Since(start).Round(time.Second))
+	b.WriteString(strings.TrimSpace(r.Body))
+	b.WriteString("\n")
+	if r.Changes != "" {
+		fmt.Fprintf(&b, "\n## What would change the verdict\n\n%s\n", strings.TrimSpace(r.Changes))
+	}
+	path := filepath.Join(c.DocsDir, name+".md")
+	return path, writeAtomic(path, b.Bytes())
+}
+
+// Machine describes this computer and build for reports.
+func Machine() string {
+	cpu := "unknown CPU"
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(line, "model name") {
+				if _, v, ok := strings.Cut(line, ":"); ok {
+					cpu = strings.TrimSpace(v)
+				}
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%s, %d cores, %s %s/%s, GEMM kernel %s, %d threads", cpu, runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, kernels.Current(), kernels.Threads())
+}
+
+func writeAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
