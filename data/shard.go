@@ -7,6 +7,8 @@ import (
 	"math"
 	"os"
 	"unicode/utf8"
+
+	"github.com/loomml/loom/internal/fsutil"
 )
 
 // The shard file layout is documented in doc.go.
@@ -146,7 +148,7 @@ func OpenShard(path string) (*Shard, error) {
 		if size > math.MaxInt {
 			return nil, shardErr(path, "file is %d bytes, too large to address on this platform", size)
 		}
-		if b, release, err := mmapFile(f, int(size)); err == nil {
+		if b, release, err := fsutil.Mmap(f, int(size)); err == nil {
 			s, err := parseShard(path, b)
 			if err != nil {
 				_ = release()

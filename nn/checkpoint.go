@@ -7,6 +7,7 @@ import (
 
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/format/safetensors"
+	"github.com/loomml/loom/tensor"
 )
 
 // SaveParams writes params to a safetensors file (atomically: a temp file
@@ -62,7 +63,7 @@ func LoadParams(path string, params []*autograd.Var) error {
 		if err != nil {
 			return err
 		}
-		if !equalInts(t.Shape(), p.Shape()) {
+		if !tensor.EqualShape(t.Shape(), p.Shape()) {
 			return fmt.Errorf("%s: tensor %q has shape %v, the model expects %v", path, p.Name, t.Shape(), p.Shape())
 		}
 		p.Value.CopyFrom(t.To(p.Value.DType()))
@@ -78,16 +79,4 @@ func list(names []string) string {
 		return strings.Join(names[:6], ", ") + fmt.Sprintf(" and %d more", len(names)-6)
 	}
 	return strings.Join(names, ", ")
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/internal/kernels"
 )
 
@@ -152,20 +153,4 @@ func Machine() string {
 	return fmt.Sprintf("%s, %d cores, %s %s/%s, GEMM kernel %s, %d threads", cpu, runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, kernels.Current(), kernels.Threads())
 }
 
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
-}
+func writeAtomic(path string, data []byte) error { return fsutil.WriteFile(path, data) }

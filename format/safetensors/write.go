@@ -1,17 +1,15 @@
 package safetensors
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/tensor"
 )
 
@@ -343,49 +341,15 @@ func Write(path string, tensors []Tensor, metadata map[string]string) error {
 
 // writeAtomic creates path with the bytes written by fill, through a
 // temporary file that is renamed into place only when everything succeeded.
-func writeAtomic(path string, fill func(io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	if base == "" {
-		return fileErr(path, "the path names a directory, not a file")
-	}
-	perm := os.FileMode(0o644)
-	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
-		perm = st.Mode().Perm()
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("safetensors: writing %s: %w", path, err)
-	}
-	closed := false
-	defer func() {
-		if err != nil {
-			if !closed {
-				_ = tmp.Close()
-			}
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	if err := fill(bw); err != nil {
+func writeAtomic(path string, fill func(io.Writer) error) error {
+	failed := false
+	err := fsutil.WriteAtomic(path, func(w io.Writer) error {
+		err := fill(w)
+		failed = err != nil
 		return err
+	})
+	if err != nil && !failed {
+		return fmt.Errorf("safetensors: %w", err)
 	}
-	if err := bw.Flush(); err != nil {
-		return writeErr(path, err)
-	}
-	_ = tmp.Chmod(perm) // best effort: some file systems have no permissions
-	if err := tmp.Sync(); err != nil {
-		return writeErr(path, err)
-	}
-	closed = true
-	if err := tmp.Close(); err != nil {
-		return writeErr(path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("safetensors: writing %s: %w", path, err)
-	}
-	syncDir(dir)
-	return nil
+	return err
 }

@@ -1,12 +1,26 @@
 // Package kernels holds loom's hot loops: GEMM (Sgemm for float32, Dgemm for
-// float64) and the registry of SGEMM implementations.
+// float64) behind a registry of SGEMM implementations, and vectorised
+// elementwise kernels (exp-sum for softmax, SiLU and tanh-GELU with their
+// gradients, add/mul/axpy, norm statistics and updates, Adam).
 //
-// The kernel registered here, "go", is a cache-blocked, packed, parallel
-// GEMM in plain Go (no cgo, no assembly, no FMA), which is always available
-// as the plain-Go fallback; assembly kernels (AVX2/AVX-512) come later and
-// register themselves through Register. Every kernel gives results that are
-// bit-identical for any thread count (see SgemmKernel). The "go" kernel
-// (and so Dgemm) also gives each element of C the same value whatever the
-// size of the product it is computed in, and the same at every GOAMD64
-// level.
+// GEMM kernels:
+//
+//   - "avx512_6x64" and "avx2_6x16": generated Go-assembly micro-kernels
+//     (gen/main.go; `go generate`) driven by a GotoBLAS/BLIS-style packed
+//     loop nest (gemm_packed.go). The 6×64 AVX-512 tile is the default on
+//     CPUs that have it; an untransposed A with alpha 1 is read in place
+//     instead of packed. Registered only when golang.org/x/sys/cpu reports
+//     the instructions.
+//   - "go": a cache-blocked, packed, parallel GEMM in plain Go (no FMA),
+//     always available, used on other CPUs and with -tags purego.
+//   - "openblas": cblas_sgemm, only in builds with -tags openblas
+//     (package openblas); the yardstick, never the default.
+//
+// The default is the first of avx512_6x64, avx2_6x16, go that is
+// registered; LOOM_GEMM=name overrides it. Every loom kernel gives results
+// that are bit-identical for any thread count (see SgemmKernel). The "go"
+// kernel (and so Dgemm) also gives each element of C the same value
+// whatever the size of the product it is computed in, and the same at every
+// GOAMD64 level. The vector kernels fall back to plain Go with the same
+// formulas when AVX-512 is missing.
 package kernels

@@ -100,42 +100,9 @@ func gemmGo[T Float](threads int, transA, transB bool, m, n, k int, alpha T, a [
 		return
 	}
 
-	// Tile boundaries: rows in multiples of gemmMR, columns of gemmNR, so
-	// that tiles line up with the micro-kernel's register tiles (not needed
-	// for correctness or determinism; it just avoids extra edge tiles).
-	var wg sync.WaitGroup
-	mBlocks, nBlocks := ceilDiv(m, gemmMR), ceilDiv(n, gemmNR)
-	for ti := range tm {
-		i0, i1 := min(m, ti*mBlocks/tm*gemmMR), min(m, (ti+1)*mBlocks/tm*gemmMR)
-		for tj := range tn {
-			j0, j1 := min(n, tj*nBlocks/tn*gemmNR), min(n, (tj+1)*nBlocks/tn*gemmNR)
-			if i0 >= i1 || j0 >= j1 {
-				continue
-			}
-			// Sub-problem views of A, B and C for the tile.
-			var sa, sb []T
-			if transA {
-				sa = a[i0:]
-			} else {
-				sa = a[i0*lda:]
-			}
-			if transB {
-				sb = b[j0*ldb:]
-			} else {
-				sb = b[j0:]
-			}
-			sc := c[i0*ldc+j0:]
-			if ti == tm-1 && tj == tn-1 {
-				// The last tile runs on the calling goroutine.
-				gemmSerial(transA, transB, i1-i0, j1-j0, k, alpha, sa, lda, sb, ldb, beta, sc, ldc)
-				continue
-			}
-			wg.Go(func() {
-				gemmSerial(transA, transB, i1-i0, j1-j0, k, alpha, sa, lda, sb, ldb, beta, sc, ldc)
-			})
-		}
-	}
-	wg.Wait()
+	runTiles(tm, tn, gemmMR, gemmNR, transA, transB, m, n, a, lda, b, ldb, c, ldc, func(m, n int, a, b, c []T) {
+		gemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	})
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
@@ -155,35 +122,7 @@ func gemmMaxThreads(threads, m, n, k int) int {
 // whose largest tile (in register tiles, plus the packing each tile does)
 // is smallest, preferring splits along M on ties. Small problems get 1×1.
 func gemmSplit(threads, m, n, k int) (tm, tn int) {
-	threads = gemmMaxThreads(threads, m, n, k)
-	if threads <= 1 {
-		return 1, 1
-	}
-	mBlocks, nBlocks := ceilDiv(m, gemmMR), ceilDiv(n, gemmNR)
-	threads = min(threads, mBlocks*nBlocks)
-	tm, tn = 1, 1
-	best := -1
-	// Try every thread count t ≤ threads (fewer threads can beat an awkward
-	// factorization, e.g. 7 threads on a 2×n problem) and every way to write
-	// t = i·j; on ties the fewest threads, then the most rows, win.
-	for t := 1; t <= threads; t++ {
-		for i := t; i >= 1; i-- {
-			if t%i != 0 {
-				continue
-			}
-			j := t / i
-			if i > mBlocks || j > nBlocks {
-				continue
-			}
-			rows := ceilDiv(mBlocks, i) * gemmMR
-			cols := ceilDiv(nBlocks, j) * gemmNR
-			cost := rows*cols + rows + cols // compute + packing, per k
-			if best < 0 || cost < best {
-				best, tm, tn = cost, i, j
-			}
-		}
-	}
-	return tm, tn
+	return splitTiles(threads, m, n, k, gemmMR, gemmNR)
 }
 
 // checkGemm panics (on the caller's goroutine, before any work starts) if

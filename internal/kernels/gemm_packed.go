@@ -74,6 +74,16 @@ func (p *packedKernel) Sgemm(threads int, transA, transB bool, m, n, k int, alph
 		p.serial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
+	runTiles(tm, tn, mr, nr, transA, transB, m, n, a, lda, b, ldb, c, ldc, func(m, n int, a, b, c []float32) {
+		p.serial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	})
+}
+
+// runTiles splits C [m×n] into tm×tn tiles whose boundaries are multiples
+// of the register tile mr×nr (to avoid extra edge tiles) and runs serial on
+// each tile's sub-problem (views of A, B and C), concurrently, the last tile
+// on the calling goroutine.
+func runTiles[T Float](tm, tn, mr, nr int, transA, transB bool, m, n int, a []T, lda int, b []T, ldb int, c []T, ldc int, serial func(m, n int, a, b, c []T)) {
 	var wg sync.WaitGroup
 	mBlocks, nBlocks := ceilDiv(m, mr), ceilDiv(n, nr)
 	for ti := range tm {
@@ -83,7 +93,7 @@ func (p *packedKernel) Sgemm(threads int, transA, transB bool, m, n, k int, alph
 			if i0 >= i1 || j0 >= j1 {
 				continue
 			}
-			var sa, sb []float32
+			var sa, sb []T
 			if transA {
 				sa = a[i0:]
 			} else {
@@ -95,12 +105,11 @@ func (p *packedKernel) Sgemm(threads int, transA, transB bool, m, n, k int, alph
 				sb = b[j0:]
 			}
 			sc := c[i0*ldc+j0:]
-			run := func() { p.serial(transA, transB, i1-i0, j1-j0, k, alpha, sa, lda, sb, ldb, beta, sc, ldc) }
 			if ti == tm-1 && tj == tn-1 {
-				run()
+				serial(i1-i0, j1-j0, sa, sb, sc)
 				continue
 			}
-			wg.Go(run)
+			wg.Go(func() { serial(i1-i0, j1-j0, sa, sb, sc) })
 		}
 	}
 	wg.Wait()

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/loomml/loom/format/safetensors"
+	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/nn"
 )
 
@@ -44,30 +45,6 @@ func Load(dir string) (*Model, error) {
 	return m, nil
 }
 
-// WriteFileAtomic writes data to a temp file beside path, syncs it and
-// renames it into place, so readers never see a partial file.
-func WriteFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
-}
+// WriteFileAtomic writes data to path atomically (a temp file synced and
+// renamed into place), so readers never see a partial file.
+func WriteFileAtomic(path string, data []byte) error { return fsutil.WriteFile(path, data) }

@@ -1,15 +1,16 @@
 //go:build unix
 
-package data
+package fsutil
 
 import (
 	"os"
 	"syscall"
 )
 
-// mmapFile maps the first size bytes of f read-only and returns them with a
-// function that unmaps them.
-func mmapFile(f *os.File, size int) ([]byte, func() error, error) {
+// Mmap maps the first size bytes of f read-only and returns them with a
+// function that unmaps them. Callers fall back to reading the file when it
+// fails.
+func Mmap(f *os.File, size int) ([]byte, func() error, error) {
 	if size <= 0 {
 		return nil, nil, syscall.EINVAL
 	}

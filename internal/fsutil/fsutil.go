@@ -1,0 +1,73 @@
+// Package fsutil holds loom's file plumbing: atomic writes (nothing
+// half-written is ever left at the destination) and read-only memory maps.
+package fsutil
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// WriteAtomic creates or replaces path with the bytes written by fill. The
+// bytes go to a temporary file in the same directory, which is synced and
+// renamed over path only when everything succeeded; on any error the
+// temporary file is removed and path is left as it was. A replaced file
+// keeps its permissions; a new one gets 0644. Errors from fill are returned
+// as they are; others name the path.
+func WriteAtomic(path string, fill func(w io.Writer) error) (err error) {
+	dir, base := filepath.Split(path)
+	if base == "" {
+		return fmt.Errorf("writing %s: the path names a directory, not a file", path)
+	}
+	if dir == "" {
+		dir = "."
+	}
+	perm := os.FileMode(0o644)
+	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
+		perm = st.Mode().Perm()
+	}
+	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	closed := false
+	defer func() {
+		if err != nil {
+			if !closed {
+				_ = tmp.Close()
+			}
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	if err := fill(bw); err != nil {
+		return err
+	}
+	wrap := func(err error) error { return fmt.Errorf("writing %s: %w", path, err) }
+	if err := bw.Flush(); err != nil {
+		return wrap(err)
+	}
+	_ = tmp.Chmod(perm) // best effort: not every file system has permissions
+	if err := tmp.Sync(); err != nil {
+		return wrap(err)
+	}
+	closed = true
+	if err := tmp.Close(); err != nil {
+		return wrap(err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return wrap(err)
+	}
+	syncDir(dir)
+	return nil
+}
+
+// WriteFile is WriteAtomic for a byte slice.
+func WriteFile(path string, data []byte) error {
+	return WriteAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}

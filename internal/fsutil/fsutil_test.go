@@ -1,0 +1,53 @@
+package fsutil
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestWriteAtomic(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f.txt")
+	if err := WriteFile(p, []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(p, 0o600)
+	boom := errors.New("boom")
+	if err := WriteAtomic(p, func(w io.Writer) error { w.Write([]byte("partial")); return boom }); err != boom {
+		t.Fatalf("fill error: %v", err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "one" {
+		t.Fatalf("failed write changed the file: %q", b)
+	}
+	if err := WriteFile(p, []byte("two")); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(p); st.Mode().Perm() != 0o600 {
+		t.Fatalf("permissions %v not kept", st.Mode().Perm())
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Fatalf("temporary files left: %v", entries)
+	}
+	if err := WriteFile(filepath.Join(dir, "missing", "f"), nil); err == nil {
+		t.Fatal("write into a missing directory succeeded")
+	}
+}
+
+func TestMmap(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "m")
+	os.WriteFile(p, []byte("hello"), 0o644)
+	f, _ := os.Open(p)
+	defer f.Close()
+	b, release, err := Mmap(f, 5)
+	if err != nil {
+		t.Skip("no mmap here:", err)
+	}
+	defer release()
+	if string(b) != "hello" {
+		t.Fatalf("mapped %q", b)
+	}
+}

@@ -1,0 +1,15 @@
+//go:build !unix
+
+package fsutil
+
+import (
+	"errors"
+	"os"
+)
+
+// Mmap is not available on this system; callers read the file instead.
+func Mmap(f *os.File, size int) ([]byte, func() error, error) {
+	return nil, nil, errors.New("fsutil: memory maps are not supported on this system")
+}
+
+func syncDir(dir string) {}
