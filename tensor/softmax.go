@@ -1,6 +1,10 @@
 package tensor
 
-import "math"
+import (
+	"math"
+
+	"github.com/loomml/loom/internal/kernels"
+)
 
 // splitAxis views a contiguous tensor of shape as [outer, n, inner] around axis.
 func splitAxis(shape []int, axis int) (outer, n, inner int) {
@@ -51,6 +55,10 @@ func SoftmaxRow[T Float](dst, src []T, n, s int, log bool) {
 	if n == 0 {
 		return
 	}
+	if d32, ok := any(dst).([]float32); ok && s == 1 {
+		softmaxRow32(d32[:n], any(src).([]float32)[:n], log)
+		return
+	}
 	m := math.Inf(-1)
 	for i := 0; i < n; i++ {
 		if v := float64(src[i*s]); v > m || v != v {
@@ -81,5 +89,40 @@ func SoftmaxRow[T Float](dst, src []T, n, s int, log bool) {
 	inv := 1 / sum
 	for i := 0; i < n; i++ {
 		dst[i*s] = T(math.Exp(float64(src[i*s])-m) * inv)
+	}
+}
+
+// softmaxRow32 is SoftmaxRow for a contiguous float32 row, with the vector
+// exp-sum kernel.
+func softmaxRow32(dst, src []float32, log bool) {
+	m := src[0]
+	for _, v := range src[1:] {
+		if v > m || v != v {
+			m = v
+		}
+	}
+	if math.IsInf(float64(m), -1) {
+		for i := range dst {
+			if log {
+				dst[i] = float32(math.Inf(-1))
+			} else {
+				dst[i] = 0
+			}
+		}
+		return
+	}
+	if !log {
+		sum := kernels.ExpSum(dst, src, 1, m)
+		inv := 1 / sum
+		for i := range dst {
+			dst[i] *= inv
+		}
+		return
+	}
+	// log-softmax: (x − m) − log Σ exp(x − m); the exps go to dst first.
+	sum := kernels.ExpSum(dst, src, 1, m)
+	ls := float32(math.Log(float64(sum)))
+	for i, v := range src {
+		dst[i] = (v - m) - ls // subtracting m first keeps large logits exact
 	}
 }

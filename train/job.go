@@ -281,7 +281,7 @@ func init() {
 	}})
 	RegisterPreset(Preset{Name: "quickstart", Summary: "a 4-layer, 192-wide byte-level Llama on Shakespeare (a few minutes on 2 cores)", Spec: func() *Spec {
 		return &Spec{Model: llama(192, 4, 4, 512, 128), Train: Settings{
-			Hyper: Hyper{Steps: 1200, BatchSize: 16, SeqLen: 128, LR: 2e-3, Warmup: 60, MinLRFactor: 0.1,
+			Hyper: Hyper{Steps: 1600, BatchSize: 16, SeqLen: 128, LR: 2e-3, Warmup: 80, MinLRFactor: 0.1,
 				WeightDecay: 0.1, Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, Clip: 1},
 			Seed: 1337, ValFraction: 0.1, EvalEvery: 200, EvalBatches: 4, CheckpointEvery: 400}}
 	}})

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestTrainGenerateEval runs the tiny preset end to end through the CLI:
+// train (with a split run and resume), generate and eval on the checkpoint.
+func TestTrainGenerateEval(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a model")
+	}
+	dir := t.TempDir()
+	corpus := filepath.Join(dir, "corpus.txt")
+	text := strings.Repeat("the quick brown fox jumps over the lazy dog. ", 400)
+	os.WriteFile(corpus, []byte(text), 0o644)
+	out := filepath.Join(dir, "run")
+	var o, e bytes.Buffer
+	if code := run([]string{"train", "--preset", "tiny", "--data", corpus, "--steps", "30", "--threads", "1", "--out", out}, &o, &e); code != 0 {
+		t.Fatalf("train: %s %s", o.String(), e.String())
+	}
+	if !strings.Contains(o.String(), "trained 30 steps") {
+		t.Fatalf("train output: %s", o.String())
+	}
+	for _, f := range []string{"checkpoint/config.json", "checkpoint/model.safetensors", "checkpoint/optimizer.safetensors", "metrics.jsonl", "loss.png"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Fatalf("missing %s", f)
+		}
+	}
+	// Training further resumes from the checkpoint.
+	o.Reset()
+	if code := run([]string{"train", "--preset", "tiny", "--data", corpus, "--steps", "40", "--threads", "1", "--out", out}, &o, &e); code != 0 || !strings.Contains(o.String(), "resumed") {
+		t.Fatalf("resume: %d %s %s", code, o.String(), e.String())
+	}
+	o.Reset()
+	if code := run([]string{"generate", "--model", filepath.Join(out, "checkpoint"), "--prompt", "the ", "--max-tokens", "20", "--json"}, &o, &e); code != 0 {
+		t.Fatalf("generate: %s", e.String())
+	}
+	var g struct {
+		Tokens int    `json:"tokens"`
+		Text   string `json:"text"`
+	}
+	if err := json.Unmarshal(o.Bytes(), &g); err != nil || g.Tokens != 20 {
+		t.Fatalf("generate JSON %q: %v", o.String(), err)
+	}
+	o.Reset()
+	if code := run([]string{"eval", "--model", filepath.Join(out, "checkpoint"), "--data", corpus, "--json"}, &o, &e); code != 0 {
+		t.Fatalf("eval: %s", e.String())
+	}
+	var r struct {
+		Loss   float64 `json:"loss"`
+		Tokens int     `json:"tokens"`
+	}
+	if err := json.Unmarshal(o.Bytes(), &r); err != nil || r.Tokens != len(text)-1 || !(r.Loss < 3) {
+		t.Fatalf("eval: %s (%v)", o.String(), err)
+	}
+}
+
+func TestTrainRejectsBadInput(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "spec.json")
+	os.WriteFile(bad, []byte(`{"model": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 5, "vocab_size": 256, "max_position_embeddings": 64}, "train": {"steps": 1, "batch_size": 1, "seq_len": 8, "lr": 0.001}}`), 0o644)
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"train", "--config", bad, "--out", dir}, "num_attention_heads"},
+		{[]string{"train", "--preset", "nope", "--out", dir}, "unknown preset"},
+		{[]string{"train", "--preset", "tiny"}, "--out DIR is required"},
+		{[]string{"generate", "--model", filepath.Join(dir, "none")}, "config.json"},
+	}
+	for _, c := range cases {
+		var o, e bytes.Buffer
+		if code := run(c.args, &o, &e); code == 0 || !strings.Contains(e.String(), c.want) {
+			t.Errorf("loom %v: code %d, stderr %q; want an error mentioning %q", c.args, code, e.String(), c.want)
+		}
+	}
+}
