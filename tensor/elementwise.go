@@ -298,7 +298,9 @@ func SiluF[T Float](x T) T {
 }
 
 // Exp returns eˣ elementwise.
-func Exp(x *Tensor) *Tensor { return Map(x, expF[float32], expF[float64]) }
+func Exp(x *Tensor) *Tensor {
+	return vec32(x, func(dst, src []float32) { kernels.ExpSum(dst, src, 1, 0) }, expF[float32], expF[float64])
+}
 
 // Log returns the natural logarithm elementwise.
 func Log(x *Tensor) *Tensor { return Map(x, logF[float32], logF[float64]) }

@@ -11,7 +11,7 @@ func expSumAVX512(dst, src *float32, n int, scale, shift float32) float32
 func expSumAVX2(dst, src *float32, n int, scale, shift float32) float32
 
 var (
-	useAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ
+	useAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX512VL
 	useAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 )
 
@@ -63,3 +63,6 @@ func normBwd2AVX512(dx, x, gr, w *float32, n int, mean, rstd, c1, c2 float32)
 
 //go:noescape
 func adamAVX512(w, gr, m, v *float32, n int, p *AdamParams)
+
+//go:noescape
+func dealRow6AVX512(dst *float32, stride int, src *float32, np int)

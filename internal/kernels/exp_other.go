@@ -23,3 +23,5 @@ func normBwd1AVX512(x, gr, w, dw, db *float32, n int, mean, rstd float32) (float
 func normBwd2AVX512(dx, x, gr, w *float32, n int, mean, rstd, c1, c2 float32) { panic("unreachable") }
 
 func adamAVX512(w, gr, m, v *float32, n int, p *AdamParams) { panic("unreachable") }
+
+func dealRow6AVX512(dst *float32, stride int, src *float32, np int) { panic("unreachable") }

@@ -394,6 +394,11 @@ func transpose6(dst []float32, src []float32, ld, n int) {
 //go:noinline
 func dealRow6(dst []float32, stride int, src []float32, np int) {
 	src = src[:6*np]
+	if np > 0 && useAVX512 {
+		_ = dst[(np-1)*stride+5]
+		dealRow6AVX512(&dst[0], stride, &src[0], np)
+		return
+	}
 	for q := range np {
 		d := dst[q*stride : q*stride+6 : q*stride+6]
 		s := src[q*6 : q*6+6 : q*6+6]

@@ -300,3 +300,26 @@ b2tail:
 b2done:
 	VZEROUPPER
 	RET
+
+// func dealRow6AVX512(dst *float32, stride int, src *float32, np int)
+// Copies np groups of six floats: dst[q·stride : q·stride+6] = src[6q : 6q+6].
+TEXT ·dealRow6AVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ stride+8(FP), BX
+	SHLQ $2, BX
+	MOVQ src+16(FP), SI
+	MOVQ np+24(FP), CX
+	MOVL $0x3f, AX
+	KMOVW AX, K1
+	TESTQ CX, CX
+	JZ    dealdone
+dealloop:
+	VMOVUPS.Z (SI), K1, Y0
+	VMOVUPS Y0, K1, (DI)
+	ADDQ $24, SI
+	ADDQ BX, DI
+	DECQ CX
+	JNZ  dealloop
+dealdone:
+	VZEROUPPER
+	RET
