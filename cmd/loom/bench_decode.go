@@ -40,8 +40,8 @@ func benchDecode(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *n < 1 {
-		return fmt.Errorf("--tokens must be positive")
+	if *n < 1 || *n >= 256 {
+		return fmt.Errorf("--tokens is %d, want 1 to 255 (the decoded tokens must fit in the smallest context, 256)", *n)
 	}
 	if err := setThreads(*threads); err != nil {
 		return err

@@ -66,3 +66,6 @@ func adamAVX512(w, gr, m, v *float32, n int, p *AdamParams)
 
 //go:noescape
 func dealRow6AVX512(dst *float32, stride int, src *float32, np int)
+
+//go:noescape
+func dotRowsAVX512(y, x, w *float32, ldw, n, k int)

@@ -25,3 +25,5 @@ func normBwd2AVX512(dx, x, gr, w *float32, n int, mean, rstd, c1, c2 float32) { 
 func adamAVX512(w, gr, m, v *float32, n int, p *AdamParams) { panic("unreachable") }
 
 func dealRow6AVX512(dst *float32, stride int, src *float32, np int) { panic("unreachable") }
+
+func dotRowsAVX512(y, x, w *float32, ldw, n, k int) { panic("unreachable") }

@@ -60,6 +60,10 @@ func (p *packedKernel) Sgemm(threads int, transA, transB bool, m, n, k int, alph
 		scaleC(m, n, beta, c, ldc)
 		return
 	}
+	if m < 4 && useAVX512 && k > 0 {
+		gemvRows(threads, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
 	if m < 4 || int64(m)*int64(n)*int64(k) < packedSmall {
 		gemmGo(threads, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return

@@ -323,3 +323,101 @@ dealloop:
 dealdone:
 	VZEROUPPER
 	RET
+
+// func dotRowsAVX512(y, x, w *float32, ldw, n, k int)
+// y[j] = Σ_p x[p]·w[j·ldw + p] for j < n (matrix–vector with a row-major
+// matrix), four rows at a time; every y[j] sums in the same lane order.
+TEXT ·dotRowsAVX512(SB), NOSPLIT, $0-48
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ w+16(FP), DX
+	MOVQ ldw+24(FP), R8
+	SHLQ $2, R8
+	MOVQ n+32(FP), R9
+	MOVQ k+40(FP), R10
+	MOVQ R10, CX
+	ANDQ $15, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1            // tail mask for k mod 16
+	LEAQ (R8)(R8*2), R11    // 3·ldw
+rows4:
+	CMPQ R9, $4
+	JL   rows1
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	MOVQ SI, AX             // x
+	MOVQ DX, BX             // row 0
+	MOVQ R10, CX
+d4loop:
+	CMPQ CX, $16
+	JL   d4tail
+	VMOVUPS (AX), Z4
+	VFMADD231PS (BX), Z4, Z6
+	VFMADD231PS (BX)(R8*1), Z4, Z7
+	VFMADD231PS (BX)(R8*2), Z4, Z8
+	VFMADD231PS (BX)(R11*1), Z4, Z9
+	ADDQ $64, AX
+	ADDQ $64, BX
+	SUBQ $16, CX
+	JMP  d4loop
+d4tail:
+	TESTQ CX, CX
+	JZ   d4sum
+	VMOVUPS.Z (AX), K1, Z4
+	VMOVUPS.Z (BX), K1, Z5
+	VFMADD231PS Z5, Z4, Z6
+	VMOVUPS.Z (BX)(R8*1), K1, Z5
+	VFMADD231PS Z5, Z4, Z7
+	VMOVUPS.Z (BX)(R8*2), K1, Z5
+	VFMADD231PS Z5, Z4, Z8
+	VMOVUPS.Z (BX)(R11*1), K1, Z5
+	VFMADD231PS Z5, Z4, Z9
+d4sum:
+	HSUM(Z6, Y6)
+	VMOVSS X0, 0(DI)
+	HSUM(Z7, Y7)
+	VMOVSS X0, 4(DI)
+	HSUM(Z8, Y8)
+	VMOVSS X0, 8(DI)
+	HSUM(Z9, Y9)
+	VMOVSS X0, 12(DI)
+	ADDQ $16, DI
+	LEAQ (DX)(R8*4), DX
+	SUBQ $4, R9
+	JMP  rows4
+rows1:
+	TESTQ R9, R9
+	JZ   dotdone
+	VPXORD Z2, Z2, Z2
+	MOVQ SI, AX
+	MOVQ DX, BX
+	MOVQ R10, CX
+d1loop:
+	CMPQ CX, $16
+	JL   d1tail
+	VMOVUPS (AX), Z4
+	VFMADD231PS (BX), Z4, Z2
+	ADDQ $64, AX
+	ADDQ $64, BX
+	SUBQ $16, CX
+	JMP  d1loop
+d1tail:
+	TESTQ CX, CX
+	JZ   d1sum
+	VMOVUPS.Z (AX), K1, Z4
+	VMOVUPS.Z (BX), K1, Z5
+	VFMADD231PS Z5, Z4, Z2
+d1sum:
+	HSUM(Z2, Y2)
+	VMOVSS X0, 0(DI)
+	ADDQ $4, DI
+	ADDQ R8, DX
+	DECQ R9
+	JMP  rows1
+dotdone:
+	VZEROUPPER
+	RET
