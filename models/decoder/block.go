@@ -36,8 +36,39 @@ type Parts struct {
 	Init   nn.Init
 }
 
-// Attention builds the layer's self-attention.
+// Attention builds the layer's attention: the one registered under
+// loom.attention ("mha", multi-head self-attention, by default).
 func (p Parts) Attention() (Attention, error) {
+	build, ok := attentions[p.Config.AttentionName()]
+	if !ok {
+		return nil, fmt.Errorf("unknown loom.attention %q (known: %v)", p.Config.AttentionName(), AttentionNames())
+	}
+	return build(p)
+}
+
+var attentions = map[string]func(Parts) (Attention, error){}
+
+// RegisterAttention makes an attention selectable as loom.attention.
+func RegisterAttention(name string, build func(Parts) (Attention, error)) {
+	if _, dup := attentions[name]; dup {
+		panic("decoder: attention " + name + " registered twice")
+	}
+	attentions[name] = build
+}
+
+// AttentionNames lists the registered attentions.
+func AttentionNames() []string {
+	out := make([]string, 0, len(attentions))
+	for n := range attentions {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// selfAttention builds multi-head (grouped-query) self-attention with HF
+// Llama's names.
+func selfAttention(p Parts) (Attention, error) {
 	c := p.Config
 	a, err := nn.NewSelfAttention(nn.AttentionConfig{
 		Prefix: nn.Join(p.Prefix, "self_attn"), Dim: c.HiddenSize, Heads: c.NumAttentionHeads,
@@ -142,6 +173,7 @@ func (b *PreNorm) Params() []*autograd.Var {
 }
 
 func init() {
+	RegisterAttention("mha", selfAttention)
 	RegisterLayout("prenorm", func(p Parts) (Block, error) {
 		an, err := p.Norm("input_layernorm")
 		if err != nil {

@@ -44,6 +44,7 @@ type Options struct {
 	Positions string `json:"positions,omitempty"` // "rope" (Llama) or "learned" (GPT-2)
 	FFN       string `json:"ffn,omitempty"`       // "gated" (Llama's SwiGLU) or "mlp" (GPT-2)
 	Layout    string `json:"layout,omitempty"`    // block layout: "prenorm"
+	Attention string `json:"attention,omitempty"` // token mixer: "mha"
 	Tokenizer string `json:"tokenizer,omitempty"` // tokenizer name, e.g. "byte"
 }
 
@@ -53,6 +54,7 @@ const (
 	DefaultPositions = "rope"
 	DefaultFFN       = "gated"
 	DefaultLayout    = "prenorm"
+	DefaultAttention = "mha"
 )
 
 func or(s, def string) string {
@@ -70,6 +72,9 @@ func (c *Config) PositionsName() string { return or(c.Loom.Positions, DefaultPos
 
 // FFNName returns the feed-forward network in use.
 func (c *Config) FFNName() string { return or(c.Loom.FFN, DefaultFFN) }
+
+// AttentionName returns the attention in use.
+func (c *Config) AttentionName() string { return or(c.Loom.Attention, DefaultAttention) }
 
 // LayoutName returns the block layout in use.
 func (c *Config) LayoutName() string { return or(c.Loom.Layout, DefaultLayout) }
@@ -162,6 +167,9 @@ func (c *Config) Validate() error {
 	if err := known("loom.layout", c.LayoutName(), LayoutNames()); err != nil {
 		return err
 	}
+	if err := known("loom.attention", c.AttentionName(), AttentionNames()); err != nil {
+		return err
+	}
 	for _, id := range []*int{c.BOSTokenID, c.EOSTokenID} {
 		if id != nil && (*id < 0 || *id >= c.VocabSize) {
 			return fmt.Errorf("token id %d (bos_token_id/eos_token_id) outside the vocabulary [0, %d)", *id, c.VocabSize)
@@ -169,6 +177,10 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// hfActivations are the hidden_act names transformers' ACT2FN knows.
+var hfActivations = map[string]bool{"relu": true, "gelu": true, "gelu_new": true, "gelu_pytorch_tanh": true,
+	"silu": true, "swish": true, "tanh": true, "sigmoid": true}
 
 // HFIncompatible lists the loom options in use that Hugging Face's
 // LlamaForCausalLM cannot express; exporters to HF and GGUF refuse a model
@@ -186,6 +198,12 @@ func (c *Config) HFIncompatible() []string {
 	}
 	if c.LayoutName() != "prenorm" {
 		out = append(out, "loom.layout="+c.LayoutName())
+	}
+	if c.AttentionName() != DefaultAttention {
+		out = append(out, "loom.attention="+c.AttentionName())
+	}
+	if !hfActivations[c.HiddenAct] {
+		out = append(out, "hidden_act="+c.HiddenAct)
 	}
 	if c.AttentionBias != c.MLPBias && c.MLPBias {
 		out = append(out, "mlp_bias with attention_bias")

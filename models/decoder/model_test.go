@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/nn"
 )
 
 func tinyConfig(mod func(*Config)) *Config {
@@ -143,6 +144,9 @@ func TestConfigRejectsImpossibleShapes(t *testing.T) {
 		{func(c *Config) { c.Loom.Norm = "batchnorm" }, "loom.norm"},
 		{func(c *Config) { c.Loom.Positions = "alibi" }, "loom.positions"},
 		{func(c *Config) { c.RopeTheta = 0 }, "rope_theta"},
+		{func(c *Config) { c.Loom.Attention = "linear" }, "loom.attention"},
+		{func(c *Config) { c.Loom.Layout = "postnorm" }, "loom.layout"},
+		{func(c *Config) { c.Loom.FFN = "moe" }, "loom.ffn"},
 	}
 	for _, c := range cases {
 		cfg := tinyConfig(c.mod)
@@ -181,5 +185,38 @@ func TestRemovedSublayerIsSkipped(t *testing.T) {
 	}
 	if n := len(b.Params()); n != 0 {
 		t.Fatalf("removed sublayers still report %d params", n)
+	}
+}
+
+// TestPartsSwapByConfig: a variant registered from outside the family
+// (here in a test) is chosen by name in the config, with no change to the
+// decoder's forward code.
+func TestPartsSwapByConfig(t *testing.T) {
+	nn.RegisterActivation("test_cube", func(nn.ActivationConfig) (nn.Activation, error) {
+		return nn.Func(func(x *autograd.Var) *autograd.Var { return autograd.PowScalar(x, 3) }), nil
+	})
+	calls := 0
+	RegisterLayout("test_attn_only", func(p Parts) (Block, error) {
+		calls++
+		an, _ := p.Norm("input_layernorm")
+		at, err := p.Attention()
+		return &PreNorm{AttnNorm: an, Attn: at}, err
+	})
+	base, _ := New(tinyConfig(nil), 5)
+	swapped, err := New(tinyConfig(func(c *Config) { c.HiddenAct = "test_cube"; c.Loom.Layout = "test_attn_only" }), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 2 || len(swapped.Params()) >= len(base.Params()) {
+		t.Fatalf("layout built %d blocks; params %d vs %d", calls, len(swapped.Params()), len(base.Params()))
+	}
+	x := ids(8, 50)
+	var a, b *autograd.Var
+	autograd.NoGrad(func() { a, b = base.Forward(x, 1, 8, 0, nil), swapped.Forward(x, 1, 8, 0, nil) })
+	if a.Value.At(0, 7, 3) == b.Value.At(0, 7, 3) {
+		t.Fatal("swapped parts gave the same logits")
+	}
+	if got := swapped.Config.HFIncompatible(); len(got) != 2 || got[0] != "loom.layout=test_attn_only" || got[1] != "hidden_act=test_cube" {
+		t.Fatalf("HFIncompatible = %v", got)
 	}
 }
