@@ -10,8 +10,6 @@ import (
 	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/eval"
 	"github.com/loomml/loom/internal/progress"
-	"github.com/loomml/loom/models/decoder"
-	"github.com/loomml/loom/tokenizer"
 )
 
 func init() {
@@ -31,20 +29,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *model == "" {
-		fmt.Fprintln(stderr, "loom eval: --model DIR is required")
-		return errUsage
-	}
-	if err := setThreads(*threads); err != nil {
-		return err
-	}
-	m, err := decoder.Load(*model)
+	m, tok, err := loadModel("eval", *model, *threads, stderr)
 	if err != nil {
 		return err
-	}
-	tok, err := tokenizer.New(orDefault(m.Config.Loom.Tokenizer, "byte"))
-	if err != nil {
-		return fmt.Errorf("%s: %w", *model, err)
 	}
 	path := *shardPath
 	if path == "" {

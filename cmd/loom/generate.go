@@ -37,20 +37,9 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *model == "" {
-		fmt.Fprintln(stderr, "loom generate: --model DIR is required")
-		return errUsage
-	}
-	if err := setThreads(*threads); err != nil {
-		return err
-	}
-	m, err := decoder.Load(*model)
+	m, tok, err := loadModel("generate", *model, *threads, stderr)
 	if err != nil {
 		return err
-	}
-	tok, err := tokenizer.New(orDefault(m.Config.Loom.Tokenizer, "byte"))
-	if err != nil {
-		return fmt.Errorf("%s: %w", *model, err)
 	}
 	opts := generate.Options{MaxNewTokens: *maxTokens, Temperature: *temp, TopK: *topK, TopP: *topP,
 		RepetitionPenalty: *rep, Seed: *seed, Stop: stops}
@@ -73,6 +62,27 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout)
 	return nil
+}
+
+// loadModel applies --threads and loads a model directory with its
+// tokenizer, for the verbs that take --model.
+func loadModel(verb, dir string, threads int, stderr io.Writer) (*decoder.Model, tokenizer.Tokenizer, error) {
+	if dir == "" {
+		fmt.Fprintf(stderr, "loom %s: --model DIR is required\n", verb)
+		return nil, nil, errUsage
+	}
+	if err := setThreads(threads); err != nil {
+		return nil, nil, err
+	}
+	m, err := decoder.Load(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	tok, err := tokenizer.New(orDefault(m.Config.Loom.Tokenizer, "byte"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	return m, tok, nil
 }
 
 func orDefault(s, def string) string {
