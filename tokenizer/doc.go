@@ -11,6 +11,32 @@
 // names and [Register] adds one. The name is what data shards and
 // checkpoints record, so that the same tokenizer can be rebuilt later.
 //
+// # Byte-pair encoding
+//
+// [BPE] serves three sources, all merged by one engine (a pair → rank table
+// applied lowest rank first, leftmost on ties, with a heap for long words
+// and a word cache):
+//
+//   - tiktoken encodings r50k_base (also "gpt2"), p50k_base, cl100k_base and
+//     o200k_base, from OpenAI's rank files shipped in the Go module
+//     github.com/pkoukk/tiktoken-go-loader (nothing is downloaded). Encode is
+//     tiktoken's encode_ordinary; EncodeSpecial also recognises special
+//     tokens. Tested id for id against github.com/pkoukk/tiktoken-go.
+//   - Hugging Face tokenizer.json files ([LoadHF], [ParseHF], [BPE.SaveHF])
+//     for byte-level BPE (GPT-2, Llama-3, Qwen2) and character BPE with byte
+//     fallback (Llama-2, Mistral), with their added tokens, normalizers,
+//     decoders and TemplateProcessing ([BPE.EncodeAddSpecial]); other
+//     components are rejected with an error naming the field. Tested id for
+//     id against Hugging Face's Rust tokenizers (testdata/gen_hf_fixtures.js).
+//   - [TrainBPE]: byte-level BPE learnt from a corpus, saved as a
+//     tokenizer.json that Hugging Face's tokenizers load and encode
+//     identically.
+//
+// Pre-tokenizer regexes use look-ahead, which Go's regexp lacks; package
+// pretok has hand-written splitters equivalent to the known patterns and a
+// regexp2 fallback for others. [Load] accepts a registered name or a
+// tokenizer.json path (relative paths are looked up in a model directory).
+//
 // # Byte
 //
 // [Byte] is the byte-level tokenizer: token i is the byte i, for i in

@@ -97,6 +97,9 @@ type Job struct {
 	StopAt   int // see Run.StopAt
 }
 
+// TokenizerFile is the name of a model directory's tokenizer.json.
+const TokenizerFile = "tokenizer.json"
+
 // Outcome is what a finished job reports.
 type Outcome struct {
 	Model     *decoder.Model
@@ -118,9 +121,20 @@ func (j *Job) Run() (*Outcome, error) {
 		return nil, err
 	}
 	cfg, h := j.Spec.Model, j.Spec.Train
-	tok, err := tokenizer.New(or(cfg.Loom.Tokenizer, "byte"))
+	tok, err := tokenizer.Load(or(cfg.Loom.Tokenizer, "byte"), "")
 	if err != nil {
 		return nil, fmt.Errorf("model.loom.tokenizer: %w", err)
+	}
+	// A tokenizer from a file travels with the checkpoints as
+	// tokenizer.json, which the saved config names.
+	var saveTok func(dir string) error
+	if !tokenizer.Registered(or(cfg.Loom.Tokenizer, "byte")) {
+		hf, ok := tok.(interface{ SaveHF(string) error })
+		if !ok {
+			return nil, fmt.Errorf("model.loom.tokenizer: %s cannot be saved with the model", cfg.Loom.Tokenizer)
+		}
+		cfg.Loom.Tokenizer = TokenizerFile
+		saveTok = func(dir string) error { return hf.SaveHF(filepath.Join(dir, TokenizerFile)) }
 	}
 	if tok.VocabSize() > cfg.VocabSize {
 		return nil, fmt.Errorf("model.vocab_size (%d) is smaller than the %s tokenizer's %d tokens", cfg.VocabSize, tok.Name(), tok.VocabSize())
@@ -153,7 +167,7 @@ func (j *Job) Run() (*Outcome, error) {
 	}
 	r := &Run{Model: m, Hyper: h.Hyper, Data: sampler, OutDir: j.OutDir, Progress: j.Progress,
 		EvalEvery: h.EvalEvery, CheckpointEvery: h.CheckpointEvery, Meta: j.Meta, StopAt: j.StopAt,
-		Validate: validator(valShard, h.BatchSize, h.SeqLen, valBatches), Plot: PlotLoss}
+		Validate: validator(valShard, h.BatchSize, h.SeqLen, valBatches), Plot: PlotLoss, SaveExtra: saveTok}
 	out := &Outcome{Model: m, Tokenizer: tok, OutDir: j.OutDir}
 	if j.Resume {
 		if _, err := os.Stat(filepath.Join(j.OutDir, CheckpointDir, StateFile)); err == nil {

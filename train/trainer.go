@@ -44,6 +44,9 @@ type Run struct {
 	Plot func(path string, ms []Metric) error
 	// Meta is stored in the checkpoint's trainer state (data paths, preset…).
 	Meta map[string]string
+	// SaveExtra, when set, writes more files (a tokenizer.json) into each
+	// checkpoint directory before it replaces the previous one.
+	SaveExtra func(dir string) error
 	// StopAt, when positive, ends Train after that step (with a checkpoint)
 	// although the schedule runs to Hyper.Steps: it splits a run in two.
 	StopAt int
@@ -225,6 +228,11 @@ func (r *Run) Checkpoint() error {
 	st, _ := json.MarshalIndent(trainerState{Step: r.step, Hyper: r.Hyper, Sampler: base64.StdEncoding.EncodeToString(samp), Meta: r.Meta}, "", "  ")
 	if err := decoder.WriteFileAtomic(filepath.Join(tmp, StateFile), append(st, '\n')); err != nil {
 		return err
+	}
+	if r.SaveExtra != nil {
+		if err := r.SaveExtra(tmp); err != nil {
+			return err
+		}
 	}
 	final, old := filepath.Join(r.OutDir, CheckpointDir), filepath.Join(r.OutDir, checkpointOld)
 	os.RemoveAll(old)

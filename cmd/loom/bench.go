@@ -21,7 +21,7 @@ func init() {
 
 func runBench(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprintln(stderr, "usage: loom bench gemm|train|decode [flags]   (loom bench gemm --help)")
+		fmt.Fprintln(stderr, "usage: loom bench gemm|train|decode|tokenize [flags]   (loom bench gemm --help)")
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			return nil
 		}
@@ -34,8 +34,10 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return benchTrain(args[1:], stdout, stderr)
 	case "decode":
 		return benchDecode(args[1:], stdout, stderr)
+	case "tokenize":
+		return benchTokenize(args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "loom bench: unknown benchmark %q (have: gemm, train, decode)\n", args[0])
+	fmt.Fprintf(stderr, "loom bench: unknown benchmark %q (have: gemm, train, decode, tokenize)\n", args[0])
 	return errUsage
 }
 

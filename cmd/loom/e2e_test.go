@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/loomml/loom/tokenizer"
 )
 
 // TestTrainGenerateEval runs the tiny preset end to end through the CLI:
@@ -79,5 +82,43 @@ func TestTrainRejectsBadInput(t *testing.T) {
 		if code := run(c.args, &o, &e); code == 0 || !strings.Contains(e.String(), c.want) {
 			t.Errorf("loom %v: code %d, stderr %q; want an error mentioning %q", c.args, code, e.String(), c.want)
 		}
+	}
+}
+
+// TestBPEEndToEnd learns a BPE tokenizer, trains with it, and generates and
+// evaluates from the checkpoint, which carries the tokenizer.json.
+func TestBPEEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a model")
+	}
+	dir := t.TempDir()
+	corpus := filepath.Join(dir, "corpus.txt")
+	os.WriteFile(corpus, []byte(strings.Repeat("the quick brown fox jumps over the lazy dog. ", 400)), 0o644)
+	tokPath := filepath.Join(dir, "tok.json")
+	var o, e bytes.Buffer
+	if code := run([]string{"tokenizer", "train", "--vocab", "300", "--data", corpus, "--out", tokPath}, &o, &e); code != 0 {
+		t.Fatalf("tokenizer train: %s", e.String())
+	}
+	out := filepath.Join(dir, "run")
+	if code := run([]string{"train", "--preset", "tiny", "--data", corpus, "--tokenizer", tokPath, "--steps", "10", "--threads", "1", "--out", out}, &o, &e); code != 0 {
+		t.Fatalf("train: %s", e.String())
+	}
+	ckpt := filepath.Join(out, "checkpoint")
+	cfg, _ := os.ReadFile(filepath.Join(ckpt, "config.json"))
+	tok, err := tokenizer.Load(filepath.Join(ckpt, "tokenizer.json"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A tiny corpus runs out of pairs before 300 tokens.
+	if want := fmt.Sprintf(`"vocab_size": %d`, tok.VocabSize()); !strings.Contains(string(cfg), `"tokenizer": "tokenizer.json"`) || !strings.Contains(string(cfg), want) {
+		t.Fatalf("config.json lacks %s: %s", want, cfg)
+	}
+	o.Reset()
+	if code := run([]string{"generate", "--model", ckpt, "--prompt", "the quick", "--max-tokens", "5", "--json"}, &o, &e); code != 0 {
+		t.Fatalf("generate: %s", e.String())
+	}
+	o.Reset()
+	if code := run([]string{"tokenize", "--tokenizer", filepath.Join(ckpt, "tokenizer.json"), "--text", "the quick brown fox", "--ids"}, &o, &e); code != 0 || len(strings.Fields(o.String())) >= 19 {
+		t.Fatalf("tokenize: %q %s", o.String(), e.String())
 	}
 }

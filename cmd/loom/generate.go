@@ -78,7 +78,7 @@ func loadModel(verb, dir string, threads int, stderr io.Writer) (*decoder.Model,
 	if err != nil {
 		return nil, nil, err
 	}
-	tok, err := tokenizer.New(orDefault(m.Config.Loom.Tokenizer, "byte"))
+	tok, err := tokenizer.Load(orDefault(m.Config.Loom.Tokenizer, "byte"), dir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", dir, err)
 	}

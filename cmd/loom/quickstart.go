@@ -3,11 +3,13 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/eval"
 	"github.com/loomml/loom/generate"
+	"github.com/loomml/loom/tokenizer"
 	"github.com/loomml/loom/train"
 )
 
@@ -20,6 +22,7 @@ func runQuickstart(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "loom-quickstart", "output directory (data/, checkpoint/, metrics.jsonl, loss.png)")
 	threads := fs.Int("threads", 0, "threads (0: all cores)")
 	steps := fs.Int("steps", 0, "override the preset's optimizer steps")
+	bpe := fs.Int("bpe", 0, "train a byte-level BPE tokenizer of this vocabulary size on the training split first and use it (0: bytes)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -34,6 +37,23 @@ func runQuickstart(args []string, stdout, stderr io.Writer) error {
 		spec.Train.Steps = *steps
 	}
 	corpus := data.TinyShakespeare()
+	if *bpe > 0 {
+		if err := os.MkdirAll(*out, 0o755); err != nil {
+			return err
+		}
+		// Learn from the training split only, so the held-out text stays unseen.
+		trainText := corpus[:int(float64(len(corpus))*(1-spec.Train.ValFraction))]
+		tok, err := tokenizer.TrainBPE(trainText, tokenizer.TrainOptions{VocabSize: *bpe, Specials: []string{"<|endoftext|>"}, Name: "quickstart-bpe"})
+		if err != nil {
+			return err
+		}
+		path := filepath.Join(*out, "bpe-tokenizer.json")
+		if err := tok.SaveHF(path); err != nil {
+			return err
+		}
+		spec.Model.VocabSize, spec.Model.Loom.Tokenizer = tok.VocabSize(), path
+		fmt.Fprintf(stdout, "trained a %d-token BPE tokenizer on the training split: %s\n", tok.VocabSize(), path)
+	}
 	m := spec.Model
 	fmt.Fprintf(stdout, "loom quickstart: a %d-layer, %d-wide byte-level Llama on tinyshakespeare (%d bytes), %d steps of %d×%d tokens\n",
 		m.NumHiddenLayers, m.HiddenSize, len(corpus), spec.Train.Steps, spec.Train.BatchSize, spec.Train.SeqLen)
@@ -43,8 +63,12 @@ func runQuickstart(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "parameters: %d; trained %d steps in %s\n", o.Model.NumParams(), o.Steps, o.Elapsed.Round(1e9))
-	fmt.Fprintf(stdout, "validation (held-out last 10%%, %d bytes): %.4f nats/byte, perplexity %.3f, %.4f bits/byte\n",
-		o.Val.Tokens, o.Val.Loss, o.Val.Perplexity, o.Val.BitsPerByte)
+	unit := "nats/token"
+	if o.Val.Tokens == o.Val.Bytes {
+		unit = "nats/byte"
+	}
+	fmt.Fprintf(stdout, "validation (held-out last 10%%, %d bytes in %d tokens): %.4f %s, perplexity %.3f, %.4f bits/byte\n",
+		o.Val.Bytes, o.Val.Tokens, o.Val.Loss, unit, o.Val.Perplexity, o.Val.BitsPerByte)
 	fmt.Fprintf(stdout, "checkpoint: %s   loss curve: %s\n\n", filepath.Join(*out, train.CheckpointDir), filepath.Join(*out, train.LossCurveFile))
 	fmt.Fprintln(stdout, "sample (500 bytes, temperature 0.8, seed 1):")
 	fmt.Fprintln(stdout, "----")

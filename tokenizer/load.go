@@ -1,0 +1,73 @@
+package tokenizer
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// Load returns the tokenizer spec names: a registered name ("byte",
+// "cl100k_base", "gpt2", …) or the path of a Hugging Face tokenizer.json.
+// A relative path is looked up in dir (a model directory) first, then in
+// the working directory.
+func Load(spec, dir string) (Tokenizer, error) {
+	if spec == "" {
+		spec = "byte"
+	}
+	regMu.RLock()
+	_, registered := registry[spec]
+	regMu.RUnlock()
+	if registered {
+		return cached(spec)
+	}
+	path := spec
+	if !filepath.IsAbs(path) && dir != "" {
+		if p := filepath.Join(dir, path); fileExists(p) {
+			path = p
+		}
+	}
+	if !fileExists(path) {
+		return nil, fmt.Errorf("tokenizer: %q is neither a known tokenizer (%s) nor a file", spec, strings.Join(Names(), ", "))
+	}
+	if strings.HasSuffix(path, ".tiktoken") {
+		return nil, fmt.Errorf("tokenizer: %s: a tiktoken rank file needs its pattern and special tokens; use a registered name (%s)", path, strings.Join(Names(), ", "))
+	}
+	return LoadHF(path)
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}
+
+// cached builds each registered tokenizer once (tiktoken vocabularies take
+// a moment to load).
+var (
+	cacheMu sync.Mutex
+	built   = map[string]Tokenizer{}
+)
+
+func cached(name string) (Tokenizer, error) {
+	cacheMu.Lock()
+	defer cacheMu.Unlock()
+	if t, ok := built[name]; ok {
+		return t, nil
+	}
+	t, err := New(name)
+	if err != nil {
+		return nil, err
+	}
+	built[name] = t
+	return t, nil
+}
+
+// Registered reports whether name is a registered tokenizer (rather than
+// a file).
+func Registered(name string) bool {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	_, ok := registry[name]
+	return ok
+}
