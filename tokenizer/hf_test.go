@@ -222,3 +222,26 @@ func FuzzParseHF(f *testing.F) {
 		tok.Decode(ids)
 	})
 }
+
+// TestHFRoundTripText: Decode(Encode(x)) == x for the byte-level
+// tokenizers on every corpus file, and for the Llama-2 tokenizers on the
+// files without special-token text or a literal "▁" (Llama-2's decoder adds
+// a space after a special token and turns "▁" into a space, in Hugging
+// Face's own decoding too).
+func TestHFRoundTripText(t *testing.T) {
+	for _, name := range []string{"gpt2", "llama3", "llama2", "llama2_metaspace"} {
+		tok, err := LoadHF(filepath.Join("testdata", "hf", name+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{"english.txt", "code.txt", "multilingual.txt", "emoji.txt"} {
+			text := corpusText(t, f, -1)
+			if strings.HasPrefix(name, "llama2") && (strings.Contains(text, "<s>") || strings.Contains(text, "</s>") || strings.Contains(text, "<unk>") || strings.Contains(text, "▁")) {
+				continue
+			}
+			if d := tok.Decode(tok.Encode(text)); d != text {
+				t.Errorf("%s %s: decode(encode(x)) != x", name, f)
+			}
+		}
+	}
+}
