@@ -179,11 +179,7 @@ func Rope(x *Var, cos, sin *tensor.Tensor) *Var {
 // never holds the T×S probabilities; with a mask, the composed one.
 func Attention(q, k, v *Var, mask *tensor.Tensor, causal bool, scale float64) *Var {
 	if mask == nil {
-		out, lse := tensor.FlashAttention(q.Value, k.Value, v.Value, causal, scale)
-		return record("flash_attention", out, func(g *tensor.Tensor) []*tensor.Tensor {
-			dq, dk, dv := tensor.FlashAttentionBackward(q.Value, k.Value, v.Value, out, lse, g, causal, scale)
-			return []*tensor.Tensor{dq, dk, dv}
-		}, q, k, v)
+		return flash(q, k, v, causal, 0, scale)
 	}
 	out, probs := tensor.Attention(q.Value, k.Value, v.Value, mask, causal, scale)
 	return record("attention", out, func(g *tensor.Tensor) []*tensor.Tensor {
@@ -194,6 +190,21 @@ func Attention(q, k, v *Var, mask *tensor.Tensor, causal bool, scale float64) *V
 		} else {
 			dq, dk, dv = attentionBackward[float64](qc, kc, vc, probs, gc, scale)
 		}
+		return []*tensor.Tensor{dq, dk, dv}
+	}, q, k, v)
+}
+
+// SlidingAttention is causal attention in which the query at key position p
+// sees only keys p−window+1 … p (Mistral's sliding window); window 0 is
+// plain causal attention. It runs the fused kernel.
+func SlidingAttention(q, k, v *Var, window int, scale float64) *Var {
+	return flash(q, k, v, true, window, scale)
+}
+
+func flash(q, k, v *Var, causal bool, window int, scale float64) *Var {
+	out, lse := tensor.FlashAttentionWindow(q.Value, k.Value, v.Value, causal, window, scale)
+	return record("flash_attention", out, func(g *tensor.Tensor) []*tensor.Tensor {
+		dq, dk, dv := tensor.FlashAttentionWindowBackward(q.Value, k.Value, v.Value, out, lse, g, causal, window, scale)
 		return []*tensor.Tensor{dq, dk, dv}
 	}, q, k, v)
 }

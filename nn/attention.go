@@ -17,8 +17,13 @@ type AttentionConfig struct {
 	KVHeads   int    // key/value heads (grouped-query attention when < Heads)
 	HeadDim   int
 	Bias      bool    // biases on q, k, v and o projections
+	QKVBias   bool    // biases on q, k and v only (Qwen2)
 	RopeTheta float64 // rotary base; 0 means no rotary embeddings
-	Init      Init
+	// RopeInvFreq, when set, replaces the frequencies derived from
+	// RopeTheta (rope scaling).
+	RopeInvFreq []float32
+	Window      int // sliding attention window (0: none)
+	Init        Init
 }
 
 // SelfAttention is multi-head causal self-attention with optional rotary
@@ -30,6 +35,7 @@ type SelfAttention struct {
 	HeadDim        int
 	Rope           *Rope // nil: no rotary embeddings
 	ScaleOverride  float64
+	Window         int // sliding attention window (0: none)
 }
 
 // NewSelfAttention builds the layer, checking that the shapes fit.
@@ -42,17 +48,22 @@ func NewSelfAttention(c AttentionConfig) (*SelfAttention, error) {
 	case c.RopeTheta > 0 && c.HeadDim%2 != 0:
 		return nil, fmt.Errorf("attention %s: rotary embeddings need an even head dim, have %d", c.Prefix, c.HeadDim)
 	}
+	qkvBias := c.Bias || c.QKVBias
 	a := &SelfAttention{
-		Q:       NewLinear(Join(c.Prefix, "q_proj"), c.Dim, c.Heads*c.HeadDim, c.Bias, c.Init),
-		K:       NewLinear(Join(c.Prefix, "k_proj"), c.Dim, c.KVHeads*c.HeadDim, c.Bias, c.Init),
-		V:       NewLinear(Join(c.Prefix, "v_proj"), c.Dim, c.KVHeads*c.HeadDim, c.Bias, c.Init),
+		Q:       NewLinear(Join(c.Prefix, "q_proj"), c.Dim, c.Heads*c.HeadDim, qkvBias, c.Init),
+		K:       NewLinear(Join(c.Prefix, "k_proj"), c.Dim, c.KVHeads*c.HeadDim, qkvBias, c.Init),
+		V:       NewLinear(Join(c.Prefix, "v_proj"), c.Dim, c.KVHeads*c.HeadDim, qkvBias, c.Init),
 		O:       NewLinear(Join(c.Prefix, "o_proj"), c.Heads*c.HeadDim, c.Dim, c.Bias, c.Init),
 		Heads:   c.Heads,
 		KVHeads: c.KVHeads,
 		HeadDim: c.HeadDim,
+		Window:  c.Window,
 	}
 	if c.RopeTheta > 0 {
 		a.Rope = NewRope(c.HeadDim, c.RopeTheta)
+		if c.RopeInvFreq != nil {
+			a.Rope.InvFreq = c.RopeInvFreq
+		}
 	}
 	return a, nil
 }
@@ -102,9 +113,9 @@ func (a *SelfAttention) Forward(x *autograd.Var, pos int, cache *KVCache) *autog
 		cache.Len += T
 		ks := autograd.Const(cache.K.Slice(2, 0, cache.Len))
 		vs := autograd.Const(cache.V.Slice(2, 0, cache.Len))
-		o = autograd.Attention(q, ks, vs, nil, true, scale)
+		o = autograd.SlidingAttention(q, ks, vs, a.Window, scale)
 	} else {
-		o = autograd.Attention(q, k, v, nil, true, scale)
+		o = autograd.SlidingAttention(q, k, v, a.Window, scale)
 	}
 	o = autograd.Reshape(autograd.Permute(o, 0, 2, 1, 3), B, T, H*hd) // [B, T, H·hd]
 	return a.O.Forward(o)
@@ -114,6 +125,7 @@ func (a *SelfAttention) Forward(x *autograd.Var, pos int, cache *KVCache) *autog
 type Rope struct {
 	HeadDim  int
 	Theta    float64
+	InvFreq  []float32 // frequencies (nil: from Theta)
 	mu       sync.Mutex
 	cos, sin *tensor.Tensor // [n, HeadDim]
 }
@@ -131,7 +143,11 @@ func (r *Rope) Tables(pos, T int) (cos, sin *tensor.Tensor) {
 		for i := range ps {
 			ps[i] = i
 		}
-		r.cos, r.sin = tensor.RopeTables(ps, r.HeadDim, r.Theta)
+		f := r.InvFreq
+		if f == nil {
+			f = tensor.RopeInvFreq(r.HeadDim, r.Theta)
+		}
+		r.cos, r.sin = tensor.RopeTablesFreq(ps, f)
 	}
 	return r.cos.Slice(0, pos, pos+T), r.sin.Slice(0, pos, pos+T)
 }

@@ -33,6 +33,13 @@ const (
 // key, whose output is zero). Shapes are those of Attention; the output is
 // a [B, H, T, dv] view of [B, T, H, dv] memory.
 func FlashAttention(q, k, v *Tensor, causal bool, scale float64) (out, lse *Tensor) {
+	return FlashAttentionWindow(q, k, v, causal, 0, scale)
+}
+
+// FlashAttentionWindow is FlashAttention in which, with window > 0, the
+// query at position p (of the keys) sees only keys p−window+1 … p (sliding-
+// window attention, as Mistral's); window 0 is no limit.
+func FlashAttentionWindow(q, k, v *Tensor, causal bool, window int, scale float64) (out, lse *Tensor) {
 	B, H, Hkv, T, S, d, dv, err := AttentionShape(q, k, v, nil)
 	if err != nil {
 		panic(err.Error())
@@ -40,7 +47,7 @@ func FlashAttention(q, k, v *Tensor, causal bool, scale float64) (out, lse *Tens
 	q, k, v = lastContiguous(q), lastContiguous(k), lastContiguous(v)
 	out = New(q.dtype, B, T, H, dv).Permute(0, 2, 1, 3)
 	lse = New(q.dtype, B, H, T)
-	g := flashGeom{B, H, Hkv, T, S, d, dv, causal, scale}
+	g := flashGeom{B, H, Hkv, T, S, d, dv, causal, scale, window}
 	if q.dtype == Float32 {
 		flashForward[float32](g, q, k, v, out, lse)
 	} else {
@@ -54,11 +61,16 @@ func FlashAttention(q, k, v *Tensor, causal bool, scale float64) (out, lse *Tens
 // forward pass's out and lse. The gradients are [B, H, ·, ·] views of
 // [B, ·, H, ·] memory, like FlashAttention's output.
 func FlashAttentionBackward(q, k, v, out, lse, dout *Tensor, causal bool, scale float64) (dq, dk, dv *Tensor) {
+	return FlashAttentionWindowBackward(q, k, v, out, lse, dout, causal, 0, scale)
+}
+
+// FlashAttentionWindowBackward is the backward pass of FlashAttentionWindow.
+func FlashAttentionWindowBackward(q, k, v, out, lse, dout *Tensor, causal bool, window int, scale float64) (dq, dk, dv *Tensor) {
 	B, H, Hkv, T, S, d, dvd, err := AttentionShape(q, k, v, nil)
 	if err != nil {
 		panic(err.Error())
 	}
-	g := flashGeom{B, H, Hkv, T, S, d, dvd, causal, scale}
+	g := flashGeom{B, H, Hkv, T, S, d, dvd, causal, scale, window}
 	dq = New(q.dtype, B, T, H, d).Permute(0, 2, 1, 3)
 	dk = New(q.dtype, B, S, Hkv, d).Permute(0, 2, 1, 3)
 	dv = New(q.dtype, B, S, Hkv, dvd).Permute(0, 2, 1, 3)
@@ -75,6 +87,15 @@ type flashGeom struct {
 	B, H, Hkv, T, S, d, dv int
 	causal                 bool
 	scale                  float64
+	window                 int
+}
+
+// keyStart is the first key that query row t may see.
+func (g flashGeom) keyStart(t int) int {
+	if g.window <= 0 {
+		return 0
+	}
+	return max(0, t+g.S-g.T-g.window+1)
 }
 
 // keyEnd is one past the last key that query row t may see.
@@ -149,17 +170,19 @@ func flashForward[T Float](g flashGeom, q, k, v, out, lse *Tensor) {
 				m[r], l[r] = math.Inf(-1), 0
 			}
 			kEnd := g.keyEnd(i0 + iq - 1)
-			for j0 := 0; j0 < kEnd; j0 += flashBk {
+			for j0 := g.keyStart(i0) / flashBk * flashBk; j0 < kEnd; j0 += flashBk {
 				jk := min(flashBk, kEnd-j0)
 				// s = Q_i·K_jᵀ [iq, jk]
 				gemm1(false, true, iq, jk, g.d, Q.at(i0), Q.rs, K.at(j0), K.rs, 0, s, jk)
 				for r := range iq {
 					row := s[r*jk : (r+1)*jk]
-					see := g.keyEnd(i0+r) - j0 // keys [j0, j0+see) are visible
+					// keys [j0+lo, j0+hi) are visible to this row
+					lo := min(jk, max(0, g.keyStart(i0+r)-j0))
+					hi := max(lo, min(jk, g.keyEnd(i0+r)-j0))
 					mNew := m[r]
-					if vis := min(see, jk); vis > 0 {
-						mx := row[0]
-						for _, v := range row[1:vis] {
+					if hi > lo {
+						mx := row[lo]
+						for _, v := range row[lo+1 : hi] {
 							if v > mx || v != v {
 								mx = v
 							}
@@ -171,9 +194,9 @@ func flashForward[T Float](g flashGeom, q, k, v, out, lse *Tensor) {
 						continue
 					}
 					alpha := math.Exp(m[r] - mNew)
-					vis := max(0, min(see, jk))
-					sum := expRow(row[:vis], g.scale, mNew)
-					clear(row[vis:])
+					sum := expRow(row[lo:hi], g.scale, mNew)
+					clear(row[:lo])
+					clear(row[hi:])
 					l[r] = l[r]*alpha + sum
 					m[r] = mNew
 					if alpha != 1 {
@@ -234,22 +257,27 @@ func flashBackward[T Float](g flashGeom, ts ...*Tensor) {
 				if g.causal {
 					first = max(0, j0-(g.S-g.T))
 				}
-				for i0 := first / flashBq * flashBq; i0 < g.T; i0 += flashBq {
+				last := g.T // one past the last query row that sees key j0+jk−1
+				if g.window > 0 {
+					last = min(g.T, j0+jk-1+g.window-(g.S-g.T))
+				}
+				for i0 := first / flashBq * flashBq; i0 < last; i0 += flashBq {
 					iq := min(flashBq, g.T-i0)
 					// P = exp(Q_i·K_jᵀ·scale − lse) [iq, jk]
 					gemm1(false, true, iq, jk, g.d, Q.at(i0), Q.rs, K.at(j0), K.rs, 0, p, jk)
 					// dP = dO_i·V_jᵀ [iq, jk]
 					gemm1(false, true, iq, jk, g.dv, dO.at(i0), dO.rs, V.at(j0), V.rs, 0, dp, jk)
 					for r := range iq {
-						see := g.keyEnd(i0+r) - j0
+						lo := min(jk, max(0, g.keyStart(i0+r)-j0))
+						hi := max(lo, min(jk, g.keyEnd(i0+r)-j0))
 						lr := float64(L[i0+r])
 						pr, dr := p[r*jk:(r+1)*jk], dp[r*jk:(r+1)*jk]
-						vis := max(0, min(see, jk))
 						if math.IsInf(lr, -1) {
-							vis = 0
+							hi = lo
 						}
-						expRow(pr[:vis], g.scale, lr)
-						clear(pr[vis:])
+						expRow(pr[lo:hi], g.scale, lr)
+						clear(pr[:lo])
+						clear(pr[hi:])
 						dsRow(dr, pr, delta[i0+r], g.scale) // dS·scale, 0 where P is 0
 					}
 					// dV_j += Pᵀ·dO_i ; dK_j += dSᵀ·Q_i ; dQ_i += dS·K_j

@@ -113,3 +113,34 @@ func TestFlashStridedKV(t *testing.T) {
 		t.Fatalf("strided cache differs by %g", d)
 	}
 }
+
+// TestFlashWindowMatchesMasked: sliding-window attention equals the composed
+// attention with the window written as an additive mask.
+func TestFlashWindowMatchesMasked(t *testing.T) {
+	for _, c := range []struct{ T, S, window int }{{130, 130, 17}, {70, 200, 64}, {5, 9, 3}, {64, 64, 1}, {100, 100, 150}} {
+		r := NewRNG(uint64(c.T + c.window))
+		q, k, v := RandN(r, 1, 2, c.T, 8).To(Float64), RandN(r, 1, 1, c.S, 8).To(Float64), RandN(r, 1, 1, c.S, 8).To(Float64)
+		g := RandN(r, 1, 2, c.T, 8).To(Float64)
+		mask := New(Float64, 1, 1, c.T, c.S)
+		for i := 0; i < c.T; i++ {
+			p := i + c.S - c.T
+			for s := 0; s < c.S; s++ {
+				if s > p || s <= p-c.window {
+					mask.Set(math.Inf(-1), 0, 0, i, s)
+				}
+			}
+		}
+		want, probs := Attention(q, k, v, mask, false, 0.3)
+		got, lse := FlashAttentionWindow(q, k, v, true, c.window, 0.3)
+		if d := maxDiff(got, want); d > 1e-12 {
+			t.Fatalf("%+v: output differs by %g", c, d)
+		}
+		dq, dk, dv := FlashAttentionWindowBackward(q, k, v, got, lse, g, true, c.window, 0.3)
+		wq, wk, wv := composedBackward(q, k, v, probs, g, 0.3)
+		for i, pair := range [][2]*Tensor{{dq, wq}, {dk, wk}, {dv, wv}} {
+			if d := maxDiff(pair[0], pair[1]); d > 1e-11 {
+				t.Fatalf("%+v: gradient %d differs by %g", c, i, d)
+			}
+		}
+	}
+}

@@ -13,15 +13,29 @@ import (
 // θ^(−2i/headDim). The arithmetic follows transformers' Llama rotary
 // embedding step by step in float32, so tables match it bit for bit.
 func RopeTables(positions []int, headDim int, theta float64) (cos, sin *Tensor) {
+	return RopeTablesFreq(positions, RopeInvFreq(headDim, theta))
+}
+
+// RopeInvFreq returns the rotary frequencies θ^(−2i/headDim), i < headDim/2,
+// computed in float32 as transformers does.
+func RopeInvFreq(headDim int, theta float64) []float32 {
 	if headDim%2 != 0 {
 		panic(fmt.Sprintf("tensor: rotary embeddings need an even head dimension, have %d", headDim))
 	}
-	half := headDim / 2
-	invFreq := make([]float32, half)
+	invFreq := make([]float32, headDim/2)
 	for i := range invFreq {
 		e := float32(2*i) / float32(headDim)
 		invFreq[i] = 1 / float32(math.Pow(theta, float64(e)))
 	}
+	return invFreq
+}
+
+// RopeTablesFreq is RopeTables for given frequencies (rescaled ones, say):
+// the angle of position p in column i (and i + len(invFreq)) is
+// p·invFreq[i], multiplied in float32.
+func RopeTablesFreq(positions []int, invFreq []float32) (cos, sin *Tensor) {
+	half := len(invFreq)
+	headDim := 2 * half
 	cos, sin = Zeros(len(positions), headDim), Zeros(len(positions), headDim)
 	for t, p := range positions {
 		for i, f := range invFreq {

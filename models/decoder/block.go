@@ -2,10 +2,12 @@ package decoder
 
 import (
 	"fmt"
+	"math"
 	"sort"
 
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/nn"
+	"github.com/loomml/loom/tensor"
 )
 
 // Attention is the token-mixing sublayer of a block.
@@ -72,13 +74,46 @@ func selfAttention(p Parts) (Attention, error) {
 	c := p.Config
 	a, err := nn.NewSelfAttention(nn.AttentionConfig{
 		Prefix: nn.Join(p.Prefix, "self_attn"), Dim: c.HiddenSize, Heads: c.NumAttentionHeads,
-		KVHeads: c.KVHeads(), HeadDim: c.HeadDimOrDefault(), Bias: c.AttentionBias,
-		RopeTheta: ropeTheta(c), Init: p.Init,
+		KVHeads: c.KVHeads(), HeadDim: c.HeadDimOrDefault(), Bias: c.AttentionBias, QKVBias: c.QKVBias(),
+		RopeTheta: ropeTheta(c), RopeInvFreq: ropeInvFreq(c), Window: c.Window(), Init: p.Init,
 	})
 	if err != nil {
 		return nil, err
 	}
 	return a, nil
+}
+
+// ropeInvFreq returns the rotary frequencies with rope_scaling applied
+// (nil when there is none), as transformers computes them.
+func ropeInvFreq(c *Config) []float32 {
+	r := c.RopeScaling
+	if r == nil || c.PositionsName() != "rope" || r.Kind() == "" || r.Kind() == "default" {
+		return nil
+	}
+	f := tensor.RopeInvFreq(c.HeadDimOrDefault(), c.RopeTheta)
+	switch r.Kind() {
+	case "linear":
+		for i := range f {
+			f[i] = float32(float64(f[i]) / r.Factor)
+		}
+	case "llama3":
+		old := float64(r.OriginalMaxPositionEmbeddings)
+		lowWave, highWave := old/r.LowFreqFactor, old/r.HighFreqFactor
+		for i, v := range f {
+			inv := float64(v)
+			wave := 2 * math.Pi / inv
+			switch {
+			case wave < highWave: // high frequencies are kept
+			case wave > lowWave: // low frequencies are divided by the factor
+				inv /= r.Factor
+			default: // in between, interpolated smoothly
+				smooth := (old/wave - r.LowFreqFactor) / (r.HighFreqFactor - r.LowFreqFactor)
+				inv = (1-smooth)*inv/r.Factor + smooth*inv
+			}
+			f[i] = float32(inv)
+		}
+	}
+	return f
 }
 
 func ropeTheta(c *Config) float64 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/loomml/loom/nn"
 )
@@ -30,11 +31,91 @@ type Config struct {
 	AttentionBias         bool     `json:"attention_bias"`
 	MLPBias               bool     `json:"mlp_bias"`
 	InitializerRange      float64  `json:"initializer_range"`
-	BOSTokenID            *int     `json:"bos_token_id"`
-	EOSTokenID            *int     `json:"eos_token_id"`
+	BOSTokenID            TokenIDs `json:"bos_token_id"`
+	EOSTokenID            TokenIDs `json:"eos_token_id"`
 	TorchDtype            string   `json:"torch_dtype,omitempty"`
-	Loom                  Options  `json:"loom"`
+	// RopeScaling extends RoPE to longer contexts (nil: none).
+	RopeScaling *RopeScaling `json:"rope_scaling,omitempty"`
+	// SlidingWindow limits attention to the last SlidingWindow positions
+	// (Mistral; Qwen2 when UseSlidingWindow). Nil or 0: no limit.
+	SlidingWindow    *int    `json:"sliding_window,omitempty"`
+	UseSlidingWindow *bool   `json:"use_sliding_window,omitempty"`
+	Loom             Options `json:"loom"`
 }
+
+// RopeScaling is transformers' rope_scaling: "linear" divides the
+// frequencies by Factor, "llama3" rescales them by wavelength (Llama 3.1).
+type RopeScaling struct {
+	RopeType                      string  `json:"rope_type,omitempty"`
+	Type                          string  `json:"type,omitempty"` // older spelling of rope_type
+	Factor                        float64 `json:"factor"`
+	LowFreqFactor                 float64 `json:"low_freq_factor,omitempty"`
+	HighFreqFactor                float64 `json:"high_freq_factor,omitempty"`
+	OriginalMaxPositionEmbeddings int     `json:"original_max_position_embeddings,omitempty"`
+}
+
+// Kind returns the scaling type.
+func (r *RopeScaling) Kind() string {
+	if r.RopeType != "" {
+		return r.RopeType
+	}
+	return r.Type
+}
+
+// TokenIDs is a token id field that transformers writes as a number or a
+// list of numbers (several end-of-sequence tokens).
+type TokenIDs []int
+
+// UnmarshalJSON accepts null, a number or a list of numbers.
+func (t *TokenIDs) UnmarshalJSON(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if s == "null" {
+		*t = nil
+		return nil
+	}
+	if strings.HasPrefix(s, "[") {
+		var ids []int
+		if err := json.Unmarshal(b, &ids); err != nil {
+			return err
+		}
+		*t = ids
+		return nil
+	}
+	var id int
+	if err := json.Unmarshal(b, &id); err != nil {
+		return fmt.Errorf("want a token id or a list of them, have %s", s)
+	}
+	*t = TokenIDs{id}
+	return nil
+}
+
+// MarshalJSON writes one id as a number, several as a list, none as null.
+func (t TokenIDs) MarshalJSON() ([]byte, error) {
+	switch len(t) {
+	case 0:
+		return []byte("null"), nil
+	case 1:
+		return json.Marshal(t[0])
+	}
+	return json.Marshal([]int(t))
+}
+
+// Window returns the attention window in effect (0: none).
+func (c *Config) Window() int {
+	if c.SlidingWindow == nil || *c.SlidingWindow <= 0 {
+		return 0
+	}
+	if c.ModelType == "qwen2" && (c.UseSlidingWindow == nil || !*c.UseSlidingWindow) {
+		return 0
+	}
+	return *c.SlidingWindow
+}
+
+// QKVBias reports whether q, k and v have biases (always in Qwen2).
+func (c *Config) QKVBias() bool { return c.AttentionBias || c.ModelType == "qwen2" }
+
+// Architectures loom reads, by model_type, with their HF class names.
+var architectures = map[string]string{"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen2": "Qwen2ForCausalLM"}
 
 // Options are loom's choices that Hugging Face's Llama cannot express (or
 // expresses differently). The zero value of each field is Llama's choice.
@@ -170,9 +251,40 @@ func (c *Config) Validate() error {
 	if err := known("loom.attention", c.AttentionName(), AttentionNames()); err != nil {
 		return err
 	}
-	for _, id := range []*int{c.BOSTokenID, c.EOSTokenID} {
-		if id != nil && (*id < 0 || *id >= c.VocabSize) {
-			return fmt.Errorf("token id %d (bos_token_id/eos_token_id) outside the vocabulary [0, %d)", *id, c.VocabSize)
+	for _, ids := range []TokenIDs{c.BOSTokenID, c.EOSTokenID} {
+		for _, id := range ids {
+			if id < 0 || id >= c.VocabSize {
+				return fmt.Errorf("token id %d (bos_token_id/eos_token_id) outside the vocabulary [0, %d)", id, c.VocabSize)
+			}
+		}
+	}
+	if c.ModelType != "" {
+		if _, ok := architectures[c.ModelType]; !ok {
+			return fmt.Errorf("model_type %q is not supported (loom reads llama, mistral and qwen2)", c.ModelType)
+		}
+	}
+	for _, a := range c.Architectures {
+		known := false
+		for _, name := range architectures {
+			known = known || a == name
+		}
+		if !known {
+			return fmt.Errorf("architectures lists %q; loom reads LlamaForCausalLM, MistralForCausalLM and Qwen2ForCausalLM", a)
+		}
+	}
+	if r := c.RopeScaling; r != nil {
+		switch r.Kind() {
+		case "", "default":
+		case "linear":
+			if !(r.Factor > 0) {
+				return fmt.Errorf("rope_scaling.factor is %v, want a positive number", r.Factor)
+			}
+		case "llama3":
+			if !(r.Factor > 0) || !(r.LowFreqFactor > 0) || !(r.HighFreqFactor > r.LowFreqFactor) || r.OriginalMaxPositionEmbeddings <= 0 {
+				return fmt.Errorf("rope_scaling (llama3) needs factor > 0, 0 < low_freq_factor < high_freq_factor and original_max_position_embeddings > 0, have %+v", *r)
+			}
+		default:
+			return fmt.Errorf("rope_scaling.rope_type %q is not supported (loom reads linear and llama3)", r.Kind())
 		}
 	}
 	return nil
@@ -240,11 +352,11 @@ func LoadConfig(path string) (*Config, error) {
 // JSON returns the config as indented JSON.
 func (c *Config) JSON() []byte {
 	out := *c
-	if len(out.Architectures) == 0 {
-		out.Architectures = []string{"LlamaForCausalLM"}
-	}
 	if out.ModelType == "" {
 		out.ModelType = "llama"
+	}
+	if len(out.Architectures) == 0 {
+		out.Architectures = []string{architectures[out.ModelType]}
 	}
 	if out.TorchDtype == "" {
 		out.TorchDtype = "float32"
