@@ -102,9 +102,16 @@ func (r *registry[C]) names() []string {
 type Init struct {
 	RNG *tensor.RNG
 	Std float64 // standard deviation of weights (HF initializer_range, 0.02)
+	// Empty makes weight matrices storage-less placeholders
+	// (tensor.Empty) for a loader to fill: no memory, no random draws.
+	Empty bool
 }
 
-// Normal returns a new [shape] tensor drawn from N(0, Std²).
+// Normal returns a new [shape] tensor drawn from N(0, Std²), or an empty
+// placeholder when in.Empty.
 func (in Init) Normal(shape ...int) *tensor.Tensor {
+	if in.Empty {
+		return tensor.Empty(tensor.Float32, shape...)
+	}
 	return tensor.Normal(in.RNG, 0, in.Std, shape...)
 }

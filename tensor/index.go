@@ -130,7 +130,12 @@ func Embedding(weight *Tensor, ids []int, shape ...int) *Tensor {
 	if numelOf(shape) != len(ids) {
 		panic(fmt.Sprintf("tensor: %d ids do not fill shape %v", len(ids), shape))
 	}
-	out := IndexSelect(weight, 0, ids)
+	var out *Tensor
+	if weight.dtype.Packed() {
+		out = packedRows(weight, ids)
+	} else {
+		out = IndexSelect(weight, 0, ids)
+	}
 	return out.Reshape(append(append([]int(nil), shape...), weight.shape[1])...)
 }
 

@@ -34,7 +34,10 @@ func MatMulShape(a, b []int, transA, transB bool) (out []int, m, k, n int, err e
 // and b [..., K, N] (or [..., N, K] when transB). Leading batch dimensions
 // broadcast. Every product goes through internal/kernels.
 func MatMul(a, b *Tensor, transA, transB bool) *Tensor {
-	if a.dtype != b.dtype {
+	if b.dtype.Packed() {
+		b = packedOperand(a, b, transA, transB)
+	}
+	if a.dtype != b.dtype && !b.dtype.Packed() {
 		panic(fmt.Sprintf("tensor: matmul of %v and %v", a.dtype, b.dtype))
 	}
 	shape, _, _, _, err := MatMulShape(a.shape, b.shape, transA, transB)
@@ -42,6 +45,10 @@ func MatMul(a, b *Tensor, transA, transB bool) *Tensor {
 		panic(err.Error())
 	}
 	out := New(a.dtype, shape...)
+	if b.dtype.Packed() {
+		matmulPacked(out, a, b, 0)
+		return out
+	}
 	MatMulInto(out, a, b, transA, transB, 0)
 	return out
 }
@@ -56,12 +63,28 @@ func MatMulInto(out, a, b *Tensor, transA, transB bool, beta float64) {
 	if !EqualShape(shape, out.shape) || !out.IsContiguous() {
 		panic(fmt.Sprintf("tensor: matmul output shape %v, want contiguous %v", out.shape, shape))
 	}
+	if b.dtype.Packed() {
+		if b = packedOperand(a, b, transA, transB); b.dtype.Packed() {
+			matmulPacked(out, a, b, float32(beta))
+			return
+		}
+	}
 	a, b = a.Contiguous(), b.Contiguous()
 	if a.dtype == Float32 {
 		matmulT(out, a, b, transA, transB, m, k, n, float32(beta))
 	} else {
 		matmulT(out, a, b, transA, transB, m, k, n, beta)
 	}
+}
+
+// packedOperand returns the packed b itself when the product is the
+// weight form a [..., K]·bᵀ with b [N, K] that the low-precision kernels
+// compute, and b widened to float32 otherwise.
+func packedOperand(a, b *Tensor, transA, transB bool) *Tensor {
+	if a.dtype == Float32 && !transA && transB && b.NDim() == 2 {
+		return b
+	}
+	return b.widen()
 }
 
 func gemm[T Float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T) {

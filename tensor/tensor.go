@@ -21,14 +21,26 @@ func (d DType) String() string {
 		return "float32"
 	case Float64:
 		return "float64"
+	case BFloat16:
+		return "bfloat16"
+	case Float16:
+		return "float16"
+	case Q8_0:
+		return "q8_0"
 	}
 	return fmt.Sprintf("DType(%d)", uint8(d))
 }
 
-// Size returns the number of bytes of one element.
+// Size returns the number of bytes of one element (of a packed dtype: the
+// average, rounded down; see Tensor.Raw for exact sizes).
 func (d DType) Size() int {
-	if d == Float64 {
+	switch d {
+	case Float64:
 		return 8
+	case BFloat16, Float16:
+		return 2
+	case Q8_0:
+		return 1
 	}
 	return 4
 }
@@ -50,6 +62,8 @@ type Tensor struct {
 	shape   []int
 	strides []int
 	offset  int
+	raw     []byte // storage of packed dtypes (lowp.go)
+	empty   bool   // a placeholder without storage (Empty)
 }
 
 // numelOf returns the product of shape, panicking on negative dimensions.
@@ -89,6 +103,19 @@ func New(dt DType, shape ...int) *Tensor {
 	}
 	return t
 }
+
+// Empty returns a tensor of the given dtype and shape with no storage, a
+// placeholder (PyTorch's "meta" tensor) that a loader replaces before use:
+// only its dtype and shape may be read; any element access panics. Models
+// are built with empty weights so that loading a checkpoint allocates each
+// tensor once, in the precision asked for.
+func Empty(dt DType, shape ...int) *Tensor {
+	numelOf(shape)
+	return &Tensor{dtype: dt, shape: append([]int(nil), shape...), strides: contiguousStrides(shape), empty: true}
+}
+
+// IsEmpty reports whether t is a storage-less placeholder made by Empty.
+func (t *Tensor) IsEmpty() bool { return t.empty }
 
 // Zeros returns a zero-filled float32 tensor.
 func Zeros(shape ...int) *Tensor { return New(Float32, shape...) }
@@ -325,6 +352,9 @@ func (t *Tensor) Item() float64 {
 
 // view returns a tensor sharing t's storage with a new geometry.
 func (t *Tensor) view(shape, strides []int, offset int) *Tensor {
+	if t.raw != nil {
+		panic("tensor: views of " + t.dtype.String() + " tensors are not supported")
+	}
 	return &Tensor{dtype: t.dtype, f32: t.f32, f64: t.f64, shape: shape, strides: strides, offset: offset}
 }
 
@@ -439,6 +469,12 @@ func forEachOffset(shape, strides []int, off int, f func(i, o int)) {
 func (t *Tensor) To(dt DType) *Tensor {
 	if t.dtype == dt {
 		return t
+	}
+	if dt.Packed() {
+		return Pack(t, dt)
+	}
+	if t.dtype.Packed() {
+		return t.widen().To(dt)
 	}
 	c := t.Contiguous()
 	out := New(dt, t.shape...)

@@ -4,12 +4,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/internal/kernels"
 	"github.com/loomml/loom/models/decoder"
+	"github.com/loomml/loom/tensor"
 )
 
 // decodeConfig is a ~25M-parameter Llama-style model (byte vocabulary):
@@ -21,42 +29,89 @@ func decodeConfig(ctx int) *decoder.Config {
 }
 
 type decodeBench struct {
+	Model        string  `json:"model"`
+	DType        string  `json:"dtype"`
 	Context      int     `json:"context"`
 	Params       int     `json:"params"`
+	WeightMB     float64 `json:"weight_mb"`
 	Threads      int     `json:"threads"`
 	Kernel       string  `json:"kernel"`
 	TokensPerS   float64 `json:"tokens_per_s"`
 	MsPerToken   float64 `json:"ms_per_token_median"`
 	PrefillTokS  float64 `json:"prefill_tokens_per_s"`
 	DecodeTokens int     `json:"decode_tokens"`
+	LoadS        float64 `json:"load_s,omitempty"`
+	RSSMB        float64 `json:"rss_mb"`
 	PeakRSSMB    float64 `json:"peak_rss_mb"`
 }
 
 func benchDecode(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench", "decode [--threads N] [--json] [--tokens 64]", stderr)
+	fs := newFlags("bench", "decode [--model PATH] [--dtype f32,bf16,f16,q8_0] [--contexts 256,1024] [--threads N] [--json] [--tokens 64]", stderr)
 	threads := fs.Int("threads", 1, "threads")
 	asJSON := fs.Bool("json", false, "print JSON")
 	n := fs.Int("tokens", 64, "decoded tokens timed at each context")
+	model := fs.String("model", "", "model directory or .gguf file (default: a random ~25M-parameter Llama with a byte vocabulary)")
+	dtypes := fs.String("dtype", "f32", "comma-separated in-memory weight precisions to compare (f32, bf16, f16, q8_0); each runs in its own process so RSS is its own")
+	contexts := fs.String("contexts", "256,1024", "comma-separated context lengths: prefill context−tokens, then decode tokens")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *n < 1 || *n >= 256 {
-		return fmt.Errorf("--tokens is %d, want 1 to 255 (the decoded tokens must fit in the smallest context, 256)", *n)
+	var ctxs []int
+	for _, c := range strings.Split(*contexts, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(c))
+		if err != nil || v <= *n {
+			return fmt.Errorf("--contexts: %q is not a context longer than --tokens %d", c, *n)
+		}
+		ctxs = append(ctxs, v)
 	}
-	if err := setThreads(*threads); err != nil {
-		return err
+	if *n < 1 {
+		return fmt.Errorf("--tokens is %d, want at least 1", *n)
+	}
+	dts := strings.Split(*dtypes, ",")
+	for _, d := range dts {
+		if dt, err := tensor.ParseDType(d); err != nil || dt == tensor.Float64 {
+			return fmt.Errorf("--dtype %q: want f32, bf16, f16 or q8_0", d)
+		}
 	}
 	var out []decodeBench
-	for _, ctx := range []int{256, 1024} {
-		r, err := runDecode(ctx, *n)
+	if len(dts) > 1 {
+		// One child process per dtype, so each peak RSS is its own.
+		exe, err := os.Executable()
 		if err != nil {
 			return err
 		}
-		r.Threads = *threads
-		out = append(out, r)
-		if !*asJSON {
-			fmt.Fprintf(stdout, "decode at context %4d: %.1f tokens/s (median %.2f ms/token over %d tokens), prefill %.0f tokens/s, %d params, %s GEMM, %d threads, peak RSS %.0f MB\n",
-				ctx, r.TokensPerS, r.MsPerToken, r.DecodeTokens, r.PrefillTokS, r.Params, r.Kernel, r.Threads, r.PeakRSSMB)
+		for _, d := range dts {
+			cmd := exec.Command(exe, "bench", "decode", "--json", "--dtype", d, "--model", *model, "--contexts", *contexts,
+				"--threads", strconv.Itoa(*threads), "--tokens", strconv.Itoa(*n))
+			cmd.Stderr = stderr
+			b, err := cmd.Output()
+			if err != nil {
+				return fmt.Errorf("bench decode --dtype %s: %w", d, err)
+			}
+			var rs []decodeBench
+			if err := json.Unmarshal(b, &rs); err != nil {
+				return fmt.Errorf("bench decode --dtype %s: %v", d, err)
+			}
+			out = append(out, rs...)
+		}
+	} else {
+		if err := setThreads(*threads); err != nil {
+			return err
+		}
+		dt, _ := tensor.ParseDType(dts[0])
+		t0 := time.Now()
+		m, name, err := decodeModel(*model, slices.Max(ctxs), dt)
+		if err != nil {
+			return err
+		}
+		load := time.Since(t0).Seconds()
+		for _, ctx := range ctxs {
+			if ctx > m.MaxPositions() {
+				return fmt.Errorf("--contexts %d exceeds the model's %d positions", ctx, m.MaxPositions())
+			}
+			r := runDecode(m, ctx, *n)
+			r.Model, r.DType, r.Threads, r.LoadS = name, dts[0], *threads, load
+			out = append(out, r)
 		}
 	}
 	if *asJSON {
@@ -64,20 +119,34 @@ func benchDecode(args []string, stdout, stderr io.Writer) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
+	for _, r := range out {
+		fmt.Fprintf(stdout, "%s %-4s ctx %4d: %.2f tokens/s (median %.2f ms/token over %d), prefill %.0f tokens/s, %d params, weights %.0f MB, RSS %.0f MB (peak %.0f), %s GEMM, %d threads\n",
+			r.Model, r.DType, r.Context, r.TokensPerS, r.MsPerToken, r.DecodeTokens, r.PrefillTokS, r.Params, r.WeightMB, r.RSSMB, r.PeakRSSMB, r.Kernel, r.Threads)
+	}
 	return nil
+}
+
+// decodeModel loads path in dt, or builds the default random model.
+func decodeModel(path string, ctx int, dt tensor.DType) (*decoder.Model, string, error) {
+	if path != "" {
+		m, err := decoder.LoadWith(path, decoder.LoadOptions{DType: dt})
+		return m, filepath.Base(filepath.Clean(path)), err
+	}
+	m, err := decoder.New(decodeConfig(ctx), 1)
+	if err != nil {
+		return nil, "", err
+	}
+	return m, "random-25M", m.CastWeights(dt)
 }
 
 // runDecode prefills ctx−n tokens, then times n single-token steps with the
 // KV cache (greedy), so the last steps attend to ctx positions.
-func runDecode(ctx, n int) (decodeBench, error) {
-	m, err := decoder.New(decodeConfig(ctx), 1)
-	if err != nil {
-		return decodeBench{}, err
-	}
+func runDecode(m *decoder.Model, ctx, n int) decodeBench {
 	caches := m.NewKVCaches(1, ctx)
+	V := m.Config.VocabSize
 	prompt := make([]int, ctx-n)
 	for i := range prompt {
-		prompt[i] = (i*31 + 7) % 256
+		prompt[i] = (i*31 + 7) % min(V, 256)
 	}
 	var logits *autograd.Var
 	t0 := time.Now()
@@ -94,8 +163,17 @@ func runDecode(ctx, n int) (decodeBench, error) {
 	}
 	total := time.Since(start)
 	sort.Float64s(ts)
-	return decodeBench{Context: ctx, Params: m.NumParams(), Kernel: kernels.Current(), TokensPerS: float64(n) / total.Seconds(),
-		MsPerToken: ts[len(ts)/2], PrefillTokS: float64(len(prompt)) / prefill.Seconds(), DecodeTokens: n, PeakRSSMB: peakRSSMB()}, nil
+	wb := 0
+	for _, p := range m.Params() {
+		if p.Value.DType().Packed() {
+			wb += len(p.Value.Raw())
+		} else {
+			wb += 4 * p.Value.Numel()
+		}
+	}
+	runtime.KeepAlive(caches)
+	return decodeBench{Context: ctx, Params: m.NumParams(), WeightMB: float64(wb) / 1e6, Kernel: kernels.Current(), TokensPerS: float64(n) / total.Seconds(),
+		MsPerToken: ts[len(ts)/2], PrefillTokS: float64(len(prompt)) / prefill.Seconds(), DecodeTokens: n, RSSMB: rssMB(), PeakRSSMB: peakRSSMB()}
 }
 
 func argmaxLast(l *autograd.Var) int {

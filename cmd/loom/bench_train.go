@@ -141,12 +141,17 @@ func runTrainBench(cfg *decoder.Config, B, T, steps int) (trainBench, error) {
 }
 
 // peakRSSMB returns this process's peak resident set size (VmHWM).
-func peakRSSMB() float64 {
+func peakRSSMB() float64 { return procStatusMB("VmHWM") }
+
+// rssMB returns this process's resident set size now (VmRSS).
+func rssMB() float64 { return procStatusMB("VmRSS") }
+
+func procStatusMB(field string) float64 {
 	data, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
-	m := regexp.MustCompile(`VmHWM:\s+(\d+) kB`).FindSubmatch(data)
+	m := regexp.MustCompile(field + `:\s+(\d+) kB`).FindSubmatch(data)
 	if m == nil {
 		return 0
 	}

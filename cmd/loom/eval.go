@@ -18,7 +18,8 @@ func init() {
 
 func runEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("eval", "--model DIR [--data FILE | --shard FILE] [--seq-len N] [--stride N] [--json]", stderr)
-	model := fs.String("model", "", "model directory (required)")
+	model := fs.String("model", "", "model directory or .gguf file (required)")
+	dtype := fs.String("dtype", "f32", "in-memory precision of the weights: f32, bf16, f16 or q8_0")
 	dataPath := fs.String("data", "", "a text file to score (default: the held-out 10% of the embedded corpus)")
 	shardPath := fs.String("shard", "", "a token shard to score instead (e.g. runs/x/data/val.bin)")
 	seqLen := fs.Int("seq-len", 0, "window length (0: the model's context)")
@@ -29,10 +30,11 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	m, tok, err := loadModel("eval", *model, *threads, stderr)
+	l, err := loadModel("eval", *model, *threads, *dtype, stderr)
 	if err != nil {
 		return err
 	}
+	m, tok := l.Model, l.Tok
 	path := *shardPath
 	if path == "" {
 		dir, err := os.MkdirTemp("", "loom-eval-")

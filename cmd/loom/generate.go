@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"strings"
 
 	"github.com/loomml/loom/generate"
 	"github.com/loomml/loom/models/decoder"
+	"github.com/loomml/loom/tensor"
 	"github.com/loomml/loom/tokenizer"
 )
 
@@ -22,7 +25,8 @@ func (s *stopList) Set(v string) error { *s = append(*s, v); return nil }
 
 func runGenerate(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("generate", "--model DIR [--prompt TEXT] [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--stop STR]...", stderr)
-	model := fs.String("model", "", "model directory (config.json + model.safetensors), e.g. runs/x/checkpoint (required)")
+	model := fs.String("model", "", "model: a directory (config.json + model.safetensors or shards, e.g. runs/x/checkpoint or a Hugging Face download) or a .gguf file (required)")
+	dtype := fs.String("dtype", "f32", "in-memory precision of the weights: f32, bf16, f16 or q8_0 (activations stay f32)")
 	prompt := fs.String("prompt", "\n", "text to continue")
 	maxTokens := fs.Int("max-tokens", 256, "tokens to generate")
 	temp := fs.Float64("temperature", 0.8, "sampling temperature; 0 is greedy decoding")
@@ -37,21 +41,23 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	m, tok, err := loadModel("generate", *model, *threads, stderr)
+	l, err := loadModel("generate", *model, *threads, *dtype, stderr)
 	if err != nil {
 		return err
 	}
+	m, tok := l.Model, l.Tok
 	opts := generate.Options{MaxNewTokens: *maxTokens, Temperature: *temp, TopK: *topK, TopP: *topP,
-		RepetitionPenalty: *rep, Seed: *seed, Stop: stops}
-	if eos := tok.EOS(); eos >= 0 {
-		opts.StopTokens = []int{eos}
-	}
+		RepetitionPenalty: *rep, Seed: *seed, Stop: stops, StopTokens: l.Stop}
 	var onText func(string)
 	if !*asJSON {
 		fmt.Fprint(stdout, *prompt)
 		onText = func(s string) { fmt.Fprint(stdout, s) }
 	}
-	res, err := generate.Generate(m, tok, *prompt, opts, onText)
+	enc := withSpecials(tok)
+	if l.TokCfg != nil && l.TokCfg.AddBOSToken != nil && !*l.TokCfg.AddBOSToken {
+		enc = tok // add_bos_token false: the prompt as it is
+	}
+	res, err := generate.Generate(m, enc, *prompt, opts, onText)
 	if err != nil {
 		return err
 	}
@@ -64,25 +70,60 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// loadModel applies --threads and loads a model directory with its
-// tokenizer, for the verbs that take --model.
-func loadModel(verb, dir string, threads int, stderr io.Writer) (*decoder.Model, tokenizer.Tokenizer, error) {
-	if dir == "" {
+// loadModel applies --threads and loads a model (an HF-style directory or
+// a GGUF file) with its tokenizer and stop tokens, for the verbs that take
+// --model. dtype is the in-memory precision of the weights ("" = f32).
+func loadModel(verb, path string, threads int, dtype string, stderr io.Writer) (*loaded, error) {
+	if path == "" {
 		fmt.Fprintf(stderr, "loom %s: --model DIR is required\n", verb)
-		return nil, nil, errUsage
+		return nil, errUsage
 	}
 	if err := setThreads(threads); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	m, err := decoder.Load(dir)
+	dt := tensor.Float32
+	if dtype != "" {
+		var err error
+		if dt, err = tensor.ParseDType(dtype); err != nil || dt == tensor.Float64 {
+			return nil, fmt.Errorf("--dtype %q: want f32, bf16, f16 or q8_0", dtype)
+		}
+	}
+	m, err := decoder.LoadWith(path, decoder.LoadOptions{DType: dt})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	tok, err := tokenizer.Load(orDefault(m.Config.Loom.Tokenizer, "byte"), dir)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", dir, err)
+	l := &loaded{Model: m}
+	if st, err := os.Stat(path); err == nil && !st.IsDir() {
+		if l.Tok, err = decoder.LoadGGUFTokenizer(path); err != nil {
+			return nil, err
+		}
+	} else {
+		if l.Tok, err = m.Config.LoadTokenizer(path); err != nil {
+			return nil, err
+		}
+		if l.Gen, err = decoder.LoadGenerationConfig(path); err != nil {
+			return nil, err
+		}
+		if l.TokCfg, err = decoder.LoadTokenizerConfig(path); err != nil {
+			return nil, err
+		}
 	}
-	return m, tok, nil
+	l.Stop = m.Config.StopTokens(l.Gen, l.Tok)
+	if b, ok := l.Tok.(*tokenizer.BPE); ok && l.TokCfg != nil && l.TokCfg.EOSToken != "" {
+		if id := b.Special(l.TokCfg.EOSToken); id >= 0 && !slices.Contains(l.Stop, id) {
+			l.Stop = append(l.Stop, id)
+		}
+	}
+	return l, nil
+}
+
+// loaded is a model with what generation needs besides its weights.
+type loaded struct {
+	Model  *decoder.Model
+	Tok    tokenizer.Tokenizer
+	Gen    *decoder.GenerationConfig // generation_config.json, or nil
+	TokCfg *decoder.TokenizerConfig  // tokenizer_config.json, or nil
+	Stop   []int                     // end-of-sequence ids
 }
 
 func orDefault(s, def string) string {
@@ -90,4 +131,18 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// addSpecials encodes prompts as transformers does by default
+// (add_special_tokens=True): with the BOS or other tokens the tokenizer's
+// post-processor puts around a sequence.
+type addSpecials struct{ *tokenizer.BPE }
+
+func (a addSpecials) Encode(text string) []int { return a.EncodeAddSpecial(text) }
+
+func withSpecials(tok tokenizer.Tokenizer) tokenizer.Tokenizer {
+	if b, ok := tok.(*tokenizer.BPE); ok {
+		return addSpecials{b}
+	}
+	return tok
 }

@@ -23,4 +23,9 @@
 // whatever the size of the product it is computed in, and the same at every
 // GOAMD64 level. The vector kernels fall back to plain Go with the same
 // formulas when AVX-512 is missing.
+//
+// Low-precision weights (lowp.go): GemmLowT multiplies float32 activations by
+// weight rows stored as bf16, f16 or q8_0 (Narrow/Widen convert), widening in
+// registers for m ≤ 3 (AVX-512 dot kernels reading W once) and through
+// float32 tiles and Sgemm for larger m.
 package kernels

@@ -75,7 +75,7 @@ func selfAttention(p Parts) (Attention, error) {
 	a, err := nn.NewSelfAttention(nn.AttentionConfig{
 		Prefix: nn.Join(p.Prefix, "self_attn"), Dim: c.HiddenSize, Heads: c.NumAttentionHeads,
 		KVHeads: c.KVHeads(), HeadDim: c.HeadDimOrDefault(), Bias: c.AttentionBias, QKVBias: c.QKVBias(),
-		RopeTheta: ropeTheta(c), RopeInvFreq: ropeInvFreq(c), Window: c.Window(), Init: p.Init,
+		RopeTheta: ropeTheta(c), RopeInvFreq: ropeInvFreq(c), Window: c.WindowAt(p.Layer), Init: p.Init,
 	})
 	if err != nil {
 		return nil, err

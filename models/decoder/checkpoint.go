@@ -1,7 +1,6 @@
 package decoder
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 
@@ -26,23 +25,6 @@ func (m *Model) Save(dir string) error {
 		return err
 	}
 	return nn.SaveParams(filepath.Join(dir, WeightsFile), m.Params(), safetensors.F32, map[string]string{"format": "pt"})
-}
-
-// Load reads a model directory written by Save (or a Hugging Face Llama
-// directory with a single model.safetensors).
-func Load(dir string) (*Model, error) {
-	c, err := LoadConfig(filepath.Join(dir, ConfigFile))
-	if err != nil {
-		return nil, err
-	}
-	m, err := New(c, 0)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ConfigFile), err)
-	}
-	if err := nn.LoadParams(filepath.Join(dir, WeightsFile), m.Params()); err != nil {
-		return nil, err
-	}
-	return m, nil
 }
 
 // WriteFileAtomic writes data to path atomically (a temp file synced and

@@ -38,9 +38,13 @@ type Config struct {
 	RopeScaling *RopeScaling `json:"rope_scaling,omitempty"`
 	// SlidingWindow limits attention to the last SlidingWindow positions
 	// (Mistral; Qwen2 when UseSlidingWindow). Nil or 0: no limit.
-	SlidingWindow    *int    `json:"sliding_window,omitempty"`
-	UseSlidingWindow *bool   `json:"use_sliding_window,omitempty"`
-	Loom             Options `json:"loom"`
+	SlidingWindow    *int  `json:"sliding_window,omitempty"`
+	UseSlidingWindow *bool `json:"use_sliding_window,omitempty"`
+	MaxWindowLayers  *int  `json:"max_window_layers,omitempty"`
+	// LayerTypes, when present (newer transformers), says per layer
+	// "sliding_attention" or "full_attention".
+	LayerTypes []string `json:"layer_types,omitempty"`
+	Loom       Options  `json:"loom,omitzero"`
 }
 
 // RopeScaling is transformers' rope_scaling: "linear" divides the
@@ -100,13 +104,40 @@ func (t TokenIDs) MarshalJSON() ([]byte, error) {
 	return json.Marshal([]int(t))
 }
 
-// Window returns the attention window in effect (0: none).
+// Window returns the largest attention window any layer uses (0: none).
 func (c *Config) Window() int {
+	w := 0
+	for i := range max(c.NumHiddenLayers, 1) {
+		w = max(w, c.WindowAt(i))
+	}
+	return w
+}
+
+// WindowAt returns the attention window of layer i (0: none): Mistral's
+// sliding_window in every layer; Qwen2's only when use_sliding_window and
+// only in layers i ≥ max_window_layers (default 28), as transformers'
+// Qwen2Config.layer_types has it.
+func (c *Config) WindowAt(i int) int {
 	if c.SlidingWindow == nil || *c.SlidingWindow <= 0 {
 		return 0
 	}
-	if c.ModelType == "qwen2" && (c.UseSlidingWindow == nil || !*c.UseSlidingWindow) {
+	if len(c.LayerTypes) > 0 {
+		if i < len(c.LayerTypes) && c.LayerTypes[i] == "sliding_attention" {
+			return *c.SlidingWindow
+		}
 		return 0
+	}
+	if c.ModelType == "qwen2" {
+		if c.UseSlidingWindow == nil || !*c.UseSlidingWindow {
+			return 0
+		}
+		mwl := 28
+		if c.MaxWindowLayers != nil {
+			mwl = *c.MaxWindowLayers
+		}
+		if i < mwl {
+			return 0
+		}
 	}
 	return *c.SlidingWindow
 }
@@ -270,6 +301,16 @@ func (c *Config) Validate() error {
 		}
 		if !known {
 			return fmt.Errorf("architectures lists %q; loom reads LlamaForCausalLM, MistralForCausalLM and Qwen2ForCausalLM", a)
+		}
+	}
+	if len(c.LayerTypes) > 0 {
+		if len(c.LayerTypes) != c.NumHiddenLayers {
+			return fmt.Errorf("layer_types has %d entries for %d layers", len(c.LayerTypes), c.NumHiddenLayers)
+		}
+		for i, t := range c.LayerTypes {
+			if t != "full_attention" && t != "sliding_attention" {
+				return fmt.Errorf("layer_types[%d] is %q, want \"full_attention\" or \"sliding_attention\"", i, t)
+			}
 		}
 	}
 	if r := c.RopeScaling; r != nil {

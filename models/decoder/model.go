@@ -24,10 +24,14 @@ type Model struct {
 // N(0, initializer_range²) by a generator seeded with seed (norm gains 1,
 // biases 0).
 func New(c *Config, seed uint64) (*Model, error) {
+	return build(c, nn.Init{RNG: tensor.NewRNG(seed), Std: c.InitializerRange})
+}
+
+// build makes c's model with weights from init.
+func build(c *Config, init nn.Init) (*Model, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	init := nn.Init{RNG: tensor.NewRNG(seed), Std: c.InitializerRange}
 	m := &Model{Config: c, Embed: nn.NewEmbedding("model.embed_tokens", c.VocabSize, c.HiddenSize, init)}
 	if c.PositionsName() == "learned" {
 		m.Positions = nn.NewEmbedding("model.embed_positions", c.MaxPositionEmbeddings, c.HiddenSize, init)

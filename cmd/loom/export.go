@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/loomml/loom/format/safetensors"
+	"github.com/loomml/loom/models/decoder"
+)
+
+func init() {
+	register("export", "Write a model as a GGUF file for llama.cpp/ollama or as a Hugging Face directory.", runExport)
+}
+
+func runExport(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("export", "--format gguf|hf --model PATH --out PATH [--type T] [--name NAME]", stderr)
+	format := fs.String("format", "", "gguf (a llama.cpp file) or hf (a directory LlamaForCausalLM.from_pretrained loads) (required)")
+	model := fs.String("model", "", "model directory or .gguf file to export (required)")
+	out := fs.String("out", "", "output: a .gguf file, or a directory for hf (required)")
+	typ := fs.String("type", "", "weight type: gguf f32, f16 or q8_0 (default f16; q8_0 needs rows of 32·k, others fall back to f16); hf f32, f16 or bf16 (default f32)")
+	name := fs.String("name", "", "general.name in GGUF metadata (default: the model's directory name)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *format == "" || *model == "" || *out == "" {
+		fmt.Fprintln(stderr, "loom export: --format, --model and --out are required")
+		fs.Usage()
+		return errUsage
+	}
+	l, err := loadModel("export", *model, 0, "", stderr)
+	if err != nil {
+		return err
+	}
+	switch *format {
+	case "gguf":
+		t, ok := decoder.GGUFTypes[orDefault(*typ, "f16")]
+		if !ok {
+			return fmt.Errorf("--type %q: GGUF weights are f32, f16 or q8_0", *typ)
+		}
+		if *name == "" {
+			*name = filepath.Base(filepath.Clean(*model))
+			*name = strings.TrimSuffix(*name, filepath.Ext(*name))
+		}
+		if err := l.Model.ExportGGUF(*out, l.Tok, t, *name); err != nil {
+			return err
+		}
+	case "hf":
+		dts := map[string]safetensors.DType{"f32": safetensors.F32, "f16": safetensors.F16, "bf16": safetensors.BF16}
+		dt, ok := dts[orDefault(*typ, "f32")]
+		if !ok {
+			return fmt.Errorf("--type %q: Hugging Face weights are f32, f16 or bf16", *typ)
+		}
+		if err := l.Model.ExportHF(*out, l.Tok, dt); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("--format %q: want gguf or hf", *format)
+	}
+	size := int64(0)
+	filepath.Walk(*out, func(_ string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			size += info.Size()
+		}
+		return nil
+	})
+	fmt.Fprintf(stdout, "wrote %s (%s, %.1f MB, %d parameters)\n", *out, *format, float64(size)/1e6, l.Model.NumParams())
+	return nil
+}

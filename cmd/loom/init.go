@@ -1,0 +1,60 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/loomml/loom/format/safetensors"
+	"github.com/loomml/loom/internal/progress"
+	"github.com/loomml/loom/models/decoder"
+)
+
+func init() {
+	register("init", "Write a model directory with seeded random weights from a config.json (any size; shard by shard).", runInit)
+}
+
+func runInit(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("init", "--config FILE --out DIR [--dtype bf16] [--shard-mb 2000] [--seed 0]", stderr)
+	config := fs.String("config", "", "a Hugging Face config.json (llama, mistral or qwen2) (required)")
+	out := fs.String("out", "", "the model directory to create; must not exist (required)")
+	dtype := fs.String("dtype", "bf16", "stored weight type: f32, f16 or bf16")
+	shardMB := fs.Int64("shard-mb", 2000, "largest shard in MB (0: one model.safetensors)")
+	seed := fs.Uint64("seed", 0, "random seed")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *config == "" || *out == "" {
+		fmt.Fprintln(stderr, "loom init: --config and --out are required")
+		fs.Usage()
+		return errUsage
+	}
+	dt, ok := map[string]safetensors.DType{"f32": safetensors.F32, "f16": safetensors.F16, "bf16": safetensors.BF16}[*dtype]
+	if !ok {
+		return fmt.Errorf("--dtype %q: want f32, f16 or bf16", *dtype)
+	}
+	c, err := decoder.LoadConfig(*config)
+	if err != nil {
+		return err
+	}
+	var bar *progress.Bar
+	t0 := time.Now()
+	err = decoder.WriteRandom(c, *out, dt, *seed, *shardMB*1e6, func(done, total int64) {
+		if bar == nil {
+			bar = progress.New(stderr, "init (MB)", int(total/1e6))
+		}
+		bar.Update(int(done / 1e6))
+	})
+	if err != nil {
+		return err
+	}
+	if bar != nil {
+		bar.Done()
+	}
+	m, err := decoder.LoadConfig(*out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: %s, %d layers, hidden %d, vocab %d, %s weights, in %.1fs\n", *out, m.ModelType, m.NumHiddenLayers, m.HiddenSize, m.VocabSize, *dtype, time.Since(t0).Seconds())
+	return nil
+}

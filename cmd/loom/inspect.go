@@ -1,0 +1,234 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/loomml/loom/format/gguf"
+	"github.com/loomml/loom/format/safetensors"
+	"github.com/loomml/loom/models/decoder"
+)
+
+func init() {
+	register("inspect", "Print the metadata and tensors of a safetensors file, a GGUF file or a model directory.", runInspect)
+}
+
+// tensorRow is one tensor in inspect's listing.
+type tensorRow struct {
+	Name  string `json:"name"`
+	DType string `json:"dtype"`
+	Shape []int  `json:"shape"`
+	Bytes int64  `json:"bytes"`
+	File  string `json:"file,omitempty"`
+}
+
+type inspection struct {
+	Path     string            `json:"path"`
+	Kind     string            `json:"kind"`
+	Version  uint32            `json:"version,omitempty"`
+	Metadata map[string]any    `json:"metadata,omitempty"`
+	Config   *decoder.Config   `json:"config,omitempty"`
+	Files    map[string]string `json:"files,omitempty"`
+	Tensors  []tensorRow       `json:"tensors"`
+	Params   int64             `json:"parameters"`
+	Bytes    int64             `json:"tensor_bytes"`
+}
+
+func runInspect(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("inspect", "PATH [--json] [--all]", stderr)
+	asJSON := fs.Bool("json", false, "print JSON")
+	all := fs.Bool("all", false, "print arrays in metadata in full (default: their length and first items)")
+	var path string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		path, args = args[0], args[1:]
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if path == "" {
+		fmt.Fprintln(stderr, "loom inspect: PATH is required")
+		fs.Usage()
+		return errUsage
+	}
+	in, err := inspectPath(path, *all)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(in)
+	}
+	fmt.Fprintf(stdout, "%s: %s", in.Path, in.Kind)
+	if in.Version > 0 {
+		fmt.Fprintf(stdout, " v%d", in.Version)
+	}
+	fmt.Fprintf(stdout, ", %d tensors, %d parameters, %.1f MB\n", len(in.Tensors), in.Params, float64(in.Bytes)/1e6)
+	if in.Config != nil {
+		c := in.Config
+		fmt.Fprintf(stdout, "\nconfig: %s, hidden %d, layers %d, heads %d (kv %d, head_dim %d), ffn %d, vocab %d, context %d, rope_theta %g, tied %v\n",
+			orDefault(c.ModelType, "llama"), c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.KVHeads(), c.HeadDimOrDefault(),
+			c.IntermediateSize, c.VocabSize, c.MaxPositionEmbeddings, c.RopeTheta, c.TieWordEmbeddings)
+	}
+	if len(in.Files) > 0 {
+		fmt.Fprintln(stdout, "\nfiles:")
+		for _, k := range sortedKeys(in.Files) {
+			fmt.Fprintf(stdout, "  %-32s %s\n", k, in.Files[k])
+		}
+	}
+	if len(in.Metadata) > 0 {
+		fmt.Fprintln(stdout, "\nmetadata:")
+		for _, k := range sortedKeys(in.Metadata) {
+			b, _ := json.Marshal(in.Metadata[k])
+			fmt.Fprintf(stdout, "  %-44s %s\n", k, b)
+		}
+	}
+	fmt.Fprintln(stdout, "\ntensors:")
+	for _, t := range in.Tensors {
+		fmt.Fprintf(stdout, "  %-48s %-5s %-16s %s\n", t.Name, t.DType, fmt.Sprint(t.Shape), t.File)
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func numel(shape []int) int64 {
+	n := int64(1)
+	for _, d := range shape {
+		n *= int64(d)
+	}
+	return n
+}
+
+func inspectPath(path string, all bool) (*inspection, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	in := &inspection{Path: path}
+	if st.IsDir() {
+		return in, inspectDir(in, path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	var magic [4]byte
+	io.ReadFull(f, magic[:])
+	f.Close()
+	if string(magic[:]) == "GGUF" {
+		return in, inspectGGUF(in, path, all)
+	}
+	return in, inspectSafetensors(in, path, "")
+}
+
+func inspectSafetensors(in *inspection, path, file string) error {
+	f, err := safetensors.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if in.Kind == "" {
+		in.Kind = "safetensors"
+		if len(f.Metadata) > 0 {
+			in.Metadata = map[string]any{}
+			for k, v := range f.Metadata {
+				in.Metadata[k] = v
+			}
+		}
+	}
+	for _, t := range f.Infos() {
+		in.Tensors = append(in.Tensors, tensorRow{Name: t.Name, DType: string(t.DType), Shape: t.Shape, Bytes: t.End - t.Begin, File: file})
+		in.Params += numel(t.Shape)
+		in.Bytes += t.End - t.Begin
+	}
+	return nil
+}
+
+func inspectGGUF(in *inspection, path string, all bool) error {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	in.Kind, in.Version = "gguf", f.Version
+	in.Metadata = map[string]any{}
+	for _, kv := range f.KV {
+		in.Metadata[kv.Key] = summarize(kv.Value, all)
+	}
+	for _, t := range f.Tensors {
+		in.Tensors = append(in.Tensors, tensorRow{Name: t.Name, DType: t.Type.String(), Shape: t.Shape, Bytes: int64(t.Size)})
+		in.Params += numel(t.Shape)
+		in.Bytes += int64(t.Size)
+	}
+	return nil
+}
+
+// summarize shortens long arrays to their length and first items.
+func summarize(v any, all bool) any {
+	if all {
+		return v
+	}
+	b, _ := json.Marshal(v)
+	var items []any
+	if json.Unmarshal(b, &items) != nil || len(items) <= 8 {
+		return v
+	}
+	return map[string]any{"len": len(items), "first": items[:8]}
+}
+
+func inspectDir(in *inspection, dir string) error {
+	c, err := decoder.LoadConfig(filepath.Join(dir, decoder.ConfigFile))
+	if err != nil {
+		return err
+	}
+	in.Kind, in.Config = "model directory", c
+	in.Files = map[string]string{}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && !e.IsDir() {
+			in.Files[e.Name()] = fmt.Sprintf("%.1f kB", float64(info.Size())/1e3)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, decoder.WeightsFile)); err == nil {
+		return inspectSafetensors(in, filepath.Join(dir, decoder.WeightsFile), decoder.WeightsFile)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, decoder.IndexFile))
+	if err != nil {
+		return fmt.Errorf("%s: no weights: neither %s nor %s exists", dir, decoder.WeightsFile, decoder.IndexFile)
+	}
+	var idx struct {
+		WeightMap map[string]string `json:"weight_map"`
+	}
+	if err := json.Unmarshal(data, &idx); err != nil {
+		return fmt.Errorf("%s: %v", filepath.Join(dir, decoder.IndexFile), err)
+	}
+	shards := map[string]bool{}
+	for _, f := range idx.WeightMap {
+		shards[f] = true
+	}
+	for _, f := range sortedKeys(shards) {
+		if filepath.Base(f) != f {
+			return fmt.Errorf("%s: shard %q is not a file name", filepath.Join(dir, decoder.IndexFile), f)
+		}
+		if err := inspectSafetensors(in, filepath.Join(dir, f), f); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,492 @@
+package kernels
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+)
+
+// Low-precision weights: matrices whose rows are stored as bfloat16, IEEE
+// half or ggml's q8_0 and widened to float32 inside the product with
+// float32 activations (GemmLowT).
+//
+// Every path computes each element of C as the float32 dot product of a row
+// of A with the widened row of W (Widen's values, exactly: q8_0's d·q is
+// exact in float32), so the paths differ only in the order of the float32
+// sums:
+//
+//   - m ≤ 3 (decoding) with AVX-512: lowp_amd64.s; each element is summed
+//     exactly as the float32 matrix–vector kernel (dotRowsAVX512) would sum
+//     it on the widened weights (with beta 0, GemmLowT equals SgemmWith on
+//     Widen(W) bit for bit). W is read once for all m rows.
+//   - m ≤ 3 in plain Go: four interleaved partial sums per dot product.
+//   - m > 3: tiles of W rows are widened into float32 scratch and multiplied
+//     with SgemmWith (A·tileᵀ), so results are those of the float32 GEMM in
+//     use on the widened tile.
+//
+// Every path is within the float32 summation bound
+// (k+3)·2⁻²³·(Σ_p |A[i,p]·W[j,p]| + |beta·C[i,j]|) of the exact result on
+// the widened weights (the tests check this against float64), and each path
+// is bit-identical for any thread count.
+
+// Format is a storage format of a weight matrix's rows.
+type Format uint8
+
+const (
+	BF16 Format = iota + 1 // bfloat16, little-endian uint16 per element
+	F16                    // IEEE half, little-endian uint16
+	Q8_0                   // ggml's q8_0: blocks of 32 elements, each block = f16 scale d (2 bytes LE) + 32 int8 q; value = d·q; 34 bytes per block
+)
+
+const (
+	q8Block      = 32 // elements per q8_0 block
+	q8BlockBytes = 34 // bytes per q8_0 block: f16 scale and 32 int8
+)
+
+func (f Format) String() string {
+	switch f {
+	case BF16:
+		return "bf16"
+	case F16:
+		return "f16"
+	case Q8_0:
+		return "q8_0"
+	}
+	return fmt.Sprintf("Format(%d)", uint8(f))
+}
+
+// Valid returns nil if rows of k elements can be stored in format f (q8_0
+// needs k to be a multiple of 32).
+func (f Format) Valid(k int) error {
+	if k < 0 {
+		return fmt.Errorf("kernels: %v row of %d elements", f, k)
+	}
+	switch f {
+	case BF16, F16:
+		return nil
+	case Q8_0:
+		if k%q8Block != 0 {
+			return fmt.Errorf("kernels: q8_0 rows need a multiple of %d elements, have %d", q8Block, k)
+		}
+		return nil
+	}
+	return fmt.Errorf("kernels: unknown weight format %d", uint8(f))
+}
+
+// RowBytes returns the bytes of one row of k elements. It panics when
+// f.Valid(k) is not nil.
+func (f Format) RowBytes(k int) int {
+	if err := f.Valid(k); err != nil {
+		panic(err)
+	}
+	if f == Q8_0 {
+		return k / q8Block * q8BlockBytes
+	}
+	return 2 * k
+}
+
+// Narrow converts float32 values (rows one after another) to f in dst,
+// which must hold f.RowBytes(len(src)) bytes (for q8_0 len(src) must be a
+// multiple of 32; Narrow panics otherwise). bf16 and f16 round to
+// nearest, ties to even, keep infinities and signed zeros and turn NaNs into
+// quiet NaNs of the same sign (bit-identical to tensor.BF16FromFloat32 and
+// tensor.F16FromFloat32); f16 overflows to infinity and produces
+// subnormals. q8_0 is ggml's quantize_row_q8_0_ref: per block of 32,
+// d = max|x|/127, q = round(x/d) (half away from zero, with x/d computed as
+// x·(1/d)), d stored as f16. Blocks holding NaN or ±Inf, undefined in ggml,
+// get deterministic but meaningless values here (q clamped to ±127, NaN → 0).
+func Narrow(f Format, dst []byte, src []float32) {
+	n := len(src)
+	dst = dst[:f.RowBytes(n)]
+	switch f {
+	case BF16:
+		for i, v := range src {
+			binary.LittleEndian.PutUint16(dst[2*i:], bf16FromF32(v))
+		}
+	case F16:
+		for i, v := range src {
+			binary.LittleEndian.PutUint16(dst[2*i:], f16FromF32(v))
+		}
+	case Q8_0:
+		for b := range n / q8Block {
+			narrowQ8Block(dst[b*q8BlockBytes:(b+1)*q8BlockBytes], src[b*q8Block:(b+1)*q8Block])
+		}
+	}
+}
+
+// narrowQ8Block quantizes 32 values as quantize_row_q8_0_ref does.
+func narrowQ8Block(dst []byte, x []float32) {
+	x = x[:q8Block]
+	dst = dst[:q8BlockBytes]
+	var amax float32
+	for _, v := range x {
+		a := float32(math.Abs(float64(v)))
+		if !(amax > a) { // ggml's MAX(amax, a) = amax > a ? amax : a
+			amax = a
+		}
+	}
+	d := amax / 127
+	var id float32
+	if d != 0 {
+		id = 1 / d
+	}
+	binary.LittleEndian.PutUint16(dst, f16FromF32(d))
+	for j, v := range x {
+		r := math.Round(float64(v * id)) // roundf: half away from zero
+		switch {
+		case r > 127:
+			r = 127
+		case r < -127:
+			r = -127
+		case r != r:
+			r = 0
+		}
+		dst[2+j] = byte(int8(r))
+	}
+}
+
+// bf16FromF32 is tensor.BF16FromFloat32.
+func bf16FromF32(f float32) uint16 {
+	b := math.Float32bits(f)
+	if b&0x7fffffff > 0x7f800000 { // NaN: keep the sign, force a quiet NaN
+		return uint16(b>>16) | 0x0040
+	}
+	b += 0x7fff + (b>>16)&1
+	return uint16(b >> 16)
+}
+
+// f16FromF32 is tensor.F16FromFloat32: round to nearest even, overflow to
+// infinity, subnormals produced exactly, NaN → quiet NaN of the same sign.
+func f16FromF32(f float32) uint16 {
+	b := math.Float32bits(f)
+	sign := uint16(b>>16) & 0x8000
+	exp := int(b>>23) & 0xff
+	mant := b & 0x7fffff
+	if exp == 0xff {
+		if mant != 0 {
+			return sign | 0x7e00
+		}
+		return sign | 0x7c00
+	}
+	e := exp - 127 + 15
+	switch {
+	case e >= 0x1f:
+		return sign | 0x7c00
+	case e <= 0:
+		if e < -10 {
+			return sign // below half the smallest subnormal
+		}
+		m := mant | 0x800000
+		s := uint(14 - e)
+		h := m >> s
+		rem := m & (1<<s - 1)
+		half := uint32(1) << (s - 1)
+		if rem > half || (rem == half && h&1 == 1) {
+			h++
+		}
+		return sign | uint16(h)
+	}
+	h := uint32(e)<<10 | mant>>13
+	rem := mant & 0x1fff
+	if rem > 0x1000 || (rem == 0x1000 && h&1 == 1) {
+		h++ // a carry into the exponent is the correct result, up to infinity
+	}
+	return sign | uint16(h)
+}
+
+// f16ToF32 widens an IEEE half exactly (tensor.Float32FromF16): the
+// exponent is rebiased, subnormals are normalised through one float32
+// subtraction (exact), infinities and NaNs keep their payload.
+func f16ToF32(h uint16) float32 {
+	o := uint32(h&0x7fff) << 13
+	switch o & (0x1f << 23) {
+	case 0x1f << 23: // Inf or NaN
+		o += (255 - 31) << 23
+	case 0: // zero or subnormal: (1.m − 1)·2⁻¹⁴
+		o += 113 << 23
+		o = math.Float32bits(math.Float32frombits(o) - 1.0/(1<<14))
+	default:
+		o += (127 - 15) << 23
+	}
+	return math.Float32frombits(o | uint32(h&0x8000)<<16)
+}
+
+// f16Table holds the float32 value of every f16 pattern (256 KiB), built
+// on first use by the plain-Go paths: a lookup is about twice as fast as
+// f16ToF32.
+var f16Table = sync.OnceValue(func() *[1 << 16]float32 {
+	t := new([1 << 16]float32)
+	for h := range t {
+		t[h] = f16ToF32(uint16(h))
+	}
+	return t
+})
+
+// Widen converts len(dst) elements stored in format f (src holds
+// f.RowBytes(len(dst)) bytes) to float32, exactly. With AVX-512, f16
+// signalling NaNs come out quiet (the hardware conversion sets the quiet
+// bit); the plain-Go path keeps them as they are.
+func Widen(f Format, dst []float32, src []byte) {
+	n := len(dst)
+	src = src[:f.RowBytes(n)]
+	if n == 0 {
+		return
+	}
+	if useAVX512 {
+		switch f {
+		case BF16:
+			widenBF16AVX512(&dst[0], &src[0], n)
+		case F16:
+			widenF16AVX512(&dst[0], &src[0], n)
+		case Q8_0:
+			widenQ8AVX512(&dst[0], &src[0], n/q8Block)
+		}
+		return
+	}
+	widenGo(f, dst, src)
+}
+
+func widenGo(f Format, dst []float32, src []byte) {
+	n := len(dst)
+	switch f {
+	case BF16:
+		i := 0
+		for ; i+4 <= n; i += 4 {
+			u := binary.LittleEndian.Uint64(src[2*i:])
+			d := dst[i : i+4 : i+4]
+			d[0] = math.Float32frombits(uint32(u) << 16)
+			d[1] = math.Float32frombits(uint32(u) &^ 0xffff)
+			d[2] = math.Float32frombits(uint32(u>>32) << 16)
+			d[3] = math.Float32frombits(uint32(u>>32) &^ 0xffff)
+		}
+		for ; i < n; i++ {
+			dst[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(src[2*i:])) << 16)
+		}
+	case F16:
+		t := f16Table()
+		for i := range dst {
+			dst[i] = t[binary.LittleEndian.Uint16(src[2*i:])]
+		}
+	case Q8_0:
+		for b := range n / q8Block {
+			blk := (*[q8BlockBytes]byte)(src[b*q8BlockBytes:])
+			d := f16ToF32(binary.LittleEndian.Uint16(blk[:]))
+			out := (*[q8Block]float32)(dst[b*q8Block:])
+			for j := range out {
+				out[j] = float32(int8(blk[2+j])) * d
+			}
+		}
+	}
+}
+
+// GemmLowT computes C[i, j] = Σ_p A[i, p]·W[j, p] (+ beta·C[i, j]) for A
+// [m, k] float32 with row stride lda, W [n, k] stored row after row in
+// format f (row j at w[j·f.RowBytes(k):]) and C [m, n] with row stride ldc,
+// on at most threads goroutines. When beta is 0, C is not read. Results are
+// bit-identical for any thread count. See the top of lowp.go for the paths
+// and their tolerance.
+func GemmLowT(f Format, threads, m, n, k int, a []float32, lda int, w []byte, beta float32, c []float32, ldc int) {
+	if m <= 0 || n <= 0 {
+		return
+	}
+	if err := f.Valid(k); err != nil {
+		panic(err)
+	}
+	rb := f.RowBytes(k)
+	checkGemm(false, true, m, n, k, len(a), lda, n*k, k, len(c), ldc)
+	if len(w) < n*rb {
+		panic(fmt.Sprintf("kernels: GemmLowT: len(w) = %d < %d", len(w), n*rb))
+	}
+	if k == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	threads = max(threads, 1)
+	if m <= 3 {
+		gemvLow(f, threads, m, n, k, a, lda, w, rb, beta, c, ldc)
+		return
+	}
+	gemmLowTiles(f, threads, m, n, k, a, lda, w, rb, beta, c, ldc)
+}
+
+// gemvLow is the m ≤ 3 path: dot products of the rows of A with each row of
+// W, the n rows handed out to threads in chunks of a multiple of four rows
+// (each element's sum does not depend on the chunk).
+func gemvLow(f Format, threads, m, n, k int, a []float32, lda int, w []byte, rb int, beta float32, c []float32, ldc int) {
+	run := func(j0, j1 int) {
+		dotLow(f, c[j0:], ldc, a, lda, m, w[j0*rb:j1*rb], rb, j1-j0, k, beta)
+	}
+	if threads == 1 || n < 32 || int64(m)*int64(n)*int64(k) < 1<<17 {
+		run(0, n)
+		return
+	}
+	// Four chunks per thread balance the load when a core is busy.
+	chunk := max(16, (ceilDiv(n, 4*threads)+3)&^3)
+	items := ceilDiv(n, chunk)
+	parallelItems(min(threads, items), items, func(t int) { run(t*chunk, min(n, (t+1)*chunk)) })
+}
+
+// parallelItems runs f(0…items−1) on workers goroutines (the caller's among
+// them), handing items out in order from a shared counter.
+func parallelItems(workers, items int, f func(int)) {
+	if workers <= 1 {
+		for t := range items {
+			f(t)
+		}
+		return
+	}
+	var next atomic.Int64
+	work := func() {
+		for {
+			t := int(next.Add(1) - 1)
+			if t >= items {
+				return
+			}
+			f(t)
+		}
+	}
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+}
+
+// dotLow sets c[i·ldc + j] = Σ_p x[i·ldx + p]·W[j][p] (+ beta·c[i·ldc + j])
+// for i < m ≤ 3 and the n rows of W in w (rb bytes each).
+func dotLow(f Format, c []float32, ldc int, x []float32, ldx, m int, w []byte, rb, n, k int, beta float32) {
+	if useAVX512 {
+		switch f {
+		case BF16:
+			dotHalfAVX512(0, &c[0], ldc, &x[0], ldx, m, &w[0], rb, n, k, beta)
+		case F16:
+			dotHalfAVX512(1, &c[0], ldc, &x[0], ldx, m, &w[0], rb, n, k, beta)
+		case Q8_0:
+			dotQ8AVX512(&c[0], ldc, &x[0], ldx, m, &w[0], rb, n, k/q8Block, beta)
+		}
+		return
+	}
+	dotLowGo(f, c, ldc, x, ldx, m, w, rb, n, k, beta)
+}
+
+// dotLowGo is dotLow in plain Go: each row of W is widened into a small
+// float32 buffer one block at a time and dotted with the rows of x, four
+// partial sums per dot product.
+func dotLowGo(f Format, c []float32, ldc int, x []float32, ldx, m int, w []byte, rb, n, k int, beta float32) {
+	const blk = 256 // elements widened at a time (a multiple of 32)
+	var buf [blk]float32
+	var s [3][4]float32
+	eb := 2 // bytes per element (bf16, f16)
+	if f == Q8_0 {
+		eb = 0
+	}
+	for j := range n {
+		row := w[j*rb : (j+1)*rb]
+		s = [3][4]float32{}
+		for p0 := 0; p0 < k; p0 += blk {
+			p1 := min(k, p0+blk)
+			wv := buf[:p1-p0]
+			if eb != 0 {
+				widenGo(f, wv, row[eb*p0:eb*p1])
+			} else {
+				widenGo(f, wv, row[p0/q8Block*q8BlockBytes:p1/q8Block*q8BlockBytes])
+			}
+			for i := range m {
+				xv := x[i*ldx+p0 : i*ldx+p1]
+				xv = xv[:len(wv)]
+				si := &s[i]
+				p := 0
+				for ; p+4 <= len(wv); p += 4 {
+					si[0] += xv[p] * wv[p]
+					si[1] += xv[p+1] * wv[p+1]
+					si[2] += xv[p+2] * wv[p+2]
+					si[3] += xv[p+3] * wv[p+3]
+				}
+				for ; p < len(wv); p++ {
+					si[p&3] += xv[p] * wv[p]
+				}
+			}
+		}
+		for i := range m {
+			v := (s[i][0] + s[i][1]) + (s[i][2] + s[i][3])
+			if beta != 0 {
+				v += beta * c[i*ldc+j]
+			}
+			c[i*ldc+j] = v
+		}
+	}
+}
+
+// lowTileBytes is the size of the float32 scratch a tile of W rows is
+// widened into on the m > 3 path.
+const lowTileBytes = 1 << 20
+
+// lowTileRows is the number of W rows per tile: about lowTileBytes of
+// float32, a multiple of 64 (the AVX-512 GEMM's register tile is 64 columns
+// wide) and at least 64, and no more than n needs. It depends on the shape
+// only, never on the thread count.
+func lowTileRows(n, k int) int {
+	nb := max(64, lowTileBytes/4/k&^63)
+	if n <= nb {
+		return n
+	}
+	return nb
+}
+
+var lowScratch sync.Pool // *[]float32
+
+func getLowScratch(n int) *[]float32 {
+	if p, ok := lowScratch.Get().(*[]float32); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	s := make([]float32, n)
+	return &s
+}
+
+// gemmLowTiles is the m > 3 path: tiles of nb rows of W are widened and
+// multiplied with the float32 GEMM. Tiles are independent (disjoint columns
+// of C); with enough of them each thread takes whole tiles, otherwise the
+// tiles run one after another, each widened and multiplied on all threads.
+// Either way a tile's result is that of SgemmWith, which does not depend on
+// its thread count.
+func gemmLowTiles(f Format, threads, m, n, k int, a []float32, lda int, w []byte, rb int, beta float32, c []float32, ldc int) {
+	nb := lowTileRows(n, k)
+	tiles := ceilDiv(n, nb)
+	if threads > 1 && tiles >= 4*threads {
+		parallelItems(threads, tiles, func(t int) {
+			j0, j1 := t*nb, min(n, (t+1)*nb)
+			p := getLowScratch(nb * k)
+			tile := (*p)[:(j1-j0)*k]
+			Widen(f, tile, w[j0*rb:j1*rb])
+			SgemmWith(1, false, true, m, j1-j0, k, 1, a, lda, tile, k, beta, c[j0:], ldc)
+			lowScratch.Put(p)
+		})
+		return
+	}
+	p := getLowScratch(nb * k)
+	defer lowScratch.Put(p)
+	for j0 := 0; j0 < n; j0 += nb {
+		j1 := min(n, j0+nb)
+		tile := (*p)[:(j1-j0)*k]
+		widenRows(f, threads, tile, w[j0*rb:j1*rb], j1-j0, k, rb)
+		SgemmWith(threads, false, true, m, j1-j0, k, 1, a, lda, tile, k, beta, c[j0:], ldc)
+	}
+}
+
+// widenRows widens rows of k elements (rb bytes each) into dst on up to
+// threads goroutines.
+func widenRows(f Format, threads int, dst []float32, src []byte, rows, k, rb int) {
+	parts := min(threads, rows, ceilDiv(rows*k, 1<<16))
+	if parts <= 1 {
+		Widen(f, dst, src)
+		return
+	}
+	parallelItems(parts, parts, func(t int) {
+		r0, r1 := t*rows/parts, (t+1)*rows/parts
+		Widen(f, dst[r0*k:r1*k], src[r0*rb:r1*rb])
+	})
+}

@@ -1,0 +1,445 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// Low-precision weight kernels (AVX-512F/DQ/VL; see lowp.go).
+//
+// dotHalfAVX512 and dotQ8AVX512 compute c[i·ldc + j] = Σ_p x[i·ldx + p]·W[j][p]
+// (+ beta·c[i·ldc + j]) for m ≤ 3 rows of x and n rows of W, widening W to
+// float32 in registers. Four rows of W share every load of x; all m rows of
+// x share every widened chunk of W, so W is read once. Each (i, j) has one
+// 16-lane accumulator, filled chunk by chunk in increasing p (the k tail
+// under a lane mask) and reduced with the same tree as HSUM in vec_amd64.s,
+// so every element is summed in the same order as dotRowsAVX512 on the
+// widened weights, whatever its row's position in a group or a thread's
+// chunk. A last group of fewer than four rows repeats its last row and
+// stores under a mask.
+//
+// Registers: SI x, R13 ldx in bytes, AX x at the current chunk, BX R8 R9
+// R10 the four rows of W, DX the byte offset in them, CX the chunk count,
+// DI c at the current group, R12 ldc in bytes, R11 rows left, Z0–Z11 the
+// accumulators (x row i, W row r in Z(4i+r)), Z31 beta; K1 the k-tail
+// mask, K2 all lanes, K3 the rows of the group to store.
+
+// HALF4BF16 and HALF4F16 widen 16 elements (byte offset DX, lanes in mask
+// k) of the four rows into Z16–Z19.
+#define HALF4BF16(k) \
+	VPMOVZXWD.Z (BX)(DX*1), k, Z16; \
+	VPMOVZXWD.Z (R8)(DX*1), k, Z17; \
+	VPMOVZXWD.Z (R9)(DX*1), k, Z18; \
+	VPMOVZXWD.Z (R10)(DX*1), k, Z19; \
+	VPSLLD $16, Z16, Z16; \
+	VPSLLD $16, Z17, Z17; \
+	VPSLLD $16, Z18, Z18; \
+	VPSLLD $16, Z19, Z19
+
+#define HALF4F16(k) \
+	VCVTPH2PS.Z (BX)(DX*1), k, Z16; \
+	VCVTPH2PS.Z (R8)(DX*1), k, Z17; \
+	VCVTPH2PS.Z (R9)(DX*1), k, Z18; \
+	VCVTPH2PS.Z (R10)(DX*1), k, Z19
+
+// FMA4 adds x·(Z16…Z19) into four accumulators.
+#define FMA4(x, a0, a1, a2, a3) \
+	VFMADD231PS Z16, x, a0; \
+	VFMADD231PS Z17, x, a1; \
+	VFMADD231PS Z18, x, a2; \
+	VFMADD231PS Z19, x, a3
+
+// XF1, XF2, XF3 load the chunk of 1, 2 or 3 rows of x (mask k) and add
+// their products with the widened rows.
+#define XF1(k) \
+	VMOVUPS.Z (AX), k, Z20; \
+	FMA4(Z20, Z0, Z1, Z2, Z3)
+
+#define XF2(k) \
+	XF1(k); \
+	VMOVUPS.Z (AX)(R13*1), k, Z21; \
+	FMA4(Z21, Z4, Z5, Z6, Z7)
+
+#define XF3(k) \
+	XF2(k); \
+	VMOVUPS.Z (AX)(R13*2), k, Z22; \
+	FMA4(Z22, Z8, Z9, Z10, Z11)
+
+// HALFLOOP runs the CX full chunks and the masked tail, then jumps to red.
+#define HALFLOOP(W4, XF, loop, tail, red) \
+	TESTQ CX, CX; \
+	JZ    tail; \
+loop: \
+	W4(K2); \
+	XF(K2); \
+	ADDQ $64, AX; \
+	ADDQ $32, DX; \
+	DECQ CX; \
+	JNZ  loop; \
+tail: \
+	KORTESTW K1, K1; \
+	JZ    red; \
+	W4(K1); \
+	XF(K1); \
+	JMP red
+
+// RED4 reduces four accumulators to their lane sums in X14 (lane r = sum
+// of accumulator r), each with HSUM's tree: halves, quarters, then
+// (l0+l2)+(l1+l3). Clobbers the accumulators and X12–X15.
+#define RED4(za, zb, zc, zd, ya, yb, yc, yd, xa, xb, xc, xd) \
+	VEXTRACTF32X8 $1, za, Y12; \
+	VADDPS Y12, ya, ya; \
+	VEXTRACTF32X8 $1, zb, Y13; \
+	VADDPS Y13, yb, yb; \
+	VEXTRACTF32X8 $1, zc, Y14; \
+	VADDPS Y14, yc, yc; \
+	VEXTRACTF32X8 $1, zd, Y15; \
+	VADDPS Y15, yd, yd; \
+	VEXTRACTF128 $1, ya, X12; \
+	VADDPS X12, xa, xa; \
+	VEXTRACTF128 $1, yb, X13; \
+	VADDPS X13, xb, xb; \
+	VEXTRACTF128 $1, yc, X14; \
+	VADDPS X14, xc, xc; \
+	VEXTRACTF128 $1, yd, X15; \
+	VADDPS X15, xd, xd; \
+	VUNPCKLPS xb, xa, X12; \
+	VUNPCKHPS xb, xa, X13; \
+	VADDPS X13, X12, X12; \
+	VUNPCKLPS xd, xc, X13; \
+	VUNPCKHPS xd, xc, X14; \
+	VADDPS X14, X13, X13; \
+	VMOVLHPS X13, X12, X14; \
+	VMOVHLPS X12, X13, X15; \
+	VADDPS X15, X14, X14
+
+// STORE4 writes X14 (+ beta·mem when beta, at off(FP), is not ±0) to the
+// rows of the group in K3.
+#define STORE4(mem, betaarg, skip) \
+	MOVL betaarg, CX; \
+	TESTL $0x7fffffff, CX; \
+	JZ    skip; \
+	VMOVUPS.Z mem, K3, X13; \
+	VFMADD231PS X13, X31, X14; \
+skip: \
+	VMOVUPS X14, K3, mem
+
+// GROUPSETUP points BX, R8, R9, R10 at the group's rows (ldw bytes apart),
+// repeating the last row when fewer than four are left, sets K3 to the rows
+// to store and clears the accumulators.
+#define GROUPSETUP(ldwarg, full) \
+	MOVQ ldwarg, DX; \
+	LEAQ (BX)(DX*1), R8; \
+	LEAQ (R8)(DX*1), R9; \
+	LEAQ (R9)(DX*1), R10; \
+	MOVL $15, AX; \
+	CMPQ R11, $4; \
+	JGE  full; \
+	MOVQ R11, CX; \
+	MOVL $1, AX; \
+	SHLL CX, AX; \
+	DECL AX; \
+	CMPQ R11, $2; \
+	CMOVQLT BX, R8; \
+	CMPQ R11, $3; \
+	CMOVQLT R8, R9; \
+	MOVQ R9, R10; \
+full: \
+	KMOVW AX, K3; \
+	VPXORD Z0, Z0, Z0; \
+	VPXORD Z1, Z1, Z1; \
+	VPXORD Z2, Z2, Z2; \
+	VPXORD Z3, Z3, Z3; \
+	VPXORD Z4, Z4, Z4; \
+	VPXORD Z5, Z5, Z5; \
+	VPXORD Z6, Z6, Z6; \
+	VPXORD Z7, Z7, Z7; \
+	VPXORD Z8, Z8, Z8; \
+	VPXORD Z9, Z9, Z9; \
+	VPXORD Z10, Z10, Z10; \
+	VPXORD Z11, Z11, Z11; \
+	MOVQ SI, AX; \
+	XORQ DX, DX
+
+// REDSTORE reduces and stores the m (at marg) rows of the group's results.
+#define REDSTORE(marg, betaarg, s0, s1, s2, next) \
+	RED4(Z0, Z1, Z2, Z3, Y0, Y1, Y2, Y3, X0, X1, X2, X3); \
+	STORE4((DI), betaarg, s0); \
+	CMPQ marg, $2; \
+	JLT  next; \
+	RED4(Z4, Z5, Z6, Z7, Y4, Y5, Y6, Y7, X4, X5, X6, X7); \
+	STORE4((DI)(R12*1), betaarg, s1); \
+	CMPQ marg, $3; \
+	JLT  next; \
+	RED4(Z8, Z9, Z10, Z11, Y8, Y9, Y10, Y11, X8, X9, X10, X11); \
+	STORE4((DI)(R12*2), betaarg, s2)
+
+// func dotHalfAVX512(f16 int, c *float32, ldc int, x *float32, ldx int, m int, w *byte, ldw int, n, k int, beta float32)
+// W rows of k bfloat16 (f16 == 0) or IEEE half (f16 != 0) values, ldw
+// bytes apart; k ≥ 1, 1 ≤ m ≤ 3.
+TEXT ·dotHalfAVX512(SB), NOSPLIT, $0-84
+	MOVQ c+8(FP), DI
+	MOVQ ldc+16(FP), R12
+	SHLQ $2, R12
+	MOVQ x+24(FP), SI
+	MOVQ ldx+32(FP), R13
+	SHLQ $2, R13
+	MOVQ w+48(FP), BX
+	MOVQ n+64(FP), R11
+	VBROADCASTSS beta+80(FP), Z31
+	MOVQ k+72(FP), CX
+	ANDQ $15, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1 // lanes of the k tail (none when k%16 == 0)
+	MOVL $0xffff, AX
+	KMOVW AX, K2
+	TESTQ R11, R11
+	JLE   hdone
+
+hgroup:
+	GROUPSETUP(ldw+56(FP), hfull)
+	MOVQ k+72(FP), CX
+	SHRQ $4, CX
+	CMPQ f16+0(FP), $0
+	JNE  hf16
+	CMPQ m+40(FP), $2
+	JLT  hb1
+	JEQ  hb2
+	HALFLOOP(HALF4BF16, XF3, hb3loop, hb3tail, hred)
+
+hb1:
+	HALFLOOP(HALF4BF16, XF1, hb1loop, hb1tail, hred)
+
+hb2:
+	HALFLOOP(HALF4BF16, XF2, hb2loop, hb2tail, hred)
+
+hf16:
+	CMPQ m+40(FP), $2
+	JLT  hh1
+	JEQ  hh2
+	HALFLOOP(HALF4F16, XF3, hh3loop, hh3tail, hred)
+
+hh1:
+	HALFLOOP(HALF4F16, XF1, hh1loop, hh1tail, hred)
+
+hh2:
+	HALFLOOP(HALF4F16, XF2, hh2loop, hh2tail, hred)
+
+hred:
+	REDSTORE(m+40(FP), beta+80(FP), hs0, hs1, hs2, hnext)
+
+hnext:
+	ADDQ $16, DI
+	MOVQ ldw+56(FP), DX
+	LEAQ (BX)(DX*4), BX
+	SUBQ $4, R11
+	JG   hgroup
+
+hdone:
+	VZEROUPPER
+	RET
+
+// Q8ROW widens one q8_0 block (f16 scale at DX, then 32 int8) of a row into
+// w0, w1 (16 floats each, d·q exactly), using yd/zd for the scale.
+#define Q8ROW(row, yd, zd, w0, w1) \
+	VPBROADCASTW (row)(DX*1), yd; \
+	VPMOVSXBD 2(row)(DX*1), w0; \
+	VPMOVSXBD 18(row)(DX*1), w1; \
+	VCVTPH2PS yd, zd; \
+	VCVTDQ2PS w0, w0; \
+	VCVTDQ2PS w1, w1; \
+	VMULPS zd, w0, w0; \
+	VMULPS zd, w1, w1
+
+// Q8W4 widens the current block of the four rows into Z16–Z23 (row r in
+// Z(16+2r), Z(17+2r)).
+#define Q8W4 \
+	Q8ROW(BX, Y12, Z12, Z16, Z17); \
+	Q8ROW(R8, Y13, Z13, Z18, Z19); \
+	Q8ROW(R9, Y14, Z14, Z20, Z21); \
+	Q8ROW(R10, Y15, Z15, Z22, Z23)
+
+// QF4 adds the block's products with x halves xa, xb into four accumulators,
+// the first half then the second (the order of two 16-element chunks).
+#define QF4(xa, xb, a0, a1, a2, a3) \
+	VFMADD231PS Z16, xa, a0; \
+	VFMADD231PS Z18, xa, a1; \
+	VFMADD231PS Z20, xa, a2; \
+	VFMADD231PS Z22, xa, a3; \
+	VFMADD231PS Z17, xb, a0; \
+	VFMADD231PS Z19, xb, a1; \
+	VFMADD231PS Z21, xb, a2; \
+	VFMADD231PS Z23, xb, a3
+
+#define QX1 \
+	VMOVUPS (AX), Z24; \
+	VMOVUPS 64(AX), Z25; \
+	Q8W4; \
+	QF4(Z24, Z25, Z0, Z1, Z2, Z3)
+
+#define QX2 \
+	QX1; \
+	VMOVUPS (AX)(R13*1), Z26; \
+	VMOVUPS 64(AX)(R13*1), Z27; \
+	QF4(Z26, Z27, Z4, Z5, Z6, Z7)
+
+#define QX3 \
+	QX2; \
+	VMOVUPS (AX)(R13*2), Z28; \
+	VMOVUPS 64(AX)(R13*2), Z29; \
+	QF4(Z28, Z29, Z8, Z9, Z10, Z11)
+
+#define Q8LOOP(QX, loop, red) \
+loop: \
+	QX; \
+	ADDQ $128, AX; \
+	ADDQ $34, DX; \
+	DECQ CX; \
+	JNZ  loop; \
+	JMP  red
+
+// func dotQ8AVX512(c *float32, ldc int, x *float32, ldx int, m int, w *byte, ldw int, n, nb int, beta float32)
+// W rows of nb ≥ 1 q8_0 blocks, ldw bytes apart; 1 ≤ m ≤ 3.
+TEXT ·dotQ8AVX512(SB), NOSPLIT, $0-76
+	MOVQ c+0(FP), DI
+	MOVQ ldc+8(FP), R12
+	SHLQ $2, R12
+	MOVQ x+16(FP), SI
+	MOVQ ldx+24(FP), R13
+	SHLQ $2, R13
+	MOVQ w+40(FP), BX
+	MOVQ n+56(FP), R11
+	VBROADCASTSS beta+72(FP), Z31
+	TESTQ R11, R11
+	JLE   qdone
+
+qgroup:
+	GROUPSETUP(ldw+48(FP), qfull)
+	MOVQ nb+64(FP), CX
+	CMPQ m+32(FP), $2
+	JLT  q1
+	JEQ  q2
+	Q8LOOP(QX3, q3loop, qred)
+
+q1:
+	Q8LOOP(QX1, q1loop, qred)
+
+q2:
+	Q8LOOP(QX2, q2loop, qred)
+
+qred:
+	REDSTORE(m+32(FP), beta+72(FP), qs0, qs1, qs2, qnext)
+
+qnext:
+	ADDQ $16, DI
+	MOVQ ldw+48(FP), DX
+	LEAQ (BX)(DX*4), BX
+	SUBQ $4, R11
+	JG   qgroup
+
+qdone:
+	VZEROUPPER
+	RET
+
+// TAILK1 sets K1 to the low CX lanes and jumps to done when CX is 0.
+#define TAILK1(done) \
+	TESTQ CX, CX; \
+	JZ    done; \
+	MOVL $1, AX; \
+	SHLL CX, AX; \
+	DECL AX; \
+	KMOVW AX, K1
+
+// func widenBF16AVX512(dst *float32, src *byte, n int)
+TEXT ·widenBF16AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+wb32:
+	CMPQ CX, $32
+	JL   wb16
+	VPMOVZXWD (SI), Z0
+	VPMOVZXWD 32(SI), Z1
+	VPSLLD $16, Z0, Z0
+	VPSLLD $16, Z1, Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ $64, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  wb32
+wb16:
+	CMPQ CX, $16
+	JL   wbtail
+	VPMOVZXWD (SI), Z0
+	VPSLLD $16, Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $32, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+wbtail:
+	TAILK1(wbdone)
+	VPMOVZXWD.Z (SI), K1, Z0
+	VPSLLD $16, Z0, Z0
+	VMOVUPS Z0, K1, (DI)
+wbdone:
+	VZEROUPPER
+	RET
+
+// func widenF16AVX512(dst *float32, src *byte, n int)
+TEXT ·widenF16AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+wh32:
+	CMPQ CX, $32
+	JL   wh16
+	VCVTPH2PS (SI), Z0
+	VCVTPH2PS 32(SI), Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ $64, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  wh32
+wh16:
+	CMPQ CX, $16
+	JL   whtail
+	VCVTPH2PS (SI), Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $32, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+whtail:
+	TAILK1(whdone)
+	VCVTPH2PS.Z (SI), K1, Z0
+	VMOVUPS Z0, K1, (DI)
+whdone:
+	VZEROUPPER
+	RET
+
+// func widenQ8AVX512(dst *float32, src *byte, nb int)
+// Widens nb q8_0 blocks: dst[32b + i] = d_b·q_b[i].
+TEXT ·widenQ8AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ nb+16(FP), CX
+	TESTQ CX, CX
+	JZ    wqdone
+wqloop:
+	VPBROADCASTW (SI), Y2
+	VPMOVSXBD 2(SI), Z0
+	VPMOVSXBD 18(SI), Z1
+	VCVTPH2PS Y2, Z2
+	VCVTDQ2PS Z0, Z0
+	VCVTDQ2PS Z1, Z1
+	VMULPS Z2, Z0, Z0
+	VMULPS Z2, Z1, Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ $34, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  wqloop
+wqdone:
+	VZEROUPPER
+	RET

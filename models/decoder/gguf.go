@@ -1,0 +1,537 @@
+package decoder
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/loomml/loom/format/gguf"
+	"github.com/loomml/loom/tensor"
+	"github.com/loomml/loom/tokenizer"
+)
+
+// GGUF export and import of Llama-style models, as llama.cpp's
+// convert_hf_to_gguf.py writes them for LlamaForCausalLM: architecture
+// "llama", llama.* hyperparameters, tensor names token_embd, blk.N.attn_q,
+// …, output, and the rows of q_proj and k_proj (weights and biases)
+// permuted from Hugging Face's rotate-half rotary layout to the
+// interleaved pairs llama.cpp's rotary embedding uses.
+
+// isGGUF reports whether the file at path starts with the GGUF magic.
+func isGGUF(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var magic [4]byte
+	_, err = f.Read(magic[:])
+	return err == nil && bytes.Equal(magic[:], []byte("GGUF"))
+}
+
+// ggufNames maps the HF names of one layer's tensors (after
+// "model.layers.N.") to llama.cpp's (after "blk.N.").
+var ggufNames = map[string]string{
+	"input_layernorm.weight":          "attn_norm.weight",
+	"self_attn.q_proj.weight":         "attn_q.weight",
+	"self_attn.q_proj.bias":           "attn_q.bias",
+	"self_attn.k_proj.weight":         "attn_k.weight",
+	"self_attn.k_proj.bias":           "attn_k.bias",
+	"self_attn.v_proj.weight":         "attn_v.weight",
+	"self_attn.v_proj.bias":           "attn_v.bias",
+	"self_attn.o_proj.weight":         "attn_output.weight",
+	"self_attn.o_proj.bias":           "attn_output.bias",
+	"post_attention_layernorm.weight": "ffn_norm.weight",
+	"mlp.gate_proj.weight":            "ffn_gate.weight",
+	"mlp.gate_proj.bias":              "ffn_gate.bias",
+	"mlp.up_proj.weight":              "ffn_up.weight",
+	"mlp.up_proj.bias":                "ffn_up.bias",
+	"mlp.down_proj.weight":            "ffn_down.weight",
+	"mlp.down_proj.bias":              "ffn_down.bias",
+}
+
+var layerName = regexp.MustCompile(`^model\.layers\.(\d+)\.(.+)$`)
+
+// GGUFName returns llama.cpp's name for an HF tensor name ("" if none).
+func GGUFName(hf string) string {
+	switch hf {
+	case "model.embed_tokens.weight":
+		return "token_embd.weight"
+	case "model.norm.weight":
+		return "output_norm.weight"
+	case "lm_head.weight":
+		return "output.weight"
+	}
+	if m := layerName.FindStringSubmatch(hf); m != nil {
+		if g, ok := ggufNames[m[2]]; ok {
+			return "blk." + m[1] + "." + g
+		}
+	}
+	return ""
+}
+
+// ropePermuted reports whether an HF tensor's rows are permuted for
+// llama.cpp, and by how many heads.
+func (c *Config) ropePermuted(hf string) (int, bool) {
+	switch {
+	case strings.HasSuffix(hf, ".self_attn.q_proj.weight"), strings.HasSuffix(hf, ".self_attn.q_proj.bias"):
+		return c.NumAttentionHeads, true
+	case strings.HasSuffix(hf, ".self_attn.k_proj.weight"), strings.HasSuffix(hf, ".self_attn.k_proj.bias"):
+		return c.KVHeads(), true
+	}
+	return 0, false
+}
+
+// permuteRows reorders the rows of a [heads·hd, …] tensor (rowBytes bytes
+// each) between HF's rotate-half layout and llama.cpp's interleaved one:
+// HF row h·hd + s·hd/2 + i is GGUF row h·hd + 2i + s. toGGUF selects the
+// direction.
+func permuteRows(data []byte, rows, rowBytes, heads int, toGGUF bool) []byte {
+	out := make([]byte, len(data))
+	hd := rows / heads
+	half := hd / 2
+	for h := range heads {
+		for s := range 2 {
+			for i := range half {
+				hf := h*hd + s*half + i
+				gg := h*hd + 2*i + s
+				src, dst := hf, gg
+				if !toGGUF {
+					src, dst = gg, hf
+				}
+				copy(out[dst*rowBytes:(dst+1)*rowBytes], data[src*rowBytes:(src+1)*rowBytes])
+			}
+		}
+	}
+	return out
+}
+
+// GGUFTypes are the tensor types ExportGGUF writes weight matrices in.
+var GGUFTypes = map[string]gguf.Type{"f32": gguf.F32, "f16": gguf.F16, "q8_0": gguf.Q8_0}
+
+// fileType is general.file_type (llama_ftype) for a weight type.
+var fileType = map[gguf.Type]uint32{gguf.F32: 0, gguf.F16: 1, gguf.Q8_0: 7, gguf.BF16: 32}
+
+// ggufIncompatible lists what llama.cpp's llama architecture cannot run.
+func (c *Config) ggufIncompatible() []string {
+	bad := c.HFIncompatible()
+	if w := c.Window(); w > 0 && w < c.MaxPositionEmbeddings {
+		bad = append(bad, fmt.Sprintf("sliding_window=%d", w))
+	}
+	if c.ModelType == "qwen2" {
+		bad = append(bad, "model_type=qwen2 (export as Hugging Face instead)")
+	}
+	if c.HiddenAct != "silu" && c.HiddenAct != "swish" {
+		bad = append(bad, "hidden_act="+c.HiddenAct)
+	}
+	return bad
+}
+
+// ExportGGUF writes m as a GGUF file for llama.cpp (architecture "llama"),
+// its weight matrices as typ (f32, f16 or q8_0; q8_0 only for rows whose
+// length is a multiple of 32, others f16 — as llama.cpp's converter does)
+// and norms as f32, with tok as the tokenizer.ggml.* metadata. name is
+// general.name. The file is written atomically.
+func (m *Model) ExportGGUF(path string, tok tokenizer.Tokenizer, typ gguf.Type, name string) error {
+	c := m.Config
+	if bad := c.ggufIncompatible(); len(bad) > 0 {
+		return fmt.Errorf("decoder: llama.cpp's llama architecture cannot express: %s", strings.Join(bad, ", "))
+	}
+	if _, ok := fileType[typ]; !ok || typ == gguf.BF16 {
+		return fmt.Errorf("decoder: GGUF weight type %v: want F32, F16 or Q8_0", typ)
+	}
+	if tok == nil {
+		tok = tokenizer.Byte{}
+	}
+	v, err := tokenizer.ToVocab(tok, c.VocabSize)
+	if err != nil {
+		return err
+	}
+	w := gguf.NewWriter()
+	hd := c.HeadDimOrDefault()
+	kv := []struct {
+		k string
+		v any
+	}{
+		{"general.architecture", "llama"},
+		{"general.name", name},
+		{"general.file_type", fileType[typ]},
+		{"general.quantization_version", uint32(2)},
+		{"llama.vocab_size", uint32(c.VocabSize)},
+		{"llama.context_length", uint32(c.MaxPositionEmbeddings)},
+		{"llama.embedding_length", uint32(c.HiddenSize)},
+		{"llama.block_count", uint32(c.NumHiddenLayers)},
+		{"llama.feed_forward_length", uint32(c.IntermediateSize)},
+		{"llama.rope.dimension_count", uint32(hd)},
+		{"llama.attention.head_count", uint32(c.NumAttentionHeads)},
+		{"llama.attention.head_count_kv", uint32(c.KVHeads())},
+		{"llama.attention.key_length", uint32(hd)},
+		{"llama.attention.value_length", uint32(hd)},
+		{"llama.rope.freq_base", float32(c.RopeTheta)},
+		{"llama.attention.layer_norm_rms_epsilon", float32(c.RMSNormEps)},
+		{"tokenizer.ggml.model", v.Model},
+		{"tokenizer.ggml.pre", v.Pre},
+		{"tokenizer.ggml.tokens", v.Tokens},
+		{"tokenizer.ggml.token_type", v.Types},
+		{"tokenizer.ggml.merges", v.Merges},
+		{"tokenizer.ggml.add_bos_token", v.AddBOS},
+		{"tokenizer.ggml.add_eos_token", v.AddEOS},
+	}
+	for _, e := range kv {
+		if err := w.Add(e.k, e.v); err != nil {
+			return err
+		}
+	}
+	ids := map[string]int{"tokenizer.ggml.bos_token_id": v.BOS, "tokenizer.ggml.eos_token_id": v.EOS,
+		"tokenizer.ggml.unknown_token_id": v.UNK, "tokenizer.ggml.padding_token_id": v.PAD}
+	if len(c.BOSTokenID) > 0 && v.BOS < 0 {
+		ids["tokenizer.ggml.bos_token_id"] = c.BOSTokenID[0]
+	}
+	if len(c.EOSTokenID) > 0 && v.EOS < 0 {
+		ids["tokenizer.ggml.eos_token_id"] = c.EOSTokenID[0]
+	}
+	keys := make([]string, 0, len(ids))
+	for k := range ids {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if id := ids[k]; id >= 0 {
+			if err := w.Add(k, uint32(id)); err != nil {
+				return err
+			}
+		}
+	}
+	if r := c.RopeScaling; r != nil {
+		switch r.Kind() {
+		case "linear":
+			w.Add("llama.rope.scaling.type", "linear")
+			w.Add("llama.rope.scaling.factor", float32(r.Factor))
+		case "llama3":
+			// llama.cpp divides each base frequency by rope_freqs.
+			base := tensor.RopeInvFreq(hd, c.RopeTheta)
+			scaled := ropeInvFreq(c)
+			f := make([]float32, len(base))
+			for i := range f {
+				f[i] = float32(float64(base[i]) / float64(scaled[i]))
+			}
+			if err := w.AddTensor("rope_freqs.weight", []int{len(f)}, gguf.F32, f32Bytes(f)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, p := range m.Params() {
+		gname := GGUFName(p.Name)
+		if gname == "" {
+			return fmt.Errorf("decoder: parameter %s has no llama.cpp name", p.Name)
+		}
+		shape := p.Shape()
+		vals := p.Value.To(tensor.Float32).Contiguous().F32()
+		t := gguf.F32
+		if len(shape) == 2 {
+			t = typ
+			if t == gguf.Q8_0 && shape[1]%32 != 0 {
+				t = gguf.F16
+			}
+		}
+		var data []byte
+		switch t {
+		case gguf.F32:
+			data = f32Bytes(vals)
+		case gguf.F16:
+			data = make([]byte, 2*len(vals))
+			for i, x := range vals {
+				binary.LittleEndian.PutUint16(data[2*i:], tensor.F16FromFloat32(x))
+			}
+		case gguf.Q8_0:
+			data = make([]byte, len(vals)/32*34)
+			gguf.QuantizeQ8_0(data, vals)
+		}
+		if heads, ok := c.ropePermuted(p.Name); ok {
+			rows := shape[0]
+			data = permuteRows(data, rows, len(data)/rows, heads, true)
+		}
+		if err := w.AddTensor(gname, shape, t, data); err != nil {
+			return err
+		}
+	}
+	return w.WriteFile(path)
+}
+
+func f32Bytes(v []float32) []byte {
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+	}
+	return b
+}
+
+// ConfigFromGGUF builds a model config from a GGUF file's llama.*
+// metadata and tensor shapes; errors name the file and key.
+func ConfigFromGGUF(f *gguf.File) (*Config, error) {
+	arch, err := f.String("general.architecture")
+	if err != nil {
+		return nil, err
+	}
+	if arch != "llama" {
+		return nil, fmt.Errorf("%s: general.architecture is %q; loom reads \"llama\" GGUF files", f.Name(), arch)
+	}
+	u := func(key string) (int, error) {
+		v, err := f.Uint(key)
+		if err != nil {
+			return 0, err
+		}
+		if v > math.MaxInt32 {
+			return 0, fmt.Errorf("%s: %s is %d, too large", f.Name(), key, v)
+		}
+		return int(v), nil
+	}
+	c := &Config{ModelType: "llama", Architectures: []string{"LlamaForCausalLM"}, HiddenAct: "silu", InitializerRange: 0.02, RopeTheta: 10000}
+	for _, e := range []struct {
+		key string
+		dst *int
+	}{
+		{"llama.context_length", &c.MaxPositionEmbeddings},
+		{"llama.embedding_length", &c.HiddenSize},
+		{"llama.block_count", &c.NumHiddenLayers},
+		{"llama.feed_forward_length", &c.IntermediateSize},
+		{"llama.attention.head_count", &c.NumAttentionHeads},
+	} {
+		if *e.dst, err = u(e.key); err != nil {
+			return nil, err
+		}
+	}
+	c.NumKeyValueHeads = c.NumAttentionHeads
+	if _, ok := f.Get("llama.attention.head_count_kv"); ok {
+		if c.NumKeyValueHeads, err = u("llama.attention.head_count_kv"); err != nil {
+			return nil, err
+		}
+	}
+	if _, ok := f.Get("llama.attention.key_length"); ok {
+		if c.HeadDim, err = u("llama.attention.key_length"); err != nil {
+			return nil, err
+		}
+		if vl, ok := f.Get("llama.attention.value_length"); ok {
+			if n, err := u("llama.attention.value_length"); err != nil || n != c.HeadDim {
+				return nil, fmt.Errorf("%s: llama.attention.value_length %v differs from key_length %d; loom needs them equal", f.Name(), vl, c.HeadDim)
+			}
+		}
+	}
+	eps, err := f.Float("llama.attention.layer_norm_rms_epsilon")
+	if err != nil {
+		return nil, err
+	}
+	c.RMSNormEps = eps
+	if _, ok := f.Get("llama.rope.freq_base"); ok {
+		if c.RopeTheta, err = f.Float("llama.rope.freq_base"); err != nil {
+			return nil, err
+		}
+	}
+	if _, ok := f.Get("llama.rope.scaling.type"); ok {
+		typ, err := f.String("llama.rope.scaling.type")
+		if err != nil {
+			return nil, err
+		}
+		switch typ {
+		case "none":
+		case "linear":
+			factor, err := f.Float("llama.rope.scaling.factor")
+			if err != nil {
+				return nil, err
+			}
+			c.RopeScaling = &RopeScaling{RopeType: "linear", Factor: factor}
+		default:
+			return nil, fmt.Errorf("%s: llama.rope.scaling.type %q is not supported (loom reads none and linear)", f.Name(), typ)
+		}
+	}
+	if _, ok := f.Tensor("rope_freqs.weight"); ok {
+		return nil, fmt.Errorf("%s: tensor rope_freqs.weight (Llama 3.1 rope scaling) is not supported in GGUF import", f.Name())
+	}
+	emb, ok := f.Tensor("token_embd.weight")
+	if !ok {
+		return nil, fmt.Errorf("%s: tensor token_embd.weight is missing", f.Name())
+	}
+	if len(emb.Shape) != 2 {
+		return nil, fmt.Errorf("%s: token_embd.weight has shape %v, want [vocab, embedding_length]", f.Name(), emb.Shape)
+	}
+	c.VocabSize = emb.Shape[0]
+	_, hasOutput := f.Tensor("output.weight")
+	c.TieWordEmbeddings = !hasOutput
+	_, c.AttentionBias = f.Tensor("blk.0.attn_q.bias")
+	_, c.MLPBias = f.Tensor("blk.0.ffn_gate.bias")
+	if id, err := f.Uint("tokenizer.ggml.bos_token_id"); err == nil && int(id) < c.VocabSize {
+		c.BOSTokenID = TokenIDs{int(id)}
+	}
+	if id, err := f.Uint("tokenizer.ggml.eos_token_id"); err == nil && int(id) < c.VocabSize {
+		c.EOSTokenID = TokenIDs{int(id)}
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", f.Name(), err)
+	}
+	return c, nil
+}
+
+// VocabFromGGUF reads the tokenizer.ggml.* metadata.
+func VocabFromGGUF(f *gguf.File) (*tokenizer.Vocab, error) {
+	v := &tokenizer.Vocab{BOS: -1, EOS: -1, UNK: -1, PAD: -1}
+	var err error
+	if v.Model, err = f.String("tokenizer.ggml.model"); err != nil {
+		return nil, err
+	}
+	if _, ok := f.Get("tokenizer.ggml.pre"); ok {
+		if v.Pre, err = f.String("tokenizer.ggml.pre"); err != nil {
+			return nil, err
+		}
+	}
+	if v.Tokens, err = f.Strings("tokenizer.ggml.tokens"); err != nil {
+		return nil, err
+	}
+	if _, ok := f.Get("tokenizer.ggml.merges"); ok {
+		if v.Merges, err = f.Strings("tokenizer.ggml.merges"); err != nil {
+			return nil, err
+		}
+	}
+	if raw, ok := f.Get("tokenizer.ggml.token_type"); ok {
+		types, ok := raw.([]int32)
+		if !ok {
+			return nil, fmt.Errorf("%s: tokenizer.ggml.token_type is %T, want an array of int32", f.Name(), raw)
+		}
+		v.Types = types
+	}
+	for key, dst := range map[string]*int{"tokenizer.ggml.bos_token_id": &v.BOS, "tokenizer.ggml.eos_token_id": &v.EOS,
+		"tokenizer.ggml.unknown_token_id": &v.UNK, "tokenizer.ggml.padding_token_id": &v.PAD} {
+		if _, ok := f.Get(key); ok {
+			id, err := f.Uint(key)
+			if err != nil {
+				return nil, err
+			}
+			if id >= uint64(len(v.Tokens)) {
+				return nil, fmt.Errorf("%s: %s is %d, outside the %d tokens", f.Name(), key, id, len(v.Tokens))
+			}
+			*dst = int(id)
+		}
+	}
+	for key, dst := range map[string]*bool{"tokenizer.ggml.add_bos_token": &v.AddBOS, "tokenizer.ggml.add_eos_token": &v.AddEOS} {
+		if raw, ok := f.Get(key); ok {
+			b, ok := raw.(bool)
+			if !ok {
+				return nil, fmt.Errorf("%s: %s is %T, want a bool", f.Name(), key, raw)
+			}
+			*dst = b
+		}
+	}
+	return v, nil
+}
+
+// LoadGGUFTokenizer returns the tokenizer stored in a GGUF file.
+func LoadGGUFTokenizer(path string) (tokenizer.Tokenizer, error) {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	v, err := VocabFromGGUF(f)
+	if err != nil {
+		return nil, err
+	}
+	return tokenizer.FromVocab(filepath.Base(path), v)
+}
+
+// ggufSource serves a GGUF file's tensors under their HF names.
+type ggufSource struct {
+	f     *gguf.File
+	c     *Config
+	hf    map[string]string // HF name → GGUF name
+	extra []string          // GGUF tensors without an HF name
+}
+
+func loadGGUF(path string, o LoadOptions) (*Model, error) {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	c, err := ConfigFromGGUF(f)
+	if err != nil {
+		return nil, err
+	}
+	s := &ggufSource{f: f, c: c, hf: map[string]string{}}
+	back := map[string]string{"token_embd.weight": "model.embed_tokens.weight", "output_norm.weight": "model.norm.weight", "output.weight": "lm_head.weight"}
+	for i := range c.NumHiddenLayers {
+		for hf, g := range ggufNames {
+			back["blk."+strconv.Itoa(i)+"."+g] = "model.layers." + strconv.Itoa(i) + "." + hf
+		}
+	}
+	for _, t := range f.Tensors {
+		if hf, ok := back[t.Name]; ok {
+			s.hf[hf] = t.Name
+		} else {
+			s.extra = append(s.extra, t.Name)
+		}
+	}
+	if len(s.extra) > 0 {
+		return nil, fmt.Errorf("%s: tensors loom's llama model has no place for: %s", path, nameList(s.extra))
+	}
+	return fill(c, s, o)
+}
+
+func (s *ggufSource) names() []string {
+	out := make([]string, 0, len(s.hf))
+	for n := range s.hf {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (s *ggufSource) shape(name string) ([]int, bool) {
+	t, ok := s.f.Tensor(s.hf[name])
+	return t.Shape, ok
+}
+
+func (s *ggufSource) file(name string) string {
+	if g, ok := s.hf[name]; ok {
+		return s.f.Name() + " (tensor " + g + ")"
+	}
+	return s.f.Name()
+}
+
+func (s *ggufSource) load(name string, dt tensor.DType) (*tensor.Tensor, error) {
+	g := s.hf[name]
+	info, _ := s.f.Tensor(g)
+	heads, permuted := s.c.ropePermuted(name)
+	packed := map[gguf.Type]tensor.DType{gguf.F16: tensor.Float16, gguf.BF16: tensor.BFloat16, gguf.Q8_0: tensor.Q8_0}
+	if pt, ok := packed[info.Type]; ok && pt == dt {
+		raw, err := s.f.TensorBytes(g)
+		if err != nil {
+			return nil, err
+		}
+		if permuted {
+			raw = permuteRows(raw, info.Shape[0], len(raw)/info.Shape[0], heads, false)
+		} else {
+			raw = bytes.Clone(raw)
+		}
+		return tensor.FromPacked(dt, raw, info.Shape...)
+	}
+	v, err := s.f.Float32s(g)
+	if err != nil {
+		return nil, err
+	}
+	if permuted {
+		rows := info.Shape[0]
+		raw := permuteRows(f32Bytes(v), rows, 4*len(v)/rows, heads, false)
+		for i := range v {
+			v[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+		}
+	}
+	return tensor.FromFloat32(v, info.Shape...), nil
+}
+
+func (s *ggufSource) Close() error { return nil }

@@ -1,0 +1,242 @@
+package decoder
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/format/safetensors"
+	"github.com/loomml/loom/nn"
+	"github.com/loomml/loom/tensor"
+	"github.com/loomml/loom/tokenizer"
+)
+
+// Files of a Hugging Face model directory besides config.json and the
+// weights.
+const (
+	GenerationConfigFile = "generation_config.json"
+	TokenizerFile        = "tokenizer.json"
+	TokenizerConfigFile  = "tokenizer_config.json"
+)
+
+// GenerationConfig is the part of generation_config.json loom uses.
+type GenerationConfig struct {
+	BOSTokenID  TokenIDs `json:"bos_token_id,omitempty"`
+	EOSTokenID  TokenIDs `json:"eos_token_id,omitempty"`
+	PadTokenID  TokenIDs `json:"pad_token_id,omitempty"`
+	MaxLength   int      `json:"max_length,omitempty"`
+	Temperature *float64 `json:"temperature,omitempty"`
+	TopK        *int     `json:"top_k,omitempty"`
+	TopP        *float64 `json:"top_p,omitempty"`
+	DoSample    *bool    `json:"do_sample,omitempty"`
+}
+
+// LoadGenerationConfig reads dir's generation_config.json; a directory
+// without one gives nil and no error.
+func LoadGenerationConfig(dir string) (*GenerationConfig, error) {
+	path := filepath.Join(dir, GenerationConfigFile)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var g GenerationConfig
+	if err := json.Unmarshal(data, &g); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return &g, nil
+}
+
+// StopTokens returns the end-of-sequence ids a generator should stop at:
+// those of generation_config.json (gen, may be nil), of config.json and
+// the tokenizer's, without duplicates, each checked against vocab_size.
+func (c *Config) StopTokens(gen *GenerationConfig, tok tokenizer.Tokenizer) []int {
+	var out []int
+	add := func(id int) {
+		if id < 0 || id >= c.VocabSize {
+			return
+		}
+		for _, o := range out {
+			if o == id {
+				return
+			}
+		}
+		out = append(out, id)
+	}
+	if gen != nil {
+		for _, id := range gen.EOSTokenID {
+			add(id)
+		}
+	}
+	for _, id := range c.EOSTokenID {
+		add(id)
+	}
+	if tok != nil {
+		add(tok.EOS())
+	}
+	return out
+}
+
+// LoadTokenizer returns the tokenizer of a model directory: the one named
+// by config.json's loom.tokenizer, else the directory's tokenizer.json,
+// else the byte tokenizer. A tokenizer with more ids than the model's
+// vocab_size is an error.
+func (c *Config) LoadTokenizer(dir string) (tokenizer.Tokenizer, error) {
+	spec := c.Loom.Tokenizer
+	if spec == "" {
+		if _, err := os.Stat(filepath.Join(dir, TokenizerFile)); err == nil {
+			spec = TokenizerFile
+		} else {
+			spec = "byte"
+		}
+	}
+	tok, err := tokenizer.Load(spec, dir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	if tok.VocabSize() > c.VocabSize {
+		return nil, fmt.Errorf("%s: tokenizer %s has %d ids, more than vocab_size %d in config.json", dir, tok.Name(), tok.VocabSize(), c.VocabSize)
+	}
+	return tok, nil
+}
+
+// ExportHF writes m as a Hugging Face model directory that
+// LlamaForCausalLM.from_pretrained loads: config.json (without loom's
+// options), model.safetensors in dt (F32, F16 or BF16, with
+// __metadata__ {"format": "pt"}), tokenizer.json, tokenizer_config.json and
+// generation_config.json. A model using options Hugging Face cannot express
+// is refused, naming them. A new directory appears complete or not at all;
+// files of an existing one are replaced one by one, each atomically.
+func (m *Model) ExportHF(dir string, tok tokenizer.Tokenizer, dt safetensors.DType) error {
+	if bad := m.Config.HFIncompatible(); len(bad) > 0 {
+		return fmt.Errorf("decoder: the model uses options Hugging Face's %s cannot express: %s", architectures[or(m.Config.ModelType, "llama")], strings.Join(bad, ", "))
+	}
+	if dt != safetensors.F32 && dt != safetensors.F16 && dt != safetensors.BF16 {
+		return fmt.Errorf("decoder: Hugging Face weights as %s: want F32, F16 or BF16", dt)
+	}
+	if tok == nil {
+		tok = tokenizer.Byte{}
+	}
+	if tok.VocabSize() > m.Config.VocabSize {
+		return fmt.Errorf("decoder: tokenizer %s has %d ids, more than the model's vocab_size %d", tok.Name(), tok.VocabSize(), m.Config.VocabSize)
+	}
+	bpe, ok := tok.(*tokenizer.BPE)
+	if _, isByte := tok.(tokenizer.Byte); isByte {
+		bpe, ok = tokenizer.ByteHF(), true
+	}
+	if !ok {
+		return fmt.Errorf("decoder: tokenizer %s cannot be written as tokenizer.json", tok.Name())
+	}
+	c := *m.Config
+	c.Loom = Options{}
+	c.TorchDtype = map[safetensors.DType]string{safetensors.F32: "float32", safetensors.F16: "float16", safetensors.BF16: "bfloat16"}[dt]
+	if eos := tok.EOS(); eos >= 0 && len(c.EOSTokenID) == 0 {
+		c.EOSTokenID = TokenIDs{eos}
+	}
+	gen := GenerationConfig{BOSTokenID: c.BOSTokenID, EOSTokenID: c.EOSTokenID}
+	genJSON, _ := json.MarshalIndent(struct {
+		GenerationConfig
+		FromModelConfig bool `json:"_from_model_config"`
+	}{gen, true}, "", "  ")
+	tokCfg := map[string]any{"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": c.MaxPositionEmbeddings,
+		"clean_up_tokenization_spaces": false}
+	if eos := tok.EOS(); eos >= 0 {
+		tokCfg["eos_token"] = string(tok.TokenBytes(eos))
+	}
+	tokJSON, _ := json.MarshalIndent(tokCfg, "", "  ")
+
+	write := func(d string) error {
+		if err := WriteFileAtomic(filepath.Join(d, ConfigFile), c.JSON()); err != nil {
+			return err
+		}
+		params := make([]*autograd.Var, 0, len(m.Params()))
+		for _, p := range m.Params() {
+			if p.Value.DType().Packed() {
+				p = &autograd.Var{Name: p.Name, Value: p.Value.To(tensor.Float32)}
+			}
+			params = append(params, p)
+		}
+		if err := nn.SaveParams(filepath.Join(d, WeightsFile), params, dt, map[string]string{"format": "pt"}); err != nil {
+			return err
+		}
+		if err := bpe.SaveHF(filepath.Join(d, TokenizerFile)); err != nil {
+			return err
+		}
+		if err := WriteFileAtomic(filepath.Join(d, TokenizerConfigFile), append(tokJSON, '\n')); err != nil {
+			return err
+		}
+		return WriteFileAtomic(filepath.Join(d, GenerationConfigFile), append(genJSON, '\n'))
+	}
+	if _, err := os.Stat(dir); err == nil {
+		return write(dir)
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(dir)), "."+filepath.Base(dir)+".tmp")
+	if err != nil {
+		return err
+	}
+	if err := write(tmp); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	return nil
+}
+
+// TokenizerConfig is the part of tokenizer_config.json loom uses.
+type TokenizerConfig struct {
+	// AddBOSToken is add_bos_token (nil when absent: the tokenizer.json
+	// post-processor decides).
+	AddBOSToken *bool `json:"add_bos_token"`
+	// EOSToken is eos_token's content ("" when absent).
+	EOSToken string `json:"-"`
+}
+
+// LoadTokenizerConfig reads dir's tokenizer_config.json; a directory
+// without one gives nil and no error.
+func LoadTokenizerConfig(dir string) (*TokenizerConfig, error) {
+	path := filepath.Join(dir, TokenizerConfigFile)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var raw struct {
+		AddBOSToken *bool           `json:"add_bos_token"`
+		EOSToken    json.RawMessage `json:"eos_token"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	tc := &TokenizerConfig{AddBOSToken: raw.AddBOSToken}
+	if len(raw.EOSToken) > 0 && string(raw.EOSToken) != "null" {
+		var s string
+		var obj struct {
+			Content string `json:"content"`
+		}
+		switch {
+		case json.Unmarshal(raw.EOSToken, &s) == nil:
+			tc.EOSToken = s
+		case json.Unmarshal(raw.EOSToken, &obj) == nil:
+			tc.EOSToken = obj.Content
+		default:
+			return nil, fmt.Errorf("%s: eos_token is %s, want a string or {\"content\": ...}", path, raw.EOSToken)
+		}
+	}
+	return tc, nil
+}

@@ -1,0 +1,381 @@
+package decoder
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+
+	"github.com/loomml/loom/format/safetensors"
+	"github.com/loomml/loom/nn"
+	"github.com/loomml/loom/tensor"
+)
+
+// IndexFile is the name of a sharded checkpoint's index (weight_map from
+// tensor name to shard file), as transformers writes it.
+const IndexFile = "model.safetensors.index.json"
+
+// LoadOptions control how a checkpoint is loaded.
+type LoadOptions struct {
+	// DType is the in-memory precision of the weight matrices (Linear
+	// weights and embeddings): tensor.Float32 (the default when zero),
+	// tensor.BFloat16, tensor.Float16 or tensor.Q8_0. Norm gains and biases
+	// stay float32; activations are always float32. Low-precision models
+	// run inference only.
+	DType tensor.DType
+}
+
+// Load reads a model directory: config.json and model.safetensors (or the
+// shards of model.safetensors.index.json), as Save or Hugging Face write
+// them, with float32 weights.
+func Load(dir string) (*Model, error) { return LoadWith(dir, LoadOptions{}) }
+
+// LoadWith reads a model from path: a directory as Load reads it, or a
+// GGUF file. Everything is validated (config, index, shard files, tensor
+// names, shapes and dtypes) before any weight is allocated, and errors name
+// the file and the problem.
+func LoadWith(path string, o LoadOptions) (*Model, error) {
+	if o.DType == 0 {
+		o.DType = tensor.Float32
+	}
+	if err := checkDType(o.DType); err != nil {
+		return nil, err
+	}
+	if st, err := os.Stat(path); err == nil && !st.IsDir() && isGGUF(path) {
+		return loadGGUF(path, o)
+	}
+	c, err := LoadConfig(filepath.Join(path, ConfigFile))
+	if err != nil {
+		return nil, err
+	}
+	src, err := openSafetensors(path)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	return fill(c, src, o)
+}
+
+func checkDType(dt tensor.DType) error {
+	for _, d := range WeightDTypes {
+		if d == dt {
+			return nil
+		}
+	}
+	return fmt.Errorf("decoder: weights cannot be held as %v (want one of %v)", dt, WeightDTypes)
+}
+
+// weightSource is a set of named tensors a model is filled from: a
+// safetensors file, the shards of an index, or a GGUF file.
+type weightSource interface {
+	// names lists every tensor, by its loom (HF) name.
+	names() []string
+	// shape returns a tensor's row-major shape.
+	shape(name string) ([]int, bool)
+	// file names the file holding a tensor, for errors.
+	file(name string) string
+	// load reads a tensor as float32, or packed as dt when the source can
+	// do so without a float32 copy (nil, nil otherwise).
+	load(name string, dt tensor.DType) (*tensor.Tensor, error)
+	Close() error
+}
+
+// ignorable reports whether a checkpoint tensor that the model does not use
+// is known to be harmless: rotary tables older transformers saved, and the
+// lm_head copy of tied embeddings.
+func ignorable(c *Config, name string) bool {
+	return strings.HasSuffix(name, ".rotary_emb.inv_freq") || (c.TieWordEmbeddings && name == "lm_head.weight")
+}
+
+// fill builds c's model with empty weights, checks src against it, then
+// loads every tensor.
+func fill(c *Config, src weightSource, o LoadOptions) (*Model, error) {
+	m, err := build(c, nn.Init{Empty: true})
+	if err != nil {
+		return nil, err
+	}
+	params := m.Params()
+	want, err := nn.ParamMap(params)
+	if err != nil {
+		return nil, err
+	}
+	have := map[string]bool{}
+	var missing, unexpected []string
+	for _, n := range src.names() {
+		have[n] = true
+		if _, ok := want[n]; !ok && !ignorable(c, n) {
+			unexpected = append(unexpected, n)
+		}
+	}
+	for n := range want {
+		if !have[n] {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 || len(unexpected) > 0 {
+		sort.Strings(missing)
+		sort.Strings(unexpected)
+		where := "the checkpoint"
+		if len(missing) > 0 {
+			where = src.file("")
+		} else {
+			where = src.file(unexpected[0])
+		}
+		return nil, fmt.Errorf("%s: tensors do not match the config: missing %s; unexpected %s", where, nameList(missing), nameList(unexpected))
+	}
+	for _, p := range params {
+		s, _ := src.shape(p.Name)
+		if !tensor.EqualShape(s, p.Shape()) {
+			return nil, fmt.Errorf("%s: tensor %q has shape %v, the config implies %v", src.file(p.Name), p.Name, s, p.Shape())
+		}
+	}
+	need := int64(0)
+	for _, p := range params {
+		dt := tensor.Float32
+		if p.Value.NDim() == 2 {
+			dt = weightDType(o.DType, p.Shape())
+		}
+		need += weightBytes(dt, p.Shape())
+	}
+	if avail, ok := availableMemory(); ok && need > avail {
+		return nil, fmt.Errorf("%s: the weights need %.1f GB as %v, more than the %.1f GB of memory available; load them as bf16 or q8_0 (--dtype)",
+			src.file(""), float64(need)/1e9, o.DType, float64(avail)/1e9)
+	}
+	garbage := 0 // bytes of float32 temporaries since the last collection
+	for _, p := range params {
+		dt := tensor.Float32
+		if p.Value.IsEmpty() && p.Value.NDim() == 2 {
+			dt = weightDType(o.DType, p.Shape())
+		}
+		t, err := src.load(p.Name, dt)
+		if err != nil {
+			return nil, err
+		}
+		if t.DType() != dt {
+			garbage += 4 * t.Numel()
+			t = tensor.Pack(t, dt)
+		}
+		p.Value = t
+		// Packing a large model leaves a float32 copy of each matrix
+		// behind; collect them early rather than let the heap grow to
+		// twice the model (GOGC) and out of memory.
+		if garbage > 1<<30 {
+			runtime.GC()
+			garbage = 0
+		}
+	}
+	return m, nil
+}
+
+// CastWeights converts m's weight matrices (every 2-D parameter) to dt in
+// place: tensor.Float32, or a low-precision dtype for inference (q8_0
+// falls back to float16 for rows that are not whole blocks of 32).
+func (m *Model) CastWeights(dt tensor.DType) error {
+	if err := checkDType(dt); err != nil {
+		return err
+	}
+	for _, p := range m.Params() {
+		if p.Value.NDim() == 2 {
+			p.Value = p.Value.To(weightDType(dt, p.Shape()))
+		}
+	}
+	return nil
+}
+
+// weightDType returns the precision a weight matrix of shape [rows, cols]
+// is held in: dt, except that q8_0 needs rows of whole 32-element blocks
+// (others fall back to float16, as llama.cpp's converter does).
+func weightDType(dt tensor.DType, shape []int) tensor.DType {
+	if dt == tensor.Q8_0 && shape[len(shape)-1]%32 != 0 {
+		return tensor.Float16
+	}
+	return dt
+}
+
+func nameList(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	if len(names) > 6 {
+		return strings.Join(names[:6], ", ") + fmt.Sprintf(" and %d more", len(names)-6)
+	}
+	return strings.Join(names, ", ")
+}
+
+// shards is a safetensors checkpoint: one file or the shards of an index.
+type shards struct {
+	dir   string
+	index string                       // the index file, or "" for one file
+	by    map[string]*safetensors.File // tensor name → its file
+	files []*safetensors.File
+}
+
+// openSafetensors opens dir's model.safetensors, or else the shards its
+// model.safetensors.index.json lists, checking that each exists and holds
+// the tensors the index puts in it.
+func openSafetensors(dir string) (*shards, error) {
+	s := &shards{dir: dir, by: map[string]*safetensors.File{}}
+	single := filepath.Join(dir, WeightsFile)
+	if _, err := os.Stat(single); err == nil {
+		f, err := safetensors.Open(single)
+		if err != nil {
+			return nil, err
+		}
+		s.files = append(s.files, f)
+		for _, n := range f.Names() {
+			s.by[n] = f
+		}
+		return s, nil
+	}
+	s.index = filepath.Join(dir, IndexFile)
+	data, err := os.ReadFile(s.index)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: no weights: neither %s nor %s exists", dir, WeightsFile, IndexFile)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var idx struct {
+		WeightMap map[string]string `json:"weight_map"`
+	}
+	if err := json.Unmarshal(data, &idx); err != nil {
+		return nil, fmt.Errorf("%s: not a safetensors index: %v", s.index, err)
+	}
+	if len(idx.WeightMap) == 0 {
+		return nil, fmt.Errorf("%s: weight_map is missing or empty", s.index)
+	}
+	byFile := map[string][]string{}
+	for name, file := range idx.WeightMap {
+		if file == "" || filepath.Base(file) != file || file == "." || file == ".." {
+			return nil, fmt.Errorf("%s: weight_map[%q] is %q, want a file name in the same directory", s.index, name, file)
+		}
+		byFile[file] = append(byFile[file], name)
+	}
+	files := make([]string, 0, len(byFile))
+	for f := range byFile {
+		files = append(files, f)
+	}
+	sort.Strings(files)
+	for _, file := range files {
+		names := byFile[file]
+		sort.Strings(names)
+		path := filepath.Join(dir, file)
+		if _, err := os.Stat(path); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("%s: shard %s (holding %d tensors, e.g. %s) is missing: %v", s.index, file, len(names), names[0], err)
+		}
+		f, err := safetensors.Open(path)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.files = append(s.files, f)
+		for _, n := range names {
+			if _, ok := f.Info(n); !ok {
+				s.Close()
+				return nil, fmt.Errorf("%s: the index puts tensor %q in this shard, which does not hold it", path, n)
+			}
+			s.by[n] = f
+		}
+	}
+	return s, nil
+}
+
+func (s *shards) names() []string {
+	out := make([]string, 0, len(s.by))
+	for n := range s.by {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (s *shards) shape(name string) ([]int, bool) {
+	f, ok := s.by[name]
+	if !ok {
+		return nil, false
+	}
+	in, _ := f.Info(name)
+	return in.Shape, true
+}
+
+func (s *shards) file(name string) string {
+	if f, ok := s.by[name]; ok {
+		return f.Path
+	}
+	if s.index != "" {
+		return s.index
+	}
+	return filepath.Join(s.dir, WeightsFile)
+}
+
+func (s *shards) load(name string, dt tensor.DType) (*tensor.Tensor, error) {
+	f := s.by[name]
+	in, _ := f.Info(name)
+	if dt == tensor.BFloat16 && in.DType == safetensors.BF16 || dt == tensor.Float16 && in.DType == safetensors.F16 {
+		b, err := f.Bytes(name)
+		if err != nil {
+			return nil, err
+		}
+		return tensor.FromPacked(dt, b, in.Shape...)
+	}
+	v, shape, err := f.Float32(name)
+	if err != nil {
+		return nil, err
+	}
+	return tensor.FromFloat32(v, shape...), nil
+}
+
+func (s *shards) Close() error {
+	var first error
+	for _, f := range s.files {
+		if err := f.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// WeightDTypes are the in-memory precisions LoadOptions.DType accepts.
+var WeightDTypes = []tensor.DType{tensor.Float32, tensor.BFloat16, tensor.Float16, tensor.Q8_0}
+
+// weightBytes returns the bytes of a tensor of shape held as dt.
+func weightBytes(dt tensor.DType, shape []int) int64 {
+	n := int64(1)
+	for _, d := range shape {
+		n *= int64(d)
+	}
+	switch dt {
+	case tensor.BFloat16, tensor.Float16:
+		return 2 * n
+	case tensor.Q8_0:
+		return n / 32 * 34
+	}
+	return 4 * n
+}
+
+// availableMemory returns MemAvailable plus SwapFree from /proc/meminfo
+// (false where there is none).
+func availableMemory() (int64, bool) {
+	data, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0, false
+	}
+	var total int64
+	found := false
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && (f[0] == "MemAvailable:" || f[0] == "SwapFree:") {
+			var kb int64
+			fmt.Sscan(f[1], &kb)
+			total += kb * 1024
+			found = found || f[0] == "MemAvailable:"
+		}
+	}
+	return total, found
+}

@@ -1,0 +1,106 @@
+package decoder
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/loomml/loom/format/safetensors"
+	"github.com/loomml/loom/nn"
+	"github.com/loomml/loom/tensor"
+)
+
+// WriteRandom writes a Hugging Face model directory for c with seeded
+// random weights (matrices from N(0, initializer_range²), norm gains 1,
+// biases 0) stored as dt, in shards of at most shardBytes (0: a single
+// model.safetensors), holding no more than one shard in memory — so models
+// far larger than memory (a Llama-3-8B shape, for benchmarks and for
+// testing the loaders) can be made without weights to download. progress,
+// if not nil, is called with bytes written and the total. The directory
+// appears complete or not at all.
+func WriteRandom(c *Config, dir string, dt safetensors.DType, seed uint64, shardBytes int64, progress func(done, total int64)) error {
+	if dt != safetensors.F32 && dt != safetensors.F16 && dt != safetensors.BF16 {
+		return fmt.Errorf("decoder: random weights as %s: want F32, F16 or BF16", dt)
+	}
+	m, err := build(c, nn.Init{Empty: true})
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(dir); err == nil {
+		return fmt.Errorf("%s already exists", dir)
+	}
+	params := m.Params()
+	total := int64(0)
+	for _, p := range params {
+		total += int64(p.Value.Numel() * dt.Size())
+	}
+	// Group parameters into shards in checkpoint order.
+	var shards [][]int
+	size := int64(0)
+	for i, p := range params {
+		b := int64(p.Value.Numel() * dt.Size())
+		if len(shards) == 0 || (shardBytes > 0 && size+b > shardBytes && size > 0) {
+			shards = append(shards, nil)
+			size = 0
+		}
+		shards[len(shards)-1] = append(shards[len(shards)-1], i)
+		size += b
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(dir)), "."+filepath.Base(dir)+".tmp")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	rng := tensor.NewRNG(seed)
+	weightMap := map[string]string{}
+	done := int64(0)
+	for si, idx := range shards {
+		name := WeightsFile
+		if len(shards) > 1 {
+			name = fmt.Sprintf("model-%05d-of-%05d.safetensors", si+1, len(shards))
+		}
+		var ts []safetensors.Tensor
+		for _, i := range idx {
+			p := params[i]
+			v := p.Value
+			if v.IsEmpty() {
+				v = tensor.Normal(rng, 0, c.InitializerRange, p.Shape()...)
+			}
+			t, err := safetensors.FromTensor(p.Name, v, dt)
+			if err != nil {
+				return err
+			}
+			ts = append(ts, t)
+			weightMap[p.Name] = name
+		}
+		if err := safetensors.Write(filepath.Join(tmp, name), ts, map[string]string{"format": "pt"}); err != nil {
+			return err
+		}
+		for _, t := range ts {
+			done += int64(len(t.Data))
+		}
+		if progress != nil {
+			progress(done, total)
+		}
+	}
+	cfg := *c
+	cfg.TorchDtype = map[safetensors.DType]string{safetensors.F32: "float32", safetensors.F16: "float16", safetensors.BF16: "bfloat16"}[dt]
+	if err := WriteFileAtomic(filepath.Join(tmp, ConfigFile), cfg.JSON()); err != nil {
+		return err
+	}
+	if len(shards) > 1 {
+		b, _ := json.MarshalIndent(map[string]any{"metadata": map[string]any{"total_size": total}, "weight_map": weightMap}, "", "  ")
+		if err := WriteFileAtomic(filepath.Join(tmp, IndexFile), append(b, '\n')); err != nil {
+			return err
+		}
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return fmt.Errorf("decoder: %s: %v", strings.TrimSuffix(dir, "/"), err)
+	}
+	return nil
+}

@@ -1,0 +1,338 @@
+#!/usr/bin/env python3
+"""Builds the tiny Hugging Face checkpoints under this directory, one per
+case, and their expected logits from hf_reference.py.
+
+    cd models/decoder/testdata/hf && /usr/bin/python3 gen_hf.py
+
+Each case directory gets config.json (keys as transformers writes them,
+sorted, indent 2), generation_config.json, model.safetensors (or shards with
+model.safetensors.index.json) and expected.json:
+
+    {"ids": [...], "modes": [...], "logits": {mode: [[V floats] per position]}}
+
+Everything is seeded, so a rerun rewrites identical files. The script also
+asserts that each case's feature changes the logits (a window, a rope
+scaling, ...), so a loader that ignores the feature fails the Go test.
+"""
+
+import json
+import os
+import shutil
+import sys
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True  # no __pycache__ in testdata
+sys.path.insert(0, HERE)
+import hf_reference as ref  # noqa: E402
+
+TRANSFORMERS_VERSION = "4.46.3"  # the version whose config layout the files follow
+VOCAB, HIDDEN, INTER, LAYERS, HEADS, MAXPOS = 67, 16, 32, 2, 4, 64
+SEQ = 12
+
+
+def llama_config(**kw):
+    c = {
+        "architectures": ["LlamaForCausalLM"],
+        "attention_bias": False,
+        "attention_dropout": 0.0,
+        "bos_token_id": 1,
+        "eos_token_id": 2,
+        "hidden_act": "silu",
+        "hidden_size": HIDDEN,
+        "initializer_range": 0.02,
+        "intermediate_size": INTER,
+        "max_position_embeddings": MAXPOS,
+        "mlp_bias": False,
+        "model_type": "llama",
+        "num_attention_heads": HEADS,
+        "num_hidden_layers": LAYERS,
+        "num_key_value_heads": 2,
+        "pretraining_tp": 1,
+        "rms_norm_eps": 1e-05,
+        "rope_scaling": None,
+        "rope_theta": 10000.0,
+        "tie_word_embeddings": False,
+        "torch_dtype": "float32",
+        "transformers_version": TRANSFORMERS_VERSION,
+        "use_cache": True,
+        "vocab_size": VOCAB,
+    }
+    c.update(kw)
+    return c
+
+
+def mistral_config(**kw):
+    c = {
+        "architectures": ["MistralForCausalLM"],
+        "attention_dropout": 0.0,
+        "bos_token_id": 1,
+        "eos_token_id": 2,
+        "head_dim": HIDDEN // HEADS,
+        "hidden_act": "silu",
+        "hidden_size": HIDDEN,
+        "initializer_range": 0.02,
+        "intermediate_size": INTER,
+        "max_position_embeddings": MAXPOS,
+        "model_type": "mistral",
+        "num_attention_heads": HEADS,
+        "num_hidden_layers": LAYERS,
+        "num_key_value_heads": 2,
+        "rms_norm_eps": 1e-05,
+        "rope_theta": 10000.0,
+        "sliding_window": 4,
+        "tie_word_embeddings": False,
+        "torch_dtype": "float32",
+        "transformers_version": TRANSFORMERS_VERSION,
+        "use_cache": True,
+        "vocab_size": VOCAB,
+    }
+    c.update(kw)
+    return c
+
+
+def qwen2_config(**kw):
+    c = {
+        "architectures": ["Qwen2ForCausalLM"],
+        "attention_dropout": 0.0,
+        "bos_token_id": 0,
+        "eos_token_id": 66,
+        "hidden_act": "silu",
+        "hidden_size": HIDDEN,
+        "initializer_range": 0.02,
+        "intermediate_size": INTER,
+        "max_position_embeddings": MAXPOS,
+        "max_window_layers": LAYERS,
+        "model_type": "qwen2",
+        "num_attention_heads": HEADS,
+        "num_hidden_layers": LAYERS,
+        "num_key_value_heads": 2,
+        "rms_norm_eps": 1e-06,
+        "rope_scaling": None,
+        "rope_theta": 1000000.0,
+        # Released Qwen2/2.5 configs carry a sliding_window with
+        # use_sliding_window false; the window must then be ignored.
+        "sliding_window": 4,
+        "tie_word_embeddings": False,
+        "torch_dtype": "float32",
+        "transformers_version": TRANSFORMERS_VERSION,
+        "use_cache": True,
+        "use_sliding_window": False,
+        "vocab_size": VOCAB,
+    }
+    c.update(kw)
+    return c
+
+
+def make_weights(cfg, seed):
+    """Random weights, scaled so that activations are O(1): attention is far
+    from uniform and logits are of magnitude ~1-3 (initializer_range 0.02
+    would make every logit ~0 and the comparison toothless)."""
+    g = torch.Generator().manual_seed(seed)
+
+    def rnd(*shape, std):
+        return torch.randn(*shape, generator=g) * std
+
+    D, I, V = cfg.hidden, cfg.intermediate, cfg.raw["vocab_size"]
+    H, Hkv, hd = cfg.heads, cfg.kv_heads, cfg.head_dim
+    w = {"model.embed_tokens.weight": rnd(V, D, std=0.5)}
+    for i in range(cfg.layers):
+        p = f"model.layers.{i}."
+        w[p + "input_layernorm.weight"] = 1 + rnd(D, std=0.2)
+        w[p + "post_attention_layernorm.weight"] = 1 + rnd(D, std=0.2)
+        w[p + "self_attn.q_proj.weight"] = rnd(H * hd, D, std=1.2 / D**0.5)
+        w[p + "self_attn.k_proj.weight"] = rnd(Hkv * hd, D, std=1.2 / D**0.5)
+        w[p + "self_attn.v_proj.weight"] = rnd(Hkv * hd, D, std=1 / D**0.5)
+        w[p + "self_attn.o_proj.weight"] = rnd(D, H * hd, std=1 / (H * hd) ** 0.5)
+        if cfg.qkv_bias:
+            w[p + "self_attn.q_proj.bias"] = rnd(H * hd, std=0.3)
+            w[p + "self_attn.k_proj.bias"] = rnd(Hkv * hd, std=0.3)
+            w[p + "self_attn.v_proj.bias"] = rnd(Hkv * hd, std=0.3)
+        if cfg.o_bias:
+            w[p + "self_attn.o_proj.bias"] = rnd(D, std=0.3)
+        w[p + "mlp.gate_proj.weight"] = rnd(I, D, std=1 / D**0.5)
+        w[p + "mlp.up_proj.weight"] = rnd(I, D, std=1 / D**0.5)
+        w[p + "mlp.down_proj.weight"] = rnd(D, I, std=1 / I**0.5)
+        if cfg.mlp_bias:
+            w[p + "mlp.gate_proj.bias"] = rnd(I, std=0.3)
+            w[p + "mlp.up_proj.bias"] = rnd(I, std=0.3)
+            w[p + "mlp.down_proj.bias"] = rnd(D, std=0.3)
+    w["model.norm.weight"] = 1 + rnd(D, std=0.2)
+    if not cfg.tie:
+        w["lm_head.weight"] = rnd(V, D, std=2 / D**0.5)
+    return w
+
+
+def make_ids(seed):
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.randint(0, VOCAB, (SEQ,), generator=g).tolist()
+    ids[3] = VOCAB - 1  # the last row of the embedding
+    ids[7] = 0
+    return ids
+
+
+def maxdiff(a, b):
+    return (a - b).abs().max().item()
+
+
+def write_json(path, obj):
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=2, sort_keys=True)
+        f.write("\n")
+
+
+class Case:
+    def __init__(self, name, config, seed, stored="float32", modes=("weights",), shards=None, check=None, note=""):
+        self.name, self.config, self.seed = name, config, seed
+        self.stored, self.modes, self.shards, self.check, self.note = stored, modes, shards, check, note
+
+
+def differs(name, feature, a, b, at_least=1e-2):
+    d = maxdiff(a, b)
+    print(f"    {feature}: max |Δlogit| {d:.4g}")
+    assert d > at_least, f"{name}: {feature} does not change the logits (max diff {d})"
+
+
+# Checks: each gets (case name, cfg, weights, ids, logits in weights mode).
+
+
+def check_window(name, cfg, w, ids, lg):
+    differs(name, "window vs no window", lg, ref.forward(cfg, w, ids, "weights", windows=[None] * cfg.layers))
+    differs(name, "window W vs W+1 keys (off-by-one)", lg, ref.forward(cfg, w, ids, "weights", window_extra=1))
+
+
+def check_qwen2_window_ignored(name, cfg, w, ids, lg):
+    assert cfg.windows == [None] * cfg.layers
+    sw = cfg.raw["sliding_window"]
+    differs(name, "use_sliding_window=false vs a window on every layer", lg, ref.forward(cfg, w, ids, "weights", windows=[sw] * cfg.layers))
+
+
+def check_qwen2_mixed(name, cfg, w, ids, lg):
+    sw = cfg.raw["sliding_window"]
+    print(f"    per-layer windows: {cfg.windows}")
+    differs(name, "mixed vs every layer windowed", lg, ref.forward(cfg, w, ids, "weights", windows=[sw] * cfg.layers))
+    differs(name, "mixed vs no layer windowed", lg, ref.forward(cfg, w, ids, "weights", windows=[None] * cfg.layers))
+
+
+def unscaled(cfg):
+    c = dict(cfg.raw)
+    c["rope_scaling"] = None
+    return ref.Config(c)
+
+
+def check_rope_scaling(name, cfg, w, ids, lg):
+    inv = ref.rope_inv_freq(cfg)
+    base = ref.rope_inv_freq(unscaled(cfg))
+    print(f"    inv_freq unscaled {base.tolist()}\n    inv_freq scaled   {inv.tolist()}")
+    rs = cfg.rope_scaling
+    if rs.get("rope_type", rs.get("type")) == "llama3":
+        import math
+
+        old = rs["original_max_position_embeddings"]
+        wl = (2 * math.pi / base).tolist()
+        kinds = ["kept" if x < old / rs["high_freq_factor"] else "divided" if x > old / rs["low_freq_factor"] else "smoothed" for x in wl]
+        print(f"    llama3 branches per frequency: {kinds}")
+    differs(name, "rope scaling vs none", lg, ref.forward(unscaled(cfg), w, ids, "weights"))
+
+
+def check_tied(name, cfg, w, ids, lg):
+    check_rope_scaling(name, cfg, w, ids, lg)
+    assert "lm_head.weight" not in w
+
+
+CASES = [
+    Case("llama-f32", llama_config(), 1, note="GQA 4 query / 2 key-value heads, untied lm_head, rope_theta 10000, head_dim from hidden/heads"),
+    Case("llama-bf16", llama_config(torch_dtype="bfloat16"), 2, stored="bfloat16", modes=("weights", "bfloat16"),
+         note="llama-f32's shapes, weights stored BF16"),
+    Case("llama-tied-scaled",
+         llama_config(tie_word_embeddings=True, head_dim=8, num_key_value_heads=1, attention_bias=True, mlp_bias=True,
+                      rope_theta=500000.0, eos_token_id=[2, 5],
+                      rope_scaling={"factor": 8.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0,
+                                    "original_max_position_embeddings": 16, "rope_type": "llama3"}),
+         3, check=check_tied,
+         note="tied embeddings, llama3 rope scaling, explicit head_dim 8 != 16/4, MQA (1 key-value head), attention_bias and mlp_bias, eos list"),
+    Case("llama-sharded", llama_config(), 4,
+         shards={"model-00001-of-00002.safetensors": lambda n: n.startswith("model.embed_tokens") or n.startswith("model.layers.0."),
+                 "model-00002-of-00002.safetensors": None},
+         note="weights in two shards with model.safetensors.index.json, no model.safetensors"),
+    Case("mistral-f32", mistral_config(), 5, check=check_window,
+         note="sliding_window 4 over 12 tokens (a query sees itself and the 3 keys before it)"),
+    Case("qwen2-f32", qwen2_config(), 6, check=check_qwen2_window_ignored,
+         note="q/k/v biases, untied, rope_theta 1e6; sliding_window 4 present but use_sliding_window false, so no window"),
+    Case("qwen2-bf16", qwen2_config(torch_dtype="bfloat16", num_key_value_heads=4), 7, stored="bfloat16", modes=("weights", "bfloat16"),
+         note="qwen2 with 4 key-value heads (plain multi-head attention), weights stored BF16"),
+    Case("qwen2-window", qwen2_config(use_sliding_window=True, max_window_layers=0), 8, check=check_window,
+         note="use_sliding_window true, sliding_window 4, max_window_layers 0: every layer windowed (layer i is windowed iff i >= max_window_layers)"),
+    Case("qwen2-window-mixed", qwen2_config(use_sliding_window=True, max_window_layers=1, torch_dtype="bfloat16"), 9,
+         stored="bfloat16", check=check_qwen2_mixed,
+         note="use_sliding_window true, sliding_window 4, max_window_layers 1 of 2: layer 0 full attention, layer 1 windowed"),
+    Case("llama-rope-linear", llama_config(num_key_value_heads=4, rope_scaling={"factor": 2.0, "type": "linear"}), 10,
+         check=check_rope_scaling, note='rope_scaling {"type": "linear", "factor": 2.0} (old key spelling), 4 key-value heads'),
+]
+
+
+def build(case):
+    d = os.path.join(HERE, case.name)
+    if os.path.exists(d):
+        shutil.rmtree(d)
+    os.makedirs(d)
+    cfg = ref.Config(case.config)
+    w32 = make_weights(cfg, case.seed)
+    stored = {n: t.to(torch.bfloat16) for n, t in w32.items()} if case.stored == "bfloat16" else w32
+    write_json(os.path.join(d, "config.json"), case.config)
+    gen = {"_from_model_config": True, "bos_token_id": case.config["bos_token_id"], "eos_token_id": case.config["eos_token_id"],
+           "transformers_version": TRANSFORMERS_VERSION}
+    write_json(os.path.join(d, "generation_config.json"), gen)
+    if case.shards is None:
+        ref.write_safetensors(os.path.join(d, "model.safetensors"), stored)
+    else:
+        names = sorted(stored)
+        files = list(case.shards)
+        assign = {}
+        for n in names:
+            for f in files:
+                pred = case.shards[f]
+                if pred is None or pred(n):
+                    assign[n] = f
+                    break
+        total = 0
+        for f in files:
+            total += ref.write_safetensors(os.path.join(d, f), {n: stored[n] for n in names if assign[n] == f})
+        write_json(os.path.join(d, "model.safetensors.index.json"), {"metadata": {"total_size": total}, "weight_map": assign})
+
+    # Run the reference on the files as written (what a loader sees).
+    cfg, w = ref.load(d)
+    for n, t in stored.items():
+        assert torch.equal(w[n], t), f"{case.name}: {n} did not read back"
+    ids = make_ids(100 + case.seed)
+    out = {}
+    for mode in case.modes:
+        out[mode] = ref.forward(cfg, w, ids, mode)
+    assert torch.equal(ref.forward(cfg, w, ids, "float32"), out["weights"]), "float32 and weights modes differ"
+    lg = out["weights"]
+    print(f"{case.name}: {case.note}")
+    print(f"    logits: mean |x| {lg.abs().mean():.3f}, max |x| {lg.abs().max():.3f}; windows per layer {cfg.windows}")
+    if "bfloat16" in out:
+        b = out["bfloat16"]
+        agree = (b.argmax(-1) == lg.argmax(-1)).sum().item()
+        print(f"    bfloat16 vs weights: max |Δ| {maxdiff(b, lg):.4g}, mean |Δ| {(b - lg).abs().mean():.4g}, argmax agree {agree}/{len(ids)}")
+    if case.check:
+        case.check(case.name, cfg, w, ids, lg)
+    body = ",\n".join(f'"{m}": {ref.logits_json(out[m])}' for m in case.modes)
+    with open(os.path.join(d, "expected.json"), "w") as f:
+        f.write('{\n"ids": %s,\n"modes": %s,\n"logits": {\n%s\n}\n}\n' % (json.dumps(ids), json.dumps(list(case.modes)), body))
+
+
+def main():
+    torch.set_num_threads(1)  # deterministic reductions
+    for case in CASES:
+        build(case)
+    total = 0
+    for root, _, files in os.walk(HERE):
+        total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
+    print(f"testdata/hf: {total / 1024:.0f} KiB")
+
+
+if __name__ == "__main__":
+    main()

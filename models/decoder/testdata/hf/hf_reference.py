@@ -1,0 +1,395 @@
+#!/usr/bin/env python3
+"""Reference forward pass of Hugging Face LlamaForCausalLM, MistralForCausalLM
+and Qwen2ForCausalLM, in plain PyTorch (no transformers needed).
+
+It follows transformers' modeling code step by step (eager attention):
+
+  * RMSNorm computes in float32: h = x.to(float32); var = mean(h**2);
+    h = h * rsqrt(var + eps); out = weight * h.to(input_dtype).
+  * Rotary embeddings in the "rotate_half" layout: inv_freq =
+    1 / theta**(arange(0, dim, 2) / dim) in float32, rescaled by rope_scaling
+    ("linear": inv_freq / factor; "llama3": by wavelength, as
+    modeling_rope_utils._compute_llama3_parameters), angles and cos/sin in
+    float32, then cast to the activation dtype.
+  * Grouped-query attention with repeat_kv; scores = q @ k^T * head_dim**-0.5;
+    a causal mask (0 or finfo(dtype).min, added); softmax in float32, cast
+    back; sliding windows where the model has them (see layer_windows).
+  * SiLU-gated MLP: down(act(gate(x)) * up(x)).
+  * Biases: Llama attention_bias on q, k, v and o, mlp_bias on gate, up and
+    down; Qwen2 always has q, k and v biases (never o); Mistral none.
+  * tie_word_embeddings: the head is model.embed_tokens.weight.
+
+Modes (--dtype):
+  float32   weights widened to float32, all compute in float32.
+  weights   the weights as stored (bf16/f16 widened exactly to float32),
+            compute in float32: what loom does. For any checkpoint this is
+            numerically the same computation as float32 (widening is exact);
+            both names are kept for the command line.
+  bfloat16  transformers with torch_dtype=bfloat16: weights cast to bf16,
+            activations bf16, with HF's float32 islands (RMSNorm statistics,
+            RoPE angles, attention softmax).
+
+Usage:
+  python3 hf_reference.py DIR --ids 3,1,4,1,5 [--dtype float32|bfloat16|weights] --out logits.json
+
+DIR holds config.json and model.safetensors, or model.safetensors.index.json
+with its shards. The output is {"ids": [...], "logits": [[V floats] per
+position], "dtype": mode}.
+"""
+
+import argparse
+import json
+import math
+import os
+import struct
+import sys
+
+import numpy as np
+import torch
+
+MODES = ("float32", "weights", "bfloat16")
+
+# ----------------------------------------------------------------------------
+# safetensors, by hand
+
+
+_ST_DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "F64": torch.float64}
+_ST_NAMES = {v: k for k, v in _ST_DTYPES.items()}
+
+
+def _to_bytes(t):
+    t = t.detach().contiguous().cpu()
+    if t.dtype == torch.bfloat16:
+        return t.view(torch.int16).numpy().astype("<i2").tobytes()
+    np_dtype = {torch.float32: "<f4", torch.float16: "<f2", torch.float64: "<f8"}[t.dtype]
+    return t.numpy().astype(np_dtype).tobytes()
+
+
+def _from_bytes(raw, dtype, shape):
+    if dtype == "BF16":
+        bits = np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16
+        t = torch.from_numpy(bits.view(np.float32).copy()).to(torch.bfloat16)  # exact
+    else:
+        np_dtype = {"F32": "<f4", "F16": "<f2", "F64": "<f8"}[dtype]
+        t = torch.from_numpy(np.frombuffer(raw, dtype=np_dtype).astype(np_dtype[1:]).copy())
+    return t.reshape(shape)
+
+
+def write_safetensors(path, tensors, metadata=None):
+    """Writes {name: tensor} as a safetensors file: 8-byte little-endian header
+    length, JSON header (padded with spaces to a multiple of 8, as the
+    reference writer does), then the tensors' bytes, in name order."""
+    header, chunks, off = {}, [], 0
+    for name in sorted(tensors):
+        t = tensors[name]
+        raw = _to_bytes(t)
+        header[name] = {"dtype": _ST_NAMES[t.dtype], "shape": list(t.shape), "data_offsets": [off, off + len(raw)]}
+        chunks.append(raw)
+        off += len(raw)
+    header["__metadata__"] = metadata if metadata is not None else {"format": "pt"}
+    hb = json.dumps(header, separators=(",", ":")).encode()
+    hb += b" " * (-len(hb) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(hb)))
+        f.write(hb)
+        for c in chunks:
+            f.write(c)
+    return off  # bytes of tensor data
+
+
+def read_safetensors(path):
+    """Reads a safetensors file into {name: tensor} (dtypes as stored)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + n].decode())
+    buf = data[8 + n :]
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        b, e = info["data_offsets"]
+        out[name] = _from_bytes(buf[b:e], info["dtype"], info["shape"])
+    return out
+
+
+def load_weights(d):
+    """Loads DIR/model.safetensors, or the shards named by
+    DIR/model.safetensors.index.json (every weight_map entry must be found in
+    the file it names, and every shard tensor must be in the map)."""
+    single = os.path.join(d, "model.safetensors")
+    index = os.path.join(d, "model.safetensors.index.json")
+    if os.path.exists(single):
+        return read_safetensors(single)
+    if not os.path.exists(index):
+        raise FileNotFoundError(f"{d}: neither model.safetensors nor model.safetensors.index.json")
+    with open(index) as f:
+        wmap = json.load(f)["weight_map"]
+    out = {}
+    for shard in sorted(set(wmap.values())):
+        ts = read_safetensors(os.path.join(d, shard))
+        for name, t in ts.items():
+            if wmap.get(name) != shard:
+                raise ValueError(f"{shard}: tensor {name} is not mapped to this shard in the index")
+            out[name] = t
+    missing = sorted(set(wmap) - set(out))
+    if missing:
+        raise ValueError(f"{index}: tensors missing from their shards: {missing}")
+    return out
+
+
+# ----------------------------------------------------------------------------
+# config, with transformers' defaults
+
+
+class Config:
+    def __init__(self, c):
+        self.raw = c
+        self.model_type = c.get("model_type", "llama")
+        if self.model_type not in ("llama", "mistral", "qwen2"):
+            raise ValueError(f"model_type {self.model_type!r}: the reference knows llama, mistral and qwen2")
+        self.hidden = c["hidden_size"]
+        self.intermediate = c["intermediate_size"]
+        self.layers = c["num_hidden_layers"]
+        self.heads = c["num_attention_heads"]
+        self.kv_heads = c.get("num_key_value_heads") or self.heads
+        # Llama/Mistral/Qwen2 all read head_dim when the config has it.
+        self.head_dim = c.get("head_dim") or self.hidden // self.heads
+        self.eps = c.get("rms_norm_eps", 1e-6)
+        self.theta = c.get("rope_theta", 10000.0)
+        self.rope_scaling = c.get("rope_scaling")
+        self.act = c.get("hidden_act", "silu")
+        self.tie = c.get("tie_word_embeddings", False)
+        llama = self.model_type == "llama"
+        qwen2 = self.model_type == "qwen2"
+        self.qkv_bias = qwen2 or (llama and c.get("attention_bias", False))
+        self.o_bias = llama and c.get("attention_bias", False)
+        self.mlp_bias = llama and c.get("mlp_bias", False)
+        self.windows = layer_windows(c, self.model_type, self.layers)
+
+
+def layer_windows(c, model_type, layers):
+    """The sliding window of each layer (None: full causal attention).
+
+    Mistral: config.sliding_window on every layer (MistralConfig's default is
+    4096 when the key is absent; null means none).
+    Qwen2: layer i is windowed iff use_sliding_window and sliding_window is
+    not None and i >= max_window_layers (Qwen2Config.layer_types; the same
+    test the older flash-attention path made). With use_sliding_window false
+    the window is dropped whatever sliding_window says. An explicit
+    layer_types list in the config wins.
+    Llama: none."""
+    if model_type == "mistral":
+        w = c.get("sliding_window", 4096)
+        return [w] * layers
+    if model_type == "qwen2":
+        w = c.get("sliding_window", 4096) if c.get("use_sliding_window", False) else None
+        types = c.get("layer_types")
+        if types is None:
+            mwl = c.get("max_window_layers", 28)
+            types = ["sliding_attention" if w is not None and i >= mwl else "full_attention" for i in range(layers)]
+        return [w if t == "sliding_attention" else None for t in types]
+    return [None] * layers
+
+
+# ----------------------------------------------------------------------------
+# the forward pass
+
+
+def rope_inv_freq(cfg):
+    """inv_freq in float32, as transformers' rope init functions compute it."""
+    dim = cfg.head_dim
+    inv_freq = 1.0 / (cfg.theta ** (torch.arange(0, dim, 2, dtype=torch.int64).float() / dim))
+    rs = cfg.rope_scaling
+    kind = None if rs is None else rs.get("rope_type", rs.get("type", "default"))  # BC: "type"
+    if kind in (None, "default"):
+        return inv_freq
+    if kind == "linear":
+        return inv_freq / rs["factor"]
+    if kind == "llama3":
+        factor = rs["factor"]
+        low_freq_factor = rs["low_freq_factor"]
+        high_freq_factor = rs["high_freq_factor"]
+        old_context_len = rs["original_max_position_embeddings"]
+        low_freq_wavelen = old_context_len / low_freq_factor
+        high_freq_wavelen = old_context_len / high_freq_factor
+        wavelen = 2 * math.pi / inv_freq
+        # wavelen < high_freq_wavelen: kept; wavelen > low_freq_wavelen: divided by factor
+        inv_freq_llama = torch.where(wavelen > low_freq_wavelen, inv_freq / factor, inv_freq)
+        # in between: interpolated with a smooth factor
+        smooth_factor = (old_context_len / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor)
+        smoothed_inv_freq = (1 - smooth_factor) * inv_freq_llama / factor + smooth_factor * inv_freq_llama
+        is_medium_freq = ~(wavelen < high_freq_wavelen) * ~(wavelen > low_freq_wavelen)
+        return torch.where(is_medium_freq, smoothed_inv_freq, inv_freq_llama)
+    raise NotImplementedError(f"rope_scaling type {kind!r}")
+
+
+def rope_cos_sin(inv_freq, positions, dtype):
+    """cos, sin [1, T, head_dim] computed in float32, then cast to dtype."""
+    inv_freq_expanded = inv_freq[None, :, None].float()  # [1, D/2, 1]
+    position_ids_expanded = positions[None, None, :].float()  # [1, 1, T]
+    freqs = (inv_freq_expanded @ position_ids_expanded).transpose(1, 2)  # [1, T, D/2]
+    emb = torch.cat((freqs, freqs), dim=-1)
+    return emb.cos().to(dtype), emb.sin().to(dtype)
+
+
+def rotate_half(x):
+    x1 = x[..., : x.shape[-1] // 2]
+    x2 = x[..., x.shape[-1] // 2 :]
+    return torch.cat((-x2, x1), dim=-1)
+
+
+def repeat_kv(x, n_rep):
+    b, h, s, d = x.shape
+    if n_rep == 1:
+        return x
+    return x[:, :, None, :, :].expand(b, h, n_rep, s, d).reshape(b, h * n_rep, s, d)
+
+
+def rms_norm(x, weight, eps):
+    input_dtype = x.dtype
+    h = x.to(torch.float32)
+    variance = h.pow(2).mean(-1, keepdim=True)
+    h = h * torch.rsqrt(variance + eps)
+    return weight * h.to(input_dtype)
+
+
+def causal_mask(T, window, dtype, window_extra=0):
+    """[1, 1, T, T] additive mask: 0 where query i may see key j, else
+    finfo(dtype).min. Causal: j <= i. With a window W: also j > i - W, so a
+    query sees W keys, itself included (transformers' sliding_window_overlay,
+    kv_idx > q_idx - sliding_window). window_extra=1 gives the W+1-key variant
+    some transformers versions had, for diagnostics only."""
+    i = torch.arange(T)[:, None]
+    j = torch.arange(T)[None, :]
+    allowed = j <= i
+    if window is not None:
+        allowed &= j > i - (window + window_extra)
+    m = torch.zeros(T, T, dtype=dtype).masked_fill(~allowed, torch.finfo(dtype).min)
+    return m[None, None]
+
+
+def activation(name):
+    if name in ("silu", "swish"):
+        return torch.nn.functional.silu
+    if name == "gelu":
+        return torch.nn.functional.gelu
+    if name in ("gelu_pytorch_tanh", "gelu_new"):
+        return lambda x: torch.nn.functional.gelu(x, approximate="tanh")
+    if name == "relu":
+        return torch.relu
+    raise NotImplementedError(f"hidden_act {name!r}")
+
+
+def linear(x, weights, prefix):
+    return torch.nn.functional.linear(x, weights[prefix + ".weight"], weights.get(prefix + ".bias"))
+
+
+def check_names(cfg, weights):
+    """The checkpoint must hold exactly the tensors the architecture has."""
+    want = {"model.embed_tokens.weight", "model.norm.weight"}
+    if not cfg.tie:
+        want.add("lm_head.weight")
+    for i in range(cfg.layers):
+        p = f"model.layers.{i}."
+        want |= {p + "input_layernorm.weight", p + "post_attention_layernorm.weight"}
+        for n in ("q_proj", "k_proj", "v_proj", "o_proj"):
+            want.add(p + f"self_attn.{n}.weight")
+            if (n != "o_proj" and cfg.qkv_bias) or (n == "o_proj" and cfg.o_bias):
+                want.add(p + f"self_attn.{n}.bias")
+        for n in ("gate_proj", "up_proj", "down_proj"):
+            want.add(p + f"mlp.{n}.weight")
+            if cfg.mlp_bias:
+                want.add(p + f"mlp.{n}.bias")
+    have = set(weights)
+    if have != want:
+        raise ValueError(f"checkpoint tensors differ from the architecture: missing {sorted(want - have)}, unexpected {sorted(have - want)}")
+
+
+@torch.no_grad()
+def forward(cfg, weights, ids, mode, windows=None, window_extra=0):
+    """Logits [T, V] (float32 tensor) for one sequence ids."""
+    if mode not in MODES:
+        raise ValueError(f"mode {mode!r}, want one of {MODES}")
+    check_names(cfg, weights)
+    dt = torch.bfloat16 if mode == "bfloat16" else torch.float32
+    W = {k: v.to(dt) for k, v in weights.items()}
+    windows = cfg.windows if windows is None else windows
+    act = activation(cfg.act)
+    T = len(ids)
+    H, Hkv, hd = cfg.heads, cfg.kv_heads, cfg.head_dim
+    scaling = hd**-0.5
+
+    x = torch.nn.functional.embedding(torch.tensor([ids]), W["model.embed_tokens.weight"])  # [1, T, D]
+    cos, sin = rope_cos_sin(rope_inv_freq(cfg), torch.arange(T), dt)
+    cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)  # [1, 1, T, hd]
+    for i in range(cfg.layers):
+        p = f"model.layers.{i}."
+        # self-attention
+        residual = x
+        h = rms_norm(x, W[p + "input_layernorm.weight"], cfg.eps)
+        q = linear(h, W, p + "self_attn.q_proj").view(1, T, H, hd).transpose(1, 2)
+        k = linear(h, W, p + "self_attn.k_proj").view(1, T, Hkv, hd).transpose(1, 2)
+        v = linear(h, W, p + "self_attn.v_proj").view(1, T, Hkv, hd).transpose(1, 2)
+        q = (q * cos) + (rotate_half(q) * sin)
+        k = (k * cos) + (rotate_half(k) * sin)
+        k = repeat_kv(k, H // Hkv)
+        v = repeat_kv(v, H // Hkv)
+        scores = torch.matmul(q, k.transpose(2, 3)) * scaling
+        scores = scores + causal_mask(T, windows[i], dt, window_extra)
+        probs = torch.nn.functional.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
+        o = torch.matmul(probs, v).transpose(1, 2).contiguous().reshape(1, T, H * hd)
+        x = residual + linear(o, W, p + "self_attn.o_proj")
+        # MLP
+        residual = x
+        h = rms_norm(x, W[p + "post_attention_layernorm.weight"], cfg.eps)
+        m = linear(act(linear(h, W, p + "mlp.gate_proj")) * linear(h, W, p + "mlp.up_proj"), W, p + "mlp.down_proj")
+        x = residual + m
+    x = rms_norm(x, W["model.norm.weight"], cfg.eps)
+    head = W["model.embed_tokens.weight"] if cfg.tie else W["lm_head.weight"]
+    logits = torch.nn.functional.linear(x, head)
+    return logits[0].float()
+
+
+def load(d):
+    with open(os.path.join(d, "config.json")) as f:
+        cfg = Config(json.load(f))
+    return cfg, load_weights(d)
+
+
+def fmt(v):
+    """Shortest decimal that reads back as the same float32."""
+    v = np.float32(v)
+    if not np.isfinite(v):
+        raise ValueError(f"non-finite logit {v}")
+    return np.format_float_scientific(v, unique=True, trim="0") if v != 0 and (abs(v) < 1e-4 or abs(v) >= 1e7) else np.format_float_positional(v, unique=True, trim="0")
+
+
+def logits_json(rows):
+    """Logits [T, V] as a JSON array of arrays (one line per position)."""
+    return "[\n" + ",\n".join("  [" + ",".join(fmt(v) for v in row) + "]" for row in rows.tolist()) + "\n]"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("dir")
+    ap.add_argument("--ids", required=True, help="comma-separated token ids")
+    ap.add_argument("--dtype", default="weights", choices=MODES)
+    ap.add_argument("--out", default="-", help="output JSON (default stdout)")
+    a = ap.parse_args(argv)
+    ids = [int(s) for s in a.ids.split(",") if s.strip()]
+    cfg, weights = load(a.dir)
+    bad = [i for i in ids if not 0 <= i < weights["model.embed_tokens.weight"].shape[0]]
+    if bad:
+        sys.exit(f"token ids {bad} outside the vocabulary")
+    logits = forward(cfg, weights, ids, a.dtype)
+    text = '{\n"ids": %s,\n"dtype": "%s",\n"logits": %s\n}\n' % (json.dumps(ids), a.dtype, logits_json(logits))
+    if a.out == "-":
+        sys.stdout.write(text)
+    else:
+        with open(a.out, "w") as f:
+            f.write(text)
+
+
+if __name__ == "__main__":
+    main()
