@@ -21,7 +21,7 @@ type Config struct {
 	NumHiddenLayers       int      `json:"num_hidden_layers"`
 	NumAttentionHeads     int      `json:"num_attention_heads"`
 	NumKeyValueHeads      int      `json:"num_key_value_heads"`
-	HeadDim               int      `json:"head_dim"`
+	HeadDim               int      `json:"head_dim,omitempty"`
 	HiddenAct             string   `json:"hidden_act"`
 	RMSNormEps            float64  `json:"rms_norm_eps"`
 	RopeTheta             float64  `json:"rope_theta"`

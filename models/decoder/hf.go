@@ -136,6 +136,7 @@ func (m *Model) ExportHF(dir string, tok tokenizer.Tokenizer, dt safetensors.DTy
 	}
 	c := *m.Config
 	c.Loom = Options{}
+	c.HeadDim = c.HeadDimOrDefault() // explicit: transformers reads a 0 as 0
 	c.TorchDtype = map[safetensors.DType]string{safetensors.F32: "float32", safetensors.F16: "float16", safetensors.BF16: "bfloat16"}[dt]
 	if eos := tok.EOS(); eos >= 0 && len(c.EOSTokenID) == 0 {
 		c.EOSTokenID = TokenIDs{eos}
