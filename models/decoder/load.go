@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 
@@ -147,6 +148,7 @@ func fill(c *Config, src weightSource, o LoadOptions) (*Model, error) {
 			src.file(""), float64(need)/1e9, o.DType, float64(avail)/1e9)
 	}
 	garbage := 0 // bytes of float32 temporaries since the last collection
+	converted := false
 	for _, p := range params {
 		dt := tensor.Float32
 		if p.Value.IsEmpty() && p.Value.NDim() == 2 {
@@ -166,8 +168,12 @@ func fill(c *Config, src weightSource, o LoadOptions) (*Model, error) {
 		// twice the model (GOGC) and out of memory.
 		if garbage > 1<<30 {
 			runtime.GC()
-			garbage = 0
+			converted, garbage = true, 0
 		}
+		converted = converted || garbage > 0
+	}
+	if converted {
+		debug.FreeOSMemory() // return the temporaries' pages, so RSS is the model's
 	}
 	return m, nil
 }
@@ -213,6 +219,10 @@ type shards struct {
 	index string                       // the index file, or "" for one file
 	by    map[string]*safetensors.File // tensor name → its file
 	files []*safetensors.File
+	// left counts each file's tensors not loaded yet; a file is unmapped
+	// when its last one is, so the mapped pages of a large checkpoint do
+	// not add up on top of the loaded model.
+	left map[*safetensors.File]int
 }
 
 // openSafetensors opens dir's model.safetensors, or else the shards its
@@ -314,8 +324,19 @@ func (s *shards) file(name string) string {
 	return filepath.Join(s.dir, WeightsFile)
 }
 
-func (s *shards) load(name string, dt tensor.DType) (*tensor.Tensor, error) {
+func (s *shards) load(name string, dt tensor.DType) (t *tensor.Tensor, err error) {
 	f := s.by[name]
+	if s.left == nil {
+		s.left = map[*safetensors.File]int{}
+		for _, g := range s.by {
+			s.left[g]++
+		}
+	}
+	defer func() {
+		if s.left[f]--; s.left[f] == 0 && err == nil {
+			err = f.Close()
+		}
+	}()
 	in, _ := f.Info(name)
 	if dt == tensor.BFloat16 && in.DType == safetensors.BF16 || dt == tensor.Float16 && in.DType == safetensors.F16 {
 		b, err := f.Bytes(name)
@@ -323,6 +344,19 @@ func (s *shards) load(name string, dt tensor.DType) (*tensor.Tensor, error) {
 			return nil, err
 		}
 		return tensor.FromPacked(dt, b, in.Shape...)
+	}
+	if (in.DType == safetensors.BF16 || in.DType == safetensors.F16) && len(in.Shape) > 0 {
+		// Widen with the vector kernels, straight from the mapping.
+		b, err := f.View(name)
+		if err != nil {
+			return nil, err
+		}
+		pt := map[safetensors.DType]tensor.DType{safetensors.BF16: tensor.BFloat16, safetensors.F16: tensor.Float16}[in.DType]
+		t, err := tensor.FromPacked(pt, b, in.Shape...)
+		if err != nil {
+			return nil, fmt.Errorf("%s: tensor %q: %v", f.Path, name, err)
+		}
+		return t.To(tensor.Float32), nil
 	}
 	v, shape, err := f.Float32(name)
 	if err != nil {
