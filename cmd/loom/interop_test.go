@@ -38,8 +38,18 @@ var trainedModel = sync.OnceValues(func() (string, error) {
 	if code := run([]string{"tokenizer", "train", "--vocab", "320", "--data", corpus, "--out", tok}, &o, &e); code != 0 {
 		return "", &runError{"tokenizer train", e.String()}
 	}
+	// A small Llama with grouped-query attention (4 heads, 2 of them
+	// key/value) and an FFN width (176) that is not a multiple of 32, so
+	// q8_0 exports fall back to f16 for down_proj.
+	spec := filepath.Join(dir, "spec.json")
+	os.WriteFile(spec, []byte(`{"model": {"hidden_size": 64, "intermediate_size": 176, "num_hidden_layers": 2,
+		"num_attention_heads": 4, "num_key_value_heads": 2, "hidden_act": "silu", "rms_norm_eps": 1e-6, "rope_theta": 10000,
+		"vocab_size": 256, "max_position_embeddings": 128, "initializer_range": 0.02},
+		"train": {"steps": 600, "batch_size": 8, "seq_len": 64, "lr": 0.003, "warmup": 30, "min_lr_factor": 0.1,
+		"weight_decay": 0.1, "beta1": 0.9, "beta2": 0.95, "eps": 1e-8, "clip": 1, "seed": 1, "val_fraction": 0.1,
+		"eval_every": 200, "eval_batches": 2}}`), 0o644)
 	out := filepath.Join(dir, "run")
-	if code := run([]string{"train", "--preset", "tiny", "--data", corpus, "--tokenizer", tok, "--steps", "600", "--out", out}, &o, &e); code != 0 {
+	if code := run([]string{"train", "--config", spec, "--data", corpus, "--tokenizer", tok, "--out", out}, &o, &e); code != 0 {
 		return "", &runError{"train", e.String()}
 	}
 	return filepath.Join(out, "checkpoint"), nil
@@ -164,21 +174,48 @@ func TestLlamaCpp(t *testing.T) {
 	script, _ := filepath.Abs("testdata/llamacpp/greedy.mjs")
 	prompt := "ROMEO:\nWhat light through yonder window"
 	for _, tc := range []struct {
-		typ  string
-		tol  float64 // max difference of the chosen tokens' probabilities
-		want int     // tokens that must agree
+		name, typ string
+		scaling   string  // rope_scaling to give the model ("" none)
+		tol       float64 // max difference of the chosen tokens' probabilities
+		want      int     // tokens that must agree
 	}{
-		{"f32", 5e-4, 32},
-		{"f16", 5e-3, 32},
-		{"q8_0", 0.05, 0}, // reported, not required: llama.cpp also quantises activations to 8 bits
+		{"f32", "f32", "", 5e-4, 32},
+		{"f16", "f16", "", 5e-3, 32},
+		{"q8_0", "q8_0", "", 0.05, 0}, // reported, not required: llama.cpp also quantises activations to 8 bits
+		{"f32-rope-linear", "f32", `{"rope_type": "linear", "factor": 2.0}`, 5e-4, 32},
+		{"f32-rope-llama3", "f32", `{"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 32}`, 5e-4, 32},
 	} {
-		t.Run(tc.typ, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
+			src := ckpt
+			if tc.scaling != "" {
+				// The same weights with scaled rotary frequencies: the
+				// text degrades, but loom and llama.cpp must agree.
+				src = filepath.Join(t.TempDir(), "scaled")
+				os.MkdirAll(src, 0o755)
+				for _, f := range []string{"model.safetensors", "tokenizer.json"} {
+					b, _ := os.ReadFile(filepath.Join(ckpt, f))
+					os.WriteFile(filepath.Join(src, f), b, 0o644)
+				}
+				c, err := decoder.LoadConfig(ckpt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.RopeScaling = new(decoder.RopeScaling)
+				json.Unmarshal([]byte(tc.scaling), c.RopeScaling)
+				os.WriteFile(filepath.Join(src, "config.json"), c.JSON(), 0o644)
+			}
 			path := filepath.Join(t.TempDir(), "m.gguf")
 			var o, e bytes.Buffer
-			if code := run([]string{"export", "--format", "gguf", "--type", tc.typ, "--model", ckpt, "--out", path}, &o, &e); code != 0 {
+			if code := run([]string{"export", "--format", "gguf", "--type", tc.typ, "--model", src, "--out", path}, &o, &e); code != 0 {
 				t.Fatalf("export: %s", e.String())
 			}
-			m, err := decoder.LoadWith(path, decoder.LoadOptions{DType: tensor.Float32})
+			var m *decoder.Model
+			var err error
+			if tc.scaling != "" {
+				m, err = decoder.Load(src) // GGUF import does not read rope_freqs
+			} else {
+				m, err = decoder.LoadWith(path, decoder.LoadOptions{DType: tensor.Float32})
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -222,7 +259,7 @@ func TestLlamaCpp(t *testing.T) {
 			if d > tc.tol && tc.want > 0 {
 				t.Errorf("chosen-token probabilities differ by up to %.3g (tolerance %g):\nllama.cpp %.4f\nloom      %.4f", d, tc.tol, res.Confidence, probs)
 			}
-			t.Logf("%s: %d of %d tokens agree, max probability difference %.2g over them; loom's continuation %q", tc.typ, agree, len(toks), d, tok.Decode(toks))
+			t.Logf("%s: %d of %d tokens agree, max probability difference %.2g over them; loom's continuation %q", tc.name, agree, len(toks), d, tok.Decode(toks))
 		})
 	}
 }

@@ -47,8 +47,11 @@ func LoadWith(path string, o LoadOptions) (*Model, error) {
 	if err := checkDType(o.DType); err != nil {
 		return nil, err
 	}
-	if st, err := os.Stat(path); err == nil && !st.IsDir() && isGGUF(path) {
-		return loadGGUF(path, o)
+	if st, err := os.Stat(path); err == nil && !st.IsDir() {
+		if isGGUF(path) {
+			return loadGGUF(path, o)
+		}
+		return nil, fmt.Errorf("%s: not a model directory or a GGUF file (for a .safetensors file, give the directory that holds it and its config.json)", path)
 	}
 	c, err := LoadConfig(filepath.Join(path, ConfigFile))
 	if err != nil {
