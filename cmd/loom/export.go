@@ -22,6 +22,7 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "output: a .gguf file, or a directory for hf (required)")
 	typ := fs.String("type", "", "weight type: gguf f32, f16 or q8_0 (default f16; q8_0 needs rows of 32·k, others fall back to f16); hf f32, f16 or bf16 (default f32)")
 	name := fs.String("name", "", "general.name in GGUF metadata (default: the model's directory name)")
+	dtype := fs.String("dtype", "f32", "precision the model is loaded in before export: f32, or bf16/f16 for models too large for float32 (exact when the checkpoint is stored in that type)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -30,7 +31,7 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	l, err := loadModel("export", *model, 0, "", stderr)
+	l, err := loadModel("export", *model, 0, *dtype, stderr)
 	if err != nil {
 		return err
 	}

@@ -9,10 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/format/safetensors"
 	"github.com/loomml/loom/nn"
-	"github.com/loomml/loom/tensor"
 	"github.com/loomml/loom/tokenizer"
 )
 
@@ -157,14 +155,7 @@ func (m *Model) ExportHF(dir string, tok tokenizer.Tokenizer, dt safetensors.DTy
 		if err := WriteFileAtomic(filepath.Join(d, ConfigFile), c.JSON()); err != nil {
 			return err
 		}
-		params := make([]*autograd.Var, 0, len(m.Params()))
-		for _, p := range m.Params() {
-			if p.Value.DType().Packed() {
-				p = &autograd.Var{Name: p.Name, Value: p.Value.To(tensor.Float32)}
-			}
-			params = append(params, p)
-		}
-		if err := nn.SaveParams(filepath.Join(d, WeightsFile), params, dt, map[string]string{"format": "pt"}); err != nil {
+		if err := nn.SaveParams(filepath.Join(d, WeightsFile), m.Params(), dt, map[string]string{"format": "pt"}); err != nil {
 			return err
 		}
 		if err := bpe.SaveHF(filepath.Join(d, TokenizerFile)); err != nil {
