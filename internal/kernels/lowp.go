@@ -12,24 +12,43 @@ import (
 // half or ggml's q8_0 and widened to float32 inside the product with
 // float32 activations (GemmLowT).
 //
-// Every path computes each element of C as the float32 dot product of a row
-// of A with the widened row of W (Widen's values, exactly: q8_0's d·q is
-// exact in float32), so the paths differ only in the order of the float32
-// sums:
+// The bf16 and f16 paths compute each element of C as the float32 dot
+// product of a row of A with the widened row of W (Widen's values, exactly),
+// so they differ only in the order of the float32 sums:
 //
 //   - m ≤ 3 (decoding) with AVX-512: lowp_amd64.s; each element is summed
 //     exactly as the float32 matrix–vector kernel (dotRowsAVX512) would sum
 //     it on the widened weights (with beta 0, GemmLowT equals SgemmWith on
 //     Widen(W) bit for bit). W is read once for all m rows.
 //   - m ≤ 3 in plain Go: four interleaved partial sums per dot product.
-//   - m > 3: tiles of W rows are widened into float32 scratch and multiplied
-//     with SgemmWith (A·tileᵀ), so results are those of the float32 GEMM in
-//     use on the widened tile.
+//   - m > 3 (all formats): tiles of W rows are widened into float32 scratch
+//     and multiplied with SgemmWith (A·tileᵀ), so results are those of the
+//     float32 GEMM in use on the widened tile (q8_0's d·q is exact in
+//     float32).
 //
-// Every path is within the float32 summation bound
+// All of them are within the float32 summation bound
 // (k+3)·2⁻²³·(Σ_p |A[i,p]·W[j,p]| + |beta·C[i,j]|) of the exact result on
-// the widened weights (the tests check this against float64), and each path
-// is bit-identical for any thread count.
+// the widened weights.
+//
+// q8_0 with m ≤ 3 sums by blocks instead, which saves a multiplication per
+// weight: for each row of A and of W, 16 lane sums acc[l] = +0, and for
+// each block b (scale d, int8 q) in increasing order
+//
+//	t = fma(x[32b+16+l], q[16+l], x[32b+l]·q[l])    (float32, l < 16)
+//	acc[l] = fma(d, t, acc[l])
+//
+// then the 16 lanes are added in a fixed tree (hsum16) and beta·C added
+// with one fma. The AVX-512 kernel and the plain-Go dotQ8Go both compute
+// exactly this, so they agree bit for bit (for finite results), whatever m.
+// Each product x·w = d·(x·q) goes through at most k/32 + 7 roundings (2 in
+// t, k/32 in the folds, 4 in the tree, 1 in the beta fma), so with
+// u = 2⁻²⁴ and γ(n) = n·u/(1−n·u) the result is within
+// γ(k/32+7)·(Σ_p |A[i,p]·W[j,p]| + |beta·C[i,j]|) of the exact result on
+// the widened weights: tighter than the bound above, but no longer equal
+// to the float32 GEMM on Widen(W).
+//
+// The tests check these bounds against float64, and each path is
+// bit-identical for any thread count.
 
 // Format is a storage format of a weight matrix's rows.
 type Format uint8
@@ -365,35 +384,130 @@ func dotLow(f Format, c []float32, ldc int, x []float32, ldx, m int, w []byte, r
 		case F16:
 			dotHalfAVX512(1, &c[0], ldc, &x[0], ldx, m, &w[0], rb, n, k, beta)
 		case Q8_0:
-			dotQ8AVX512(&c[0], ldc, &x[0], ldx, m, &w[0], rb, n, k/q8Block, beta)
+			dotQ8AVX512(&c[0], ldc, &x[0], ldx, m, &w[0], rb, n, k/q8Block, beta, f16Table())
 		}
+		return
+	}
+	if f == Q8_0 {
+		dotQ8Go(c, ldc, x, ldx, m, w, rb, n, k, beta)
 		return
 	}
 	dotLowGo(f, c, ldc, x, ldx, m, w, rb, n, k, beta)
 }
 
-// dotLowGo is dotLow in plain Go: each row of W is widened into a small
-// float32 buffer one block at a time and dotted with the rows of x, four
-// partial sums per dot product.
+// dotQ8Go is the q8_0 dotLow in plain Go, with the floating-point operations
+// of dotQ8AVX512 in the same order (so the two agree bit for bit): for each
+// row of x and of W, 16 lane sums acc[l] from +0; for each block b in
+// increasing order, with scale d and int8 q,
+//
+//	t = fma(x[32b+16+l], q[16+l], x[32b+l]·q[l])
+//	acc[l] = fma(d, t, acc[l])
+//
+// then acc reduced as hsum16 does, then fma(beta, c, sum) when beta ≠ 0.
+func dotQ8Go(c []float32, ldc int, x []float32, ldx, m int, w []byte, rb, n, k int, beta float32) {
+	tab := f16Table()
+	nb := k / q8Block
+	for j := range n {
+		row := w[j*rb : j*rb+nb*q8BlockBytes]
+		for i := range m {
+			xi := x[i*ldx : i*ldx+nb*q8Block]
+			var acc [16]float32
+			for b := range nb {
+				blk := (*[q8BlockBytes]byte)(row[b*q8BlockBytes:])
+				xb := (*[q8Block]float32)(xi[b*q8Block:])
+				d := tab[binary.LittleEndian.Uint16(blk[:])]
+				for l := range acc {
+					// fma32, with its common case written out.
+					t := float32(xb[l] * float32(int8(blk[2+l])))
+					x1, q1 := xb[16+l], float32(int8(blk[18+l]))
+					if s := float64(float64(x1)*float64(q1)) + float64(t); fma32Exact(s) {
+						t = float32(s)
+					} else {
+						t = fma32Slow(x1, q1, t)
+					}
+					if s := float64(float64(d)*float64(t)) + float64(acc[l]); fma32Exact(s) {
+						acc[l] = float32(s)
+					} else {
+						acc[l] = fma32Slow(d, t, acc[l])
+					}
+				}
+			}
+			v := hsum16(&acc)
+			if beta != 0 {
+				v = fma32(beta, c[i*ldc+j], v)
+			}
+			c[i*ldc+j] = v
+		}
+	}
+}
+
+// hsum16 adds 16 lanes in the order of the AVX-512 reductions (HSUM in
+// vec_amd64.s, RED4 in lowp_amd64.s): halves, quarters, then
+// (l0+l2)+(l1+l3).
+func hsum16(a *[16]float32) float32 {
+	var h [8]float32
+	for l := range h {
+		h[l] = a[l] + a[l+8]
+	}
+	q0, q1, q2, q3 := h[0]+h[4], h[1]+h[5], h[2]+h[6], h[3]+h[7]
+	return (q0 + q2) + (q1 + q3)
+}
+
+// fma32 returns x·y + z rounded once to float32, as VFMADD does for finite
+// results. The product is exact in float64 (48 bits at most) and the sum
+// there is off by at most half a float64 ulp, which cannot change the
+// float32 rounding unless the float64 sum lands on a float32 midpoint (low
+// 29 bits 1 followed by zeros) or below 2⁻¹²⁶ (where float32's precision
+// is less than 24 bits). Those rare cases go to fma32Slow.
+func fma32(x, y, z float32) float32 {
+	if s := float64(float64(x)*float64(y)) + float64(z); fma32Exact(s) {
+		return float32(s)
+	}
+	return fma32Slow(x, y, z)
+}
+
+// fma32Exact reports whether rounding s, the float64 sum x·y + z of fma32,
+// to float32 gives fma32's result.
+func fma32Exact(s float64) bool {
+	b := math.Float64bits(s)
+	return b&(1<<29-1) != 1<<28 && b&(0x7ff<<52) >= (1023-126)<<52
+}
+
+// fma32Slow is fma32 by rounding to odd (Boldo and Melquiond): the float64
+// sum's error is recovered exactly (TwoSum), and when it is not 0 and the
+// sum's last bit is even, the sum is moved one float64 ulp towards the
+// exact value; then a single rounding to float32 is correct.
+func fma32Slow(x, y, z float32) float32 {
+	p := float64(float64(x) * float64(y))
+	zf := float64(z)
+	s := p + zf
+	zz := s - p
+	e := (p - (s - zz)) + (zf - zz)
+	if bits := math.Float64bits(s); e != 0 && e == e && bits&1 == 0 {
+		if (e > 0) == (s > 0) {
+			bits++
+		} else {
+			bits--
+		}
+		s = math.Float64frombits(bits)
+	}
+	return float32(s)
+}
+
+// dotLowGo is dotLow in plain Go for bf16 and f16: each row of W is
+// widened into a small float32 buffer one block at a time and dotted with
+// the rows of x, four partial sums per dot product.
 func dotLowGo(f Format, c []float32, ldc int, x []float32, ldx, m int, w []byte, rb, n, k int, beta float32) {
-	const blk = 256 // elements widened at a time (a multiple of 32)
+	const blk = 256 // elements widened at a time
 	var buf [blk]float32
 	var s [3][4]float32
-	eb := 2 // bytes per element (bf16, f16)
-	if f == Q8_0 {
-		eb = 0
-	}
 	for j := range n {
 		row := w[j*rb : (j+1)*rb]
 		s = [3][4]float32{}
 		for p0 := 0; p0 < k; p0 += blk {
 			p1 := min(k, p0+blk)
 			wv := buf[:p1-p0]
-			if eb != 0 {
-				widenGo(f, wv, row[eb*p0:eb*p1])
-			} else {
-				widenGo(f, wv, row[p0/q8Block*q8BlockBytes:p1/q8Block*q8BlockBytes])
-			}
+			widenGo(f, wv, row[2*p0:2*p1])
 			for i := range m {
 				xv := x[i*ldx+p0 : i*ldx+p1]
 				xv = xv[:len(wv)]

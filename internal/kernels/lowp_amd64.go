@@ -8,7 +8,7 @@ package kernels
 func dotHalfAVX512(f16 int, c *float32, ldc int, x *float32, ldx int, m int, w *byte, ldw int, n, k int, beta float32)
 
 //go:noescape
-func dotQ8AVX512(c *float32, ldc int, x *float32, ldx int, m int, w *byte, ldw int, n, nb int, beta float32)
+func dotQ8AVX512(c *float32, ldc int, x *float32, ldx int, m int, w *byte, ldw int, n, nb int, beta float32, tab *[1 << 16]float32)
 
 //go:noescape
 func widenBF16AVX512(dst *float32, src *byte, n int)

@@ -6,7 +6,7 @@ func dotHalfAVX512(f16 int, c *float32, ldc int, x *float32, ldx int, m int, w *
 	panic("unreachable")
 }
 
-func dotQ8AVX512(c *float32, ldc int, x *float32, ldx int, m int, w *byte, ldw int, n, nb int, beta float32) {
+func dotQ8AVX512(c *float32, ldc int, x *float32, ldx int, m int, w *byte, ldw int, n, nb int, beta float32, tab *[1 << 16]float32) {
 	panic("unreachable")
 }
 

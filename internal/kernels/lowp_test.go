@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -429,8 +430,26 @@ func (g lowCase) run(threads int) []float32 {
 	return c
 }
 
+// tol returns the bound on |GemmLowT − exact| for an element whose
+// Σ|A[i,p]·W[j,p]| + |beta·C[i,j]| is mag (W the widened weights). Every
+// path is within the float32 summation bound (k+3)·2⁻²³·mag. The q8_0
+// decode path (m ≤ 3) sums by blocks, and each product x·w = d·(x·q)
+// goes through at most k/32 + 7 roundings: 2 in its block's lane sum
+// (x·q, then the fma adding the lane's second product), k/32 in the fmas
+// folding d·(block sum) into the lane accumulator (the first of them
+// included), 4 in the 16-lane reduction, 1 in the fma adding beta·C (which
+// goes through that one only). So its error is at most
+// γ(k/32+7)·mag, γ(n) = n·u/(1−n·u), u = 2⁻²⁴.
+func (g lowCase) tol(mag float64) float64 {
+	if g.f == Q8_0 && g.m <= 3 {
+		n := float64(g.k/q8Block + 7)
+		return n * 0x1p-24 / (1 - n*0x1p-24) * mag
+	}
+	return float64(g.k+3) * 0x1p-23 * mag
+}
+
 // check compares got with the float64 product of A and the widened W,
-// within the float32 summation bound (k+3)·2⁻²³·(Σ|a·w| + |beta·c|).
+// within g.tol.
 func (g lowCase) check(t *testing.T, what string, got []float32) {
 	t.Helper()
 	bad := 0
@@ -453,7 +472,7 @@ func (g lowCase) check(t *testing.T, what string, got []float32) {
 				s += float64(g.beta) * float64(g.c[idx])
 				mag += math.Abs(float64(g.beta) * float64(g.c[idx]))
 			}
-			tol := float64(g.k+3)*0x1p-23*mag + 1e-30
+			tol := g.tol(mag) + 1e-30
 			if d := math.Abs(float64(got[idx]) - s); !(d <= tol) {
 				bad++
 				if bad <= 5 {
@@ -541,20 +560,18 @@ func TestGemmLowT(t *testing.T) {
 	t.Logf("%d cases", cases)
 }
 
-// TestGemmLowTMatchesSgemm: on the AVX-512 decode path each element is
-// summed exactly as the float32 matrix–vector kernel sums it, so with beta 0
-// GemmLowT equals SgemmWith on the widened weights bit for bit.
+// TestGemmLowTMatchesSgemm: on the AVX-512 decode path each bf16 or f16
+// element is summed exactly as the float32 matrix–vector kernel sums it, so
+// with beta 0 GemmLowT equals SgemmWith on the widened weights bit for bit.
+// (q8_0 sums by blocks instead: TestGemmLowTQ8Order.)
 func TestGemmLowTMatchesSgemm(t *testing.T) {
 	kern := Get("avx512_6x64")
 	if !useAVX512 || kern == nil {
 		t.Skip("no AVX-512")
 	}
 	rng := rand.New(rand.NewPCG(23, 2))
-	for _, f := range lowFormats {
+	for _, f := range []Format{BF16, F16} {
 		for _, k := range []int{32, 64, 96, 1024, 4096, 17, 100, 1000} {
-			if f.Valid(k) != nil {
-				continue
-			}
 			for m := 1; m <= 3; m++ {
 				g := newLowCase(rng, f, m, 41, k, 0, false)
 				got := g.run(2)
@@ -562,6 +579,152 @@ func TestGemmLowTMatchesSgemm(t *testing.T) {
 				kern.Sgemm(1, false, true, m, g.n, k, 1, g.a, g.lda, g.wf, k, 0, want, g.ldc)
 				if i := sameBits(got, want); i >= 0 {
 					t.Fatalf("%v: element %d = %v, Sgemm on widened weights %v", g, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// q8Ref computes one q8_0 decode element in float64 from the definition of
+// dotQ8Go's order, with each float32 operation rounded through big.Float
+// (exact at 1200 bits, then rounded once), independently of fma32.
+func q8Ref(x []float32, row []byte, k int, beta, c float32) float32 {
+	round := func(v *big.Float) float32 { f, _ := v.Float32(); return f }
+	fma := func(a, b, z float32) float32 {
+		p := new(big.Float).SetPrec(1200).SetFloat64(float64(a))
+		p.Mul(p, new(big.Float).SetFloat64(float64(b)))
+		return round(p.Add(p, new(big.Float).SetFloat64(float64(z))))
+	}
+	var acc [16]float32
+	for b := range k / 32 {
+		blk := row[b*34:]
+		d := f16ToF32(binary.LittleEndian.Uint16(blk))
+		for l := range 16 {
+			t := x[32*b+l] * float32(int8(blk[2+l]))
+			t = fma(x[32*b+16+l], float32(int8(blk[18+l])), t)
+			acc[l] = fma(d, t, acc[l])
+		}
+	}
+	v := hsum16(&acc)
+	if beta != 0 {
+		v = fma(beta, c, v)
+	}
+	return v
+}
+
+// TestFma32 checks fma32 against big.Float on random operands of all
+// magnitudes, on sums whose float64 rounding lands on a float32 midpoint
+// (where rounding twice would be wrong) and on subnormal results.
+func TestFma32(t *testing.T) {
+	ref := func(x, y, z float32) float32 { // exact at 1200 bits, rounded once
+		p := new(big.Float).SetPrec(1200).SetFloat64(float64(x))
+		p.Mul(p, new(big.Float).SetFloat64(float64(y)))
+		f, _ := p.Add(p, new(big.Float).SetFloat64(float64(z))).Float32()
+		return f
+	}
+	rng := rand.New(rand.NewPCG(31, 7))
+	randF := func(emin, emax int) float32 {
+		v := float32(math.Ldexp(1+rng.Float64(), emin+rng.IntN(emax-emin+1)))
+		if rng.IntN(2) == 0 {
+			v = -v
+		}
+		return v
+	}
+	type triple struct{ x, y, z float32 }
+	var cases []triple
+	for range 200000 {
+		cases = append(cases, triple{randF(-70, 60), randF(-70, 60), randF(-140, 120)})
+	}
+	for range 20000 { // subnormal results
+		cases = append(cases, triple{randF(-80, -60), randF(-80, -60), randF(-149, -127)})
+	}
+	// x·y = 2^(2e)·(1 − i²·2⁻⁴⁶) is just below 2^(2e), and z = ±2^(2e+1)·o
+	// with o odd in [2²³, 2²⁴) has float32 neighbours 2^(2e+1) away, so
+	// x·y + z lies i²·2^(2e−46) from the float32 midpoint z ± 2^(2e), less
+	// than half a float64 ulp: the float64 sum is the midpoint, which rounds
+	// to even, away from the right answer z.
+	hard := 0
+	for i := 1; i < 64; i++ {
+		for e := -20; e <= 20; e += 5 {
+			x := float32(math.Ldexp(1+float64(i)*0x1p-23, e))
+			y := float32(math.Ldexp(1-float64(i)*0x1p-23, e))
+			for j := range 8 {
+				for _, sz := range []float64{1, -1} {
+					z := float32(sz * math.Ldexp(float64(1<<23+2*j+1), 2*e+1))
+					cases = append(cases, triple{x, y, z}, triple{-x, y, -z})
+					if s := float64(x)*float64(y) + float64(z); float32(s) != ref(x, y, z) {
+						hard++
+					}
+				}
+			}
+		}
+	}
+	if hard == 0 {
+		t.Fatal("no case where rounding the float64 sum is wrong: the hard cases test nothing")
+	}
+	for _, c := range cases {
+		if got, want := fma32(c.x, c.y, c.z), ref(c.x, c.y, c.z); math.Float32bits(got) != math.Float32bits(want) {
+			t.Fatalf("fma32(%g, %g, %g) = %g, want %g", c.x, c.y, c.z, got, want)
+		}
+	}
+	t.Logf("%d cases, %d where rounding the float64 sum to float32 is wrong", len(cases), hard)
+}
+
+// TestGemmLowTQ8Order: the q8_0 decode paths (AVX-512 and plain Go) sum by
+// blocks in one fixed order, so they agree bit for bit with each other, for
+// every thread count, and with q8Ref, on operands spanning many binades
+// (activations from 2⁻³⁰ to 2²⁰ and zeros, scales down to f16 subnormals).
+func TestGemmLowTQ8Order(t *testing.T) {
+	saved := useAVX512
+	defer setAVX512(saved)
+	rng := rand.New(rand.NewPCG(41, 3))
+	for _, k := range []int{32, 64, 96, 2048, 4096} {
+		for m := 1; m <= 3; m++ {
+			for _, n := range []int{1, 5, 37, 130} {
+				for bi, beta := range []float32{0, 1, -0.75} {
+					g := newLowCase(rng, Q8_0, m, n, k, beta, (m+bi)%2 == 1)
+					for i := range g.a {
+						switch rng.IntN(8) {
+						case 0:
+							g.a[i] = 0
+						case 1:
+							g.a[i] = float32(math.Ldexp(rng.NormFloat64(), rng.IntN(51)-30))
+						}
+					}
+					// Scales over the whole f16 range, subnormals included.
+					for b := 0; b < len(g.w); b += q8BlockBytes {
+						if rng.IntN(4) == 0 {
+							binary.LittleEndian.PutUint16(g.w[b:], uint16(rng.IntN(0x7c00)))
+						}
+					}
+					widenGo(Q8_0, g.wf, g.w)
+					var ref []float32
+					for _, vec := range []bool{false, true} {
+						if vec && !saved {
+							continue
+						}
+						setAVX512(vec)
+						got := g.run(1)
+						g.check(t, fmt.Sprintf("avx512=%v", vec), got)
+						if ref == nil {
+							ref = got
+							rb := Q8_0.RowBytes(k)
+							for i := range m {
+								for j := range min(n, 6) {
+									want := q8Ref(g.a[i*g.lda:], g.w[j*rb:], k, beta, g.c[i*g.ldc+j])
+									if got := ref[i*g.ldc+j]; math.Float32bits(got) != math.Float32bits(want) {
+										t.Fatalf("%v: dotQ8Go C[%d,%d] = %v, q8Ref %v", g, i, j, got, want)
+									}
+								}
+							}
+						} else if i := sameBits(got, ref); i >= 0 {
+							t.Fatalf("%v: AVX-512 element %d = %v, plain Go %v", g, i, got[i], ref[i])
+						}
+						if i := sameBits(g.run(3), got); i >= 0 {
+							t.Fatalf("%v avx512=%v: threads=3 differs at %d", g, vec, i)
+						}
+					}
+					setAVX512(saved)
 				}
 			}
 		}
