@@ -17,11 +17,23 @@
 // time (see below). A last group of fewer than four rows repeats its last
 // row and stores under a mask.
 //
+// Both prefetch into L2, while summing a group, the next group of four rows,
+// which starts right after it (rows are ldw bytes apart, ldw the row's
+// bytes): each step of DX over a row (a chunk or a block) requests the next
+// 4·step bytes from R12+4·DX (dotHalf) or R11+4·DX (dotQ8), so over a group
+// its 4·ldw bytes are all requested, one group ahead of their use. Without
+// it the four short interleaved streams (a 2048-element row is 4096 bytes in
+// bf16/f16, 2176 in q8_0) keep the hardware prefetchers from reaching the
+// DRAM bandwidth. The addresses are kept in registers: the last group's
+// (past the end of W) are never loaded from, and PREFETCHT1 does not fault;
+// the last group of a thread's chunk prefetches the rows after the chunk.
+//
 // Registers: SI x, R13 ldx in bytes, AX x at the current chunk, BX R8 R9
 // R10 the four rows of W, DX the byte offset in them, CX the chunk count,
-// DI c at the current group, R12 ldc in bytes, R11 rows left, Z0–Z11 the
-// accumulators (x row i, W row r in Z(4i+r)), Z31 beta; K1 the k-tail
-// mask, K2 all lanes, K3 the rows of the group to store.
+// DI c at the current group, R12 the next group's rows in the loop and ldc
+// in bytes for the stores, R11 rows left, Z0–Z11 the accumulators (x row
+// i, W row r in Z(4i+r)), Z31 beta; K1 the k-tail mask, K2 all lanes, K3
+// the rows of the group to store.
 
 // HALF4BF16 and HALF4F16 widen 16 elements (byte offset DX, lanes in mask
 // k) of the four rows into Z16–Z19.
@@ -64,13 +76,21 @@
 	VMOVUPS.Z (AX)(R13*2), k, Z22; \
 	FMA4(Z22, Z8, Z9, Z10, Z11)
 
-// HALFLOOP runs the CX full chunks and the masked tail, then jumps to red.
+// HALFPF prefetches the 128 bytes of the next group (at R12) that match
+// the chunk at DX: 4·32 bytes from R12+4·DX.
+#define HALFPF \
+	PREFETCHT1 (R12)(DX*4); \
+	PREFETCHT1 64(R12)(DX*4)
+
+// HALFLOOP runs the CX full chunks and the masked tail, prefetching the
+// next group at R12, then jumps to red.
 #define HALFLOOP(W4, XF, loop, tail, red) \
 	TESTQ CX, CX; \
 	JZ    tail; \
 loop: \
 	W4(K2); \
 	XF(K2); \
+	HALFPF; \
 	ADDQ $64, AX; \
 	ADDQ $32, DX; \
 	DECQ CX; \
@@ -80,6 +100,7 @@ tail: \
 	JZ    red; \
 	W4(K1); \
 	XF(K1); \
+	HALFPF; \
 	JMP red
 
 // RED4 reduces four accumulators to their lane sums in X14 (lane r = sum
@@ -177,8 +198,6 @@ full: \
 // bytes apart; k ≥ 1, 1 ≤ m ≤ 3.
 TEXT ·dotHalfAVX512(SB), NOSPLIT, $0-84
 	MOVQ c+8(FP), DI
-	MOVQ ldc+16(FP), R12
-	SHLQ $2, R12
 	MOVQ x+24(FP), SI
 	MOVQ ldx+32(FP), R13
 	SHLQ $2, R13
@@ -198,6 +217,8 @@ TEXT ·dotHalfAVX512(SB), NOSPLIT, $0-84
 
 hgroup:
 	GROUPSETUP(ldw+56(FP), hfull)
+	MOVQ ldw+56(FP), R12
+	LEAQ (BX)(R12*4), R12
 	MOVQ SI, AX
 	MOVQ k+72(FP), CX
 	SHRQ $4, CX
@@ -227,6 +248,8 @@ hh2:
 	HALFLOOP(HALF4F16, XF2, hh2loop, hh2tail, hred)
 
 hred:
+	MOVQ ldc+16(FP), R12
+	SHLQ $2, R12
 	REDSTORE(m+40(FP), beta+80(FP), hs0, hs1, hs2, hnext)
 
 hnext:
@@ -250,14 +273,8 @@ hdone:
 // reduced and beta·c added as in dotHalf. q is widened with VPMOVSXBD and
 // VCVTDQ2PS; d is the float32 at tab[bits of d] (f16Table), broadcast from
 // memory by the folding fma. The order does not depend on m, and dotQ8Go
-// (lowp.go) computes the same.
-//
-// Every block also prefetches (into L2) the next 136 bytes of the next
-// group of four rows, which starts right after the current one: over a
-// group, its 4·ldw bytes are all requested, one group ahead of their use.
-// Without it the four short interleaved streams (a 2048-element row is
-// 2176 bytes) keep the hardware prefetchers from reaching the DRAM
-// bandwidth. Prefetches past the end of W do not fault.
+// (lowp.go) computes the same. Every block prefetches the next group's 136
+// bytes that match it (see above).
 //
 // Registers as for dotHalf, except: SI the scale table (x is reloaded from
 // the frame), R12 the scale's bits in the loop (ldc is reloaded before the
