@@ -121,14 +121,7 @@ func inspectPath(path string, all bool) (*inspection, error) {
 	if st.IsDir() {
 		return in, inspectDir(in, path)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	var magic [4]byte
-	io.ReadFull(f, magic[:])
-	f.Close()
-	if string(magic[:]) == "GGUF" {
+	if gguf.IsGGUF(path) {
 		return in, inspectGGUF(in, path, all)
 	}
 	return in, inspectSafetensors(in, path, "")

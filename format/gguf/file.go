@@ -384,3 +384,16 @@ func arrayLen(v any) int {
 	}
 	return 0
 }
+
+// IsGGUF reports whether the file at path starts with the GGUF magic (it
+// does not validate the rest; Open does).
+func IsGGUF(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var m [len(Magic)]byte
+	_, err = io.ReadFull(f, m[:])
+	return err == nil && string(m[:]) == Magic
+}

@@ -122,11 +122,11 @@ func Narrow(f Format, dst []byte, src []float32) {
 	switch f {
 	case BF16:
 		for i, v := range src {
-			binary.LittleEndian.PutUint16(dst[2*i:], bf16FromF32(v))
+			binary.LittleEndian.PutUint16(dst[2*i:], BF16FromFloat32(v))
 		}
 	case F16:
 		for i, v := range src {
-			binary.LittleEndian.PutUint16(dst[2*i:], f16FromF32(v))
+			binary.LittleEndian.PutUint16(dst[2*i:], F16FromFloat32(v))
 		}
 	case Q8_0:
 		for b := range n / q8Block {
@@ -151,7 +151,7 @@ func narrowQ8Block(dst []byte, x []float32) {
 	if d != 0 {
 		id = 1 / d
 	}
-	binary.LittleEndian.PutUint16(dst, f16FromF32(d))
+	binary.LittleEndian.PutUint16(dst, F16FromFloat32(d))
 	for j, v := range x {
 		r := math.Round(float64(v * id)) // roundf: half away from zero
 		switch {
@@ -166,8 +166,9 @@ func narrowQ8Block(dst []byte, x []float32) {
 	}
 }
 
-// bf16FromF32 is tensor.BF16FromFloat32.
-func bf16FromF32(f float32) uint16 {
+// BF16FromFloat32 returns the bfloat16 bit pattern nearest to f (ties to
+// even; NaN stays a quiet NaN of the same sign). package tensor exposes it.
+func BF16FromFloat32(f float32) uint16 {
 	b := math.Float32bits(f)
 	if b&0x7fffffff > 0x7f800000 { // NaN: keep the sign, force a quiet NaN
 		return uint16(b>>16) | 0x0040
@@ -176,9 +177,9 @@ func bf16FromF32(f float32) uint16 {
 	return uint16(b >> 16)
 }
 
-// f16FromF32 is tensor.F16FromFloat32: round to nearest even, overflow to
+// F16FromFloat32 returns the IEEE half nearest to f: round to nearest even, overflow to
 // infinity, subnormals produced exactly, NaN → quiet NaN of the same sign.
-func f16FromF32(f float32) uint16 {
+func F16FromFloat32(f float32) uint16 {
 	b := math.Float32bits(f)
 	sign := uint16(b>>16) & 0x8000
 	exp := int(b>>23) & 0xff
@@ -215,10 +216,10 @@ func f16FromF32(f float32) uint16 {
 	return sign | uint16(h)
 }
 
-// f16ToF32 widens an IEEE half exactly (tensor.Float32FromF16): the
+// Float32FromF16 widens an IEEE half exactly: the
 // exponent is rebiased, subnormals are normalised through one float32
 // subtraction (exact), infinities and NaNs keep their payload.
-func f16ToF32(h uint16) float32 {
+func Float32FromF16(h uint16) float32 {
 	o := uint32(h&0x7fff) << 13
 	switch o & (0x1f << 23) {
 	case 0x1f << 23: // Inf or NaN
@@ -234,11 +235,11 @@ func f16ToF32(h uint16) float32 {
 
 // f16Table holds the float32 value of every f16 pattern (256 KiB), built
 // on first use by the plain-Go paths: a lookup is about twice as fast as
-// f16ToF32.
+// Float32FromF16.
 var f16Table = sync.OnceValue(func() *[1 << 16]float32 {
 	t := new([1 << 16]float32)
 	for h := range t {
-		t[h] = f16ToF32(uint16(h))
+		t[h] = Float32FromF16(uint16(h))
 	}
 	return t
 })
@@ -291,7 +292,7 @@ func widenGo(f Format, dst []float32, src []byte) {
 	case Q8_0:
 		for b := range n / q8Block {
 			blk := (*[q8BlockBytes]byte)(src[b*q8BlockBytes:])
-			d := f16ToF32(binary.LittleEndian.Uint16(blk[:]))
+			d := Float32FromF16(binary.LittleEndian.Uint16(blk[:]))
 			out := (*[q8Block]float32)(dst[b*q8Block:])
 			for j := range out {
 				out[j] = float32(int8(blk[2+j])) * d

@@ -67,7 +67,7 @@ func TestHalfNarrowKnown(t *testing.T) {
 		{0x7f800001, 0x7fc0}, // signalling NaN → quiet
 		{0xffa00000, 0xffe0}, // −NaN with payload: sign and top payload kept, quiet bit set
 	} {
-		if got := bf16FromF32(math.Float32frombits(tc.x)); got != tc.want {
+		if got := BF16FromFloat32(math.Float32frombits(tc.x)); got != tc.want {
 			t.Errorf("bf16(%#08x) = %#04x, want %#04x", tc.x, got, tc.want)
 		}
 	}
@@ -99,7 +99,7 @@ func TestHalfNarrowKnown(t *testing.T) {
 		{float32(math.NaN()), 0x7e00},
 		{math.Float32frombits(0xff800001), 0xfe00},
 	} {
-		if got := f16FromF32(tc.x); got != tc.want {
+		if got := F16FromFloat32(tc.x); got != tc.want {
 			t.Errorf("f16(%g = %#08x) = %#04x, want %#04x", tc.x, math.Float32bits(tc.x), got, tc.want)
 		}
 	}
@@ -163,9 +163,9 @@ func TestHalfWidenExhaustive(t *testing.T) {
 			}
 			var back uint16
 			if f == BF16 {
-				back = bf16FromF32(goOut[h])
+				back = BF16FromFloat32(goOut[h])
 			} else {
-				back = f16FromF32(goOut[h])
+				back = F16FromFloat32(goOut[h])
 			}
 			if back != uint16(h) {
 				t.Fatalf("%v: %#04x → %g → %#04x", f, h, goOut[h], back)
@@ -328,7 +328,7 @@ func TestQ8RoundTrip(t *testing.T) {
 			amax = max(amax, math.Abs(float64(v)))
 		}
 		d := float64(float32(amax) / 127)
-		dh := float64(f16ToF32(binary.LittleEndian.Uint16(q[b*34:])))
+		dh := float64(Float32FromF16(binary.LittleEndian.Uint16(q[b*34:])))
 		if dh < 0x1p-14 && math.Abs(dh-d) > 0x1p-25 || dh >= 0x1p-14 && math.Abs(dh-d) > 0x1p-11*d {
 			t.Fatalf("block %d: f16 scale %g for %g", b, dh, d)
 		}
@@ -598,7 +598,7 @@ func q8Ref(x []float32, row []byte, k int, beta, c float32) float32 {
 	var acc [16]float32
 	for b := range k / 32 {
 		blk := row[b*34:]
-		d := f16ToF32(binary.LittleEndian.Uint16(blk))
+		d := Float32FromF16(binary.LittleEndian.Uint16(blk))
 		for l := range 16 {
 			t := x[32*b+l] * float32(int8(blk[2+l]))
 			t = fma(x[32*b+16+l], float32(int8(blk[18+l])), t)

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -23,18 +22,6 @@ import (
 // …, output, and the rows of q_proj and k_proj (weights and biases)
 // permuted from Hugging Face's rotate-half rotary layout to the
 // interleaved pairs llama.cpp's rotary embedding uses.
-
-// isGGUF reports whether the file at path starts with the GGUF magic.
-func isGGUF(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	var magic [4]byte
-	_, err = f.Read(magic[:])
-	return err == nil && bytes.Equal(magic[:], []byte("GGUF"))
-}
 
 // ggufNames maps the HF names of one layer's tensors (after
 // "model.layers.N.") to llama.cpp's (after "blk.N.").

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/loomml/loom/format/gguf"
 	"github.com/loomml/loom/format/safetensors"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
@@ -48,7 +49,7 @@ func LoadWith(path string, o LoadOptions) (*Model, error) {
 		return nil, err
 	}
 	if st, err := os.Stat(path); err == nil && !st.IsDir() {
-		if isGGUF(path) {
+		if gguf.IsGGUF(path) {
 			return loadGGUF(path, o)
 		}
 		return nil, fmt.Errorf("%s: not a model directory or a GGUF file (for a .safetensors file, give the directory that holds it and its config.json)", path)
