@@ -1,11 +1,9 @@
 package gguf
 
 import (
-	"encoding/binary"
 	"fmt"
-	"math"
 
-	"github.com/loomml/loom/tensor"
+	"github.com/loomml/loom/internal/kernels"
 )
 
 // Q8_0 block layout: a float16 scale d followed by 32 int8 quants; element
@@ -40,38 +38,7 @@ func QuantizeQ8_0(dst []byte, src []float32) {
 		panic(fmt.Sprintf("gguf: QuantizeQ8_0 of %d values into %d bytes; want a multiple of %d values and %d bytes per %d values",
 			len(src), len(dst), q8Block, q8Bytes, q8Block))
 	}
-	for b := 0; b < len(src)/q8Block; b++ {
-		x := src[b*q8Block : (b+1)*q8Block]
-		out := dst[b*q8Bytes : (b+1)*q8Bytes]
-		var amax float32
-		for _, v := range x {
-			// As C's MAX(amax, fabsf(v)): a NaN replaces amax, and
-			// the next value replaces a NaN.
-			if a := float32(math.Abs(float64(v))); !(amax > a) {
-				amax = a
-			}
-		}
-		d := amax / 127
-		var id float32
-		if d != 0 {
-			id = 1 / d
-		}
-		binary.LittleEndian.PutUint16(out, tensor.F16FromFloat32(d))
-		for j, v := range x {
-			out[2+j] = byte(roundQ8(v * id))
-		}
-	}
-}
-
-// roundQ8 rounds x half away from zero, as roundf, and converts it to int8.
-// Finite values of x are within [-127.5, 127.5) by construction; NaN and
-// the infinities give 0, as the int8 conversion of ggml does on x86-64.
-func roundQ8(x float32) int8 {
-	r := math.Round(float64(x))
-	if !(r >= -128 && r <= 127) {
-		return 0
-	}
-	return int8(r)
+	kernels.Narrow(kernels.Q8_0, dst, src)
 }
 
 // DequantizeQ8_0 expands the Q8_0 blocks of src into dst, as ggml's
@@ -83,12 +50,5 @@ func DequantizeQ8_0(dst []float32, src []byte) {
 		panic(fmt.Sprintf("gguf: DequantizeQ8_0 of %d bytes into %d values; want %d bytes per %d values",
 			len(src), len(dst), q8Bytes, q8Block))
 	}
-	for b := 0; b < len(dst)/q8Block; b++ {
-		in := src[b*q8Bytes : (b+1)*q8Bytes]
-		d := tensor.Float32FromF16(binary.LittleEndian.Uint16(in))
-		y := dst[b*q8Block : (b+1)*q8Block]
-		for j := range y {
-			y[j] = float32(int8(in[2+j])) * d
-		}
-	}
+	kernels.Widen(kernels.Q8_0, dst, src)
 }

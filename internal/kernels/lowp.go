@@ -154,12 +154,10 @@ func narrowQ8Block(dst []byte, x []float32) {
 	binary.LittleEndian.PutUint16(dst, F16FromFloat32(d))
 	for j, v := range x {
 		r := math.Round(float64(v * id)) // roundf: half away from zero
-		switch {
-		case r > 127:
-			r = 127
-		case r < -127:
-			r = -127
-		case r != r:
+		if !(r >= -128 && r <= 127) {
+			// NaN or ±Inf (a block holding one, or amax so small that
+			// 1/d overflows): C leaves the int8 conversion undefined;
+			// ggml gives 0 on x86-64, and so does loom.
 			r = 0
 		}
 		dst[2+j] = byte(int8(r))

@@ -220,7 +220,6 @@ func (m *Model) ExportGGUF(path string, tok tokenizer.Tokenizer, typ gguf.Type, 
 			return fmt.Errorf("decoder: parameter %s has no llama.cpp name", p.Name)
 		}
 		shape := p.Shape()
-		vals := p.Value.To(tensor.Float32).Contiguous().F32()
 		t := gguf.F32
 		if len(shape) == 2 {
 			t = typ
@@ -229,17 +228,11 @@ func (m *Model) ExportGGUF(path string, tok tokenizer.Tokenizer, typ gguf.Type, 
 			}
 		}
 		var data []byte
-		switch t {
-		case gguf.F32:
-			data = f32Bytes(vals)
-		case gguf.F16:
-			data = make([]byte, 2*len(vals))
-			for i, x := range vals {
-				binary.LittleEndian.PutUint16(data[2*i:], tensor.F16FromFloat32(x))
-			}
-		case gguf.Q8_0:
-			data = make([]byte, len(vals)/32*34)
-			gguf.QuantizeQ8_0(data, vals)
+		if t == gguf.F32 {
+			data = f32Bytes(p.Value.To(tensor.Float32).Contiguous().F32())
+		} else {
+			// ggml's f16 and q8_0 rows are loom's packed rows, byte for byte.
+			data = tensor.Pack(p.Value.To(tensor.Float32), map[gguf.Type]tensor.DType{gguf.F16: tensor.Float16, gguf.Q8_0: tensor.Q8_0}[t]).Raw()
 		}
 		if heads, ok := c.ropePermuted(p.Name); ok {
 			rows := shape[0]
