@@ -68,5 +68,8 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 		return nil
 	})
 	fmt.Fprintf(stdout, "wrote %s (%s, %.1f MB, %d parameters)\n", *out, *format, float64(size)/1e6, l.Model.NumParams())
+	if n := l.Model.Config.Loom.Removed.Count(); n > 0 {
+		fmt.Fprintf(stdout, "note: %d removed sublayers are written as zero weights (%s cannot skip them); the exported model computes the same function but not faster\n", n, *format)
+	}
 	return nil
 }

@@ -210,22 +210,24 @@ func (b *PreNorm) Params() []*autograd.Var {
 func init() {
 	RegisterAttention("mha", selfAttention)
 	RegisterLayout("prenorm", func(p Parts) (Block, error) {
-		an, err := p.Norm("input_layernorm")
-		if err != nil {
-			return nil, err
+		b := &PreNorm{}
+		var err error
+		if p.Present(SublayerAttention) {
+			if b.AttnNorm, err = p.Norm("input_layernorm"); err != nil {
+				return nil, err
+			}
+			if b.Attn, err = p.Attention(); err != nil {
+				return nil, err
+			}
 		}
-		at, err := p.Attention()
-		if err != nil {
-			return nil, err
+		if p.Present(SublayerFFN) {
+			if b.FFNNorm, err = p.Norm("post_attention_layernorm"); err != nil {
+				return nil, err
+			}
+			if b.FFN, err = p.FFN("mlp", p.Config.IntermediateSize); err != nil {
+				return nil, err
+			}
 		}
-		fn, err := p.Norm("post_attention_layernorm")
-		if err != nil {
-			return nil, err
-		}
-		ff, err := p.FFN("mlp", p.Config.IntermediateSize)
-		if err != nil {
-			return nil, err
-		}
-		return &PreNorm{AttnNorm: an, Attn: at, FFNNorm: fn, FFN: ff}, nil
+		return b, nil
 	})
 }

@@ -158,6 +158,8 @@ type Options struct {
 	Layout    string `json:"layout,omitempty"`    // block layout: "prenorm"
 	Attention string `json:"attention,omitempty"` // token mixer: "mha"
 	Tokenizer string `json:"tokenizer,omitempty"` // tokenizer name, e.g. "byte"
+	// Removed lists pruned sublayers (sublayers.go); nil: none.
+	Removed *Removed `json:"removed,omitempty"`
 }
 
 // Default values of the options.
@@ -302,6 +304,9 @@ func (c *Config) Validate() error {
 		if !known {
 			return fmt.Errorf("architectures lists %q; loom reads LlamaForCausalLM, MistralForCausalLM and Qwen2ForCausalLM", a)
 		}
+	}
+	if err := c.Loom.Removed.validate(c.NumHiddenLayers); err != nil {
+		return err
 	}
 	if len(c.LayerTypes) > 0 {
 		if len(c.LayerTypes) != c.NumHiddenLayers {

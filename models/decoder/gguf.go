@@ -125,7 +125,8 @@ func (c *Config) ggufIncompatible() []string {
 // its weight matrices as typ (f32, f16 or q8_0; q8_0 only for rows whose
 // length is a multiple of 32, others f16 — as llama.cpp's converter does)
 // and norms as f32, with tok as the tokenizer.ggml.* metadata. name is
-// general.name. The file is written atomically.
+// general.name. Removed sublayers are written as zero weights (llama.cpp
+// cannot skip them). The file is written atomically.
 func (m *Model) ExportGGUF(path string, tok tokenizer.Tokenizer, typ gguf.Type, name string) error {
 	c := m.Config
 	if bad := c.ggufIncompatible(); len(bad) > 0 {
@@ -214,7 +215,11 @@ func (m *Model) ExportGGUF(path string, tok tokenizer.Tokenizer, typ gguf.Type, 
 			}
 		}
 	}
-	for _, p := range m.Params() {
+	params, _, err := m.fullParams() // removed sublayers as zero weights
+	if err != nil {
+		return err
+	}
+	for _, p := range params {
 		gname := GGUFName(p.Name)
 		if gname == "" {
 			return fmt.Errorf("decoder: parameter %s has no llama.cpp name", p.Name)

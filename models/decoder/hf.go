@@ -110,7 +110,8 @@ func (c *Config) LoadTokenizer(dir string) (tokenizer.Tokenizer, error) {
 // options), model.safetensors in dt (F32, F16 or BF16, with
 // __metadata__ {"format": "pt"}), tokenizer.json, tokenizer_config.json and
 // generation_config.json. A model using options Hugging Face cannot express
-// is refused, naming them. A new directory appears complete or not at all;
+// is refused, naming them. Removed sublayers are written as zero weights
+// (transformers cannot skip them), which computes the same function. A new directory appears complete or not at all;
 // files of an existing one are replaced one by one, each atomically.
 func (m *Model) ExportHF(dir string, tok tokenizer.Tokenizer, dt safetensors.DType) error {
 	if bad := m.Config.HFIncompatible(); len(bad) > 0 {
@@ -155,7 +156,11 @@ func (m *Model) ExportHF(dir string, tok tokenizer.Tokenizer, dt safetensors.DTy
 		if err := WriteFileAtomic(filepath.Join(d, ConfigFile), c.JSON()); err != nil {
 			return err
 		}
-		if err := nn.SaveParams(filepath.Join(d, WeightsFile), m.Params(), dt, map[string]string{"format": "pt"}); err != nil {
+		params, _, err := m.fullParams() // removed sublayers as zero weights
+		if err != nil {
+			return err
+		}
+		if err := nn.SaveParams(filepath.Join(d, WeightsFile), params, dt, map[string]string{"format": "pt"}); err != nil {
 			return err
 		}
 		if err := bpe.SaveHF(filepath.Join(d, TokenizerFile)); err != nil {

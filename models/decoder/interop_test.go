@@ -467,3 +467,12 @@ func TestWriteRandom(t *testing.T) {
 		t.Fatalf("overwriting: %v", err)
 	}
 }
+
+// logits1 runs one cached decoding step and returns its logits.
+func logits1(m *Model, id, pos int, caches []*nn.KVCache) []float32 {
+	var out []float32
+	autograd.NoGrad(func() {
+		out = m.Forward([]int{id}, 1, 1, pos, caches).Value.Contiguous().F32()
+	})
+	return out
+}

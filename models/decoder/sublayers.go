@@ -1,0 +1,188 @@
+package decoder
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/nn"
+	"github.com/loomml/loom/tensor"
+)
+
+// Sublayer kinds: the two residual branches of a block, named as their
+// checkpoint prefixes are.
+const (
+	SublayerAttention = "self_attn"
+	SublayerFFN       = "mlp"
+)
+
+// SublayerKinds lists the kinds in block order.
+var SublayerKinds = []string{SublayerAttention, SublayerFFN}
+
+// Removed is the map of pruned sublayers saved under config.json's "loom"
+// key: for each kind, the sorted layer indices whose residual branch is
+// gone (the stream passes through; nothing is computed or stored). It is
+// how sublayer pruning (FinerCut, arXiv 2405.18218) is recorded.
+type Removed struct {
+	Attention []int `json:"self_attn,omitempty"`
+	FFN       []int `json:"mlp,omitempty"`
+}
+
+func (r *Removed) list(kind string) *[]int {
+	switch kind {
+	case SublayerAttention:
+		return &r.Attention
+	case SublayerFFN:
+		return &r.FFN
+	}
+	return nil
+}
+
+// Has reports whether layer's sublayer of kind is removed.
+func (r *Removed) Has(layer int, kind string) bool {
+	if r == nil {
+		return false
+	}
+	l := r.list(kind)
+	return l != nil && slices.Contains(*l, layer)
+}
+
+// Count returns the number of removed sublayers.
+func (r *Removed) Count() int {
+	if r == nil {
+		return 0
+	}
+	return len(r.Attention) + len(r.FFN)
+}
+
+func (r *Removed) validate(layers int) error {
+	if r == nil {
+		return nil
+	}
+	for _, kind := range SublayerKinds {
+		l := *r.list(kind)
+		for i, v := range l {
+			if v < 0 || v >= layers {
+				return fmt.Errorf("loom.removed.%s lists layer %d; the model has layers 0 to %d", kind, v, layers-1)
+			}
+			if i > 0 && l[i-1] >= v {
+				return fmt.Errorf("loom.removed.%s must list layers in increasing order without repeats, have %v", kind, l)
+			}
+		}
+	}
+	return nil
+}
+
+// Present reports whether layer's sublayer of kind is part of the model
+// (layouts skip building removed ones).
+func (p Parts) Present(kind string) bool { return !p.Config.Loom.Removed.Has(p.Layer, kind) }
+
+// Pruner is a block whose sublayers can be removed in place.
+type Pruner interface {
+	// RemoveSublayer drops the residual branch of kind; an error if the
+	// block has no such sublayer or it is already gone.
+	RemoveSublayer(kind string) error
+	// HasSublayer reports whether the block still has a sublayer of kind.
+	HasSublayer(kind string) bool
+}
+
+// RemoveSublayer removes layer's sublayer of kind from the model and
+// records it in the config, so forward passes skip it and Save writes a
+// checkpoint (and config.json) without it.
+func (m *Model) RemoveSublayer(layer int, kind string) error {
+	if layer < 0 || layer >= len(m.Layers) {
+		return fmt.Errorf("decoder: layer %d out of range [0, %d)", layer, len(m.Layers))
+	}
+	p, ok := m.Layers[layer].(Pruner)
+	if !ok {
+		return fmt.Errorf("decoder: layer %d (%s layout) cannot remove sublayers", layer, m.Config.LayoutName())
+	}
+	if m.Config.Loom.Removed == nil {
+		m.Config.Loom.Removed = &Removed{}
+	}
+	l := m.Config.Loom.Removed.list(kind)
+	if l == nil {
+		return fmt.Errorf("decoder: unknown sublayer kind %q (want %v)", kind, SublayerKinds)
+	}
+	if err := p.RemoveSublayer(kind); err != nil {
+		return fmt.Errorf("decoder: layer %d: %w", layer, err)
+	}
+	*l = append(*l, layer)
+	slices.Sort(*l)
+	return nil
+}
+
+// HasSublayer reports whether layer still has its sublayer of kind.
+func (m *Model) HasSublayer(layer int, kind string) bool {
+	p, ok := m.Layers[layer].(Pruner)
+	return ok && p.HasSublayer(kind)
+}
+
+// RemoveSublayer drops the attention or FFN branch.
+func (b *PreNorm) RemoveSublayer(kind string) error {
+	switch {
+	case kind == SublayerAttention && b.Attn != nil:
+		b.Attn, b.AttnNorm = nil, nil
+	case kind == SublayerFFN && b.FFN != nil:
+		b.FFN, b.FFNNorm = nil, nil
+	case kind == SublayerAttention || kind == SublayerFFN:
+		return fmt.Errorf("its %s sublayer is already removed", kind)
+	default:
+		return fmt.Errorf("unknown sublayer kind %q (want %v)", kind, SublayerKinds)
+	}
+	return nil
+}
+
+// HasSublayer reports whether the branch is present.
+func (b *PreNorm) HasSublayer(kind string) bool {
+	switch kind {
+	case SublayerAttention:
+		return b.Attn != nil
+	case SublayerFFN:
+		return b.FFN != nil
+	}
+	return false
+}
+
+// fullParams returns the parameters a model of m's config would have with
+// no sublayer removed: m's own, and stand-ins for removed sublayers (zero
+// weights and biases, unit norm gains) that make each removed branch add
+// exactly zero. Exporters to runtimes that cannot skip a sublayer write
+// these; the second result counts the stand-in sublayers.
+func (m *Model) fullParams() ([]*autograd.Var, int, error) {
+	if m.Config.Loom.Removed.Count() == 0 {
+		return m.Params(), 0, nil
+	}
+	c := *m.Config
+	c.Loom.Removed = nil
+	full, err := build(&c, nn.Init{Empty: true})
+	if err != nil {
+		return nil, 0, err
+	}
+	have, err := nn.ParamMap(m.Params())
+	if err != nil {
+		return nil, 0, err
+	}
+	var out []*autograd.Var
+	for _, p := range full.Params() {
+		if q, ok := have[p.Name]; ok {
+			out = append(out, q)
+			continue
+		}
+		v := tensor.Zeros(p.Shape()...)
+		if isNormWeight(p.Name) {
+			v = tensor.Ones(p.Shape()...)
+		}
+		out = append(out, &autograd.Var{Name: p.Name, Value: v})
+	}
+	return out, m.Config.Loom.Removed.Count(), nil
+}
+
+func isNormWeight(name string) bool {
+	for _, s := range []string{"input_layernorm.weight", "post_attention_layernorm.weight"} {
+		if len(name) >= len(s) && name[len(name)-len(s):] == s {
+			return true
+		}
+	}
+	return false
+}
