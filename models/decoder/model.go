@@ -83,11 +83,7 @@ func (m *Model) Hidden(ids []int, B, T, pos int, caches []*nn.KVCache) *autograd
 	if pos+T > m.Config.MaxPositionEmbeddings && m.Positions != nil {
 		panic(fmt.Sprintf("decoder: positions up to %d exceed max_position_embeddings %d", pos+T, m.Config.MaxPositionEmbeddings))
 	}
-	x := m.Embed.Forward(ids, B, T) // [B, T, D]
-	if m.Positions != nil {
-		p := autograd.Slice(m.Positions.Weight, 0, pos, pos+T) // [T, D]
-		x = autograd.Add(x, p)
-	}
+	x := m.Embeddings(ids, B, T, pos)
 	for i, b := range m.Layers {
 		var c *nn.KVCache
 		if caches != nil {
@@ -96,6 +92,18 @@ func (m *Model) Hidden(ids []int, B, T, pos int, caches []*nn.KVCache) *autograd
 		x = b.Forward(x, pos, c)
 	}
 	return m.Norm.Forward(x)
+}
+
+// Embeddings returns the residual stream entering layer 0 for ids [B·T]
+// at positions pos…pos+T−1: token embeddings (plus learned positions)
+// [B, T, D].
+func (m *Model) Embeddings(ids []int, B, T, pos int) *autograd.Var {
+	x := m.Embed.Forward(ids, B, T) // [B, T, D]
+	if m.Positions != nil {
+		p := autograd.Slice(m.Positions.Weight, 0, pos, pos+T) // [T, D]
+		x = autograd.Add(x, p)
+	}
+	return x
 }
 
 // Logits maps hidden states [..., D] to next-token logits [..., V].

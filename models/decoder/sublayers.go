@@ -84,6 +84,10 @@ type Pruner interface {
 	RemoveSublayer(kind string) error
 	// HasSublayer reports whether the block still has a sublayer of kind.
 	HasSublayer(kind string) bool
+	// ForwardSkipping is Forward with the sublayer of kind skipped (as if
+	// removed), without changing the block: pruning searches score
+	// candidates with it, concurrently.
+	ForwardSkipping(x *autograd.Var, pos int, cache *nn.KVCache, kind string) *autograd.Var
 }
 
 // RemoveSublayer removes layer's sublayer of kind from the model and
@@ -131,6 +135,17 @@ func (b *PreNorm) RemoveSublayer(kind string) error {
 		return fmt.Errorf("unknown sublayer kind %q (want %v)", kind, SublayerKinds)
 	}
 	return nil
+}
+
+// ForwardSkipping applies the block without its sublayer of kind.
+func (b *PreNorm) ForwardSkipping(x *autograd.Var, pos int, cache *nn.KVCache, kind string) *autograd.Var {
+	if b.Attn != nil && kind != SublayerAttention {
+		x = autograd.Add(x, b.Attn.Forward(b.AttnNorm.Forward(x), pos, cache))
+	}
+	if b.FFN != nil && kind != SublayerFFN {
+		x = autograd.Add(x, b.FFN.Forward(b.FFNNorm.Forward(x)))
+	}
+	return x
 }
 
 // HasSublayer reports whether the branch is present.
