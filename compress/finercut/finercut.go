@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sort"
 	"sync"
 
 	"github.com/loomml/loom/autograd"
@@ -42,6 +43,10 @@ type Options struct {
 	// Naive recomputes every candidate from the embeddings, without the
 	// layer-boundary cache (for checking the cache and for comparison).
 	Naive bool
+	// OneShot scores every candidate once, on the unpruned model, and
+	// removes the Count lowest (the paper's one-shot baseline) instead of
+	// rescoring after each removal.
+	OneShot bool
 	// Workers scores candidates concurrently (0: GOMAXPROCS).
 	Workers int
 	// Progress, if not nil, is called after each removal.
@@ -145,34 +150,30 @@ func Prune(m *decoder.Model, calib [][]int, o Options) (*Result, error) {
 		if workers <= 0 {
 			workers = runtime.GOMAXPROCS(0)
 		}
+		if o.OneShot {
+			scores := s.scoreAll(cands, h, ref, workers, o.Naive)
+			idx := make([]int, len(cands))
+			for i := range idx {
+				idx[i] = i
+				res.LayerForwards += L - cands[i].Layer
+				res.NaiveLayerForwards += L
+			}
+			sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] < scores[idx[b]] })
+			for step, i := range idx[:n] {
+				c := cands[i]
+				c.Score = scores[i]
+				if err = m.RemoveSublayer(c.Layer, c.Kind); err != nil {
+					return
+				}
+				res.Order = append(res.Order, c)
+				if o.Progress != nil {
+					o.Progress(step+1, n)
+				}
+			}
+			return
+		}
 		for step := range n {
-			scores := make([]float64, len(cands))
-			var wg sync.WaitGroup
-			next := make(chan int)
-			for range min(workers, len(cands)) {
-				wg.Go(func() {
-					for i := range next {
-						c := cands[i]
-						start, x := c.Layer, h[c.Layer]
-						if o.Naive {
-							start, x = 0, h[0]
-						}
-						for l := start; l < L; l++ {
-							if l == c.Layer {
-								x = m.Layers[l].(decoder.Pruner).ForwardSkipping(x, 0, nil, c.Kind)
-							} else {
-								x = m.Layers[l].Forward(x, 0, nil)
-							}
-						}
-						scores[i] = s.score(ref, x)
-					}
-				})
-			}
-			for i := range cands {
-				next <- i
-			}
-			close(next)
-			wg.Wait()
+			scores := s.scoreAll(cands, h, ref, workers, o.Naive)
 			best := 0
 			for i, c := range cands {
 				if o.Naive {
@@ -207,6 +208,41 @@ func Prune(m *decoder.Model, calib [][]int, o Options) (*Result, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// scoreAll returns each candidate's distance to ref when it alone is
+// skipped in the current model, whose layer boundaries are h; workers
+// candidates are scored at once.
+func (s *search) scoreAll(cands []Step, h []*autograd.Var, ref [][]float64, workers int, naive bool) []float64 {
+	m, L := s.m, len(s.m.Layers)
+	scores := make([]float64, len(cands))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(workers, len(cands)) {
+		wg.Go(func() {
+			for i := range next {
+				c := cands[i]
+				start, x := c.Layer, h[c.Layer]
+				if naive {
+					start, x = 0, h[0]
+				}
+				for l := start; l < L; l++ {
+					if l == c.Layer {
+						x = m.Layers[l].(decoder.Pruner).ForwardSkipping(x, 0, nil, c.Kind)
+					} else {
+						x = m.Layers[l].Forward(x, 0, nil)
+					}
+				}
+				scores[i] = s.score(ref, x)
+			}
+		})
+	}
+	for i := range cands {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return scores
 }
 
 // search holds what scoring needs.

@@ -132,3 +132,24 @@ func TestDistances(t *testing.T) {
 		t.Errorf("angular of orthogonal vectors = %v, want 0.5", d)
 	}
 }
+
+// TestOneShot: one-shot removal takes the candidates of lowest single-removal
+// score, whose first equals the greedy search's first.
+func TestOneShot(t *testing.T) {
+	g, err := Prune(model(t, 3), calib(4, 16, 64), Options{Count: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, err := Prune(model(t, 3), calib(4, 16, 64), Options{Count: 4, OneShot: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one.Order[0] != g.Order[0] {
+		t.Fatalf("one-shot first %+v, greedy first %+v", one.Order[0], g.Order[0])
+	}
+	for i := 1; i < len(one.Order); i++ {
+		if one.Order[i].Score < one.Order[i-1].Score {
+			t.Fatalf("one-shot order not by score: %v", one.Order)
+		}
+	}
+}
