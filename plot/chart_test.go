@@ -323,3 +323,21 @@ func TestRenderDeterministicConcurrent(t *testing.T) {
 		}
 	}
 }
+
+func TestGrid(t *testing.T) {
+	g := &Grid{Title: "map", RowLabels: []string{"layer 0", "layer 1"}, ColLabels: []string{"attention", "FFN"},
+		Cells: [][]string{{"", "2"}, {"1", ""}}, Filled: [][]bool{{false, true}, {true, false}}, Note: "numbers: removal order"}
+	img, err := g.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.Bounds().Dx() < 200 || img.Bounds().Dy() < 100 {
+		t.Fatalf("grid image %v", img.Bounds())
+	}
+	if _, err := (&Grid{}).Render(); err == nil {
+		t.Fatal("empty grid rendered")
+	}
+	if _, err := (&Grid{RowLabels: []string{"a"}, ColLabels: []string{"b"}, Cells: [][]string{{"1", "2"}}}).Render(); err == nil {
+		t.Fatal("a row with too many cells rendered")
+	}
+}

@@ -1,0 +1,146 @@
+// Package prune runs the sublayer-pruning methods behind `loom prune`:
+// FinerCut's greedy search (arXiv 2405.18218) and its one-shot variant,
+// and the baselines FinerCut is compared with — ShortGPT's block influence
+// (arXiv 2403.03853), the last N blocks, and random sublayers. Every method
+// removes the same number of sublayers from a model in place (blocks
+// count as two) and reports the order.
+package prune
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/loomml/loom/compress/finercut"
+	"github.com/loomml/loom/compress/shortgpt"
+	"github.com/loomml/loom/models/decoder"
+	"github.com/loomml/loom/tensor"
+)
+
+// Request is what a method gets.
+type Request struct {
+	Model *decoder.Model
+	Calib [][]int // calibration windows of equal length
+	Count int     // sublayers to remove
+	Seed  uint64  // for random
+	// FinerCut's options (Distance, Protect, Progress).
+	FinerCut finercut.Options
+}
+
+// Removal is one removed sublayer; Score is the method's own (FinerCut's
+// distance, ShortGPT's influence; 0 for lastn and random).
+type Removal struct {
+	Layer int     `json:"layer"`
+	Kind  string  `json:"kind"`
+	Score float64 `json:"score"`
+}
+
+// Method removes r.Count sublayers from r.Model and returns them in order.
+type Method func(r Request) ([]Removal, error)
+
+var methods = map[string]Method{
+	"finercut": func(r Request) ([]Removal, error) { return viaFinerCut(r, false) },
+	"oneshot":  func(r Request) ([]Removal, error) { return viaFinerCut(r, true) },
+	"shortgpt": shortGPT,
+	"lastn":    lastN,
+	"random":   random,
+}
+
+// Names lists the methods.
+func Names() []string {
+	out := make([]string, 0, len(methods))
+	for n := range methods {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Run applies the named method.
+func Run(name string, r Request) ([]Removal, error) {
+	f, ok := methods[name]
+	if !ok {
+		return nil, fmt.Errorf("prune: unknown method %q (have %v)", name, Names())
+	}
+	total := 2 * len(r.Model.Layers)
+	if r.Count < 1 || r.Count >= total {
+		return nil, fmt.Errorf("prune: removing %d of %d sublayers: want 1 to %d", r.Count, total, total-1)
+	}
+	return f(r)
+}
+
+func viaFinerCut(r Request, oneShot bool) ([]Removal, error) {
+	o := r.FinerCut
+	o.Count, o.Ratio, o.OneShot = r.Count, 0, oneShot
+	res, err := finercut.Prune(r.Model, r.Calib, o)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Removal, len(res.Order))
+	for i, s := range res.Order {
+		out[i] = Removal{s.Layer, s.Kind, s.Score}
+	}
+	return out, nil
+}
+
+func apply(m *decoder.Model, rs []Removal) ([]Removal, error) {
+	var done []Removal
+	for _, x := range rs {
+		if !m.HasSublayer(x.Layer, x.Kind) {
+			continue // a block baseline on an already pruned block
+		}
+		if err := m.RemoveSublayer(x.Layer, x.Kind); err != nil {
+			return nil, err
+		}
+		done = append(done, x)
+	}
+	return done, nil
+}
+
+func shortGPT(r Request) ([]Removal, error) {
+	in, err := shortgpt.Measure(r.Model, r.Calib)
+	if err != nil {
+		return nil, err
+	}
+	var rs []Removal
+	plan := in.Plan(r.Count)
+	for i, s := range plan {
+		score := in.Block[s.Layer]
+		if r.Count%2 == 1 && i == len(plan)-1 { // the odd single sublayer
+			score = in.Sublayers[s.Kind][s.Layer]
+		}
+		rs = append(rs, Removal{s.Layer, s.Kind, score})
+	}
+	return apply(r.Model, rs)
+}
+
+// lastN removes sublayers from the end: the last block's FFN, then its
+// attention, then the block before, … (an odd count ends on an FFN).
+func lastN(r Request) ([]Removal, error) {
+	var rs []Removal
+	for l := len(r.Model.Layers) - 1; l >= 0 && len(rs) < r.Count; l-- {
+		for _, k := range []string{decoder.SublayerFFN, decoder.SublayerAttention} {
+			if len(rs) < r.Count && r.Model.HasSublayer(l, k) {
+				rs = append(rs, Removal{Layer: l, Kind: k})
+			}
+		}
+	}
+	return apply(r.Model, rs)
+}
+
+// random removes Count sublayers drawn uniformly without replacement.
+func random(r Request) ([]Removal, error) {
+	var cands []Removal
+	for l := range r.Model.Layers {
+		for _, k := range decoder.SublayerKinds {
+			if r.Model.HasSublayer(l, k) {
+				cands = append(cands, Removal{Layer: l, Kind: k})
+			}
+		}
+	}
+	rng := tensor.NewRNG(r.Seed)
+	for i := len(cands) - 1; i > 0; i-- { // Fisher–Yates
+		j := int(rng.Uint64() % uint64(i+1))
+		cands[i], cands[j] = cands[j], cands[i]
+	}
+	return apply(r.Model, cands[:min(r.Count, len(cands))])
+}
