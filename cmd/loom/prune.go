@@ -1,0 +1,276 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/loomml/loom/compress/finercut"
+	"github.com/loomml/loom/compress/prune"
+	"github.com/loomml/loom/data"
+	"github.com/loomml/loom/eval"
+	"github.com/loomml/loom/internal/fsutil"
+	"github.com/loomml/loom/internal/progress"
+	"github.com/loomml/loom/models/decoder"
+	"github.com/loomml/loom/plot"
+	"github.com/loomml/loom/tokenizer"
+)
+
+func init() {
+	register("prune", "Remove attention/FFN sublayers (FinerCut and baselines); write the pruned model and a report.", runPrune)
+}
+
+// pruneReport is prune-report.json.
+type pruneReport struct {
+	Method       string          `json:"method"`
+	Model        string          `json:"model"`
+	Removed      int             `json:"removed_sublayers"`
+	Total        int             `json:"total_sublayers"`
+	Order        []prune.Removal `json:"order"`
+	Calib        string          `json:"calibration"`
+	CalibWindows int             `json:"calibration_windows"`
+	CalibLen     int             `json:"calibration_window_tokens"`
+	Distance     string          `json:"distance,omitempty"`
+	SearchS      float64         `json:"search_s"`
+	Before       pruneEval       `json:"before"`
+	After        pruneEval       `json:"after"`
+	// LossRetention is the unpruned held-out loss over the pruned one.
+	LossRetention float64 `json:"loss_retention"`
+}
+
+type pruneEval struct {
+	Loss        float64 `json:"heldout_loss"`
+	Tokens      int     `json:"heldout_tokens"`
+	DecodeTokS  float64 `json:"decode_tokens_per_s"`
+	DecodeCtx   int     `json:"decode_context"`
+	ParamsCount int     `json:"params"`
+}
+
+func runPrune(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("prune", "--method M --ratio R --model DIR --out DIR [--calib FILE] [flags]", stderr)
+	method := fs.String("method", "finercut", "finercut, oneshot, shortgpt, lastn or random")
+	ratio := fs.Float64("ratio", 0, "fraction of all attention and FFN sublayers to remove, in (0, 1) (required)")
+	model := fs.String("model", "", "model directory or .gguf file (required)")
+	out := fs.String("out", "", "directory for the pruned model and its report (required)")
+	calib := fs.String("calib", "", "calibration text (default: the first 90% of the embedded corpus)")
+	evalPath := fs.String("eval", "", "held-out text for the before/after loss (default: the embedded corpus's last 10%)")
+	windows := fs.Int("windows", 32, "calibration windows")
+	seqLen := fs.Int("seq-len", 0, "calibration window length in tokens (0: the model's context, at most 128)")
+	distance := fs.String("distance", "js", "FinerCut's distance: js, kl or angular")
+	protect := fs.Int("protect", 0, "FinerCut: never remove sublayers of the first N layers")
+	seed := fs.Uint64("seed", 0, "seed of the random baseline")
+	threads := fs.Int("threads", 0, "threads (0: all cores)")
+	evalTokens := fs.Int("eval-tokens", 0, "score at most about this many held-out tokens (0: all)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *model == "" || *out == "" {
+		fmt.Fprintln(stderr, "loom prune: --model and --out are required")
+		fs.Usage()
+		return errUsage
+	}
+	if !(*ratio > 0 && *ratio < 1) {
+		return fmt.Errorf("--ratio %v: want a fraction strictly between 0 and 1", *ratio)
+	}
+	if !slicesContains(prune.Names(), *method) {
+		return fmt.Errorf("--method %q: want one of %s", *method, strings.Join(prune.Names(), ", "))
+	}
+	if *windows < 1 {
+		return fmt.Errorf("--windows %d: want at least 1", *windows)
+	}
+	l, err := loadModel("prune", *model, *threads, "", stderr)
+	if err != nil {
+		return err
+	}
+	m, tok := l.Model, l.Tok
+	total := 2 * len(m.Layers)
+	count := int(math.Round(*ratio * float64(total)))
+	if count < 1 || count >= total {
+		return fmt.Errorf("--ratio %v of %d sublayers removes %d: want 1 to %d", *ratio, total, count, total-1)
+	}
+	T := *seqLen
+	if T == 0 {
+		T = min(m.MaxPositions(), 128)
+	}
+	if T < 2 || T > m.MaxPositions() {
+		return fmt.Errorf("--seq-len %d: want 2 to the model's %d positions", T, m.MaxPositions())
+	}
+	corpus := data.TinyShakespeare()
+	split := len(corpus) * 9 / 10
+	calibText, calibName := corpus[:split], "tinyshakespeare (embedded), first 90%"
+	if *calib != "" {
+		if calibText, err = os.ReadFile(*calib); err != nil {
+			return err
+		}
+		calibName = *calib
+	}
+	ids := tok.Encode(string(calibText))
+	if len(ids) < T {
+		return fmt.Errorf("%s: %d tokens, shorter than one calibration window of %d", calibName, len(ids), T)
+	}
+	cal := calibWindows(ids, T, *windows)
+	heldText, heldName := corpus[split:], "tinyshakespeare (embedded), last 10%"
+	if *evalPath != "" {
+		if heldText, err = os.ReadFile(*evalPath); err != nil {
+			return err
+		}
+		heldName = *evalPath
+	}
+	tmp, err := os.MkdirTemp("", "loom-prune-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	shardPath := filepath.Join(tmp, "heldout.bin")
+	if err := data.WriteShard(shardPath, tok.Encode(string(heldText)), tok.VocabSize(), tok.Name()); err != nil {
+		return fmt.Errorf("%s: %w", heldName, err)
+	}
+	measure := func(label string) (pruneEval, error) {
+		s, err := data.OpenShard(shardPath)
+		if err != nil {
+			return pruneEval{}, err
+		}
+		defer s.Close()
+		r, err := eval.Shard(m, s, tok, eval.Options{MaxTokens: *evalTokens})
+		if err != nil {
+			return pruneEval{}, fmt.Errorf("%s: %w", heldName, err)
+		}
+		ctx := min(m.MaxPositions(), 128)
+		d := runDecode(m, ctx, min(32, ctx/2))
+		fmt.Fprintf(stderr, "%s: held-out loss %.4f over %d tokens, decode %.1f tokens/s\n", label, r.Loss, r.Tokens, d.TokensPerS)
+		return pruneEval{Loss: r.Loss, Tokens: r.Tokens, DecodeTokS: d.TokensPerS, DecodeCtx: ctx, ParamsCount: m.NumParams()}, nil
+	}
+	rep := pruneReport{Method: *method, Model: *model, Removed: count, Total: total, Calib: calibName,
+		CalibWindows: len(cal), CalibLen: T}
+	if rep.Before, err = measure("unpruned"); err != nil {
+		return err
+	}
+	if *method == "finercut" || *method == "oneshot" {
+		rep.Distance = *distance
+	}
+	bar := progress.New(stderr, "prune "+*method, count)
+	t0 := time.Now()
+	rep.Order, err = prune.Run(*method, prune.Request{Model: m, Calib: cal, Count: count, Seed: *seed,
+		FinerCut: finercut.Options{Distance: *distance, Protect: *protect, Progress: func(done, _ int) { bar.Update(done) }}})
+	if err != nil {
+		return err
+	}
+	bar.Done()
+	rep.SearchS = time.Since(t0).Seconds()
+	if rep.After, err = measure("pruned"); err != nil {
+		return err
+	}
+	rep.LossRetention = rep.Before.Loss / rep.After.Loss
+	if err := savePruned(m, l, *model, *out); err != nil {
+		return err
+	}
+	if err := writePruneReport(*out, &rep, len(m.Layers)); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "removed %d of %d sublayers (%s) in %.1fs: held-out loss %.4f → %.4f (retention %.3f), decode %.1f → %.1f tokens/s\n",
+		count, total, *method, rep.SearchS, rep.Before.Loss, rep.After.Loss, rep.LossRetention, rep.Before.DecodeTokS, rep.After.DecodeTokS)
+	fmt.Fprintf(stdout, "model: %s; report: %s, %s, %s\n", *out, filepath.Join(*out, "prune-report.md"),
+		filepath.Join(*out, "prune-report.json"), filepath.Join(*out, "prune-map.png"))
+	return nil
+}
+
+func slicesContains(xs []string, x string) bool {
+	for _, s := range xs {
+		if s == x {
+			return true
+		}
+	}
+	return false
+}
+
+// calibWindows returns n windows of T tokens spread evenly over ids (fewer
+// when ids is short).
+func calibWindows(ids []int, T, n int) [][]int {
+	starts := len(ids) - T + 1
+	n = min(n, starts)
+	out := make([][]int, n)
+	for i := range out {
+		s := 0
+		if n > 1 {
+			s = i * (starts - 1) / (n - 1)
+		}
+		out[i] = ids[s : s+T]
+	}
+	return out
+}
+
+// savePruned writes the pruned model (with its removal map) and, for a
+// directory model, its tokenizer.json.
+func savePruned(m *decoder.Model, l *loaded, src, out string) error {
+	if err := m.Save(out); err != nil {
+		return err
+	}
+	if st, err := os.Stat(src); err == nil && !st.IsDir() {
+		// A GGUF model: keep its tokenizer as tokenizer.json.
+		if b, ok := l.Tok.(*tokenizer.BPE); ok {
+			if err := b.SaveHF(filepath.Join(out, decoder.TokenizerFile)); err != nil {
+				return err
+			}
+			m.Config.Loom.Tokenizer = decoder.TokenizerFile
+			return decoder.WriteFileAtomic(filepath.Join(out, decoder.ConfigFile), m.Config.JSON())
+		}
+		return nil
+	}
+	for _, f := range []string{decoder.TokenizerFile, decoder.TokenizerConfigFile, decoder.GenerationConfigFile} {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			continue
+		}
+		if err := fsutil.WriteFile(filepath.Join(out, f), b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writePruneReport(dir string, r *pruneReport, layers int) error {
+	b, _ := json.MarshalIndent(r, "", "  ")
+	if err := fsutil.WriteFile(filepath.Join(dir, "prune-report.json"), append(b, '\n')); err != nil {
+		return err
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "# Pruning report: %s\n\n", r.Method)
+	fmt.Fprintf(&sb, "Model %s: removed %d of %d sublayers. Calibration: %s, %d windows of %d tokens.\n\n", r.Model, r.Removed, r.Total, r.Calib, r.CalibWindows, r.CalibLen)
+	fmt.Fprintf(&sb, "| | unpruned | pruned |\n| --- | --- | --- |\n")
+	fmt.Fprintf(&sb, "| held-out loss (nats/token) | %.4f | %.4f |\n", r.Before.Loss, r.After.Loss)
+	fmt.Fprintf(&sb, "| decode tokens/s (context %d) | %.1f | %.1f |\n", r.Before.DecodeCtx, r.Before.DecodeTokS, r.After.DecodeTokS)
+	fmt.Fprintf(&sb, "| parameters | %d | %d |\n\n", r.Before.ParamsCount, r.After.ParamsCount)
+	fmt.Fprintf(&sb, "Loss retention (unpruned / pruned loss): %.3f. Search took %.1f s.\n\n", r.LossRetention, r.SearchS)
+	fmt.Fprintf(&sb, "| step | layer | sublayer | score |\n| --- | --- | --- | --- |\n")
+	for i, x := range r.Order {
+		fmt.Fprintf(&sb, "| %d | %d | %s | %.5g |\n", i+1, x.Layer, x.Kind, x.Score)
+	}
+	sb.WriteString("\n![map](prune-map.png)\n")
+	if err := fsutil.WriteFile(filepath.Join(dir, "prune-report.md"), []byte(sb.String())); err != nil {
+		return err
+	}
+	g := &plot.Grid{Title: fmt.Sprintf("%s: %d of %d sublayers removed", r.Method, r.Removed, r.Total),
+		ColLabels: []string{"attention", "FFN"}, Note: "numbers: removal order"}
+	cells := make([][]string, layers)
+	filled := make([][]bool, layers)
+	for l := range layers {
+		g.RowLabels = append(g.RowLabels, fmt.Sprintf("layer %d", l))
+		cells[l] = make([]string, 2)
+		filled[l] = make([]bool, 2)
+	}
+	for i, x := range r.Order {
+		c := 0
+		if x.Kind == decoder.SublayerFFN {
+			c = 1
+		}
+		cells[x.Layer][c] = fmt.Sprint(i + 1)
+		filled[x.Layer][c] = true
+	}
+	g.Cells, g.Filled = cells, filled
+	return g.WritePNG(filepath.Join(dir, "prune-map.png"))
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestPruneCLI(t *testing.T) {
+	ckpt := trained(t)
+	dir := t.TempDir()
+	var o, e bytes.Buffer
+	for _, method := range []string{"finercut", "shortgpt", "lastn", "random", "oneshot"} {
+		out := filepath.Join(dir, method)
+		o.Reset()
+		args := []string{"prune", "--method", method, "--ratio", "0.5", "--model", ckpt, "--out", out, "--windows", "4", "--eval-tokens", "2000"}
+		if code := run(args, &o, &e); code != 0 {
+			t.Fatalf("prune %s: %s", method, e.String())
+		}
+		var rep pruneReport
+		b, err := os.ReadFile(filepath.Join(out, "prune-report.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &rep); err != nil || rep.Removed != 2 || len(rep.Order) != 2 || !(rep.After.Loss > 0) {
+			t.Fatalf("%s report: %s (%v)", method, b, err)
+		}
+		for _, f := range []string{"prune-map.png", "prune-report.md", "tokenizer.json", "config.json"} {
+			if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The pruned checkpoint loads and generates.
+		o.Reset()
+		if code := run([]string{"generate", "--model", out, "--max-tokens", "5", "--json"}, &o, &e); code != 0 {
+			t.Fatalf("generate from %s: %s", out, e.String())
+		}
+	}
+}
+
+func TestPruneRejectsBadInput(t *testing.T) {
+	dir := t.TempDir()
+	short := filepath.Join(dir, "short.txt")
+	os.WriteFile(short, []byte("too short"), 0o644)
+	ckpt := filepath.Join(dir, "m")
+	var o, e bytes.Buffer
+	if code := run([]string{"init", "--config", "testdata/prune-tiny.json", "--out", ckpt}, &o, &e); code != 0 {
+		t.Fatalf("init: %s", e.String())
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--ratio", "1.5"}, "strictly between 0 and 1"},
+		{[]string{"--ratio", "0.25", "--method", "magnitude"}, `--method "magnitude"`},
+		{[]string{"--ratio", "0.25", "--calib", short}, "shorter than one calibration window"},
+		{[]string{"--ratio", "0.01"}, "removes 0"},
+	} {
+		e.Reset()
+		args := append([]string{"prune", "--model", ckpt, "--out", filepath.Join(dir, "out")}, c.args...)
+		if code := run(args, &o, &e); code == 0 || !strings.Contains(e.String(), c.want) {
+			t.Errorf("loom %v: code %d, stderr %q, want %q", args, code, e.String(), c.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out")); err == nil {
+		t.Error("a rejected prune wrote its output directory")
+	}
+}
