@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/eval"
@@ -13,11 +14,11 @@ import (
 )
 
 func init() {
-	register("eval", "Measure a model's held-out loss, perplexity and bits per byte.", runEval)
+	register("eval", "Measure a model's held-out loss, perplexity and bits per byte, and zero-shot task accuracy.", runEval)
 }
 
 func runEval(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("eval", "--model DIR [--data FILE | --shard FILE] [--seq-len N] [--stride N] [--json]", stderr)
+	fs := newFlags("eval", "--model DIR [--data FILE | --shard FILE] [--seq-len N] [--stride N] [--tasks continuation,lastword [--task-items N]] [--json]", stderr)
 	model := fs.String("model", "", "model directory or .gguf file (required)")
 	dtype := fs.String("dtype", "f32", "in-memory precision of the weights: f32, bf16, f16 or q8_0")
 	dataPath := fs.String("data", "", "a text file to score (default: the held-out 10% of the embedded corpus)")
@@ -26,9 +27,19 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	stride := fs.Int("stride", 0, "distance between windows (0: half the window)")
 	maxTokens := fs.Int("max-tokens", 0, "score only about this many tokens (0: all)")
 	threads := fs.Int("threads", 0, "threads (0: all cores)")
+	tasks := fs.String("tasks", "", "zero-shot multiple-choice tasks built from the scored text, comma-separated: "+strings.Join(eval.TaskNames(), ", ")+"; accuracy picks the choice of highest total log-probability (default none)")
+	taskItems := fs.Int("task-items", 200, "items per zero-shot task")
+	taskSeed := fs.Uint64("task-seed", 1, "seed that picks the zero-shot items")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	taskNames, err := eval.ParseTasks(*tasks)
+	if err != nil {
+		return fmt.Errorf("--tasks: %w", err)
+	}
+	if len(taskNames) > 0 && *taskItems < 1 {
+		return fmt.Errorf("--task-items %d: want at least 1", *taskItems)
 	}
 	l, err := loadModel("eval", *model, *threads, *dtype, stderr)
 	if err != nil {
@@ -61,18 +72,53 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer s.Close()
+	// Zero-shot tasks come from the text scored: the held-out tail, the
+	// --data file or the --shard's text (built first: a text too short
+	// for them fails before any scoring).
+	var taskSet []eval.Task
+	if len(taskNames) > 0 {
+		text := []byte(tok.Decode(s.Slice(0, s.Len())))
+		for _, name := range taskNames {
+			task, err := eval.BuildTask(name, text, tok, *taskItems, *taskSeed)
+			if err != nil {
+				return err
+			}
+			taskSet = append(taskSet, task)
+		}
+	}
 	bar := progress.New(stderr, "eval", s.Len()-1)
 	res, err := eval.Shard(m, s, tok, eval.Options{SeqLen: *seqLen, Stride: *stride, MaxTokens: *maxTokens, Progress: bar})
 	if err != nil {
 		return err
 	}
 	bar.Done()
+	var taskRes []eval.TaskResult
+	for _, task := range taskSet {
+		seqs := 0
+		for _, it := range task.Items {
+			seqs += len(it.Choices)
+		}
+		tbar := progress.New(stderr, task.Name, seqs)
+		r, err := task.Evaluate(m, eval.TaskOptions{Progress: tbar})
+		if err != nil {
+			return err
+		}
+		tbar.Done()
+		taskRes = append(taskRes, r)
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return enc.Encode(struct {
+			eval.Result
+			Tasks []eval.TaskResult `json:"tasks,omitempty"`
+		}{res, taskRes})
 	}
 	fmt.Fprintf(stdout, "loss %.4f nats/token, perplexity %.3f, %.4f bits/byte over %d tokens (window %d, stride %d)\n",
 		res.Loss, res.Perplexity, res.BitsPerByte, res.Tokens, res.SeqLen, res.Stride)
+	for _, r := range taskRes {
+		fmt.Fprintf(stdout, "%-12s accuracy %.3f ± %.3f (per-byte normalised %.3f), chance %.3f, %d items\n",
+			r.Task, r.Accuracy, r.StdErr, r.AccuracyNorm, r.Chance, r.Items)
+	}
 	return nil
 }
