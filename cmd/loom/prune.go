@@ -41,14 +41,18 @@ type pruneReport struct {
 	After        pruneEval       `json:"after"`
 	// LossRetention is the unpruned held-out loss over the pruned one.
 	LossRetention float64 `json:"loss_retention"`
+	// TaskRetention is (pruned − chance) / (unpruned − chance) per zero-shot
+	// task, for tasks where the unpruned model beats chance by ≥ 10 points.
+	TaskRetention map[string]float64 `json:"task_retention,omitempty"`
 }
 
 type pruneEval struct {
-	Loss        float64 `json:"heldout_loss"`
-	Tokens      int     `json:"heldout_tokens"`
-	DecodeTokS  float64 `json:"decode_tokens_per_s"`
-	DecodeCtx   int     `json:"decode_context"`
-	ParamsCount int     `json:"params"`
+	Loss        float64           `json:"heldout_loss"`
+	Tokens      int               `json:"heldout_tokens"`
+	DecodeTokS  float64           `json:"decode_tokens_per_s"`
+	DecodeCtx   int               `json:"decode_context"`
+	ParamsCount int               `json:"params"`
+	Tasks       []eval.TaskResult `json:"tasks,omitempty"`
 }
 
 func runPrune(args []string, stdout, stderr io.Writer) error {
@@ -66,6 +70,8 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 0, "seed of the random baseline")
 	threads := fs.Int("threads", 0, "threads (0: all cores)")
 	evalTokens := fs.Int("eval-tokens", 0, "score at most about this many held-out tokens (0: all)")
+	taskList := fs.String("tasks", "continuation,lastword", "zero-shot tasks built from the held-out text, scored before and after (\"\": none)")
+	taskItems := fs.Int("task-items", 200, "items per zero-shot task")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -79,6 +85,13 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 	}
 	if !slicesContains(prune.Names(), *method) {
 		return fmt.Errorf("--method %q: want one of %s", *method, strings.Join(prune.Names(), ", "))
+	}
+	var taskNames []string
+	if *taskList != "" {
+		var err error
+		if taskNames, err = eval.ParseTasks(*taskList); err != nil {
+			return fmt.Errorf("--tasks: %w", err)
+		}
 	}
 	if *windows < 1 {
 		return fmt.Errorf("--windows %d: want at least 1", *windows)
@@ -121,6 +134,14 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 		}
 		heldName = *evalPath
 	}
+	var tasks []eval.Task
+	for _, name := range taskNames {
+		task, err := eval.BuildTask(name, heldText, tok, *taskItems, 1)
+		if err != nil {
+			return fmt.Errorf("%s: %w", heldName, err)
+		}
+		tasks = append(tasks, task)
+	}
 	tmp, err := os.MkdirTemp("", "loom-prune-")
 	if err != nil {
 		return err
@@ -142,8 +163,16 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 		}
 		ctx := min(m.MaxPositions(), 128)
 		d := runDecode(m, ctx, min(32, ctx/2))
+		pe := pruneEval{Loss: r.Loss, Tokens: r.Tokens, DecodeTokS: d.TokensPerS, DecodeCtx: ctx, ParamsCount: m.NumParams()}
+		for _, task := range tasks {
+			tr, err := task.Evaluate(m, eval.TaskOptions{})
+			if err != nil {
+				return pruneEval{}, err
+			}
+			pe.Tasks = append(pe.Tasks, tr)
+		}
 		fmt.Fprintf(stderr, "%s: held-out loss %.4f over %d tokens, decode %.1f tokens/s\n", label, r.Loss, r.Tokens, d.TokensPerS)
-		return pruneEval{Loss: r.Loss, Tokens: r.Tokens, DecodeTokS: d.TokensPerS, DecodeCtx: ctx, ParamsCount: m.NumParams()}, nil
+		return pe, nil
 	}
 	rep := pruneReport{Method: *method, Model: *model, Removed: count, Total: total, Calib: calibName,
 		CalibWindows: len(cal), CalibLen: T}
@@ -166,6 +195,14 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	rep.LossRetention = rep.Before.Loss / rep.After.Loss
+	for i, b := range rep.Before.Tasks {
+		if b.Accuracy-b.Chance >= 0.10 {
+			if rep.TaskRetention == nil {
+				rep.TaskRetention = map[string]float64{}
+			}
+			rep.TaskRetention[b.Task] = (rep.After.Tasks[i].Accuracy - b.Chance) / (b.Accuracy - b.Chance)
+		}
+	}
 	if err := savePruned(m, l, *model, *out); err != nil {
 		return err
 	}
@@ -244,8 +281,16 @@ func writePruneReport(dir string, r *pruneReport, layers int) error {
 	fmt.Fprintf(&sb, "| | unpruned | pruned |\n| --- | --- | --- |\n")
 	fmt.Fprintf(&sb, "| held-out loss (nats/token) | %.4f | %.4f |\n", r.Before.Loss, r.After.Loss)
 	fmt.Fprintf(&sb, "| decode tokens/s (context %d) | %.1f | %.1f |\n", r.Before.DecodeCtx, r.Before.DecodeTokS, r.After.DecodeTokS)
-	fmt.Fprintf(&sb, "| parameters | %d | %d |\n\n", r.Before.ParamsCount, r.After.ParamsCount)
-	fmt.Fprintf(&sb, "Loss retention (unpruned / pruned loss): %.3f. Search took %.1f s.\n\n", r.LossRetention, r.SearchS)
+	fmt.Fprintf(&sb, "| parameters | %d | %d |\n", r.Before.ParamsCount, r.After.ParamsCount)
+	for i, b := range r.Before.Tasks {
+		a := r.After.Tasks[i]
+		ret := "n/a (unpruned < chance + 10 points)"
+		if v, ok := r.TaskRetention[b.Task]; ok {
+			ret = fmt.Sprintf("%.3f", v)
+		}
+		fmt.Fprintf(&sb, "| zero-shot %s (chance %.2f, %d items) | %.3f | %.3f (retention %s) |\n", b.Task, b.Chance, b.Items, b.Accuracy, a.Accuracy, ret)
+	}
+	fmt.Fprintf(&sb, "\nLoss retention (unpruned / pruned loss): %.3f. Task retention: (pruned − chance) / (unpruned − chance). Search took %.1f s.\n\n", r.LossRetention, r.SearchS)
 	fmt.Fprintf(&sb, "| step | layer | sublayer | score |\n| --- | --- | --- | --- |\n")
 	for i, x := range r.Order {
 		fmt.Fprintf(&sb, "| %d | %d | %s | %.5g |\n", i+1, x.Layer, x.Kind, x.Score)

@@ -16,7 +16,7 @@ func TestPruneCLI(t *testing.T) {
 	for _, method := range []string{"finercut", "shortgpt", "lastn", "random", "oneshot"} {
 		out := filepath.Join(dir, method)
 		o.Reset()
-		args := []string{"prune", "--method", method, "--ratio", "0.5", "--model", ckpt, "--out", out, "--windows", "4", "--eval-tokens", "2000"}
+		args := []string{"prune", "--method", method, "--ratio", "0.5", "--model", ckpt, "--out", out, "--windows", "4", "--eval-tokens", "2000", "--task-items", "20"}
 		if code := run(args, &o, &e); code != 0 {
 			t.Fatalf("prune %s: %s", method, e.String())
 		}
