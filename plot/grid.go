@@ -52,8 +52,11 @@ func (g *Grid) Render() (*image.RGBA, error) {
 	}
 	left, top := labelW+24, 60
 	W := left + cols*cw + 20
+	// Wide enough for the title and the note (measured at the default
+	// scale, which is never smaller than the canvas's).
+	W = max(W, textWidth(probe.f.title, g.Title)+40, left+textWidth(probe.f.small, g.Note)+20, 320)
 	H := top + rows*ch + 50
-	cv, err := newCanvas(max(W, 320), H)
+	cv, err := newCanvas(W, H)
 	if err != nil {
 		return nil, err
 	}
