@@ -147,3 +147,23 @@ func reusable(metaPath, train, val string, want prepMeta) bool {
 	}
 	return true
 }
+
+// EvenWindows returns n windows of T consecutive ids spread evenly over ids,
+// from its start to its end (fewer when ids has fewer than n starts). The
+// windows alias ids. Pruning and other calibration passes use them.
+func EvenWindows(ids []int, T, n int) [][]int {
+	starts := len(ids) - T + 1
+	n = min(n, starts)
+	if n <= 0 {
+		return nil
+	}
+	out := make([][]int, n)
+	for i := range out {
+		s := 0
+		if n > 1 {
+			s = i * (starts - 1) / (n - 1)
+		}
+		out[i] = ids[s : s+T]
+	}
+	return out
+}

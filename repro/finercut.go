@@ -87,7 +87,7 @@ func runFinerCut(c *Context) (*Report, error) {
 		}
 		ckpt := filepath.Join(out, train.CheckpointDir)
 		tok := o.Tokenizer
-		cal := windowsOf(tok.Encode(string(corpus[:split])), spec.Model.MaxPositionEmbeddings, windows)
+		cal := data.EvenWindows(tok.Encode(string(corpus[:split])), spec.Model.MaxPositionEmbeddings, windows)
 		held := filepath.Join(out, "heldout.bin")
 		if err := data.WriteShard(held, tok.Encode(string(corpus[split:])), tok.VocabSize(), tok.Name()); err != nil {
 			return nil, err
@@ -311,20 +311,6 @@ func runFinerCut(c *Context) (*Report, error) {
 	}, nil
 }
 
-// windowsOf returns n windows of T tokens spread evenly over ids.
-func windowsOf(ids []int, T, n int) [][]int {
-	starts := len(ids) - T + 1
-	n = min(n, starts)
-	out := make([][]int, n)
-	for i := range out {
-		s := 0
-		if n > 1 {
-			s = i * (starts - 1) / (n - 1)
-		}
-		out[i] = ids[s : s+T]
-	}
-	return out
-}
 
 func mean(xs []float64) float64 {
 	s := 0.0

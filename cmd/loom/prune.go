@@ -126,7 +126,7 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 	if len(ids) < T {
 		return fmt.Errorf("%s: %d tokens, shorter than one calibration window of %d", calibName, len(ids), T)
 	}
-	cal := calibWindows(ids, T, *windows)
+	cal := data.EvenWindows(ids, T, *windows)
 	heldText, heldName := corpus[split:], "tinyshakespeare (embedded), last 10%"
 	if *evalPath != "" {
 		if heldText, err = os.ReadFile(*evalPath); err != nil {
@@ -225,21 +225,6 @@ func slicesContains(xs []string, x string) bool {
 	return false
 }
 
-// calibWindows returns n windows of T tokens spread evenly over ids (fewer
-// when ids is short).
-func calibWindows(ids []int, T, n int) [][]int {
-	starts := len(ids) - T + 1
-	n = min(n, starts)
-	out := make([][]int, n)
-	for i := range out {
-		s := 0
-		if n > 1 {
-			s = i * (starts - 1) / (n - 1)
-		}
-		out[i] = ids[s : s+T]
-	}
-	return out
-}
 
 // savePruned writes the pruned model (with its removal map) and, for a
 // directory model, its tokenizer.json.
