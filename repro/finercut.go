@@ -311,7 +311,6 @@ func runFinerCut(c *Context) (*Report, error) {
 	}, nil
 }
 
-
 func mean(xs []float64) float64 {
 	s := 0.0
 	for _, x := range xs {

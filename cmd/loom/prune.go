@@ -225,7 +225,6 @@ func slicesContains(xs []string, x string) bool {
 	return false
 }
 
-
 // savePruned writes the pruned model (with its removal map) and, for a
 // directory model, its tokenizer.json.
 func savePruned(m *decoder.Model, l *loaded, src, out string) error {
