@@ -41,6 +41,18 @@ func TestPruneCLI(t *testing.T) {
 	}
 }
 
+// TestPruneHFDirectory prunes a Hugging Face directory (loom's HF export
+// fixture, checked against the PyTorch reference in models/decoder).
+func TestPruneHFDirectory(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "pruned")
+	var o, e bytes.Buffer
+	args := []string{"prune", "--method", "finercut", "--ratio", "0.25", "--model", "../../models/decoder/testdata/hf/loom-trained",
+		"--out", out, "--windows", "2", "--eval-tokens", "500", "--tasks", ""}
+	if code := run(args, &o, &e); code != 0 || !strings.Contains(o.String(), "removed 1 of 4 sublayers") {
+		t.Fatalf("prune of an HF directory: %s %s", o.String(), e.String())
+	}
+}
+
 func TestPruneRejectsBadInput(t *testing.T) {
 	dir := t.TempDir()
 	short := filepath.Join(dir, "short.txt")

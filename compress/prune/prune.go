@@ -61,6 +61,11 @@ func Run(name string, r Request) ([]Removal, error) {
 	if !ok {
 		return nil, fmt.Errorf("prune: unknown method %q (have %v)", name, Names())
 	}
+	for l, b := range r.Model.Layers {
+		if _, ok := b.(decoder.Pruner); !ok {
+			return nil, fmt.Errorf("prune: layer %d (%s layout) has no removable sublayers", l, r.Model.Config.LayoutName())
+		}
+	}
 	total := 2 * len(r.Model.Layers)
 	if r.Count < 1 || r.Count >= total {
 		return nil, fmt.Errorf("prune: removing %d of %d sublayers: want 1 to %d", r.Count, total, total-1)
