@@ -65,7 +65,7 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 	evalPath := fs.String("eval", "", "held-out text for the before/after loss (default: the embedded corpus's last 10%)")
 	windows := fs.Int("windows", 32, "calibration windows")
 	seqLen := fs.Int("seq-len", 0, "calibration window length in tokens (0: the model's context, at most 128)")
-	distance := fs.String("distance", "js", "FinerCut's distance: js, kl or angular")
+	distance := fs.String("distance", "js", "FinerCut's distance: js, kl, angular or dissect (the paper code's logit-difference norm)")
 	protect := fs.Int("protect", 0, "FinerCut: never remove sublayers of the first N layers")
 	seed := fs.Uint64("seed", 0, "seed of the random baseline")
 	threads := fs.Int("threads", 0, "threads (0: all cores)")

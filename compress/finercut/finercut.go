@@ -35,7 +35,10 @@ type Options struct {
 	// Distance between reference and pruned next-token distributions,
 	// averaged over all calibration tokens: "js" (Jensen–Shannon, the
 	// default), "kl" (KL(reference ‖ pruned)) or "angular" (arccos of the
-	// cosine similarity of the probability vectors, divided by π).
+	// cosine similarity of the probability vectors, divided by π), or
+	// "dissect", the paper code's (llm_dissect's Output evaluator): the
+	// Frobenius norm of the logit difference over each calibration window
+	// [T, V], averaged over windows.
 	Distance string
 	// Protect shields layers 0…Protect−1 from removal (the paper code's
 	// option to keep the first layers).
@@ -71,7 +74,7 @@ type Result struct {
 }
 
 // Distances lists the distance names Options.Distance accepts.
-var Distances = []string{"js", "kl", "angular"}
+var Distances = []string{"js", "kl", "angular", "dissect"}
 
 // count returns the number of removals o asks for on a model of layers.
 func (o Options) count(layers int) (int, error) {
@@ -134,7 +137,7 @@ func Prune(m *decoder.Model, calib [][]int, o Options) (*Result, error) {
 		return nil, fmt.Errorf("finercut: %d sublayers are candidates (protecting %d layers), fewer than the %d to remove", len(cands), o.Protect, n)
 	}
 	B := len(calib)
-	s := &search{m: m, B: B, T: T, dist: dist}
+	s := &search{m: m, B: B, T: T, dist: dist, logitNorm: o.Distance == "dissect"}
 	res := &Result{}
 	autograd.NoGrad(func() {
 		// Boundaries: h[l] enters layer l; h[L] leaves the last layer.
@@ -247,9 +250,10 @@ func (s *search) scoreAll(cands []Step, h []*autograd.Var, ref [][]float64, work
 
 // search holds what scoring needs.
 type search struct {
-	m    *decoder.Model
-	B, T int
-	dist func(p, q []float64) float64
+	m         *decoder.Model
+	B, T      int
+	dist      func(p, q []float64) float64
+	logitNorm bool // "dissect": compare raw logits per window
 }
 
 // probs returns the next-token distributions [B·T][V] of the residual
@@ -259,6 +263,13 @@ func (s *search) probs(h *autograd.Var) [][]float64 {
 	V := s.m.Config.VocabSize
 	out := make([][]float64, len(logits)/V)
 	for i := range out {
+		if s.logitNorm {
+			out[i] = make([]float64, V)
+			for j, v := range logits[i*V : (i+1)*V] {
+				out[i][j] = float64(v)
+			}
+			continue
+		}
 		out[i] = softmax(logits[i*V : (i+1)*V])
 	}
 	return out
@@ -268,6 +279,21 @@ func (s *search) probs(h *autograd.Var) [][]float64 {
 // distributions of h.
 func (s *search) score(ref [][]float64, h *autograd.Var) float64 {
 	p := s.probs(h)
+	if s.logitNorm {
+		// Σ over windows of ‖Δlogits‖_F over [T, V], divided by B.
+		sum := 0.0
+		for b := range s.B {
+			sq := 0.0
+			for i := b * s.T; i < (b+1)*s.T; i++ {
+				for j, v := range p[i] {
+					d := ref[i][j] - v
+					sq += d * d
+				}
+			}
+			sum += math.Sqrt(sq)
+		}
+		return sum / float64(s.B)
+	}
 	sum := 0.0
 	for i := range p {
 		sum += s.dist(ref[i], p[i])
@@ -300,6 +326,8 @@ func distance(name string) (func(p, q []float64) float64, error) {
 		return kl, nil
 	case "angular":
 		return angular, nil
+	case "dissect":
+		return nil, nil // logit norms, in search.score
 	}
 	return nil, fmt.Errorf("finercut: distance %q: want one of %v", name, Distances)
 }

@@ -75,13 +75,22 @@ func TestGreedyPicksTheHarmlessSublayer(t *testing.T) {
 			clear(p.Value.F32())
 		}
 	}
-	r, err := Prune(m, calib(2, 12, 64), Options{Count: 1})
-	if err != nil {
-		t.Fatal(err)
+	for _, d := range Distances {
+		mm := model(t, 5)
+		for _, p := range mm.Params() {
+			if p.Name == "model.layers.2.mlp.down_proj.weight" {
+				clear(p.Value.F32())
+			}
+		}
+		r, err := Prune(mm, calib(2, 12, 64), Options{Count: 1, Distance: d})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.Order[0]; got.Layer != 2 || got.Kind != decoder.SublayerFFN || got.Score > 1e-12 {
+			t.Fatalf("%s: first removal %+v, want layer 2's mlp at distance 0", d, got)
+		}
 	}
-	if got := r.Order[0]; got.Layer != 2 || got.Kind != decoder.SublayerFFN || got.Score > 1e-12 {
-		t.Fatalf("first removal %+v, want layer 2's mlp at distance 0", got)
-	}
+	_ = m
 }
 
 func TestProtectAndErrors(t *testing.T) {
