@@ -69,20 +69,14 @@ func TestCachedSearchEqualsNaive(t *testing.T) {
 // TestGreedyPicksTheHarmlessSublayer: a sublayer whose output projection is
 // zero changes nothing, so it is removed first with score 0.
 func TestGreedyPicksTheHarmlessSublayer(t *testing.T) {
-	m := model(t, 5)
-	for _, p := range m.Params() {
-		if p.Name == "model.layers.2.mlp.down_proj.weight" {
-			clear(p.Value.F32())
-		}
-	}
 	for _, d := range Distances {
-		mm := model(t, 5)
-		for _, p := range mm.Params() {
+		m := model(t, 5)
+		for _, p := range m.Params() {
 			if p.Name == "model.layers.2.mlp.down_proj.weight" {
 				clear(p.Value.F32())
 			}
 		}
-		r, err := Prune(mm, calib(2, 12, 64), Options{Count: 1, Distance: d})
+		r, err := Prune(m, calib(2, 12, 64), Options{Count: 1, Distance: d})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,7 +84,6 @@ func TestGreedyPicksTheHarmlessSublayer(t *testing.T) {
 			t.Fatalf("%s: first removal %+v, want layer 2's mlp at distance 0", d, got)
 		}
 	}
-	_ = m
 }
 
 func TestProtectAndErrors(t *testing.T) {
