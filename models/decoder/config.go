@@ -376,6 +376,17 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 	if err := dec.Decode(c); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	if c.ModelType == "mistral" && c.SlidingWindow == nil {
+		// transformers' MistralConfig defaults sliding_window to 4096 when
+		// the key is absent; an explicit null means no window.
+		var keys map[string]json.RawMessage
+		if json.Unmarshal(data, &keys) == nil {
+			if _, present := keys["sliding_window"]; !present {
+				w := 4096
+				c.SlidingWindow = &w
+			}
+		}
+	}
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -408,5 +419,10 @@ func (c *Config) JSON() []byte {
 		out.TorchDtype = "float32"
 	}
 	b, _ := json.MarshalIndent(out, "", "  ")
+	if out.ModelType == "mistral" && out.SlidingWindow == nil {
+		// An absent key means 4096 to transformers (and ParseConfig): say
+		// "no window" explicitly.
+		b = append(bytes.TrimSuffix(b, []byte("\n}")), []byte(",\n  \"sliding_window\": null\n}")...)
+	}
 	return append(b, '\n')
 }

@@ -476,3 +476,37 @@ func logits1(m *Model, id, pos int, caches []*nn.KVCache) []float32 {
 	})
 	return out
 }
+
+func TestMistralWindowDefault(t *testing.T) {
+	base := `"model_type": "mistral", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "vocab_size": 50, "max_position_embeddings": 8192`
+	for _, tc := range []struct {
+		extra string
+		want  int
+	}{
+		{"", 4096},                       // absent: transformers' default
+		{`, "sliding_window": null`, 0},  // explicit null: no window
+		{`, "sliding_window": 128`, 128}, // set
+	} {
+		c, err := ParseConfig("config.json", []byte("{"+base+tc.extra+"}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Window(); got != tc.want {
+			t.Errorf("config with %q: window %d, want %d", tc.extra, got, tc.want)
+		}
+	}
+}
+
+func TestMistralNoWindowRoundTrip(t *testing.T) {
+	c, err := ParseConfig("config.json", []byte(`{"model_type": "mistral", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "vocab_size": 50, "max_position_embeddings": 64, "sliding_window": null}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseConfig("config.json", c.JSON())
+	if err != nil {
+		t.Fatalf("%v\n%s", err, c.JSON())
+	}
+	if back.Window() != 0 {
+		t.Fatalf("no window became %d after writing and reading:\n%s", back.Window(), c.JSON())
+	}
+}
