@@ -71,3 +71,33 @@ func WriteFile(path string, data []byte) error {
 		return err
 	})
 }
+
+// WriteDir creates the directory dir atomically: fill writes its files into
+// a temporary sibling directory, which is renamed to dir only when fill
+// succeeds, so dir appears complete or not at all. dir must not exist.
+func WriteDir(dir string, fill func(tmp string) error) (err error) {
+	dir = filepath.Clean(dir)
+	if _, err := os.Stat(dir); err == nil {
+		return fmt.Errorf("%s already exists", dir)
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".tmp")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", dir, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = os.RemoveAll(tmp)
+		}
+	}()
+	if err := fill(tmp); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return fmt.Errorf("writing %s: %w", dir, err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return fmt.Errorf("writing %s: %w", dir, err)
+	}
+	syncDir(filepath.Dir(dir))
+	return nil
+}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -49,5 +50,29 @@ func TestMmap(t *testing.T) {
 	defer release()
 	if string(b) != "hello" {
 		t.Fatalf("mapped %q", b)
+	}
+}
+
+func TestWriteDir(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, "model")
+	boom := errors.New("boom")
+	if err := WriteDir(dir, func(tmp string) error {
+		os.WriteFile(filepath.Join(tmp, "a"), []byte("x"), 0o644)
+		return boom
+	}); err != boom {
+		t.Fatalf("fill error: %v", err)
+	}
+	if entries, _ := os.ReadDir(base); len(entries) != 0 {
+		t.Fatalf("a failed WriteDir left %v", entries)
+	}
+	if err := WriteDir(dir, func(tmp string) error { return os.WriteFile(filepath.Join(tmp, "a"), []byte("x"), 0o644) }); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "a")); err != nil || string(b) != "x" {
+		t.Fatalf("%q %v", b, err)
+	}
+	if err := WriteDir(dir, func(string) error { return nil }); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("existing dir: %v", err)
 	}
 }

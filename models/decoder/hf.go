@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/loomml/loom/format/safetensors"
+	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tokenizer"
 )
@@ -136,7 +137,7 @@ func (m *Model) ExportHF(dir string, tok tokenizer.Tokenizer, dt safetensors.DTy
 	c := *m.Config
 	c.Loom = Options{}
 	c.HeadDim = c.HeadDimOrDefault() // explicit: transformers reads a 0 as 0
-	c.TorchDtype = map[safetensors.DType]string{safetensors.F32: "float32", safetensors.F16: "float16", safetensors.BF16: "bfloat16"}[dt]
+	c.TorchDtype = torchDtype[dt]
 	if eos := tok.EOS(); eos >= 0 && len(c.EOSTokenID) == 0 {
 		c.EOSTokenID = TokenIDs{eos}
 	}
@@ -174,24 +175,11 @@ func (m *Model) ExportHF(dir string, tok tokenizer.Tokenizer, dt safetensors.DTy
 	if _, err := os.Stat(dir); err == nil {
 		return write(dir)
 	}
-	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(dir)), "."+filepath.Base(dir)+".tmp")
-	if err != nil {
-		return err
-	}
-	if err := write(tmp); err != nil {
-		os.RemoveAll(tmp)
-		return err
-	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		os.RemoveAll(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		os.RemoveAll(tmp)
-		return err
-	}
-	return nil
+	return fsutil.WriteDir(dir, write)
 }
+
+// torchDtype is config.json's torch_dtype for each weight dtype loom writes.
+var torchDtype = map[safetensors.DType]string{safetensors.F32: "float32", safetensors.F16: "float16", safetensors.BF16: "bfloat16"}
 
 // TokenizerConfig is the part of tokenizer_config.json loom uses.
 type TokenizerConfig struct {

@@ -3,11 +3,11 @@ package decoder
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 
+	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/format/safetensors"
+	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
 )
@@ -28,9 +28,6 @@ func WriteRandom(c *Config, dir string, dt safetensors.DType, seed uint64, shard
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(dir); err == nil {
-		return fmt.Errorf("%s already exists", dir)
-	}
 	params := m.Params()
 	total := int64(0)
 	for _, p := range params {
@@ -48,11 +45,13 @@ func WriteRandom(c *Config, dir string, dt safetensors.DType, seed uint64, shard
 		shards[len(shards)-1] = append(shards[len(shards)-1], i)
 		size += b
 	}
-	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(dir)), "."+filepath.Base(dir)+".tmp")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
+	return fsutil.WriteDir(dir, func(tmp string) error {
+		return writeRandom(c, tmp, params, shards, total, dt, seed, progress)
+	})
+}
+
+// writeRandom writes the shards, config.json and index into tmp.
+func writeRandom(c *Config, tmp string, params []*autograd.Var, shards [][]int, total int64, dt safetensors.DType, seed uint64, progress func(done, total int64)) error {
 	rng := tensor.NewRNG(seed)
 	weightMap := map[string]string{}
 	done := int64(0)
@@ -86,7 +85,7 @@ func WriteRandom(c *Config, dir string, dt safetensors.DType, seed uint64, shard
 		}
 	}
 	cfg := *c
-	cfg.TorchDtype = map[safetensors.DType]string{safetensors.F32: "float32", safetensors.F16: "float16", safetensors.BF16: "bfloat16"}[dt]
+	cfg.TorchDtype = torchDtype[dt]
 	if err := WriteFileAtomic(filepath.Join(tmp, ConfigFile), cfg.JSON()); err != nil {
 		return err
 	}
@@ -95,12 +94,6 @@ func WriteRandom(c *Config, dir string, dt safetensors.DType, seed uint64, shard
 		if err := WriteFileAtomic(filepath.Join(tmp, IndexFile), append(b, '\n')); err != nil {
 			return err
 		}
-	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		return fmt.Errorf("decoder: %s: %v", strings.TrimSuffix(dir, "/"), err)
 	}
 	return nil
 }
