@@ -18,3 +18,15 @@ func TestEvenWindows(t *testing.T) {
 		t.Fatalf("window longer than ids: %v", w)
 	}
 }
+
+func TestStack(t *testing.T) {
+	ids, T, err := Stack([][]int{{1, 2}, {3, 4}})
+	if err != nil || T != 2 || len(ids) != 4 || ids[2] != 3 {
+		t.Fatalf("Stack: %v %d %v", ids, T, err)
+	}
+	for _, w := range [][][]int{nil, {{}}, {{1, 2}, {3}}} {
+		if _, _, err := Stack(w); err == nil {
+			t.Errorf("Stack(%v) gave no error", w)
+		}
+	}
+}

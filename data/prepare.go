@@ -167,3 +167,24 @@ func EvenWindows(ids []int, T, n int) [][]int {
 	}
 	return out
 }
+
+// Stack concatenates windows of equal length T into one row-major [B·T]
+// batch and returns it with T; empty input, an empty window or unequal
+// lengths are errors naming the window.
+func Stack(windows [][]int) ([]int, int, error) {
+	if len(windows) == 0 {
+		return nil, 0, fmt.Errorf("no calibration windows")
+	}
+	if len(windows[0]) == 0 {
+		return nil, 0, fmt.Errorf("calibration window 0 is empty")
+	}
+	T := len(windows[0])
+	ids := make([]int, 0, len(windows)*T)
+	for i, w := range windows {
+		if len(w) != T {
+			return nil, 0, fmt.Errorf("calibration window %d has %d tokens, want %d", i, len(w), T)
+		}
+		ids = append(ids, w...)
+	}
+	return ids, T, nil
+}

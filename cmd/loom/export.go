@@ -49,8 +49,7 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	case "hf":
-		dts := map[string]safetensors.DType{"f32": safetensors.F32, "f16": safetensors.F16, "bf16": safetensors.BF16}
-		dt, ok := dts[orDefault(*typ, "f32")]
+		dt, ok := hfDTypes[orDefault(*typ, "f32")]
 		if !ok {
 			return fmt.Errorf("--type %q: Hugging Face weights are f32, f16 or bf16", *typ)
 		}
@@ -73,3 +72,6 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	}
 	return nil
 }
+
+// hfDTypes are the safetensors weight types loom writes, by flag value.
+var hfDTypes = map[string]safetensors.DType{"f32": safetensors.F32, "f16": safetensors.F16, "bf16": safetensors.BF16}

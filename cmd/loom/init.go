@@ -5,7 +5,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/loomml/loom/format/safetensors"
 	"github.com/loomml/loom/internal/progress"
 	"github.com/loomml/loom/models/decoder"
 )
@@ -29,7 +28,7 @@ func runInit(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	dt, ok := map[string]safetensors.DType{"f32": safetensors.F32, "f16": safetensors.F16, "bf16": safetensors.BF16}[*dtype]
+	dt, ok := hfDTypes[*dtype]
 	if !ok {
 		return fmt.Errorf("--dtype %q: want f32, f16 or bf16", *dtype)
 	}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -83,7 +84,7 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 	if !(*ratio > 0 && *ratio < 1) {
 		return fmt.Errorf("--ratio %v: want a fraction strictly between 0 and 1", *ratio)
 	}
-	if !slicesContains(prune.Names(), *method) {
+	if !slices.Contains(prune.Names(), *method) {
 		return fmt.Errorf("--method %q: want one of %s", *method, strings.Join(prune.Names(), ", "))
 	}
 	var taskNames []string
@@ -214,15 +215,6 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "model: %s; report: %s, %s, %s\n", *out, filepath.Join(*out, "prune-report.md"),
 		filepath.Join(*out, "prune-report.json"), filepath.Join(*out, "prune-map.png"))
 	return nil
-}
-
-func slicesContains(xs []string, x string) bool {
-	for _, s := range xs {
-		if s == x {
-			return true
-		}
-	}
-	return false
 }
 
 // savePruned writes the pruned model (with its removal map) and, for a

@@ -15,7 +15,6 @@
 package finercut
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -23,6 +22,7 @@ import (
 	"sync"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/models/decoder"
 )
 
@@ -106,19 +106,12 @@ func Prune(m *decoder.Model, calib [][]int, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(calib) == 0 {
-		return nil, errors.New("finercut: no calibration windows")
+	ids, T, err := data.Stack(calib)
+	if err != nil {
+		return nil, fmt.Errorf("finercut: %w", err)
 	}
-	T := len(calib[0])
-	ids := make([]int, 0, len(calib)*T)
-	for i, w := range calib {
-		if len(w) != T || T == 0 {
-			return nil, fmt.Errorf("finercut: calibration window %d has %d tokens, want %d", i, len(w), T)
-		}
-		if T > m.MaxPositions() {
-			return nil, fmt.Errorf("finercut: calibration windows of %d tokens exceed the model's %d positions", T, m.MaxPositions())
-		}
-		ids = append(ids, w...)
+	if T > m.MaxPositions() {
+		return nil, fmt.Errorf("finercut: calibration windows of %d tokens exceed the model's %d positions", T, m.MaxPositions())
 	}
 	var cands []Step
 	for l := o.Protect; l < L; l++ {

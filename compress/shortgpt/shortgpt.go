@@ -12,6 +12,7 @@ import (
 	"sort"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/tensor"
 )
@@ -27,16 +28,9 @@ type Influence struct {
 // Measure runs m on the calibration windows (equal lengths) without
 // gradients and returns the influences.
 func Measure(m *decoder.Model, calib [][]int) (*Influence, error) {
-	if len(calib) == 0 || len(calib[0]) == 0 {
-		return nil, fmt.Errorf("shortgpt: no calibration tokens")
-	}
-	T := len(calib[0])
-	ids := make([]int, 0, len(calib)*T)
-	for i, w := range calib {
-		if len(w) != T {
-			return nil, fmt.Errorf("shortgpt: calibration window %d has %d tokens, want %d", i, len(w), T)
-		}
-		ids = append(ids, w...)
+	ids, T, err := data.Stack(calib)
+	if err != nil {
+		return nil, fmt.Errorf("shortgpt: %w", err)
 	}
 	if T > m.MaxPositions() {
 		return nil, fmt.Errorf("shortgpt: calibration windows of %d tokens exceed the model's %d positions", T, m.MaxPositions())

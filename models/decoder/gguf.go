@@ -76,12 +76,13 @@ func (c *Config) ropePermuted(hf string) (int, bool) {
 	return 0, false
 }
 
-// permuteRows reorders the rows of a [heads·hd, …] tensor (rowBytes bytes
-// each) between HF's rotate-half layout and llama.cpp's interleaved one:
-// HF row h·hd + s·hd/2 + i is GGUF row h·hd + 2i + s. toGGUF selects the
+// permuteRows reorders the rows of a [heads·hd, …] tensor (rowLen
+// elements each: float32 values, or the bytes of packed rows) between HF's
+// rotate-half layout and llama.cpp's interleaved one: HF row
+// h·hd + s·hd/2 + i is GGUF row h·hd + 2i + s. toGGUF selects the
 // direction.
-func permuteRows(data []byte, rows, rowBytes, heads int, toGGUF bool) []byte {
-	out := make([]byte, len(data))
+func permuteRows[T any](data []T, rows, rowLen, heads int, toGGUF bool) []T {
+	out := make([]T, len(data))
 	hd := rows / heads
 	half := hd / 2
 	for h := range heads {
@@ -93,7 +94,7 @@ func permuteRows(data []byte, rows, rowBytes, heads int, toGGUF bool) []byte {
 				if !toGGUF {
 					src, dst = gg, hf
 				}
-				copy(out[dst*rowBytes:(dst+1)*rowBytes], data[src*rowBytes:(src+1)*rowBytes])
+				copy(out[dst*rowLen:(dst+1)*rowLen], data[src*rowLen:(src+1)*rowLen])
 			}
 		}
 	}
@@ -510,11 +511,7 @@ func (s *ggufSource) load(name string, dt tensor.DType) (*tensor.Tensor, error) 
 		return nil, err
 	}
 	if permuted {
-		rows := info.Shape[0]
-		raw := permuteRows(f32Bytes(v), rows, 4*len(v)/rows, heads, false)
-		for i := range v {
-			v[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
-		}
+		v = permuteRows(v, info.Shape[0], len(v)/info.Shape[0], heads, false)
 	}
 	return tensor.FromFloat32(v, info.Shape...), nil
 }

@@ -233,7 +233,12 @@ type shards struct {
 // model.safetensors.index.json lists, checking that each exists and holds
 // the tensors the index puts in it.
 func openSafetensors(dir string) (*shards, error) {
-	s := &shards{dir: dir, by: map[string]*safetensors.File{}}
+	s := &shards{dir: dir, by: map[string]*safetensors.File{}, left: map[*safetensors.File]int{}}
+	defer func() {
+		for _, f := range s.by {
+			s.left[f]++
+		}
+	}()
 	single := filepath.Join(dir, WeightsFile)
 	if _, err := os.Stat(single); err == nil {
 		f, err := safetensors.Open(single)
@@ -330,12 +335,6 @@ func (s *shards) file(name string) string {
 
 func (s *shards) load(name string, dt tensor.DType) (t *tensor.Tensor, err error) {
 	f := s.by[name]
-	if s.left == nil {
-		s.left = map[*safetensors.File]int{}
-		for _, g := range s.by {
-			s.left[g]++
-		}
-	}
 	defer func() {
 		if s.left[f]--; s.left[f] == 0 && err == nil {
 			err = f.Close()
