@@ -83,7 +83,7 @@ func Prepare(text []byte, tok tokenizer.Tokenizer, valFraction float64, dir stri
 	}
 	ids := tok.Encode(string(text))
 	n := len(ids)
-	nTrain := int(float64(n) * (1 - valFraction))
+	nTrain := TrainTokens(n, valFraction)
 	switch {
 	case n == 0:
 		return "", "", fmt.Errorf("data: Prepare: the text (%d bytes) gives no tokens", len(text))
@@ -188,3 +188,8 @@ func Stack(windows [][]int) ([]int, int, error) {
 	}
 	return ids, T, nil
 }
+
+// TrainTokens is how many of n tokens Prepare puts in the training split
+// (the rest, the last valFraction, is held out); evaluation and pruning
+// use it to find the same held-out text.
+func TrainTokens(n int, valFraction float64) int { return int(float64(n) * (1 - valFraction)) }

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/internal/progress"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
@@ -107,7 +108,7 @@ func ParseTasks(list string) ([]string, error) {
 // data.Prepare splits them (the first int(n·(1−valFraction)) tokens train).
 func HeldOutText(text []byte, tok tokenizer.Tokenizer, valFraction float64) []byte {
 	ids := tok.Encode(string(text))
-	nTrain := int(float64(len(ids)) * (1 - valFraction))
+	nTrain := data.TrainTokens(len(ids), valFraction)
 	return []byte(tok.Decode(ids[nTrain:]))
 }
 

@@ -55,7 +55,7 @@ type fcRow struct {
 func runFinerCut(c *Context) (*Report, error) {
 	seeds := c.SeedsOr(3)
 	corpus := data.TinyShakespeare()
-	split := len(corpus) * 9 / 10
+	split := data.TrainTokens(len(corpus), 0.1) // byte tokens: the split training uses
 	ratios := []float64{0.125, 0.25, 0.375}
 	methods := []string{"finercut", "oneshot", "shortgpt", "lastn", "random"}
 	randomSeeds := 5

@@ -114,21 +114,23 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 	if T < 2 || T > m.MaxPositions() {
 		return fmt.Errorf("--seq-len %d: want 2 to the model's %d positions", T, m.MaxPositions())
 	}
-	corpus := data.TinyShakespeare()
-	split := len(corpus) * 9 / 10
-	calibText, calibName := corpus[:split], "tinyshakespeare (embedded), first 90%"
+	// By default, calibrate on the training split of the embedded corpus
+	// and score on its held-out split, as `loom train` splits it.
+	corpus := tok.Encode(string(data.TinyShakespeare()))
+	nTrain := data.TrainTokens(len(corpus), 0.1)
+	ids, calibName := corpus[:nTrain], "tinyshakespeare (embedded), training split (first 90% of tokens)"
 	if *calib != "" {
-		if calibText, err = os.ReadFile(*calib); err != nil {
+		text, err := os.ReadFile(*calib)
+		if err != nil {
 			return err
 		}
-		calibName = *calib
+		ids, calibName = tok.Encode(string(text)), *calib
 	}
-	ids := tok.Encode(string(calibText))
 	if len(ids) < T {
 		return fmt.Errorf("%s: %d tokens, shorter than one calibration window of %d", calibName, len(ids), T)
 	}
 	cal := data.EvenWindows(ids, T, *windows)
-	heldText, heldName := corpus[split:], "tinyshakespeare (embedded), last 10%"
+	heldText, heldName := []byte(tok.Decode(corpus[nTrain:])), "tinyshakespeare (embedded), held-out split (last 10% of tokens)"
 	if *evalPath != "" {
 		if heldText, err = os.ReadFile(*evalPath); err != nil {
 			return err
