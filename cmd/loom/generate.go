@@ -4,10 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 
+	"github.com/loomml/loom/format/gguf"
 	"github.com/loomml/loom/generate"
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/tensor"
@@ -88,17 +88,17 @@ func loadModel(verb, path string, threads int, dtype string, stderr io.Writer) (
 			return nil, fmt.Errorf("--dtype %q: want f32, bf16, f16 or q8_0", dtype)
 		}
 	}
-	m, err := decoder.LoadWith(path, decoder.LoadOptions{DType: dt})
-	if err != nil {
-		return nil, err
-	}
-	l := &loaded{Model: m}
-	if st, err := os.Stat(path); err == nil && !st.IsDir() {
-		if l.Tok, err = decoder.LoadGGUFTokenizer(path); err != nil {
+	l := &loaded{}
+	var err error
+	if gguf.IsGGUF(path) {
+		if l.Model, l.Tok, err = decoder.LoadGGUF(path, decoder.LoadOptions{DType: dt}); err != nil {
 			return nil, err
 		}
 	} else {
-		if l.Tok, err = m.Config.LoadTokenizer(path); err != nil {
+		if l.Model, err = decoder.LoadWith(path, decoder.LoadOptions{DType: dt}); err != nil {
+			return nil, err
+		}
+		if l.Tok, err = l.Model.Config.LoadTokenizer(path); err != nil {
 			return nil, err
 		}
 		if l.Gen, err = decoder.LoadGenerationConfig(path); err != nil {
@@ -108,6 +108,7 @@ func loadModel(verb, path string, threads int, dtype string, stderr io.Writer) (
 			return nil, err
 		}
 	}
+	m := l.Model
 	l.Stop = m.Config.StopTokens(l.Gen, l.Tok)
 	if b, ok := l.Tok.(*tokenizer.BPE); ok && l.TokCfg != nil && l.TokCfg.EOSToken != "" {
 		if id := b.Special(l.TokCfg.EOSToken); id >= 0 && !slices.Contains(l.Stop, id) {

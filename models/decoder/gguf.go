@@ -444,6 +444,37 @@ func loadGGUF(path string, o LoadOptions) (*Model, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return loadGGUFFile(f, o)
+}
+
+// LoadGGUF reads a GGUF file's model and its tokenizer, opening the file
+// once; the tokenizer is checked before any weight is allocated.
+func LoadGGUF(path string, o LoadOptions) (*Model, tokenizer.Tokenizer, error) {
+	if o.DType == 0 {
+		o.DType = tensor.Float32
+	}
+	if err := checkDType(o.DType); err != nil {
+		return nil, nil, err
+	}
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	v, err := VocabFromGGUF(f)
+	if err != nil {
+		return nil, nil, err
+	}
+	tok, err := tokenizer.FromVocab(filepath.Base(path), v)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := loadGGUFFile(f, o)
+	return m, tok, err
+}
+
+func loadGGUFFile(f *gguf.File, o LoadOptions) (*Model, error) {
+	path := f.Name()
 	c, err := ConfigFromGGUF(f)
 	if err != nil {
 		return nil, err
