@@ -257,3 +257,11 @@ func NumParams(params []*Var) int {
 	}
 	return n
 }
+
+// Custom records an operation defined outside this package (a fused kernel
+// such as nn's PolyNorm): out is its value, backward maps the output's
+// gradient to one gradient per input (nil where an input needs none), in
+// the order of inputs. Inputs may be nil.
+func Custom(op string, out *tensor.Tensor, backward func(g *tensor.Tensor) []*tensor.Tensor, inputs ...*Var) *Var {
+	return record(op, out, backward, inputs...)
+}
