@@ -164,7 +164,7 @@ func (r *Run) Train() error {
 		var x, y []int
 		loss, norm := Step(r.opt, sched, r.step, h, func() *autograd.Var {
 			x, y = r.Data.Next()
-			return r.Model.Loss(x, y, h.BatchSize, h.SeqLen)
+			return r.Model.TrainingLoss(x, y, h.BatchSize, h.SeqLen)
 		})
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
 			return fmt.Errorf("train: loss became %v at step %d (try a lower learning rate)", loss, r.step)

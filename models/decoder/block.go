@@ -124,13 +124,17 @@ func ropeTheta(c *Config) float64 {
 }
 
 // FFN builds a feed-forward network of the given inner width named
-// <prefix>.<name> ("mlp" in Llama).
+// <prefix>.<name> ("mlp" in Llama), nested when loom.matformer is set.
 func (p Parts) FFN(name string, hidden int) (nn.FFN, error) {
 	c := p.Config
-	return nn.NewFFN(c.FFNName(), nn.FFNConfig{
+	f, err := nn.NewFFN(c.FFNName(), nn.FFNConfig{
 		Prefix: nn.Join(p.Prefix, name), Dim: c.HiddenSize, Hidden: hidden,
 		Act: c.HiddenAct, Bias: c.MLPBias, Init: p.Init,
 	})
+	if err != nil || c.Loom.MatFormer == nil {
+		return f, err
+	}
+	return nn.NewNested(f) // MatFormer (matformer.go)
 }
 
 // Norm builds a norm named <prefix>.<name>.
@@ -224,7 +228,7 @@ func init() {
 			if b.FFNNorm, err = p.Norm("post_attention_layernorm"); err != nil {
 				return nil, err
 			}
-			if b.FFN, err = p.FFN("mlp", p.Config.IntermediateSize); err != nil {
+			if b.FFN, err = p.FFN("mlp", p.Config.IntermediateSizeAt(p.Layer)); err != nil {
 				return nil, err
 			}
 		}

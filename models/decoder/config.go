@@ -160,6 +160,12 @@ type Options struct {
 	Tokenizer string `json:"tokenizer,omitempty"` // tokenizer name, e.g. "byte"
 	// Removed lists pruned sublayers (sublayers.go); nil: none.
 	Removed *Removed `json:"removed,omitempty"`
+	// IntermediateSizes, when set, gives each layer its own FFN width in
+	// place of intermediate_size (a Mix'n'Match extraction, matformer.go).
+	IntermediateSizes []int `json:"intermediate_sizes,omitempty"`
+	// MatFormer makes every FFN nested and trains all its granularities
+	// (matformer.go); nil: an ordinary model.
+	MatFormer *MatFormer `json:"matformer,omitempty"`
 }
 
 // Default values of the options.
@@ -192,6 +198,14 @@ func (c *Config) AttentionName() string { return or(c.Loom.Attention, DefaultAtt
 
 // LayoutName returns the block layout in use.
 func (c *Config) LayoutName() string { return or(c.Loom.Layout, DefaultLayout) }
+
+// IntermediateSizeAt returns layer i's FFN width.
+func (c *Config) IntermediateSizeAt(i int) int {
+	if i < len(c.Loom.IntermediateSizes) {
+		return c.Loom.IntermediateSizes[i]
+	}
+	return c.IntermediateSize
+}
 
 // HeadDimOrDefault returns head_dim, or hidden_size/num_attention_heads when
 // it is unset, as transformers does.
@@ -284,6 +298,9 @@ func (c *Config) Validate() error {
 	if err := known("loom.attention", c.AttentionName(), AttentionNames()); err != nil {
 		return err
 	}
+	if err := c.validateWidths(); err != nil {
+		return err
+	}
 	for _, ids := range []TokenIDs{c.BOSTokenID, c.EOSTokenID} {
 		for _, id := range ids {
 			if id < 0 || id >= c.VocabSize {
@@ -362,6 +379,12 @@ func (c *Config) HFIncompatible() []string {
 	}
 	if !hfActivations[c.HiddenAct] {
 		out = append(out, "hidden_act="+c.HiddenAct)
+	}
+	for _, w := range c.Loom.IntermediateSizes {
+		if w != c.IntermediateSize {
+			out = append(out, "loom.intermediate_sizes (FFN width per layer)")
+			break
+		}
 	}
 	if c.AttentionBias != c.MLPBias && c.MLPBias {
 		out = append(out, "mlp_bias with attention_bias")

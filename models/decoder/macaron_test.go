@@ -1,0 +1,71 @@
+package decoder
+
+import (
+	"testing"
+
+	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/nn"
+	"github.com/loomml/loom/tensor"
+)
+
+// halfFFN scales an FFN's output by ½.
+type halfFFN struct{ nn.FFN }
+
+func (h halfFFN) Forward(x *autograd.Var) *autograd.Var {
+	return autograd.MulScalar(h.FFN.Forward(x), 0.5)
+}
+
+// With FFN₁'s output projection zeroed, a Macaron layer equals a pre-norm
+// block (same attention, norms and FFN₂) whose FFN output is scaled by ½.
+func TestMacaronWithoutFirstFFNIsHalfStepPreNorm(t *testing.T) {
+	m, err := New(tinyConfig(func(c *Config) { c.Loom.Layout = "macaron" }), 31)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := m.Layers[0].(*Macaron)
+	down := b.PreFFN.(*nn.GatedMLP).Down.(*nn.Linear)
+	down.Weight.Value = tensor.ZerosLike(down.Weight.Value)
+	ref := &PreNorm{AttnNorm: b.AttnNorm, Attn: b.Attn, FFNNorm: b.FFNNorm, FFN: halfFFN{b.FFN}}
+	x := autograd.Const(tensor.RandN(tensor.NewRNG(2), 2, 7, 32))
+	var got, want *autograd.Var
+	autograd.NoGrad(func() { got, want = b.Forward(x, 0, nil), ref.Forward(x, 0, nil) })
+	equalLogits(t, "macaron vs half-step pre-norm", got.Value.F32(), want.Value.F32())
+}
+
+// Parameters match the pre-norm model's, plus one norm per layer; names
+// follow Llama's for attention and FFN₂.
+func TestMacaronParams(t *testing.T) {
+	pre, _ := New(tinyConfig(nil), 32)
+	mac, err := New(tinyConfig(func(c *Config) { c.Loom.Layout = "macaron" }), 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := mac.NumParams(), pre.NumParams()+2*32; got != want {
+		t.Fatalf("macaron has %d parameters, want %d", got, want)
+	}
+	names, _ := nn.ParamMap(mac.Params())
+	for _, n := range []string{"model.layers.1.macaron_layernorm.weight", "model.layers.1.macaron_mlp.down_proj.weight",
+		"model.layers.1.self_attn.q_proj.weight", "model.layers.1.mlp.up_proj.weight", "model.layers.1.post_attention_layernorm.weight"} {
+		if names[n] == nil {
+			t.Errorf("no parameter %s", n)
+		}
+	}
+	if _, err := New(tinyConfig(func(c *Config) { c.Loom.Layout = "macaron"; c.IntermediateSize = 63 }), 1); err == nil {
+		t.Error("odd intermediate_size accepted")
+	}
+	// Incremental decoding with the KV cache matches the full forward.
+	x := ids(9, 50)
+	full := logitsOf(mac, x)
+	caches := mac.NewKVCaches(1, 9)
+	var last []float32
+	autograd.NoGrad(func() {
+		for i := range x {
+			last = mac.Forward(x[i:i+1], 1, 1, i, caches).Value.F32()
+		}
+	})
+	for v := range 50 {
+		if d := last[v] - full[8*50+v]; d > 1e-5 || d < -1e-5 {
+			t.Fatalf("cached decode differs at vocab %d by %g", v, d)
+		}
+	}
+}
