@@ -27,6 +27,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	stride := fs.Int("stride", 0, "distance between windows (0: half the window)")
 	maxTokens := fs.Int("max-tokens", 0, "score only about this many tokens (0: all)")
 	threads := fs.Int("threads", 0, "threads (0: all cores)")
+	ffnWidths := fs.String("ffn-widths", "", "MatFormer Mix'n'Match: FFN width per layer, comma-separated, or one for all (default: full widths)")
 	tasks := fs.String("tasks", "", "zero-shot multiple-choice tasks built from the scored text, comma-separated: "+strings.Join(eval.TaskNames(), ", ")+"; accuracy picks the choice of highest total log-probability (default none)")
 	taskItems := fs.Int("task-items", 200, "items per zero-shot task")
 	taskSeed := fs.Uint64("task-seed", 1, "seed that picks the zero-shot items")
@@ -43,6 +44,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	l, err := loadModel("eval", *model, *threads, *dtype, stderr)
 	if err != nil {
+		return err
+	}
+	if err := setWidths(l.Model, *ffnWidths); err != nil {
 		return err
 	}
 	m, tok := l.Model, l.Tok

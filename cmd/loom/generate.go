@@ -35,6 +35,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	rep := fs.Float64("repetition-penalty", 1, "penalise tokens already in the context (1: off; HF semantics)")
 	seed := fs.Uint64("seed", 0, "sampling seed")
 	threads := fs.Int("threads", 0, "threads (0: all cores)")
+	ffnWidths := fs.String("ffn-widths", "", "MatFormer Mix'n'Match: FFN width per layer, comma-separated, or one for all (default: full widths)")
 	asJSON := fs.Bool("json", false, "print one JSON object at the end instead of streaming")
 	var stops stopList
 	fs.Var(&stops, "stop", "stop before this string (repeatable)")
@@ -43,6 +44,9 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	}
 	l, err := loadModel("generate", *model, *threads, *dtype, stderr)
 	if err != nil {
+		return err
+	}
+	if err := setWidths(l.Model, *ffnWidths); err != nil {
 		return err
 	}
 	m, tok := l.Model, l.Tok

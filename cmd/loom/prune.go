@@ -206,7 +206,7 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 			rep.TaskRetention[b.Task] = (rep.After.Tasks[i].Accuracy - b.Chance) / (b.Accuracy - b.Chance)
 		}
 	}
-	if err := savePruned(m, l, *model, *out); err != nil {
+	if err := saveDerived(m, l, *model, *out); err != nil {
 		return err
 	}
 	if err := writePruneReport(*out, &rep, len(m.Layers)); err != nil {
@@ -219,9 +219,10 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// savePruned writes the pruned model (with its removal map) and, for a
-// directory model, its tokenizer.json.
-func savePruned(m *decoder.Model, l *loaded, src, out string) error {
+// saveDerived writes a model derived from the one at src (pruned,
+// extracted) into out, with src's tokenizer and generation files (a GGUF
+// source's tokenizer as tokenizer.json).
+func saveDerived(m *decoder.Model, l *loaded, src, out string) error {
 	if err := m.Save(out); err != nil {
 		return err
 	}
