@@ -49,15 +49,23 @@ func NewSelfAttention(c AttentionConfig) (*SelfAttention, error) {
 		return nil, fmt.Errorf("attention %s: rotary embeddings need an even head dim, have %d", c.Prefix, c.HeadDim)
 	}
 	qkvBias := c.Bias || c.QKVBias
-	a := &SelfAttention{
-		Q:       NewLinear(Join(c.Prefix, "q_proj"), c.Dim, c.Heads*c.HeadDim, qkvBias, c.Init),
-		K:       NewLinear(Join(c.Prefix, "k_proj"), c.Dim, c.KVHeads*c.HeadDim, qkvBias, c.Init),
-		V:       NewLinear(Join(c.Prefix, "v_proj"), c.Dim, c.KVHeads*c.HeadDim, qkvBias, c.Init),
-		O:       NewLinear(Join(c.Prefix, "o_proj"), c.Heads*c.HeadDim, c.Dim, c.Bias, c.Init),
-		Heads:   c.Heads,
-		KVHeads: c.KVHeads,
-		HeadDim: c.HeadDim,
-		Window:  c.Window,
+	a := &SelfAttention{Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, Window: c.Window}
+	for _, p := range []struct {
+		dst     *Layer
+		name    string
+		in, out int
+		bias    bool
+	}{
+		{&a.Q, "q_proj", c.Dim, c.Heads * c.HeadDim, qkvBias},
+		{&a.K, "k_proj", c.Dim, c.KVHeads * c.HeadDim, qkvBias},
+		{&a.V, "v_proj", c.Dim, c.KVHeads * c.HeadDim, qkvBias},
+		{&a.O, "o_proj", c.Heads * c.HeadDim, c.Dim, c.Bias},
+	} {
+		l, err := c.Init.NewLayer(Join(c.Prefix, p.name), p.in, p.out, p.bias)
+		if err != nil {
+			return nil, err
+		}
+		*p.dst = l
 	}
 	if c.RopeTheta > 0 {
 		a.Rope = NewRope(c.HeadDim, c.RopeTheta)

@@ -70,28 +70,46 @@ func (m *MLP) Forward(x *autograd.Var) *autograd.Var {
 // Params returns the projections (and the activation's parameters).
 func (m *MLP) Params() []*autograd.Var { return Collect(m.Up, m.Act, m.Down) }
 
+// projections builds the named projections of an FFN (Linear, or the
+// layer c.Init chooses).
+func projections(c FFNConfig, specs ...proj) ([]Layer, error) {
+	out := make([]Layer, len(specs))
+	for i, s := range specs {
+		l, err := c.Init.NewLayer(Join(c.Prefix, s.name), s.in, s.out, c.Bias)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = l
+	}
+	return out, nil
+}
+
+type proj = struct {
+	name    string
+	in, out int
+}
+
 func init() {
 	RegisterFFN("gated", func(c FFNConfig) (FFN, error) {
 		act, err := NewActivation(c.Act, ActivationConfig{Prefix: Join(c.Prefix, "act_fn"), Dim: c.Hidden, Init: c.Init})
 		if err != nil {
 			return nil, err
 		}
-		return &GatedMLP{
-			Gate: NewLinear(Join(c.Prefix, "gate_proj"), c.Dim, c.Hidden, c.Bias, c.Init),
-			Up:   NewLinear(Join(c.Prefix, "up_proj"), c.Dim, c.Hidden, c.Bias, c.Init),
-			Down: NewLinear(Join(c.Prefix, "down_proj"), c.Hidden, c.Dim, c.Bias, c.Init),
-			Act:  act,
-		}, nil
+		ls, err := projections(c, proj{"gate_proj", c.Dim, c.Hidden}, proj{"up_proj", c.Dim, c.Hidden}, proj{"down_proj", c.Hidden, c.Dim})
+		if err != nil {
+			return nil, err
+		}
+		return &GatedMLP{Gate: ls[0], Up: ls[1], Down: ls[2], Act: act}, nil
 	})
 	RegisterFFN("mlp", func(c FFNConfig) (FFN, error) {
 		act, err := NewActivation(c.Act, ActivationConfig{Prefix: Join(c.Prefix, "act_fn"), Dim: c.Hidden, Init: c.Init})
 		if err != nil {
 			return nil, err
 		}
-		return &MLP{
-			Up:   NewLinear(Join(c.Prefix, "up_proj"), c.Dim, c.Hidden, c.Bias, c.Init),
-			Down: NewLinear(Join(c.Prefix, "down_proj"), c.Hidden, c.Dim, c.Bias, c.Init),
-			Act:  act,
-		}, nil
+		ls, err := projections(c, proj{"up_proj", c.Dim, c.Hidden}, proj{"down_proj", c.Hidden, c.Dim})
+		if err != nil {
+			return nil, err
+		}
+		return &MLP{Up: ls[0], Down: ls[1], Act: act}, nil
 	})
 }

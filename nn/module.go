@@ -105,6 +105,18 @@ type Init struct {
 	// Empty makes weight matrices storage-less placeholders
 	// (tensor.Empty) for a loader to fill: no memory, no random draws.
 	Empty bool
+	// Layer, when set, builds the projections of attention and FFNs in
+	// place of Linear (a paper's layer, e.g. PHM); nil: Linear.
+	Layer func(prefix string, in, out int, bias bool, init Init) (Layer, error)
+}
+
+// NewLayer builds a projection [..., in] → [..., out] named prefix: in.Layer
+// when set, a Linear otherwise.
+func (in Init) NewLayer(prefix string, inF, outF int, bias bool) (Layer, error) {
+	if in.Layer != nil {
+		return in.Layer(prefix, inF, outF, bias, in)
+	}
+	return NewLinear(prefix, inF, outF, bias, in), nil
 }
 
 // Normal returns a new [shape] tensor drawn from N(0, Std²), or an empty

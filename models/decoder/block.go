@@ -75,7 +75,7 @@ func selfAttention(p Parts) (Attention, error) {
 	a, err := nn.NewSelfAttention(nn.AttentionConfig{
 		Prefix: nn.Join(p.Prefix, "self_attn"), Dim: c.HiddenSize, Heads: c.NumAttentionHeads,
 		KVHeads: c.KVHeads(), HeadDim: c.HeadDimOrDefault(), Bias: c.AttentionBias, QKVBias: c.QKVBias(),
-		RopeTheta: ropeTheta(c), RopeInvFreq: ropeInvFreq(c), Window: c.WindowAt(p.Layer), Init: p.Init,
+		RopeTheta: ropeTheta(c), RopeInvFreq: ropeInvFreq(c), Window: c.WindowAt(p.Layer), Init: p.layerInit("attn"),
 	})
 	if err != nil {
 		return nil, err
@@ -129,7 +129,7 @@ func (p Parts) FFN(name string, hidden int) (nn.FFN, error) {
 	c := p.Config
 	f, err := nn.NewFFN(c.FFNName(), nn.FFNConfig{
 		Prefix: nn.Join(p.Prefix, name), Dim: c.HiddenSize, Hidden: hidden,
-		Act: c.HiddenAct, Bias: c.MLPBias, Init: p.Init,
+		Act: c.HiddenAct, Bias: c.MLPBias, Init: p.layerInit("ffn"),
 	})
 	if err != nil || c.Loom.MatFormer == nil {
 		return f, err

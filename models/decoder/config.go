@@ -166,6 +166,8 @@ type Options struct {
 	// MatFormer makes every FFN nested and trains all its granularities
 	// (matformer.go); nil: an ordinary model.
 	MatFormer *MatFormer `json:"matformer,omitempty"`
+	// PHM builds attention and/or FFN projections as PHM layers (phm.go).
+	PHM *PHMOptions `json:"phm,omitempty"`
 }
 
 // Default values of the options.
@@ -301,6 +303,9 @@ func (c *Config) Validate() error {
 	if err := c.validateWidths(); err != nil {
 		return err
 	}
+	if err := c.Loom.PHM.validate(); err != nil {
+		return err
+	}
 	for _, ids := range []TokenIDs{c.BOSTokenID, c.EOSTokenID} {
 		for _, id := range ids {
 			if id < 0 || id >= c.VocabSize {
@@ -379,6 +384,9 @@ func (c *Config) HFIncompatible() []string {
 	}
 	if !hfActivations[c.HiddenAct] {
 		out = append(out, "hidden_act="+c.HiddenAct)
+	}
+	if c.Loom.PHM != nil {
+		out = append(out, "loom.phm (PHM projections)")
 	}
 	for _, w := range c.Loom.IntermediateSizes {
 		if w != c.IntermediateSize {

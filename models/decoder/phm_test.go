@@ -1,0 +1,73 @@
+package decoder
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/nn"
+)
+
+func TestPHMDecoder(t *testing.T) {
+	dense, _ := New(tinyConfig(nil), 41)
+	cfg := tinyConfig(func(c *Config) { c.Loom.PHM = &PHMOptions{N: 4, Layers: []string{"attn", "ffn"}} })
+	m, err := New(cfg, 41)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, _ := nn.ParamMap(m.Params())
+	for _, n := range []string{"model.layers.0.self_attn.q_proj.phm_rule", "model.layers.0.self_attn.o_proj.phm_weight", "model.layers.1.mlp.down_proj.phm_weight"} {
+		if names[n] == nil {
+			t.Errorf("no parameter %s", n)
+		}
+	}
+	// Replaced layers shrink to ~1/4: D=32, FFN 64, 4 heads of 8, 2 KV heads.
+	// Dense per layer: q 1024 + k 512 + v 512 + o 1024 + FFN 3·2048 = 9216.
+	// PHM: each projection in·out/4 + 64.
+	perLayer := (1024+512+512+1024+3*2048)/4 + 7*64
+	if got, want := dense.NumParams()-m.NumParams(), 2*(9216-perLayer); got != want {
+		t.Fatalf("PHM saves %d parameters, want %d", got, want)
+	}
+	// Incremental decoding (direct PHM path) matches the full forward
+	// (assembled weights).
+	x := ids(12, 50)
+	full := logitsOf(m, x)
+	caches := m.NewKVCaches(1, 12)
+	autograd.NoGrad(func() {
+		for i := range x {
+			step := m.Forward(x[i:i+1], 1, 1, i, caches).Value.F32()
+			for v := range 50 {
+				if d := step[v] - full[i*50+v]; d > 1e-4 || d < -1e-4 {
+					t.Fatalf("token %d: cached decode differs by %g", i, d)
+				}
+			}
+		}
+	})
+	dir := t.TempDir()
+	if err := m.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equalLogits(t, "reloaded PHM model", logitsOf(back, x), full)
+	if got := strings.Join(cfg.HFIncompatible(), " "); !strings.Contains(got, "loom.phm") {
+		t.Errorf("HFIncompatible: %q", got)
+	}
+	for _, c := range []struct {
+		o    *PHMOptions
+		want string
+	}{
+		{&PHMOptions{N: 1, Layers: []string{"ffn"}}, "≥ 2"},
+		{&PHMOptions{N: 4, Layers: []string{"head"}}, `"head"`},
+		{&PHMOptions{N: 4}, "empty"},
+	} {
+		if err := tinyConfig(func(cf *Config) { cf.Loom.PHM = c.o }).Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v", c.o, err)
+		}
+	}
+	if _, err := New(tinyConfig(func(c *Config) { c.Loom.PHM = &PHMOptions{N: 3, Layers: []string{"ffn"}} }), 1); err == nil || !strings.Contains(err.Error(), "mlp.gate_proj") {
+		t.Errorf("n = 3 with width 32: %v", err)
+	}
+}
