@@ -1,0 +1,27 @@
+package forecast
+
+import (
+	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/tensor"
+)
+
+// Naive repeats the last observed value of every variate over the horizon.
+// It has no parameters; Fit only scores it.
+type Naive struct{ Cfg Config }
+
+func init() {
+	Register("naive", func(c Config, _ *tensor.RNG) (Model, error) { return &Naive{Cfg: c}, nil })
+}
+
+// Params returns nothing.
+func (*Naive) Params() []*autograd.Var { return nil }
+
+// Forward maps x [B, L, N] to [B, S, N] (x's last row, repeated).
+func (m *Naive) Forward(x, _ *autograd.Var, _ *tensor.RNG) *autograd.Var {
+	B, L, N := x.Dim(0), x.Dim(1), x.Dim(2)
+	last := autograd.Slice(x, 1, L-1, L) // [B, 1, N]
+	return autograd.Contiguous(autograd.Expand(last, B, m.Cfg.Horizon, N))
+}
+
+// Config returns the configuration.
+func (m *Naive) Config() Config { return m.Cfg }

@@ -1,0 +1,86 @@
+package forecast
+
+// The vanilla Transformer baseline on temporal tokens: each time step is a
+// token (its N values and F time features embedded by Linear(N → D) and
+// Linear(F → D, no bias), as Time-Series-Library's TokenEmbedding and
+// TimeFeatureEmbedding, plus sinusoidal positions), the same post-norm
+// encoder as iTransformer, and a flatten head Linear(L·D → S·N). It is
+// encoder-only (Time-Series-Library's Transformer also has a decoder); with
+// UseNorm it gets iTransformer's normalisation. N is fixed at build time.
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/nn"
+	"github.com/loomml/loom/tensor"
+)
+
+// Transformer is the temporal-token baseline.
+type Transformer struct {
+	Cfg       Config
+	Value     *nn.Linear // enc_embedding.value_embedding: Linear(N → D)
+	Time      *nn.Linear // enc_embedding.temporal_embedding: Linear(F → D), no bias
+	Encoder   *encoder
+	Head      *nn.Linear // projection: Linear(L·D → S·N)
+	positions *tensor.Tensor
+}
+
+func init() {
+	Register("transformer", func(c Config, rng *tensor.RNG) (Model, error) {
+		if err := c.checkTransformer(); err != nil {
+			return nil, err
+		}
+		if c.Variates < 1 {
+			return nil, fmt.Errorf("transformer: variates %d, want the number of input columns", c.Variates)
+		}
+		m := &Transformer{Cfg: c,
+			Value: torchLinear("enc_embedding.value_embedding", c.Variates, c.DModel, true, rng)}
+		if c.Marks > 0 {
+			m.Time = torchLinear("enc_embedding.temporal_embedding", c.Marks, c.DModel, false, rng)
+		}
+		m.Encoder = newEncoder(c, rng)
+		m.Head = torchLinear("projection", c.Lookback*c.DModel, c.Horizon*c.Variates, true, rng)
+		// Sinusoidal positions [L, D] (Time-Series-Library's PositionalEmbedding).
+		pe := tensor.New(tensor.Float32, c.Lookback, c.DModel)
+		for p := range c.Lookback {
+			for i := 0; i < c.DModel; i += 2 {
+				div := math.Exp(-float64(i) * math.Log(10000) / float64(c.DModel))
+				pe.Set(math.Sin(float64(p)*div), p, i)
+				if i+1 < c.DModel {
+					pe.Set(math.Cos(float64(p)*div), p, i+1)
+				}
+			}
+		}
+		m.positions = pe
+		return m, nil
+	})
+}
+
+// Params returns the parameters.
+func (m *Transformer) Params() []*autograd.Var {
+	return nn.Collect(m.Value, m.Time, m.Encoder, m.Head)
+}
+
+// Forward maps x [B, L, N] and marks [B, L, F] to [B, S, N].
+func (m *Transformer) Forward(x, marks *autograd.Var, rng *tensor.RNG) *autograd.Var {
+	B, L, N := x.Dim(0), x.Dim(1), x.Dim(2)
+	if N != m.Cfg.Variates {
+		panic(fmt.Sprintf("forecast: transformer built for %d variates, given %d", m.Cfg.Variates, N))
+	}
+	restore := func(y *autograd.Var) *autograd.Var { return y }
+	if m.Cfg.UseNorm {
+		x, restore = normalise(x)
+	}
+	h := autograd.Add(m.Value.Forward(x), autograd.Const(m.positions)) // [B, L, D]
+	if m.Time != nil && marks != nil {
+		h = autograd.Add(h, m.Time.Forward(marks))
+	}
+	h = m.Encoder.Forward(dropout(h, m.Cfg.Dropout, rng), rng)
+	y := m.Head.Forward(autograd.Reshape(h, B, L*m.Cfg.DModel)) // [B, S·N]
+	return restore(autograd.Reshape(y, B, m.Cfg.Horizon, N))
+}
+
+// Config returns the configuration.
+func (m *Transformer) Config() Config { return m.Cfg }
