@@ -1,0 +1,400 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/data/series"
+	"github.com/loomml/loom/internal/fsutil"
+	"github.com/loomml/loom/models/forecast"
+	"github.com/loomml/loom/plot"
+	"github.com/loomml/loom/tensor"
+)
+
+func init() {
+	register("forecast", "Time-series forecasting: `loom forecast train|predict|eval` (iTransformer, arXiv 2310.06625, and baselines) on any CSV with a date column.", runForecast)
+}
+
+const forecastUsage = `usage: loom forecast train   --csv FILE --out DIR [--arch itransformer|transformer|dlinear|naive] [--lookback 96] [--horizon 96] [--features M|S|MS] [--target OT] [--split ett|R1,R2,R3]
+       loom forecast predict --model DIR --csv FILE [--out FILE.csv]
+       loom forecast eval    --model DIR --csv FILE [--split …] [--json] [--plot FILE.png --variates A,B]
+(loom forecast COMMAND --help lists a command's flags)`
+
+func runForecast(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, forecastUsage)
+		return errUsage
+	}
+	switch args[0] {
+	case "train":
+		return forecastTrain(args[1:], stdout, stderr)
+	case "predict":
+		return forecastPredict(args[1:], stdout, stderr)
+	case "eval":
+		return forecastEval(args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprintln(stdout, forecastUsage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "loom forecast: unknown command %q\n%s\n", args[0], forecastUsage)
+	return errUsage
+}
+
+// dataFlags are the flags that say how to cut a CSV.
+type dataFlags struct {
+	csv, features, target, split *string
+	lookback, horizon            *int
+}
+
+func addDataFlags(fs *flag.FlagSet, withShape bool) dataFlags {
+	d := dataFlags{
+		csv:      fs.String("csv", "", "CSV with a date column and numeric columns (required); \"ETTh1\" for the embedded ETTh1.csv"),
+		features: fs.String("features", "", "M (all columns in and out), S (the target alone) or MS (all in, the target out) (default M; eval/predict: as trained)"),
+		target:   fs.String("target", "", "target column for S and MS (default OT; eval/predict: as trained)"),
+		split:    fs.String("split", "", "ett (12/4/4 months of 30 days) or train,val,test ratios (default: ett for ETT* files, else 0.7,0.1,0.2; eval: as trained)"),
+	}
+	if withShape {
+		d.lookback = fs.Int("lookback", 96, "input length L")
+		d.horizon = fs.Int("horizon", 96, "forecast length S")
+	}
+	return d
+}
+
+// readFrame reads --csv (or the embedded ETTh1).
+func readFrame(path string) (*series.Frame, error) {
+	if path == "ETTh1" {
+		return series.ReadCSV(bytes.NewReader(series.ETTh1()), "ETTh1.csv")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return series.ReadCSV(f, path)
+}
+
+func forecastTrain(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("forecast", "train --csv FILE --out DIR [flags]", stderr)
+	df := addDataFlags(fs, true)
+	arch := fs.String("arch", "itransformer", "model: "+strings.Join(forecast.Archs(), ", "))
+	out := fs.String("out", "", "new directory for the trained model (required)")
+	epochs := fs.Int("epochs", 10, "training epochs (early stopping may end sooner)")
+	batch := fs.Int("batch", 32, "batch size")
+	lr := fs.Float64("lr", 0, "learning rate, halved after every epoch (default: 1e-4; DLinear 0.005, as the official scripts)")
+	patience := fs.Int("patience", 3, "epochs without a better validation loss before stopping")
+	dModel := fs.Int("d-model", 0, "model width (default: 256 for horizons ≤ 192, else 512)")
+	dff := fs.Int("d-ff", 0, "FFN width (default: d-model)")
+	layers := fs.Int("layers", 2, "encoder layers")
+	heads := fs.Int("heads", 8, "attention heads")
+	dropout := fs.Float64("dropout", 0.1, "dropout")
+	seed := fs.Uint64("seed", 1, "seed of initial weights, batch order and dropout")
+	threads := fs.Int("threads", 0, "threads (0: all cores)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *df.csv == "" || *out == "" {
+		fmt.Fprintln(stderr, "loom forecast train: --csv and --out are required")
+		fs.Usage()
+		return errUsage
+	}
+	if _, err := os.Stat(*out); err == nil {
+		return fmt.Errorf("--out %s already exists", *out)
+	}
+	if err := setThreads(*threads); err != nil {
+		return err
+	}
+	f, err := readFrame(*df.csv)
+	if err != nil {
+		return err
+	}
+	d, err := series.Prepare(f, series.Spec{Features: *df.features, Target: *df.target, Lookback: *df.lookback, Horizon: *df.horizon, Split: *df.split})
+	if err != nil {
+		return err
+	}
+	c := forecast.Defaults(*arch, d)
+	c.Seed = *seed
+	if c.DModel > 0 {
+		if *dModel > 0 {
+			c.DModel, c.DFF = *dModel, *dModel
+		}
+		if *dff > 0 {
+			c.DFF = *dff
+		}
+		c.Layers, c.Heads, c.Dropout = *layers, *heads, *dropout
+	}
+	m, err := forecast.New(c)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "%s: %s, %d variates (%s), lookback %d, horizon %d; windows train %d, validation %d, test %d\n",
+		c.Arch, d.Name, d.N, d.Spec.Features, d.Spec.Lookback, d.Spec.Horizon, d.Len(series.Train), d.Len(series.Val), d.Len(series.Test))
+	res, err := forecast.Fit(m, d, forecast.FitOptions{Epochs: *epochs, Batch: *batch, LR: *lr, Patience: *patience, Seed: *seed, Progress: stderr})
+	if err != nil {
+		return err
+	}
+	if err := forecast.Save(*out, m, forecast.SavedFor(m, d, res)); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: test MSE %.4f, MAE %.4f (scaled; %d windows), validation MSE %.4f; %d epochs (best %d) in %.0fs; model in %s\n",
+		c.Arch, res.Test.MSE, res.Test.MAE, res.Test.Windows, res.Val.MSE, res.Epochs, res.BestEpoch, res.Seconds, *out)
+	return nil
+}
+
+// prepareAs cuts a CSV the way a saved model's training data was cut,
+// with flag overrides.
+func prepareAs(s *forecast.Saved, df dataFlags) (*series.Dataset, error) {
+	f, err := readFrame(*df.csv)
+	if err != nil {
+		return nil, err
+	}
+	spec := s.Data
+	if *df.features != "" {
+		spec.Features = *df.features
+	}
+	if *df.target != "" {
+		spec.Target = *df.target
+	}
+	if *df.split != "" {
+		spec.Split = *df.split
+	}
+	d, err := series.Prepare(f, spec)
+	if err != nil {
+		return nil, err
+	}
+	if v := s.Model.Variates; s.Model.Arch == "transformer" && d.N != v {
+		return nil, fmt.Errorf("%s has %d input columns; this %s model was trained on %d (%s) and fixes that number (iTransformer does not)", *df.csv, d.N, s.Model.Arch, v, strings.Join(s.Inputs, ", "))
+	}
+	return d, nil
+}
+
+func forecastEval(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("forecast", "eval --model DIR --csv FILE [flags]", stderr)
+	model := fs.String("model", "", "trained forecaster directory (required)")
+	df := addDataFlags(fs, false)
+	asJSON := fs.Bool("json", false, "print JSON (fields mse, mae, windows)")
+	plotPath := fs.String("plot", "", "write a PNG of forecast vs actual for one test window")
+	variates := fs.String("variates", "", "columns to plot, comma-separated (default: the scored ones, up to 3)")
+	window := fs.Int("window", -1, "test window to plot (default: the last)")
+	threads := fs.Int("threads", 0, "threads (0: all cores)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *model == "" || *df.csv == "" {
+		fmt.Fprintln(stderr, "loom forecast eval: --model and --csv are required")
+		fs.Usage()
+		return errUsage
+	}
+	if err := setThreads(*threads); err != nil {
+		return err
+	}
+	m, s, err := forecast.Load(*model)
+	if err != nil {
+		return err
+	}
+	d, err := prepareAs(s, df)
+	if err != nil {
+		return err
+	}
+	res := forecast.Evaluate(m, d, series.Test)
+	if *plotPath != "" {
+		if err := plotWindow(m, d, *plotPath, *variates, *window); err != nil {
+			return err
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	fmt.Fprintf(stdout, "test MSE %.4f, MAE %.4f over %d windows (scaled, %s of %s)\n", res.MSE, res.MAE, res.Windows, d.Spec.Features, d.Name)
+	return nil
+}
+
+// plotWindow draws lookback, actual future and forecast of chosen columns
+// for one test window, in the file's units.
+func plotWindow(m forecast.Model, d *series.Dataset, path, variates string, w int) error {
+	n := d.Len(series.Test)
+	if w < 0 {
+		w = n - 1
+	}
+	if w >= n {
+		return fmt.Errorf("--window %d: the test split has %d windows", w, n)
+	}
+	var cols []int
+	if variates == "" {
+		for i, o := range d.Outputs {
+			if i < 3 {
+				cols = append(cols, o)
+			}
+		}
+	} else {
+		for _, name := range strings.Split(variates, ",") {
+			found := false
+			for j, in := range d.Inputs {
+				if in == strings.TrimSpace(name) {
+					cols, found = append(cols, j), true
+				}
+			}
+			if !found {
+				return fmt.Errorf("--variates: no column %q (columns: %s)", name, strings.Join(d.Inputs, ", "))
+			}
+		}
+	}
+	x, marks, y := d.Batch(series.Test, []int{w})
+	var out *autograd.Var
+	autograd.NoGrad(func() { out = m.Forward(autograd.Const(x), autograd.Const(marks), nil) })
+	L, S := d.Spec.Lookback, d.Spec.Horizon
+	c := &plot.Chart{Title: fmt.Sprintf("%s: test window %d (%s, lookback %d, horizon %d)", filepath.Base(d.Name), w, m.Config().Arch, L, S), XLabel: "step (0 = first forecast)", YLabel: "value"}
+	for k, j := range cols {
+		var hx, hy, fx, fy, ax, ay []float64
+		for t := range L {
+			hx, hy = append(hx, float64(t-L)), append(hy, d.Unscale(j, x.At(0, t, j)))
+		}
+		for t := range S {
+			ax, ay = append(ax, float64(t)), append(ay, d.Unscale(j, y.At(0, t, j)))
+			fx, fy = append(fx, float64(t)), append(fy, d.Unscale(j, out.Value.At(0, t, j)))
+		}
+		col := plot.PaletteColor(k)
+		c.Series = append(c.Series,
+			plot.Series{Name: d.Inputs[j] + " (actual)", X: append(hx, ax...), Y: append(hy, ay...), Color: col},
+			plot.Series{Name: d.Inputs[j] + " (forecast)", X: fx, Y: fy, Style: plot.LinePoints, Color: plot.PaletteColor(k + 4)})
+	}
+	return c.WritePNG(path)
+}
+
+func forecastPredict(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("forecast", "predict --model DIR --csv FILE [--out FILE.csv]", stderr)
+	model := fs.String("model", "", "trained forecaster directory (required)")
+	csvPath := fs.String("csv", "", "CSV whose last lookback rows are forecast from (required)")
+	out := fs.String("out", "", "where to write the forecast CSV (default: standard output)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *model == "" || *csvPath == "" {
+		fmt.Fprintln(stderr, "loom forecast predict: --model and --csv are required")
+		fs.Usage()
+		return errUsage
+	}
+	m, s, err := forecast.Load(*model)
+	if err != nil {
+		return err
+	}
+	f, err := readFrame(*csvPath)
+	if err != nil {
+		return err
+	}
+	L, S := s.Model.Lookback, s.Model.Horizon
+	if len(f.Values) < L {
+		return fmt.Errorf("%s has %d rows, fewer than the model's lookback %d", *csvPath, len(f.Values), L)
+	}
+	// Columns: the training columns by name when the file has them all
+	// (scaled with the training scaler); otherwise every numeric column,
+	// scaled by its own mean and std over the file (iTransformer takes any
+	// number of variates).
+	idx, mean, std := matchColumns(f, s)
+	outs := s.Outputs // the scored columns (S and MS: the target alone)
+	if idx == nil {
+		if s.Model.Arch == "transformer" {
+			return fmt.Errorf("%s lacks the training columns (%s) this transformer model needs", *csvPath, strings.Join(s.Inputs, ", "))
+		}
+		for j := range f.Columns {
+			idx = append(idx, j)
+		}
+		mean, std = columnStats(f)
+		outs = nil
+		for k := range idx {
+			outs = append(outs, k)
+		}
+	}
+	N := len(idx)
+	step := time.Duration(s.StepSec * float64(time.Second))
+	x := tensor.New(tensor.Float32, 1, L, N)
+	marks := tensor.New(tensor.Float32, 1, L, s.Model.Marks)
+	rows := len(f.Values)
+	for t := range L {
+		r := rows - L + t
+		for k, j := range idx {
+			x.Set((f.Values[r][j]-mean[k])/std[k], 0, t, k)
+		}
+		for q, v := range series.TimeFeatures(f.Dates[r], step) {
+			if q < s.Model.Marks {
+				marks.Set(v, 0, t, q)
+			}
+		}
+	}
+	var y *autograd.Var
+	autograd.NoGrad(func() { y = m.Forward(autograd.Const(x), autograd.Const(marks), nil) })
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	head := []string{"date"}
+	for _, k := range outs {
+		head = append(head, f.Columns[idx[k]])
+	}
+	w.Write(head)
+	last := f.Dates[rows-1]
+	for t := range S {
+		rec := []string{last.Add(time.Duration(t+1) * step).Format(time.DateTime)}
+		for _, k := range outs {
+			rec = append(rec, strconv.FormatFloat(y.Value.At(0, t, k)*std[k]+mean[k], 'g', 8, 64))
+		}
+		w.Write(rec)
+	}
+	w.Flush()
+	if *out == "" {
+		_, err := stdout.Write(buf.Bytes())
+		return err
+	}
+	if err := fsutil.WriteFile(*out, buf.Bytes()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: %d steps of %d columns after %s\n", *out, S, len(outs), last.Format(time.DateTime))
+	return nil
+}
+
+// matchColumns finds the saved model's training columns in f by name.
+func matchColumns(f *series.Frame, s *forecast.Saved) ([]int, []float64, []float64) {
+	var idx []int
+	for _, name := range s.Inputs {
+		j, err := f.Column(name)
+		if err != nil {
+			return nil, nil, nil
+		}
+		idx = append(idx, j)
+	}
+	return idx, s.Mean, s.Std
+}
+
+// columnStats returns each column's mean and population std over f.
+func columnStats(f *series.Frame) ([]float64, []float64) {
+	n := len(f.Columns)
+	mean, std := make([]float64, n), make([]float64, n)
+	for j := range n {
+		for _, r := range f.Values {
+			mean[j] += r[j]
+		}
+		mean[j] /= float64(len(f.Values))
+		for _, r := range f.Values {
+			std[j] += (r[j] - mean[j]) * (r[j] - mean[j])
+		}
+		std[j] = sqrtOr1(std[j] / float64(len(f.Values)))
+	}
+	return mean, std
+}
+
+func sqrtOr1(v float64) float64 {
+	if v <= 0 {
+		return 1
+	}
+	return math.Sqrt(v)
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// writeSeries writes an hourly CSV of n rows with the given columns (sines
+// of different periods).
+func writeSeries(t *testing.T, path string, n int, cols ...string) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("date," + strings.Join(cols, ",") + "\n")
+	start := time.Date(2021, 3, 1, 0, 0, 0, 0, time.UTC)
+	for i := range n {
+		b.WriteString(start.Add(time.Duration(i) * time.Hour).Format(time.DateTime))
+		for k := range cols {
+			fmt.Fprintf(&b, ",%.5f", 10+float64(k)+math.Sin(float64(i)*2*math.Pi/float64(12+6*k)))
+		}
+		b.WriteString("\n")
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestForecastCLI(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "load.csv")
+	writeSeries(t, data, 600, "a", "b", "OT")
+	model := filepath.Join(dir, "m")
+	var o, e bytes.Buffer
+	args := []string{"forecast", "train", "--csv", data, "--out", model, "--lookback", "24", "--horizon", "8",
+		"--d-model", "16", "--heads", "4", "--epochs", "2", "--lr", "0.001"}
+	if code := run(args, &o, &e); code != 0 {
+		t.Fatalf("train: %s", e.String())
+	}
+	if !strings.Contains(o.String(), "test MSE") {
+		t.Fatalf("train output: %q", o.String())
+	}
+	o.Reset()
+	png := filepath.Join(dir, "f.png")
+	if code := run([]string{"forecast", "eval", "--model", model, "--csv", data, "--json", "--plot", png, "--variates", "OT,a"}, &o, &e); code != 0 {
+		t.Fatalf("eval: %s", e.String())
+	}
+	var res struct{ MSE, MAE *float64 }
+	if err := json.Unmarshal(o.Bytes(), &res); err != nil || res.MSE == nil || res.MAE == nil || !(*res.MSE > 0) {
+		t.Fatalf("eval JSON %q: %v", o.String(), err)
+	}
+	if st, err := os.Stat(png); err != nil || st.Size() == 0 {
+		t.Fatalf("plot: %v", err)
+	}
+	// Predict past the end of the file: 8 rows after the last date.
+	out := filepath.Join(dir, "pred.csv")
+	o.Reset()
+	if code := run([]string{"forecast", "predict", "--model", model, "--csv", data, "--out", out}, &o, &e); code != 0 {
+		t.Fatalf("predict: %s", e.String())
+	}
+	recs := readCSV(t, out)
+	if len(recs) != 9 || strings.Join(recs[0], ",") != "date,a,b,OT" || recs[1][0] != "2021-03-26 00:00:00" {
+		t.Fatalf("forecast CSV: %v", recs[:2])
+	}
+	// iTransformer forecasts a file with a different number of variates.
+	other := filepath.Join(dir, "other.csv")
+	writeSeries(t, other, 100, "x", "y", "z", "w", "v")
+	o.Reset()
+	if code := run([]string{"forecast", "predict", "--model", model, "--csv", other}, &o, &e); code != 0 {
+		t.Fatalf("predict on 5 variates: %s", e.String())
+	}
+	r := csv.NewReader(strings.NewReader(o.String()))
+	all, _ := r.ReadAll()
+	if len(all) != 9 || len(all[0]) != 6 {
+		t.Fatalf("5-variate forecast: %d rows of %d fields", len(all), len(all[0]))
+	}
+}
+
+func TestForecastRejectsBadInput(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.csv")
+	os.WriteFile(bad, []byte("date,a\n2020-01-01 00:00:00,1\n2020-01-01 01:00:00,abc\n"), 0o644)
+	short := filepath.Join(dir, "short.csv")
+	writeSeries(t, short, 50, "OT")
+	good := filepath.Join(dir, "good.csv")
+	writeSeries(t, good, 400, "OT", "b")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--csv", bad}, `line 3, column "a": "abc" is not a finite number`},
+		{[]string{"--csv", short}, "fewer than one window"},
+		{[]string{"--csv", good, "--features", "MS", "--target", "nope"}, `no column "nope"`},
+		{[]string{"--csv", good, "--arch", "lstm"}, "want one of"},
+		{[]string{"--csv", good, "--split", "0.5,0.5"}, "three ratios"},
+	} {
+		var o, e bytes.Buffer
+		args := append([]string{"forecast", "train", "--out", filepath.Join(dir, "x"), "--lookback", "24", "--horizon", "8"}, c.args...)
+		if code := run(args, &o, &e); code == 0 || !strings.Contains(e.String(), c.want) {
+			t.Errorf("%v: code %d, %q; want %q", c.args, code, e.String(), c.want)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "x")); err == nil {
+			t.Fatalf("%v left an output directory behind", c.args)
+		}
+	}
+}
+
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}

@@ -1,0 +1,77 @@
+package forecast
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/loomml/loom/data/series"
+	"github.com/loomml/loom/format/safetensors"
+	"github.com/loomml/loom/internal/fsutil"
+	"github.com/loomml/loom/nn"
+)
+
+// Files of a forecaster directory.
+const (
+	ConfigFile  = "config.json"
+	WeightsFile = "model.safetensors"
+)
+
+// Saved is a forecaster's config.json: the model and how its data were cut
+// and scaled.
+type Saved struct {
+	Model   Config      `json:"model"`
+	Data    series.Spec `json:"data"`
+	Inputs  []string    `json:"inputs"`  // training columns, in order
+	Outputs []int       `json:"outputs"` // scored columns (indices into inputs)
+	Mean    []float64   `json:"scaler_mean"`
+	Std     []float64   `json:"scaler_std"`
+	StepSec float64     `json:"step_seconds"`
+	Source  string      `json:"source,omitempty"` // the training file's name
+	Result  *Result     `json:"result,omitempty"`
+}
+
+// SavedFor records m trained on d.
+func SavedFor(m Model, d *series.Dataset, res *Result) *Saved {
+	return &Saved{Model: m.Config(), Data: d.Spec, Inputs: d.Inputs, Outputs: d.Outputs, Mean: d.Mean, Std: d.Std,
+		StepSec: d.Step.Seconds(), Source: filepath.Base(d.Name), Result: res}
+}
+
+// Save writes dir/config.json and dir/model.safetensors into a new
+// directory, which appears whole or not at all.
+func Save(dir string, m Model, s *Saved) error {
+	return fsutil.WriteDir(dir, func(tmp string) error {
+		b, err := json.MarshalIndent(s, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := fsutil.WriteFile(filepath.Join(tmp, ConfigFile), append(b, '\n')); err != nil {
+			return err
+		}
+		return nn.SaveParams(filepath.Join(tmp, WeightsFile), m.Params(), safetensors.F32, map[string]string{"format": "pt"})
+	})
+}
+
+// Load reads a forecaster directory.
+func Load(dir string) (Model, *Saved, error) {
+	p := filepath.Join(dir, ConfigFile)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	var s Saved
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", p, err)
+	}
+	m, err := New(s.Model)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", p, err)
+	}
+	if len(m.Params()) > 0 {
+		if err := nn.LoadParams(filepath.Join(dir, WeightsFile), m.Params()); err != nil {
+			return nil, nil, err
+		}
+	}
+	return m, &s, nil
+}
