@@ -56,7 +56,7 @@ func (m *ITransformer) Forward(x, marks *autograd.Var, rng *tensor.RNG) *autogra
 	h := dropout(m.Embed.Forward(autograd.Contiguous(tok)), m.Cfg.Dropout, rng) // [B, N+F, D]
 	h = m.Encoder.Forward(h, rng)
 	y := autograd.Permute(m.Projector.Forward(h), 0, 2, 1) // [B, S, N+F]
-	y = autograd.Contiguous(autograd.Slice(y, 2, 0, N))  // the variate tokens only
+	y = autograd.Contiguous(autograd.Slice(y, 2, 0, N))    // the variate tokens only
 	return restore(y)
 }
 
