@@ -53,15 +53,19 @@ func DropoutMask(r *RNG, p float64, dt DType, shape ...int) *Tensor {
 	}
 	m := New(dt, shape...)
 	keep := 1 / (1 - p)
-	for i := 0; i < m.Numel(); i++ {
-		v := 0.0
-		if r.Float64() >= p {
-			v = keep
+	// One draw per element, in order (the stream seeded runs depend on).
+	if dt == Float32 {
+		k32 := float32(keep)
+		for i := range m.f32 {
+			if r.Float64() >= p {
+				m.f32[i] = k32
+			}
 		}
-		if dt == Float32 {
-			m.f32[i] = float32(v)
-		} else {
-			m.f64[i] = v
+		return m
+	}
+	for i := range m.f64 {
+		if r.Float64() >= p {
+			m.f64[i] = keep
 		}
 	}
 	return m

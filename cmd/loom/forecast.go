@@ -93,7 +93,7 @@ func forecastTrain(args []string, stdout, stderr io.Writer) error {
 	batch := fs.Int("batch", 32, "batch size")
 	lr := fs.Float64("lr", 0, "learning rate, halved after every epoch (default: 1e-4; DLinear 0.005, as the official scripts)")
 	patience := fs.Int("patience", 3, "epochs without a better validation loss before stopping")
-	dModel := fs.Int("d-model", 0, "model width (default: 256 for horizons ≤ 192, else 512)")
+	dModel := fs.Int("d-model", 0, "model width (default: iTransformer 256 for horizons ≤ 192, else 512; transformer 128)")
 	dff := fs.Int("d-ff", 0, "FFN width (default: d-model)")
 	layers := fs.Int("layers", 2, "encoder layers")
 	heads := fs.Int("heads", 8, "attention heads")
