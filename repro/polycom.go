@@ -1,6 +1,7 @@
 package repro
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -61,10 +62,15 @@ func runPolyCom(c *Context) (*Report, error) {
 			steps = spec.Train.Steps
 			fmt.Fprintf(c.Progress, "polycom: seed %d, %s\n", seed, v.name)
 			o, err := (&train.Job{Spec: spec, Text: corpus, OutDir: filepath.Join(c.WorkDir, fmt.Sprintf("seed%d-%s", seed, v.act)), Progress: c.Progress}).Run()
+			if errors.Is(err, train.ErrDiverged) {
+				// A diverged run stays in the table as NaN and fails the checks.
+				fmt.Fprintf(c.Progress, "polycom: %s seed %d diverged: %v\n", v.name, seed, err)
+				loss[v.name] = append(loss[v.name], math.NaN())
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}
-			// A diverged run (NaN) stays in the table as NaN and fails the checks.
 			loss[v.name] = append(loss[v.name], o.Val.Loss)
 			params[v.name] = autograd.NumParams(o.Model.Params())
 			elapsed[v.name] += o.Elapsed.Seconds()

@@ -99,6 +99,10 @@ func (r *Run) init() {
 	}
 }
 
+// ErrDiverged is wrapped by the error of a run whose loss became NaN or
+// infinite.
+var ErrDiverged = errors.New("training diverged")
+
 // Resume restores model, optimizer, sampler, step and metrics from
 // OutDir/checkpoint. It fails, naming the file, if any part is missing or
 // does not match the run.
@@ -167,7 +171,7 @@ func (r *Run) Train() error {
 			return r.Model.TrainingLoss(x, y, h.BatchSize, h.SeqLen)
 		})
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return fmt.Errorf("train: loss became %v at step %d (try a lower learning rate)", loss, r.step)
+			return fmt.Errorf("train: %w: loss became %v at step %d (try a lower learning rate)", ErrDiverged, loss, r.step)
 		}
 		m := Metric{Step: r.step, Loss: loss, LR: h.LR * sched.Factor(r.step), GradNorm: norm,
 			TokensPS: float64(tokens) / time.Since(t0).Seconds(), ElapsedS: time.Since(r.start).Seconds()}
