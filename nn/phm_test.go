@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -152,5 +153,29 @@ func TestPHC1D(t *testing.T) {
 	}, []*tensor.Tensor{x, c.A.Value, c.F.Value, c.Bias.Value}, autograd.CheckOptions{Float32Tol: 1e-4})
 	if err != nil {
 		t.Error(err)
+	}
+}
+
+// BenchmarkPHMPaths times the direct product and the assembled weight for
+// a 512 → 512 PHM layer (n = 4) at several row counts: Direct picks the
+// first for fewer than in/n = 128 rows.
+func BenchmarkPHMPaths(b *testing.B) {
+	p, _ := NewPHM("p", 512, 512, 4, true, Init{RNG: tensor.NewRNG(1), Std: 0.02})
+	for _, rows := range []int{1, 16, 128, 2048} {
+		x := autograd.Const(tensor.RandN(tensor.NewRNG(2), rows, 512))
+		b.Run(fmt.Sprintf("rows=%d/chosen=%s", rows, map[bool]string{true: "direct", false: "assembled"}[p.Direct(rows)]), func(b *testing.B) {
+			autograd.NoGrad(func() {
+				for b.Loop() {
+					p.Forward(x)
+				}
+			})
+		})
+		b.Run(fmt.Sprintf("rows=%d/assembled", rows), func(b *testing.B) {
+			autograd.NoGrad(func() {
+				for b.Loop() {
+					autograd.Linear(x, p.Weight(), p.Bias)
+				}
+			})
+		})
 	}
 }
