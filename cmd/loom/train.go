@@ -88,6 +88,11 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if ph := spec.Model.Loom.PHM; ph != nil {
+		in := spec.Model.HiddenSize
+		fmt.Fprintf(stderr, "PHM projections (n = %d, %v): batches of %d tokens assemble W = Σ Aᵢ ⊗ Sᵢ once per step; decoding fewer than in_features/n rows at a time (%d for the projections that read the residual stream) uses the direct product, which skips assembling W\n",
+			ph.N, ph.Layers, spec.Train.BatchSize*spec.Train.SeqLen, in/ph.N)
+	}
 	o, err := (&train.Job{Spec: spec, Text: text, OutDir: *out, Resume: *resume, Progress: stderr,
 		Meta: map[string]string{"preset": *preset, "config": *config, "data": name}}).Run()
 	if err != nil {
