@@ -190,11 +190,9 @@ func Relu(x *Var) *Var {
 
 // Gelu returns the exact GELU x·Φ(x).
 func Gelu(x *Var) *Var {
-	return unary("gelu", x, tensor.Gelu(x.Value), func(x, _ float64) float64 {
-		cdf := 0.5 * (1 + math.Erf(x/math.Sqrt2))
-		pdf := math.Exp(-0.5*x*x) / math.Sqrt(2*math.Pi)
-		return cdf + x*pdf
-	})
+	return record("gelu", tensor.Gelu(x.Value), func(g *tensor.Tensor) []*tensor.Tensor {
+		return []*tensor.Tensor{tensor.GeluGrad(x.Value, g)}
+	}, x)
 }
 
 // GeluTanh returns the tanh approximation of GELU.

@@ -63,3 +63,50 @@ func GeluTanhGrad(dst, x, g []float32) {
 }
 
 func sigmoid32(z float32) float32 { return 1 / (1 + ExpF32(-z)) }
+
+// Erf coefficients of Abramowitz & Stegun 7.1.26 (|error| ≤ 1.5e-7).
+const (
+	erfP     = 0.3275911
+	erfA1    = 0.254829592
+	erfA2    = -0.284496736
+	erfA3    = 1.421413741
+	erfA4    = -1.453152027
+	erfA5    = 1.061405429
+	rsqrt2   = 0.7071067811865476 // 1/√2
+	rsqrt2pi = 0.3989422804014327 // 1/√(2π)
+)
+
+// cdf32 returns Φ(v) = ½(1 + erf(v/√2)) and e^{−v²/2}.
+func cdf32(v float32) (phi, e float32) {
+	z := v * rsqrt2
+	a := z
+	if a < 0 {
+		a = -a
+	}
+	t := 1 / (1 + erfP*a)
+	e = ExpF32(-a * a)
+	erf := 1 - ((((erfA5*t+erfA4)*t+erfA3)*t+erfA2)*t+erfA1)*t*e
+	if z < 0 {
+		erf = -erf
+	}
+	return 0.5 * (1 + erf), e
+}
+
+// Gelu sets dst[i] to the exact (erf) GELU x·Φ(x), with erf evaluated to
+// 1.5e-7 (PyTorch's F.gelu default).
+func Gelu(dst, x []float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		p, _ := cdf32(v)
+		dst[i] = v * p
+	}
+}
+
+// GeluGrad sets dst[i] = g[i]·(Φ(x) + x·φ(x)), the exact GELU's derivative.
+func GeluGrad(dst, x, g []float32) {
+	dst, g = dst[:len(x)], g[:len(x)]
+	for i, v := range x {
+		p, e := cdf32(v)
+		dst[i] = g[i] * (p + v*rsqrt2pi*e)
+	}
+}

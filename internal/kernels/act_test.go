@@ -65,3 +65,28 @@ func BenchmarkGeluTanh(b *testing.B) {
 	}
 	b.SetBytes(4 << 16)
 }
+
+func TestGeluErf(t *testing.T) {
+	var x []float32
+	for v := -12.0; v <= 12; v += 0.001 {
+		x = append(x, float32(v))
+	}
+	y, d := make([]float32, len(x)), make([]float32, len(x))
+	g := make([]float32, len(x))
+	for i := range g {
+		g[i] = 1
+	}
+	Gelu(y, x)
+	GeluGrad(d, x, g)
+	for i, v := range x {
+		f := float64(v)
+		cdf := 0.5 * (1 + math.Erf(f/math.Sqrt2))
+		if e := math.Abs(float64(y[i]) - f*cdf); e > 2e-6*math.Max(1, math.Abs(f)) {
+			t.Fatalf("GELU(%v) = %v, want %v", v, y[i], f*cdf)
+		}
+		want := cdf + f*math.Exp(-f*f/2)/math.Sqrt(2*math.Pi)
+		if e := math.Abs(float64(d[i]) - want); e > 2e-6*math.Max(1, math.Abs(f)) {
+			t.Fatalf("GELU'(%v) = %v, want %v", v, d[i], want)
+		}
+	}
+}
