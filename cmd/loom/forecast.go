@@ -98,6 +98,7 @@ func forecastTrain(args []string, stdout, stderr io.Writer) error {
 	layers := fs.Int("layers", 2, "encoder layers")
 	heads := fs.Int("heads", 8, "attention heads")
 	dropout := fs.Float64("dropout", 0.1, "dropout")
+	noNorm := fs.Bool("no-norm", false, "turn off iTransformer's per-window normalisation (itransformer, transformer)")
 	seed := fs.Uint64("seed", 1, "seed of initial weights, batch order and dropout")
 	threads := fs.Int("threads", 0, "threads (0: all cores)")
 	if err := parse(fs, args); err != nil {
@@ -132,6 +133,7 @@ func forecastTrain(args []string, stdout, stderr io.Writer) error {
 			c.DFF = *dff
 		}
 		c.Layers, c.Heads, c.Dropout = *layers, *heads, *dropout
+		c.UseNorm = !*noNorm
 	}
 	m, err := forecast.New(c)
 	if err != nil {
