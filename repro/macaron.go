@@ -79,13 +79,9 @@ func runMacaron(c *Context) (*Report, error) {
 	var bars []plot.Bar
 	st := map[string][2]float64{}
 	for _, a := range arms {
-		mu, sd := meanStd(loss[a.name])
+		mu, sd, cells := lossCells(loss[a.name])
 		st[a.name] = [2]float64{mu, sd}
-		var per []string
-		for _, l := range loss[a.name] {
-			per = append(per, fmt.Sprintf("%.4f", l))
-		}
-		fmt.Fprintf(&sb, "| %s | %d | %.4f ± %.4f | %s | %.0f |\n", a.name, params[a.name], mu, sd, strings.Join(per, ", "), secs[a.name]/float64(seeds))
+		fmt.Fprintf(&sb, "| %s | %d | %s | %.0f |\n", a.name, params[a.name], cells, secs[a.name]/float64(seeds))
 		bars = append(bars, plot.Bar{Label: a.name, Value: mu, Err: sd})
 	}
 	png := "macaron.png"
@@ -107,4 +103,15 @@ func runMacaron(c *Context) (*Report, error) {
 		Seeds: used, Body: sb.String(), Verdict: verdict + ": " + detail,
 		Changes: "Longer training or larger models (the paper reports translation BLEU and GLUE with post-norm baselines); more seeds if the gap is near twice the spread.",
 	}, nil
+}
+
+// lossCells returns the mean and std of per-seed losses and the table cells
+// "mean ± std | seed1, seed2, …".
+func lossCells(xs []float64) (mu, sd float64, cells string) {
+	mu, sd = meanStd(xs)
+	per := make([]string, len(xs))
+	for i, l := range xs {
+		per[i] = fmt.Sprintf("%.4f", l)
+	}
+	return mu, sd, fmt.Sprintf("%.4f ± %.4f | %s", mu, sd, strings.Join(per, ", "))
 }

@@ -180,13 +180,9 @@ func runPHM(c *Context) (*Report, error) {
 	var bars []plot.Bar
 	st := map[string][2]float64{}
 	for _, a := range arms {
-		mu, sd := meanStd(loss[a.name])
+		mu, sd, cells := lossCells(loss[a.name])
 		st[a.name] = [2]float64{mu, sd}
-		var per []string
-		for _, l := range loss[a.name] {
-			per = append(per, fmt.Sprintf("%.4f", l))
-		}
-		fmt.Fprintf(&sb, "| %s | %d | %d | %.4f ± %.4f | %s | %.0f |\n", a.name, params[a.name], replaced[a.name], mu, sd, strings.Join(per, ", "), secs[a.name]/float64(seeds))
+		fmt.Fprintf(&sb, "| %s | %d | %d | %s | %.0f |\n", a.name, params[a.name], replaced[a.name], cells, secs[a.name]/float64(seeds))
 		bars = append(bars, plot.Bar{Label: strings.SplitN(a.name, ":", 2)[0], Value: mu, Err: sd})
 	}
 	png := "phm.png"

@@ -82,13 +82,9 @@ func runPolyCom(c *Context) (*Report, error) {
 	var bars []plot.Bar
 	stats := map[string][2]float64{}
 	for _, v := range variants {
-		mu, sd := meanStd(loss[v.name])
+		mu, sd, cells := lossCells(loss[v.name])
 		stats[v.name] = [2]float64{mu, sd}
-		var per []string
-		for _, l := range loss[v.name] {
-			per = append(per, fmt.Sprintf("%.4f", l))
-		}
-		fmt.Fprintf(&sb, "| %s | %s | %d | %d | %.4f ± %.4f | %s | %.0f |\n", v.ffn, v.act, v.hidden, params[v.name], mu, sd, strings.Join(per, ", "), elapsed[v.name]/float64(seeds))
+		fmt.Fprintf(&sb, "| %s | %s | %d | %d | %s | %.0f |\n", v.ffn, v.act, v.hidden, params[v.name], cells, elapsed[v.name]/float64(seeds))
 		bars = append(bars, plot.Bar{Label: v.name, Value: mu, Err: sd})
 	}
 	png := "polycom.png"
