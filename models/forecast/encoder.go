@@ -2,6 +2,7 @@ package forecast
 
 import (
 	"math"
+	"strconv"
 
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/nn"
@@ -78,7 +79,7 @@ type encoder struct {
 func newEncoder(c Config, rng *tensor.RNG) *encoder {
 	e := &encoder{}
 	for i := range c.Layers {
-		e.Layers = append(e.Layers, newEncoderLayer(nn.Join("encoder.attn_layers", itoa(i)), c, rng))
+		e.Layers = append(e.Layers, newEncoderLayer(nn.Join("encoder.attn_layers", strconv.Itoa(i)), c, rng))
 	}
 	e.Norm = layerNorm("encoder.norm", c.DModel)
 	return e
@@ -97,11 +98,4 @@ func (e *encoder) Forward(x *autograd.Var, rng *tensor.RNG) *autograd.Var {
 		x = l.Forward(x, rng)
 	}
 	return e.Norm.Forward(x)
-}
-
-func itoa(i int) string {
-	if i < 10 {
-		return string(rune('0' + i))
-	}
-	return itoa(i/10) + itoa(i%10)
 }
