@@ -177,6 +177,9 @@ func prepareAs(s *forecast.Saved, df dataFlags) (*series.Dataset, error) {
 	if v := s.Model.Variates; s.Model.Arch == "transformer" && d.N != v {
 		return nil, fmt.Errorf("%s has %d input columns; this %s model was trained on %d (%s) and fixes that number (iTransformer does not)", *df.csv, d.N, s.Model.Arch, v, strings.Join(s.Inputs, ", "))
 	}
+	if s.Model.Arch == "transformer" && d.F != s.Model.Marks {
+		return nil, fmt.Errorf("%s has rows %v apart (%d calendar features); this transformer model was trained on rows %v apart (%d features) and fixes that number", *df.csv, d.Step, d.F, time.Duration(s.StepSec*float64(time.Second)), s.Model.Marks)
+	}
 	return d, nil
 }
 

@@ -124,3 +124,27 @@ func readCSV(t *testing.T, path string) [][]string {
 	}
 	return recs
 }
+
+// A temporal Transformer (fixed variates and calendar features) refuses a
+// file of another row spacing with an error, not a panic.
+func TestForecastTransformerChecksTimeFeatures(t *testing.T) {
+	dir := t.TempDir()
+	hourly, daily := filepath.Join(dir, "h.csv"), filepath.Join(dir, "d.csv")
+	writeSeries(t, hourly, 300, "a", "OT")
+	var b strings.Builder
+	b.WriteString("date,a,OT\n")
+	for i := range 300 {
+		fmt.Fprintf(&b, "%s,%d,%d\n", time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i).Format(time.DateOnly), i%7, i%5)
+	}
+	os.WriteFile(daily, []byte(b.String()), 0o644)
+	model := filepath.Join(dir, "m")
+	var o, e bytes.Buffer
+	if code := run([]string{"forecast", "train", "--csv", hourly, "--arch", "transformer", "--out", model, "--lookback", "24", "--horizon", "8",
+		"--d-model", "16", "--heads", "4", "--epochs", "1"}, &o, &e); code != 0 {
+		t.Fatalf("train: %s", e.String())
+	}
+	e.Reset()
+	if code := run([]string{"forecast", "eval", "--model", model, "--csv", daily}, &o, &e); code == 0 || !strings.Contains(e.String(), "calendar features") {
+		t.Fatalf("eval on daily rows: code %d, %q", code, e.String())
+	}
+}
