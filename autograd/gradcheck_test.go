@@ -108,6 +108,8 @@ func opCases() []opCase {
 		{"matmul_bcast", [][]int{{2, 1, 3, 4}, {3, 4, 2}}, nil, func(x []*Var) *Var { return MatMul(x[0], x[1], false, false) }},
 		{"softmax", [][]int{{2, 3, 4}}, nil, func(x []*Var) *Var { return Softmax(x[0], 1) }},
 		{"log_softmax", [][]int{{2, 3, 4}}, nil, func(x []*Var) *Var { return LogSoftmax(x[0], -1) }},
+		{"dropout_seeded", [][]int{{2, 3, 7}}, nil, func(x []*Var) *Var { return DropoutSeeded(x[0], 0.3, tensor.NewRNG(1)) }},
+		{"softmax_dropout", [][]int{{2, 3, 7}}, nil, func(x []*Var) *Var { return SoftmaxDropout(x[0], 0.3, tensor.NewRNG(1)) }},
 		{"cross_entropy", [][]int{{6, 4}}, nil, func(x []*Var) *Var { return CrossEntropy(x[0], targets, IgnoreIndex, 0) }},
 		{"cross_entropy_smooth", [][]int{{2, 3, 4}}, nil, func(x []*Var) *Var { return CrossEntropy(x[0], targets, IgnoreIndex, 0.1) }},
 		{"mse", [][]int{{3, 4}, {3, 4}}, nil, func(x []*Var) *Var { return MSELoss(x[0], x[1]) }},

@@ -10,8 +10,7 @@ func Softmax(x *Var, axis int) *Var {
 	y := tensor.Softmax(x.Value, axis)
 	return record("softmax", y, func(g *tensor.Tensor) []*tensor.Tensor {
 		// dx = y ⊙ (g − Σ g⊙y)
-		gy := tensor.Mul(g, y)
-		return []*tensor.Tensor{tensor.Mul(y, tensor.Sub(g, tensor.Sum(gy, true, axis)))}
+		return []*tensor.Tensor{tensor.SoftmaxBackward(y, g, axis)}
 	}, x)
 }
 
@@ -287,4 +286,18 @@ func normBackward32(x, g, w *tensor.Tensor, eps float64, rms bool, xv, wvar, bva
 		grads[2] = db
 	}
 	return grads
+}
+
+// SoftmaxDropout is dropout(softmax(x), p) along the last axis, fused (see
+// tensor.SoftmaxDropout): attention's dropout on its probabilities. It
+// takes one draw from r for the op's seed; with r nil or p 0 it is Softmax.
+func SoftmaxDropout(x *Var, p float64, r *tensor.RNG) *Var {
+	if r == nil || p == 0 {
+		return Softmax(x, -1)
+	}
+	seed := r.Uint64()
+	out, probs := tensor.SoftmaxDropout(x.Value, p, seed)
+	return record("softmax_dropout", out, func(g *tensor.Tensor) []*tensor.Tensor {
+		return []*tensor.Tensor{tensor.SoftmaxDropoutBackward(probs, g, p, seed)}
+	}, x)
 }

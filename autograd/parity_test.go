@@ -53,9 +53,17 @@ func assertClose(t *testing.T, what string, got, want *tensor.Tensor, tol float6
 // results on these small inputs (relative to the largest magnitude).
 const parityTol = 2e-6
 
+// loomOnly names gradcheck cases without a PyTorch fixture: softmax_dropout
+// and dropout_seeded draw their masks from loom's RNG, which PyTorch cannot replay (its tensor
+// test checks it against the plain softmax instead).
+var loomOnly = map[string]bool{"softmax_dropout": true, "dropout_seeded": true}
+
 func TestParityWithPyTorch(t *testing.T) {
 	f := loadParity(t)
 	for _, c := range opCases() {
+		if loomOnly[c.name] {
+			continue
+		}
 		t.Run(c.name, func(t *testing.T) {
 			xs := make([]*Var, len(c.shapes))
 			for i := range xs {

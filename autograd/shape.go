@@ -174,6 +174,20 @@ func Dropout(x *Var, p float64, r *tensor.RNG) *Var {
 	return DropoutMask(x, tensor.DropoutMask(r, p, x.Value.DType(), x.Shape()...))
 }
 
+// DropoutSeeded is Dropout with tensor.DropoutRows' mask: one draw from r
+// seeds it, rows are masked in parallel, and the backward pass regenerates
+// the mask rather than keeping it. (Dropout draws every element from r in
+// order, which seeded runs made before it depend on.)
+func DropoutSeeded(x *Var, p float64, r *tensor.RNG) *Var {
+	if p == 0 {
+		return x
+	}
+	seed := r.Uint64()
+	return record("dropout", tensor.DropoutRows(x.Value, p, seed), func(g *tensor.Tensor) []*tensor.Tensor {
+		return []*tensor.Tensor{tensor.DropoutRows(g, p, seed)}
+	}, x)
+}
+
 // DropoutMask multiplies x by a supplied dropout mask (0 or 1/(1−p) per
 // element, as tensor.DropoutMask makes).
 func DropoutMask(x *Var, mask *tensor.Tensor) *Var {

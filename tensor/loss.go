@@ -54,17 +54,20 @@ func DropoutMask(r *RNG, p float64, dt DType, shape ...int) *Tensor {
 	m := New(dt, shape...)
 	keep := 1 / (1 - p)
 	// One draw per element, in order (the stream seeded runs depend on).
+	// r.Float64() is (u>>11)·2⁻⁵³ for u = r.Uint64(), so r.Float64() ≥ p
+	// exactly when u>>11 ≥ ⌈p·2⁵³⌉: the same mask without the conversion.
+	t := uint64(math.Ceil(p * (1 << 53)))
 	if dt == Float32 {
 		k32 := float32(keep)
 		for i := range m.f32 {
-			if r.Float64() >= p {
+			if r.Uint64()>>11 >= t {
 				m.f32[i] = k32
 			}
 		}
 		return m
 	}
 	for i := range m.f64 {
-		if r.Float64() >= p {
+		if r.Uint64()>>11 >= t {
 			m.f64[i] = keep
 		}
 	}

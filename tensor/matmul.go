@@ -120,8 +120,19 @@ func matmulT[T Float](out, a, b *Tensor, transA, transB bool, m, k, n int, beta 
 	sb := batchStrides(b.shape, nb, k*n)
 	idx := make([]int, nb)
 	oa, ob := 0, 0
+	// Many small products (attention heads): one goroutine per product
+	// rather than threads within each, which tiny matrices cannot use.
+	par := batch > 1 && kernels.Threads() > 1 && m*n*k <= smallGemm
+	var offs [][2]int
+	if par {
+		offs = make([][2]int, batch)
+	}
 	for i := 0; i < batch; i++ {
-		gemm(transA, transB, m, n, k, ad[oa:], lda, bd[ob:], ldb, beta, od[i*m*n:(i+1)*m*n])
+		if par {
+			offs[i] = [2]int{oa, ob}
+		} else {
+			gemm(transA, transB, m, n, k, ad[oa:], lda, bd[ob:], ldb, beta, od[i*m*n:(i+1)*m*n])
+		}
 		for d := nb - 1; d >= 0; d-- {
 			idx[d]++
 			oa += sa[d]
@@ -133,6 +144,24 @@ func matmulT[T Float](out, a, b *Tensor, transA, transB bool, m, k, n int, beta 
 			ob -= idx[d] * sb[d]
 			idx[d] = 0
 		}
+	}
+	if par {
+		kernels.Parallel(batch, func(i int) {
+			gemmWith(1, transA, transB, m, n, k, ad[offs[i][0]:], lda, bd[offs[i][1]:], ldb, beta, od[i*m*n:(i+1)*m*n])
+		})
+	}
+}
+
+// smallGemm is the size (m·n·k) up to which batched products run one per
+// goroutine.
+const smallGemm = 1 << 20
+
+func gemmWith[T Float](threads int, transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T) {
+	switch a := any(a).(type) {
+	case []float32:
+		kernels.SgemmWith(threads, transA, transB, m, n, k, 1, a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), n)
+	case []float64:
+		kernels.DgemmWith(threads, transA, transB, m, n, k, 1, a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), n)
 	}
 }
 

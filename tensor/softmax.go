@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/loomml/loom/internal/kernels"
@@ -41,6 +42,16 @@ func softmaxOp(x *Tensor, axis int, log bool) *Tensor {
 }
 
 func softmaxKernel[T Float](dst, src []T, outer, n, inner int, log bool) {
+	if inner == 1 && outer > 1 && outer*n > parallelChunk {
+		// Rows are independent: split them across threads (same results).
+		rows := max(1, parallelChunk/n)
+		kernels.Parallel((outer+rows-1)/rows, func(c int) {
+			for o := c * rows; o < min(outer, (c+1)*rows); o++ {
+				SoftmaxRow(dst[o*n:], src[o*n:], n, 1, log)
+			}
+		})
+		return
+	}
 	for o := 0; o < outer; o++ {
 		for j := 0; j < inner; j++ {
 			base := o*n*inner + j
@@ -125,4 +136,142 @@ func softmaxRow32(dst, src []float32, log bool) {
 	for i, v := range src {
 		dst[i] = (v - m) - ls // subtracting m first keeps large logits exact
 	}
+}
+
+// SoftmaxBackward returns y ⊙ (g − Σ g⊙y) along axis: the gradient of the
+// softmax's input given its output y and the output's gradient g. The
+// dot products accumulate in float64; rows run in parallel.
+func SoftmaxBackward(y, g *Tensor, axis int) *Tensor {
+	axis = y.axis(axis)
+	outer, n, inner := splitAxis(y.shape, axis)
+	if inner != 1 || !SameShape(y, g) || y.dtype != g.dtype {
+		gy := Mul(g, y)
+		return Mul(y, Sub(g, Sum(gy, true, axis)))
+	}
+	yc, gc := y.Contiguous(), g.Contiguous()
+	out := New(y.dtype, y.shape...)
+	if y.dtype == Float32 {
+		softmaxBackwardRows(out.f32, yc.F32(), gc.F32(), outer, n)
+	} else {
+		softmaxBackwardRows(out.f64, yc.F64(), gc.F64(), outer, n)
+	}
+	return out
+}
+
+func softmaxBackwardRows[T Float](dst, y, g []T, outer, n int) {
+	rows := max(1, parallelChunk/max(n, 1))
+	do := func(c int) {
+		for o := c * rows; o < min(outer, (c+1)*rows); o++ {
+			yr, gr, dr := y[o*n:(o+1)*n], g[o*n:(o+1)*n], dst[o*n:(o+1)*n]
+			var dot float64
+			for i, v := range yr {
+				dot += float64(v) * float64(gr[i])
+			}
+			d := T(dot)
+			for i, v := range yr {
+				dr[i] = v * (gr[i] - d)
+			}
+		}
+	}
+	chunks := (outer + rows - 1) / rows
+	if outer*n <= parallelChunk {
+		for c := range chunks {
+			do(c)
+		}
+		return
+	}
+	kernels.Parallel(chunks, do)
+}
+
+// SoftmaxDropout returns dropout(softmax(x)) along the last axis, as
+// attention applies dropout p to its probabilities, and the probabilities
+// themselves (for SoftmaxDropoutBackward). Row o's keep mask comes from its
+// own stream, seeded from seed and o, with 32 random bits per element
+// (kept when they are ≥ ⌈p·2³²⌉), so rows run in parallel and the backward
+// pass regenerates the mask instead of storing it. Kept entries are scaled
+// by 1/(1−p).
+func SoftmaxDropout(x *Tensor, p float64, seed uint64) (out, probs *Tensor) {
+	if p < 0 || p >= 1 {
+		panic(fmt.Sprintf("tensor: dropout probability %v outside [0, 1)", p))
+	}
+	probs = Softmax(x, -1)
+	out = New(x.dtype, x.shape...)
+	n := x.Dim(-1)
+	outer := numelOf(x.shape) / max(n, 1)
+	if x.dtype == Float32 {
+		dropoutRows(out.f32, probs.f32, outer, n, p, seed)
+	} else {
+		dropoutRows(out.f64, probs.f64, outer, n, p, seed)
+	}
+	return out, probs
+}
+
+// SoftmaxDropoutBackward is the gradient of SoftmaxDropout's input given
+// its probabilities, the output's gradient g and the same p and seed:
+// with z = g ⊙ mask, y ⊙ (z − Σ z⊙y).
+func SoftmaxDropoutBackward(probs, g *Tensor, p float64, seed uint64) *Tensor {
+	return SoftmaxBackward(probs, DropoutRows(g, p, seed), -1)
+}
+
+// dropoutRows sets dst = src ⊙ mask row by row (see SoftmaxDropout).
+func dropoutRows[T Float](dst, src []T, outer, n int, p float64, seed uint64) {
+	t := uint64(math.Ceil(p * (1 << 32)))
+	scale := [2]T{0, T(1 / (1 - p))}
+	rows := max(1, parallelChunk/max(n, 1))
+	do := func(c int) {
+		var r RNG
+		for o := c * rows; o < min(outer, (c+1)*rows); o++ {
+			r.Seed(seed ^ (uint64(o)+1)*0xd1342543de82ef95)
+			s, d := src[o*n:(o+1)*n], dst[o*n:(o+1)*n]
+			i := 0
+			for ; i+1 < n; i += 2 {
+				u := r.Uint64()
+				d[i] = s[i] * scale[b2i(u&0xffffffff >= t)]
+				d[i+1] = s[i+1] * scale[b2i(u>>32 >= t)]
+			}
+			if i < n {
+				d[i] = s[i] * scale[b2i(r.Uint64()&0xffffffff >= t)]
+			}
+		}
+	}
+	chunks := (outer + rows - 1) / rows
+	if outer*n <= parallelChunk {
+		for c := range chunks {
+			do(c)
+		}
+		return
+	}
+	kernels.Parallel(chunks, do)
+}
+
+// DropoutRows returns x with dropout p applied, each row of its last axis
+// masked from its own stream seeded from seed and the row (SoftmaxDropout's
+// mask), so rows run in parallel and the same seed gives the same mask:
+// the backward pass calls it again on the gradient instead of storing the
+// mask. Kept entries are scaled by 1/(1−p).
+func DropoutRows(x *Tensor, p float64, seed uint64) *Tensor {
+	if p < 0 || p >= 1 {
+		panic(fmt.Sprintf("tensor: dropout probability %v outside [0, 1)", p))
+	}
+	c := x.Contiguous()
+	out := New(x.dtype, x.shape...)
+	n := 1
+	if x.NDim() > 0 {
+		n = x.Dim(-1)
+	}
+	outer := numelOf(x.shape) / max(n, 1)
+	if x.dtype == Float32 {
+		dropoutRows(out.f32, c.F32(), outer, n, p, seed)
+	} else {
+		dropoutRows(out.f64, c.F64(), outer, n, p, seed)
+	}
+	return out
+}
+
+// b2i is 1 for true and 0 for false (a flag set, not a branch).
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

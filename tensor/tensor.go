@@ -3,6 +3,8 @@ package tensor
 import (
 	"fmt"
 	"strings"
+
+	"github.com/loomml/loom/internal/kernels"
 )
 
 // DType is the element type of a tensor's storage.
@@ -407,6 +409,30 @@ func (t *Tensor) CopyFrom(src *Tensor) {
 // copyStrided gathers the strided view (src, off, shape, strides) into the
 // contiguous dst.
 func copyStrided[T Float](dst, src []T, off int, shape, strides []int) {
+	nd := len(shape)
+	if nd == 0 {
+		if len(dst) > 0 {
+			dst[0] = src[off]
+		}
+		return
+	}
+	n := len(dst)
+	if n == 0 {
+		return
+	}
+	if n > 2*parallelChunk && nd > 1 && shape[0] > 1 && kernels.Threads() > 1 {
+		// Large copies: split the leading dimension across threads.
+		per := n / shape[0]
+		kernels.Parallel(shape[0], func(i int) {
+			copyStridedSerial(dst[i*per:(i+1)*per], src, off+i*strides[0], shape[1:], strides[1:])
+		})
+		return
+	}
+	copyStridedSerial(dst, src, off, shape, strides)
+}
+
+// copyStridedSerial is copyStrided on the calling goroutine.
+func copyStridedSerial[T Float](dst, src []T, off int, shape, strides []int) {
 	nd := len(shape)
 	if nd == 0 {
 		if len(dst) > 0 {

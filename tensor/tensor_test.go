@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"github.com/loomml/loom/internal/kernels"
 	"math"
 	"testing"
 )
@@ -275,5 +276,133 @@ func TestCrossEntropyAllIgnoredIsNaN(t *testing.T) {
 	loss, _, n := CrossEntropy(Zeros(2, 3), []int{-100, -100}, -100, 0)
 	if !math.IsNaN(loss) || n != 0 {
 		t.Fatalf("loss %v count %d", loss, n)
+	}
+}
+
+// SoftmaxBackward's fused rows equal the composed y ⊙ (g − Σ g⊙y), serial
+// and parallel, float32 and float64, along the last and an inner axis.
+func TestSoftmaxBackwardFused(t *testing.T) {
+	r := NewRNG(3)
+	for _, tc := range []struct {
+		shape []int
+		axis  int
+	}{{[]int{3, 5}, -1}, {[]int{64, 8, 96}, -1}, {[]int{4, 7, 6}, 1}} {
+		for _, dt := range []DType{Float32, Float64} {
+			x := RandN(r, tc.shape...).To(dt)
+			g := RandN(r, tc.shape...).To(dt)
+			y := Softmax(x, tc.axis)
+			got := SoftmaxBackward(y, g, tc.axis).Float64s()
+			want := Mul(y, Sub(g, Sum(Mul(g, y), true, tc.axis))).Float64s()
+			for i := range want {
+				if d := math.Abs(got[i] - want[i]); d > 1e-6*(1+math.Abs(want[i])) {
+					t.Fatalf("%v %v axis %d: [%d] %v, want %v", tc.shape, dt, tc.axis, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// The parallel softmax gives the serial rows bit for bit.
+func TestSoftmaxParallelRows(t *testing.T) {
+	x := RandN(NewRNG(4), 512, 96)
+	got := Softmax(x, -1).F32()
+	for o := range 512 {
+		row := make([]float32, 96)
+		SoftmaxRow(row, x.F32()[o*96:], 96, 1, false)
+		for i, v := range row {
+			if got[o*96+i] != v {
+				t.Fatalf("row %d [%d]: %v, serial %v", o, i, got[o*96+i], v)
+			}
+		}
+	}
+}
+
+// DropoutMask keeps an element exactly when the stream's Float64 is ≥ p.
+func TestDropoutMaskStream(t *testing.T) {
+	for _, p := range []float64{0.1, 0.5, 1.0 / 3} {
+		m := DropoutMask(NewRNG(9), p, Float32, 5000).F32()
+		r := NewRNG(9)
+		for i, v := range m {
+			keep := r.Float64() >= p
+			if keep != (v != 0) {
+				t.Fatalf("p %v [%d]: mask %v, stream keep %v", p, i, v, keep)
+			}
+		}
+	}
+}
+
+// Batched small products run one per goroutine; the result does not depend
+// on the thread count.
+func TestBatchedMatMulThreads(t *testing.T) {
+	r := NewRNG(5)
+	a, b := RandN(r, 2, 8, 96, 16), RandN(r, 2, 8, 96, 16)
+	prev := kernels.SetThreads(1)
+	defer kernels.SetThreads(prev)
+	want := MatMul(a, b, false, true).F32()
+	kernels.SetThreads(2)
+	got := MatMul(a, b, false, true).F32()
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("[%d] %v with 2 threads, %v with 1", i, got[i], want[i])
+		}
+	}
+}
+
+// SoftmaxDropout is the softmax with each entry either zeroed or scaled by
+// 1/(1−p), about a fraction p zeroed, the same with one thread or two, and
+// a different mask for a different seed.
+func TestSoftmaxDropout(t *testing.T) {
+	x := RandN(NewRNG(6), 64, 8, 97)
+	const p = 0.1
+	prev := kernels.SetThreads(1)
+	defer kernels.SetThreads(prev)
+	serial, _ := SoftmaxDropout(x, p, 42)
+	kernels.SetThreads(2)
+	out, probs := SoftmaxDropout(x, p, 42)
+	other, _ := SoftmaxDropout(x, p, 43)
+	want := Softmax(x, -1).F32()
+	dropped, differ := 0, 0
+	for i, v := range out.F32() {
+		if v != serial.F32()[i] {
+			t.Fatalf("[%d] %v with 2 threads, %v with 1", i, v, serial.F32()[i])
+		}
+		if probs.F32()[i] != want[i] {
+			t.Fatalf("probs[%d] %v, softmax %v", i, probs.F32()[i], want[i])
+		}
+		switch {
+		case v == 0:
+			dropped++
+		case v != want[i]*float32(1/(1-p)):
+			t.Fatalf("[%d] %v, want 0 or %v", i, v, want[i]*float32(1/(1-p)))
+		}
+		if (v == 0) != (other.F32()[i] == 0) {
+			differ++
+		}
+	}
+	if frac := float64(dropped) / float64(out.Numel()); math.Abs(frac-p) > 0.01 {
+		t.Fatalf("dropped %.4f, want about %v", frac, p)
+	}
+	if differ == 0 {
+		t.Fatal("seeds 42 and 43 gave the same mask")
+	}
+}
+
+// A large permuted copy, split across threads, puts every element where
+// the element-by-element copy does.
+func TestContiguousParallel(t *testing.T) {
+	x := RandN(NewRNG(8), 16, 96, 8, 64).Permute(0, 2, 1, 3)
+	prev := kernels.SetThreads(2)
+	defer kernels.SetThreads(prev)
+	c := x.Contiguous()
+	for i := 0; i < 16; i += 5 {
+		for h := range 8 {
+			for p := 0; p < 96; p += 7 {
+				for e := 0; e < 64; e += 9 {
+					if c.At(i, h, p, e) != x.At(i, h, p, e) {
+						t.Fatalf("[%d %d %d %d] %v, want %v", i, h, p, e, c.At(i, h, p, e), x.At(i, h, p, e))
+					}
+				}
+			}
+		}
 	}
 }

@@ -76,37 +76,57 @@ const (
 	rsqrt2pi = 0.3989422804014327 // 1/√(2π)
 )
 
-// cdf32 returns Φ(v) = ½(1 + erf(v/√2)) and e^{−v²/2}.
-func cdf32(v float32) (phi, e float32) {
-	z := v * rsqrt2
-	a := z
-	if a < 0 {
-		a = -a
-	}
-	t := 1 / (1 + erfP*a)
-	e = ExpF32(-a * a)
-	erf := 1 - ((((erfA5*t+erfA4)*t+erfA3)*t+erfA2)*t+erfA1)*t*e
-	if z < 0 {
-		erf = -erf
-	}
-	return 0.5 * (1 + erf), e
-}
-
 // Gelu sets dst[i] to the exact (erf) GELU x·Φ(x), with erf evaluated to
 // 1.5e-7 (PyTorch's F.gelu default).
 func Gelu(dst, x []float32) {
 	dst = dst[:len(x)]
-	for i, v := range x {
-		p, _ := cdf32(v)
-		dst[i] = v * p
+	var e [geluBlock]float32
+	for lo := 0; lo < len(x); lo += geluBlock {
+		xs := x[lo:min(len(x), lo+geluBlock)]
+		gaussBlock(e[:len(xs)], xs)
+		for i, v := range xs {
+			dst[lo+i] = v * phi32(v, e[i])
+		}
 	}
 }
 
 // GeluGrad sets dst[i] = g[i]·(Φ(x) + x·φ(x)), the exact GELU's derivative.
 func GeluGrad(dst, x, g []float32) {
 	dst, g = dst[:len(x)], g[:len(x)]
-	for i, v := range x {
-		p, e := cdf32(v)
-		dst[i] = g[i] * (p + v*rsqrt2pi*e)
+	var e [geluBlock]float32
+	for lo := 0; lo < len(x); lo += geluBlock {
+		xs := x[lo:min(len(x), lo+geluBlock)]
+		gaussBlock(e[:len(xs)], xs)
+		for i, v := range xs {
+			dst[lo+i] = g[lo+i] * (phi32(v, e[i]) + v*rsqrt2pi*e[i])
+		}
 	}
+}
+
+// geluBlock is how many e^{−x²/2} the GELU kernels compute at a time with
+// the vector exp.
+const geluBlock = 256
+
+// gaussBlock sets e[i] = e^{−x[i]²/2} with the vector exp.
+func gaussBlock(e, x []float32) {
+	for i, v := range x {
+		z := v * rsqrt2
+		e[i] = -z * z
+	}
+	ExpSum(e, e, 1, 0)
+}
+
+// phi32 returns Φ(v) = ½(1 + erf(v/√2)) given e = e^{−v²/2}.
+func phi32(v, e float32) float32 {
+	z := v * rsqrt2
+	a := z
+	if a < 0 {
+		a = -a
+	}
+	t := 1 / (1 + erfP*a)
+	erf := 1 - ((((erfA5*t+erfA4)*t+erfA3)*t+erfA2)*t+erfA1)*t*e
+	if z < 0 {
+		erf = -erf
+	}
+	return 0.5 * (1 + erf)
 }

@@ -35,6 +35,11 @@ func ExpF32(x float32) float32 {
 	p = p*r + 1.6666665459e-1
 	p = p*r + 5.0000001201e-1
 	p = p*(r*r) + r + 1
+	if e := int32(n); e >= -125 && e <= 127 {
+		// p·2ⁿ with 2ⁿ built from its bits: exact while the result is a
+		// normal float32, so it equals the Ldexp below.
+		return p * math.Float32frombits(uint32(e+127)<<23)
+	}
 	return float32(math.Ldexp(float64(p), int(n)))
 }
 

@@ -56,9 +56,11 @@ func (l *encoderLayer) attend(x *autograd.Var, rng *tensor.RNG) *autograd.Var {
 		return autograd.Permute(autograd.Reshape(y, B, T, H, E), 0, 2, 1, 3)
 	}
 	q, k, v := heads(l.Q.Forward(x)), heads(l.K.Forward(x)), heads(l.V.Forward(x))
-	s := autograd.MulScalar(autograd.MatMul(q, k, false, true), 1/math.Sqrt(float64(E))) // [B, H, T, T]
-	p := dropout(autograd.Softmax(s, -1), l.Dropout, rng)
-	o := autograd.MatMul(p, v, false, false) // [B, H, T, E]
+	// The scale goes on q ([B, H, T, E]) rather than on the T×T scores.
+	q = autograd.MulScalar(q, 1/math.Sqrt(float64(E)))
+	s := autograd.MatMul(q, k, false, true)         // [B, H, T, T]
+	p := autograd.SoftmaxDropout(s, l.Dropout, rng) // dropout on the probabilities, fused
+	o := autograd.MatMul(p, v, false, false)        // [B, H, T, E]
 	o = autograd.Reshape(autograd.Contiguous(autograd.Permute(o, 0, 2, 1, 3)), B, T, D)
 	return l.O.Forward(o)
 }

@@ -103,7 +103,7 @@ func dropout(x *autograd.Var, p float64, rng *tensor.RNG) *autograd.Var {
 	if rng == nil || p == 0 {
 		return x
 	}
-	return autograd.Dropout(x, p, rng)
+	return autograd.DropoutSeeded(x, p, rng)
 }
 
 // normalise subtracts each sample's per-variate mean over time and divides
