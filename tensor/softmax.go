@@ -189,52 +189,74 @@ func softmaxBackwardRows[T Float](dst, y, g []T, outer, n int) {
 // own stream, seeded from seed and o, with 32 random bits per element
 // (kept when they are ≥ ⌈p·2³²⌉), so rows run in parallel and the backward
 // pass regenerates the mask instead of storing it. Kept entries are scaled
-// by 1/(1−p).
+// by 1/(1−p). Each row is normalised and masked while it is in cache.
 func SoftmaxDropout(x *Tensor, p float64, seed uint64) (out, probs *Tensor) {
 	if p < 0 || p >= 1 {
 		panic(fmt.Sprintf("tensor: dropout probability %v outside [0, 1)", p))
 	}
-	probs = Softmax(x, -1)
+	c := x.Contiguous()
+	probs = New(x.dtype, x.shape...)
 	out = New(x.dtype, x.shape...)
 	n := x.Dim(-1)
 	outer := numelOf(x.shape) / max(n, 1)
 	if x.dtype == Float32 {
-		dropoutRows(out.f32, probs.f32, outer, n, p, seed)
+		xs, ps, os := c.F32(), probs.f32, out.f32
+		forRows(outer, n, func(o int, r *RNG) {
+			SoftmaxRow(ps[o*n:], xs[o*n:], n, 1, false)
+			maskRow(os[o*n:(o+1)*n], ps[o*n:(o+1)*n], r, o, p, seed)
+		})
 	} else {
-		dropoutRows(out.f64, probs.f64, outer, n, p, seed)
+		xs, ps, os := c.F64(), probs.f64, out.f64
+		forRows(outer, n, func(o int, r *RNG) {
+			SoftmaxRow(ps[o*n:], xs[o*n:], n, 1, false)
+			maskRow(os[o*n:(o+1)*n], ps[o*n:(o+1)*n], r, o, p, seed)
+		})
 	}
 	return out, probs
 }
 
 // SoftmaxDropoutBackward is the gradient of SoftmaxDropout's input given
 // its probabilities, the output's gradient g and the same p and seed:
-// with z = g ⊙ mask, y ⊙ (z − Σ z⊙y).
+// with z = g ⊙ mask, y ⊙ (z − Σ z⊙y), one row at a time.
 func SoftmaxDropoutBackward(probs, g *Tensor, p float64, seed uint64) *Tensor {
-	return SoftmaxBackward(probs, DropoutRows(g, p, seed), -1)
+	n := probs.Dim(-1)
+	outer := numelOf(probs.shape) / max(n, 1)
+	gc := g.Contiguous()
+	dx := New(g.dtype, g.shape...)
+	if g.dtype == Float32 {
+		softmaxDropoutBackward(dx.f32, probs.f32, gc.F32(), outer, n, p, seed)
+	} else {
+		softmaxDropoutBackward(dx.f64, probs.f64, gc.F64(), outer, n, p, seed)
+	}
+	return dx
 }
 
-// dropoutRows sets dst = src ⊙ mask row by row (see SoftmaxDropout).
-func dropoutRows[T Float](dst, src []T, outer, n int, p float64, seed uint64) {
-	t := uint64(math.Ceil(p * (1 << 32)))
-	scale := [2]T{0, T(1 / (1 - p))}
+func softmaxDropoutBackward[T Float](dx, y, g []T, outer, n int, p float64, seed uint64) {
+	forRows(outer, n, func(o int, r *RNG) {
+		yr, dr := y[o*n:(o+1)*n], dx[o*n:(o+1)*n]
+		maskRow(dr, g[o*n:(o+1)*n], r, o, p, seed) // z
+		var dot float64
+		for i, v := range yr {
+			dot += float64(v) * float64(dr[i])
+		}
+		d := T(dot)
+		for i, v := range yr {
+			dr[i] = v * (dr[i] - d)
+		}
+	})
+}
+
+// forRows calls f for rows 0 … outer−1 of length n, in parallel chunks when
+// there are many, giving each goroutine its own scratch RNG.
+func forRows(outer, n int, f func(o int, r *RNG)) {
 	rows := max(1, parallelChunk/max(n, 1))
+	chunks := (outer + rows - 1) / rows
 	do := func(c int) {
 		var r RNG
 		for o := c * rows; o < min(outer, (c+1)*rows); o++ {
-			r.Seed(seed ^ (uint64(o)+1)*0xd1342543de82ef95)
-			s, d := src[o*n:(o+1)*n], dst[o*n:(o+1)*n]
-			i := 0
-			for ; i+1 < n; i += 2 {
-				u := r.Uint64()
-				d[i] = s[i] * scale[b2i(u&0xffffffff >= t)]
-				d[i+1] = s[i+1] * scale[b2i(u>>32 >= t)]
-			}
-			if i < n {
-				d[i] = s[i] * scale[b2i(r.Uint64()&0xffffffff >= t)]
-			}
+			f(o, &r)
 		}
 	}
-	chunks := (outer + rows - 1) / rows
 	if outer*n <= parallelChunk {
 		for c := range chunks {
 			do(c)
@@ -242,6 +264,24 @@ func dropoutRows[T Float](dst, src []T, outer, n int, p float64, seed uint64) {
 		return
 	}
 	kernels.Parallel(chunks, do)
+}
+
+// maskRow sets d = s ⊙ mask for row o (see SoftmaxDropout), reseeding r.
+func maskRow[T Float](d, s []T, r *RNG, o int, p float64, seed uint64) {
+	t := uint64(math.Ceil(p * (1 << 32)))
+	scale := [2]T{0, T(1 / (1 - p))}
+	r.Seed(seed ^ (uint64(o)+1)*0xd1342543de82ef95)
+	n := len(d)
+	s = s[:n]
+	i := 0
+	for ; i+1 < n; i += 2 {
+		u := r.Uint64()
+		d[i] = s[i] * scale[b2i(u&0xffffffff >= t)]
+		d[i+1] = s[i+1] * scale[b2i(u>>32 >= t)]
+	}
+	if i < n {
+		d[i] = s[i] * scale[b2i(r.Uint64()&0xffffffff >= t)]
+	}
 }
 
 // DropoutRows returns x with dropout p applied, each row of its last axis
@@ -261,9 +301,11 @@ func DropoutRows(x *Tensor, p float64, seed uint64) *Tensor {
 	}
 	outer := numelOf(x.shape) / max(n, 1)
 	if x.dtype == Float32 {
-		dropoutRows(out.f32, c.F32(), outer, n, p, seed)
+		xs, os := c.F32(), out.f32
+		forRows(outer, n, func(o int, r *RNG) { maskRow(os[o*n:(o+1)*n], xs[o*n:(o+1)*n], r, o, p, seed) })
 	} else {
-		dropoutRows(out.f64, c.F64(), outer, n, p, seed)
+		xs, os := c.F64(), out.f64
+		forRows(outer, n, func(o int, r *RNG) { maskRow(os[o*n:(o+1)*n], xs[o*n:(o+1)*n], r, o, p, seed) })
 	}
 	return out
 }

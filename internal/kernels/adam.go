@@ -18,6 +18,22 @@ type AdamParams struct {
 func Adam(w, g, m, v []float32, p *AdamParams) {
 	n := len(w)
 	g, m, v = g[:n], m[:n], v[:n]
+	if n >= 2*adamChunk && Threads() > 1 {
+		// Elements are independent: large tensors are split across threads.
+		Parallel((n+adamChunk-1)/adamChunk, func(c int) {
+			lo, hi := c*adamChunk, min(n, (c+1)*adamChunk)
+			adamSerial(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], p)
+		})
+		return
+	}
+	adamSerial(w, g, m, v, p)
+}
+
+// adamChunk is the slice of a large tensor one thread updates at a time.
+const adamChunk = 1 << 16
+
+func adamSerial(w, g, m, v []float32, p *AdamParams) {
+	n := len(w)
 	if n > 0 && useAVX512 {
 		adamAVX512(&w[0], &g[0], &m[0], &v[0], n, p)
 		return

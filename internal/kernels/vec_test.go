@@ -93,3 +93,27 @@ func TestAdamPaths(t *testing.T) {
 		}
 	}
 }
+
+// A tensor large enough to be split across threads gets the serial update
+// bit for bit.
+func TestAdamThreads(t *testing.T) {
+	n := 2*adamChunk + 123
+	run := func(threads int) []float32 {
+		prev := SetThreads(threads)
+		defer SetThreads(prev)
+		w, g, m, v := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+		for i := range w {
+			w[i], g[i] = float32(i%97)*0.1-1, float32(math.Sin(float64(i)))
+		}
+		p := AdamParams{B1: 0.9, C1: 0.1, B2: 0.999, C2: 0.001, BC2: 0.03, Eps: 1e-8, Step: 0.01, Decay: 0.999}
+		Adam(w, g, m, v, &p)
+		Adam(w, g, m, v, &p)
+		return append(append(w, m...), v...)
+	}
+	want, got := run(1), run(2)
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("element %d: %v with 2 threads, %v with 1", i, got[i], want[i])
+		}
+	}
+}
