@@ -116,6 +116,15 @@ func runITransformer(c *Context) (*Report, error) {
 			avg[a.name] = [2]float64{v[0] + mse/float64(len(horizons)), v[1] + mae/float64(len(horizons))}
 		}
 	}
+	fmt.Fprintf(&sb, "\nHorizon 96, seed by seed (test MSE / MAE; seeds %v):\n\n| model | per seed |\n| --- | --- |\n", used)
+	for _, a := range arms {
+		r := res[key(96, a.name)]
+		var per []string
+		for i := range r.mse {
+			per = append(per, fmt.Sprintf("%.4f / %.4f", r.mse[i], r.mae[i]))
+		}
+		fmt.Fprintf(&sb, "| %s | %s |\n", a.name, strings.Join(per, "; "))
+	}
 	if len(horizons) == 4 {
 		sb.WriteString("\nAverage over the four horizons (MSE / MAE): ")
 		var parts []string
