@@ -190,7 +190,7 @@ func forecastEval(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print JSON (fields mse, mae, windows)")
 	plotPath := fs.String("plot", "", "write a PNG of forecast vs actual for one test window")
 	variates := fs.String("variates", "", "columns to plot, comma-separated (default: the scored ones, up to 3)")
-	window := fs.Int("window", -1, "test window to plot (default: the last)")
+	window := fs.Int("window", -1, "test window to plot, counted from 0 (-1: the last)")
 	threads := fs.Int("threads", 0, "threads (0: all cores)")
 	if err := parse(fs, args); err != nil {
 		return err
