@@ -42,14 +42,9 @@ func softmaxOp(x *Tensor, axis int, log bool) *Tensor {
 }
 
 func softmaxKernel[T Float](dst, src []T, outer, n, inner int, log bool) {
-	if inner == 1 && outer > 1 && outer*n > parallelChunk {
-		// Rows are independent: split them across threads (same results).
-		rows := max(1, parallelChunk/n)
-		kernels.Parallel((outer+rows-1)/rows, func(c int) {
-			for o := c * rows; o < min(outer, (c+1)*rows); o++ {
-				SoftmaxRow(dst[o*n:], src[o*n:], n, 1, log)
-			}
-		})
+	if inner == 1 {
+		// Rows are independent: many are split across threads (same results).
+		forRows(outer, n, func(o int, _ *RNG) { SoftmaxRow(dst[o*n:], src[o*n:], n, 1, log) })
 		return
 	}
 	for o := 0; o < outer; o++ {
@@ -159,28 +154,17 @@ func SoftmaxBackward(y, g *Tensor, axis int) *Tensor {
 }
 
 func softmaxBackwardRows[T Float](dst, y, g []T, outer, n int) {
-	rows := max(1, parallelChunk/max(n, 1))
-	do := func(c int) {
-		for o := c * rows; o < min(outer, (c+1)*rows); o++ {
-			yr, gr, dr := y[o*n:(o+1)*n], g[o*n:(o+1)*n], dst[o*n:(o+1)*n]
-			var dot float64
-			for i, v := range yr {
-				dot += float64(v) * float64(gr[i])
-			}
-			d := T(dot)
-			for i, v := range yr {
-				dr[i] = v * (gr[i] - d)
-			}
+	forRows(outer, n, func(o int, _ *RNG) {
+		yr, gr, dr := y[o*n:(o+1)*n], g[o*n:(o+1)*n], dst[o*n:(o+1)*n]
+		var dot float64
+		for i, v := range yr {
+			dot += float64(v) * float64(gr[i])
 		}
-	}
-	chunks := (outer + rows - 1) / rows
-	if outer*n <= parallelChunk {
-		for c := range chunks {
-			do(c)
+		d := T(dot)
+		for i, v := range yr {
+			dr[i] = v * (gr[i] - d)
 		}
-		return
-	}
-	kernels.Parallel(chunks, do)
+	})
 }
 
 // SoftmaxDropout returns dropout(softmax(x)) along the last axis, as
