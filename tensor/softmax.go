@@ -155,16 +155,21 @@ func SoftmaxBackward(y, g *Tensor, axis int) *Tensor {
 
 func softmaxBackwardRows[T Float](dst, y, g []T, outer, n int) {
 	forRows(outer, n, func(o int, _ *RNG) {
-		yr, gr, dr := y[o*n:(o+1)*n], g[o*n:(o+1)*n], dst[o*n:(o+1)*n]
-		var dot float64
-		for i, v := range yr {
-			dot += float64(v) * float64(gr[i])
-		}
-		d := T(dot)
-		for i, v := range yr {
-			dr[i] = v * (gr[i] - d)
-		}
+		softmaxGradRow(dst[o*n:(o+1)*n], y[o*n:(o+1)*n], g[o*n:(o+1)*n])
 	})
+}
+
+// softmaxGradRow sets dst = y ⊙ (g − Σ g⊙y) for one row, the dot product
+// in float64; dst may be g.
+func softmaxGradRow[T Float](dst, y, g []T) {
+	var dot float64
+	for i, v := range y {
+		dot += float64(v) * float64(g[i])
+	}
+	d := T(dot)
+	for i, v := range y {
+		dst[i] = v * (g[i] - d)
+	}
 }
 
 // SoftmaxDropout returns dropout(softmax(x)) along the last axis, as
@@ -217,16 +222,9 @@ func SoftmaxDropoutBackward(probs, g *Tensor, p float64, seed uint64) *Tensor {
 
 func softmaxDropoutBackward[T Float](dx, y, g []T, outer, n int, p float64, seed uint64) {
 	forRows(outer, n, func(o int, r *RNG) {
-		yr, dr := y[o*n:(o+1)*n], dx[o*n:(o+1)*n]
-		maskRow(dr, g[o*n:(o+1)*n], r, o, p, seed) // z
-		var dot float64
-		for i, v := range yr {
-			dot += float64(v) * float64(dr[i])
-		}
-		d := T(dot)
-		for i, v := range yr {
-			dr[i] = v * (dr[i] - d)
-		}
+		dr := dx[o*n : (o+1)*n]
+		maskRow(dr, g[o*n:(o+1)*n], r, o, p, seed) // z, then the softmax gradient in place
+		softmaxGradRow(dr, y[o*n:(o+1)*n], dr)
 	})
 }
 

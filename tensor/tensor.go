@@ -409,18 +409,7 @@ func (t *Tensor) CopyFrom(src *Tensor) {
 // copyStrided gathers the strided view (src, off, shape, strides) into the
 // contiguous dst.
 func copyStrided[T Float](dst, src []T, off int, shape, strides []int) {
-	nd := len(shape)
-	if nd == 0 {
-		if len(dst) > 0 {
-			dst[0] = src[off]
-		}
-		return
-	}
-	n := len(dst)
-	if n == 0 {
-		return
-	}
-	if n > 2*parallelChunk && nd > 1 && shape[0] > 1 && kernels.Threads() > 1 {
+	if n := len(dst); n > 2*parallelChunk && len(shape) > 1 && shape[0] > 1 && kernels.Threads() > 1 {
 		// Large copies: split the leading dimension across threads.
 		per := n / shape[0]
 		kernels.Parallel(shape[0], func(i int) {
