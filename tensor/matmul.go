@@ -88,12 +88,7 @@ func packedOperand(a, b *Tensor, transA, transB bool) *Tensor {
 }
 
 func gemm[T Float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T) {
-	switch a := any(a).(type) {
-	case []float32:
-		kernels.Sgemm(transA, transB, m, n, k, 1, a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), n)
-	case []float64:
-		kernels.Dgemm(transA, transB, m, n, k, 1, a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), n)
-	}
+	gemmWith(kernels.Threads(), transA, transB, m, n, k, a, lda, b, ldb, beta, c)
 }
 
 func matmulT[T Float](out, a, b *Tensor, transA, transB bool, m, k, n int, beta T) {
@@ -156,6 +151,7 @@ func matmulT[T Float](out, a, b *Tensor, transA, transB bool, m, k, n int, beta 
 // goroutine.
 const smallGemm = 1 << 20
 
+// gemmWith is c = a·b (+ beta·c) on up to threads goroutines.
 func gemmWith[T Float](threads int, transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T) {
 	switch a := any(a).(type) {
 	case []float32:
