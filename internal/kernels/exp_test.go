@@ -119,16 +119,7 @@ func BenchmarkExpSum(b *testing.B) {
 // across the whole finite range.
 func TestExpF32Ldexp(t *testing.T) {
 	ref := func(x float32) float32 {
-		n := float32(math.RoundToEven(float64(x * 1.442695)))
-		r := x - n*0.693359375
-		r = r + n*2.12194440e-4
-		p := float32(1.9875691500e-4)
-		p = p*r + 1.3981999507e-3
-		p = p*r + 8.3334519073e-3
-		p = p*r + 4.1665795894e-2
-		p = p*r + 1.6666665459e-1
-		p = p*r + 5.0000001201e-1
-		p = p*(r*r) + r + 1
+		p, n := expParts(x)
 		return float32(math.Ldexp(float64(p), int(n)))
 	}
 	for x := float32(-103.9); x < 88.9; x += 0.0137 {
