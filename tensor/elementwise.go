@@ -57,7 +57,7 @@ func Binary(op BinaryOp, a, b *Tensor) *Tensor {
 	if err != nil {
 		panic(err.Error())
 	}
-	out := New(a.dtype, shape...)
+	out := uninit(a.dtype, shape...)
 	if a.dtype == Float32 {
 		binaryInto[float32](op, out, a, b)
 	} else {
@@ -228,7 +228,7 @@ func addInPlace[T Float](dst, src *Tensor) {
 // for float32 tensors and f64 for float64 ones.
 func Map(x *Tensor, f32 func(float32) float32, f64 func(float64) float64) *Tensor {
 	c := x.Contiguous()
-	out := New(x.dtype, x.shape...)
+	out := uninit(x.dtype, x.shape...)
 	if x.dtype == Float32 {
 		o := out.f32
 		for i, v := range c.F32() {
@@ -349,7 +349,7 @@ func vec32par(x *Tensor, k func(dst, src []float32), f32 func(float32) float32, 
 	if x.dtype != Float32 {
 		return Map(x, f32, f64)
 	}
-	out := New(Float32, x.shape...)
+	out := uninit(Float32, x.shape...)
 	src := x.Contiguous().F32()
 	parallelRange(len(src), func(lo, hi int) { k(out.f32[lo:hi], src[lo:hi]) })
 	return out
@@ -360,7 +360,7 @@ func grad32par(x, g *Tensor, k func(dst, x, g []float32), f func(x, g float64) f
 	if x.dtype != Float32 || g.dtype != Float32 || !SameShape(x, g) {
 		return grad32(x, g, k, f)
 	}
-	out := New(Float32, x.shape...)
+	out := uninit(Float32, x.shape...)
 	xs, gs := x.Contiguous().F32(), g.Contiguous().F32()
 	parallelRange(len(xs), func(lo, hi int) { k(out.f32[lo:hi], xs[lo:hi], gs[lo:hi]) })
 	return out
@@ -377,7 +377,7 @@ func vec32(x *Tensor, k func(dst, src []float32), f32 func(float32) float32, f64
 	if x.dtype != Float32 {
 		return Map(x, f32, f64)
 	}
-	out := New(Float32, x.shape...)
+	out := uninit(Float32, x.shape...)
 	k(out.f32, x.Contiguous().F32())
 	return out
 }
@@ -408,7 +408,7 @@ func grad32(x, g *Tensor, k func(dst, x, g []float32), f func(x, g float64) floa
 	if !SameShape(x, g) {
 		panic(fmt.Sprintf("tensor: gradient shape %v for input %v", g.shape, x.shape))
 	}
-	out := New(Float32, x.shape...)
+	out := uninit(Float32, x.shape...)
 	k(out.f32, x.Contiguous().F32(), g.Contiguous().F32())
 	return out
 }
@@ -443,7 +443,7 @@ func zipN(f func([]float64) float64, xs ...*Tensor) *Tensor {
 			panic(fmt.Sprintf("tensor: Zip of %v %v and %v %v", xs[0].dtype, xs[0].shape, x.dtype, x.shape))
 		}
 	}
-	out := New(xs[0].dtype, xs[0].shape...)
+	out := uninit(xs[0].dtype, xs[0].shape...)
 	n := out.Numel()
 	args := make([]float64, len(xs))
 	if out.dtype == Float32 {

@@ -44,7 +44,7 @@ func MatMul(a, b *Tensor, transA, transB bool) *Tensor {
 	if err != nil {
 		panic(err.Error())
 	}
-	out := New(a.dtype, shape...)
+	out := uninit(a.dtype, shape...) // beta 0: every element written
 	if b.dtype.Packed() {
 		matmulPacked(out, a, b, 0)
 		return out

@@ -31,7 +31,7 @@ func normOp(x, weight, bias *Tensor, eps float64, rms bool) *Tensor {
 	checkVec("weight", weight, d)
 	checkVec("bias", bias, d)
 	c := x.Contiguous()
-	out := New(x.dtype, x.shape...)
+	out := uninit(x.dtype, x.shape...)
 	if x.dtype == Float32 {
 		norm32(out.f32, c.F32(), vecData[float32](weight), vecData[float32](bias), d, eps, rms)
 	} else {

@@ -31,7 +31,7 @@ func LogSoftmax(x *Tensor, axis int) *Tensor { return softmaxOp(x, axis, true) }
 func softmaxOp(x *Tensor, axis int, log bool) *Tensor {
 	axis = x.axis(axis)
 	c := x.Contiguous()
-	out := New(x.dtype, x.shape...)
+	out := uninit(x.dtype, x.shape...)
 	outer, n, inner := splitAxis(x.shape, axis)
 	if x.dtype == Float32 {
 		softmaxKernel(out.f32, c.F32(), outer, n, inner, log)
@@ -144,7 +144,7 @@ func SoftmaxBackward(y, g *Tensor, axis int) *Tensor {
 		return Mul(y, Sub(g, Sum(gy, true, axis)))
 	}
 	yc, gc := y.Contiguous(), g.Contiguous()
-	out := New(y.dtype, y.shape...)
+	out := uninit(y.dtype, y.shape...)
 	if y.dtype == Float32 {
 		softmaxBackwardRows(out.f32, yc.F32(), gc.F32(), outer, n)
 	} else {
@@ -184,8 +184,8 @@ func SoftmaxDropout(x *Tensor, p float64, seed uint64) (out, probs *Tensor) {
 		panic(fmt.Sprintf("tensor: dropout probability %v outside [0, 1)", p))
 	}
 	c := x.Contiguous()
-	probs = New(x.dtype, x.shape...)
-	out = New(x.dtype, x.shape...)
+	probs = uninit(x.dtype, x.shape...)
+	out = uninit(x.dtype, x.shape...)
 	n := x.Dim(-1)
 	outer := numelOf(x.shape) / max(n, 1)
 	if x.dtype == Float32 {
@@ -211,7 +211,7 @@ func SoftmaxDropoutBackward(probs, g *Tensor, p float64, seed uint64) *Tensor {
 	n := probs.Dim(-1)
 	outer := numelOf(probs.shape) / max(n, 1)
 	gc := g.Contiguous()
-	dx := New(g.dtype, g.shape...)
+	dx := uninit(g.dtype, g.shape...)
 	if g.dtype == Float32 {
 		softmaxDropoutBackward(dx.f32, probs.f32, gc.F32(), outer, n, p, seed)
 	} else {
@@ -276,7 +276,7 @@ func DropoutRows(x *Tensor, p float64, seed uint64) *Tensor {
 		panic(fmt.Sprintf("tensor: dropout probability %v outside [0, 1)", p))
 	}
 	c := x.Contiguous()
-	out := New(x.dtype, x.shape...)
+	out := uninit(x.dtype, x.shape...)
 	n := 1
 	if x.NDim() > 0 {
 		n = x.Dim(-1)

@@ -370,7 +370,7 @@ func (t *Tensor) Contiguous() *Tensor {
 
 // Clone returns a contiguous copy of t.
 func (t *Tensor) Clone() *Tensor {
-	out := New(t.dtype, t.shape...)
+	out := uninit(t.dtype, t.shape...)
 	if t.dtype == Float32 {
 		copyStrided(out.f32, t.f32, t.offset, t.shape, t.strides)
 	} else {
@@ -492,7 +492,7 @@ func (t *Tensor) To(dt DType) *Tensor {
 		return t.widen().To(dt)
 	}
 	c := t.Contiguous()
-	out := New(dt, t.shape...)
+	out := uninit(dt, t.shape...)
 	if dt == Float64 {
 		for i, v := range c.F32() {
 			out.f64[i] = float64(v)
