@@ -9,9 +9,9 @@ import (
 // Go zeroes every slice make returns. For a tensor that an operation is
 // about to overwrite completely (a matrix product with beta 0, an
 // elementwise map, a copy) that zeroing is wasted work done serially on the
-// calling goroutine: about 6 s of a 42 s forecasting epoch, whose
-// [32, 8, 96, 96] attention tensors are allocated and filled many times per
-// step. uninit allocates without it.
+// calling goroutine: about 6 s of CPU in a 42 s epoch of the temporal
+// forecasting Transformer, whose [32, 8, 96, 96] attention tensors are
+// allocated and filled several times per step. uninit allocates without it.
 //
 // The rule for callers: a tensor from uninit must have every element written
 // before any is read. Test binaries (testing.Testing) fill such tensors
