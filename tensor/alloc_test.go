@@ -65,6 +65,21 @@ func TestUninitOpsWriteEveryElement(t *testing.T) {
 		{"layernorm", func(x *Tensor) *Tensor { return LayerNorm(x, w.To(x.DType()), b.To(x.DType()), 1e-5) }},
 		{"rmsnorm", func(x *Tensor) *Tensor { return RMSNorm(x, w.To(x.DType()), 1e-5) }},
 	}
+	// Low-precision weights: the product widens them per tile (m > 1) or
+	// per row (m = 1, the decoding path); only float32 activations.
+	for _, dt := range []DType{BFloat16, Float16, Q8_0} {
+		wp := Pack(RandN(r, 64, 64), dt)
+		for _, m := range []int{1, 80} {
+			t.Run(fmt.Sprintf("matmul-packed/%v/m%d", dt, m), func(t *testing.T) {
+				out := MatMul(RandN(r, m, 64), wp, false, true)
+				for i, v := range out.Float64s() {
+					if math.IsNaN(v) {
+						t.Fatalf("element %d of %v is NaN: not written", i, out.Shape())
+					}
+				}
+			})
+		}
+	}
 	inputs := map[string]*Tensor{"contiguous": big, "strided": strided, "empty": RandN(r, 0, 8, 40, 40)}
 	for _, c := range cases {
 		for in, x := range inputs {
