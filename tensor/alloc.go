@@ -37,32 +37,28 @@ func uninit(dt DType, shape ...int) *Tensor {
 	switch dt {
 	case Float32:
 		t.f32 = uninitSlice[float32](n)
-		if poisonUninit {
-			nan := float32(math.NaN())
-			for i := range t.f32 {
-				t.f32[i] = nan
-			}
-		}
 	case Float64:
 		t.f64 = uninitSlice[float64](n)
-		if poisonUninit {
-			for i := range t.f64 {
-				t.f64[i] = math.NaN()
-			}
-		}
 	default:
 		return New(dt, shape...)
 	}
 	return t
 }
 
-// uninitSlice returns n elements of unspecified content; small slices come
-// from make, where clearing costs nothing worth avoiding.
+// uninitSlice returns n elements of unspecified content (NaN in tests);
+// small slices come from make, where clearing costs nothing worth avoiding.
 func uninitSlice[T float32 | float64](n int) []T {
-	var z T
-	size := uintptr(n) * unsafe.Sizeof(z)
-	if n < 1024 || size/unsafe.Sizeof(z) != uintptr(n) {
-		return make([]T, n)
+	var s []T
+	if size := uintptr(n) * unsafe.Sizeof(T(0)); n < 1024 || size/unsafe.Sizeof(T(0)) != uintptr(n) {
+		s = make([]T, n)
+	} else {
+		s = unsafe.Slice((*T)(mallocgc(size, nil, false)), n)
 	}
-	return unsafe.Slice((*T)(mallocgc(size, nil, false)), n)
+	if poisonUninit {
+		nan := T(math.NaN())
+		for i := range s {
+			s[i] = nan
+		}
+	}
+	return s
 }

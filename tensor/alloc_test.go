@@ -72,11 +72,7 @@ func TestUninitOpsWriteEveryElement(t *testing.T) {
 		for _, m := range []int{1, 80} {
 			t.Run(fmt.Sprintf("matmul-packed/%v/m%d", dt, m), func(t *testing.T) {
 				out := MatMul(RandN(r, m, 64), wp, false, true)
-				for i, v := range out.Float64s() {
-					if math.IsNaN(v) {
-						t.Fatalf("element %d of %v is NaN: not written", i, out.Shape())
-					}
-				}
+				checkWritten(t, out)
 			})
 		}
 	}
@@ -86,13 +82,20 @@ func TestUninitOpsWriteEveryElement(t *testing.T) {
 			for _, dt := range []DType{Float32, Float64} {
 				t.Run(fmt.Sprintf("%s/%s/%v", c.name, in, dt), func(t *testing.T) {
 					out := c.f(x.To(dt))
-					for i, v := range out.Float64s() {
-						if math.IsNaN(v) {
-							t.Fatalf("element %d of %v is NaN: not written", i, out.Shape())
-						}
-					}
+					checkWritten(t, out)
 				})
 			}
+		}
+	}
+}
+
+// checkWritten fails t if out holds a NaN: an element its operation left
+// as uninit's poison.
+func checkWritten(t *testing.T, out *Tensor) {
+	t.Helper()
+	for i, v := range out.Float64s() {
+		if math.IsNaN(v) {
+			t.Fatalf("element %d of %v is NaN: not written", i, out.Shape())
 		}
 	}
 }
