@@ -54,8 +54,8 @@ func assertClose(t *testing.T, what string, got, want *tensor.Tensor, tol float6
 const parityTol = 2e-6
 
 // loomOnly names gradcheck cases without a PyTorch fixture: softmax_dropout
-// and dropout_seeded draw their masks from loom's RNG, which PyTorch cannot replay (its tensor
-// test checks it against the plain softmax instead).
+// and dropout_seeded draw their masks from loom's RNG, which PyTorch cannot
+// replay (tensor's tests check them against softmax and a plain mask).
 var loomOnly = map[string]bool{"softmax_dropout": true, "dropout_seeded": true}
 
 func TestParityWithPyTorch(t *testing.T) {

@@ -177,9 +177,10 @@ func Dropout(x *Var, p float64, r *tensor.RNG) *Var {
 // DropoutSeeded is Dropout with tensor.DropoutRows' mask: one draw from r
 // seeds it, rows are masked in parallel, and the backward pass regenerates
 // the mask rather than keeping it. (Dropout draws every element from r in
-// order, which seeded runs made before it depend on.)
+// order, which seeded runs made before it depend on.) With r nil (not
+// training) or p 0 it returns x.
 func DropoutSeeded(x *Var, p float64, r *tensor.RNG) *Var {
-	if p == 0 {
+	if r == nil || p == 0 {
 		return x
 	}
 	seed := r.Uint64()

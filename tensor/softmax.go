@@ -189,19 +189,18 @@ func SoftmaxDropout(x *Tensor, p float64, seed uint64) (out, probs *Tensor) {
 	n := x.Dim(-1)
 	outer := numelOf(x.shape) / max(n, 1)
 	if x.dtype == Float32 {
-		xs, ps, os := c.F32(), probs.f32, out.f32
-		forRows(outer, n, func(o int, r *RNG) {
-			SoftmaxRow(ps[o*n:], xs[o*n:], n, 1, false)
-			maskRow(os[o*n:(o+1)*n], ps[o*n:(o+1)*n], r, o, p, seed)
-		})
+		softmaxDropoutRows(out.f32, probs.f32, c.F32(), outer, n, p, seed)
 	} else {
-		xs, ps, os := c.F64(), probs.f64, out.f64
-		forRows(outer, n, func(o int, r *RNG) {
-			SoftmaxRow(ps[o*n:], xs[o*n:], n, 1, false)
-			maskRow(os[o*n:(o+1)*n], ps[o*n:(o+1)*n], r, o, p, seed)
-		})
+		softmaxDropoutRows(out.f64, probs.f64, c.F64(), outer, n, p, seed)
 	}
 	return out, probs
+}
+
+func softmaxDropoutRows[T Float](out, probs, x []T, outer, n int, p float64, seed uint64) {
+	forRows(outer, n, func(o int, r *RNG) {
+		SoftmaxRow(probs[o*n:], x[o*n:], n, 1, false)
+		maskRow(out[o*n:(o+1)*n], probs[o*n:(o+1)*n], r, o, p, seed)
+	})
 }
 
 // SoftmaxDropoutBackward is the gradient of SoftmaxDropout's input given
@@ -283,13 +282,15 @@ func DropoutRows(x *Tensor, p float64, seed uint64) *Tensor {
 	}
 	outer := numelOf(x.shape) / max(n, 1)
 	if x.dtype == Float32 {
-		xs, os := c.F32(), out.f32
-		forRows(outer, n, func(o int, r *RNG) { maskRow(os[o*n:(o+1)*n], xs[o*n:(o+1)*n], r, o, p, seed) })
+		dropoutRows(out.f32, c.F32(), outer, n, p, seed)
 	} else {
-		xs, os := c.F64(), out.f64
-		forRows(outer, n, func(o int, r *RNG) { maskRow(os[o*n:(o+1)*n], xs[o*n:(o+1)*n], r, o, p, seed) })
+		dropoutRows(out.f64, c.F64(), outer, n, p, seed)
 	}
 	return out
+}
+
+func dropoutRows[T Float](out, x []T, outer, n int, p float64, seed uint64) {
+	forRows(outer, n, func(o int, r *RNG) { maskRow(out[o*n:(o+1)*n], x[o*n:(o+1)*n], r, o, p, seed) })
 }
 
 // b2i is 1 for true and 0 for false (a flag set, not a branch).

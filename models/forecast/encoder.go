@@ -66,9 +66,9 @@ func (l *encoderLayer) attend(x *autograd.Var, rng *tensor.RNG) *autograd.Var {
 }
 
 func (l *encoderLayer) Forward(x *autograd.Var, rng *tensor.RNG) *autograd.Var {
-	x = l.Norm1.Forward(autograd.Add(x, dropout(l.attend(x, rng), l.Dropout, rng)))
-	y := dropout(autograd.Gelu(l.Conv1.Forward(x)), l.Dropout, rng)
-	y = dropout(l.Conv2.Forward(y), l.Dropout, rng)
+	x = l.Norm1.Forward(autograd.Add(x, autograd.DropoutSeeded(l.attend(x, rng), l.Dropout, rng)))
+	y := autograd.DropoutSeeded(autograd.Gelu(l.Conv1.Forward(x)), l.Dropout, rng)
+	y = autograd.DropoutSeeded(l.Conv2.Forward(y), l.Dropout, rng)
 	return l.Norm2.Forward(autograd.Add(x, y))
 }
 

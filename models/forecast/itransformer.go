@@ -53,7 +53,7 @@ func (m *ITransformer) Forward(x, marks *autograd.Var, rng *tensor.RNG) *autogra
 	if marks != nil {
 		tok = autograd.Concat(1, tok, autograd.Permute(marks, 0, 2, 1)) // [B, N+F, L]
 	}
-	h := dropout(m.Embed.Forward(autograd.Contiguous(tok)), m.Cfg.Dropout, rng) // [B, N+F, D]
+	h := autograd.DropoutSeeded(m.Embed.Forward(autograd.Contiguous(tok)), m.Cfg.Dropout, rng) // [B, N+F, D]
 	h = m.Encoder.Forward(h, rng)
 	y := autograd.Permute(m.Projector.Forward(h), 0, 2, 1) // [B, S, N+F]
 	y = autograd.Contiguous(autograd.Slice(y, 2, 0, N))    // the variate tokens only

@@ -98,14 +98,6 @@ func layerNorm(prefix string, d int) *nn.LayerNorm {
 		Bias: autograd.Param(nn.Join(prefix, "bias"), tensor.Zeros(d)), Eps: 1e-5}
 }
 
-// dropout applies dropout p when rng is set (training).
-func dropout(x *autograd.Var, p float64, rng *tensor.RNG) *autograd.Var {
-	if rng == nil || p == 0 {
-		return x
-	}
-	return autograd.DropoutSeeded(x, p, rng)
-}
-
 // normalise subtracts each sample's per-variate mean over time and divides
 // by √(var + 1e-5) (population variance), the statistics detached, as the
 // official iTransformer does; restore undoes it on [B, S, N] forecasts.

@@ -77,7 +77,7 @@ func (m *Transformer) Forward(x, marks *autograd.Var, rng *tensor.RNG) *autograd
 	if m.Time != nil && marks != nil {
 		h = autograd.Add(h, m.Time.Forward(marks))
 	}
-	h = m.Encoder.Forward(dropout(h, m.Cfg.Dropout, rng), rng)
+	h = m.Encoder.Forward(autograd.DropoutSeeded(h, m.Cfg.Dropout, rng), rng)
 	y := m.Head.Forward(autograd.Reshape(h, B, L*m.Cfg.DModel)) // [B, S·N]
 	return restore(autograd.Reshape(y, B, m.Cfg.Horizon, N))
 }
