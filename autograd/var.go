@@ -19,6 +19,16 @@ type Var struct {
 	Grad *tensor.Tensor
 	// Name is the parameter's checkpoint name (HF naming), empty otherwise.
 	Name string
+	// Role, LRScale and InitScale describe a parameter for optimizers,
+	// loaders and exporters (param.go); the code that builds the parameter
+	// sets them, nothing guesses them later.
+	Role Role
+	// LRScale multiplies the learning rate of this parameter (μP's
+	// per-parameter rates); 0 means 1.
+	LRScale float64
+	// InitScale multiplies the standard deviation this parameter is
+	// initialised with (μP's init multipliers); 0 means 1.
+	InitScale float64
 
 	requiresGrad bool
 	node         *node
@@ -63,8 +73,9 @@ func Const(t *tensor.Tensor) *Var { return &Var{Value: t} }
 func Leaf(t *tensor.Tensor) *Var { return &Var{Value: t, requiresGrad: true} }
 
 // Param wraps a tensor as a named trainable parameter (a leaf that requires
-// a gradient). name is its checkpoint name, e.g.
-// "model.layers.0.self_attn.q_proj.weight".
+// a gradient) of role RoleOther. name is its checkpoint name, e.g.
+// "model.layers.0.self_attn.q_proj.weight". Model code builds parameters
+// with NewParam, which also sets the role.
 func Param(name string, t *tensor.Tensor) *Var {
 	return &Var{Value: t, Name: name, requiresGrad: true}
 }

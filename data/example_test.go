@@ -31,8 +31,8 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	x, y := sampler.Next()
-	fmt.Println("batch:", len(x), "inputs,", len(y), "targets")
+	b := sampler.Next()
+	fmt.Println("batch:", len(b.IDs), "inputs,", len(b.Targets), "targets")
 
 	val, err := data.OpenShard(valPath)
 	if err != nil {

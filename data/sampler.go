@@ -35,14 +35,22 @@ func NewSampler(s *Shard, batch, seqLen int, seed uint64) (*Sampler, error) {
 	return &Sampler{s: s, batch: batch, seqLen: seqLen, rng: tensor.NewRNG(seed)}, nil
 }
 
-// Next returns the next batch: x holds batch·seqLen input ids, row after
-// row, and y the targets, y[i] being the token that follows x[i] in the
-// shard.
-func (sm *Sampler) Next() (x, y []int) {
+// Batch is B rows of T token ids (row after row) and their next-token
+// targets: Targets[i] is the token that follows IDs[i].
+type Batch struct {
+	IDs, Targets []int
+	B, T         int
+}
+
+// Tokens returns the number of input tokens, B·T.
+func (b Batch) Tokens() int { return b.B * b.T }
+
+// Next returns the next batch of windows.
+func (sm *Sampler) Next() Batch {
 	n := sm.batch * sm.seqLen
-	x, y = make([]int, n), make([]int, n)
-	sm.NextInto(x, y)
-	return x, y
+	b := Batch{IDs: make([]int, n), Targets: make([]int, n), B: sm.batch, T: sm.seqLen}
+	sm.NextInto(b.IDs, b.Targets)
+	return b
 }
 
 // NextInto is Next writing into x and y, which must both have length

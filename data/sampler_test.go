@@ -31,7 +31,8 @@ func TestSamplerWindows(t *testing.T) {
 		}
 		seen := map[int]bool{}
 		for range 200 {
-			x, y := sm.Next()
+			bsm := sm.Next()
+			x, y := bsm.IDs, bsm.Targets
 			if len(x) != c.batch*c.seqLen || len(y) != len(x) {
 				t.Fatalf("%+v: batch of %d inputs and %d targets, want %d", c, len(x), len(y), c.batch*c.seqLen)
 			}
@@ -69,7 +70,8 @@ func TestSamplerDeterminism(t *testing.T) {
 		}
 		var out [][]int
 		for range k {
-			x, y := sm.Next()
+			bsm := sm.Next()
+			x, y := bsm.IDs, bsm.Targets
 			out = append(out, x, y)
 		}
 		return out
@@ -114,8 +116,10 @@ func TestSamplerState(t *testing.T) {
 			t.Fatalf("restored Batches() = %d, want %d", b.Batches(), at)
 		}
 		for i := range 10 {
-			xa, ya := a.Next()
-			xb, yb := b.Next()
+			ba := a.Next()
+			xa, ya := ba.IDs, ba.Targets
+			bb := b.Next()
+			xb, yb := bb.IDs, bb.Targets
 			if !slices.Equal(xa, xb) || !slices.Equal(ya, yb) {
 				t.Fatalf("saved after %d batches: batch %d after restoring differs", at, i)
 			}
@@ -139,13 +143,13 @@ func TestSamplerState(t *testing.T) {
 	}
 	for _, c := range bad {
 		m := c.sm()
-		x0, _ := m.Next()
+		x0 := m.Next().IDs
 		m2 := c.sm()
 		if err := m2.SetState(c.st); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: SetState error %v, want one containing %q", c.name, err, c.want)
 		}
 		// A failed SetState leaves the sampler as it was.
-		if x1, _ := m2.Next(); !slices.Equal(x0, x1) {
+		if x1 := m2.Next().IDs; !slices.Equal(x0, x1) {
 			t.Errorf("%s: a failed SetState changed the sampler", c.name)
 		}
 	}

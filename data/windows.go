@@ -5,6 +5,23 @@ import (
 	"iter"
 )
 
+// Tokens is a sequence of token ids to read windows from: a Shard, or IDs
+// in memory.
+type Tokens interface {
+	Len() int
+	// Read copies the tokens [start, start+len(dst)) into dst.
+	Read(dst []int, start int)
+}
+
+// IDs is a token sequence held in memory.
+type IDs []int
+
+// Len returns the number of tokens.
+func (ids IDs) Len() int { return len(ids) }
+
+// Read copies the tokens [start, start+len(dst)) into dst.
+func (ids IDs) Read(dst []int, start int) { copy(dst, ids[start:start+len(dst)]) }
+
 // Window is one evaluation window of a shard: X holds the tokens
 // [Start, Start+len(X)) and Y their next-token targets, the tokens
 // [Start+1, Start+1+len(X)). Only the targets Y[ScoreFrom:] are new in this
@@ -31,12 +48,12 @@ type Window struct {
 // To evaluate, sum the loss of Y[ScoreFrom:] over all windows and divide by
 // Len()−1. seqLen and stride must satisfy 1 ≤ stride ≤ seqLen, and the
 // shard needs at least 2 tokens.
-func Windows(s *Shard, seqLen, stride int) (iter.Seq[Window], error) {
+func Windows(s Tokens, seqLen, stride int) (iter.Seq[Window], error) {
 	if seqLen < 1 || stride < 1 || stride > seqLen {
 		return nil, fmt.Errorf("data: Windows: want 1 ≤ stride ≤ seqLen, have stride %d and seqLen %d", stride, seqLen)
 	}
 	if s.Len() < 2 {
-		return nil, fmt.Errorf("data: Windows: shard %s has %d tokens; at least 2 are needed for one target", s.Path(), s.Len())
+		return nil, fmt.Errorf("data: Windows: %d tokens; at least 2 are needed for one target", s.Len())
 	}
 	return func(yield func(Window) bool) {
 		last := s.Len() - 1 // inputs are tokens [0, last), targets [1, last]

@@ -12,7 +12,6 @@ import (
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/internal/progress"
-	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/tensor"
 	"github.com/loomml/loom/tokenizer"
 )
@@ -40,7 +39,34 @@ type Options struct {
 }
 
 // Shard evaluates m on every token of s (after the first).
-func Shard(m *decoder.Model, s *data.Shard, tok tokenizer.Tokenizer, o Options) (Result, error) {
+func Shard(m LM, s *data.Shard, tok tokenizer.Tokenizer, o Options) (Result, error) {
+	if s.Vocab() > m.VocabSize() {
+		return Result{}, fmt.Errorf("%s: token ids up to %d, but the model's vocabulary has %d", s.Path(), s.Vocab()-1, m.VocabSize())
+	}
+	r, err := score(m, s, tok, o)
+	if err != nil {
+		return r, fmt.Errorf("%s: %w", s.Path(), err)
+	}
+	return r, nil
+}
+
+// Tokens evaluates m on every token of ids (after the first): a text
+// scored without a shard file.
+func Tokens(m LM, ids []int, tok tokenizer.Tokenizer, o Options) (Result, error) {
+	for i, id := range ids {
+		if id < 0 || id >= m.VocabSize() {
+			return Result{}, fmt.Errorf("token %d is id %d, outside the model's vocabulary of %d", i, id, m.VocabSize())
+		}
+	}
+	return score(m, data.IDs(ids), tok, o)
+}
+
+// Text evaluates m on text, tokenized by tok.
+func Text(m LM, text []byte, tok tokenizer.Tokenizer, o Options) (Result, error) {
+	return Tokens(m, tok.Encode(string(text)), tok, o)
+}
+
+func score(m LM, s data.Tokens, tok tokenizer.Tokenizer, o Options) (Result, error) {
 	if o.SeqLen <= 0 || o.SeqLen > m.MaxPositions() {
 		o.SeqLen = m.MaxPositions()
 	}
@@ -50,12 +76,9 @@ func Shard(m *decoder.Model, s *data.Shard, tok tokenizer.Tokenizer, o Options) 
 	if o.Batch <= 0 {
 		o.Batch = 8
 	}
-	if s.Vocab() > m.Config.VocabSize {
-		return Result{}, fmt.Errorf("%s: token ids up to %d, but the model's vocabulary has %d", s.Path(), s.Vocab()-1, m.Config.VocabSize)
-	}
 	wins, err := data.Windows(s, o.SeqLen, o.Stride)
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", s.Path(), err)
+		return Result{}, err
 	}
 	res := Result{SeqLen: o.SeqLen, Stride: o.Stride}
 	var nats float64
@@ -82,7 +105,7 @@ func Shard(m *decoder.Model, s *data.Shard, tok tokenizer.Tokenizer, o Options) 
 	}
 	flush()
 	if res.Tokens == 0 {
-		return res, fmt.Errorf("%s: nothing to score", s.Path())
+		return res, fmt.Errorf("nothing to score")
 	}
 	res.Loss = nats / float64(res.Tokens)
 	res.Perplexity = math.Exp(res.Loss)
@@ -98,7 +121,7 @@ func copyWindow(w data.Window) data.Window {
 
 // scoreBatch runs windows of equal length and returns the summed negative
 // log-likelihood of their scored targets.
-func scoreBatch(m *decoder.Model, ws []data.Window, tok tokenizer.Tokenizer, res *Result) float64 {
+func scoreBatch(m LM, ws []data.Window, tok tokenizer.Tokenizer, res *Result) float64 {
 	B, T := len(ws), len(ws[0].X)
 	ids := make([]int, 0, B*T)
 	for _, w := range ws {
@@ -106,7 +129,7 @@ func scoreBatch(m *decoder.Model, ws []data.Window, tok tokenizer.Tokenizer, res
 	}
 	var logp *tensor.Tensor
 	autograd.NoGrad(func() {
-		logits := m.Forward(ids, B, T, 0, nil)
+		logits := m.Forward(nil, ids, B, T)
 		logp = tensor.LogSoftmax(logits.Value, -1)
 	})
 	V := logp.Dim(-1)

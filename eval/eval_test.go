@@ -43,7 +43,7 @@ func TestSlidingWindowsMatchDirectScoring(t *testing.T) {
 		end := min(start+16, len(ids)-1)
 		x, y := ids[start:end], ids[start+1:end+1]
 		var l *autograd.Var
-		autograd.NoGrad(func() { l = m.Loss(x, y, 1, len(x)) })
+		autograd.NoGrad(func() { l = m.Loss(nil, data.Batch{IDs: x, Targets: y, B: 1, T: len(x)}) })
 		nats += l.Item() * float64(len(x))
 	}
 	if want := nats / float64(len(ids)-1); math.Abs(res.Loss-want) > 1e-5 {

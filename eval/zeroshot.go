@@ -34,13 +34,15 @@ const (
 	lastWordPool   = 20 // lastword distractors come from this many frequent words
 )
 
-// LM is a language model as the zero-shot tasks use it: *decoder.Model and
-// anything with the same forward pass (a pruned model, a wrapper) will do.
-// Forward returns next-token logits [B, T, V] for ids [B·T] at positions
-// pos…pos+T−1; it is called with nil caches, inside autograd.NoGrad.
+// LM is a language model as evaluation uses it: *decoder.Model and
+// anything with the same forward pass (a pruned model, a wrapper, another
+// family) will do. Forward returns next-token logits [B, T, V] for ids
+// [B·T]; evaluation calls it with a nil Ctx (evaluation mode, position 0,
+// no cache) inside autograd.NoGrad.
 type LM interface {
-	Forward(ids []int, B, T, pos int, caches []*nn.KVCache) *autograd.Var
+	Forward(ctx *nn.Ctx, ids []int, B, T int) *autograd.Var
 	MaxPositions() int
+	VocabSize() int
 }
 
 // Item is one multiple-choice question: which of Choices follows Context.
@@ -524,7 +526,7 @@ func scoreChoices(m LM, items []Item, o TaskOptions) ([][]float64, error) {
 		}
 		var logits *tensor.Tensor
 		autograd.NoGrad(func() {
-			logits = m.Forward(ids, B, T, 0, nil).Value.To(tensor.Float32).Contiguous()
+			logits = m.Forward(nil, ids, B, T).Value.To(tensor.Float32).Contiguous()
 		})
 		V := logits.Dim(-1)
 		lg := logits.F32()

@@ -208,8 +208,10 @@ type fakeLM struct {
 
 func (f *fakeLM) MaxPositions() int { return f.maxPos }
 
-func (f *fakeLM) Forward(ids []int, B, T, pos int, caches []*nn.KVCache) *autograd.Var {
-	if len(ids) != B*T || pos != 0 || T > f.maxPos {
+func (f *fakeLM) VocabSize() int { return 256 }
+
+func (f *fakeLM) Forward(ctx *nn.Ctx, ids []int, B, T int) *autograd.Var {
+	if len(ids) != B*T || ctx.Position() != 0 || T > f.maxPos {
 		panic("fakeLM: bad call")
 	}
 	out := make([]float32, B*T*256)
@@ -320,7 +322,7 @@ func TestScoreChoicesMatchesDirectScoring(t *testing.T) {
 			seq := append(slices.Clone(ctx), ch...)
 			var lp []float32
 			autograd.NoGrad(func() {
-				logits := m.Forward(seq[:len(seq)-1], 1, len(seq)-1, 0, nil)
+				logits := m.Forward(nil, seq[:len(seq)-1], 1, len(seq)-1)
 				lp = tensor.LogSoftmax(logits.Value, -1).Contiguous().F32()
 			})
 			var want float64

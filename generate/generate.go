@@ -18,10 +18,11 @@ import (
 
 // Model is what generation needs from a language model.
 type Model interface {
-	// Forward returns logits [B, T, V] for ids [B·T] starting at pos,
-	// appending to caches.
-	Forward(ids []int, B, T, pos int, caches []*nn.KVCache) *autograd.Var
-	NewKVCaches(batch, capacity int) []*nn.KVCache
+	// Forward returns logits [B, T, V] for ids [B·T] starting at ctx.Pos,
+	// appending to ctx.Cache.
+	Forward(ctx *nn.Ctx, ids []int, B, T int) *autograd.Var
+	// NewCache returns an empty cache for batch rows of capacity positions.
+	NewCache(batch, capacity int) nn.Cache
 	// MaxPositions is the longest context the model supports.
 	MaxPositions() int
 }
@@ -76,7 +77,7 @@ func Generate(m Model, tok Tokenizer, prompt string, o Options, onText func(stri
 	if len(ids) >= m.MaxPositions() {
 		return Result{}, fmt.Errorf("generate: the prompt has %d tokens, but the model's context is %d", len(ids), m.MaxPositions())
 	}
-	caches := m.NewKVCaches(1, capacity)
+	caches := m.NewCache(1, capacity)
 	rng := tensor.NewRNG(o.Seed)
 	seen := map[int]bool{}
 	for _, id := range ids {
@@ -86,7 +87,7 @@ func Generate(m Model, tok Tokenizer, prompt string, o Options, onText func(stri
 	res := Result{StoppedBy: "length"}
 	var logits []float32
 	autograd.NoGrad(func() {
-		logits = lastRow(m.Forward(ids, 1, len(ids), 0, caches))
+		logits = lastRow(m.Forward(&nn.Ctx{Cache: caches}, ids, 1, len(ids)))
 	})
 	pos := len(ids)
 	for len(res.Tokens) < o.MaxNewTokens {
@@ -113,15 +114,15 @@ func Generate(m Model, tok Tokenizer, prompt string, o Options, onText func(stri
 			// Slide: re-encode the most recent tokens from position 0.
 			all := append(append([]int(nil), ids...), res.Tokens...)
 			keep := all[len(all)-max(1, 3*m.MaxPositions()/4):]
-			caches = m.NewKVCaches(1, capacity)
+			caches = m.NewCache(1, capacity)
 			autograd.NoGrad(func() {
-				logits = lastRow(m.Forward(keep, 1, len(keep), 0, caches))
+				logits = lastRow(m.Forward(&nn.Ctx{Cache: caches}, keep, 1, len(keep)))
 			})
 			pos = len(keep)
 			continue
 		}
 		autograd.NoGrad(func() {
-			logits = lastRow(m.Forward([]int{next}, 1, 1, pos-1, caches))
+			logits = lastRow(m.Forward(&nn.Ctx{Cache: caches, Pos: pos - 1}, []int{next}, 1, 1))
 		})
 	}
 	res.Text = out.finish()

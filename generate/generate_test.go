@@ -43,7 +43,7 @@ func TestGreedyMatchesFullRecompute(t *testing.T) {
 	ctx := bytesTok{}.Encode("abc")
 	for i, got := range res.Tokens {
 		var l *autograd.Var
-		autograd.NoGrad(func() { l = m.Forward(ctx, 1, len(ctx), 0, nil) })
+		autograd.NoGrad(func() { l = m.Forward(nil, ctx, 1, len(ctx)) })
 		row := lastRow(l)
 		best := 0
 		for j, v := range row {

@@ -143,7 +143,7 @@ func scalarBackward[T tensor.Float](x, g, dx []T, θ []float64, grad func(float6
 // N(0, 1) (or a placeholder for a loader to fill).
 func scalarParam(prefix, name string, in Init) *autograd.Var {
 	if in.Empty {
-		return autograd.Param(Join(prefix, name), tensor.Empty(tensor.Float32, 1))
+		return autograd.NewParam(Join(prefix, name), autograd.RoleScalar, tensor.Empty(tensor.Float32, 1))
 	}
-	return autograd.Param(Join(prefix, name), tensor.RandN(in.RNG, 1))
+	return autograd.NewParam(Join(prefix, name), autograd.RoleScalar, tensor.RandN(in.RNG, 1))
 }

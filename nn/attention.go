@@ -9,37 +9,102 @@ import (
 	"github.com/loomml/loom/tensor"
 )
 
-// AttentionConfig describes a causal self-attention layer to build.
+// MaskKind is an attention layer's own pattern: which keys a query sees
+// before any per-call Mask.
+type MaskKind uint8
+
+const (
+	// Causal: each query sees the keys up to its own position (decoders).
+	Causal MaskKind = iota
+	// Bidirectional: every query sees every key (encoders, iTransformer's
+	// variate tokens, diffusion transformers).
+	Bidirectional
+)
+
+func (k MaskKind) String() string {
+	if k == Bidirectional {
+		return "bidirectional"
+	}
+	return "causal"
+}
+
+// Mask is a per-call restriction of attention, carried by Ctx.Mask on top
+// of each layer's MaskKind and window. The zero Mask adds nothing.
+type Mask struct {
+	// KeyLengths, when set, holds each batch row's number of valid keys
+	// (right padding): keys at or after it are hidden from every query.
+	KeyLengths []int
+	// Bias is added to the attention scores, broadcast to [B, H, T, S]:
+	// 0 where a key is visible, −Inf where it is hidden (arbitrary sparse,
+	// block or graph masks), or any real bias.
+	Bias *tensor.Tensor
+}
+
+// IsZero reports whether m adds nothing.
+func (m Mask) IsZero() bool { return m.KeyLengths == nil && m.Bias == nil }
+
+// AttentionConfig describes an attention layer to build.
 type AttentionConfig struct {
-	Prefix    string // e.g. "model.layers.0.self_attn"
-	Dim       int    // model width
-	Heads     int    // query heads
-	KVHeads   int    // key/value heads (grouped-query attention when < Heads)
-	HeadDim   int
-	Bias      bool    // biases on q, k, v and o projections
-	QKVBias   bool    // biases on q, k and v only (Qwen2)
-	RopeTheta float64 // rotary base; 0 means no rotary embeddings
+	Prefix  string // checkpoint prefix, e.g. "model.layers.0.self_attn"
+	Dim     int    // model width
+	Heads   int    // query heads
+	KVHeads int    // key/value heads (grouped-query attention when < Heads); 0: Heads
+	HeadDim int    // 0: Dim/Heads
+	Bias    bool   // biases on q, k, v and o projections
+	QKVBias bool   // biases on q, k and v only (Qwen2)
+	// RopeTheta is the rotary base; 0 means no rotary embeddings.
+	RopeTheta float64
 	// RopeInvFreq, when set, replaces the frequencies derived from
 	// RopeTheta (rope scaling).
 	RopeInvFreq []float32
-	Window      int // sliding attention window (0: none)
-	Init        Init
+	Window      int      // sliding attention window (0: none)
+	Kind        MaskKind // Causal (the default) or Bidirectional
+	// Dropout is the dropout probability on the attention probabilities
+	// in training (0: none).
+	Dropout float64
+	// Names are the checkpoint names of the q, k, v and output projections
+	// (default Hugging Face Llama's q_proj, k_proj, v_proj, o_proj).
+	Names [4]string
+	// Layer is the index of this layer's store in a Cache.
+	Layer int
+	Init  Init
 }
 
-// SelfAttention is multi-head causal self-attention with optional rotary
-// position embeddings (HF rotate_half layout) and grouped-query heads, with
-// Hugging Face Llama's projection names (q_proj, k_proj, v_proj, o_proj).
-type SelfAttention struct {
+// Attention is multi-head scaled-dot-product attention with grouped-query
+// heads, optional rotary position embeddings (HF rotate_half layout), a
+// causal or bidirectional pattern, an optional sliding window, dropout on
+// the probabilities, per-call masks (padding, sparse or graph masks through
+// Ctx.Mask) and a key/value cache (Ctx.Cache). Every model family attends
+// through it.
+//
+// It runs the fused flash kernel (no T×S probabilities held) unless the
+// call needs what that kernel does not do: a per-call Mask, or dropout on
+// the probabilities in training. Then it composes the product from
+// autograd operations.
+type Attention struct {
 	Q, K, V, O     Layer
 	Heads, KVHeads int
 	HeadDim        int
 	Rope           *Rope // nil: no rotary embeddings
-	ScaleOverride  float64
-	Window         int // sliding attention window (0: none)
+	// ScaleOverride replaces the score scale 1/√HeadDim when not 0.
+	ScaleOverride float64
+	Window        int // sliding attention window (0: none)
+	Kind          MaskKind
+	Dropout       float64
+	Layer         int // index of this layer's store in a Cache
 }
 
-// NewSelfAttention builds the layer, checking that the shapes fit.
-func NewSelfAttention(c AttentionConfig) (*SelfAttention, error) {
+// DefaultAttentionNames are Hugging Face Llama's projection names.
+var DefaultAttentionNames = [4]string{"q_proj", "k_proj", "v_proj", "o_proj"}
+
+// NewAttention builds the layer, checking that the shapes fit.
+func NewAttention(c AttentionConfig) (*Attention, error) {
+	if c.KVHeads == 0 {
+		c.KVHeads = c.Heads
+	}
+	if c.HeadDim == 0 && c.Heads > 0 {
+		c.HeadDim = c.Dim / c.Heads
+	}
 	switch {
 	case c.Heads <= 0 || c.KVHeads <= 0 || c.HeadDim <= 0:
 		return nil, fmt.Errorf("attention %s: heads %d, key/value heads %d, head dim %d must be positive", c.Prefix, c.Heads, c.KVHeads, c.HeadDim)
@@ -47,21 +112,30 @@ func NewSelfAttention(c AttentionConfig) (*SelfAttention, error) {
 		return nil, fmt.Errorf("attention %s: %d key/value heads do not divide %d heads", c.Prefix, c.KVHeads, c.Heads)
 	case c.RopeTheta > 0 && c.HeadDim%2 != 0:
 		return nil, fmt.Errorf("attention %s: rotary embeddings need an even head dim, have %d", c.Prefix, c.HeadDim)
+	case c.Dropout < 0 || c.Dropout >= 1:
+		return nil, fmt.Errorf("attention %s: dropout %v, want [0, 1)", c.Prefix, c.Dropout)
+	case c.Window < 0 || c.Window > 0 && c.Kind != Causal:
+		return nil, fmt.Errorf("attention %s: window %d needs a causal layer (have %s)", c.Prefix, c.Window, c.Kind)
+	}
+	names := c.Names
+	for i, n := range names {
+		if n == "" {
+			names[i] = DefaultAttentionNames[i]
+		}
 	}
 	qkvBias := c.Bias || c.QKVBias
-	a := &SelfAttention{Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, Window: c.Window}
-	for _, p := range []struct {
+	a := &Attention{Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, Window: c.Window, Kind: c.Kind, Dropout: c.Dropout, Layer: c.Layer}
+	for i, p := range []struct {
 		dst     *Layer
-		name    string
 		in, out int
 		bias    bool
 	}{
-		{&a.Q, "q_proj", c.Dim, c.Heads * c.HeadDim, qkvBias},
-		{&a.K, "k_proj", c.Dim, c.KVHeads * c.HeadDim, qkvBias},
-		{&a.V, "v_proj", c.Dim, c.KVHeads * c.HeadDim, qkvBias},
-		{&a.O, "o_proj", c.Heads * c.HeadDim, c.Dim, c.Bias},
+		{&a.Q, c.Dim, c.Heads * c.HeadDim, qkvBias},
+		{&a.K, c.Dim, c.KVHeads * c.HeadDim, qkvBias},
+		{&a.V, c.Dim, c.KVHeads * c.HeadDim, qkvBias},
+		{&a.O, c.Heads * c.HeadDim, c.Dim, c.Bias},
 	} {
-		l, err := c.Init.NewLayer(Join(c.Prefix, p.name), p.in, p.out, p.bias)
+		l, err := c.Init.NewLayer(Join(c.Prefix, names[i]), p.in, p.out, p.bias)
 		if err != nil {
 			return nil, err
 		}
@@ -77,23 +151,26 @@ func NewSelfAttention(c AttentionConfig) (*SelfAttention, error) {
 }
 
 // Params returns the projections' parameters.
-func (a *SelfAttention) Params() []*autograd.Var { return Collect(a.Q, a.K, a.V, a.O) }
+func (a *Attention) Params() []*autograd.Var { return Collect(a.Q, a.K, a.V, a.O) }
 
-// KVCache holds one layer's keys and values for incremental decoding.
-type KVCache struct {
-	K, V *tensor.Tensor // [B, KVHeads, capacity, HeadDim]
-	Len  int            // positions filled
+// NewKVCache returns a full store for batch b and capacity positions.
+func (a *Attention) NewKVCache(b, capacity int) KVCache {
+	return NewFullKV(b, a.KVHeads, capacity, a.HeadDim)
 }
 
-// NewKVCache returns an empty cache for batch b and capacity positions.
-func (a *SelfAttention) NewKVCache(b, capacity int) *KVCache {
-	return &KVCache{K: tensor.Zeros(b, a.KVHeads, capacity, a.HeadDim), V: tensor.Zeros(b, a.KVHeads, capacity, a.HeadDim)}
+// Scale returns the score scale.
+func (a *Attention) Scale() float64 {
+	if a.ScaleOverride != 0 {
+		return a.ScaleOverride
+	}
+	return 1 / math.Sqrt(float64(a.HeadDim))
 }
 
-// Forward attends x [B, T, D] causally. pos is the position of x's first
-// token. With a cache (inference, no gradients), x's keys and values are
-// appended to it and x attends to everything cached so far.
-func (a *SelfAttention) Forward(x *autograd.Var, pos int, cache *KVCache) *autograd.Var {
+// Forward attends x [B, T, D] and returns [B, T, D]. ctx gives the
+// position of x's first token, the cache (keys and values of x are
+// appended to the layer's store and x attends to everything it returns),
+// a per-call mask and, in training, the RNG for dropout.
+func (a *Attention) Forward(ctx *Ctx, x *autograd.Var) *autograd.Var {
 	B, T := x.Dim(0), x.Dim(1)
 	H, Hk, hd := a.Heads, a.KVHeads, a.HeadDim
 	heads := func(y *autograd.Var, n int) *autograd.Var {
@@ -103,30 +180,103 @@ func (a *SelfAttention) Forward(x *autograd.Var, pos int, cache *KVCache) *autog
 	k := heads(a.K.Forward(x), Hk)
 	v := heads(a.V.Forward(x), Hk)
 	if a.Rope != nil {
-		cos, sin := a.Rope.Tables(pos, T)
+		cos, sin := a.Rope.Tables(ctx.Position(), T)
 		q = autograd.Rope(q, cos, sin)
 		k = autograd.Rope(k, cos, sin)
 	}
-	scale := 1 / math.Sqrt(float64(hd))
-	if a.ScaleOverride != 0 {
-		scale = a.ScaleOverride
+	if kv := ctx.KV(a.Layer); kv != nil {
+		ks, vs := kv.Append(k.Value, v.Value)
+		k, v = autograd.Const(ks), autograd.Const(vs)
 	}
 	var o *autograd.Var
-	if cache != nil {
-		if cache.Len+T > cache.K.Dim(2) {
-			panic(fmt.Sprintf("nn: KV cache of %d positions is full (%d + %d)", cache.K.Dim(2), cache.Len, T))
-		}
-		cache.K.Slice(2, cache.Len, cache.Len+T).CopyFrom(k.Value)
-		cache.V.Slice(2, cache.Len, cache.Len+T).CopyFrom(v.Value)
-		cache.Len += T
-		ks := autograd.Const(cache.K.Slice(2, 0, cache.Len))
-		vs := autograd.Const(cache.V.Slice(2, 0, cache.Len))
-		o = autograd.SlidingAttention(q, ks, vs, a.Window, scale)
+	mask, drop := ctx.extraMask(), ctx.dropoutRNG()
+	if mask.IsZero() && (drop == nil || a.Dropout == 0) {
+		o = a.flash(q, k, v)
 	} else {
-		o = autograd.SlidingAttention(q, k, v, a.Window, scale)
+		o = a.composed(q, k, v, mask, drop)
 	}
-	o = autograd.Reshape(autograd.Permute(o, 0, 2, 1, 3), B, T, H*hd) // [B, T, H·hd]
+	o = autograd.Reshape(autograd.Contiguous(autograd.Permute(o, 0, 2, 1, 3)), B, T, H*hd) // [B, T, H·hd]
 	return a.O.Forward(o)
+}
+
+// flash is the fused kernel's attention (causal with the window, or
+// bidirectional).
+func (a *Attention) flash(q, k, v *autograd.Var) *autograd.Var {
+	if a.Kind == Causal {
+		return autograd.SlidingAttention(q, k, v, a.Window, a.Scale())
+	}
+	return autograd.Attention(q, k, v, nil, false, a.Scale()) // no mask: the fused kernel
+}
+
+// composed attends with the scores held: per-call masks, and dropout on
+// the probabilities (rng not nil) in training. The scale multiplies q
+// ([B, H, T, hd]) rather than the T×S scores.
+func (a *Attention) composed(q, k, v *autograd.Var, mask Mask, rng *tensor.RNG) *autograd.Var {
+	B, H, T, S := q.Dim(0), q.Dim(1), q.Dim(2), k.Dim(2)
+	bias := a.maskBias(mask, B, T, S, rng != nil)
+	if rng == nil || a.Dropout == 0 {
+		return autograd.Attention(q, k, v, bias, a.Kind == Causal, a.Scale())
+	}
+	if g := H / a.KVHeads; g > 1 { // one key/value head per query head
+		expand := func(x *autograd.Var) *autograd.Var {
+			d := x.Dim(3)
+			x = autograd.Expand(autograd.Unsqueeze(x, 2), B, a.KVHeads, g, S, d)
+			return autograd.Reshape(autograd.Contiguous(x), B, H, S, d)
+		}
+		k, v = expand(k), expand(v)
+	}
+	q = autograd.MulScalar(q, a.Scale())
+	s := autograd.MatMul(q, k, false, true) // [B, H, T, S]
+	if bias != nil {
+		s = autograd.Add(s, autograd.Const(bias))
+	}
+	p := autograd.SoftmaxDropout(s, a.Dropout, rng) // dropout on the probabilities, fused
+	return autograd.MatMul(p, v, false, false)      // [B, H, T, hd]
+}
+
+// maskBias returns the additive mask of a composed call: the per-call
+// Bias and KeyLengths, the sliding window, and (when withCausal, for the
+// dropout path, which has no causal flag) the causal pattern. nil when
+// nothing is hidden.
+func (a *Attention) maskBias(m Mask, B, T, S int, withCausal bool) *tensor.Tensor {
+	var out *tensor.Tensor
+	add := func(t *tensor.Tensor) {
+		if out == nil {
+			out = t
+		} else {
+			out = tensor.Add(out, t)
+		}
+	}
+	if m.Bias != nil {
+		add(m.Bias)
+	}
+	if m.KeyLengths != nil {
+		if len(m.KeyLengths) != B {
+			panic(fmt.Sprintf("nn: %d key lengths for a batch of %d", len(m.KeyLengths), B))
+		}
+		kl := tensor.Zeros(B, 1, 1, S)
+		for b, n := range m.KeyLengths {
+			for s := max(n, 0); s < S; s++ {
+				kl.Set(math.Inf(-1), b, 0, 0, s)
+			}
+		}
+		add(kl)
+	}
+	if a.Kind == Causal && (a.Window > 0 || withCausal) {
+		// Query t is at key position t+S−T; it sees keys up to there, and
+		// with a window only the last Window of them.
+		w := tensor.Zeros(1, 1, T, S)
+		for t := range T {
+			p := t + S - T
+			for s := range S {
+				if (withCausal && s > p) || (a.Window > 0 && s <= p-a.Window) {
+					w.Set(math.Inf(-1), 0, 0, t, s)
+				}
+			}
+		}
+		add(w)
+	}
+	return out
 }
 
 // Rope holds rotary-embedding tables, grown on demand.

@@ -1,6 +1,8 @@
 package nn
 
 import (
+	"math"
+
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/tensor"
 )
@@ -15,9 +17,9 @@ type Linear struct {
 // NewLinear returns a Linear named prefix.weight (and prefix.bias) with
 // weights from init and a zero bias.
 func NewLinear(prefix string, in, out int, bias bool, init Init) *Linear {
-	l := &Linear{Weight: autograd.Param(Join(prefix, "weight"), init.Normal(out, in))}
+	l := &Linear{Weight: autograd.NewParam(Join(prefix, "weight"), autograd.RoleMatrix, init.Normal(out, in))}
 	if bias {
-		l.Bias = autograd.Param(Join(prefix, "bias"), tensor.Zeros(out))
+		l.Bias = autograd.NewParam(Join(prefix, "bias"), autograd.RoleBias, tensor.Zeros(out))
 	}
 	return l
 }
@@ -48,7 +50,7 @@ type Embedding struct {
 
 // NewEmbedding returns an embedding named prefix.weight.
 func NewEmbedding(prefix string, vocab, dim int, init Init) *Embedding {
-	return &Embedding{Weight: autograd.Param(Join(prefix, "weight"), init.Normal(vocab, dim))}
+	return &Embedding{Weight: autograd.NewParam(Join(prefix, "weight"), autograd.RoleEmbedding, init.Normal(vocab, dim))}
 }
 
 // Forward returns the rows for ids as [shape..., dim].
@@ -58,3 +60,22 @@ func (e *Embedding) Forward(ids []int, shape ...int) *autograd.Var {
 
 // Params returns the table.
 func (e *Embedding) Params() []*autograd.Var { return []*autograd.Var{e.Weight} }
+
+// NewTorchLinear returns a Linear named prefix with PyTorch's default
+// initialisation of nn.Linear: weight and bias uniform in ±1/√in, drawn
+// from rng (weight first), as models ported from PyTorch code get.
+func NewTorchLinear(prefix string, in, out int, bias bool, rng *tensor.RNG) *Linear {
+	b := 1 / math.Sqrt(float64(in))
+	l := &Linear{Weight: autograd.NewParam(Join(prefix, "weight"), autograd.RoleMatrix, tensor.Uniform(rng, -b, b, out, in))}
+	if bias {
+		l.Bias = autograd.NewParam(Join(prefix, "bias"), autograd.RoleBias, tensor.Uniform(rng, -b, b, out))
+	}
+	return l
+}
+
+// TorchInit is an Init whose layers are NewTorchLinear's, drawn from rng.
+func TorchInit(rng *tensor.RNG) Init {
+	return Init{RNG: rng, Layer: func(prefix string, in, out int, bias bool, _ Init) (Layer, error) {
+		return NewTorchLinear(prefix, in, out, bias, rng), nil
+	}}
+}

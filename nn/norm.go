@@ -69,21 +69,26 @@ func (n *LayerNorm) Params() []*autograd.Var {
 	return []*autograd.Var{n.Weight, n.Bias}
 }
 
+// NewLayerNorm returns a LayerNorm named prefix with gain 1 (and bias 0).
+func NewLayerNorm(prefix string, dim int, eps float64, bias bool) *LayerNorm {
+	n := &LayerNorm{Weight: autograd.NewParam(Join(prefix, "weight"), autograd.RoleNorm, tensor.Ones(dim)), Eps: eps}
+	if bias {
+		n.Bias = autograd.NewParam(Join(prefix, "bias"), autograd.RoleBias, tensor.Zeros(dim))
+	}
+	return n
+}
+
 func init() {
 	RegisterNorm("rmsnorm", func(c NormConfig) (Norm, error) {
 		if c.Dim <= 0 {
 			return nil, fmt.Errorf("rmsnorm %s: width %d", c.Prefix, c.Dim)
 		}
-		return &RMSNorm{Weight: autograd.Param(Join(c.Prefix, "weight"), tensor.Ones(c.Dim)), Eps: c.Eps}, nil
+		return &RMSNorm{Weight: autograd.NewParam(Join(c.Prefix, "weight"), autograd.RoleNorm, tensor.Ones(c.Dim)), Eps: c.Eps}, nil
 	})
 	RegisterNorm("layernorm", func(c NormConfig) (Norm, error) {
 		if c.Dim <= 0 {
 			return nil, fmt.Errorf("layernorm %s: width %d", c.Prefix, c.Dim)
 		}
-		n := &LayerNorm{Weight: autograd.Param(Join(c.Prefix, "weight"), tensor.Ones(c.Dim)), Eps: c.Eps}
-		if c.Bias {
-			n.Bias = autograd.Param(Join(c.Prefix, "bias"), tensor.Zeros(c.Dim))
-		}
-		return n, nil
+		return NewLayerNorm(c.Prefix, c.Dim, c.Eps, c.Bias), nil
 	})
 }

@@ -38,11 +38,11 @@ func NewPHC1D(prefix string, in, out, k, n, pad int, bias bool, rng *tensor.RNG)
 		return nil, fmt.Errorf("phc %s: n = %d must divide in (%d) and out (%d); kernel %d ≥ 1, padding %d ≥ 0", prefix, n, in, out, k, pad)
 	}
 	c := &PHC1D{N: n, Pad: pad,
-		A: autograd.Param(Join(prefix, "phm_rule"), tensor.Normal(rng, 0, 1/math.Sqrt(float64(n)), n, n, n)),
-		F: autograd.Param(Join(prefix, "phm_kernel"), tensor.Normal(rng, 0, 1/math.Sqrt(float64(in*k)), n, out/n, in/n, k)),
+		A: autograd.NewParam(Join(prefix, "phm_rule"), autograd.RoleFactor, tensor.Normal(rng, 0, 1/math.Sqrt(float64(n)), n, n, n)),
+		F: autograd.NewParam(Join(prefix, "phm_kernel"), autograd.RoleFactor, tensor.Normal(rng, 0, 1/math.Sqrt(float64(in*k)), n, out/n, in/n, k)),
 	}
 	if bias {
-		c.Bias = autograd.Param(Join(prefix, "bias"), tensor.Zeros(out))
+		c.Bias = autograd.NewParam(Join(prefix, "bias"), autograd.RoleBias, tensor.Zeros(out))
 	}
 	return c, nil
 }

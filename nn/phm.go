@@ -48,14 +48,14 @@ func NewPHM(prefix string, in, out, n int, bias bool, init Init) (*PHM, error) {
 	}
 	p := &PHM{N: n}
 	if init.Empty {
-		p.A = autograd.Param(Join(prefix, "phm_rule"), tensor.Empty(tensor.Float32, n, n, n))
-		p.S = autograd.Param(Join(prefix, "phm_weight"), tensor.Empty(tensor.Float32, n, out/n, in/n))
+		p.A = autograd.NewParam(Join(prefix, "phm_rule"), autograd.RoleFactor, tensor.Empty(tensor.Float32, n, n, n))
+		p.S = autograd.NewParam(Join(prefix, "phm_weight"), autograd.RoleFactor, tensor.Empty(tensor.Float32, n, out/n, in/n))
 	} else {
-		p.A = autograd.Param(Join(prefix, "phm_rule"), tensor.Normal(init.RNG, 0, 1/math.Sqrt(float64(n)), n, n, n))
-		p.S = autograd.Param(Join(prefix, "phm_weight"), tensor.Normal(init.RNG, 0, sd, n, out/n, in/n))
+		p.A = autograd.NewParam(Join(prefix, "phm_rule"), autograd.RoleFactor, tensor.Normal(init.RNG, 0, 1/math.Sqrt(float64(n)), n, n, n))
+		p.S = autograd.NewParam(Join(prefix, "phm_weight"), autograd.RoleFactor, tensor.Normal(init.RNG, 0, sd, n, out/n, in/n))
 	}
 	if bias {
-		p.Bias = autograd.Param(Join(prefix, "bias"), tensor.Zeros(out))
+		p.Bias = autograd.NewParam(Join(prefix, "bias"), autograd.RoleBias, tensor.Zeros(out))
 	}
 	return p, nil
 }

@@ -61,11 +61,11 @@ func (p *PolyNorm) Params() []*autograd.Var { return []*autograd.Var{p.Weight, p
 // polyParams are the initial coefficients a = 1/3, b = 0.
 func polyParams(prefix string, in Init) (w, b *autograd.Var) {
 	if in.Empty {
-		return autograd.Param(Join(prefix, "weight"), tensor.Empty(tensor.Float32, 3)),
-			autograd.Param(Join(prefix, "bias"), tensor.Empty(tensor.Float32, 1))
+		return autograd.NewParam(Join(prefix, "weight"), autograd.RoleScalar, tensor.Empty(tensor.Float32, 3)),
+			autograd.NewParam(Join(prefix, "bias"), autograd.RoleScalar, tensor.Empty(tensor.Float32, 1))
 	}
-	return autograd.Param(Join(prefix, "weight"), tensor.Full(1.0/3, 3)),
-		autograd.Param(Join(prefix, "bias"), tensor.Zeros(1))
+	return autograd.NewParam(Join(prefix, "weight"), autograd.RoleScalar, tensor.Full(1.0/3, 3)),
+		autograd.NewParam(Join(prefix, "bias"), autograd.RoleScalar, tensor.Zeros(1))
 }
 
 func init() {

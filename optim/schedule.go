@@ -48,3 +48,17 @@ func (s WarmupLinear) Factor(step int) float64 {
 	}
 	return math.Max(0, float64(s.Total-step)/float64(max(1, s.Total-s.Warmup)))
 }
+
+// StepDecay multiplies the rate by Gamma every Every steps (the rate of
+// step s is Gamma^⌊s/Every⌋), as torch.optim.lr_scheduler.StepLR stepped
+// per optimizer step; with Every the steps of an epoch it is a per-epoch
+// decay (Time-Series-Library's "type1" halving has Gamma 0.5).
+type StepDecay struct {
+	Every int
+	Gamma float64
+}
+
+// Factor returns Gamma^⌊step/Every⌋.
+func (s StepDecay) Factor(step int) float64 {
+	return math.Pow(s.Gamma, float64(step/max(1, s.Every)))
+}

@@ -225,7 +225,7 @@ func exampleForecastPNG(m forecast.Model, d *series.Dataset, path string) error 
 	w := d.Len(series.Test) - 1
 	x, marks, y := d.Batch(series.Test, []int{w})
 	var out *autograd.Var
-	autograd.NoGrad(func() { out = m.Forward(autograd.Const(x), autograd.Const(marks), nil) })
+	autograd.NoGrad(func() { out = m.Forward(nil, autograd.Const(x), autograd.Const(marks)) })
 	j := d.N - 1 // OT
 	L, S := d.Spec.Lookback, d.Spec.Horizon
 	var hx, hy, fx, fy []float64

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -121,14 +122,14 @@ func (j *Job) Run() (*Outcome, error) {
 		return nil, err
 	}
 	cfg, h := j.Spec.Model, j.Spec.Train
-	tok, err := tokenizer.Load(or(cfg.Loom.Tokenizer, "byte"), "")
+	tok, err := tokenizer.Load(cmp.Or(cfg.Loom.Tokenizer, "byte"), "")
 	if err != nil {
 		return nil, fmt.Errorf("model.loom.tokenizer: %w", err)
 	}
 	// A tokenizer from a file travels with the checkpoints as
 	// tokenizer.json, which the saved config names.
 	var saveTok func(dir string) error
-	if !tokenizer.Registered(or(cfg.Loom.Tokenizer, "byte")) {
+	if !tokenizer.Registered(cmp.Or(cfg.Loom.Tokenizer, "byte")) {
 		hf, ok := tok.(interface{ SaveHF(string) error })
 		if !ok {
 			return nil, fmt.Errorf("model.loom.tokenizer: %s cannot be saved with the model", cfg.Loom.Tokenizer)
@@ -165,9 +166,9 @@ func (j *Job) Run() (*Outcome, error) {
 	if h.EvalBatches == 0 {
 		valBatches = 8
 	}
-	r := &Run{Model: m, Hyper: h.Hyper, Data: sampler, OutDir: j.OutDir, Progress: j.Progress,
+	r := &Loop[data.Batch]{Model: m, Hyper: h.Hyper, Data: sampler, OutDir: j.OutDir, Progress: j.Progress,
 		EvalEvery: h.EvalEvery, CheckpointEvery: h.CheckpointEvery, Meta: j.Meta, StopAt: j.StopAt,
-		Validate: validator(valShard, h.BatchSize, h.SeqLen, valBatches), Plot: PlotLoss, SaveExtra: saveTok}
+		Validate: validator(m, valShard, h.BatchSize, h.SeqLen, valBatches), SaveModel: m.Save, SaveExtra: saveTok}
 	out := &Outcome{Model: m, Tokenizer: tok, OutDir: j.OutDir}
 	if j.Resume {
 		if _, err := os.Stat(filepath.Join(j.OutDir, CheckpointDir, StateFile)); err == nil {
@@ -181,7 +182,7 @@ func (j *Job) Run() (*Outcome, error) {
 		return nil, err
 	}
 	out.Steps, out.Metrics = r.Step(), r.Metrics()
-	bar := progress.New(orDiscard(j.Progress), "eval", valShard.Len()-1)
+	bar := progress.New(cmp.Or[io.Writer](j.Progress, io.Discard), "eval", valShard.Len()-1)
 	out.Val, err = eval.Shard(m, valShard, tok, eval.Options{SeqLen: h.SeqLen, Stride: h.SeqLen / 2, Progress: bar})
 	if err != nil {
 		return nil, err
@@ -191,16 +192,9 @@ func (j *Job) Run() (*Outcome, error) {
 	return out, nil
 }
 
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-// validator estimates the validation loss on a fixed set of windows spread
+// validator estimates m's validation loss on a fixed set of windows spread
 // evenly over the split (the same windows every time).
-func validator(s *data.Shard, B, T, batches int) func(*decoder.Model) (float64, error) {
+func validator(m *decoder.Model, s *data.Shard, B, T, batches int) func() (float64, error) {
 	n := B * batches
 	span := s.Len() - T - 1
 	xs, ys := make([]int, n*T), make([]int, n*T)
@@ -212,11 +206,11 @@ func validator(s *data.Shard, B, T, batches int) func(*decoder.Model) (float64, 
 		s.Read(xs[i*T:(i+1)*T], off)
 		s.Read(ys[i*T:(i+1)*T], off+1)
 	}
-	return func(m *decoder.Model) (float64, error) {
+	return func() (float64, error) {
 		var total float64
 		autograd.NoGrad(func() {
 			for b := range batches {
-				total += m.Loss(xs[b*B*T:(b+1)*B*T], ys[b*B*T:(b+1)*B*T], B, T).Item()
+				total += m.Loss(nil, data.Batch{IDs: xs[b*B*T : (b+1)*B*T], Targets: ys[b*B*T : (b+1)*B*T], B: B, T: T}).Item()
 			}
 		})
 		return total / float64(batches), nil

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/format/safetensors"
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/nn"
@@ -61,7 +62,7 @@ func TestTrainingParityWithPyTorch(t *testing.T) {
 						y = append(y, int(row[i+1]))
 					}
 				}
-				loss, _ := Step(opt, sched, s, h, func() *autograd.Var { return m.Loss(x, y, B, T) })
+				loss, _ := Step(opt, sched, s, h, func() *autograd.Var { return m.Loss(nil, data.Batch{IDs: x, Targets: y, B: B, T: T}) })
 				rel := math.Abs(loss-float64(want[s])) / float64(want[s])
 				worst = math.Max(worst, rel)
 				if rel > 1e-3 {

@@ -14,26 +14,44 @@ type Hyper struct {
 	LR          float64 `json:"lr"`
 	MinLRFactor float64 `json:"min_lr_factor"` // final LR as a fraction of LR
 	Warmup      int     `json:"warmup"`
-	WeightDecay float64 `json:"weight_decay"` // on matrices (≥ 2-D) only
+	WeightDecay float64 `json:"weight_decay"` // on parameters whose role decays (matrices, embeddings)
 	Beta1       float64 `json:"beta1"`
 	Beta2       float64 `json:"beta2"`
 	Eps         float64 `json:"eps"`
 	Clip        float64 `json:"clip"` // global gradient-norm limit; 0 disables
 }
 
-// ParamGroups splits params into a group with weight decay (matrices and
-// embeddings, ≥ 2-D) and one without (gains and biases), as nanoGPT does.
+// ParamGroups splits the trainable parameters of params into optimizer
+// groups by what their builders set: weight decay for the roles that decay
+// (matrices, embeddings, heads; not gains, biases or scalars, as nanoGPT
+// does) and the learning rate lr times each parameter's multiplier (μP).
+// Groups with decay come first, each kind in order of first appearance;
+// frozen parameters are left out (no optimizer state).
 func ParamGroups(params []*autograd.Var, lr, weightDecay float64) []*optim.Group {
-	decay := &optim.Group{LR: lr, WeightDecay: weightDecay}
-	plain := &optim.Group{LR: lr}
-	for _, p := range params {
-		if p.NDim() >= 2 {
-			decay.Params = append(decay.Params, p)
-		} else {
-			plain.Params = append(plain.Params, p)
+	var decay, plain []*optim.Group
+	find := func(gs *[]*optim.Group, lr, wd float64) *optim.Group {
+		for _, g := range *gs {
+			if g.LR == lr {
+				return g
+			}
 		}
+		g := &optim.Group{LR: lr, WeightDecay: wd}
+		*gs = append(*gs, g)
+		return g
 	}
-	return []*optim.Group{decay, plain}
+	for _, p := range params {
+		if p.Frozen() {
+			continue
+		}
+		var g *optim.Group
+		if p.Decays() {
+			g = find(&decay, lr*p.LRMult(), weightDecay)
+		} else {
+			g = find(&plain, lr*p.LRMult(), 0)
+		}
+		g.Params = append(g.Params, p)
+	}
+	return append(decay, plain...)
 }
 
 // NewAdamW returns AdamW over params with h's settings.

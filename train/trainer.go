@@ -3,6 +3,7 @@ package train
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -15,35 +16,68 @@ import (
 
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/format/safetensors"
+	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/internal/progress"
-	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/optim"
 	"github.com/loomml/loom/tensor"
 )
 
+// Model is what the loop trains: parameters, and the objective of a batch
+// of type B. Loss is called with a training Ctx (Train set, the dropout
+// RNG, a sink for auxiliary losses, which the loop adds to the objective).
+type Model[B any] interface {
+	nn.Module
+	Loss(ctx *nn.Ctx, batch B) *autograd.Var
+}
+
 // Sampler yields training batches and can save and restore its position.
-type Sampler interface {
-	Next() (x, y []int) // B·T inputs and their next-token targets
+type Sampler[B any] interface {
+	Next() B
 	State() ([]byte, error)
 	SetState([]byte) error
 }
 
-// Run is one training run of a decoder language model.
-type Run struct {
-	Model *decoder.Model
+// Loop is one training run of any model: optimizer steps with gradient
+// accumulation, clipping and a learning-rate schedule; validation with
+// optional early stopping and restoring of the best weights; a JSONL
+// metrics log, a loss-curve PNG and atomic checkpoints of weights,
+// optimizer, sampler and RNG state that resume exactly.
+type Loop[B any] struct {
+	Model Model[B]
+	Data  Sampler[B]
 	Hyper Hyper
-	Data  Sampler
+	// Optimizer replaces AdamW with Hyper's settings (NewAdamW) when set;
+	// it must hold the model's trainable parameters.
+	Optimizer optim.Optimizer
+	// Schedule replaces Hyper's warmup + cosine when set.
+	Schedule optim.Schedule
+	// RNG drives dropout (Ctx.RNG); nil: no dropout. Its state is
+	// checkpointed.
+	RNG *tensor.RNG
 	// Validate returns the validation loss (nil: no evaluation).
-	Validate        func(*decoder.Model) (float64, error)
-	EvalEvery       int    // steps between evaluations (0: only at the end)
+	Validate  func() (float64, error)
+	EvalEvery int // steps between evaluations (0: only at the end)
+	// Patience, when positive, stops training after that many evaluations
+	// in a row without a lower validation loss.
+	Patience int
+	// RestoreBest puts back, when training ends, the weights of the
+	// evaluation with the lowest validation loss.
+	RestoreBest bool
+	// StepsPerEpoch, when positive, numbers epochs in the metrics and the
+	// progress bar (the sampler decides what an epoch is).
+	StepsPerEpoch   int
 	CheckpointEvery int    // steps between checkpoints (0: only at the end)
-	OutDir          string // checkpoint/, metrics.jsonl, loss.png
+	OutDir          string // checkpoint/, metrics.jsonl, loss.png ("": none)
 	Progress        io.Writer
-	// Plot, when set, draws the loss curve from the metrics (loss.png).
+	// Plot draws the loss curve from the metrics (default PlotLoss).
 	Plot func(path string, ms []Metric) error
 	// Meta is stored in the checkpoint's trainer state (data paths, preset…).
 	Meta map[string]string
+	// SaveModel writes the model into a checkpoint directory; by default
+	// its parameters as model.safetensors. A family writes its config
+	// beside them.
+	SaveModel func(dir string) error
 	// SaveExtra, when set, writes more files (a tokenizer.json) into each
 	// checkpoint directory before it replaces the previous one.
 	SaveExtra func(dir string) error
@@ -51,35 +85,52 @@ type Run struct {
 	// although the schedule runs to Hyper.Steps: it splits a run in two.
 	StopAt int
 
-	opt   *optim.Adam
-	step  int
-	log   []Metric
-	start time.Time
+	opt     optim.Optimizer
+	step    int
+	log     []Metric
+	best    bestState
+	stopped bool
+	start   time.Time
+}
+
+// bestState is early stopping's memory.
+type bestState struct {
+	Loss float64 `json:"loss"`
+	Step int     `json:"step"` // step after which it was measured (0: none yet)
+	Bad  int     `json:"bad"`  // evaluations since without improvement
+	vals []*tensor.Tensor
 }
 
 // Metric is one line of metrics.jsonl.
 type Metric struct {
-	Step     int     `json:"step"`
-	Loss     float64 `json:"loss,omitempty"`
-	ValLoss  float64 `json:"val_loss,omitempty"`
-	LR       float64 `json:"lr,omitempty"`
-	GradNorm float64 `json:"grad_norm,omitempty"`
-	TokensPS float64 `json:"tokens_per_s,omitempty"`
-	ElapsedS float64 `json:"elapsed_s"`
+	Step     int                `json:"step"`
+	Epoch    int                `json:"epoch,omitempty"` // 1-based, with StepsPerEpoch
+	Loss     float64            `json:"loss,omitempty"`
+	Aux      map[string]float64 `json:"aux,omitempty"` // auxiliary losses, unweighted
+	ValLoss  float64            `json:"val_loss,omitempty"`
+	LR       float64            `json:"lr,omitempty"`
+	GradNorm float64            `json:"grad_norm,omitempty"`
+	TokensPS float64            `json:"tokens_per_s,omitempty"`
+	ElapsedS float64            `json:"elapsed_s"`
 }
 
 // trainerState is checkpoint/trainer_state.json.
 type trainerState struct {
 	Step    int               `json:"step"`
 	Hyper   Hyper             `json:"hyper"`
-	Sampler string            `json:"sampler_state"` // base64
+	Sampler string            `json:"sampler_state"`       // base64
+	RNG     string            `json:"rng_state,omitempty"` // base64, the dropout stream
+	Best    *bestState        `json:"best,omitempty"`
+	Stopped bool              `json:"stopped,omitempty"` // early stopping ended the run
 	Meta    map[string]string `json:"meta,omitempty"`
 }
 
 // Checkpoint layout inside OutDir.
 const (
 	CheckpointDir  = "checkpoint"
+	WeightsFile    = "model.safetensors"
 	OptimizerFile  = "optimizer.safetensors"
+	BestFile       = "best.safetensors" // early stopping's best weights (RestoreBest)
 	StateFile      = "trainer_state.json"
 	MetricsFile    = "metrics.jsonl"
 	LossCurveFile  = "loss.png"
@@ -88,27 +139,45 @@ const (
 )
 
 // Step returns the number of optimizer steps taken.
-func (r *Run) Step() int { return r.step }
+func (l *Loop[B]) Step() int { return l.step }
 
 // Metrics returns the metrics recorded so far.
-func (r *Run) Metrics() []Metric { return r.log }
+func (l *Loop[B]) Metrics() []Metric { return l.log }
 
-func (r *Run) init() {
-	if r.opt == nil {
-		r.opt = NewAdamW(r.Model.Params(), r.Hyper)
+// BestStep returns the step after which the lowest validation loss was
+// measured (0 when there was no evaluation), and that loss.
+func (l *Loop[B]) BestStep() (int, float64) { return l.best.Step, l.best.Loss }
+
+// Opt returns the optimizer in use.
+func (l *Loop[B]) Opt() optim.Optimizer { l.init(); return l.opt }
+
+func (l *Loop[B]) init() {
+	if l.opt == nil {
+		l.opt = l.Optimizer
+		if l.opt == nil {
+			l.opt = NewAdamW(l.Model.Params(), l.Hyper)
+		}
+		l.best.Loss = math.Inf(1)
 	}
+}
+
+func (l *Loop[B]) schedule() optim.Schedule {
+	if l.Schedule != nil {
+		return l.Schedule
+	}
+	return l.Hyper.Schedule()
 }
 
 // ErrDiverged is wrapped by the error of a run whose loss became NaN or
 // infinite.
 var ErrDiverged = errors.New("training diverged")
 
-// Resume restores model, optimizer, sampler, step and metrics from
-// OutDir/checkpoint. It fails, naming the file, if any part is missing or
-// does not match the run.
-func (r *Run) Resume() error {
-	r.init()
-	dir := filepath.Join(r.OutDir, CheckpointDir)
+// Resume restores model, optimizer, sampler, RNG, step, early-stopping
+// state and metrics from OutDir/checkpoint. It fails, naming the file, if
+// any part is missing or does not match the run.
+func (l *Loop[B]) Resume() error {
+	l.init()
+	dir := filepath.Join(l.OutDir, CheckpointDir)
 	raw, err := os.ReadFile(filepath.Join(dir, StateFile))
 	if err != nil {
 		return err
@@ -117,128 +186,255 @@ func (r *Run) Resume() error {
 	if err := json.Unmarshal(raw, &st); err != nil {
 		return fmt.Errorf("%s: %w", filepath.Join(dir, StateFile), err)
 	}
-	if err := nn.LoadParams(filepath.Join(dir, decoder.WeightsFile), r.Model.Params()); err != nil {
+	params := l.Model.Params()
+	if err := nn.LoadParams(filepath.Join(dir, WeightsFile), params); err != nil {
 		return err
 	}
 	optState, err := loadState(filepath.Join(dir, OptimizerFile))
 	if err != nil {
 		return err
 	}
-	if err := r.opt.LoadState(optState); err != nil {
+	if err := l.opt.LoadState(optState); err != nil {
 		return fmt.Errorf("%s: %w", filepath.Join(dir, OptimizerFile), err)
 	}
-	samp, err := base64.StdEncoding.DecodeString(st.Sampler)
-	if err != nil {
-		return fmt.Errorf("%s: sampler_state: %w", filepath.Join(dir, StateFile), err)
+	if err := restore(filepath.Join(dir, StateFile), "sampler_state", st.Sampler, l.Data.SetState); err != nil {
+		return err
 	}
-	if err := r.Data.SetState(samp); err != nil {
-		return fmt.Errorf("%s: sampler_state: %w", filepath.Join(dir, StateFile), err)
+	if l.RNG != nil {
+		if err := restore(filepath.Join(dir, StateFile), "rng_state", st.RNG, l.RNG.UnmarshalBinary); err != nil {
+			return err
+		}
 	}
-	r.step = st.Step
-	r.log, err = readMetrics(filepath.Join(r.OutDir, MetricsFile), st.Step)
+	if st.Best != nil {
+		l.best = *st.Best
+		if l.RestoreBest && l.best.Step > 0 {
+			if l.best.vals, err = loadBest(filepath.Join(dir, BestFile), params); err != nil {
+				return err
+			}
+		}
+	}
+	l.step, l.stopped = st.Step, st.Stopped
+	l.log, err = readMetrics(filepath.Join(l.OutDir, MetricsFile), st.Step)
 	return err
 }
 
-// Train runs optimizer steps until Hyper.Steps, evaluating, logging and
-// checkpointing on the way, and writes a final checkpoint.
-func (r *Run) Train() error {
-	r.init()
-	if r.OutDir != "" {
-		if err := os.MkdirAll(r.OutDir, 0o755); err != nil {
+// restore decodes a base64 field of the trainer state into set.
+func restore(path, field, b64 string, set func([]byte) error) error {
+	b, err := base64.StdEncoding.DecodeString(b64)
+	if err == nil {
+		err = set(b)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %s: %w", path, field, err)
+	}
+	return nil
+}
+
+// Train runs optimizer steps until Hyper.Steps (or early stopping),
+// evaluating, logging and checkpointing on the way, writes a final
+// checkpoint and, with RestoreBest, puts back the best weights.
+func (l *Loop[B]) Train() error {
+	l.init()
+	if l.OutDir != "" {
+		if err := os.MkdirAll(l.OutDir, 0o755); err != nil {
 			return err
 		}
 		// Rewrite the log so that it ends at the resumed step.
-		if err := writeMetrics(filepath.Join(r.OutDir, MetricsFile), r.log); err != nil {
+		if err := writeMetrics(filepath.Join(l.OutDir, MetricsFile), l.log); err != nil {
 			return err
 		}
 	}
-	h := r.Hyper
-	sched := h.Schedule()
-	bar := progress.New(orDiscard(r.Progress), "train", h.Steps)
-	tokens := h.BatchSize * h.SeqLen * max(1, h.GradAccum)
-	r.start = time.Now()
-	startStep := r.step
-	lastVal := math.NaN()
-	end := h.Steps
-	if r.StopAt > 0 && r.StopAt < end {
-		end = r.StopAt
+	h := l.Hyper
+	sched := l.schedule()
+	label := "train"
+	if l.StepsPerEpoch > 0 {
+		label = fmt.Sprintf("train (%d epochs)", (h.Steps+l.StepsPerEpoch-1)/l.StepsPerEpoch)
 	}
-	for r.step < end {
+	bar := progress.New(cmp.Or[io.Writer](l.Progress, io.Discard), label, h.Steps)
+	tokens := 0
+	l.start = time.Now()
+	startStep := l.step
+	lastVal := math.NaN()
+	if l.best.Step > 0 {
+		lastVal = l.best.Loss
+	}
+	end := h.Steps
+	if l.StopAt > 0 && l.StopAt < end {
+		end = l.StopAt
+	}
+	aux := &nn.AuxLosses{}
+	for l.step < end && !l.stopped {
 		t0 := time.Now()
-		var x, y []int
-		loss, norm := Step(r.opt, sched, r.step, h, func() *autograd.Var {
-			x, y = r.Data.Next()
-			return r.Model.TrainingLoss(x, y, h.BatchSize, h.SeqLen)
+		var main float64
+		var auxVals map[string]float64
+		loss, norm := Step(l.opt, sched, l.step, h, func() *autograd.Var {
+			batch := l.Data.Next()
+			tokens = batchTokens(batch)
+			ctx := &nn.Ctx{Train: true, RNG: l.RNG, Aux: aux}
+			obj := l.Model.Loss(ctx, batch)
+			main += obj.Item()
+			if t := aux.Total(); t != nil {
+				auxVals = addValues(auxVals, aux.Values())
+				obj = autograd.Add(obj, t)
+			}
+			aux.Reset()
+			return obj
 		})
+		accum := float64(max(1, h.GradAccum))
+		main /= accum
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return fmt.Errorf("train: %w: loss became %v at step %d (try a lower learning rate)", ErrDiverged, loss, r.step)
+			return fmt.Errorf("train: %w: loss became %v at step %d (try a lower learning rate)", ErrDiverged, loss, l.step)
 		}
-		m := Metric{Step: r.step, Loss: loss, LR: h.LR * sched.Factor(r.step), GradNorm: norm,
-			TokensPS: float64(tokens) / time.Since(t0).Seconds(), ElapsedS: time.Since(r.start).Seconds()}
-		r.step++
-		if r.Validate != nil && ((r.EvalEvery > 0 && r.step%r.EvalEvery == 0) || r.step == h.Steps) {
-			v, err := r.Validate(r.Model)
+		for k := range auxVals {
+			auxVals[k] /= accum
+		}
+		m := Metric{Step: l.step, Loss: main, Aux: auxVals, LR: h.LR * sched.Factor(l.step), GradNorm: norm, ElapsedS: time.Since(l.start).Seconds()}
+		if tokens > 0 {
+			m.TokensPS = float64(tokens*max(1, h.GradAccum)) / time.Since(t0).Seconds()
+		}
+		if l.StepsPerEpoch > 0 {
+			m.Epoch = l.step/l.StepsPerEpoch + 1
+		}
+		l.step++
+		if l.Validate != nil && ((l.EvalEvery > 0 && l.step%l.EvalEvery == 0) || l.step == h.Steps) {
+			v, err := l.Validate()
 			if err != nil {
 				return err
 			}
 			m.ValLoss, lastVal = v, v
+			l.observe(v)
 		}
-		r.log = append(r.log, m)
-		if err := r.appendMetric(m); err != nil {
+		l.log = append(l.log, m)
+		if err := l.appendMetric(m); err != nil {
 			return err
 		}
-		fields := []string{fmt.Sprintf("loss %.4f", loss)}
+		fields := []string{fmt.Sprintf("loss %.4f", main)}
 		if !math.IsNaN(lastVal) {
 			fields = append(fields, fmt.Sprintf("val %.4f", lastVal))
 		}
-		rate := float64((r.step-startStep)*tokens) / time.Since(r.start).Seconds()
-		fields = append(fields, progress.Rate(rate)+" tok/s")
-		bar.Update(r.step, fields...)
-		if r.OutDir != "" && ((r.CheckpointEvery > 0 && r.step%r.CheckpointEvery == 0) || r.step == end) {
-			if err := r.Checkpoint(); err != nil {
+		if m.TokensPS > 0 {
+			rate := float64((l.step-startStep)*tokens*max(1, h.GradAccum)) / time.Since(l.start).Seconds()
+			fields = append(fields, progress.Rate(rate)+" tok/s")
+		}
+		if m.Epoch > 0 {
+			fields = append([]string{fmt.Sprintf("epoch %d", m.Epoch)}, fields...)
+		}
+		bar.Update(l.step, fields...)
+		if l.OutDir != "" && ((l.CheckpointEvery > 0 && l.step%l.CheckpointEvery == 0) || l.step == end || l.stopped) {
+			if err := l.Checkpoint(); err != nil {
 				return err
 			}
 		}
 	}
-	bar.Done(fmt.Sprintf("loss %.4f", r.log[len(r.log)-1].Loss), fmt.Sprintf("val %.4f", lastVal))
+	done := []string{}
+	if len(l.log) > 0 {
+		done = append(done, fmt.Sprintf("loss %.4f", l.log[len(l.log)-1].Loss))
+	}
+	if !math.IsNaN(lastVal) {
+		done = append(done, fmt.Sprintf("val %.4f", lastVal))
+	}
+	if l.stopped {
+		done = append(done, fmt.Sprintf("stopped early at step %d", l.step))
+	}
+	bar.Done(done...)
+	if l.RestoreBest && l.best.vals != nil {
+		for i, p := range l.Model.Params() {
+			p.Value = l.best.vals[i]
+		}
+	}
 	return nil
 }
 
-func orDiscard(w io.Writer) io.Writer {
-	if w == nil {
-		return io.Discard
+// observe updates early stopping with a validation loss.
+func (l *Loop[B]) observe(v float64) {
+	if v < l.best.Loss {
+		l.best.Loss, l.best.Step, l.best.Bad = v, l.step, 0
+		if l.RestoreBest {
+			l.best.vals = l.best.vals[:0]
+			for _, p := range l.Model.Params() {
+				l.best.vals = append(l.best.vals, p.Value.Clone())
+			}
+		}
+		return
 	}
-	return w
+	l.best.Bad++
+	if l.Patience > 0 && l.best.Bad >= l.Patience {
+		l.stopped = true
+	}
 }
 
-// Checkpoint writes the model (config.json, model.safetensors), optimizer
-// state, sampler state and step into OutDir/checkpoint, replacing the
+// batchTokens counts the tokens of a language-model batch (0 for others).
+func batchTokens(b any) int {
+	if t, ok := b.(interface{ Tokens() int }); ok {
+		return t.Tokens()
+	}
+	return 0
+}
+
+func addValues(dst, src map[string]float64) map[string]float64 {
+	if dst == nil {
+		dst = map[string]float64{}
+	}
+	for k, v := range src {
+		dst[k] += v
+	}
+	return dst
+}
+
+// Checkpoint writes the model, optimizer state, sampler and RNG state,
+// step and early-stopping state into OutDir/checkpoint, replacing the
 // previous checkpoint only once the new one is complete, and redraws the
 // loss curve.
-func (r *Run) Checkpoint() error {
-	r.init()
-	tmp := filepath.Join(r.OutDir, checkpointTemp)
+func (l *Loop[B]) Checkpoint() error {
+	l.init()
+	tmp := filepath.Join(l.OutDir, checkpointTemp)
 	os.RemoveAll(tmp)
-	if err := r.Model.Save(tmp); err != nil {
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return err
 	}
-	if err := saveState(filepath.Join(tmp, OptimizerFile), r.opt.State()); err != nil {
+	save := l.SaveModel
+	if save == nil {
+		save = func(dir string) error {
+			return nn.SaveParams(filepath.Join(dir, WeightsFile), l.Model.Params(), safetensors.F32, map[string]string{"format": "pt"})
+		}
+	}
+	if err := save(tmp); err != nil {
 		return err
 	}
-	samp, err := r.Data.State()
+	if err := saveState(filepath.Join(tmp, OptimizerFile), l.opt.State()); err != nil {
+		return err
+	}
+	samp, err := l.Data.State()
 	if err != nil {
 		return err
 	}
-	st, _ := json.MarshalIndent(trainerState{Step: r.step, Hyper: r.Hyper, Sampler: base64.StdEncoding.EncodeToString(samp), Meta: r.Meta}, "", "  ")
-	if err := decoder.WriteFileAtomic(filepath.Join(tmp, StateFile), append(st, '\n')); err != nil {
+	st := trainerState{Step: l.step, Hyper: l.Hyper, Sampler: base64.StdEncoding.EncodeToString(samp), Stopped: l.stopped, Meta: l.Meta}
+	if l.RNG != nil {
+		r, err := l.RNG.MarshalBinary()
+		if err != nil {
+			return err
+		}
+		st.RNG = base64.StdEncoding.EncodeToString(r)
+	}
+	if l.best.Step > 0 {
+		b := l.best
+		st.Best = &b
+		if l.RestoreBest {
+			if err := saveBest(filepath.Join(tmp, BestFile), l.Model.Params(), l.best.vals); err != nil {
+				return err
+			}
+		}
+	}
+	js, _ := json.MarshalIndent(st, "", "  ")
+	if err := fsutil.WriteFile(filepath.Join(tmp, StateFile), append(js, '\n')); err != nil {
 		return err
 	}
-	if r.SaveExtra != nil {
-		if err := r.SaveExtra(tmp); err != nil {
+	if l.SaveExtra != nil {
+		if err := l.SaveExtra(tmp); err != nil {
 			return err
 		}
 	}
-	final, old := filepath.Join(r.OutDir, CheckpointDir), filepath.Join(r.OutDir, checkpointOld)
+	final, old := filepath.Join(l.OutDir, CheckpointDir), filepath.Join(l.OutDir, checkpointOld)
 	os.RemoveAll(old)
 	if _, err := os.Stat(final); err == nil {
 		if err := os.Rename(final, old); err != nil {
@@ -249,19 +445,48 @@ func (r *Run) Checkpoint() error {
 		return err
 	}
 	os.RemoveAll(old)
-	if r.Plot != nil && len(r.log) > 0 {
-		if err := r.Plot(filepath.Join(r.OutDir, LossCurveFile), r.log); err != nil {
+	plot := l.Plot
+	if plot == nil {
+		plot = PlotLoss
+	}
+	if len(l.log) > 0 {
+		if err := plot(filepath.Join(l.OutDir, LossCurveFile), l.log); err != nil {
 			return fmt.Errorf("loss curve: %w", err)
 		}
 	}
 	return nil
 }
 
-func (r *Run) appendMetric(m Metric) error {
-	if r.OutDir == "" {
+// saveBest writes the best weights under the parameters' names.
+func saveBest(path string, params []*autograd.Var, vals []*tensor.Tensor) error {
+	vs := make([]*autograd.Var, len(params))
+	for i, p := range params {
+		vs[i] = &autograd.Var{Name: p.Name, Value: vals[i]}
+	}
+	return nn.SaveParams(path, vs, safetensors.F32, nil)
+}
+
+// loadBest reads the best weights saved by saveBest.
+func loadBest(path string, params []*autograd.Var) ([]*tensor.Tensor, error) {
+	vs := make([]*autograd.Var, len(params))
+	for i, p := range params {
+		vs[i] = &autograd.Var{Name: p.Name, Value: tensor.ZerosLike(p.Value)}
+	}
+	if err := nn.LoadParams(path, vs); err != nil {
+		return nil, err
+	}
+	out := make([]*tensor.Tensor, len(vs))
+	for i, v := range vs {
+		out[i] = v.Value
+	}
+	return out, nil
+}
+
+func (l *Loop[B]) appendMetric(m Metric) error {
+	if l.OutDir == "" {
 		return nil
 	}
-	f, err := os.OpenFile(filepath.Join(r.OutDir, MetricsFile), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	f, err := os.OpenFile(filepath.Join(l.OutDir, MetricsFile), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
 	}
@@ -279,7 +504,7 @@ func writeMetrics(path string, ms []Metric) error {
 		b, _ := json.Marshal(m)
 		buf.Write(append(b, '\n'))
 	}
-	return decoder.WriteFileAtomic(path, buf.Bytes())
+	return fsutil.WriteFile(path, buf.Bytes())
 }
 
 // readMetrics returns the entries of a metrics log before step upTo.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/tensor"
 )
@@ -20,14 +21,15 @@ type memSampler struct {
 	n    uint64 // batches drawn
 }
 
-func (s *memSampler) Next() (x, y []int) {
+func (s *memSampler) Next() data.Batch {
 	s.n++
+	b := data.Batch{B: s.B, T: s.T}
 	for range s.B {
 		o := s.rng.Intn(len(s.toks) - s.T)
-		x = append(x, s.toks[o:o+s.T]...)
-		y = append(y, s.toks[o+1:o+s.T+1]...)
+		b.IDs = append(b.IDs, s.toks[o:o+s.T]...)
+		b.Targets = append(b.Targets, s.toks[o+1:o+s.T+1]...)
 	}
-	return x, y
+	return b
 }
 func (s *memSampler) State() ([]byte, error) {
 	r, _ := s.rng.MarshalBinary()
@@ -41,7 +43,7 @@ func (s *memSampler) SetState(b []byte) error {
 	return s.rng.UnmarshalBinary(b[:len(b)-8])
 }
 
-func tinyRun(t *testing.T, out string, stopAt int) *Run {
+func tinyRun(t *testing.T, out string, stopAt int) *Loop[data.Batch] {
 	t.Helper()
 	cfg := &decoder.Config{HiddenSize: 32, IntermediateSize: 64, NumHiddenLayers: 2, NumAttentionHeads: 4,
 		HiddenAct: "silu", RMSNormEps: 1e-6, RopeTheta: 10000, VocabSize: 64, MaxPositionEmbeddings: 16, InitializerRange: 0.02}
@@ -55,9 +57,9 @@ func tinyRun(t *testing.T, out string, stopAt int) *Run {
 	}
 	h := Hyper{Steps: 12, BatchSize: 4, SeqLen: 16, GradAccum: 2, LR: 1e-2, Warmup: 3, MinLRFactor: 0.1, WeightDecay: 0.1, Clip: 1}
 	valX, valY := toks[:64], toks[1:65]
-	return &Run{Model: m, Hyper: h, Data: &memSampler{toks: toks, B: 4, T: 16, rng: tensor.NewRNG(5)},
-		Validate: func(m *decoder.Model) (float64, error) {
-			return m.Loss(valX, valY, 4, 16).Item(), nil
+	return &Loop[data.Batch]{Model: m, Hyper: h, Data: &memSampler{toks: toks, B: 4, T: 16, rng: tensor.NewRNG(5)},
+		Validate: func() (float64, error) {
+			return m.Loss(nil, data.Batch{IDs: valX, Targets: valY, B: 4, T: 16}).Item(), nil
 		},
 		EvalEvery: 4, CheckpointEvery: 5, OutDir: out, StopAt: stopAt}
 }

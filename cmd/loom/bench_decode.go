@@ -17,6 +17,7 @@ import (
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/internal/kernels"
 	"github.com/loomml/loom/models/decoder"
+	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
 )
 
@@ -142,7 +143,7 @@ func decodeModel(path string, ctx int, dt tensor.DType) (*decoder.Model, string,
 // runDecode prefills ctx−n tokens, then times n single-token steps with the
 // KV cache (greedy), so the last steps attend to ctx positions.
 func runDecode(m *decoder.Model, ctx, n int) decodeBench {
-	caches := m.NewKVCaches(1, ctx)
+	cache := m.NewCache(1, ctx)
 	V := m.Config.VocabSize
 	prompt := make([]int, ctx-n)
 	for i := range prompt {
@@ -150,14 +151,14 @@ func runDecode(m *decoder.Model, ctx, n int) decodeBench {
 	}
 	var logits *autograd.Var
 	t0 := time.Now()
-	autograd.NoGrad(func() { logits = m.Forward(prompt, 1, len(prompt), 0, caches) })
+	autograd.NoGrad(func() { logits = m.Forward(&nn.Ctx{Cache: cache}, prompt, 1, len(prompt)) })
 	prefill := time.Since(t0)
 	next := argmaxLast(logits)
 	var ts []float64
 	start := time.Now()
 	for i := range n {
 		t := time.Now()
-		autograd.NoGrad(func() { logits = m.Forward([]int{next}, 1, 1, len(prompt)+i, caches) })
+		autograd.NoGrad(func() { logits = m.Forward(&nn.Ctx{Cache: cache, Pos: len(prompt) + i}, []int{next}, 1, 1) })
 		next = argmaxLast(logits)
 		ts = append(ts, float64(time.Since(t).Microseconds())/1000)
 	}
@@ -171,7 +172,7 @@ func runDecode(m *decoder.Model, ctx, n int) decodeBench {
 			wb += 4 * p.Value.Numel()
 		}
 	}
-	runtime.KeepAlive(caches)
+	runtime.KeepAlive(cache)
 	return decodeBench{Context: ctx, Params: m.NumParams(), WeightMB: float64(wb) / 1e6, Kernel: kernels.Current(), TokensPerS: float64(n) / total.Seconds(),
 		MsPerToken: ts[len(ts)/2], PrefillTokS: float64(len(prompt)) / prefill.Seconds(), DecodeTokens: n, RSSMB: rssMB(), PeakRSSMB: peakRSSMB()}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/internal/kernels"
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/optim"
@@ -120,7 +121,7 @@ func runTrainBench(cfg *decoder.Config, B, T, steps int) (trainBench, error) {
 			x[i] = r.Intn(V)
 			y[i] = (x[i] + 1) % V
 		}
-		loss := m.Loss(x, y, B, T)
+		loss := m.Loss(nil, data.Batch{IDs: x, Targets: y, B: B, T: T})
 		opt.ZeroGrad()
 		loss.Backward()
 		opt.Step()

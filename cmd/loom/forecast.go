@@ -258,7 +258,7 @@ func plotWindow(m forecast.Model, d *series.Dataset, path, variates string, w in
 	}
 	x, marks, y := d.Batch(series.Test, []int{w})
 	var out *autograd.Var
-	autograd.NoGrad(func() { out = m.Forward(autograd.Const(x), autograd.Const(marks), nil) })
+	autograd.NoGrad(func() { out = m.Forward(nil, autograd.Const(x), autograd.Const(marks)) })
 	L, S := d.Spec.Lookback, d.Spec.Horizon
 	c := &plot.Chart{Title: fmt.Sprintf("%s: test window %d (%s, lookback %d, horizon %d)", filepath.Base(d.Name), w, m.Config().Arch, L, S), XLabel: "step (0 = first forecast)", YLabel: "value"}
 	for k, j := range cols {
@@ -339,7 +339,7 @@ func forecastPredict(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	var y *autograd.Var
-	autograd.NoGrad(func() { y = m.Forward(autograd.Const(x), autograd.Const(marks), nil) })
+	autograd.NoGrad(func() { y = m.Forward(nil, autograd.Const(x), autograd.Const(marks)) })
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	head := []string{"date"}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/models/decoder"
+	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
 )
 
@@ -77,8 +78,8 @@ func greedy(m *decoder.Model, prompt []int, n int) ([]int, []float64) {
 	var toks []int
 	var probs []float64
 	autograd.NoGrad(func() {
-		caches := m.NewKVCaches(1, len(prompt)+n)
-		logits := m.Forward(prompt, 1, len(prompt), 0, caches).Value
+		caches := m.NewCache(1, len(prompt)+n)
+		logits := m.Forward(&nn.Ctx{Cache: caches}, prompt, 1, len(prompt)).Value
 		V := m.Config.VocabSize
 		pos := len(prompt)
 		for range n {
@@ -96,7 +97,7 @@ func greedy(m *decoder.Model, prompt []int, n int) ([]int, []float64) {
 			}
 			toks = append(toks, best)
 			probs = append(probs, 1/sum)
-			logits = m.Forward([]int{best}, 1, 1, pos, caches).Value
+			logits = m.Forward(&nn.Ctx{Cache: caches, Pos: pos}, []int{best}, 1, 1).Value
 			pos++
 		}
 	})

@@ -135,9 +135,9 @@ func Prune(m *decoder.Model, calib [][]int, o Options) (*Result, error) {
 	autograd.NoGrad(func() {
 		// Boundaries: h[l] enters layer l; h[L] leaves the last layer.
 		h := make([]*autograd.Var, L+1)
-		h[0] = m.Embeddings(ids, B, T, 0)
+		h[0] = m.Embeddings(nil, ids, B, T)
 		for l := range L {
-			h[l+1] = m.Layers[l].Forward(h[l], 0, nil)
+			h[l+1] = m.Layers[l].Forward(nil, h[l])
 		}
 		res.LayerForwards += L
 		res.NaiveLayerForwards += L
@@ -191,7 +191,7 @@ func Prune(m *decoder.Model, calib [][]int, o Options) (*Result, error) {
 			cands = append(cands[:best], cands[best+1:]...)
 			// Refresh the boundaries from the changed layer on.
 			for l := c.Layer; l < L; l++ {
-				h[l+1] = m.Layers[l].Forward(h[l], 0, nil)
+				h[l+1] = m.Layers[l].Forward(nil, h[l])
 			}
 			res.LayerForwards += L - c.Layer
 			res.NaiveLayerForwards += L
@@ -224,9 +224,9 @@ func (s *search) scoreAll(cands []Step, h []*autograd.Var, ref [][]float64, work
 				}
 				for l := start; l < L; l++ {
 					if l == c.Layer {
-						x = m.Layers[l].(decoder.Pruner).ForwardSkipping(x, 0, nil, c.Kind)
+						x = m.Layers[l].(decoder.Pruner).ForwardSkipping(nil, x, c.Kind)
 					} else {
-						x = m.Layers[l].Forward(x, 0, nil)
+						x = m.Layers[l].Forward(nil, x)
 					}
 				}
 				scores[i] = s.score(ref, x)

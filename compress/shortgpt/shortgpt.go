@@ -41,10 +41,10 @@ func Measure(m *decoder.Model, calib [][]int) (*Influence, error) {
 		in.Sublayers[k] = make([]float64, L)
 	}
 	autograd.NoGrad(func() {
-		x := m.Embeddings(ids, len(calib), T, 0)
+		x := m.Embeddings(nil, ids, len(calib), T)
 		for l := range L {
 			p, _ := m.Layers[l].(decoder.Pruner)
-			y := m.Layers[l].Forward(x, 0, nil)
+			y := m.Layers[l].Forward(nil, x)
 			in.Block[l] = 1 - meanCos(x.Value, y.Value)
 			// Sublayer influences: attention on x, FFN on x after attention.
 			for _, k := range decoder.SublayerKinds {
@@ -53,7 +53,7 @@ func Measure(m *decoder.Model, calib [][]int) (*Influence, error) {
 			if p != nil {
 				mid := x
 				if p.HasSublayer(decoder.SublayerAttention) {
-					mid = p.ForwardSkipping(x, 0, nil, decoder.SublayerFFN)
+					mid = p.ForwardSkipping(nil, x, decoder.SublayerFFN)
 					in.Sublayers[decoder.SublayerAttention][l] = 1 - meanCos(x.Value, mid.Value)
 				}
 				if p.HasSublayer(decoder.SublayerFFN) {

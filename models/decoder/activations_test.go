@@ -57,7 +57,7 @@ func TestLearnedActivationsSurviveSaveLoad(t *testing.T) {
 			}
 			x := ids(12, 50)
 			var a, b *autograd.Var
-			autograd.NoGrad(func() { a, b = m.Forward(x, 1, 12, 0, nil), m2.Forward(x, 1, 12, 0, nil) })
+			autograd.NoGrad(func() { a, b = m.Forward(nil, x, 1, 12), m2.Forward(nil, x, 1, 12) })
 			for i, v := range a.Value.F32() {
 				if b.Value.F32()[i] != v {
 					t.Fatalf("reloaded %s model differs at %d: %v vs %v", c.act, i, b.Value.F32()[i], v)

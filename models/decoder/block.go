@@ -13,10 +13,11 @@ import (
 // Attention is the token-mixing sublayer of a block.
 type Attention interface {
 	nn.Module
-	// Forward attends x [B, T, D] causally; pos is the position of x's first
-	// token, and with a cache (inference) keys and values are appended.
-	Forward(x *autograd.Var, pos int, cache *nn.KVCache) *autograd.Var
-	NewKVCache(batch, capacity int) *nn.KVCache
+	// Forward attends x [B, T, D] causally; ctx gives the position of x's
+	// first token and the cache its keys and values are appended to.
+	Forward(ctx *nn.Ctx, x *autograd.Var) *autograd.Var
+	// NewKVCache returns an empty key/value store for this layer.
+	NewKVCache(batch, capacity int) nn.KVCache
 }
 
 // Block is one layer of the decoder: a layout of attention, feed-forward
@@ -24,9 +25,10 @@ type Attention interface {
 type Block interface {
 	nn.Module
 	// Forward maps the residual stream x [B, T, D] through the layer.
-	Forward(x *autograd.Var, pos int, cache *nn.KVCache) *autograd.Var
-	// NewKVCache returns this layer's cache (nil when it has no attention).
-	NewKVCache(batch, capacity int) *nn.KVCache
+	Forward(ctx *nn.Ctx, x *autograd.Var) *autograd.Var
+	// NewKVCache returns this layer's key/value store (nil when it has no
+	// attention).
+	NewKVCache(batch, capacity int) nn.KVCache
 }
 
 // Parts are what a layout assembles a block from; NewParts builds them from
@@ -72,10 +74,11 @@ func AttentionNames() []string {
 // Llama's names.
 func selfAttention(p Parts) (Attention, error) {
 	c := p.Config
-	a, err := nn.NewSelfAttention(nn.AttentionConfig{
+	a, err := nn.NewAttention(nn.AttentionConfig{
 		Prefix: nn.Join(p.Prefix, "self_attn"), Dim: c.HiddenSize, Heads: c.NumAttentionHeads,
 		KVHeads: c.KVHeads(), HeadDim: c.HeadDimOrDefault(), Bias: c.AttentionBias, QKVBias: c.QKVBias(),
-		RopeTheta: ropeTheta(c), RopeInvFreq: ropeInvFreq(c), Window: c.WindowAt(p.Layer), Init: p.layerInit("attn"),
+		RopeTheta: ropeTheta(c), RopeInvFreq: ropeInvFreq(c), Window: c.WindowAt(p.Layer), Layer: p.Layer,
+		Init: p.layerInit("attn"),
 	})
 	if err != nil {
 		return nil, err
@@ -181,18 +184,12 @@ type PreNorm struct {
 }
 
 // Forward applies the block.
-func (b *PreNorm) Forward(x *autograd.Var, pos int, cache *nn.KVCache) *autograd.Var {
-	if b.Attn != nil {
-		x = autograd.Add(x, b.Attn.Forward(b.AttnNorm.Forward(x), pos, cache))
-	}
-	if b.FFN != nil {
-		x = autograd.Add(x, b.FFN.Forward(b.FFNNorm.Forward(x)))
-	}
-	return x
+func (b *PreNorm) Forward(ctx *nn.Ctx, x *autograd.Var) *autograd.Var {
+	return b.ForwardSkipping(ctx, x, "")
 }
 
-// NewKVCache returns the attention's cache.
-func (b *PreNorm) NewKVCache(batch, capacity int) *nn.KVCache {
+// NewKVCache returns the attention's store.
+func (b *PreNorm) NewKVCache(batch, capacity int) nn.KVCache {
 	if b.Attn == nil {
 		return nil
 	}

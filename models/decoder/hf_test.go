@@ -64,7 +64,7 @@ func TestHFReference(t *testing.T) {
 			}
 			T, V := len(exp.IDs), m.Config.VocabSize
 			var out *autograd.Var
-			autograd.NoGrad(func() { out = m.Forward(exp.IDs, 1, T, 0, nil) })
+			autograd.NoGrad(func() { out = m.Forward(nil, exp.IDs, 1, T) })
 			if s := out.Value.Shape(); len(s) != 3 || s[0] != 1 || s[1] != T || s[2] != V {
 				t.Fatalf("logits shape %v, want [1 %d %d]", s, T, V)
 			}

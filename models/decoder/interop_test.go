@@ -21,7 +21,7 @@ func logits(t *testing.T, m *Model, ids []int) []float32 {
 	t.Helper()
 	var out []float32
 	autograd.NoGrad(func() {
-		out = m.Forward(ids, 1, len(ids), 0, nil).Value.Contiguous().F32()
+		out = m.Forward(nil, ids, 1, len(ids)).Value.Contiguous().F32()
 	})
 	return out
 }
@@ -280,11 +280,11 @@ func TestLowPrecisionLogits(t *testing.T) {
 			t.Logf("%v: max logit difference %.3g of max |logit|", tc.dt, d)
 		}
 		// Decoding with the cache agrees with the full forward.
-		caches := lm.NewKVCaches(1, len(in))
+		caches := lm.NewCache(1, len(in))
 		var last []float32
 		autograd.NoGrad(func() {
 			for i, id := range in {
-				last = lm.Forward([]int{id}, 1, 1, i, caches).Value.Contiguous().F32()
+				last = lm.Forward(&nn.Ctx{Cache: caches, Pos: i}, []int{id}, 1, 1).Value.Contiguous().F32()
 			}
 		})
 		V := lm.Config.VocabSize
@@ -469,10 +469,10 @@ func TestWriteRandom(t *testing.T) {
 }
 
 // logits1 runs one cached decoding step and returns its logits.
-func logits1(m *Model, id, pos int, caches []*nn.KVCache) []float32 {
+func logits1(m *Model, id, pos int, caches nn.Cache) []float32 {
 	var out []float32
 	autograd.NoGrad(func() {
-		out = m.Forward([]int{id}, 1, 1, pos, caches).Value.Contiguous().F32()
+		out = m.Forward(&nn.Ctx{Cache: caches, Pos: pos}, []int{id}, 1, 1).Value.Contiguous().F32()
 	})
 	return out
 }

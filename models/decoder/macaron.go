@@ -31,14 +31,14 @@ type Macaron struct {
 }
 
 // Forward applies the block to x [B, T, D].
-func (b *Macaron) Forward(x *autograd.Var, pos int, cache *nn.KVCache) *autograd.Var {
+func (b *Macaron) Forward(ctx *nn.Ctx, x *autograd.Var) *autograd.Var {
 	x = autograd.Add(x, autograd.MulScalar(b.PreFFN.Forward(b.PreFFNNorm.Forward(x)), 0.5))
-	x = autograd.Add(x, b.Attn.Forward(b.AttnNorm.Forward(x), pos, cache))
+	x = autograd.Add(x, b.Attn.Forward(ctx, b.AttnNorm.Forward(x)))
 	return autograd.Add(x, autograd.MulScalar(b.FFN.Forward(b.FFNNorm.Forward(x)), 0.5))
 }
 
 // NewKVCache returns the attention's cache.
-func (b *Macaron) NewKVCache(batch, capacity int) *nn.KVCache {
+func (b *Macaron) NewKVCache(batch, capacity int) nn.KVCache {
 	return b.Attn.NewKVCache(batch, capacity)
 }
 

@@ -28,7 +28,7 @@ func TestMacaronWithoutFirstFFNIsHalfStepPreNorm(t *testing.T) {
 	ref := &PreNorm{AttnNorm: b.AttnNorm, Attn: b.Attn, FFNNorm: b.FFNNorm, FFN: halfFFN{b.FFN}}
 	x := autograd.Const(tensor.RandN(tensor.NewRNG(2), 2, 7, 32))
 	var got, want *autograd.Var
-	autograd.NoGrad(func() { got, want = b.Forward(x, 0, nil), ref.Forward(x, 0, nil) })
+	autograd.NoGrad(func() { got, want = b.Forward(nil, x), ref.Forward(nil, x) })
 	equalLogits(t, "macaron vs half-step pre-norm", got.Value.F32(), want.Value.F32())
 }
 
@@ -56,11 +56,11 @@ func TestMacaronParams(t *testing.T) {
 	// Incremental decoding with the KV cache matches the full forward.
 	x := ids(9, 50)
 	full := logitsOf(mac, x)
-	caches := mac.NewKVCaches(1, 9)
+	caches := mac.NewCache(1, 9)
 	var last []float32
 	autograd.NoGrad(func() {
 		for i := range x {
-			last = mac.Forward(x[i:i+1], 1, 1, i, caches).Value.F32()
+			last = mac.Forward(&nn.Ctx{Cache: caches, Pos: i}, x[i:i+1], 1, 1).Value.F32()
 		}
 	})
 	for v := range 50 {

@@ -14,6 +14,7 @@ import (
 	"slices"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/nn"
 )
 
@@ -121,22 +122,18 @@ func (m *Model) FFNWidths() []int {
 	return out
 }
 
-// TrainingLoss is the loss a training step minimises: Loss for an ordinary
-// model; for a MatFormer, the sum of the losses at every granularity (all
-// layers at d_ff/f for f = 1, 2, …, factor), as MatFormer-OLMo's train
-// step accumulates them. The widths are full again afterwards.
-func (m *Model) TrainingLoss(ids, targets []int, B, T int) *autograd.Var {
-	mf := m.Config.Loom.MatFormer
-	if mf == nil {
-		return m.Loss(ids, targets, B, T)
-	}
+// matformerLoss is a MatFormer's training objective: the sum of the
+// losses at every granularity (all layers at d_ff/f for f = 1, 2, …,
+// factor), as MatFormer-OLMo's train step accumulates them. The widths are
+// full again afterwards.
+func (m *Model) matformerLoss(ctx *nn.Ctx, b data.Batch) *autograd.Var {
 	full := make([]int, len(m.Layers))
 	for i := range full {
 		full[i] = m.Config.IntermediateSizeAt(i)
 	}
 	defer m.SetFFNWidths(full)
 	var total *autograd.Var
-	for _, f := range mf.Granularities() {
+	for _, f := range m.Config.Loom.MatFormer.Granularities() {
 		ws := make([]int, len(full))
 		for i, w := range full {
 			ws[i] = w / f
@@ -144,7 +141,7 @@ func (m *Model) TrainingLoss(ids, targets []int, B, T int) *autograd.Var {
 		if err := m.SetFFNWidths(ws); err != nil {
 			panic(err) // the config was validated: widths divide
 		}
-		l := m.Loss(ids, targets, B, T)
+		l := m.crossEntropy(ctx, b)
 		if total == nil {
 			total = l
 		} else {

@@ -7,12 +7,13 @@ import (
 	"testing"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/nn"
 )
 
 func logitsOf(m *Model, x []int) []float32 {
 	var out []float32
-	autograd.NoGrad(func() { out = m.Forward(x, 1, len(x), 0, nil).Value.F32() })
+	autograd.NoGrad(func() { out = m.Forward(nil, x, 1, len(x)).Value.F32() })
 	return out
 }
 
@@ -91,28 +92,29 @@ func TestExtractEqualsMixNMatch(t *testing.T) {
 	}
 }
 
-// TrainingLoss sums the losses of d_ff, d_ff/2, d_ff/4 and d_ff/8, and
-// hidden units beyond d_ff/2 get gradient only from the full-width pass.
+// The training objective sums the losses of d_ff, d_ff/2, d_ff/4 and
+// d_ff/8, and hidden units beyond d_ff/2 get gradient only from the
+// full-width pass.
 func TestMatFormerTrainingLoss(t *testing.T) {
 	m, _ := New(matformerConfig("gated"), 23)
 	x, y := ids(16, 50), ids(17, 50)[1:]
 	var want float64
 	for _, w := range []int{64, 32, 16, 8} {
 		m.SetFFNWidths([]int{w, w})
-		autograd.NoGrad(func() { want += m.Loss(x, y, 1, 16).Item() })
+		autograd.NoGrad(func() { want += m.Loss(nil, batch1(x, y)).Item() })
 	}
 	m.SetFFNWidths([]int{64, 64})
-	l := m.TrainingLoss(x, y, 1, 16)
+	l := m.Loss(&nn.Ctx{Train: true}, batch1(x, y))
 	if math.Abs(l.Item()-want) > 1e-5 {
-		t.Fatalf("TrainingLoss %v, sum of the four losses %v", l.Item(), want)
+		t.Fatalf("training loss %v, sum of the four losses %v", l.Item(), want)
 	}
 	if got := m.FFNWidths(); got[0] != 64 || got[1] != 64 {
-		t.Fatalf("widths after TrainingLoss: %v", got)
+		t.Fatalf("widths after the training loss: %v", got)
 	}
 	l.Backward()
 	// Reference: only the full-width loss.
 	ref, _ := New(matformerConfig("gated"), 23)
-	ref.Loss(x, y, 1, 16).Backward()
+	ref.Loss(nil, batch1(x, y)).Backward()
 	pm, _ := nn.ParamMap(m.Params())
 	for _, p := range ref.Params() {
 		if !strings.HasSuffix(p.Name, "layers.0.mlp.up_proj.weight") {
@@ -160,3 +162,6 @@ func TestMatFormerConfigErrors(t *testing.T) {
 		t.Error("extracting a wider FFN than the model has")
 	}
 }
+
+// batch1 is a batch of one row.
+func batch1(x, y []int) data.Batch { return data.Batch{IDs: x, Targets: y, B: 1, T: len(x)} }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
 )
@@ -50,6 +51,7 @@ func build(c *Config, init nn.Init) (*Model, error) {
 	m.Norm = norm
 	if !c.TieWordEmbeddings {
 		m.Head = nn.NewLinear("lm_head", c.HiddenSize, c.VocabSize, false, init)
+		m.Head.Weight.Role = autograd.RoleHead
 	}
 	return m, nil
 }
@@ -73,33 +75,30 @@ func (m *Model) Params() []*autograd.Var {
 // NumParams returns the number of parameters (tied embeddings counted once).
 func (m *Model) NumParams() int { return autograd.NumParams(m.Params()) }
 
-// Hidden runs the embedding and every layer on ids [B·T] (row-major [B, T])
-// starting at position pos, and returns the final-normed hidden states
-// [B, T, D]. caches (one per layer, or nil) make it incremental.
-func (m *Model) Hidden(ids []int, B, T, pos int, caches []*nn.KVCache) *autograd.Var {
+// Hidden runs the embedding and every layer on ids [B·T] (row-major
+// [B, T]) starting at position ctx.Pos, and returns the final-normed hidden
+// states [B, T, D]. With ctx.Cache it is incremental.
+func (m *Model) Hidden(ctx *nn.Ctx, ids []int, B, T int) *autograd.Var {
 	if len(ids) != B*T {
 		panic(fmt.Sprintf("decoder: %d ids for batch %d × %d", len(ids), B, T))
 	}
-	if pos+T > m.Config.MaxPositionEmbeddings && m.Positions != nil {
+	if pos := ctx.Position(); pos+T > m.Config.MaxPositionEmbeddings && m.Positions != nil {
 		panic(fmt.Sprintf("decoder: positions up to %d exceed max_position_embeddings %d", pos+T, m.Config.MaxPositionEmbeddings))
 	}
-	x := m.Embeddings(ids, B, T, pos)
-	for i, b := range m.Layers {
-		var c *nn.KVCache
-		if caches != nil {
-			c = caches[i]
-		}
-		x = b.Forward(x, pos, c)
+	x := m.Embeddings(ctx, ids, B, T)
+	for _, b := range m.Layers {
+		x = b.Forward(ctx, x)
 	}
 	return m.Norm.Forward(x)
 }
 
 // Embeddings returns the residual stream entering layer 0 for ids [B·T]
-// at positions pos…pos+T−1: token embeddings (plus learned positions)
-// [B, T, D].
-func (m *Model) Embeddings(ids []int, B, T, pos int) *autograd.Var {
+// at positions ctx.Pos…ctx.Pos+T−1: token embeddings (plus learned
+// positions) [B, T, D].
+func (m *Model) Embeddings(ctx *nn.Ctx, ids []int, B, T int) *autograd.Var {
 	x := m.Embed.Forward(ids, B, T) // [B, T, D]
 	if m.Positions != nil {
+		pos := ctx.Position()
 		p := autograd.Slice(m.Positions.Weight, 0, pos, pos+T) // [T, D]
 		x = autograd.Add(x, p)
 	}
@@ -115,21 +114,31 @@ func (m *Model) Logits(h *autograd.Var) *autograd.Var {
 }
 
 // Forward returns the logits [B, T, V] for ids [B·T].
-func (m *Model) Forward(ids []int, B, T, pos int, caches []*nn.KVCache) *autograd.Var {
-	return m.Logits(m.Hidden(ids, B, T, pos, caches))
+func (m *Model) Forward(ctx *nn.Ctx, ids []int, B, T int) *autograd.Var {
+	return m.Logits(m.Hidden(ctx, ids, B, T))
 }
 
-// Loss returns the mean next-token cross-entropy of ids [B·T] against
-// targets [B·T] (IgnoreIndex entries do not count).
-func (m *Model) Loss(ids, targets []int, B, T int) *autograd.Var {
-	logits := m.Forward(ids, B, T, 0, nil)
-	return autograd.CrossEntropy(autograd.Reshape(logits, B*T, m.Config.VocabSize), targets, autograd.IgnoreIndex, 0)
+// Loss returns the objective of a batch: the mean next-token
+// cross-entropy of b.IDs against b.Targets (IgnoreIndex entries do not
+// count), and in training (ctx.Train) the objective the model trains on,
+// which for a MatFormer sums the losses at every granularity
+// (matformer.go).
+func (m *Model) Loss(ctx *nn.Ctx, b data.Batch) *autograd.Var {
+	if ctx.Training() && m.Config.Loom.MatFormer != nil {
+		return m.matformerLoss(ctx, b)
+	}
+	return m.crossEntropy(ctx, b)
 }
 
-// NewKVCaches returns one cache per layer for batch b and capacity
-// positions.
-func (m *Model) NewKVCaches(b, capacity int) []*nn.KVCache {
-	out := make([]*nn.KVCache, len(m.Layers))
+func (m *Model) crossEntropy(ctx *nn.Ctx, b data.Batch) *autograd.Var {
+	logits := m.Forward(ctx, b.IDs, b.B, b.T)
+	return autograd.CrossEntropy(autograd.Reshape(logits, b.B*b.T, m.Config.VocabSize), b.Targets, autograd.IgnoreIndex, 0)
+}
+
+// NewCache returns one key/value store per layer for batch b and capacity
+// positions (nil for layers without attention), as nn.KVCaches.
+func (m *Model) NewCache(b, capacity int) nn.Cache {
+	out := make(nn.KVCaches, len(m.Layers))
 	for i, l := range m.Layers {
 		out[i] = l.NewKVCache(b, capacity)
 	}
@@ -138,3 +147,6 @@ func (m *Model) NewKVCaches(b, capacity int) []*nn.KVCache {
 
 // MaxPositions returns the longest context the model supports.
 func (m *Model) MaxPositions() int { return m.Config.MaxPositionEmbeddings }
+
+// VocabSize returns the number of token ids.
+func (m *Model) VocabSize() int { return m.Config.VocabSize }

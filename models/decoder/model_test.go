@@ -81,8 +81,8 @@ func TestKVCacheMatchesFullForward(t *testing.T) {
 			const B, T = 2, 9
 			x := ids(B*T, c.VocabSize)
 			var full *autograd.Var
-			autograd.NoGrad(func() { full = m.Forward(x, B, T, 0, nil) })
-			caches := m.NewKVCaches(B, T)
+			autograd.NoGrad(func() { full = m.Forward(nil, x, B, T) })
+			caches := m.NewCache(B, T)
 			// a prompt of 4 tokens, then one token at a time
 			steps := [][2]int{{0, 4}, {4, 5}, {5, 6}, {6, 7}, {7, 8}, {8, 9}}
 			for _, s := range steps {
@@ -91,7 +91,7 @@ func TestKVCacheMatchesFullForward(t *testing.T) {
 					chunk = append(chunk, x[b*T+s[0]:b*T+s[1]]...)
 				}
 				var got *autograd.Var
-				autograd.NoGrad(func() { got = m.Forward(chunk, B, s[1]-s[0], s[0], caches) })
+				autograd.NoGrad(func() { got = m.Forward(&nn.Ctx{Cache: caches, Pos: s[0]}, chunk, B, s[1]-s[0]) })
 				want := full.Value.Slice(1, s[0], s[1]).Contiguous()
 				g, w := got.Value.Float64s(), want.Float64s()
 				for i := range w {
@@ -116,7 +116,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	}
 	x := ids(10, 50)
 	var a, b *autograd.Var
-	autograd.NoGrad(func() { a, b = m.Forward(x, 1, 10, 0, nil), m2.Forward(x, 1, 10, 0, nil) })
+	autograd.NoGrad(func() { a, b = m.Forward(nil, x, 1, 10), m2.Forward(nil, x, 1, 10) })
 	for i, v := range a.Value.F32() {
 		if b.Value.F32()[i] != v {
 			t.Fatal("reloaded model differs")
@@ -179,7 +179,7 @@ func TestRemovedSublayerIsSkipped(t *testing.T) {
 	b := m.Layers[0].(*PreNorm)
 	b.Attn, b.FFN = nil, nil
 	x := autograd.Const(m.Embed.Weight.Value.Slice(0, 0, 3).Contiguous().Reshape(1, 3, 32))
-	y := b.Forward(x, 0, nil)
+	y := b.Forward(nil, x)
 	if y != x {
 		t.Fatal("a block with both sublayers removed changed its input")
 	}
@@ -212,7 +212,7 @@ func TestPartsSwapByConfig(t *testing.T) {
 	}
 	x := ids(8, 50)
 	var a, b *autograd.Var
-	autograd.NoGrad(func() { a, b = base.Forward(x, 1, 8, 0, nil), swapped.Forward(x, 1, 8, 0, nil) })
+	autograd.NoGrad(func() { a, b = base.Forward(nil, x, 1, 8), swapped.Forward(nil, x, 1, 8) })
 	if a.Value.At(0, 7, 3) == b.Value.At(0, 7, 3) {
 		t.Fatal("swapped parts gave the same logits")
 	}

@@ -32,10 +32,10 @@ func TestPHMDecoder(t *testing.T) {
 	// (assembled weights).
 	x := ids(12, 50)
 	full := logitsOf(m, x)
-	caches := m.NewKVCaches(1, 12)
+	caches := m.NewCache(1, 12)
 	autograd.NoGrad(func() {
 		for i := range x {
-			step := m.Forward(x[i:i+1], 1, 1, i, caches).Value.F32()
+			step := m.Forward(&nn.Ctx{Cache: caches, Pos: i}, x[i:i+1], 1, 1).Value.F32()
 			for v := range 50 {
 				if d := step[v] - full[i*50+v]; d > 1e-4 || d < -1e-4 {
 					t.Fatalf("token %d: cached decode differs by %g", i, d)

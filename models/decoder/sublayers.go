@@ -87,7 +87,7 @@ type Pruner interface {
 	// ForwardSkipping is Forward with the sublayer of kind skipped (as if
 	// removed), without changing the block: pruning searches score
 	// candidates with it, concurrently.
-	ForwardSkipping(x *autograd.Var, pos int, cache *nn.KVCache, kind string) *autograd.Var
+	ForwardSkipping(ctx *nn.Ctx, x *autograd.Var, kind string) *autograd.Var
 }
 
 // RemoveSublayer removes layer's sublayer of kind from the model and
@@ -137,10 +137,11 @@ func (b *PreNorm) RemoveSublayer(kind string) error {
 	return nil
 }
 
-// ForwardSkipping applies the block without its sublayer of kind.
-func (b *PreNorm) ForwardSkipping(x *autograd.Var, pos int, cache *nn.KVCache, kind string) *autograd.Var {
+// ForwardSkipping applies the block without its sublayer of kind ("":
+// the whole block).
+func (b *PreNorm) ForwardSkipping(ctx *nn.Ctx, x *autograd.Var, kind string) *autograd.Var {
 	if b.Attn != nil && kind != SublayerAttention {
-		x = autograd.Add(x, b.Attn.Forward(b.AttnNorm.Forward(x), pos, cache))
+		x = autograd.Add(x, b.Attn.Forward(ctx, b.AttnNorm.Forward(x)))
 	}
 	if b.FFN != nil && kind != SublayerFFN {
 		x = autograd.Add(x, b.FFN.Forward(b.FFNNorm.Forward(x)))

@@ -77,7 +77,7 @@ func TestRemovedSublayerEqualsZeroedOutput(t *testing.T) {
 		}
 		equalLogits(t, "after save and load", want, logits(t, back, in))
 		// Cached decoding skips the sublayer too.
-		caches := back.NewKVCaches(1, len(in))
+		caches := back.NewCache(1, len(in))
 		var last []float32
 		for i, id := range in {
 			last = logits1(back, id, i, caches)

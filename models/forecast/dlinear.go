@@ -26,8 +26,8 @@ func init() {
 			k = 25
 		}
 		m := &DLinear{Cfg: c,
-			Seasonal: torchLinear("Linear_Seasonal", c.Lookback, c.Horizon, true, rng),
-			Trend:    torchLinear("Linear_Trend", c.Lookback, c.Horizon, true, rng)}
+			Seasonal: nn.NewTorchLinear("Linear_Seasonal", c.Lookback, c.Horizon, true, rng),
+			Trend:    nn.NewTorchLinear("Linear_Trend", c.Lookback, c.Horizon, true, rng)}
 		for _, l := range []*nn.Linear{m.Seasonal, m.Trend} {
 			l.Weight.Value = tensor.Full(1/float32(c.Lookback), c.Horizon, c.Lookback)
 		}
@@ -51,7 +51,7 @@ func init() {
 func (m *DLinear) Params() []*autograd.Var { return nn.Collect(m.Seasonal, m.Trend) }
 
 // Forward maps x [B, L, N] to [B, S, N]; time features are not used.
-func (m *DLinear) Forward(x, _ *autograd.Var, _ *tensor.RNG) *autograd.Var {
+func (m *DLinear) Forward(_ *nn.Ctx, x, _ *autograd.Var) *autograd.Var {
 	B, L, N := x.Dim(0), x.Dim(1), x.Dim(2)
 	xs := autograd.Reshape(autograd.Contiguous(autograd.Permute(x, 0, 2, 1)), B*N, L) // [(B N), L]
 	trend := autograd.MatMul(xs, autograd.Const(m.avg), false, true)                  // [(B N), L]

@@ -1,15 +1,12 @@
 package forecast
 
 import (
-	"math"
 	"strconv"
 
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
 )
-
-func sqrtf(n int) float64 { return math.Sqrt(float64(n)) }
 
 // encoderLayer is Time-Series-Library's EncoderLayer around FullAttention
 // (post-norm):
@@ -19,56 +16,40 @@ func sqrtf(n int) float64 { return math.Sqrt(float64(n)) }
 //	x = Norm2(x + y)
 //
 // Conv1 and Conv2 are kernel-1 convolutions, i.e. position-wise linears
-// (stored [out, in]). Attention dropout acts on the probabilities.
+// (stored [out, in]). Attention is bidirectional, with dropout on its
+// probabilities.
 type encoderLayer struct {
-	Q, K, V, O   *nn.Linear
+	Attn         *nn.Attention
 	Conv1, Conv2 *nn.Linear
 	Norm1, Norm2 *nn.LayerNorm
-	Heads        int
 	Dropout      float64
 }
 
-func newEncoderLayer(prefix string, c Config, rng *tensor.RNG) *encoderLayer {
-	a := nn.Join(prefix, "attention")
-	return &encoderLayer{
-		Q:     torchLinear(nn.Join(a, "query_projection"), c.DModel, c.DModel, true, rng),
-		K:     torchLinear(nn.Join(a, "key_projection"), c.DModel, c.DModel, true, rng),
-		V:     torchLinear(nn.Join(a, "value_projection"), c.DModel, c.DModel, true, rng),
-		O:     torchLinear(nn.Join(a, "out_projection"), c.DModel, c.DModel, true, rng),
-		Conv1: torchLinear(nn.Join(prefix, "conv1"), c.DModel, c.DFF, true, rng),
-		Conv2: torchLinear(nn.Join(prefix, "conv2"), c.DFF, c.DModel, true, rng),
-		Norm1: layerNorm(nn.Join(prefix, "norm1"), c.DModel),
-		Norm2: layerNorm(nn.Join(prefix, "norm2"), c.DModel),
-		Heads: c.Heads, Dropout: c.Dropout,
+func newEncoderLayer(prefix string, c Config, rng *tensor.RNG) (*encoderLayer, error) {
+	attn, err := nn.NewAttention(nn.AttentionConfig{Prefix: nn.Join(prefix, "attention"), Dim: c.DModel, Heads: c.Heads,
+		Bias: true, Kind: nn.Bidirectional, Dropout: c.Dropout, Init: nn.TorchInit(rng),
+		Names: [4]string{"query_projection", "key_projection", "value_projection", "out_projection"}})
+	if err != nil {
+		return nil, err
 	}
+	return &encoderLayer{
+		Attn:    attn,
+		Conv1:   nn.NewTorchLinear(nn.Join(prefix, "conv1"), c.DModel, c.DFF, true, rng),
+		Conv2:   nn.NewTorchLinear(nn.Join(prefix, "conv2"), c.DFF, c.DModel, true, rng),
+		Norm1:   nn.NewLayerNorm(nn.Join(prefix, "norm1"), c.DModel, 1e-5, true),
+		Norm2:   nn.NewLayerNorm(nn.Join(prefix, "norm2"), c.DModel, 1e-5, true),
+		Dropout: c.Dropout,
+	}, nil
 }
 
 func (l *encoderLayer) Params() []*autograd.Var {
-	return nn.Collect(l.Q, l.K, l.V, l.O, l.Conv1, l.Conv2, l.Norm1, l.Norm2)
+	return nn.Collect(l.Attn, l.Conv1, l.Conv2, l.Norm1, l.Norm2)
 }
 
-// attend is multi-head full attention over x [B, T, D].
-func (l *encoderLayer) attend(x *autograd.Var, rng *tensor.RNG) *autograd.Var {
-	B, T, D := x.Dim(0), x.Dim(1), x.Dim(2)
-	H := l.Heads
-	E := D / H
-	heads := func(y *autograd.Var) *autograd.Var { // [B, T, D] → [B, H, T, E]
-		return autograd.Permute(autograd.Reshape(y, B, T, H, E), 0, 2, 1, 3)
-	}
-	q, k, v := heads(l.Q.Forward(x)), heads(l.K.Forward(x)), heads(l.V.Forward(x))
-	// The scale goes on q ([B, H, T, E]) rather than on the T×T scores.
-	q = autograd.MulScalar(q, 1/math.Sqrt(float64(E)))
-	s := autograd.MatMul(q, k, false, true)         // [B, H, T, T]
-	p := autograd.SoftmaxDropout(s, l.Dropout, rng) // dropout on the probabilities, fused
-	o := autograd.MatMul(p, v, false, false)        // [B, H, T, E]
-	o = autograd.Reshape(autograd.Contiguous(autograd.Permute(o, 0, 2, 1, 3)), B, T, D)
-	return l.O.Forward(o)
-}
-
-func (l *encoderLayer) Forward(x *autograd.Var, rng *tensor.RNG) *autograd.Var {
-	x = l.Norm1.Forward(autograd.Add(x, autograd.DropoutSeeded(l.attend(x, rng), l.Dropout, rng)))
-	y := autograd.DropoutSeeded(autograd.Gelu(l.Conv1.Forward(x)), l.Dropout, rng)
-	y = autograd.DropoutSeeded(l.Conv2.Forward(y), l.Dropout, rng)
+func (l *encoderLayer) Forward(ctx *nn.Ctx, x *autograd.Var) *autograd.Var {
+	x = l.Norm1.Forward(autograd.Add(x, ctx.Dropout(l.Attn.Forward(ctx, x), l.Dropout)))
+	y := ctx.Dropout(autograd.Gelu(l.Conv1.Forward(x)), l.Dropout)
+	y = ctx.Dropout(l.Conv2.Forward(y), l.Dropout)
 	return l.Norm2.Forward(autograd.Add(x, y))
 }
 
@@ -78,13 +59,17 @@ type encoder struct {
 	Norm   *nn.LayerNorm
 }
 
-func newEncoder(c Config, rng *tensor.RNG) *encoder {
+func newEncoder(c Config, rng *tensor.RNG) (*encoder, error) {
 	e := &encoder{}
 	for i := range c.Layers {
-		e.Layers = append(e.Layers, newEncoderLayer(nn.Join("encoder.attn_layers", strconv.Itoa(i)), c, rng))
+		l, err := newEncoderLayer(nn.Join("encoder.attn_layers", strconv.Itoa(i)), c, rng)
+		if err != nil {
+			return nil, err
+		}
+		e.Layers = append(e.Layers, l)
 	}
-	e.Norm = layerNorm("encoder.norm", c.DModel)
-	return e
+	e.Norm = nn.NewLayerNorm("encoder.norm", c.DModel, 1e-5, true)
+	return e, nil
 }
 
 func (e *encoder) Params() []*autograd.Var {
@@ -95,9 +80,9 @@ func (e *encoder) Params() []*autograd.Var {
 	return append(out, e.Norm.Params()...)
 }
 
-func (e *encoder) Forward(x *autograd.Var, rng *tensor.RNG) *autograd.Var {
+func (e *encoder) Forward(ctx *nn.Ctx, x *autograd.Var) *autograd.Var {
 	for _, l := range e.Layers {
-		x = l.Forward(x, rng)
+		x = l.Forward(ctx, x)
 	}
 	return e.Norm.Forward(x)
 }

@@ -1,16 +1,20 @@
 package forecast
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/data/series"
-	"github.com/loomml/loom/internal/progress"
+	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/optim"
 	"github.com/loomml/loom/tensor"
+	"github.com/loomml/loom/train"
 )
 
 // Defaults returns the official settings of arch for data d (the
@@ -54,6 +58,11 @@ type FitOptions struct {
 	Patience int     // 3: epochs without a better validation loss before stopping
 	Seed     uint64  // batch order and dropout
 	Progress io.Writer
+	// OutDir, when set, receives the training loop's checkpoint/ (after
+	// every epoch), metrics.jsonl and loss.png; with Resume a run with a
+	// checkpoint there continues exactly where it stopped.
+	OutDir string
+	Resume bool
 }
 
 // Metrics are errors on scaled data over the scored columns.
@@ -83,11 +92,95 @@ func scored(y *autograd.Var, d *series.Dataset) *autograd.Var {
 	return autograd.Slice(y, 2, o, o+1)
 }
 
+// Batch is a batch of training windows: inputs [B, L, N], their time
+// features [B, L, F] and targets [B, S, N].
+type Batch struct {
+	X, Marks, Y *tensor.Tensor
+}
+
+// Objective is a forecaster's training objective on a dataset: the MSE of
+// its forecasts on the scored columns. It is what train.Loop trains.
+type Objective struct {
+	Model
+	Data *series.Dataset
+}
+
+// Loss returns the MSE of the batch's forecasts on the scored columns.
+func (o Objective) Loss(ctx *nn.Ctx, b Batch) *autograd.Var {
+	out := o.Model.Forward(ctx, autograd.Const(b.X), autograd.Const(b.Marks))
+	return autograd.MSELoss(scored(out, o.Data), scored(autograd.Const(b.Y), o.Data))
+}
+
+// EpochSampler yields the training windows of a dataset in batches, in a
+// new random order every epoch (the last partial batch is dropped, as
+// drop_last), as Time-Series-Library's loader does.
+type EpochSampler struct {
+	data  *series.Dataset
+	batch int
+	rng   *tensor.RNG
+	perm  []int
+	next  int // batches of this epoch drawn
+}
+
+// NewEpochSampler returns a sampler of d's training windows seeded with
+// seed.
+func NewEpochSampler(d *series.Dataset, batch int, seed uint64) *EpochSampler {
+	return &EpochSampler{data: d, batch: batch, rng: tensor.NewRNG(seed)}
+}
+
+// Steps returns the batches of an epoch.
+func (s *EpochSampler) Steps() int { return s.data.Len(series.Train) / s.batch }
+
+// Next returns the next batch, drawing a new order at each epoch's start.
+func (s *EpochSampler) Next() Batch {
+	if s.perm == nil || s.next == s.Steps() {
+		s.perm, s.next = s.rng.Perm(s.data.Len(series.Train)), 0
+	}
+	idx := s.perm[s.next*s.batch : (s.next+1)*s.batch]
+	s.next++
+	x, marks, y := s.data.Batch(series.Train, idx)
+	return Batch{X: x, Marks: marks, Y: y}
+}
+
+// State returns the position: the RNG, this epoch's order and how far into
+// it the sampler is.
+func (s *EpochSampler) State() ([]byte, error) {
+	r, err := s.rng.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(epochState{RNG: r, Perm: s.perm, Next: s.next, Windows: s.data.Len(series.Train), Batch: s.batch})
+}
+
+type epochState struct {
+	RNG     []byte `json:"rng"`
+	Perm    []int  `json:"perm"`
+	Next    int    `json:"next"`
+	Windows int    `json:"windows"`
+	Batch   int    `json:"batch"`
+}
+
+// SetState restores a position saved by State for the same data and batch.
+func (s *EpochSampler) SetState(b []byte) error {
+	var st epochState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return fmt.Errorf("not an epoch sampler state: %w", err)
+	}
+	if st.Windows != s.data.Len(series.Train) || st.Batch != s.batch {
+		return fmt.Errorf("the state is for %d training windows in batches of %d; this run has %d in batches of %d", st.Windows, st.Batch, s.data.Len(series.Train), s.batch)
+	}
+	if err := s.rng.UnmarshalBinary(st.RNG); err != nil {
+		return err
+	}
+	s.perm, s.next = st.Perm, st.Next
+	return nil
+}
+
 // Fit trains m on d's training windows as Time-Series-Library's long-term
 // forecasting experiment does (MSE on the scored columns, Adam, the
 // learning rate halved after every epoch, early stopping on the validation
-// MSE with the best epoch's weights restored) and scores it on the
-// validation and test windows.
+// MSE with the best epoch's weights restored), through train.Loop, and
+// scores it on the validation and test windows.
 func Fit(m Model, d *series.Dataset, o FitOptions) (*Result, error) {
 	start := time.Now()
 	cfg := m.Config()
@@ -107,64 +200,53 @@ func Fit(m Model, d *series.Dataset, o FitOptions) (*Result, error) {
 		return nil, fmt.Errorf("model for lookback %d, horizon %d; data cut for %d, %d", cfg.Lookback, cfg.Horizon, d.Spec.Lookback, d.Spec.Horizon)
 	}
 	res := &Result{}
-	params := m.Params()
-	if len(params) > 0 {
-		opt := optim.NewAdam([]*optim.Group{{Params: params, LR: o.LR}})
-		rng := tensor.NewRNG(o.Seed)
-		drop := tensor.NewRNG(o.Seed + 1)
-		n := d.Len(series.Train)
-		steps := n / o.Batch // the last partial batch is dropped, as drop_last
+	if params := m.Params(); len(params) > 0 {
+		sampler := NewEpochSampler(d, o.Batch, o.Seed)
+		steps := sampler.Steps()
 		if steps == 0 {
-			return nil, fmt.Errorf("%d training windows, fewer than one batch of %d", n, o.Batch)
+			return nil, fmt.Errorf("%d training windows, fewer than one batch of %d", d.Len(series.Train), o.Batch)
 		}
-		best := math.Inf(1)
-		var bestVals []*tensor.Tensor
-		bad := 0
-		for epoch := range o.Epochs {
-			opt.SetLRScale(math.Pow(0.5, float64(epoch))) // lr·0.5^(epoch−1), Time-Series-Library's "type1"
-			perm := rng.Perm(n)
-			bar := progress.New(orDiscard(o.Progress), fmt.Sprintf("%s epoch %d/%d", cfg.Arch, epoch+1, o.Epochs), steps)
-			var sum float64
-			for s := range steps {
-				x, marks, y := d.Batch(series.Train, perm[s*o.Batch:(s+1)*o.Batch])
-				autograd.ZeroGrads(params)
-				out := m.Forward(autograd.Const(x), autograd.Const(marks), drop)
-				loss := autograd.MSELoss(scored(out, d), scored(autograd.Const(y), d))
-				loss.Backward()
-				opt.Step()
-				sum += loss.Item()
-				bar.Update(s+1, fmt.Sprintf("loss %.4f", sum/float64(s+1)))
-			}
-			val := Evaluate(m, d, series.Val)
-			res.TrainLoss = append(res.TrainLoss, sum/float64(steps))
-			res.ValLoss = append(res.ValLoss, val.MSE)
-			res.Epochs = epoch + 1
-			bar.Done(fmt.Sprintf("loss %.4f", sum/float64(steps)), fmt.Sprintf("val %.4f", val.MSE))
-			if val.MSE < best {
-				best, bad, res.BestEpoch = val.MSE, 0, epoch+1
-				bestVals = bestVals[:0]
-				for _, p := range params {
-					bestVals = append(bestVals, p.Value.Clone())
+		loop := &train.Loop[Batch]{
+			Model: Objective{m, d}, Data: sampler,
+			Hyper:     train.Hyper{Steps: o.Epochs * steps, BatchSize: o.Batch, LR: o.LR},
+			Optimizer: optim.NewAdam([]*optim.Group{{Params: nn.Trainable(params), LR: o.LR}}),
+			Schedule:  optim.StepDecay{Every: steps, Gamma: 0.5}, // lr·0.5^(epoch−1), Time-Series-Library's "type1"
+			RNG:       tensor.NewRNG(o.Seed + 1),
+			Validate:  func() (float64, error) { return Evaluate(m, d, series.Val).MSE, nil },
+			EvalEvery: steps, Patience: o.Patience, RestoreBest: true, StepsPerEpoch: steps,
+			OutDir: o.OutDir, Progress: o.Progress,
+		}
+		if o.Resume && o.OutDir != "" {
+			if _, err := os.Stat(filepath.Join(o.OutDir, train.CheckpointDir, train.StateFile)); err == nil {
+				if err := loop.Resume(); err != nil {
+					return nil, err
 				}
-			} else if bad++; bad >= o.Patience {
-				break
 			}
 		}
-		for i, p := range params {
-			p.Value = bestVals[i]
+		if err := loop.Train(); err != nil {
+			return nil, err
 		}
+		for _, mt := range loop.Metrics() {
+			e := mt.Step / steps
+			for len(res.TrainLoss) <= e {
+				res.TrainLoss = append(res.TrainLoss, 0)
+			}
+			res.TrainLoss[e] += mt.Loss // summed, then divided, as the official loop averages
+			if mt.ValLoss != 0 {
+				res.ValLoss = append(res.ValLoss, mt.ValLoss)
+			}
+		}
+		for e := range res.TrainLoss {
+			res.TrainLoss[e] /= float64(steps)
+		}
+		res.Epochs = len(res.TrainLoss)
+		best, _ := loop.BestStep()
+		res.BestEpoch = best / steps
 	}
 	res.Val = Evaluate(m, d, series.Val)
 	res.Test = Evaluate(m, d, series.Test)
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
-}
-
-func orDiscard(w io.Writer) io.Writer {
-	if w == nil {
-		return io.Discard
-	}
-	return w
 }
 
 // Evaluate returns the MSE and MAE of m's forecasts over every window of
@@ -180,7 +262,7 @@ func Evaluate(m Model, d *series.Dataset, p series.Part) Metrics {
 				idx = append(idx, i)
 			}
 			x, marks, y := d.Batch(p, idx)
-			out := scored(m.Forward(autograd.Const(x), autograd.Const(marks), nil), d).Value.Contiguous()
+			out := scored(m.Forward(nil, autograd.Const(x), autograd.Const(marks)), d).Value.Contiguous()
 			want := scored(autograd.Const(y), d).Value.Contiguous()
 			wv := want.Float64s()
 			for i, v := range out.Float64s() {

@@ -25,7 +25,7 @@ func forward(t *testing.T, m Model, x, marks *tensor.Tensor) *tensor.Tensor {
 		if marks != nil {
 			mk = autograd.Const(marks)
 		}
-		y = m.Forward(autograd.Const(x), mk, nil)
+		y = m.Forward(nil, autograd.Const(x), mk)
 	})
 	return y.Value.Contiguous()
 }

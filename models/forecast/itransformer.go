@@ -28,12 +28,13 @@ func init() {
 		if err := c.checkTransformer(); err != nil {
 			return nil, err
 		}
-		return &ITransformer{
-			Cfg:       c,
-			Embed:     torchLinear("enc_embedding.value_embedding", c.Lookback, c.DModel, true, rng),
-			Encoder:   newEncoder(c, rng),
-			Projector: torchLinear("projector", c.DModel, c.Horizon, true, rng),
-		}, nil
+		m := &ITransformer{Cfg: c, Embed: nn.NewTorchLinear("enc_embedding.value_embedding", c.Lookback, c.DModel, true, rng)}
+		var err error
+		if m.Encoder, err = newEncoder(c, rng); err != nil {
+			return nil, err
+		}
+		m.Projector = nn.NewTorchLinear("projector", c.DModel, c.Horizon, true, rng)
+		return m, nil
 	})
 }
 
@@ -43,7 +44,7 @@ func (m *ITransformer) Params() []*autograd.Var {
 }
 
 // Forward maps x [B, L, N] and marks [B, L, F] (may be nil) to [B, S, N].
-func (m *ITransformer) Forward(x, marks *autograd.Var, rng *tensor.RNG) *autograd.Var {
+func (m *ITransformer) Forward(ctx *nn.Ctx, x, marks *autograd.Var) *autograd.Var {
 	N := x.Dim(2)
 	restore := func(y *autograd.Var) *autograd.Var { return y }
 	if m.Cfg.UseNorm {
@@ -53,8 +54,8 @@ func (m *ITransformer) Forward(x, marks *autograd.Var, rng *tensor.RNG) *autogra
 	if marks != nil {
 		tok = autograd.Concat(1, tok, autograd.Permute(marks, 0, 2, 1)) // [B, N+F, L]
 	}
-	h := autograd.DropoutSeeded(m.Embed.Forward(autograd.Contiguous(tok)), m.Cfg.Dropout, rng) // [B, N+F, D]
-	h = m.Encoder.Forward(h, rng)
+	h := ctx.Dropout(m.Embed.Forward(autograd.Contiguous(tok)), m.Cfg.Dropout) // [B, N+F, D]
+	h = m.Encoder.Forward(ctx, h)
 	y := autograd.Permute(m.Projector.Forward(h), 0, 2, 1) // [B, S, N+F]
 	y = autograd.Contiguous(autograd.Slice(y, 2, 0, N))    // the variate tokens only
 	return restore(y)

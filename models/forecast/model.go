@@ -25,9 +25,9 @@ import (
 type Model interface {
 	nn.Module
 	// Forward maps x [B, L, N] (scaled) and its time features marks
-	// [B, L, F] to forecasts [B, S, N]. rng drives dropout; nil means
-	// evaluation (no dropout).
-	Forward(x, marks *autograd.Var, rng *tensor.RNG) *autograd.Var
+	// [B, L, F] (may be nil) to forecasts [B, S, N]. A training ctx with
+	// an RNG applies dropout; a nil ctx is evaluation.
+	Forward(ctx *nn.Ctx, x, marks *autograd.Var) *autograd.Var
 	// Config returns the model's configuration.
 	Config() Config
 }
@@ -79,23 +79,6 @@ func New(c Config) (Model, error) {
 		return nil, fmt.Errorf("lookback %d and horizon %d must be positive", c.Lookback, c.Horizon)
 	}
 	return ctor(c, tensor.NewRNG(c.Seed))
-}
-
-// torchLinear is nn.Linear with PyTorch's default initialisation (weight
-// and bias uniform in ±1/√in), as the official models get.
-func torchLinear(prefix string, in, out int, bias bool, rng *tensor.RNG) *nn.Linear {
-	b := 1 / sqrtf(in)
-	l := &nn.Linear{Weight: autograd.Param(nn.Join(prefix, "weight"), tensor.Uniform(rng, -b, b, out, in))}
-	if bias {
-		l.Bias = autograd.Param(nn.Join(prefix, "bias"), tensor.Uniform(rng, -b, b, out))
-	}
-	return l
-}
-
-// layerNorm is nn.LayerNorm with weight 1, bias 0 and ε = 1e-5 (PyTorch's).
-func layerNorm(prefix string, d int) *nn.LayerNorm {
-	return &nn.LayerNorm{Weight: autograd.Param(nn.Join(prefix, "weight"), tensor.Ones(d)),
-		Bias: autograd.Param(nn.Join(prefix, "bias"), tensor.Zeros(d)), Eps: 1e-5}
 }
 
 // normalise subtracts each sample's per-variate mean over time and divides

@@ -2,6 +2,7 @@ package forecast
 
 import (
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
 )
 
@@ -17,7 +18,7 @@ func init() {
 func (*Naive) Params() []*autograd.Var { return nil }
 
 // Forward maps x [B, L, N] to [B, S, N] (x's last row, repeated).
-func (m *Naive) Forward(x, _ *autograd.Var, _ *tensor.RNG) *autograd.Var {
+func (m *Naive) Forward(_ *nn.Ctx, x, _ *autograd.Var) *autograd.Var {
 	B, L, N := x.Dim(0), x.Dim(1), x.Dim(2)
 	last := autograd.Slice(x, 1, L-1, L) // [B, 1, N]
 	return autograd.Contiguous(autograd.Expand(last, B, m.Cfg.Horizon, N))

@@ -36,12 +36,15 @@ func init() {
 			return nil, fmt.Errorf("transformer: variates %d, want the number of input columns", c.Variates)
 		}
 		m := &Transformer{Cfg: c,
-			Value: torchLinear("enc_embedding.value_embedding", c.Variates, c.DModel, true, rng)}
+			Value: nn.NewTorchLinear("enc_embedding.value_embedding", c.Variates, c.DModel, true, rng)}
 		if c.Marks > 0 {
-			m.Time = torchLinear("enc_embedding.temporal_embedding", c.Marks, c.DModel, false, rng)
+			m.Time = nn.NewTorchLinear("enc_embedding.temporal_embedding", c.Marks, c.DModel, false, rng)
 		}
-		m.Encoder = newEncoder(c, rng)
-		m.Head = torchLinear("projection", c.Lookback*c.DModel, c.Horizon*c.Variates, true, rng)
+		var err error
+		if m.Encoder, err = newEncoder(c, rng); err != nil {
+			return nil, err
+		}
+		m.Head = nn.NewTorchLinear("projection", c.Lookback*c.DModel, c.Horizon*c.Variates, true, rng)
 		// Sinusoidal positions [L, D] (Time-Series-Library's PositionalEmbedding).
 		pe := tensor.New(tensor.Float32, c.Lookback, c.DModel)
 		for p := range c.Lookback {
@@ -64,7 +67,7 @@ func (m *Transformer) Params() []*autograd.Var {
 }
 
 // Forward maps x [B, L, N] and marks [B, L, F] to [B, S, N].
-func (m *Transformer) Forward(x, marks *autograd.Var, rng *tensor.RNG) *autograd.Var {
+func (m *Transformer) Forward(ctx *nn.Ctx, x, marks *autograd.Var) *autograd.Var {
 	B, L, N := x.Dim(0), x.Dim(1), x.Dim(2)
 	if N != m.Cfg.Variates {
 		panic(fmt.Sprintf("forecast: transformer built for %d variates, given %d", m.Cfg.Variates, N))
@@ -77,7 +80,7 @@ func (m *Transformer) Forward(x, marks *autograd.Var, rng *tensor.RNG) *autograd
 	if m.Time != nil && marks != nil {
 		h = autograd.Add(h, m.Time.Forward(marks))
 	}
-	h = m.Encoder.Forward(autograd.DropoutSeeded(h, m.Cfg.Dropout, rng), rng)
+	h = m.Encoder.Forward(ctx, ctx.Dropout(h, m.Cfg.Dropout))
 	y := m.Head.Forward(autograd.Reshape(h, B, L*m.Cfg.DModel)) // [B, S·N]
 	return restore(autograd.Reshape(y, B, m.Cfg.Horizon, N))
 }

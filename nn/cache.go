@@ -1,0 +1,120 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/loomml/loom/tensor"
+)
+
+// Cache is a model's incremental-decoding state, reached through Ctx.Cache.
+// Attention layers ask it for their key/value store by layer index; a
+// family with other kinds of state (a recurrent state, a paged store)
+// extends it with its own method and type-asserts. KVCaches is the plain
+// one-store-per-layer cache.
+type Cache interface {
+	// KV returns attention layer i's key/value store (nil: layer i keeps
+	// none, and attends only to its inputs).
+	KV(i int) KVCache
+}
+
+// KVCache keeps one attention layer's keys and values across calls.
+type KVCache interface {
+	// Append stores the keys and values of the new positions, k and v
+	// [B, KVHeads, T, HeadDim], and returns the keys and values the new
+	// queries attend over, [B, KVHeads, S, HeadDim]: a contiguous run of
+	// positions ending with the new ones (views; valid until the next
+	// Append).
+	Append(k, v *tensor.Tensor) (keys, values *tensor.Tensor)
+	// Len returns the number of positions appended so far.
+	Len() int
+}
+
+// KVCaches is a Cache with one store per layer (nil entries for layers
+// without attention).
+type KVCaches []KVCache
+
+// KV returns store i.
+func (c KVCaches) KV(i int) KVCache {
+	if i < 0 || i >= len(c) {
+		return nil
+	}
+	return c[i]
+}
+
+// FullKV keeps every position up to a fixed capacity, preallocated.
+type FullKV struct {
+	K, V *tensor.Tensor // [B, KVHeads, capacity, HeadDim]
+	n    int
+}
+
+// NewFullKV returns an empty store for batch rows of kvHeads×headDim keys
+// and values, up to capacity positions.
+func NewFullKV(batch, kvHeads, capacity, headDim int) *FullKV {
+	return &FullKV{K: tensor.Zeros(batch, kvHeads, capacity, headDim), V: tensor.Zeros(batch, kvHeads, capacity, headDim)}
+}
+
+// Append copies k and v in and returns every position stored.
+func (c *FullKV) Append(k, v *tensor.Tensor) (*tensor.Tensor, *tensor.Tensor) {
+	T := k.Dim(2)
+	if c.n+T > c.K.Dim(2) {
+		panic(fmt.Sprintf("nn: KV cache of %d positions is full (%d + %d)", c.K.Dim(2), c.n, T))
+	}
+	c.K.Slice(2, c.n, c.n+T).CopyFrom(k)
+	c.V.Slice(2, c.n, c.n+T).CopyFrom(v)
+	c.n += T
+	return c.K.Slice(2, 0, c.n), c.V.Slice(2, 0, c.n)
+}
+
+// Len returns the positions stored.
+func (c *FullKV) Len() int { return c.n }
+
+// Capacity returns the most positions the store holds.
+func (c *FullKV) Capacity() int { return c.K.Dim(2) }
+
+// SlidingKV keeps only what a sliding-window attention layer can still
+// see: the last Window−1 positions before the new ones (and the new ones),
+// so memory does not grow with the sequence. Older positions are dropped by
+// moving the kept ones to the front when the buffer fills.
+type SlidingKV struct {
+	Window int
+	k, v   *tensor.Tensor // [B, KVHeads, room, HeadDim]
+	start  int            // buffer row 0 holds position start
+	n      int            // positions appended
+}
+
+// NewSlidingKV returns an empty store for a layer with the given window,
+// sized for chunks of up to chunk new positions per call (larger chunks
+// grow it).
+func NewSlidingKV(batch, kvHeads, window, chunk, headDim int) *SlidingKV {
+	room := 2*window + chunk
+	return &SlidingKV{Window: window, k: tensor.Zeros(batch, kvHeads, room, headDim), v: tensor.Zeros(batch, kvHeads, room, headDim)}
+}
+
+// Append stores k and v and returns the positions the new queries can
+// see: from Window−1 before the first new one to the last.
+func (c *SlidingKV) Append(k, v *tensor.Tensor) (*tensor.Tensor, *tensor.Tensor) {
+	T := k.Dim(2)
+	keep := min(c.Window-1, c.n) // positions before the new ones still visible
+	used := c.n - c.start        // rows in use
+	room := c.k.Dim(2)
+	if used+T > room {
+		// Move the last keep rows to the front (growing for a large chunk).
+		if keep+T > room {
+			room = 2*(keep+T) + c.Window
+		}
+		nk, nv := tensor.Zeros(c.k.Dim(0), c.k.Dim(1), room, c.k.Dim(3)), tensor.Zeros(c.v.Dim(0), c.v.Dim(1), room, c.v.Dim(3))
+		nk.Slice(2, 0, keep).CopyFrom(c.k.Slice(2, used-keep, used))
+		nv.Slice(2, 0, keep).CopyFrom(c.v.Slice(2, used-keep, used))
+		c.k, c.v = nk, nv
+		c.start = c.n - keep
+		used = keep
+	}
+	c.k.Slice(2, used, used+T).CopyFrom(k)
+	c.v.Slice(2, used, used+T).CopyFrom(v)
+	c.n += T
+	lo := used - keep
+	return c.k.Slice(2, lo, used+T), c.v.Slice(2, lo, used+T)
+}
+
+// Len returns the positions appended so far (not only those kept).
+func (c *SlidingKV) Len() int { return c.n }

@@ -1,0 +1,143 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/tensor"
+)
+
+// Ctx is what one forward pass carries besides its inputs: the mode, the
+// random stream for dropout, a sink for auxiliary losses, an extra attention
+// mask, the cache and the position of the first token. Every family's
+// Forward takes one, so a paper that needs any of these adds no parameter to
+// anybody's signature. A nil *Ctx is evaluation at position 0 without a
+// cache; its methods are safe on nil.
+type Ctx struct {
+	// Train selects training behaviour: dropout (with RNG) and a family's
+	// training objective (a MatFormer's sum over granularities, say).
+	Train bool
+	// RNG drives dropout; nil means no dropout, even in training.
+	RNG *tensor.RNG
+	// Aux collects auxiliary losses (a mixture's load balancing, say); nil
+	// drops them, as evaluation does.
+	Aux *AuxLosses
+	// Mask restricts attention beyond each attention layer's own kind
+	// (padding, arbitrary sparse or graph masks); the zero Mask adds none.
+	Mask Mask
+	// Cache keeps state across calls for incremental decoding (nil: none).
+	Cache Cache
+	// Pos is the position of the inputs' first token.
+	Pos int
+}
+
+// Training reports whether c is in training mode.
+func (c *Ctx) Training() bool { return c != nil && c.Train }
+
+// Position returns the position of the first token (0 for a nil Ctx).
+func (c *Ctx) Position() int {
+	if c == nil {
+		return 0
+	}
+	return c.Pos
+}
+
+// Dropout applies dropout with probability p to x in training mode with an
+// RNG (one draw seeds the mask: autograd.DropoutSeeded); otherwise it
+// returns x.
+func (c *Ctx) Dropout(x *autograd.Var, p float64) *autograd.Var {
+	if !c.Training() || c.RNG == nil || p == 0 {
+		return x
+	}
+	return autograd.DropoutSeeded(x, p, c.RNG)
+}
+
+// dropoutRNG returns the RNG dropout may use (nil: no dropout).
+func (c *Ctx) dropoutRNG() *tensor.RNG {
+	if !c.Training() {
+		return nil
+	}
+	return c.RNG
+}
+
+// KV returns attention layer i's key/value store, or nil without a cache.
+func (c *Ctx) KV(i int) KVCache {
+	if c == nil || c.Cache == nil {
+		return nil
+	}
+	return c.Cache.KV(i)
+}
+
+// extraMask returns the call's mask (the zero Mask for a nil Ctx).
+func (c *Ctx) extraMask() Mask {
+	if c == nil {
+		return Mask{}
+	}
+	return c.Mask
+}
+
+// AddAux records an auxiliary loss: the training loop adds weight·loss to
+// the objective and logs loss under name in metrics.jsonl. Without a sink
+// (evaluation) it does nothing.
+func (c *Ctx) AddAux(name string, weight float64, loss *autograd.Var) {
+	if c == nil || c.Aux == nil {
+		return
+	}
+	if loss.Value.Numel() != 1 {
+		panic(fmt.Sprintf("nn: auxiliary loss %s has shape %v, want a scalar", name, loss.Shape()))
+	}
+	c.Aux.List = append(c.Aux.List, AuxLoss{Name: name, Weight: weight, Loss: loss})
+}
+
+// AuxLoss is one named, weighted auxiliary loss of a forward pass.
+type AuxLoss struct {
+	Name   string
+	Weight float64
+	Loss   *autograd.Var // a scalar
+}
+
+// AuxLosses collects the auxiliary losses of forward passes.
+type AuxLosses struct {
+	List []AuxLoss
+}
+
+// Total returns Σ weight·loss over the collected losses, nil when there
+// are none.
+func (a *AuxLosses) Total() *autograd.Var {
+	if a == nil {
+		return nil
+	}
+	var total *autograd.Var
+	for _, l := range a.List {
+		t := l.Loss
+		if l.Weight != 1 {
+			t = autograd.MulScalar(t, l.Weight)
+		}
+		if total == nil {
+			total = t
+		} else {
+			total = autograd.Add(total, t)
+		}
+	}
+	return total
+}
+
+// Values returns each loss's value by name (losses of one name summed), for
+// logs.
+func (a *AuxLosses) Values() map[string]float64 {
+	if a == nil || len(a.List) == 0 {
+		return nil
+	}
+	out := map[string]float64{}
+	for _, l := range a.List {
+		out[l.Name] += l.Loss.Item()
+	}
+	return out
+}
+
+// Reset drops the collected losses.
+func (a *AuxLosses) Reset() {
+	if a != nil {
+		a.List = a.List[:0]
+	}
+}
