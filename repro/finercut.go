@@ -8,6 +8,7 @@ import (
 
 	"github.com/loomml/loom/compress/finercut"
 	"github.com/loomml/loom/compress/prune"
+	"github.com/loomml/loom/convert"
 	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/eval"
 	"github.com/loomml/loom/models/decoder"
@@ -101,7 +102,7 @@ func runFinerCut(c *Context) (*Report, error) {
 			r, err := eval.Shard(m, s, tok, eval.Options{MaxTokens: evalTokens})
 			return r.Loss, err
 		}
-		m0, err := decoder.Load(ckpt)
+		m0, err := convert.Load(ckpt)
 		if err != nil {
 			return nil, err
 		}
@@ -139,7 +140,7 @@ func runFinerCut(c *Context) (*Report, error) {
 				var rets, losses []float64
 				taskRets := map[string][]float64{}
 				for rep := range reps {
-					m, err := decoder.Load(ckpt)
+					m, err := convert.Load(ckpt)
 					if err != nil {
 						return nil, err
 					}
@@ -171,12 +172,12 @@ func runFinerCut(c *Context) (*Report, error) {
 						if si == 0 {
 							exampleOrder = order
 							// The cached search against the naive one.
-							mc, _ := decoder.Load(ckpt)
+							mc, _ := convert.Load(ckpt)
 							rc, err := finercut.Prune(mc, cal, finercut.Options{Count: count})
 							if err != nil {
 								return nil, err
 							}
-							mn, _ := decoder.Load(ckpt)
+							mn, _ := convert.Load(ckpt)
 							rn, err := finercut.Prune(mn, cal, finercut.Options{Count: count, Naive: true})
 							if err != nil {
 								return nil, err

@@ -3,6 +3,7 @@ package tensor
 import (
 	"fmt"
 
+	"github.com/loomml/loom/dtype"
 	"github.com/loomml/loom/internal/kernels"
 )
 
@@ -14,59 +15,38 @@ import (
 // other operation stay float32; anything else panics naming the dtype.
 const (
 	// BFloat16 stores each element as the top half of its float32.
-	BFloat16 DType = iota + 3
+	BFloat16 = dtype.BFloat16
 	// Float16 is IEEE 754 half precision.
-	Float16
+	Float16 = dtype.Float16
 	// Q8_0 is ggml's 8-bit block format: blocks of 32 elements of a row,
 	// each an f16 scale d and 32 int8 q (value d·q), 34 bytes per block.
 	// Rows must hold a multiple of 32 elements.
-	Q8_0
+	Q8_0 = dtype.Q8_0
 )
 
-// format maps a packed dtype to its kernels format.
-func (d DType) format() kernels.Format {
-	switch d {
-	case BFloat16:
-		return kernels.BF16
-	case Float16:
-		return kernels.F16
-	case Q8_0:
-		return kernels.Q8_0
-	}
-	return 0
-}
-
-// Packed reports whether d is a low-precision storage dtype.
-func (d DType) Packed() bool { return d.format() != 0 }
+// format returns the kernels format of a packed dtype (0 for others).
+func format(d DType) kernels.Format { return d.Info().Kernel }
 
 // ParseDType returns the dtype named s: float32 (f32), float64 (f64),
-// bfloat16 (bf16), float16 (f16) or q8_0.
+// bfloat16 (bf16), float16 (f16) or q8_0 — the types tensors hold.
 func ParseDType(s string) (DType, error) {
-	switch s {
-	case "float32", "f32":
-		return Float32, nil
-	case "float64", "f64":
-		return Float64, nil
-	case "bfloat16", "bf16":
-		return BFloat16, nil
-	case "float16", "f16":
-		return Float16, nil
-	case "q8_0":
-		return Q8_0, nil
+	d, err := dtype.Parse(s)
+	if err != nil || !d.Computable() {
+		return 0, fmt.Errorf("unknown dtype %q (want f32, bf16, f16 or q8_0)", s)
 	}
-	return 0, fmt.Errorf("unknown dtype %q (want f32, bf16, f16 or q8_0)", s)
+	return d, nil
 }
 
-// rowBytes returns the bytes of a packed tensor of shape.
+// packedBytes returns the bytes of a packed tensor of shape.
 func packedBytes(d DType, shape []int) (int, error) {
 	if len(shape) == 0 {
 		return 0, fmt.Errorf("tensor: a %v tensor needs at least one dimension", d)
 	}
 	k := shape[len(shape)-1]
-	if err := d.format().Valid(k); err != nil {
+	if err := format(d).Valid(k); err != nil {
 		return 0, fmt.Errorf("tensor: %v rows of %d elements: %v", d, k, err)
 	}
-	return numelOf(shape[:len(shape)-1]) * d.format().RowBytes(k), nil
+	return numelOf(shape[:len(shape)-1]) * format(d).RowBytes(k), nil
 }
 
 // FromPacked wraps raw (not copied) as a packed tensor of dtype d and the
@@ -106,7 +86,7 @@ func Pack(t *Tensor, d DType) *Tensor {
 	raw := make([]byte, n)
 	k := t.shape[len(t.shape)-1]
 	src := t.Contiguous().F32()
-	f := d.format()
+	f := format(d)
 	rb := f.RowBytes(k)
 	kernels.Parallel(len(src)/max(k, 1), func(i int) {
 		kernels.Narrow(f, raw[i*rb:(i+1)*rb], src[i*k:(i+1)*k])
@@ -127,7 +107,7 @@ func (t *Tensor) Raw() []byte {
 func (t *Tensor) widen() *Tensor {
 	out := New(Float32, t.shape...)
 	k := t.shape[len(t.shape)-1]
-	f := t.dtype.format()
+	f := format(t.dtype)
 	rb := f.RowBytes(k)
 	rows := numelOf(t.shape[:len(t.shape)-1])
 	kernels.Parallel(rows, func(i int) {
@@ -140,7 +120,7 @@ func (t *Tensor) widen() *Tensor {
 // [len(ids), cols] tensor.
 func packedRows(w *Tensor, ids []int) *Tensor {
 	k := w.shape[1]
-	f := w.dtype.format()
+	f := format(w.dtype)
 	rb := f.RowBytes(k)
 	out := New(Float32, len(ids), k)
 	for i, id := range ids {
@@ -158,5 +138,5 @@ func matmulPacked(out, a, w *Tensor, beta float32) {
 	k := w.shape[1]
 	n := w.shape[0]
 	m := a.Numel() / max(k, 1)
-	kernels.GemmLowT(w.dtype.format(), kernels.Threads(), m, n, k, a.Contiguous().F32(), k, w.raw, beta, out.F32(), n)
+	kernels.GemmLowT(format(w.dtype), kernels.Threads(), m, n, k, a.Contiguous().F32(), k, w.raw, beta, out.F32(), n)
 }

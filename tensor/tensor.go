@@ -4,48 +4,20 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/loomml/loom/dtype"
 	"github.com/loomml/loom/internal/kernels"
 )
 
-// DType is the element type of a tensor's storage.
-type DType uint8
+// DType is the element type of a tensor's storage: a row of package
+// dtype's table, the one table of weight types.
+type DType = dtype.DType
 
 const (
 	// Float32 is the working precision of every model.
-	Float32 DType = iota + 1
+	Float32 = dtype.Float32
 	// Float64 is used by gradient checks and by analyses that need it.
-	Float64
+	Float64 = dtype.Float64
 )
-
-func (d DType) String() string {
-	switch d {
-	case Float32:
-		return "float32"
-	case Float64:
-		return "float64"
-	case BFloat16:
-		return "bfloat16"
-	case Float16:
-		return "float16"
-	case Q8_0:
-		return "q8_0"
-	}
-	return fmt.Sprintf("DType(%d)", uint8(d))
-}
-
-// Size returns the number of bytes of one element (of a packed dtype: the
-// average, rounded down; see Tensor.Raw for exact sizes).
-func (d DType) Size() int {
-	switch d {
-	case Float64:
-		return 8
-	case BFloat16, Float16:
-		return 2
-	case Q8_0:
-		return 1
-	}
-	return 4
-}
 
 // Float is the set of Go element types a Tensor can hold.
 type Float interface{ ~float32 | ~float64 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/convert"
 	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/eval"
 	"github.com/loomml/loom/internal/progress"
@@ -168,7 +169,7 @@ func (j *Job) Run() (*Outcome, error) {
 	}
 	r := &Loop[data.Batch]{Model: m, Hyper: h.Hyper, Data: sampler, OutDir: j.OutDir, Progress: j.Progress,
 		EvalEvery: h.EvalEvery, CheckpointEvery: h.CheckpointEvery, Meta: j.Meta, StopAt: j.StopAt,
-		Validate: validator(m, valShard, h.BatchSize, h.SeqLen, valBatches), SaveModel: m.Save, SaveExtra: saveTok}
+		Validate: validator(m, valShard, h.BatchSize, h.SeqLen, valBatches), SaveModel: func(dir string) error { return convert.Save(m, dir) }, SaveExtra: saveTok}
 	out := &Outcome{Model: m, Tokenizer: tok, OutDir: j.OutDir}
 	if j.Resume {
 		if _, err := os.Stat(filepath.Join(j.OutDir, CheckpointDir, StateFile)); err == nil {

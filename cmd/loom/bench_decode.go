@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"sort"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/convert"
 	"github.com/loomml/loom/internal/kernels"
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/nn"
@@ -130,8 +130,11 @@ func benchDecode(args []string, stdout, stderr io.Writer) error {
 // decodeModel loads path in dt, or builds the default random model.
 func decodeModel(path string, ctx int, dt tensor.DType) (*decoder.Model, string, error) {
 	if path != "" {
-		m, err := decoder.LoadWith(path, decoder.LoadOptions{DType: dt})
-		return m, filepath.Base(filepath.Clean(path)), err
+		l, err := convert.Open(path, convert.LoadOptions{DType: dt})
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Model, l.Name, nil
 	}
 	m, err := decoder.New(decodeConfig(ctx), 1)
 	if err != nil {

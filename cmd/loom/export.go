@@ -5,10 +5,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
-	"github.com/loomml/loom/format/safetensors"
-	"github.com/loomml/loom/models/decoder"
+	"github.com/loomml/loom/convert"
 )
 
 func init() {
@@ -18,10 +16,10 @@ func init() {
 func runExport(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("export", "--format gguf|hf --model PATH --out PATH [--type T] [--name NAME]", stderr)
 	format := fs.String("format", "", "gguf (a llama.cpp file) or hf (a directory LlamaForCausalLM.from_pretrained loads) (required)")
-	model := fs.String("model", "", "model directory or .gguf file to export (required)")
+	model := fs.String("model", "", "model to export: a training run's directory, a model directory or a .gguf file (required)")
 	out := fs.String("out", "", "output: a .gguf file, or a directory for hf (required)")
 	typ := fs.String("type", "", "weight type: gguf f32, f16 or q8_0 (default f16; q8_0 needs rows of 32·k, others fall back to f16); hf f32, f16 or bf16 (default f32)")
-	name := fs.String("name", "", "general.name in GGUF metadata (default: the model's directory name)")
+	name := fs.String("name", "", "general.name in GGUF metadata (default: the training run's or model directory's name)")
 	dtype := fs.String("dtype", "f32", "precision the model is loaded in before export: f32, or bf16/f16 for models too large for float32 (exact when the checkpoint is stored in that type)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -37,23 +35,22 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	}
 	switch *format {
 	case "gguf":
-		t, ok := decoder.GGUFTypes[orDefault(*typ, "f16")]
-		if !ok {
-			return fmt.Errorf("--type %q: GGUF weights are f32, f16 or q8_0", *typ)
+		t, err := parseType("type", *typ, "f16", convert.GGUFTypes)
+		if err != nil {
+			return err
 		}
 		if *name == "" {
-			*name = filepath.Base(filepath.Clean(*model))
-			*name = strings.TrimSuffix(*name, filepath.Ext(*name))
+			*name = l.Name // the training run's name for RUN or RUN/checkpoint
 		}
-		if err := l.Model.ExportGGUF(*out, l.Tok, t, *name); err != nil {
+		if err := convert.ExportGGUF(l.Model, *out, l.Tok, t, *name); err != nil {
 			return err
 		}
 	case "hf":
-		dt, ok := hfDTypes[orDefault(*typ, "f32")]
-		if !ok {
-			return fmt.Errorf("--type %q: Hugging Face weights are f32, f16 or bf16", *typ)
+		dt, err := parseType("type", *typ, "f32", convert.HFTypes)
+		if err != nil {
+			return err
 		}
-		if err := l.Model.ExportHF(*out, l.Tok, dt); err != nil {
+		if err := convert.ExportHF(l.Model, *out, l.Tok, dt); err != nil {
 			return err
 		}
 	default:
@@ -72,6 +69,3 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	}
 	return nil
 }
-
-// hfDTypes are the safetensors weight types loom writes, by flag value.
-var hfDTypes = map[string]safetensors.DType{"f32": safetensors.F32, "f16": safetensors.F16, "bf16": safetensors.BF16}

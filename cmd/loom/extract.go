@@ -39,7 +39,7 @@ func runExtract(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := fsutil.WriteDir(*out, func(tmp string) error { return saveDerived(sub, l, *model, tmp) }); err != nil {
+	if err := fsutil.WriteDir(*out, func(tmp string) error { return saveDerived(sub, l, tmp) }); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s: FFN widths %v, %d parameters (the source has %d)\n", *out, ws, sub.NumParams(), l.Model.NumParams())

@@ -8,14 +8,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/loomml/loom/convert"
 	"github.com/loomml/loom/models/decoder"
 )
 
 // TestExtractCLI slices an HF directory's FFNs per layer, and the result
 // loads and generates as an ordinary model.
 func TestExtractCLI(t *testing.T) {
-	src := "../../models/decoder/testdata/hf/loom-trained"
-	m, err := decoder.Load(src)
+	src := "../../convert/testdata/hf/loom-trained"
+	m, err := convert.Load(src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,14 +27,14 @@ func TestExtractCLI(t *testing.T) {
 	if code := run([]string{"extract", "--model", src, "--ffn-widths", strings.Join(widths, ","), "--out", out}, &o, &e); code != 0 {
 		t.Fatalf("extract: %s", e.String())
 	}
-	sub, err := decoder.Load(out)
+	sub, err := convert.Load(out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := sub.FFNWidths(); got[0] != full/2 || got[1] != full/4 {
 		t.Fatalf("extracted widths %v", got)
 	}
-	if _, err := os.Stat(filepath.Join(out, decoder.TokenizerFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(out, convert.TokenizerFile)); err != nil {
 		t.Fatal("tokenizer not copied:", err)
 	}
 	o.Reset()
@@ -73,7 +74,7 @@ func TestMixNMatchEvalEqualsExtracted(t *testing.T) {
 	}
 	dir := t.TempDir()
 	src, sub := filepath.Join(dir, "mat"), filepath.Join(dir, "sub")
-	if err := m.Save(src); err != nil {
+	if err := convert.Save(m, src); err != nil {
 		t.Fatal(err)
 	}
 	var o, e bytes.Buffer

@@ -1,13 +1,15 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
 
-	"github.com/loomml/loom/format/gguf"
+	"github.com/loomml/loom/convert"
+	"github.com/loomml/loom/dtype"
 	"github.com/loomml/loom/generate"
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/tensor"
@@ -74,12 +76,13 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// loadModel applies --threads and loads a model (an HF-style directory or
-// a GGUF file) with its tokenizer and stop tokens, for the verbs that take
-// --model. dtype is the in-memory precision of the weights ("" = f32).
-func loadModel(verb, path string, threads int, dtype string, stderr io.Writer) (*loaded, error) {
+// loadModel applies --threads and loads a model with its tokenizer and stop
+// tokens for the verbs that take --model: a training run's directory, a
+// model directory (loom's or Hugging Face's) or a GGUF file. dtype is the
+// in-memory precision of the weights ("" = f32).
+func loadModel(verb, path string, threads int, dtype string, stderr io.Writer) (*convert.Loaded, error) {
 	if path == "" {
-		fmt.Fprintf(stderr, "loom %s: --model DIR is required\n", verb)
+		fmt.Fprintf(stderr, "loom %s: --model PATH is required (a model directory, a training run's directory or a .gguf file)\n", verb)
 		return nil, errUsage
 	}
 	if err := setThreads(threads); err != nil {
@@ -88,54 +91,30 @@ func loadModel(verb, path string, threads int, dtype string, stderr io.Writer) (
 	dt := tensor.Float32
 	if dtype != "" {
 		var err error
-		if dt, err = tensor.ParseDType(dtype); err != nil || dt == tensor.Float64 {
-			return nil, fmt.Errorf("--dtype %q: want f32, bf16, f16 or q8_0", dtype)
+		if dt, err = tensor.ParseDType(dtype); err != nil || decoder.CheckWeightDType(dt) != nil {
+			return nil, fmt.Errorf("--dtype %q: want one of %s", dtype, dtypeNames(decoder.WeightDTypes))
 		}
 	}
-	l := &loaded{}
-	var err error
-	if gguf.IsGGUF(path) {
-		if l.Model, l.Tok, err = decoder.LoadGGUF(path, decoder.LoadOptions{DType: dt}); err != nil {
-			return nil, err
-		}
-	} else {
-		if l.Model, err = decoder.LoadWith(path, decoder.LoadOptions{DType: dt}); err != nil {
-			return nil, err
-		}
-		if l.Tok, err = l.Model.Config.LoadTokenizer(path); err != nil {
-			return nil, err
-		}
-		if l.Gen, err = decoder.LoadGenerationConfig(path); err != nil {
-			return nil, err
-		}
-		if l.TokCfg, err = decoder.LoadTokenizerConfig(path); err != nil {
-			return nil, err
-		}
-	}
-	m := l.Model
-	l.Stop = m.Config.StopTokens(l.Gen, l.Tok)
-	if b, ok := l.Tok.(*tokenizer.BPE); ok && l.TokCfg != nil && l.TokCfg.EOSToken != "" {
-		if id := b.Special(l.TokCfg.EOSToken); id >= 0 && !slices.Contains(l.Stop, id) {
-			l.Stop = append(l.Stop, id)
-		}
-	}
-	return l, nil
+	return convert.Open(path, convert.LoadOptions{DType: dt})
 }
 
-// loaded is a model with what generation needs besides its weights.
-type loaded struct {
-	Model  *decoder.Model
-	Tok    tokenizer.Tokenizer
-	Gen    *decoder.GenerationConfig // generation_config.json, or nil
-	TokCfg *decoder.TokenizerConfig  // tokenizer_config.json, or nil
-	Stop   []int                     // end-of-sequence ids
+// dtypeNames lists types for messages: "f32, f16 or q8_0".
+func dtypeNames(ds []tensor.DType) string {
+	names := strings.Split(dtype.Names(ds...), ", ")
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
+// parseType reads a type flag (--type, --dtype): one of ds, def when
+// empty.
+func parseType(flag, value, def string, ds []tensor.DType) (tensor.DType, error) {
+	d, err := dtype.Parse(cmp.Or(value, def))
+	if err != nil || !slices.Contains(ds, d) {
+		return 0, fmt.Errorf("--%s %q: want %s", flag, value, dtypeNames(ds))
 	}
-	return s
+	return d, nil
 }
 
 // addSpecials encodes prompts as transformers does by default

@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/loomml/loom/convert"
 	"github.com/loomml/loom/internal/progress"
 	"github.com/loomml/loom/models/decoder"
 )
@@ -28,9 +29,9 @@ func runInit(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	dt, ok := hfDTypes[*dtype]
-	if !ok {
-		return fmt.Errorf("--dtype %q: want f32, f16 or bf16", *dtype)
+	dt, err := parseType("dtype", *dtype, "bf16", convert.HFTypes)
+	if err != nil {
+		return err
 	}
 	c, err := decoder.LoadConfig(*config)
 	if err != nil {
@@ -38,7 +39,7 @@ func runInit(args []string, stdout, stderr io.Writer) error {
 	}
 	var bar *progress.Bar
 	t0 := time.Now()
-	err = decoder.WriteRandom(c, *out, dt, *seed, *shardMB*1e6, func(done, total int64) {
+	err = convert.WriteRandom(c, *out, dt, *seed, *shardMB*1e6, func(done, total int64) {
 		if bar == nil {
 			bar = progress.New(stderr, "init (MB)", int(total/1e6))
 		}

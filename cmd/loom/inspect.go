@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/loomml/loom/convert"
 	"github.com/loomml/loom/format/gguf"
 	"github.com/loomml/loom/format/safetensors"
 	"github.com/loomml/loom/models/decoder"
@@ -72,7 +74,7 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 	if in.Config != nil {
 		c := in.Config
 		fmt.Fprintf(stdout, "\nconfig: %s, hidden %d, layers %d, heads %d (kv %d, head_dim %d), ffn %d, vocab %d, context %d, rope_theta %g, tied %v\n",
-			orDefault(c.ModelType, "llama"), c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.KVHeads(), c.HeadDimOrDefault(),
+			cmp.Or(c.ModelType, "llama"), c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.KVHeads(), c.HeadDimOrDefault(),
 			c.IntermediateSize, c.VocabSize, c.MaxPositionEmbeddings, c.RopeTheta, c.TieWordEmbeddings)
 	}
 	if len(in.Files) > 0 {
@@ -183,7 +185,7 @@ func summarize(v any, all bool) any {
 }
 
 func inspectDir(in *inspection, dir string) error {
-	c, err := decoder.LoadConfig(filepath.Join(dir, decoder.ConfigFile))
+	c, err := decoder.LoadConfig(filepath.Join(dir, convert.ConfigFile))
 	if err != nil {
 		return err
 	}
@@ -198,18 +200,18 @@ func inspectDir(in *inspection, dir string) error {
 			in.Files[e.Name()] = fmt.Sprintf("%.1f kB", float64(info.Size())/1e3)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(dir, decoder.WeightsFile)); err == nil {
-		return inspectSafetensors(in, filepath.Join(dir, decoder.WeightsFile), decoder.WeightsFile)
+	if _, err := os.Stat(filepath.Join(dir, convert.WeightsFile)); err == nil {
+		return inspectSafetensors(in, filepath.Join(dir, convert.WeightsFile), convert.WeightsFile)
 	}
-	data, err := os.ReadFile(filepath.Join(dir, decoder.IndexFile))
+	data, err := os.ReadFile(filepath.Join(dir, convert.IndexFile))
 	if err != nil {
-		return fmt.Errorf("%s: no weights: neither %s nor %s exists", dir, decoder.WeightsFile, decoder.IndexFile)
+		return fmt.Errorf("%s: no weights: neither %s nor %s exists", dir, convert.WeightsFile, convert.IndexFile)
 	}
 	var idx struct {
 		WeightMap map[string]string `json:"weight_map"`
 	}
 	if err := json.Unmarshal(data, &idx); err != nil {
-		return fmt.Errorf("%s: %v", filepath.Join(dir, decoder.IndexFile), err)
+		return fmt.Errorf("%s: %v", filepath.Join(dir, convert.IndexFile), err)
 	}
 	shards := map[string]bool{}
 	for _, f := range idx.WeightMap {
@@ -217,7 +219,7 @@ func inspectDir(in *inspection, dir string) error {
 	}
 	for _, f := range sortedKeys(shards) {
 		if filepath.Base(f) != f {
-			return fmt.Errorf("%s: shard %q is not a file name", filepath.Join(dir, decoder.IndexFile), f)
+			return fmt.Errorf("%s: shard %q is not a file name", filepath.Join(dir, convert.IndexFile), f)
 		}
 		if err := inspectSafetensors(in, filepath.Join(dir, f), f); err != nil {
 			return err

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/convert"
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
@@ -213,14 +214,14 @@ func TestLlamaCpp(t *testing.T) {
 			var m *decoder.Model
 			var err error
 			if tc.scaling != "" {
-				m, err = decoder.Load(src) // GGUF import does not read rope_freqs
+				m, err = convert.Load(src) // GGUF import does not read rope_freqs
 			} else {
-				m, err = decoder.LoadWith(path, decoder.LoadOptions{DType: tensor.Float32})
+				m, err = convert.LoadWith(path, convert.LoadOptions{DType: tensor.Float32})
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			tok, err := decoder.LoadGGUFTokenizer(path)
+			tok, err := convert.LoadGGUFTokenizer(path)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,8 +13,10 @@ import (
 
 	"github.com/loomml/loom/compress/finercut"
 	"github.com/loomml/loom/compress/prune"
+	"github.com/loomml/loom/convert"
 	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/eval"
+	"github.com/loomml/loom/format/gguf"
 	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/internal/progress"
 	"github.com/loomml/loom/models/decoder"
@@ -206,7 +208,7 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 			rep.TaskRetention[b.Task] = (rep.After.Tasks[i].Accuracy - b.Chance) / (b.Accuracy - b.Chance)
 		}
 	}
-	if err := saveDerived(m, l, *model, *out); err != nil {
+	if err := saveDerived(m, l, *out); err != nil {
 		return err
 	}
 	if err := writePruneReport(*out, &rep, len(m.Layers)); err != nil {
@@ -219,26 +221,26 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// saveDerived writes a model derived from the one at src (pruned,
-// extracted) into out, with src's tokenizer and generation files (a GGUF
-// source's tokenizer as tokenizer.json).
-func saveDerived(m *decoder.Model, l *loaded, src, out string) error {
-	if err := m.Save(out); err != nil {
+// saveDerived writes a model derived from the loaded one (pruned,
+// extracted) into out, with the source's tokenizer and generation files (a
+// GGUF source's tokenizer as tokenizer.json).
+func saveDerived(m *decoder.Model, l *convert.Loaded, out string) error {
+	if err := convert.Save(m, out); err != nil {
 		return err
 	}
-	if st, err := os.Stat(src); err == nil && !st.IsDir() {
+	if gguf.IsGGUF(l.Path) {
 		// A GGUF model: keep its tokenizer as tokenizer.json.
 		if b, ok := l.Tok.(*tokenizer.BPE); ok {
-			if err := b.SaveHF(filepath.Join(out, decoder.TokenizerFile)); err != nil {
+			if err := b.SaveHF(filepath.Join(out, convert.TokenizerFile)); err != nil {
 				return err
 			}
-			m.Config.Loom.Tokenizer = decoder.TokenizerFile
-			return decoder.WriteFileAtomic(filepath.Join(out, decoder.ConfigFile), m.Config.JSON())
+			m.Config.Loom.Tokenizer = convert.TokenizerFile
+			return fsutil.WriteFile(filepath.Join(out, convert.ConfigFile), m.Config.JSON())
 		}
 		return nil
 	}
-	for _, f := range []string{decoder.TokenizerFile, decoder.TokenizerConfigFile, decoder.GenerationConfigFile} {
-		b, err := os.ReadFile(filepath.Join(src, f))
+	for _, f := range []string{convert.TokenizerFile, convert.TokenizerConfigFile, convert.GenerationConfigFile} {
+		b, err := os.ReadFile(filepath.Join(l.Path, f))
 		if err != nil {
 			continue
 		}

@@ -46,7 +46,7 @@ func TestPruneCLI(t *testing.T) {
 func TestPruneHFDirectory(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "pruned")
 	var o, e bytes.Buffer
-	args := []string{"prune", "--method", "finercut", "--ratio", "0.25", "--model", "../../models/decoder/testdata/hf/loom-trained",
+	args := []string{"prune", "--method", "finercut", "--ratio", "0.25", "--model", "../../convert/testdata/hf/loom-trained",
 		"--out", out, "--windows", "2", "--eval-tokens", "500", "--tasks", ""}
 	if code := run(args, &o, &e); code != 0 || !strings.Contains(o.String(), "removed 1 of 4 sublayers") {
 		t.Fatalf("prune of an HF directory: %s %s", o.String(), e.String())

@@ -3,6 +3,8 @@ package gguf
 import (
 	"fmt"
 	"math"
+
+	"github.com/loomml/loom/dtype"
 )
 
 // Type is a tensor element type, a ggml_type, numbered as in ggml.h.
@@ -65,67 +67,32 @@ const (
 // (GGML_TYPE_COUNT).
 const typeCount = 43
 
-// typeInfo is the name and block layout of one ggml type. A zero blockSize
-// marks a removed type.
-type typeInfo struct {
-	name      string
-	blockSize int
-	typeSize  int
-}
+// removedNames names the type numbers whose support was removed from ggml;
+// GGUF files can no longer hold them. Every other type's name and block
+// layout come from package dtype's table.
+var removedNames = map[Type]string{Q4_2: "Q4_2", Q4_3: "Q4_3", Q4_0_4_4: "Q4_0_4_4", Q4_0_4_8: "Q4_0_4_8",
+	Q4_0_8_8: "Q4_0_8_8", IQ4_NL_4_4: "IQ4_NL_4_4", IQ4_NL_4_8: "IQ4_NL_4_8", IQ4_NL_8_8: "IQ4_NL_8_8"}
 
-// types is indexed by Type. The block layouts are those of ggml's
-// type_traits table (ggml.c) and the block structs of ggml-common.h.
-var types = [typeCount]typeInfo{
-	F32:        {"F32", 1, 4},
-	F16:        {"F16", 1, 2},
-	Q4_0:       {"Q4_0", 32, 18},
-	Q4_1:       {"Q4_1", 32, 20},
-	Q4_2:       {"Q4_2", 0, 0},
-	Q4_3:       {"Q4_3", 0, 0},
-	Q5_0:       {"Q5_0", 32, 22},
-	Q5_1:       {"Q5_1", 32, 24},
-	Q8_0:       {"Q8_0", 32, 34},
-	Q8_1:       {"Q8_1", 32, 36},
-	Q2_K:       {"Q2_K", 256, 84},
-	Q3_K:       {"Q3_K", 256, 110},
-	Q4_K:       {"Q4_K", 256, 144},
-	Q5_K:       {"Q5_K", 256, 176},
-	Q6_K:       {"Q6_K", 256, 210},
-	Q8_K:       {"Q8_K", 256, 292},
-	IQ2_XXS:    {"IQ2_XXS", 256, 66},
-	IQ2_XS:     {"IQ2_XS", 256, 74},
-	IQ3_XXS:    {"IQ3_XXS", 256, 98},
-	IQ1_S:      {"IQ1_S", 256, 50},
-	IQ4_NL:     {"IQ4_NL", 32, 18},
-	IQ3_S:      {"IQ3_S", 256, 110},
-	IQ2_S:      {"IQ2_S", 256, 82},
-	IQ4_XS:     {"IQ4_XS", 256, 136},
-	I8:         {"I8", 1, 1},
-	I16:        {"I16", 1, 2},
-	I32:        {"I32", 1, 4},
-	I64:        {"I64", 1, 8},
-	F64:        {"F64", 1, 8},
-	IQ1_M:      {"IQ1_M", 256, 56},
-	BF16:       {"BF16", 1, 2},
-	Q4_0_4_4:   {"Q4_0_4_4", 0, 0},
-	Q4_0_4_8:   {"Q4_0_4_8", 0, 0},
-	Q4_0_8_8:   {"Q4_0_8_8", 0, 0},
-	TQ1_0:      {"TQ1_0", 256, 54},
-	TQ2_0:      {"TQ2_0", 256, 66},
-	IQ4_NL_4_4: {"IQ4_NL_4_4", 0, 0},
-	IQ4_NL_4_8: {"IQ4_NL_4_8", 0, 0},
-	IQ4_NL_8_8: {"IQ4_NL_8_8", 0, 0},
-	MXFP4:      {"MXFP4", 32, 17},
-	NVFP4:      {"NVFP4", 64, 36},
-	Q1_0:       {"Q1_0", 128, 18},
-	Q2_0:       {"Q2_0", 64, 18},
+// DType returns the row of loom's type table for t (false for a number
+// that ggml does not define or has removed).
+func (t Type) DType() (dtype.DType, bool) { return dtype.FromGGML(uint32(t)) }
+
+// TypeOf returns the GGUF tensor type of d (false when GGUF cannot hold d).
+func TypeOf(d dtype.DType) (Type, bool) {
+	if g := d.Info().GGML; g >= 0 {
+		return Type(g), true
+	}
+	return 0, false
 }
 
 // String returns the type's name as in ggml.h without the GGML_TYPE_ prefix
 // ("F32", "Q8_0", "BF16"), or "Type(N)" for a number ggml does not define.
 func (t Type) String() string {
-	if t < typeCount {
-		return types[t].name
+	if d, ok := t.DType(); ok {
+		return d.Info().GGMLName
+	}
+	if n, ok := removedNames[t]; ok {
+		return n
 	}
 	return fmt.Sprintf("Type(%d)", uint32(t))
 }
@@ -135,19 +102,15 @@ func (t Type) String() string {
 // quants, and so on. It returns 0 for a type that is unknown or whose
 // support was removed from ggml.
 func (t Type) BlockSize() int {
-	if t < typeCount {
-		return types[t].blockSize
-	}
-	return 0
+	d, _ := t.DType()
+	return d.Info().Block
 }
 
 // TypeSize returns the number of bytes of one block of t (4 for F32, 2 for
 // F16 and BF16, 34 for Q8_0, ...), or 0 if t is unknown or removed.
 func (t Type) TypeSize() int {
-	if t < typeCount {
-		return types[t].typeSize
-	}
-	return 0
+	d, _ := t.DType()
+	return d.Info().BlockBytes
 }
 
 // Known reports whether t is a type that GGUF files can hold: one that ggml
@@ -156,7 +119,7 @@ func (t Type) Known() bool { return t.BlockSize() != 0 }
 
 // removed reports whether t is a number ggml once used for a type whose
 // support has since been removed.
-func (t Type) removed() bool { return t < typeCount && types[t].blockSize == 0 }
+func (t Type) removed() bool { _, ok := removedNames[t]; return ok }
 
 // describe returns the type for error messages: its name, and its number
 // when that helps ("type 99", "type 4 (Q4_2, removed from ggml)").

@@ -1,4 +1,4 @@
-package decoder
+package decoder_test
 
 import (
 	"os"
@@ -8,6 +8,9 @@ import (
 	"testing"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/convert"
+	"github.com/loomml/loom/models/decoder"
+	"github.com/loomml/loom/models/decoder/decodertest"
 )
 
 // TestLearnedActivationsSurviveSaveLoad: activations with parameters of
@@ -25,8 +28,8 @@ func TestLearnedActivationsSurviveSaveLoad(t *testing.T) {
 		{"snake", []string{"a"}},
 	} {
 		t.Run(c.act, func(t *testing.T) {
-			cfg := tinyConfig(func(cfg *Config) { cfg.HiddenAct = c.act; cfg.Loom.FFN = "mlp" })
-			m, err := New(cfg, 9)
+			cfg := decodertest.TinyConfig(func(cfg *decoder.Config) { cfg.HiddenAct = c.act; cfg.Loom.FFN = "mlp" })
+			m, err := decoder.New(cfg, 9)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -44,18 +47,18 @@ func TestLearnedActivationsSurviveSaveLoad(t *testing.T) {
 				}
 			}
 			dir := t.TempDir()
-			if err := m.Save(dir); err != nil {
+			if err := convert.Save(m, dir); err != nil {
 				t.Fatal(err)
 			}
 			raw, _ := os.ReadFile(filepath.Join(dir, "config.json"))
 			if !strings.Contains(string(raw), `"hidden_act": "`+c.act+`"`) {
 				t.Fatalf("config.json does not name the activation:\n%s", raw)
 			}
-			m2, err := Load(dir)
+			m2, err := convert.Load(dir)
 			if err != nil {
 				t.Fatal(err)
 			}
-			x := ids(12, 50)
+			x := decodertest.IDs(12, 50)
 			var a, b *autograd.Var
 			autograd.NoGrad(func() { a, b = m.Forward(nil, x, 1, 12), m2.Forward(nil, x, 1, 12) })
 			for i, v := range a.Value.F32() {
@@ -63,7 +66,7 @@ func TestLearnedActivationsSurviveSaveLoad(t *testing.T) {
 					t.Fatalf("reloaded %s model differs at %d: %v vs %v", c.act, i, b.Value.F32()[i], v)
 				}
 			}
-			if got := cfg.HFIncompatible(); len(got) == 0 {
+			if got := cfg.Unexportable(decoder.HF); len(got) == 0 {
 				t.Errorf("%s exported to HF without a word", c.act)
 			}
 		})

@@ -1,11 +1,10 @@
 package decoder
 
 import (
-	"fmt"
 	"math"
-	"sort"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/internal/registry"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
 )
@@ -43,32 +42,30 @@ type Parts struct {
 // Attention builds the layer's attention: the one registered under
 // loom.attention ("mha", multi-head self-attention, by default).
 func (p Parts) Attention() (Attention, error) {
-	build, ok := attentions[p.Config.AttentionName()]
-	if !ok {
-		return nil, fmt.Errorf("unknown loom.attention %q (known: %v)", p.Config.AttentionName(), AttentionNames())
+	a, err := attentions.Get(p.Config.AttentionName())
+	if err != nil {
+		return nil, err
 	}
-	return build(p)
+	return a.build(p)
 }
 
-var attentions = map[string]func(Parts) (Attention, error){}
+// part is a registered attention or layout: how to build it, and the
+// export formats that can hold a model built with it.
+type part[T any] struct {
+	build   func(Parts) (T, error)
+	formats []Format
+}
 
-// RegisterAttention makes an attention selectable as loom.attention.
-func RegisterAttention(name string, build func(Parts) (Attention, error)) {
-	if _, dup := attentions[name]; dup {
-		panic("decoder: attention " + name + " registered twice")
-	}
-	attentions[name] = build
+var attentions = registry.New[part[Attention]]("loom.attention")
+
+// RegisterAttention makes an attention selectable as loom.attention; the
+// formats are those an export of a model using it may be written in.
+func RegisterAttention(name string, build func(Parts) (Attention, error), formats ...Format) {
+	attentions.Register(name, part[Attention]{build, formats})
 }
 
 // AttentionNames lists the registered attentions.
-func AttentionNames() []string {
-	out := make([]string, 0, len(attentions))
-	for n := range attentions {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
+func AttentionNames() []string { return attentions.Names() }
 
 // selfAttention builds multi-head (grouped-query) self-attention with HF
 // Llama's names.
@@ -77,7 +74,7 @@ func selfAttention(p Parts) (Attention, error) {
 	a, err := nn.NewAttention(nn.AttentionConfig{
 		Prefix: nn.Join(p.Prefix, "self_attn"), Dim: c.HiddenSize, Heads: c.NumAttentionHeads,
 		KVHeads: c.KVHeads(), HeadDim: c.HeadDimOrDefault(), Bias: c.AttentionBias, QKVBias: c.QKVBias(),
-		RopeTheta: ropeTheta(c), RopeInvFreq: ropeInvFreq(c), Window: c.WindowAt(p.Layer), Layer: p.Layer,
+		RopeTheta: ropeTheta(c), RopeInvFreq: c.RopeInvFreq(), Window: c.WindowAt(p.Layer), Layer: p.Layer,
 		Init: p.layerInit("attn"),
 	})
 	if err != nil {
@@ -86,9 +83,9 @@ func selfAttention(p Parts) (Attention, error) {
 	return a, nil
 }
 
-// ropeInvFreq returns the rotary frequencies with rope_scaling applied
+// RopeInvFreq returns the rotary frequencies with rope_scaling applied
 // (nil when there is none), as transformers computes them.
-func ropeInvFreq(c *Config) []float32 {
+func (c *Config) RopeInvFreq() []float32 {
 	r := c.RopeScaling
 	if r == nil || c.PositionsName() != "rope" || r.Kind() == "" || r.Kind() == "default" {
 		return nil
@@ -146,32 +143,24 @@ func (p Parts) Norm(name string) (nn.Norm, error) {
 	return nn.NewNorm(c.NormName(), nn.NormConfig{Prefix: nn.Join(p.Prefix, name), Dim: c.HiddenSize, Eps: c.RMSNormEps, Bias: c.Loom.NormBias})
 }
 
-var layouts = map[string]func(Parts) (Block, error){}
+var layouts = registry.New[part[Block]]("loom.layout")
 
-// RegisterLayout makes a block layout selectable as loom.layout.
-func RegisterLayout(name string, build func(Parts) (Block, error)) {
-	if _, dup := layouts[name]; dup {
-		panic("decoder: layout " + name + " registered twice")
-	}
-	layouts[name] = build
+// RegisterLayout makes a block layout selectable as loom.layout; the
+// formats are those an export of a model using it may be written in (none:
+// loom's own checkpoints only).
+func RegisterLayout(name string, build func(Parts) (Block, error), formats ...Format) {
+	layouts.Register(name, part[Block]{build, formats})
 }
 
 // LayoutNames lists the registered layouts.
-func LayoutNames() []string {
-	out := make([]string, 0, len(layouts))
-	for n := range layouts {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
+func LayoutNames() []string { return layouts.Names() }
 
 func newBlock(p Parts) (Block, error) {
-	build, ok := layouts[p.Config.LayoutName()]
-	if !ok {
-		return nil, fmt.Errorf("unknown loom.layout %q (known: %v)", p.Config.LayoutName(), LayoutNames())
+	l, err := layouts.Get(p.Config.LayoutName())
+	if err != nil {
+		return nil, err
 	}
-	return build(p)
+	return l.build(p)
 }
 
 // PreNorm is the Llama / GPT-2 block: x += Attn(Norm x); x += FFN(Norm x).
@@ -209,7 +198,7 @@ func (b *PreNorm) Params() []*autograd.Var {
 }
 
 func init() {
-	RegisterAttention("mha", selfAttention)
+	RegisterAttention("mha", selfAttention, HF, GGUF)
 	RegisterLayout("prenorm", func(p Parts) (Block, error) {
 		b := &PreNorm{}
 		var err error
@@ -230,5 +219,5 @@ func init() {
 			}
 		}
 		return b, nil
-	})
+	}, HF, GGUF)
 }

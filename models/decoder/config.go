@@ -2,13 +2,12 @@ package decoder
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/loomml/loom/nn"
 )
 
 // Config is a Hugging Face config.json for LlamaForCausalLM, with loom's
@@ -145,8 +144,12 @@ func (c *Config) WindowAt(i int) int {
 // QKVBias reports whether q, k and v have biases (always in Qwen2).
 func (c *Config) QKVBias() bool { return c.AttentionBias || c.ModelType == "qwen2" }
 
-// Architectures loom reads, by model_type, with their HF class names.
+// architectures are the model types loom reads, with their HF class names.
 var architectures = map[string]string{"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen2": "Qwen2ForCausalLM"}
+
+// Architecture returns the Hugging Face class of a model_type ("" is
+// llama's), or "" for a type loom does not read.
+func Architecture(modelType string) string { return architectures[cmp.Or(modelType, "llama")] }
 
 // Options are loom's choices that Hugging Face's Llama cannot express (or
 // expresses differently). The zero value of each field is Llama's choice.
@@ -179,27 +182,20 @@ const (
 	DefaultAttention = "mha"
 )
 
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
 // NormName returns the norm in use.
-func (c *Config) NormName() string { return or(c.Loom.Norm, DefaultNorm) }
+func (c *Config) NormName() string { return cmp.Or(c.Loom.Norm, DefaultNorm) }
 
 // PositionsName returns the position encoding in use.
-func (c *Config) PositionsName() string { return or(c.Loom.Positions, DefaultPositions) }
+func (c *Config) PositionsName() string { return cmp.Or(c.Loom.Positions, DefaultPositions) }
 
 // FFNName returns the feed-forward network in use.
-func (c *Config) FFNName() string { return or(c.Loom.FFN, DefaultFFN) }
+func (c *Config) FFNName() string { return cmp.Or(c.Loom.FFN, DefaultFFN) }
 
 // AttentionName returns the attention in use.
-func (c *Config) AttentionName() string { return or(c.Loom.Attention, DefaultAttention) }
+func (c *Config) AttentionName() string { return cmp.Or(c.Loom.Attention, DefaultAttention) }
 
 // LayoutName returns the block layout in use.
-func (c *Config) LayoutName() string { return or(c.Loom.Layout, DefaultLayout) }
+func (c *Config) LayoutName() string { return cmp.Or(c.Loom.Layout, DefaultLayout) }
 
 // IntermediateSizeAt returns layer i's FFN width.
 func (c *Config) IntermediateSizeAt(i int) int {
@@ -259,17 +255,13 @@ func (c *Config) Validate() error {
 	if c.NumAttentionHeads%c.KVHeads() != 0 {
 		return fmt.Errorf("num_key_value_heads (%d) does not divide num_attention_heads (%d)", c.KVHeads(), c.NumAttentionHeads)
 	}
-	switch c.PositionsName() {
-	case "rope":
+	if c.PositionsName() == "rope" {
 		if c.HeadDimOrDefault()%2 != 0 {
 			return fmt.Errorf("head_dim (%d) must be even for rotary embeddings", c.HeadDimOrDefault())
 		}
 		if !(c.RopeTheta > 0) {
 			return fmt.Errorf("rope_theta is %v, want a positive number", c.RopeTheta)
 		}
-	case "learned":
-	default:
-		return fmt.Errorf("loom.positions is %q, want \"rope\" or \"learned\"", c.Loom.Positions)
 	}
 	if !(c.RMSNormEps > 0) {
 		return fmt.Errorf("rms_norm_eps is %v, want a positive number", c.RMSNormEps)
@@ -277,33 +269,7 @@ func (c *Config) Validate() error {
 	if !(c.InitializerRange >= 0) {
 		return fmt.Errorf("initializer_range is %v, want a non-negative number", c.InitializerRange)
 	}
-	known := func(field, name string, names []string) error {
-		for _, n := range names {
-			if n == name {
-				return nil
-			}
-		}
-		return fmt.Errorf("%s is %q, want one of %v", field, name, names)
-	}
-	if err := known("hidden_act", c.HiddenAct, nn.ActivationNames()); err != nil {
-		return err
-	}
-	if err := known("loom.norm", c.NormName(), nn.NormNames()); err != nil {
-		return err
-	}
-	if err := known("loom.ffn", c.FFNName(), nn.FFNNames()); err != nil {
-		return err
-	}
-	if err := known("loom.layout", c.LayoutName(), LayoutNames()); err != nil {
-		return err
-	}
-	if err := known("loom.attention", c.AttentionName(), AttentionNames()); err != nil {
-		return err
-	}
-	if err := c.validateWidths(); err != nil {
-		return err
-	}
-	if err := c.Loom.PHM.validate(); err != nil {
+	if err := c.validateOptions(); err != nil {
 		return err
 	}
 	for _, ids := range []TokenIDs{c.BOSTokenID, c.EOSTokenID} {
@@ -311,11 +277,6 @@ func (c *Config) Validate() error {
 			if id < 0 || id >= c.VocabSize {
 				return fmt.Errorf("token id %d (bos_token_id/eos_token_id) outside the vocabulary [0, %d)", id, c.VocabSize)
 			}
-		}
-	}
-	if c.ModelType != "" {
-		if _, ok := architectures[c.ModelType]; !ok {
-			return fmt.Errorf("model_type %q is not supported (loom reads llama, mistral and qwen2)", c.ModelType)
 		}
 	}
 	for _, a := range c.Architectures {
@@ -326,9 +287,6 @@ func (c *Config) Validate() error {
 		if !known {
 			return fmt.Errorf("architectures lists %q; loom reads LlamaForCausalLM, MistralForCausalLM and Qwen2ForCausalLM", a)
 		}
-	}
-	if err := c.Loom.Removed.validate(c.NumHiddenLayers); err != nil {
-		return err
 	}
 	if len(c.LayerTypes) > 0 {
 		if len(c.LayerTypes) != c.NumHiddenLayers {
@@ -356,48 +314,6 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
-}
-
-// hfActivations are the hidden_act names transformers' ACT2FN knows.
-var hfActivations = map[string]bool{"relu": true, "gelu": true, "gelu_new": true, "gelu_pytorch_tanh": true,
-	"silu": true, "swish": true, "tanh": true, "sigmoid": true}
-
-// HFIncompatible lists the loom options in use that Hugging Face's
-// LlamaForCausalLM cannot express; exporters to HF and GGUF refuse a model
-// whose list is not empty, naming them.
-func (c *Config) HFIncompatible() []string {
-	var out []string
-	if c.NormName() != "rmsnorm" {
-		out = append(out, "loom.norm="+c.NormName())
-	}
-	if c.PositionsName() != "rope" {
-		out = append(out, "loom.positions="+c.PositionsName())
-	}
-	if c.FFNName() != "gated" {
-		out = append(out, "loom.ffn="+c.FFNName())
-	}
-	if c.LayoutName() != "prenorm" {
-		out = append(out, "loom.layout="+c.LayoutName())
-	}
-	if c.AttentionName() != DefaultAttention {
-		out = append(out, "loom.attention="+c.AttentionName())
-	}
-	if !hfActivations[c.HiddenAct] {
-		out = append(out, "hidden_act="+c.HiddenAct)
-	}
-	if c.Loom.PHM != nil {
-		out = append(out, "loom.phm (PHM projections)")
-	}
-	for _, w := range c.Loom.IntermediateSizes {
-		if w != c.IntermediateSize {
-			out = append(out, "loom.intermediate_sizes (FFN width per layer)")
-			break
-		}
-	}
-	if c.AttentionBias != c.MLPBias && c.MLPBias {
-		out = append(out, "mlp_bias with attention_bias")
-	}
-	return out
 }
 
 // ParseConfig decodes and validates a config.json; errors name the file.

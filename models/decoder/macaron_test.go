@@ -1,9 +1,11 @@
-package decoder
+package decoder_test
 
 import (
 	"testing"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/models/decoder"
+	"github.com/loomml/loom/models/decoder/decodertest"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
 )
@@ -15,28 +17,28 @@ func (h halfFFN) Forward(x *autograd.Var) *autograd.Var {
 	return autograd.MulScalar(h.FFN.Forward(x), 0.5)
 }
 
-// With FFN₁'s output projection zeroed, a Macaron layer equals a pre-norm
+// With FFN₁'s output projection zeroed, a decoder.Macaron layer equals a pre-norm
 // block (same attention, norms and FFN₂) whose FFN output is scaled by ½.
 func TestMacaronWithoutFirstFFNIsHalfStepPreNorm(t *testing.T) {
-	m, err := New(tinyConfig(func(c *Config) { c.Loom.Layout = "macaron" }), 31)
+	m, err := decoder.New(decodertest.TinyConfig(func(c *decoder.Config) { c.Loom.Layout = "macaron" }), 31)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := m.Layers[0].(*Macaron)
+	b := m.Layers[0].(*decoder.Macaron)
 	down := b.PreFFN.(*nn.GatedMLP).Down.(*nn.Linear)
 	down.Weight.Value = tensor.ZerosLike(down.Weight.Value)
-	ref := &PreNorm{AttnNorm: b.AttnNorm, Attn: b.Attn, FFNNorm: b.FFNNorm, FFN: halfFFN{b.FFN}}
+	ref := &decoder.PreNorm{AttnNorm: b.AttnNorm, Attn: b.Attn, FFNNorm: b.FFNNorm, FFN: halfFFN{b.FFN}}
 	x := autograd.Const(tensor.RandN(tensor.NewRNG(2), 2, 7, 32))
 	var got, want *autograd.Var
 	autograd.NoGrad(func() { got, want = b.Forward(nil, x), ref.Forward(nil, x) })
-	equalLogits(t, "macaron vs half-step pre-norm", got.Value.F32(), want.Value.F32())
+	decodertest.EqualLogits(t, "macaron vs half-step pre-norm", got.Value.F32(), want.Value.F32())
 }
 
 // Parameters match the pre-norm model's, plus one norm per layer; names
 // follow Llama's for attention and FFN₂.
 func TestMacaronParams(t *testing.T) {
-	pre, _ := New(tinyConfig(nil), 32)
-	mac, err := New(tinyConfig(func(c *Config) { c.Loom.Layout = "macaron" }), 32)
+	pre, _ := decoder.New(decodertest.TinyConfig(nil), 32)
+	mac, err := decoder.New(decodertest.TinyConfig(func(c *decoder.Config) { c.Loom.Layout = "macaron" }), 32)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,12 +52,12 @@ func TestMacaronParams(t *testing.T) {
 			t.Errorf("no parameter %s", n)
 		}
 	}
-	if _, err := New(tinyConfig(func(c *Config) { c.Loom.Layout = "macaron"; c.IntermediateSize = 63 }), 1); err == nil {
+	if _, err := decoder.New(decodertest.TinyConfig(func(c *decoder.Config) { c.Loom.Layout = "macaron"; c.IntermediateSize = 63 }), 1); err == nil {
 		t.Error("odd intermediate_size accepted")
 	}
 	// Incremental decoding with the KV cache matches the full forward.
-	x := ids(9, 50)
-	full := logitsOf(mac, x)
+	x := decodertest.IDs(9, 50)
+	full := decodertest.Logits(t, mac, x)
 	caches := mac.NewCache(1, 9)
 	var last []float32
 	autograd.NoGrad(func() {

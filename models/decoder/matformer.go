@@ -34,27 +34,45 @@ func (m *MatFormer) Granularities() []int {
 	return out
 }
 
-func (c *Config) validateWidths() error {
-	ws := c.Loom.IntermediateSizes
-	if len(ws) > 0 && len(ws) != c.NumHiddenLayers {
-		return fmt.Errorf("loom.intermediate_sizes has %d entries, want one per layer (%d)", len(ws), c.NumHiddenLayers)
-	}
-	for i, w := range ws {
-		if w <= 0 {
-			return fmt.Errorf("loom.intermediate_sizes[%d] is %d, want a positive integer", i, w)
+func init() {
+	RegisterOption(Option{Key: "loom.intermediate_sizes",
+		Validate: func(c *Config) error {
+			ws := c.Loom.IntermediateSizes
+			if len(ws) > 0 && len(ws) != c.NumHiddenLayers {
+				return fmt.Errorf("loom.intermediate_sizes has %d entries, want one per layer (%d)", len(ws), c.NumHiddenLayers)
+			}
+			for i, w := range ws {
+				if w <= 0 {
+					return fmt.Errorf("loom.intermediate_sizes[%d] is %d, want a positive integer", i, w)
+				}
+			}
+			return nil
+		},
+		Unsupported: func(c *Config, _ Format) string {
+			for _, w := range c.Loom.IntermediateSizes {
+				if w != c.IntermediateSize {
+					return "loom.intermediate_sizes (FFN width per layer)"
+				}
+			}
+			return ""
+		}})
+	// A MatFormer checkpoint is an ordinary dense one: every format holds
+	// it (at full width).
+	RegisterOption(Option{Key: "loom.matformer", Validate: func(c *Config) error {
+		mf := c.Loom.MatFormer
+		if mf == nil {
+			return nil
 		}
-	}
-	if mf := c.Loom.MatFormer; mf != nil {
 		if mf.Factor < 2 || mf.Factor&(mf.Factor-1) != 0 {
 			return fmt.Errorf("loom.matformer.factor is %d, want a power of two ≥ 2", mf.Factor)
 		}
 		for i := range c.NumHiddenLayers {
-			if w := c.IntermediateSizeAt(i); w%mf.Factor != 0 {
+			if w := c.IntermediateSizeAt(i); w <= 0 || w%mf.Factor != 0 {
 				return fmt.Errorf("loom.matformer.factor %d does not divide layer %d's FFN width %d", mf.Factor, i, w)
 			}
 		}
-	}
-	return nil
+		return nil
+	}})
 }
 
 // ffnLister is a block that can list its feed-forward networks.
@@ -177,7 +195,7 @@ func Extract(m *Model, widths []int) (*Model, error) {
 	} else {
 		c.Loom.IntermediateSizes = slices.Clone(widths)
 	}
-	out, err := build(&c, nn.Init{Empty: true})
+	out, err := Build(&c, nn.Init{Empty: true})
 	if err != nil {
 		return nil, err
 	}

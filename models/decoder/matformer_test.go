@@ -1,4 +1,4 @@
-package decoder
+package decoder_test
 
 import (
 	"math"
@@ -7,20 +7,17 @@ import (
 	"testing"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/convert"
 	"github.com/loomml/loom/data"
+	"github.com/loomml/loom/models/decoder"
+	"github.com/loomml/loom/models/decoder/decodertest"
 	"github.com/loomml/loom/nn"
 )
 
-func logitsOf(m *Model, x []int) []float32 {
-	var out []float32
-	autograd.NoGrad(func() { out = m.Forward(nil, x, 1, len(x)).Value.F32() })
-	return out
-}
-
-func matformerConfig(ffn string) *Config {
-	return tinyConfig(func(c *Config) {
+func matformerConfig(ffn string) *decoder.Config {
+	return decodertest.TinyConfig(func(c *decoder.Config) {
 		c.Loom.FFN = ffn
-		c.Loom.MatFormer = &MatFormer{Factor: 8}
+		c.Loom.MatFormer = &decoder.MatFormer{Factor: 8}
 		if ffn == "mlp" {
 			c.HiddenAct = "gelu"
 		}
@@ -32,11 +29,11 @@ func TestMatFormerAtFullWidthIsDense(t *testing.T) {
 		mc := matformerConfig(ffn)
 		dc := *mc
 		dc.Loom.MatFormer = nil
-		mat, err := New(mc, 21)
+		mat, err := decoder.New(mc, 21)
 		if err != nil {
 			t.Fatal(err)
 		}
-		dense, _ := New(&dc, 21)
+		dense, _ := decoder.New(&dc, 21)
 		if len(mat.Params()) != len(dense.Params()) {
 			t.Fatalf("%s: %d params vs %d", ffn, len(mat.Params()), len(dense.Params()))
 		}
@@ -45,44 +42,44 @@ func TestMatFormerAtFullWidthIsDense(t *testing.T) {
 				t.Fatalf("%s: parameter %s named %s in the dense model", ffn, p.Name, dense.Params()[i].Name)
 			}
 		}
-		equalLogits(t, ffn+" full width", logitsOf(mat, ids(16, 50)), logitsOf(dense, ids(16, 50)))
+		decodertest.EqualLogits(t, ffn+" full width", decodertest.Logits(t, mat, decodertest.IDs(16, 50)), decodertest.Logits(t, dense, decodertest.IDs(16, 50)))
 	}
 }
 
 func TestExtractEqualsMixNMatch(t *testing.T) {
 	for _, ffn := range []string{"gated", "mlp"} {
-		m, _ := New(matformerConfig(ffn), 22)
+		m, _ := decoder.New(matformerConfig(ffn), 22)
 		for _, widths := range [][]int{{16, 64}, {8, 8}, {64, 32}} {
 			if err := m.SetFFNWidths(widths); err != nil {
 				t.Fatal(err)
 			}
-			mix := logitsOf(m, ids(16, 50))
-			sub, err := Extract(m, widths)
+			mix := decodertest.Logits(t, m, decodertest.IDs(16, 50))
+			sub, err := decoder.Extract(m, widths)
 			if err != nil {
 				t.Fatal(err)
 			}
-			equalLogits(t, "extracted", logitsOf(sub, ids(16, 50)), mix)
+			decodertest.EqualLogits(t, "extracted", decodertest.Logits(t, sub, decodertest.IDs(16, 50)), mix)
 			// The extracted model is ordinary: it saves and loads as one.
 			dir := filepath.Join(t.TempDir(), "sub")
-			if err := sub.Save(dir); err != nil {
+			if err := convert.Save(sub, dir); err != nil {
 				t.Fatal(err)
 			}
-			back, err := Load(dir)
+			back, err := convert.Load(dir)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if back.Config.Loom.MatFormer != nil {
 				t.Fatal("extracted config still says matformer")
 			}
-			equalLogits(t, "reloaded extraction", logitsOf(back, ids(16, 50)), mix)
+			decodertest.EqualLogits(t, "reloaded extraction", decodertest.Logits(t, back, decodertest.IDs(16, 50)), mix)
 			uniform := widths[0] == widths[1]
 			if uniform != (back.Config.Loom.IntermediateSizes == nil) || (uniform && back.Config.IntermediateSize != widths[0]) {
 				t.Fatalf("widths %v: intermediate_size %d, loom.intermediate_sizes %v", widths, back.Config.IntermediateSize, back.Config.Loom.IntermediateSizes)
 			}
-			if uniform && ffn == "gated" && len(back.Config.HFIncompatible()) != 0 {
-				t.Fatalf("uniform extraction flagged for HF: %v", back.Config.HFIncompatible())
+			if uniform && ffn == "gated" && len(back.Config.Unexportable(decoder.HF)) != 0 {
+				t.Fatalf("uniform extraction flagged for HF: %v", back.Config.Unexportable(decoder.HF))
 			}
-			if mixed := back.Config.HFIncompatible(); !uniform && (len(mixed) == 0 || !strings.Contains(strings.Join(mixed, " "), "intermediate_sizes")) {
+			if mixed := back.Config.Unexportable(decoder.HF); !uniform && (len(mixed) == 0 || !strings.Contains(strings.Join(mixed, " "), "intermediate_sizes")) {
 				t.Fatalf("per-layer widths not flagged for HF: %v", mixed)
 			}
 		}
@@ -96,8 +93,8 @@ func TestExtractEqualsMixNMatch(t *testing.T) {
 // d_ff/8, and hidden units beyond d_ff/2 get gradient only from the
 // full-width pass.
 func TestMatFormerTrainingLoss(t *testing.T) {
-	m, _ := New(matformerConfig("gated"), 23)
-	x, y := ids(16, 50), ids(17, 50)[1:]
+	m, _ := decoder.New(matformerConfig("gated"), 23)
+	x, y := decodertest.IDs(16, 50), decodertest.IDs(17, 50)[1:]
 	var want float64
 	for _, w := range []int{64, 32, 16, 8} {
 		m.SetFFNWidths([]int{w, w})
@@ -113,7 +110,7 @@ func TestMatFormerTrainingLoss(t *testing.T) {
 	}
 	l.Backward()
 	// Reference: only the full-width loss.
-	ref, _ := New(matformerConfig("gated"), 23)
+	ref, _ := decoder.New(matformerConfig("gated"), 23)
 	ref.Loss(nil, batch1(x, y)).Backward()
 	pm, _ := nn.ParamMap(m.Params())
 	for _, p := range ref.Params() {
@@ -138,27 +135,27 @@ func TestMatFormerTrainingLoss(t *testing.T) {
 
 func TestMatFormerConfigErrors(t *testing.T) {
 	for _, c := range []struct {
-		mod  func(*Config)
+		mod  func(*decoder.Config)
 		want string
 	}{
-		{func(c *Config) { c.Loom.MatFormer = &MatFormer{Factor: 3} }, "power of two"},
-		{func(c *Config) { c.Loom.MatFormer = &MatFormer{Factor: 128} }, "does not divide"},
-		{func(c *Config) { c.Loom.IntermediateSizes = []int{8} }, "one per layer"},
-		{func(c *Config) { c.Loom.IntermediateSizes = []int{8, 0} }, "intermediate_sizes[1]"},
+		{func(c *decoder.Config) { c.Loom.MatFormer = &decoder.MatFormer{Factor: 3} }, "power of two"},
+		{func(c *decoder.Config) { c.Loom.MatFormer = &decoder.MatFormer{Factor: 128} }, "does not divide"},
+		{func(c *decoder.Config) { c.Loom.IntermediateSizes = []int{8} }, "one per layer"},
+		{func(c *decoder.Config) { c.Loom.IntermediateSizes = []int{8, 0} }, "intermediate_sizes[1]"},
 	} {
-		if err := tinyConfig(c.mod).Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+		if err := decodertest.TinyConfig(c.mod).Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("want an error with %q, have %v", c.want, err)
 		}
 	}
-	m, _ := New(tinyConfig(nil), 1)
+	m, _ := decoder.New(decodertest.TinyConfig(nil), 1)
 	if err := m.SetFFNWidths([]int{8, 8}); err == nil || !strings.Contains(err.Error(), "matformer") {
 		t.Errorf("Mix'n'Match on a dense model: %v", err)
 	}
-	mf, _ := New(matformerConfig("gated"), 1)
+	mf, _ := decoder.New(matformerConfig("gated"), 1)
 	if err := mf.SetFFNWidths([]int{8, 65}); err == nil || !strings.Contains(err.Error(), "layer 1") {
 		t.Errorf("too wide: %v", err)
 	}
-	if _, err := Extract(m, []int{8, 100}); err == nil {
+	if _, err := decoder.Extract(m, []int{8, 100}); err == nil {
 		t.Error("extracting a wider FFN than the model has")
 	}
 }

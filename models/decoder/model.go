@@ -2,9 +2,11 @@ package decoder
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/data"
+	"github.com/loomml/loom/dtype"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
 )
@@ -25,11 +27,12 @@ type Model struct {
 // N(0, initializer_range²) by a generator seeded with seed (norm gains 1,
 // biases 0).
 func New(c *Config, seed uint64) (*Model, error) {
-	return build(c, nn.Init{RNG: tensor.NewRNG(seed), Std: c.InitializerRange})
+	return Build(c, nn.Init{RNG: tensor.NewRNG(seed), Std: c.InitializerRange})
 }
 
-// build makes c's model with weights from init.
-func build(c *Config, init nn.Init) (*Model, error) {
+// Build makes c's model with weights from init; with init.Empty the weight
+// matrices are storage-less placeholders for a loader to fill.
+func Build(c *Config, init nn.Init) (*Model, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -150,3 +153,41 @@ func (m *Model) MaxPositions() int { return m.Config.MaxPositionEmbeddings }
 
 // VocabSize returns the number of token ids.
 func (m *Model) VocabSize() int { return m.Config.VocabSize }
+
+// WeightDTypes are the precisions weight matrices can be held in: float32
+// for training, the packed types for inference.
+var WeightDTypes = []tensor.DType{tensor.Float32, tensor.BFloat16, tensor.Float16, tensor.Q8_0}
+
+// CheckWeightDType returns an error unless dt is one of WeightDTypes.
+func CheckWeightDType(dt tensor.DType) error {
+	if !slices.Contains(WeightDTypes, dt) {
+		return fmt.Errorf("decoder: weights cannot be held as %v (want one of %s)", dt, dtype.Names(WeightDTypes...))
+	}
+	return nil
+}
+
+// WeightDType returns the precision parameter p is held in when the weight
+// matrices are asked for as dt: float32 unless its role is a matrix that
+// products read (Role.Packable), and for those dt, or f16 where a row is
+// not a whole number of dt's blocks (q8_0 rows of 32·k), as llama.cpp's
+// converter falls back.
+func WeightDType(p *autograd.Var, dt tensor.DType) tensor.DType {
+	if !p.Role.Packable() || p.NDim() != 2 || dt == tensor.Float32 {
+		return tensor.Float32
+	}
+	return dt.ForRows(p.Dim(1))
+}
+
+// CastWeights converts m's weight matrices to dt in place: tensor.Float32,
+// or a low-precision dtype for inference (WeightDType).
+func (m *Model) CastWeights(dt tensor.DType) error {
+	if err := CheckWeightDType(dt); err != nil {
+		return err
+	}
+	for _, p := range m.Params() {
+		if p.Role.Packable() && p.NDim() == 2 {
+			p.Value = p.Value.To(WeightDType(p, dt))
+		}
+	}
+	return nil
+}

@@ -1,4 +1,4 @@
-package decoder
+package decoder_test
 
 import (
 	"math"
@@ -8,39 +8,14 @@ import (
 	"testing"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/convert"
+	"github.com/loomml/loom/models/decoder"
+	"github.com/loomml/loom/models/decoder/decodertest"
 	"github.com/loomml/loom/nn"
 )
 
-func tinyConfig(mod func(*Config)) *Config {
-	c := &Config{HiddenSize: 32, IntermediateSize: 64, NumHiddenLayers: 2, NumAttentionHeads: 4,
-		NumKeyValueHeads: 2, HiddenAct: "silu", RMSNormEps: 1e-6, RopeTheta: 10000, VocabSize: 50,
-		MaxPositionEmbeddings: 64, InitializerRange: 0.05}
-	if mod != nil {
-		mod(c)
-	}
-	return c
-}
-
-func gpt2Config() *Config {
-	return tinyConfig(func(c *Config) {
-		c.NumKeyValueHeads = 0
-		c.HiddenAct = "gelu_pytorch_tanh"
-		c.AttentionBias, c.MLPBias = true, true
-		c.Loom = Options{Norm: "layernorm", NormBias: true, Positions: "learned", FFN: "mlp"}
-		c.RMSNormEps = 1e-5
-	})
-}
-
-func ids(n, vocab int) []int {
-	out := make([]int, n)
-	for i := range out {
-		out[i] = (i*7 + 3) % vocab
-	}
-	return out
-}
-
 func TestParamNamesAreHFLlama(t *testing.T) {
-	m, err := New(tinyConfig(nil), 1)
+	m, err := decoder.New(decodertest.TinyConfig(nil), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,14 +47,14 @@ func TestParamNamesAreHFLlama(t *testing.T) {
 // TestKVCacheMatchesFullForward decodes token by token with the cache and
 // compares every step's logits with a full forward pass.
 func TestKVCacheMatchesFullForward(t *testing.T) {
-	for name, c := range map[string]*Config{"llama": tinyConfig(nil), "gpt2": gpt2Config()} {
+	for name, c := range map[string]*decoder.Config{"llama": decodertest.TinyConfig(nil), "gpt2": decodertest.GPT2Config()} {
 		t.Run(name, func(t *testing.T) {
-			m, err := New(c, 2)
+			m, err := decoder.New(c, 2)
 			if err != nil {
 				t.Fatal(err)
 			}
 			const B, T = 2, 9
-			x := ids(B*T, c.VocabSize)
+			x := decodertest.IDs(B*T, c.VocabSize)
 			var full *autograd.Var
 			autograd.NoGrad(func() { full = m.Forward(nil, x, B, T) })
 			caches := m.NewCache(B, T)
@@ -106,15 +81,15 @@ func TestKVCacheMatchesFullForward(t *testing.T) {
 
 func TestSaveLoadRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	m, _ := New(gpt2Config(), 3)
-	if err := m.Save(dir); err != nil {
+	m, _ := decoder.New(decodertest.GPT2Config(), 3)
+	if err := convert.Save(m, dir); err != nil {
 		t.Fatal(err)
 	}
-	m2, err := Load(dir)
+	m2, err := convert.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := ids(10, 50)
+	x := decodertest.IDs(10, 50)
 	var a, b *autograd.Var
 	autograd.NoGrad(func() { a, b = m.Forward(nil, x, 1, 10), m2.Forward(nil, x, 1, 10) })
 	for i, v := range a.Value.F32() {
@@ -123,51 +98,51 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		}
 	}
 	// A truncated weights file names the file.
-	w := filepath.Join(dir, WeightsFile)
+	w := filepath.Join(dir, convert.WeightsFile)
 	data, _ := os.ReadFile(w)
 	os.WriteFile(w, data[:len(data)/2], 0o644)
-	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), WeightsFile) {
+	if _, err := convert.Load(dir); err == nil || !strings.Contains(err.Error(), convert.WeightsFile) {
 		t.Fatalf("truncated checkpoint: %v", err)
 	}
 }
 
 func TestConfigRejectsImpossibleShapes(t *testing.T) {
 	cases := []struct {
-		mod   func(*Config)
+		mod   func(*decoder.Config)
 		field string
 	}{
-		{func(c *Config) { c.NumAttentionHeads = 5 }, "num_attention_heads"},
-		{func(c *Config) { c.NumKeyValueHeads = 3 }, "num_key_value_heads"},
-		{func(c *Config) { c.HiddenSize = 0 }, "hidden_size"},
-		{func(c *Config) { c.HiddenAct = "swoosh" }, "hidden_act"},
-		{func(c *Config) { c.HeadDim = 7 }, "head_dim"},
-		{func(c *Config) { c.Loom.Norm = "batchnorm" }, "loom.norm"},
-		{func(c *Config) { c.Loom.Positions = "alibi" }, "loom.positions"},
-		{func(c *Config) { c.RopeTheta = 0 }, "rope_theta"},
-		{func(c *Config) { c.Loom.Attention = "linear" }, "loom.attention"},
-		{func(c *Config) { c.Loom.Layout = "postnorm" }, "loom.layout"},
-		{func(c *Config) { c.Loom.FFN = "moe" }, "loom.ffn"},
+		{func(c *decoder.Config) { c.NumAttentionHeads = 5 }, "num_attention_heads"},
+		{func(c *decoder.Config) { c.NumKeyValueHeads = 3 }, "num_key_value_heads"},
+		{func(c *decoder.Config) { c.HiddenSize = 0 }, "hidden_size"},
+		{func(c *decoder.Config) { c.HiddenAct = "swoosh" }, "hidden_act"},
+		{func(c *decoder.Config) { c.HeadDim = 7 }, "head_dim"},
+		{func(c *decoder.Config) { c.Loom.Norm = "batchnorm" }, "loom.norm"},
+		{func(c *decoder.Config) { c.Loom.Positions = "alibi" }, "loom.positions"},
+		{func(c *decoder.Config) { c.RopeTheta = 0 }, "rope_theta"},
+		{func(c *decoder.Config) { c.Loom.Attention = "linear" }, "loom.attention"},
+		{func(c *decoder.Config) { c.Loom.Layout = "postnorm" }, "loom.layout"},
+		{func(c *decoder.Config) { c.Loom.FFN = "moe" }, "loom.ffn"},
 	}
 	for _, c := range cases {
-		cfg := tinyConfig(c.mod)
+		cfg := decodertest.TinyConfig(c.mod)
 		err := cfg.Validate()
 		if err == nil || !strings.Contains(err.Error(), c.field) {
 			t.Errorf("want an error naming %s, got %v", c.field, err)
 		}
-		if _, err := New(cfg, 1); err == nil {
+		if _, err := decoder.New(cfg, 1); err == nil {
 			t.Errorf("New accepted a config with a bad %s", c.field)
 		}
 	}
-	if _, err := ParseConfig("config.json", []byte(`{"hidden_size": "wide"}`)); err == nil || !strings.Contains(err.Error(), "config.json") || !strings.Contains(err.Error(), "hidden_size") {
+	if _, err := decoder.ParseConfig("config.json", []byte(`{"hidden_size": "wide"}`)); err == nil || !strings.Contains(err.Error(), "config.json") || !strings.Contains(err.Error(), "hidden_size") {
 		t.Errorf("bad JSON type: %v", err)
 	}
 }
 
-func TestHFIncompatible(t *testing.T) {
-	if got := tinyConfig(nil).HFIncompatible(); len(got) != 0 {
+func TestUnexportable(t *testing.T) {
+	if got := decodertest.TinyConfig(nil).Unexportable(decoder.HF); len(got) != 0 {
 		t.Fatalf("llama config flagged: %v", got)
 	}
-	if got := gpt2Config().HFIncompatible(); len(got) != 3 {
+	if got := decodertest.GPT2Config().Unexportable(decoder.HF); len(got) != 3 {
 		t.Fatalf("gpt2 options flagged as %v", got)
 	}
 }
@@ -175,8 +150,8 @@ func TestHFIncompatible(t *testing.T) {
 // TestRemovedSublayerIsSkipped: with a block's attention removed, its output
 // equals the residual stream passed through the FFN branch only.
 func TestRemovedSublayerIsSkipped(t *testing.T) {
-	m, _ := New(tinyConfig(nil), 4)
-	b := m.Layers[0].(*PreNorm)
+	m, _ := decoder.New(decodertest.TinyConfig(nil), 4)
+	b := m.Layers[0].(*decoder.PreNorm)
 	b.Attn, b.FFN = nil, nil
 	x := autograd.Const(m.Embed.Weight.Value.Slice(0, 0, 3).Contiguous().Reshape(1, 3, 32))
 	y := b.Forward(nil, x)
@@ -196,27 +171,27 @@ func TestPartsSwapByConfig(t *testing.T) {
 		return nn.Func(func(x *autograd.Var) *autograd.Var { return autograd.PowScalar(x, 3) }), nil
 	})
 	calls := 0
-	RegisterLayout("test_attn_only", func(p Parts) (Block, error) {
+	decoder.RegisterLayout("test_attn_only", func(p decoder.Parts) (decoder.Block, error) {
 		calls++
 		an, _ := p.Norm("input_layernorm")
 		at, err := p.Attention()
-		return &PreNorm{AttnNorm: an, Attn: at}, err
+		return &decoder.PreNorm{AttnNorm: an, Attn: at}, err
 	})
-	base, _ := New(tinyConfig(nil), 5)
-	swapped, err := New(tinyConfig(func(c *Config) { c.HiddenAct = "test_cube"; c.Loom.Layout = "test_attn_only" }), 5)
+	base, _ := decoder.New(decodertest.TinyConfig(nil), 5)
+	swapped, err := decoder.New(decodertest.TinyConfig(func(c *decoder.Config) { c.HiddenAct = "test_cube"; c.Loom.Layout = "test_attn_only" }), 5)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if calls != 2 || len(swapped.Params()) >= len(base.Params()) {
 		t.Fatalf("layout built %d blocks; params %d vs %d", calls, len(swapped.Params()), len(base.Params()))
 	}
-	x := ids(8, 50)
+	x := decodertest.IDs(8, 50)
 	var a, b *autograd.Var
 	autograd.NoGrad(func() { a, b = base.Forward(nil, x, 1, 8), swapped.Forward(nil, x, 1, 8) })
 	if a.Value.At(0, 7, 3) == b.Value.At(0, 7, 3) {
 		t.Fatal("swapped parts gave the same logits")
 	}
-	if got := swapped.Config.HFIncompatible(); len(got) != 2 || got[0] != "loom.layout=test_attn_only" || got[1] != "hidden_act=test_cube" {
-		t.Fatalf("HFIncompatible = %v", got)
+	if got := swapped.Config.Unexportable(decoder.HF); len(got) != 2 || got[0] != "hidden_act=test_cube" || got[1] != "loom.layout=test_attn_only" {
+		t.Fatalf("Unexportable = %v", got)
 	}
 }

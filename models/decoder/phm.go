@@ -22,6 +22,14 @@ type PHMOptions struct {
 // PHMTargets are the sublayers loom.phm.layers may name.
 var PHMTargets = []string{"attn", "ffn"}
 
+func init() {
+	RegisterOption(Option{Key: "loom.phm",
+		Validate: func(c *Config) error { return c.Loom.PHM.validate() },
+		Unsupported: func(c *Config, _ Format) string {
+			return unless(c.Loom.PHM == nil, "loom.phm (PHM projections)")
+		}})
+}
+
 func (o *PHMOptions) validate() error {
 	if o == nil {
 		return nil

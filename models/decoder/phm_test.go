@@ -1,17 +1,20 @@
-package decoder
+package decoder_test
 
 import (
 	"strings"
 	"testing"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/convert"
+	"github.com/loomml/loom/models/decoder"
+	"github.com/loomml/loom/models/decoder/decodertest"
 	"github.com/loomml/loom/nn"
 )
 
 func TestPHMDecoder(t *testing.T) {
-	dense, _ := New(tinyConfig(nil), 41)
-	cfg := tinyConfig(func(c *Config) { c.Loom.PHM = &PHMOptions{N: 4, Layers: []string{"attn", "ffn"}} })
-	m, err := New(cfg, 41)
+	dense, _ := decoder.New(decodertest.TinyConfig(nil), 41)
+	cfg := decodertest.TinyConfig(func(c *decoder.Config) { c.Loom.PHM = &decoder.PHMOptions{N: 4, Layers: []string{"attn", "ffn"}} })
+	m, err := decoder.New(cfg, 41)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,8 +33,8 @@ func TestPHMDecoder(t *testing.T) {
 	}
 	// Incremental decoding (direct PHM path) matches the full forward
 	// (assembled weights).
-	x := ids(12, 50)
-	full := logitsOf(m, x)
+	x := decodertest.IDs(12, 50)
+	full := decodertest.Logits(t, m, x)
 	caches := m.NewCache(1, 12)
 	autograd.NoGrad(func() {
 		for i := range x {
@@ -44,30 +47,30 @@ func TestPHMDecoder(t *testing.T) {
 		}
 	})
 	dir := t.TempDir()
-	if err := m.Save(dir); err != nil {
+	if err := convert.Save(m, dir); err != nil {
 		t.Fatal(err)
 	}
-	back, err := Load(dir)
+	back, err := convert.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	equalLogits(t, "reloaded PHM model", logitsOf(back, x), full)
-	if got := strings.Join(cfg.HFIncompatible(), " "); !strings.Contains(got, "loom.phm") {
+	decodertest.EqualLogits(t, "reloaded PHM model", decodertest.Logits(t, back, x), full)
+	if got := strings.Join(cfg.Unexportable(decoder.HF), " "); !strings.Contains(got, "loom.phm") {
 		t.Errorf("HFIncompatible: %q", got)
 	}
 	for _, c := range []struct {
-		o    *PHMOptions
+		o    *decoder.PHMOptions
 		want string
 	}{
-		{&PHMOptions{N: 1, Layers: []string{"ffn"}}, "≥ 2"},
-		{&PHMOptions{N: 4, Layers: []string{"head"}}, `"head"`},
-		{&PHMOptions{N: 4}, "empty"},
+		{&decoder.PHMOptions{N: 1, Layers: []string{"ffn"}}, "≥ 2"},
+		{&decoder.PHMOptions{N: 4, Layers: []string{"head"}}, `"head"`},
+		{&decoder.PHMOptions{N: 4}, "empty"},
 	} {
-		if err := tinyConfig(func(cf *Config) { cf.Loom.PHM = c.o }).Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+		if err := decodertest.TinyConfig(func(cf *decoder.Config) { cf.Loom.PHM = c.o }).Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: %v", c.o, err)
 		}
 	}
-	if _, err := New(tinyConfig(func(c *Config) { c.Loom.PHM = &PHMOptions{N: 3, Layers: []string{"ffn"}} }), 1); err == nil || !strings.Contains(err.Error(), "mlp.gate_proj") {
+	if _, err := decoder.New(decodertest.TinyConfig(func(c *decoder.Config) { c.Loom.PHM = &decoder.PHMOptions{N: 3, Layers: []string{"ffn"}} }), 1); err == nil || !strings.Contains(err.Error(), "mlp.gate_proj") {
 		t.Errorf("n = 3 with width 32: %v", err)
 	}
 }

@@ -55,6 +55,12 @@ func (r *Removed) Count() int {
 	return len(r.Attention) + len(r.FFN)
 }
 
+// Removed sublayers are exported as zero weights (FullParams), which
+// compute the same function: every format holds them.
+func init() {
+	RegisterOption(Option{Key: "loom.removed", Validate: func(c *Config) error { return c.Loom.Removed.validate(c.NumHiddenLayers) }})
+}
+
 func (r *Removed) validate(layers int) error {
 	if r == nil {
 		return nil
@@ -160,18 +166,18 @@ func (b *PreNorm) HasSublayer(kind string) bool {
 	return false
 }
 
-// fullParams returns the parameters a model of m's config would have with
+// FullParams returns the parameters a model of m's config would have with
 // no sublayer removed: m's own, and stand-ins for removed sublayers (zero
 // weights and biases, unit norm gains) that make each removed branch add
 // exactly zero. Exporters to runtimes that cannot skip a sublayer write
 // these; the second result counts the stand-in sublayers.
-func (m *Model) fullParams() ([]*autograd.Var, int, error) {
+func (m *Model) FullParams() ([]*autograd.Var, int, error) {
 	if m.Config.Loom.Removed.Count() == 0 {
 		return m.Params(), 0, nil
 	}
 	c := *m.Config
 	c.Loom.Removed = nil
-	full, err := build(&c, nn.Init{Empty: true})
+	full, err := Build(&c, nn.Init{Empty: true})
 	if err != nil {
 		return nil, 0, err
 	}
@@ -186,19 +192,10 @@ func (m *Model) fullParams() ([]*autograd.Var, int, error) {
 			continue
 		}
 		v := tensor.Zeros(p.Shape()...)
-		if isNormWeight(p.Name) {
-			v = tensor.Ones(p.Shape()...)
+		if p.Role == autograd.RoleNorm {
+			v = tensor.Ones(p.Shape()...) // a gain of 1 on a branch whose output weights are 0
 		}
-		out = append(out, &autograd.Var{Name: p.Name, Value: v})
+		out = append(out, &autograd.Var{Name: p.Name, Role: p.Role, Value: v})
 	}
 	return out, m.Config.Loom.Removed.Count(), nil
-}
-
-func isNormWeight(name string) bool {
-	for _, s := range []string{"input_layernorm.weight", "post_attention_layernorm.weight"} {
-		if len(name) >= len(s) && name[len(name)-len(s):] == s {
-			return true
-		}
-	}
-	return false
 }

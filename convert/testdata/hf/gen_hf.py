@@ -2,7 +2,7 @@
 """Builds the tiny Hugging Face checkpoints under this directory, one per
 case, and their expected logits from hf_reference.py.
 
-    cd models/decoder/testdata/hf && /usr/bin/python3 gen_hf.py
+    cd convert/testdata/hf && /usr/bin/python3 gen_hf.py
 
 Each case directory gets config.json (keys as transformers writes them,
 sorted, indent 2), generation_config.json, model.safetensors (or shards with

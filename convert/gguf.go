@@ -1,4 +1,4 @@
-package decoder
+package convert
 
 import (
 	"bytes"
@@ -7,11 +7,14 @@ import (
 	"math"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/loomml/loom/dtype"
 	"github.com/loomml/loom/format/gguf"
+	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/tensor"
 	"github.com/loomml/loom/tokenizer"
 )
@@ -66,7 +69,7 @@ func GGUFName(hf string) string {
 
 // ropePermuted reports whether an HF tensor's rows are permuted for
 // llama.cpp, and by how many heads.
-func (c *Config) ropePermuted(hf string) (int, bool) {
+func ropePermuted(c *decoder.Config, hf string) (int, bool) {
 	switch {
 	case strings.HasSuffix(hf, ".self_attn.q_proj.weight"), strings.HasSuffix(hf, ".self_attn.q_proj.bias"):
 		return c.NumAttentionHeads, true
@@ -101,26 +104,8 @@ func permuteRows[T any](data []T, rows, rowLen, heads int, toGGUF bool) []T {
 	return out
 }
 
-// GGUFTypes are the tensor types ExportGGUF writes weight matrices in.
-var GGUFTypes = map[string]gguf.Type{"f32": gguf.F32, "f16": gguf.F16, "q8_0": gguf.Q8_0}
-
-// fileType is general.file_type (llama_ftype) for a weight type.
-var fileType = map[gguf.Type]uint32{gguf.F32: 0, gguf.F16: 1, gguf.Q8_0: 7, gguf.BF16: 32}
-
-// ggufIncompatible lists what llama.cpp's llama architecture cannot run.
-func (c *Config) ggufIncompatible() []string {
-	bad := c.HFIncompatible()
-	if w := c.Window(); w > 0 && w < c.MaxPositionEmbeddings {
-		bad = append(bad, fmt.Sprintf("sliding_window=%d", w))
-	}
-	if c.ModelType == "qwen2" {
-		bad = append(bad, "model_type=qwen2 (export as Hugging Face instead)")
-	}
-	if c.HiddenAct != "silu" && c.HiddenAct != "swish" {
-		bad = append(bad, "hidden_act="+c.HiddenAct)
-	}
-	return bad
-}
+// GGUFTypes are the types ExportGGUF writes weight matrices in.
+var GGUFTypes = []tensor.DType{tensor.Float32, tensor.Float16, tensor.Q8_0}
 
 // ExportGGUF writes m as a GGUF file for llama.cpp (architecture "llama"),
 // its weight matrices as typ (f32, f16 or q8_0; q8_0 only for rows whose
@@ -128,13 +113,13 @@ func (c *Config) ggufIncompatible() []string {
 // and norms as f32, with tok as the tokenizer.ggml.* metadata. name is
 // general.name. Removed sublayers are written as zero weights (llama.cpp
 // cannot skip them). The file is written atomically.
-func (m *Model) ExportGGUF(path string, tok tokenizer.Tokenizer, typ gguf.Type, name string) error {
+func ExportGGUF(m *decoder.Model, path string, tok tokenizer.Tokenizer, typ tensor.DType, name string) error {
 	c := m.Config
-	if bad := c.ggufIncompatible(); len(bad) > 0 {
-		return fmt.Errorf("decoder: llama.cpp's llama architecture cannot express: %s", strings.Join(bad, ", "))
+	if err := c.CheckExport(decoder.GGUF); err != nil {
+		return fmt.Errorf("convert: %w", err)
 	}
-	if _, ok := fileType[typ]; !ok || typ == gguf.BF16 {
-		return fmt.Errorf("decoder: GGUF weight type %v: want F32, F16 or Q8_0", typ)
+	if !slices.Contains(GGUFTypes, typ) {
+		return fmt.Errorf("convert: GGUF weight type %v: want one of %s", typ, dtype.Names(GGUFTypes...))
 	}
 	if tok == nil {
 		tok = tokenizer.Byte{}
@@ -151,7 +136,7 @@ func (m *Model) ExportGGUF(path string, tok tokenizer.Tokenizer, typ gguf.Type, 
 	}{
 		{"general.architecture", "llama"},
 		{"general.name", name},
-		{"general.file_type", fileType[typ]},
+		{"general.file_type", uint32(typ.Info().FileType)},
 		{"general.quantization_version", uint32(2)},
 		{"llama.vocab_size", uint32(c.VocabSize)},
 		{"llama.context_length", uint32(c.MaxPositionEmbeddings)},
@@ -206,7 +191,7 @@ func (m *Model) ExportGGUF(path string, tok tokenizer.Tokenizer, typ gguf.Type, 
 		case "llama3":
 			// llama.cpp divides each base frequency by rope_freqs.
 			base := tensor.RopeInvFreq(hd, c.RopeTheta)
-			scaled := ropeInvFreq(c)
+			scaled := c.RopeInvFreq()
 			f := make([]float32, len(base))
 			for i := range f {
 				f[i] = float32(float64(base[i]) / float64(scaled[i]))
@@ -216,31 +201,26 @@ func (m *Model) ExportGGUF(path string, tok tokenizer.Tokenizer, typ gguf.Type, 
 			}
 		}
 	}
-	params, _, err := m.fullParams() // removed sublayers as zero weights
+	params, _, err := m.FullParams() // removed sublayers as zero weights
 	if err != nil {
 		return err
 	}
 	for _, p := range params {
 		gname := GGUFName(p.Name)
 		if gname == "" {
-			return fmt.Errorf("decoder: parameter %s has no llama.cpp name", p.Name)
+			return fmt.Errorf("convert: parameter %s has no llama.cpp name", p.Name)
 		}
 		shape := p.Shape()
-		t := gguf.F32
-		if len(shape) == 2 {
-			t = typ
-			if t == gguf.Q8_0 && shape[1]%32 != 0 {
-				t = gguf.F16
-			}
-		}
+		dt := decoder.WeightDType(p, typ) // norms and biases f32
 		var data []byte
-		if t == gguf.F32 {
+		if dt == tensor.Float32 {
 			data = f32Bytes(p.Value.To(tensor.Float32).Contiguous().F32())
 		} else {
 			// ggml's f16 and q8_0 rows are loom's packed rows, byte for byte.
-			data = tensor.Pack(p.Value.To(tensor.Float32), map[gguf.Type]tensor.DType{gguf.F16: tensor.Float16, gguf.Q8_0: tensor.Q8_0}[t]).Raw()
+			data = tensor.Pack(p.Value.To(tensor.Float32), dt).Raw()
 		}
-		if heads, ok := c.ropePermuted(p.Name); ok {
+		t, _ := gguf.TypeOf(dt)
+		if heads, ok := ropePermuted(c, p.Name); ok {
 			rows := shape[0]
 			data = permuteRows(data, rows, len(data)/rows, heads, true)
 		}
@@ -261,7 +241,7 @@ func f32Bytes(v []float32) []byte {
 
 // ConfigFromGGUF builds a model config from a GGUF file's llama.*
 // metadata and tensor shapes; errors name the file and key.
-func ConfigFromGGUF(f *gguf.File) (*Config, error) {
+func ConfigFromGGUF(f *gguf.File) (*decoder.Config, error) {
 	arch, err := f.String("general.architecture")
 	if err != nil {
 		return nil, err
@@ -279,7 +259,7 @@ func ConfigFromGGUF(f *gguf.File) (*Config, error) {
 		}
 		return int(v), nil
 	}
-	c := &Config{ModelType: "llama", Architectures: []string{"LlamaForCausalLM"}, HiddenAct: "silu", InitializerRange: 0.02, RopeTheta: 10000}
+	c := &decoder.Config{ModelType: "llama", Architectures: []string{"LlamaForCausalLM"}, HiddenAct: "silu", InitializerRange: 0.02, RopeTheta: 10000}
 	for _, e := range []struct {
 		key string
 		dst *int
@@ -332,7 +312,7 @@ func ConfigFromGGUF(f *gguf.File) (*Config, error) {
 			if err != nil {
 				return nil, err
 			}
-			c.RopeScaling = &RopeScaling{RopeType: "linear", Factor: factor}
+			c.RopeScaling = &decoder.RopeScaling{RopeType: "linear", Factor: factor}
 		default:
 			return nil, fmt.Errorf("%s: llama.rope.scaling.type %q is not supported (loom reads none and linear)", f.Name(), typ)
 		}
@@ -353,10 +333,10 @@ func ConfigFromGGUF(f *gguf.File) (*Config, error) {
 	_, c.AttentionBias = f.Tensor("blk.0.attn_q.bias")
 	_, c.MLPBias = f.Tensor("blk.0.ffn_gate.bias")
 	if id, err := f.Uint("tokenizer.ggml.bos_token_id"); err == nil && int(id) < c.VocabSize {
-		c.BOSTokenID = TokenIDs{int(id)}
+		c.BOSTokenID = decoder.TokenIDs{int(id)}
 	}
 	if id, err := f.Uint("tokenizer.ggml.eos_token_id"); err == nil && int(id) < c.VocabSize {
-		c.EOSTokenID = TokenIDs{int(id)}
+		c.EOSTokenID = decoder.TokenIDs{int(id)}
 	}
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", f.Name(), err)
@@ -433,12 +413,12 @@ func LoadGGUFTokenizer(path string) (tokenizer.Tokenizer, error) {
 // ggufSource serves a GGUF file's tensors under their HF names.
 type ggufSource struct {
 	f     *gguf.File
-	c     *Config
+	c     *decoder.Config
 	hf    map[string]string // HF name → GGUF name
 	extra []string          // GGUF tensors without an HF name
 }
 
-func loadGGUF(path string, o LoadOptions) (*Model, error) {
+func loadGGUF(path string, o LoadOptions) (*decoder.Model, error) {
 	f, err := gguf.Open(path)
 	if err != nil {
 		return nil, err
@@ -449,11 +429,11 @@ func loadGGUF(path string, o LoadOptions) (*Model, error) {
 
 // LoadGGUF reads a GGUF file's model and its tokenizer, opening the file
 // once; the tokenizer is checked before any weight is allocated.
-func LoadGGUF(path string, o LoadOptions) (*Model, tokenizer.Tokenizer, error) {
+func LoadGGUF(path string, o LoadOptions) (*decoder.Model, tokenizer.Tokenizer, error) {
 	if o.DType == 0 {
 		o.DType = tensor.Float32
 	}
-	if err := checkDType(o.DType); err != nil {
+	if err := decoder.CheckWeightDType(o.DType); err != nil {
 		return nil, nil, err
 	}
 	f, err := gguf.Open(path)
@@ -473,7 +453,7 @@ func LoadGGUF(path string, o LoadOptions) (*Model, tokenizer.Tokenizer, error) {
 	return m, tok, err
 }
 
-func loadGGUFFile(f *gguf.File, o LoadOptions) (*Model, error) {
+func loadGGUFFile(f *gguf.File, o LoadOptions) (*decoder.Model, error) {
 	path := f.Name()
 	c, err := ConfigFromGGUF(f)
 	if err != nil {
@@ -523,9 +503,8 @@ func (s *ggufSource) file(name string) string {
 func (s *ggufSource) load(name string, dt tensor.DType) (*tensor.Tensor, error) {
 	g := s.hf[name]
 	info, _ := s.f.Tensor(g)
-	heads, permuted := s.c.ropePermuted(name)
-	packed := map[gguf.Type]tensor.DType{gguf.F16: tensor.Float16, gguf.BF16: tensor.BFloat16, gguf.Q8_0: tensor.Q8_0}
-	if pt, ok := packed[info.Type]; ok && pt == dt {
+	heads, permuted := ropePermuted(s.c, name)
+	if pt, ok := info.Type.DType(); ok && pt.Packed() && pt == dt {
 		raw, err := s.f.TensorBytes(g)
 		if err != nil {
 			return nil, err

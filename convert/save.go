@@ -1,4 +1,4 @@
-package decoder
+package convert
 
 import (
 	"os"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/loomml/loom/format/safetensors"
 	"github.com/loomml/loom/internal/fsutil"
+	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/nn"
 )
 
@@ -17,16 +18,12 @@ const (
 
 // Save writes config.json and model.safetensors (float32) into dir, each
 // file atomically.
-func (m *Model) Save(dir string) error {
+func Save(m *decoder.Model, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if err := WriteFileAtomic(filepath.Join(dir, ConfigFile), m.Config.JSON()); err != nil {
+	if err := fsutil.WriteFile(filepath.Join(dir, ConfigFile), m.Config.JSON()); err != nil {
 		return err
 	}
 	return nn.SaveParams(filepath.Join(dir, WeightsFile), m.Params(), safetensors.F32, map[string]string{"format": "pt"})
 }
-
-// WriteFileAtomic writes data to path atomically (a temp file synced and
-// renamed into place), so readers never see a partial file.
-func WriteFileAtomic(path string, data []byte) error { return fsutil.WriteFile(path, data) }

@@ -1,4 +1,4 @@
-package decoder
+package convert
 
 import (
 	"encoding/json"
@@ -11,82 +11,46 @@ import (
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/format/gguf"
 	"github.com/loomml/loom/format/safetensors"
+	"github.com/loomml/loom/models/decoder"
+	"github.com/loomml/loom/models/decoder/decodertest"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
 	"github.com/loomml/loom/tokenizer"
 )
 
-// logits returns m's float32 logits [T·V] for ids.
-func logits(t *testing.T, m *Model, ids []int) []float32 {
-	t.Helper()
-	var out []float32
-	autograd.NoGrad(func() {
-		out = m.Forward(nil, ids, 1, len(ids)).Value.Contiguous().F32()
-	})
-	return out
-}
-
-func maxDiff(a, b []float32) float64 {
-	d := 0.0
-	for i := range a {
-		d = math.Max(d, math.Abs(float64(a[i]-b[i])))
-	}
-	return d
-}
-
-// interopConfig is HF- and llama.cpp-compatible, with rows of 32·k so q8_0
-// applies to every matrix except the 48-wide vocabulary's ... rows (all
-// rows are hidden/ffn wide).
-func interopConfig(mod func(*Config)) *Config {
-	return tinyConfig(func(c *Config) {
-		c.HiddenSize, c.IntermediateSize, c.VocabSize = 64, 96, 256
-		if mod != nil {
-			mod(c)
-		}
-	})
-}
-
-func paramValues(m *Model) map[string][]float32 {
-	out := map[string][]float32{}
-	for _, p := range m.Params() {
-		out[p.Name] = p.Value.To(tensor.Float32).Contiguous().F32()
-	}
-	return out
-}
-
 func TestHFExportRoundTrip(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		mod  func(*Config)
-		dt   safetensors.DType
+		mod  func(*decoder.Config)
+		dt   tensor.DType
 	}{
-		{"f32", nil, safetensors.F32},
-		{"tied-bias", func(c *Config) { c.TieWordEmbeddings, c.AttentionBias, c.MLPBias = true, true, true }, safetensors.F32},
-		{"bf16", nil, safetensors.BF16},
-		{"f16", nil, safetensors.F16},
+		{"f32", nil, tensor.Float32},
+		{"tied-bias", func(c *decoder.Config) { c.TieWordEmbeddings, c.AttentionBias, c.MLPBias = true, true, true }, tensor.Float32},
+		{"bf16", nil, tensor.BFloat16},
+		{"f16", nil, tensor.Float16},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := New(interopConfig(tc.mod), 7)
+			m, err := decoder.New(decodertest.InteropConfig(tc.mod), 7)
 			if err != nil {
 				t.Fatal(err)
 			}
 			dir := filepath.Join(t.TempDir(), "hf")
-			if err := m.ExportHF(dir, tokenizer.Byte{}, tc.dt); err != nil {
+			if err := ExportHF(m, dir, tokenizer.Byte{}, tc.dt); err != nil {
 				t.Fatal(err)
 			}
 			back, err := Load(dir)
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := paramValues(m)
-			for name, got := range paramValues(back) {
+			want := decodertest.ParamValues(m)
+			for name, got := range decodertest.ParamValues(back) {
 				w := want[name]
 				for i := range w {
 					r := w[i]
 					switch tc.dt {
-					case safetensors.BF16:
+					case tensor.BFloat16:
 						r = tensor.Float32FromBF16(tensor.BF16FromFloat32(r))
-					case safetensors.F16:
+					case tensor.Float16:
 						r = tensor.Float32FromF16(tensor.F16FromFloat32(r))
 					}
 					if got[i] != r {
@@ -109,7 +73,7 @@ func TestHFExportRoundTrip(t *testing.T) {
 			if f.Metadata["format"] != "pt" {
 				t.Errorf("__metadata__ = %v, want format pt", f.Metadata)
 			}
-			tok, err := back.Config.LoadTokenizer(dir)
+			tok, err := LoadTokenizer(back.Config, dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -126,21 +90,21 @@ func TestHFExportRoundTrip(t *testing.T) {
 }
 
 func TestHFExportRefusesLoomOptions(t *testing.T) {
-	m, err := New(gpt2Config(), 1)
+	m, err := decoder.New(decodertest.GPT2Config(), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = m.ExportHF(filepath.Join(t.TempDir(), "x"), nil, safetensors.F32)
+	err = ExportHF(m, filepath.Join(t.TempDir(), "x"), nil, tensor.Float32)
 	if err == nil || !strings.Contains(err.Error(), "loom.norm=layernorm") || !strings.Contains(err.Error(), "loom.positions=learned") {
 		t.Fatalf("ExportHF of a GPT-2-style model: %v", err)
 	}
-	err = m.ExportGGUF(filepath.Join(t.TempDir(), "x.gguf"), nil, gguf.F16, "x")
+	err = ExportGGUF(m, filepath.Join(t.TempDir(), "x.gguf"), nil, tensor.Float16, "x")
 	if err == nil || !strings.Contains(err.Error(), "loom.ffn=mlp") {
 		t.Fatalf("ExportGGUF of a GPT-2-style model: %v", err)
 	}
 	w := 8
-	m, _ = New(interopConfig(func(c *Config) { c.ModelType, c.SlidingWindow = "mistral", &w }), 1)
-	if err := m.ExportGGUF(filepath.Join(t.TempDir(), "x.gguf"), nil, gguf.F16, "x"); err == nil || !strings.Contains(err.Error(), "sliding_window=8") {
+	m, _ = decoder.New(decodertest.InteropConfig(func(c *decoder.Config) { c.ModelType, c.SlidingWindow = "mistral", &w }), 1)
+	if err := ExportGGUF(m, filepath.Join(t.TempDir(), "x.gguf"), nil, tensor.Float16, "x"); err == nil || !strings.Contains(err.Error(), "sliding_window=8") {
 		t.Fatalf("ExportGGUF of a windowed model: %v", err)
 	}
 }
@@ -148,25 +112,28 @@ func TestHFExportRefusesLoomOptions(t *testing.T) {
 func TestGGUFRoundTrip(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		mod  func(*Config)
-		typ  gguf.Type
+		mod  func(*decoder.Config)
+		typ  tensor.DType
 	}{
-		{"f32", nil, gguf.F32},
-		{"f32-tied-bias", func(c *Config) { c.TieWordEmbeddings, c.AttentionBias, c.MLPBias = true, true, true }, gguf.F32},
-		{"f32-headdim", func(c *Config) { c.HeadDim = 32; c.RopeScaling = &RopeScaling{RopeType: "linear", Factor: 2} }, gguf.F32},
-		{"f16", nil, gguf.F16},
-		{"q8_0", nil, gguf.Q8_0},
+		{"f32", nil, tensor.Float32},
+		{"f32-tied-bias", func(c *decoder.Config) { c.TieWordEmbeddings, c.AttentionBias, c.MLPBias = true, true, true }, tensor.Float32},
+		{"f32-headdim", func(c *decoder.Config) {
+			c.HeadDim = 32
+			c.RopeScaling = &decoder.RopeScaling{RopeType: "linear", Factor: 2}
+		}, tensor.Float32},
+		{"f16", nil, tensor.Float16},
+		{"q8_0", nil, tensor.Q8_0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := New(interopConfig(tc.mod), 3)
+			m, err := decoder.New(decodertest.InteropConfig(tc.mod), 3)
 			if err != nil {
 				t.Fatal(err)
 			}
 			path := filepath.Join(t.TempDir(), "m.gguf")
-			if err := m.ExportGGUF(path, tokenizer.Byte{}, tc.typ, "tiny"); err != nil {
+			if err := ExportGGUF(m, path, tokenizer.Byte{}, tc.typ, "tiny"); err != nil {
 				t.Fatal(err)
 			}
-			for _, dt := range WeightDTypes {
+			for _, dt := range decoder.WeightDTypes {
 				back, err := LoadWith(path, LoadOptions{DType: dt})
 				if err != nil {
 					t.Fatal(err)
@@ -178,17 +145,17 @@ func TestGGUFRoundTrip(t *testing.T) {
 					(m.Config.RopeScaling != nil) != (back.Config.RopeScaling != nil) {
 					t.Fatalf("config after the round trip: %+v", back.Config)
 				}
-				want := paramValues(m)
-				for name, got := range paramValues(back) {
+				want := decodertest.ParamValues(m)
+				for name, got := range decodertest.ParamValues(back) {
 					w := want[name]
 					for i := range w {
 						var ok bool
 						switch {
-						case tc.typ == gguf.F32 || len(m.paramShape(name)) == 1:
+						case tc.typ == tensor.Float32 || len(paramShape(m, name)) == 1:
 							ok = got[i] == w[i]
-						case tc.typ == gguf.F16:
+						case tc.typ == tensor.Float16:
 							ok = got[i] == tensor.Float32FromF16(tensor.F16FromFloat32(w[i]))
-						case tc.typ == gguf.Q8_0:
+						case tc.typ == tensor.Q8_0:
 							// within half a quantisation step of the block
 							blk := w[i/32*32 : i/32*32+32]
 							amax := 0.0
@@ -215,7 +182,7 @@ func TestGGUFRoundTrip(t *testing.T) {
 	}
 }
 
-func (m *Model) paramShape(name string) []int {
+func paramShape(m *decoder.Model, name string) []int {
 	for _, p := range m.Params() {
 		if p.Name == name {
 			return p.Shape()
@@ -246,16 +213,16 @@ func TestGGUFPermutation(t *testing.T) {
 }
 
 func TestLowPrecisionLogits(t *testing.T) {
-	m, err := New(interopConfig(nil), 5)
+	m, err := decoder.New(decodertest.InteropConfig(nil), 5)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := m.Save(dir); err != nil {
+	if err := Save(m, dir); err != nil {
 		t.Fatal(err)
 	}
-	in := ids(20, m.Config.VocabSize)
-	ref := logits(t, m, in)
+	in := decodertest.IDs(20, m.Config.VocabSize)
+	ref := decodertest.Logits(t, m, in)
 	scale := 0.0
 	for _, v := range ref {
 		scale = math.Max(scale, math.Abs(float64(v)))
@@ -273,8 +240,8 @@ func TestLowPrecisionLogits(t *testing.T) {
 		if tc.dt != tensor.Float32 && lm.Embed.Weight.Value.DType() != tc.dt {
 			t.Fatalf("%v: embeddings held as %v", tc.dt, lm.Embed.Weight.Value.DType())
 		}
-		got := logits(t, lm, in)
-		if d := maxDiff(got, ref) / scale; d > tc.tol {
+		got := decodertest.Logits(t, lm, in)
+		if d := decodertest.MaxDiff(got, ref) / scale; d > tc.tol {
 			t.Errorf("%v: logits differ from float32 by %.4g of max |logit|, want ≤ %g", tc.dt, d, tc.tol)
 		} else {
 			t.Logf("%v: max logit difference %.3g of max |logit|", tc.dt, d)
@@ -288,13 +255,13 @@ func TestLowPrecisionLogits(t *testing.T) {
 			}
 		})
 		V := lm.Config.VocabSize
-		if d := maxDiff(last, got[len(got)-V:]); d > 1e-4*scale {
+		if d := decodertest.MaxDiff(last, got[len(got)-V:]); d > 1e-4*scale {
 			t.Errorf("%v: cached decoding differs from the full forward by %g", tc.dt, d)
 		}
 	}
 }
 
-func writeShards(t *testing.T, m *Model, dir string) map[string]string {
+func writeShards(t *testing.T, m *decoder.Model, dir string) map[string]string {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -318,18 +285,18 @@ func writeShards(t *testing.T, m *Model, dir string) map[string]string {
 }
 
 func TestShardedLoad(t *testing.T) {
-	m, _ := New(interopConfig(nil), 9)
+	m, _ := decoder.New(decodertest.InteropConfig(nil), 9)
 	dir := t.TempDir()
 	writeShards(t, m, dir)
-	for _, dt := range WeightDTypes {
+	for _, dt := range decoder.WeightDTypes {
 		back, err := LoadWith(dir, LoadOptions{DType: dt})
 		if err != nil {
 			t.Fatalf("%v: %v", dt, err)
 		}
 		if dt == tensor.BFloat16 {
 			// bf16 shards held as bf16: the very bytes of the file.
-			want := paramValues(m)
-			for name, got := range paramValues(back) {
+			want := decodertest.ParamValues(m)
+			for name, got := range decodertest.ParamValues(back) {
 				for i, w := range want[name] {
 					if got[i] != tensor.Float32FromBF16(tensor.BF16FromFloat32(w)) {
 						t.Fatalf("%s[%d] = %v, want bf16(%v)", name, i, got[i], w)
@@ -341,7 +308,7 @@ func TestShardedLoad(t *testing.T) {
 }
 
 func TestLoadErrors(t *testing.T) {
-	m, _ := New(interopConfig(nil), 9)
+	m, _ := decoder.New(decodertest.InteropConfig(nil), 9)
 	for _, tc := range []struct {
 		name  string
 		setup func(dir string)
@@ -361,22 +328,22 @@ func TestLoadErrors(t *testing.T) {
 		{"wrong shape", func(dir string) {
 			c := *m.Config
 			c.IntermediateSize = 128
-			m.Save(dir)
+			Save(m, dir)
 			os.WriteFile(filepath.Join(dir, ConfigFile), c.JSON(), 0o644)
 		}, []string{WeightsFile, `"model.layers.0.mlp.gate_proj.weight" has shape [96 64]`, "the config implies [128 64]"}},
 		{"missing tensor", func(dir string) {
 			c := *m.Config
 			c.NumHiddenLayers = 3
-			m.Save(dir)
+			Save(m, dir)
 			os.WriteFile(filepath.Join(dir, ConfigFile), c.JSON(), 0o644)
 		}, []string{"missing model.layers.2."}},
 		{"unknown architecture", func(dir string) {
-			m.Save(dir)
+			Save(m, dir)
 			b, _ := os.ReadFile(filepath.Join(dir, ConfigFile))
 			os.WriteFile(filepath.Join(dir, ConfigFile), []byte(strings.Replace(string(b), `"llama"`, `"gemma2"`, 1)), 0o644)
 		}, []string{ConfigFile, `model_type "gemma2" is not supported`}},
 		{"unsupported tokenizer", func(dir string) {
-			m.Save(dir)
+			Save(m, dir)
 			os.WriteFile(filepath.Join(dir, TokenizerFile), []byte(`{"model":{"type":"Unigram","vocab":[]}}`), 0o644)
 		}, []string{TokenizerFile, `"Unigram" is not supported`}},
 	} {
@@ -385,9 +352,9 @@ func TestLoadErrors(t *testing.T) {
 			tc.setup(dir)
 			_, err := Load(dir)
 			if err == nil {
-				var c *Config
-				if c, err = LoadConfig(dir); err == nil {
-					_, err = c.LoadTokenizer(dir)
+				var c *decoder.Config
+				if c, err = decoder.LoadConfig(dir); err == nil {
+					_, err = LoadTokenizer(c, dir)
 				}
 			}
 			if err == nil {
@@ -429,9 +396,9 @@ func TestGGUFImportErrors(t *testing.T) {
 		})
 	}
 	// A q4_K tensor loom cannot read is named.
-	m, _ := New(interopConfig(nil), 1)
+	m, _ := decoder.New(decodertest.InteropConfig(nil), 1)
 	path := filepath.Join(t.TempDir(), "m.gguf")
-	if err := m.ExportGGUF(path, nil, gguf.F32, "m"); err != nil {
+	if err := ExportGGUF(m, path, nil, tensor.Float32, "m"); err != nil {
 		t.Fatal(err)
 	}
 	tok := &tokenizer.Vocab{Model: "llama"}
@@ -441,10 +408,10 @@ func TestGGUFImportErrors(t *testing.T) {
 }
 
 func TestWriteRandom(t *testing.T) {
-	c := interopConfig(func(c *Config) { c.ModelType = "qwen2" })
+	c := decodertest.InteropConfig(func(c *decoder.Config) { c.ModelType = "qwen2" })
 	dirs := []string{filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")}
 	for _, d := range dirs {
-		if err := WriteRandom(c, d, safetensors.BF16, 42, 20000, nil); err != nil {
+		if err := WriteRandom(c, d, tensor.BFloat16, 42, 20000, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -459,22 +426,13 @@ func TestWriteRandom(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := ids(10, c.VocabSize)
-	if d := maxDiff(logits(t, a, in), logits(t, b, in)); d > 1e-4 {
+	in := decodertest.IDs(10, c.VocabSize)
+	if d := decodertest.MaxDiff(decodertest.Logits(t, a, in), decodertest.Logits(t, b, in)); d > 1e-4 {
 		t.Fatalf("the same seed gives logits %g apart", d)
 	}
-	if err := WriteRandom(c, dirs[0], safetensors.BF16, 42, 0, nil); err == nil || !strings.Contains(err.Error(), "already exists") {
+	if err := WriteRandom(c, dirs[0], tensor.BFloat16, 42, 0, nil); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Fatalf("overwriting: %v", err)
 	}
-}
-
-// logits1 runs one cached decoding step and returns its logits.
-func logits1(m *Model, id, pos int, caches nn.Cache) []float32 {
-	var out []float32
-	autograd.NoGrad(func() {
-		out = m.Forward(&nn.Ctx{Cache: caches, Pos: pos}, []int{id}, 1, 1).Value.Contiguous().F32()
-	})
-	return out
 }
 
 func TestMistralWindowDefault(t *testing.T) {
@@ -487,7 +445,7 @@ func TestMistralWindowDefault(t *testing.T) {
 		{`, "sliding_window": null`, 0},  // explicit null: no window
 		{`, "sliding_window": 128`, 128}, // set
 	} {
-		c, err := ParseConfig("config.json", []byte("{"+base+tc.extra+"}"))
+		c, err := decoder.ParseConfig("config.json", []byte("{"+base+tc.extra+"}"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -498,11 +456,11 @@ func TestMistralWindowDefault(t *testing.T) {
 }
 
 func TestMistralNoWindowRoundTrip(t *testing.T) {
-	c, err := ParseConfig("config.json", []byte(`{"model_type": "mistral", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "vocab_size": 50, "max_position_embeddings": 64, "sliding_window": null}`))
+	c, err := decoder.ParseConfig("config.json", []byte(`{"model_type": "mistral", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "vocab_size": 50, "max_position_embeddings": 64, "sliding_window": null}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := ParseConfig("config.json", c.JSON())
+	back, err := decoder.ParseConfig("config.json", c.JSON())
 	if err != nil {
 		t.Fatalf("%v\n%s", err, c.JSON())
 	}

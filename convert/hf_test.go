@@ -1,4 +1,4 @@
-package decoder
+package convert
 
 import (
 	"encoding/json"

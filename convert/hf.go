@@ -1,4 +1,4 @@
-package decoder
+package convert
 
 import (
 	"encoding/json"
@@ -7,11 +7,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
+	"slices"
 
+	"github.com/loomml/loom/dtype"
 	"github.com/loomml/loom/format/safetensors"
 	"github.com/loomml/loom/internal/fsutil"
+	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/nn"
+	"github.com/loomml/loom/tensor"
 	"github.com/loomml/loom/tokenizer"
 )
 
@@ -25,14 +28,14 @@ const (
 
 // GenerationConfig is the part of generation_config.json loom uses.
 type GenerationConfig struct {
-	BOSTokenID  TokenIDs `json:"bos_token_id,omitempty"`
-	EOSTokenID  TokenIDs `json:"eos_token_id,omitempty"`
-	PadTokenID  TokenIDs `json:"pad_token_id,omitempty"`
-	MaxLength   int      `json:"max_length,omitempty"`
-	Temperature *float64 `json:"temperature,omitempty"`
-	TopK        *int     `json:"top_k,omitempty"`
-	TopP        *float64 `json:"top_p,omitempty"`
-	DoSample    *bool    `json:"do_sample,omitempty"`
+	BOSTokenID  decoder.TokenIDs `json:"bos_token_id,omitempty"`
+	EOSTokenID  decoder.TokenIDs `json:"eos_token_id,omitempty"`
+	PadTokenID  decoder.TokenIDs `json:"pad_token_id,omitempty"`
+	MaxLength   int              `json:"max_length,omitempty"`
+	Temperature *float64         `json:"temperature,omitempty"`
+	TopK        *int             `json:"top_k,omitempty"`
+	TopP        *float64         `json:"top_p,omitempty"`
+	DoSample    *bool            `json:"do_sample,omitempty"`
 }
 
 // LoadGenerationConfig reads dir's generation_config.json; a directory
@@ -56,7 +59,7 @@ func LoadGenerationConfig(dir string) (*GenerationConfig, error) {
 // StopTokens returns the end-of-sequence ids a generator should stop at:
 // those of generation_config.json (gen, may be nil), of config.json and
 // the tokenizer's, without duplicates, each checked against vocab_size.
-func (c *Config) StopTokens(gen *GenerationConfig, tok tokenizer.Tokenizer) []int {
+func StopTokens(c *decoder.Config, gen *GenerationConfig, tok tokenizer.Tokenizer) []int {
 	var out []int
 	add := func(id int) {
 		if id < 0 || id >= c.VocabSize {
@@ -87,7 +90,7 @@ func (c *Config) StopTokens(gen *GenerationConfig, tok tokenizer.Tokenizer) []in
 // by config.json's loom.tokenizer, else the directory's tokenizer.json,
 // else the byte tokenizer. A tokenizer with more ids than the model's
 // vocab_size is an error.
-func (c *Config) LoadTokenizer(dir string) (tokenizer.Tokenizer, error) {
+func LoadTokenizer(c *decoder.Config, dir string) (tokenizer.Tokenizer, error) {
 	spec := c.Loom.Tokenizer
 	if spec == "" {
 		if _, err := os.Stat(filepath.Join(dir, TokenizerFile)); err == nil {
@@ -114,32 +117,33 @@ func (c *Config) LoadTokenizer(dir string) (tokenizer.Tokenizer, error) {
 // is refused, naming them. Removed sublayers are written as zero weights
 // (transformers cannot skip them), which computes the same function. A new directory appears complete or not at all;
 // files of an existing one are replaced one by one, each atomically.
-func (m *Model) ExportHF(dir string, tok tokenizer.Tokenizer, dt safetensors.DType) error {
-	if bad := m.Config.HFIncompatible(); len(bad) > 0 {
-		return fmt.Errorf("decoder: the model uses options Hugging Face's %s cannot express: %s", architectures[or(m.Config.ModelType, "llama")], strings.Join(bad, ", "))
+func ExportHF(m *decoder.Model, dir string, tok tokenizer.Tokenizer, dt tensor.DType) error {
+	if err := m.Config.CheckExport(decoder.HF); err != nil {
+		return fmt.Errorf("convert: %w", err)
 	}
-	if dt != safetensors.F32 && dt != safetensors.F16 && dt != safetensors.BF16 {
-		return fmt.Errorf("decoder: Hugging Face weights as %s: want F32, F16 or BF16", dt)
+	st, err := safetensorsType(dt)
+	if err != nil {
+		return err
 	}
 	if tok == nil {
 		tok = tokenizer.Byte{}
 	}
 	if tok.VocabSize() > m.Config.VocabSize {
-		return fmt.Errorf("decoder: tokenizer %s has %d ids, more than the model's vocab_size %d", tok.Name(), tok.VocabSize(), m.Config.VocabSize)
+		return fmt.Errorf("convert: tokenizer %s has %d ids, more than the model's vocab_size %d", tok.Name(), tok.VocabSize(), m.Config.VocabSize)
 	}
 	bpe, ok := tok.(*tokenizer.BPE)
 	if _, isByte := tok.(tokenizer.Byte); isByte {
 		bpe, ok = tokenizer.ByteHF(), true
 	}
 	if !ok {
-		return fmt.Errorf("decoder: tokenizer %s cannot be written as tokenizer.json", tok.Name())
+		return fmt.Errorf("convert: tokenizer %s cannot be written as tokenizer.json", tok.Name())
 	}
 	c := *m.Config
-	c.Loom = Options{}
+	c.Loom = decoder.Options{}
 	c.HeadDim = c.HeadDimOrDefault() // explicit: transformers reads a 0 as 0
-	c.TorchDtype = torchDtype[dt]
+	c.TorchDtype = dt.Info().Torch
 	if eos := tok.EOS(); eos >= 0 && len(c.EOSTokenID) == 0 {
-		c.EOSTokenID = TokenIDs{eos}
+		c.EOSTokenID = decoder.TokenIDs{eos}
 	}
 	gen := GenerationConfig{BOSTokenID: c.BOSTokenID, EOSTokenID: c.EOSTokenID}
 	genJSON, _ := json.MarshalIndent(struct {
@@ -154,23 +158,23 @@ func (m *Model) ExportHF(dir string, tok tokenizer.Tokenizer, dt safetensors.DTy
 	tokJSON, _ := json.MarshalIndent(tokCfg, "", "  ")
 
 	write := func(d string) error {
-		if err := WriteFileAtomic(filepath.Join(d, ConfigFile), c.JSON()); err != nil {
+		if err := fsutil.WriteFile(filepath.Join(d, ConfigFile), c.JSON()); err != nil {
 			return err
 		}
-		params, _, err := m.fullParams() // removed sublayers as zero weights
+		params, _, err := m.FullParams() // removed sublayers as zero weights
 		if err != nil {
 			return err
 		}
-		if err := nn.SaveParams(filepath.Join(d, WeightsFile), params, dt, map[string]string{"format": "pt"}); err != nil {
+		if err := nn.SaveParams(filepath.Join(d, WeightsFile), params, st, map[string]string{"format": "pt"}); err != nil {
 			return err
 		}
 		if err := bpe.SaveHF(filepath.Join(d, TokenizerFile)); err != nil {
 			return err
 		}
-		if err := WriteFileAtomic(filepath.Join(d, TokenizerConfigFile), append(tokJSON, '\n')); err != nil {
+		if err := fsutil.WriteFile(filepath.Join(d, TokenizerConfigFile), append(tokJSON, '\n')); err != nil {
 			return err
 		}
-		return WriteFileAtomic(filepath.Join(d, GenerationConfigFile), append(genJSON, '\n'))
+		return fsutil.WriteFile(filepath.Join(d, GenerationConfigFile), append(genJSON, '\n'))
 	}
 	if _, err := os.Stat(dir); err == nil {
 		return write(dir)
@@ -178,8 +182,16 @@ func (m *Model) ExportHF(dir string, tok tokenizer.Tokenizer, dt safetensors.DTy
 	return fsutil.WriteDir(dir, write)
 }
 
-// torchDtype is config.json's torch_dtype for each weight dtype loom writes.
-var torchDtype = map[safetensors.DType]string{safetensors.F32: "float32", safetensors.F16: "float16", safetensors.BF16: "bfloat16"}
+// HFTypes are the types weights are written in to safetensors files.
+var HFTypes = []tensor.DType{tensor.Float32, tensor.Float16, tensor.BFloat16}
+
+// safetensorsType returns the safetensors spelling of dt, one of HFTypes.
+func safetensorsType(dt tensor.DType) (safetensors.DType, error) {
+	if !slices.Contains(HFTypes, dt) {
+		return "", fmt.Errorf("convert: safetensors weights as %v: want one of %s", dt, dtype.Names(HFTypes...))
+	}
+	return safetensors.DType(dt.Info().Safetensors), nil
+}
 
 // TokenizerConfig is the part of tokenizer_config.json loom uses.
 type TokenizerConfig struct {

@@ -1,4 +1,4 @@
-package decoder
+package convert
 
 import (
 	"encoding/json"
@@ -6,8 +6,10 @@ import (
 	"path/filepath"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/dtype"
 	"github.com/loomml/loom/format/safetensors"
 	"github.com/loomml/loom/internal/fsutil"
+	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
 )
@@ -20,11 +22,12 @@ import (
 // testing the loaders) can be made without weights to download. progress,
 // if not nil, is called with bytes written and the total. The directory
 // appears complete or not at all.
-func WriteRandom(c *Config, dir string, dt safetensors.DType, seed uint64, shardBytes int64, progress func(done, total int64)) error {
-	if dt != safetensors.F32 && dt != safetensors.F16 && dt != safetensors.BF16 {
-		return fmt.Errorf("decoder: random weights as %s: want F32, F16 or BF16", dt)
+func WriteRandom(c *decoder.Config, dir string, typ tensor.DType, seed uint64, shardBytes int64, progress func(done, total int64)) error {
+	dt, err := safetensorsType(typ)
+	if err != nil {
+		return err
 	}
-	m, err := build(c, nn.Init{Empty: true})
+	m, err := decoder.Build(c, nn.Init{Empty: true})
 	if err != nil {
 		return err
 	}
@@ -51,7 +54,7 @@ func WriteRandom(c *Config, dir string, dt safetensors.DType, seed uint64, shard
 }
 
 // writeRandom writes the shards, config.json and index into tmp.
-func writeRandom(c *Config, tmp string, params []*autograd.Var, shards [][]int, total int64, dt safetensors.DType, seed uint64, progress func(done, total int64)) error {
+func writeRandom(c *decoder.Config, tmp string, params []*autograd.Var, shards [][]int, total int64, dt safetensors.DType, seed uint64, progress func(done, total int64)) error {
 	rng := tensor.NewRNG(seed)
 	weightMap := map[string]string{}
 	done := int64(0)
@@ -85,13 +88,15 @@ func writeRandom(c *Config, tmp string, params []*autograd.Var, shards [][]int, 
 		}
 	}
 	cfg := *c
-	cfg.TorchDtype = torchDtype[dt]
-	if err := WriteFileAtomic(filepath.Join(tmp, ConfigFile), cfg.JSON()); err != nil {
+	if d, ok := dtype.FromSafetensors(string(dt)); ok {
+		cfg.TorchDtype = d.Info().Torch
+	}
+	if err := fsutil.WriteFile(filepath.Join(tmp, ConfigFile), cfg.JSON()); err != nil {
 		return err
 	}
 	if len(shards) > 1 {
 		b, _ := json.MarshalIndent(map[string]any{"metadata": map[string]any{"total_size": total}, "weight_map": weightMap}, "", "  ")
-		if err := WriteFileAtomic(filepath.Join(tmp, IndexFile), append(b, '\n')); err != nil {
+		if err := fsutil.WriteFile(filepath.Join(tmp, IndexFile), append(b, '\n')); err != nil {
 			return err
 		}
 	}

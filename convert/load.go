@@ -1,4 +1,4 @@
-package decoder
+package convert
 
 import (
 	"encoding/json"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/loomml/loom/format/gguf"
 	"github.com/loomml/loom/format/safetensors"
+	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
 )
@@ -35,17 +36,17 @@ type LoadOptions struct {
 // Load reads a model directory: config.json and model.safetensors (or the
 // shards of model.safetensors.index.json), as Save or Hugging Face write
 // them, with float32 weights.
-func Load(dir string) (*Model, error) { return LoadWith(dir, LoadOptions{}) }
+func Load(dir string) (*decoder.Model, error) { return LoadWith(dir, LoadOptions{}) }
 
 // LoadWith reads a model from path: a directory as Load reads it, or a
 // GGUF file. Everything is validated (config, index, shard files, tensor
 // names, shapes and dtypes) before any weight is allocated, and errors name
 // the file and the problem.
-func LoadWith(path string, o LoadOptions) (*Model, error) {
+func LoadWith(path string, o LoadOptions) (*decoder.Model, error) {
 	if o.DType == 0 {
 		o.DType = tensor.Float32
 	}
-	if err := checkDType(o.DType); err != nil {
+	if err := decoder.CheckWeightDType(o.DType); err != nil {
 		return nil, err
 	}
 	if st, err := os.Stat(path); err == nil && !st.IsDir() {
@@ -54,7 +55,7 @@ func LoadWith(path string, o LoadOptions) (*Model, error) {
 		}
 		return nil, fmt.Errorf("%s: not a model directory or a GGUF file (for a .safetensors file, give the directory that holds it and its config.json)", path)
 	}
-	c, err := LoadConfig(filepath.Join(path, ConfigFile))
+	c, err := decoder.LoadConfig(filepath.Join(path, ConfigFile))
 	if err != nil {
 		return nil, err
 	}
@@ -64,15 +65,6 @@ func LoadWith(path string, o LoadOptions) (*Model, error) {
 	}
 	defer src.Close()
 	return fill(c, src, o)
-}
-
-func checkDType(dt tensor.DType) error {
-	for _, d := range WeightDTypes {
-		if d == dt {
-			return nil
-		}
-	}
-	return fmt.Errorf("decoder: weights cannot be held as %v (want one of %v)", dt, WeightDTypes)
 }
 
 // weightSource is a set of named tensors a model is filled from: a
@@ -93,14 +85,14 @@ type weightSource interface {
 // ignorable reports whether a checkpoint tensor that the model does not use
 // is known to be harmless: rotary tables older transformers saved, and the
 // lm_head copy of tied embeddings.
-func ignorable(c *Config, name string) bool {
+func ignorable(c *decoder.Config, name string) bool {
 	return strings.HasSuffix(name, ".rotary_emb.inv_freq") || (c.TieWordEmbeddings && name == "lm_head.weight")
 }
 
 // fill builds c's model with empty weights, checks src against it, then
 // loads every tensor.
-func fill(c *Config, src weightSource, o LoadOptions) (*Model, error) {
-	m, err := build(c, nn.Init{Empty: true})
+func fill(c *decoder.Config, src weightSource, o LoadOptions) (*decoder.Model, error) {
+	m, err := decoder.Build(c, nn.Init{Empty: true})
 	if err != nil {
 		return nil, err
 	}
@@ -141,11 +133,7 @@ func fill(c *Config, src weightSource, o LoadOptions) (*Model, error) {
 	}
 	need := int64(0)
 	for _, p := range params {
-		dt := tensor.Float32
-		if p.Value.NDim() == 2 {
-			dt = weightDType(o.DType, p.Shape())
-		}
-		need += weightBytes(dt, p.Shape())
+		need += decoder.WeightDType(p, o.DType).Bytes(p.Shape())
 	}
 	if avail, ok := availableMemory(); ok && need > avail {
 		return nil, fmt.Errorf("%s: the weights need %.1f GB as %v, more than the %.1f GB of memory available; load them as bf16 or q8_0 (--dtype)",
@@ -154,10 +142,7 @@ func fill(c *Config, src weightSource, o LoadOptions) (*Model, error) {
 	garbage := 0 // bytes of float32 temporaries since the last collection
 	converted := false
 	for _, p := range params {
-		dt := tensor.Float32
-		if p.Value.IsEmpty() && p.Value.NDim() == 2 {
-			dt = weightDType(o.DType, p.Shape())
-		}
+		dt := decoder.WeightDType(p, o.DType)
 		t, err := src.load(p.Name, dt)
 		if err != nil {
 			return nil, err
@@ -180,31 +165,6 @@ func fill(c *Config, src weightSource, o LoadOptions) (*Model, error) {
 		debug.FreeOSMemory() // return the temporaries' pages, so RSS is the model's
 	}
 	return m, nil
-}
-
-// CastWeights converts m's weight matrices (every 2-D parameter) to dt in
-// place: tensor.Float32, or a low-precision dtype for inference (q8_0
-// falls back to float16 for rows that are not whole blocks of 32).
-func (m *Model) CastWeights(dt tensor.DType) error {
-	if err := checkDType(dt); err != nil {
-		return err
-	}
-	for _, p := range m.Params() {
-		if p.Value.NDim() == 2 {
-			p.Value = p.Value.To(weightDType(dt, p.Shape()))
-		}
-	}
-	return nil
-}
-
-// weightDType returns the precision a weight matrix of shape [rows, cols]
-// is held in: dt, except that q8_0 needs rows of whole 32-element blocks
-// (others fall back to float16, as llama.cpp's converter does).
-func weightDType(dt tensor.DType, shape []int) tensor.DType {
-	if dt == tensor.Q8_0 && shape[len(shape)-1]%32 != 0 {
-		return tensor.Float16
-	}
-	return dt
 }
 
 func nameList(names []string) string {
@@ -376,24 +336,6 @@ func (s *shards) Close() error {
 		}
 	}
 	return first
-}
-
-// WeightDTypes are the in-memory precisions LoadOptions.DType accepts.
-var WeightDTypes = []tensor.DType{tensor.Float32, tensor.BFloat16, tensor.Float16, tensor.Q8_0}
-
-// weightBytes returns the bytes of a tensor of shape held as dt.
-func weightBytes(dt tensor.DType, shape []int) int64 {
-	n := int64(1)
-	for _, d := range shape {
-		n *= int64(d)
-	}
-	switch dt {
-	case tensor.BFloat16, tensor.Float16:
-		return 2 * n
-	case tensor.Q8_0:
-		return n / 32 * 34
-	}
-	return 4 * n
 }
 
 // availableMemory returns MemAvailable plus SwapFree from /proc/meminfo
