@@ -7,10 +7,10 @@ import (
 	"strings"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/chart"
 	"github.com/loomml/loom/conformal"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/optim"
-	"github.com/loomml/loom/plot"
 	"github.com/loomml/loom/tensor"
 )
 
@@ -234,16 +234,16 @@ func runDRA(c *Context) (*Report, error) {
 		fmt.Fprintf(&sb, "| %s | %.1f ± %.1f | %s | %.2f |\n", act, mu, sd, strings.Join(per, ", "), mean(trainMSE[act]))
 	}
 	// Plot: truth and every activation's fit (first seed), DRA's band.
-	chart := &plot.Chart{Title: fmt.Sprintf("r(n): fits of seed %d (train n ≤ 120)", used[0]), XLabel: "n", YLabel: "r(n)",
-		Series: []plot.Series{{Name: "r(n)", X: xAll, Y: r, Style: plot.Points}}}
+	fig := &chart.Chart{Title: fmt.Sprintf("r(n): fits of seed %d (train n ≤ 120)", used[0]), XLabel: "n", YLabel: "r(n)",
+		Series: []chart.Series{{Name: "r(n)", X: xAll, Y: r, Style: chart.Points}}}
 	for _, act := range acts {
-		chart.Series = append(chart.Series, plot.Series{Name: act, X: xAll, Y: curves[act]})
+		fig.Series = append(fig.Series, chart.Series{Name: act, X: xAll, Y: curves[act]})
 	}
-	chart.Series = append(chart.Series,
-		plot.Series{Name: "DRA 90 % interval", X: bandX, Y: band[0], Style: plot.Points},
-		plot.Series{X: bandX, Y: band[1], Style: plot.Points, Color: plot.PaletteColor(len(acts) + 1)})
+	fig.Series = append(fig.Series,
+		chart.Series{Name: "DRA 90 % interval", X: bandX, Y: band[0], Style: chart.Points},
+		chart.Series{X: bandX, Y: band[1], Style: chart.Points, Color: chart.PaletteColor(len(acts) + 1)})
 	png := "dra-fits.png"
-	if err := chart.WritePNG(filepath.Join(c.DocsDir, png)); err != nil {
+	if err := fig.WritePNG(filepath.Join(c.DocsDir, png)); err != nil {
 		return nil, err
 	}
 	sb.WriteString("\n![fits](" + png + ")\n\n")

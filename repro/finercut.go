@@ -6,13 +6,13 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/loomml/loom/chart"
 	"github.com/loomml/loom/compress/finercut"
 	"github.com/loomml/loom/compress/prune"
 	"github.com/loomml/loom/convert"
 	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/eval"
 	"github.com/loomml/loom/models/decoder"
-	"github.com/loomml/loom/plot"
 	"github.com/loomml/loom/train"
 )
 
@@ -273,7 +273,7 @@ func runFinerCut(c *Context) (*Report, error) {
 	sb.WriteString(strings.Join(attnRows, "\n") + "\n")
 	fmt.Fprintf(&sb, "\nCached search (seed %d, 25 %%): %d layer-forwards against %d for the naive search; same order: %s.\n", used[0], forwards[0], naive[0], yesNo(orderSame))
 	// Map.
-	g := &plot.Grid{Title: fmt.Sprintf("FinerCut at 25 %%: removals over %d seeds", seeds), ColLabels: []string{"attention", "FFN"},
+	g := &chart.Grid{Title: fmt.Sprintf("FinerCut at 25 %%: removals over %d seeds", seeds), ColLabels: []string{"attention", "FFN"},
 		Note: fmt.Sprintf("numbers: seeds (of %d) removing the sublayer; seed %d's order in the table", seeds, used[0])}
 	for l := range 12 {
 		g.RowLabels = append(g.RowLabels, fmt.Sprintf("layer %d", l))

@@ -9,10 +9,10 @@ import (
 	"strings"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/chart"
 	"github.com/loomml/loom/data/series"
 	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/models/forecast"
-	"github.com/loomml/loom/plot"
 )
 
 // iTransformer (arXiv 2310.06625) on ETTh1 against a temporal-token
@@ -236,7 +236,7 @@ func exampleForecastPNG(m forecast.Model, d *series.Dataset, path string) error 
 		hx, hy = append(hx, float64(t)), append(hy, d.Unscale(j, y.At(0, t, j)))
 		fx, fy = append(fx, float64(t)), append(fy, d.Unscale(j, out.Value.At(0, t, j)))
 	}
-	c := &plot.Chart{Title: "iTransformer on ETTh1: OT, last test window (horizon 96)", XLabel: "hour (0 = first forecast)", YLabel: "oil temperature",
-		Series: []plot.Series{{Name: "actual", X: hx, Y: hy}, {Name: "forecast", X: fx, Y: fy}}}
+	c := &chart.Chart{Title: "iTransformer on ETTh1: OT, last test window (horizon 96)", XLabel: "hour (0 = first forecast)", YLabel: "oil temperature",
+		Series: []chart.Series{{Name: "actual", X: hx, Y: hy}, {Name: "forecast", X: fx, Y: fy}}}
 	return c.WritePNG(path)
 }

@@ -6,9 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/loomml/loom/chart"
 	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/models/decoder"
-	"github.com/loomml/loom/plot"
 	"github.com/loomml/loom/train"
 )
 
@@ -76,16 +76,16 @@ func runMacaron(c *Context) (*Report, error) {
 	var sb strings.Builder
 	sb.WriteString("Setup: " + smallSetup(steps) + ". Both arms: SwiGLU FFNs; pre-norm with intermediate_size 344, Macaron with two FFNs of 172 per layer (three RMSNorms per layer).\n\n")
 	sb.WriteString("| block | parameters | validation loss (mean ± std) | per seed | training time (s, mean) |\n| --- | --- | --- | --- | --- |\n")
-	var bars []plot.Bar
+	var bars []chart.Bar
 	st := map[string][2]float64{}
 	for _, a := range arms {
 		mu, sd, cells := lossCells(loss[a.name])
 		st[a.name] = [2]float64{mu, sd}
 		fmt.Fprintf(&sb, "| %s | %d | %s | %.0f |\n", a.name, params[a.name], cells, secs[a.name]/float64(seeds))
-		bars = append(bars, plot.Bar{Label: a.name, Value: mu, Err: sd})
+		bars = append(bars, chart.Bar{Label: a.name, Value: mu, Err: sd})
 	}
 	png := "macaron.png"
-	if err := (&plot.BarChart{Title: fmt.Sprintf("Macaron: validation loss after %d steps (mean ± std, %d seeds)", steps, seeds), YLabel: "nats/byte", Bars: bars}).WritePNG(filepath.Join(c.DocsDir, png)); err != nil {
+	if err := (&chart.BarChart{Title: fmt.Sprintf("Macaron: validation loss after %d steps (mean ± std, %d seeds)", steps, seeds), YLabel: "nats/byte", Bars: bars}).WritePNG(filepath.Join(c.DocsDir, png)); err != nil {
 		return nil, err
 	}
 	sb.WriteString("\n![validation loss](" + png + ")\n")

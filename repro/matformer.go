@@ -8,10 +8,10 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/loomml/loom/chart"
 	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/eval"
 	"github.com/loomml/loom/models/decoder"
-	"github.com/loomml/loom/plot"
 	"github.com/loomml/loom/tensor"
 	"github.com/loomml/loom/tokenizer"
 	"github.com/loomml/loom/train"
@@ -219,15 +219,15 @@ func runMatFormer(c *Context) (*Report, error) {
 		ix, iy = append(ix, float64(params[w])), append(iy, mean(indep[w]))
 		sx, sy = append(sx, float64(params[w])), append(sy, mean(sliced[w]))
 	}
-	chart := &plot.Chart{Title: fmt.Sprintf("MatFormer: validation loss vs parameters (%d seeds)", seeds), XLabel: "parameters", YLabel: "nats/byte",
-		Series: []plot.Series{
-			{Name: "MatFormer submodels", X: nx, Y: ny, Style: plot.LinePoints},
-			{Name: "independently trained", X: ix, Y: iy, Style: plot.Points},
-			{Name: "Mix'n'Match", X: mx, Y: my, Style: plot.Points},
-			{Name: "conventional, sliced", X: sx, Y: sy, Style: plot.LinePoints},
+	fig := &chart.Chart{Title: fmt.Sprintf("MatFormer: validation loss vs parameters (%d seeds)", seeds), XLabel: "parameters", YLabel: "nats/byte",
+		Series: []chart.Series{
+			{Name: "MatFormer submodels", X: nx, Y: ny, Style: chart.LinePoints},
+			{Name: "independently trained", X: ix, Y: iy, Style: chart.Points},
+			{Name: "Mix'n'Match", X: mx, Y: my, Style: chart.Points},
+			{Name: "conventional, sliced", X: sx, Y: sy, Style: chart.LinePoints},
 		}}
 	png := "matformer.png"
-	if err := chart.WritePNG(filepath.Join(c.DocsDir, png)); err != nil {
+	if err := fig.WritePNG(filepath.Join(c.DocsDir, png)); err != nil {
 		return nil, err
 	}
 	sb.WriteString("\n![loss vs parameters](" + png + ")\n")

@@ -7,11 +7,11 @@ import (
 	"strings"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/chart"
 	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/optim"
-	"github.com/loomml/loom/plot"
 	"github.com/loomml/loom/tensor"
 	"github.com/loomml/loom/train"
 )
@@ -177,16 +177,16 @@ func runPHM(c *Context) (*Report, error) {
 	}
 	sb.WriteString("**(b) The decoder.** " + smallSetup(steps) + ". PHM arms build every attention projection and every FFN projection as a PHM layer (W = Σ Aᵢ ⊗ Sᵢ, Var(W) matched to the dense init); training assembles W once per step (PHM.Direct picks the direct product only for fewer rows than in/n, i.e. when decoding a few tokens).\n\n")
 	sb.WriteString("| model | parameters | in attention + FFN projections | validation loss (mean ± std) | per seed | training time (s, mean) |\n| --- | --- | --- | --- | --- | --- |\n")
-	var bars []plot.Bar
+	var bars []chart.Bar
 	st := map[string][2]float64{}
 	for _, a := range arms {
 		mu, sd, cells := lossCells(loss[a.name])
 		st[a.name] = [2]float64{mu, sd}
 		fmt.Fprintf(&sb, "| %s | %d | %d | %s | %.0f |\n", a.name, params[a.name], replaced[a.name], cells, secs[a.name]/float64(seeds))
-		bars = append(bars, plot.Bar{Label: strings.SplitN(a.name, ":", 2)[0], Value: mu, Err: sd})
+		bars = append(bars, chart.Bar{Label: strings.SplitN(a.name, ":", 2)[0], Value: mu, Err: sd})
 	}
 	png := "phm.png"
-	if err := (&plot.BarChart{Title: fmt.Sprintf("PHM: validation loss after %d steps (mean ± std, %d seeds)", steps, seeds), YLabel: "nats/byte", Bars: bars}).WritePNG(filepath.Join(c.DocsDir, png)); err != nil {
+	if err := (&chart.BarChart{Title: fmt.Sprintf("PHM: validation loss after %d steps (mean ± std, %d seeds)", steps, seeds), YLabel: "nats/byte", Bars: bars}).WritePNG(filepath.Join(c.DocsDir, png)); err != nil {
 		return nil, err
 	}
 	sb.WriteString("\n![validation loss](" + png + ")\n")

@@ -8,9 +8,9 @@ import (
 	"strings"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/chart"
 	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/models/decoder"
-	"github.com/loomml/loom/plot"
 	"github.com/loomml/loom/train"
 )
 
@@ -79,16 +79,16 @@ func runPolyCom(c *Context) (*Report, error) {
 	var sb strings.Builder
 	sb.WriteString("Setup: " + smallSetup(steps) + ". Only the FFN differs between arms.\n\n")
 	sb.WriteString("| FFN | activation | FFN width | parameters | validation loss (mean ± std) | per seed | training time (s, mean) |\n| --- | --- | --- | --- | --- | --- | --- |\n")
-	var bars []plot.Bar
+	var bars []chart.Bar
 	stats := map[string][2]float64{}
 	for _, v := range variants {
 		mu, sd, cells := lossCells(loss[v.name])
 		stats[v.name] = [2]float64{mu, sd}
 		fmt.Fprintf(&sb, "| %s | %s | %d | %d | %s | %.0f |\n", v.ffn, v.act, v.hidden, params[v.name], cells, elapsed[v.name]/float64(seeds))
-		bars = append(bars, plot.Bar{Label: v.name, Value: mu, Err: sd})
+		bars = append(bars, chart.Bar{Label: v.name, Value: mu, Err: sd})
 	}
 	png := "polycom.png"
-	bc := &plot.BarChart{Title: fmt.Sprintf("PolyCom: validation loss after %d steps (mean ± std, %d seeds)", steps, seeds), YLabel: "nats/byte", Bars: bars}
+	bc := &chart.BarChart{Title: fmt.Sprintf("PolyCom: validation loss after %d steps (mean ± std, %d seeds)", steps, seeds), YLabel: "nats/byte", Bars: bars}
 	if err := bc.WritePNG(filepath.Join(c.DocsDir, png)); err != nil {
 		return nil, err
 	}

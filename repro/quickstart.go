@@ -6,10 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/loomml/loom/chart"
 	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/eval"
 	"github.com/loomml/loom/generate"
-	"github.com/loomml/loom/plot"
 	"github.com/loomml/loom/train"
 )
 
@@ -28,7 +28,7 @@ func runQuickstart(c *Context) (*Report, error) {
 	seeds := c.SeedsOr(1)
 	corpus := data.TinyShakespeare()
 	var rows []string
-	var series []plot.Series
+	var series []chart.Series
 	ok := true
 	var used []uint64
 	var losses []float64
@@ -62,15 +62,15 @@ func runQuickstart(c *Context) (*Report, error) {
 		for _, m := range o.Metrics {
 			x, y = append(x, float64(m.Step+1)), append(y, m.Loss)
 		}
-		series = append(series, plot.Series{Name: fmt.Sprintf("seed %d", seed), X: x, Y: y})
+		series = append(series, chart.Series{Name: fmt.Sprintf("seed %d", seed), X: x, Y: y})
 		if i == 0 {
 			rows = append(rows, "", "Sample of seed "+fmt.Sprint(seed)+" (500 bytes, temperature 0.8):", "", "```", strings.TrimSpace(res.Text), "```")
 		}
 	}
 	png := "quickstart.png"
-	chart := &plot.Chart{Title: "quickstart: training loss", XLabel: "step", YLabel: "nats/byte", Series: series,
-		HLines: []plot.Ref{{Y: 1.9, Label: "target 1.9"}}}
-	if err := chart.WritePNG(filepath.Join(c.DocsDir, png)); err != nil {
+	fig := &chart.Chart{Title: "quickstart: training loss", XLabel: "step", YLabel: "nats/byte", Series: series,
+		HLines: []chart.Ref{{Y: 1.9, Label: "target 1.9"}}}
+	if err := fig.WritePNG(filepath.Join(c.DocsDir, png)); err != nil {
 		return nil, err
 	}
 	table := []string{"| seed | steps | held-out loss (nats/byte) | bits/byte | real words | time | passes |", "|---|---|---|---|---|---|---|"}

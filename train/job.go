@@ -12,12 +12,12 @@ import (
 	"time"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/chart"
 	"github.com/loomml/loom/convert"
 	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/eval"
 	"github.com/loomml/loom/internal/progress"
 	"github.com/loomml/loom/models/decoder"
-	"github.com/loomml/loom/plot"
 	"github.com/loomml/loom/tokenizer"
 )
 
@@ -227,10 +227,10 @@ func PlotLoss(path string, ms []Metric) error {
 			vx, vy = append(vx, float64(m.Step+1)), append(vy, m.ValLoss)
 		}
 	}
-	c := &plot.Chart{Title: "training loss", XLabel: "step", YLabel: "cross-entropy (nats/token)",
-		Series: []plot.Series{{Name: "train", X: tx, Y: ty, Style: plot.Line}}}
+	c := &chart.Chart{Title: "training loss", XLabel: "step", YLabel: "cross-entropy (nats/token)",
+		Series: []chart.Series{{Name: "train", X: tx, Y: ty, Style: chart.Line}}}
 	if len(vx) > 0 {
-		c.Series = append(c.Series, plot.Series{Name: "validation", X: vx, Y: vy, Style: plot.LinePoints})
+		c.Series = append(c.Series, chart.Series{Name: "validation", X: vx, Y: vy, Style: chart.LinePoints})
 	}
 	return c.WritePNG(path)
 }

@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/chart"
 	"github.com/loomml/loom/data/series"
 	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/models/forecast"
-	"github.com/loomml/loom/plot"
 	"github.com/loomml/loom/tensor"
 )
 
@@ -260,7 +260,7 @@ func plotWindow(m forecast.Model, d *series.Dataset, path, variates string, w in
 	var out *autograd.Var
 	autograd.NoGrad(func() { out = m.Forward(nil, autograd.Const(x), autograd.Const(marks)) })
 	L, S := d.Spec.Lookback, d.Spec.Horizon
-	c := &plot.Chart{Title: fmt.Sprintf("%s: test window %d (%s, lookback %d, horizon %d)", filepath.Base(d.Name), w, m.Config().Arch, L, S), XLabel: "step (0 = first forecast)", YLabel: "value"}
+	c := &chart.Chart{Title: fmt.Sprintf("%s: test window %d (%s, lookback %d, horizon %d)", filepath.Base(d.Name), w, m.Config().Arch, L, S), XLabel: "step (0 = first forecast)", YLabel: "value"}
 	for k, j := range cols {
 		var hx, hy, fx, fy, ax, ay []float64
 		for t := range L {
@@ -270,10 +270,10 @@ func plotWindow(m forecast.Model, d *series.Dataset, path, variates string, w in
 			ax, ay = append(ax, float64(t)), append(ay, d.Unscale(j, y.At(0, t, j)))
 			fx, fy = append(fx, float64(t)), append(fy, d.Unscale(j, out.Value.At(0, t, j)))
 		}
-		col := plot.PaletteColor(k)
+		col := chart.PaletteColor(k)
 		c.Series = append(c.Series,
-			plot.Series{Name: d.Inputs[j] + " (actual)", X: append(hx, ax...), Y: append(hy, ay...), Color: col},
-			plot.Series{Name: d.Inputs[j] + " (forecast)", X: fx, Y: fy, Style: plot.LinePoints, Color: plot.PaletteColor(k + 4)})
+			chart.Series{Name: d.Inputs[j] + " (actual)", X: append(hx, ax...), Y: append(hy, ay...), Color: col},
+			chart.Series{Name: d.Inputs[j] + " (forecast)", X: fx, Y: fy, Style: chart.LinePoints, Color: chart.PaletteColor(k + 4)})
 	}
 	return c.WritePNG(path)
 }

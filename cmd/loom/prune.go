@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loomml/loom/chart"
 	"github.com/loomml/loom/compress/finercut"
 	"github.com/loomml/loom/compress/prune"
 	"github.com/loomml/loom/convert"
@@ -20,7 +21,6 @@ import (
 	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/internal/progress"
 	"github.com/loomml/loom/models/decoder"
-	"github.com/loomml/loom/plot"
 	"github.com/loomml/loom/tokenizer"
 )
 
@@ -280,7 +280,7 @@ func writePruneReport(dir string, r *pruneReport, layers int) error {
 	if err := fsutil.WriteFile(filepath.Join(dir, "prune-report.md"), []byte(sb.String())); err != nil {
 		return err
 	}
-	g := &plot.Grid{Title: fmt.Sprintf("%s: %d of %d sublayers removed", r.Method, r.Removed, r.Total),
+	g := &chart.Grid{Title: fmt.Sprintf("%s: %d of %d sublayers removed", r.Method, r.Removed, r.Total),
 		ColLabels: []string{"attention", "FFN"}, Note: "numbers: removal order"}
 	cells := make([][]string, layers)
 	filled := make([][]bool, layers)
