@@ -25,6 +25,8 @@ type Model interface {
 	NewCache(batch, capacity int) nn.Cache
 	// MaxPositions is the longest context the model supports.
 	MaxPositions() int
+	// VocabSize is the number of token ids.
+	VocabSize() int
 }
 
 // Options control sampling. The zero value is greedy decoding of 256 tokens.

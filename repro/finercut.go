@@ -71,11 +71,11 @@ func runFinerCut(c *Context) (*Report, error) {
 	key := func(m string, r float64) string { return fmt.Sprintf("%s/%g", m, r) }
 	var used []uint64
 	var baseLoss []float64
-	var firstSix [][]prune.Removal
+	var firstSix [][]finercut.Step
 	var forwards, naive []int
 	mapCounts := make([][2]int, 12)
 	mapRatio := 0.25
-	var exampleOrder []prune.Removal
+	var exampleOrder []finercut.Step
 	orderSame := true
 	for si := range seeds {
 		seed := uint64(1000 + si)
@@ -89,47 +89,31 @@ func runFinerCut(c *Context) (*Report, error) {
 		ckpt := filepath.Join(out, train.CheckpointDir)
 		tok := o.Tokenizer
 		cal := data.EvenWindows(tok.Encode(string(corpus[:split])), spec.Model.MaxPositionEmbeddings, windows)
-		held := filepath.Join(out, "heldout.bin")
-		if err := data.WriteShard(held, tok.Encode(string(corpus[split:])), tok.VocabSize(), tok.Name()); err != nil {
-			return nil, err
-		}
-		score := func(m *decoder.Model) (float64, error) {
-			s, err := data.OpenShard(held)
-			if err != nil {
-				return 0, err
-			}
-			defer s.Close()
-			r, err := eval.Shard(m, s, tok, eval.Options{MaxTokens: evalTokens})
-			return r.Loss, err
-		}
 		m0, err := convert.Load(ckpt)
 		if err != nil {
 			return nil, err
 		}
-		l0, err := score(m0)
-		if err != nil {
-			return nil, err
-		}
-		baseLoss = append(baseLoss, l0)
 		// Zero-shot tasks from the held-out text; retention is counted only
-		// for tasks the unpruned model beats chance on by ≥ 10 points.
+		// for tasks the unpruned model beats chance on by ≥ 10 points
+		// (prune.TaskMargin).
 		var tasks []eval.Task
-		base := map[string]float64{}
 		for _, name := range eval.TaskNames() {
 			task, err := eval.BuildTask(name, corpus[split:], tok, taskItems, 1)
 			if err != nil {
 				return nil, err
 			}
-			r, err := task.Evaluate(m0, eval.TaskOptions{})
-			if err != nil {
-				return nil, err
-			}
-			taskRows = append(taskRows, fmt.Sprintf("| %d | %s | %.3f | %.2f | %s |", seed, name, r.Accuracy, r.Chance, yesNo(r.Accuracy-r.Chance >= 0.10)))
-			if r.Accuracy-r.Chance >= 0.10 {
-				tasks = append(tasks, task)
-				base[name] = r.Accuracy
-			}
+			tasks = append(tasks, task)
 		}
+		bench := prune.Bench{Tok: tok, Held: tok.Encode(string(corpus[split:])), MaxTokens: evalTokens, Tasks: tasks}
+		before, err := bench.Measure(m0)
+		if err != nil {
+			return nil, err
+		}
+		baseLoss = append(baseLoss, before.Loss)
+		for _, r := range before.Tasks {
+			taskRows = append(taskRows, fmt.Sprintf("| %d | %s | %.3f | %.2f | %s |", seed, r.Task, r.Accuracy, r.Chance, yesNo(r.Accuracy-r.Chance >= prune.TaskMargin)))
+		}
+		bench.Tasks = prune.Counted(tasks, before)
 		for _, ratio := range ratios {
 			count := int(math.Round(ratio * 24))
 			for _, method := range methods {
@@ -148,17 +132,14 @@ func runFinerCut(c *Context) (*Report, error) {
 					if err != nil {
 						return nil, fmt.Errorf("%s at %g: %w", method, ratio, err)
 					}
-					l, err := score(m)
+					after, err := bench.Measure(m)
 					if err != nil {
 						return nil, err
 					}
-					rets, losses = append(rets, l0/l), append(losses, l)
-					for _, task := range tasks {
-						r, err := task.Evaluate(m, eval.TaskOptions{})
-						if err != nil {
-							return nil, err
-						}
-						taskRets[task.Name] = append(taskRets[task.Name], (r.Accuracy-r.Chance)/(base[task.Name]-r.Chance))
+					ret, taskRet := prune.Retention(before, after)
+					rets, losses = append(rets, ret), append(losses, after.Loss)
+					for name, v := range taskRet {
+						taskRets[name] = append(taskRets[name], v)
 					}
 					if method == "finercut" && ratio == mapRatio {
 						firstSix = append(firstSix, order[:min(6, len(order))])

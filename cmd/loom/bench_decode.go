@@ -6,18 +6,15 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"runtime"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/convert"
+	"github.com/loomml/loom/generate"
 	"github.com/loomml/loom/internal/kernels"
 	"github.com/loomml/loom/models/decoder"
-	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
 )
 
@@ -110,7 +107,10 @@ func benchDecode(args []string, stdout, stderr io.Writer) error {
 			if ctx > m.MaxPositions() {
 				return fmt.Errorf("--contexts %d exceeds the model's %d positions", ctx, m.MaxPositions())
 			}
-			r := runDecode(m, ctx, *n)
+			r, err := runDecode(m, ctx, *n)
+			if err != nil {
+				return err
+			}
 			r.Model, r.DType, r.Threads, r.LoadS = name, dts[0], *threads, load
 			out = append(out, r)
 		}
@@ -145,28 +145,11 @@ func decodeModel(path string, ctx int, dt tensor.DType) (*decoder.Model, string,
 
 // runDecode prefills ctx−n tokens, then times n single-token steps with the
 // KV cache (greedy), so the last steps attend to ctx positions.
-func runDecode(m *decoder.Model, ctx, n int) decodeBench {
-	cache := m.NewCache(1, ctx)
-	V := m.Config.VocabSize
-	prompt := make([]int, ctx-n)
-	for i := range prompt {
-		prompt[i] = (i*31 + 7) % min(V, 256)
+func runDecode(m *decoder.Model, ctx, n int) (decodeBench, error) {
+	t, err := generate.Time(m, ctx, n)
+	if err != nil {
+		return decodeBench{}, err
 	}
-	var logits *autograd.Var
-	t0 := time.Now()
-	autograd.NoGrad(func() { logits = m.Forward(&nn.Ctx{Cache: cache}, prompt, 1, len(prompt)) })
-	prefill := time.Since(t0)
-	next := argmaxLast(logits)
-	var ts []float64
-	start := time.Now()
-	for i := range n {
-		t := time.Now()
-		autograd.NoGrad(func() { logits = m.Forward(&nn.Ctx{Cache: cache, Pos: len(prompt) + i}, []int{next}, 1, 1) })
-		next = argmaxLast(logits)
-		ts = append(ts, float64(time.Since(t).Microseconds())/1000)
-	}
-	total := time.Since(start)
-	sort.Float64s(ts)
 	wb := 0
 	for _, p := range m.Params() {
 		if p.Value.DType().Packed() {
@@ -175,19 +158,6 @@ func runDecode(m *decoder.Model, ctx, n int) decodeBench {
 			wb += 4 * p.Value.Numel()
 		}
 	}
-	runtime.KeepAlive(cache)
-	return decodeBench{Context: ctx, Params: m.NumParams(), WeightMB: float64(wb) / 1e6, Kernel: kernels.Current(), TokensPerS: float64(n) / total.Seconds(),
-		MsPerToken: ts[len(ts)/2], PrefillTokS: float64(len(prompt)) / prefill.Seconds(), DecodeTokens: n, RSSMB: rssMB(), PeakRSSMB: peakRSSMB()}
-}
-
-func argmaxLast(l *autograd.Var) int {
-	T, V := l.Dim(1), l.Dim(2)
-	row := l.Value.Contiguous().F32()[(T-1)*V : T*V]
-	best := 0
-	for i, v := range row {
-		if v > row[best] {
-			best = i
-		}
-	}
-	return best
+	return decodeBench{Context: ctx, Params: m.NumParams(), WeightMB: float64(wb) / 1e6, Kernel: kernels.Current(), TokensPerS: t.TokensPerS,
+		MsPerToken: t.MsPerToken, PrefillTokS: t.PrefillTokS, DecodeTokens: n, RSSMB: rssMB(), PeakRSSMB: peakRSSMB()}, nil
 }

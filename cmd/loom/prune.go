@@ -1,17 +1,13 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
-	"github.com/loomml/loom/chart"
 	"github.com/loomml/loom/compress/finercut"
 	"github.com/loomml/loom/compress/prune"
 	"github.com/loomml/loom/convert"
@@ -28,41 +24,11 @@ func init() {
 	register("prune", "Remove attention/FFN sublayers (FinerCut and baselines); write the pruned model and a report.", runPrune)
 }
 
-// pruneReport is prune-report.json.
-type pruneReport struct {
-	Method       string          `json:"method"`
-	Model        string          `json:"model"`
-	Removed      int             `json:"removed_sublayers"`
-	Total        int             `json:"total_sublayers"`
-	Order        []prune.Removal `json:"order"`
-	Calib        string          `json:"calibration"`
-	CalibWindows int             `json:"calibration_windows"`
-	CalibLen     int             `json:"calibration_window_tokens"`
-	Distance     string          `json:"distance,omitempty"`
-	SearchS      float64         `json:"search_s"`
-	Before       pruneEval       `json:"before"`
-	After        pruneEval       `json:"after"`
-	// LossRetention is the unpruned held-out loss over the pruned one.
-	LossRetention float64 `json:"loss_retention"`
-	// TaskRetention is (pruned − chance) / (unpruned − chance) per zero-shot
-	// task, for tasks where the unpruned model beats chance by ≥ 10 points.
-	TaskRetention map[string]float64 `json:"task_retention,omitempty"`
-}
-
-type pruneEval struct {
-	Loss        float64           `json:"heldout_loss"`
-	Tokens      int               `json:"heldout_tokens"`
-	DecodeTokS  float64           `json:"decode_tokens_per_s"`
-	DecodeCtx   int               `json:"decode_context"`
-	ParamsCount int               `json:"params"`
-	Tasks       []eval.TaskResult `json:"tasks,omitempty"`
-}
-
 func runPrune(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("prune", "--method M --ratio R --model DIR --out DIR [--calib FILE] [flags]", stderr)
 	method := fs.String("method", "finercut", "finercut, oneshot, shortgpt, lastn or random")
 	ratio := fs.Float64("ratio", 0, "fraction of all attention and FFN sublayers to remove, in (0, 1) (required)")
-	model := fs.String("model", "", "model directory or .gguf file (required)")
+	model := fs.String("model", "", "model to prune: a training run's directory, a model directory or a .gguf file (required)")
 	out := fs.String("out", "", "directory for the pruned model and its report (required)")
 	calib := fs.String("calib", "", "calibration text (default: the first 90% of the embedded corpus)")
 	evalPath := fs.String("eval", "", "held-out text for the before/after loss (default: the embedded corpus's last 10%)")
@@ -104,10 +70,9 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	m, tok := l.Model, l.Tok
-	total := 2 * len(m.Layers)
-	count := int(math.Round(*ratio * float64(total)))
-	if count < 1 || count >= total {
-		return fmt.Errorf("--ratio %v of %d sublayers removes %d: want 1 to %d", *ratio, total, count, total-1)
+	count, err := prune.Count(*ratio, len(m.Layers))
+	if err != nil {
+		return fmt.Errorf("--ratio: %w", err)
 	}
 	T := *seqLen
 	if T == 0 {
@@ -147,77 +112,29 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 		}
 		tasks = append(tasks, task)
 	}
-	tmp, err := os.MkdirTemp("", "loom-prune-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	shardPath := filepath.Join(tmp, "heldout.bin")
-	if err := data.WriteShard(shardPath, tok.Encode(string(heldText)), tok.VocabSize(), tok.Name()); err != nil {
-		return fmt.Errorf("%s: %w", heldName, err)
-	}
-	measure := func(label string) (pruneEval, error) {
-		s, err := data.OpenShard(shardPath)
-		if err != nil {
-			return pruneEval{}, err
-		}
-		defer s.Close()
-		r, err := eval.Shard(m, s, tok, eval.Options{MaxTokens: *evalTokens})
-		if err != nil {
-			return pruneEval{}, fmt.Errorf("%s: %w", heldName, err)
-		}
-		ctx := min(m.MaxPositions(), 128)
-		d := runDecode(m, ctx, min(32, ctx/2))
-		pe := pruneEval{Loss: r.Loss, Tokens: r.Tokens, DecodeTokS: d.TokensPerS, DecodeCtx: ctx, ParamsCount: m.NumParams()}
-		for _, task := range tasks {
-			tr, err := task.Evaluate(m, eval.TaskOptions{})
-			if err != nil {
-				return pruneEval{}, err
-			}
-			pe.Tasks = append(pe.Tasks, tr)
-		}
-		fmt.Fprintf(stderr, "%s: held-out loss %.4f over %d tokens, decode %.1f tokens/s\n", label, r.Loss, r.Tokens, d.TokensPerS)
-		return pe, nil
-	}
-	rep := pruneReport{Method: *method, Model: *model, Removed: count, Total: total, Calib: calibName,
-		CalibWindows: len(cal), CalibLen: T}
-	if rep.Before, err = measure("unpruned"); err != nil {
-		return err
-	}
-	if *method == "finercut" || *method == "oneshot" {
-		rep.Distance = *distance
-	}
 	bar := progress.New(stderr, "prune "+*method, count)
-	t0 := time.Now()
-	rep.Order, err = prune.Run(*method, prune.Request{Model: m, Calib: cal, Count: count, Seed: *seed,
-		FinerCut: finercut.Options{Distance: *distance, Protect: *protect, Progress: func(done, _ int) { bar.Update(done) }}})
+	job := &prune.Job{Model: m, Method: *method, Count: count, Calib: cal, Seed: *seed, ModelName: *model, CalibName: calibName,
+		FinerCut: finercut.Options{Distance: *distance, Protect: *protect, Progress: func(done, _ int) { bar.Update(done) }},
+		Bench: prune.Bench{Tok: tok, Held: tok.Encode(string(heldText)), HeldName: heldName, MaxTokens: *evalTokens, Tasks: tasks,
+			DecodeContext: min(m.MaxPositions(), 128)},
+		Measured: func(label string, r prune.Measurement) {
+			fmt.Fprintf(stderr, "%s: held-out loss %.4f over %d tokens, decode %.1f tokens/s\n", label, r.Loss, r.Tokens, r.DecodeTokS)
+		}}
+	rep, err := job.Run()
 	if err != nil {
 		return err
 	}
 	bar.Done()
-	rep.SearchS = time.Since(t0).Seconds()
-	if rep.After, err = measure("pruned"); err != nil {
-		return err
-	}
-	rep.LossRetention = rep.Before.Loss / rep.After.Loss
-	for i, b := range rep.Before.Tasks {
-		if b.Accuracy-b.Chance >= 0.10 {
-			if rep.TaskRetention == nil {
-				rep.TaskRetention = map[string]float64{}
-			}
-			rep.TaskRetention[b.Task] = (rep.After.Tasks[i].Accuracy - b.Chance) / (b.Accuracy - b.Chance)
-		}
-	}
 	if err := saveDerived(m, l, *out); err != nil {
 		return err
 	}
-	if err := writePruneReport(*out, &rep, len(m.Layers)); err != nil {
+	if err := rep.WriteFiles(*out); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "removed %d of %d sublayers (%s) in %.1fs: held-out loss %.4f → %.4f (retention %.3f), decode %.1f → %.1f tokens/s\n",
-		count, total, *method, rep.SearchS, rep.Before.Loss, rep.After.Loss, rep.LossRetention, rep.Before.DecodeTokS, rep.After.DecodeTokS)
-	fmt.Fprintf(stdout, "model: %s; report: %s, %s, %s\n", *out, filepath.Join(*out, "prune-report.md"),
-		filepath.Join(*out, "prune-report.json"), filepath.Join(*out, "prune-map.png"))
+		count, rep.Total, *method, rep.SearchS, rep.Before.Loss, rep.After.Loss, rep.LossRetention, rep.Before.DecodeTokS, rep.After.DecodeTokS)
+	fmt.Fprintf(stdout, "model: %s; report: %s, %s, %s\n", *out, filepath.Join(*out, prune.ReportMarkdown),
+		filepath.Join(*out, prune.ReportJSON), filepath.Join(*out, prune.ReportMap))
 	return nil
 }
 
@@ -249,54 +166,4 @@ func saveDerived(m *decoder.Model, l *convert.Loaded, out string) error {
 		}
 	}
 	return nil
-}
-
-func writePruneReport(dir string, r *pruneReport, layers int) error {
-	b, _ := json.MarshalIndent(r, "", "  ")
-	if err := fsutil.WriteFile(filepath.Join(dir, "prune-report.json"), append(b, '\n')); err != nil {
-		return err
-	}
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "# Pruning report: %s\n\n", r.Method)
-	fmt.Fprintf(&sb, "Model %s: removed %d of %d sublayers. Calibration: %s, %d windows of %d tokens.\n\n", r.Model, r.Removed, r.Total, r.Calib, r.CalibWindows, r.CalibLen)
-	fmt.Fprintf(&sb, "| | unpruned | pruned |\n| --- | --- | --- |\n")
-	fmt.Fprintf(&sb, "| held-out loss (nats/token) | %.4f | %.4f |\n", r.Before.Loss, r.After.Loss)
-	fmt.Fprintf(&sb, "| decode tokens/s (context %d) | %.1f | %.1f |\n", r.Before.DecodeCtx, r.Before.DecodeTokS, r.After.DecodeTokS)
-	fmt.Fprintf(&sb, "| parameters | %d | %d |\n", r.Before.ParamsCount, r.After.ParamsCount)
-	for i, b := range r.Before.Tasks {
-		a := r.After.Tasks[i]
-		ret := "n/a (unpruned < chance + 10 points)"
-		if v, ok := r.TaskRetention[b.Task]; ok {
-			ret = fmt.Sprintf("%.3f", v)
-		}
-		fmt.Fprintf(&sb, "| zero-shot %s (chance %.2f, %d items) | %.3f | %.3f (retention %s) |\n", b.Task, b.Chance, b.Items, b.Accuracy, a.Accuracy, ret)
-	}
-	fmt.Fprintf(&sb, "\nLoss retention (unpruned / pruned loss): %.3f. Task retention: (pruned − chance) / (unpruned − chance). Search took %.1f s.\n\n", r.LossRetention, r.SearchS)
-	fmt.Fprintf(&sb, "| step | layer | sublayer | score |\n| --- | --- | --- | --- |\n")
-	for i, x := range r.Order {
-		fmt.Fprintf(&sb, "| %d | %d | %s | %.5g |\n", i+1, x.Layer, x.Kind, x.Score)
-	}
-	sb.WriteString("\n![map](prune-map.png)\n")
-	if err := fsutil.WriteFile(filepath.Join(dir, "prune-report.md"), []byte(sb.String())); err != nil {
-		return err
-	}
-	g := &chart.Grid{Title: fmt.Sprintf("%s: %d of %d sublayers removed", r.Method, r.Removed, r.Total),
-		ColLabels: []string{"attention", "FFN"}, Note: "numbers: removal order"}
-	cells := make([][]string, layers)
-	filled := make([][]bool, layers)
-	for l := range layers {
-		g.RowLabels = append(g.RowLabels, fmt.Sprintf("layer %d", l))
-		cells[l] = make([]string, 2)
-		filled[l] = make([]bool, 2)
-	}
-	for i, x := range r.Order {
-		c := 0
-		if x.Kind == decoder.SublayerFFN {
-			c = 1
-		}
-		cells[x.Layer][c] = fmt.Sprint(i + 1)
-		filled[x.Layer][c] = true
-	}
-	g.Cells, g.Filled = cells, filled
-	return g.WritePNG(filepath.Join(dir, "prune-map.png"))
 }

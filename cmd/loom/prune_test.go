@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/loomml/loom/compress/prune"
 )
 
 func TestPruneCLI(t *testing.T) {
@@ -20,7 +22,7 @@ func TestPruneCLI(t *testing.T) {
 		if code := run(args, &o, &e); code != 0 {
 			t.Fatalf("prune %s: %s", method, e.String())
 		}
-		var rep pruneReport
+		var rep prune.Report
 		b, err := os.ReadFile(filepath.Join(out, "prune-report.json"))
 		if err != nil {
 			t.Fatal(err)

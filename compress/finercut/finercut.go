@@ -56,11 +56,11 @@ type Options struct {
 	Progress func(step, total int)
 }
 
-// Step is one removal.
+// Step is one removal and its score: FinerCut's distance to the reference
+// after removing it (and, in package prune, each method's own score).
 type Step struct {
-	Layer int     `json:"layer"`
-	Kind  string  `json:"kind"`  // decoder.SublayerAttention or decoder.SublayerFFN
-	Score float64 `json:"score"` // distance to the reference after removing it
+	decoder.Sublayer
+	Score float64 `json:"score"`
 }
 
 // Result is the removal order and the work done.
@@ -117,7 +117,7 @@ func Prune(m *decoder.Model, calib [][]int, o Options) (*Result, error) {
 	for l := o.Protect; l < L; l++ {
 		for _, k := range decoder.SublayerKinds {
 			if m.HasSublayer(l, k) {
-				cands = append(cands, Step{Layer: l, Kind: k})
+				cands = append(cands, Step{Sublayer: decoder.Sublayer{Layer: l, Kind: k}})
 			}
 		}
 	}

@@ -26,20 +26,14 @@ type Request struct {
 	FinerCut finercut.Options
 }
 
-// Removal is one removed sublayer; Score is the method's own (FinerCut's
-// distance, ShortGPT's influence; 0 for lastn and random).
-type Removal struct {
-	Layer int     `json:"layer"`
-	Kind  string  `json:"kind"`
-	Score float64 `json:"score"`
-}
-
-// Method removes r.Count sublayers from r.Model and returns them in order.
-type Method func(r Request) ([]Removal, error)
+// Method removes r.Count sublayers from r.Model and returns them in order,
+// each with the method's own score (FinerCut's distance, ShortGPT's
+// influence; 0 for lastn and random).
+type Method func(r Request) ([]finercut.Step, error)
 
 var methods = map[string]Method{
-	"finercut": func(r Request) ([]Removal, error) { return viaFinerCut(r, false) },
-	"oneshot":  func(r Request) ([]Removal, error) { return viaFinerCut(r, true) },
+	"finercut": func(r Request) ([]finercut.Step, error) { return viaFinerCut(r, false) },
+	"oneshot":  func(r Request) ([]finercut.Step, error) { return viaFinerCut(r, true) },
 	"shortgpt": shortGPT,
 	"lastn":    lastN,
 	"random":   random,
@@ -56,7 +50,7 @@ func Names() []string {
 }
 
 // Run applies the named method.
-func Run(name string, r Request) ([]Removal, error) {
+func Run(name string, r Request) ([]finercut.Step, error) {
 	f, ok := methods[name]
 	if !ok {
 		return nil, fmt.Errorf("prune: unknown method %q (have %v)", name, Names())
@@ -73,22 +67,18 @@ func Run(name string, r Request) ([]Removal, error) {
 	return f(r)
 }
 
-func viaFinerCut(r Request, oneShot bool) ([]Removal, error) {
+func viaFinerCut(r Request, oneShot bool) ([]finercut.Step, error) {
 	o := r.FinerCut
 	o.Count, o.Ratio, o.OneShot = r.Count, 0, oneShot
 	res, err := finercut.Prune(r.Model, r.Calib, o)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Removal, len(res.Order))
-	for i, s := range res.Order {
-		out[i] = Removal{s.Layer, s.Kind, s.Score}
-	}
-	return out, nil
+	return res.Order, nil
 }
 
-func apply(m *decoder.Model, rs []Removal) ([]Removal, error) {
-	var done []Removal
+func apply(m *decoder.Model, rs []finercut.Step) ([]finercut.Step, error) {
+	var done []finercut.Step
 	for _, x := range rs {
 		if !m.HasSublayer(x.Layer, x.Kind) {
 			continue // a block baseline on an already pruned block
@@ -101,31 +91,31 @@ func apply(m *decoder.Model, rs []Removal) ([]Removal, error) {
 	return done, nil
 }
 
-func shortGPT(r Request) ([]Removal, error) {
+func shortGPT(r Request) ([]finercut.Step, error) {
 	in, err := shortgpt.Measure(r.Model, r.Calib)
 	if err != nil {
 		return nil, err
 	}
-	var rs []Removal
+	var rs []finercut.Step
 	plan := in.Plan(r.Count)
 	for i, s := range plan {
 		score := in.Block[s.Layer]
 		if r.Count%2 == 1 && i == len(plan)-1 { // the odd single sublayer
 			score = in.Sublayers[s.Kind][s.Layer]
 		}
-		rs = append(rs, Removal{s.Layer, s.Kind, score})
+		rs = append(rs, finercut.Step{Sublayer: s, Score: score})
 	}
 	return apply(r.Model, rs)
 }
 
 // lastN removes sublayers from the end: the last block's FFN, then its
 // attention, then the block before, … (an odd count ends on an FFN).
-func lastN(r Request) ([]Removal, error) {
-	var rs []Removal
+func lastN(r Request) ([]finercut.Step, error) {
+	var rs []finercut.Step
 	for l := len(r.Model.Layers) - 1; l >= 0 && len(rs) < r.Count; l-- {
 		for _, k := range []string{decoder.SublayerFFN, decoder.SublayerAttention} {
 			if len(rs) < r.Count && r.Model.HasSublayer(l, k) {
-				rs = append(rs, Removal{Layer: l, Kind: k})
+				rs = append(rs, finercut.Step{Sublayer: decoder.Sublayer{Layer: l, Kind: k}})
 			}
 		}
 	}
@@ -133,12 +123,12 @@ func lastN(r Request) ([]Removal, error) {
 }
 
 // random removes Count sublayers drawn uniformly without replacement.
-func random(r Request) ([]Removal, error) {
-	var cands []Removal
+func random(r Request) ([]finercut.Step, error) {
+	var cands []finercut.Step
 	for l := range r.Model.Layers {
 		for _, k := range decoder.SublayerKinds {
 			if r.Model.HasSublayer(l, k) {
-				cands = append(cands, Removal{Layer: l, Kind: k})
+				cands = append(cands, finercut.Step{Sublayer: decoder.Sublayer{Layer: l, Kind: k}})
 			}
 		}
 	}

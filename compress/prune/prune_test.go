@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/loomml/loom/compress/finercut"
 	"github.com/loomml/loom/models/decoder"
 )
 
@@ -39,7 +40,8 @@ func TestEveryMethodRemovesCount(t *testing.T) {
 func TestBaselineOrders(t *testing.T) {
 	m := model(t)
 	rs, _ := Run("lastn", Request{Model: m, Calib: calib, Count: 3})
-	want := []Removal{{3, decoder.SublayerFFN, 0}, {3, decoder.SublayerAttention, 0}, {2, decoder.SublayerFFN, 0}}
+	want := []finercut.Step{{Sublayer: decoder.Sublayer{Layer: 3, Kind: decoder.SublayerFFN}}, {Sublayer: decoder.Sublayer{Layer: 3, Kind: decoder.SublayerAttention}},
+		{Sublayer: decoder.Sublayer{Layer: 2, Kind: decoder.SublayerFFN}}}
 	if !slices.Equal(rs, want) {
 		t.Fatalf("lastn removed %v, want %v", rs, want)
 	}

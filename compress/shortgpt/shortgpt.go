@@ -89,37 +89,31 @@ func meanCos(a, b *tensor.Tensor) float64 {
 	return sum / float64(n)
 }
 
-// Sublayer names one sublayer.
-type Sublayer struct {
-	Layer int
-	Kind  string
-}
-
 // Plan returns n sublayers to remove: whole blocks of lowest influence
 // (attention then FFN of each), and when n is odd, the single remaining
 // sublayer of lowest sublayer influence outside those blocks.
-func (in *Influence) Plan(n int) []Sublayer {
+func (in *Influence) Plan(n int) []decoder.Sublayer {
 	L := len(in.Block)
 	order := make([]int, L)
 	for i := range order {
 		order[i] = i
 	}
 	sort.SliceStable(order, func(i, j int) bool { return in.Block[order[i]] < in.Block[order[j]] })
-	var out []Sublayer
+	var out []decoder.Sublayer
 	gone := map[int]bool{}
 	for _, l := range order[:min(n/2, L)] {
-		out = append(out, Sublayer{l, decoder.SublayerAttention}, Sublayer{l, decoder.SublayerFFN})
+		out = append(out, decoder.Sublayer{Layer: l, Kind: decoder.SublayerAttention}, decoder.Sublayer{Layer: l, Kind: decoder.SublayerFFN})
 		gone[l] = true
 	}
 	if n%2 == 1 {
-		best, bestScore := Sublayer{-1, ""}, math.Inf(1)
+		best, bestScore := decoder.Sublayer{Layer: -1, Kind: ""}, math.Inf(1)
 		for l := range L {
 			if gone[l] {
 				continue
 			}
 			for _, k := range decoder.SublayerKinds {
 				if s := in.Sublayers[k][l]; !math.IsNaN(s) && s < bestScore {
-					best, bestScore = Sublayer{l, k}, s
+					best, bestScore = decoder.Sublayer{Layer: l, Kind: k}, s
 				}
 			}
 		}

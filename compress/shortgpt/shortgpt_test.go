@@ -34,7 +34,7 @@ func TestIdentityBlockGoesFirst(t *testing.T) {
 		}
 	}
 	plan := in.Plan(3)
-	if len(plan) != 3 || plan[0] != (Sublayer{2, decoder.SublayerAttention}) || plan[1] != (Sublayer{2, decoder.SublayerFFN}) || plan[2].Layer == 2 {
+	if len(plan) != 3 || plan[0] != (decoder.Sublayer{Layer: 2, Kind: decoder.SublayerAttention}) || plan[1] != (decoder.Sublayer{Layer: 2, Kind: decoder.SublayerFFN}) || plan[2].Layer == 2 {
 		t.Fatalf("plan %v", plan)
 	}
 	// The odd one is the lowest sublayer influence outside block 2.

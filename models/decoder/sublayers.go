@@ -19,6 +19,12 @@ const (
 // SublayerKinds lists the kinds in block order.
 var SublayerKinds = []string{SublayerAttention, SublayerFFN}
 
+// Sublayer names one sublayer: layer Layer's residual branch of Kind.
+type Sublayer struct {
+	Layer int    `json:"layer"`
+	Kind  string `json:"kind"` // SublayerAttention or SublayerFFN
+}
+
 // Removed is the map of pruned sublayers saved under config.json's "loom"
 // key: for each kind, the sorted layer indices whose residual branch is
 // gone (the stream passes through; nothing is computed or stored). It is
