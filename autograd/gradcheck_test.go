@@ -146,19 +146,24 @@ func opCases() []opCase {
 	}
 }
 
+// inputsFor draws the inputs of a case from a seeded RNG.
+func inputsFor(c opCase, seed uint64) []*tensor.Tensor {
+	r := tensor.NewRNG(seed)
+	inputs := make([]*tensor.Tensor, len(c.shapes))
+	for j, s := range c.shapes {
+		g := gen(normal)
+		if j < len(c.gens) && c.gens[j] != nil {
+			g = c.gens[j]
+		}
+		inputs[j] = g(r, s)
+	}
+	return inputs
+}
+
 func TestGradCheck(t *testing.T) {
 	for i, c := range opCases() {
 		t.Run(c.name, func(t *testing.T) {
-			r := tensor.NewRNG(uint64(100 + i))
-			inputs := make([]*tensor.Tensor, len(c.shapes))
-			for j, s := range c.shapes {
-				g := gen(normal)
-				if j < len(c.gens) && c.gens[j] != nil {
-					g = c.gens[j]
-				}
-				inputs[j] = g(r, s)
-			}
-			if err := GradCheck(c.f, inputs, CheckOptions{Float32Tol: 1e-4, Seed: uint64(i)}); err != nil {
+			if err := GradCheck(c.f, inputsFor(c, uint64(100+i)), CheckOptions{Float32Tol: 1e-4, Seed: uint64(i)}); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -173,7 +178,7 @@ func TestGradCheckCatchesWrongGradient(t *testing.T) {
 		y := tensor.Mul(x[0].Value, x[0].Value)
 		return record("square_wrong", y, func(g *tensor.Tensor) []*tensor.Tensor {
 			return []*tensor.Tensor{tensor.Mul(g, x[0].Value)} // should be 2·g·x
-		}, x[0])
+		}, nil, x[0])
 	}
 	in := []*tensor.Tensor{tensor.RandN(tensor.NewRNG(1), 3, 2)}
 	if err := GradCheck(wrong, in, CheckOptions{}); err == nil {
@@ -184,7 +189,7 @@ func TestGradCheckCatchesWrongGradient(t *testing.T) {
 		if y.DType() == tensor.Float32 {
 			y = tensor.AddScalar(y, 1e-2)
 		}
-		return record("shifted", y.Clone(), func(g *tensor.Tensor) []*tensor.Tensor { return []*tensor.Tensor{g} }, x[0])
+		return record("shifted", y.Clone(), func(g *tensor.Tensor) []*tensor.Tensor { return []*tensor.Tensor{g} }, nil, x[0])
 	}
 	if err := GradCheck(f32differs, in, CheckOptions{Float32Tol: 1e-4}); err == nil {
 		t.Fatal("GradCheck accepted a float32 path that disagrees with float64")

@@ -1,6 +1,8 @@
 package autograd
 
 import (
+	"math"
+
 	"github.com/loomml/loom/internal/kernels"
 	"github.com/loomml/loom/tensor"
 )
@@ -11,7 +13,9 @@ func Softmax(x *Var, axis int) *Var {
 	return record("softmax", y, func(g *tensor.Tensor) []*tensor.Tensor {
 		// dx = y ⊙ (g − Σ g⊙y)
 		return []*tensor.Tensor{tensor.SoftmaxBackward(y, g, axis)}
-	}, x)
+	}, vjpFunc(func(_ []*Var, y, g *Var, _ []bool) []*Var {
+		return []*Var{Mul(y, Sub(g, Sum(Mul(g, y), true, axis)))}
+	}), x)
 }
 
 // LogSoftmax returns the log-softmax of x along axis.
@@ -20,7 +24,9 @@ func LogSoftmax(x *Var, axis int) *Var {
 	return record("log_softmax", y, func(g *tensor.Tensor) []*tensor.Tensor {
 		// dx = g − softmax ⊙ Σ g
 		return []*tensor.Tensor{tensor.Sub(g, tensor.Mul(tensor.Exp(y), tensor.Sum(g, true, axis)))}
-	}, x)
+	}, vjpFunc(func(_ []*Var, y, g *Var, _ []bool) []*Var {
+		return []*Var{Sub(g, Mul(Exp(y), Sum(g, true, axis)))}
+	}), x)
 }
 
 // IgnoreIndex is PyTorch's default ignore_index for cross-entropy.
@@ -54,7 +60,26 @@ func CrossEntropy(logits *Var, targets []int, ignoreIndex int, smoothing float64
 			}
 		}
 		return []*tensor.Tensor{tensor.FromFloat64(dd, logits.Shape()...).To(logits.Value.DType())}
-	}, logits)
+	}, vjpFunc(func(in []*Var, _, g *Var, _ []bool) []*Var {
+		// (softmax ⊙ kept − q) · g / count, kept 0 on ignored rows (as q).
+		C := logits.Dim(-1)
+		q := make([]float64, logits.Value.Numel())
+		kept := make([]float64, len(targets))
+		for i, t := range targets {
+			if t == ignoreIndex {
+				continue
+			}
+			kept[i] = 1
+			for c := range C {
+				q[i*C+c] = smoothing / float64(C)
+			}
+			q[i*C+t] += 1 - smoothing
+		}
+		dt := logits.Value.DType()
+		rows := append(logits.Shape()[:logits.NDim()-1:logits.NDim()-1], 1)
+		d := Sub(Mul(Softmax(in[0], -1), Const(tensor.FromFloat64(kept, rows...).To(dt))), Const(tensor.FromFloat64(q, logits.Shape()...).To(dt)))
+		return []*Var{Mul(d, MulScalar(g, 1/float64(count)))}
+	}), logits)
 }
 
 // MSELoss returns mean((a − b)²).
@@ -98,7 +123,23 @@ func norm(op string, x, weight, bias *Var, eps float64, rms bool) *Var {
 			return normBackward32(xc, gc, wv, eps, rms, x, weight, bias)
 		}
 		return normBackward[float64](xc, gc, wv, eps, rms, x, weight, bias)
-	}, x, weight, bias)
+	}, composed(func(in []*Var) *Var { return normComposed(in[0], in[1], in[2], eps, rms) }), x, weight, bias)
+}
+
+// normComposed is (Layer|RMS)Norm in primitive operations:
+// (x − mean)·rsqrt(mean((x − mean)²) + eps)·w + b, without the mean for RMS.
+func normComposed(x, w, b *Var, eps float64, rms bool) *Var {
+	if !rms {
+		x = Sub(x, Mean(x, true, -1))
+	}
+	y := Mul(x, Rsqrt(AddScalar(Mean(Mul(x, x), true, -1), eps)))
+	if w != nil {
+		y = Mul(y, w)
+	}
+	if b != nil {
+		y = Add(y, b)
+	}
+	return y
 }
 
 // normBackward returns the gradients of (Layer|RMS)Norm with respect to x,
@@ -162,10 +203,15 @@ func normBackward[T tensor.Float](x, g, w *tensor.Tensor, eps float64, rms bool,
 // Rope applies rotary position embeddings (HF rotate_half layout) to x
 // [..., T, hd] with tables cos, sin [T, hd] from tensor.RopeTables.
 func Rope(x *Var, cos, sin *tensor.Tensor) *Var {
-	cos, sin = cos.To(x.Value.DType()), sin.To(x.Value.DType())
-	return record("rope", tensor.Rope(x.Value, cos, sin, false), func(g *tensor.Tensor) []*tensor.Tensor {
-		return []*tensor.Tensor{tensor.Rope(g, cos, sin, true)}
-	}, x)
+	return rope(x, cos.To(x.Value.DType()), sin.To(x.Value.DType()), false)
+}
+
+// rope is Rope, or with transpose its adjoint (the inverse rotation), which
+// is its gradient.
+func rope(x *Var, cos, sin *tensor.Tensor, transpose bool) *Var {
+	return record("rope", tensor.Rope(x.Value, cos, sin, transpose), func(g *tensor.Tensor) []*tensor.Tensor {
+		return []*tensor.Tensor{tensor.Rope(g, cos, sin, !transpose)}
+	}, linear(func(g *Var) *Var { return rope(g, cos, sin, !transpose) }), x)
 }
 
 // Attention is scaled-dot-product attention softmax(q·kᵀ·scale + mask)·v for
@@ -190,7 +236,7 @@ func Attention(q, k, v *Var, mask *tensor.Tensor, causal bool, scale float64) *V
 			dq, dk, dv = attentionBackward[float64](qc, kc, vc, probs, gc, scale)
 		}
 		return []*tensor.Tensor{dq, dk, dv}
-	}, q, k, v)
+	}, composed(func(in []*Var) *Var { return attentionComposed(in, mask, causal, 0, scale) }), q, k, v)
 }
 
 // SlidingAttention is causal attention in which the query at key position p
@@ -205,7 +251,43 @@ func flash(q, k, v *Var, causal bool, window int, scale float64) *Var {
 	return record("flash_attention", out, func(g *tensor.Tensor) []*tensor.Tensor {
 		dq, dk, dv := tensor.FlashAttentionWindowBackward(q.Value, k.Value, v.Value, out, lse, g, causal, window, scale)
 		return []*tensor.Tensor{dq, dk, dv}
-	}, q, k, v)
+	}, composed(func(in []*Var) *Var { return attentionComposed(in, nil, causal, window, scale) }), q, k, v)
+}
+
+// attentionComposed is attention in primitive operations, for q, k, v =
+// in: softmax(q·kᵀ·scale + mask, hidden keys −∞)·v, the key/value heads
+// repeated for grouped-query attention. Keys are hidden as tensor.Attention
+// (causal) and tensor.FlashAttentionWindow (window) hide them.
+func attentionComposed(in []*Var, mask *tensor.Tensor, causal bool, window int, scale float64) *Var {
+	q, k, v := in[0], in[1], in[2]
+	B, H, T, Hkv, S := q.Dim(0), q.Dim(1), q.Dim(2), k.Dim(1), k.Dim(2)
+	repeat := func(x *Var) *Var {
+		if Hkv == H {
+			return x
+		}
+		e := Expand(Unsqueeze(x, 2), B, Hkv, H/Hkv, S, x.Dim(3))
+		return Reshape(e, B, H, S, x.Dim(3))
+	}
+	s := MulScalar(MatMul(q, repeat(k), false, true), scale)
+	if mask != nil {
+		s = Add(s, Const(mask.To(q.Value.DType())))
+	}
+	if causal {
+		hide := tensor.New(q.Value.DType(), T, S)
+		for t := range T {
+			last, first := t+S-T, 0 // the keys query t sees
+			if window > 0 {
+				first = last - window + 1
+			}
+			for j := range S {
+				if j < first || j > last {
+					hide.Set(1, t, j)
+				}
+			}
+		}
+		s = MaskedFill(s, hide, math.Inf(-1))
+	}
+	return MatMul(Softmax(s, -1), repeat(v), false, false)
 }
 
 // attentionBackward computes, per (batch, head) with P the probabilities and
@@ -299,5 +381,5 @@ func SoftmaxDropout(x *Var, p float64, r *tensor.RNG) *Var {
 	out, probs := tensor.SoftmaxDropout(x.Value, p, seed)
 	return record("softmax_dropout", out, func(g *tensor.Tensor) []*tensor.Tensor {
 		return []*tensor.Tensor{tensor.SoftmaxDropoutBackward(probs, g, p, seed)}
-	}, x)
+	}, composed(func(in []*Var) *Var { return dropoutRows(Softmax(in[0], -1), p, seed) }), x)
 }

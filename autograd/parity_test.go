@@ -12,8 +12,13 @@ import (
 // The PyTorch fixtures come from testdata/gen_parity.py (PyTorch 1.13, float32).
 
 func loadParity(t *testing.T) *safetensors.File {
+	return openFixtures(t, "testdata/parity.safetensors")
+}
+
+// openFixtures opens a fixture file for the test's duration.
+func openFixtures(t *testing.T, path string) *safetensors.File {
 	t.Helper()
-	f, err := safetensors.Open("testdata/parity.safetensors")
+	f, err := safetensors.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}

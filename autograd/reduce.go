@@ -24,7 +24,7 @@ func Sum(x *Var, keepdim bool, axes ...int) *Var {
 	ax := tensor.NormAxes(axes, x.NDim())
 	return record("sum", tensor.Sum(x.Value, keepdim, axes...), func(g *tensor.Tensor) []*tensor.Tensor {
 		return []*tensor.Tensor{expandBack(g, x.Shape(), ax)}
-	}, x)
+	}, linear(func(g *Var) *Var { return expandBackVar(g, x.Shape(), ax) }), x)
 }
 
 // Mean returns the mean over axes (all axes when none are given).
@@ -33,7 +33,7 @@ func Mean(x *Var, keepdim bool, axes ...int) *Var {
 	n := reducedCount(x.Shape(), ax)
 	return record("mean", tensor.Mean(x.Value, keepdim, axes...), func(g *tensor.Tensor) []*tensor.Tensor {
 		return []*tensor.Tensor{tensor.MulScalar(expandBack(g, x.Shape(), ax), 1/float64(n))}
-	}, x)
+	}, linear(func(g *Var) *Var { return MulScalar(expandBackVar(g, x.Shape(), ax), 1/float64(n)) }), x)
 }
 
 // Max returns the maximum over axes (all axes when none are given), as
@@ -41,17 +41,24 @@ func Mean(x *Var, keepdim bool, axes ...int) *Var {
 func Max(x *Var, keepdim bool, axes ...int) *Var {
 	ax := tensor.NormAxes(axes, x.NDim())
 	y := tensor.Max(x.Value, keepdim, axes...)
-	return record("max", y, func(g *tensor.Tensor) []*tensor.Tensor {
+	// share is 1/(number of maxima) at each maximum, 0 elsewhere.
+	share := func() (hit, count *tensor.Tensor) {
 		ye := expandBack(y, x.Shape(), ax)
-		hit := tensor.Zip(func(x, y float64) float64 {
+		hit = tensor.Zip(func(x, y float64) float64 {
 			if x == y {
 				return 1
 			}
 			return 0
 		}, x.Value.Contiguous(), ye)
-		count := expandBack(tensor.Sum(hit, true, ax...), x.Shape(), ax)
+		return hit, expandBack(tensor.Sum(hit, true, ax...), x.Shape(), ax)
+	}
+	return record("max", y, func(g *tensor.Tensor) []*tensor.Tensor {
+		hit, count := share()
 		return []*tensor.Tensor{tensor.Div(tensor.Mul(expandBack(g, x.Shape(), ax), hit), count)}
-	}, x)
+	}, linear(func(g *Var) *Var {
+		hit, count := share()
+		return Mul(expandBackVar(g, x.Shape(), ax), Const(tensor.Div(hit, count)))
+	}), x)
 }
 
 // Variance returns the variance over axes with divisor N − correction (1 gives
@@ -64,7 +71,11 @@ func Variance(x *Var, correction int, keepdim bool, axes ...int) *Var {
 		d := tensor.Sub(x.Value, mean)
 		scale := 2 / float64(n-correction)
 		return []*tensor.Tensor{tensor.Mul(tensor.MulScalar(d, scale), expandBack(g, x.Shape(), ax))}
-	}, x)
+	}, vjpFunc(func(in []*Var, _, g *Var, _ []bool) []*Var {
+		x := in[0]
+		d := Sub(x, Mean(x, true, ax...))
+		return []*Var{Mul(MulScalar(d, 2/float64(n-correction)), expandBackVar(g, x.Shape(), ax))}
+	}), x)
 }
 
 // MatMul returns op(a)·op(b) with op the transpose when transA/transB, for
@@ -112,7 +123,28 @@ func MatMul(a, b *Var, transA, transB bool) *Var {
 			grads[1] = tensor.SumTo(db, bv.Shape())
 		}
 		return grads
-	}, a, b)
+	}, vjpFunc(func(in []*Var, _, g *Var, need []bool) []*Var {
+		a, b := in[0], in[1]
+		return vgrads2(in, need,
+			func() *Var {
+				switch {
+				case !transA:
+					return MatMul(g, b, false, !transB) // G·op(B)ᵀ
+				case !transB:
+					return MatMul(b, g, false, true) // B·Gᵀ
+				}
+				return MatMul(b, g, true, true) // Bᵀ·Gᵀ
+			},
+			func() *Var {
+				switch {
+				case !transB:
+					return MatMul(a, g, !transA, false) // op(A)ᵀ·G
+				case !transA:
+					return MatMul(g, a, true, false) // Gᵀ·A
+				}
+				return MatMul(g, a, true, true) // Gᵀ·Aᵀ
+			})
+	}), a, b)
 }
 
 // Linear returns x·wᵀ + b for x [..., in], w [out, in] and b [out] (nil for
@@ -137,5 +169,21 @@ func Linear(x, w, b *Var) *Var {
 		}
 		return grads
 	}
-	return record("linear", out, mm, x, w, b)
+	return record("linear", out, mm, vjpFunc(linearVJP), x, w, b)
+}
+
+func linearVJP(in []*Var, _, g *Var, need []bool) []*Var {
+	x, w := in[0], in[1]
+	grads := make([]*Var, 3)
+	if need[0] {
+		grads[0] = MatMul(g, w, false, false) // G·W
+	}
+	g2 := Reshape(g, -1, g.Dim(-1))
+	if need[1] {
+		grads[1] = MatMul(g2, Reshape(x, -1, x.Dim(-1)), true, false) // Gᵀ·X
+	}
+	if need[2] {
+		grads[2] = Sum(g2, false, 0)
+	}
+	return grads
 }

@@ -12,14 +12,17 @@ func Reshape(x *Var, shape ...int) *Var {
 	in := x.Shape()
 	return record("reshape", x.Value.Reshape(shape...), func(g *tensor.Tensor) []*tensor.Tensor {
 		return []*tensor.Tensor{g.Reshape(in...)}
-	}, x)
+	}, vjpFunc(reshapeBack), x)
 }
+
+// reshapeBack is the vjp of the ops that only reshape (no closure needed).
+func reshapeBack(in []*Var, _, g *Var, _ []bool) []*Var { return []*Var{Reshape(g, in[0].Shape()...)} }
 
 // Transpose swaps dimensions d0 and d1 (a view).
 func Transpose(x *Var, d0, d1 int) *Var {
 	return record("transpose", x.Value.Transpose(d0, d1), func(g *tensor.Tensor) []*tensor.Tensor {
 		return []*tensor.Tensor{g.Transpose(d0, d1)} // a view; consumers copy if they must
-	}, x)
+	}, linear(func(g *Var) *Var { return Transpose(g, d0, d1) }), x)
 }
 
 // Permute reorders dimensions: result dimension i is x's dimension perm[i]
@@ -28,7 +31,7 @@ func Permute(x *Var, perm ...int) *Var {
 	inv := tensor.InversePerm(perm)
 	return record("permute", x.Value.Permute(perm...), func(g *tensor.Tensor) []*tensor.Tensor {
 		return []*tensor.Tensor{g.Permute(inv...)} // a view; consumers copy if they must
-	}, x)
+	}, linear(func(g *Var) *Var { return Permute(g, inv...) }), x)
 }
 
 // Contiguous returns x laid out contiguously (a copy only when x is a view).
@@ -36,9 +39,7 @@ func Contiguous(x *Var) *Var {
 	if x.Value.IsContiguous() {
 		return x
 	}
-	return record("contiguous", x.Value.Contiguous(), func(g *tensor.Tensor) []*tensor.Tensor {
-		return []*tensor.Tensor{g}
-	}, x)
+	return record("contiguous", x.Value.Contiguous(), identityBackward, vjpFunc(identityVJP), x)
 }
 
 // Expand broadcasts x to shape (a view; -1 keeps a dimension).
@@ -46,7 +47,7 @@ func Expand(x *Var, shape ...int) *Var {
 	in := x.Shape()
 	return record("expand", x.Value.Expand(shape...), func(g *tensor.Tensor) []*tensor.Tensor {
 		return []*tensor.Tensor{tensor.SumTo(g, in)}
-	}, x)
+	}, vjpFunc(func(in []*Var, _, g *Var, _ []bool) []*Var { return []*Var{sumTo(g, in[0].Shape())} }), x)
 }
 
 // Unsqueeze inserts a dimension of size 1 at dim.
@@ -54,7 +55,7 @@ func Unsqueeze(x *Var, dim int) *Var {
 	in := x.Shape()
 	return record("unsqueeze", x.Value.Unsqueeze(dim), func(g *tensor.Tensor) []*tensor.Tensor {
 		return []*tensor.Tensor{g.Reshape(in...)}
-	}, x)
+	}, vjpFunc(reshapeBack), x)
 }
 
 // Squeeze removes dimension dim, which must have size 1.
@@ -62,7 +63,7 @@ func Squeeze(x *Var, dim int) *Var {
 	in := x.Shape()
 	return record("squeeze", x.Value.Squeeze(dim), func(g *tensor.Tensor) []*tensor.Tensor {
 		return []*tensor.Tensor{g.Reshape(in...)}
-	}, x)
+	}, vjpFunc(reshapeBack), x)
 }
 
 // Slice restricts dimension dim to [start, end) (a view; negative bounds
@@ -78,7 +79,7 @@ func Slice(x *Var, dim, start, end int) *Var {
 		dx := tensor.ZerosLike(x.Value)
 		dx.Slice(d, start, start+out.Dim(d)).CopyFrom(g)
 		return []*tensor.Tensor{dx}
-	}, x)
+	}, linear(func(g *Var) *Var { return padTo(g, x.Shape(), d, start) }), x)
 }
 
 // Concat joins xs along dim.
@@ -100,7 +101,17 @@ func Concat(dim int, xs ...*Var) *Var {
 			}
 		}
 		return parts
-	}, xs...)
+	}, vjpFunc(func(in []*Var, _, g *Var, need []bool) []*Var {
+		parts := make([]*Var, len(in))
+		at := 0
+		for i, s := range sizes {
+			if need[i] {
+				parts[i] = Slice(g, d, at, at+s)
+			}
+			at += s
+		}
+		return parts
+	}), xs...)
 }
 
 // Split cuts x along dim into pieces of the given sizes.
@@ -123,7 +134,7 @@ func IndexSelect(x *Var, dim int, idx []int) *Var {
 		dx := tensor.ZerosLike(x.Value)
 		tensor.IndexAdd(dx, dim, idx, g)
 		return []*tensor.Tensor{dx}
-	}, x)
+	}, linear(func(g *Var) *Var { return indexAddTo(g, x.Shape(), dim, idx) }), x)
 }
 
 // Embedding gathers rows of weight [V, D] for ids, returning
@@ -133,7 +144,7 @@ func Embedding(weight *Var, ids []int, shape ...int) *Var {
 		dw := tensor.ZerosLike(weight.Value)
 		tensor.IndexAdd(dw, 0, ids, g.Reshape(len(ids), weight.Dim(1)))
 		return []*tensor.Tensor{dw}
-	}, weight)
+	}, linear(func(g *Var) *Var { return indexAddTo(Reshape(g, len(ids), weight.Dim(1)), weight.Shape(), 0, ids) }), weight)
 }
 
 // Gather returns out[…i_dim…] = x[…idx[…i_dim…]…] along dim, as torch.gather
@@ -143,7 +154,7 @@ func Gather(x *Var, dim int, idx []int, idxShape []int) *Var {
 		dx := tensor.ZerosLike(x.Value)
 		tensor.ScatterAdd(dx, dim, idx, idxShape, g)
 		return []*tensor.Tensor{dx}
-	}, x)
+	}, linear(func(g *Var) *Var { return scatterAddTo(g, x.Shape(), dim, idx, idxShape) }), x)
 }
 
 // Where returns a where cond is nonzero, else b (all three broadcast).
@@ -154,14 +165,19 @@ func Where(cond *tensor.Tensor, a, b *Var) *Var {
 		return grads2(a, b,
 			func() *tensor.Tensor { return tensor.Where(cond, g, zero) },
 			func() *tensor.Tensor { return tensor.Where(cond, zero, g) })
-	}, a, b)
+	}, vjpFunc(func(in []*Var, _, g *Var, need []bool) []*Var {
+		zero := Const(tensor.ScalarLike(g.Value, 0))
+		return vgrads2(in, need,
+			func() *Var { return Where(cond, g, zero) },
+			func() *Var { return Where(cond, zero, g) })
+	}), a, b)
 }
 
 // MaskedFill returns x with value wherever mask (broadcast to x) is nonzero.
 func MaskedFill(x *Var, mask *tensor.Tensor, value float64) *Var {
 	return record("masked_fill", tensor.MaskedFill(x.Value, mask, value), func(g *tensor.Tensor) []*tensor.Tensor {
 		return []*tensor.Tensor{tensor.MaskedFill(g, mask, 0)}
-	}, x)
+	}, linear(func(g *Var) *Var { return MaskedFill(g, mask, 0) }), x)
 }
 
 // Dropout zeroes each element with probability p and scales the rest by
@@ -183,10 +199,14 @@ func DropoutSeeded(x *Var, p float64, r *tensor.RNG) *Var {
 	if r == nil || p == 0 {
 		return x
 	}
-	seed := r.Uint64()
+	return dropoutRows(x, p, r.Uint64())
+}
+
+// dropoutRows is x with tensor.DropoutRows' mask for seed.
+func dropoutRows(x *Var, p float64, seed uint64) *Var {
 	return record("dropout", tensor.DropoutRows(x.Value, p, seed), func(g *tensor.Tensor) []*tensor.Tensor {
 		return []*tensor.Tensor{tensor.DropoutRows(g, p, seed)}
-	}, x)
+	}, linear(func(g *Var) *Var { return dropoutRows(g, p, seed) }), x)
 }
 
 // DropoutMask multiplies x by a supplied dropout mask (0 or 1/(1−p) per
@@ -195,14 +215,14 @@ func DropoutMask(x *Var, mask *tensor.Tensor) *Var {
 	mask = mask.To(x.Value.DType())
 	return record("dropout", tensor.Mul(x.Value, mask), func(g *tensor.Tensor) []*tensor.Tensor {
 		return []*tensor.Tensor{tensor.Mul(g, mask)}
-	}, x)
+	}, linear(func(g *Var) *Var { return DropoutMask(g, mask) }), x)
 }
 
 // Cumsum returns the running sum along axis.
 func Cumsum(x *Var, axis int) *Var {
 	return record("cumsum", tensor.Cumsum(x.Value, axis), func(g *tensor.Tensor) []*tensor.Tensor {
 		return []*tensor.Tensor{tensor.ReverseCumsum(g, axis)}
-	}, x)
+	}, linear(func(g *Var) *Var { return reverseCumsum(g, axis) }), x)
 }
 
 // TopK returns the k largest (or smallest) values along axis, sorted, and
@@ -214,5 +234,5 @@ func TopK(x *Var, k, axis int, largest bool) (*Var, []int) {
 		dx := tensor.ZerosLike(x.Value)
 		tensor.ScatterAdd(dx, axis, idx, shape, g)
 		return []*tensor.Tensor{dx}
-	}, x), idx
+	}, linear(func(g *Var) *Var { return scatterAddTo(g, x.Shape(), axis, idx, shape) }), x), idx
 }

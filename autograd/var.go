@@ -48,6 +48,9 @@ type node struct {
 	// backward maps the gradient of the output to the gradients of the
 	// inputs (nil for inputs that need none).
 	backward func(g *tensor.Tensor) []*tensor.Tensor
+	// ho is backward as differentiable operations, for Grad with
+	// CreateGraph (see higher.go); nil for ops without higher-order support.
+	ho higher
 }
 
 // noGradDepth counts active NoGrad scopes; it is process-wide.
@@ -131,7 +134,7 @@ func (v *Var) String() string {
 
 // record returns the Var holding out and, when gradients are enabled and an
 // input requires one, the node that differentiates it.
-func record(op string, out *tensor.Tensor, backward func(g *tensor.Tensor) []*tensor.Tensor, inputs ...*Var) *Var {
+func record(op string, out *tensor.Tensor, backward func(g *tensor.Tensor) []*tensor.Tensor, ho higher, inputs ...*Var) *Var {
 	v := &Var{Value: out}
 	if !GradEnabled() {
 		return v
@@ -139,7 +142,7 @@ func record(op string, out *tensor.Tensor, backward func(g *tensor.Tensor) []*te
 	for _, in := range inputs {
 		if in != nil && in.requiresGrad {
 			v.requiresGrad = true
-			v.node = &node{op: op, inputs: inputs, backward: backward}
+			v.node = &node{op: op, inputs: inputs, backward: backward, ho: ho}
 			break
 		}
 	}
@@ -272,7 +275,18 @@ func NumParams(params []*Var) int {
 // Custom records an operation defined outside this package (a fused kernel
 // such as nn's PolyNorm): out is its value, backward maps the output's
 // gradient to one gradient per input (nil where an input needs none), in
-// the order of inputs. Inputs may be nil.
+// the order of inputs. Inputs may be nil. Grad with CreateGraph fails on
+// such an op; CustomComposite records one that supports it.
 func Custom(op string, out *tensor.Tensor, backward func(g *tensor.Tensor) []*tensor.Tensor, inputs ...*Var) *Var {
-	return record(op, out, backward, inputs...)
+	return record(op, out, backward, nil, inputs...)
+}
+
+// CustomComposite is Custom for an op that can also be written in this
+// package's differentiable operations: compose computes the same output from
+// the inputs (in the order of inputs, nil where an input is nil) and is used
+// only by Grad with CreateGraph, which differentiates it to get the op's
+// gradient as a differentiable function (so the op has derivatives of every
+// order). The fused kernel and backward still serve ordinary training.
+func CustomComposite(op string, out *tensor.Tensor, backward func(g *tensor.Tensor) []*tensor.Tensor, compose func(in []*Var) *Var, inputs ...*Var) *Var {
+	return record(op, out, backward, composed(compose), inputs...)
 }

@@ -16,25 +16,15 @@ Run with Debian's PyTorch (apt-get install python3-torch):
     /usr/bin/python3 autograd/testdata/gen_parity.py
 Tests never need PyTorch: the output file is committed.
 """
-import json, math, os, struct
+import math
 import torch
 import torch.nn.functional as F
 
+from torchref import Writer, attention, rms_norm, rope_tables, rotate_half
+
 torch.manual_seed(1234)
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "parity.safetensors")
-tensors = {}  # name -> (dtype, shape, bytes)
-
-
-def put(name, t):
-    t = t.detach().contiguous()
-    if t.dtype == torch.float32:
-        tensors[name] = ("F32", list(t.shape), t.numpy().tobytes())
-    elif t.dtype == torch.int64:
-        tensors[name] = ("I64", list(t.shape), t.numpy().tobytes())
-    elif t.dtype == torch.int16:  # raw 16-bit patterns
-        tensors[name] = ("I16", list(t.shape), t.numpy().tobytes())
-    else:
-        raise ValueError(t.dtype)
+out = Writer("parity.safetensors")
+put = out.put
 
 
 def normal(shape):
@@ -69,39 +59,7 @@ ATTN_MASK = torch.tensor([((i * 7) % 5 - 2) * 0.5 for i in range(12)], dtype=tor
 DROP_MASK = torch.tensor([0.0 if (i * 5) % 3 == 0 else 2.0 for i in range(12)]).reshape(3, 4)
 
 
-def rope_tables(positions, dim, base):
-    # transformers' LlamaRotaryEmbedding, step by step in float32
-    inv_freq = 1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.int64).float() / dim))
-    pos = torch.tensor(positions, dtype=torch.int64)[None, :].float()
-    freqs = (inv_freq[None, :, None].float() @ pos[:, None, :]).transpose(1, 2)[0]
-    emb = torch.cat((freqs, freqs), dim=-1)
-    return emb.cos(), emb.sin()
-
-
-def rotate_half(x):
-    x1, x2 = x[..., : x.shape[-1] // 2], x[..., x.shape[-1] // 2:]
-    return torch.cat((-x2, x1), dim=-1)
-
-
 ROPE_COS, ROPE_SIN = rope_tables([0, 1, 2, 3, 4], 4, 10000.0)
-
-
-def attention(q, k, v, mask, causal, scale):
-    H, Hkv = q.shape[1], k.shape[1]
-    k = k.repeat_interleave(H // Hkv, dim=1)
-    v = v.repeat_interleave(H // Hkv, dim=1)
-    s = q @ k.transpose(-1, -2) * scale
-    if mask is not None:
-        s = s + mask
-    if causal:
-        T, S = q.shape[2], k.shape[2]
-        hide = torch.ones(T, S, dtype=torch.bool).triu(S - T + 1)
-        s = s.masked_fill(hide, float("-inf"))
-    return torch.softmax(s, dim=-1) @ v
-
-
-def rms_norm(x, w, eps):
-    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
 
 
 def split_case(x):
@@ -217,19 +175,4 @@ put("convert.f32", v)
 put("convert.bf16", v.to(torch.bfloat16).view(torch.int16))
 put("convert.f16", v.to(torch.float16).view(torch.int16))
 
-# Write safetensors by hand (the safetensors package is not in Debian).
-header = {"__metadata__": {"generator": "autograd/testdata/gen_parity.py", "torch": torch.__version__}}
-offset = 0
-for name, (dt, shape, data) in tensors.items():
-    header[name] = {"dtype": dt, "shape": shape, "data_offsets": [offset, offset + len(data)]}
-    offset += len(data)
-h = json.dumps(header, separators=(",", ":")).encode()
-h += b" " * ((8 - (8 + len(h)) % 8) % 8)
-tmp = OUT + ".tmp"
-with open(tmp, "wb") as fh:
-    fh.write(struct.pack("<Q", len(h)))
-    fh.write(h)
-    for name, (dt, shape, data) in tensors.items():
-        fh.write(data)
-os.replace(tmp, OUT)
-print(f"wrote {OUT}: {len(tensors)} tensors, {os.path.getsize(OUT)} bytes")
+out.write("autograd/testdata/gen_parity.py")
