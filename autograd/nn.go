@@ -247,12 +247,22 @@ func SlidingAttention(q, k, v *Var, window int, scale float64) *Var {
 }
 
 func flash(q, k, v *Var, causal bool, window int, scale float64) *Var {
-	out, lse := tensor.FlashAttentionWindow(q.Value, k.Value, v.Value, causal, window, scale)
-	return record("flash_attention", out, func(g *tensor.Tensor) []*tensor.Tensor {
-		dq, dk, dv := tensor.FlashAttentionWindowBackward(q.Value, k.Value, v.Value, out, lse, g, causal, window, scale)
-		return []*tensor.Tensor{dq, dk, dv}
-	}, composed(func(in []*Var) *Var { return attentionComposed(in, nil, causal, window, scale) }), q, k, v)
+	return FlashAttention(q, k, v, tensor.FlashOptions{Causal: causal, Window: window, Scale: scale})
 }
+
+// FlashAttention is attention through the fused kernel with o's masks
+// (causal, sliding window, per-row key lengths for right padding), which
+// never holds the T×S probabilities.
+func FlashAttention(q, k, v *Var, o tensor.FlashOptions) *Var {
+	out, lse := tensor.FlashAttentionWith(q.Value, k.Value, v.Value, o)
+	return record("flash_attention", out, func(g *tensor.Tensor) []*tensor.Tensor {
+		dq, dk, dv := tensor.FlashAttentionWithBackward(q.Value, k.Value, v.Value, out, lse, g, o)
+		return []*tensor.Tensor{dq, dk, dv}
+	}, composed(func(in []*Var) *Var {
+		return attentionComposed(in, tensor.KeyLengthMask(o.KeyLens, q.Dim(0), k.Dim(2)), o.Causal, o.Window, o.Scale)
+	}), q, k, v)
+}
+
 
 // attentionComposed is attention in primitive operations, for q, k, v =
 // in: softmax(q·kᵀ·scale + mask, hidden keys −∞)·v, the key/value heads

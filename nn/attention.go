@@ -77,10 +77,11 @@ type AttentionConfig struct {
 // Ctx.Mask) and a key/value cache (Ctx.Cache). Every model family attends
 // through it.
 //
-// It runs the fused flash kernel (no T×S probabilities held) unless the
-// call needs what that kernel does not do: a per-call Mask, or dropout on
-// the probabilities in training. Then it composes the product from
-// autograd operations.
+// It runs the fused flash kernel (no T×S probabilities held) for causal,
+// bidirectional, windowed and right-padded (Mask.KeyLengths) attention, and
+// composes the product from autograd operations when a call needs what
+// that kernel does not do: an arbitrary Mask.Bias, or dropout on the
+// probabilities in training.
 type Attention struct {
 	Q, K, V, O     Layer
 	Heads, KVHeads int
@@ -190,22 +191,14 @@ func (a *Attention) Forward(ctx *Ctx, x *autograd.Var) *autograd.Var {
 	}
 	var o *autograd.Var
 	mask, drop := ctx.extraMask(), ctx.dropoutRNG()
-	if mask.IsZero() && (drop == nil || a.Dropout == 0) {
-		o = a.flash(q, k, v)
+	if mask.Bias == nil && (drop == nil || a.Dropout == 0) {
+		// The fused kernel: causal or not, the window, padding.
+		o = autograd.FlashAttention(q, k, v, tensor.FlashOptions{Causal: a.Kind == Causal, Window: a.Window, KeyLens: mask.KeyLengths, Scale: a.Scale()})
 	} else {
 		o = a.composed(q, k, v, mask, drop)
 	}
 	o = autograd.Reshape(autograd.Contiguous(autograd.Permute(o, 0, 2, 1, 3)), B, T, H*hd) // [B, T, H·hd]
 	return a.O.Forward(o)
-}
-
-// flash is the fused kernel's attention (causal with the window, or
-// bidirectional).
-func (a *Attention) flash(q, k, v *autograd.Var) *autograd.Var {
-	if a.Kind == Causal {
-		return autograd.SlidingAttention(q, k, v, a.Window, a.Scale())
-	}
-	return autograd.Attention(q, k, v, nil, false, a.Scale()) // no mask: the fused kernel
 }
 
 // composed attends with the scores held: per-call masks, and dropout on
@@ -251,16 +244,7 @@ func (a *Attention) maskBias(m Mask, B, T, S int, withCausal bool) *tensor.Tenso
 		add(m.Bias)
 	}
 	if m.KeyLengths != nil {
-		if len(m.KeyLengths) != B {
-			panic(fmt.Sprintf("nn: %d key lengths for a batch of %d", len(m.KeyLengths), B))
-		}
-		kl := tensor.Zeros(B, 1, 1, S)
-		for b, n := range m.KeyLengths {
-			for s := max(n, 0); s < S; s++ {
-				kl.Set(math.Inf(-1), b, 0, 0, s)
-			}
-		}
-		add(kl)
+		add(tensor.KeyLengthMask(m.KeyLengths, B, S))
 	}
 	if a.Kind == Causal && (a.Window > 0 || withCausal) {
 		// Query t is at key position t+S−T; it sees keys up to there, and

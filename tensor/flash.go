@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/loomml/loom/internal/kernels"
@@ -40,6 +41,21 @@ func FlashAttention(q, k, v *Tensor, causal bool, scale float64) (out, lse *Tens
 // query at position p (of the keys) sees only keys p−window+1 … p (sliding-
 // window attention, as Mistral's); window 0 is no limit.
 func FlashAttentionWindow(q, k, v *Tensor, causal bool, window int, scale float64) (out, lse *Tensor) {
+	return FlashAttentionWith(q, k, v, FlashOptions{Causal: causal, Window: window, Scale: scale})
+}
+
+// FlashOptions are the masks the fused kernel applies and the score scale.
+type FlashOptions struct {
+	Causal bool // queries aligned to the last T keys see keys up to their own
+	Window int  // with Causal: only the last Window keys (0: no limit)
+	// KeyLens, when set, holds each batch row's number of valid keys
+	// (right padding): keys at or after it are hidden.
+	KeyLens []int
+	Scale   float64
+}
+
+// FlashAttentionWith is FlashAttention with the options' masks.
+func FlashAttentionWith(q, k, v *Tensor, o FlashOptions) (out, lse *Tensor) {
 	B, H, Hkv, T, S, d, dv, err := AttentionShape(q, k, v, nil)
 	if err != nil {
 		panic(err.Error())
@@ -47,7 +63,7 @@ func FlashAttentionWindow(q, k, v *Tensor, causal bool, window int, scale float6
 	q, k, v = lastContiguous(q), lastContiguous(k), lastContiguous(v)
 	out = New(q.dtype, B, T, H, dv).Permute(0, 2, 1, 3)
 	lse = New(q.dtype, B, H, T)
-	g := flashGeom{B, H, Hkv, T, S, d, dv, causal, scale, window}
+	g := newFlashGeom(B, H, Hkv, T, S, d, dv, o)
 	if q.dtype == Float32 {
 		flashForward[float32](g, q, k, v, out, lse)
 	} else {
@@ -66,11 +82,16 @@ func FlashAttentionBackward(q, k, v, out, lse, dout *Tensor, causal bool, scale 
 
 // FlashAttentionWindowBackward is the backward pass of FlashAttentionWindow.
 func FlashAttentionWindowBackward(q, k, v, out, lse, dout *Tensor, causal bool, window int, scale float64) (dq, dk, dv *Tensor) {
+	return FlashAttentionWithBackward(q, k, v, out, lse, dout, FlashOptions{Causal: causal, Window: window, Scale: scale})
+}
+
+// FlashAttentionWithBackward is the backward pass of FlashAttentionWith.
+func FlashAttentionWithBackward(q, k, v, out, lse, dout *Tensor, o FlashOptions) (dq, dk, dv *Tensor) {
 	B, H, Hkv, T, S, d, dvd, err := AttentionShape(q, k, v, nil)
 	if err != nil {
 		panic(err.Error())
 	}
-	g := flashGeom{B, H, Hkv, T, S, d, dvd, causal, scale, window}
+	g := newFlashGeom(B, H, Hkv, T, S, d, dvd, o)
 	dq = New(q.dtype, B, T, H, d).Permute(0, 2, 1, 3)
 	dk = New(q.dtype, B, S, Hkv, d).Permute(0, 2, 1, 3)
 	dv = New(q.dtype, B, S, Hkv, dvd).Permute(0, 2, 1, 3)
@@ -88,6 +109,22 @@ type flashGeom struct {
 	causal                 bool
 	scale                  float64
 	window                 int
+	keyLens                []int // per batch row (nil: S)
+}
+
+func newFlashGeom(B, H, Hkv, T, S, d, dv int, o FlashOptions) flashGeom {
+	if o.KeyLens != nil && len(o.KeyLens) != B {
+		panic(fmt.Sprintf("tensor: %d key lengths for a batch of %d", len(o.KeyLens), B))
+	}
+	return flashGeom{B, H, Hkv, T, S, d, dv, o.Causal, o.Scale, o.Window, o.KeyLens}
+}
+
+// keys returns the number of keys batch row b may see at all.
+func (g flashGeom) keys(b int) int {
+	if g.keyLens == nil {
+		return g.S
+	}
+	return min(g.S, max(0, g.keyLens[b]))
 }
 
 // keyStart is the first key that query row t may see.
@@ -98,12 +135,12 @@ func (g flashGeom) keyStart(t int) int {
 	return max(0, t+g.S-g.T-g.window+1)
 }
 
-// keyEnd is one past the last key that query row t may see.
-func (g flashGeom) keyEnd(t int) int {
+// keyEnd is one past the last key that query row t of batch row b may see.
+func (g flashGeom) keyEnd(b, t int) int {
 	if !g.causal {
-		return g.S
+		return g.keys(b)
 	}
-	return min(g.S, max(0, t+g.S-g.T+1))
+	return min(g.keys(b), max(0, t+g.S-g.T+1))
 }
 
 // lastContiguous returns x when its last dimension has stride 1 (any other
@@ -169,7 +206,7 @@ func flashForward[T Float](g flashGeom, q, k, v, out, lse *Tensor) {
 				clear(O.row(i0+r, g.dv))
 				m[r], l[r] = math.Inf(-1), 0
 			}
-			kEnd := g.keyEnd(i0 + iq - 1)
+			kEnd := g.keyEnd(b, i0+iq-1)
 			for j0 := g.keyStart(i0) / flashBk * flashBk; j0 < kEnd; j0 += flashBk {
 				jk := min(flashBk, kEnd-j0)
 				// s = Q_i·K_jᵀ [iq, jk]
@@ -178,7 +215,7 @@ func flashForward[T Float](g flashGeom, q, k, v, out, lse *Tensor) {
 					row := s[r*jk : (r+1)*jk]
 					// keys [j0+lo, j0+hi) are visible to this row
 					lo := min(jk, max(0, g.keyStart(i0+r)-j0))
-					hi := max(lo, min(jk, g.keyEnd(i0+r)-j0))
+					hi := max(lo, min(jk, g.keyEnd(b, i0+r)-j0))
 					mNew := m[r]
 					if hi > lo {
 						mx := row[lo]
@@ -250,8 +287,8 @@ func flashBackward[T Float](g flashGeom, ts ...*Tensor) {
 				}
 				delta[t] = s
 			}
-			for j0 := 0; j0 < g.S; j0 += flashBk {
-				jk := min(flashBk, g.S-j0)
+			for j0 := 0; j0 < g.keys(b); j0 += flashBk {
+				jk := min(flashBk, g.keys(b)-j0)
 				// the first query row that sees key j0
 				first := 0
 				if g.causal {
@@ -269,7 +306,7 @@ func flashBackward[T Float](g flashGeom, ts ...*Tensor) {
 					gemm1(false, true, iq, jk, g.dv, dO.at(i0), dO.rs, V.at(j0), V.rs, 0, dp, jk)
 					for r := range iq {
 						lo := min(jk, max(0, g.keyStart(i0+r)-j0))
-						hi := max(lo, min(jk, g.keyEnd(i0+r)-j0))
+						hi := max(lo, min(jk, g.keyEnd(b, i0+r)-j0))
 						lr := float64(L[i0+r])
 						pr, dr := p[r*jk:(r+1)*jk], dp[r*jk:(r+1)*jk]
 						if math.IsInf(lr, -1) {
@@ -312,4 +349,23 @@ func dsRow[T Float](dp, p []T, delta, scale float64) {
 	for i, pv := range p {
 		dp[i] = pv * (dp[i] - d) * s
 	}
+}
+
+// KeyLengthMask returns the additive attention mask [B, 1, 1, S] that hides
+// the keys at or after each batch row's length (right padding): 0 where a
+// key is visible, −Inf where it is not; nil without lengths.
+func KeyLengthMask(lens []int, B, S int) *Tensor {
+	if lens == nil {
+		return nil
+	}
+	if len(lens) != B {
+		panic(fmt.Sprintf("tensor: %d key lengths for a batch of %d", len(lens), B))
+	}
+	m := Zeros(B, 1, 1, S)
+	for b, n := range lens {
+		for s := max(n, 0); s < S; s++ {
+			m.Set(math.Inf(-1), b, 0, 0, s)
+		}
+	}
+	return m
 }

@@ -48,7 +48,7 @@ func benchDecode(args []string, stdout, stderr io.Writer) error {
 	threads := fs.Int("threads", 1, "threads")
 	asJSON := fs.Bool("json", false, "print JSON")
 	n := fs.Int("tokens", 64, "decoded tokens timed at each context")
-	model := fs.String("model", "", "model directory or .gguf file (default: a random ~25M-parameter Llama with a byte vocabulary)")
+	model := fs.String("model", "", "a training run's directory, a model directory or a .gguf file (default: a random ~25M-parameter Llama with a byte vocabulary)")
 	dtypes := fs.String("dtype", "f32", "comma-separated in-memory weight precisions to compare (f32, bf16, f16, q8_0); each runs in its own process so RSS is its own")
 	contexts := fs.String("contexts", "256,1024", "comma-separated context lengths: prefill context−tokens, then decode tokens")
 	if err := parse(fs, args); err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/loomml/loom/format/gguf"
 	"github.com/loomml/loom/tokenizer"
 )
 
@@ -51,8 +52,9 @@ func TestTrainGenerateEval(t *testing.T) {
 	if err := json.Unmarshal(o.Bytes(), &g); err != nil || g.Tokens != 20 {
 		t.Fatalf("generate JSON %q: %v", o.String(), err)
 	}
+	// Every --model takes the run directory too.
 	o.Reset()
-	if code := run([]string{"eval", "--model", filepath.Join(out, "checkpoint"), "--data", corpus, "--json"}, &o, &e); code != 0 {
+	if code := run([]string{"eval", "--model", out, "--data", corpus, "--json"}, &o, &e); code != 0 {
 		t.Fatalf("eval: %s", e.String())
 	}
 	var r struct {
@@ -61,6 +63,24 @@ func TestTrainGenerateEval(t *testing.T) {
 	}
 	if err := json.Unmarshal(o.Bytes(), &r); err != nil || r.Tokens != len(text)-1 || !(r.Loss < 3) {
 		t.Fatalf("eval: %s (%v)", o.String(), err)
+	}
+	// Exporting the run writes a GGUF named after the run, which loads back.
+	gg := filepath.Join(dir, "m.gguf")
+	o.Reset()
+	if code := run([]string{"export", "--format", "gguf", "--model", out, "--out", gg}, &o, &e); code != 0 {
+		t.Fatalf("export: %s", e.String())
+	}
+	f, err := gguf.Open(gg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if name, _ := f.String("general.name"); name != "run" {
+		t.Fatalf("general.name %q, want the run's name", name)
+	}
+	o.Reset()
+	if code := run([]string{"generate", "--model", gg, "--prompt", "the ", "--max-tokens", "5", "--json"}, &o, &e); code != 0 {
+		t.Fatalf("generate from the export: %s", e.String())
 	}
 }
 

@@ -19,7 +19,7 @@ func init() {
 
 func runEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("eval", "--model DIR [--data FILE | --shard FILE] [--seq-len N] [--stride N] [--tasks continuation,lastword [--task-items N]] [--json]", stderr)
-	model := fs.String("model", "", "model directory or .gguf file (required)")
+	model := fs.String("model", "", "a training run's directory, a model directory or a .gguf file (required)")
 	dtype := fs.String("dtype", "f32", "in-memory precision of the weights: f32, bf16, f16 or q8_0")
 	dataPath := fs.String("data", "", "a text file to score (default: the held-out 10% of the embedded corpus)")
 	shardPath := fs.String("shard", "", "a token shard to score instead (e.g. runs/x/data/val.bin)")

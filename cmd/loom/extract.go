@@ -16,7 +16,7 @@ func init() {
 
 func runExtract(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("extract", "--model DIR --ffn-widths W1,W2,… --out DIR", stderr)
-	model := fs.String("model", "", "model directory or .gguf file (a MatFormer, or any model to slice) (required)")
+	model := fs.String("model", "", "a training run's directory, a model directory or a .gguf file (a MatFormer, or any model to slice) (required)")
 	widths := fs.String("ffn-widths", "", "FFN width of each layer, comma-separated; one value applies to every layer (required)")
 	out := fs.String("out", "", "new directory for the extracted model (required; must not exist)")
 	if err := parse(fs, args); err != nil {

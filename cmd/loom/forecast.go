@@ -20,6 +20,7 @@ import (
 	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/models/forecast"
 	"github.com/loomml/loom/tensor"
+	"github.com/loomml/loom/train"
 )
 
 func init() {
@@ -88,7 +89,7 @@ func forecastTrain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("forecast", "train --csv FILE --out DIR [flags]", stderr)
 	df := addDataFlags(fs, true)
 	arch := fs.String("arch", "itransformer", "model: "+strings.Join(forecast.Archs(), ", "))
-	out := fs.String("out", "", "new directory for the trained model (required)")
+	out := fs.String("out", "", "directory for the trained model, its checkpoint/ (every epoch), metrics.jsonl and loss.png (required; a run stopped midway resumes from its checkpoint)")
 	epochs := fs.Int("epochs", 10, "training epochs (early stopping may end sooner)")
 	batch := fs.Int("batch", 32, "batch size")
 	lr := fs.Float64("lr", 0, "learning rate, halved after every epoch (default: 1e-4; DLinear 0.005, as the official scripts)")
@@ -109,8 +110,14 @@ func forecastTrain(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
+	resume := false
 	if _, err := os.Stat(*out); err == nil {
-		return fmt.Errorf("--out %s already exists", *out)
+		_, trained := os.Stat(filepath.Join(*out, forecast.ConfigFile))
+		_, started := os.Stat(filepath.Join(*out, train.CheckpointDir, train.StateFile))
+		if trained == nil || started != nil {
+			return fmt.Errorf("--out %s already exists (and is not a forecasting run to resume)", *out)
+		}
+		resume = true
 	}
 	if err := setThreads(*threads); err != nil {
 		return err
@@ -141,7 +148,8 @@ func forecastTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "%s: %s, %d variates (%s), lookback %d, horizon %d; windows train %d, validation %d, test %d\n",
 		c.Arch, d.Name, d.N, d.Spec.Features, d.Spec.Lookback, d.Spec.Horizon, d.Len(series.Train), d.Len(series.Val), d.Len(series.Test))
-	res, err := forecast.Fit(m, d, forecast.FitOptions{Epochs: *epochs, Batch: *batch, LR: *lr, Patience: *patience, Seed: *seed, Progress: stderr})
+	res, err := forecast.Fit(m, d, forecast.FitOptions{Epochs: *epochs, Batch: *batch, LR: *lr, Patience: *patience, Seed: *seed, Progress: stderr,
+		OutDir: *out, Resume: resume})
 	if err != nil {
 		return err
 	}

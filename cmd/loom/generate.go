@@ -27,7 +27,7 @@ func (s *stopList) Set(v string) error { *s = append(*s, v); return nil }
 
 func runGenerate(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("generate", "--model DIR [--prompt TEXT] [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--stop STR]...", stderr)
-	model := fs.String("model", "", "model: a directory (config.json + model.safetensors or shards, e.g. runs/x/checkpoint or a Hugging Face download) or a .gguf file (required)")
+	model := fs.String("model", "", "a training run's directory (loom train --out), a model directory (config.json + model.safetensors or shards, e.g. a Hugging Face download) or a .gguf file (required)")
 	dtype := fs.String("dtype", "f32", "in-memory precision of the weights: f32, bf16, f16 or q8_0 (activations stay f32)")
 	prompt := fs.String("prompt", "\n", "text to continue")
 	maxTokens := fs.Int("max-tokens", 256, "tokens to generate")

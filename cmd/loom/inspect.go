@@ -17,7 +17,7 @@ import (
 )
 
 func init() {
-	register("inspect", "Print the metadata and tensors of a safetensors file, a GGUF file or a model directory.", runInspect)
+	register("inspect", "Print the metadata and tensors of a safetensors file, a GGUF file, a model directory or a training run.", runInspect)
 }
 
 // tensorRow is one tensor in inspect's listing.
@@ -121,6 +121,10 @@ func inspectPath(path string, all bool) (*inspection, error) {
 	}
 	in := &inspection{Path: path}
 	if st.IsDir() {
+		// A training run's directory: inspect its checkpoint.
+		if dir, _, err := convert.ResolvePath(path); err == nil && dir != path {
+			in.Path, path = dir, dir
+		}
 		return in, inspectDir(in, path)
 	}
 	if gguf.IsGGUF(path) {

@@ -103,7 +103,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "trained %d steps in %s; validation: %.4f nats/token, perplexity %.3f, %.4f bits/byte over %d tokens\n",
 		o.Steps, o.Elapsed.Round(1e9), o.Val.Loss, o.Val.Perplexity, o.Val.BitsPerByte, o.Val.Tokens)
-	fmt.Fprintf(stdout, "model: %s (load with loom generate --model %s)\n", filepath.Join(*out, train.CheckpointDir), filepath.Join(*out, train.CheckpointDir))
+	fmt.Fprintf(stdout, "model: %s (load with loom generate --model %s)\n", filepath.Join(*out, train.CheckpointDir), *out)
 	return nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -193,5 +195,24 @@ func TestPartsSwapByConfig(t *testing.T) {
 	}
 	if got := swapped.Config.Unexportable(decoder.HF); len(got) != 2 || got[0] != "hidden_act=test_cube" || got[1] != "loom.layout=test_attn_only" {
 		t.Fatalf("Unexportable = %v", got)
+	}
+}
+
+// Every loom option in Options is registered with its validation and its
+// answer for each export format, so a new field cannot reach an exporter
+// unnoticed.
+func TestEveryOptionIsRegistered(t *testing.T) {
+	keys := decoder.OptionKeys()
+	typ := reflect.TypeFor[decoder.Options]()
+	for i := range typ.NumField() {
+		tag := strings.Split(typ.Field(i).Tag.Get("json"), ",")[0]
+		if !slices.Contains(keys, "loom."+tag) {
+			t.Errorf("Options.%s (loom.%s) has no registered option (decoder.RegisterOption)", typ.Field(i).Name, tag)
+		}
+	}
+	for _, f := range decoder.Formats {
+		if got := decodertest.TinyConfig(nil).Unexportable(f); len(got) != 0 {
+			t.Errorf("plain Llama flagged for %s: %v", f, got)
+		}
 	}
 }

@@ -38,19 +38,20 @@ func SavedFor(m Model, d *series.Dataset, res *Result) *Saved {
 		StepSec: d.Step.Seconds(), Source: filepath.Base(d.Name), Result: res}
 }
 
-// Save writes dir/config.json and dir/model.safetensors into a new
-// directory, which appears whole or not at all.
+// Save writes dir/model.safetensors and then dir/config.json, each
+// atomically (config.json last: a directory with it holds a whole model).
 func Save(dir string, m Model, s *Saved) error {
-	return fsutil.WriteDir(dir, func(tmp string) error {
-		b, err := json.MarshalIndent(s, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := fsutil.WriteFile(filepath.Join(tmp, ConfigFile), append(b, '\n')); err != nil {
-			return err
-		}
-		return nn.SaveParams(filepath.Join(tmp, WeightsFile), m.Params(), safetensors.F32, map[string]string{"format": "pt"})
-	})
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := nn.SaveParams(filepath.Join(dir, WeightsFile), m.Params(), safetensors.F32, map[string]string{"format": "pt"}); err != nil {
+		return err
+	}
+	return fsutil.WriteFile(filepath.Join(dir, ConfigFile), append(b, '\n'))
 }
 
 // Load reads a forecaster directory.

@@ -4,6 +4,7 @@ package decodertest
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/loomml/loom/autograd"
@@ -102,7 +103,7 @@ func EqualLogits(t testing.TB, what string, a, b []float32) {
 func ParamValues(m *decoder.Model) map[string][]float32 {
 	out := map[string][]float32{}
 	for _, p := range m.Params() {
-		out[p.Name] = p.Value.To(tensor.Float32).Contiguous().F32()
+		out[p.Name] = slices.Clone(p.Value.To(tensor.Float32).Contiguous().F32())
 	}
 	return out
 }
