@@ -263,7 +263,6 @@ func FlashAttention(q, k, v *Var, o tensor.FlashOptions) *Var {
 	}), q, k, v)
 }
 
-
 // attentionComposed is attention in primitive operations, for q, k, v =
 // in: softmax(q·kᵀ·scale + mask, hidden keys −∞)·v, the key/value heads
 // repeated for grouped-query attention. Keys are hidden as tensor.Attention
