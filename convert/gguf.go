@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"math"
 	"path/filepath"
 	"regexp"
@@ -15,6 +16,7 @@ import (
 	"github.com/loomml/loom/dtype"
 	"github.com/loomml/loom/format/gguf"
 	"github.com/loomml/loom/models/decoder"
+	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
 	"github.com/loomml/loom/tokenizer"
 )
@@ -474,19 +476,12 @@ func loadGGUFFile(f *gguf.File, o LoadOptions) (*decoder.Model, error) {
 		}
 	}
 	if len(s.extra) > 0 {
-		return nil, fmt.Errorf("%s: tensors loom's llama model has no place for: %s", path, nameList(s.extra))
+		return nil, fmt.Errorf("%s: tensors loom's llama model has no place for: %s", path, nn.NameList(s.extra))
 	}
 	return fill(c, s, o)
 }
 
-func (s *ggufSource) names() []string {
-	out := make([]string, 0, len(s.hf))
-	for n := range s.hf {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
+func (s *ggufSource) names() []string { return slices.Sorted(maps.Keys(s.hf)) }
 
 func (s *ggufSource) shape(name string) ([]int, bool) {
 	t, ok := s.f.Tensor(s.hf[name])

@@ -41,19 +41,27 @@ type GenerationConfig struct {
 // LoadGenerationConfig reads dir's generation_config.json; a directory
 // without one gives nil and no error.
 func LoadGenerationConfig(dir string) (*GenerationConfig, error) {
-	path := filepath.Join(dir, GenerationConfigFile)
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
+	var g GenerationConfig
+	if ok, err := readOptionalJSON(filepath.Join(dir, GenerationConfigFile), &g); !ok {
 		return nil, err
 	}
-	var g GenerationConfig
-	if err := json.Unmarshal(data, &g); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
 	return &g, nil
+}
+
+// readOptionalJSON decodes the JSON file at path into v; false, with no
+// error, when there is no such file. Errors name the file.
+func readOptionalJSON(path string, v any) (bool, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return false, fmt.Errorf("%s: %v", path, err)
+	}
+	return true, nil
 }
 
 // StopTokens returns the end-of-sequence ids a generator should stop at:
@@ -206,19 +214,12 @@ type TokenizerConfig struct {
 // without one gives nil and no error.
 func LoadTokenizerConfig(dir string) (*TokenizerConfig, error) {
 	path := filepath.Join(dir, TokenizerConfigFile)
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
 	var raw struct {
 		AddBOSToken *bool           `json:"add_bos_token"`
 		EOSToken    json.RawMessage `json:"eos_token"`
 	}
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+	if ok, err := readOptionalJSON(path, &raw); !ok {
+		return nil, err
 	}
 	tc := &TokenizerConfig{AddBOSToken: raw.AddBOSToken}
 	if len(raw.EOSToken) > 0 && string(raw.EOSToken) != "null" {

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 
@@ -123,7 +125,7 @@ func fill(c *decoder.Config, src weightSource, o LoadOptions) (*decoder.Model, e
 		} else {
 			where = src.file(unexpected[0])
 		}
-		return nil, fmt.Errorf("%s: tensors do not match the config: missing %s; unexpected %s", where, nameList(missing), nameList(unexpected))
+		return nil, fmt.Errorf("%s: tensors do not match the config: missing %s; unexpected %s", where, nn.NameList(missing), nn.NameList(unexpected))
 	}
 	for _, p := range params {
 		s, _ := src.shape(p.Name)
@@ -165,16 +167,6 @@ func fill(c *decoder.Config, src weightSource, o LoadOptions) (*decoder.Model, e
 		debug.FreeOSMemory() // return the temporaries' pages, so RSS is the model's
 	}
 	return m, nil
-}
-
-func nameList(names []string) string {
-	if len(names) == 0 {
-		return "none"
-	}
-	if len(names) > 6 {
-		return strings.Join(names[:6], ", ") + fmt.Sprintf(" and %d more", len(names)-6)
-	}
-	return strings.Join(names, ", ")
 }
 
 // shards is a safetensors checkpoint: one file or the shards of an index.
@@ -265,14 +257,7 @@ func openSafetensors(dir string) (*shards, error) {
 	return s, nil
 }
 
-func (s *shards) names() []string {
-	out := make([]string, 0, len(s.by))
-	for n := range s.by {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
+func (s *shards) names() []string { return slices.Sorted(maps.Keys(s.by)) }
 
 func (s *shards) shape(name string) ([]int, bool) {
 	f, ok := s.by[name]

@@ -3,6 +3,7 @@ package nn
 import (
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/internal/kernels"
+	"github.com/loomml/loom/internal/registry"
 	"github.com/loomml/loom/tensor"
 )
 
@@ -20,16 +21,16 @@ type ActivationConfig struct {
 	Init   Init
 }
 
-var activations = newRegistry[func(ActivationConfig) (Activation, error)]("activation")
+var activations = registry.New[func(ActivationConfig) (Activation, error)]("activation")
 
 // RegisterActivation makes an activation constructible by name.
 func RegisterActivation(name string, ctor func(ActivationConfig) (Activation, error)) {
-	activations.register(name, ctor)
+	activations.Register(name, ctor)
 }
 
 // NewActivation builds the activation registered as name.
 func NewActivation(name string, c ActivationConfig) (Activation, error) {
-	ctor, err := activations.get(name)
+	ctor, err := activations.Get(name)
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +38,7 @@ func NewActivation(name string, c ActivationConfig) (Activation, error) {
 }
 
 // ActivationNames lists the registered activations.
-func ActivationNames() []string { return activations.names() }
+func ActivationNames() []string { return activations.Names() }
 
 // Func is a parameter-free activation.
 type Func func(*autograd.Var) *autograd.Var

@@ -56,7 +56,7 @@ func LoadParams(path string, params []*autograd.Var) error {
 	if len(missing) > 0 || len(unexpected) > 0 {
 		sort.Strings(missing)
 		sort.Strings(unexpected)
-		return fmt.Errorf("%s: tensors do not match the model: missing %s; unexpected %s", path, list(missing), list(unexpected))
+		return fmt.Errorf("%s: tensors do not match the model: missing %s; unexpected %s", path, NameList(missing), NameList(unexpected))
 	}
 	for _, p := range params {
 		t, err := f.Tensor(p.Name)
@@ -71,7 +71,9 @@ func LoadParams(path string, params []*autograd.Var) error {
 	return nil
 }
 
-func list(names []string) string {
+// NameList renders names for an error message: all of them, or the first
+// six and how many more ("none" for no names).
+func NameList(names []string) string {
 	if len(names) == 0 {
 		return "none"
 	}

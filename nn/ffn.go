@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/internal/registry"
 )
 
 // FFN is a position-wise feed-forward network [..., D] → [..., D].
@@ -22,17 +23,17 @@ type FFNConfig struct {
 	Init   Init
 }
 
-var ffns = newRegistry[func(FFNConfig) (FFN, error)]("ffn")
+var ffns = registry.New[func(FFNConfig) (FFN, error)]("ffn")
 
 // RegisterFFN makes a feed-forward network constructible by name.
-func RegisterFFN(name string, ctor func(FFNConfig) (FFN, error)) { ffns.register(name, ctor) }
+func RegisterFFN(name string, ctor func(FFNConfig) (FFN, error)) { ffns.Register(name, ctor) }
 
 // NewFFN builds the feed-forward network registered as name.
 func NewFFN(name string, c FFNConfig) (FFN, error) {
 	if c.Dim <= 0 || c.Hidden <= 0 {
 		return nil, fmt.Errorf("ffn %s: widths %d → %d", c.Prefix, c.Dim, c.Hidden)
 	}
-	ctor, err := ffns.get(name)
+	ctor, err := ffns.Get(name)
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +41,7 @@ func NewFFN(name string, c FFNConfig) (FFN, error) {
 }
 
 // FFNNames lists the registered feed-forward networks.
-func FFNNames() []string { return ffns.names() }
+func FFNNames() []string { return ffns.Names() }
 
 // GatedMLP is Llama's SwiGLU-style network: down(act(gate(x)) ⊙ up(x)).
 type GatedMLP struct {

@@ -2,7 +2,6 @@ package nn
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/loomml/loom/autograd"
@@ -61,41 +60,6 @@ func Join(parts ...string) string {
 		}
 	}
 	return strings.Join(nonEmpty, ".")
-}
-
-// registry maps config names to constructors.
-type registry[C any] struct {
-	kind  string
-	ctors map[string]C
-}
-
-func newRegistry[C any](kind string) *registry[C] {
-	return &registry[C]{kind: kind, ctors: map[string]C{}}
-}
-
-func (r *registry[C]) register(name string, c C) {
-	if _, dup := r.ctors[name]; dup {
-		panic("nn: " + r.kind + " " + name + " registered twice")
-	}
-	r.ctors[name] = c
-}
-
-func (r *registry[C]) get(name string) (C, error) {
-	c, ok := r.ctors[name]
-	if !ok {
-		var zero C
-		return zero, fmt.Errorf("unknown %s %q (known: %s)", r.kind, name, strings.Join(r.names(), ", "))
-	}
-	return c, nil
-}
-
-func (r *registry[C]) names() []string {
-	out := make([]string, 0, len(r.ctors))
-	for n := range r.ctors {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Init is how a model initialises new weights.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/internal/registry"
 	"github.com/loomml/loom/tensor"
 )
 
@@ -21,14 +22,14 @@ type NormConfig struct {
 	Bias   bool    // LayerNorm's additive bias
 }
 
-var norms = newRegistry[func(NormConfig) (Norm, error)]("norm")
+var norms = registry.New[func(NormConfig) (Norm, error)]("norm")
 
 // RegisterNorm makes a norm constructible by name from configs.
-func RegisterNorm(name string, ctor func(NormConfig) (Norm, error)) { norms.register(name, ctor) }
+func RegisterNorm(name string, ctor func(NormConfig) (Norm, error)) { norms.Register(name, ctor) }
 
 // NewNorm builds the norm registered as name.
 func NewNorm(name string, c NormConfig) (Norm, error) {
-	ctor, err := norms.get(name)
+	ctor, err := norms.Get(name)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +37,7 @@ func NewNorm(name string, c NormConfig) (Norm, error) {
 }
 
 // NormNames lists the registered norms.
-func NormNames() []string { return norms.names() }
+func NormNames() []string { return norms.Names() }
 
 // RMSNorm is Llama's norm: x/√(mean(x²)+eps)·w.
 type RMSNorm struct {

@@ -39,16 +39,6 @@ func draSequence(n int) []float64 {
 	return r
 }
 
-// torchLinear is nn.Linear with PyTorch's default initialisation: weight and
-// bias uniform in ±1/√fan_in.
-func torchLinear(prefix string, in, out int, rng *tensor.RNG) *nn.Linear {
-	b := 1 / math.Sqrt(float64(in))
-	return &nn.Linear{
-		Weight: autograd.Param(nn.Join(prefix, "weight"), tensor.Uniform(rng, -b, b, out, in)),
-		Bias:   autograd.Param(nn.Join(prefix, "bias"), tensor.Uniform(rng, -b, b, out)),
-	}
-}
-
 // toyMLP is Linear(1,64) → act → Linear(64,32) → act → Linear(32,1).
 type toyMLP struct {
 	l1, l2, l3 *nn.Linear
@@ -56,17 +46,17 @@ type toyMLP struct {
 }
 
 func newToyMLP(act string, rng *tensor.RNG) (*toyMLP, error) {
-	m := &toyMLP{l1: torchLinear("l1", 1, 64, rng)}
+	m := &toyMLP{l1: nn.NewTorchLinear("l1", 1, 64, true, rng)}
 	in := nn.Init{RNG: rng, Std: 1}
 	var err error
 	if m.a1, err = nn.NewActivation(act, nn.ActivationConfig{Prefix: "act1", Dim: 64, Init: in}); err != nil {
 		return nil, err
 	}
-	m.l2 = torchLinear("l2", 64, 32, rng)
+	m.l2 = nn.NewTorchLinear("l2", 64, 32, true, rng)
 	if m.a2, err = nn.NewActivation(act, nn.ActivationConfig{Prefix: "act2", Dim: 32, Init: in}); err != nil {
 		return nil, err
 	}
-	m.l3 = torchLinear("l3", 32, 1, rng)
+	m.l3 = nn.NewTorchLinear("l3", 32, 1, true, rng)
 	return m, nil
 }
 

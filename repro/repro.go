@@ -14,12 +14,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/internal/kernels"
+	"github.com/loomml/loom/internal/registry"
 )
 
 // Entry is one reproduction.
@@ -60,38 +60,16 @@ type Report struct {
 	Changes string   // what would change the verdict
 }
 
-var entries = map[string]Entry{}
+var entries = registry.New[Entry]("reproduction")
 
 // Register adds an entry (from init).
-func Register(e Entry) {
-	if _, dup := entries[e.Name]; dup {
-		panic("repro: " + e.Name + " registered twice")
-	}
-	entries[e.Name] = e
-}
+func Register(e Entry) { entries.Register(e.Name, e) }
 
 // List returns the entries sorted by name.
-func List() []Entry {
-	var out []Entry
-	for _, e := range entries {
-		out = append(out, e)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
+func List() []Entry { return entries.Values() }
 
 // Lookup returns the named entry.
-func Lookup(name string) (Entry, error) {
-	e, ok := entries[name]
-	if !ok {
-		var names []string
-		for _, x := range List() {
-			names = append(names, x.Name)
-		}
-		return Entry{}, fmt.Errorf("no reproduction %q (have: %s)", name, strings.Join(names, ", "))
-	}
-	return e, nil
-}
+func Lookup(name string) (Entry, error) { return entries.Get(name) }
 
 // Run runs the named entry and writes DocsDir/NAME.md; it returns the path.
 func Run(name string, c *Context) (string, error) {

@@ -12,7 +12,7 @@ func TestRunWritesReport(t *testing.T) {
 		return &Report{Title: "Test", Claim: "1 + 1 = 2", Seeds: []uint64{1}, Body: "| a | b |\n|---|---|\n| 1 | 2 |",
 			Verdict: "reproduced", Changes: "arithmetic"}, nil
 	}})
-	defer delete(entries, "test-entry")
+	defer entries.Remove("test-entry")
 	dir := t.TempDir()
 	path, err := Run("test-entry", &Context{DocsDir: filepath.Join(dir, "docs"), WorkDir: dir, Command: "loom repro test-entry", Quick: true})
 	if err != nil {

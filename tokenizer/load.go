@@ -16,10 +16,7 @@ func Load(spec, dir string) (Tokenizer, error) {
 	if spec == "" {
 		spec = "byte"
 	}
-	regMu.RLock()
-	_, registered := registry[spec]
-	regMu.RUnlock()
-	if registered {
+	if tokenizers.Has(spec) {
 		return cached(spec)
 	}
 	path := spec
@@ -65,9 +62,4 @@ func cached(name string) (Tokenizer, error) {
 
 // Registered reports whether name is a registered tokenizer (rather than
 // a file).
-func Registered(name string) bool {
-	regMu.RLock()
-	defer regMu.RUnlock()
-	_, ok := registry[name]
-	return ok
-}
+func Registered(name string) bool { return tokenizers.Has(name) }

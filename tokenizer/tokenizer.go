@@ -2,9 +2,8 @@ package tokenizer
 
 import (
 	"fmt"
-	"slices"
-	"strings"
-	"sync"
+
+	"github.com/loomml/loom/internal/registry"
 )
 
 // Tokenizer turns text into token ids and token ids back into text.
@@ -35,10 +34,7 @@ type Tokenizer interface {
 // not in the vocabulary.
 var replacement = []byte("\uFFFD")
 
-var (
-	regMu    sync.RWMutex
-	registry = map[string]func() (Tokenizer, error){}
-)
+var tokenizers = registry.New[func() (Tokenizer, error)]("tokenizer")
 
 func init() {
 	Register(Byte{}.Name(), func() (Tokenizer, error) { return Byte{}, nil })
@@ -51,34 +47,18 @@ func Register(name string, newTok func() (Tokenizer, error)) {
 	if name == "" || newTok == nil {
 		panic("tokenizer: Register with an empty name or a nil constructor")
 	}
-	regMu.Lock()
-	defer regMu.Unlock()
-	if _, dup := registry[name]; dup {
-		panic("tokenizer: Register called twice for " + name)
-	}
-	registry[name] = newTok
+	tokenizers.Register(name, newTok)
 }
 
 // Names returns the registered tokenizer names, sorted.
-func Names() []string {
-	regMu.RLock()
-	defer regMu.RUnlock()
-	names := make([]string, 0, len(registry))
-	for n := range registry {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
-}
+func Names() []string { return tokenizers.Names() }
 
 // New returns the tokenizer registered under name. An unknown name is an
 // error that lists the known ones.
 func New(name string) (Tokenizer, error) {
-	regMu.RLock()
-	newTok := registry[name]
-	regMu.RUnlock()
-	if newTok == nil {
-		return nil, fmt.Errorf("tokenizer: unknown tokenizer %q (known: %s)", name, strings.Join(Names(), ", "))
+	newTok, err := tokenizers.Get(name)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	tok, err := newTok()
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"time"
 
 	"github.com/loomml/loom/autograd"
@@ -17,6 +16,7 @@ import (
 	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/eval"
 	"github.com/loomml/loom/internal/progress"
+	"github.com/loomml/loom/internal/registry"
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/tokenizer"
 )
@@ -241,38 +241,25 @@ type Preset struct {
 	Spec          func() *Spec
 }
 
-var presets = map[string]Preset{}
+var presets = registry.New[Preset]("preset")
 
 // RegisterPreset makes a preset available to `loom train --preset`.
-func RegisterPreset(p Preset) { presets[p.Name] = p }
+func RegisterPreset(p Preset) { presets.Register(p.Name, p) }
 
 // LookupPreset returns the named preset's spec, or an error listing them.
 func LookupPreset(name string) (*Spec, error) {
-	p, ok := presets[name]
-	if !ok {
-		return nil, fmt.Errorf("unknown preset %q (have %v)", name, PresetNames())
+	p, err := presets.Get(name)
+	if err != nil {
+		return nil, err
 	}
 	return p.Spec(), nil
 }
 
 // PresetNames lists the presets.
-func PresetNames() []string {
-	var out []string
-	for n := range presets {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
+func PresetNames() []string { return presets.Names() }
 
 // Presets returns every preset, sorted by name.
-func Presets() []Preset {
-	var out []Preset
-	for _, n := range PresetNames() {
-		out = append(out, presets[n])
-	}
-	return out
-}
+func Presets() []Preset { return presets.Values() }
 
 // llama returns a byte-level Llama-style config.
 func llama(d, layers, heads, ff, ctx int) *decoder.Config {

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -109,6 +110,9 @@ func forecastTrain(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "loom forecast train: --csv and --out are required")
 		fs.Usage()
 		return errUsage
+	}
+	if !slices.Contains(forecast.Archs(), *arch) {
+		return fmt.Errorf("--arch %q: want one of %s", *arch, strings.Join(forecast.Archs(), ", "))
 	}
 	resume := false
 	if _, err := os.Stat(*out); err == nil {

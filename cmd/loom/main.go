@@ -9,8 +9,9 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
-	"sort"
 	"strings"
+
+	"github.com/loomml/loom/internal/registry"
 )
 
 // verb is one `loom VERB` command.
@@ -20,10 +21,10 @@ type verb struct {
 }
 
 // verbs is filled by the init functions of the files named after each verb.
-var verbs = map[string]verb{}
+var verbs = registry.New[verb]("command")
 
 func register(name, summary string, run func(args []string, stdout, stderr io.Writer) error) {
-	verbs[name] = verb{summary: summary, run: run}
+	verbs.Register(name, verb{summary: summary, run: run})
 }
 
 func main() {
@@ -45,7 +46,7 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 {
-			if v, ok := verbs[args[1]]; ok {
+			if v, ok := verbs.Lookup(args[1]); ok {
 				return exitCode(v.run([]string{"--help"}, stdout, stderr), stderr)
 			}
 		}
@@ -55,7 +56,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	v, ok := verbs[args[0]]
+	v, ok := verbs.Lookup(args[0])
 	if !ok {
 		fmt.Fprintf(stderr, "loom: unknown command %q\n\n", args[0])
 		usage(stderr)
@@ -83,7 +84,8 @@ func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("loom "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: loom %s %s\n\n%s\n\nflags (defaults in parentheses):\n", name, synopsis, verbs[name].summary)
+		v, _ := verbs.Lookup(name)
+		fmt.Fprintf(fs.Output(), "usage: loom %s %s\n\n%s\n\nflags (defaults in parentheses):\n", name, synopsis, v.summary)
 		fs.PrintDefaults()
 	}
 	return fs
@@ -109,12 +111,8 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "loom: build, train, compress, analyse and serve transformer models in pure Go.")
 	fmt.Fprintln(w, "\nusage: loom COMMAND [flags]   (loom help COMMAND for its flags)")
 	fmt.Fprintln(w, "\ncommands:")
-	names := make([]string, 0, len(verbs))
-	for n := range verbs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-12s %s\n", n, strings.SplitN(verbs[n].summary, "\n", 2)[0])
+	for _, n := range verbs.Names() {
+		v, _ := verbs.Lookup(n)
+		fmt.Fprintf(w, "  %-12s %s\n", n, strings.SplitN(v.summary, "\n", 2)[0])
 	}
 }

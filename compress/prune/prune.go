@@ -8,10 +8,10 @@ package prune
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/loomml/loom/compress/finercut"
 	"github.com/loomml/loom/compress/shortgpt"
+	"github.com/loomml/loom/internal/registry"
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/tensor"
 )
@@ -31,29 +31,27 @@ type Request struct {
 // influence; 0 for lastn and random).
 type Method func(r Request) ([]finercut.Step, error)
 
-var methods = map[string]Method{
-	"finercut": func(r Request) ([]finercut.Step, error) { return viaFinerCut(r, false) },
-	"oneshot":  func(r Request) ([]finercut.Step, error) { return viaFinerCut(r, true) },
-	"shortgpt": shortGPT,
-	"lastn":    lastN,
-	"random":   random,
+var methods = registry.New[Method]("method")
+
+// Register makes a pruning method available to Run and `loom prune`.
+func Register(name string, m Method) { methods.Register(name, m) }
+
+func init() {
+	Register("finercut", func(r Request) ([]finercut.Step, error) { return viaFinerCut(r, false) })
+	Register("oneshot", func(r Request) ([]finercut.Step, error) { return viaFinerCut(r, true) })
+	Register("shortgpt", shortGPT)
+	Register("lastn", lastN)
+	Register("random", random)
 }
 
 // Names lists the methods.
-func Names() []string {
-	out := make([]string, 0, len(methods))
-	for n := range methods {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
+func Names() []string { return methods.Names() }
 
 // Run applies the named method.
 func Run(name string, r Request) ([]finercut.Step, error) {
-	f, ok := methods[name]
-	if !ok {
-		return nil, fmt.Errorf("prune: unknown method %q (have %v)", name, Names())
+	f, err := methods.Get(name)
+	if err != nil {
+		return nil, fmt.Errorf("prune: %w", err)
 	}
 	for l, b := range r.Model.Layers {
 		if _, ok := b.(decoder.Pruner); !ok {

@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"sort"
 	"sync"
 	"sync/atomic"
+
+	"github.com/loomml/loom/internal/registry"
 )
 
 // Float is the set of element types the plain-Go kernels are written for.
@@ -31,10 +32,10 @@ type SgemmKernel interface {
 }
 
 var (
-	mu       sync.RWMutex
-	registry = map[string]SgemmKernel{}
-	current  SgemmKernel // nil until chosen by Use or the first call
-	threads  atomic.Int64
+	kernels = registry.New[SgemmKernel]("GEMM kernel")
+	mu      sync.RWMutex // guards current
+	current SgemmKernel  // nil until chosen by Use or the first call
+	threads atomic.Int64
 )
 
 // preference lists the kernels in the order the default is chosen: the
@@ -47,11 +48,7 @@ func init() { threads.Store(int64(runtime.GOMAXPROCS(0))) }
 
 // Register adds a kernel to the registry (from an init function). It does
 // not change the kernel in use.
-func Register(k SgemmKernel) {
-	mu.Lock()
-	defer mu.Unlock()
-	registry[k.Name()] = k
-}
+func Register(k SgemmKernel) { kernels.Register(k.Name(), k) }
 
 // kernel returns the kernel in use, choosing the default on first use.
 func kernel() SgemmKernel {
@@ -64,12 +61,12 @@ func kernel() SgemmKernel {
 	mu.Lock()
 	defer mu.Unlock()
 	if current == nil {
-		if name := os.Getenv("LOOM_GEMM"); name != "" && registry[name] != nil {
-			current = registry[name]
+		if k, ok := kernels.Lookup(os.Getenv("LOOM_GEMM")); ok {
+			current = k
 		}
 		for _, name := range preference {
-			if current == nil && registry[name] != nil {
-				current = registry[name]
+			if k, ok := kernels.Lookup(name); ok && current == nil {
+				current = k
 			}
 		}
 	}
@@ -78,12 +75,12 @@ func kernel() SgemmKernel {
 
 // Use selects the kernel named name for all later Sgemm calls.
 func Use(name string) error {
+	k, err := kernels.Get(name)
+	if err != nil {
+		return fmt.Errorf("kernels: %w", err)
+	}
 	mu.Lock()
 	defer mu.Unlock()
-	k, ok := registry[name]
-	if !ok {
-		return fmt.Errorf("kernels: no GEMM kernel %q (have %v)", name, namesLocked())
-	}
 	current = k
 	return nil
 }
@@ -92,26 +89,12 @@ func Use(name string) error {
 func Current() string { return kernel().Name() }
 
 // Names lists the registered kernels, sorted.
-func Names() []string {
-	mu.RLock()
-	defer mu.RUnlock()
-	return namesLocked()
-}
-
-func namesLocked() []string {
-	var out []string
-	for n := range registry {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
+func Names() []string { return kernels.Names() }
 
 // Get returns the kernel named name, or nil.
 func Get(name string) SgemmKernel {
-	mu.RLock()
-	defer mu.RUnlock()
-	return registry[name]
+	k, _ := kernels.Lookup(name)
+	return k
 }
 
 // SetThreads sets the number of goroutines kernels may use (n < 1 means

@@ -477,9 +477,7 @@ func TestRegistry(t *testing.T) {
 		if err := Use(prev); err != nil {
 			t.Fatal(err)
 		}
-		mu.Lock()
-		delete(registry, testKernel{}.Name())
-		mu.Unlock()
+		kernels.Remove(testKernel{}.Name())
 	}()
 	if Current() != prev {
 		t.Fatalf("Register changed the current kernel to %q", Current())

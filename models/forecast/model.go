@@ -14,9 +14,9 @@ package forecast
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/internal/registry"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
 )
@@ -49,31 +49,21 @@ type Config struct {
 	Seed     uint64  `json:"seed"`
 }
 
-var archs = map[string]func(c Config, rng *tensor.RNG) (Model, error){}
+var archs = registry.New[func(c Config, rng *tensor.RNG) (Model, error)]("arch")
 
 // Register makes an architecture constructible by name (from init).
 func Register(name string, ctor func(c Config, rng *tensor.RNG) (Model, error)) {
-	if _, dup := archs[name]; dup {
-		panic("forecast: " + name + " registered twice")
-	}
-	archs[name] = ctor
+	archs.Register(name, ctor)
 }
 
 // Archs lists the registered architectures.
-func Archs() []string {
-	var out []string
-	for n := range archs {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
+func Archs() []string { return archs.Names() }
 
 // New builds c's model with weights drawn from a generator seeded c.Seed.
 func New(c Config) (Model, error) {
-	ctor, ok := archs[c.Arch]
-	if !ok {
-		return nil, fmt.Errorf("arch %q: want one of %v", c.Arch, Archs())
+	ctor, err := archs.Get(c.Arch)
+	if err != nil {
+		return nil, err
 	}
 	if c.Lookback < 1 || c.Horizon < 1 {
 		return nil, fmt.Errorf("lookback %d and horizon %d must be positive", c.Lookback, c.Horizon)
