@@ -91,3 +91,21 @@ func (in Init) Normal(shape ...int) *tensor.Tensor {
 	}
 	return tensor.Normal(in.RNG, 0, in.Std, shape...)
 }
+
+// Reinit draws the parameters of m again by role, each scaled by its
+// InitMult (so a parametrisation such as μP sets InitScale and calls it):
+// matrices, embeddings, heads, experts and factors from N(0, (init.Std ×
+// InitMult)²), norm gains 1, biases 0. Scalars keep the values their
+// builders chose. Draws follow m.Params() order from init.RNG.
+func Reinit(m Module, init Init) {
+	for _, p := range m.Params() {
+		switch {
+		case p.Role.Decays():
+			p.Value = tensor.Normal(init.RNG, 0, init.Std*p.InitMult(), p.Shape()...)
+		case p.Role == autograd.RoleNorm:
+			p.Value = tensor.Ones(p.Shape()...)
+		case p.Role == autograd.RoleBias:
+			p.Value = tensor.Zeros(p.Shape()...)
+		}
+	}
+}

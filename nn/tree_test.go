@@ -180,3 +180,25 @@ type fixedSampler struct{ b data.Batch }
 func (s *fixedSampler) Next() data.Batch       { return s.b }
 func (s *fixedSampler) State() ([]byte, error) { return nil, nil }
 func (s *fixedSampler) SetState([]byte) error  { return nil }
+
+// Reinit honours each parameter's init multiplier.
+func TestReinitScales(t *testing.T) {
+	m, _ := decoder.New(decodertest.TinyConfig(func(c *decoder.Config) { c.HiddenSize, c.IntermediateSize = 64, 256 }), 1)
+	down := m.Layers[0].(*decoder.PreNorm).FFN.(*nn.GatedMLP).Down.(*nn.Linear).Weight
+	down.InitScale = 0.25
+	nn.Reinit(m, nn.Init{RNG: tensor.NewRNG(2), Std: 0.02})
+	std := func(v *autograd.Var) float64 {
+		var s float64
+		for _, x := range v.Value.Float64s() {
+			s += x * x
+		}
+		return math.Sqrt(s / float64(v.Value.Numel()))
+	}
+	up := m.Layers[0].(*decoder.PreNorm).FFN.(*nn.GatedMLP).Up.(*nn.Linear).Weight
+	if r := std(down) / std(up); math.Abs(r-0.25) > 0.02 {
+		t.Fatalf("std ratio %v, want 0.25", r)
+	}
+	if g := m.Norm.(*nn.RMSNorm).Weight.Value.F32(); g[0] != 1 {
+		t.Fatalf("norm gain %v after Reinit", g[0])
+	}
+}

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/loomml/loom/data"
@@ -50,38 +48,32 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	m, tok := l.Model, l.Tok
-	path := *shardPath
-	if path == "" {
-		dir, err := os.MkdirTemp("", "loom-eval-")
+	var ids []int
+	name := *shardPath
+	if name != "" {
+		s, err := data.OpenShard(name)
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
-		text, name, err := readCorpus(*dataPath)
+		ids = s.Slice(0, s.Len())
+		s.Close()
+	} else {
+		text, n, err := readCorpus(*dataPath)
 		if err != nil {
 			return err
 		}
+		ids, name = tok.Encode(string(text)), n
 		if *dataPath == "" { // the held-out tail, as training splits it
-			_, path, err = data.Prepare(text, tok, 0.1, dir)
-		} else {
-			path = filepath.Join(dir, "eval.bin")
-			err = data.WriteShard(path, tok.Encode(string(text)), tok.VocabSize(), tok.Name())
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+			ids = ids[data.TrainTokens(len(ids), 0.1):]
+			name += ", held-out 10%"
 		}
 	}
-	s, err := data.OpenShard(path)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
 	// Zero-shot tasks come from the text scored: the held-out tail, the
 	// --data file or the --shard's text (built first: a text too short
 	// for them fails before any scoring).
 	var taskSet []eval.Task
 	if len(taskNames) > 0 {
-		text := []byte(tok.Decode(s.Slice(0, s.Len())))
+		text := []byte(tok.Decode(ids))
 		for _, name := range taskNames {
 			task, err := eval.BuildTask(name, text, tok, *taskItems, *taskSeed)
 			if err != nil {
@@ -90,10 +82,10 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 			taskSet = append(taskSet, task)
 		}
 	}
-	bar := progress.New(stderr, "eval", s.Len()-1)
-	res, err := eval.Shard(m, s, tok, eval.Options{SeqLen: *seqLen, Stride: *stride, MaxTokens: *maxTokens, Progress: bar})
+	bar := progress.New(stderr, "eval", len(ids)-1)
+	res, err := eval.Tokens(m, ids, tok, eval.Options{SeqLen: *seqLen, Stride: *stride, MaxTokens: *maxTokens, Progress: bar})
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	bar.Done()
 	var taskRes []eval.TaskResult

@@ -10,8 +10,9 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/loomml/loom/dtype"
 	"github.com/loomml/loom/internal/fsutil"
-	"github.com/loomml/loom/tensor"
+	"github.com/loomml/loom/internal/kernels"
 )
 
 // KV is one metadata key-value pair. When read, Value has one of the Go
@@ -295,8 +296,9 @@ func (f *File) TensorBytes(name string) ([]byte, error) {
 
 // Float32s returns a copy of the named tensor's elements as float32 values,
 // in row-major order. F32, F16 and BF16 convert exactly; Q8_0 is
-// dequantized as ggml does (each int8 times its block's F16 scale). Other
-// types are an error.
+// dequantized as ggml does (each int8 times its block's F16 scale): every
+// type of package dtype's table that loom computes on. Other types are an
+// error.
 func (f *File) Float32s(name string) ([]float32, error) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
@@ -306,22 +308,14 @@ func (f *File) Float32s(name string) ([]float32, error) {
 	}
 	n := in.NumElements()
 	out := make([]float32, n)
-	le := binary.LittleEndian
-	switch in.Type {
-	case F32:
+	switch d, _ := in.Type.DType(); {
+	case d == dtype.Float32:
+		le := binary.LittleEndian
 		for i := range out {
 			out[i] = math.Float32frombits(le.Uint32(b[4*i:]))
 		}
-	case F16:
-		for i := range out {
-			out[i] = tensor.Float32FromF16(le.Uint16(b[2*i:]))
-		}
-	case BF16:
-		for i := range out {
-			out[i] = tensor.Float32FromBF16(le.Uint16(b[2*i:]))
-		}
-	case Q8_0:
-		DequantizeQ8_0(out, b)
+	case d.Packed():
+		kernels.Widen(d.Info().Kernel, out, b)
 	default:
 		return nil, tensorErr(f.name, name, "type %s cannot be converted to float32 (want F32, F16, BF16 or Q8_0)", in.Type)
 	}
