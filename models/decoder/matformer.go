@@ -4,7 +4,7 @@ package decoder
 // olmo/model.py and olmo/train.py) for the decoder: loom.matformer
 // {"factor": 8} wraps every FFN in nn.Nested, and each training step runs
 // forward and backward at the widths d_ff, d_ff/2, …, d_ff/factor and sums
-// the losses before the optimizer step (TrainingLoss). Mix'n'Match picks a
+// the losses before the optimizer step (Loss in training mode). Mix'n'Match picks a
 // width per layer at inference (SetFFNWidths); Extract writes the chosen
 // submodel out as a standalone model (per-layer widths in
 // loom.intermediate_sizes, or a plain intermediate_size when they agree).

@@ -56,7 +56,7 @@ func TestPHMDecoder(t *testing.T) {
 	}
 	decodertest.EqualLogits(t, "reloaded PHM model", decodertest.Logits(t, back, x), full)
 	if got := strings.Join(cfg.Unexportable(decoder.HF), " "); !strings.Contains(got, "loom.phm") {
-		t.Errorf("HFIncompatible: %q", got)
+		t.Errorf("Unexportable: %q", got)
 	}
 	for _, c := range []struct {
 		o    *decoder.PHMOptions
