@@ -120,7 +120,7 @@ func TestConfigRejectsImpossibleShapes(t *testing.T) {
 		{func(c *decoder.Config) { c.Loom.Positions = "alibi" }, "loom.positions"},
 		{func(c *decoder.Config) { c.RopeTheta = 0 }, "rope_theta"},
 		{func(c *decoder.Config) { c.Loom.Attention = "linear" }, "loom.attention"},
-		{func(c *decoder.Config) { c.Loom.Layout = "postnorm" }, "loom.layout"},
+		{func(c *decoder.Config) { c.Loom.Layout = "sandwich" }, "loom.layout"},
 		{func(c *decoder.Config) { c.Loom.FFN = "moe" }, "loom.ffn"},
 	}
 	for _, c := range cases {
