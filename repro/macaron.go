@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/loomml/loom/chart"
-	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/train"
 )
@@ -20,6 +19,7 @@ func init() {
 		Name:    "macaron",
 		Paper:   "Understanding and Improving Transformer From a Multi-Particle Dynamic System Point of View (Macaron Net, arXiv 1906.02762)",
 		Summary: "a 4-layer byte-level decoder with pre-norm vs Macaron blocks at equal FFN parameters, 3 seeds",
+		Text:    true,
 		Run:     runMacaron,
 	})
 }
@@ -43,14 +43,15 @@ func smallSpec(seed uint64, quick bool, mod func(*decoder.Config)) *train.Spec {
 	return s
 }
 
-// smallSetup describes smallSpec for a report.
-func smallSetup(steps int) string {
-	return fmt.Sprintf("byte-level Llama-style decoder (4 layers, width 128, 4 heads, RMSNorm, RoPE, context 128) trained %d steps of 16×128 bytes on the first 90 %% of the embedded tinyshakespeare (AdamW lr 2e-3, 50 warmup steps, cosine to 0.1×, weight decay 0.1 on matrices, clip 1). Every arm uses the same seeds and therefore the same batches in the same order. Validation loss: the whole held-out last 10 %% (nats/byte)", steps)
+// smallSetup describes smallSpec for a report: steps steps on c's corpus.
+func smallSetup(c *Context, steps int) string {
+	t := smallSpec(0, c.Quick, nil).Train
+	return fmt.Sprintf("byte-level Llama-style decoder (4 layers, width 128, 4 heads, RMSNorm, RoPE, context 128) trained %d steps of 16×128 bytes (AdamW lr 2e-3, %d warmup steps, cosine to 0.1×, weight decay 0.1 on matrices, clip 1) on the first 90 %% of %s. Every arm uses the same seeds and therefore the same batches in the same order. Validation loss: the whole held-out last 10 %% (nats/byte)", steps, t.Warmup, c.Corpus())
 }
 
 func runMacaron(c *Context) (*Report, error) {
 	seeds := c.SeedsOr(3)
-	corpus := data.TinyShakespeare()
+	corpus := c.Corpus()
 	arms := []struct{ name, layout string }{{"pre-norm", "prenorm"}, {"Macaron", "macaron"}}
 	loss := map[string][]float64{}
 	params := map[string]int{}
@@ -64,7 +65,7 @@ func runMacaron(c *Context) (*Report, error) {
 			spec := smallSpec(seed, c.Quick, func(cfg *decoder.Config) { cfg.Loom.Layout = a.layout })
 			steps = spec.Train.Steps
 			fmt.Fprintf(c.Progress, "macaron: seed %d, %s\n", seed, a.name)
-			o, err := (&train.Job{Spec: spec, Text: corpus, OutDir: filepath.Join(c.WorkDir, fmt.Sprintf("seed%d-%s", seed, a.layout)), Progress: c.Progress}).Run()
+			o, err := (&train.Job{Spec: spec, Text: corpus.Text, OutDir: filepath.Join(c.WorkDir, fmt.Sprintf("seed%d-%s", seed, a.layout)), Progress: c.Progress}).Run()
 			if err != nil {
 				return nil, err
 			}
@@ -74,7 +75,7 @@ func runMacaron(c *Context) (*Report, error) {
 		}
 	}
 	var sb strings.Builder
-	sb.WriteString("Setup: " + smallSetup(steps) + ". Both arms: SwiGLU FFNs; pre-norm with intermediate_size 344, Macaron with two FFNs of 172 per layer (three RMSNorms per layer).\n\n")
+	sb.WriteString("Setup: " + smallSetup(c, steps) + ". Both arms: SwiGLU FFNs; pre-norm with intermediate_size 344, Macaron with two FFNs of 172 per layer (three RMSNorms per layer).\n\n")
 	sb.WriteString("| block | parameters | validation loss (mean ± std) | per seed | training time (s, mean) |\n| --- | --- | --- | --- | --- |\n")
 	var bars []chart.Bar
 	st := map[string][2]float64{}
