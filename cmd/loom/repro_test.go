@@ -84,7 +84,7 @@ func TestReproDataQuick(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"woven.txt` (4000 bytes, --data)", "the user's corpus", "Quick run"} {
+	for _, want := range []string{"woven.txt` (4000 bytes, --data)", "the user's corpus", "Quick run", "post-norm Macaron", "pre-norm Transformer"} {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("page lacks %q:\n%s", want, page)
 		}
