@@ -76,18 +76,5 @@ func TestMacaronParams(t *testing.T) {
 		t.Error("odd intermediate_size accepted")
 	}
 	// Incremental decoding with the KV cache matches the full forward.
-	x := decodertest.IDs(9, 50)
-	full := decodertest.Logits(t, mac, x)
-	caches := mac.NewCache(1, 9)
-	var last []float32
-	autograd.NoGrad(func() {
-		for i := range x {
-			last = mac.Forward(&nn.Ctx{Cache: caches, Pos: i}, x[i:i+1], 1, 1).Value.F32()
-		}
-	})
-	for v := range 50 {
-		if d := last[v] - full[8*50+v]; d > 1e-5 || d < -1e-5 {
-			t.Fatalf("cached decode differs at vocab %d by %g", v, d)
-		}
-	}
+	decodertest.CachedMatchesFull(t, mac, decodertest.IDs(9, 50), 1e-5)
 }

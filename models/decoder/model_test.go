@@ -79,6 +79,20 @@ func TestKVCacheMatchesFullForward(t *testing.T) {
 	}
 }
 
+// reloaded saves m with convert.Save and loads it back.
+func reloaded(t *testing.T, m *decoder.Model) *decoder.Model {
+	t.Helper()
+	dir := t.TempDir()
+	if err := convert.Save(m, dir); err != nil {
+		t.Fatal(err)
+	}
+	back, err := convert.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return back
+}
+
 func TestSaveLoadRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	m, _ := decoder.New(decodertest.GPT2Config(), 3)
