@@ -13,6 +13,7 @@ import (
 	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/eval"
 	"github.com/loomml/loom/models/decoder"
+	"github.com/loomml/loom/tokenizer"
 	"github.com/loomml/loom/train"
 )
 
@@ -24,6 +25,7 @@ func init() {
 		Name:    "finercut",
 		Paper:   "FinerCut: Finer-grained Interpretable Layer Pruning for Large Language Models (arXiv 2405.18218)",
 		Summary: "greedy sublayer pruning of a 12-layer Llama vs ShortGPT, last-N, random and one-shot at equal removed counts",
+		Text:    true,
 		Run:     runFinerCut,
 	})
 }
@@ -55,7 +57,7 @@ type fcRow struct {
 
 func runFinerCut(c *Context) (*Report, error) {
 	seeds := c.SeedsOr(3)
-	corpus := data.TinyShakespeare()
+	corpus := c.Corpus().Text
 	split := data.TrainTokens(len(corpus), 0.1) // byte tokens: the split training uses
 	ratios := []float64{0.125, 0.25, 0.375}
 	methods := []string{"finercut", "oneshot", "shortgpt", "lastn", "random"}
@@ -77,6 +79,18 @@ func runFinerCut(c *Context) (*Report, error) {
 	mapRatio := 0.25
 	var exampleOrder []finercut.Step
 	orderSame := true
+	// Zero-shot tasks from the held-out text (the byte tokenizer the spec
+	// trains with), built before any training so that a text too short
+	// for them fails at once; retention is counted only for tasks the
+	// unpruned model beats chance on by ≥ 10 points (prune.TaskMargin).
+	var tasks []eval.Task
+	for _, name := range eval.TaskNames() {
+		task, err := eval.BuildTask(name, corpus[split:], tokenizer.Byte{}, taskItems, 1)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.Corpus().Name, err)
+		}
+		tasks = append(tasks, task)
+	}
 	for si := range seeds {
 		seed := uint64(1000 + si)
 		used = append(used, seed)
@@ -92,17 +106,6 @@ func runFinerCut(c *Context) (*Report, error) {
 		m0, err := convert.Load(ckpt)
 		if err != nil {
 			return nil, err
-		}
-		// Zero-shot tasks from the held-out text; retention is counted only
-		// for tasks the unpruned model beats chance on by ≥ 10 points
-		// (prune.TaskMargin).
-		var tasks []eval.Task
-		for _, name := range eval.TaskNames() {
-			task, err := eval.BuildTask(name, corpus[split:], tok, taskItems, 1)
-			if err != nil {
-				return nil, err
-			}
-			tasks = append(tasks, task)
 		}
 		bench := prune.Bench{Tok: tok, Held: tok.Encode(string(corpus[split:])), MaxTokens: evalTokens, Tasks: tasks}
 		before, err := bench.Measure(m0)
@@ -187,11 +190,11 @@ func runFinerCut(c *Context) (*Report, error) {
 	}
 	// Tables.
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "Setup: %d seeds of a 12-layer, 128-wide byte-level Llama (SwiGLU 344, 4 heads, context 128) trained %d steps of 16×128 bytes on the first 90 %% of the embedded tinyshakespeare. "+
+	fmt.Fprintf(&sb, "Setup: %d seeds of a 12-layer, 128-wide byte-level Llama (SwiGLU 344, 4 heads, context 128) trained %d steps of 16×128 bytes on the first 90 %% of %s. "+
 		"Calibration: %d windows of 128 bytes from the training text. Every method removes the same number of the 24 sublayers from the same checkpoint; "+
 		"score: held-out loss on the last 10 %% (first ~%d tokens, strided windows), retention = unpruned loss / pruned loss (1 = no change). "+
 		"Random is averaged over %d draws per seed. Unpruned held-out loss per seed: %s nats/byte.\n\n",
-		seeds, finercutSpec(0, c.Quick).Train.Steps, windows, evalTokens, randomSeeds, fmtList(baseLoss))
+		seeds, finercutSpec(0, c.Quick).Train.Steps, c.Corpus(), windows, evalTokens, randomSeeds, fmtList(baseLoss))
 	sb.WriteString("Zero-shot tasks (unpruned, " + fmt.Sprint(taskItems) + " items each, built from the held-out text):\n\n| seed | task | accuracy | chance | ≥ chance + 10 points (counted) |\n| --- | --- | --- | --- | --- |\n")
 	sb.WriteString(strings.Join(taskRows, "\n") + "\n\n")
 	sb.WriteString("| removed | method | loss retention (mean ± std over seeds) | pruned loss (mean) | zero-shot retention (mean ± std; seeds counted) |\n| --- | --- | --- | --- | --- |\n")

@@ -34,7 +34,7 @@ var paperETTh1 = map[int][2]float64{96: {0.386, 0.405}}
 const paperETTh1Avg, paperETTh1AvgMAE = 0.454, 0.447
 
 func runITransformer(c *Context) (*Report, error) {
-	seeds := c.SeedsOr(3)
+	seeds := c.SeedsOrQuick(3, 2) // quick: one epoch × 5 arms × 2 seeds fit in 5 minutes
 	horizons := []int{96, 192, 336, 720}
 	epochs := 10
 	if c.Quick {

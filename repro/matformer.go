@@ -26,6 +26,7 @@ func init() {
 		Name:    "matformer",
 		Paper:   "MatFormer: Nested Transformer for Elastic Inference (arXiv 2310.07707)",
 		Summary: "one MatFormer (FFN widths d/8…d) vs four independently trained widths, 20 Mix'n'Match submodels, and slicing a conventional model",
+		Text:    true,
 		Run:     runMatFormer,
 	})
 }
@@ -54,7 +55,7 @@ func ffnParams(full, perUnit int, fullW []int, ws []int) int {
 
 func runMatFormer(c *Context) (*Report, error) {
 	seeds := c.SeedsOr(2)
-	corpus := data.TinyShakespeare()
+	corpus := c.Corpus()
 	const dff, layers, mixes = 512, 4, 20
 	widths := []int{dff / 8, dff / 4, dff / 2, dff}
 	evalTokens := 0 // the whole validation split, as training's own estimate
@@ -100,7 +101,7 @@ func runMatFormer(c *Context) (*Report, error) {
 		steps = spec.Train.Steps
 		fmt.Fprintf(c.Progress, "matformer: seed %d, MatFormer\n", seed)
 		out := filepath.Join(c.WorkDir, fmt.Sprintf("seed%d-matformer", seed))
-		o, err := (&train.Job{Spec: spec, Text: corpus, OutDir: out, Progress: c.Progress}).Run()
+		o, err := (&train.Job{Spec: spec, Text: corpus.Text, OutDir: out, Progress: c.Progress}).Run()
 		if err != nil {
 			return nil, err
 		}
@@ -137,7 +138,7 @@ func runMatFormer(c *Context) (*Report, error) {
 			spec := smallSpec(seed, c.Quick, func(cfg *decoder.Config) { cfg.IntermediateSize = w })
 			fmt.Fprintf(c.Progress, "matformer: seed %d, independent d_ff %d\n", seed, w)
 			dir := filepath.Join(c.WorkDir, fmt.Sprintf("seed%d-dense%d", seed, w))
-			oi, err := (&train.Job{Spec: spec, Text: corpus, OutDir: dir, Progress: c.Progress}).Run()
+			oi, err := (&train.Job{Spec: spec, Text: corpus.Text, OutDir: dir, Progress: c.Progress}).Run()
 			if err != nil {
 				return nil, err
 			}
@@ -168,7 +169,7 @@ func runMatFormer(c *Context) (*Report, error) {
 	}
 
 	var sb strings.Builder
-	sb.WriteString("Setup: " + smallSetup(steps) + ". SwiGLU FFNs of width 512; the MatFormer (loom.matformer factor 8) sums the losses at widths 64, 128, 256 and 512 every step, as MatFormer-OLMo does; the independent models are the same decoder trained at each width alone. Validation loss of the MatFormer's submodels and of slices is measured on the same held-out split.\n\n")
+	sb.WriteString("Setup: " + smallSetup(c, steps) + ". SwiGLU FFNs of width 512; the MatFormer (loom.matformer factor 8) sums the losses at widths 64, 128, 256 and 512 every step, as MatFormer-OLMo does; the independent models are the same decoder trained at each width alone. Validation loss of the MatFormer's submodels and of slices is measured on the same held-out split.\n\n")
 	sb.WriteString("| FFN width | parameters | MatFormer submodel | independent model | Δ vs independent | conventional model sliced |\n| --- | --- | --- | --- | --- | --- |\n")
 	nestedOK := true
 	var nestedChecks []string

@@ -8,7 +8,6 @@ import (
 
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/chart"
-	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/optim"
@@ -25,6 +24,7 @@ func init() {
 		Name:    "phm",
 		Paper:   "Beyond Fully-Connected Layers with Quaternions: Parameterization of Hypercomplex Multiplications with 1/n Parameters (arXiv 2102.08597); PHNNs (arXiv 2110.04176)",
 		Summary: "a PHM layer learning the Hamilton product; a 4-layer decoder with PHM projections (n = 2, 4) vs dense at equal width and at equal parameters, 3 seeds",
+		Text:    true,
 		Run:     runPHM,
 	})
 }
@@ -116,7 +116,7 @@ func runPHM(c *Context) (*Report, error) {
 	toyOK := toyLoss < 1e-3 && maxDev < 0.05
 
 	// (b) The decoder.
-	corpus := data.TinyShakespeare()
+	corpus := c.Corpus()
 	phmMod := func(n int) func(*decoder.Config) {
 		return func(c *decoder.Config) { c.Loom.PHM = &decoder.PHMOptions{N: n, Layers: []string{"attn", "ffn"}} }
 	}
@@ -159,7 +159,7 @@ func runPHM(c *Context) (*Report, error) {
 			spec := smallSpec(seed, c.Quick, a.mod)
 			steps = spec.Train.Steps
 			fmt.Fprintf(c.Progress, "phm: seed %d, %s\n", seed, a.name)
-			o, err := (&train.Job{Spec: spec, Text: corpus, OutDir: filepath.Join(c.WorkDir, fmt.Sprintf("seed%d-arm%d", seed, ai)), Progress: c.Progress}).Run()
+			o, err := (&train.Job{Spec: spec, Text: corpus.Text, OutDir: filepath.Join(c.WorkDir, fmt.Sprintf("seed%d-arm%d", seed, ai)), Progress: c.Progress}).Run()
 			if err != nil {
 				return nil, err
 			}
@@ -175,7 +175,7 @@ func runPHM(c *Context) (*Report, error) {
 			replaced[a.name] = r
 		}
 	}
-	sb.WriteString("**(b) The decoder.** " + smallSetup(steps) + ". PHM arms build every attention projection and every FFN projection as a PHM layer (W = Σ Aᵢ ⊗ Sᵢ, Var(W) matched to the dense init); training assembles W once per step (PHM.Direct picks the direct product only for fewer rows than in/n, i.e. when decoding a few tokens).\n\n")
+	sb.WriteString("**(b) The decoder.** " + smallSetup(c, steps) + ". PHM arms build every attention projection and every FFN projection as a PHM layer (W = Σ Aᵢ ⊗ Sᵢ, Var(W) matched to the dense init); training assembles W once per step (PHM.Direct picks the direct product only for fewer rows than in/n, i.e. when decoding a few tokens).\n\n")
 	sb.WriteString("| model | parameters | in attention + FFN projections | validation loss (mean ± std) | per seed | training time (s, mean) |\n| --- | --- | --- | --- | --- | --- |\n")
 	var bars []chart.Bar
 	st := map[string][2]float64{}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/chart"
-	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/train"
 )
@@ -23,6 +22,7 @@ func init() {
 		Name:    "polycom",
 		Paper:   "Polynomial Composition Activations: Unleashing the Dynamics of Large Language Models (arXiv 2411.03884)",
 		Summary: "a 4-layer byte-level decoder with ReLU, GELU, SwiGLU, PolyReLU and PolyNorm FFNs at equal parameters, 3 seeds",
+		Text:    true,
 		Run:     runPolyCom,
 	})
 }
@@ -44,8 +44,8 @@ func polycomVariants(d int) []polycomVariant {
 }
 
 func runPolyCom(c *Context) (*Report, error) {
-	seeds := c.SeedsOr(3)
-	corpus := data.TinyShakespeare()
+	seeds := c.SeedsOrQuick(3, 2) // quick: 5 arms × 2 seeds fit in 5 minutes
+	corpus := c.Corpus()
 	variants := polycomVariants(128)
 	loss := map[string][]float64{}
 	params := map[string]int{}
@@ -61,7 +61,7 @@ func runPolyCom(c *Context) (*Report, error) {
 			})
 			steps = spec.Train.Steps
 			fmt.Fprintf(c.Progress, "polycom: seed %d, %s\n", seed, v.name)
-			o, err := (&train.Job{Spec: spec, Text: corpus, OutDir: filepath.Join(c.WorkDir, fmt.Sprintf("seed%d-%s", seed, v.act)), Progress: c.Progress}).Run()
+			o, err := (&train.Job{Spec: spec, Text: corpus.Text, OutDir: filepath.Join(c.WorkDir, fmt.Sprintf("seed%d-%s", seed, v.act)), Progress: c.Progress}).Run()
 			if errors.Is(err, train.ErrDiverged) {
 				// A diverged run stays in the table as NaN and fails the checks.
 				fmt.Fprintf(c.Progress, "polycom: %s seed %d diverged: %v\n", v.name, seed, err)
@@ -77,7 +77,7 @@ func runPolyCom(c *Context) (*Report, error) {
 		}
 	}
 	var sb strings.Builder
-	sb.WriteString("Setup: " + smallSetup(steps) + ". Only the FFN differs between arms.\n\n")
+	sb.WriteString("Setup: " + smallSetup(c, steps) + ". Only the FFN differs between arms.\n\n")
 	sb.WriteString("| FFN | activation | FFN width | parameters | validation loss (mean ± std) | per seed | training time (s, mean) |\n| --- | --- | --- | --- | --- | --- | --- |\n")
 	var bars []chart.Bar
 	stats := map[string][2]float64{}

@@ -11,12 +11,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
 
+	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/internal/kernels"
 	"github.com/loomml/loom/internal/registry"
@@ -27,9 +29,79 @@ type Entry struct {
 	Name    string
 	Paper   string // title and arXiv id, or "" for loom's own checks
 	Summary string
+	// Text marks an entry that trains on text, from Context.Corpus: it
+	// takes a user's corpus (Context.Data, `--data FILE`); the others
+	// refuse one.
+	Text bool
 	// Run performs the reproduction. It writes artefacts (PNGs) into
 	// c.DocsDir and returns the report.
 	Run func(c *Context) (*Report, error)
+}
+
+// Corpus is a text a reproduction trains on.
+type Corpus struct {
+	Name string // the embedded corpus's name, or the user's file
+	Text []byte
+	User bool // given by the user (--data), not embedded
+}
+
+// String names the corpus and its size for a report.
+func (c Corpus) String() string {
+	if c.User {
+		return fmt.Sprintf("the user's corpus `%s` (%d bytes, --data)", c.Name, len(c.Text))
+	}
+	return fmt.Sprintf("the embedded %s (%d bytes)", c.Name, len(c.Text))
+}
+
+// ReadCorpus reads a user's corpus from path; an empty file is an error.
+func ReadCorpus(path string) (*Corpus, error) {
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--data: %w", err)
+	}
+	if len(text) == 0 {
+		return nil, fmt.Errorf("--data %s: the file is empty", path)
+	}
+	return &Corpus{Name: path, Text: text, User: true}, nil
+}
+
+// MinCorpus is the fewest bytes a corpus may have, with the reason: the
+// text reproductions hold out its tail (train.Settings.ValFraction), and
+// both parts must hold a window of seq_len + 1 bytes (byte tokenizer).
+func MinCorpus() (int, string) {
+	t := smallSpec(0, false, nil).Train
+	return int(math.Ceil(float64(t.SeqLen+1) / t.ValFraction)),
+		fmt.Sprintf("the last %g %% is held out and must hold a window of %d bytes", 100*t.ValFraction, t.SeqLen+1)
+}
+
+// TakesData returns an error naming --data unless the entry trains on
+// text.
+func (e Entry) TakesData() error {
+	if e.Text {
+		return nil
+	}
+	var text []string
+	for _, x := range List() {
+		if x.Text {
+			text = append(text, x.Name)
+		}
+	}
+	return fmt.Errorf("--data: %s does not train on text (%s); --data applies to %s", e.Name, e.Summary, strings.Join(text, ", "))
+}
+
+// CheckData reports whether the entry can run on the user's corpus d (nil:
+// none): it must train on text, and d must hold the protocol's windows.
+func (e Entry) CheckData(d *Corpus) error {
+	if d == nil {
+		return nil
+	}
+	if err := e.TakesData(); err != nil {
+		return err
+	}
+	if n, why := MinCorpus(); len(d.Text) < n {
+		return fmt.Errorf("--data %s: %d bytes, fewer than the %d the protocol needs (%s)", d.Name, len(d.Text), n, why)
+	}
+	return nil
 }
 
 // Context is what an entry may use.
@@ -40,6 +112,18 @@ type Context struct {
 	DocsDir  string // where the report and its images go
 	Progress io.Writer
 	Command  string // the command line that started the run
+	// Data is the user's corpus (--data) for entries that train on text;
+	// nil: the embedded tinyshakespeare.
+	Data *Corpus
+}
+
+// Corpus returns the text to train on: c.Data, or the embedded
+// tinyshakespeare.
+func (c *Context) Corpus() Corpus {
+	if c.Data != nil {
+		return *c.Data
+	}
+	return Corpus{Name: "tinyshakespeare", Text: data.TinyShakespeare()}
 }
 
 // SeedsOr returns c.Seeds, or def when it is 0.
@@ -48,6 +132,14 @@ func (c *Context) SeedsOr(def int) int {
 		return c.Seeds
 	}
 	return def
+}
+
+// SeedsOrQuick is SeedsOr with a smaller default, quick, for quick runs.
+func (c *Context) SeedsOrQuick(def, quick int) int {
+	if c.Quick {
+		return c.SeedsOr(quick)
+	}
+	return c.SeedsOr(def)
 }
 
 // Report is what an entry found.
@@ -80,6 +172,9 @@ func Run(name string, c *Context) (string, error) {
 	if c.DocsDir == "" || c.WorkDir == "" {
 		return "", errors.New("repro: DocsDir and WorkDir must be set")
 	}
+	if err := e.CheckData(c.Data); err != nil {
+		return "", fmt.Errorf("repro %s: %w", name, err)
+	}
 	if err := os.MkdirAll(c.DocsDir, 0o755); err != nil {
 		return "", err
 	}
@@ -96,10 +191,19 @@ func Run(name string, c *Context) (string, error) {
 	if r.Claim != "" {
 		fmt.Fprintf(&b, "Claim: %s\n\n", r.Claim)
 	}
+	if c.Quick {
+		b.WriteString("> **Quick run** (`--quick`): shortened settings; the numbers and the verdict below are not the reproduction's.\n\n")
+	}
 	fmt.Fprintf(&b, "**Verdict: %s**\n\n", r.Verdict)
 	fmt.Fprintf(&b, "- Command: `%s`\n", c.Command)
 	if c.Quick {
 		b.WriteString("- Mode: **quick** (shortened run; numbers are not the full reproduction)\n")
+	}
+	if e.Text {
+		fmt.Fprintf(&b, "- Corpus: %s\n", c.Corpus())
+		if c.Data != nil {
+			b.WriteString("- Data: **the user's corpus** (`--data`): the reproduction's protocol run on another text; its numbers are not the published page's\n")
+		}
 	}
 	if len(r.Seeds) > 0 {
 		fmt.Fprintf(&b, "- Seeds: %v\n", r.Seeds)

@@ -11,13 +11,27 @@ import (
 )
 
 func init() {
-	register("repro", "Run a reproduction of a paper's claim and write docs/results/NAME.md (loom repro --list).", runRepro)
+	register("repro", "Run a reproduction of a paper's claim and write docs/results/NAME.md (loom repro --list); --quick for a shortened run, --data FILE for the same protocol on your own text.", runRepro)
+}
+
+// dataUsage describes --data: which reproductions take it and how long the
+// text must be.
+func dataUsage() string {
+	var names []string
+	for _, e := range repro.List() {
+		if e.Text {
+			names = append(names, e.Name)
+		}
+	}
+	n, why := repro.MinCorpus()
+	return fmt.Sprintf("train on this text file instead of the embedded tinyshakespeare, with the same protocol; the page names the corpus (%s; at least %d bytes: %s)", strings.Join(names, ", "), n, why)
 }
 
 func runRepro(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("repro", "--list | NAME [--quick] [--seeds N] [--docs DIR] [--work DIR] [--threads N]", stderr)
+	fs := newFlags("repro", "--list | NAME [--quick] [--data FILE] [--seeds N] [--docs DIR] [--work DIR] [--threads N]", stderr)
 	list := fs.Bool("list", false, "list the reproductions")
-	quick := fs.Bool("quick", false, "a shortened run (marked as such in the report)")
+	quick := fs.Bool("quick", false, "a shortened run, minutes on 2 cores (marked as such in the report)")
+	dataFile := fs.String("data", "", dataUsage())
 	seeds := fs.Int("seeds", 0, "number of seeds (0: the entry's default)")
 	docs := fs.String("docs", filepath.Join("docs", "results"), "where the report goes")
 	work := fs.String("work", filepath.Join("runs", "repro"), "scratch directory for the runs")
@@ -50,8 +64,21 @@ func runRepro(args []string, stdout, stderr io.Writer) error {
 	if err := setThreads(*threads); err != nil {
 		return err
 	}
+	var corpus *repro.Corpus
+	if *dataFile != "" {
+		e, err := repro.Lookup(name)
+		if err != nil {
+			return err
+		}
+		if err := e.TakesData(); err != nil {
+			return err
+		}
+		if corpus, err = repro.ReadCorpus(*dataFile); err != nil {
+			return err
+		}
+	}
 	path, err := repro.Run(name, &repro.Context{Quick: *quick, Seeds: *seeds, WorkDir: filepath.Join(*work, name),
-		DocsDir: *docs, Progress: stderr, Command: "loom " + strings.Join(os.Args[1:], " ")})
+		DocsDir: *docs, Progress: stderr, Command: "loom " + strings.Join(os.Args[1:], " "), Data: corpus})
 	if err != nil {
 		return err
 	}

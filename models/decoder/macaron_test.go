@@ -34,6 +34,26 @@ func TestMacaronWithoutFirstFFNIsHalfStepPreNorm(t *testing.T) {
 	decodertest.EqualLogits(t, "macaron vs half-step pre-norm", got.Value.F32(), want.Value.F32())
 }
 
+// With FFN₁'s output projection zeroed, a post-norm Macaron layer
+// (macaron_postnorm) is its first norm followed by a post-norm block (same
+// attention, norms and FFN₂) whose FFN output is scaled by ½: the paper's
+// half step on the original Transformer, applied to a normalized input.
+func TestPostNormMacaronWithoutFirstFFNIsHalfStepPostNorm(t *testing.T) {
+	m, err := decoder.New(decodertest.TinyConfig(func(c *decoder.Config) { c.Loom.Layout = "macaron_postnorm" }), 35)
+	if err != nil {
+		t.Fatal(err)
+	}
+	randomNormGains(m, 5)
+	b := m.Layers[1].(*decoder.Macaron)
+	down := b.PreFFN.(*nn.GatedMLP).Down.(*nn.Linear)
+	down.Weight.Value = tensor.ZerosLike(down.Weight.Value)
+	ref := &decoder.PostNorm{Attn: b.Attn, AttnNorm: b.AttnNorm, FFN: halfFFN{b.FFN}, FFNNorm: b.FFNNorm}
+	x := autograd.Const(tensor.RandN(tensor.NewRNG(2), 2, 7, 32))
+	var got, want *autograd.Var
+	autograd.NoGrad(func() { got, want = b.Forward(nil, x), ref.Forward(nil, b.PreFFNNorm.Forward(x)) })
+	decodertest.EqualLogits(t, "post-norm macaron vs half-step post-norm", want.Value.F32(), got.Value.F32())
+}
+
 // Parameters match the pre-norm model's, plus one norm per layer; names
 // follow Llama's for attention and FFN₂.
 func TestMacaronParams(t *testing.T) {
@@ -56,18 +76,5 @@ func TestMacaronParams(t *testing.T) {
 		t.Error("odd intermediate_size accepted")
 	}
 	// Incremental decoding with the KV cache matches the full forward.
-	x := decodertest.IDs(9, 50)
-	full := decodertest.Logits(t, mac, x)
-	caches := mac.NewCache(1, 9)
-	var last []float32
-	autograd.NoGrad(func() {
-		for i := range x {
-			last = mac.Forward(&nn.Ctx{Cache: caches, Pos: i}, x[i:i+1], 1, 1).Value.F32()
-		}
-	})
-	for v := range 50 {
-		if d := last[v] - full[8*50+v]; d > 1e-5 || d < -1e-5 {
-			t.Fatalf("cached decode differs at vocab %d by %g", v, d)
-		}
-	}
+	decodertest.CachedMatchesFull(t, mac, decodertest.IDs(9, 50), 1e-5)
 }

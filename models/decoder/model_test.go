@@ -81,6 +81,20 @@ func TestKVCacheMatchesFullForward(t *testing.T) {
 	}
 }
 
+// reloaded saves m with convert.Save and loads it back.
+func reloaded(t *testing.T, m *decoder.Model) *decoder.Model {
+	t.Helper()
+	dir := t.TempDir()
+	if err := convert.Save(m, dir); err != nil {
+		t.Fatal(err)
+	}
+	back, err := convert.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return back
+}
+
 func TestSaveLoadRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	m, _ := decoder.New(decodertest.GPT2Config(), 3)
@@ -122,7 +136,7 @@ func TestConfigRejectsImpossibleShapes(t *testing.T) {
 		{func(c *decoder.Config) { c.Loom.Positions = "alibi" }, "loom.positions"},
 		{func(c *decoder.Config) { c.RopeTheta = 0 }, "rope_theta"},
 		{func(c *decoder.Config) { c.Loom.Attention = "linear" }, "loom.attention"},
-		{func(c *decoder.Config) { c.Loom.Layout = "postnorm" }, "loom.layout"},
+		{func(c *decoder.Config) { c.Loom.Layout = "sandwich" }, "loom.layout"},
 		{func(c *decoder.Config) { c.Loom.FFN = "moe" }, "loom.ffn"},
 	}
 	for _, c := range cases {

@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/loomml/loom/autograd"
-	"github.com/loomml/loom/convert"
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/models/decoder/decodertest"
 	"github.com/loomml/loom/nn"
@@ -34,27 +32,8 @@ func TestPHMDecoder(t *testing.T) {
 	// Incremental decoding (direct PHM path) matches the full forward
 	// (assembled weights).
 	x := decodertest.IDs(12, 50)
-	full := decodertest.Logits(t, m, x)
-	caches := m.NewCache(1, 12)
-	autograd.NoGrad(func() {
-		for i := range x {
-			step := m.Forward(&nn.Ctx{Cache: caches, Pos: i}, x[i:i+1], 1, 1).Value.F32()
-			for v := range 50 {
-				if d := step[v] - full[i*50+v]; d > 1e-4 || d < -1e-4 {
-					t.Fatalf("token %d: cached decode differs by %g", i, d)
-				}
-			}
-		}
-	})
-	dir := t.TempDir()
-	if err := convert.Save(m, dir); err != nil {
-		t.Fatal(err)
-	}
-	back, err := convert.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	decodertest.EqualLogits(t, "reloaded PHM model", decodertest.Logits(t, back, x), full)
+	decodertest.CachedMatchesFull(t, m, x, 1e-4)
+	decodertest.EqualLogits(t, "reloaded PHM model", decodertest.Logits(t, reloaded(t, m), x), decodertest.Logits(t, m, x))
 	if got := strings.Join(cfg.Unexportable(decoder.HF), " "); !strings.Contains(got, "loom.phm") {
 		t.Errorf("Unexportable: %q", got)
 	}

@@ -77,6 +77,21 @@ func Logits1(m *decoder.Model, id, pos int, cache nn.Cache) []float32 {
 	return out
 }
 
+// CachedMatchesFull fails t unless decoding ids one token at a time with
+// m's KV cache gives, at every position, the logits of the full forward
+// within tol.
+func CachedMatchesFull(t testing.TB, m *decoder.Model, ids []int, tol float64) {
+	t.Helper()
+	full := Logits(t, m, ids)
+	V := m.Config.VocabSize
+	cache := m.NewCache(1, len(ids))
+	for i, id := range ids {
+		if d := MaxDiff(Logits1(m, id, i, cache), full[i*V:(i+1)*V]); d > tol {
+			t.Fatalf("token %d: cached decode differs from the full forward by %g", i, d)
+		}
+	}
+}
+
 // MaxDiff returns max |a−b|.
 func MaxDiff(a, b []float32) float64 {
 	d := 0.0
