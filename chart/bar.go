@@ -85,7 +85,21 @@ func (b *BarChart) figure() (*plot.Plot, vg.Length, vg.Length, error) {
 	for _, l := range labels {
 		maxW = max(maxW, p.X.Tick.Label.Width(l))
 	}
-	rotate := maxW > 0.92*slot
+	rotate := false
+	if maxW > 0.92*slot { // wrapped at spaces onto up to three lines, or else turned
+		wrapped := make([]string, len(labels))
+		for i, l := range labels {
+			w, ok := wrapWords(p.X.Tick.Label, l, 0.92*slot, 3)
+			if !ok {
+				rotate = true
+				break
+			}
+			wrapped[i] = w
+		}
+		if !rotate {
+			labels = wrapped
+		}
+	}
 	if rotate { // and shortened to a third of the height
 		limit := height / 3
 		for i, l := range labels {

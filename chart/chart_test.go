@@ -394,3 +394,83 @@ func TestWriteFailureLeavesNothing(t *testing.T) {
 		}
 	}
 }
+
+// Long bar labels wrap at spaces onto a few lines when they fit so (whole,
+// not shortened), and are turned otherwise; no label reaches the image's edge.
+func TestBarLabels(t *testing.T) {
+	ink := func(c color.Color) bool {
+		r, g, b, _ := c.RGBA()
+		return r>>8 < 200 && g>>8 < 200 && b>>8 < 200
+	}
+	for _, tc := range []struct {
+		name    string
+		labels  []string
+		rotated bool
+	}{
+		{"wrapped", []string{"dense, width 128", "PHM n = 2", "PHM n = 4", "dense, width 64 (FFN 216)"}, false},
+		{"turned", []string{"a-very-long-unbreakable-label-for-a-bar", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := &BarChart{Title: "t", YLabel: "y"}
+			for i, l := range tc.labels {
+				b.Bars = append(b.Bars, Bar{Label: l, Value: float64(i + 1)})
+			}
+			p, _, _, err := b.figure()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.X.Tick.Label.Rotation != 0; got != tc.rotated {
+				t.Errorf("rotated %v, want %v", got, tc.rotated)
+			}
+			if !tc.rotated {
+				for i, tk := range p.X.Tick.Marker.Ticks(p.X.Min, p.X.Max) {
+					if got := strings.ReplaceAll(tk.Label, "\n", " "); got != tc.labels[i] {
+						t.Errorf("label %d drawn as %q, want %q whole", i, tk.Label, tc.labels[i])
+					}
+				}
+			}
+			r := render(t, b)
+			bd := r.img.Bounds()
+			if n := r.count(image.Rect(bd.Min.X, bd.Max.Y-4, bd.Max.X, bd.Max.Y), ink); n != 0 {
+				t.Errorf("%d ink pixels in the bottom 4 rows: a label is cut off", n)
+			}
+		})
+	}
+}
+
+func TestWrapWords(t *testing.T) {
+	sty := newPlot("", "", "", false, false).X.Tick.Label
+	w := sty.Width("dense, width")
+	for _, tc := range []struct {
+		in    string
+		lines int
+		want  string
+		ok    bool
+	}{
+		{"dense, width 64 (FFN 216)", 3, "dense, width\n64 (FFN\n216)", true},
+		{"dense, width 64 (FFN 216)", 2, "", false},
+		{"short", 1, "short", true},
+		{"unbreakable-and-much-too-wide", 3, "", false},
+	} {
+		got, ok := wrapWords(sty, tc.in, w, tc.lines)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("wrapWords(%q, %d lines) = %q, %v; want %q, %v", tc.in, tc.lines, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// A shortened label ends in an ellipsis and fits (down to its first
+// letter, when not even "x…" fits); one that fits is kept.
+func TestTruncate(t *testing.T) {
+	sty := newPlot("", "", "", false, false).X.Tick.Label
+	s := "dense, width 64 (FFN 216)"
+	for _, limit := range []vg.Length{sty.Width(s), sty.Width(s) - 0.1, sty.Width("dense, width 6"), sty.Width("de")} {
+		got := truncate(sty, s, limit)
+		if sty.Width(got) > limit && got != "d" {
+			t.Errorf("limit %v: %q is wider", limit, got)
+		}
+		if got != s && got != "d" && !strings.HasSuffix(got, "…") {
+			t.Errorf("limit %v: %q shortened without an ellipsis", limit, got)
+		}
+	}
+}

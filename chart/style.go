@@ -3,6 +3,7 @@ package chart
 import (
 	"image/color"
 	"math"
+	"strings"
 
 	xfont "golang.org/x/image/font"
 	"gonum.org/v1/plot"
@@ -114,14 +115,38 @@ func addGrid(p *plot.Plot, vertical bool) {
 
 // truncate shortens s with an ellipsis to at most limit wide in sty.
 func truncate(sty text.Style, s string, limit vg.Length) string {
+	if sty.Width(s) <= limit {
+		return s
+	}
 	r := []rune(s)
-	for len(r) > 1 && sty.Width(string(r)) > limit {
+	for len(r) > 1 {
 		r = r[:len(r)-1]
 		if t := string(r) + "…"; sty.Width(t) <= limit {
 			return t
 		}
 	}
 	return string(r)
+}
+
+// wrapWords breaks s at spaces into lines no wider than limit, at most
+// maxLines of them; ok is false when that is impossible (a word is wider
+// than limit, or more lines are needed).
+func wrapWords(sty text.Style, s string, limit vg.Length, maxLines int) (string, bool) {
+	var lines []string
+	for _, w := range strings.Fields(s) {
+		if sty.Width(w) > limit {
+			return "", false
+		}
+		if n := len(lines); n > 0 && sty.Width(lines[n-1]+" "+w) <= limit {
+			lines[n-1] += " " + w
+			continue
+		}
+		lines = append(lines, w)
+	}
+	if len(lines) > maxLines {
+		return "", false
+	}
+	return strings.Join(lines, "\n"), true
 }
 
 // Marker shapes, in the order series take them, all filled: circle,
