@@ -162,13 +162,7 @@ func pick(logits []float32, seen map[int]bool, o Options, rng *tensor.RNG) int {
 		}
 	}
 	if o.Temperature == 0 {
-		best := 0
-		for i, v := range l {
-			if v > l[best] {
-				best = i
-			}
-		}
-		return best
+		return argmax(l)
 	}
 	for i := range l {
 		l[i] /= o.Temperature

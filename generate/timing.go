@@ -51,7 +51,9 @@ func Time(m Model, ctx, n int) (Timing, error) {
 	return res, nil
 }
 
-func argmax(xs []float32) int {
+// argmax is the index of the largest value, the first of ties: the greedy
+// choice of Sample and of Time.
+func argmax[T float32 | float64](xs []T) int {
 	best := 0
 	for i, v := range xs {
 		if v > xs[best] {
