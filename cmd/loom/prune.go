@@ -49,6 +49,9 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
+	if err := refuseOutInModel(*model, *out); err != nil {
+		return err
+	}
 	if !(*ratio > 0 && *ratio < 1) {
 		return fmt.Errorf("--ratio %v: want a fraction strictly between 0 and 1", *ratio)
 	}
@@ -163,6 +166,27 @@ func saveDerived(m *decoder.Model, l *convert.Loaded, out string) error {
 		}
 		if err := fsutil.WriteFile(filepath.Join(out, f), b); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// refuseOutInModel refuses an --out that is --model, or the model directory
+// it names, or lies inside either: writing there would overwrite the source
+// and leave its optimizer state and trainer state beside a model they do not
+// fit.
+func refuseOutInModel(model, out string) error {
+	dirs := []string{model}
+	if d, _, err := convert.ResolvePath(model); err == nil && d != model {
+		dirs = append(dirs, d)
+	}
+	for _, d := range dirs {
+		in, err := fsutil.Contains(d, out)
+		if err != nil {
+			return err
+		}
+		if in {
+			return fmt.Errorf("--out %s is inside --model %s: it would overwrite the source model; give a new directory outside it", out, model)
 		}
 	}
 	return nil

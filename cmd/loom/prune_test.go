@@ -83,3 +83,38 @@ func TestPruneRejectsBadInput(t *testing.T) {
 		t.Error("a rejected prune wrote its output directory")
 	}
 }
+
+// --out equal to or inside --model (a run or its checkpoint) is refused
+// before anything is read or written.
+func TestPruneRefusesOutInsideModel(t *testing.T) {
+	dir := t.TempDir()
+	ckpt := filepath.Join(dir, "run", "checkpoint")
+	runDir := filepath.Dir(ckpt)
+	if err := os.Mkdir(runDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var o, e bytes.Buffer
+	if code := run([]string{"init", "--config", "testdata/prune-tiny.json", "--out", ckpt}, &o, &e); code != 0 {
+		t.Fatalf("init: %s", e.String())
+	}
+	before, _ := os.ReadFile(filepath.Join(ckpt, "model.safetensors"))
+	for _, c := range [][2]string{
+		{runDir, runDir},
+		{runDir, ckpt},
+		{ckpt, ckpt},
+		{ckpt, filepath.Join(ckpt, "pruned")},
+		{ckpt + "/", filepath.Join(runDir, ".", "checkpoint")},
+	} {
+		e.Reset()
+		args := []string{"prune", "--model", c[0], "--out", c[1], "--ratio", "0.5"}
+		if code := run(args, &o, &e); code == 0 || !strings.Contains(e.String(), "is inside --model") {
+			t.Errorf("loom %v: code %d, stderr %q, want a refusal", args, code, e.String())
+		}
+	}
+	if after, _ := os.ReadFile(filepath.Join(ckpt, "model.safetensors")); len(after) == 0 || !bytes.Equal(before, after) {
+		t.Error("a refused prune changed the source model")
+	}
+	if _, err := os.Stat(filepath.Join(ckpt, "pruned")); err == nil {
+		t.Error("a refused prune wrote inside the source model")
+	}
+}

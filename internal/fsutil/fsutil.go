@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // WriteAtomic creates or replaces path with the bytes written by fill. The
@@ -100,4 +101,44 @@ func WriteDir(dir string, fill func(tmp string) error) (err error) {
 	}
 	syncDir(filepath.Dir(dir))
 	return nil
+}
+
+// Contains reports whether path is dir or lies inside it. Both are made
+// absolute and their symbolic links resolved as far as the paths exist, so
+// "run/../run/checkpoint" and a link to run/checkpoint are inside "run".
+func Contains(dir, path string) (bool, error) {
+	d, err := resolve(dir)
+	if err != nil {
+		return false, err
+	}
+	p, err := resolve(path)
+	if err != nil {
+		return false, err
+	}
+	rel, err := filepath.Rel(d, p)
+	if err != nil {
+		return false, nil // on different volumes
+	}
+	return rel == "." || (rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))), nil
+}
+
+// resolve is path made absolute with the symbolic links of its longest
+// existing prefix resolved.
+func resolve(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	rest := ""
+	for cur := abs; ; {
+		if r, err := filepath.EvalSymlinks(cur); err == nil {
+			return filepath.Join(r, rest), nil
+		}
+		parent := filepath.Dir(cur)
+		if parent == cur {
+			return abs, nil
+		}
+		rest = filepath.Join(filepath.Base(cur), rest)
+		cur = parent
+	}
 }

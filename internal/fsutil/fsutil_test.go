@@ -76,3 +76,34 @@ func TestWriteDir(t *testing.T) {
 		t.Fatalf("existing dir: %v", err)
 	}
 }
+
+func TestContains(t *testing.T) {
+	dir := t.TempDir()
+	run := filepath.Join(dir, "run")
+	if err := os.MkdirAll(filepath.Join(run, "checkpoint"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(filepath.Join(run, "checkpoint"), link); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		dir, path string
+		want      bool
+	}{
+		{run, run, true},
+		{run, filepath.Join(run, "checkpoint"), true},
+		{run, filepath.Join(run, "new", "deeper"), true},           // not yet existing
+		{run, filepath.Join(run, "..", "run", "checkpoint"), true}, // not clean
+		{run, link, true}, // a link into it
+		{filepath.Join(run, "checkpoint"), filepath.Join(link, "x"), true},
+		{run, filepath.Join(dir, "run2"), false}, // a sibling sharing a prefix
+		{run, dir, false},                        // its parent
+		{filepath.Join(run, "checkpoint"), run, false},
+	} {
+		got, err := Contains(tc.dir, tc.path)
+		if err != nil || got != tc.want {
+			t.Errorf("Contains(%s, %s) = %v, %v; want %v", tc.dir, tc.path, got, err, tc.want)
+		}
+	}
+}
