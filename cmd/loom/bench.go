@@ -16,13 +16,38 @@ import (
 )
 
 func init() {
-	register("bench", "Measure loom's speed: `loom bench gemm` times matrix products per kernel, shape and thread count.", runBench)
+	register("bench", "Measure loom's speed: GEMM kernels, a training step against PyTorch's, decoding, tokenization.", runBench)
+}
+
+// benches are loom bench's subcommands, in the order help lists them.
+var benches = []struct{ name, summary string }{
+	{"gemm", "Time matrix products per kernel, shape and thread count (GFLOP/s, medians)."},
+	{"train", "Time a training step of the PyTorch anchor's GPT in loom and in PyTorch (or of a preset's model with --preset)."},
+	{"decode", "Decoding speed (tokens/s) and resident memory per weight dtype and context length."},
+	{"tokenize", "Encoding speed (MB/s) of loom's tokenizers against tiktoken-go."},
+}
+
+func benchSummary(name string) string {
+	for _, b := range benches {
+		if b.name == name {
+			return b.summary
+		}
+	}
+	return ""
 }
 
 func runBench(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprintln(stderr, "usage: loom bench gemm|train|decode|tokenize [flags]   (loom bench gemm --help)")
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+		help := len(args) > 0 && (args[0] == "-h" || args[0] == "--help")
+		w := stderr
+		if help {
+			w = stdout
+		}
+		fmt.Fprintln(w, "usage: loom bench BENCHMARK [flags]   (loom bench BENCHMARK --help for its flags)\n\nbenchmarks:")
+		for _, b := range benches {
+			fmt.Fprintf(w, "  %-9s %s\n", b.name, b.summary)
+		}
+		if help {
 			return nil
 		}
 		return errUsage
@@ -75,7 +100,7 @@ type gemmResult struct {
 }
 
 func benchGemm(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench", "gemm [--json] [--threads 1,2] [--kernels default,openblas] [--min-time 1s]", stderr)
+	fs := newFlagsSummary("bench", "gemm [--json] [--threads 1,2] [--kernels default,openblas] [--min-time 1s]", benchSummary("gemm"), stderr)
 	asJSON := fs.Bool("json", false, "print a JSON array, one object per (kernel, shape, threads)")
 	threadList := fs.String("threads", "1,2", "comma-separated thread counts")
 	kernelList := fs.String("kernels", "default,openblas", "comma-separated kernels (\"default\" is the kernel in use, \"all\" every registered one; \"openblas\" is skipped unless built with -tags openblas); have "+strings.Join(kernels.Names(), ", "))

@@ -44,7 +44,7 @@ type decodeBench struct {
 }
 
 func benchDecode(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench", "decode [--model PATH] [--dtype f32,bf16,f16,q8_0] [--contexts 256,1024] [--threads N] [--json] [--tokens 64]", stderr)
+	fs := newFlagsSummary("bench", "decode [--model PATH] [--dtype f32,bf16,f16,q8_0] [--contexts 256,1024] [--threads N] [--json] [--tokens 64]", benchSummary("decode"), stderr)
 	threads := fs.Int("threads", 1, "threads")
 	asJSON := fs.Bool("json", false, "print JSON")
 	n := fs.Int("tokens", 64, "decoded tokens timed at each context")

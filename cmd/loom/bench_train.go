@@ -48,7 +48,7 @@ type trainBench struct {
 }
 
 func benchTrain(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench", "train [--threads N] [--json] [--steps 20] [--torch-script PATH]", stderr)
+	fs := newFlagsSummary("bench", "train [--threads N] [--json] [--steps 20] [--torch-script PATH]", benchSummary("train"), stderr)
 	threads := fs.Int("threads", 1, "threads for loom (and for the PyTorch script)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	steps := fs.Int("steps", 20, "timed steps (after 3 warm-up steps); the median is reported")

@@ -46,9 +46,13 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 {
-			if v, ok := verbs.Lookup(args[1]); ok {
-				return exitCode(v.run([]string{"--help"}, stdout, stderr), stderr)
+			v, ok := verbs.Lookup(args[1])
+			if !ok {
+				fmt.Fprintf(stderr, "loom help: unknown command %q\n\n", args[1])
+				usage(stderr)
+				return 2
 			}
+			return exitCode(v.run([]string{"--help"}, stdout, stderr), stderr)
 		}
 		usage(stdout)
 		if len(args) == 0 {
@@ -81,11 +85,16 @@ var errUsage = errors.New("usage")
 
 // newFlags returns a flag set for a verb whose usage lists the defaults.
 func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	v, _ := verbs.Lookup(name)
+	return newFlagsSummary(name, synopsis, v.summary, stderr)
+}
+
+// newFlagsSummary is newFlags with a summary of its own (a subcommand's).
+func newFlagsSummary(name, synopsis, summary string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("loom "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		v, _ := verbs.Lookup(name)
-		fmt.Fprintf(fs.Output(), "usage: loom %s %s\n\n%s\n\nflags (defaults in parentheses):\n", name, synopsis, v.summary)
+		fmt.Fprintf(fs.Output(), "usage: loom %s %s\n\n%s\n\nflags (defaults in parentheses):\n", name, synopsis, summary)
 		fs.PrintDefaults()
 	}
 	return fs

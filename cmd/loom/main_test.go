@@ -21,6 +21,15 @@ func TestDispatch(t *testing.T) {
 		{[]string{"version", "--bogus"}, 2, "", "flag provided but not defined"},
 		{[]string{"version", "extra"}, 2, "", `unexpected argument "extra"`},
 		{[]string{"help", "version"}, 0, "", "--json"},
+		{[]string{"help", "frobnicate"}, 2, "", `unknown command "frobnicate"`},
+		{[]string{"tokenizer", "frobnicate"}, 2, "", "usage: loom tokenizer train"},
+		{[]string{"help", "bench"}, 0, "decode    Decoding speed", ""},
+		{[]string{"bench", "frobnicate"}, 2, "", `unknown benchmark "frobnicate"`},
+		{[]string{"bench", "gemm", "--help"}, 0, "", "Time matrix products"},
+		{[]string{"bench", "train", "--help"}, 0, "", "PyTorch anchor"},
+		{[]string{"bench", "decode", "--help"}, 0, "", "usage: loom bench decode [--model PATH] [--dtype f32,bf16,f16,q8_0] [--contexts 256,1024] [--threads N] [--json] [--tokens 64]\n\nDecoding speed"},
+		{[]string{"bench", "tokenize", "--help"}, 0, "", "against tiktoken-go"},
+		{[]string{"help", "train"}, 0, "", "-tokenizer string"},
 	}
 	for _, c := range cases {
 		var out, errb bytes.Buffer

@@ -47,7 +47,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "output directory: data/, checkpoint/, metrics.jsonl, loss.png (required)")
 	resume := fs.Bool("resume", true, "continue from OUT/checkpoint when it exists")
 	seed := fs.Int64("seed", -1, "override the seed (model init and batch order)")
-	tokName := fs.String("tokenizer", "", "use this tokenizer (a name or a tokenizer.json, e.g. from `loom tokenizer train`); the model's vocabulary is sized to it")
+	tokName := fs.String("tokenizer", "", "use this tokenizer (a name or a tokenizer.json, e.g. from 'loom tokenizer train'); the model's vocabulary is sized to it")
 	printSpec := fs.Bool("print-spec", false, "print the resolved spec as JSON (to start a --config file) and exit")
 	if err := parse(fs, args); err != nil {
 		return err
