@@ -45,6 +45,24 @@ type Options struct {
 	NoSlide bool
 }
 
+// Validate reports the first option out of its range, naming it and the
+// range (zero values are valid: they select the defaults documented above).
+func (o Options) Validate() error {
+	switch {
+	case o.MaxNewTokens < 0:
+		return fmt.Errorf("generate: MaxNewTokens %d: want ≥ 1 (0: 256)", o.MaxNewTokens)
+	case !(o.Temperature >= 0) || math.IsInf(o.Temperature, 1):
+		return fmt.Errorf("generate: Temperature %v: want a finite value ≥ 0 (0: greedy)", o.Temperature)
+	case o.TopK < 0:
+		return fmt.Errorf("generate: TopK %d: want ≥ 0 (0: all tokens)", o.TopK)
+	case !(o.TopP >= 0 && o.TopP <= 1):
+		return fmt.Errorf("generate: TopP %v: want 0 < p ≤ 1 (0 or 1: all tokens)", o.TopP)
+	case !(o.RepetitionPenalty >= 0) || math.IsInf(o.RepetitionPenalty, 1):
+		return fmt.Errorf("generate: RepetitionPenalty %v: want a finite value > 0 (1 or 0: off)", o.RepetitionPenalty)
+	}
+	return nil
+}
+
 // Tokenizer turns text into ids and ids back into bytes.
 type Tokenizer interface {
 	Encode(text string) []int
@@ -65,8 +83,8 @@ func Generate(m Model, tok Tokenizer, prompt string, o Options, onText func(stri
 	if o.MaxNewTokens == 0 {
 		o.MaxNewTokens = 256
 	}
-	if o.MaxNewTokens < 0 || o.Temperature < 0 || o.TopK < 0 || o.TopP < 0 || o.TopP > 1 || o.RepetitionPenalty < 0 {
-		return Result{}, fmt.Errorf("generate: invalid options %+v", o)
+	if err := o.Validate(); err != nil {
+		return Result{}, err
 	}
 	ids := tok.Encode(prompt)
 	if len(ids) == 0 {

@@ -158,3 +158,24 @@ func TestStreamingStopsAndHoldsBack(t *testing.T) {
 		t.Fatalf("streamed %q", got)
 	}
 }
+
+func TestOptionsValidate(t *testing.T) {
+	for _, c := range []struct {
+		o    Options
+		want string // "" = valid
+	}{
+		{Options{}, ""},
+		{Options{MaxNewTokens: 5, Temperature: 0.7, TopK: 40, TopP: 0.9, RepetitionPenalty: 1.1}, ""},
+		{Options{MaxNewTokens: -1}, "MaxNewTokens -1"},
+		{Options{Temperature: -1}, "Temperature -1"},
+		{Options{Temperature: math.NaN()}, "Temperature NaN"},
+		{Options{TopK: -2}, "TopK -2"},
+		{Options{TopP: 1.5}, "TopP 1.5"},
+		{Options{RepetitionPenalty: -1}, "RepetitionPenalty -1"},
+	} {
+		err := c.o.Validate()
+		if (c.want == "") != (err == nil) || (err != nil && (!strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "{"))) {
+			t.Errorf("%+v: %v, want %q", c.o, err, c.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 
@@ -43,6 +44,22 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&stops, "stop", "stop before this string (repeatable)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	// Checked before the model is read; 0 means "default" in the library's
+	// Options, but here every flag has its default already.
+	switch {
+	case *maxTokens < 1:
+		return fmt.Errorf("--max-tokens %d: want at least 1", *maxTokens)
+	case !(*temp >= 0) || math.IsInf(*temp, 1):
+		return fmt.Errorf("--temperature %v: want a finite value ≥ 0 (0: greedy decoding)", *temp)
+	case *topK < 0:
+		return fmt.Errorf("--top-k %d: want ≥ 0 (0: all tokens)", *topK)
+	case !(*topP > 0 && *topP <= 1):
+		return fmt.Errorf("--top-p %v: want 0 < p ≤ 1 (1: all tokens)", *topP)
+	case !(*rep > 0) || math.IsInf(*rep, 1):
+		return fmt.Errorf("--repetition-penalty %v: want a finite value > 0 (1: off)", *rep)
+	case *threads < 0:
+		return fmt.Errorf("--threads %d: want ≥ 0 (0: all cores)", *threads)
 	}
 	l, err := loadModel("generate", *model, *threads, *dtype, stderr)
 	if err != nil {

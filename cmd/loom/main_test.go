@@ -50,3 +50,31 @@ func TestVersionJSON(t *testing.T) {
 		t.Fatalf("bad JSON %q: %v", out.String(), err)
 	}
 }
+
+// Out-of-range sampling flags are refused before the model is read, naming
+// the flag and its range, with nothing on standard output.
+func TestGenerateFlagRanges(t *testing.T) {
+	model := "../../convert/testdata/hf/loom-trained"
+	for _, c := range []struct{ flag, value, want string }{
+		{"--temperature", "-1", "--temperature -1: want a finite value ≥ 0"},
+		{"--temperature", "NaN", "--temperature NaN"},
+		{"--top-k", "-1", "--top-k -1: want ≥ 0"},
+		{"--top-p", "2", "--top-p 2: want 0 < p ≤ 1"},
+		{"--top-p", "0", "--top-p 0: want 0 < p ≤ 1"},
+		{"--repetition-penalty", "0", "--repetition-penalty 0: want a finite value > 0"},
+		{"--max-tokens", "0", "--max-tokens 0: want at least 1"},
+		{"--max-tokens", "-5", "--max-tokens -5: want at least 1"},
+		{"--threads", "-1", "--threads -1"},
+	} {
+		var out, errb bytes.Buffer
+		code := run([]string{"generate", "--model", model, "--prompt", "To be", c.flag, c.value}, &out, &errb)
+		if code != 1 || out.Len() != 0 || !strings.Contains(errb.String(), c.want) || strings.Contains(errb.String(), "{") {
+			t.Errorf("generate %s %s: code %d, stdout %q, stderr %q; want %q only", c.flag, c.value, code, out.String(), errb.String(), c.want)
+		}
+	}
+	// The special values --help names are accepted.
+	var out, errb bytes.Buffer
+	if code := run([]string{"generate", "--model", model, "--prompt", "To be", "--temperature", "0", "--top-k", "0", "--top-p", "1", "--max-tokens", "3"}, &out, &errb); code != 0 {
+		t.Errorf("greedy generate: code %d, %s", code, errb.String())
+	}
+}
