@@ -114,6 +114,36 @@ func forecastTrain(args []string, stdout, stderr io.Writer) error {
 	if !slices.Contains(forecast.Archs(), *arch) {
 		return fmt.Errorf("--arch %q: want one of %s", *arch, strings.Join(forecast.Archs(), ", "))
 	}
+	// Ranges, checked before any data is read. A flag whose default is "not
+	// given" (--lr, --d-model, --d-ff) is checked only when given, and then
+	// 0 is out of range like any other value.
+	given := givenFlags(fs)
+	switch {
+	case *df.lookback < 1:
+		return fmt.Errorf("--lookback %d: want at least 1", *df.lookback)
+	case *df.horizon < 1:
+		return fmt.Errorf("--horizon %d: want at least 1", *df.horizon)
+	case *epochs < 1:
+		return fmt.Errorf("--epochs %d: want at least 1", *epochs)
+	case *batch < 1:
+		return fmt.Errorf("--batch %d: want at least 1", *batch)
+	case given["lr"] && !(*lr > 0 && !math.IsInf(*lr, 1)):
+		return fmt.Errorf("--lr %v: want a finite value > 0 (leave it out for the architecture's default)", *lr)
+	case *patience < 1:
+		return fmt.Errorf("--patience %d: want at least 1", *patience)
+	case given["d-model"] && *dModel < 1:
+		return fmt.Errorf("--d-model %d: want at least 1 (leave it out for the architecture's default)", *dModel)
+	case given["d-ff"] && *dff < 1:
+		return fmt.Errorf("--d-ff %d: want at least 1 (leave it out for --d-model's value)", *dff)
+	case *layers < 1:
+		return fmt.Errorf("--layers %d: want at least 1", *layers)
+	case *heads < 1:
+		return fmt.Errorf("--heads %d: want at least 1", *heads)
+	case !(*dropout >= 0 && *dropout < 1):
+		return fmt.Errorf("--dropout %v: want 0 ≤ p < 1", *dropout)
+	case *threads < 0:
+		return fmt.Errorf("--threads %d: want ≥ 0 (0: all cores)", *threads)
+	}
 	resume := false
 	if _, err := os.Stat(*out); err == nil {
 		_, trained := os.Stat(filepath.Join(*out, forecast.ConfigFile))

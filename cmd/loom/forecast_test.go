@@ -99,6 +99,16 @@ func TestForecastRejectsBadInput(t *testing.T) {
 		{[]string{"--csv", good, "--features", "MS", "--target", "nope"}, `no column "nope"`},
 		{[]string{"--csv", good, "--arch", "lstm"}, "want one of"},
 		{[]string{"--csv", good, "--split", "0.5,0.5"}, "three ratios"},
+		{[]string{"--csv", good, "--lr", "-1"}, "--lr -1: want a finite value > 0"},
+		{[]string{"--csv", good, "--lr", "0"}, "--lr 0: want a finite value > 0"},
+		{[]string{"--csv", good, "--lr", "NaN"}, "--lr NaN"},
+		{[]string{"--csv", good, "--epochs", "0"}, "--epochs 0: want at least 1"},
+		{[]string{"--csv", good, "--lookback", "0"}, "--lookback 0: want at least 1"},
+		{[]string{"--csv", good, "--d-model", "-4"}, "--d-model -4: want at least 1"},
+		{[]string{"--csv", good, "--d-model", "0"}, "--d-model 0: want at least 1"},
+		{[]string{"--csv", good, "--batch", "0"}, "--batch 0: want at least 1"},
+		{[]string{"--csv", good, "--patience", "-1"}, "--patience -1: want at least 1"},
+		{[]string{"--csv", good, "--dropout", "1"}, "--dropout 1: want 0 ≤ p < 1"},
 	} {
 		var o, e bytes.Buffer
 		args := append([]string{"forecast", "train", "--out", filepath.Join(dir, "x"), "--lookback", "24", "--horizon", "8"}, c.args...)

@@ -100,6 +100,14 @@ func newFlagsSummary(name, synopsis, summary string, stderr io.Writer) *flag.Fla
 	return fs
 }
 
+// givenFlags is the set of flags given on the command line (as opposed to
+// left at their defaults).
+func givenFlags(fs *flag.FlagSet) map[string]bool {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	return given
+}
+
 // parse parses args, mapping flag errors to errUsage (already printed).
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
