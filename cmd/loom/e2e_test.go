@@ -96,12 +96,19 @@ func TestTrainRejectsBadInput(t *testing.T) {
 		{[]string{"train", "--preset", "nope", "--out", dir}, "unknown preset"},
 		{[]string{"train", "--preset", "tiny"}, "--out DIR is required"},
 		{[]string{"generate", "--model", filepath.Join(dir, "none")}, "config.json"},
+		{[]string{"train", "--preset", "tiny", "--out", filepath.Join(dir, "o"), "--steps", "0"}, "--steps 0: want at least 1"},
+		{[]string{"train", "--preset", "tiny", "--out", filepath.Join(dir, "o"), "--steps", "-5"}, "--steps -5: want at least 1"},
+		{[]string{"train", "--preset", "tiny", "--out", filepath.Join(dir, "o"), "--seed", "-3"}, "--seed -3: want ≥ 0"},
+		{[]string{"train", "--preset", "tiny", "--out", filepath.Join(dir, "o"), "--threads", "-1"}, "--threads -1"},
 	}
 	for _, c := range cases {
 		var o, e bytes.Buffer
 		if code := run(c.args, &o, &e); code == 0 || !strings.Contains(e.String(), c.want) {
 			t.Errorf("loom %v: code %d, stderr %q; want an error mentioning %q", c.args, code, e.String(), c.want)
 		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "o")); err == nil {
+		t.Error("a refused train wrote its output directory")
 	}
 }
 
