@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -33,6 +34,18 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	switch {
+	case *seqLen < 0 || *seqLen == 1:
+		return fmt.Errorf("--seq-len %d: want at least 2 (0: the model's context)", *seqLen)
+	case *stride < 0:
+		return fmt.Errorf("--stride %d: want at least 1 (0: half the window)", *stride)
+	case *maxTokens < 0:
+		return fmt.Errorf("--max-tokens %d: want at least 1 (0: all)", *maxTokens)
+	case *threads < 0:
+		return fmt.Errorf("--threads %d: want ≥ 0 (0: all cores)", *threads)
+	case *taskItems < 1:
+		return fmt.Errorf("--task-items %d: want at least 1", *taskItems)
+	}
 	taskNames, err := eval.ParseTasks(*tasks)
 	if err != nil {
 		return fmt.Errorf("--tasks: %w", err)
@@ -48,6 +61,12 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	m, tok := l.Model, l.Tok
+	if *seqLen > m.MaxPositions() {
+		return fmt.Errorf("--seq-len %d: want 2 to the model's %d positions (0: all of them)", *seqLen, m.MaxPositions())
+	}
+	if window := cmp.Or(*seqLen, m.MaxPositions()); *stride > window {
+		return fmt.Errorf("--stride %d: want 1 to the window length %d (0: half the window)", *stride, window)
+	}
 	var ids []int
 	name := *shardPath
 	if name != "" {

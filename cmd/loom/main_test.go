@@ -78,3 +78,28 @@ func TestGenerateFlagRanges(t *testing.T) {
 		t.Errorf("greedy generate: code %d, %s", code, errb.String())
 	}
 }
+
+// eval's window flags: out of range is an error naming the flag, the range
+// and the special 0; nothing is scored.
+func TestEvalFlagRanges(t *testing.T) {
+	model := "../../convert/testdata/hf/loom-trained" // 64 positions
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--stride", "1000"}, "--stride 1000: want 1 to the window length 64"},
+		{[]string{"--seq-len", "32", "--stride", "33"}, "--stride 33: want 1 to the window length 32"},
+		{[]string{"--stride", "-1"}, "--stride -1: want at least 1 (0: half the window)"},
+		{[]string{"--seq-len", "100000"}, "--seq-len 100000: want 2 to the model's 64 positions"},
+		{[]string{"--seq-len", "1"}, "--seq-len 1: want at least 2"},
+		{[]string{"--max-tokens", "-5"}, "--max-tokens -5: want at least 1 (0: all)"},
+		{[]string{"--threads", "-2"}, "--threads -2"},
+		{[]string{"--task-items", "0"}, "--task-items 0: want at least 1"},
+	} {
+		var out, errb bytes.Buffer
+		args := append([]string{"eval", "--model", model, "--tasks", ""}, c.args...)
+		if code := run(args, &out, &errb); code != 1 || out.Len() != 0 || !strings.Contains(errb.String(), c.want) {
+			t.Errorf("loom %v: code %d, stdout %q, stderr %q; want %q", args, code, out.String(), errb.String(), c.want)
+		}
+	}
+}
