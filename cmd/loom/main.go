@@ -42,7 +42,8 @@ func main() {
 }
 
 // run dispatches to a verb and returns the process exit code: 0 on success,
-// 2 for usage errors, 1 for failures.
+// 2 for usage errors, 130 after a clean stop on SIGINT or SIGTERM, 1 for
+// failures.
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 {
@@ -75,6 +76,9 @@ func exitCode(err error, stderr io.Writer) int {
 		return 0
 	case errors.Is(err, errUsage):
 		return 2
+	case errors.Is(err, errInterrupted):
+		fmt.Fprintln(stderr, "loom:", err)
+		return exitInterrupted
 	}
 	fmt.Fprintln(stderr, "loom:", err)
 	return 1
