@@ -100,11 +100,11 @@ type gemmResult struct {
 }
 
 func benchGemm(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagsSummary("bench", "gemm [--json] [--threads 1,2] [--kernels default,openblas] [--min-time 1s]", benchSummary("gemm"), stderr)
+	fs := newFlagsSummary("bench gemm", "[--json] [--threads 1,2] [--kernels default,openblas] [--min-time 1s]", benchSummary("gemm"), stderr)
 	asJSON := fs.Bool("json", false, "print a JSON array, one object per (kernel, shape, threads)")
 	threadList := fs.String("threads", "1,2", "comma-separated thread counts")
 	kernelList := fs.String("kernels", "default,openblas", "comma-separated kernels (\"default\" is the kernel in use, \"all\" every registered one; \"openblas\" is skipped unless built with -tags openblas); have "+strings.Join(kernels.Names(), ", "))
-	minTime := fs.Duration("min-time", time.Second, "time each measurement at least this long (and at least 5 repetitions)")
+	minTime := durationFlag(fs, "min-time", time.Second, "time each measurement at least this long (and at least 5 repetitions)", above(0))
 	shapeList := fs.String("shapes", "", "products to time instead of the standard set: M×K·K×N with transposes, e.g. \"2048x256x768:NT;256x2048x768:TN\" (m x k x n : ta tb)")
 	if err := parse(fs, args); err != nil {
 		return err

@@ -44,10 +44,10 @@ type decodeBench struct {
 }
 
 func benchDecode(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagsSummary("bench", "decode [--model PATH] [--dtype f32,bf16,f16,q8_0] [--contexts 256,1024] [--threads N] [--json] [--tokens 64]", benchSummary("decode"), stderr)
-	threads := fs.Int("threads", 1, "threads")
+	fs := newFlagsSummary("bench decode", "[--model PATH] [--dtype f32,bf16,f16,q8_0] [--contexts 256,1024] [--threads N] [--json] [--tokens 64]", benchSummary("decode"), stderr)
+	threads := intFlag(fs, "threads", 1, "threads", atLeast(1))
 	asJSON := fs.Bool("json", false, "print JSON")
-	n := fs.Int("tokens", 64, "decoded tokens timed at each context")
+	n := intFlag(fs, "tokens", 64, "decoded tokens timed at each context", atLeast(1))
 	model := fs.String("model", "", "a training run's directory, a model directory or a .gguf file (default: a random ~25M-parameter Llama with a byte vocabulary)")
 	dtypes := fs.String("dtype", "f32", "comma-separated in-memory weight precisions to compare (f32, bf16, f16, q8_0); each runs in its own process so RSS is its own")
 	contexts := fs.String("contexts", "256,1024", "comma-separated context lengths: prefill context−tokens, then decode tokens")

@@ -33,11 +33,11 @@ type tokenizeBench struct {
 // tiktoken encoding and with github.com/pkoukk/tiktoken-go (offline rank
 // files), in the same run, and checks that they agree.
 func benchTokenize(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagsSummary("bench", "tokenize [--json] [--encoding cl100k_base] [--corpus DIR|FILE] [--min-time 2s]", benchSummary("tokenize"), stderr)
+	fs := newFlagsSummary("bench tokenize", "[--json] [--encoding cl100k_base] [--corpus DIR|FILE] [--min-time 2s]", benchSummary("tokenize"), stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
 	encName := fs.String("encoding", "cl100k_base", "tiktoken encoding: r50k_base, p50k_base, cl100k_base, o200k_base")
 	corpus := fs.String("corpus", filepath.Join("tokenizer", "testdata", "corpus"), "a text file or a directory of .txt files (the tokenizer test corpus by default)")
-	minTime := fs.Duration("min-time", 2*time.Second, "time each encoder at least this long")
+	minTime := durationFlag(fs, "min-time", 2*time.Second, "time each encoder at least this long", above(0))
 	if err := parse(fs, args); err != nil {
 		return err
 	}

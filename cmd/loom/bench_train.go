@@ -48,10 +48,10 @@ type trainBench struct {
 }
 
 func benchTrain(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagsSummary("bench", "train [--threads N] [--json] [--steps 20] [--torch-script PATH]", benchSummary("train"), stderr)
-	threads := fs.Int("threads", 1, "threads for loom (and for the PyTorch script)")
+	fs := newFlagsSummary("bench train", "[--threads N] [--json] [--steps 20] [--torch-script PATH]", benchSummary("train"), stderr)
+	threads := intFlag(fs, "threads", 1, "threads for loom (and for the PyTorch script)", atLeast(1))
 	asJSON := fs.Bool("json", false, "print JSON")
-	steps := fs.Int("steps", 20, "timed steps (after 3 warm-up steps); the median is reported")
+	steps := intFlag(fs, "steps", 20, "timed steps (after 3 warm-up steps); the median is reported", atLeast(1))
 	torch := fs.String("torch-script", "", "also run this PyTorch anchor (torch_gpt_train.py) with /usr/bin/python3 at the same thread count and report the ratio")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed steps to this file")
 	preset := fs.String("preset", "", "time a training preset's model and batch instead of the PyTorch reference model (AdamW, random tokens)")

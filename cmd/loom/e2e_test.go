@@ -96,10 +96,10 @@ func TestTrainRejectsBadInput(t *testing.T) {
 		{[]string{"train", "--preset", "nope", "--out", dir}, "unknown preset"},
 		{[]string{"train", "--preset", "tiny"}, "--out DIR is required"},
 		{[]string{"generate", "--model", filepath.Join(dir, "none")}, "config.json"},
-		{[]string{"train", "--preset", "tiny", "--out", filepath.Join(dir, "o"), "--steps", "0"}, "--steps 0: want at least 1"},
-		{[]string{"train", "--preset", "tiny", "--out", filepath.Join(dir, "o"), "--steps", "-5"}, "--steps -5: want at least 1"},
-		{[]string{"train", "--preset", "tiny", "--out", filepath.Join(dir, "o"), "--seed", "-3"}, "--seed -3: want ≥ 0"},
-		{[]string{"train", "--preset", "tiny", "--out", filepath.Join(dir, "o"), "--threads", "-1"}, "--threads -1"},
+		{[]string{"train", "--preset", "tiny", "--out", filepath.Join(dir, "o"), "--steps", "0"}, "flag -steps: want ≥ 1"},
+		{[]string{"train", "--preset", "tiny", "--out", filepath.Join(dir, "o"), "--steps", "-5"}, "flag -steps: want ≥ 1"},
+		{[]string{"train", "--preset", "tiny", "--out", filepath.Join(dir, "o"), "--seed", "-3"}, "flag -seed: want ≥ 0"},
+		{[]string{"train", "--preset", "tiny", "--out", filepath.Join(dir, "o"), "--threads", "-1"}, "flag -threads: want ≥ 1 (0: all cores)"},
 	}
 	for _, c := range cases {
 		var o, e bytes.Buffer

@@ -19,32 +19,20 @@ func init() {
 func runEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("eval", "--model DIR [--data FILE | --shard FILE] [--seq-len N] [--stride N] [--tasks continuation,lastword [--task-items N]] [--json]", stderr)
 	model := fs.String("model", "", "a training run's directory, a model directory or a .gguf file (required)")
-	dtype := fs.String("dtype", "f32", "in-memory precision of the weights: f32, bf16, f16 or q8_0")
+	dtype := choice(fs, "dtype", "f32", "in-memory precision of the weights: f32, bf16, f16 or q8_0", "f32", "bf16", "f16", "q8_0")
 	dataPath := fs.String("data", "", "a text file to score (default: the held-out 10% of the embedded corpus)")
 	shardPath := fs.String("shard", "", "a token shard to score instead (e.g. runs/x/data/val.bin)")
-	seqLen := fs.Int("seq-len", 0, "window length (0: the model's context)")
-	stride := fs.Int("stride", 0, "distance between windows (0: half the window)")
-	maxTokens := fs.Int("max-tokens", 0, "score only about this many tokens (0: all)")
-	threads := fs.Int("threads", 0, "threads (0: all cores)")
+	seqLen := intFlag(fs, "seq-len", 0, "window length, at most the model's context", atLeast(2), sp{0, "the model's context"})
+	stride := intFlag(fs, "stride", 0, "distance between windows, at most the window", atLeast(1), sp{0, "half the window"})
+	maxTokens := intFlag(fs, "max-tokens", 0, "score only about this many tokens", atLeast(1), sp{0, "all"})
+	threads := intFlag(fs, "threads", 0, "threads", atLeast(1), sp{0, "all cores"})
 	ffnWidths := fs.String("ffn-widths", "", "MatFormer Mix'n'Match: FFN width per layer, comma-separated, or one for all (default: full widths)")
 	tasks := fs.String("tasks", "", "zero-shot multiple-choice tasks built from the scored text, comma-separated: "+strings.Join(eval.TaskNames(), ", ")+"; accuracy picks the choice of highest total log-probability (default none)")
-	taskItems := fs.Int("task-items", 200, "items per zero-shot task")
+	taskItems := intFlag(fs, "task-items", 200, "items per zero-shot task", atLeast(1))
 	taskSeed := fs.Uint64("task-seed", 1, "seed that picks the zero-shot items")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parse(fs, args); err != nil {
 		return err
-	}
-	switch {
-	case *seqLen < 0 || *seqLen == 1:
-		return fmt.Errorf("--seq-len %d: want at least 2 (0: the model's context)", *seqLen)
-	case *stride < 0:
-		return fmt.Errorf("--stride %d: want at least 1 (0: half the window)", *stride)
-	case *maxTokens < 0:
-		return fmt.Errorf("--max-tokens %d: want at least 1 (0: all)", *maxTokens)
-	case *threads < 0:
-		return fmt.Errorf("--threads %d: want ≥ 0 (0: all cores)", *threads)
-	case *taskItems < 1:
-		return fmt.Errorf("--task-items %d: want at least 1", *taskItems)
 	}
 	taskNames, err := eval.ParseTasks(*tasks)
 	if err != nil {

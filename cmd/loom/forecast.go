@@ -10,7 +10,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -62,13 +61,13 @@ type dataFlags struct {
 func addDataFlags(fs *flag.FlagSet, withShape bool) dataFlags {
 	d := dataFlags{
 		csv:      fs.String("csv", "", "CSV with a date column and numeric columns (required); \"ETTh1\" for the embedded ETTh1.csv"),
-		features: fs.String("features", "", "M (all columns in and out), S (the target alone) or MS (all in, the target out) (default M; eval/predict: as trained)"),
+		features: choice(fs, "features", "", "M (all columns in and out), S (the target alone) or MS (all in, the target out) (default M; eval/predict: as trained)", "M", "S", "MS"),
 		target:   fs.String("target", "", "target column for S and MS (default OT; eval/predict: as trained)"),
 		split:    fs.String("split", "", "ett (12/4/4 months of 30 days) or train,val,test ratios (default: ett for ETT* files, else 0.7,0.1,0.2; eval: as trained)"),
 	}
 	if withShape {
-		d.lookback = fs.Int("lookback", 96, "input length L")
-		d.horizon = fs.Int("horizon", 96, "forecast length S")
+		d.lookback = intFlag(fs, "lookback", 96, "input length L", atLeast(1))
+		d.horizon = intFlag(fs, "horizon", 96, "forecast length S", atLeast(1))
 	}
 	return d
 }
@@ -87,22 +86,22 @@ func readFrame(path string) (*series.Frame, error) {
 }
 
 func forecastTrain(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("forecast", "train --csv FILE --out DIR [flags]", stderr)
+	fs := newFlags("forecast train", "--csv FILE --out DIR [flags]", stderr)
 	df := addDataFlags(fs, true)
-	arch := fs.String("arch", "itransformer", "model: "+strings.Join(forecast.Archs(), ", "))
+	arch := choice(fs, "arch", "itransformer", "model: "+strings.Join(forecast.Archs(), ", "), forecast.Archs()...)
 	out := fs.String("out", "", "directory for the trained model, its checkpoint/ (every epoch), metrics.jsonl and loss.png (required; a run stopped midway resumes from its checkpoint)")
-	epochs := fs.Int("epochs", 10, "training epochs (early stopping may end sooner)")
-	batch := fs.Int("batch", 32, "batch size")
-	lr := fs.Float64("lr", 0, "learning rate, halved after every epoch (default: 1e-4; DLinear 0.005, as the official scripts)")
-	patience := fs.Int("patience", 3, "epochs without a better validation loss before stopping")
-	dModel := fs.Int("d-model", 0, "model width (default: iTransformer 256 for horizons ≤ 192, else 512; transformer 128)")
-	dff := fs.Int("d-ff", 0, "FFN width (default: d-model)")
-	layers := fs.Int("layers", 2, "encoder layers")
-	heads := fs.Int("heads", 8, "attention heads")
-	dropout := fs.Float64("dropout", 0.1, "dropout")
+	epochs := intFlag(fs, "epochs", 10, "training epochs (early stopping may end sooner)", atLeast(1))
+	batch := intFlag(fs, "batch", 32, "batch size", atLeast(1))
+	lr := floatFlag(fs, "lr", 0, "learning rate, halved after every epoch (default: 1e-4; DLinear 0.005, as the official scripts)", above(0))
+	patience := intFlag(fs, "patience", 3, "epochs without a better validation loss before stopping", atLeast(1))
+	dModel := intFlag(fs, "d-model", 0, "model width (default: iTransformer 256 for horizons ≤ 192, else 512; transformer 128)", atLeast(1))
+	dff := intFlag(fs, "d-ff", 0, "FFN width (default: d-model)", atLeast(1))
+	layers := intFlag(fs, "layers", 2, "encoder layers", atLeast(1))
+	heads := intFlag(fs, "heads", 8, "attention heads", atLeast(1))
+	dropout := floatFlag(fs, "dropout", 0.1, "dropout probability", span{lo: 0, hi: 1, hiOpen: true})
 	noNorm := fs.Bool("no-norm", false, "turn off iTransformer's per-window normalisation (itransformer, transformer)")
 	seed := fs.Uint64("seed", 1, "seed of initial weights, batch order and dropout")
-	threads := fs.Int("threads", 0, "threads (0: all cores)")
+	threads := intFlag(fs, "threads", 0, "threads", atLeast(1), sp{0, "all cores"})
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -110,39 +109,6 @@ func forecastTrain(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "loom forecast train: --csv and --out are required")
 		fs.Usage()
 		return errUsage
-	}
-	if !slices.Contains(forecast.Archs(), *arch) {
-		return fmt.Errorf("--arch %q: want one of %s", *arch, strings.Join(forecast.Archs(), ", "))
-	}
-	// Ranges, checked before any data is read. A flag whose default is "not
-	// given" (--lr, --d-model, --d-ff) is checked only when given, and then
-	// 0 is out of range like any other value.
-	given := givenFlags(fs)
-	switch {
-	case *df.lookback < 1:
-		return fmt.Errorf("--lookback %d: want at least 1", *df.lookback)
-	case *df.horizon < 1:
-		return fmt.Errorf("--horizon %d: want at least 1", *df.horizon)
-	case *epochs < 1:
-		return fmt.Errorf("--epochs %d: want at least 1", *epochs)
-	case *batch < 1:
-		return fmt.Errorf("--batch %d: want at least 1", *batch)
-	case given["lr"] && !(*lr > 0 && !math.IsInf(*lr, 1)):
-		return fmt.Errorf("--lr %v: want a finite value > 0 (leave it out for the architecture's default)", *lr)
-	case *patience < 1:
-		return fmt.Errorf("--patience %d: want at least 1", *patience)
-	case given["d-model"] && *dModel < 1:
-		return fmt.Errorf("--d-model %d: want at least 1 (leave it out for the architecture's default)", *dModel)
-	case given["d-ff"] && *dff < 1:
-		return fmt.Errorf("--d-ff %d: want at least 1 (leave it out for --d-model's value)", *dff)
-	case *layers < 1:
-		return fmt.Errorf("--layers %d: want at least 1", *layers)
-	case *heads < 1:
-		return fmt.Errorf("--heads %d: want at least 1", *heads)
-	case !(*dropout >= 0 && *dropout < 1):
-		return fmt.Errorf("--dropout %v: want 0 ≤ p < 1", *dropout)
-	case *threads < 0:
-		return fmt.Errorf("--threads %d: want ≥ 0 (0: all cores)", *threads)
 	}
 	resume := false
 	if _, err := os.Stat(*out); err == nil {
@@ -226,14 +192,14 @@ func prepareAs(s *forecast.Saved, df dataFlags) (*series.Dataset, error) {
 }
 
 func forecastEval(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("forecast", "eval --model DIR --csv FILE [flags]", stderr)
+	fs := newFlags("forecast eval", "--model DIR --csv FILE [flags]", stderr)
 	model := fs.String("model", "", "trained forecaster directory (required)")
 	df := addDataFlags(fs, false)
 	asJSON := fs.Bool("json", false, "print JSON (fields mse, mae, windows)")
 	plotPath := fs.String("plot", "", "write a PNG of forecast vs actual for one test window")
 	variates := fs.String("variates", "", "columns to plot, comma-separated (default: the scored ones, up to 3)")
-	window := fs.Int("window", -1, "test window to plot, counted from 0 (-1: the last)")
-	threads := fs.Int("threads", 0, "threads (0: all cores)")
+	window := intFlag(fs, "window", -1, "test window to plot, counted from 0", atLeast(0), sp{-1, "the last"})
+	threads := intFlag(fs, "threads", 0, "threads", atLeast(1), sp{0, "all cores"})
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -321,7 +287,7 @@ func plotWindow(m forecast.Model, d *series.Dataset, path, variates string, w in
 }
 
 func forecastPredict(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("forecast", "predict --model DIR --csv FILE [--out FILE.csv]", stderr)
+	fs := newFlags("forecast predict", "--model DIR --csv FILE [--out FILE.csv]", stderr)
 	model := fs.String("model", "", "trained forecaster directory (required)")
 	csvPath := fs.String("csv", "", "CSV whose last lookback rows are forecast from (required)")
 	out := fs.String("out", "", "where to write the forecast CSV (default: standard output)")

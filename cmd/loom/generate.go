@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"slices"
 	"strings"
 
@@ -29,37 +28,21 @@ func (s *stopList) Set(v string) error { *s = append(*s, v); return nil }
 func runGenerate(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("generate", "--model DIR [--prompt TEXT] [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--stop STR]...", stderr)
 	model := fs.String("model", "", "a training run's directory (loom train --out), a model directory (config.json + model.safetensors or shards, e.g. a Hugging Face download) or a .gguf file (required)")
-	dtype := fs.String("dtype", "f32", "in-memory precision of the weights: f32, bf16, f16 or q8_0 (activations stay f32)")
+	dtype := choice(fs, "dtype", "f32", "in-memory precision of the weights: f32, bf16, f16 or q8_0 (activations stay f32)", "f32", "bf16", "f16", "q8_0")
 	prompt := fs.String("prompt", "\n", "text to continue")
-	maxTokens := fs.Int("max-tokens", 256, "tokens to generate")
-	temp := fs.Float64("temperature", 0.8, "sampling temperature; 0 is greedy decoding")
-	topK := fs.Int("top-k", 0, "sample among the k most likely tokens (0: all)")
-	topP := fs.Float64("top-p", 1, "sample from the smallest set of tokens with this total probability (1: all)")
-	rep := fs.Float64("repetition-penalty", 1, "penalise tokens already in the context (1: off; HF semantics)")
+	maxTokens := intFlag(fs, "max-tokens", 256, "tokens to generate", atLeast(1))
+	temp := floatFlag(fs, "temperature", 0.8, "sampling temperature", above(0), sp{0, "greedy decoding"})
+	topK := intFlag(fs, "top-k", 0, "sample among the k most likely tokens", atLeast(1), sp{0, "all"})
+	topP := floatFlag(fs, "top-p", 1, "sample from the smallest set of tokens with this total probability (1: all)", span{lo: 0, hi: 1, loOpen: true})
+	rep := floatFlag(fs, "repetition-penalty", 1, "penalise tokens already in the context (1: off; HF semantics)", above(0))
 	seed := fs.Uint64("seed", 0, "sampling seed")
-	threads := fs.Int("threads", 0, "threads (0: all cores)")
+	threads := intFlag(fs, "threads", 0, "threads", atLeast(1), sp{0, "all cores"})
 	ffnWidths := fs.String("ffn-widths", "", "MatFormer Mix'n'Match: FFN width per layer, comma-separated, or one for all (default: full widths)")
 	asJSON := fs.Bool("json", false, "print one JSON object at the end instead of streaming")
 	var stops stopList
 	fs.Var(&stops, "stop", "stop before this string (repeatable)")
 	if err := parse(fs, args); err != nil {
 		return err
-	}
-	// Checked before the model is read; 0 means "default" in the library's
-	// Options, but here every flag has its default already.
-	switch {
-	case *maxTokens < 1:
-		return fmt.Errorf("--max-tokens %d: want at least 1", *maxTokens)
-	case !(*temp >= 0) || math.IsInf(*temp, 1):
-		return fmt.Errorf("--temperature %v: want a finite value ≥ 0 (0: greedy decoding)", *temp)
-	case *topK < 0:
-		return fmt.Errorf("--top-k %d: want ≥ 0 (0: all tokens)", *topK)
-	case !(*topP > 0 && *topP <= 1):
-		return fmt.Errorf("--top-p %v: want 0 < p ≤ 1 (1: all tokens)", *topP)
-	case !(*rep > 0) || math.IsInf(*rep, 1):
-		return fmt.Errorf("--repetition-penalty %v: want a finite value > 0 (1: off)", *rep)
-	case *threads < 0:
-		return fmt.Errorf("--threads %d: want ≥ 0 (0: all cores)", *threads)
 	}
 	l, err := loadModel("generate", *model, *threads, *dtype, stderr)
 	if err != nil {

@@ -18,8 +18,8 @@ func runInit(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("init", "--config FILE --out DIR [--dtype bf16] [--shard-mb 2000] [--seed 0]", stderr)
 	config := fs.String("config", "", "a Hugging Face config.json (llama, mistral or qwen2) (required)")
 	out := fs.String("out", "", "the model directory to create; must not exist (required)")
-	dtype := fs.String("dtype", "bf16", "stored weight type: f32, f16 or bf16")
-	shardMB := fs.Int64("shard-mb", 2000, "largest shard in MB (0: one model.safetensors)")
+	dtype := choice(fs, "dtype", "bf16", "stored weight type: f32, f16 or bf16", "f32", "f16", "bf16")
+	shardMB := int64Flag(fs, "shard-mb", 2000, "largest shard in MB", atLeast(1), sp{0, "one model.safetensors"})
 	seed := fs.Uint64("seed", 0, "random seed")
 	if err := parse(fs, args); err != nil {
 		return err

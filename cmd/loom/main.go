@@ -87,11 +87,16 @@ func exitCode(err error, stderr io.Writer) int {
 // errUsage marks errors already reported by a flag set.
 var errUsage = errors.New("usage")
 
-// newFlags returns a flag set for a verb whose usage lists the defaults.
+// newFlags returns a flag set for a verb ("eval") or a verb's subcommand
+// ("forecast train") whose usage lists the defaults.
 func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
-	v, _ := verbs.Lookup(name)
+	v, _ := verbs.Lookup(strings.Fields(name)[0])
 	return newFlagsSummary(name, synopsis, v.summary, stderr)
 }
+
+// flagSetHook, when set (by tests), sees every flag set a command defines
+// as it is parsed, so tests can enumerate each command's flags.
+var flagSetHook func(*flag.FlagSet)
 
 // newFlagsSummary is newFlags with a summary of its own (a subcommand's).
 func newFlagsSummary(name, synopsis, summary string, stderr io.Writer) *flag.FlagSet {
@@ -99,7 +104,7 @@ func newFlagsSummary(name, synopsis, summary string, stderr io.Writer) *flag.Fla
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: loom %s %s\n\n%s\n\nflags (defaults in parentheses):\n", name, synopsis, summary)
-		fs.PrintDefaults()
+		printDefaults(fs)
 	}
 	return fs
 }
@@ -113,11 +118,24 @@ func givenFlags(fs *flag.FlagSet) map[string]bool {
 }
 
 // parse parses args, mapping flag errors to errUsage (already printed).
+//
+// A bad flag prints the flag package's message (which names the flag and,
+// for numeric flags, the valid range) and a pointer to --help, not the
+// whole usage, so the message is not buried.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	if flagSetHook != nil {
+		flagSetHook(fs)
+	}
+	full := fs.Usage
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.Usage = full
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			full()
 			return err
 		}
+		fmt.Fprintf(fs.Output(), "(%s --help lists the flags)\n", fs.Name())
 		return errUsage
 	}
 	if fs.NArg() > 0 {

@@ -5,8 +5,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 
 	"github.com/loomml/loom/compress/finercut"
 	"github.com/loomml/loom/compress/prune"
@@ -26,21 +24,21 @@ func init() {
 
 func runPrune(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("prune", "--method M --ratio R --model DIR --out DIR [--calib FILE] [flags]", stderr)
-	method := fs.String("method", "finercut", "finercut, oneshot, shortgpt, lastn or random")
-	ratio := fs.Float64("ratio", 0, "fraction of all attention and FFN sublayers to remove, in (0, 1) (required)")
+	method := choice(fs, "method", "finercut", "finercut, oneshot, shortgpt, lastn or random", prune.Names()...)
+	ratio := floatFlag(fs, "ratio", 0, "fraction of all attention and FFN sublayers to remove (required)", span{lo: 0, hi: 1, loOpen: true, hiOpen: true})
 	model := fs.String("model", "", "model to prune: a training run's directory, a model directory or a .gguf file (required)")
 	out := fs.String("out", "", "directory for the pruned model and its report (required)")
 	calib := fs.String("calib", "", "calibration text (default: the first 90% of the embedded corpus)")
 	evalPath := fs.String("eval", "", "held-out text for the before/after loss (default: the embedded corpus's last 10%)")
-	windows := fs.Int("windows", 32, "calibration windows")
-	seqLen := fs.Int("seq-len", 0, "calibration window length in tokens (0: the model's context, at most 128)")
-	distance := fs.String("distance", "js", "FinerCut's distance: js, kl, angular or dissect (the paper code's logit-difference norm)")
-	protect := fs.Int("protect", 0, "FinerCut: never remove sublayers of the first N layers")
+	windows := intFlag(fs, "windows", 32, "calibration windows", atLeast(1))
+	seqLen := intFlag(fs, "seq-len", 0, "calibration window length in tokens, at most the model's context", atLeast(2), sp{0, "the model's context, at most 128"})
+	distance := choice(fs, "distance", "js", "FinerCut's distance: js, kl, angular or dissect (the paper code's logit-difference norm)", finercut.Distances...)
+	protect := intFlag(fs, "protect", 0, "FinerCut: never remove sublayers of the first N layers, fewer than the model has", atLeast(0))
 	seed := fs.Uint64("seed", 0, "seed of the random baseline")
-	threads := fs.Int("threads", 0, "threads (0: all cores)")
-	evalTokens := fs.Int("eval-tokens", 0, "score at most about this many held-out tokens (0: all)")
+	threads := intFlag(fs, "threads", 0, "threads", atLeast(1), sp{0, "all cores"})
+	evalTokens := intFlag(fs, "eval-tokens", 0, "score at most about this many held-out tokens", atLeast(1), sp{0, "all"})
 	taskList := fs.String("tasks", "continuation,lastword", "zero-shot tasks built from the held-out text, scored before and after (\"\": none)")
-	taskItems := fs.Int("task-items", 200, "items per zero-shot task")
+	taskItems := intFlag(fs, "task-items", 200, "items per zero-shot task", atLeast(1))
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -52,11 +50,11 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 	if err := refuseOutInModel(*model, *out); err != nil {
 		return err
 	}
-	if !(*ratio > 0 && *ratio < 1) {
-		return fmt.Errorf("--ratio %v: want a fraction strictly between 0 and 1", *ratio)
+	if usesFinerCut := *method == "finercut" || *method == "oneshot"; !usesFinerCut && givenFlags(fs)["distance"] {
+		return fmt.Errorf("--distance applies to --method finercut and oneshot, not %s", *method)
 	}
-	if !slices.Contains(prune.Names(), *method) {
-		return fmt.Errorf("--method %q: want one of %s", *method, strings.Join(prune.Names(), ", "))
+	if *ratio == 0 {
+		return fmt.Errorf("--ratio is required: the fraction of sublayers to remove, 0 < x < 1")
 	}
 	var taskNames []string
 	if *taskList != "" {
@@ -64,9 +62,6 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 		if taskNames, err = eval.ParseTasks(*taskList); err != nil {
 			return fmt.Errorf("--tasks: %w", err)
 		}
-	}
-	if *windows < 1 {
-		return fmt.Errorf("--windows %d: want at least 1", *windows)
 	}
 	l, err := loadModel("prune", *model, *threads, "", stderr)
 	if err != nil {
@@ -76,6 +71,17 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 	count, err := prune.Count(*ratio, len(m.Layers))
 	if err != nil {
 		return fmt.Errorf("--ratio: %w", err)
+	}
+	// Checked before the search, not after the long evaluation before it.
+	if L := len(m.Layers); *protect > 0 {
+		switch {
+		case *method != "finercut" && *method != "oneshot":
+			return fmt.Errorf("--protect applies to --method finercut and oneshot, not %s", *method)
+		case *protect >= L:
+			return fmt.Errorf("--protect %d: want 0 to %d (the model has %d layers)", *protect, L-1, L)
+		case 2*(L-*protect) < count:
+			return fmt.Errorf("--protect %d leaves %d removable sublayers, fewer than the %d that --ratio %v removes", *protect, 2*(L-*protect), count, *ratio)
+		}
 	}
 	T := *seqLen
 	if T == 0 {

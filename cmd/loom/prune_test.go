@@ -68,10 +68,16 @@ func TestPruneRejectsBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--ratio", "1.5"}, "strictly between 0 and 1"},
-		{[]string{"--ratio", "0.25", "--method", "magnitude"}, `--method "magnitude"`},
+		{[]string{"--ratio", "1.5"}, "flag -ratio: want 0 < x < 1"},
+		{nil, "--ratio is required"},
+		{[]string{"--ratio", "0.25", "--method", "magnitude"}, "flag -method: want one of finercut, lastn, oneshot, random, shortgpt"},
 		{[]string{"--ratio", "0.25", "--calib", short}, "shorter than one calibration window"},
 		{[]string{"--ratio", "0.01"}, "removes 0"},
+		{[]string{"--ratio", "0.25", "--protect", "5"}, "--protect 5: want 0 to 3 (the model has 4 layers)"},
+		{[]string{"--ratio", "0.75", "--protect", "2"}, "--protect 2 leaves 4 removable sublayers, fewer than the 6 that --ratio 0.75 removes"},
+		{[]string{"--ratio", "0.25", "--method", "lastn", "--protect", "1"}, "--protect applies to --method finercut and oneshot, not lastn"},
+		{[]string{"--ratio", "0.25", "--method", "shortgpt", "--distance", "kl"}, "--distance applies to --method finercut and oneshot, not shortgpt"},
+		{[]string{"--ratio", "0.25", "--distance", "foo"}, "flag -distance: want one of js, kl, angular, dissect"},
 	} {
 		e.Reset()
 		args := append([]string{"prune", "--model", ckpt, "--out", filepath.Join(dir, "out")}, c.args...)

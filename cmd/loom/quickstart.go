@@ -20,9 +20,9 @@ func init() {
 func runQuickstart(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("quickstart", "[--out DIR] [--threads N]", stderr)
 	out := fs.String("out", "loom-quickstart", "output directory (data/, checkpoint/, metrics.jsonl, loss.png)")
-	threads := fs.Int("threads", 0, "threads (0: all cores)")
-	steps := fs.Int("steps", 0, "override the preset's optimizer steps")
-	bpe := fs.Int("bpe", 0, "train a byte-level BPE tokenizer of this vocabulary size on the training split first and use it (0: bytes)")
+	threads := intFlag(fs, "threads", 0, "threads", atLeast(1), sp{0, "all cores"})
+	steps := intFlag(fs, "steps", 0, "override the preset's optimizer steps (default: the preset's)", atLeast(1))
+	bpe := intFlag(fs, "bpe", 0, "train a byte-level BPE tokenizer of this vocabulary size on the training split first and use it", between(258, 1<<20), sp{0, "bytes, no BPE"})
 	if err := parse(fs, args); err != nil {
 		return err
 	}

@@ -32,10 +32,10 @@ func runRepro(args []string, stdout, stderr io.Writer) error {
 	list := fs.Bool("list", false, "list the reproductions")
 	quick := fs.Bool("quick", false, "a shortened run, minutes on 2 cores (marked as such in the report)")
 	dataFile := fs.String("data", "", dataUsage())
-	seeds := fs.Int("seeds", 0, "number of seeds (0: the entry's default)")
+	seeds := intFlag(fs, "seeds", 0, "number of seeds", atLeast(1), sp{0, "the entry's default"})
 	docs := fs.String("docs", filepath.Join("docs", "results"), "where the report goes")
 	work := fs.String("work", filepath.Join("runs", "repro"), "scratch directory for the runs")
-	threads := fs.Int("threads", 0, "threads (0: all cores)")
+	threads := intFlag(fs, "threads", 0, "threads", atLeast(1), sp{0, "all cores"})
 	var name string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		name, args = args[0], args[1:]
@@ -57,9 +57,6 @@ func runRepro(args []string, stdout, stderr io.Writer) error {
 			return errUsage
 		}
 		return nil
-	}
-	if *seeds < 0 {
-		return fmt.Errorf("--seeds is %d, want a positive number", *seeds)
 	}
 	if err := setThreads(*threads); err != nil {
 		return err

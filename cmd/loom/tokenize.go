@@ -81,8 +81,8 @@ func runTokenizer(args []string, stdout, stderr io.Writer) error {
 		}
 		return errUsage
 	}
-	fs := newFlags("tokenizer", "train --vocab N [--data FILE] --out tokenizer.json [--special TOKEN]...", stderr)
-	vocab := fs.Int("vocab", 1024, "vocabulary size: special tokens + 256 bytes + merges")
+	fs := newFlags("tokenizer train", "--vocab N [--data FILE] --out tokenizer.json [--special TOKEN]...", stderr)
+	vocab := intFlag(fs, "vocab", 1024, "vocabulary size: special tokens + 256 bytes + merges", between(257, 1<<24))
 	dataPath := fs.String("data", "", "a UTF-8 text file to learn from (default: the embedded tinyshakespeare)")
 	out := fs.String("out", "", "where to write the tokenizer.json (required)")
 	var specials stringList

@@ -42,25 +42,17 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	preset := fs.String("preset", "", "start from this preset (see the list above)")
 	config := fs.String("config", "", "a spec JSON file with \"model\" (an HF config.json) and \"train\" objects")
 	dataPath := fs.String("data", "", "a UTF-8 text file to train on (default: the embedded tinyshakespeare)")
-	steps := fs.Int("steps", 0, "override the number of optimizer steps, at least 1 (default: the preset's or spec's)")
-	threads := fs.Int("threads", 0, "threads for the kernels (0: all cores)")
+	steps := intFlag(fs, "steps", 0, "override the number of optimizer steps (default: the preset's or spec's)", atLeast(1))
+	threads := intFlag(fs, "threads", 0, "threads for the kernels", atLeast(1), sp{0, "all cores"})
 	out := fs.String("out", "", "output directory: data/, checkpoint/, metrics.jsonl, loss.png (required)")
 	resume := fs.Bool("resume", true, "continue from OUT/checkpoint when it exists")
-	seed := fs.Int64("seed", 0, "override the seed of model init and batch order, ≥ 0 (default: the preset's or spec's)")
+	seed := int64Flag(fs, "seed", 0, "override the seed of model init and batch order (default: the preset's or spec's)", atLeast(0))
 	tokName := fs.String("tokenizer", "", "use this tokenizer (a name or a tokenizer.json, e.g. from 'loom tokenizer train'); the model's vocabulary is sized to it")
 	printSpec := fs.Bool("print-spec", false, "print the resolved spec as JSON (to start a --config file) and exit")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	given := givenFlags(fs)
-	switch {
-	case given["steps"] && *steps < 1:
-		return fmt.Errorf("--steps %d: want at least 1 (leave it out for the preset's or spec's steps)", *steps)
-	case given["seed"] && *seed < 0:
-		return fmt.Errorf("--seed %d: want ≥ 0 (leave it out for the preset's or spec's seed)", *seed)
-	case *threads < 0:
-		return fmt.Errorf("--threads %d: want ≥ 0 (0: all cores)", *threads)
-	}
 	spec, err := resolveSpec(*preset, *config)
 	if err != nil {
 		return err

@@ -75,7 +75,7 @@ func TestEvalZeroShotTasks(t *testing.T) {
 		want string
 	}{
 		{[]string{"eval", "--model", filepath.Join(out, "none"), "--tasks", "continuation,bogus"}, `unknown task "bogus" (known: continuation, lastword)`},
-		{[]string{"eval", "--model", filepath.Join(out, "none"), "--tasks", "lastword", "--task-items", "0"}, "--task-items 0"},
+		{[]string{"eval", "--model", filepath.Join(out, "none"), "--tasks", "lastword", "--task-items", "0"}, "flag -task-items: want ≥ 1"},
 		{[]string{"eval", "--model", ckpt, "--data", filepath.Join(out, "checkpoint", "config.json"), "--tasks", "lastword"}, "task lastword"},
 	} {
 		o.Reset()
