@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -200,6 +201,7 @@ func forecastEval(args []string, stdout, stderr io.Writer) error {
 	variates := fs.String("variates", "", "columns to plot, comma-separated (default: the scored ones, up to 3)")
 	window := intFlag(fs, "window", -1, "test window to plot, counted from 0", atLeast(0), sp{-1, "the last"})
 	threads := intFlag(fs, "threads", 0, "threads", atLeast(1), sp{0, "all cores"})
+	anyCols := fs.Bool("any-columns", false, "allow a file whose columns differ from the model's training columns and use the file's own (iTransformer, DLinear and naive take any number of variates; transformer does not); what is used is printed")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -219,11 +221,15 @@ func forecastEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := checkColumns(*df.csv, s, d.Inputs, *anyCols, stderr); err != nil {
+		return err
+	}
 	res := forecast.Evaluate(m, d, series.Test)
 	if *plotPath != "" {
 		if err := plotWindow(m, d, *plotPath, *variates, *window); err != nil {
 			return err
 		}
+		fmt.Fprintf(stderr, "wrote %s\n", *plotPath)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -291,6 +297,7 @@ func forecastPredict(args []string, stdout, stderr io.Writer) error {
 	model := fs.String("model", "", "trained forecaster directory (required)")
 	csvPath := fs.String("csv", "", "CSV whose last lookback rows are forecast from (required)")
 	out := fs.String("out", "", "where to write the forecast CSV (default: standard output)")
+	anyCols := fs.Bool("any-columns", false, "allow a file whose columns differ from the model's training columns and use the file's own (iTransformer, DLinear and naive take any number of variates; transformer does not); what is used is printed")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -311,16 +318,19 @@ func forecastPredict(args []string, stdout, stderr io.Writer) error {
 	if len(f.Values) < L {
 		return fmt.Errorf("%s has %d rows, fewer than the model's lookback %d", *csvPath, len(f.Values), L)
 	}
-	// Columns: the training columns by name when the file has them all
-	// (scaled with the training scaler); otherwise every numeric column,
-	// scaled by its own mean and std over the file (iTransformer takes any
-	// number of variates).
+	// Columns: the training columns, by name, scaled with the training
+	// scaler. With --any-columns, a file with other columns has every
+	// numeric column forecast, each scaled by its own mean and std over the
+	// file (iTransformer takes any number of variates).
 	idx, mean, std := matchColumns(f, s)
 	outs := s.Outputs // the scored columns (S and MS: the target alone)
-	if idx == nil {
-		if s.Model.Arch == "transformer" {
-			return fmt.Errorf("%s lacks the training columns (%s) this transformer model needs", *csvPath, strings.Join(s.Inputs, ", "))
+	if idx == nil || len(f.Columns) != len(s.Inputs) {
+		if err := checkColumns(*csvPath, s, f.Columns, *anyCols, stderr); err != nil {
+			return err
 		}
+		idx = nil // --any-columns: every column of the file, on its own statistics
+	}
+	if idx == nil {
 		for j := range f.Columns {
 			idx = append(idx, j)
 		}
@@ -373,6 +383,50 @@ func forecastPredict(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "wrote %s: %d steps of %d columns after %s\n", *out, S, len(outs), last.Format(time.DateTime))
 	return nil
+}
+
+// checkColumns refuses a file whose columns are not the model's training
+// columns in their order, naming the missing and extra ones, unless
+// anyColumns is set and the architecture takes any number of variates (all
+// but the vanilla transformer, whose input layer is sized to the columns);
+// then it says what it does.
+func checkColumns(file string, s *forecast.Saved, have []string, anyColumns bool, stderr io.Writer) error {
+	want := s.Inputs
+	if slices.Equal(have, want) {
+		return nil
+	}
+	var missing, extra []string
+	for _, c := range want {
+		if !slices.Contains(have, c) {
+			missing = append(missing, c)
+		}
+	}
+	for _, c := range have {
+		if !slices.Contains(want, c) {
+			extra = append(extra, c)
+		}
+	}
+	diff := fmt.Sprintf("missing %s; extra %s", orNone(missing), orNone(extra))
+	if len(missing) == 0 && len(extra) == 0 {
+		diff = fmt.Sprintf("the same columns in another order (%s)", strings.Join(have, ", "))
+	}
+	if fixed := s.Model.Arch == "transformer"; !anyColumns || fixed {
+		hint := "; pass --any-columns to use the file's own columns"
+		if fixed {
+			hint = fmt.Sprintf("; a %s model needs exactly its training columns", s.Model.Arch)
+		}
+		return fmt.Errorf("%s: columns differ from the model's training columns (%s): %s%s", file, strings.Join(want, ", "), diff, hint)
+	}
+	fmt.Fprintf(stderr, "--any-columns: using the %d columns of %s (%s) instead of the %d training columns (%s): %s\n",
+		len(have), file, strings.Join(have, ", "), len(want), strings.Join(want, ", "), diff)
+	return nil
+}
+
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }
 
 // matchColumns finds the saved model's training columns in f by name.

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -58,6 +59,9 @@ func TestForecastCLI(t *testing.T) {
 	if st, err := os.Stat(png); err != nil || st.Size() == 0 {
 		t.Fatalf("plot: %v", err)
 	}
+	if !strings.Contains(e.String(), "wrote "+png) {
+		t.Errorf("eval --plot did not say where the plot went: %q", e.String())
+	}
 	// Predict past the end of the file: 8 rows after the last date.
 	out := filepath.Join(dir, "pred.csv")
 	o.Reset()
@@ -68,12 +72,40 @@ func TestForecastCLI(t *testing.T) {
 	if len(recs) != 9 || strings.Join(recs[0], ",") != "date,a,b,OT" || recs[1][0] != "2021-03-26 00:00:00" {
 		t.Fatalf("forecast CSV: %v", recs[:2])
 	}
-	// iTransformer forecasts a file with a different number of variates.
+	// Other columns are refused, naming the missing and extra ones, unless
+	// --any-columns: iTransformer then forecasts a file with a different
+	// number of variates, and says so.
 	other := filepath.Join(dir, "other.csv")
 	writeSeries(t, other, 100, "x", "y", "z", "w", "v")
+	typo := filepath.Join(dir, "typo.csv")
+	writeSeries(t, typo, 600, "a", "bb", "OT")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"predict", "--csv", other}, "other.csv: columns differ from the model's training columns (a, b, OT): missing a, b, OT; extra x, y, z, w, v; pass --any-columns"},
+		{[]string{"predict", "--csv", typo}, "missing b; extra bb"},
+		{[]string{"eval", "--csv", typo}, "missing b; extra bb"},
+		{[]string{"eval", "--csv", other}, "missing a, b, OT; extra x, y, z, w, v"},
+	} {
+		o.Reset()
+		e.Reset()
+		args := append([]string{"forecast", c.args[0], "--model", model}, c.args[1:]...)
+		if code := run(args, &o, &e); code != 1 || o.Len() != 0 || !strings.Contains(e.String(), c.want) {
+			t.Errorf("loom %v: code %d, stdout %q, stderr %q; want %q", args, code, o.String(), e.String(), c.want)
+		}
+	}
 	o.Reset()
-	if code := run([]string{"forecast", "predict", "--model", model, "--csv", other}, &o, &e); code != 0 {
+	e.Reset()
+	if code := run([]string{"forecast", "predict", "--model", model, "--csv", other, "--any-columns"}, &o, &e); code != 0 {
 		t.Fatalf("predict on 5 variates: %s", e.String())
+	}
+	if want := "--any-columns: using the 5 columns of " + other + " (x, y, z, w, v) instead of the 3 training columns (a, b, OT)"; !strings.Contains(e.String(), want) {
+		t.Errorf("predict --any-columns said %q; want %q", e.String(), want)
+	}
+	e.Reset()
+	if code := run([]string{"forecast", "eval", "--model", model, "--csv", typo, "--any-columns"}, io.Discard, &e); code != 0 || !strings.Contains(e.String(), "missing b; extra bb") {
+		t.Errorf("eval --any-columns: code %d, %q", code, e.String())
 	}
 	r := csv.NewReader(strings.NewReader(o.String()))
 	all, _ := r.ReadAll()
