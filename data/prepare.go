@@ -193,3 +193,30 @@ func Stack(windows [][]int) ([]int, int, error) {
 // (the rest, the last valFraction, is held out); evaluation and pruning
 // use it to find the same held-out text.
 func TrainTokens(n int, valFraction float64) int { return int(float64(n) * (1 - valFraction)) }
+
+// CheckSameSource returns an error when dir holds shards that Prepare made
+// from other text, another tokenizer or another validation fraction than
+// given, saying which; nil when they match or dir holds none. A resumed run
+// calls it before Prepare, which would otherwise replace the shards that the
+// checkpoint's sampler state belongs to.
+func CheckSameSource(text []byte, tok tokenizer.Tokenizer, valFraction float64, dir string) error {
+	js, err := os.ReadFile(filepath.Join(dir, MetaFile))
+	if err != nil {
+		return nil
+	}
+	var have prepMeta
+	if json.Unmarshal(js, &have) != nil {
+		return nil
+	}
+	sum := sha256.Sum256(text)
+	switch {
+	case have.SourceSHA256 != hex.EncodeToString(sum[:]):
+		return fmt.Errorf("it was trained on other text (%d bytes, SHA-256 %.12s…; this text has %d bytes, %.12s…)",
+			have.SourceBytes, have.SourceSHA256, len(text), hex.EncodeToString(sum[:]))
+	case have.Tokenizer != tok.Name() || have.Vocab != tok.VocabSize():
+		return fmt.Errorf("it was trained with the %s tokenizer (%d tokens), not %s (%d)", have.Tokenizer, have.Vocab, tok.Name(), tok.VocabSize())
+	case have.ValFraction != valFraction:
+		return fmt.Errorf("it held out %v of the text for validation, not %v", have.ValFraction, valFraction)
+	}
+	return nil
+}

@@ -141,7 +141,17 @@ func (j *Job) Run() (*Outcome, error) {
 	if tok.VocabSize() > cfg.VocabSize {
 		return nil, fmt.Errorf("model.vocab_size (%d) is smaller than the %s tokenizer's %d tokens", cfg.VocabSize, tok.Name(), tok.VocabSize())
 	}
-	trainPath, valPath, err := data.Prepare(j.Text, tok, h.ValFraction, filepath.Join(j.OutDir, "data"))
+	dataDir := filepath.Join(j.OutDir, "data")
+	_, statErr := os.Stat(filepath.Join(j.OutDir, CheckpointDir, StateFile))
+	resuming := j.Resume && statErr == nil
+	if resuming {
+		if err := data.CheckSameSource(j.Text, tok, h.ValFraction, dataDir); err != nil {
+			return nil, fmt.Errorf("cannot resume %s: %w; resume with the same data and tokenizer, or train into a new output directory", j.OutDir, err)
+		}
+	}
+	_, dataErr := os.Stat(dataDir)
+	newData := dataErr != nil
+	trainPath, valPath, err := data.Prepare(j.Text, tok, h.ValFraction, dataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -155,6 +165,16 @@ func (j *Job) Run() (*Outcome, error) {
 		return nil, err
 	}
 	defer valShard.Close()
+	if n := trainShard.Len(); n < h.SeqLen+1 {
+		if newData { // leave nothing behind for a run that cannot start
+			trainShard.Close()
+			valShard.Close()
+			os.RemoveAll(dataDir)
+			os.Remove(j.OutDir) // only when empty
+		}
+		return nil, fmt.Errorf("the training text gives %d training tokens (%s tokenizer, %v held out), fewer than the %d that one window of train.seq_len %d needs: give more text or a smaller seq_len",
+			n, tok.Name(), h.ValFraction, h.SeqLen+1, h.SeqLen)
+	}
 	sampler, err := data.NewSampler(trainShard, h.BatchSize, h.SeqLen, h.Seed)
 	if err != nil {
 		return nil, err

@@ -149,3 +149,39 @@ func TestBPEEndToEnd(t *testing.T) {
 		t.Fatalf("tokenize: %q %s", o.String(), e.String())
 	}
 }
+
+// A text too short for one window is refused in words a user knows and
+// leaves no output directory; resuming a run with other text is refused
+// before its data are replaced.
+func TestTrainDataErrors(t *testing.T) {
+	dir := t.TempDir()
+	tiny := filepath.Join(dir, "tiny.txt")
+	os.WriteFile(tiny, []byte("hello world"), 0o644)
+	var o, e bytes.Buffer
+	out := filepath.Join(dir, "run")
+	if code := run([]string{"train", "--preset", "tiny", "--data", tiny, "--out", out}, &o, &e); code != 1 ||
+		!strings.Contains(e.String(), "the training text gives 9 training tokens (byte tokenizer, 0.1 held out), fewer than the 65 that one window of train.seq_len 64 needs") ||
+		strings.Contains(e.String(), "NewSampler") {
+		t.Errorf("tiny --data: code %d, stderr %q", code, e.String())
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("tiny --data left %s behind", out)
+	}
+	text := []byte(strings.Repeat("To be, or not to be, that is the question. ", 200))
+	a, b := filepath.Join(dir, "a.txt"), filepath.Join(dir, "b.txt")
+	os.WriteFile(a, text, 0o644)
+	os.WriteFile(b, append([]byte("Whether 'tis nobler. "), text...), 0o644)
+	e.Reset()
+	if code := run([]string{"train", "--preset", "tiny", "--data", a, "--out", out, "--steps", "2"}, &o, &e); code != 0 {
+		t.Fatalf("train: %s", e.String())
+	}
+	meta, _ := os.ReadFile(filepath.Join(out, "data", "meta.json"))
+	e.Reset()
+	if code := run([]string{"train", "--preset", "tiny", "--data", b, "--out", out, "--steps", "4"}, &o, &e); code != 1 ||
+		!strings.Contains(e.String(), "cannot resume "+out+": it was trained on other text (8600 bytes") || strings.Contains(e.String(), "SetState") {
+		t.Errorf("resume with other --data: code %d, stderr %q", code, e.String())
+	}
+	if after, _ := os.ReadFile(filepath.Join(out, "data", "meta.json")); !bytes.Equal(meta, after) {
+		t.Error("a refused resume replaced the run's data")
+	}
+}

@@ -213,6 +213,9 @@ func forecastEval(args []string, stdout, stderr io.Writer) error {
 	if err := setThreads(*threads); err != nil {
 		return err
 	}
+	if err := wantKind(*model, kindForecast); err != nil {
+		return err
+	}
 	m, s, err := forecast.Load(*model)
 	if err != nil {
 		return err
@@ -305,6 +308,9 @@ func forecastPredict(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "loom forecast predict: --model and --csv are required")
 		fs.Usage()
 		return errUsage
+	}
+	if err := wantKind(*model, kindForecast); err != nil {
+		return err
 	}
 	m, s, err := forecast.Load(*model)
 	if err != nil {

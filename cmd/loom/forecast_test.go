@@ -95,6 +95,22 @@ func TestForecastCLI(t *testing.T) {
 			t.Errorf("loom %v: code %d, stdout %q, stderr %q; want %q", args, code, o.String(), e.String(), c.want)
 		}
 	}
+	// A model of the other kind is named as such.
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"generate", "--model", model}, model + " holds a forecasting model (itransformer trained on load.csv), not a language model: use loom forecast eval or loom forecast predict"},
+		{[]string{"eval", "--model", model}, "holds a forecasting model"},
+		{[]string{"forecast", "eval", "--model", "../../convert/testdata/hf/loom-trained", "--csv", data}, "loom-trained holds a language model (llama), not a forecasting model"},
+		{[]string{"forecast", "predict", "--model", "../../convert/testdata/hf/loom-trained", "--csv", data}, "holds a language model (llama)"},
+	} {
+		o.Reset()
+		e.Reset()
+		if code := run(c.args, &o, &e); code != 1 || !strings.Contains(e.String(), c.want) {
+			t.Errorf("loom %v: code %d, stderr %q; want %q", c.args, code, e.String(), c.want)
+		}
+	}
 	o.Reset()
 	e.Reset()
 	if code := run([]string{"forecast", "predict", "--model", model, "--csv", other, "--any-columns"}, &o, &e); code != 0 {

@@ -95,6 +95,9 @@ func loadModel(verb, path string, threads int, dtype string, stderr io.Writer) (
 			return nil, fmt.Errorf("--dtype %q: want one of %s", dtype, dtypeNames(decoder.WeightDTypes))
 		}
 	}
+	if err := wantKind(path, kindLanguage); err != nil {
+		return nil, err
+	}
 	return convert.Open(path, convert.LoadOptions{DType: dt})
 }
 
