@@ -2,7 +2,6 @@ package train
 
 import (
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +26,9 @@ import (
 type Spec struct {
 	Model *decoder.Config `json:"model"`
 	Train Settings        `json:"train"`
+	// BareConfig is set by LoadSpec for a file that was a bare
+	// config.json, trained with DefaultPreset's settings.
+	BareConfig bool `json:"-"`
 }
 
 // Settings are the training settings of a Spec.
@@ -69,23 +71,6 @@ func (s *Spec) Validate() error {
 		return fmt.Errorf("train.min_lr_factor is %v, want a number in [0, 1]", t.MinLRFactor)
 	}
 	return nil
-}
-
-// LoadSpec reads a spec JSON file; errors name the file and field.
-func LoadSpec(path string) (*Spec, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	s := &Spec{Model: &decoder.Config{RMSNormEps: 1e-6, RopeTheta: 10000, InitializerRange: 0.02, HiddenAct: "silu"},
-		Train: Settings{ValFraction: 0.1, Hyper: Hyper{Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, Clip: 1, MinLRFactor: 0.1}}}
-	if err := json.Unmarshal(raw, s); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if err := s.Validate(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return s, nil
 }
 
 // Job trains a Spec on a text and evaluates the result.

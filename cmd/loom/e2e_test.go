@@ -185,3 +185,23 @@ func TestTrainDataErrors(t *testing.T) {
 		t.Error("a refused resume replaced the run's data")
 	}
 }
+
+// `loom train --config checkpoint/config.json` (a bare model config) trains
+// with the default preset's settings and says so.
+func TestTrainBareConfig(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains and evaluates")
+	}
+	out := filepath.Join(t.TempDir(), "run")
+	var o, e bytes.Buffer
+	cfg := "../../convert/testdata/hf/loom-trained/config.json"
+	if code := run([]string{"train", "--config", cfg, "--out", out, "--steps", "2"}, &o, &e); code != 0 {
+		t.Fatalf("train --config %s: %s", cfg, e.String())
+	}
+	if want := cfg + " is a model config.json without training settings: training it with the quickstart preset's settings and the flags given: 2 steps, batch 16, sequence length 64"; !strings.Contains(e.String(), want) {
+		t.Errorf("stderr %q; want %q", e.String(), want)
+	}
+	if !strings.Contains(o.String(), "trained 2 steps") {
+		t.Errorf("stdout %q", o.String())
+	}
+}

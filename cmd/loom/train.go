@@ -40,7 +40,7 @@ func setThreads(n int) error {
 func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("train", "--preset NAME | --config FILE [--data FILE] [--steps N] [--threads N] --out DIR", stderr)
 	preset := fs.String("preset", "", "start from this preset (see the list above)")
-	config := fs.String("config", "", "a spec JSON file with \"model\" (an HF config.json) and \"train\" objects")
+	config := fs.String("config", "", "a spec JSON file with \"model\" (an HF config.json) and \"train\" objects, or a bare config.json (trained with the quickstart preset's settings)")
 	dataPath := fs.String("data", "", "a UTF-8 text file to train on (default: the embedded tinyshakespeare)")
 	steps := intFlag(fs, "steps", 0, "override the number of optimizer steps (default: the preset's or spec's)", atLeast(1))
 	threads := intFlag(fs, "threads", 0, "threads for the kernels", atLeast(1), sp{0, "all cores"})
@@ -62,6 +62,11 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	if given["seed"] {
 		spec.Train.Seed = uint64(*seed)
+	}
+	if spec.BareConfig {
+		t := spec.Train
+		fmt.Fprintf(stderr, "%s is a model config.json without training settings: training it with the %s preset's settings and the flags given: %d steps, batch %d, sequence length %d, learning rate %g; --print-spec prints a {\"model\", \"train\"} spec to change them\n",
+			*config, train.DefaultPreset, t.Steps, t.BatchSize, t.SeqLen, t.LR)
 	}
 	if *tokName != "" {
 		tok, err := tokenizer.Load(*tokName, "")

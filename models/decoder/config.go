@@ -323,6 +323,12 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 	if err := dec.Decode(c); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	if err := checkKeys(data); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if err := c.readRopeParameters(data); err != nil {
+		return nil, fmt.Errorf("%s: rope_parameters: %w", name, err)
+	}
 	if c.ModelType == "mistral" && c.SlidingWindow == nil {
 		// transformers' MistralConfig defaults sliding_window to 4096 when
 		// the key is absent; an explicit null means no window.
