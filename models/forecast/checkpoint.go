@@ -1,6 +1,7 @@
 package forecast
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -61,8 +62,11 @@ func Load(dir string) (Model, *Saved, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	// loom's own file: decoded strictly, so a mistyped key is not ignored.
 	var s Saved
-	if err := json.Unmarshal(b, &s); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", p, err)
 	}
 	m, err := New(s.Model)
