@@ -36,14 +36,18 @@ func benchTokenize(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagsSummary("bench tokenize", "[--json] [--encoding cl100k_base] [--corpus DIR|FILE] [--min-time 2s]", benchSummary("tokenize"), stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
 	encName := fs.String("encoding", "cl100k_base", "tiktoken encoding: r50k_base, p50k_base, cl100k_base, o200k_base")
-	corpus := fs.String("corpus", filepath.Join("tokenizer", "testdata", "corpus"), "a text file or a directory of .txt files (the tokenizer test corpus by default)")
+	corpus := fs.String("corpus", "", "a text file or a directory of .txt files (default: the tokenizer test corpus, embedded)")
 	minTime := durationFlag(fs, "min-time", 2*time.Second, "time each encoder at least this long", above(0))
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	text, err := readTextCorpus(*corpus)
-	if err != nil {
-		return err
+	text, corpusName := string(tokenizer.SampleCorpus()), "tokenizer test corpus (embedded)"
+	if *corpus != "" {
+		var err error
+		if text, err = readTextCorpus(*corpus); err != nil {
+			return err
+		}
+		corpusName = *corpus
 	}
 	setThreads(1)
 	ours, err := tokenizer.Load(*encName, "")
@@ -60,7 +64,7 @@ func benchTokenize(args []string, stdout, stderr io.Writer) error {
 	for i := 0; same && i < len(a); i++ {
 		same = a[i] == b[i]
 	}
-	res := tokenizeBench{Encoding: *encName, Corpus: *corpus, Bytes: len(text), Tokens: len(a), IdenticalIDs: same}
+	res := tokenizeBench{Encoding: *encName, Corpus: corpusName, Bytes: len(text), Tokens: len(a), IdenticalIDs: same}
 	var reps int
 	res.LoomMBs, reps = throughput(len(text), *minTime, func() { ours.Encode(text) })
 	if bpe, ok := ours.(*tokenizer.BPE); ok {
