@@ -107,7 +107,12 @@ func runTokenizer(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	bar.Total = tok.VocabSize() - 256 - len(specials) // the merges learnt
 	bar.Done()
+	if got := tok.VocabSize(); got < *vocab {
+		fmt.Fprintf(stderr, "loom tokenizer train: %s has too few distinct pairs for --vocab %d: learnt %d merges, so the vocabulary has %d tokens, not %d (more text gives more)\n",
+			name, *vocab, got-256-len(specials), got, *vocab)
+	}
 	if err := tok.SaveHF(*out); err != nil {
 		return err
 	}
