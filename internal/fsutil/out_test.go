@@ -205,8 +205,8 @@ func TestSweep(t *testing.T) {
 	writeFiles(t, filepath.Join(base, tmp("tmp", self)), "model.safetensors")
 	os.WriteFile(filepath.Join(base, ".out.tmp-"+strconv.Itoa(deadPid)+"-9"), nil, 0o644) // a file
 	writeFiles(t, filepath.Join(base, ".other.tmp-"+strconv.Itoa(deadPid)+"-1"))          // another destination's
-	writeFiles(t, filepath.Join(base, ".out.tmp123"))                                    // no pid: not ours to judge
-	writeFiles(t, filepath.Join(base, tmp("old", deadPid)), "config.json")               // killed mid-swap
+	writeFiles(t, filepath.Join(base, ".out.tmp123"))                                     // no pid: not ours to judge
+	writeFiles(t, filepath.Join(base, tmp("old", deadPid)), "config.json")                // killed mid-swap
 	Sweep(out)
 	want := []string{".other.tmp-" + strconv.Itoa(deadPid) + "-1", tmp("tmp", livePid), tmp("tmp", self), ".out.tmp123", "out"}
 	slices.Sort(want)
