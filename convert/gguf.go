@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/loomml/loom/dtype"
 	"github.com/loomml/loom/format/gguf"
+	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
@@ -114,8 +116,15 @@ var GGUFTypes = []tensor.DType{tensor.Float32, tensor.Float16, tensor.Q8_0}
 // length is a multiple of 32, others f16 — as llama.cpp's converter does)
 // and norms as f32, with tok as the tokenizer.ggml.* metadata. name is
 // general.name. Removed sublayers are written as zero weights (llama.cpp
-// cannot skip them). The file is written atomically.
+// cannot skip them). path must not exist; the file is written atomically.
 func ExportGGUF(m *decoder.Model, path string, tok tokenizer.Tokenizer, typ tensor.DType, name string) error {
+	return ExportGGUFWith(m, path, tok, typ, name, WriteOptions{})
+}
+
+// ExportGGUFWith is ExportGGUF with o: o.Force replaces an existing path,
+// o.Context stops the export.
+func ExportGGUFWith(m *decoder.Model, path string, tok tokenizer.Tokenizer, typ tensor.DType, name string, o WriteOptions) error {
+	ctx := o.ctx()
 	c := m.Config
 	if err := c.CheckExport(decoder.GGUF); err != nil {
 		return fmt.Errorf("convert: %w", err)
@@ -208,6 +217,9 @@ func ExportGGUF(m *decoder.Model, path string, tok tokenizer.Tokenizer, typ tens
 		return err
 	}
 	for _, p := range params {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		gname := GGUFName(p.Name)
 		if gname == "" {
 			return fmt.Errorf("convert: parameter %s has no llama.cpp name", p.Name)
@@ -230,7 +242,15 @@ func ExportGGUF(m *decoder.Model, path string, tok tokenizer.Tokenizer, typ tens
 			return err
 		}
 	}
-	return w.WriteFile(path)
+	return fsutil.ReplaceFile(path, o.fs(), func(out io.Writer) error {
+		if _, err := w.WriteTo(fsutil.ContextWriter(ctx, out)); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		return nil
+	})
 }
 
 func f32Bytes(v []float32) []byte {

@@ -25,11 +25,12 @@ func init() {
 }
 
 func runPrune(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("prune", "--method M --ratio R --model DIR --out DIR [--calib FILE] [flags]", stderr)
+	fs := newFlags("prune", "--method M --ratio R --model DIR --out DIR [--calib FILE] [--force] [flags]", stderr)
 	method := fs.String("method", "finercut", "finercut, oneshot, shortgpt, lastn or random")
 	ratio := fs.Float64("ratio", 0, "fraction of all attention and FFN sublayers to remove, in (0, 1) (required)")
 	model := fs.String("model", "", "model to prune: a training run's directory, a model directory or a .gguf file (required)")
-	out := fs.String("out", "", "directory for the pruned model and its report (required)")
+	out := fs.String("out", "", "directory for the pruned model and its report (required; must not exist, or be empty, unless --force)")
+	force := fs.Bool("force", false, forceHelp)
 	calib := fs.String("calib", "", "calibration text (default: the first 90% of the embedded corpus)")
 	evalPath := fs.String("eval", "", "held-out text for the before/after loss (default: the embedded corpus's last 10%)")
 	windows := fs.Int("windows", 32, "calibration windows")
@@ -50,6 +51,9 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	if err := refuseOutInModel(*model, *out); err != nil {
+		return err
+	}
+	if err := checkOut(*out, true, *force, source{"--model", *model}, source{"--calib", *calib}, source{"--eval", *evalPath}); err != nil {
 		return err
 	}
 	if !(*ratio > 0 && *ratio < 1) {
@@ -128,11 +132,14 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	bar.Done()
-	if err := saveDerived(m, l, *out); err != nil {
-		return err
-	}
-	if err := rep.WriteFiles(*out); err != nil {
-		return err
+	err = fsutil.ReplaceDir(*out, fsutil.Options{Force: *force}, func(tmp string) error {
+		if err := saveDerived(m, l, tmp); err != nil {
+			return err
+		}
+		return rep.WriteFiles(tmp)
+	})
+	if err != nil {
+		return outError(err)
 	}
 	fmt.Fprintf(stdout, "removed %d of %d sublayers (%s) in %.1fs: held-out loss %.4f → %.4f (retention %.3f), decode %.1f → %.1f tokens/s\n",
 		count, rep.Total, *method, rep.SearchS, rep.Before.Loss, rep.After.Loss, rep.LossRetention, rep.Before.DecodeTokS, rep.After.DecodeTokS)

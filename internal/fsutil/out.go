@@ -323,3 +323,26 @@ func (c *ctxWriter) Write(p []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// Discard removes path as a whole (for a --force that starts a run
+// afresh): it is renamed aside first, so path is either all there or gone,
+// and a removal cut short by a kill is swept by a later write to path.
+// A missing path is no error.
+func Discard(path string) error {
+	path = filepath.Clean(path)
+	if err := checkReplaceable(path); err != nil {
+		return err
+	}
+	Sweep(path)
+	if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	old, err := reserveName(path, oldTag)
+	if err != nil {
+		return fmt.Errorf("removing %s: %w", path, err)
+	}
+	if err := os.Rename(path, old); err != nil {
+		return fmt.Errorf("removing %s: %w", path, err)
+	}
+	return os.RemoveAll(old)
+}
