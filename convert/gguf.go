@@ -2,6 +2,7 @@ package convert
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -212,6 +213,26 @@ func ExportGGUFWith(m *decoder.Model, path string, tok tokenizer.Tokenizer, typ 
 			}
 		}
 	}
+	// The tensors are packed inside the write, so that its temporary file
+	// is there from the start and an interrupt at any point removes it.
+	return fsutil.ReplaceFile(path, o.fs(), func(out io.Writer) error {
+		if err := addGGUFTensors(ctx, w, m, typ); err != nil {
+			return err
+		}
+		if _, err := w.WriteTo(fsutil.ContextWriter(ctx, out)); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		return nil
+	})
+}
+
+// addGGUFTensors packs m's parameters into w, with llama.cpp's names and
+// layouts, stopping when ctx is canceled.
+func addGGUFTensors(ctx context.Context, w *gguf.Writer, m *decoder.Model, typ tensor.DType) error {
+	c := m.Config
 	params, _, err := m.FullParams() // removed sublayers as zero weights
 	if err != nil {
 		return err
@@ -242,15 +263,7 @@ func ExportGGUFWith(m *decoder.Model, path string, tok tokenizer.Tokenizer, typ 
 			return err
 		}
 	}
-	return fsutil.ReplaceFile(path, o.fs(), func(out io.Writer) error {
-		if _, err := w.WriteTo(fsutil.ContextWriter(ctx, out)); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		return nil
-	})
+	return nil
 }
 
 func f32Bytes(v []float32) []byte {

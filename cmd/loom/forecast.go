@@ -156,7 +156,7 @@ func forecastTrain(args []string, stdout, stderr io.Writer) error {
 		if trained != nil && started == nil {
 			resume = true
 		} else if err := fsutil.CheckDest(*out, true, fsutil.Options{}); err != nil {
-			return outErrorAs(err, " and is not a forecasting run to resume (a finished one has "+forecast.ConfigFile+"); pass --force to replace it")
+			return outErrorAs(err, " and is not a forecasting run to resume; pass --force to replace it")
 		}
 	}
 	if err := setThreads(*threads); err != nil {
