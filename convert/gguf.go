@@ -2,8 +2,10 @@ package convert
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/loomml/loom/dtype"
 	"github.com/loomml/loom/format/gguf"
+	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
@@ -114,8 +117,15 @@ var GGUFTypes = []tensor.DType{tensor.Float32, tensor.Float16, tensor.Q8_0}
 // length is a multiple of 32, others f16 — as llama.cpp's converter does)
 // and norms as f32, with tok as the tokenizer.ggml.* metadata. name is
 // general.name. Removed sublayers are written as zero weights (llama.cpp
-// cannot skip them). The file is written atomically.
+// cannot skip them). path must not exist; the file is written atomically.
 func ExportGGUF(m *decoder.Model, path string, tok tokenizer.Tokenizer, typ tensor.DType, name string) error {
+	return ExportGGUFWith(m, path, tok, typ, name, WriteOptions{})
+}
+
+// ExportGGUFWith is ExportGGUF with o: o.Force replaces an existing path,
+// o.Context stops the export.
+func ExportGGUFWith(m *decoder.Model, path string, tok tokenizer.Tokenizer, typ tensor.DType, name string, o WriteOptions) error {
+	ctx := o.ctx()
 	c := m.Config
 	if err := c.CheckExport(decoder.GGUF); err != nil {
 		return fmt.Errorf("convert: %w", err)
@@ -203,11 +213,34 @@ func ExportGGUF(m *decoder.Model, path string, tok tokenizer.Tokenizer, typ tens
 			}
 		}
 	}
+	// The tensors are packed inside the write, so that its temporary file
+	// is there from the start and an interrupt at any point removes it.
+	return fsutil.ReplaceFile(path, o.fs(), func(out io.Writer) error {
+		if err := addGGUFTensors(ctx, w, m, typ); err != nil {
+			return err
+		}
+		if _, err := w.WriteTo(fsutil.ContextWriter(ctx, out)); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		return nil
+	})
+}
+
+// addGGUFTensors packs m's parameters into w, with llama.cpp's names and
+// layouts, stopping when ctx is canceled.
+func addGGUFTensors(ctx context.Context, w *gguf.Writer, m *decoder.Model, typ tensor.DType) error {
+	c := m.Config
 	params, _, err := m.FullParams() // removed sublayers as zero weights
 	if err != nil {
 		return err
 	}
 	for _, p := range params {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		gname := GGUFName(p.Name)
 		if gname == "" {
 			return fmt.Errorf("convert: parameter %s has no llama.cpp name", p.Name)
@@ -230,7 +263,7 @@ func ExportGGUF(m *decoder.Model, path string, tok tokenizer.Tokenizer, typ tens
 			return err
 		}
 	}
-	return w.WriteFile(path)
+	return nil
 }
 
 func f32Bytes(v []float32) []byte {

@@ -13,7 +13,6 @@ import (
 	"github.com/loomml/loom/format/safetensors"
 	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/models/decoder"
-	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
 	"github.com/loomml/loom/tokenizer"
 )
@@ -123,9 +122,15 @@ func LoadTokenizer(c *decoder.Config, dir string) (tokenizer.Tokenizer, error) {
 // __metadata__ {"format": "pt"}), tokenizer.json, tokenizer_config.json and
 // generation_config.json. A model using options Hugging Face cannot express
 // is refused, naming them. Removed sublayers are written as zero weights
-// (transformers cannot skip them), which computes the same function. A new directory appears complete or not at all;
-// files of an existing one are replaced one by one, each atomically.
+// (transformers cannot skip them), which computes the same function. dir
+// must be absent or empty; it appears complete or not at all.
 func ExportHF(m *decoder.Model, dir string, tok tokenizer.Tokenizer, dt tensor.DType) error {
+	return ExportHFWith(m, dir, tok, dt, WriteOptions{})
+}
+
+// ExportHFWith is ExportHF with o: o.Force replaces an existing dir as a
+// whole (no old shard or index survives), o.Context stops the export.
+func ExportHFWith(m *decoder.Model, dir string, tok tokenizer.Tokenizer, dt tensor.DType, o WriteOptions) error {
 	if err := m.Config.CheckExport(decoder.HF); err != nil {
 		return fmt.Errorf("convert: %w", err)
 	}
@@ -173,7 +178,7 @@ func ExportHF(m *decoder.Model, dir string, tok tokenizer.Tokenizer, dt tensor.D
 		if err != nil {
 			return err
 		}
-		if err := nn.SaveParams(filepath.Join(d, WeightsFile), params, st, map[string]string{"format": "pt"}); err != nil {
+		if err := saveParams(o.ctx(), filepath.Join(d, WeightsFile), params, st, map[string]string{"format": "pt"}); err != nil {
 			return err
 		}
 		if err := bpe.SaveHF(filepath.Join(d, TokenizerFile)); err != nil {
@@ -184,10 +189,7 @@ func ExportHF(m *decoder.Model, dir string, tok tokenizer.Tokenizer, dt tensor.D
 		}
 		return fsutil.WriteFile(filepath.Join(d, GenerationConfigFile), append(genJSON, '\n'))
 	}
-	if _, err := os.Stat(dir); err == nil {
-		return write(dir)
-	}
-	return fsutil.WriteDir(dir, write)
+	return fsutil.ReplaceDir(dir, o.fs(), write)
 }
 
 // HFTypes are the types weights are written in to safetensors files.

@@ -430,7 +430,7 @@ func TestWriteRandom(t *testing.T) {
 	if d := decodertest.MaxDiff(decodertest.Logits(t, a, in), decodertest.Logits(t, b, in)); d > 1e-4 {
 		t.Fatalf("the same seed gives logits %g apart", d)
 	}
-	if err := WriteRandom(c, dirs[0], tensor.BFloat16, 42, 0, nil); err == nil || !strings.Contains(err.Error(), "already exists") {
+	if err := WriteRandom(c, dirs[0], tensor.BFloat16, 42, 0, nil); err == nil || !strings.Contains(err.Error(), "is not empty (holds") {
 		t.Fatalf("overwriting: %v", err)
 	}
 }

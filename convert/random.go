@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -21,8 +22,15 @@ import (
 // far larger than memory (a Llama-3-8B shape, for benchmarks and for
 // testing the loaders) can be made without weights to download. progress,
 // if not nil, is called with bytes written and the total. The directory
-// appears complete or not at all.
+// appears complete or not at all; it must be absent or empty.
 func WriteRandom(c *decoder.Config, dir string, typ tensor.DType, seed uint64, shardBytes int64, progress func(done, total int64)) error {
+	return WriteRandomWith(c, dir, typ, seed, shardBytes, progress, WriteOptions{})
+}
+
+// WriteRandomWith is WriteRandom with o: o.Force replaces an existing dir
+// as a whole, o.Context stops the writing between tensors (and within
+// long writes).
+func WriteRandomWith(c *decoder.Config, dir string, typ tensor.DType, seed uint64, shardBytes int64, progress func(done, total int64), o WriteOptions) error {
 	dt, err := safetensorsType(typ)
 	if err != nil {
 		return err
@@ -48,13 +56,13 @@ func WriteRandom(c *decoder.Config, dir string, typ tensor.DType, seed uint64, s
 		shards[len(shards)-1] = append(shards[len(shards)-1], i)
 		size += b
 	}
-	return fsutil.WriteDir(dir, func(tmp string) error {
-		return writeRandom(c, tmp, params, shards, total, dt, seed, progress)
+	return fsutil.ReplaceDir(dir, o.fs(), func(tmp string) error {
+		return writeRandom(o.ctx(), c, tmp, params, shards, total, dt, seed, progress)
 	})
 }
 
 // writeRandom writes the shards, config.json and index into tmp.
-func writeRandom(c *decoder.Config, tmp string, params []*autograd.Var, shards [][]int, total int64, dt safetensors.DType, seed uint64, progress func(done, total int64)) error {
+func writeRandom(ctx context.Context, c *decoder.Config, tmp string, params []*autograd.Var, shards [][]int, total int64, dt safetensors.DType, seed uint64, progress func(done, total int64)) error {
 	rng := tensor.NewRNG(seed)
 	weightMap := map[string]string{}
 	done := int64(0)
@@ -65,10 +73,16 @@ func writeRandom(c *decoder.Config, tmp string, params []*autograd.Var, shards [
 		}
 		var ts []safetensors.Tensor
 		for _, i := range idx {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			p := params[i]
 			v := p.Value
 			if v.IsEmpty() {
-				v = tensor.Normal(rng, 0, c.InitializerRange, p.Shape()...)
+				var err error
+				if v, err = normal(ctx, rng, c.InitializerRange, p.Shape()); err != nil {
+					return err
+				}
 			}
 			t, err := safetensors.FromTensor(p.Name, v, dt)
 			if err != nil {
@@ -77,7 +91,7 @@ func writeRandom(c *decoder.Config, tmp string, params []*autograd.Var, shards [
 			ts = append(ts, t)
 			weightMap[p.Name] = name
 		}
-		if err := safetensors.Write(filepath.Join(tmp, name), ts, map[string]string{"format": "pt"}); err != nil {
+		if err := saveTensors(ctx, filepath.Join(tmp, name), ts, map[string]string{"format": "pt"}); err != nil {
 			return err
 		}
 		for _, t := range ts {
@@ -101,4 +115,23 @@ func writeRandom(c *decoder.Config, tmp string, params []*autograd.Var, shards [
 		}
 	}
 	return nil
+}
+
+// normal is tensor.Normal(rng, 0, std, shape...) — the same values — made
+// in pieces with ctx checked between them, so that even the embedding of a
+// large vocabulary stops promptly.
+func normal(ctx context.Context, rng *tensor.RNG, std float64, shape []int) (*tensor.Tensor, error) {
+	t := tensor.Zeros(shape...)
+	f := t.F32()
+	for len(f) > 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		k := min(len(f), 1<<22)
+		for i := range f[:k] {
+			f[i] = float32(std * rng.Normal())
+		}
+		f = f[k:]
+	}
+	return t, nil
 }

@@ -15,10 +15,11 @@ func init() {
 }
 
 func runExtract(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("extract", "--model DIR --ffn-widths W1,W2,… --out DIR", stderr)
+	fs := newFlags("extract", "--model DIR --ffn-widths W1,W2,… --out DIR [--force]", stderr)
 	model := fs.String("model", "", "a training run's directory, a model directory or a .gguf file (a MatFormer, or any model to slice) (required)")
 	widths := fs.String("ffn-widths", "", "FFN width of each layer, comma-separated; one value applies to every layer (required)")
-	out := fs.String("out", "", "new directory for the extracted model (required; must not exist)")
+	out := fs.String("out", "", "directory for the extracted model (required; must not exist, or be empty, unless --force)")
+	force := fs.Bool("force", false, forceHelp)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -26,6 +27,9 @@ func runExtract(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "loom extract: --model, --ffn-widths and --out are required")
 		fs.Usage()
 		return errUsage
+	}
+	if err := checkOut(*out, true, *force, source{"--model", *model}); err != nil {
+		return err
 	}
 	l, err := loadModel("extract", *model, 0, "", stderr)
 	if err != nil {
@@ -39,8 +43,8 @@ func runExtract(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := fsutil.WriteDir(*out, func(tmp string) error { return saveDerived(sub, l, tmp) }); err != nil {
-		return err
+	if err := fsutil.ReplaceDir(*out, fsutil.Options{Force: *force}, func(tmp string) error { return saveDerived(sub, l, tmp) }); err != nil {
+		return outError(err)
 	}
 	fmt.Fprintf(stdout, "wrote %s: FFN widths %v, %d parameters (the source has %d)\n", *out, ws, sub.NumParams(), l.Model.NumParams())
 	return nil

@@ -55,7 +55,7 @@ func TestExtractCLI(t *testing.T) {
 		}
 	}
 	// An existing output is not overwritten.
-	if code := run([]string{"extract", "--model", src, "--ffn-widths", "8", "--out", out}, &o, &e); code == 0 || !strings.Contains(e.String(), "already exists") {
+	if code := run([]string{"extract", "--model", src, "--ffn-widths", "8", "--out", out}, &o, &e); code == 0 || !strings.Contains(e.String(), "is not empty (holds config.json, generation_config.json, model.safetensors, …); pass --force to replace it") {
 		t.Errorf("existing --out: %q", e.String())
 	}
 }

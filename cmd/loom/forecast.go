@@ -87,10 +87,11 @@ func readFrame(path string) (*series.Frame, error) {
 }
 
 func forecastTrain(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("forecast train", "--csv FILE --out DIR [flags]", stderr)
+	fs := newFlags("forecast train", "--csv FILE --out DIR [--force] [flags]", stderr)
 	df := addDataFlags(fs, true)
 	arch := choice(fs, "arch", "itransformer", "model: "+strings.Join(forecast.Archs(), ", "), forecast.Archs()...)
-	out := fs.String("out", "", "directory for the trained model, its checkpoint/ (every epoch), metrics.jsonl and loss.png (required; a run stopped midway resumes from its checkpoint)")
+	out := fs.String("out", "", "directory for the trained model, its checkpoint/ (every epoch), metrics.jsonl and loss.png (required; must not exist, or be empty, unless --force; a run stopped midway resumes from its checkpoint)")
+	force := fs.Bool("force", false, "replace an existing --out as a whole, a run there too (it starts afresh instead of resuming)")
 	epochs := intFlag(fs, "epochs", 10, "training epochs (early stopping may end sooner)", atLeast(1))
 	batch := intFlag(fs, "batch", 32, "batch size", atLeast(1))
 	lr := floatFlag(fs, "lr", 0, "learning rate, halved after every epoch (default: 1e-4; DLinear 0.005, as the official scripts)", above(0))
@@ -112,13 +113,18 @@ func forecastTrain(args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	resume := false
-	if _, err := os.Stat(*out); err == nil {
+	if *force {
+		if err := checkOut(*out, true, true, source{"--csv", *df.csv}); err != nil {
+			return err
+		}
+	} else if _, err := os.Stat(*out); err == nil {
 		_, trained := os.Stat(filepath.Join(*out, forecast.ConfigFile))
 		_, started := os.Stat(filepath.Join(*out, train.CheckpointDir, train.StateFile))
-		if trained == nil || started != nil {
-			return fmt.Errorf("--out %s already exists (and is not a forecasting run to resume)", *out)
+		if trained != nil && started == nil {
+			resume = true
+		} else if err := fsutil.CheckDest(*out, true, fsutil.Options{}); err != nil {
+			return outErrorAs(err, " and is not a forecasting run to resume; pass --force to replace it")
 		}
-		resume = true
 	}
 	if err := setThreads(*threads); err != nil {
 		return err
@@ -149,6 +155,12 @@ func forecastTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "%s: %s, %d variates (%s), lookback %d, horizon %d; windows train %d, validation %d, test %d\n",
 		c.Arch, d.Name, d.N, d.Spec.Features, d.Spec.Lookback, d.Spec.Horizon, d.Len(series.Train), d.Len(series.Val), d.Len(series.Test))
+	if *force {
+		// Everything checked and read: only now does the old --out go.
+		if err := fsutil.Discard(*out); err != nil {
+			return err
+		}
+	}
 	res, err := forecast.Fit(m, d, forecast.FitOptions{Epochs: *epochs, Batch: *batch, LR: *lr, Patience: *patience, Seed: *seed, Progress: stderr,
 		OutDir: *out, Resume: resume})
 	if err != nil {

@@ -15,12 +15,13 @@ func init() {
 }
 
 func runInit(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("init", "--config FILE --out DIR [--dtype bf16] [--shard-mb 2000] [--seed 0]", stderr)
+	fs := newFlags("init", "--config FILE --out DIR [--dtype bf16] [--shard-mb 2000] [--seed 0] [--force]", stderr)
 	config := fs.String("config", "", "a Hugging Face config.json (llama, mistral or qwen2) (required)")
-	out := fs.String("out", "", "the model directory to create; must not exist (required)")
+	out := fs.String("out", "", "the model directory to create (required; must not exist, or be empty, unless --force)")
 	dtype := choice(fs, "dtype", "bf16", "stored weight type: f32, f16 or bf16", "f32", "f16", "bf16")
 	shardMB := int64Flag(fs, "shard-mb", 2000, "largest shard in MB", atLeast(1), sp{0, "one model.safetensors"})
 	seed := fs.Uint64("seed", 0, "random seed")
+	force := fs.Bool("force", false, forceHelp)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -37,16 +38,21 @@ func runInit(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := checkOut(*out, true, *force, source{"--config", *config}); err != nil {
+		return err
+	}
+	ctx, stop := interruptible(stderr)
+	defer stop()
 	var bar *progress.Bar
 	t0 := time.Now()
-	err = convert.WriteRandom(c, *out, dt, *seed, *shardMB*1e6, func(done, total int64) {
+	err = convert.WriteRandomWith(c, *out, dt, *seed, *shardMB*1e6, func(done, total int64) {
 		if bar == nil {
 			bar = progress.New(stderr, "init (MB)", int(total/1e6))
 		}
 		bar.Update(int(done / 1e6))
-	})
+	}, convert.WriteOptions{Force: *force, Context: ctx})
 	if err != nil {
-		return err
+		return writeError(ctx, *out, err)
 	}
 	if bar != nil {
 		bar.Done()

@@ -23,11 +23,12 @@ func init() {
 }
 
 func runPrune(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("prune", "--method M --ratio R --model DIR --out DIR [--calib FILE] [flags]", stderr)
+	fs := newFlags("prune", "--method M --ratio R --model DIR --out DIR [--calib FILE] [--force] [flags]", stderr)
 	method := choice(fs, "method", "finercut", "finercut, oneshot, shortgpt, lastn or random", prune.Names()...)
 	ratio := floatFlag(fs, "ratio", 0, "fraction of all attention and FFN sublayers to remove (required)", span{lo: 0, hi: 1, loOpen: true, hiOpen: true})
 	model := fs.String("model", "", "model to prune: a training run's directory, a model directory or a .gguf file (required)")
-	out := fs.String("out", "", "directory for the pruned model and its report (required)")
+	out := fs.String("out", "", "directory for the pruned model and its report (required; must not exist, or be empty, unless --force)")
+	force := fs.Bool("force", false, forceHelp)
 	calib := fs.String("calib", "", "calibration text (default: the first 90% of the embedded corpus)")
 	evalPath := fs.String("eval", "", "held-out text for the before/after loss (default: the embedded corpus's last 10%)")
 	windows := intFlag(fs, "windows", 32, "calibration windows", atLeast(1))
@@ -48,6 +49,9 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	if err := refuseOutInModel(*model, *out); err != nil {
+		return err
+	}
+	if err := checkOut(*out, true, *force, source{"--model", *model}, source{"--calib", *calib}, source{"--eval", *evalPath}); err != nil {
 		return err
 	}
 	if usesFinerCut := *method == "finercut" || *method == "oneshot"; !usesFinerCut && givenFlags(fs)["distance"] {
@@ -134,11 +138,14 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	bar.Done()
-	if err := saveDerived(m, l, *out); err != nil {
-		return err
-	}
-	if err := rep.WriteFiles(*out); err != nil {
-		return err
+	err = fsutil.ReplaceDir(*out, fsutil.Options{Force: *force}, func(tmp string) error {
+		if err := saveDerived(m, l, tmp); err != nil {
+			return err
+		}
+		return rep.WriteFiles(tmp)
+	})
+	if err != nil {
+		return outError(err)
 	}
 	fmt.Fprintf(stdout, "removed %d of %d sublayers (%s) in %.1fs: held-out loss %.4f → %.4f (retention %.3f), decode %.1f → %.1f tokens/s\n",
 		count, rep.Total, *method, rep.SearchS, rep.Before.Loss, rep.After.Loss, rep.LossRetention, rep.Before.DecodeTokS, rep.After.DecodeTokS)

@@ -87,6 +87,9 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "loom train: --out DIR is required")
 		return errUsage
 	}
+	if err := checkTrainOut(*out); err != nil {
+		return err
+	}
 	if err := setThreads(*threads); err != nil {
 		return err
 	}

@@ -16,8 +16,22 @@ import (
 // renamed over path only when everything succeeded; on any error the
 // temporary file is removed and path is left as it was. A replaced file
 // keeps its permissions; a new one gets 0644. Errors from fill are returned
-// as they are; others name the path.
-func WriteAtomic(path string, fill func(w io.Writer) error) (err error) {
+// as they are; others name the path. The temporary file's name carries the
+// process id, and stale ones of processes no longer running are removed
+// first (see Sweep).
+func WriteAtomic(path string, fill func(w io.Writer) error) error {
+	return writeAtomic(path, fill, func(tmp string) error {
+		if err := os.Rename(tmp, path); err != nil {
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
+		syncDir(filepath.Dir(path))
+		return nil
+	})
+}
+
+// writeAtomic is WriteAtomic with commit moving the finished temporary
+// file into place.
+func writeAtomic(path string, fill func(w io.Writer) error, commit func(tmp string) error) (err error) {
 	dir, base := filepath.Split(path)
 	if base == "" {
 		return fmt.Errorf("writing %s: the path names a directory, not a file", path)
@@ -25,11 +39,12 @@ func WriteAtomic(path string, fill func(w io.Writer) error) (err error) {
 	if dir == "" {
 		dir = "."
 	}
+	Sweep(path)
 	perm := os.FileMode(0o644)
 	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
 		perm = st.Mode().Perm()
 	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	tmp, err := os.CreateTemp(dir, tempPrefix(path, tmpTag))
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
@@ -58,11 +73,7 @@ func WriteAtomic(path string, fill func(w io.Writer) error) (err error) {
 	if err := tmp.Close(); err != nil {
 		return wrap(err)
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return wrap(err)
-	}
-	syncDir(dir)
-	return nil
+	return commit(tmp.Name())
 }
 
 // WriteFile is WriteAtomic for a byte slice.
@@ -75,32 +86,10 @@ func WriteFile(path string, data []byte) error {
 
 // WriteDir creates the directory dir atomically: fill writes its files into
 // a temporary sibling directory, which is renamed to dir only when fill
-// succeeds, so dir appears complete or not at all. dir must not exist.
-func WriteDir(dir string, fill func(tmp string) error) (err error) {
-	dir = filepath.Clean(dir)
-	if _, err := os.Stat(dir); err == nil {
-		return fmt.Errorf("%s already exists", dir)
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".tmp")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", dir, err)
-	}
-	defer func() {
-		if err != nil {
-			_ = os.RemoveAll(tmp)
-		}
-	}()
-	if err := fill(tmp); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return fmt.Errorf("writing %s: %w", dir, err)
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		return fmt.Errorf("writing %s: %w", dir, err)
-	}
-	syncDir(filepath.Dir(dir))
-	return nil
+// succeeds, so dir appears complete or not at all. dir must be absent or
+// empty (ReplaceDir with no Options).
+func WriteDir(dir string, fill func(tmp string) error) error {
+	return ReplaceDir(dir, Options{}, fill)
 }
 
 // Contains reports whether path is dir or lies inside it. Both are made
