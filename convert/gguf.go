@@ -125,7 +125,7 @@ func ExportGGUF(m *decoder.Model, path string, tok tokenizer.Tokenizer, typ tens
 // ExportGGUFWith is ExportGGUF with o: o.Force replaces an existing path,
 // o.Context stops the export.
 func ExportGGUFWith(m *decoder.Model, path string, tok tokenizer.Tokenizer, typ tensor.DType, name string, o WriteOptions) error {
-	ctx := o.ctx()
+	ctx := o.Ctx()
 	c := m.Config
 	if err := c.CheckExport(decoder.GGUF); err != nil {
 		return fmt.Errorf("convert: %w", err)
@@ -215,7 +215,7 @@ func ExportGGUFWith(m *decoder.Model, path string, tok tokenizer.Tokenizer, typ 
 	}
 	// The tensors are packed inside the write, so that its temporary file
 	// is there from the start and an interrupt at any point removes it.
-	return fsutil.ReplaceFile(path, o.fs(), func(out io.Writer) error {
+	return fsutil.ReplaceFile(path, o, func(out io.Writer) error {
 		if err := addGGUFTensors(ctx, w, m, typ); err != nil {
 			return err
 		}

@@ -178,7 +178,7 @@ func ExportHFWith(m *decoder.Model, dir string, tok tokenizer.Tokenizer, dt tens
 		if err != nil {
 			return err
 		}
-		if err := saveParams(o.ctx(), filepath.Join(d, WeightsFile), params, st, map[string]string{"format": "pt"}); err != nil {
+		if err := saveParams(o.Ctx(), filepath.Join(d, WeightsFile), params, st, map[string]string{"format": "pt"}); err != nil {
 			return err
 		}
 		if err := bpe.SaveHF(filepath.Join(d, TokenizerFile)); err != nil {
@@ -189,7 +189,7 @@ func ExportHFWith(m *decoder.Model, dir string, tok tokenizer.Tokenizer, dt tens
 		}
 		return fsutil.WriteFile(filepath.Join(d, GenerationConfigFile), append(genJSON, '\n'))
 	}
-	return fsutil.ReplaceDir(dir, o.fs(), write)
+	return fsutil.ReplaceDir(dir, o, write)
 }
 
 // HFTypes are the types weights are written in to safetensors files.

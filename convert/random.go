@@ -56,8 +56,8 @@ func WriteRandomWith(c *decoder.Config, dir string, typ tensor.DType, seed uint6
 		shards[len(shards)-1] = append(shards[len(shards)-1], i)
 		size += b
 	}
-	return fsutil.ReplaceDir(dir, o.fs(), func(tmp string) error {
-		return writeRandom(o.ctx(), c, tmp, params, shards, total, dt, seed, progress)
+	return fsutil.ReplaceDir(dir, o, func(tmp string) error {
+		return writeRandom(o.Ctx(), c, tmp, params, shards, total, dt, seed, progress)
 	})
 }
 

@@ -12,29 +12,11 @@ import (
 )
 
 // WriteOptions say how ExportHFWith, ExportGGUFWith and WriteRandomWith
-// treat their destination.
-type WriteOptions struct {
-	// Force replaces an existing destination as a whole: none of its old
-	// files survive. Without it the destination must be absent, or an
-	// empty directory; anything else is refused with an error naming what
-	// it holds.
-	Force bool
-	// Context, when canceled, stops the write between tensors (and within
-	// long ones); the partial output is removed, the destination is left
-	// as it was and the error wraps context.Canceled. nil: never canceled.
-	Context context.Context
-}
-
-func (o WriteOptions) ctx() context.Context {
-	if o.Context == nil {
-		return context.Background()
-	}
-	return o.Context
-}
-
-func (o WriteOptions) fs() fsutil.Options {
-	return fsutil.Options{Force: o.Force, Context: o.Context}
-}
+// treat their destination: fsutil's one rule for every written model
+// (Force replaces an existing destination as a whole; a canceled Context
+// stops the write, removes the partial output and leaves the destination as
+// it was, the error wrapping context.Canceled).
+type WriteOptions = fsutil.Options
 
 // saveTensors writes tensors as the safetensors file path, atomically,
 // stopping when ctx is canceled.

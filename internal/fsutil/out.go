@@ -26,7 +26,8 @@ type Options struct {
 	Context context.Context
 }
 
-func (o Options) ctx() context.Context {
+// Ctx is the Context, or context.Background when it is nil.
+func (o Options) Ctx() context.Context {
 	if o.Context == nil {
 		return context.Background()
 	}
@@ -109,7 +110,7 @@ func ReplaceDir(dir string, o Options, fill func(tmp string) error) (err error) 
 	if err := CheckDest(dir, true, o); err != nil {
 		return err
 	}
-	if err := o.ctx().Err(); err != nil {
+	if err := o.Ctx().Err(); err != nil {
 		return err
 	}
 	tmp, err := os.MkdirTemp(filepath.Dir(dir), tempPrefix(dir, tmpTag))
@@ -124,7 +125,7 @@ func ReplaceDir(dir string, o Options, fill func(tmp string) error) (err error) 
 	if err := fill(tmp); err != nil {
 		return err
 	}
-	if err := o.ctx().Err(); err != nil {
+	if err := o.Ctx().Err(); err != nil {
 		return err
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {
@@ -146,7 +147,7 @@ func ReplaceFile(path string, o Options, fill func(w io.Writer) error) error {
 	if err := CheckDest(path, false, o); err != nil {
 		return err
 	}
-	ctx := o.ctx()
+	ctx := o.Ctx()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
