@@ -20,7 +20,8 @@ import (
 // model.safetensors), holding no more than one shard in memory — so models
 // far larger than memory (a Llama-3-8B shape, for benchmarks and for
 // testing the loaders) can be made without weights to download. progress,
-// if not nil, is called with bytes written and the total. The directory
+// if not nil, is called with bytes written and the total: with 0 before
+// the first shard, then after each. The directory
 // appears complete or not at all.
 func WriteRandom(c *decoder.Config, dir string, typ tensor.DType, seed uint64, shardBytes int64, progress func(done, total int64)) error {
 	dt, err := safetensorsType(typ)
@@ -58,6 +59,9 @@ func writeRandom(c *decoder.Config, tmp string, params []*autograd.Var, shards [
 	rng := tensor.NewRNG(seed)
 	weightMap := map[string]string{}
 	done := int64(0)
+	if progress != nil {
+		progress(0, total) // before any work, so that a bar's clock starts now
+	}
 	for si, idx := range shards {
 		name := WeightsFile
 		if len(shards) > 1 {
