@@ -78,8 +78,21 @@ func (b *Bar) Done(fields ...string) {
 	}
 }
 
+// Stop ends the bar's line at done units, short of the total (the work
+// was interrupted), with the given fields and the time spent.
+func (b *Bar) Stop(done int, fields ...string) {
+	t := b.now()
+	b.print(b.line(done, fields, "stopped after "+Duration(t.Sub(b.start))))
+	if b.tty {
+		fmt.Fprintln(b.W)
+	}
+}
+
 func (b *Bar) draw(done int, t time.Time, fields []string) {
-	line := b.Line(done, t.Sub(b.start), fields...)
+	b.print(b.Line(done, t.Sub(b.start), fields...))
+}
+
+func (b *Bar) print(line string) {
 	if b.tty {
 		pad := ""
 		if n := b.lastLen - len(line); n > 0 {
@@ -94,6 +107,22 @@ func (b *Bar) draw(done int, t time.Time, fields []string) {
 
 // Line formats the bar for done units after elapsed time.
 func (b *Bar) Line(done int, elapsed time.Duration, fields ...string) string {
+	// No ETA before there is a rate: work done in this session, in
+	// measurable time.
+	eta := "--"
+	if done > b.Base && done < b.Total && elapsed > 0 {
+		eta = Duration(time.Duration(float64(elapsed) / float64(done-b.Base) * float64(b.Total-done)))
+	} else if done >= b.Total {
+		eta = "done in " + Duration(elapsed)
+	}
+	if done < b.Total {
+		eta = "ETA " + eta
+	}
+	return b.line(done, fields, eta)
+}
+
+// line is the bar at done units with fields and a last field.
+func (b *Bar) line(done int, fields []string, last string) string {
 	frac := 0.0
 	if b.Total > 0 {
 		frac = min(1, float64(done)/float64(b.Total))
@@ -103,14 +132,6 @@ func (b *Bar) Line(done int, elapsed time.Duration, fields ...string) string {
 	bar := strings.Repeat("=", fill)
 	if fill < width {
 		bar += ">" + strings.Repeat(" ", width-fill-1)
-	}
-	// No ETA before there is a rate: work done in this session, in
-	// measurable time.
-	eta := "--"
-	if done > b.Base && done < b.Total && elapsed > 0 {
-		eta = Duration(time.Duration(float64(elapsed) / float64(done-b.Base) * float64(b.Total-done)))
-	} else if done >= b.Total {
-		eta = "done in " + Duration(elapsed)
 	}
 	count := fmt.Sprintf("%d/%d", done, b.Total)
 	if b.Bytes {
@@ -122,10 +143,10 @@ func (b *Bar) Line(done int, elapsed time.Duration, fields ...string) string {
 			s += " | " + f
 		}
 	}
-	if done >= b.Total {
-		return s + " | " + eta
+	if last != "" {
+		s += " | " + last
 	}
-	return s + " | ETA " + eta
+	return s
 }
 
 // Duration formats d compactly: 45s, 3m12s, 1h05m.
