@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -89,20 +88,38 @@ func TestInterruptCheckpointsAndResumes(t *testing.T) {
 	}
 }
 
-// TestInterruptBeforeAnyStep: nothing is saved, and the error says so.
+// TestInterruptBeforeAnyStep: with OutDir, a checkpoint of step 0 is
+// written, so the directory is a run to resume; without, nothing is saved
+// and the error says so.
 func TestInterruptBeforeAnyStep(t *testing.T) {
-	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	r := tinyRun(t, dir, 0)
-	r.Context = ctx
-	err := r.Train()
-	var ie *Interrupted
-	if !errors.As(err, &ie) || ie.Step != 0 || ie.Checkpoint != "" || err.Error() != "interrupted at step 0/12; no checkpoint saved" {
-		t.Fatalf("Train: %v", err)
+	dir := t.TempDir()
+	for _, out := range []string{dir, ""} {
+		r := tinyRun(t, out, 0)
+		r.Context = ctx
+		err := r.Train()
+		var ie *Interrupted
+		if !errors.As(err, &ie) || ie.Step != 0 {
+			t.Fatalf("OutDir %q: Train: %v", out, err)
+		}
+		if out == "" {
+			if ie.Checkpoint != "" || err.Error() != "interrupted at step 0/12; no checkpoint saved" {
+				t.Fatalf("no OutDir: %v", err)
+			}
+			continue
+		}
+		if step, ok, err := CheckpointStep(out); err != nil || !ok || step != 0 || ie.Checkpoint != filepath.Join(out, CheckpointDir) {
+			t.Fatalf("checkpoint at step %d (%v, %v); error %v", step, ok, err, ie)
+		}
 	}
-	if _, err := os.Stat(filepath.Join(dir, CheckpointDir)); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("a checkpoint was written: %v", err)
+	// and it resumes to the end
+	r := tinyRun(t, dir, 0)
+	if err := r.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Train(); err != nil || r.Step() != 12 {
+		t.Fatalf("resumed from step 0: step %d, %v", r.Step(), err)
 	}
 }
 

@@ -405,10 +405,12 @@ func (l *Loop[B]) Train() error {
 }
 
 // interrupt ends a run stopped by its Context: it writes a checkpoint of
-// the current step unless there is one and returns an *Interrupted.
+// the current step unless there is one (of step 0 too, which resumes as a
+// fresh start would, so that OutDir is always a run to resume) and returns
+// an *Interrupted.
 func (l *Loop[B]) interrupt(bar *progress.Bar, lastVal float64) error {
 	e := &Interrupted{Step: l.step, Steps: l.Hyper.Steps}
-	if l.OutDir != "" && l.step > 0 {
+	if l.OutDir != "" {
 		if l.saved != l.step {
 			if err := l.Checkpoint(); err != nil {
 				return fmt.Errorf("interrupted at step %d/%d; saving the checkpoint failed: %w", l.step, l.Hyper.Steps, err)
