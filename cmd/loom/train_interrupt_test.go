@@ -63,7 +63,7 @@ func interruptRun(t *testing.T, dir, waitFor string, twice bool, args ...string)
 	return ee.ExitCode(), all.String()
 }
 
-var interruptedLine = regexp.MustCompile(`(?m)^loom: interrupted at step (\d+)/(\d+); checkpoint saved to (\S+); resume with: (.*)$`)
+var interruptedLine = regexp.MustCompile(`(?m)^loom: interrupted at step (\d+)/(\d+); checkpoint saved to (.+?); resume with: (.*)$`)
 
 // checkInterrupted checks a clean stop's exit status, message and
 // checkpoint, and returns the step and the resume command.
@@ -139,5 +139,31 @@ func TestTrainInterrupt(t *testing.T) {
 	want = fmt.Sprintf("loom: --steps 2: %s is already at step %d; pass --steps N > %d to train further, or another --out to start afresh\n", filepath.Join("run", "checkpoint"), target, target)
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || string(out) != want {
 		t.Fatalf("--steps 2 on a checkpoint of step %d: %v\n%s\nwant %q", target, err, out, want)
+	}
+}
+
+// TestQuickstartInterrupt: Ctrl-C during `loom quickstart` saves a
+// checkpoint and prints the quickstart command that resumes; a second
+// Ctrl-C quits at once, leaving the saved checkpoint as it was.
+func TestQuickstartInterrupt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains the quickstart model for a few steps, twice")
+	}
+	dir := t.TempDir()
+	args := []string{"quickstart", "--steps", "100000", "--threads", "2", "--progress-every", "1ns", "--out", "qs dir"}
+	code, stderr := interruptRun(t, dir, "train ", false, args...)
+	k, resume := checkInterrupted(t, dir, code, stderr, filepath.Join("qs dir", "checkpoint"),
+		"loom quickstart --steps 100000 --threads 2 --progress-every 1ns --out 'qs dir'", 100000)
+
+	// Resumed as printed (the quoted directory is one word), then stopped
+	// with two Ctrl-Cs: the second quits during the step, so the run
+	// ends without a new checkpoint and without the clean stop's message.
+	words := append(strings.Fields(strings.TrimSuffix(resume, " --out 'qs dir'"))[1:], "--out", "qs dir")
+	code, stderr = interruptRun(t, dir, fmt.Sprintf("train %d/100000 [", k+1), true, words...)
+	if code != exitInterrupted || !strings.Contains(stderr, "loom: second interrupt: quitting at once") || strings.Contains(stderr, "loom: interrupted at step") {
+		t.Fatalf("second Ctrl-C: exit status %d, stderr:\n%s\nwant 130 and \"second interrupt: quitting at once\"", code, stderr)
+	}
+	if step, ok, err := train.CheckpointStep(filepath.Join(dir, "qs dir")); err != nil || !ok || step != k {
+		t.Fatalf("after the second Ctrl-C the checkpoint is at step %d (%v, %v), want the saved %d", step, ok, err, k)
 	}
 }
