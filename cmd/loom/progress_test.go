@@ -24,3 +24,40 @@ func TestInitProgressSmallModel(t *testing.T) {
 		t.Fatalf("init progress:\n%s\nwant a line at 0 B/230.0 KB with ETA --, then 230.0 KB/230.0 KB", e.String())
 	}
 }
+
+// TestTrainProgressEvery: --progress-every sets how often training prints
+// a progress line off a terminal (default 10 s); it must be positive.
+func TestTrainProgressEvery(t *testing.T) {
+	dir := t.TempDir()
+	corpus := filepath.Join(dir, "corpus.txt")
+	os.WriteFile(corpus, []byte(strings.Repeat("the quick brown fox jumps over the lazy dog. ", 100)), 0o644)
+	for _, c := range []struct {
+		every string
+		lines int // "train i/6" lines
+	}{{"", 2}, {"1ns", 6}} {
+		args := []string{"train", "--preset", "tiny", "--data", corpus, "--steps", "6", "--threads", "1", "--out", filepath.Join(dir, "run"+c.every)}
+		if c.every != "" {
+			args = append(args, "--progress-every", c.every)
+		}
+		var o, e bytes.Buffer
+		if code := run(args, &o, &e); code != 0 {
+			t.Fatalf("%v: %d %s", args, code, e.String())
+		}
+		n := 0
+		for _, line := range strings.Split(e.String(), "\n") {
+			if strings.HasPrefix(line, "train ") {
+				n++
+			}
+		}
+		if n != c.lines {
+			t.Errorf("--progress-every %q: %d progress lines, want %d:\n%s", c.every, n, c.lines, e.String())
+		}
+	}
+	for _, bad := range []string{"0s", "-1s", "soon"} {
+		var o, e bytes.Buffer
+		code := run([]string{"train", "--preset", "tiny", "--out", filepath.Join(dir, "x"), "--progress-every", bad}, &o, &e)
+		if code != 2 || !strings.Contains(e.String(), "progress-every") {
+			t.Errorf("--progress-every %s: exit %d, %q; want 2 and an error naming the flag", bad, code, e.String())
+		}
+	}
+}

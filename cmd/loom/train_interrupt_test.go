@@ -17,10 +17,10 @@ import (
 )
 
 // interruptRun starts `loom args...` in dir, waits for its first stderr
-// line that starts with waitFor (a progress line: training is under way),
+// line that waitFor matches (a progress line: training is under way),
 // sends SIGINT — and, with twice, a second SIGINT once loom says it is
 // stopping — and returns the exit status and stderr.
-func interruptRun(t *testing.T, dir, waitFor string, twice bool, args ...string) (int, string) {
+func interruptRun(t *testing.T, dir string, waitFor *regexp.Regexp, twice bool, args ...string) (int, string) {
 	t.Helper()
 	cmd := loomCommand(t, dir, args...)
 	stderr, err := cmd.StderrPipe()
@@ -41,7 +41,7 @@ func interruptRun(t *testing.T, dir, waitFor string, twice bool, args ...string)
 		line := sc.Text()
 		all.WriteString(line + "\n")
 		switch {
-		case sent == 0 && strings.HasPrefix(line, waitFor):
+		case sent == 0 && waitFor.MatchString(line):
 			cmd.Process.Signal(os.Interrupt)
 			sent++
 		case sent == 1 && twice && strings.Contains(line, "stopping cleanly"):
@@ -51,7 +51,7 @@ func interruptRun(t *testing.T, dir, waitFor string, twice bool, args ...string)
 	}
 	err = cmd.Wait()
 	if sent == 0 {
-		t.Fatalf("loom %s: never printed a line starting %q (%v):\n%s", strings.Join(args, " "), waitFor, err, all.String())
+		t.Fatalf("loom %s: never printed a line matching %q (%v):\n%s", strings.Join(args, " "), waitFor, err, all.String())
 	}
 	if err == nil {
 		return 0, all.String()
@@ -62,6 +62,9 @@ func interruptRun(t *testing.T, dir, waitFor string, twice bool, args ...string)
 	}
 	return ee.ExitCode(), all.String()
 }
+
+// firstStep matches the first progress line of training.
+var firstStep = regexp.MustCompile(`^train `)
 
 var interruptedLine = regexp.MustCompile(`(?m)^loom: interrupted at step (\d+)/(\d+); checkpoint saved to (.+?); resume with: (.*)$`)
 
@@ -95,14 +98,14 @@ func TestTrainInterrupt(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "corpus.txt"), []byte(strings.Repeat("the quick brown fox jumps over the lazy dog. ", 400)), 0o644)
 	args := []string{"train", "--preset", "tiny", "--data", "corpus.txt", "--steps", "100000", "--threads", "1", "--progress-every", "1ns", "--out", "run", "--resume=false"}
-	code, stderr := interruptRun(t, dir, "train ", false, args...)
+	code, stderr := interruptRun(t, dir, firstStep, false, args...)
 	wantResume := "loom train --preset tiny --data corpus.txt --steps 100000 --threads 1 --progress-every 1ns --out run" // without --resume=false
 	k, resume := checkInterrupted(t, dir, code, stderr, filepath.Join("run", "checkpoint"), wantResume, 100000)
 
 	// The printed command, run as printed, continues at step k+1.
 	words := strings.Fields(resume)[1:]
-	code, stderr = interruptRun(t, dir, "train ", false, words...)
-	if !strings.Contains(stderr, fmt.Sprintf("\ntrain %d/100000 [", k+1)) && !strings.HasPrefix(stderr, fmt.Sprintf("train %d/100000 [", k+1)) {
+	code, stderr = interruptRun(t, dir, firstStep, false, words...)
+	if !strings.HasPrefix(stderr, fmt.Sprintf("train %d/100000 [", k+1)) {
 		t.Fatalf("resumed run's first step is not %d:\n%s", k+1, stderr)
 	}
 	k2, _ := checkInterrupted(t, dir, code, stderr, filepath.Join("run", "checkpoint"), wantResume, 100000)
@@ -151,7 +154,7 @@ func TestQuickstartInterrupt(t *testing.T) {
 	}
 	dir := t.TempDir()
 	args := []string{"quickstart", "--steps", "100000", "--threads", "2", "--progress-every", "1ns", "--out", "qs dir"}
-	code, stderr := interruptRun(t, dir, "train ", false, args...)
+	code, stderr := interruptRun(t, dir, firstStep, false, args...)
 	k, resume := checkInterrupted(t, dir, code, stderr, filepath.Join("qs dir", "checkpoint"),
 		"loom quickstart --steps 100000 --threads 2 --progress-every 1ns --out 'qs dir'", 100000)
 
@@ -159,11 +162,60 @@ func TestQuickstartInterrupt(t *testing.T) {
 	// with two Ctrl-Cs: the second quits during the step, so the run
 	// ends without a new checkpoint and without the clean stop's message.
 	words := append(strings.Fields(strings.TrimSuffix(resume, " --out 'qs dir'"))[1:], "--out", "qs dir")
-	code, stderr = interruptRun(t, dir, fmt.Sprintf("train %d/100000 [", k+1), true, words...)
+	code, stderr = interruptRun(t, dir, firstStep, true, words...)
+	if !strings.HasPrefix(stderr, fmt.Sprintf("train %d/100000 [", k+1)) {
+		t.Fatalf("the resumed run does not start at step %d:\n%s", k+1, stderr)
+	}
 	if code != exitInterrupted || !strings.Contains(stderr, "loom: second interrupt: quitting at once") || strings.Contains(stderr, "loom: interrupted at step") {
 		t.Fatalf("second Ctrl-C: exit status %d, stderr:\n%s\nwant 130 and \"second interrupt: quitting at once\"", code, stderr)
 	}
 	if step, ok, err := train.CheckpointStep(filepath.Join(dir, "qs dir")); err != nil || !ok || step != k {
 		t.Fatalf("after the second Ctrl-C the checkpoint is at step %d (%v, %v), want the saved %d", step, ok, err, k)
+	}
+}
+
+// TestForecastTrainInterrupt: Ctrl-C during `loom forecast train` saves a
+// checkpoint mid-epoch and prints the command that resumes it; the run
+// resumed as printed continues from that step, and one finished with fewer
+// epochs than the checkpoint has reached is refused naming --epochs.
+func TestForecastTrainInterrupt(t *testing.T) {
+	dir := t.TempDir()
+	writeSeries(t, filepath.Join(dir, "load.csv"), 600, "a", "b", "OT")
+	args := []string{"forecast", "train", "--csv", "load.csv", "--out", "fc", "--lookback", "24", "--horizon", "8",
+		"--d-model", "16", "--heads", "4", "--epochs", "1000", "--patience", "1000", "--batch", "16", "--threads", "1", "--progress-every", "1ns"}
+	code, stderr := interruptRun(t, dir, firstStep, false, args...)
+	total := regexp.MustCompile(`train \(1000 epochs\) \d+/(\d+) `).FindStringSubmatch(stderr)
+	if total == nil {
+		t.Fatalf("no progress line:\n%s", stderr)
+	}
+	steps, _ := strconv.Atoi(total[1])
+	wantResume := "loom forecast train " + strings.Join(args[2:], " ")
+	k, resume := checkInterrupted(t, dir, code, stderr, filepath.Join("fc", "checkpoint"), wantResume, steps)
+	if _, err := os.Stat(filepath.Join(dir, "fc", "config.json")); err == nil {
+		t.Fatal("an interrupted run wrote a model")
+	}
+
+	// Resumed as printed, it starts at step k+1; stopped in epoch 2 or
+	// later, its checkpoint is past a run of fewer epochs.
+	code, stderr = interruptRun(t, dir, regexp.MustCompile(`^train .*\| epoch [2-9]`), false, strings.Fields(resume)[1:]...)
+	if first := regexp.MustCompile(`(?m)^train .*$`).FindString(stderr); !strings.HasPrefix(first, fmt.Sprintf("train (1000 epochs) %d/%d [", k+1, steps)) {
+		t.Fatalf("the resumed run does not start at step %d:\n%s", k+1, stderr)
+	}
+	k2, _ := checkInterrupted(t, dir, code, stderr, filepath.Join("fc", "checkpoint"), wantResume, steps)
+	perEpoch := steps / 1000
+	epoch := (k2 + perEpoch - 1) / perEpoch
+	{
+		few := append(append([]string{}, args[:len(args)-2]...), "--epochs", strconv.Itoa(epoch-1))
+		out, err := loomCommand(t, dir, few...).CombinedOutput()
+		want := fmt.Sprintf("--epochs %d: %s is already at step %d, in epoch %d (%d steps per epoch); pass --epochs N ≥ %d", epoch-1, filepath.Join("fc", "checkpoint"), k2, epoch, perEpoch, epoch)
+		if err == nil || !strings.Contains(string(out), want) {
+			t.Fatalf("fewer epochs than the checkpoint's: %v\n%s\nwant %q", err, out, want)
+		}
+	}
+	// Finishing the epoch under way trains the model and saves it.
+	fin := append(append([]string{}, args...), "--epochs", strconv.Itoa(epoch))
+	out, err := loomCommand(t, dir, fin...).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "test MSE") || !strings.Contains(string(out), fmt.Sprintf("train (%d epochs) %d/%d [", epoch, k2+1, epoch*perEpoch)) {
+		t.Fatalf("finishing epoch %d from step %d: %v\n%s", epoch, k2, err, out)
 	}
 }
