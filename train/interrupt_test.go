@@ -161,3 +161,27 @@ func TestProgressEvery(t *testing.T) {
 		}
 	}
 }
+
+// TestJobInterrupted: a Job whose context is canceled returns the
+// *Interrupted error with a checkpoint and no evaluation; run again it
+// resumes from that checkpoint and reports where it started.
+func TestJobInterrupted(t *testing.T) {
+	spec, err := LookupPreset("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.Train.Steps = 4
+	text := []byte(strings.Repeat("the quick brown fox jumps over the lazy dog. ", 100))
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = (&Job{Spec: spec, Text: text, OutDir: dir, Resume: true, Context: ctx}).Run()
+	var ie *Interrupted
+	if !errors.As(err, &ie) || ie.Step != 0 || ie.Steps != 4 || ie.Checkpoint != filepath.Join(dir, CheckpointDir) {
+		t.Fatalf("Run with a canceled context: %v", err)
+	}
+	o, err := (&Job{Spec: spec, Text: text, OutDir: dir, Resume: true}).Run()
+	if err != nil || !o.Resumed || o.StartStep != 0 || o.Steps != 4 || o.Val.Tokens == 0 {
+		t.Fatalf("resumed: %+v, %v", o, err)
+	}
+}
