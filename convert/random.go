@@ -21,8 +21,9 @@ import (
 // model.safetensors), holding no more than one shard in memory — so models
 // far larger than memory (a Llama-3-8B shape, for benchmarks and for
 // testing the loaders) can be made without weights to download. progress,
-// if not nil, is called with bytes written and the total. The directory
-// appears complete or not at all; it must be absent or empty.
+// if not nil, is called with bytes written and the total: with 0 before
+// the first shard, then after each. The directory appears complete or not
+// at all; it must be absent or empty.
 func WriteRandom(c *decoder.Config, dir string, typ tensor.DType, seed uint64, shardBytes int64, progress func(done, total int64)) error {
 	return WriteRandomWith(c, dir, typ, seed, shardBytes, progress, WriteOptions{})
 }
@@ -66,6 +67,9 @@ func writeRandom(ctx context.Context, c *decoder.Config, tmp string, params []*a
 	rng := tensor.NewRNG(seed)
 	weightMap := map[string]string{}
 	done := int64(0)
+	if progress != nil {
+		progress(0, total) // before any work, so that a bar's clock starts now
+	}
 	for si, idx := range shards {
 		name := WeightsFile
 		if len(shards) > 1 {

@@ -13,6 +13,9 @@
 // A resumed run produces the same loss sequence as an uninterrupted one at
 // the same thread count: weights and optimizer moments are saved in
 // float32, the step count and the sampler's and RNG's states with them.
+// A run given a Context stops cleanly when it is canceled (the command
+// line cancels it at Ctrl-C): the optimizer step under way finishes, a
+// checkpoint is written and Train returns an *Interrupted error.
 //
 //	spec, _ := train.LookupPreset("quickstart")
 //	out, err := (&train.Job{Spec: spec, Text: corpus, OutDir: "runs/q"}).Run()

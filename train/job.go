@@ -2,6 +2,7 @@ package train
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -82,6 +83,13 @@ type Job struct {
 	Progress io.Writer
 	Meta     map[string]string
 	StopAt   int // see Run.StopAt
+	// Context, when canceled, stops training after the step under way
+	// with a checkpoint (see Loop.Context); Run then returns the
+	// *Interrupted error without evaluating.
+	Context context.Context
+	// ProgressEvery is the least time between progress lines off a
+	// terminal (0: progress.DefaultInterval).
+	ProgressEvery time.Duration
 }
 
 // TokenizerFile is the name of a model directory's tokenizer.json.
@@ -92,7 +100,8 @@ type Outcome struct {
 	Model     *decoder.Model
 	Tokenizer tokenizer.Tokenizer
 	Val       eval.Result // on the whole held-out split
-	Steps     int
+	Steps     int         // the step trained to
+	StartStep int         // the step resumed from (0 for a fresh run)
 	Resumed   bool
 	Elapsed   time.Duration
 	OutDir    string
@@ -174,6 +183,7 @@ func (j *Job) Run() (*Outcome, error) {
 	}
 	r := &Loop[data.Batch]{Model: m, Hyper: h.Hyper, Data: sampler, OutDir: j.OutDir, Progress: j.Progress,
 		EvalEvery: h.EvalEvery, CheckpointEvery: h.CheckpointEvery, Meta: j.Meta, StopAt: j.StopAt,
+		Context: j.Context, ProgressEvery: j.ProgressEvery,
 		Validate: validator(m, valShard, h.BatchSize, h.SeqLen, valBatches), SaveModel: func(dir string) error { return convert.Save(m, dir) }, SaveExtra: saveTok}
 	out := &Outcome{Model: m, Tokenizer: tok, OutDir: j.OutDir}
 	if j.Resume {
@@ -181,14 +191,19 @@ func (j *Job) Run() (*Outcome, error) {
 			if err := r.Resume(); err != nil {
 				return nil, err
 			}
-			out.Resumed = true
+			out.Resumed, out.StartStep = true, r.Step()
 		}
 	}
 	if err := r.Train(); err != nil {
 		return nil, err
 	}
 	out.Steps, out.Metrics = r.Step(), r.Metrics()
+	if j.Context != nil && j.Context.Err() != nil {
+		// Stopped as the last step finished: the checkpoint is whole.
+		return nil, &Interrupted{Step: r.Step(), Steps: h.Steps, Checkpoint: filepath.Join(j.OutDir, CheckpointDir)}
+	}
 	bar := progress.New(cmp.Or[io.Writer](j.Progress, io.Discard), "eval", valShard.Len()-1)
+	bar.Interval = cmp.Or(j.ProgressEvery, bar.Interval)
 	out.Val, err = eval.Shard(m, valShard, tok, eval.Options{SeqLen: h.SeqLen, Stride: h.SeqLen / 2, Progress: bar})
 	if err != nil {
 		return nil, err

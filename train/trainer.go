@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -84,9 +85,17 @@ type Loop[B any] struct {
 	// StopAt, when positive, ends Train after that step (with a checkpoint)
 	// although the schedule runs to Hyper.Steps: it splits a run in two.
 	StopAt int
+	// Context, when set, stops Train once it is canceled (Ctrl-C): the
+	// optimizer step under way finishes, a checkpoint is written (with
+	// OutDir) and Train returns an *Interrupted error.
+	Context context.Context
+	// ProgressEvery is the least time between two progress lines when
+	// Progress is not a terminal (0: progress.DefaultInterval).
+	ProgressEvery time.Duration
 
 	opt     optim.Optimizer
 	step    int
+	saved   int // the step of the checkpoint in OutDir (-1: none)
 	log     []Metric
 	best    bestState
 	stopped bool
@@ -158,6 +167,7 @@ func (l *Loop[B]) init() {
 			l.opt = NewAdamW(l.Model.Params(), l.Hyper)
 		}
 		l.best.Loss = math.Inf(1)
+		l.saved = -1
 	}
 }
 
@@ -171,6 +181,56 @@ func (l *Loop[B]) schedule() optim.Schedule {
 // ErrDiverged is wrapped by the error of a run whose loss became NaN or
 // infinite.
 var ErrDiverged = errors.New("training diverged")
+
+// ErrInterrupted is wrapped by the error of a run stopped by its Context.
+var ErrInterrupted = errors.New("interrupted")
+
+// Interrupted is the error of a run stopped by its Context between two
+// optimizer steps.
+type Interrupted struct {
+	Step, Steps int
+	// Checkpoint is the directory holding the checkpoint of Step, from
+	// which the run resumes ("": there is none).
+	Checkpoint string
+}
+
+func (e *Interrupted) Error() string {
+	if e.Checkpoint == "" {
+		return fmt.Sprintf("interrupted at step %d/%d; no checkpoint saved", e.Step, e.Steps)
+	}
+	return fmt.Sprintf("interrupted at step %d/%d; checkpoint saved to %s", e.Step, e.Steps, e.Checkpoint)
+}
+
+func (e *Interrupted) Unwrap() error { return ErrInterrupted }
+
+// PastSteps is the error of a run resumed from a checkpoint beyond its
+// last step (a run of fewer steps than the one that saved it).
+type PastSteps struct {
+	Checkpoint  string
+	Step, Steps int
+}
+
+func (e *PastSteps) Error() string {
+	return fmt.Sprintf("%s is at step %d, past the run's %d steps; give more than %d steps to train further", e.Checkpoint, e.Step, e.Steps, e.Step)
+}
+
+// CheckpointStep reads the step of the checkpoint in outDir without
+// loading it; ok is false when there is none.
+func CheckpointStep(outDir string) (step int, ok bool, err error) {
+	path := filepath.Join(outDir, CheckpointDir, StateFile)
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	var st trainerState
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return 0, false, fmt.Errorf("%s: %w", path, err)
+	}
+	return st.Step, true, nil
+}
 
 // Resume restores model, optimizer, sampler, RNG, step, early-stopping
 // state and metrics from OutDir/checkpoint. It fails, naming the file, if
@@ -213,7 +273,7 @@ func (l *Loop[B]) Resume() error {
 			}
 		}
 	}
-	l.step, l.stopped = st.Step, st.Stopped
+	l.step, l.stopped, l.saved = st.Step, st.Stopped, st.Step
 	l.log, err = readMetrics(filepath.Join(l.OutDir, MetricsFile), st.Step)
 	return err
 }
@@ -232,9 +292,13 @@ func restore(path, field, b64 string, set func([]byte) error) error {
 
 // Train runs optimizer steps until Hyper.Steps (or early stopping),
 // evaluating, logging and checkpointing on the way, writes a final
-// checkpoint and, with RestoreBest, puts back the best weights.
+// checkpoint and, with RestoreBest, puts back the best weights. Canceling
+// Context stops it after the step under way, with a checkpoint.
 func (l *Loop[B]) Train() error {
 	l.init()
+	if l.step > l.Hyper.Steps {
+		return &PastSteps{Checkpoint: filepath.Join(l.OutDir, CheckpointDir), Step: l.step, Steps: l.Hyper.Steps}
+	}
 	if l.OutDir != "" {
 		if err := os.MkdirAll(l.OutDir, 0o755); err != nil {
 			return err
@@ -251,6 +315,8 @@ func (l *Loop[B]) Train() error {
 		label = fmt.Sprintf("train (%d epochs)", (h.Steps+l.StepsPerEpoch-1)/l.StepsPerEpoch)
 	}
 	bar := progress.New(cmp.Or[io.Writer](l.Progress, io.Discard), label, h.Steps)
+	bar.Interval = cmp.Or(l.ProgressEvery, bar.Interval)
+	bar.Base = l.step // a resumed run's ETA counts only the steps since
 	tokens := 0
 	l.start = time.Now()
 	startStep := l.step
@@ -264,6 +330,9 @@ func (l *Loop[B]) Train() error {
 	}
 	aux := &nn.AuxLosses{}
 	for l.step < end && !l.stopped {
+		if l.Context != nil && l.Context.Err() != nil {
+			return l.interrupt(bar, lastVal)
+		}
 		t0 := time.Now()
 		var main float64
 		var auxVals map[string]float64
@@ -326,6 +395,35 @@ func (l *Loop[B]) Train() error {
 			}
 		}
 	}
+	bar.Done(l.doneFields(lastVal)...)
+	if l.RestoreBest && l.best.vals != nil {
+		for i, p := range l.Model.Params() {
+			p.Value = l.best.vals[i]
+		}
+	}
+	return nil
+}
+
+// interrupt ends a run stopped by its Context: it writes a checkpoint of
+// the current step unless there is one (of step 0 too, which resumes as a
+// fresh start would, so that OutDir is always a run to resume) and returns
+// an *Interrupted.
+func (l *Loop[B]) interrupt(bar *progress.Bar, lastVal float64) error {
+	e := &Interrupted{Step: l.step, Steps: l.Hyper.Steps}
+	if l.OutDir != "" {
+		if l.saved != l.step {
+			if err := l.Checkpoint(); err != nil {
+				return fmt.Errorf("interrupted at step %d/%d; saving the checkpoint failed: %w", l.step, l.Hyper.Steps, err)
+			}
+		}
+		e.Checkpoint = filepath.Join(l.OutDir, CheckpointDir)
+	}
+	bar.Stop(l.step, append(l.doneFields(lastVal), "interrupted")...)
+	return e
+}
+
+// doneFields are the fields of the progress bar's last line.
+func (l *Loop[B]) doneFields(lastVal float64) []string {
 	done := []string{}
 	if len(l.log) > 0 {
 		done = append(done, fmt.Sprintf("loss %.4f", l.log[len(l.log)-1].Loss))
@@ -336,13 +434,7 @@ func (l *Loop[B]) Train() error {
 	if l.stopped {
 		done = append(done, fmt.Sprintf("stopped early at step %d", l.step))
 	}
-	bar.Done(done...)
-	if l.RestoreBest && l.best.vals != nil {
-		for i, p := range l.Model.Params() {
-			p.Value = l.best.vals[i]
-		}
-	}
-	return nil
+	return done
 }
 
 // observe updates early stopping with a validation loss.
@@ -444,6 +536,7 @@ func (l *Loop[B]) Checkpoint() error {
 	if err := os.Rename(tmp, final); err != nil {
 		return err
 	}
+	l.saved = l.step
 	os.RemoveAll(old)
 	plot := l.Plot
 	if plot == nil {

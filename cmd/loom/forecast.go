@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -104,6 +105,7 @@ func forecastTrain(args []string, stdout, stderr io.Writer) error {
 	noNorm := fs.Bool("no-norm", false, "turn off iTransformer's per-window normalisation (itransformer, transformer)")
 	seed := fs.Uint64("seed", 1, "seed of initial weights, batch order and dropout")
 	threads := intFlag(fs, "threads", 0, "threads", atLeast(1), sp{0, "all cores"})
+	progressEvery := progressEveryFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -161,10 +163,19 @@ func forecastTrain(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	ctx, stop := interruptible(stderr)
 	res, err := forecast.Fit(m, d, forecast.FitOptions{Epochs: *epochs, Batch: *batch, LR: *lr, Patience: *patience, Seed: *seed, Progress: stderr,
-		OutDir: *out, Resume: resume})
+		OutDir: *out, Resume: resume, Context: ctx, ProgressEvery: *progressEvery})
+	stop() // a Ctrl-C from here on quits at once: the checkpoint is whole
+	var past *train.PastSteps
+	if errors.As(err, &past) {
+		perEpoch := past.Steps / *epochs
+		epoch := (past.Step + perEpoch - 1) / perEpoch
+		return fmt.Errorf("--epochs %d: %s is already at step %d, in epoch %d (%d steps per epoch); pass --epochs N ≥ %d to train further, or another --out to start afresh",
+			*epochs, past.Checkpoint, past.Step, epoch, perEpoch, epoch)
+	}
 	if err != nil {
-		return err
+		return interruptedRun(err, resumeCommand("forecast train", args, nil))
 	}
 	if err := forecast.Save(*out, m, forecast.SavedFor(m, d, res)); err != nil {
 		return err

@@ -47,9 +47,10 @@ func runInit(args []string, stdout, stderr io.Writer) error {
 	t0 := time.Now()
 	err = convert.WriteRandomWith(c, *out, dt, *seed, *shardMB*1e6, func(done, total int64) {
 		if bar == nil {
-			bar = progress.New(stderr, "init (MB)", int(total/1e6))
+			bar = progress.New(stderr, "init", int(total))
+			bar.Bytes = true
 		}
-		bar.Update(int(done / 1e6))
+		bar.Update(int(done))
 	}, convert.WriteOptions{Force: *force, Context: ctx})
 	if err != nil {
 		return writeError(ctx, *out, err)

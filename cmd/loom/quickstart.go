@@ -23,6 +23,7 @@ func runQuickstart(args []string, stdout, stderr io.Writer) error {
 	threads := intFlag(fs, "threads", 0, "threads", atLeast(1), sp{0, "all cores"})
 	steps := intFlag(fs, "steps", 0, "override the preset's optimizer steps (default: the preset's)", atLeast(1))
 	bpe := intFlag(fs, "bpe", 0, "train a byte-level BPE tokenizer of this vocabulary size on the training split first and use it", between(258, 1<<20), sp{0, "bytes, no BPE"})
+	progressEvery := progressEveryFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -35,6 +36,14 @@ func runQuickstart(args []string, stdout, stderr io.Writer) error {
 	}
 	if *steps > 0 {
 		spec.Train.Steps = *steps
+	}
+	what := fmt.Sprintf("--steps %d", *steps)
+	if *steps <= 0 {
+		what = fmt.Sprintf("the quickstart preset (%d steps)", spec.Train.Steps)
+	}
+	// A finished run is evaluated and sampled again, without training.
+	if _, err := checkResume(stdout, *out, spec.Train.Steps, what, "nothing to train"); err != nil {
+		return err
 	}
 	corpus := data.TinyShakespeare()
 	if *bpe > 0 {
@@ -57,12 +66,18 @@ func runQuickstart(args []string, stdout, stderr io.Writer) error {
 	m := spec.Model
 	fmt.Fprintf(stdout, "loom quickstart: a %d-layer, %d-wide byte-level Llama on tinyshakespeare (%d bytes), %d steps of %d×%d tokens\n",
 		m.NumHiddenLayers, m.HiddenSize, len(corpus), spec.Train.Steps, spec.Train.BatchSize, spec.Train.SeqLen)
-	o, err := (&train.Job{Spec: spec, Text: corpus, OutDir: *out, Resume: true, Progress: stderr,
+	ctx, stop := interruptible(stderr)
+	o, err := (&train.Job{Spec: spec, Text: corpus, OutDir: *out, Resume: true, Progress: stderr, Context: ctx, ProgressEvery: *progressEvery,
 		Meta: map[string]string{"preset": "quickstart", "data": "tinyshakespeare (embedded)"}}).Run()
+	stop() // a Ctrl-C from here on quits at once: the checkpoint is whole
 	if err != nil {
-		return err
+		return interruptedRun(err, resumeCommand("quickstart", args, nil))
 	}
-	fmt.Fprintf(stdout, "parameters: %d; trained %d steps in %s\n", o.Model.NumParams(), o.Steps, o.Elapsed.Round(1e9))
+	trained := fmt.Sprintf("trained %d steps", o.Steps)
+	if o.Resumed {
+		trained = fmt.Sprintf("resumed from %s at step %d, trained %d more steps", filepath.Join(*out, train.CheckpointDir), o.StartStep, o.Steps-o.StartStep)
+	}
+	fmt.Fprintf(stdout, "parameters: %d; %s in %s\n", o.Model.NumParams(), trained, o.Elapsed.Round(1e9))
 	unit := "nats/token"
 	if o.Val.Tokens == o.Val.Bytes {
 		unit = "nats/byte"

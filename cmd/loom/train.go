@@ -49,6 +49,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	seed := int64Flag(fs, "seed", 0, "override the seed of model init and batch order (default: the preset's or spec's)", atLeast(0))
 	tokName := fs.String("tokenizer", "", "use this tokenizer (a name or a tokenizer.json, e.g. from 'loom tokenizer train'); the model's vocabulary is sized to it")
 	printSpec := fs.Bool("print-spec", false, "print the resolved spec as JSON (to start a --config file) and exit")
+	progressEvery := progressEveryFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -90,6 +91,19 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err := checkTrainOut(*out); err != nil {
 		return err
 	}
+	if *resume {
+		what := fmt.Sprintf("--steps %d", *steps)
+		switch {
+		case given["steps"]:
+		case *preset != "":
+			what = fmt.Sprintf("--preset %s (%d steps)", *preset, spec.Train.Steps)
+		default:
+			what = fmt.Sprintf("--config %s (train.steps %d)", *config, spec.Train.Steps)
+		}
+		if done, err := checkResume(stdout, *out, spec.Train.Steps, what, "nothing to do"); done || err != nil {
+			return err
+		}
+	}
 	if err := setThreads(*threads); err != nil {
 		return err
 	}
@@ -102,16 +116,23 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "PHM projections (n = %d, %v): batches of %d tokens assemble W = Σ Aᵢ ⊗ Sᵢ once per step; decoding fewer than in_features/n rows at a time (%d for the projections that read the residual stream) uses the direct product, which skips assembling W\n",
 			ph.N, ph.Layers, spec.Train.BatchSize*spec.Train.SeqLen, in/ph.N)
 	}
-	o, err := (&train.Job{Spec: spec, Text: text, OutDir: *out, Resume: *resume, Progress: stderr,
+	ctx, stop := interruptible(stderr)
+	o, err := (&train.Job{Spec: spec, Text: text, OutDir: *out, Resume: *resume, Progress: stderr, Context: ctx, ProgressEvery: *progressEvery,
 		Meta: map[string]string{"preset": *preset, "config": *config, "data": name}}).Run()
+	stop() // a Ctrl-C from here on quits at once: the checkpoint is whole
 	if err != nil {
-		return err
+		// Resuming needs the same command, except --resume=false.
+		return interruptedRun(err, resumeCommand("train", args, func(a string) bool {
+			return strings.HasPrefix(a, "-") && strings.HasPrefix(strings.TrimLeft(a, "-"), "resume=")
+		}))
 	}
+	trained := fmt.Sprintf("trained %d steps", o.Steps)
 	if o.Resumed {
-		fmt.Fprintln(stdout, "resumed from", filepath.Join(*out, train.CheckpointDir))
+		fmt.Fprintf(stdout, "resumed from %s at step %d\n", filepath.Join(*out, train.CheckpointDir), o.StartStep)
+		trained = fmt.Sprintf("trained %d more steps (%d to %d)", o.Steps-o.StartStep, o.StartStep, o.Steps)
 	}
-	fmt.Fprintf(stdout, "trained %d steps in %s; validation: %.4f nats/token, perplexity %.3f, %.4f bits/byte over %d tokens\n",
-		o.Steps, o.Elapsed.Round(1e9), o.Val.Loss, o.Val.Perplexity, o.Val.BitsPerByte, o.Val.Tokens)
+	fmt.Fprintf(stdout, "%s in %s; validation: %.4f nats/token, perplexity %.3f, %.4f bits/byte over %d tokens\n",
+		trained, o.Elapsed.Round(1e9), o.Val.Loss, o.Val.Perplexity, o.Val.BitsPerByte, o.Val.Tokens)
 	fmt.Fprintf(stdout, "model: %s (load with loom generate --model %s)\n", filepath.Join(*out, train.CheckpointDir), *out)
 	return nil
 }

@@ -1,6 +1,7 @@
 package forecast
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -63,6 +64,12 @@ type FitOptions struct {
 	// checkpoint there continues exactly where it stopped.
 	OutDir string
 	Resume bool
+	// Context, when canceled, stops training after the step under way
+	// with a checkpoint in OutDir; Fit returns the *train.Interrupted.
+	Context context.Context
+	// ProgressEvery is the least time between progress lines off a
+	// terminal (0: the progress package's default).
+	ProgressEvery time.Duration
 }
 
 // Metrics are errors on scaled data over the scored columns.
@@ -214,7 +221,8 @@ func Fit(m Model, d *series.Dataset, o FitOptions) (*Result, error) {
 			RNG:       tensor.NewRNG(o.Seed + 1),
 			Validate:  func() (float64, error) { return Evaluate(m, d, series.Val).MSE, nil },
 			EvalEvery: steps, Patience: o.Patience, RestoreBest: true, StepsPerEpoch: steps,
-			OutDir: o.OutDir, Progress: o.Progress,
+			OutDir: o.OutDir, Progress: o.Progress, CheckpointEvery: steps,
+			Context: o.Context, ProgressEvery: o.ProgressEvery,
 		}
 		if o.Resume && o.OutDir != "" {
 			if _, err := os.Stat(filepath.Join(o.OutDir, train.CheckpointDir, train.StateFile)); err == nil {
