@@ -108,10 +108,12 @@ func (d DType) FindNonFinite(b []byte) (nf NonFinite, ok bool) {
 		}
 		return nf, true
 	case Float64:
-		nf = scanPlain(b, 8, func(i int) (float64, bool) {
-			v := math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
-			return v, isNonFinite(v)
-		})
+		if anyExpOnes(b, 0x7ff00000_00000000, 0x00100000_00000000, 0x80000000_00000000) {
+			nf = scanPlain(b, 8, func(i int) (float64, bool) {
+				v := math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
+				return v, isNonFinite(v)
+			})
+		}
 		return nf, true
 	case Float16:
 		if anyExpOnes(b, 0x7c00_7c00_7c00_7c00, 0x0400_0400_0400_0400, 0x8000_8000_8000_8000) {

@@ -32,9 +32,9 @@ type tensorRow struct {
 	Shape []int  `json:"shape"`
 	Bytes int64  `json:"bytes"`
 	File  string `json:"file,omitempty"`
-	// With --check: the count of NaNs and infinities (null for a type
-	// whose scales loom does not know, which is not checked) and the
-	// first of them.
+	// With --check: the count of NaNs and infinities and the first of
+	// them; a block type whose scales loom does not know is not checked
+	// (no count, unchecked true).
 	NonFinite *int   `json:"non_finite,omitempty"`
 	Unchecked bool   `json:"unchecked,omitempty"`
 	First     string `json:"first_non_finite,omitempty"`
@@ -64,7 +64,7 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("inspect", "PATH [--json] [--all] [--check]", stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
 	all := fs.Bool("all", false, "print arrays in metadata in full (default: their length and first items)")
-	check := fs.Bool("check", false, "read all tensor data and count each tensor's NaNs and infinities; exit status 1 if any (JSON: non_finite per tensor, check in all)")
+	check := fs.Bool("check", false, "read all tensor data and count each tensor's NaNs and infinities; exit status 1 if any (JSON: non_finite per tensor and a check summary)")
 	var path string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		path, args = args[0], args[1:]
