@@ -554,4 +554,30 @@ func (s *ggufSource) load(name string, dt tensor.DType) (*tensor.Tensor, error) 
 	return tensor.FromFloat32(v, info.Shape...), nil
 }
 
+func (s *ggufSource) check(name string) error {
+	g := s.hf[name]
+	nf, _, err := s.f.NonFinite(g)
+	if err != nil {
+		return err
+	}
+	info, _ := s.f.Tensor(g)
+	d, _ := info.Type.DType()
+	return nf.Corrupt(s.f.Name()+": tensor "+g+" ("+name+")", d)
+}
+
+func (s *ggufSource) locate(name string, i int) (string, int) {
+	g := s.hf[name]
+	info, _ := s.f.Tensor(g)
+	if heads, ok := ropePermuted(s.c, name); ok && len(info.Shape) > 0 && i >= 0 {
+		// Element i of HF row r is in the file's row for r (permuteRows).
+		rows := info.Shape[0]
+		cols := info.NumElements() / rows
+		r, c := i/cols, i%cols
+		hd := rows / heads
+		h, half, k := r/hd, (r%hd)/(hd/2), r%(hd/2)
+		i = (h*hd+2*k+half)*cols + c
+	}
+	return s.f.Name() + ": tensor " + g + " (" + name + ")", i
+}
+
 func (s *ggufSource) Close() error { return nil }

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/loomml/loom/dtype"
 	"github.com/loomml/loom/format/gguf"
 	"github.com/loomml/loom/format/safetensors"
 	"github.com/loomml/loom/models/decoder"
@@ -81,6 +82,14 @@ type weightSource interface {
 	// load reads a tensor as float32, or packed as dt when the source can
 	// do so without a float32 copy (nil, nil otherwise).
 	load(name string, dt tensor.DType) (*tensor.Tensor, error)
+	// check fails, naming the file, the tensor and the first bad element,
+	// when a tensor holds a NaN or an infinity as stored (a block type's
+	// scales included): such weights make every output NaN or garbage.
+	check(name string) error
+	// locate names the file and tensor of element i of a loaded tensor
+	// ("model.gguf: tensor blk.0.attn_q.weight (model.layers.0…)"), and
+	// its index in the file's layout.
+	locate(name string, i int) (string, int)
 	Close() error
 }
 
@@ -145,13 +154,20 @@ func fill(c *decoder.Config, src weightSource, o LoadOptions) (*decoder.Model, e
 	converted := false
 	for _, p := range params {
 		dt := decoder.WeightDType(p, o.DType)
+		if err := src.check(p.Name); err != nil {
+			return nil, err
+		}
 		t, err := src.load(p.Name, dt)
 		if err != nil {
 			return nil, err
 		}
 		if t.DType() != dt {
 			garbage += 4 * t.Numel()
-			t = tensor.Pack(t, dt)
+			packed := tensor.Pack(t, dt)
+			if err := checkPacked(src, p.Name, t, packed); err != nil {
+				return nil, err
+			}
+			t = packed
 		}
 		p.Value = t
 		// Packing a large model leaves a float32 copy of each matrix
@@ -311,6 +327,21 @@ func (s *shards) load(name string, dt tensor.DType) (t *tensor.Tensor, err error
 		return nil, err
 	}
 	return tensor.FromFloat32(v, shape...), nil
+}
+
+func (s *shards) check(name string) error {
+	f := s.by[name]
+	in, _ := f.Info(name)
+	nf, err := f.NonFinite(name)
+	if err != nil {
+		return err
+	}
+	d, _ := dtype.FromSafetensors(string(in.DType))
+	return nf.Corrupt(f.Path+": tensor "+name, d)
+}
+
+func (s *shards) locate(name string, i int) (string, int) {
+	return s.file(name) + ": tensor " + name, i
 }
 
 func (s *shards) Close() error {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/dtype"
 	"github.com/loomml/loom/format/safetensors"
 	"github.com/loomml/loom/tensor"
 )
@@ -30,7 +31,8 @@ func SaveParams(path string, params []*autograd.Var, dt safetensors.DType, metad
 
 // LoadParams fills params from a safetensors file, matching by name. Every
 // parameter must be present with its shape, and the file must hold nothing
-// else; errors name the file and the tensors. Values are copied into the
+// else; errors name the file and the tensors. A NaN or an infinity in a
+// tensor is an error naming it and the element. Values are copied into the
 // existing tensors, so views and optimizer references stay valid.
 func LoadParams(path string, params []*autograd.Var) error {
 	f, err := safetensors.Open(path)
@@ -59,6 +61,15 @@ func LoadParams(path string, params []*autograd.Var) error {
 		return fmt.Errorf("%s: tensors do not match the model: missing %s; unexpected %s", path, NameList(missing), NameList(unexpected))
 	}
 	for _, p := range params {
+		nf, err := f.NonFinite(p.Name)
+		if err != nil {
+			return err
+		}
+		in, _ := f.Info(p.Name)
+		d, _ := dtype.FromSafetensors(string(in.DType))
+		if err := nf.Corrupt(path+": tensor "+p.Name, d); err != nil {
+			return err
+		}
 		t, err := f.Tensor(p.Name)
 		if err != nil {
 			return err

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/dtype"
 	"github.com/loomml/loom/format/safetensors"
 	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/internal/progress"
@@ -650,6 +651,13 @@ func loadState(path string) (map[string]*tensor.Tensor, error) {
 	defer f.Close()
 	st := map[string]*tensor.Tensor{}
 	for _, n := range f.Names() {
+		nf, err := f.NonFinite(n)
+		if err != nil {
+			return nil, err
+		}
+		if err := nf.Corrupt(path+": tensor "+n, dtype.Invalid); err != nil {
+			return nil, err
+		}
 		t, err := f.Tensor(n)
 		if err != nil {
 			return nil, err

@@ -5,15 +5,22 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"github.com/loomml/loom/data"
+	"github.com/loomml/loom/dtype"
 	"github.com/loomml/loom/eval"
 	"github.com/loomml/loom/internal/progress"
 )
 
 func init() {
-	register("eval", "Measure a model's held-out loss, perplexity and bits per byte, and zero-shot task accuracy.", runEval)
+	register("eval", "Measure a model's held-out loss, perplexity and bits per byte, and zero-shot task accuracy.\n\n"+
+		"Weights holding a NaN or an infinity are refused at load, naming the file, tensor and element. A loss that is\n"+
+		"NaN or infinite (the model's activations overflow on the data) is printed as such, then eval\n"+
+		"exits with status 1 naming the cause. With --json, a non-finite loss, perplexity or bits_per_byte is null,\n"+
+		"and non_finite maps each such field to \"NaN\", \"+Inf\" or \"-Inf\" (a perplexity beyond float64 from a finite\n"+
+		"loss is null there too, without failing).", runEval)
 }
 
 func runEval(args []string, stdout, stderr io.Writer) error {
@@ -30,7 +37,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	tasks := fs.String("tasks", "", "zero-shot multiple-choice tasks built from the scored text, comma-separated: "+strings.Join(eval.TaskNames(), ", ")+"; accuracy picks the choice of highest total log-probability (default none)")
 	taskItems := intFlag(fs, "task-items", 200, "items per zero-shot task", atLeast(1))
 	taskSeed := fs.Uint64("task-seed", 1, "seed that picks the zero-shot items")
-	asJSON := fs.Bool("json", false, "print JSON")
+	asJSON := fs.Bool("json", false, "print JSON (a non-finite number is null, named in non_finite)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -109,18 +116,65 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		tbar.Done()
 		taskRes = append(taskRes, r)
 	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			eval.Result
-			Tasks []eval.TaskResult `json:"tasks,omitempty"`
-		}{res, taskRes})
+	if err := writeEvalReport(stdout, res, taskRes, *asJSON); err != nil {
+		return err
 	}
-	fmt.Fprintf(stdout, "loss %.4f nats/token, perplexity %.3f, %.4f bits/byte over %d tokens (window %d, stride %d)\n",
-		res.Loss, res.Perplexity, res.BitsPerByte, res.Tokens, res.SeqLen, res.Stride)
+	return evalLossErr(name, res)
+}
+
+// evalLossErr is the error of an evaluation whose loss is not finite (nil
+// if it is): the report is printed, and eval exits with status 1.
+func evalLossErr(name string, res eval.Result) error {
+	if !isNonFinite(res.Loss) {
+		return nil
+	}
+	return fmt.Errorf("%s: the loss is %s over %d tokens: the model produces NaN or infinite values on this data (its weights are finite, so its activations overflow)",
+		name, dtype.Describe(res.Loss), res.Tokens)
+}
+
+func isNonFinite(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }
+
+// writeEvalReport prints res and the task results as text or JSON. A
+// non-finite loss is printed as such ("loss NaN (non-finite: ...)"); in
+// JSON, non-finite numbers are null and non_finite names them.
+func writeEvalReport(w io.Writer, res eval.Result, taskRes []eval.TaskResult, asJSON bool) error {
+	if asJSON {
+		out := struct {
+			eval.Result
+			// These shadow Result's, so that a non-finite one is null.
+			Loss        *float64          `json:"loss"`
+			Perplexity  *float64          `json:"perplexity"`
+			BitsPerByte *float64          `json:"bits_per_byte"`
+			NonFinite   map[string]string `json:"non_finite,omitempty"`
+			Tasks       []eval.TaskResult `json:"tasks,omitempty"`
+		}{Result: res, Tasks: taskRes}
+		for _, f := range []struct {
+			name string
+			v    float64
+			dst  **float64
+		}{{"loss", res.Loss, &out.Loss}, {"perplexity", res.Perplexity, &out.Perplexity}, {"bits_per_byte", res.BitsPerByte, &out.BitsPerByte}} {
+			if isNonFinite(f.v) {
+				if out.NonFinite == nil {
+					out.NonFinite = map[string]string{}
+				}
+				out.NonFinite[f.name] = dtype.Describe(f.v)
+				continue
+			}
+			v := f.v
+			*f.dst = &v
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	loss := fmt.Sprintf("%.4f nats/token", res.Loss)
+	if isNonFinite(res.Loss) {
+		loss = dtype.Describe(res.Loss) + " (non-finite: the model produces NaN or infinite values on this data)"
+	}
+	fmt.Fprintf(w, "loss %s, perplexity %.3f, %.4f bits/byte over %d tokens (window %d, stride %d)\n",
+		loss, res.Perplexity, res.BitsPerByte, res.Tokens, res.SeqLen, res.Stride)
 	for _, r := range taskRes {
-		fmt.Fprintf(stdout, "%-12s accuracy %.3f ± %.3f (per-byte normalised %.3f), chance %.3f, %d items\n",
+		fmt.Fprintf(w, "%-12s accuracy %.3f ± %.3f (per-byte normalised %.3f), chance %.3f, %d items\n",
 			r.Task, r.Accuracy, r.StdErr, r.AccuracyNorm, r.Chance, r.Items)
 	}
 	return nil

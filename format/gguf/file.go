@@ -391,3 +391,19 @@ func IsGGUF(path string) bool {
 	_, err = io.ReadFull(f, m[:])
 	return err == nil && string(m[:]) == Magic
 }
+
+// NonFinite scans the named tensor for NaNs and infinities, as stored:
+// every element of a float type, the scales of a block type. checked is
+// false for a type whose scales dtype does not know (nothing was looked
+// at).
+func (f *File) NonFinite(name string) (nf dtype.NonFinite, checked bool, err error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	in, b, err := f.bytesLocked(name)
+	if err != nil {
+		return dtype.NonFinite{First: -1}, false, err
+	}
+	d, _ := in.Type.DType()
+	nf, checked = d.FindNonFinite(b)
+	return nf, checked, nil
+}

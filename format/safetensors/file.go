@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/loomml/loom/dtype"
 	"github.com/loomml/loom/tensor"
 )
 
@@ -276,4 +277,42 @@ func (f *File) Int64(name string) ([]int64, []int, error) {
 		return nil, nil, tensorErr(f.Path, name, "dtype %s cannot be read as int64 (want I64, I32, I16, I8, U64, U32, U16, U8 or BOOL)", in.DType)
 	}
 	return out, slices.Clone(in.Shape), nil
+}
+
+// NonFinite scans the named tensor for NaNs and infinities: every element
+// of a float dtype (integer and boolean ones have none).
+func (f *File) NonFinite(name string) (dtype.NonFinite, error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	in, b, err := f.lookup(name)
+	if err != nil {
+		return dtype.NonFinite{First: -1}, err
+	}
+	switch in.DType {
+	case F8_E4M3: // no infinities; S.1111.111 is NaN
+		return scanBytes(b, func(v byte) (float64, bool) { return math.NaN(), v&0x7f == 0x7f }), nil
+	case F8_E5M2: // the top byte of an F16
+		return scanBytes(b, func(v byte) (float64, bool) {
+			x := float64(tensor.Float32FromF16(uint16(v) << 8))
+			return x, v&0x7c == 0x7c
+		}), nil
+	}
+	nf := dtype.NonFinite{First: -1}
+	if d, ok := dtype.FromSafetensors(string(in.DType)); ok {
+		nf, _ = d.FindNonFinite(b)
+	}
+	return nf, nil
+}
+
+func scanBytes(b []byte, bad func(byte) (float64, bool)) dtype.NonFinite {
+	nf := dtype.NonFinite{First: -1}
+	for i, v := range b {
+		if x, ok := bad(v); ok {
+			if nf.Count == 0 {
+				nf.First, nf.Value = i, x
+			}
+			nf.Count++
+		}
+	}
+	return nf
 }
