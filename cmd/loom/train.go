@@ -44,7 +44,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	dataPath := fs.String("data", "", "a UTF-8 text file to train on (default: the embedded tinyshakespeare)")
 	steps := intFlag(fs, "steps", 0, "override the number of optimizer steps (default: the preset's or spec's)", atLeast(1))
 	threads := intFlag(fs, "threads", 0, "threads for the kernels", atLeast(1), sp{0, "all cores"})
-	out := fs.String("out", "", "output directory: data/, checkpoint/, metrics.jsonl, loss.png (required)")
+	out := fs.String("out", "", "output directory: data/, checkpoint/, metrics.jsonl, loss.png (required): a new or empty directory, or a run of its own to resume")
 	resume := fs.Bool("resume", true, "continue from OUT/checkpoint when it exists")
 	seed := int64Flag(fs, "seed", 0, "override the seed of model init and batch order (default: the preset's or spec's)", atLeast(0))
 	tokName := fs.String("tokenizer", "", "use this tokenizer (a name or a tokenizer.json, e.g. from 'loom tokenizer train'); the model's vocabulary is sized to it")
