@@ -99,8 +99,13 @@ func Parse(src string, o Options) (*Template, error) {
 	return newTemplate(t, nil, src, o), nil
 }
 
-func compile(what, src string) (*jinja.Template, error) {
-	t, err := jinja.Compile(renameFilter(src, "tojson", tojsonName))
+func compile(what, src string) (t *jinja.Template, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			t, err = nil, fmt.Errorf("chat: %s: the template engine failed on it: %v", what, r)
+		}
+	}()
+	t, err = jinja.Compile(renameFilter(src, "tojson", tojsonName))
 	if err != nil {
 		return nil, fmt.Errorf("chat: %s: %w", what, err)
 	}

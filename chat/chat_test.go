@@ -317,3 +317,23 @@ func TestLoad(t *testing.T) {
 		})
 	}
 }
+
+// TestTruncatedTemplates feeds every fixture cut at many offsets to Parse
+// and Render: broken templates are errors, never panics.
+func TestTruncatedTemplates(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "templates", "*.jinja"))
+	msgs := []Message{{Role: "user", Content: "hi"}, {Role: "assistant", Content: "yo"}, {Role: "user", Content: "?"}}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for cut := 0; cut < len(b); cut += 13 {
+			tmpl, err := Parse(string(b[:cut]), Options{})
+			if err != nil {
+				continue
+			}
+			_, _ = tmpl.Render(msgs, nil, true)
+		}
+	}
+}
