@@ -384,8 +384,15 @@ func messageValue(m Message) (jinja.Value, error) {
 // "description" (when set), "parameters" (when set)}}.
 func toolValue(t Tool) (jinja.Value, error) {
 	typ := t.Type
-	if typ == "" {
+	switch typ {
+	case "":
 		typ = "function"
+	case "function":
+	default:
+		return jinja.Value{}, fmt.Errorf("type is %q, want \"function\"", typ)
+	}
+	if t.Function.Name == "" {
+		return jinja.Value{}, fmt.Errorf("function.name is missing")
 	}
 	f := jinja.NewDict()
 	f.AsDict().Set("name", jinja.NewString(t.Function.Name))

@@ -158,6 +158,8 @@ func TestRenderErrors(t *testing.T) {
 		{"tools on a template without them", gemma, []Message{user}, []Tool{{Type: "function", Function: Function{Name: "f"}}}, ErrNoTools.Error()},
 		{"bad arguments", llama, []Message{user, {Role: "assistant", ToolCalls: []ToolCall{{Function: FunctionCall{Name: "f", Arguments: "{oops"}}}}}, nil,
 			"chat: messages[1]: tool_calls[0].function.arguments is not JSON"},
+		{"tool type", llama, []Message{user}, []Tool{{Type: "retrieval", Function: Function{Name: "f"}}}, `chat: tools[0]: type is "retrieval", want "function"`},
+		{"tool name", llama, []Message{user}, []Tool{{Type: "function"}}, `chat: tools[0]: function.name is missing`},
 		{"bad parameters", llama, []Message{user}, []Tool{{Function: Function{Name: "f", Parameters: []byte(`{"a":`)}}}, "chat: tools[0]: function.parameters is not JSON"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
