@@ -77,7 +77,6 @@ type Options struct {
 type Template struct {
 	main    *jinja.Template
 	toolUse *jinja.Template // a named "tool_use" template, used when tools are given
-	src     string          // main's source (toolUse's when there is one), for SupportsTools and the tool-call format
 	opts    Options
 	plain   bool
 	tools   bool
@@ -115,8 +114,10 @@ func compile(what, src string) (t *jinja.Template, err error) {
 	return t, nil
 }
 
+// newTemplate: src is main's source, or toolUse's when there is one (what
+// SupportsTools and the tool-call format are read from).
 func newTemplate(main, toolUse *jinja.Template, src string, o Options) *Template {
-	return &Template{main: main, toolUse: toolUse, src: src, opts: o,
+	return &Template{main: main, toolUse: toolUse, opts: o,
 		tools: referencesTools(src), format: detectFormat(src)}
 }
 
