@@ -581,3 +581,48 @@ func (s *ggufSource) locate(name string, i int) (string, int) {
 }
 
 func (s *ggufSource) Close() error { return nil }
+
+// GGUFTokenizerConfig reads what a GGUF file holds of tokenizer_config.json:
+// tokenizer.chat_template (and named ones, tokenizer.chat_templates with
+// tokenizer.chat_template.<name>, as llama.cpp writes them), and the bos
+// and eos tokens' text from tokenizer.ggml.tokens.
+func GGUFTokenizerConfig(path string) (*TokenizerConfig, error) {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	tc := &TokenizerConfig{}
+	if _, ok := f.Get("tokenizer.chat_template"); ok {
+		if tc.ChatTemplate, err = f.String("tokenizer.chat_template"); err != nil {
+			return nil, err
+		}
+	}
+	if _, ok := f.Get("tokenizer.chat_templates"); ok {
+		names, err := f.Strings("tokenizer.chat_templates")
+		if err != nil {
+			return nil, err
+		}
+		tc.ChatTemplates = map[string]string{}
+		if tc.ChatTemplate != "" {
+			tc.ChatTemplates["default"], tc.ChatTemplate = tc.ChatTemplate, ""
+		}
+		for _, n := range names {
+			if tc.ChatTemplates[n], err = f.String("tokenizer.chat_template." + n); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if _, ok := f.Get("tokenizer.ggml.tokens"); ok {
+		tokens, err := f.Strings("tokenizer.ggml.tokens")
+		if err != nil {
+			return nil, err
+		}
+		for key, dst := range map[string]*string{"tokenizer.ggml.bos_token_id": &tc.BOSToken, "tokenizer.ggml.eos_token_id": &tc.EOSToken} {
+			if id, err := f.Uint(key); err == nil && id < uint64(len(tokens)) {
+				*dst = tokens[id]
+			}
+		}
+	}
+	return tc, nil
+}

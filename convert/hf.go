@@ -23,6 +23,7 @@ const (
 	GenerationConfigFile = "generation_config.json"
 	TokenizerFile        = "tokenizer.json"
 	TokenizerConfigFile  = "tokenizer_config.json"
+	ChatTemplateFile     = "chat_template.jinja"
 )
 
 // GenerationConfig is the part of generation_config.json loom uses.
@@ -210,6 +211,14 @@ type TokenizerConfig struct {
 	AddBOSToken *bool `json:"add_bos_token"`
 	// EOSToken is eos_token's content ("" when absent).
 	EOSToken string `json:"-"`
+	// BOSToken is bos_token's content ("" when absent).
+	BOSToken string `json:"-"`
+	// ChatTemplate is chat_template when it is one string (or the text of
+	// chat_template.jinja beside the file when it has none); ChatTemplates
+	// holds it when it is a list of {"name", "template"} (by name). Both
+	// are empty when the file has none.
+	ChatTemplate  string            `json:"-"`
+	ChatTemplates map[string]string `json:"-"`
 }
 
 // LoadTokenizerConfig reads dir's tokenizer_config.json; a directory
@@ -217,26 +226,69 @@ type TokenizerConfig struct {
 func LoadTokenizerConfig(dir string) (*TokenizerConfig, error) {
 	path := filepath.Join(dir, TokenizerConfigFile)
 	var raw struct {
-		AddBOSToken *bool           `json:"add_bos_token"`
-		EOSToken    json.RawMessage `json:"eos_token"`
+		AddBOSToken  *bool           `json:"add_bos_token"`
+		EOSToken     json.RawMessage `json:"eos_token"`
+		BOSToken     json.RawMessage `json:"bos_token"`
+		ChatTemplate json.RawMessage `json:"chat_template"`
 	}
 	if ok, err := readOptionalJSON(path, &raw); !ok {
 		return nil, err
 	}
 	tc := &TokenizerConfig{AddBOSToken: raw.AddBOSToken}
-	if len(raw.EOSToken) > 0 && string(raw.EOSToken) != "null" {
-		var s string
-		var obj struct {
-			Content string `json:"content"`
+	var err error
+	if tc.EOSToken, err = specialToken(path, "eos_token", raw.EOSToken); err != nil {
+		return nil, err
+	}
+	if tc.BOSToken, err = specialToken(path, "bos_token", raw.BOSToken); err != nil {
+		return nil, err
+	}
+	if len(raw.ChatTemplate) > 0 && string(raw.ChatTemplate) != "null" {
+		var list []struct {
+			Name     string `json:"name"`
+			Template string `json:"template"`
 		}
 		switch {
-		case json.Unmarshal(raw.EOSToken, &s) == nil:
-			tc.EOSToken = s
-		case json.Unmarshal(raw.EOSToken, &obj) == nil:
-			tc.EOSToken = obj.Content
+		case json.Unmarshal(raw.ChatTemplate, &tc.ChatTemplate) == nil:
+		case json.Unmarshal(raw.ChatTemplate, &list) == nil:
+			tc.ChatTemplates = make(map[string]string, len(list))
+			for i, t := range list {
+				if t.Name == "" || t.Template == "" {
+					return nil, fmt.Errorf("%s: chat_template[%d] has no name or no template, want {\"name\": ..., \"template\": ...}", path, i)
+				}
+				tc.ChatTemplates[t.Name] = t.Template
+			}
 		default:
-			return nil, fmt.Errorf("%s: eos_token is %s, want a string or {\"content\": ...}", path, raw.EOSToken)
+			return nil, fmt.Errorf("%s: chat_template is not a string or a list of {\"name\": ..., \"template\": ...}", path)
+		}
+	}
+	if tc.ChatTemplate == "" && tc.ChatTemplates == nil {
+		// Newer transformers save the template beside the config.
+		b, err := os.ReadFile(filepath.Join(dir, ChatTemplateFile))
+		switch {
+		case err == nil:
+			tc.ChatTemplate = string(b)
+		case !errors.Is(err, fs.ErrNotExist):
+			return nil, err
 		}
 	}
 	return tc, nil
+}
+
+// specialToken reads a special token of tokenizer_config.json: a string,
+// {"content": ...} or null ("").
+func specialToken(path, field string, raw json.RawMessage) (string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	var s string
+	var obj struct {
+		Content string `json:"content"`
+	}
+	switch {
+	case json.Unmarshal(raw, &s) == nil:
+		return s, nil
+	case json.Unmarshal(raw, &obj) == nil:
+		return obj.Content, nil
+	}
+	return "", fmt.Errorf("%s: %s is %s, want a string or {\"content\": ...}", path, field, raw)
 }

@@ -23,7 +23,7 @@ type Loaded struct {
 	Model  *decoder.Model
 	Tok    tokenizer.Tokenizer
 	Gen    *GenerationConfig // generation_config.json, or nil
-	TokCfg *TokenizerConfig  // tokenizer_config.json, or nil
+	TokCfg *TokenizerConfig  // tokenizer_config.json (a GGUF file's tokenizer.* metadata), or nil
 	Stop   []int             // end-of-sequence ids
 	// Path is the directory or GGUF file read, and Name the model's name:
 	// a training run's directory name, else the model directory's or
@@ -82,6 +82,9 @@ func Open(path string, o LoadOptions) (*Loaded, error) {
 	l := &Loaded{Path: dir, Name: name}
 	if gguf.IsGGUF(dir) {
 		if l.Model, l.Tok, err = LoadGGUF(dir, o); err != nil {
+			return nil, err
+		}
+		if l.TokCfg, err = GGUFTokenizerConfig(dir); err != nil {
 			return nil, err
 		}
 	} else {
