@@ -63,68 +63,120 @@ func NewVocab(tok tokenizer.Tokenizer, eos ...int) *Vocab {
 	return v
 }
 
-// index is a vocabulary as a byte trie, so Mask walks each shared prefix
-// once. Nodes are numbered in depth-first order; node i's edges are
+// index is a vocabulary as byte tries, so Mask walks each shared prefix
+// once.
+type index struct {
+	size   int
+	eos    []int
+	tokens [][]byte
+	all    trie
+	// plain marks the tokens that stay inside a JSON string from any
+	// point between characters (no quote, no control byte, valid UTF-8 so
+	// far); rest is the trie of the others. Inside an unbounded string,
+	// Mask takes plain as it is and walks only rest.
+	plain []uint64
+	rest  trie
+	// plainLE[k] is the plain tokens of at most k characters (code points
+	// and escapes started), for strings with a maxLength.
+	plainLE [][]uint64
+}
+
+// trie nodes are numbered in depth-first order; node i's edges are
 // edgeByte/edgeNode[edgeLo[i]:edgeHi[i]] and the tokens ending at it are
 // toks[tokLo[i]:tokHi[i]].
-type index struct {
-	size           int
-	eos            []int
+type trie struct {
 	edgeLo, edgeHi []int32
 	edgeByte       []byte
 	edgeNode       []int32
 	tokLo, tokHi   []int32
 	toks           []int32
-	tokens         [][]byte
 }
 
 func newIndex(v *Vocab) *index {
 	ix := &index{size: len(v.Tokens), eos: slices.Clone(v.EOS), tokens: v.Tokens}
-	var ids []int32
+	ix.plain = make([]uint64, (ix.size+63)/64)
+	var all, rest []int32
+	str := &node{kind: kString, maxN: unbounded, sat: unbounded}
+	chars := make([]int32, len(v.Tokens))
 	for id, b := range v.Tokens {
-		if len(b) > 0 {
-			ids = append(ids, int32(id))
+		if len(b) == 0 {
+			continue
+		}
+		all = append(all, int32(id))
+		f := frame{st: sBody}
+		plain := true
+		for _, c := range b {
+			if c == '"' || !(&Grammar{}).stringByte(&f, str, c) {
+				plain = false
+				break
+			}
+		}
+		if plain {
+			ix.plain[id>>6] |= 1 << (id & 63)
+			chars[id] = f.a
+		} else {
+			rest = append(rest, int32(id))
 		}
 	}
-	slices.SortFunc(ids, func(a, b int32) int { return bytes.Compare(v.Tokens[a], v.Tokens[b]) })
+	maxChars := int32(0)
+	for _, n := range chars {
+		maxChars = max(maxChars, n)
+	}
+	ix.plainLE = make([][]uint64, maxChars+1)
+	for k := range ix.plainLE {
+		ix.plainLE[k] = make([]uint64, len(ix.plain))
+	}
+	for id := range v.Tokens {
+		if ix.plain[id>>6]&(1<<(id&63)) != 0 {
+			for k := chars[id]; k <= maxChars; k++ {
+				ix.plainLE[k][id>>6] |= 1 << (id & 63)
+			}
+		}
+	}
+	ix.all.build(v.Tokens, all)
+	ix.rest.build(v.Tokens, rest)
+	return ix
+}
+
+func (t *trie) build(tokens [][]byte, ids []int32) {
+	slices.SortFunc(ids, func(a, b int32) int { return bytes.Compare(tokens[a], tokens[b]) })
 	var build func(lo, hi, depth int) int32
 	build = func(lo, hi, depth int) int32 {
-		nd := int32(len(ix.edgeLo))
-		ix.edgeLo = append(ix.edgeLo, 0)
-		ix.edgeHi = append(ix.edgeHi, 0)
-		ix.tokLo = append(ix.tokLo, int32(len(ix.toks)))
-		for lo < hi && len(v.Tokens[ids[lo]]) == depth {
-			ix.toks = append(ix.toks, ids[lo])
+		nd := int32(len(t.edgeLo))
+		t.edgeLo = append(t.edgeLo, 0)
+		t.edgeHi = append(t.edgeHi, 0)
+		t.tokLo = append(t.tokLo, int32(len(t.toks)))
+		for lo < hi && len(tokens[ids[lo]]) == depth {
+			t.toks = append(t.toks, ids[lo])
 			lo++
 		}
-		ix.tokHi = append(ix.tokHi, int32(len(ix.toks)))
+		t.tokHi = append(t.tokHi, int32(len(t.toks)))
 		// Count the children, reserve their edges, then build them.
 		k := 0
 		for i := lo; i < hi; {
-			c := v.Tokens[ids[i]][depth]
-			for i < hi && v.Tokens[ids[i]][depth] == c {
+			c := tokens[ids[i]][depth]
+			for i < hi && tokens[ids[i]][depth] == c {
 				i++
 			}
 			k++
 		}
-		e := int32(len(ix.edgeByte))
-		ix.edgeLo[nd], ix.edgeHi[nd] = e, e+int32(k)
-		ix.edgeByte = append(ix.edgeByte, make([]byte, k)...)
-		ix.edgeNode = append(ix.edgeNode, make([]int32, k)...)
+		e := int32(len(t.edgeByte))
+		t.edgeLo[nd], t.edgeHi[nd] = e, e+int32(k)
+		t.edgeByte = append(t.edgeByte, make([]byte, k)...)
+		t.edgeNode = append(t.edgeNode, make([]int32, k)...)
 		for i := lo; i < hi; e++ {
-			c := v.Tokens[ids[i]][depth]
+			c := tokens[ids[i]][depth]
 			j := i
-			for j < hi && v.Tokens[ids[j]][depth] == c {
+			for j < hi && tokens[ids[j]][depth] == c {
 				j++
 			}
-			ix.edgeByte[e] = c
-			ix.edgeNode[e] = build(i, j, depth+1)
+			t.edgeByte[e] = c
+			t.edgeNode[e] = build(i, j, depth+1)
 			i = j
 		}
 		return nd
 	}
 	build(0, len(ids), 0)
-	return ix
 }
 
 // Grammar is a compiled response format over one vocabulary. It is safe
@@ -141,7 +193,7 @@ type Grammar struct {
 }
 
 // maskCache bounds the masks a Grammar keeps.
-const maskCache = 256
+const maskCache = 128
 
 // Compile compiles an OpenAI response_format for vocab. A {"type":"text"}
 // format gives a nil Grammar and no error: nothing to enforce. Errors name
@@ -340,7 +392,12 @@ func (m *Matcher) allowedBits() []uint64 {
 	}
 	ix := g.ix
 	b = make([]uint64, (ix.size+63)/64)
-	m.walk(0, 0, &m.cur, b)
+	if room, ok := m.inPlainString(); ok {
+		copy(b, ix.plainLE[min(room, len(ix.plainLE)-1)])
+		m.walk(&ix.rest, 0, 0, &m.cur, b)
+	} else {
+		m.walk(&ix.all, 0, 0, &m.cur, b)
+	}
 	if g.accepting(&m.cur) {
 		for _, e := range ix.eos {
 			if e >= 0 && e < ix.size {
@@ -360,25 +417,39 @@ func (m *Matcher) allowedBits() []uint64 {
 	return b
 }
 
-// walk marks the tokens under trie node nd that cur (the state after the
-// bytes of the path to nd) can take.
-func (m *Matcher) walk(nd int32, depth int, cur *set, out []uint64) {
-	ix := m.g.ix
+// inPlainString reports whether the state is one stack between two
+// characters of a string, and how many more characters the string may
+// take.
+func (m *Matcher) inPlainString() (room int, ok bool) {
+	if m.cur.len() != 1 || len(m.cur.frames) == 0 {
+		return 0, false
+	}
+	top := m.cur.frames[len(m.cur.frames)-1]
+	n := &m.g.nodes[top.n]
+	if n.kind != kString || top.st != sBody {
+		return 0, false
+	}
+	return int(n.maxN - top.a), true
+}
+
+// walk marks the tokens under node nd of trie t that cur (the state after
+// the bytes of the path to nd) can take.
+func (m *Matcher) walk(t *trie, nd int32, depth int, cur *set, out []uint64) {
 	for len(m.levels) <= depth+1 {
 		m.levels = append(m.levels, set{})
 	}
-	for e := ix.edgeLo[nd]; e < ix.edgeHi[nd]; e++ {
+	for e := t.edgeLo[nd]; e < t.edgeHi[nd]; e++ {
 		next := &m.levels[depth+1]
-		m.g.stepSet(next, cur, ix.edgeByte[e])
+		m.g.stepSet(next, cur, t.edgeByte[e])
 		if next.len() == 0 {
 			continue
 		}
-		ch := ix.edgeNode[e]
-		for _, t := range ix.toks[ix.tokLo[ch]:ix.tokHi[ch]] {
-			out[t>>6] |= 1 << (t & 63)
+		ch := t.edgeNode[e]
+		for _, id := range t.toks[t.tokLo[ch]:t.tokHi[ch]] {
+			out[id>>6] |= 1 << (id & 63)
 		}
-		if ix.edgeLo[ch] < ix.edgeHi[ch] {
-			m.walk(ch, depth+1, next, out)
+		if t.edgeLo[ch] < t.edgeHi[ch] {
+			m.walk(t, ch, depth+1, next, out)
 		}
 	}
 }
@@ -395,7 +466,7 @@ type Compiler struct {
 }
 
 // compilerCache bounds the grammars a Compiler keeps.
-const compilerCache = 32
+const compilerCache = 16
 
 // NewCompiler indexes vocab.
 func NewCompiler(vocab *Vocab) *Compiler {

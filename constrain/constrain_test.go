@@ -576,6 +576,7 @@ func BenchmarkMask(b *testing.B) {
 			{"object-start", schemas[1].format, `{`},
 			{"in-string", schemas[0].format, `{"a":"xyz`},
 			{"in-number", schemas[1].format, `{"name":"x","age":4`},
+			{"in-bounded-string", schemas[1].format, `{"name":"x`},
 		} {
 			b.Run(fmt.Sprintf("%s/%s", vc.name, st.name), func(b *testing.B) {
 				g, err := Compile(json.RawMessage(st.format), v)
@@ -603,5 +604,52 @@ func BenchmarkMask(b *testing.B) {
 				b.ReportMetric(float64(popcount(m.allowedBits())), "allowed")
 			})
 		}
+	}
+}
+
+// TestPlainStringShortcut: inside an unbounded string Mask takes the
+// precomputed plain tokens and walks only the rest; that gives exactly
+// what walking the whole vocabulary gives, at every step of some walks.
+func TestPlainStringShortcut(t *testing.T) {
+	v := cl100k(t)
+	tok, err := tokenizer.Load("cl100k_base", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, c := range []struct{ format, text string }{
+		{`{"type":"json_object"}`, `{"a": "hello wörld \u00e9 \n 日本語 \"quoted\" end", "b": ["x", "yy"], "": {"k": "v"}}`},
+		{`{"type":"json_object"}`, `{"emoji": "` + "\U0001F600" + ` ok", "tab": "a\tb"}`},
+		{schemas[1].format, `{"name": "Zoë \n the longest", "age": 3, "tags": ["ab", "日本語の", "12345678"]}`},
+	} {
+		g, err := Compile(json.RawMessage(c.format), v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := c.text
+		if !json.Valid([]byte(text)) {
+			t.Fatalf("bad fixture %s", text)
+		}
+		m := g.NewMatcher()
+		for _, id := range tok.Encode(text) {
+			if _, ok := m.inPlainString(); ok {
+				fast := slices.Clone(m.allowedBits())
+				full := make([]uint64, len(fast))
+				m.walk(&g.ix.all, 0, 0, &m.cur, full)
+				if !slices.Equal(fast, full) {
+					t.Fatalf("in %s: the shortcut allows %d tokens, the full walk %d", text, popcount(fast), popcount(full))
+				}
+				checked++
+			}
+			if err := m.Accept(id); err != nil {
+				t.Fatalf("%s: token %q: %v", text, v.Tokens[id], err)
+			}
+		}
+		if !m.Complete() {
+			t.Fatalf("%s: not complete", text)
+		}
+	}
+	if checked < 5 {
+		t.Fatalf("only %d states inside strings checked", checked)
 	}
 }

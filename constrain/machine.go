@@ -88,6 +88,19 @@ func (g *Grammar) initFrame(n int32) frame {
 // stepSet advances every stack of src by byte c into dst.
 func (g *Grammar) stepSet(dst, src *set, c byte) {
 	dst.reset()
+	if len(src.ends) == 1 && len(src.frames) > 0 && c != '"' {
+		// Fast path: one stack inside a string, where most of a
+		// vocabulary's walk goes and no byte but the quote pops.
+		top := src.frames[len(src.frames)-1]
+		if n := &g.nodes[top.n]; n.kind == kString && top.st != sStart {
+			if g.stringByte(&top, n, c) {
+				dst.frames = append(dst.frames, src.frames...)
+				dst.frames[len(dst.frames)-1] = top
+				dst.ends = append(dst.ends, int32(len(dst.frames)))
+			}
+			return
+		}
+	}
 	for i := range src.len() {
 		g.stepStack(dst, src.stack(i), c)
 	}
