@@ -349,6 +349,9 @@ func TestMasked(t *testing.T) {
 		{"top number", schemas[8].format, `-1.5`, "0123456789eE", ".-,", true},
 		{"top number exp", schemas[8].format, `1e+99`, "", "0123456789", true},
 		{"top string", schemas[9].format, `"ab`, "\"c", "", false},
+		{"below depth limit", `{"type":"json_object"}`, `{"a":` + strings.Repeat("[", MaxDepth-2), "]\"1{[", "", false},
+		{"depth limit", `{"type":"json_object"}`, `{"a":` + strings.Repeat("[", MaxDepth-1), "]", "[\"1{", false},
+		{"depth limit map", `{"type":"json_object"}`, `{"a":` + strings.Repeat("[", MaxDepth-2) + `{`, "}", "\"", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -651,5 +654,69 @@ func TestPlainStringShortcut(t *testing.T) {
 	}
 	if checked < 5 {
 		t.Fatalf("only %d states inside strings checked", checked)
+	}
+}
+
+// TestNewVocabHF: Hugging Face tokenizers' special tokens are never
+// allowed, their EOS ends the output, and walks over their vocabularies
+// (byte-level and sentencepiece-style with byte fallback) validate.
+func TestNewVocabHF(t *testing.T) {
+	for i, f := range []string{"llama3.json", "llama2.json", "gpt2.json"} {
+		t.Run(f, func(t *testing.T) {
+			tok, err := tokenizer.LoadHF("../tokenizer/testdata/hf/" + f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := NewVocab(tok)
+			sp := tok
+			for id := range tok.VocabSize() {
+				b := tok.TokenBytes(id)
+				isSpecial := sp.Special(string(b)) == id
+				if isSpecial != (v.Tokens[id] == nil) {
+					t.Errorf("token %d %q: special %v, excluded %v", id, b, isSpecial, v.Tokens[id] == nil)
+				}
+			}
+			if !slices.Equal(v.EOS, []int{tok.EOS()}) {
+				t.Errorf("EOS %v, want [%d]", v.EOS, tok.EOS())
+			}
+			g, err := Compile(json.RawMessage(schemas[1].format), v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(uint64(i), 3))
+			for range 10 {
+				checkOutput(t, walk(t, g, v, rng, 0.6, 3000), schemaOf(t, schemas[1].format))
+			}
+		})
+	}
+}
+
+// TestConcurrentMatchers: matchers of one Grammar (sharing its mask
+// cache) used from several goroutines give what one goroutine gives.
+func TestConcurrentMatchers(t *testing.T) {
+	v := byteVocabEOS()
+	g, err := Compile(json.RawMessage(schemas[1].format), v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(seed uint64) string {
+		rng := rand.New(rand.NewPCG(seed, 4))
+		return string(walk(t, g, v, rng, 0.6, 5000))
+	}
+	want := make([]string, 8)
+	for i := range want {
+		want[i] = run(uint64(i))
+	}
+	g.mu.Lock()
+	clear(g.cache)
+	g.mu.Unlock()
+	got := make([]string, len(want))
+	var wg sync.WaitGroup
+	for i := range got {
+		wg.Go(func() { got[i] = run(uint64(i)) })
+	}
+	wg.Wait()
+	if !slices.Equal(got, want) {
+		t.Errorf("concurrent walks differ:\n got %q\nwant %q", got, want)
 	}
 }
