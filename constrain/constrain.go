@@ -185,6 +185,7 @@ type Grammar struct {
 	ix              *index
 	nodes           []node
 	tries           []tnode
+	dfas            []*dfa
 	root            int32
 	plainStringNode int32
 
@@ -379,7 +380,7 @@ func (m *Matcher) allowedBits() []uint64 {
 		m.key = binary.LittleEndian.AppendUint32(m.key, uint32(e))
 	}
 	for _, f := range m.cur.frames {
-		for _, v := range [4]int32{f.n, f.st, f.a, f.b} {
+		for _, v := range [...]int32{f.n, f.st, f.a, f.b, f.c, f.d} {
 			m.key = binary.LittleEndian.AppendUint32(m.key, uint32(v))
 		}
 	}
@@ -427,6 +428,9 @@ func (m *Matcher) inPlainString() (room int, ok bool) {
 	top := m.cur.frames[len(m.cur.frames)-1]
 	n := &m.g.nodes[top.n]
 	if n.kind != kString || top.st != sBody {
+		return 0, false
+	}
+	if n.pat > 0 {
 		return 0, false
 	}
 	return int(n.maxN - top.a), true

@@ -7,6 +7,8 @@ type frame struct {
 	st int32 // phase
 	a  int32 // count, trie node or property position
 	b  int32 // whitespace run, or pending UTF-8 continuation bytes
+	c  int32 // a pattern's DFA state
+	d  int32 // the code point being read (UTF-8 or \u), for a pattern
 }
 
 // Phases of objects, maps and arrays (st of their frames).
@@ -380,6 +382,10 @@ func (g *Grammar) run(dst *set, start int, c byte) {
 // stringByte advances a string frame by c; the frame's st is back to
 // sStart after the closing quote.
 func (g *Grammar) stringByte(f *frame, n *node, c byte) bool {
+	var d *dfa
+	if n.pat > 0 {
+		d = g.dfas[n.pat-1]
+	}
 	char := func() bool { // a new code point starts
 		if f.a >= n.maxN {
 			return false
@@ -389,52 +395,74 @@ func (g *Grammar) stringByte(f *frame, n *node, c byte) bool {
 		}
 		return true
 	}
+	// rune completes a code point under the pattern; partial checks that
+	// one of lo…hi could still.
+	rune1 := func(r rune) bool {
+		if d == nil {
+			return true
+		}
+		t := d.step(f.c, r)
+		if t < 0 {
+			return false
+		}
+		f.c = t
+		return true
+	}
+	partial := func(lo, hi rune) bool { return d == nil || d.liveIn(f.c, lo, hi) }
 	switch f.st {
 	case sStart:
 		if c != '"' {
 			return false
 		}
-		f.st, f.a = sBody, 0
+		f.st, f.a, f.c = sBody, 0, 0
 		return true
 	case sBody:
 		switch {
 		case c == '"':
-			if f.a < n.minN {
+			if f.a < n.minN || d != nil && !d.accept[f.c] {
 				return false
 			}
 			f.st = sStart
 			return true
 		case c == '\\':
+			if d != nil && !partial(0, 0xFFFF) {
+				return false
+			}
 			f.st = sEsc
 			return char()
 		case c < 0x20:
 			return false
 		case c < 0x80:
-			return char()
+			return char() && rune1(rune(c))
 		}
-		var rem, lo, hi int32
+		// rem continuation bytes in lo…hi first; v the lead's bits; the
+		// code points it can start are rlo…rhi.
+		var rem, lo, hi, v, rlo, rhi int32
 		switch {
 		case c >= 0xC2 && c <= 0xDF:
-			rem, lo, hi = 1, 0x80, 0xBF
+			rem, lo, hi, v = 1, 0x80, 0xBF, int32(c&0x1F)<<6
+			rlo, rhi = v, v+0x3F
 		case c == 0xE0:
-			rem, lo, hi = 2, 0xA0, 0xBF
+			rem, lo, hi, v, rlo, rhi = 2, 0xA0, 0xBF, 0, 0x800, 0xFFF
 		case c == 0xED:
-			rem, lo, hi = 2, 0x80, 0x9F
+			rem, lo, hi, v, rlo, rhi = 2, 0x80, 0x9F, 0xD000, 0xD000, 0xD7FF
 		case c >= 0xE1 && c <= 0xEF:
-			rem, lo, hi = 2, 0x80, 0xBF
+			rem, lo, hi, v = 2, 0x80, 0xBF, int32(c&0x0F)<<12
+			rlo, rhi = v, v+0xFFF
 		case c == 0xF0:
-			rem, lo, hi = 3, 0x90, 0xBF
+			rem, lo, hi, v, rlo, rhi = 3, 0x90, 0xBF, 0, 0x10000, 0x3FFFF
 		case c >= 0xF1 && c <= 0xF3:
-			rem, lo, hi = 3, 0x80, 0xBF
+			rem, lo, hi, v = 3, 0x80, 0xBF, int32(c&0x07)<<18
+			rlo, rhi = v, v+0x3FFFF
 		case c == 0xF4:
-			rem, lo, hi = 3, 0x80, 0x8F
+			rem, lo, hi, v, rlo, rhi = 3, 0x80, 0x8F, 0x100000, 0x100000, 0x10FFFF
 		default:
 			return false
 		}
-		if !char() {
+		if !partial(rune(rlo), rune(rhi)) || !char() {
 			return false
 		}
-		f.st, f.b = sUTF8, rem<<16|lo<<8|hi
+		f.st, f.b, f.d = sUTF8, rem<<16|lo<<8|hi, v
 		return true
 	case sUTF8:
 		rem, lo, hi := f.b>>16, (f.b>>8)&0xFF, f.b&0xFF
@@ -442,49 +470,100 @@ func (g *Grammar) stringByte(f *frame, n *node, c byte) bool {
 			return false
 		}
 		rem--
+		v := f.d | int32(c&0x3F)<<(6*rem)
 		if rem == 0 {
-			f.st, f.b = sBody, 0
-		} else {
-			f.b = rem<<16 | 0x80<<8 | 0xBF
-		}
-		return true
-	case sEsc:
-		switch c {
-		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			f.st = sBody
-			return true
-		case 'u':
-			f.st = sU1
+			if !rune1(rune(v)) {
+				return false
+			}
+			f.st, f.b, f.d = sBody, 0, 0
 			return true
 		}
-		return false
-	case sU1:
-		if c == 'd' || c == 'D' {
-			f.st = sU2D
-			return true
-		}
-		if isHex(c) {
-			f.st = sU2
-			return true
-		}
-		return false
-	case sU2D:
-		if c >= '0' && c <= '7' {
-			f.st = sU3
-			return true
-		}
-		return false
-	case sU2, sU3, sU4:
-		if !isHex(c) {
+		if !partial(rune(v), rune(v+1<<(6*rem)-1)) {
 			return false
 		}
-		f.st++
-		if f.st > sU4 {
-			f.st = sBody
+		f.b, f.d = rem<<16|0x80<<8|0xBF, v
+		return true
+	case sEsc:
+		var r rune
+		switch c {
+		case '"', '\\', '/':
+			r = rune(c)
+		case 'b':
+			r = '\b'
+		case 'f':
+			r = '\f'
+		case 'n':
+			r = '\n'
+		case 'r':
+			r = '\r'
+		case 't':
+			r = '\t'
+		case 'u':
+			if !partial(0, 0xFFFF) {
+				return false
+			}
+			f.st, f.d = sU1, 0
+			return true
+		default:
+			return false
 		}
+		if !rune1(r) {
+			return false
+		}
+		f.st = sBody
+		return true
+	case sU1, sU2D, sU2, sU3, sU4:
+		if !isHex(c) || f.st == sU2D && (c < '0' || c > '7') {
+			return false
+		}
+		h := int32(hexVal(c))
+		v := f.d<<4 | h
+		var left int32 // hex digits after this one
+		switch f.st {
+		case sU1:
+			left = 3
+		case sU2D, sU2:
+			left = 2
+		case sU3:
+			left = 1
+		}
+		if left == 0 {
+			if !rune1(rune(v)) {
+				return false
+			}
+			f.st, f.d = sBody, 0
+			return true
+		}
+		lo := v << (4 * left)
+		if !partial(rune(lo), rune(lo+1<<(4*left)-1)) {
+			return false
+		}
+		switch f.st {
+		case sU1:
+			if c == 'd' || c == 'D' {
+				f.st = sU2D
+			} else {
+				f.st = sU2
+			}
+		case sU2D, sU2:
+			f.st = sU3
+		case sU3:
+			f.st = sU4
+		}
+		f.d = v
 		return true
 	}
 	return false
+}
+
+func hexVal(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
 }
 
 func isHex(c byte) bool {

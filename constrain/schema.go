@@ -58,6 +58,8 @@ type node struct {
 	value      int32
 	minN, maxN int32
 	sat        int32 // counts saturate here (so equal states compare equal)
+	// kString: 1 + the index of its pattern's DFA in Grammar.dfas, or 0.
+	pat int32
 	// kNumber
 	integer bool
 	// kLiteral: the root of its trie.
@@ -233,7 +235,7 @@ var ignored = map[string]bool{
 var typeKeywords = map[string][]string{
 	"object":  {"properties", "required", "additionalProperties"},
 	"array":   {"items", "minItems", "maxItems", "uniqueItems"},
-	"string":  {"minLength", "maxLength"},
+	"string":  {"minLength", "maxLength", "pattern"},
 	"number":  nil,
 	"integer": nil,
 	"boolean": nil,
@@ -529,10 +531,23 @@ func (c *compiler) typed(m *omap, path, t string) (int32, error) {
 		if hasHi {
 			sat = hi
 		}
-		if lo == 0 && !hasHi {
+		var pat int32
+		if p, ok := m.vals["pattern"]; ok {
+			ps, isStr := p.(string)
+			if !isStr {
+				return 0, c.errf(path, "pattern must be a string")
+			}
+			d, err := compilePattern(ps)
+			if err != nil {
+				return 0, c.errf(path, "%v", err)
+			}
+			c.g.dfas = append(c.g.dfas, d)
+			pat = int32(len(c.g.dfas))
+		}
+		if lo == 0 && !hasHi && pat == 0 {
 			return c.plainString(), nil
 		}
-		return c.add(node{kind: kString, minN: lo, maxN: hi, sat: sat}), nil
+		return c.add(node{kind: kString, minN: lo, maxN: hi, sat: sat, pat: pat}), nil
 	case "array":
 		if u, ok := m.vals["uniqueItems"]; ok && u != false {
 			return 0, c.unsupported(path, []string{"uniqueItems"}, " (only false)")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -175,6 +176,9 @@ func validateObj(v any, s map[string]any, root any) error {
 		}
 		if m, ok := num("maxLength"); ok && n > m {
 			return fmt.Errorf("%q longer than %d", v, m)
+		}
+		if p, ok := s["pattern"].(string); ok && !regexp.MustCompile(p).MatchString(v) {
+			return fmt.Errorf("%q does not match %q", v, p)
 		}
 	case []any:
 		if m, ok := num("minItems"); ok && len(v) < m {
