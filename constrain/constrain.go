@@ -317,14 +317,16 @@ func (m *Matcher) Accept(id int) error {
 }
 
 // Complete reports whether the output is a whole value that nothing may
-// extend (or an end-of-sequence token was accepted).
+// extend (or an end-of-sequence token was accepted). It also reports true
+// at a dead end, where no byte may follow though the value is not whole
+// (see the package documentation), so that generation stops.
 func (m *Matcher) Complete() bool {
 	if m.done {
 		return true
 	}
 	if m.complete == 0 {
 		m.complete = 1
-		if m.g.accepting(&m.cur) && !m.anyByte() {
+		if !m.anyByte() {
 			m.complete = 2
 		}
 	}
@@ -353,15 +355,15 @@ func (m *Matcher) Mask(allowed []bool) {
 		return
 	}
 	bitsOK := m.allowedBits()
-	any := false
+	some := false
 	for id := range allowed {
 		if id >= ix.size || bitsOK[id>>6]&(1<<(id&63)) == 0 {
 			allowed[id] = false
 		} else if allowed[id] {
-			any = true
+			some = true
 		}
 	}
-	if !any {
+	if !some {
 		// A dead end (a vocabulary without some byte the JSON needs):
 		// let the model end rather than leave it nothing.
 		for _, e := range ix.eos {

@@ -743,3 +743,39 @@ func TestConcurrentMatchers(t *testing.T) {
 		t.Errorf("concurrent walks differ:\n got %q\nwant %q", got, want)
 	}
 }
+
+// TestDeadEndStops: a schema whose every value is deeper than MaxDepth (a
+// required recursive property) reaches a state where nothing may follow;
+// Complete then reports true so the engine stops.
+func TestDeadEndStops(t *testing.T) {
+	v := byteVocab()
+	g, err := Compile(json.RawMessage(`{"type":"json_schema","json_schema":{"name":"deep","schema":{
+		"type":"object","properties":{"next":{"$ref":"#"}},"required":["next"]}}}`), v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := g.NewMatcher()
+	single := singles(v)
+	allowed := make([]bool, len(v.Tokens))
+	var out []byte
+	for !m.Complete() {
+		if len(out) > 1000 {
+			t.Fatalf("no stop after %q", out)
+		}
+		for i := range allowed {
+			allowed[i] = true
+		}
+		m.Mask(allowed)
+		id := closingToken(v, single, allowed)
+		if id < 0 {
+			t.Fatalf("nothing allowed after %q, but not Complete", out)
+		}
+		if err := m.Accept(id); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v.Tokens[id]...)
+	}
+	if want := strings.Repeat(`{"next":`, MaxDepth) + strings.Repeat("\t", MaxWhitespace); string(out) != want {
+		t.Errorf("stopped after %q, want %q", out, want)
+	}
+}

@@ -85,14 +85,14 @@ func compilePattern(pat string) (*dfa, error) {
 	if bad != "" {
 		return nil, fmt.Errorf("pattern %q: %s is not supported", pat, bad)
 	}
-	any := &syntax.Regexp{Op: syntax.OpStar, Sub: []*syntax.Regexp{{Op: syntax.OpAnyChar}}}
+	dotStar := &syntax.Regexp{Op: syntax.OpStar, Sub: []*syntax.Regexp{{Op: syntax.OpAnyChar}}}
 	parts := []*syntax.Regexp{}
 	if !anchoredStart {
-		parts = append(parts, any)
+		parts = append(parts, dotStar)
 	}
 	parts = append(parts, re)
 	if !anchoredEnd {
-		parts = append(parts, any)
+		parts = append(parts, dotStar)
 	}
 	prog, err := syntax.Compile((&syntax.Regexp{Op: syntax.OpConcat, Sub: parts}).Simplify())
 	if err != nil {
