@@ -322,6 +322,7 @@ func readJSON(r *http.Request, v any) *apiError {
 		var se *json.SyntaxError
 		switch {
 		case errors.As(err, &te):
+			te.Field = strings.TrimPrefix(te.Field, "sampling.") // the shared fields' embedded struct
 			if te.Field == "" {
 				return badRequest("", "the request body is a JSON %s: want a JSON object", te.Value)
 			}
