@@ -206,7 +206,7 @@ func TestDisconnectFreesSlot(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts := newHTTPTest(t, s)
-	t.Cleanup(g.open) // before ts.Close, which waits for the held handler
+	t.Cleanup(g.open)                                                     // before ts.Close, which waits for the held handler
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a bound for a broken server only
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "POST", ts.URL+"/v1/completions",
