@@ -183,7 +183,9 @@ func TestQueueFull429(t *testing.T) {
 	if eb := decode[errorBody](t, b); code != 429 || hdr.Get("Retry-After") == "" || eb.Error.Message == "" {
 		t.Fatalf("third request with a full queue: %d, Retry-After %q, %s; want 429 with Retry-After", code, hdr.Get("Retry-After"), b)
 	}
-	// n = 2 with room for one: 429, and the one queued is dropped
+	if code, hdr, b := do(t, ts, "POST", "/v1/chat/completions", `{"model":"tiny","messages":[{"role":"user","content":"a"}],"stream":true,"n":2}`); code != 429 || hdr.Get("Retry-After") == "" {
+		t.Fatalf("a streaming request with a full queue: %d %s; want 429 before any event", code, b)
+	}
 	g.open()
 	wg.Wait()
 	if codes[0] != 200 || codes[1] != 200 {
