@@ -438,27 +438,37 @@ func seqLogSumExp(l []float64) float64 {
 }
 
 // seqTop returns the k most likely tokens of raw logits l with their
-// log-probabilities.
+// log-probabilities, most likely first (ties: the lower id), in one pass.
 func seqTop(l []float64, k int) []Alt {
 	if k <= 0 {
 		return []Alt{}
 	}
 	lse := seqLogSumExp(l)
-	order := make([]int, len(l))
-	for i := range order {
-		order[i] = i
+	top := make([]int, 0, k+1)
+	for id, v := range l {
+		if len(top) == k && v <= l[top[k-1]] {
+			continue
+		}
+		i := len(top)
+		for i > 0 && v > l[top[i-1]] {
+			i--
+		}
+		top = slices.Insert(top, i, id)
+		if len(top) > k {
+			top = top[:k]
+		}
 	}
-	sort.SliceStable(order, func(a, b int) bool { return l[order[a]] > l[order[b]] })
-	out := make([]Alt, 0, k)
-	for _, id := range order[:min(k, len(order))] {
-		out = append(out, Alt{Token: id, Logprob: l[id] - lse})
+	out := make([]Alt, len(top))
+	for i, id := range top {
+		out[i] = Alt{Token: id, Logprob: l[id] - lse}
 	}
 	return out
 }
 
 // seqPick is generate's pick after the penalties: greedy at temperature 0,
 // else temperature, top-k, top-p and a draw. Entries at −Inf are never
-// chosen.
+// chosen. Without top-k and top-p it draws from the whole distribution
+// without sorting it.
 func seqPick(l []float64, r Request, rng *tensor.RNG) int {
 	if r.Temperature == 0 {
 		best := 0
@@ -470,21 +480,25 @@ func seqPick(l []float64, r Request, rng *tensor.RNG) int {
 		return best
 	}
 	order := make([]int, 0, len(l))
+	mx := math.Inf(-1)
 	for i, v := range l {
 		if !math.IsInf(v, -1) {
 			order = append(order, i)
+			mx = max(mx, v)
 		}
 	}
-	sort.SliceStable(order, func(a, b int) bool { return l[order[a]] > l[order[b]] })
+	filter := (r.TopK > 0 && r.TopK < len(order)) || (r.TopP > 0 && r.TopP < 1)
+	if filter {
+		sort.SliceStable(order, func(a, b int) bool { return l[order[a]] > l[order[b]] })
+	}
 	keep := len(order)
 	if r.TopK > 0 && r.TopK < keep {
 		keep = r.TopK
 	}
-	mx := l[order[0]] / r.Temperature
 	probs := make([]float64, keep)
 	var sum float64
 	for i := range keep {
-		probs[i] = math.Exp(l[order[i]]/r.Temperature - mx)
+		probs[i] = math.Exp((l[order[i]] - mx) / r.Temperature)
 		sum += probs[i]
 	}
 	if r.TopP > 0 && r.TopP < 1 {

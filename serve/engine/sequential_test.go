@@ -75,6 +75,13 @@ func TestSequentialGreedyMatchesGenerate(t *testing.T) {
 			t.Fatalf("greedy token %d logprob %v, top %+v", ev.Token, ev.Logprob, ev.Top)
 		}
 	}
+	// top_k 1 and a tiny top_p leave only the most likely token: greedy
+	for _, r := range []Request{{Temperature: 1.5, TopK: 1, Seed: 9}, {Temperature: 1.5, TopP: 1e-9, Seed: 9}} {
+		r.Prompt, r.MaxTokens = l.Tok.Encode(prompt), 12
+		if _, ids := text(collect(t, s, r)); !slices.Equal(ids, res.Tokens) {
+			t.Fatalf("top_k %d top_p %v: %v, greedy %v", r.TopK, r.TopP, ids, res.Tokens)
+		}
+	}
 	// a stop string from the middle of that text cuts it there
 	stop := res.Text[4:6]
 	evs = collect(t, s, Request{Prompt: l.Tok.Encode(prompt), MaxTokens: 12, Stop: []string{stop}})
