@@ -300,6 +300,21 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		if e.Finish == "error" {
 			return
 		}
+		if parser != nil { // with tools the reply is parsed whole, then sent
+			if e.Finish != "" {
+				f := e.Finish
+				content, calls := parser.ParseToolCalls(rs.text.String())
+				if len(calls) > 0 {
+					f = "tool_calls"
+					ev.send(chunk(chatChunkChoice{Index: i, Delta: chatDelta{ToolCalls: toolCalls(calls, true)}}))
+				}
+				if content != "" {
+					ev.send(chunk(chatChunkChoice{Index: i, Delta: chatDelta{Content: &content}}))
+				}
+				ev.send(chunk(chatChunkChoice{Index: i, Delta: chatDelta{}, FinishReason: &f}))
+			}
+			return
+		}
 		if e.Text != "" || e.Token >= 0 {
 			c := chatChunkChoice{Index: i, Delta: chatDelta{Content: &e.Text}}
 			if p.base.Logprobs && e.Token >= 0 {
