@@ -34,6 +34,12 @@ var engines = map[string]func(l *convert.Loaded, o engineOptions) engine.Engine{
 	},
 }
 
+// engineHelp says what each engine does, for --help.
+var engineHelp = map[string]string{
+	"sequential": "one request at a time, the per-request baseline",
+	"batched":    "continuous batching, one batched forward per decode step",
+}
+
 // engineOrder is the preference for the default --engine.
 var engineOrder = []string{"batched", "sequential"}
 
@@ -75,7 +81,11 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	maxQueue := intFlag(fs, "max-queue", 64, "most requests waiting; more get 429 with Retry-After", atLeast(1))
 	kvMem := int64Flag(fs, "kv-mem", 0, "KV cache memory budget in bytes (batched engine)", atLeast(1), sp{0, "unbounded"})
 	threads := intFlag(fs, "threads", 0, "threads", atLeast(1), sp{0, "all cores"})
-	engineName := choice(fs, "engine", def, "the engine: "+strings.Join(names, " or ")+" (sequential: one request at a time)", names...)
+	var help []string
+	for _, n := range names {
+		help = append(help, n+": "+engineHelp[n])
+	}
+	engineName := choice(fs, "engine", def, "the engine ("+strings.Join(help, "; ")+")", names...)
 	maxBody := int64Flag(fs, "max-body", 8<<20, "largest request body in bytes; larger gets 413", atLeast(1))
 	grace := durationFlag(fs, "shutdown-timeout", 30*time.Second, "on SIGTERM or SIGINT, how long requests in flight may take to finish", between(0, 24*3600))
 	if err := parse(fs, args); err != nil {

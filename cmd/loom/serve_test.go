@@ -100,6 +100,7 @@ func TestServeUsage(t *testing.T) {
 		want string
 	}{
 		{[]string{"serve"}, 2, "--model PATH is required"},
+		{[]string{"serve", "--help"}, 0, "(default 8388608)"},
 		{[]string{"serve", "--model", tinyTrained, "--max-queue", "0"}, 2, "-max-queue"},
 		{[]string{"serve", "--model", tinyTrained, "--engine", "turbo"}, 2, "-engine"},
 		{[]string{"serve", "--model", tinyTrained, "--addr", "nonsense"}, 1, "--addr \"nonsense\": want HOST:PORT"},
