@@ -251,7 +251,9 @@ type result struct {
 
 // drive reads every sequence's events until all are done, calling onEvent
 // (when not nil) as they come, and records the metrics. Every channel is
-// read to its end, so no engine goroutine is left blocked.
+// read to its end, so no engine goroutine is left blocked; once ctx is
+// done (the caller cancels it when it returns, even by a panic) events are
+// dropped rather than waiting for a reader.
 func (s *Server) drive(ctx context.Context, p *plan, chans []<-chan engine.Event, onEvent func(i int, ev engine.Event, r *result)) []*result {
 	type item struct {
 		i  int
@@ -264,7 +266,10 @@ func (s *Server) drive(ctx context.Context, p *plan, chans []<-chan engine.Event
 		go func() {
 			defer wg.Done()
 			for ev := range ch {
-				merged <- item{i, ev}
+				select {
+				case merged <- item{i, ev}:
+				case <-ctx.Done(): // the handler may be gone (a panic): drop the rest
+				}
 			}
 		}()
 	}

@@ -2,8 +2,10 @@ package serve
 
 import (
 	"encoding/json"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // toolTemplate is a template that takes tools: it records what it was
@@ -101,5 +103,46 @@ func TestToolCallsStream(t *testing.T) {
 	}
 	if calls != "get_weather" || finish != "tool_calls" {
 		t.Fatalf("streamed calls %q, finish %q", calls, finish)
+	}
+}
+
+// panicParser is a tool template whose parser panics (a bug in a
+// template package).
+type panicParser struct{ toolTemplate }
+
+func (*panicParser) ParseToolCalls(string) (string, []map[string]any) { panic("parser bug") }
+
+func TestPanicMidStreamLeaksNothing(t *testing.T) {
+	ts, e := testServer(t, func(o *Options) { o.Models[0].Template = &panicParser{} })
+	body := `{"model":"tiny","max_tokens":20,"n":2,"stream":STREAM,"messages":[{"role":"user","content":"hi"}],
+		"tools":[{"type":"function","function":{"name":"f"}}]}`
+	settle := func() int {
+		ts.Client().CloseIdleConnections()
+		for range 200 {
+			if e.Stats().Running+e.Stats().Queued == 0 {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		return runtime.NumGoroutine()
+	}
+	do(t, ts, "POST", "/v1/completions", `{"model":"tiny","prompt":"a","max_tokens":1}`)
+	g0 := settle()
+	for range 5 {
+		if code, _, b := do(t, ts, "POST", "/v1/chat/completions", strings.Replace(body, "STREAM", "false", 1)); code != 500 {
+			t.Fatalf("a panicking parser: %d %s; want 500", code, b)
+		}
+		if _, _, b := do(t, ts, "POST", "/v1/chat/completions", strings.Replace(body, "STREAM", "true", 1)); strings.Contains(string(b), "[DONE]") {
+			t.Fatalf("a stream whose handler panicked ends with [DONE]: %s", b)
+		}
+	}
+	g1 := settle()
+	for i := 0; i < 100 && g1 > g0; i++ {
+		time.Sleep(5 * time.Millisecond)
+		g1 = runtime.NumGoroutine()
+	}
+	if g1 > g0 {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("goroutines %d before, %d after panicking requests\n%s", g0, g1, buf[:runtime.Stack(buf, true)])
 	}
 }
