@@ -57,6 +57,14 @@ func between[T int | int64 | float64](p *T, param string, lo, hi T) *apiError {
 	return nil
 }
 
+// atLeast checks an optional integer against [lo, ∞).
+func atLeast(p *int, param string, lo int, note string) *apiError {
+	if p != nil && *p < lo {
+		return badRequest(param, "%s is %d: want ≥ %d%s", param, *p, lo, note)
+	}
+	return nil
+}
+
 // parseSampling validates the shared fields into p.
 func (p *plan) parseSampling(s *sampling, chat bool) *apiError {
 	if e := between(s.Temperature, "temperature", 0, 2); e != nil {
@@ -65,7 +73,7 @@ func (p *plan) parseSampling(s *sampling, chat bool) *apiError {
 	if e := between(s.TopP, "top_p", 0, 1); e != nil {
 		return e
 	}
-	if e := between(s.TopK, "top_k", 0, 1<<30); e != nil {
+	if e := atLeast(s.TopK, "top_k", 0, " (0: all tokens)"); e != nil {
 		return e
 	}
 	if e := between(s.N, "n", 1, 128); e != nil {
@@ -80,10 +88,10 @@ func (p *plan) parseSampling(s *sampling, chat bool) *apiError {
 	if s.RepetitionPenalty != nil && !(*s.RepetitionPenalty > 0 && *s.RepetitionPenalty <= 100) {
 		return badRequest("repetition_penalty", "repetition_penalty is %v: want 0 < x ≤ 100 (1: off)", *s.RepetitionPenalty)
 	}
-	if e := between(s.MaxTokens, "max_tokens", 1, 1<<30); e != nil {
+	if e := atLeast(s.MaxTokens, "max_tokens", 1, ""); e != nil {
 		return e
 	}
-	if e := between(s.MaxCompletionTokens, "max_completion_tokens", 1, 1<<30); e != nil {
+	if e := atLeast(s.MaxCompletionTokens, "max_completion_tokens", 1, ""); e != nil {
 		return e
 	}
 	b := engine.Request{Temperature: 1, TopP: 1}
