@@ -15,6 +15,14 @@
 //
 // Extensions beyond OpenAI's fields: top_k and repetition_penalty (Hugging
 // Face semantics) in both completion endpoints.
+//
+// Differences from OpenAI: an unknown model in a completion or embedding
+// request is a 400 naming "model" (GET /v1/models/{id} gives 404); echo,
+// suffix and best_of > 1 are refused; tool_choice is accepted and ignored;
+// with tools (and a template that parses tool calls) a streamed reply is
+// sent whole when it ends, as tool_calls deltas or content. n > 1 runs n
+// engine requests seeded seed, seed+1, …; without a seed, a random one.
+// Completions' text_offset counts bytes from the start of the prompt.
 package serve
 
 import (

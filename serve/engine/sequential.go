@@ -38,7 +38,8 @@ type SequentialOptions struct {
 	ContextLen int
 }
 
-// Sequential runs one request at a time.
+// Sequential runs one request at a time, so a seeded request gives the
+// same text whatever else the server is doing.
 type Sequential struct {
 	m       *decoder.Model
 	tok     interface{ TokenBytes(int) []byte }
