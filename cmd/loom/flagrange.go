@@ -83,6 +83,9 @@ func (f *numFlag[T]) String() string {
 	if f == nil || f.p == nil {
 		return "0"
 	}
+	if !f.isFloat() {
+		return strconv.FormatInt(int64(*f.p), 10) // 8388608, not 8.388608e+06
+	}
 	return strconv.FormatFloat(float64(*f.p), 'g', -1, 64)
 }
 
