@@ -1,0 +1,481 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+
+	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/models/decoder"
+	"github.com/loomml/loom/nn"
+)
+
+// BatchedOptions configure a Batched engine; zero fields take the defaults.
+type BatchedOptions struct {
+	MaxBatch     int   // most sequences running at once (default 16)
+	MaxQueue     int   // most requests waiting to start (default 64)
+	KVBudget     int64 // bytes of key/value memory for all running sequences (0: unbounded)
+	Ctx          int   // context length in positions (0 or above the model's: the model's)
+	PrefillChunk int   // prompt tokens prefilled per scheduler step (default 256)
+}
+
+// Batched is continuous batching over one model. One scheduler goroutine
+// loops: it admits queued requests while there is a free slot and KV
+// memory for them (in arrival order), runs one chunk of one prompt's
+// prefill, then one decode step in which every running sequence's new
+// token goes through a single batched forward (the projections, the
+// feed-forward layers and the head are one matrix product over the batch
+// rows; attention runs per sequence over its own keys, at its own
+// position: nn.Ctx.Positions with nn.SeqCaches), and samples each
+// sequence's next token. Requests thus join and leave between decode
+// steps, and a long prompt is prefilled a chunk at a time between decode
+// steps, so running streams keep getting tokens.
+//
+// Each sequence holds a key/value store of (prompt + MaxTokens) positions,
+// capped at the context, allocated when it starts and freed when it ends;
+// the sum is kept within KVBudget.
+//
+// Determinism: a request's tokens depend only on its logits and its Seed
+// (each request samples from its own random stream), so the same request
+// and seed served alone give the same text. Under concurrent load a row's
+// attention is computed exactly as alone, but the batched matrix products
+// may add in a different order than a one-row product (the kernels choose
+// their blocking by the number of rows), so logits can differ in the last
+// bits and a sampled text can, rarely, diverge; TestBatchedSeedUnderLoad
+// checks that it does not on the test model.
+type Batched struct {
+	m        *decoder.Model
+	tok      Tokenizer
+	stopIDs  []int
+	o        BatchedOptions
+	kvPerPos int64 // bytes of one position's keys and values over all layers
+	full     []int // a MatFormer's full FFN widths (nil otherwise)
+
+	modelMu sync.Mutex // one forward at a time (Embed and the scheduler)
+
+	mu       sync.Mutex // guards what follows
+	queue    []*bseq
+	running  int   // sequences admitted and not yet finished
+	kvUsed   int64 // bytes held by running sequences
+	closed   bool  // Submit refuses
+	abort    error // set by Close when its ctx ends: cancel everything
+	wake     chan struct{}
+	done     chan struct{}
+	closeErr error
+}
+
+// bseq is one request in a Batched engine.
+type bseq struct {
+	ctx     context.Context
+	r       Request
+	out     chan Event
+	st      *stream
+	cache   nn.Cache
+	kvBytes int64
+	kvLen   int // positions the cache holds
+	fed     int // positions in the cache
+	next    int // the token to feed next (after the prompt)
+	widths  string
+}
+
+// NewBatched starts a continuous-batching engine over m; tok gives tokens'
+// bytes and stopIDs are the model's end-of-sequence ids. Close releases it.
+func NewBatched(m *decoder.Model, tok Tokenizer, stopIDs []int, o BatchedOptions) (*Batched, error) {
+	switch {
+	case m == nil || tok == nil:
+		return nil, errors.New("engine: NewBatched needs a model and a tokenizer")
+	case o.MaxBatch < 0:
+		return nil, fmt.Errorf("engine: MaxBatch %d: want ≥ 1 (0: 16)", o.MaxBatch)
+	case o.MaxQueue < 0:
+		return nil, fmt.Errorf("engine: MaxQueue %d: want ≥ 1 (0: 64)", o.MaxQueue)
+	case o.KVBudget < 0:
+		return nil, fmt.Errorf("engine: KVBudget %d: want ≥ 0 bytes (0: unbounded)", o.KVBudget)
+	case o.Ctx < 0:
+		return nil, fmt.Errorf("engine: Ctx %d: want ≥ 2 positions (0: the model's)", o.Ctx)
+	case o.PrefillChunk < 0:
+		return nil, fmt.Errorf("engine: PrefillChunk %d: want ≥ 1 (0: 256)", o.PrefillChunk)
+	}
+	for i, id := range stopIDs {
+		if id < 0 || id >= m.VocabSize() {
+			return nil, fmt.Errorf("engine: stop id %d (index %d) is outside the vocabulary of %d", id, i, m.VocabSize())
+		}
+	}
+	o.MaxBatch = cmpOr(o.MaxBatch, 16)
+	o.MaxQueue = cmpOr(o.MaxQueue, 64)
+	o.PrefillChunk = cmpOr(o.PrefillChunk, 256)
+	if o.Ctx == 0 || o.Ctx > m.MaxPositions() {
+		o.Ctx = m.MaxPositions()
+	}
+	if o.Ctx < 2 {
+		return nil, fmt.Errorf("engine: a context of %d positions leaves no room to generate; want ≥ 2", o.Ctx)
+	}
+	b := &Batched{m: m, tok: tok, stopIDs: slices.Clone(stopIDs), o: o, kvPerPos: kvBytesPerPosition(m),
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	if m.Config.Loom.MatFormer != nil {
+		b.full = m.FFNWidths()
+	}
+	go b.loop()
+	return b, nil
+}
+
+func cmpOr(v, d int) int {
+	if v == 0 {
+		return d
+	}
+	return v
+}
+
+// kvBytesPerPosition is what one position of one sequence's cache holds.
+func kvBytesPerPosition(m *decoder.Model) int64 {
+	var n int64
+	if kc, ok := m.NewCache(1, 1).(nn.KVCaches); ok {
+		for _, kv := range kc {
+			if f, ok := kv.(*nn.FullKV); ok {
+				n += int64(f.K.Numel()+f.V.Numel()) * int64(f.K.DType().Size())
+			}
+		}
+		if n > 0 {
+			return n
+		}
+	}
+	c := m.Config
+	return int64(c.NumHiddenLayers) * 2 * int64(c.KVHeads()*c.HeadDimOrDefault()) * 4
+}
+
+// Submit queues r. It fails with ErrTooLong when the prompt leaves no room
+// in the context or the request's KV memory exceeds the whole budget, with
+// ErrQueueFull when MaxQueue requests are waiting, and with ErrClosed after
+// Close.
+func (b *Batched) Submit(ctx context.Context, r Request) (<-chan Event, error) {
+	if err := r.Validate(b.m.VocabSize()); err != nil {
+		return nil, err
+	}
+	if len(r.Prompt) >= b.o.Ctx {
+		return nil, fmt.Errorf("%w: the prompt has %d tokens and the context %d positions, leaving none to generate", ErrTooLong, len(r.Prompt), b.o.Ctx)
+	}
+	widths := ""
+	if r.FFNWidths != nil {
+		if b.full == nil {
+			return nil, errors.New("engine: FFNWidths is set but the model is not a MatFormer")
+		}
+		if len(r.FFNWidths) != len(b.full) {
+			return nil, fmt.Errorf("engine: FFNWidths has %d widths, the model %d layers", len(r.FFNWidths), len(b.full))
+		}
+		for i, w := range r.FFNWidths {
+			if w < 1 || w > b.full[i] {
+				return nil, fmt.Errorf("engine: FFNWidths[%d] is %d; want 1 … %d", i, w, b.full[i])
+			}
+		}
+		widths = fmt.Sprint(r.FFNWidths)
+	}
+	capacity := min(len(r.Prompt)+r.MaxTokens, b.o.Ctx)
+	need := int64(capacity) * b.kvPerPos
+	if b.o.KVBudget > 0 && need > b.o.KVBudget {
+		return nil, fmt.Errorf("%w: %d positions of keys and values take %d bytes, more than the budget of %d", ErrTooLong, capacity, need, b.o.KVBudget)
+	}
+	s := &bseq{ctx: ctx, r: r, kvBytes: need, kvLen: capacity, widths: widths}
+	s.r.Prompt = slices.Clone(r.Prompt)
+	s.st = newStream(&s.r, b.tok, b.stopIDs, b.o.Ctx)
+	// Room for every event, so the scheduler never waits for a reader.
+	s.out = make(chan Event, min(r.MaxTokens, b.o.Ctx)+2)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case b.closed:
+		return nil, ErrClosed
+	case len(b.queue) >= b.o.MaxQueue:
+		return nil, ErrQueueFull
+	}
+	b.queue = append(b.queue, s)
+	b.signal()
+	return s.out, nil
+}
+
+// signal wakes the scheduler (b.mu held or not).
+func (b *Batched) signal() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Stats reports the load.
+func (b *Batched) Stats() Stats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return Stats{Running: b.running, Queued: len(b.queue), KVBytes: b.kvUsed, KVBudget: b.o.KVBudget}
+}
+
+// Close stops accepting requests and waits for the queued and running ones
+// to finish; when ctx ends first, it cancels them (their final event has
+// Finish "error" and ErrClosed) and returns ctx's error.
+func (b *Batched) Close(ctx context.Context) error {
+	b.mu.Lock()
+	b.closed = true
+	b.signal()
+	b.mu.Unlock()
+	select {
+	case <-b.done:
+		return nil
+	case <-ctx.Done():
+	}
+	b.mu.Lock()
+	b.abort = ErrClosed
+	b.signal()
+	b.mu.Unlock()
+	<-b.done
+	return ctx.Err()
+}
+
+// Embed returns the unit-length mean of each input's final hidden states.
+func (b *Batched) Embed(ctx context.Context, inputs [][]int) ([][]float32, error) {
+	for i, ids := range inputs {
+		switch {
+		case len(ids) == 0:
+			return nil, fmt.Errorf("engine: input %d is empty; give at least one token", i)
+		case len(ids) > b.o.Ctx:
+			return nil, fmt.Errorf("%w: input %d has %d tokens and the context %d positions", ErrTooLong, i, len(ids), b.o.Ctx)
+		}
+		for j, id := range ids {
+			if id < 0 || id >= b.m.VocabSize() {
+				return nil, fmt.Errorf("engine: input %d token %d is %d, outside the vocabulary of %d", i, j, id, b.m.VocabSize())
+			}
+		}
+	}
+	out := make([][]float32, len(inputs))
+	for i, ids := range inputs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		b.modelMu.Lock()
+		if b.full != nil {
+			if err := b.m.SetFFNWidths(b.full); err != nil {
+				b.modelMu.Unlock()
+				return nil, err
+			}
+		}
+		var h []float32
+		autograd.NoGrad(func() { h = b.m.Hidden(nil, ids, 1, len(ids)).Value.Contiguous().F32() })
+		b.modelMu.Unlock()
+		out[i] = meanUnit(h, len(ids))
+	}
+	return out, nil
+}
+
+// meanUnit returns the mean of the T rows of h [T·D], scaled to unit
+// length (float64 sums).
+func meanUnit(h []float32, T int) []float32 {
+	D := len(h) / T
+	acc := make([]float64, D)
+	for t := range T {
+		for d, v := range h[t*D : (t+1)*D] {
+			acc[d] += float64(v)
+		}
+	}
+	var norm float64
+	for d := range acc {
+		acc[d] /= float64(T)
+		norm += acc[d] * acc[d]
+	}
+	norm = math.Sqrt(norm)
+	out := make([]float32, D)
+	for d, v := range acc {
+		if norm > 0 {
+			v /= norm
+		}
+		out[d] = float32(v)
+	}
+	return out
+}
+
+// loop is the scheduler.
+func (b *Batched) loop() {
+	defer close(b.done)
+	var running []*bseq // in admission order
+	finish := func(s *bseq, ev Event) {
+		s.out <- ev
+		close(s.out)
+		s.cache = nil
+		b.mu.Lock()
+		b.running--
+		b.kvUsed -= s.kvBytes
+		b.mu.Unlock()
+	}
+	for {
+		// Cancellations: running sequences and waiting requests.
+		b.mu.Lock()
+		abort := b.abort
+		var dropped []*bseq
+		b.queue = slices.DeleteFunc(b.queue, func(s *bseq) bool {
+			if abort != nil || s.ctx.Err() != nil {
+				dropped = append(dropped, s)
+				return true
+			}
+			return false
+		})
+		b.mu.Unlock()
+		for _, s := range dropped {
+			err := abort
+			if err == nil {
+				err = s.ctx.Err()
+			}
+			s.out <- s.st.fail(err)
+			close(s.out)
+		}
+		running = slices.DeleteFunc(running, func(s *bseq) bool {
+			err := abort
+			if err == nil {
+				err = s.ctx.Err()
+			}
+			if err != nil {
+				finish(s, s.st.fail(err))
+				return true
+			}
+			return false
+		})
+		// Admission: in arrival order, while a slot and the memory last.
+		b.mu.Lock()
+		for len(b.queue) > 0 && len(running) < b.o.MaxBatch {
+			s := b.queue[0]
+			if b.o.KVBudget > 0 && b.kvUsed+s.kvBytes > b.o.KVBudget {
+				break
+			}
+			b.queue = b.queue[1:]
+			b.running++
+			b.kvUsed += s.kvBytes
+			running = append(running, s)
+		}
+		idle := len(running) == 0
+		closed := b.closed && len(b.queue) == 0
+		b.mu.Unlock()
+		if idle {
+			if closed {
+				return
+			}
+			<-b.wake
+			continue
+		}
+		// Allocate the new sequences' stores (outside the lock).
+		for _, s := range running {
+			if s.cache == nil {
+				s.cache = b.m.NewCache(1, s.kvLen)
+			}
+		}
+		// One chunk of the oldest unfinished prefill.
+		for _, s := range running {
+			if s.fed < len(s.r.Prompt) {
+				if ev, done := b.prefill(s); done {
+					finish(s, ev)
+					running = slices.DeleteFunc(running, func(x *bseq) bool { return x == s })
+				} else if s.fed == len(s.r.Prompt) {
+					s.out <- ev
+				}
+				break
+			}
+		}
+		// One decode step for every sequence past its prompt.
+		var ready []*bseq
+		for _, s := range running {
+			if s.fed >= len(s.r.Prompt) { // its prompt is in, its last token pending
+				ready = append(ready, s)
+			}
+		}
+		if len(ready) > 0 {
+			finished := b.decode(ready)
+			for i, s := range ready {
+				if finished[i].Finish != "" {
+					finish(s, finished[i])
+				} else {
+					s.out <- finished[i]
+				}
+			}
+			running = slices.DeleteFunc(running, func(s *bseq) bool {
+				i := slices.Index(ready, s)
+				return i >= 0 && finished[i].Finish != ""
+			})
+		}
+	}
+}
+
+// prefill feeds the next chunk of s's prompt; after the last chunk it
+// samples the first token and returns its event (done when it is final).
+func (b *Batched) prefill(s *bseq) (Event, bool) {
+	n := min(b.o.PrefillChunk, len(s.r.Prompt)-s.fed)
+	chunk := s.r.Prompt[s.fed : s.fed+n]
+	var logits []float32
+	b.modelMu.Lock()
+	b.setWidths(s)
+	autograd.NoGrad(func() {
+		h := b.m.Hidden(&nn.Ctx{Cache: s.cache, Pos: s.fed}, chunk, 1, n)
+		if s.fed+n == len(s.r.Prompt) {
+			last := autograd.Slice(h, 1, n-1, n) // [1, 1, D]
+			logits = b.m.Logits(last).Value.Contiguous().F32()
+		}
+	})
+	b.modelMu.Unlock()
+	s.fed += n
+	if logits == nil {
+		return Event{}, false
+	}
+	ev, done := s.st.next(logits)
+	s.next = ev.Token
+	return ev, done
+}
+
+// decode runs one batched forward over the sequences' pending tokens and
+// returns each one's next event. Sequences of different MatFormer widths
+// run as separate forwards.
+func (b *Batched) decode(ss []*bseq) []Event {
+	evs := make([]Event, len(ss))
+	groups := map[string][]int{}
+	var keys []string
+	for i, s := range ss {
+		if _, ok := groups[s.widths]; !ok {
+			keys = append(keys, s.widths)
+		}
+		groups[s.widths] = append(groups[s.widths], i)
+	}
+	for _, key := range keys {
+		idx := groups[key]
+		B := len(idx)
+		ids, pos := make([]int, B), make([]int, B)
+		caches := make(nn.SeqCaches, B)
+		for j, i := range idx {
+			s := ss[i]
+			ids[j], pos[j], caches[j] = s.next, s.fed, s.cache
+		}
+		var logits []float32
+		b.modelMu.Lock()
+		b.setWidths(ss[idx[0]])
+		autograd.NoGrad(func() {
+			logits = b.m.Forward(&nn.Ctx{Cache: caches, Positions: pos}, ids, B, 1).Value.Contiguous().F32()
+		})
+		b.modelMu.Unlock()
+		V := b.m.VocabSize()
+		for j, i := range idx {
+			s := ss[i]
+			s.fed++
+			ev, _ := s.st.next(logits[j*V : (j+1)*V])
+			s.next = ev.Token
+			evs[i] = ev
+		}
+	}
+	return evs
+}
+
+// setWidths selects s's MatFormer widths (b.modelMu held).
+func (b *Batched) setWidths(s *bseq) {
+	if b.full == nil {
+		return
+	}
+	w := b.full
+	if s.r.FFNWidths != nil {
+		w = s.r.FFNWidths
+	}
+	if err := b.m.SetFFNWidths(w); err != nil {
+		panic(err) // checked at Submit
+	}
+}
