@@ -24,8 +24,8 @@ type BatchedOptions struct {
 
 // Batched is continuous batching over one model. One scheduler goroutine
 // loops: it admits queued requests while there is a free slot and KV
-// memory for them (in arrival order), runs one chunk of one prompt's
-// prefill, then one decode step in which every running sequence's new
+// memory for them (in arrival order), prefills up to PrefillChunk prompt
+// tokens (oldest requests first), then runs one decode step in which every running sequence's new
 // token goes through a single batched forward (the projections, the
 // feed-forward layers and the head are one matrix product over the batch
 // rows; attention runs per sequence over its own keys, at its own
@@ -64,7 +64,10 @@ type Batched struct {
 	abort    error // set by Close when its ctx ends: cancel everything
 	wake     chan struct{}
 	done     chan struct{}
-	closeErr error
+	// step, when set (by tests, before the first Submit), is called after
+	// each scheduler step with the prompt tokens it prefilled and the
+	// sequences it decoded.
+	step func(prefilled, decoded int)
 }
 
 // bseq is one request in a Batched engine.
@@ -364,18 +367,28 @@ func (b *Batched) loop() {
 				s.cache = b.m.NewCache(1, s.kvLen)
 			}
 		}
-		// One chunk of the oldest unfinished prefill.
-		for _, s := range running {
-			if s.fed < len(s.r.Prompt) {
-				if ev, done := b.prefill(s); done {
-					finish(s, ev)
-					running = slices.DeleteFunc(running, func(x *bseq) bool { return x == s })
-				} else if s.fed == len(s.r.Prompt) {
-					s.out <- ev
-				}
+		// Prefill: up to PrefillChunk prompt tokens per step, oldest
+		// requests first (several short prompts, or a chunk of a long one).
+		budget := b.o.PrefillChunk
+		for _, s := range slices.Clone(running) {
+			if budget == 0 {
 				break
 			}
+			if s.fed >= len(s.r.Prompt) {
+				continue
+			}
+			n := min(budget, len(s.r.Prompt)-s.fed)
+			budget -= n
+			ev, done := b.prefill(s, n)
+			switch {
+			case done:
+				finish(s, ev)
+				running = slices.DeleteFunc(running, func(x *bseq) bool { return x == s })
+			case s.fed == len(s.r.Prompt):
+				s.out <- ev
+			}
 		}
+		prefilled := b.o.PrefillChunk - budget
 		// One decode step for every sequence past its prompt.
 		var ready []*bseq
 		for _, s := range running {
@@ -397,13 +410,15 @@ func (b *Batched) loop() {
 				return i >= 0 && finished[i].Finish != ""
 			})
 		}
+		if b.step != nil {
+			b.step(prefilled, len(ready))
+		}
 	}
 }
 
-// prefill feeds the next chunk of s's prompt; after the last chunk it
+// prefill feeds the next n tokens of s's prompt; after the last chunk it
 // samples the first token and returns its event (done when it is final).
-func (b *Batched) prefill(s *bseq) (Event, bool) {
-	n := min(b.o.PrefillChunk, len(s.r.Prompt)-s.fed)
+func (b *Batched) prefill(s *bseq, n int) (Event, bool) {
 	chunk := s.r.Prompt[s.fed : s.fed+n]
 	var logits []float32
 	b.modelMu.Lock()

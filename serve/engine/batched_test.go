@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -229,6 +230,16 @@ func TestBatchedLogprobs(t *testing.T) {
 	}
 }
 
+// hold makes e's scheduler stop after its first step until release is
+// called, so a test can look at a request while it is surely running.
+// Call it before the first Submit.
+func hold(e *Batched) (release func()) {
+	gate := make(chan struct{})
+	var once sync.Once
+	e.step = func(int, int) { once.Do(func() { <-gate }) }
+	return sync.OnceFunc(func() { close(gate) })
+}
+
 // waitFirst returns once ch's first event has arrived (the request runs).
 func waitFirst(t *testing.T, ch <-chan Event) {
 	t.Helper()
@@ -243,6 +254,8 @@ func waitFirst(t *testing.T, ch <-chan Event) {
 func TestBatchedCancelFreesSlot(t *testing.T) {
 	m := testModel(t)
 	e := newTestEngine(t, m, BatchedOptions{MaxBatch: 1})
+	release := hold(e)
+	defer release()
 	ctx, cancel := context.WithCancel(context.Background())
 	long, err := e.Submit(ctx, Request{Prompt: []int{5, 6}, MaxTokens: 90})
 	if err != nil {
@@ -257,6 +270,7 @@ func TestBatchedCancelFreesSlot(t *testing.T) {
 		t.Fatalf("stats while running %+v", s)
 	}
 	cancel()
+	release()
 	got := collect(long)
 	if !errors.Is(got.last.Err, context.Canceled) || got.last.Finish != "error" {
 		t.Fatalf("canceled request's last event %+v", got.last)
@@ -273,6 +287,7 @@ func TestBatchedCancelFreesSlot(t *testing.T) {
 // is refused with ErrQueueFull.
 func TestBatchedQueueFull(t *testing.T) {
 	e := newTestEngine(t, testModel(t), BatchedOptions{MaxBatch: 1, MaxQueue: 1})
+	defer hold(e)()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	first, err := e.Submit(ctx, Request{Prompt: []int{1}, MaxTokens: 90})
@@ -318,6 +333,8 @@ func TestBatchedKVBudgetWaits(t *testing.T) {
 	m := testModel(t)
 	per := kvBytesPerPosition(m)
 	e := newTestEngine(t, m, BatchedOptions{KVBudget: 60 * per})
+	release := hold(e)
+	defer release()
 	ctx, cancel := context.WithCancel(context.Background())
 	first, err := e.Submit(ctx, Request{Prompt: []int{1, 2}, MaxTokens: 40})
 	if err != nil {
@@ -332,6 +349,7 @@ func TestBatchedKVBudgetWaits(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 	cancel()
+	release()
 	collect(first)
 	if r := collect(second); r.text != greedy(t, m, "xy", 30).Text {
 		t.Fatalf("second request gives %q", r.text)
@@ -372,11 +390,24 @@ func TestBatchedClose(t *testing.T) {
 	})
 	t.Run("timeout", func(t *testing.T) {
 		e := newTestEngine(t, m, BatchedOptions{MaxBatch: 1})
+		release := hold(e)
 		ch, err := e.Submit(context.Background(), Request{Prompt: []int{1}, MaxTokens: 90})
 		if err != nil {
 			t.Fatal(err)
 		}
 		waitFirst(t, ch)
+		go func() { // let the scheduler go once Close has given up waiting
+			for {
+				e.mu.Lock()
+				aborted := e.abort != nil
+				e.mu.Unlock()
+				if aborted {
+					release()
+					return
+				}
+				runtime.Gosched()
+			}
+		}()
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		if err := e.Close(ctx); !errors.Is(err, context.Canceled) {
@@ -459,5 +490,56 @@ func TestRequestValidate(t *testing.T) {
 		if _, err := e.Submit(context.Background(), r); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("got %v, want an error saying %q", err, c.want)
 		}
+	}
+}
+
+// TestBatchedChunkedPrefill: a long prompt is prefilled PrefillChunk
+// tokens per step, and every one of those steps also decodes the stream
+// already running; the long request's output is still generate's.
+func TestBatchedChunkedPrefill(t *testing.T) {
+	m := testModel(t)
+	e := newTestEngine(t, m, BatchedOptions{PrefillChunk: 4})
+	type step struct{ prefilled, decoded int }
+	var mu sync.Mutex
+	var steps []step
+	submitted := make(chan struct{})
+	e.step = func(p, d int) {
+		mu.Lock()
+		steps = append(steps, step{p, d})
+		first := len(steps) == 1
+		mu.Unlock()
+		if first { // the running request waits for the long one to arrive
+			<-submitted
+		}
+	}
+	running, err := e.Submit(context.Background(), Request{Prompt: []int{1}, MaxTokens: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFirst(t, running)
+	long := strings.Repeat("a long prompt ", 3)[:40]
+	ch, err := e.Submit(context.Background(), Request{Prompt: tokenizer.Byte{}.Encode(long), MaxTokens: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(submitted)
+	got := collect(ch)
+	collect(running)
+	if want := greedy(t, m, long, 5).Text; got.text != want {
+		t.Fatalf("long prompt gives %q, want %q", got.text, want)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	chunks := 0
+	for _, s := range steps {
+		if s.prefilled > 0 && s.prefilled != 1 { // the running request's own 1-token prompt aside
+			chunks++
+			if s.prefilled != 4 || s.decoded < 1 {
+				t.Fatalf("a prefill step of %d tokens decoded %d sequences (steps %v)", s.prefilled, s.decoded, steps)
+			}
+		}
+	}
+	if chunks != 10 {
+		t.Fatalf("%d prefill chunks of 4 for a 40-token prompt (steps %v)", chunks, steps)
 	}
 }
