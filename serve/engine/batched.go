@@ -56,14 +56,14 @@ type Batched struct {
 
 	modelMu sync.Mutex // one forward at a time (Embed and the scheduler)
 
-	mu       sync.Mutex // guards what follows
-	queue    []*bseq
-	running  int   // sequences admitted and not yet finished
-	kvUsed   int64 // bytes held by running sequences
-	closed   bool  // Submit refuses
-	abort    error // set by Close when its ctx ends: cancel everything
-	wake     chan struct{}
-	done     chan struct{}
+	mu      sync.Mutex // guards what follows
+	queue   []*bseq
+	running int   // sequences admitted and not yet finished
+	kvUsed  int64 // bytes held by running sequences
+	closed  bool  // Submit refuses
+	abort   error // set by Close when its ctx ends: cancel everything
+	wake    chan struct{}
+	done    chan struct{}
 	// step, when set (by tests, before the first Submit), is called after
 	// each scheduler step with the prompt tokens it prefilled and the
 	// sequences it decoded.
