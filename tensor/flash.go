@@ -197,9 +197,10 @@ func flashForward[T Float](g flashGeom, q, k, v, out, lse *Tensor) {
 		b, h := bh/g.H, bh%g.H
 		Q, K, V, O := headMat[T](q, b, h), headMat[T](k, b, h/group), headMat[T](v, b, h/group), headMat[T](out, b, h)
 		L := ld[bh*g.T : (bh+1)*g.T]
-		s := make([]T, flashBq*flashBk)
-		m := make([]float64, flashBq)
-		l := make([]float64, flashBq)
+		bq := min(flashBq, g.T) // a decode step's one query needs one row
+		s := make([]T, bq*flashBk)
+		m := make([]float64, bq)
+		l := make([]float64, bq)
 		for i0 := 0; i0 < g.T; i0 += flashBq {
 			iq := min(flashBq, g.T-i0)
 			for r := range iq {
