@@ -40,12 +40,16 @@ type BatchedOptions struct {
 //
 // Determinism: a request's tokens depend only on its logits and its Seed
 // (each request samples from its own random stream), so the same request
-// and seed served alone give the same text. Under concurrent load a row's
-// attention is computed exactly as alone, but the batched matrix products
-// may add in a different order than a one-row product (the kernels choose
-// their blocking by the number of rows), so logits can differ in the last
-// bits and a sampled text can, rarely, diverge; TestBatchedSeedUnderLoad
-// checks that it does not on the test model.
+// and seed served alone give the same text. Under concurrent load the
+// text is also the same when the decode step is batch-invariant, which it
+// is with the AVX-512 kernels, float32 weights and MaxBatch ≤ 32: a row's
+// attention is computed exactly as alone, and the projections, the
+// feed-forward layers and the head sum each row exactly as a one-row
+// product does (internal/kernels' blocked dot products). Elsewhere (AVX2
+// or pure-Go kernels, packed low-precision weights, very small matrices,
+// larger batches) the batched products may add in another order than a
+// one-row product, so logits can differ in the last bits and a sampled
+// text can, rarely, diverge. TestBatchedSeed checks both.
 type Batched struct {
 	m        *decoder.Model
 	tok      Tokenizer
