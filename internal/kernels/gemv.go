@@ -68,8 +68,9 @@ const gemvBlockMin = 1 << 14
 // not depend on how many rows share the product (batch invariance: a
 // sequence decodes to the same bits alone or in a batch).
 func gemvBlock(threads, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	// Rows of B per block: about 64 KiB of B, a multiple of 4.
-	blk := max(4, (16384/max(k, 1))&^3)
+	// Rows of B per block: about 16 KiB of B (in L1 while every row of A
+	// passes over it), a multiple of 4.
+	blk := max(4, (4096/max(k, 1))&^3)
 	chunks := 1
 	if threads > 1 && m*n*k >= 1<<16 {
 		chunks = min(threads, (n+63)/64)

@@ -15,17 +15,28 @@ import (
 
 // BatchedOptions configure a Batched engine; zero fields take the defaults.
 type BatchedOptions struct {
-	MaxBatch     int   // most sequences running at once (default 16)
-	MaxQueue     int   // most requests waiting to start (default 64)
-	KVBudget     int64 // bytes of key/value memory for all running sequences (0: unbounded)
-	Ctx          int   // context length in positions (0 or above the model's: the model's)
-	PrefillChunk int   // prompt tokens prefilled per scheduler step (default 256)
+	MaxBatch int   // most sequences running at once (default 16)
+	MaxQueue int   // most requests waiting to start (default 64)
+	KVBudget int64 // bytes of key/value memory for all running sequences (0: unbounded)
+	Ctx      int   // context length in positions (0 or above the model's: the model's)
+	// PrefillChunk is the most prompt tokens of one forward (default 64):
+	// a prompt is prefilled in chunks that start at multiples of it, so
+	// how its positions are computed does not depend on the load.
+	PrefillChunk int
+	// PrefillStep is the most prompt tokens prefilled between two decode
+	// steps, in whole chunks (default 4·PrefillChunk; at least one chunk).
+	PrefillStep int
+	// PrefixCache is how many finished sequences keep their keys and
+	// values for later prompts that start the same way (0: 4; −1: none).
+	// They use memory the running sequences leave free within KVBudget
+	// and are dropped, oldest first, when a request needs it.
+	PrefixCache int
 }
 
 // Batched is continuous batching over one model. One scheduler goroutine
 // loops: it admits queued requests while there is a free slot and KV
-// memory for them (in arrival order), prefills up to PrefillChunk prompt
-// tokens (oldest requests first), then runs one decode step in which every running sequence's new
+// memory for them (in arrival order), prefills up to PrefillStep prompt
+// tokens in chunks of PrefillChunk (oldest requests first), then runs one decode step in which every running sequence's new
 // token goes through a single batched forward (the projections, the
 // feed-forward layers and the head are one matrix product over the batch
 // rows; attention runs per sequence over its own keys, at its own
@@ -37,6 +48,15 @@ type BatchedOptions struct {
 // Each sequence holds a key/value store of (prompt + MaxTokens) positions,
 // capped at the context, allocated when it starts and freed when it ends;
 // the sum is kept within KVBudget.
+//
+// Prefix reuse: a prompt that starts with the same whole chunks as
+// another sequence's prompt (a running one, or one of the last
+// PrefixCache finished ones) copies their keys and values instead of
+// computing them; a prompt that shares more chunks with an earlier request
+// still being prefilled waits for it (so a burst of requests with one
+// system prompt computes it once). Reuse is in whole chunks of prompt
+// positions, which the donor computed exactly as the new request would
+// have, so it changes no bit of the result. PrefixReuse counts it.
 //
 // Determinism: a request's tokens depend only on its logits and its Seed
 // (each request samples from its own random stream), so the same request
@@ -62,16 +82,28 @@ type Batched struct {
 
 	mu      sync.Mutex // guards what follows
 	queue   []*bseq
-	running int   // sequences admitted and not yet finished
-	kvUsed  int64 // bytes held by running sequences
-	closed  bool  // Submit refuses
-	abort   error // set by Close when its ctx ends: cancel everything
+	running int      // sequences admitted and not yet finished
+	kvUsed  int64    // bytes held by running sequences
+	reused  [2]int64 // prefix reuse: requests, positions
+	closed  bool     // Submit refuses
+	abort   error    // set by Close when its ctx ends: cancel everything
 	wake    chan struct{}
 	done    chan struct{}
 	// step, when set (by tests, before the first Submit), is called after
 	// each scheduler step with the prompt tokens it prefilled and the
 	// sequences it decoded.
 	step func(prefilled, decoded int)
+
+	donors      []*donor // finished sequences kept for prefix reuse, oldest first (scheduler's)
+	donorsBytes int64
+}
+
+// donor is a finished sequence's cache kept for prefix reuse.
+type donor struct {
+	prompt []int // its prompt, whose positions its cache holds
+	cache  nn.Cache
+	bytes  int64
+	widths string
 }
 
 // bseq is one request in a Batched engine.
@@ -103,7 +135,11 @@ func NewBatched(m *decoder.Model, tok Tokenizer, stopIDs []int, o BatchedOptions
 	case o.Ctx < 0:
 		return nil, fmt.Errorf("engine: Ctx %d: want ≥ 2 positions (0: the model's)", o.Ctx)
 	case o.PrefillChunk < 0:
-		return nil, fmt.Errorf("engine: PrefillChunk %d: want ≥ 1 (0: 256)", o.PrefillChunk)
+		return nil, fmt.Errorf("engine: PrefillChunk %d: want ≥ 1 (0: 64)", o.PrefillChunk)
+	case o.PrefillStep < 0:
+		return nil, fmt.Errorf("engine: PrefillStep %d: want ≥ 1 (0: 4·PrefillChunk)", o.PrefillStep)
+	case o.PrefixCache < -1:
+		return nil, fmt.Errorf("engine: PrefixCache %d: want ≥ 0 sequences (0: 4; −1: none)", o.PrefixCache)
 	}
 	for i, id := range stopIDs {
 		if id < 0 || id >= m.VocabSize() {
@@ -112,7 +148,9 @@ func NewBatched(m *decoder.Model, tok Tokenizer, stopIDs []int, o BatchedOptions
 	}
 	o.MaxBatch = cmpOr(o.MaxBatch, 16)
 	o.MaxQueue = cmpOr(o.MaxQueue, 64)
-	o.PrefillChunk = cmpOr(o.PrefillChunk, 256)
+	o.PrefillChunk = cmpOr(o.PrefillChunk, 64)
+	o.PrefillStep = cmpOr(o.PrefillStep, 4*o.PrefillChunk)
+	o.PrefixCache = max(0, cmpOr(o.PrefixCache, 4))
 	if o.Ctx == 0 || o.Ctx > m.MaxPositions() {
 		o.Ctx = m.MaxPositions()
 	}
@@ -305,6 +343,9 @@ func (b *Batched) loop() {
 	finish := func(s *bseq, ev Event) {
 		s.out <- ev
 		close(s.out)
+		if ev.Finish != "error" {
+			b.keep(s)
+		}
 		s.cache = nil
 		b.mu.Lock()
 		b.running--
@@ -347,6 +388,9 @@ func (b *Batched) loop() {
 		b.mu.Lock()
 		for len(b.queue) > 0 && len(running) < b.o.MaxBatch {
 			s := b.queue[0]
+			for len(b.donors) > 0 && b.o.KVBudget > 0 && b.kvUsed+b.donorsBytes+s.kvBytes > b.o.KVBudget {
+				b.drop(0) // make room: cached prefixes go first
+			}
 			if b.o.KVBudget > 0 && b.kvUsed+s.kvBytes > b.o.KVBudget {
 				break
 			}
@@ -371,28 +415,37 @@ func (b *Batched) loop() {
 				s.cache = b.m.NewCache(1, s.kvLen)
 			}
 		}
-		// Prefill: up to PrefillChunk prompt tokens per step, oldest
-		// requests first (several short prompts, or a chunk of a long one).
-		budget := b.o.PrefillChunk
+		// Prefill: up to PrefillStep prompt tokens in whole chunks (at
+		// least one), oldest requests first.
+		budget := b.o.PrefillStep
+	prefill:
 		for _, s := range slices.Clone(running) {
-			if budget == 0 {
-				break
-			}
 			if s.fed >= len(s.r.Prompt) {
 				continue
 			}
-			n := min(budget, len(s.r.Prompt)-s.fed)
-			budget -= n
-			ev, done := b.prefill(s, n)
-			switch {
-			case done:
-				finish(s, ev)
-				running = slices.DeleteFunc(running, func(x *bseq) bool { return x == s })
-			case s.fed == len(s.r.Prompt):
-				s.out <- ev
+			if s.fed == 0 && !b.reuse(s, running) {
+				continue // an earlier request is computing more of its prefix
+			}
+			for s.fed < len(s.r.Prompt) {
+				n := min(b.o.PrefillChunk-s.fed%b.o.PrefillChunk, len(s.r.Prompt)-s.fed)
+				if n > budget && budget < b.o.PrefillStep {
+					break prefill
+				}
+				budget -= n
+				ev, done := b.prefill(s, n)
+				switch {
+				case done:
+					finish(s, ev)
+					running = slices.DeleteFunc(running, func(x *bseq) bool { return x == s })
+				case s.fed == len(s.r.Prompt):
+					s.out <- ev
+				}
+				if budget <= 0 {
+					break prefill
+				}
 			}
 		}
-		prefilled := b.o.PrefillChunk - budget
+		prefilled := b.o.PrefillStep - budget
 		// One decode step for every sequence past its prompt.
 		var ready []*bseq
 		for _, s := range running {
@@ -497,4 +550,118 @@ func (b *Batched) setWidths(s *bseq) {
 	if err := b.m.SetFFNWidths(w); err != nil {
 		panic(err) // checked at Submit
 	}
+}
+
+// PrefixReuse reports how many requests reused another sequence's keys and
+// values for the start of their prompt, and how many positions in all.
+func (b *Batched) PrefixReuse() (requests, positions int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.reused[0], b.reused[1]
+}
+
+// reuse gives s, before its prefill starts, the most whole chunks at the
+// start of its prompt (short of its last token) that a running sequence
+// or a kept one has in its prompt and holds, copying those keys and
+// values. It returns false, copying nothing, when a request ahead of s in
+// running (still prefilling) will hold more: s should wait for it.
+func (b *Batched) reuse(s *bseq, running []*bseq) bool {
+	C := b.o.PrefillChunk
+	want := s.r.Prompt[:len(s.r.Prompt)-1]
+	chunks := func(p []int) int { return commonPrefix(p, want) / C * C }
+	var src nn.Cache
+	have, ahead := 0, 0
+	for _, x := range running {
+		if x == s {
+			break
+		}
+		if x.widths != s.widths {
+			continue
+		}
+		if n := chunks(x.r.Prompt[:min(x.fed, len(x.r.Prompt))]); n > have {
+			src, have = x.cache, n
+		}
+		if x.fed < len(x.r.Prompt) {
+			ahead = max(ahead, chunks(x.r.Prompt))
+		}
+	}
+	di := -1
+	for i, d := range b.donors {
+		if d.widths != s.widths {
+			continue
+		}
+		if n := chunks(d.prompt); n > have {
+			src, have, di = d.cache, n, i
+		}
+	}
+	if ahead > have {
+		return false
+	}
+	if have == 0 || !copyKV(s.cache, src, have) {
+		return true
+	}
+	if di >= 0 { // most recently used last
+		d := b.donors[di]
+		b.donors = append(slices.Delete(b.donors, di, di+1), d)
+	}
+	s.fed = have
+	b.mu.Lock()
+	b.reused[0]++
+	b.reused[1] += int64(have)
+	b.mu.Unlock()
+	return true
+}
+
+func commonPrefix(a, b []int) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
+}
+
+// copyKV copies the first n positions of src's stores into the empty dst
+// (both one full store per layer); false when they are not.
+func copyKV(dst, src nn.Cache, n int) bool {
+	d, ok1 := dst.(nn.KVCaches)
+	s, ok2 := src.(nn.KVCaches)
+	if !ok1 || !ok2 || len(d) != len(s) {
+		return false
+	}
+	for i := range d {
+		dk, ok1 := d[i].(*nn.FullKV)
+		sk, ok2 := s[i].(*nn.FullKV)
+		if d[i] == nil && s[i] == nil {
+			continue
+		}
+		if !ok1 || !ok2 || dk.Len() != 0 || sk.Len() < n || dk.Capacity() < n {
+			return false
+		}
+	}
+	for i := range d {
+		if dk, ok := d[i].(*nn.FullKV); ok {
+			sk := s[i].(*nn.FullKV)
+			dk.Append(sk.K.Slice(2, 0, n), sk.V.Slice(2, 0, n))
+		}
+	}
+	return true
+}
+
+// keep makes finished s a donor for prefix reuse, dropping the oldest
+// donors beyond PrefixCache.
+func (b *Batched) keep(s *bseq) {
+	if b.o.PrefixCache == 0 || s.cache == nil || len(s.r.Prompt) < b.o.PrefillChunk {
+		return
+	}
+	b.donors = append(b.donors, &donor{prompt: s.r.Prompt, cache: s.cache, bytes: s.kvBytes, widths: s.widths})
+	b.donorsBytes += s.kvBytes
+	for len(b.donors) > b.o.PrefixCache {
+		b.drop(0)
+	}
+}
+
+// drop forgets donor i.
+func (b *Batched) drop(i int) {
+	b.donorsBytes -= b.donors[i].bytes
+	b.donors = slices.Delete(b.donors, i, i+1)
 }

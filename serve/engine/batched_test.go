@@ -32,6 +32,23 @@ func testModel(t testing.TB) *decoder.Model {
 	return m
 }
 
+// wideModel is a small random Llama whose every matrix is large enough
+// (n·k ≥ 16384) for a decode step's products to take the kernels'
+// batch-invariant path.
+func wideModel(t testing.TB) *decoder.Model {
+	t.Helper()
+	m, err := decoder.New(&decoder.Config{HiddenSize: 128, IntermediateSize: 256, NumHiddenLayers: 2, NumAttentionHeads: 4,
+		HiddenAct: "silu", RMSNormEps: 1e-6, RopeTheta: 10000, VocabSize: 256, MaxPositionEmbeddings: testCtx, InitializerRange: 0.2}, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// batchInvariant reports whether the kernels make a decode step's rows
+// independent of the batch (AVX-512).
+func batchInvariant() bool { return strings.HasPrefix(kernels.Current(), "avx512") }
+
 func newTestEngine(t testing.TB, m *decoder.Model, o BatchedOptions) *Batched {
 	t.Helper()
 	e, err := NewBatched(m, tokenizer.Byte{}, nil, o)
@@ -140,11 +157,7 @@ func TestBatchedGreedyMatchesGenerate(t *testing.T) {
 // are the same bits as alone (the model is wide enough for every
 // projection to take the blocked dot-product path).
 func TestBatchedSeed(t *testing.T) {
-	m, err := decoder.New(&decoder.Config{HiddenSize: 128, IntermediateSize: 256, NumHiddenLayers: 2, NumAttentionHeads: 4,
-		HiddenAct: "silu", RMSNormEps: 1e-6, RopeTheta: 10000, VocabSize: 256, MaxPositionEmbeddings: testCtx, InitializerRange: 0.2}, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := wideModel(t)
 	e := newTestEngine(t, m, BatchedOptions{})
 	req := func(seed uint64) Request {
 		return Request{Prompt: tokenizer.Byte{}.Encode("Hello"), MaxTokens: 30, Temperature: 0.9, TopP: 0.95, TopK: 50, Seed: seed, Logprobs: true}
@@ -179,7 +192,7 @@ func TestBatchedSeed(t *testing.T) {
 	if loaded.text != a.text {
 		t.Fatalf("seed 42 under load gives %q, alone %q", loaded.text, a.text)
 	}
-	if strings.HasPrefix(kernels.Current(), "avx512") {
+	if batchInvariant() {
 		for i, ev := range loaded.events {
 			if ev.Logprob != a.events[i].Logprob {
 				t.Fatalf("token %d: log-probability %v under load, %v alone", i, ev.Logprob, a.events[i].Logprob)
@@ -508,12 +521,12 @@ func TestRequestValidate(t *testing.T) {
 	}
 }
 
-// TestBatchedChunkedPrefill: a long prompt is prefilled PrefillChunk
+// TestBatchedChunkedPrefill: a long prompt is prefilled PrefillStep
 // tokens per step, and every one of those steps also decodes the stream
 // already running; the long request's output is still generate's.
 func TestBatchedChunkedPrefill(t *testing.T) {
 	m := testModel(t)
-	e := newTestEngine(t, m, BatchedOptions{PrefillChunk: 4})
+	e := newTestEngine(t, m, BatchedOptions{PrefillChunk: 4, PrefillStep: 4})
 	type step struct{ prefilled, decoded int }
 	var mu sync.Mutex
 	var steps []step
@@ -557,4 +570,81 @@ func TestBatchedChunkedPrefill(t *testing.T) {
 	if chunks != 10 {
 		t.Fatalf("%d prefill chunks of 4 for a 40-token prompt (steps %v)", chunks, steps)
 	}
+}
+
+// TestBatchedPrefixReuse: prompts that share whole chunks with an earlier
+// prompt (kept after it finished, or running in the same burst) copy their
+// keys and values instead of computing them, and give the same bits as
+// without reuse (in a burst, on batch-invariant kernels).
+func TestBatchedPrefixReuse(t *testing.T) {
+	m := wideModel(t)
+	system := "You are a helpful assistant. Be brief!" // 38 bytes: two chunks of 16
+	questions := []string{"Question one?", "What now?", "Why", "Tell me more, please."}
+	req := func(q string) Request {
+		return Request{Prompt: tokenizer.Byte{}.Encode(system + q), MaxTokens: 8, Logprobs: true}
+	}
+	// Without reuse.
+	plain := newTestEngine(t, m, BatchedOptions{PrefillChunk: 16, PrefixCache: -1})
+	want := make([]result, len(questions))
+	for i, q := range questions {
+		want[i] = run(t, plain, req(q))
+	}
+	if n, _ := plain.PrefixReuse(); n != 0 {
+		t.Fatalf("PrefixCache −1 reused %d prefixes", n)
+	}
+	same := func(t *testing.T, i int, got result) {
+		t.Helper()
+		for j, ev := range got.events {
+			w := want[i].events[j]
+			if ev.Token != w.Token || ev.Logprob != w.Logprob && (batchInvariant() || math.Abs(ev.Logprob-w.Logprob) > 1e-4) {
+				t.Fatalf("question %d token %d: %d (%v) with reuse, %d (%v) without", i, j, ev.Token, ev.Logprob, want[i].events[j].Token, want[i].events[j].Logprob)
+			}
+		}
+	}
+	count := func(e *Batched) *int {
+		var mu sync.Mutex
+		total := new(int)
+		e.step = func(p, _ int) {
+			mu.Lock()
+			*total += p
+			mu.Unlock()
+		}
+		return total
+	}
+	t.Run("one after another", func(t *testing.T) {
+		e := newTestEngine(t, m, BatchedOptions{PrefillChunk: 16})
+		prefilled := count(e)
+		for i, q := range questions {
+			same(t, i, run(t, e, req(q)))
+		}
+		n, pos := e.PrefixReuse()
+		if n != 3 || pos != 3*32 {
+			t.Fatalf("reused %d prefixes, %d positions; want 3, 96", n, pos)
+		}
+		if full := 4*len(system) + len(strings.Join(questions, "")); *prefilled != full-96 {
+			t.Fatalf("prefilled %d tokens, want %d", *prefilled, full-96)
+		}
+	})
+	t.Run("burst", func(t *testing.T) {
+		e := newTestEngine(t, m, BatchedOptions{PrefillChunk: 16})
+		release := hold(e)
+		first, err := e.Submit(context.Background(), Request{Prompt: []int{1}, MaxTokens: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		collect(first) // the scheduler now waits in its first step
+		chans := make([]<-chan Event, len(questions))
+		for i, q := range questions {
+			if chans[i], err = e.Submit(context.Background(), req(q)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		release()
+		for i, ch := range chans {
+			same(t, i, collect(ch))
+		}
+		if n, pos := e.PrefixReuse(); n != 3 || pos != 3*32 {
+			t.Fatalf("reused %d prefixes, %d positions; want 3, 96", n, pos)
+		}
+	})
 }
