@@ -216,7 +216,7 @@ func (b *Batched) Submit(ctx context.Context, r Request) (<-chan Event, error) {
 		}
 		widths = fmt.Sprint(r.FFNWidths)
 	}
-	capacity := min(len(r.Prompt)+r.MaxTokens, b.o.Ctx)
+	capacity := min(len(r.Prompt)+min(r.MaxTokens, b.o.Ctx), b.o.Ctx)
 	need := int64(capacity) * b.kvPerPos
 	if b.o.KVBudget > 0 && need > b.o.KVBudget {
 		return nil, fmt.Errorf("%w: %d positions of keys and values take %d bytes, more than the budget of %d", ErrTooLong, capacity, need, b.o.KVBudget)
@@ -478,21 +478,47 @@ func (b *Batched) loop() {
 func (b *Batched) prefill(s *bseq, n int) (Event, bool) {
 	chunk := s.r.Prompt[s.fed : s.fed+n]
 	var logits []float32
-	b.modelMu.Lock()
-	b.setWidths(s)
-	autograd.NoGrad(func() {
+	err := b.forward(s, func() {
 		h := b.m.Hidden(&nn.Ctx{Cache: s.cache, Pos: s.fed}, chunk, 1, n)
 		if s.fed+n == len(s.r.Prompt) {
 			last := autograd.Slice(h, 1, n-1, n) // [1, 1, D]
 			logits = b.m.Logits(last).Value.Contiguous().F32()
 		}
 	})
-	b.modelMu.Unlock()
+	if err != nil {
+		return s.st.final(Event{Token: -1, Finish: "error", Err: err}), true
+	}
 	s.fed += n
 	if logits == nil {
 		return Event{}, false
 	}
-	ev, done := s.st.next(logits)
+	return b.next(s, logits)
+}
+
+// forward runs f, a forward pass for s's MatFormer widths, holding the
+// model; a panic in it becomes an error.
+func (b *Batched) forward(s *bseq, f func()) (err error) {
+	b.modelMu.Lock()
+	defer b.modelMu.Unlock()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("engine: the forward pass failed: %v", r)
+		}
+	}()
+	b.setWidths(s)
+	autograd.NoGrad(f)
+	return nil
+}
+
+// next samples s's next token from logits (a panic in sampling, say in a
+// constraint, fails s alone).
+func (b *Batched) next(s *bseq, logits []float32) (ev Event, done bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			ev, done = s.st.final(Event{Token: -1, Finish: "error", Err: fmt.Errorf("engine: sampling failed: %v", r)}), true
+		}
+	}()
+	ev, done = s.st.next(logits)
 	s.next = ev.Token
 	return ev, done
 }
@@ -520,19 +546,18 @@ func (b *Batched) decode(ss []*bseq) []Event {
 			ids[j], pos[j], caches[j] = s.next, s.fed, s.cache
 		}
 		var logits []float32
-		b.modelMu.Lock()
-		b.setWidths(ss[idx[0]])
-		autograd.NoGrad(func() {
+		err := b.forward(ss[idx[0]], func() {
 			logits = b.m.Forward(&nn.Ctx{Cache: caches, Positions: pos}, ids, B, 1).Value.Contiguous().F32()
 		})
-		b.modelMu.Unlock()
 		V := b.m.VocabSize()
 		for j, i := range idx {
 			s := ss[i]
+			if err != nil {
+				evs[i] = s.st.final(Event{Token: -1, Finish: "error", Err: err})
+				continue
+			}
 			s.fed++
-			ev, _ := s.st.next(logits[j*V : (j+1)*V])
-			s.next = ev.Token
-			evs[i] = ev
+			evs[i], _ = b.next(s, logits[j*V:(j+1)*V])
 		}
 	}
 	return evs

@@ -219,6 +219,7 @@ func TestBatchedFinish(t *testing.T) {
 	}{
 		{"max tokens", Request{Prompt: prompt, MaxTokens: 7}, full.Text[:7], "length", 7},
 		{"context", Request{Prompt: prompt, MaxTokens: 100}, full.Text[:40-5], "length", 35},
+		{"huge max tokens", Request{Prompt: prompt, MaxTokens: math.MaxInt}, full.Text[:40-5], "length", 35},
 		{"stop string", Request{Prompt: prompt, MaxTokens: 30, Stop: []string{"never there", stop}}, full.Text[:strings.Index(full.Text, stop)], "stop", -1},
 		{"stop token", Request{Prompt: prompt, MaxTokens: 30, StopTokens: []int{stopTok}}, full.Text[:strings.IndexByte(full.Text, byte(stopTok))], "stop", strings.IndexByte(full.Text, byte(stopTok))},
 	}

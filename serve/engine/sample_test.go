@@ -1,10 +1,13 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/loomml/loom/tokenizer"
 )
 
 // only allows the tokens in set; complete after n accepted tokens (then
@@ -106,5 +109,44 @@ func TestBatchedConstraint(t *testing.T) {
 	got := run(t, e, Request{Prompt: []int{'x'}, MaxTokens: 20, Temperature: 1, Constraint: c})
 	if len(got.text) != 6 || strings.Trim(got.text, "ab") != "" || got.last.Finish != "stop" || got.last.CompletionTokens != 6 {
 		t.Fatalf("text %q, last event %+v", got.text, got.last)
+	}
+}
+
+// panicky is a constraint whose Mask panics.
+type panicky struct{}
+
+func (panicky) Mask([]bool)      { panic("broken constraint") }
+func (panicky) Accept(int) error { return nil }
+func (panicky) Complete() bool   { return false }
+
+// TestBatchedPanicFailsOneRequest: a panic while sampling one request
+// (in its constraint) ends that request with an error; a request decoding
+// alongside finishes, and the engine serves the next one.
+func TestBatchedPanicFailsOneRequest(t *testing.T) {
+	m := testModel(t)
+	e := newTestEngine(t, m, BatchedOptions{})
+	release := hold(e)
+	first, err := e.Submit(context.Background(), Request{Prompt: []int{1}, MaxTokens: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	collect(first)
+	good, err := e.Submit(context.Background(), Request{Prompt: tokenizer.Byte{}.Encode("Hello"), MaxTokens: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, err := e.Submit(context.Background(), Request{Prompt: []int{2, 3}, MaxTokens: 6, Constraint: panicky{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	if r := collect(bad); r.last.Finish != "error" || r.last.Err == nil || !strings.Contains(r.last.Err.Error(), "broken constraint") {
+		t.Fatalf("the panicking request ended %+v", r.last)
+	}
+	if r := collect(good); r.last.Finish != "length" || r.last.CompletionTokens != 6 {
+		t.Fatalf("the request alongside ended %+v", r.last)
+	}
+	if r := run(t, e, Request{Prompt: []int{4}, MaxTokens: 3}); r.last.CompletionTokens != 3 {
+		t.Fatalf("the next request ended %+v", r.last)
 	}
 }
