@@ -76,7 +76,7 @@ type Batched struct {
 	stopIDs  []int
 	o        BatchedOptions
 	kvPerPos int64 // bytes of one position's keys and values over all layers
-	full     []int // a MatFormer's full FFN widths (nil otherwise)
+	full     []int // a MatFormer's full FFN widths (nil otherwise), what requests without FFNWidths get
 
 	modelMu sync.Mutex // one forward at a time (Embed and the scheduler)
 
@@ -160,7 +160,9 @@ func NewBatched(m *decoder.Model, tok Tokenizer, stopIDs []int, o BatchedOptions
 	b := &Batched{m: m, tok: tok, stopIDs: slices.Clone(stopIDs), o: o, kvPerPos: kvBytesPerPosition(m),
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	if m.Config.Loom.MatFormer != nil {
-		b.full = m.FFNWidths()
+		for i := range m.Layers {
+			b.full = append(b.full, m.Config.IntermediateSizeAt(i))
+		}
 	}
 	go b.loop()
 	return b, nil

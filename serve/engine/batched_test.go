@@ -649,3 +649,49 @@ func TestBatchedPrefixReuse(t *testing.T) {
 		}
 	})
 }
+
+// TestBatchedMatFormerWidths: requests at different FFN widths of one
+// MatFormer decode side by side, each giving what generate gives at its
+// width; widths out of range are refused.
+func TestBatchedMatFormerWidths(t *testing.T) {
+	m, err := decoder.New(&decoder.Config{HiddenSize: 48, IntermediateSize: 96, NumHiddenLayers: 2, NumAttentionHeads: 4,
+		HiddenAct: "silu", RMSNormEps: 1e-6, RopeTheta: 10000, VocabSize: 256, MaxPositionEmbeddings: testCtx, InitializerRange: 0.5,
+		Loom: decoder.Options{MatFormer: &decoder.MatFormer{Factor: 4}}}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	widths := [][]int{nil, {48, 24}, {96, 48}}
+	want := make([]string, len(widths))
+	for i, w := range widths {
+		if w == nil {
+			w = []int{96, 96}
+		}
+		if err := m.SetFFNWidths(w); err != nil {
+			t.Fatal(err)
+		}
+		want[i] = greedy(t, m, "Hello", 12).Text
+	}
+	if want[0] == want[1] {
+		t.Fatal("the widths do not change the output; the test cannot tell them apart")
+	}
+	e := newTestEngine(t, m, BatchedOptions{})
+	chans := make([]<-chan Event, len(widths))
+	for i, w := range widths {
+		if chans[i], err = e.Submit(context.Background(), Request{Prompt: tokenizer.Byte{}.Encode("Hello"), MaxTokens: 12, FFNWidths: w}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, ch := range chans {
+		if got := collect(ch).text; got != want[i] {
+			t.Errorf("widths %v: %q, want %q", widths[i], got, want[i])
+		}
+	}
+	for _, c := range []struct {
+		w    []int
+		want string
+	}{{[]int{48}, "FFNWidths has 1 widths, the model 2 layers"}, {[]int{48, 97}, "FFNWidths[1] is 97; want 1 … 96"}} {
+		if _, err := e.Submit(context.Background(), Request{Prompt: []int{1}, MaxTokens: 1, FFNWidths: c.w}); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("widths %v: %v, want %q", c.w, err, c.want)
+		}
+	}
+}
