@@ -85,3 +85,51 @@ func BenchmarkBatchedDecode(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPrefixReuse reports the time until each of 16 requests that
+// arrive together with one 256-token system prompt (and their own 16-token
+// question) has its first token, with prefix reuse and without, on the
+// model of BenchmarkBatchedDecode at 1 thread.
+func BenchmarkPrefixReuse(b *testing.B) {
+	m, err := decoder.New(&decoder.Config{HiddenSize: 512, IntermediateSize: 1408, NumHiddenLayers: 8, NumAttentionHeads: 8,
+		NumKeyValueHeads: 8, HiddenAct: "silu", RMSNormEps: 1e-6, RopeTheta: 10000, VocabSize: 256,
+		MaxPositionEmbeddings: 512, InitializerRange: 0.02}, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer kernels.SetThreads(kernels.SetThreads(1))
+	const streams, system, question = 16, 256, 16
+	for _, cache := range []int{-1, 0} {
+		name := map[int]string{-1: "off", 0: "on"}[cache]
+		b.Run("reuse="+name, func(b *testing.B) {
+			var elapsed time.Duration
+			for b.Loop() {
+				// A new engine each time, so no prefix is kept from before.
+				e, err := NewBatched(m, tokenizer.Byte{}, nil, BatchedOptions{MaxBatch: streams, PrefixCache: cache})
+				if err != nil {
+					b.Fatal(err)
+				}
+				start := time.Now()
+				var wg sync.WaitGroup
+				for s := range streams {
+					ids := make([]int, system+question)
+					for i := range ids {
+						ids[i] = 'a' + i%26
+						if i >= system {
+							ids[i] = 'A' + (s+i)%26
+						}
+					}
+					ch, err := e.Submit(context.Background(), Request{Prompt: ids, MaxTokens: 1})
+					if err != nil {
+						b.Fatal(err)
+					}
+					wg.Go(func() { collect(ch) })
+				}
+				wg.Wait()
+				elapsed += time.Since(start)
+				e.Close(context.Background())
+			}
+			b.ReportMetric(float64(elapsed.Milliseconds())/float64(b.N), "ms-to-all-first-tokens")
+		})
+	}
+}
