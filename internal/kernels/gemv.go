@@ -85,9 +85,15 @@ func gemvBlock(threads, m, n, k int, alpha float32, a []float32, lda int, b []fl
 		for jb := j0; jb < j1; jb += blk {
 			nb := min(j1, jb+blk) - jb
 			n4 := nb &^ 3
+			// While the first rows of A pass over this block, the next
+			// block streams in (it starts blk rows on: blk·ldb floats).
+			pf := 4 * blk * ldb
+			if jb+blk >= j1 {
+				pf = 0
+			}
 			i := 0
 			for ; i+4 <= m && n4 > 0; i += 4 { // four rows of A at once
-				dot4x4AVX512(&y[i*blk], blk, &a[i*lda], lda, &b[jb*ldb], ldb, n4, k)
+				dot4x4AVX512(&y[i*blk], blk, &a[i*lda], lda, &b[jb*ldb], ldb, n4, k, pf)
 			}
 			for ; i < m; i++ {
 				dotRowsAVX512(&y[i*blk], &a[i*lda], &b[jb*ldb], ldb, n4, k)

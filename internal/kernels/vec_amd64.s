@@ -422,14 +422,14 @@ dotdone:
 	VZEROUPPER
 	RET
 
-// func dot4x4AVX512(y *float32, ldy int, x *float32, ldx int, w *float32, ldw int, n, k int)
+// func dot4x4AVX512(y *float32, ldy int, x *float32, ldx int, w *float32, ldw int, n, k int, pf int)
 // y[i·ldy + j] = Σ_p x[i·ldx + p]·w[j·ldw + p] for the four rows i < 4 of x
 // and j < n (n a multiple of 4): four rows of x against four rows of w at
-// a time, each element summed in exactly dotRowsAVX512's lane order.
-TEXT ·dot4x4AVX512(SB), NOSPLIT, $0-64
+// a time, each element summed in exactly dotRowsAVX512's lane order. Each
+// step also prefetches the w data pf bytes further on (the next block,
+// which streams from memory while this one is computed).
+TEXT ·dot4x4AVX512(SB), NOSPLIT, $0-72
 	MOVQ y+0(FP), DI
-	MOVQ ldy+8(FP), R12
-	SHLQ $2, R12
 	MOVQ x+16(FP), SI
 	MOVQ ldx+24(FP), R13
 	SHLQ $2, R13
@@ -446,10 +446,10 @@ TEXT ·dot4x4AVX512(SB), NOSPLIT, $0-64
 	KMOVW AX, K1            // tail mask for k mod 16
 	LEAQ (R8)(R8*2), R11    // 3·ldw
 	LEAQ (R13)(R13*2), R14  // 3·ldx
-	LEAQ (R12)(R12*2), R15  // 3·ldy
 q4blk:
 	CMPQ R9, $4
 	JL   q4done
+	MOVQ pf+64(FP), R15     // prefetch distance
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
 	VPXORD Z8, Z8, Z8
@@ -480,6 +480,11 @@ q4loop:
 	VMOVUPS (AX)(R13*1), Z27
 	VMOVUPS (AX)(R13*2), Z28
 	VMOVUPS (AX)(R14*1), Z29
+	LEAQ (BX)(R15*1), R12
+	PREFETCHT0 (R12)
+	PREFETCHT0 (R12)(R8*1)
+	PREFETCHT0 (R12)(R8*2)
+	PREFETCHT0 (R12)(R11*1)
 	VFMADD231PS Z22, Z26, Z6
 	VFMADD231PS Z23, Z26, Z7
 	VFMADD231PS Z24, Z26, Z8
@@ -528,6 +533,9 @@ q4tail:
 	VFMADD231PS Z24, Z29, Z20
 	VFMADD231PS Z25, Z29, Z21
 q4sum:
+	MOVQ ldy+8(FP), R12
+	SHLQ $2, R12
+	LEAQ (R12)(R12*2), R15  // 3·ldy
 	HSUM(Z6, Y6)
 	VMOVSS X0, 0(DI)
 	HSUM(Z7, Y7)
