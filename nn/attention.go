@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/internal/kernels"
 	"github.com/loomml/loom/tensor"
 )
 
@@ -241,12 +242,14 @@ func (a *Attention) forwardRows(ctx *Ctx, x *autograd.Var) *autograd.Var {
 		k = autograd.Rope(k, cos, sin)
 	}
 	out := tensor.New(q.Value.DType(), 1, B, H, hd) // row b's output at [0, b]
-	opts := tensor.FlashOptions{Causal: a.Kind == Causal, Window: a.Window, Scale: a.Scale()}
-	for b := range B {
+	// The rows in parallel (each row's heads on one goroutine: a row is
+	// too small to split).
+	opts := tensor.FlashOptions{Causal: a.Kind == Causal, Window: a.Window, Scale: a.Scale(), Serial: true}
+	kernels.Parallel(B, func(b int) {
 		ks, vs := rows.Row(b).Append(k.Value.Slice(2, b, b+1), v.Value.Slice(2, b, b+1))
 		o, _ := tensor.FlashAttentionWith(q.Value.Slice(2, b, b+1), ks, vs, opts) // [1, H, 1, hd]
 		out.Slice(1, b, b+1).CopyFrom(o.Permute(0, 2, 1, 3))
-	}
+	})
 	o := autograd.Reshape(autograd.Const(out), B, 1, H*hd)
 	return a.O.Forward(o)
 }
