@@ -131,13 +131,13 @@ func TestPick(t *testing.T) {
 
 func TestStreamingStopsAndHoldsBack(t *testing.T) {
 	var got []string
-	out := &textOut{stop: []string{"END"}, emit: func(s string) { got = append(got, s) }}
+	out := NewText([]string{"END"}, func(s string) { got = append(got, s) })
 	for _, piece := range []string{"he", "llo E", "N", "D more"} {
-		if out.add([]byte(piece)) {
+		if out.Add([]byte(piece)) {
 			break
 		}
 	}
-	text := out.finish()
+	text := out.Finish()
 	if text != "hello " || strings.Join(got, "") != "hello " {
 		t.Fatalf("text %q, streamed %q", text, got)
 	}
@@ -149,11 +149,11 @@ func TestStreamingStopsAndHoldsBack(t *testing.T) {
 	}
 	// a multi-byte character split across tokens is emitted whole
 	got = nil
-	out = &textOut{emit: func(s string) { got = append(got, s) }}
+	out = NewText(nil, func(s string) { got = append(got, s) })
 	for _, b := range []byte("é!") {
-		out.add([]byte{b})
+		out.Add([]byte{b})
 	}
-	out.finish()
+	out.Finish()
 	if got[0] != "é" {
 		t.Fatalf("streamed %q", got)
 	}

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/internal/kernels"
 	"github.com/loomml/loom/tensor"
 )
 
@@ -172,6 +173,9 @@ func (a *Attention) Scale() float64 {
 // appended to the layer's store and x attends to everything it returns),
 // a per-call mask and, in training, the RNG for dropout.
 func (a *Attention) Forward(ctx *Ctx, x *autograd.Var) *autograd.Var {
+	if ctx.RowPositions() != nil {
+		return a.forwardRows(ctx, x)
+	}
 	B, T := x.Dim(0), x.Dim(1)
 	H, Hk, hd := a.Heads, a.KVHeads, a.HeadDim
 	heads := func(y *autograd.Var, n int) *autograd.Var {
@@ -198,6 +202,55 @@ func (a *Attention) Forward(ctx *Ctx, x *autograd.Var) *autograd.Var {
 		o = a.composed(q, k, v, mask, drop)
 	}
 	o = autograd.Reshape(autograd.Contiguous(autograd.Permute(o, 0, 2, 1, 3)), B, T, H*hd) // [B, T, H·hd]
+	return a.O.Forward(o)
+}
+
+// forwardRows is Forward for a batch of separate sequences (ctx.Positions
+// and a SeqCaches cache): x [B, 1, D] holds one new token per sequence.
+// The projections run over all B rows at once; the rotary embedding uses
+// each row's position; each row's keys and values go to its own store and
+// its query attends over those alone, through the same kernel and with the
+// same per-row arithmetic as a batch-1 call (so a row's result does not
+// depend on the rest of the batch beyond what the projections' kernels do).
+func (a *Attention) forwardRows(ctx *Ctx, x *autograd.Var) *autograd.Var {
+	B, T := x.Dim(0), x.Dim(1)
+	pos := ctx.RowPositions()
+	switch {
+	case T != 1:
+		panic(fmt.Sprintf("nn: a batch of separate sequences takes one new token per row, have %d", T))
+	case len(pos) != B:
+		panic(fmt.Sprintf("nn: %d row positions for a batch of %d", len(pos), B))
+	case !ctx.extraMask().IsZero() || ctx.dropoutRNG() != nil && a.Dropout > 0:
+		panic("nn: a batch of separate sequences takes no extra mask and no attention dropout")
+	}
+	rows, ok := ctx.KV(a.Layer).(RowKV)
+	if !ok {
+		panic(fmt.Sprintf("nn: attention layer %d: a batch of separate sequences needs an nn.SeqCaches cache", a.Layer))
+	}
+	H, Hk, hd := a.Heads, a.KVHeads, a.HeadDim
+	// The B rows viewed as B positions of one sequence, [1, n, B, hd], so
+	// the rotary tables are one row per sequence.
+	heads := func(y *autograd.Var, n int) *autograd.Var {
+		return autograd.Permute(autograd.Reshape(y, 1, B, n, hd), 0, 2, 1, 3)
+	}
+	q := heads(a.Q.Forward(x), H)
+	k := heads(a.K.Forward(x), Hk)
+	v := heads(a.V.Forward(x), Hk)
+	if a.Rope != nil {
+		cos, sin := a.Rope.Rows(pos)
+		q = autograd.Rope(q, cos, sin)
+		k = autograd.Rope(k, cos, sin)
+	}
+	out := tensor.New(q.Value.DType(), 1, B, H, hd) // row b's output at [0, b]
+	// The rows in parallel (each row's heads on one goroutine: a row is
+	// too small to split).
+	opts := tensor.FlashOptions{Causal: a.Kind == Causal, Window: a.Window, Scale: a.Scale(), Serial: true}
+	kernels.Parallel(B, func(b int) {
+		ks, vs := rows.Row(b).Append(k.Value.Slice(2, b, b+1), v.Value.Slice(2, b, b+1))
+		o, _ := tensor.FlashAttentionWith(q.Value.Slice(2, b, b+1), ks, vs, opts) // [1, H, 1, hd]
+		out.Slice(1, b, b+1).CopyFrom(o.Permute(0, 2, 1, 3))
+	})
+	o := autograd.Reshape(autograd.Const(out), B, 1, H*hd)
 	return a.O.Forward(o)
 }
 
@@ -292,6 +345,23 @@ func (r *Rope) Tables(pos, T int) (cos, sin *tensor.Tensor) {
 		r.cos, r.sin = tensor.RopeTablesFreq(ps, f)
 	}
 	return r.cos.Slice(0, pos, pos+T), r.sin.Slice(0, pos, pos+T)
+}
+
+// Rows returns cos and sin [len(positions), HeadDim] whose row i is
+// position positions[i]'s (the same values Tables gives).
+func (r *Rope) Rows(positions []int) (cos, sin *tensor.Tensor) {
+	hi := 0
+	for _, p := range positions {
+		hi = max(hi, p+1)
+	}
+	c, s := r.Tables(0, hi)
+	hd := r.HeadDim
+	cos, sin = tensor.Zeros(len(positions), hd), tensor.Zeros(len(positions), hd)
+	for i, p := range positions {
+		cos.Slice(0, i, i+1).CopyFrom(c.Slice(0, p, p+1))
+		sin.Slice(0, i, i+1).CopyFrom(s.Slice(0, p, p+1))
+	}
+	return cos, sin
 }
 
 func (r *Rope) size() int {

@@ -41,6 +41,43 @@ func (c KVCaches) KV(i int) KVCache {
 	return c[i]
 }
 
+// SeqCaches is the Cache of a batch whose rows are separate sequences
+// (Ctx.Positions set): row b appends to and attends over SeqCaches[b]
+// only, a batch-1 cache of its own (a model's NewCache(1, capacity)), so
+// sequences of different lengths decode in one forward.
+type SeqCaches []Cache
+
+// KV returns layer i's stores as a RowKV (nil when row 0 keeps none for
+// layer i, as then no row does).
+func (c SeqCaches) KV(i int) KVCache {
+	if len(c) == 0 || c[0].KV(i) == nil {
+		return nil
+	}
+	return RowKV{Caches: c, Layer: i}
+}
+
+// RowKV is what SeqCaches gives attention layer Layer: one store per batch
+// row. It is not itself a store: an attention layer that attends row by
+// row (Attention) asks it for each row's store with Row; any other layer
+// calling Append fails loudly rather than mixing the sequences.
+type RowKV struct {
+	Caches SeqCaches
+	Layer  int
+}
+
+// Row returns batch row b's store.
+func (r RowKV) Row(b int) KVCache { return r.Caches[b].KV(r.Layer) }
+
+// Append panics: a batch of separate sequences is attended row by row.
+func (r RowKV) Append(k, v *tensor.Tensor) (*tensor.Tensor, *tensor.Tensor) {
+	panic(fmt.Sprintf("nn: attention layer %d cannot attend a batch of separate sequences (SeqCaches with Ctx.Positions); only nn.Attention can", r.Layer))
+}
+
+// Len panics, as Append does: each row has its own length.
+func (r RowKV) Len() int {
+	panic(fmt.Sprintf("nn: attention layer %d: a batch of separate sequences has one length per row", r.Layer))
+}
+
 // FullKV keeps every position up to a fixed capacity, preallocated.
 type FullKV struct {
 	K, V *tensor.Tensor // [B, KVHeads, capacity, HeadDim]

@@ -29,6 +29,12 @@ type Ctx struct {
 	Cache Cache
 	// Pos is the position of the inputs' first token.
 	Pos int
+	// Positions, when set, makes the batch rows separate sequences, each
+	// with one new token at its own position (continuous batching): row b
+	// is at Positions[b], and Cache is a SeqCaches holding row b's own
+	// cache. Pos is then unused. Projections, feed-forward layers and the
+	// head still run over all rows at once; attention runs row by row.
+	Positions []int
 }
 
 // Training reports whether c is in training mode.
@@ -40,6 +46,15 @@ func (c *Ctx) Position() int {
 		return 0
 	}
 	return c.Pos
+}
+
+// RowPositions returns the per-row positions of a batch of separate
+// sequences (nil for a nil Ctx or an ordinary batch).
+func (c *Ctx) RowPositions() []int {
+	if c == nil {
+		return nil
+	}
+	return c.Positions
 }
 
 // Dropout applies dropout with probability p to x in training mode with an

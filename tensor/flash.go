@@ -52,6 +52,9 @@ type FlashOptions struct {
 	// (right padding): keys at or after it are hidden.
 	KeyLens []int
 	Scale   float64
+	// Serial runs the forward pass on the calling goroutine (for callers
+	// that parallelise over many small calls themselves).
+	Serial bool
 }
 
 // FlashAttentionWith is FlashAttention with the options' masks.
@@ -110,13 +113,14 @@ type flashGeom struct {
 	scale                  float64
 	window                 int
 	keyLens                []int // per batch row (nil: S)
+	serial                 bool
 }
 
 func newFlashGeom(B, H, Hkv, T, S, d, dv int, o FlashOptions) flashGeom {
 	if o.KeyLens != nil && len(o.KeyLens) != B {
 		panic(fmt.Sprintf("tensor: %d key lengths for a batch of %d", len(o.KeyLens), B))
 	}
-	return flashGeom{B, H, Hkv, T, S, d, dv, o.Causal, o.Scale, o.Window, o.KeyLens}
+	return flashGeom{B, H, Hkv, T, S, d, dv, o.Causal, o.Scale, o.Window, o.KeyLens, o.Serial}
 }
 
 // keys returns the number of keys batch row b may see at all.
@@ -193,13 +197,22 @@ func gemm1[T Float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb
 func flashForward[T Float](g flashGeom, q, k, v, out, lse *Tensor) {
 	ld := Data[T](lse)
 	group := g.H / g.Hkv
-	kernels.Parallel(g.B*g.H, func(bh int) {
+	parallel := kernels.Parallel
+	if g.serial {
+		parallel = func(n int, f func(int)) {
+			for i := range n {
+				f(i)
+			}
+		}
+	}
+	parallel(g.B*g.H, func(bh int) {
 		b, h := bh/g.H, bh%g.H
 		Q, K, V, O := headMat[T](q, b, h), headMat[T](k, b, h/group), headMat[T](v, b, h/group), headMat[T](out, b, h)
 		L := ld[bh*g.T : (bh+1)*g.T]
-		s := make([]T, flashBq*flashBk)
-		m := make([]float64, flashBq)
-		l := make([]float64, flashBq)
+		bq := min(flashBq, g.T) // a decode step's one query needs one row
+		s := make([]T, bq*flashBk)
+		m := make([]float64, bq)
+		l := make([]float64, bq)
 		for i0 := 0; i0 < g.T; i0 += flashBq {
 			iq := min(flashBq, g.T-i0)
 			for r := range iq {

@@ -369,6 +369,18 @@ func (t *Tensor) CopyFrom(src *Tensor) {
 		return
 	}
 	c := src.Contiguous()
+	if nd := len(t.shape); nd > 1 && t.strides[nd-1] == 1 {
+		// Rows contiguous (a KV cache's new positions, say): copy row by row.
+		w := t.shape[nd-1]
+		forEachOffset(t.shape[:nd-1], t.strides[:nd-1], t.offset, func(i, o int) {
+			if t.dtype == Float32 {
+				copy(t.f32[o:o+w], c.f32[c.offset+i*w:c.offset+(i+1)*w])
+			} else {
+				copy(t.f64[o:o+w], c.f64[c.offset+i*w:c.offset+(i+1)*w])
+			}
+		})
+		return
+	}
 	forEachOffset(t.shape, t.strides, t.offset, func(i, o int) {
 		if t.dtype == Float32 {
 			t.f32[o] = c.f32[c.offset+i]

@@ -69,3 +69,6 @@ func dealRow6AVX512(dst *float32, stride int, src *float32, np int)
 
 //go:noescape
 func dotRowsAVX512(y, x, w *float32, ldw, n, k int)
+
+//go:noescape
+func dot4x4AVX512(y *float32, ldy int, x *float32, ldx int, w *float32, ldw int, n, k int, pf int)

@@ -64,6 +64,10 @@ func (p *packedKernel) Sgemm(threads int, transA, transB bool, m, n, k int, alph
 		gemvRows(threads, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
+	if m <= gemvMaxRows && transB && !transA && useAVX512 && int64(n)*int64(k) >= gemvBlockMin {
+		gemvBlock(threads, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
 	if m < 4 || int64(m)*int64(n)*int64(k) < packedSmall {
 		gemmGo(threads, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return

@@ -52,6 +52,76 @@ func gemvRows(threads int, transA, transB bool, m, n, k int, alpha float32, a []
 	}
 }
 
+// gemvMaxRows is the most rows of A for which a product with a large
+// transposed B (a weight matrix) runs as dot products (gemvBlock) rather
+// than through packed panels: a decode step over a batch of sequences,
+// where packing B every call would cost more than the products.
+const gemvMaxRows = 32
+
+// gemvBlockMin is the size of B (n·k) from which gemvBlock is used.
+const gemvBlockMin = 1 << 14
+
+// gemvBlock computes C = alpha·A·Bᵀ + beta·C for m ≤ gemvMaxRows rows of A
+// [m×k] and B [n×k] with the dot-product kernel of gemvRows, a block of B's
+// rows at a time so that B streams from memory once for all m rows. Each
+// element is summed exactly as gemvRows sums it, so a row's result does
+// not depend on how many rows share the product (batch invariance: a
+// sequence decodes to the same bits alone or in a batch).
+func gemvBlock(threads, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	// Rows of B per block: about 16 KiB of B (in L1 while every row of A
+	// passes over it), a multiple of 4.
+	blk := max(4, (4096/max(k, 1))&^3)
+	chunks := 1
+	if threads > 1 && m*n*k >= 1<<16 {
+		chunks = min(threads, (n+63)/64)
+	}
+	step := ((n+chunks-1)/chunks + 3) &^ 3
+	run := func(ch int) {
+		j0, j1 := ch*step, min(n, (ch+1)*step)
+		if j0 >= j1 {
+			return
+		}
+		y := make([]float32, m*blk) // row i of the block at y[i·blk:]
+		for jb := j0; jb < j1; jb += blk {
+			nb := min(j1, jb+blk) - jb
+			n4 := nb &^ 3
+			// While the first rows of A pass over this block, the next
+			// block streams in (it starts blk rows on: blk·ldb floats).
+			pf := 4 * blk * ldb
+			if jb+blk >= j1 {
+				pf = 0
+			}
+			i := 0
+			for ; i+4 <= m && n4 > 0; i += 4 { // four rows of A at once
+				dot4x4AVX512(&y[i*blk], blk, &a[i*lda], lda, &b[jb*ldb], ldb, n4, k, pf)
+			}
+			for ; i < m; i++ {
+				dotRowsAVX512(&y[i*blk], &a[i*lda], &b[jb*ldb], ldb, n4, k)
+			}
+			if nb > n4 { // the last rows of B
+				for i := range m {
+					dotRowsAVX512(&y[i*blk+n4], &a[i*lda], &b[(jb+n4)*ldb], ldb, nb-n4, k)
+				}
+			}
+			for i := range m {
+				row := c[i*ldc+jb : i*ldc+jb+nb]
+				for j, v := range y[i*blk : i*blk+nb] {
+					if beta == 0 {
+						row[j] = alpha * v
+					} else {
+						row[j] = alpha*v + beta*row[j]
+					}
+				}
+			}
+		}
+	}
+	if chunks == 1 {
+		run(0)
+	} else {
+		parallelN(chunks, run)
+	}
+}
+
 // parallelN runs f(0…n−1), one goroutine each (the last on the caller).
 func parallelN(n int, f func(int)) {
 	done := make(chan struct{}, n-1)

@@ -80,12 +80,22 @@ func (m *Model) NumParams() int { return autograd.NumParams(m.Params()) }
 
 // Hidden runs the embedding and every layer on ids [B·T] (row-major
 // [B, T]) starting at position ctx.Pos, and returns the final-normed hidden
-// states [B, T, D]. With ctx.Cache it is incremental.
+// states [B, T, D]. With ctx.Cache it is incremental. With ctx.Positions
+// the rows are separate sequences, one token each (T = 1), row b at
+// position ctx.Positions[b] with its own cache in an nn.SeqCaches (each a
+// NewCache(1, capacity)): one decode step of continuous batching.
 func (m *Model) Hidden(ctx *nn.Ctx, ids []int, B, T int) *autograd.Var {
 	if len(ids) != B*T {
 		panic(fmt.Sprintf("decoder: %d ids for batch %d × %d", len(ids), B, T))
 	}
-	if pos := ctx.Position(); pos+T > m.Config.MaxPositionEmbeddings && m.Positions != nil {
+	pos := ctx.Position()
+	if rows := ctx.RowPositions(); rows != nil {
+		if len(rows) != B || T != 1 {
+			panic(fmt.Sprintf("decoder: %d row positions for batch %d × %d (want one per row, T = 1)", len(rows), B, T))
+		}
+		pos = slices.Max(rows)
+	}
+	if pos+T > m.Config.MaxPositionEmbeddings && m.Positions != nil {
 		panic(fmt.Sprintf("decoder: positions up to %d exceed max_position_embeddings %d", pos+T, m.Config.MaxPositionEmbeddings))
 	}
 	x := m.Embeddings(ctx, ids, B, T)
@@ -100,6 +110,10 @@ func (m *Model) Hidden(ctx *nn.Ctx, ids []int, B, T int) *autograd.Var {
 // positions) [B, T, D].
 func (m *Model) Embeddings(ctx *nn.Ctx, ids []int, B, T int) *autograd.Var {
 	x := m.Embed.Forward(ids, B, T) // [B, T, D]
+	if rows := ctx.RowPositions(); rows != nil && m.Positions != nil {
+		p := autograd.Reshape(autograd.Embedding(m.Positions.Weight, rows, B), B, 1, m.Config.HiddenSize) // [B, 1, D]
+		return autograd.Add(x, p)
+	}
 	if m.Positions != nil {
 		pos := ctx.Position()
 		p := autograd.Slice(m.Positions.Weight, 0, pos, pos+T) // [T, D]
