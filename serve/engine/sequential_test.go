@@ -28,8 +28,8 @@ func newTiny(t *testing.T) (*Sequential, *convert.Loaded) {
 	return s, l
 }
 
-// collect runs r and returns its events (the last has Finish set).
-func collect(t *testing.T, s *Sequential, r Request) []Event {
+// collectSeq runs r and returns its events (the last has Finish set).
+func collectSeq(t *testing.T, s *Sequential, r Request) []Event {
 	t.Helper()
 	ch, err := s.Submit(context.Background(), r)
 	if err != nil {
@@ -64,7 +64,7 @@ func TestSequentialGreedyMatchesGenerate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs := collect(t, s, Request{Prompt: l.Tok.Encode(prompt), MaxTokens: 12, Logprobs: true, TopLogprobs: 2})
+	evs := collectSeq(t, s, Request{Prompt: l.Tok.Encode(prompt), MaxTokens: 12, Logprobs: true, TopLogprobs: 2})
 	got, ids := text(evs)
 	last := evs[len(evs)-1]
 	if got != res.Text || !slices.Equal(ids, res.Tokens) || last.Finish != "length" || last.CompletionTokens != 12 || last.PromptTokens != len(l.Tok.Encode(prompt)) {
@@ -78,19 +78,19 @@ func TestSequentialGreedyMatchesGenerate(t *testing.T) {
 	// top_k 1 and a tiny top_p leave only the most likely token: greedy
 	for _, r := range []Request{{Temperature: 1.5, TopK: 1, Seed: 9}, {Temperature: 1.5, TopP: 1e-9, Seed: 9}} {
 		r.Prompt, r.MaxTokens = l.Tok.Encode(prompt), 12
-		if _, ids := text(collect(t, s, r)); !slices.Equal(ids, res.Tokens) {
+		if _, ids := text(collectSeq(t, s, r)); !slices.Equal(ids, res.Tokens) {
 			t.Fatalf("top_k %d top_p %v: %v, greedy %v", r.TopK, r.TopP, ids, res.Tokens)
 		}
 	}
 	// a stop string from the middle of that text cuts it there
 	stop := res.Text[4:6]
-	evs = collect(t, s, Request{Prompt: l.Tok.Encode(prompt), MaxTokens: 12, Stop: []string{stop}})
+	evs = collectSeq(t, s, Request{Prompt: l.Tok.Encode(prompt), MaxTokens: 12, Stop: []string{stop}})
 	got, _ = text(evs)
 	if want := res.Text[:strings.Index(res.Text, stop)]; got != want || evs[len(evs)-1].Finish != "stop" {
 		t.Fatalf("stop %q: %q (%s), want %q", stop, got, evs[len(evs)-1].Finish, want)
 	}
 	// a stop token ends it too, without its text
-	evs = collect(t, s, Request{Prompt: l.Tok.Encode(prompt), MaxTokens: 12, StopTokens: []int{res.Tokens[3]}})
+	evs = collectSeq(t, s, Request{Prompt: l.Tok.Encode(prompt), MaxTokens: 12, StopTokens: []int{res.Tokens[3]}})
 	if _, ids := text(evs); !slices.Equal(ids, res.Tokens[:slices.Index(res.Tokens, res.Tokens[3])]) || evs[len(evs)-1].Finish != "stop" {
 		t.Fatalf("stop token %d: %v, generate %v", res.Tokens[3], ids, res.Tokens)
 	}
@@ -99,39 +99,39 @@ func TestSequentialGreedyMatchesGenerate(t *testing.T) {
 func TestSequentialSeedAndPenalties(t *testing.T) {
 	s, l := newTiny(t)
 	r := Request{Prompt: l.Tok.Encode("ab"), MaxTokens: 20, Temperature: 1, TopP: 0.9, TopK: 50, Seed: 3}
-	a, _ := text(collect(t, s, r))
-	b, _ := text(collect(t, s, r))
+	a, _ := text(collectSeq(t, s, r))
+	b, _ := text(collectSeq(t, s, r))
 	r.Seed = 4
-	c, _ := text(collect(t, s, r))
+	c, _ := text(collectSeq(t, s, r))
 	if a != b || a == c {
 		t.Fatalf("seed 3: %q and %q; seed 4: %q", a, b, c)
 	}
 	// a strong frequency penalty at greedy decoding never repeats a token
 	// more than the vocabulary forces
-	_, plain := text(collect(t, s, Request{Prompt: l.Tok.Encode("ab"), MaxTokens: 30}))
-	_, pen := text(collect(t, s, Request{Prompt: l.Tok.Encode("ab"), MaxTokens: 30, FrequencyPenalty: 2, PresencePenalty: 2}))
+	_, plain := text(collectSeq(t, s, Request{Prompt: l.Tok.Encode("ab"), MaxTokens: 30}))
+	_, pen := text(collectSeq(t, s, Request{Prompt: l.Tok.Encode("ab"), MaxTokens: 30, FrequencyPenalty: 2, PresencePenalty: 2}))
 	distinct := func(ids []int) int { return len(slices.Compact(slices.Sorted(slices.Values(ids)))) }
 	if distinct(pen) <= distinct(plain) {
 		t.Fatalf("penalties: %d distinct tokens, without: %d", distinct(pen), distinct(plain))
 	}
 }
 
-// only allows one token, then says it is complete after n of them.
-type only struct{ id, n, seen int }
+// onlyTok allows one token, then says it is complete after n of them.
+type onlyTok struct{ id, n, seen int }
 
-func (o *only) Mask(allowed []bool) {
+func (o *onlyTok) Mask(allowed []bool) {
 	for i := range allowed {
 		allowed[i] = i == o.id
 	}
 }
-func (o *only) Accept(id int) error {
+func (o *onlyTok) Accept(id int) error {
 	if id != o.id {
 		return errors.New("not allowed")
 	}
 	o.seen++
 	return nil
 }
-func (o *only) Complete() bool { return o.seen == o.n }
+func (o *onlyTok) Complete() bool { return o.seen == o.n }
 
 type panics struct{}
 
@@ -141,15 +141,15 @@ func (panics) Complete() bool   { return false }
 
 func TestSequentialConstraintAndFaults(t *testing.T) {
 	s, l := newTiny(t)
-	evs := collect(t, s, Request{Prompt: l.Tok.Encode("x"), MaxTokens: 10, Temperature: 1, Constraint: &only{id: 'q', n: 3}})
+	evs := collectSeq(t, s, Request{Prompt: l.Tok.Encode("x"), MaxTokens: 10, Temperature: 1, Constraint: &onlyTok{id: 'q', n: 3}})
 	if got, _ := text(evs); got != "qqq" || evs[len(evs)-1].Finish != "stop" {
 		t.Fatalf("constrained: %q %s", got, evs[len(evs)-1].Finish)
 	}
-	evs = collect(t, s, Request{Prompt: l.Tok.Encode("x"), MaxTokens: 10, Constraint: panics{}})
+	evs = collectSeq(t, s, Request{Prompt: l.Tok.Encode("x"), MaxTokens: 10, Constraint: panics{}})
 	if last := evs[len(evs)-1]; last.Finish != "error" || last.Err == nil || !strings.Contains(last.Err.Error(), "constraint bug") {
 		t.Fatalf("a panicking request: %+v", last)
 	}
-	if got, _ := text(collect(t, s, Request{Prompt: l.Tok.Encode("x"), MaxTokens: 3})); len(got) == 0 {
+	if got, _ := text(collectSeq(t, s, Request{Prompt: l.Tok.Encode("x"), MaxTokens: 3})); len(got) == 0 {
 		t.Fatal("no text after a failed request")
 	}
 	for _, r := range []Request{{MaxTokens: 1}, {Prompt: []int{1}}, {Prompt: []int{1}, MaxTokens: 1, Temperature: -1},
