@@ -4,12 +4,14 @@
 // default base64 encoding, n = 2, json_schema output, and errors surfacing
 // as the SDK's APIError with the right status.
 //
-// usage: node openai_sdk.mjs NODE_MODULES BASE_URL API_KEY MODEL
+// usage: node openai_sdk.mjs NODE_MODULES BASE_URL API_KEY MODEL [JSON_MODEL]
+// (JSON_MODEL, default MODEL, serves the json_schema check: it needs a
+// context long enough for a whole object.)
 // Prints one line per check; exits 1 at the first failure.
 import { createRequire } from "node:module";
 import path from "node:path";
 
-const [nodeModules, baseURL, apiKey, model] = process.argv.slice(2);
+const [nodeModules, baseURL, apiKey, model, jsonModel = model] = process.argv.slice(2);
 const require = createRequire(path.join(nodeModules, "noop.js"));
 const { default: OpenAI, APIError } = await import(require.resolve("openai"));
 
@@ -67,12 +69,12 @@ check("n = 2", two.choices.length === 2 && two.choices[1].index === 1, `${two.ch
 const schema = { type: "object", properties: { name: { type: "string", maxLength: 12 }, age: { type: "integer" } },
   required: ["name", "age"], additionalProperties: false };
 const js = await client.chat.completions.create({
-  model, messages: [{ role: "user", content: "A person as JSON" }], max_tokens: 64, seed: 1,
+  model: jsonModel, messages: [{ role: "user", content: "A person as JSON" }], max_tokens: 400, seed: 1,
   response_format: { type: "json_schema", json_schema: { name: "person", schema, strict: true } },
 });
 let parsed = null;
 try { parsed = JSON.parse(js.choices[0].message.content); } catch {}
-check("json_schema", parsed && typeof parsed.name === "string" && Number.isInteger(parsed.age) && Object.keys(parsed).length === 2,
+check("json_schema", js.choices[0].finish_reason === "stop" && parsed && typeof parsed.name === "string" && Number.isInteger(parsed.age) && Object.keys(parsed).length === 2,
   js.choices[0].message.content);
 
 await expectError("unknown model is a 400", 400, () =>
