@@ -25,6 +25,7 @@ var benches = []struct{ name, summary string }{
 	{"train", "Time a training step of the PyTorch anchor's GPT in loom and in PyTorch (or of a preset's model with --preset)."},
 	{"decode", "Decoding speed (tokens/s) and resident memory per weight dtype and context length."},
 	{"tokenize", "Encoding speed (MB/s) of loom's tokenizers against tiktoken-go."},
+	{"serve", "Serving under concurrent streaming load (loopback, OpenAI protocol): aggregate tokens/s, time to first token, time between tokens."},
 }
 
 func benchSummary(name string) string {
@@ -61,8 +62,10 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return benchDecode(args[1:], stdout, stderr)
 	case "tokenize":
 		return benchTokenize(args[1:], stdout, stderr)
+	case "serve":
+		return benchServe(args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "loom bench: unknown benchmark %q (have: gemm, train, decode, tokenize)\n", args[0])
+	fmt.Fprintf(stderr, "loom bench: unknown benchmark %q (have: gemm, train, decode, tokenize, serve)\n", args[0])
 	return errUsage
 }
 

@@ -15,7 +15,7 @@ import (
 // subcommands of the verbs that are groups (their own --help parses no
 // flag set).
 var subcommands = map[string][]string{
-	"bench":     {"gemm", "decode", "tokenize", "train"},
+	"bench":     {"gemm", "decode", "tokenize", "train", "serve"},
 	"forecast":  {"train", "eval", "predict"},
 	"tokenizer": {"train"},
 }
