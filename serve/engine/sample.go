@@ -60,6 +60,7 @@ type sampler struct {
 	seen    map[int]bool // prompt and output ids (repetition penalty)
 	counts  map[int]int  // output ids (presence and frequency penalties)
 	l       []float64
+	base    []float64 // l before temperature and filters (logprobs)
 	allowed []bool
 	order   []int
 }
@@ -125,16 +126,20 @@ func (s *sampler) pick(logits []float32) (id int, logprob float64, top []Alt, er
 	}
 	// Log-probabilities under the penalised, masked distribution at
 	// temperature 1.
+	// (choose changes l, so they are read from a copy.)
 	var lse float64
+	var base []float64
 	if r.Logprobs {
 		lse = logSumExp(l)
+		s.base = append(s.base[:0], l...)
+		base = s.base
 	}
 	id = s.choose(l)
 	if r.Logprobs {
-		logprob = l[id] - lse
+		logprob = base[id] - lse
 		if k := r.TopLogprobs; k > 0 {
-			for _, i := range topK(l, k) {
-				top = append(top, Alt{Token: i, Logprob: l[i] - lse})
+			for _, i := range topK(base, k) {
+				top = append(top, Alt{Token: i, Logprob: base[i] - lse})
 			}
 		}
 	}

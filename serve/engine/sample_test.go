@@ -150,3 +150,24 @@ func TestBatchedPanicFailsOneRequest(t *testing.T) {
 		t.Fatalf("the next request ended %+v", r.last)
 	}
 }
+
+// Log-probabilities are those of temperature 1 whatever the request's
+// temperature (choose rescales the logits it draws from; the reported
+// values must not see that).
+func TestLogprobsIgnoreTemperature(t *testing.T) {
+	logits := []float32{2, 1, 0.5, -1}
+	lse := logSumExp([]float64{2, 1, 0.5, -1})
+	for _, temp := range []float64{0, 0.3, 1, 1.7} {
+		s := newSampler(&Request{Temperature: temp, Logprobs: true, TopLogprobs: 2, Seed: 3})
+		id, lp, top, err := s.pick(logits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := float64(logits[id]) - lse; math.Abs(lp-want) > 1e-12 || lp > 0 {
+			t.Errorf("temperature %v: token %d logprob %v, want %v", temp, id, lp, want)
+		}
+		if len(top) != 2 || top[0].Token != 0 || math.Abs(top[0].Logprob-(2-lse)) > 1e-12 || math.Abs(top[1].Logprob-(1-lse)) > 1e-12 {
+			t.Errorf("temperature %v: top %+v", temp, top)
+		}
+	}
+}

@@ -16,15 +16,12 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/nn"
-	"github.com/loomml/loom/tensor"
 )
 
 // SequentialOptions configure a Sequential engine.
@@ -220,11 +217,7 @@ func (s *Sequential) run(j *seqJob) {
 	capacity := min(s.ctxLen, len(r.Prompt)+r.MaxTokens)
 	cache := s.m.NewCache(1, capacity)
 	s.kv.Store(kvBytes(cache))
-	smp := newSeqSampler(s.m.VocabSize(), r)
-	for _, id := range r.Prompt {
-		smp.prompt(id)
-	}
-	txt := &seqText{stop: r.Stop}
+	st := newStream(&r, s.tok, s.stop, s.ctxLen)
 	var logits []float32
 	forward := func(ids []int, pos int) {
 		autograd.NoGrad(func() {
@@ -234,47 +227,22 @@ func (s *Sequential) run(j *seqJob) {
 		})
 	}
 	forward(r.Prompt, 0)
-	pos := len(r.Prompt)
-	finish := "length"
-	for completion < r.MaxTokens {
+	for pos := len(r.Prompt); ; pos++ {
 		if err := ctx.Err(); err != nil {
 			fail(err)
 			return
 		}
-		next, ev, err := smp.next(logits)
-		if err != nil {
-			fail(err)
-			return
-		}
-		if slices.Contains(s.stop, next) || slices.Contains(r.StopTokens, next) {
-			finish = "stop"
-			break
-		}
-		completion++
-		if r.Constraint != nil {
-			if err := r.Constraint.Accept(next); err != nil {
-				fail(fmt.Errorf("engine: constraint: %w", err))
-				return
-			}
-		}
-		hit := txt.add(s.tok.TokenBytes(next))
-		ev.Text = txt.take()
+		ev, done := st.next(logits)
+		completion = st.generated
 		if !send(ev) {
 			fail(ctx.Err())
 			return
 		}
-		if hit || (r.Constraint != nil && r.Constraint.Complete()) {
-			finish = "stop"
-			break
+		if done {
+			return
 		}
-		pos++
-		if completion == r.MaxTokens || pos >= s.ctxLen {
-			break
-		}
-		forward([]int{next}, pos-1)
+		forward([]int{ev.Token}, pos)
 	}
-	txt.release(true)
-	send(Event{Text: txt.take(), Token: -1, Finish: finish, PromptTokens: prompt, CompletionTokens: completion})
 }
 
 // kvBytes is the memory of a cache's preallocated keys and values.
@@ -349,258 +317,3 @@ func (s *Sequential) Embed(ctx context.Context, inputs [][]int) ([][]float32, er
 	return out, nil
 }
 
-// seqSampler picks tokens for one request.
-type seqSampler struct {
-	r       Request
-	rng     *tensor.RNG
-	inCtx   []bool // in the prompt or output (repetition penalty)
-	counts  []int  // times generated (presence, frequency)
-	allowed []bool
-	l       []float64
-}
-
-func newSeqSampler(vocab int, r Request) *seqSampler {
-	return &seqSampler{r: r, rng: tensor.NewRNG(r.Seed), inCtx: make([]bool, vocab), counts: make([]int, vocab),
-		allowed: make([]bool, vocab), l: make([]float64, vocab)}
-}
-
-func (p *seqSampler) prompt(id int) { p.inCtx[id] = true }
-
-// next applies the penalties, the constraint, temperature, top-k and top-p
-// and returns the chosen id and its event (log-probabilities filled in
-// when asked).
-func (p *seqSampler) next(logits []float32) (int, Event, error) {
-	r := p.r
-	l := p.l
-	for i, v := range logits[:len(l)] {
-		l[i] = float64(v)
-	}
-	var ev Event
-	if r.Logprobs {
-		ev.Top = seqTop(l, r.TopLogprobs)
-	}
-	lse := seqLogSumExp(l)
-	if rp := r.RepetitionPenalty; rp > 0 && rp != 1 {
-		for id, seen := range p.inCtx {
-			if !seen {
-				continue
-			}
-			if l[id] > 0 {
-				l[id] /= rp
-			} else {
-				l[id] *= rp
-			}
-		}
-	}
-	if r.PresencePenalty != 0 || r.FrequencyPenalty != 0 {
-		for id, c := range p.counts {
-			if c > 0 {
-				l[id] -= r.PresencePenalty + float64(c)*r.FrequencyPenalty
-			}
-		}
-	}
-	if r.Constraint != nil {
-		for i := range p.allowed {
-			p.allowed[i] = true
-		}
-		r.Constraint.Mask(p.allowed)
-		some := false
-		for i, ok := range p.allowed {
-			if !ok {
-				l[i] = math.Inf(-1)
-			} else {
-				some = true
-			}
-		}
-		if !some {
-			return 0, ev, errors.New("engine: the constraint allows no token")
-		}
-	}
-	id := seqPick(l, r, p.rng)
-	ev.Token = id
-	if r.Logprobs {
-		ev.Logprob = float64(logits[id]) - lse
-	}
-	p.counts[id]++
-	p.inCtx[id] = true
-	return id, ev, nil
-}
-
-func seqLogSumExp(l []float64) float64 {
-	mx := math.Inf(-1)
-	for _, v := range l {
-		mx = max(mx, v)
-	}
-	var s float64
-	for _, v := range l {
-		s += math.Exp(v - mx)
-	}
-	return mx + math.Log(s)
-}
-
-// seqTop returns the k most likely tokens of raw logits l with their
-// log-probabilities, most likely first (ties: the lower id), in one pass.
-func seqTop(l []float64, k int) []Alt {
-	if k <= 0 {
-		return []Alt{}
-	}
-	lse := seqLogSumExp(l)
-	top := make([]int, 0, k+1)
-	for id, v := range l {
-		if len(top) == k && v <= l[top[k-1]] {
-			continue
-		}
-		i := len(top)
-		for i > 0 && v > l[top[i-1]] {
-			i--
-		}
-		top = slices.Insert(top, i, id)
-		if len(top) > k {
-			top = top[:k]
-		}
-	}
-	out := make([]Alt, len(top))
-	for i, id := range top {
-		out[i] = Alt{Token: id, Logprob: l[id] - lse}
-	}
-	return out
-}
-
-// seqPick is generate's pick after the penalties: greedy at temperature 0,
-// else temperature, top-k, top-p and a draw. Entries at −Inf are never
-// chosen. Without top-k and top-p it draws from the whole distribution
-// without sorting it.
-func seqPick(l []float64, r Request, rng *tensor.RNG) int {
-	if r.Temperature == 0 {
-		best := 0
-		for i, v := range l {
-			if v > l[best] {
-				best = i
-			}
-		}
-		return best
-	}
-	order := make([]int, 0, len(l))
-	mx := math.Inf(-1)
-	for i, v := range l {
-		if !math.IsInf(v, -1) {
-			order = append(order, i)
-			mx = max(mx, v)
-		}
-	}
-	filter := (r.TopK > 0 && r.TopK < len(order)) || (r.TopP > 0 && r.TopP < 1)
-	if filter {
-		sort.SliceStable(order, func(a, b int) bool { return l[order[a]] > l[order[b]] })
-	}
-	keep := len(order)
-	if r.TopK > 0 && r.TopK < keep {
-		keep = r.TopK
-	}
-	probs := make([]float64, keep)
-	var sum float64
-	for i := range keep {
-		probs[i] = math.Exp((l[order[i]] - mx) / r.Temperature)
-		sum += probs[i]
-	}
-	if r.TopP > 0 && r.TopP < 1 {
-		var c float64
-		for i := range probs {
-			c += probs[i] / sum
-			if c >= r.TopP {
-				probs = probs[:i+1]
-				break
-			}
-		}
-		sum = 0
-		for _, q := range probs {
-			sum += q
-		}
-	}
-	u := rng.Float64() * sum
-	for i, q := range probs {
-		u -= q
-		if u < 0 {
-			return order[i]
-		}
-	}
-	return order[len(probs)-1]
-}
-
-// seqText accumulates generated bytes and releases text that is final:
-// complete UTF-8 that cannot be the start of a stop string.
-type seqText struct {
-	stop    []string
-	buf     []byte
-	emitted int
-	pending strings.Builder
-}
-
-// add appends b and reports whether a stop string has appeared (the text
-// is then cut before it and released).
-func (t *seqText) add(b []byte) bool {
-	t.buf = append(t.buf, b...)
-	for _, st := range t.stop {
-		if st == "" {
-			continue
-		}
-		from := max(0, t.emitted-len(st))
-		if i := strings.Index(string(t.buf[from:]), st); i >= 0 {
-			t.buf = t.buf[:from+i]
-			t.release(true)
-			return true
-		}
-	}
-	t.release(false)
-	return false
-}
-
-func (t *seqText) release(final bool) {
-	end := len(t.buf)
-	if !final {
-		for _, st := range t.stop {
-			for k := min(len(st)-1, end-t.emitted); k > 0; k-- {
-				if strings.HasSuffix(string(t.buf), st[:k]) {
-					end = min(end, len(t.buf)-k)
-					break
-				}
-			}
-		}
-		end = t.emitted + seqCompleteUTF8(t.buf[t.emitted:end])
-	}
-	if end > t.emitted {
-		t.pending.Write(t.buf[t.emitted:end])
-		t.emitted = end
-	}
-}
-
-// take returns the text released since the last call.
-func (t *seqText) take() string {
-	s := t.pending.String()
-	t.pending.Reset()
-	return s
-}
-
-// seqCompleteUTF8 returns the length of the longest prefix of b that does
-// not end inside a multi-byte UTF-8 sequence.
-func seqCompleteUTF8(b []byte) int {
-	n := len(b)
-	for i := 1; i <= 3 && i <= n; i++ {
-		c := b[n-i]
-		if c&0xC0 != 0x80 {
-			need := 1
-			switch {
-			case c >= 0xF0:
-				need = 4
-			case c >= 0xE0:
-				need = 3
-			case c >= 0xC0:
-				need = 2
-			}
-			if need > i {
-				return n - i
-			}
-			return n
-		}
-	}
-	return n
-}
