@@ -316,4 +316,3 @@ func (s *Sequential) Embed(ctx context.Context, inputs [][]int) ([][]float32, er
 	}
 	return out, nil
 }
-
