@@ -3,12 +3,9 @@ package engine
 // Sequential: one request at a time through the model with its own KV
 // cache, the per-request runtime that continuous batching is measured
 // against, and the engine the HTTP layer's tests run on.
-//
-// The sampling and text-assembly helpers below (seqSampler, seqText) are a
-// private copy of generate/generate.go's pick and textOut, extended with
-// OpenAI's presence and frequency penalties, a constraint mask and
-// log-probabilities. They are prefixed "seq" so that the shared helpers the
-// batched engine brings (sample.go, text.go) can replace them in one merge.
+// It samples and assembles text with the stream the batched engine uses
+// (stream.go, sample.go), so both engines give the same tokens for a request
+// served alone.
 
 import (
 	"context"
