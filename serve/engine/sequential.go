@@ -4,8 +4,8 @@ package engine
 // cache, the per-request runtime that continuous batching is measured
 // against, and the engine the HTTP layer's tests run on.
 // It samples and assembles text with the stream the batched engine uses
-// (stream.go, sample.go), so both engines give the same tokens for a request
-// served alone.
+// (stream.go, sample.go): the same sampling, penalties, log-probabilities,
+// stop handling and events.
 
 import (
 	"context"
