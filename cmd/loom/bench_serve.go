@@ -66,11 +66,15 @@ func benchServe(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 		eo := engineOptions{maxBatch: *maxBatch, maxQueue: max(64, n)}
-		ms, e, err := serveModels("bench", l, engines[*engineName](l, eo), eo)
+		e, err := engines[*engineName](l, eo)
 		if err != nil {
 			return err
 		}
 		defer e.Close(context.Background())
+		ms, err := serveModels("bench", l, e, eo)
+		if err != nil {
+			return err
+		}
 		h, err := serve.New(serve.Options{Models: ms[:1]})
 		if err != nil {
 			return err

@@ -48,10 +48,11 @@ func runChat(args []string, stdout, stderr io.Writer) error {
 	var stops []string
 	if s, ok := tmpl.(serve.StopStringer); ok {
 		stops = s.StopStrings()
-	} else if _, plain := tmpl.(serve.PlainTemplate); plain {
-		stops = []string{"\nUser:", "\nSystem:"}
 	}
-	eng := engines["batched"](l, engineOptions{maxBatch: 1, maxQueue: 1})
+	eng, err := engines["batched"](l, engineOptions{maxBatch: 1, maxQueue: 1})
+	if err != nil {
+		return err
+	}
 	defer eng.Close(context.Background())
 	ctxLen := l.Model.MaxPositions()
 
@@ -133,21 +134,17 @@ func runChat(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		var answer strings.Builder
-		stopped := false
 		for ev := range events {
 			fmt.Fprint(stdout, ev.Text)
 			answer.WriteString(ev.Text)
-			if ev.Finish == "error" {
-				stopped = ctx.Err() != nil
-				if !stopped && ev.Err != nil {
-					fmt.Fprintf(stdout, "\n(error: %v)", ev.Err)
-				}
+			if ev.Finish == "error" && ctx.Err() == nil {
+				fmt.Fprintf(stdout, "\n(error: %v)", ev.Err)
 			}
 		}
 		mu.Lock()
 		cancelAnswer = nil
 		mu.Unlock()
-		stopped = stopped || ctx.Err() != nil
+		stopped := ctx.Err() != nil
 		cancel()
 		if stopped {
 			fmt.Fprint(stdout, " (stopped)")

@@ -36,9 +36,6 @@ func between(lo, hi float64) span { return span{lo: lo, hi: hi} }
 // above is (lo, ∞).
 func above(lo float64) span { return span{lo: lo, hi: math.Inf(1), loOpen: true} }
 
-// anyValue is every finite value the type can hold.
-func anyValue() span { return span{lo: math.Inf(-1), hi: math.Inf(1)} }
-
 func (s span) contains(v float64) bool {
 	switch {
 	case v < s.lo || v > s.hi:

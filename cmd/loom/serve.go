@@ -28,9 +28,9 @@ type engineOptions struct {
 
 // engines builds an engine by --engine name; the first of engineOrder
 // present is the default. Adding an engine is one entry here.
-var engines = map[string]func(l *convert.Loaded, o engineOptions) engine.Engine{
-	"sequential": func(l *convert.Loaded, o engineOptions) engine.Engine {
-		return engine.NewSequential(l.Model, l.Tok, l.Stop, engine.SequentialOptions{MaxQueue: o.maxQueue, ContextLen: o.ctx})
+var engines = map[string]func(l *convert.Loaded, o engineOptions) (engine.Engine, error){
+	"sequential": func(l *convert.Loaded, o engineOptions) (engine.Engine, error) {
+		return engine.NewSequential(l.Model, l.Tok, l.Stop, engine.SequentialOptions{MaxQueue: o.maxQueue, ContextLen: o.ctx}), nil
 	},
 }
 
@@ -118,11 +118,15 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		if name == "" {
 			name = l.Name
 		}
-		ms, e, err := serveModels(name, l, engines[*engineName](l, eo), eo)
+		e, err := engines[*engineName](l, eo)
 		if err != nil {
 			return fmt.Errorf("--model %s: %w", spec, err)
 		}
 		opened = append(opened, e)
+		ms, err := serveModels(name, l, e, eo)
+		if err != nil {
+			return fmt.Errorf("--model %s: %w", spec, err)
+		}
 		list = append(list, ms...)
 	}
 	h, err := serve.New(serve.Options{Models: list, APIKey: *apiKey, MaxBody: *maxBody, Log: stderr})
@@ -167,14 +171,14 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 // serveModels lists a loaded model under name and, for a MatFormer, its
 // narrower widths as aliases NAME:ffn=W (W is layer 0's FFN width; every
 // layer is at the same fraction of its full width), sharing one engine.
-func serveModels(name string, l *convert.Loaded, e engine.Engine, o engineOptions) ([]serve.Model, engine.Engine, error) {
+func serveModels(name string, l *convert.Loaded, e engine.Engine, o engineOptions) ([]serve.Model, error) {
 	tmpl, err := chatTemplate(l)
 	if err != nil {
-		return nil, e, err
+		return nil, err
 	}
 	cc, err := constraints(l)
 	if err != nil {
-		return nil, e, err
+		return nil, err
 	}
 	ctxLen := l.Model.MaxPositions()
 	if o.ctx > 0 && o.ctx < ctxLen {
@@ -198,7 +202,7 @@ func serveModels(name string, l *convert.Loaded, e engine.Engine, o engineOption
 			out = append(out, alias)
 		}
 	}
-	return out, e, nil
+	return out, nil
 }
 
 // checkLoopback warns when the server listens beyond this machine without

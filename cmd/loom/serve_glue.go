@@ -14,13 +14,9 @@ import (
 // The engines, chat templates and response_format compilers loom serve
 // plugs into package serve (which knows them only by small interfaces).
 func init() {
-	engines["batched"] = func(l *convert.Loaded, o engineOptions) engine.Engine {
-		b, err := engine.NewBatched(l.Model, l.Tok.(engine.Tokenizer), l.Stop, engine.BatchedOptions{
+	engines["batched"] = func(l *convert.Loaded, o engineOptions) (engine.Engine, error) {
+		return engine.NewBatched(l.Model, l.Tok, l.Stop, engine.BatchedOptions{
 			MaxBatch: o.maxBatch, MaxQueue: o.maxQueue, KVBudget: o.kvMem, Ctx: o.ctx})
-		if err != nil {
-			panic(err) // options are checked by the flags' ranges
-		}
-		return b
 	}
 	chatTemplate = func(l *convert.Loaded) (serve.Template, error) {
 		t, err := chat.Load(l.TokCfg)

@@ -144,7 +144,7 @@ func TestServeMatFormerAliases(t *testing.T) {
 	l := &convert.Loaded{Model: m, Tok: tokenizer.Byte{}}
 	e := engine.NewSequential(m, l.Tok, nil, engine.SequentialOptions{})
 	defer e.Close(context.Background())
-	ms, _, err := serveModels("mf", l, e, engineOptions{})
+	ms, err := serveModels("mf", l, e, engineOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
