@@ -186,13 +186,11 @@ func (j *Job) Run() (*Outcome, error) {
 		Context: j.Context, ProgressEvery: j.ProgressEvery,
 		Validate: validator(m, valShard, h.BatchSize, h.SeqLen, valBatches), SaveModel: func(dir string) error { return convert.Save(m, dir) }, SaveExtra: saveTok}
 	out := &Outcome{Model: m, Tokenizer: tok, OutDir: j.OutDir}
-	if j.Resume {
-		if _, err := os.Stat(filepath.Join(j.OutDir, CheckpointDir, StateFile)); err == nil {
-			if err := r.Resume(); err != nil {
-				return nil, err
-			}
-			out.Resumed, out.StartStep = true, r.Step()
+	if resuming {
+		if err := r.Resume(); err != nil {
+			return nil, err
 		}
+		out.Resumed, out.StartStep = true, r.Step()
 	}
 	if err := r.Train(); err != nil {
 		return nil, err
