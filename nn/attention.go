@@ -206,32 +206,33 @@ func (a *Attention) Forward(ctx *Ctx, x *autograd.Var) *autograd.Var {
 }
 
 // forwardRows is Forward for a batch of separate sequences (ctx.Positions
-// and a SeqCaches cache): x [B, 1, D] holds one new token per sequence.
-// The projections run over all B rows at once; the rotary embedding uses
-// each row's position; each row's keys and values go to its own store and
-// its query attends over those alone, through the same kernel and with the
-// same per-row arithmetic as a batch-1 call (so a row's result does not
-// depend on the rest of the batch beyond what the projections' kernels do).
+// and a SeqCaches cache): x [B, 1, D] holds one new token per sequence, or
+// with ctx.Lengths, x [1, T, D] holds each sequence's new tokens one after
+// the other (Ctx.RowLayout). The projections run over all tokens at once;
+// the rotary embedding uses each token's position; each sequence's keys
+// and values go to its own store and its queries attend over those alone,
+// through the same kernel and with the same arithmetic as a call for that
+// sequence alone (so its result does not depend on the rest of the batch
+// beyond what the projections' kernels do).
 func (a *Attention) forwardRows(ctx *Ctx, x *autograd.Var) *autograd.Var {
 	B, T := x.Dim(0), x.Dim(1)
-	pos := ctx.RowPositions()
-	switch {
-	case T != 1:
-		panic(fmt.Sprintf("nn: a batch of separate sequences takes one new token per row, have %d", T))
-	case len(pos) != B:
-		panic(fmt.Sprintf("nn: %d row positions for a batch of %d", len(pos), B))
-	case !ctx.extraMask().IsZero() || ctx.dropoutRNG() != nil && a.Dropout > 0:
+	R := B * T
+	pos, offs := ctx.RowLayout(B, T)
+	if !ctx.extraMask().IsZero() || ctx.dropoutRNG() != nil && a.Dropout > 0 {
 		panic("nn: a batch of separate sequences takes no extra mask and no attention dropout")
 	}
 	rows, ok := ctx.KV(a.Layer).(RowKV)
 	if !ok {
 		panic(fmt.Sprintf("nn: attention layer %d: a batch of separate sequences needs an nn.SeqCaches cache", a.Layer))
 	}
+	if len(rows.Caches) != len(offs)-1 {
+		panic(fmt.Sprintf("nn: attention layer %d: %d caches for %d sequences", a.Layer, len(rows.Caches), len(offs)-1))
+	}
 	H, Hk, hd := a.Heads, a.KVHeads, a.HeadDim
-	// The B rows viewed as B positions of one sequence, [1, n, B, hd], so
-	// the rotary tables are one row per sequence.
+	// The R tokens viewed as R positions of one sequence, [1, n, R, hd],
+	// so the rotary tables are one row per token.
 	heads := func(y *autograd.Var, n int) *autograd.Var {
-		return autograd.Permute(autograd.Reshape(y, 1, B, n, hd), 0, 2, 1, 3)
+		return autograd.Permute(autograd.Reshape(y, 1, R, n, hd), 0, 2, 1, 3)
 	}
 	q := heads(a.Q.Forward(x), H)
 	k := heads(a.K.Forward(x), Hk)
@@ -241,16 +242,17 @@ func (a *Attention) forwardRows(ctx *Ctx, x *autograd.Var) *autograd.Var {
 		q = autograd.Rope(q, cos, sin)
 		k = autograd.Rope(k, cos, sin)
 	}
-	out := tensor.New(q.Value.DType(), 1, B, H, hd) // row b's output at [0, b]
-	// The rows in parallel (each row's heads on one goroutine: a row is
-	// too small to split).
+	out := tensor.New(q.Value.DType(), 1, R, H, hd) // sequence b's output at [0, offs[b]:offs[b+1]]
+	// The sequences in parallel (each one's heads on one goroutine: a
+	// sequence's few tokens are too small to split).
 	opts := tensor.FlashOptions{Causal: a.Kind == Causal, Window: a.Window, Scale: a.Scale(), Serial: true}
-	kernels.Parallel(B, func(b int) {
-		ks, vs := rows.Row(b).Append(k.Value.Slice(2, b, b+1), v.Value.Slice(2, b, b+1))
-		o, _ := tensor.FlashAttentionWith(q.Value.Slice(2, b, b+1), ks, vs, opts) // [1, H, 1, hd]
-		out.Slice(1, b, b+1).CopyFrom(o.Permute(0, 2, 1, 3))
+	kernels.Parallel(len(offs)-1, func(b int) {
+		o0, o1 := offs[b], offs[b+1]
+		ks, vs := rows.Row(b).Append(k.Value.Slice(2, o0, o1), v.Value.Slice(2, o0, o1))
+		o, _ := tensor.FlashAttentionWith(q.Value.Slice(2, o0, o1), ks, vs, opts) // [1, H, n, hd]
+		out.Slice(1, o0, o1).CopyFrom(o.Permute(0, 2, 1, 3))
 	})
-	o := autograd.Reshape(autograd.Const(out), B, 1, H*hd)
+	o := autograd.Reshape(autograd.Const(out), B, T, H*hd)
 	return a.O.Forward(o)
 }
 

@@ -35,6 +35,12 @@ type Ctx struct {
 	// cache. Pos is then unused. Projections, feed-forward layers and the
 	// head still run over all rows at once; attention runs row by row.
 	Positions []int
+	// Lengths, with Positions, is how many new tokens each sequence has
+	// (nil: one each). The inputs are then a single row [1, ΣLengths]:
+	// sequence b's tokens follow sequence b−1's, at positions Positions[b],
+	// Positions[b]+1, …: prompt chunks of several requests and decode
+	// tokens of others in one forward pass.
+	Lengths []int
 }
 
 // Training reports whether c is in training mode.
@@ -55,6 +61,41 @@ func (c *Ctx) RowPositions() []int {
 		return nil
 	}
 	return c.Positions
+}
+
+// RowLayout returns, for a batch of separate sequences (Positions set)
+// over inputs [B, T], every input token's position (row-major) and where
+// each sequence's tokens start: sequence b has tokens offs[b] … offs[b+1]−1.
+// It panics when Positions and Lengths do not describe [B, T].
+func (c *Ctx) RowLayout(B, T int) (pos, offs []int) {
+	rows := c.RowPositions()
+	if c.Lengths == nil {
+		if len(rows) != B || T != 1 {
+			panic(fmt.Sprintf("nn: %d row positions for a batch of %d × %d (want one per row and T = 1, or Lengths)", len(rows), B, T))
+		}
+		offs = make([]int, B+1)
+		for b := range offs {
+			offs[b] = b
+		}
+		return rows, offs
+	}
+	if len(c.Lengths) != len(rows) {
+		panic(fmt.Sprintf("nn: %d lengths for %d row positions", len(c.Lengths), len(rows)))
+	}
+	offs = make([]int, len(rows)+1)
+	for b, n := range c.Lengths {
+		if n < 1 {
+			panic(fmt.Sprintf("nn: sequence %d has %d new tokens; want ≥ 1", b, n))
+		}
+		offs[b+1] = offs[b] + n
+		for i := range n {
+			pos = append(pos, rows[b]+i)
+		}
+	}
+	if B != 1 || T != offs[len(rows)] {
+		panic(fmt.Sprintf("nn: lengths summing to %d for inputs of %d × %d (want one row of that many)", offs[len(rows)], B, T))
+	}
+	return pos, offs
 }
 
 // Dropout applies dropout with probability p to x in training mode with an

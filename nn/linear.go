@@ -2,8 +2,10 @@ package nn
 
 import (
 	"math"
+	"slices"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/internal/kernels"
 	"github.com/loomml/loom/tensor"
 )
 
@@ -12,6 +14,15 @@ import (
 type Linear struct {
 	Weight *autograd.Var // [out, in]
 	Bias   *autograd.Var // [out] or nil
+
+	packed *packedWeight // see Pack
+}
+
+// packedWeight is a Linear's weight packed for the GEMM kernel, and the
+// tensor it was packed from.
+type packedWeight struct {
+	of *tensor.Tensor
+	w  *kernels.PackedWeight
 }
 
 // NewLinear returns a Linear named prefix.weight (and prefix.bias) with
@@ -26,8 +37,46 @@ func NewLinear(prefix string, in, out int, bias bool, init Init) *Linear {
 
 // Forward maps x [..., in] to [..., out].
 func (l *Linear) Forward(x *autograd.Var) *autograd.Var {
+	if p := l.packed; p != nil && p.of == l.Weight.Value && !autograd.GradEnabled() && x.Value.DType() == tensor.Float32 {
+		in := x.Value.Contiguous()
+		shape := slices.Clone(in.Shape())
+		shape[len(shape)-1] = p.w.N
+		out := tensor.New(tensor.Float32, shape...)
+		kernels.MatMulPacked(kernels.Threads(), in.Numel()/p.w.K, in.F32(), p.w.K, p.w, out.F32(), p.w.N)
+		if l.Bias != nil {
+			tensor.AddRowsInPlace(out, l.Bias.Value)
+		}
+		return autograd.Const(out)
+	}
 	return autograd.Linear(x, l.Weight, l.Bias)
 }
+
+// Pack keeps a copy of the weight packed for the GEMM kernel in use, which
+// forward passes without gradients then multiply by directly: no packing
+// per call, and one order of operations for every element whatever the
+// number of rows (kernels.MatMulPacked), so a row's output does not depend
+// on what else is in the batch. It is for inference: the copy is of the
+// weight as it is now (a weight changed in place afterwards, as an
+// optimizer does, must be packed again; a weight tensor replaced is
+// noticed and the copy ignored). It returns the bytes the copy holds, 0
+// when nothing was packed (a weight that is not float32, or a kernel that
+// does not pack).
+func (l *Linear) Pack() int64 {
+	l.packed = nil
+	w := l.Weight.Value
+	if w.DType() != tensor.Float32 || w.IsEmpty() || len(w.Shape()) != 2 {
+		return 0
+	}
+	pw := kernels.PackWeight(w.Contiguous().F32(), w.Dim(0), w.Dim(1), w.Dim(1))
+	if pw == nil {
+		return 0
+	}
+	l.packed = &packedWeight{of: w, w: pw}
+	return pw.Bytes()
+}
+
+// Unpack drops the packed copy.
+func (l *Linear) Unpack() { l.packed = nil }
 
 // Params returns the weight and bias.
 func (l *Linear) Params() []*autograd.Var {

@@ -22,7 +22,7 @@ import (
 // which speaks only the OpenAI protocol), or drives a server already
 // running at --url.
 func benchServe(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagsSummary("bench serve", "[--model PATH | --url URL --name MODEL] [--clients 16] [--requests 64] [--prompt-tokens 32] [--max-tokens 64] [--engine batched] [--threads 1] [--json]", benchSummary("serve"), stderr)
+	fs := newFlagsSummary("bench serve", "[--model PATH | --url URL --name MODEL] [--clients 16] [--requests 64] [--prompt-tokens 32] [--max-tokens 64] [--warmup 1] [--engine batched] [--threads 1] [--json]", benchSummary("serve"), stderr)
 	model := fs.String("model", "", "the model to serve in this process: a model directory, a training run's directory or a .gguf file (default: the random ~25M-parameter Llama of bench decode)")
 	url := fs.String("url", "", "drive this already running OpenAI-compatible server instead (its /v1 base URL)")
 	name := fs.String("name", "", "with --url: the model name to request")
@@ -34,6 +34,7 @@ func benchServe(args []string, stdout, stderr io.Writer) error {
 	engineName := choice(fs, "engine", "batched", "the engine of an in-process model: batched or sequential", "batched", "sequential")
 	maxBatch := intFlag(fs, "max-batch", 16, "most sequences decoding at once (batched engine)", atLeast(1))
 	threads := intFlag(fs, "threads", 1, "threads", atLeast(1))
+	warmup := intFlag(fs, "warmup", 1, "rounds of the same load (--clients requests at once) before the measured run, not counted: the server's memory and caches warm, as in a server that has been up for a while", between(0, 100))
 	timeout := durationFlag(fs, "timeout", 10*time.Minute, "stop the run after this long (unfinished requests count as errors)", above(0))
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parse(fs, args); err != nil {
@@ -65,6 +66,7 @@ func benchServe(args []string, stdout, stderr io.Writer) error {
 				return err
 			}
 		}
+		serverThreads(*threads)
 		eo := engineOptions{maxBatch: *maxBatch, maxQueue: max(64, n)}
 		e, err := engines[*engineName](l, eo)
 		if err != nil {
@@ -93,6 +95,16 @@ func benchServe(args []string, stdout, stderr io.Writer) error {
 	// A byte-level prompt of the asked length (one token per byte for a
 	// byte tokenizer; other tokenizers count their own).
 	prompt := strings.Repeat("abcdefghijklmnopqrstuvwxyz012345", *promptTokens/32+1)[:*promptTokens]
+	if *warmup > 0 {
+		res, err := load.Run(context.Background(), load.Options{URL: base, APIKey: *apiKey, Model: modelName, Prompt: prompt,
+			Clients: *clients, Requests: *warmup * *clients, MaxTokens: *maxTokens, Timeout: *timeout})
+		if err != nil {
+			return err
+		}
+		if res.Errors > 0 {
+			return fmt.Errorf("%d warm-up requests failed, the first with: %s", res.Errors, res.FirstError)
+		}
+	}
 	res, err := load.Run(context.Background(), load.Options{URL: base, APIKey: *apiKey, Model: modelName, Prompt: prompt,
 		Clients: *clients, Requests: n, MaxTokens: *maxTokens, Timeout: *timeout})
 	if err != nil {

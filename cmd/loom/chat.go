@@ -38,6 +38,7 @@ func runChat(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	serverThreads(*threads)
 	tmpl, err := chatTemplate(l)
 	if err != nil {
 		return err

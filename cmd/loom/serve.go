@@ -115,6 +115,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("--model %s: %w", spec, err)
 		}
+		serverThreads(*threads)
 		if name == "" {
 			name = l.Name
 		}

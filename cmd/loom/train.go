@@ -37,6 +37,21 @@ func setThreads(n int) error {
 	return nil
 }
 
+// serverThreads is what --threads (already checked by setThreads) means for
+// the commands that stream tokens (serve, chat, bench serve): the kernels
+// run on n threads, and the Go scheduler keeps a processor more, so that the
+// goroutines that write tokens to clients run while a forward pass is under
+// way. With GOMAXPROCS equal to the kernel threads they ran only when the
+// compute goroutine was next preempted: tokens went out in bursts every
+// ~20 ms, and each request's first token waited for one.
+func serverThreads(n int) {
+	if n == 0 {
+		n = runtime.NumCPU()
+	}
+	kernels.SetThreads(n)
+	runtime.GOMAXPROCS(max(runtime.NumCPU(), n+1))
+}
+
 func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("train", "--preset NAME | --config FILE [--data FILE] [--steps N] [--threads N] --out DIR", stderr)
 	preset := fs.String("preset", "", "start from this preset (see the list above)")

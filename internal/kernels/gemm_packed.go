@@ -18,8 +18,14 @@ type asmKernel struct {
 	name, isa string
 	mr, nr    int
 	fn        func(k int, a, b, c *float32, ldc int, mode int)
-	fnUA      func(k int, a *float32, lda int, b, c *float32, ldc int, mode int)
+	fnUA      uaKernel
+	// edgeUA[r−1], when present, is fnUA for a tile of r < mr rows (the
+	// last rows of a product), each element computed as in a full tile.
+	edgeUA []uaKernel
 }
+
+// uaKernel is a micro-kernel reading A unpacked.
+type uaKernel func(k int, a *float32, lda int, b, c *float32, ldc int, mode int)
 
 // packedKernel drives a register-tile micro-kernel (microKernel) through the
 // GotoBLAS/BLIS loop nest: op(B) is packed into kc×nc panels of nr-column
@@ -171,6 +177,19 @@ func aligned(n int) []float32 {
 }
 
 func (p *packedKernel) serial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	p.loops(transA, m, n, k, alpha, a, lda, beta, c, ldc, func(bufs *packBufs, pc, kc, jc, nc int) []float32 {
+		if need := ceilDiv(min(n, p.nc), p.micro.nr) * p.micro.nr * min(k, p.kc); len(bufs.b) < need {
+			bufs.b = aligned(need)
+		}
+		packBPanels(transB, b, ldb, pc, kc, jc, nc, p.micro.nr, bufs.b)
+		return bufs.b
+	})
+}
+
+// loops is the loop nest of serial; panels returns op(B)[pc:pc+kc,
+// jc:jc+nc] as micro-panels (the one at column jc+jr starts at jr·kc),
+// packing them into bufs.b or finding them packed already.
+func (p *packedKernel) loops(transA bool, m, n, k int, alpha float32, a []float32, lda int, beta float32, c []float32, ldc int, panels func(bufs *packBufs, pc, kc, jc, nc int) []float32) {
 	mr, nr := p.micro.mr, p.micro.nr
 	kern := p.micro.fn
 	bufs, _ := packPool.Get().(*packBufs)
@@ -180,9 +199,6 @@ func (p *packedKernel) serial(transA, transB bool, m, n, k int, alpha float32, a
 	kcMax := min(k, p.kc)
 	if need := ceilDiv(min(m, p.mc), mr) * mr * kcMax; len(bufs.a) < need {
 		bufs.a = aligned(need)
-	}
-	if need := ceilDiv(min(n, p.nc), nr) * nr * kcMax; len(bufs.b) < need {
-		bufs.b = aligned(need)
 	}
 	if len(bufs.tile) < mr*nr {
 		bufs.tile = aligned(mr * nr)
@@ -196,7 +212,7 @@ func (p *packedKernel) serial(transA, transB bool, m, n, k int, alpha float32, a
 			if pc == 0 && beta == 0 {
 				mode = 0
 			}
-			packBPanels(transB, b, ldb, pc, kc, jc, nc, nr, bufs.b)
+			bpanels := panels(bufs, pc, kc, jc, nc)
 			for ic := 0; ic < m; ic += p.mc {
 				mc := min(p.mc, m-ic)
 				// Full row panels of an untransposed A with alpha 1 are read
@@ -205,7 +221,9 @@ func (p *packedKernel) serial(transA, transB bool, m, n, k int, alpha float32, a
 				full := mc
 				if direct {
 					full = mc / mr * mr
-					if full < mc {
+					if r := mc - full; r > 0 && len(p.micro.edgeUA) >= r {
+						full = mc // the last rows have an edge kernel
+					} else if r > 0 {
 						packAPanels(false, a, lda, ic+full, mc-full, pc, kc, mr, alpha, bufs.a[full*kc:])
 					}
 				} else {
@@ -213,17 +231,20 @@ func (p *packedKernel) serial(transA, transB bool, m, n, k int, alpha float32, a
 				}
 				for jr := 0; jr < nc; jr += nr {
 					nrr := min(nr, nc-jr)
-					bp := &bufs.b[jr*kc]
+					bp := &bpanels[jr*kc]
 					for ir := 0; ir < mc; ir += mr {
 						mrr := min(mr, mc-ir)
 						ci := (ic+ir)*ldc + jc + jr
 						if direct && ir < full {
-							ar := &a[(ic+ir)*lda+pc]
+							ar, ua := &a[(ic+ir)*lda+pc], p.micro.fnUA
+							if mrr < mr {
+								ua = p.micro.edgeUA[mrr-1]
+							}
 							if nrr == nr {
-								p.micro.fnUA(kc, ar, lda, bp, &c[ci], ldc, mode)
+								ua(kc, ar, lda, bp, &c[ci], ldc, mode)
 								continue
 							}
-							p.micro.fnUA(kc, ar, lda, bp, &tile[0], nr, 0)
+							ua(kc, ar, lda, bp, &tile[0], nr, 0)
 						} else {
 							ap := &bufs.a[ir*kc]
 							if mrr == mr && nrr == nr {

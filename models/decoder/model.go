@@ -21,6 +21,8 @@ type Model struct {
 	Layers    []Block       // model.layers.N
 	Norm      nn.Norm       // model.norm
 	Head      *nn.Linear    // lm_head (nil when tied to Embed)
+
+	tied *nn.Linear // the tied head's packed form (PackWeights)
 }
 
 // New builds a model from a validated config with weights drawn from
@@ -83,17 +85,17 @@ func (m *Model) NumParams() int { return autograd.NumParams(m.Params()) }
 // states [B, T, D]. With ctx.Cache it is incremental. With ctx.Positions
 // the rows are separate sequences, one token each (T = 1), row b at
 // position ctx.Positions[b] with its own cache in an nn.SeqCaches (each a
-// NewCache(1, capacity)): one decode step of continuous batching.
+// NewCache(1, capacity)): one decode step of continuous batching; with
+// ctx.Lengths as well, ids [1·T] are several tokens of each sequence in
+// turn (nn.Ctx.RowLayout): prompt chunks and decode tokens in one pass.
 func (m *Model) Hidden(ctx *nn.Ctx, ids []int, B, T int) *autograd.Var {
 	if len(ids) != B*T {
 		panic(fmt.Sprintf("decoder: %d ids for batch %d × %d", len(ids), B, T))
 	}
 	pos := ctx.Position()
-	if rows := ctx.RowPositions(); rows != nil {
-		if len(rows) != B || T != 1 {
-			panic(fmt.Sprintf("decoder: %d row positions for batch %d × %d (want one per row, T = 1)", len(rows), B, T))
-		}
-		pos = slices.Max(rows)
+	if ctx.RowPositions() != nil {
+		rows, _ := ctx.RowLayout(B, T)
+		pos = slices.Max(rows) + 1 - T
 	}
 	if pos+T > m.Config.MaxPositionEmbeddings && m.Positions != nil {
 		panic(fmt.Sprintf("decoder: positions up to %d exceed max_position_embeddings %d", pos+T, m.Config.MaxPositionEmbeddings))
@@ -110,9 +112,9 @@ func (m *Model) Hidden(ctx *nn.Ctx, ids []int, B, T int) *autograd.Var {
 // positions) [B, T, D].
 func (m *Model) Embeddings(ctx *nn.Ctx, ids []int, B, T int) *autograd.Var {
 	x := m.Embed.Forward(ids, B, T) // [B, T, D]
-	if rows := ctx.RowPositions(); rows != nil && m.Positions != nil {
-		p := autograd.Reshape(autograd.Embedding(m.Positions.Weight, rows, B), B, 1, m.Config.HiddenSize) // [B, 1, D]
-		return autograd.Add(x, p)
+	if ctx.RowPositions() != nil && m.Positions != nil {
+		rows, _ := ctx.RowLayout(B, T)
+		return autograd.Add(x, autograd.Embedding(m.Positions.Weight, rows, B, T)) // [B, T, D]
 	}
 	if m.Positions != nil {
 		pos := ctx.Position()
@@ -126,6 +128,9 @@ func (m *Model) Embeddings(ctx *nn.Ctx, ids []int, B, T int) *autograd.Var {
 func (m *Model) Logits(h *autograd.Var) *autograd.Var {
 	if m.Head != nil {
 		return m.Head.Forward(h)
+	}
+	if m.tied != nil && m.tied.Weight == m.Embed.Weight {
+		return m.tied.Forward(h)
 	}
 	return autograd.MatMul(h, m.Embed.Weight, false, true)
 }

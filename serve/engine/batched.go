@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/nn"
+	"github.com/loomml/loom/tensor"
 )
 
 // BatchedOptions configure a Batched engine; zero fields take the defaults.
@@ -35,19 +38,32 @@ type BatchedOptions struct {
 	// They use memory the running sequences leave free within KVBudget
 	// and are dropped, oldest first, when a request needs it.
 	PrefixCache int
+	// NoPack leaves the weights as they are. By default the engine packs
+	// every float32 weight matrix once for the GEMM kernel
+	// (decoder.Model.PackWeights: as much memory again as those weights),
+	// which makes the few-row products of decode steps faster and every
+	// product batch-invariant; the model is then for inference only.
+	NoPack bool
+	// NoWarmup skips the warm-up pass: by default the engine runs one
+	// forward pass as large as its largest step (PrefillStep prompt tokens
+	// and MaxBatch decode tokens) before it takes requests, as llama.cpp's
+	// server does, so that the first burst of requests does not pay for the
+	// process's memory growing (the first such step ran 4× slower).
+	NoWarmup bool
 }
 
 // Batched is continuous batching over one model. One scheduler goroutine
 // loops: it admits queued requests while there is a free slot and KV
-// memory for them (in arrival order), prefills up to PrefillStep prompt
-// tokens in chunks of PrefillChunk (oldest requests first), then runs one decode step in which every running sequence's new
-// token goes through a single batched forward (the projections, the
-// feed-forward layers and the head are one matrix product over the batch
-// rows; attention runs per sequence over its own keys, at its own
-// position: nn.Ctx.Positions with nn.SeqCaches), and samples each
-// sequence's next token. Requests thus join and leave between decode
-// steps, and a long prompt is prefilled a chunk at a time between decode
-// steps, so running streams keep getting tokens.
+// memory for them (in arrival order), then runs one forward pass over the
+// pending token of every sequence past its prompt and the next prompt
+// chunk (PrefillChunk tokens, ending at a multiple of it) of sequences
+// still prefilling, oldest first, up to PrefillStep prompt tokens
+// (nn.Ctx.Positions and Lengths with nn.SeqCaches: the projections, the
+// feed-forward layers and the head are one matrix product over all those
+// tokens; attention runs per sequence over its own keys), and samples the
+// next token of each sequence whose prompt is in. Requests thus join and
+// leave between steps, and a long prompt is prefilled a chunk at a time
+// alongside the running streams, which keep getting tokens.
 //
 // Each sequence holds a key/value store of (prompt + MaxTokens) positions,
 // capped at the context, allocated when it starts and freed when it ends;
@@ -65,21 +81,21 @@ type BatchedOptions struct {
 // Determinism: a request's tokens depend only on its logits and its Seed
 // (each request samples from its own random stream), so the same request
 // and seed served alone give the same text. Under concurrent load the
-// text is also the same when the decode step is batch-invariant, which it
-// is with the AVX-512 kernels, float32 weights and MaxBatch ≤ 32: a row's
-// attention is computed exactly as alone, and the projections, the
-// feed-forward layers and the head sum each row exactly as a one-row
-// product does (internal/kernels' blocked dot products). Elsewhere (AVX2
-// or pure-Go kernels, packed low-precision weights, very small matrices,
-// larger batches) the batched products may add in another order than a
-// one-row product, so logits can differ in the last bits and a sampled
-// text can, rarely, diverge. TestBatchedSeed checks both.
+// text is also the same when every product is batch-invariant, which it is
+// with packed weights (the default: decoder.Model.PackWeights, with the
+// AVX-512 or AVX2 kernels and float32 weights): each token's row of every
+// product gets the same operations whatever else is in the step, and its
+// attention is computed exactly as alone. Elsewhere (the pure-Go build,
+// NoPack, low-precision weights) the products may add in another order
+// for another number of rows, so logits can differ in the last bits and a
+// sampled text can, rarely, diverge. TestBatchedSeed checks both.
 type Batched struct {
 	m        *decoder.Model
 	tok      Tokenizer
 	stopIDs  []int
 	o        BatchedOptions
 	kvPerPos int64 // bytes of one position's keys and values over all layers
+	packed   int64 // bytes of packed weights (PackWeights)
 	full     []int // a MatFormer's full FFN widths (nil otherwise), what requests without FFNWidths get
 
 	modelMu sync.Mutex // one forward at a time (Embed and the scheduler)
@@ -163,6 +179,12 @@ func NewBatched(m *decoder.Model, tok Tokenizer, stopIDs []int, o BatchedOptions
 	}
 	b := &Batched{m: m, tok: tok, stopIDs: slices.Clone(stopIDs), o: o, kvPerPos: kvBytesPerPosition(m),
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	if !o.NoPack {
+		b.packed = m.PackWeights()
+	}
+	if !o.NoWarmup {
+		b.warmup()
+	}
 	if m.Config.Loom.MatFormer != nil {
 		for i := range m.Layers {
 			b.full = append(b.full, m.Config.IntermediateSizeAt(i))
@@ -170,6 +192,33 @@ func NewBatched(m *decoder.Model, tok Tokenizer, stopIDs []int, o BatchedOptions
 	}
 	go b.loop()
 	return b, nil
+}
+
+// warmup runs throwaway forward passes of PrefillStep + MaxBatch tokens,
+// in prompt chunks of separate sequences as a busy step has them, until
+// the garbage collector has run twice (at most 8 passes, and no more once
+// a second has gone): the process then holds the memory a step's
+// temporaries cycle through.
+func (b *Batched) warmup() {
+	n := min(b.o.PrefillChunk, b.o.Ctx-1)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	start := time.Now()
+	for gc, i := ms.NumGC, 0; i < 8 && (i == 0 || time.Since(start) < time.Second); i++ {
+		var ids, pos, lens []int
+		var caches nn.SeqCaches
+		for left := b.o.PrefillStep + b.o.MaxBatch; left > 0; left -= n {
+			k := min(n, left)
+			ids = append(ids, make([]int, k)...)
+			pos, lens, caches = append(pos, 0), append(lens, k), append(caches, b.m.NewCache(1, k))
+		}
+		b.forward(&bseq{}, func() {
+			b.m.Logits(b.m.Hidden(&nn.Ctx{Cache: caches, Positions: pos, Lengths: lens}, ids, 1, len(ids)))
+		})
+		if runtime.ReadMemStats(&ms); ms.NumGC >= gc+2 {
+			break
+		}
+	}
 }
 
 func cmpOr(v, d int) int {
@@ -421,84 +470,50 @@ func (b *Batched) loop() {
 				s.cache = b.m.NewCache(1, s.kvLen)
 			}
 		}
-		// Prefill: up to PrefillStep prompt tokens in whole chunks (at
-		// least one), oldest requests first.
+		// One forward pass: every sequence past its prompt decodes a token,
+		// and prompts are prefilled a chunk each (a chunk ends at a
+		// multiple of PrefillChunk), oldest first, up to PrefillStep prompt
+		// tokens (at least one chunk).
+		var segs []segment
+		for _, s := range running {
+			if s.fed >= len(s.r.Prompt) { // its prompt is in, its last token pending
+				segs = append(segs, segment{s: s, ids: []int{s.next}})
+			}
+		}
+		decoded := len(segs)
 		budget := b.o.PrefillStep
-	prefill:
-		for _, s := range slices.Clone(running) {
-			if s.fed >= len(s.r.Prompt) {
+		for _, s := range running {
+			if s.fed >= len(s.r.Prompt) || budget <= 0 {
 				continue
 			}
 			if s.fed == 0 && !b.reuse(s, running) {
 				continue // an earlier request is computing more of its prefix
 			}
-			for s.fed < len(s.r.Prompt) {
-				n := min(b.o.PrefillChunk-s.fed%b.o.PrefillChunk, len(s.r.Prompt)-s.fed)
-				if n > budget && budget < b.o.PrefillStep {
-					break prefill
-				}
-				budget -= n
-				ev, done := b.prefill(s, n)
-				switch {
-				case done:
-					finish(s, ev)
-					running = slices.DeleteFunc(running, func(x *bseq) bool { return x == s })
-				case s.fed == len(s.r.Prompt):
-					s.out <- ev
-				}
-				if budget <= 0 {
-					break prefill
-				}
+			n := min(b.o.PrefillChunk-s.fed%b.o.PrefillChunk, len(s.r.Prompt)-s.fed)
+			if n > budget && budget < b.o.PrefillStep {
+				break
 			}
+			budget -= n
+			segs = append(segs, segment{s: s, ids: s.r.Prompt[s.fed : s.fed+n]})
 		}
 		prefilled := b.o.PrefillStep - budget
-		// One decode step for every sequence past its prompt.
-		var ready []*bseq
-		for _, s := range running {
-			if s.fed >= len(s.r.Prompt) { // its prompt is in, its last token pending
-				ready = append(ready, s)
-			}
-		}
-		if len(ready) > 0 {
-			finished := b.decode(ready)
-			for i, s := range ready {
-				if finished[i].Finish != "" {
-					finish(s, finished[i])
-				} else {
-					s.out <- finished[i]
+		if len(segs) > 0 {
+			evs := b.forwardStep(segs)
+			for i, sg := range segs {
+				ev, s := evs[i], sg.s
+				switch {
+				case ev.Finish != "":
+					finish(s, ev)
+					running = slices.DeleteFunc(running, func(x *bseq) bool { return x == s })
+				case ev.Token >= 0:
+					s.out <- ev
 				}
 			}
-			running = slices.DeleteFunc(running, func(s *bseq) bool {
-				i := slices.Index(ready, s)
-				return i >= 0 && finished[i].Finish != ""
-			})
 		}
 		if b.step != nil {
-			b.step(prefilled, len(ready))
+			b.step(prefilled, decoded)
 		}
 	}
-}
-
-// prefill feeds the next n tokens of s's prompt; after the last chunk it
-// samples the first token and returns its event (done when it is final).
-func (b *Batched) prefill(s *bseq, n int) (Event, bool) {
-	chunk := s.r.Prompt[s.fed : s.fed+n]
-	var logits []float32
-	err := b.forward(s, func() {
-		h := b.m.Hidden(&nn.Ctx{Cache: s.cache, Pos: s.fed}, chunk, 1, n)
-		if s.fed+n == len(s.r.Prompt) {
-			last := autograd.Slice(h, 1, n-1, n) // [1, 1, D]
-			logits = b.m.Logits(last).Value.Contiguous().F32()
-		}
-	})
-	if err != nil {
-		return s.st.final(Event{Token: -1, Finish: "error", Err: err}), true
-	}
-	s.fed += n
-	if logits == nil {
-		return Event{}, false
-	}
-	return b.next(s, logits)
 }
 
 // forward runs f, a forward pass for s's MatFormer widths, holding the
@@ -529,41 +544,65 @@ func (b *Batched) next(s *bseq, logits []float32) (ev Event, done bool) {
 	return ev, done
 }
 
-// decode runs one batched forward over the sequences' pending tokens and
-// returns each one's next event. Sequences of different MatFormer widths
-// run as separate forwards.
-func (b *Batched) decode(ss []*bseq) []Event {
-	evs := make([]Event, len(ss))
+// segment is one sequence's part of a forward pass: its pending token
+// (decoding) or the next chunk of its prompt.
+type segment struct {
+	s   *bseq
+	ids []int
+}
+
+// forwardStep runs the segments through the model, one forward pass per
+// MatFormer width setting, and returns each one's event: the next token
+// of a sequence that decoded or finished its prompt (Token −1, no Finish,
+// for a prompt chunk that is not the last).
+func (b *Batched) forwardStep(segs []segment) []Event {
+	evs := make([]Event, len(segs))
 	groups := map[string][]int{}
 	var keys []string
-	for i, s := range ss {
-		if _, ok := groups[s.widths]; !ok {
-			keys = append(keys, s.widths)
+	for i, sg := range segs {
+		if _, ok := groups[sg.s.widths]; !ok {
+			keys = append(keys, sg.s.widths)
 		}
-		groups[s.widths] = append(groups[s.widths], i)
+		groups[sg.s.widths] = append(groups[sg.s.widths], i)
 	}
 	for _, key := range keys {
 		idx := groups[key]
-		B := len(idx)
-		ids, pos := make([]int, B), make([]int, B)
-		caches := make(nn.SeqCaches, B)
+		var ids, pos, lens, rows []int // rows: the token whose logits each sampling segment needs
+		caches := make(nn.SeqCaches, len(idx))
 		for j, i := range idx {
-			s := ss[i]
-			ids[j], pos[j], caches[j] = s.next, s.fed, s.cache
+			sg := segs[i]
+			s := sg.s
+			ids = append(ids, sg.ids...)
+			pos, lens, caches[j] = append(pos, s.fed), append(lens, len(sg.ids)), s.cache
+			if s.fed+len(sg.ids) >= len(s.r.Prompt) {
+				rows = append(rows, len(ids)-1)
+			}
 		}
 		var logits []float32
-		err := b.forward(ss[idx[0]], func() {
-			logits = b.m.Forward(&nn.Ctx{Cache: caches, Positions: pos}, ids, B, 1).Value.Contiguous().F32()
+		err := b.forward(segs[idx[0]].s, func() {
+			h := b.m.Hidden(&nn.Ctx{Cache: caches, Positions: pos, Lengths: lens}, ids, 1, len(ids)).Value.Contiguous().F32()
+			D := len(h) / len(ids)
+			last := tensor.New(tensor.Float32, 1, len(rows), D)
+			for r, row := range rows {
+				copy(last.F32()[r*D:(r+1)*D], h[row*D:(row+1)*D])
+			}
+			logits = b.m.Logits(autograd.Const(last)).Value.Contiguous().F32()
 		})
-		V := b.m.VocabSize()
-		for j, i := range idx {
-			s := ss[i]
+		V, r := b.m.VocabSize(), 0
+		for _, i := range idx {
+			sg := segs[i]
+			s := sg.s
 			if err != nil {
 				evs[i] = s.st.final(Event{Token: -1, Finish: "error", Err: err})
 				continue
 			}
-			s.fed++
-			evs[i], _ = b.next(s, logits[j*V:(j+1)*V])
+			s.fed += len(sg.ids)
+			if s.fed < len(s.r.Prompt) {
+				evs[i] = Event{Token: -1}
+				continue
+			}
+			evs[i], _ = b.next(s, logits[r*V:(r+1)*V])
+			r++
 		}
 	}
 	return evs

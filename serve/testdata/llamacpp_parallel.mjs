@@ -4,7 +4,7 @@
 // of tokens, all started together (llama.cpp batches the sequences' decode
 // steps). Prints one JSON object with load.Result's field names.
 //
-//   NODE_PATH=…/node_modules node llamacpp_parallel.mjs MODEL.gguf '{"ids": [..], "n": 64, "sequences": 16, "threads": 1}'
+//   NODE_PATH=…/node_modules node llamacpp_parallel.mjs MODEL.gguf '{"ids": [..], "n": 64, "sequences": 16, "threads": 1, "warmup": 1}'
 import { createRequire } from "node:module";
 import path from "node:path";
 
@@ -27,24 +27,32 @@ function quantile(xs, q) {
   return s[Math.min(Math.max(Math.round(q * s.length) - 1, 0), s.length - 1)];
 }
 
-const ttft = [], gaps = [], totals = [];
-let tokens = 0;
-const t0 = performance.now();
-await Promise.all(Array.from({ length: req.sequences }, async () => {
-  const seq = context.getSequence();
-  let last = performance.now(), n = 0;
-  const start = last;
-  for await (const _ of seq.evaluate(req.ids, { temperature: 0 })) {
-    const now = performance.now();
-    if (n === 0) ttft.push(now - start); else gaps.push(now - last);
-    last = now;
-    if (++n >= req.n) break;
-  }
-  tokens += n;
-  totals.push(performance.now() - start);
-  seq.dispose();
-}));
-const seconds = (performance.now() - t0) / 1000;
+// One round: every sequence started together from an empty history, each
+// timed.
+const sequences = Array.from({ length: req.sequences }, () => context.getSequence());
+async function round() {
+  const ttft = [], gaps = [], totals = [];
+  let tokens = 0;
+  await Promise.all(sequences.map((seq) => seq.clearHistory()));
+  const t0 = performance.now();
+  await Promise.all(sequences.map(async (seq) => {
+    let last = performance.now(), n = 0;
+    const start = last;
+    for await (const _ of seq.evaluate(req.ids, { temperature: 0 })) {
+      const now = performance.now();
+      if (n === 0) ttft.push(now - start); else gaps.push(now - last);
+      last = now;
+      if (++n >= req.n) break;
+    }
+    tokens += n;
+    totals.push(performance.now() - start);
+  }));
+  return { ttft, gaps, totals, tokens, seconds: (performance.now() - t0) / 1000 };
+}
+
+// req.warmup rounds first, not counted (as `loom bench serve --warmup`).
+for (let i = 0; i < (req.warmup ?? 0); i++) await round();
+const { ttft, gaps, totals, tokens, seconds } = await round();
 process.stdout.write(JSON.stringify({
   clients: req.sequences, requests: req.sequences, errors: 0, generated_tokens: tokens, seconds,
   tokens_per_s: tokens / seconds, ttft_p50_ms: quantile(ttft, 0.5), ttft_p99_ms: quantile(ttft, 0.99),
