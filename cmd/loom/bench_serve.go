@@ -22,7 +22,7 @@ import (
 // which speaks only the OpenAI protocol), or drives a server already
 // running at --url.
 func benchServe(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagsSummary("bench serve", "[--model PATH | --url URL --name MODEL] [--clients 16] [--requests 64] [--prompt-tokens 32] [--max-tokens 64] [--warmup 1] [--engine batched] [--threads 1] [--json]", benchSummary("serve"), stderr)
+	fs := newFlagsSummary("bench serve", "[--model PATH | --url URL --name MODEL] [--clients 16] [--requests 64] [--prompt-tokens 32] [--max-tokens 64] [--warmup 1] [--long-prompt N] [--plot FILE.png [--compare NAME=FILE]] [--engine batched] [--threads 1] [--json]", benchSummary("serve"), stderr)
 	model := fs.String("model", "", "the model to serve in this process: a model directory, a training run's directory or a .gguf file (default: the random ~25M-parameter Llama of bench decode)")
 	url := fs.String("url", "", "drive this already running OpenAI-compatible server instead (its /v1 base URL)")
 	name := fs.String("name", "", "with --url: the model name to request")
@@ -34,6 +34,17 @@ func benchServe(args []string, stdout, stderr io.Writer) error {
 	engineName := choice(fs, "engine", "batched", "the engine of an in-process model: batched or sequential", "batched", "sequential")
 	maxBatch := intFlag(fs, "max-batch", 16, "most sequences decoding at once (batched engine)", atLeast(1))
 	threads := intFlag(fs, "threads", 1, "threads", atLeast(1))
+	longPrompt := intFlag(fs, "long-prompt", 0, "also send one request with a prompt of this many tokens once every stream has its first token, and report how long the streams waited for a token while it was prefilled", atLeast(2), sp{0, "none"})
+	plotPath := fs.String("plot", "", "write a PNG of the distributions of time to first token and between tokens to this file")
+	samples := fs.Bool("samples", false, "keep every latency sample in the JSON (ttft_samples_ms, itl_samples_ms)")
+	var compare []string
+	fs.Func("compare", "with --plot: also draw this earlier result (JSON with samples, e.g. from serve/testdata/llamacpp_parallel.mjs) as NAME=FILE; repeatable", func(v string) error {
+		if _, _, ok := strings.Cut(v, "="); !ok {
+			return fmt.Errorf("want NAME=FILE, have %q", v)
+		}
+		compare = append(compare, v)
+		return nil
+	})
 	warmup := intFlag(fs, "warmup", 1, "rounds of the same load (--clients requests at once) before the measured run, not counted: the server's memory and caches warm, as in a server that has been up for a while", between(0, 100))
 	timeout := durationFlag(fs, "timeout", 10*time.Minute, "stop the run after this long (unfinished requests count as errors)", above(0))
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -105,10 +116,38 @@ func benchServe(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("%d warm-up requests failed, the first with: %s", res.Errors, res.FirstError)
 		}
 	}
+	long := ""
+	if *longPrompt > 0 { // another pattern, so that no prefix is shared with the streams' prompt
+		long = strings.Repeat("ZYXWVUTSRQPONMLKJIHGFEDCBA987654", *longPrompt/32+1)[:*longPrompt]
+	}
 	res, err := load.Run(context.Background(), load.Options{URL: base, APIKey: *apiKey, Model: modelName, Prompt: prompt,
-		Clients: *clients, Requests: n, MaxTokens: *maxTokens, Timeout: *timeout})
+		Clients: *clients, Requests: n, MaxTokens: *maxTokens, Timeout: *timeout, LongPrompt: long, Samples: *samples || *plotPath != ""})
 	if err != nil {
 		return err
+	}
+	if *plotPath != "" {
+		runs, names := []load.Result{res}, []string{"loom"}
+		if base != "" && *url != "" {
+			names[0] = modelName
+		}
+		for _, cmp := range compare {
+			name, path, _ := strings.Cut(cmp, "=")
+			r, err := readResult(path)
+			if err != nil {
+				return err
+			}
+			runs, names = append(runs, r), append(names, name)
+		}
+		c, err := latencyChart(fmt.Sprintf("%d streams, %d-token prompts, %d tokens each", *clients, *promptTokens, *maxTokens), runs, names)
+		if err != nil {
+			return err
+		}
+		if err := c.WritePNG(*plotPath); err != nil {
+			return err
+		}
+		if !*samples {
+			res.TTFTSamplesMS, res.ITLSamplesMS = nil, nil
+		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -117,6 +156,12 @@ func benchServe(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%d clients, %d requests (%d errors), %d prompt + %.0f generated tokens each: %.1f tokens/s; time to first token p50 %.1f ms, p99 %.1f ms; between tokens p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
 		res.Clients, res.Requests, res.Errors, res.PromptTokens, res.TokensPerReq, res.TokensPerSec, res.TTFTp50MS, res.TTFTp99MS, res.ITLp50MS, res.ITLp99MS, res.ITLMaxMS)
+	if res.DecodeTokensPerSec > 0 {
+		fmt.Fprintf(stdout, "decoding alone (once every stream has its first token): %.1f tokens/s\n", res.DecodeTokensPerSec)
+	}
+	if l := res.Long; l != nil {
+		fmt.Fprintf(stdout, "a %d-token prompt arriving meanwhile had its token after %.1f ms; the %d streams running across it waited at most %.1f ms for a token\n", l.PromptTokens, l.TTFTMS, l.Streams, l.StallMaxMS)
+	}
 	if res.FirstError != "" {
 		fmt.Fprintf(stdout, "first error: %s\n", res.FirstError)
 	}

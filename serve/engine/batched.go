@@ -34,7 +34,8 @@ type BatchedOptions struct {
 	// how long running streams wait while long prompts come in.
 	PrefillStep int
 	// PrefixCache is how many finished sequences keep their keys and
-	// values for later prompts that start the same way (0: 4; −1: none).
+	// values for later prompts that start the same way (0: 4; −1: no
+	// prefix reuse at all, from running sequences either).
 	// They use memory the running sequences leave free within KVBudget
 	// and are dropped, oldest first, when a request needs it.
 	PrefixCache int
@@ -96,6 +97,7 @@ type Batched struct {
 	o        BatchedOptions
 	kvPerPos int64 // bytes of one position's keys and values over all layers
 	packed   int64 // bytes of packed weights (PackWeights)
+	noReuse  bool  // PrefixCache −1
 	full     []int // a MatFormer's full FFN widths (nil otherwise), what requests without FFNWidths get
 
 	modelMu sync.Mutex // one forward at a time (Embed and the scheduler)
@@ -170,6 +172,7 @@ func NewBatched(m *decoder.Model, tok Tokenizer, stopIDs []int, o BatchedOptions
 	o.MaxQueue = cmpOr(o.MaxQueue, 64)
 	o.PrefillChunk = cmpOr(o.PrefillChunk, 32)
 	o.PrefillStep = cmpOr(o.PrefillStep, 256)
+	noReuse := o.PrefixCache == -1
 	o.PrefixCache = max(0, cmpOr(o.PrefixCache, 4))
 	if o.Ctx == 0 || o.Ctx > m.MaxPositions() {
 		o.Ctx = m.MaxPositions()
@@ -185,6 +188,7 @@ func NewBatched(m *decoder.Model, tok Tokenizer, stopIDs []int, o BatchedOptions
 	if !o.NoWarmup {
 		b.warmup()
 	}
+	b.noReuse = noReuse
 	if m.Config.Loom.MatFormer != nil {
 		for i := range m.Layers {
 			b.full = append(b.full, m.Config.IntermediateSizeAt(i))
@@ -636,6 +640,9 @@ func (b *Batched) PrefixReuse() (requests, positions int64) {
 // values. It returns false, copying nothing, when a request ahead of s in
 // running (still prefilling) will hold more: s should wait for it.
 func (b *Batched) reuse(s *bseq, running []*bseq) bool {
+	if b.noReuse {
+		return true
+	}
 	C := b.o.PrefillChunk
 	want := s.r.Prompt[:len(s.r.Prompt)-1]
 	chunks := func(p []int) int { return commonPrefix(p, want) / C * C }

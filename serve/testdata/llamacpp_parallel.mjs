@@ -35,29 +35,39 @@ async function round() {
   let tokens = 0;
   await Promise.all(sequences.map((seq) => seq.clearHistory()));
   const t0 = performance.now();
+  const times = [];
   await Promise.all(sequences.map(async (seq) => {
+    const ts = [];
+    times.push(ts);
     let last = performance.now(), n = 0;
     const start = last;
     for await (const _ of seq.evaluate(req.ids, { temperature: 0 })) {
       const now = performance.now();
       if (n === 0) ttft.push(now - start); else gaps.push(now - last);
+    ts.push(now);
       last = now;
       if (++n >= req.n) break;
     }
     tokens += n;
     totals.push(performance.now() - start);
   }));
-  return { ttft, gaps, totals, tokens, seconds: (performance.now() - t0) / 1000 };
+  // Decoding alone: tokens after the moment every sequence has its first,
+  // over the time from then to the last token (load.Result's field).
+  const firstAll = Math.max(...times.map((ts) => ts[0]));
+  const lastAll = Math.max(...times.map((ts) => ts[ts.length - 1]));
+  const decoded = times.reduce((n, ts) => n + ts.filter((t) => t > firstAll).length, 0);
+  return { ttft, gaps, totals, tokens, seconds: (performance.now() - t0) / 1000, decode: decoded / ((lastAll - firstAll) / 1000) };
 }
 
 // req.warmup rounds first, not counted (as `loom bench serve --warmup`).
 for (let i = 0; i < (req.warmup ?? 0); i++) await round();
-const { ttft, gaps, totals, tokens, seconds } = await round();
+const { ttft, gaps, totals, tokens, seconds, decode } = await round();
 process.stdout.write(JSON.stringify({
   clients: req.sequences, requests: req.sequences, errors: 0, generated_tokens: tokens, seconds,
   tokens_per_s: tokens / seconds, ttft_p50_ms: quantile(ttft, 0.5), ttft_p99_ms: quantile(ttft, 0.99),
   itl_p50_ms: quantile(gaps, 0.5), itl_p99_ms: quantile(gaps, 0.99), itl_max_ms: quantile(gaps, 1),
-  request_p50_ms: quantile(totals, 0.5), tokens_per_request: tokens / req.sequences,
+  request_p50_ms: quantile(totals, 0.5), decode_tokens_per_s: decode,
+  ttft_samples_ms: ttft, itl_samples_ms: gaps, tokens_per_request: tokens / req.sequences,
   prompt_tokens_per_request: req.ids.length,
 }) + "\n");
 await context.dispose();
