@@ -13,13 +13,7 @@ func TestGemvBlockMatchesRows(t *testing.T) {
 		t.Skip("no AVX-512")
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	fill := func(n int) []float32 {
-		x := make([]float32, n)
-		for i := range x {
-			x[i] = float32(rng.NormFloat64())
-		}
-		return x
-	}
+	fill := func(n int) []float32 { return normals(rng, n) }
 	for _, c := range []struct{ m, n, k int }{{4, 256, 64}, {5, 129, 517}, {16, 512, 512}, {32, 70, 1408}, {7, 1000, 33}} {
 		a, b := fill(c.m*c.k), fill(c.n*c.k)
 		for _, threads := range []int{1, 2, 3} {

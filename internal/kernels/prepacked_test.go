@@ -19,13 +19,7 @@ func TestMatMulPacked(t *testing.T) {
 		t.Skip("the kernel in use does not pack")
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
-	fill := func(n int) []float32 {
-		x := make([]float32, n)
-		for i := range x {
-			x[i] = float32(rng.NormFloat64())
-		}
-		return x
-	}
+	fill := func(n int) []float32 { return normals(rng, n) }
 	for _, c := range []struct{ m, n, k int }{{1, 64, 8}, {1, 1408, 512}, {3, 100, 7}, {5, 129, 517}, {16, 512, 512}, {33, 70, 1408}, {100, 300, 2100}, {7, 4100, 33}} {
 		a, w := fill(c.m*c.k), fill(c.n*c.k)
 		pw := PackWeight(w, c.n, c.k, c.k)
@@ -67,13 +61,7 @@ func TestMatMulPacked(t *testing.T) {
 // decode step and prefill.
 func BenchmarkMatMulPacked(b *testing.B) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	fill := func(n int) []float32 {
-		x := make([]float32, n)
-		for i := range x {
-			x[i] = float32(rng.NormFloat64())
-		}
-		return x
-	}
+	fill := func(n int) []float32 { return normals(rng, n) }
 	const n, k = 1408, 512
 	w := fill(n * k)
 	pw := PackWeight(w, n, k, k)
@@ -108,4 +96,13 @@ func itoa(i int) string {
 		return string(rune('0' + i))
 	}
 	return itoa(i/10) + string(rune('0'+i%10))
+}
+
+// normals returns n values drawn from N(0, 1).
+func normals(rng *rand.Rand, n int) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	return x
 }
