@@ -124,6 +124,9 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("--model %s: %w", spec, err)
 		}
 		opened = append(opened, e)
+		if p, ok := e.(interface{ PackedBytes() int64 }); ok && p.PackedBytes() > 0 {
+			fmt.Fprintf(stderr, "loom serve: %s: weights packed for the matrix kernels: %.1f MB more memory\n", spec, float64(p.PackedBytes())/1e6)
+		}
 		ms, err := serveModels(name, l, e, eo)
 		if err != nil {
 			return fmt.Errorf("--model %s: %w", spec, err)

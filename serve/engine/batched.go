@@ -306,6 +306,10 @@ func (b *Batched) signal() {
 	}
 }
 
+// PackedBytes is the memory the packed copies of the weights hold (0 with
+// NoPack or where the kernels do not pack).
+func (b *Batched) PackedBytes() int64 { return b.packed }
+
 // Stats reports the load.
 func (b *Batched) Stats() Stats {
 	b.mu.Lock()
