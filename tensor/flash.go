@@ -188,6 +188,18 @@ func headMat[T Float](x *Tensor, b, h int) mat[T] {
 func gemm1[T Float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	switch a := any(a).(type) {
 	case []float32:
+		// One query row (a decode step): the same products without the
+		// GEMM's set-up.
+		if c := any(c).([]float32); m == 1 && !transA && k > 0 {
+			switch {
+			case transB && beta == 0:
+				kernels.RowDots(c[:n], a[:k], any(b).([]float32), ldb)
+				return
+			case !transB && beta == 1:
+				kernels.AddRowSum(c[:n], a[:k], any(b).([]float32), ldb)
+				return
+			}
+		}
 		kernels.SgemmWith(1, transA, transB, m, n, k, 1, a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
 	case []float64:
 		kernels.DgemmWith(1, transA, transB, m, n, k, 1, a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)

@@ -71,4 +71,7 @@ func dealRow6AVX512(dst *float32, stride int, src *float32, np int)
 func dotRowsAVX512(y, x, w *float32, ldw, n, k int)
 
 //go:noescape
+func axpyRowsAVX512(y, x, b *float32, ldb, rows, n int)
+
+//go:noescape
 func dot4x4AVX512(y *float32, ldy int, x *float32, ldx int, w *float32, ldw int, n, k int, pf int)

@@ -27,6 +27,8 @@ func adamAVX512(w, gr, m, v *float32, n int, p *AdamParams) { panic("unreachable
 func dealRow6AVX512(dst *float32, stride int, src *float32, np int) { panic("unreachable") }
 
 func dotRowsAVX512(y, x, w *float32, ldw, n, k int) { panic("unreachable") }
+
+func axpyRowsAVX512(y, x, b *float32, ldb, rows, n int) { panic("unreachable") }
 func dot4x4AVX512(y *float32, ldy int, x *float32, ldx int, w *float32, ldw int, n, k int, pf int) {
 	panic("unreachable")
 }

@@ -138,31 +138,7 @@ func DgemmWith(threads int, transA, transB bool, m, n, k int, alpha float64, a [
 // Parallel runs f(0), …, f(n−1) on up to Threads() goroutines (the caller's
 // among them) and returns when all are done. Items are handed out in order
 // from a shared counter, so f must not depend on which goroutine runs it.
-func Parallel(n int, f func(i int)) {
-	workers := min(Threads(), n)
-	if workers <= 1 {
-		for i := range n {
-			f(i)
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	work := func() {
-		for {
-			i := int(next.Add(1) - 1)
-			if i >= n {
-				return
-			}
-			f(i)
-		}
-	}
-	for range workers - 1 {
-		wg.Go(work)
-	}
-	work()
-	wg.Wait()
-}
+func Parallel(n int, f func(i int)) { run(n, Threads()-1, f) }
 
 // Dgemm is the double-precision GEMM (same contract as Sgemm). It is used for
 // float64 tensors, which loom uses for gradient checks and analysis, so it is

@@ -6,7 +6,10 @@ package kernels
 // scaled row sums of B otherwise. The n columns are split among threads;
 // each element is summed in a fixed order.
 func gemvRows(threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	x := make([]float32, k)
+	var x []float32
+	if transA {
+		x = make([]float32, k)
+	}
 	y := make([]float32, n)
 	for i := range m {
 		if transA {
@@ -14,7 +17,7 @@ func gemvRows(threads int, transA, transB bool, m, n, k int, alpha float32, a []
 				x[p] = a[p*lda+i]
 			}
 		} else {
-			copy(x, a[i*lda:i*lda+k])
+			x = a[i*lda : i*lda+k]
 		}
 		chunks := 1
 		if work := n * k; threads > 1 && work >= 1<<16 {
@@ -31,10 +34,9 @@ func gemvRows(threads int, transA, transB bool, m, n, k int, alpha float32, a []
 				dotRowsAVX512(&yy[0], &x[0], &b[j0*ldb], ldb, j1-j0, k)
 				return
 			}
-			clear(yy)
-			for p, xp := range x {
-				Axpy(yy, b[p*ldb+j0:p*ldb+j1], xp)
-			}
+			// As clearing yy and adding x[p]·(row p of B) for each p
+			// (Axpy), in one call.
+			axpyRowsAVX512(&yy[0], &x[0], &b[j0], ldb, k, j1-j0)
 		}
 		if chunks == 1 {
 			run(0)
@@ -122,14 +124,62 @@ func gemvBlock(threads, m, n, k int, alpha float32, a []float32, lda int, b []fl
 	}
 }
 
-// parallelN runs f(0…n−1), one goroutine each (the last on the caller).
-func parallelN(n int, f func(int)) {
-	done := make(chan struct{}, n-1)
-	for i := range n - 1 {
-		go func() { f(i); done <- struct{}{} }()
+// parallelN runs f(0…n−1) on the caller and n−1 pool workers (pool.go).
+func parallelN(n int, f func(int)) { run(n, n-1, f) }
+
+// rowsDirect reports whether one-row products go to gemvRows's vector
+// kernels (the packed kernel in use, on AVX-512), which RowDots and
+// AddRowSum then call without SgemmWith's set-up.
+func rowsDirect() bool {
+	if !useAVX512 {
+		return false
 	}
-	f(n - 1)
-	for range n - 1 {
-		<-done
+	_, ok := kernel().(*packedKernel)
+	return ok
+}
+
+// RowDots sets y[j] = x·(row j of W) for the len(y) rows of W (row j at
+// w[j·ldw:], len(x) values each): the one-row product
+// SgemmWith(1, false, true, 1, len(y), len(x), 1, x, len(x), w, ldw, 0, y, len(y)),
+// with exactly its result, without its set-up (attention's scores for one
+// query, many times per decode step).
+func RowDots(y, x, w []float32, ldw int) {
+	n, k := len(y), len(x)
+	if n == 0 {
+		return
 	}
+	if k > 0 && rowsDirect() {
+		checkGemm(false, true, 1, n, k, k, k, len(w), ldw, n, n)
+		dotRowsAVX512(&y[0], &x[0], &w[0], ldw, n, k)
+		return
+	}
+	SgemmWith(1, false, true, 1, n, k, 1, x, k, w, ldw, 0, y, n)
+}
+
+// AddRowSum adds Σ_p x[p]·(row p of B) to y (len(x) rows of len(y)
+// values, row p at b[p·ldb:]): the one-row product
+// SgemmWith(1, false, false, 1, len(y), len(x), 1, x, len(x), b, ldb, 1, y, len(y)),
+// with exactly its result, without its set-up (attention's weighted sum
+// of values for one query).
+func AddRowSum(y, x, b []float32, ldb int) {
+	n, k := len(y), len(x)
+	if n == 0 {
+		return
+	}
+	if k > 0 && rowsDirect() {
+		checkGemm(false, false, 1, n, k, k, k, len(b), ldb, n, n)
+		var buf [256]float32
+		t := buf[:0]
+		if n <= len(buf) {
+			t = buf[:n]
+		} else {
+			t = make([]float32, n)
+		}
+		axpyRowsAVX512(&t[0], &x[0], &b[0], ldb, k, n)
+		for j, v := range t {
+			y[j] = 1*v + 1*y[j] // as gemvRows stores it (alpha = beta = 1)
+		}
+		return
+	}
+	SgemmWith(1, false, false, 1, n, k, 1, x, k, b, ldb, 1, y, n)
 }

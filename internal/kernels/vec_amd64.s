@@ -575,3 +575,94 @@ q4sum:
 q4done:
 	VZEROUPPER
 	RET
+
+// func axpyRowsAVX512(y, x, b *float32, ldb, rows, n int)
+// y[j] = Σ_p x[p]·b[p·ldb + j] for j < n (a vector times a row-major
+// matrix), summed from zero in order of p with one fused multiply-add per
+// step: each y[j] gets exactly the operations of clearing y and calling
+// axpyAVX512(y, b[p·ldb:], n, x[p]) for p = 0, 1, …, without the calls.
+TEXT ·axpyRowsAVX512(SB), NOSPLIT, $0-48
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ ldb+24(FP), R8
+	SHLQ $2, R8
+	MOVQ rows+32(FP), R9
+	MOVQ n+40(FP), R10
+ar64:
+	CMPQ R10, $64
+	JL   ar16
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ SI, AX
+	MOVQ DX, BX
+	MOVQ R9, CX
+	TESTQ CX, CX
+	JZ   ar64store
+ar64loop:
+	VBROADCASTSS (AX), Z4
+	VFMADD231PS (BX), Z4, Z0
+	VFMADD231PS 64(BX), Z4, Z1
+	VFMADD231PS 128(BX), Z4, Z2
+	VFMADD231PS 192(BX), Z4, Z3
+	ADDQ $4, AX
+	ADDQ R8, BX
+	DECQ CX
+	JNZ  ar64loop
+ar64store:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, DX
+	SUBQ $64, R10
+	JMP  ar64
+ar16:
+	CMPQ R10, $16
+	JL   artail
+	VPXORD Z0, Z0, Z0
+	MOVQ SI, AX
+	MOVQ DX, BX
+	MOVQ R9, CX
+	TESTQ CX, CX
+	JZ   ar16store
+ar16loop:
+	VBROADCASTSS (AX), Z4
+	VFMADD231PS (BX), Z4, Z0
+	ADDQ $4, AX
+	ADDQ R8, BX
+	DECQ CX
+	JNZ  ar16loop
+ar16store:
+	VMOVUPS Z0, (DI)
+	ADDQ $64, DI
+	ADDQ $64, DX
+	SUBQ $16, R10
+	JMP  ar16
+artail:
+	TESTQ R10, R10
+	JZ   ardone
+	MOVQ R10, CX
+	TAILMASK
+	VPXORD Z0, Z0, Z0
+	MOVQ SI, AX
+	MOVQ DX, BX
+	MOVQ R9, CX
+	TESTQ CX, CX
+	JZ   artailstore
+artailloop:
+	VBROADCASTSS (AX), Z4
+	VMOVUPS.Z (BX), K1, Z5
+	VFMADD231PS Z5, Z4, Z0
+	ADDQ $4, AX
+	ADDQ R8, BX
+	DECQ CX
+	JNZ  artailloop
+artailstore:
+	VMOVUPS Z0, K1, (DI)
+ardone:
+	VZEROUPPER
+	RET
