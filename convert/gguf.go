@@ -1,7 +1,6 @@
 package convert
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/loomml/loom/dtype"
 	"github.com/loomml/loom/format/gguf"
@@ -532,7 +532,12 @@ func (s *ggufSource) load(name string, dt tensor.DType) (*tensor.Tensor, error) 
 	g := s.hf[name]
 	info, _ := s.f.Tensor(g)
 	heads, permuted := ropePermuted(s.c, name)
-	if pt, ok := info.Type.DType(); ok && pt.Packed() && pt == dt {
+	// A tensor whose type in the file is the one asked for is used in
+	// place, as llama.cpp maps its files (the file stays mapped,
+	// copy-on-write: gguf.File.Retain), except the rows of q and k, which
+	// the file holds permuted.
+	pt, _ := info.Type.DType()
+	if pt.Packed() && pt == dt {
 		raw, err := s.f.TensorBytes(g)
 		if err != nil {
 			return nil, err
@@ -540,9 +545,19 @@ func (s *ggufSource) load(name string, dt tensor.DType) (*tensor.Tensor, error) 
 		if permuted {
 			raw = permuteRows(raw, info.Shape[0], len(raw)/info.Shape[0], heads, false)
 		} else {
-			raw = bytes.Clone(raw)
+			s.f.Retain()
 		}
 		return tensor.FromPacked(dt, raw, info.Shape...)
+	}
+	if pt == dtype.Float32 && dt == tensor.Float32 && !permuted {
+		raw, err := s.f.TensorBytes(g)
+		if err != nil {
+			return nil, err
+		}
+		if v, ok := float32sInPlace(raw); ok {
+			s.f.Retain()
+			return tensor.FromFloat32(v, info.Shape...), nil
+		}
 	}
 	v, err := s.f.Float32s(g)
 	if err != nil {
@@ -552,6 +567,15 @@ func (s *ggufSource) load(name string, dt tensor.DType) (*tensor.Tensor, error) 
 		v = permuteRows(v, info.Shape[0], len(v)/info.Shape[0], heads, false)
 	}
 	return tensor.FromFloat32(v, info.Shape...), nil
+}
+
+// float32sInPlace views little-endian float32 bytes as float32 values
+// without copying, when this machine is little-endian and b is aligned.
+func float32sInPlace(b []byte) ([]float32, bool) {
+	if len(b) == 0 || len(b)%4 != 0 || uintptr(unsafe.Pointer(&b[0]))%4 != 0 || binary.NativeEndian.Uint16([]byte{1, 0}) != 1 {
+		return nil, false
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4), true
 }
 
 func (s *ggufSource) check(name string) error {

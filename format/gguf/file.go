@@ -84,10 +84,11 @@ type File struct {
 	infos       []TensorInfo // the tensors, as read
 	tensorIndex map[string]int
 
-	mu      sync.RWMutex
-	closed  bool
-	data    []byte       // the whole file
-	release func() error // unmaps the file; nil if there is nothing to release
+	mu       sync.RWMutex
+	closed   bool
+	retained bool         // Retain was called: Close leaves the mapping
+	data     []byte       // the whole file
+	release  func() error // unmaps the file; nil if there is nothing to release
 }
 
 // Open opens the GGUF file at path and validates it completely (see the
@@ -115,7 +116,7 @@ func Open(path string) (*File, error) {
 		return nil, fileErr(path, "file is %d bytes, too large to address on this platform", size)
 	}
 	if st.Mode().IsRegular() && size >= headerBytes {
-		if data, release, err := fsutil.Mmap(fd, int(size)); err == nil {
+		if data, release, err := fsutil.MmapPrivate(fd, int(size)); err == nil {
 			f, perr := parse(path, data)
 			if perr != nil {
 				release()
@@ -150,7 +151,7 @@ func (f *File) Close() error {
 	}
 	f.closed = true
 	f.data = nil
-	if f.release != nil {
+	if f.release != nil && !f.retained {
 		err := f.release()
 		f.release = nil
 		if err != nil {
@@ -158,6 +159,19 @@ func (f *File) Close() error {
 		}
 	}
 	return nil
+}
+
+// Retain makes the bytes TensorBytes returns outlive Close: the mapping is
+// then never released (until the process exits), so a loader can use them
+// as a model's weights without copying, as llama.cpp maps its files. The
+// mapping is copy-on-write: writing to the bytes changes the process's
+// copy, never the file. It reports whether the file is mapped (false: the
+// file was read into memory, whose slices are garbage-collected as usual).
+func (f *File) Retain() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.retained = true
+	return f.release != nil
 }
 
 // Get returns the value of the metadata key and whether the file has it.
@@ -284,9 +298,10 @@ func (f *File) bytesLocked(name string) (TensorInfo, []byte, error) {
 }
 
 // TensorBytes returns the raw bytes of the named tensor, without copying
-// them. For a file from Open on Unix they are the read-only memory mapping:
-// writing to them crashes the program, and they must not be used after
-// Close. For a file from Parse they alias the slice given to Parse.
+// them. For a file from Open on Unix they are the memory mapping
+// (copy-on-write: writing to them never changes the file), which must not
+// be used after Close unless Retain was called. For a file from Parse they
+// alias the slice given to Parse.
 func (f *File) TensorBytes(name string) ([]byte, error) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()

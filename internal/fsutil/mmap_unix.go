@@ -31,3 +31,18 @@ func syncDir(dir string) {
 	_ = d.Sync()
 	_ = d.Close()
 }
+
+// MmapPrivate maps the first size bytes of f copy-on-write: readable and
+// writable, where a write changes the process's copy of that page, never
+// the file. Loaders use it when the mapped bytes become a model's weights
+// that code may modify in place.
+func MmapPrivate(f *os.File, size int) ([]byte, func() error, error) {
+	if size <= 0 {
+		return nil, nil, syscall.EINVAL
+	}
+	b, err := syscall.Mmap(int(f.Fd()), 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, func() error { return syscall.Munmap(b) }, nil
+}
