@@ -302,12 +302,25 @@ func (s *shards) load(name string, dt tensor.DType) (t *tensor.Tensor, err error
 		}
 	}()
 	in, _ := f.Info(name)
+	// A tensor stored as the type asked for is used in place: the file
+	// stays mapped, copy-on-write (safetensors.File.Retain).
 	if dt == tensor.BFloat16 && in.DType == safetensors.BF16 || dt == tensor.Float16 && in.DType == safetensors.F16 {
-		b, err := f.Bytes(name)
+		b, err := f.View(name)
 		if err != nil {
 			return nil, err
 		}
+		f.Retain()
 		return tensor.FromPacked(dt, b, in.Shape...)
+	}
+	if dt == tensor.Float32 && in.DType == safetensors.F32 {
+		b, err := f.View(name)
+		if err != nil {
+			return nil, err
+		}
+		if v, ok := float32sInPlace(b); ok {
+			f.Retain()
+			return tensor.FromFloat32(v, in.Shape...), nil
+		}
 	}
 	if (in.DType == safetensors.BF16 || in.DType == safetensors.F16) && len(in.Shape) > 0 {
 		// Widen with the vector kernels, straight from the mapping.

@@ -26,6 +26,7 @@ type File struct {
 	buf        []byte // the data buffer
 	dataOffset int64
 	release    func() error // unmaps the file; nil if there is nothing to release
+	retained   bool         // Retain was called: Close leaves the mapping
 }
 
 // Names returns the tensor names in the order of their data offsets, which is
@@ -71,7 +72,7 @@ func (f *File) Close() error {
 	}
 	f.closed = true
 	f.buf = nil
-	if f.release != nil {
+	if f.release != nil && !f.retained {
 		err := f.release()
 		f.release = nil
 		if err != nil {
@@ -79,6 +80,19 @@ func (f *File) Close() error {
 		}
 	}
 	return nil
+}
+
+// Retain makes the bytes View returns outlive Close: the mapping is then
+// never released (until the process exits), so a loader can use them as a
+// model's weights without copying. The mapping is copy-on-write: writing
+// to the bytes changes the process's copy, never the file. It reports
+// whether the file is mapped (false: it was read into memory, whose slices
+// are garbage-collected as usual).
+func (f *File) Retain() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.retained = true
+	return f.release != nil
 }
 
 // lookup returns the info and bytes of the named tensor. The caller holds
@@ -96,9 +110,10 @@ func (f *File) lookup(name string) (Info, []byte, error) {
 }
 
 // View returns the raw little-endian bytes of the named tensor without
-// copying them. For a file from Open on Unix they are the read-only memory
-// mapping: writing to them crashes the program, and they must not be used
-// after Close. For a file from Parse they alias the buffer given to Parse.
+// copying them. For a file from Open on Unix they are the memory mapping
+// (copy-on-write: writing to them never changes the file), which must not
+// be used after Close unless Retain was called. For a file from Parse they
+// alias the buffer given to Parse.
 // Use Bytes for a copy.
 func (f *File) View(name string) ([]byte, error) {
 	f.mu.RLock()

@@ -37,7 +37,7 @@ func Open(path string) (*File, error) {
 		return nil, fileErr(path, "file is %d bytes, too large to address on this platform", size)
 	}
 	if st.Mode().IsRegular() {
-		if data, release, err := fsutil.Mmap(fd, int(size)); err == nil {
+		if data, release, err := fsutil.MmapPrivate(fd, int(size)); err == nil {
 			f, err := parse(path, data)
 			if err != nil {
 				release()
