@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"sync"
-	"sync/atomic"
 )
 
 // Low-precision weights: matrices whose rows are stored as bfloat16, IEEE
@@ -347,31 +346,9 @@ func gemvLow(f Format, threads, m, n, k int, a []float32, lda int, w []byte, rb 
 }
 
 // parallelItems runs f(0…items−1) on workers goroutines (the caller's among
-// them), handing items out in order from a shared counter.
-func parallelItems(workers, items int, f func(int)) {
-	if workers <= 1 {
-		for t := range items {
-			f(t)
-		}
-		return
-	}
-	var next atomic.Int64
-	work := func() {
-		for {
-			t := int(next.Add(1) - 1)
-			if t >= items {
-				return
-			}
-			f(t)
-		}
-	}
-	var wg sync.WaitGroup
-	for range workers - 1 {
-		wg.Go(work)
-	}
-	work()
-	wg.Wait()
-}
+// them: the pool of pool.go), handing items out in order from a shared
+// counter.
+func parallelItems(workers, items int, f func(int)) { run(items, workers-1, f) }
 
 // dotLow sets c[i·ldc + j] = Σ_p x[i·ldx + p]·W[j][p] (+ beta·c[i·ldc + j])
 // for i < m ≤ 3 and the n rows of W in w (rb bytes each).
