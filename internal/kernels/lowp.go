@@ -29,22 +29,13 @@ import (
 // (k+3)·2⁻²³·(Σ_p |A[i,p]·W[j,p]| + |beta·C[i,j]|) of the exact result on
 // the widened weights.
 //
-// q8_0 with m ≤ 3 sums by blocks instead, which saves a multiplication per
-// weight: for each row of A and of W, 16 lane sums acc[l] = +0, and for
-// each block b (scale d, int8 q) in increasing order
-//
-//	t = fma(x[32b+16+l], q[16+l], x[32b+l]·q[l])    (float32, l < 16)
-//	acc[l] = fma(d, t, acc[l])
-//
-// then the 16 lanes are added in a fixed tree (hsum16) and beta·C added
-// with one fma. The AVX-512 kernel and the plain-Go dotQ8Go both compute
-// exactly this, so they agree bit for bit (for finite results), whatever m.
-// Each product x·w = d·(x·q) goes through at most k/32 + 7 roundings (2 in
-// t, k/32 in the folds, 4 in the tree, 1 in the beta fma), so with
-// u = 2⁻²⁴ and γ(n) = n·u/(1−n·u) the result is within
-// γ(k/32+7)·(Σ_p |A[i,p]·W[j,p]| + |beta·C[i,j]|) of the exact result on
-// the widened weights: tighter than the bound above, but no longer equal
-// to the float32 GEMM on Widen(W).
+// q8_0 works as llama.cpp does: the rows of A are quantised to q8_0 too
+// (A', q8act.go), and the products are with A'. With m ≤ 3 each block's
+// product is an integer sum scaled by the two scales (AVX-512 VNNI where
+// the CPU has it, plain Go otherwise, bit for bit alike), within
+// γ(k/32+7)·(Σ_p |A'[i,p]·W[j,p]| + |beta·C[i,j]|), u = 2⁻²⁴ and
+// γ(n) = n·u/(1−n·u), of the exact product with A'; with m > 3 the tiles
+// above multiply A' (its values d·q are exact in float32).
 //
 // The tests check these bounds against float64, and each path is
 // bit-identical for any thread count.
@@ -325,6 +316,14 @@ func GemmLowT(f Format, threads, m, n, k int, a []float32, lda int, w []byte, be
 		gemvLow(f, threads, m, n, k, a, lda, w, rb, beta, c, ldc)
 		return
 	}
+	if f == Q8_0 { // on quantised activations, as m ≤ 3 (q8act.go)
+		q := make([]float32, m*k)
+		for i := range m {
+			copy(q[i*k:(i+1)*k], a[i*lda:i*lda+k])
+			roundQ8Act(q[i*k : (i+1)*k])
+		}
+		a, lda = q, k
+	}
 	gemmLowTiles(f, threads, m, n, k, a, lda, w, rb, beta, c, ldc)
 }
 
@@ -334,6 +333,17 @@ func GemmLowT(f Format, threads, m, n, k int, a []float32, lda int, w []byte, be
 func gemvLow(f Format, threads, m, n, k int, a []float32, lda int, w []byte, rb int, beta float32, c []float32, ldc int) {
 	run := func(j0, j1 int) {
 		dotLow(f, c[j0:], ldc, a, lda, m, w[j0*rb:j1*rb], rb, j1-j0, k, beta)
+	}
+	if f == Q8_0 { // on quantised activations (q8act.go), each row of A quantised once
+		acts := make([]q8Act, m)
+		for i := range acts {
+			acts[i] = quantQ8Act(a[i*lda : i*lda+k])
+		}
+		run = func(j0, j1 int) {
+			for i := range acts {
+				dotQ8Act(c[i*ldc+j0:], &acts[i], w[j0*rb:j1*rb], rb, j1-j0, beta)
+			}
+		}
 	}
 	if threads == 1 || n < 32 || int64(m)*int64(n)*int64(k) < 1<<17 {
 		run(0, n)
@@ -359,62 +369,10 @@ func dotLow(f Format, c []float32, ldc int, x []float32, ldx, m int, w []byte, r
 			dotHalfAVX512(0, &c[0], ldc, &x[0], ldx, m, &w[0], rb, n, k, beta)
 		case F16:
 			dotHalfAVX512(1, &c[0], ldc, &x[0], ldx, m, &w[0], rb, n, k, beta)
-		case Q8_0:
-			dotQ8AVX512(&c[0], ldc, &x[0], ldx, m, &w[0], rb, n, k/q8Block, beta, f16Table())
 		}
-		return
-	}
-	if f == Q8_0 {
-		dotQ8Go(c, ldc, x, ldx, m, w, rb, n, k, beta)
 		return
 	}
 	dotLowGo(f, c, ldc, x, ldx, m, w, rb, n, k, beta)
-}
-
-// dotQ8Go is the q8_0 dotLow in plain Go, with the floating-point operations
-// of dotQ8AVX512 in the same order (so the two agree bit for bit): for each
-// row of x and of W, 16 lane sums acc[l] from +0; for each block b in
-// increasing order, with scale d and int8 q,
-//
-//	t = fma(x[32b+16+l], q[16+l], x[32b+l]·q[l])
-//	acc[l] = fma(d, t, acc[l])
-//
-// then acc reduced as hsum16 does, then fma(beta, c, sum) when beta ≠ 0.
-func dotQ8Go(c []float32, ldc int, x []float32, ldx, m int, w []byte, rb, n, k int, beta float32) {
-	tab := f16Table()
-	nb := k / q8Block
-	for j := range n {
-		row := w[j*rb : j*rb+nb*q8BlockBytes]
-		for i := range m {
-			xi := x[i*ldx : i*ldx+nb*q8Block]
-			var acc [16]float32
-			for b := range nb {
-				blk := (*[q8BlockBytes]byte)(row[b*q8BlockBytes:])
-				xb := (*[q8Block]float32)(xi[b*q8Block:])
-				d := tab[binary.LittleEndian.Uint16(blk[:])]
-				for l := range acc {
-					// fma32, with its common case written out.
-					t := float32(xb[l] * float32(int8(blk[2+l])))
-					x1, q1 := xb[16+l], float32(int8(blk[18+l]))
-					if s := float64(float64(x1)*float64(q1)) + float64(t); fma32Exact(s) {
-						t = float32(s)
-					} else {
-						t = fma32Slow(x1, q1, t)
-					}
-					if s := float64(float64(d)*float64(t)) + float64(acc[l]); fma32Exact(s) {
-						acc[l] = float32(s)
-					} else {
-						acc[l] = fma32Slow(d, t, acc[l])
-					}
-				}
-			}
-			v := hsum16(&acc)
-			if beta != 0 {
-				v = fma32(beta, c[i*ldc+j], v)
-			}
-			c[i*ldc+j] = v
-		}
-	}
 }
 
 // hsum16 adds 16 lanes in the order of the AVX-512 reductions (HSUM in

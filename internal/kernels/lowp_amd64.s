@@ -4,29 +4,29 @@
 
 // Low-precision weight kernels (AVX-512F/DQ/VL; see lowp.go).
 //
-// dotHalfAVX512 and dotQ8AVX512 compute c[i·ldc + j] = Σ_p x[i·ldx + p]·W[j][p]
-// (+ beta·c[i·ldc + j]) for m ≤ 3 rows of x and n rows of W, widening W to
-// float32 in registers. Four rows of W share every load of x; all m rows of
-// x share every widened chunk of W, so W is read once. Each (i, j) has one
-// 16-lane accumulator, filled chunk by chunk in increasing p and reduced
-// with the same tree as HSUM in vec_amd64.s (then beta·c added with one
-// fma), whatever its row's position in a group or a thread's chunk. In
-// dotHalfAVX512 a chunk is 16 elements (the k tail under a lane mask)
+// dotHalfAVX512 computes c[i·ldc + j] = Σ_p x[i·ldx + p]·W[j][p]
+// (+ beta·c[i·ldc + j]) for m ≤ 3 rows of x and n bf16 or f16 rows of W,
+// widening W to float32 in registers. Four rows of W share every load of
+// x; all m rows of x share every widened chunk of W, so W is read once.
+// Each (i, j) has one 16-lane accumulator, filled chunk by chunk in
+// increasing p and reduced with the same tree as HSUM in vec_amd64.s (then
+// beta·c added with one fma), whatever its row's position in a group or a
+// thread's chunk. A chunk is 16 elements (the k tail under a lane mask)
 // added with one fma each, so every element is summed in the same order as
-// dotRowsAVX512 on the widened weights; dotQ8AVX512 adds a q8_0 block at a
-// time (see below). A last group of fewer than four rows repeats its last
-// row and stores under a mask.
+// dotRowsAVX512 on the widened weights. A last group of fewer than four
+// rows repeats its last row and stores under a mask. (q8_0 rows go through
+// dotQ8VNNI in vec_amd64.s, on quantised activations.)
 //
-// Both prefetch into L2, while summing a group, the next group of four rows,
-// which starts right after it (rows are ldw bytes apart, ldw the row's
-// bytes): each step of DX over a row (a chunk or a block) requests the next
-// 4·step bytes from R12+4·DX (dotHalf) or R11+4·DX (dotQ8), so over a group
-// its 4·ldw bytes are all requested, one group ahead of their use. Without
-// it the four short interleaved streams (a 2048-element row is 4096 bytes in
-// bf16/f16, 2176 in q8_0) keep the hardware prefetchers from reaching the
-// DRAM bandwidth. The addresses are kept in registers: the last group's
-// (past the end of W) are never loaded from, and PREFETCHT1 does not fault;
-// the last group of a thread's chunk prefetches the rows after the chunk.
+// It prefetches into L2, while summing a group, the next group of four
+// rows, which starts right after it (rows are ldw bytes apart, ldw the
+// row's bytes): each step of DX over a row (a chunk) requests the next
+// 4·step bytes from R12+4·DX, so over a group its 4·ldw bytes are all
+// requested, one group ahead of their use. Without it the four short
+// interleaved streams (a 2048-element row is 4096 bytes in bf16/f16) keep
+// the hardware prefetchers from reaching the DRAM bandwidth. The addresses
+// are kept in registers: the last group's (past the end of W) are never
+// loaded from, and PREFETCHT1 does not fault; the last group of a thread's
+// chunk prefetches the rows after the chunk.
 //
 // Registers: SI x, R13 ldx in bytes, AX x at the current chunk, BX R8 R9
 // R10 the four rows of W, DX the byte offset in them, CX the chunk count,
@@ -260,138 +260,6 @@ hnext:
 	JG   hgroup
 
 hdone:
-	VZEROUPPER
-	RET
-
-// dotQ8AVX512 sums by blocks: for each q8_0 block b of a row of W (scale
-// d, int8 q) and each row of x, the 16 lanes l of the block's sum
-//
-//	t[l] = fma(x[32b+16+l], q[16+l], x[32b+l]·q[l])
-//
-// are folded into the element's 16-lane accumulator with one fma,
-// acc[l] = fma(d, t[l], acc[l]), blocks in increasing order; then acc is
-// reduced and beta·c added as in dotHalf. q is widened with VPMOVSXBD and
-// VCVTDQ2PS; d is the float32 at tab[bits of d] (f16Table), broadcast from
-// memory by the folding fma. The order does not depend on m, and dotQ8Go
-// (lowp.go) computes the same. Every block prefetches the next group's 136
-// bytes that match it (see above).
-//
-// Registers as for dotHalf, except: SI the scale table (x is reloaded from
-// the frame), R12 the scale's bits in the loop (ldc is reloaded before the
-// stores), R11 the next group's rows (the rows left are kept in the frame),
-// Z24–Z29 the block's x (two halves per row of x), Z16–Z23 the widened q of
-// the four rows, Z12–Z14 the block sums.
-
-// Q8R widens the block of one row (at row+DX) into qa, qb and loads the
-// bits of its scale into R12.
-#define Q8R(row, qa, qb) \
-	VPMOVSXBD 2(row)(DX*1), qa; \
-	VPMOVSXBD 18(row)(DX*1), qb; \
-	MOVWLZX (row)(DX*1), R12; \
-	VCVTDQ2PS qa, qa; \
-	VCVTDQ2PS qb, qb
-
-// Q8F adds one row of x (halves xa, xb) times the widened block qa, qb into
-// acc: t = xa·qa, t = fma(xb, qb, t), acc = fma(d, t, acc).
-#define Q8F(xa, xb, qa, qb, t, acc) \
-	VMULPS xa, qa, t; \
-	VFMADD231PS xb, qb, t; \
-	VFMADD231PS.BCST (SI)(R12*4), t, acc
-
-#define Q8X1(row, qa, qb, a0, a1, a2) \
-	Q8R(row, qa, qb); \
-	Q8F(Z24, Z25, qa, qb, Z12, a0)
-
-#define Q8X2(row, qa, qb, a0, a1, a2) \
-	Q8R(row, qa, qb); \
-	Q8F(Z24, Z25, qa, qb, Z12, a0); \
-	Q8F(Z26, Z27, qa, qb, Z13, a1)
-
-#define Q8X3(row, qa, qb, a0, a1, a2) \
-	Q8R(row, qa, qb); \
-	Q8F(Z24, Z25, qa, qb, Z12, a0); \
-	Q8F(Z26, Z27, qa, qb, Z13, a1); \
-	Q8F(Z28, Z29, qa, qb, Z14, a2)
-
-// Q8XLOAD1…3 load the block's 32 elements of the m rows of x.
-#define Q8XLOAD1 \
-	VMOVUPS (AX), Z24; \
-	VMOVUPS 64(AX), Z25
-
-#define Q8XLOAD2 \
-	Q8XLOAD1; \
-	VMOVUPS (AX)(R13*1), Z26; \
-	VMOVUPS 64(AX)(R13*1), Z27
-
-#define Q8XLOAD3 \
-	Q8XLOAD2; \
-	VMOVUPS (AX)(R13*2), Z28; \
-	VMOVUPS 64(AX)(R13*2), Z29
-
-// Q8LOOP runs the CX blocks of the group, prefetching the next group at R11
-// (136 bytes a block: 4·DX), then jumps to red.
-#define Q8LOOP(XL, QX, loop, red) \
-loop: \
-	XL; \
-	QX(BX, Z16, Z17, Z0, Z4, Z8); \
-	QX(R8, Z18, Z19, Z1, Z5, Z9); \
-	QX(R9, Z20, Z21, Z2, Z6, Z10); \
-	QX(R10, Z22, Z23, Z3, Z7, Z11); \
-	PREFETCHT1 (R11)(DX*4); \
-	PREFETCHT1 64(R11)(DX*4); \
-	PREFETCHT1 128(R11)(DX*4); \
-	ADDQ $128, AX; \
-	ADDQ $34, DX; \
-	DECQ CX; \
-	JNZ  loop; \
-	JMP  red
-
-// func dotQ8AVX512(c *float32, ldc int, x *float32, ldx int, m int, w *byte, ldw int, n, nb int, beta float32, tab *[1 << 16]float32)
-// W rows of nb ≥ 1 q8_0 blocks, ldw bytes apart; 1 ≤ m ≤ 3; tab the
-// float32 value of every f16 pattern.
-TEXT ·dotQ8AVX512(SB), NOSPLIT, $8-88
-	MOVQ c+0(FP), DI
-	MOVQ ldx+24(FP), R13
-	SHLQ $2, R13
-	MOVQ w+40(FP), BX
-	MOVQ n+56(FP), R11
-	VBROADCASTSS beta+72(FP), Z31
-	MOVQ tab+80(FP), SI
-	TESTQ R11, R11
-	JLE   qdone
-
-qgroup:
-	GROUPSETUP(ldw+48(FP), qfull)
-	MOVQ R11, left-8(SP)
-	MOVQ ldw+48(FP), R11
-	LEAQ (BX)(R11*4), R11
-	MOVQ x+16(FP), AX
-	MOVQ nb+64(FP), CX
-	CMPQ m+32(FP), $2
-	JLT  q1
-	JEQ  q2
-	Q8LOOP(Q8XLOAD3, Q8X3, q3loop, qred)
-
-q1:
-	Q8LOOP(Q8XLOAD1, Q8X1, q1loop, qred)
-
-q2:
-	Q8LOOP(Q8XLOAD2, Q8X2, q2loop, qred)
-
-qred:
-	MOVQ ldc+8(FP), R12
-	SHLQ $2, R12
-	REDSTORE(m+32(FP), beta+72(FP), qs0, qs1, qs2, qnext)
-
-qnext:
-	ADDQ $16, DI
-	MOVQ ldw+48(FP), DX
-	LEAQ (BX)(DX*4), BX
-	MOVQ left-8(SP), R11
-	SUBQ $4, R11
-	JG   qgroup
-
-qdone:
 	VZEROUPPER
 	RET
 

@@ -440,12 +440,41 @@ func (g lowCase) run(threads int) []float32 {
 // included), 4 in the 16-lane reduction, 1 in the fma adding beta·C (which
 // goes through that one only). So its error is at most
 // γ(k/32+7)·mag, γ(n) = n·u/(1−n·u), u = 2⁻²⁴.
+//
+// q8_0 works on quantised activations (q8act.go), so its exact value is the
+// product with those (actRef); on the decode path (m ≤ 3) each term goes through
+// k/64 + 6 roundings at most (the scales' product, the fmas folding block
+// pairs into a lane, 4 in the reduction, 1 adding beta·C), within
+// γ(k/32+7)·mag as before.
 func (g lowCase) tol(mag float64) float64 {
 	if g.f == Q8_0 && g.m <= 3 {
 		n := float64(g.k/q8Block + 7)
 		return n * 0x1p-24 / (1 - n*0x1p-24) * mag
 	}
 	return float64(g.k+3) * 0x1p-23 * mag
+}
+
+// actRef returns row i of A as the product sees it: itself, or for q8_0
+// its quantised values d·q.
+func (g lowCase) actRef(i int) []float64 {
+	x := g.a[i*g.lda : i*g.lda+g.k]
+	out := make([]float64, g.k)
+	if g.f != Q8_0 {
+		for p, v := range x {
+			out[p] = float64(v)
+		}
+		return out
+	}
+	a := quantQ8Act(x)
+	for p := range out {
+		pair, e := p/64, p%64
+		v := float64(a.abs[64*pair+e]) * float64(a.d[16*pair+e/4])
+		if a.neg[pair]>>e&1 != 0 {
+			v = -v
+		}
+		out[p] = v
+	}
+	return out
 }
 
 // check compares got with the float64 product of A and the widened W,
@@ -463,8 +492,9 @@ func (g lowCase) check(t *testing.T, what string, got []float32) {
 				continue
 			}
 			var s, mag float64
+			x := g.actRef(i)
 			for p := range g.k {
-				v := float64(g.a[i*g.lda+p]) * float64(g.wf[j*g.k+p])
+				v := x[p] * float64(g.wf[j*g.k+p])
 				s += v
 				mag += math.Abs(v)
 			}
@@ -585,24 +615,51 @@ func TestGemmLowTMatchesSgemm(t *testing.T) {
 	}
 }
 
-// q8Ref computes one q8_0 decode element in float64 from the definition of
-// dotQ8Go's order, with each float32 operation rounded through big.Float
-// (exact at 1200 bits, then rounded once), independently of fma32.
-func q8Ref(x []float32, row []byte, k int, beta, c float32) float32 {
+// q8ActRef computes one q8_0 decode element from the definition of the
+// order in q8act.go, each float32 operation rounded through big.Float
+// (exact at 1200 bits, then rounded once), independently of fma32 and of
+// the kernels' lane layout.
+func q8ActRef(x []float32, row []byte, k int, beta, c float32) float32 {
 	round := func(v *big.Float) float32 { f, _ := v.Float32(); return f }
 	fma := func(a, b, z float32) float32 {
 		p := new(big.Float).SetPrec(1200).SetFloat64(float64(a))
 		p.Mul(p, new(big.Float).SetFloat64(float64(b)))
 		return round(p.Add(p, new(big.Float).SetFloat64(float64(z))))
 	}
+	nb := k / 32
+	// Quantise as ggml's quantize_row_q8_0 (x86): d = amax/127 as f16,
+	// q = round-half-even(x·127/amax).
+	qs := make([]int, k)
+	ds := make([]float32, nb)
+	for b := range nb {
+		var amax float32
+		for _, v := range x[32*b : 32*b+32] {
+			amax = max(amax, float32(math.Abs(float64(v))))
+		}
+		ds[b] = Float32FromF16(F16FromFloat32(amax / 127))
+		if amax != 0 {
+			id := 127 / amax
+			for p := 32 * b; p < 32*b+32; p++ {
+				qs[p] = int(math.RoundToEven(float64(x[p] * id)))
+			}
+		}
+	}
 	var acc [16]float32
-	for b := range k / 32 {
-		blk := row[b*34:]
-		d := Float32FromF16(binary.LittleEndian.Uint16(blk))
+	for p := range (nb + 1) / 2 {
 		for l := range 16 {
-			t := x[32*b+l] * float32(int8(blk[2+l]))
-			t = fma(x[32*b+16+l], float32(int8(blk[18+l])), t)
-			acc[l] = fma(d, t, acc[l])
+			b := 2*p + l/8
+			var s int
+			var scale float32
+			if b < nb {
+				for t := range 4 {
+					e := 32*b + 4*(l%8) + t
+					s += qs[e] * int(int8(row[34*b+2+4*(l%8)+t]))
+				}
+				scale = round(new(big.Float).SetPrec(1200).Mul(
+					new(big.Float).SetFloat64(float64(Float32FromF16(binary.LittleEndian.Uint16(row[34*b:])))),
+					new(big.Float).SetFloat64(float64(ds[b]))))
+			}
+			acc[l] = fma(scale, float32(s), acc[l])
 		}
 	}
 	v := hsum16(&acc)
@@ -670,10 +727,11 @@ func TestFma32(t *testing.T) {
 	t.Logf("%d cases, %d where rounding the float64 sum to float32 is wrong", len(cases), hard)
 }
 
-// TestGemmLowTQ8Order: the q8_0 decode paths (AVX-512 and plain Go) sum by
-// blocks in one fixed order, so they agree bit for bit with each other, for
-// every thread count, and with q8Ref, on operands spanning many binades
-// (activations from 2⁻³⁰ to 2²⁰ and zeros, scales down to f16 subnormals).
+// TestGemmLowTQ8Order: the q8_0 decode paths (AVX-512 VNNI and plain Go)
+// quantise the activations and sum by blocks in one fixed order, so they
+// agree bit for bit with each other, for every thread count, and with
+// q8ActRef, on operands spanning many binades (activations from 2⁻³⁰ to 2²⁰
+// and zeros, scales down to f16 subnormals).
 func TestGemmLowTQ8Order(t *testing.T) {
 	saved := useAVX512
 	defer setAVX512(saved)
@@ -711,9 +769,9 @@ func TestGemmLowTQ8Order(t *testing.T) {
 							rb := Q8_0.RowBytes(k)
 							for i := range m {
 								for j := range min(n, 6) {
-									want := q8Ref(g.a[i*g.lda:], g.w[j*rb:], k, beta, g.c[i*g.ldc+j])
+									want := q8ActRef(g.a[i*g.lda:], g.w[j*rb:], k, beta, g.c[i*g.ldc+j])
 									if got := ref[i*g.ldc+j]; math.Float32bits(got) != math.Float32bits(want) {
-										t.Fatalf("%v: dotQ8Go C[%d,%d] = %v, q8Ref %v", g, i, j, got, want)
+										t.Fatalf("%v: dotQ8ActGo C[%d,%d] = %v, q8ActRef %v", g, i, j, got, want)
 									}
 								}
 							}

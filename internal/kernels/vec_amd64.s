@@ -666,3 +666,86 @@ artailstore:
 ardone:
 	VZEROUPPER
 	RET
+
+// func dotQ8VNNI(c *float32, abs *byte, neg *uint64, d *float32, w *byte, rb, n, nb int, beta float32)
+// c[j] = Σ_p x[p]·W[j][p] (+ beta·c[j]) for the n q8_0 rows of W (rb bytes
+// apart), x quantised to q8_0 as q8act.go's q8Act (abs, neg, d) with nb
+// blocks; the order of operations is q8act.go's. AVX-512 VNNI and BW.
+// Registers: DI c, BX the row of W, R11 rows left, SI abs, R8 neg, R9 d,
+// DX the block pair in the row, CX pairs left, Z8 the accumulator, Z30
+// zero, X9 beta.
+TEXT ·dotQ8VNNI(SB), NOSPLIT, $0-68
+	MOVQ c+0(FP), DI
+	MOVQ w+32(FP), BX
+	MOVQ n+48(FP), R11
+	VMOVSS beta+64(FP), X9
+	VPXORD Z30, Z30, Z30
+vrow:
+	TESTQ R11, R11
+	JLE   vdone
+	VPXORD Z8, Z8, Z8
+	MOVQ abs+8(FP), SI
+	MOVQ neg+16(FP), R8
+	MOVQ d+24(FP), R9
+	MOVQ BX, DX
+	MOVQ nb+56(FP), CX
+	SHRQ $1, CX
+	JZ   vtail
+vpair:
+	VMOVDQU8 2(DX), Y3
+	VINSERTI64X4 $1, 36(DX), Z3, Z3
+	KMOVQ (R8), K1
+	VPSUBB Z3, Z30, K1, Z3
+	VMOVDQU8 (SI), Z5
+	VPXORD Z4, Z4, Z4
+	VPDPBUSD Z3, Z5, Z4
+	VCVTDQ2PS Z4, Z4
+	MOVWLZX (DX), AX
+	VMOVD AX, X6
+	VCVTPH2PS X6, X6
+	VBROADCASTSS X6, Y6
+	MOVWLZX 34(DX), AX
+	VMOVD AX, X7
+	VCVTPH2PS X7, X7
+	VBROADCASTSS X7, Y7
+	VINSERTF32X8 $1, Y7, Z6, Z6
+	VMULPS (R9), Z6, Z6
+	VFMADD231PS Z4, Z6, Z8
+	ADDQ $68, DX
+	ADDQ $64, SI
+	ADDQ $8, R8
+	ADDQ $64, R9
+	DECQ CX
+	JNZ  vpair
+vtail:
+	MOVQ nb+56(FP), CX
+	TESTQ $1, CX
+	JZ   vred
+	VMOVDQU8 2(DX), Y3
+	KMOVQ (R8), K1
+	VPSUBB Z3, Z30, K1, Z3
+	VMOVDQU8 (SI), Z5
+	VPXORD Z4, Z4, Z4
+	VPDPBUSD Z3, Z5, Z4
+	VCVTDQ2PS Z4, Z4
+	MOVWLZX (DX), AX
+	VMOVD AX, X6
+	VCVTPH2PS X6, X6
+	VBROADCASTSS X6, Y6
+	VMULPS (R9), Z6, Z6
+	VFMADD231PS Z4, Z6, Z8
+vred:
+	HSUM(Z8, Y8)
+	MOVL beta+64(FP), AX
+	ANDL $0x7fffffff, AX
+	JZ   vstore
+	VFMADD231SS (DI), X9, X0
+vstore:
+	VMOVSS X0, (DI)
+	ADDQ $4, DI
+	ADDQ rb+40(FP), BX
+	DECQ R11
+	JMP  vrow
+vdone:
+	VZEROUPPER
+	RET
