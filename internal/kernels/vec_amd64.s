@@ -671,13 +671,16 @@ ardone:
 // c[j] = Σ_p x[p]·W[j][p] (+ beta·c[j]) for the n q8_0 rows of W (rb bytes
 // apart), x quantised to q8_0 as q8act.go's q8Act (abs, neg, d) with nb
 // blocks; the order of operations is q8act.go's. AVX-512 VNNI and BW.
-// Registers: DI c, BX the row of W, R11 rows left, SI abs, R8 neg, R9 d,
-// DX the block pair in the row, CX pairs left, Z8 the accumulator, Z30
-// zero, X9 beta.
+// Each pair prefetches into L2 the same bytes of the next row (rb on; past
+// the last row PREFETCHT1 does not fault).
+// Registers: DI c, BX the row of W, R11 rows left, R10 rb, SI abs, R8 neg,
+// R9 d, DX the block pair in the row, CX pairs left, Z8 the accumulator,
+// Z30 zero, X9 beta.
 TEXT ·dotQ8VNNI(SB), NOSPLIT, $0-68
 	MOVQ c+0(FP), DI
 	MOVQ w+32(FP), BX
 	MOVQ n+48(FP), R11
+	MOVQ rb+40(FP), R10
 	VMOVSS beta+64(FP), X9
 	VPXORD Z30, Z30, Z30
 vrow:
@@ -692,6 +695,8 @@ vrow:
 	SHRQ $1, CX
 	JZ   vtail
 vpair:
+	PREFETCHT1 (DX)(R10*1)
+	PREFETCHT1 64(DX)(R10*1)
 	VMOVDQU8 2(DX), Y3
 	VINSERTI64X4 $1, 36(DX), Z3, Z3
 	KMOVQ (R8), K1
