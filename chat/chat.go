@@ -167,14 +167,16 @@ var plain = func() *Template {
 }()
 
 // Plain is the template for models without a chat template (loom's own).
-// Each turn is its role, capitalised, a colon, a space, the content and a
-// newline; the generation prompt is "Assistant: ":
+// Each turn is a line: its role (System, User, Assistant; a developer
+// message counts as System, any other role as Tool), a colon, a space and
+// the content; the generation prompt is "Assistant:", without a space, so
+// that the model writes the space itself as it learnt to:
 //
 //	System: You are terse.
 //	User: Name a colour.
 //	Assistant: Blue.
 //	User: Another?
-//	Assistant:␠
+//	Assistant:
 //
 // No BOS or EOS token is written (the tokenizer adds its own), and it
 // takes no tools. Generation should stop at Stop()'s strings, since a base

@@ -248,7 +248,7 @@ func TestPlain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "System: Be terse.\nUser: Name a colour.\nAssistant: Blue.\nUser: Another?\nAssistant: "; got != want {
+	if want := "System: Be terse.\nUser: Name a colour.\nAssistant: Blue.\nUser: Another?\nAssistant:"; got != want {
 		t.Fatalf("Plain render %q, want %q", got, want)
 	}
 	if !p.IsPlain() || p.SupportsTools() || !reflect.DeepEqual(p.Stop(), []string{"\nUser:", "\nSystem:"}) {
@@ -274,8 +274,8 @@ func TestLoad(t *testing.T) {
 		wantTools string // Render(msgs, tools, true), when not ""
 		err       string
 	}{
-		{name: "nil", tc: nil, plain: true, want: "User: hi\nAssistant: "},
-		{name: "no template", tc: &convert.TokenizerConfig{EOSToken: "</s>"}, plain: true, want: "User: hi\nAssistant: "},
+		{name: "nil", tc: nil, plain: true, want: "User: hi\nAssistant:"},
+		{name: "no template", tc: &convert.TokenizerConfig{EOSToken: "</s>"}, plain: true, want: "User: hi\nAssistant:"},
 		{name: "string", tc: &convert.TokenizerConfig{BOSToken: "<s>", EOSToken: "</s>", ChatTemplate: "{{ bos_token }}{{ messages[0].content }}{{ eos_token }}"},
 			want: "<s>hi</s>"},
 		{name: "named", tc: &convert.TokenizerConfig{ChatTemplates: map[string]string{

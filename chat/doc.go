@@ -46,14 +46,15 @@
 // # Plain template
 //
 // Models without a template (loom's own) get Plain: each turn is its role
-// capitalised, ": ", its content and a newline, and the generation prompt
-// is "Assistant: ":
+// (System, User, Assistant; developer counts as System, other roles as
+// Tool), ": ", its content and a newline, and the generation prompt is
+// "Assistant:" (the model writes the space):
 //
 //	System: You are terse.
 //	User: Name a colour.
 //	Assistant: Blue.
 //	User: Another?
-//	Assistant:␠
+//	Assistant:
 //
 // It writes no special tokens, takes no tools, and its Stop strings
 // ("\nUser:", "\nSystem:") end an answer where a base model would go on to

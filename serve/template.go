@@ -6,10 +6,12 @@ import (
 )
 
 // PlainTemplate is the chat template of a model that brings none (loom's
-// own models): each message on its own line as "Role: content" (System,
-// User, Assistant, Tool; a developer message counts as System), and with
-// the generation prompt a last line "Assistant:" for the model to continue.
-// A reply ends at a new "User:" or "System:" line. It renders no tools.
+// own models), for servers built without package chat: each message on its
+// own line as "Role: content" (System, User, Assistant, Tool; a developer
+// message counts as System), and with the generation prompt a last line
+// "Assistant:" for the model to continue. A reply ends at a new "User:" or
+// "System:" line. It renders no tools. It is chat.Plain's format (loom
+// serve uses chat.Plain itself; a test in cmd/loom keeps the two equal).
 //
 //	System: You are terse.
 //	User: Hi

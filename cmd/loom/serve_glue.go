@@ -19,12 +19,9 @@ func init() {
 			MaxBatch: o.maxBatch, MaxQueue: o.maxQueue, KVBudget: o.kvMem, Ctx: o.ctx})
 	}
 	chatTemplate = func(l *convert.Loaded) (serve.Template, error) {
-		t, err := chat.Load(l.TokCfg)
+		t, err := chat.Load(l.TokCfg) // chat.Plain() for a model without a template
 		if err != nil {
 			return nil, err
-		}
-		if t.IsPlain() {
-			return nil, nil // serve.PlainTemplate, the same documented format
 		}
 		return chatTemplateAdapter{t}, nil
 	}
