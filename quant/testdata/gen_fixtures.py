@@ -195,6 +195,7 @@ def main():
     src = read_gguf(f32)
 
     llama.llama_backend_init()
+    cpu.ggml_cpu_init()  # fills the f16→f32 table GGML_CPU_FP16_TO_FP32 reads on x86 without F16C
     rng = np.random.default_rng(21)
     act = (rng.standard_normal(N) * 0.7).astype(np.float32)
     acts = {k: quantize_ref(k, act) for k in ACT}
