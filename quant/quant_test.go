@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -33,10 +34,26 @@ type fixtures struct {
 		Source string   `json:"source"`
 		Rows   int      `json:"rows"`
 		X      string   `json:"x"`
+		Input  string   `json:"input"`
 		Blocks string   `json:"blocks"`
 		Deq    string   `json:"deq"`
 		Dots   []uint32 `json:"dots"`
 	} `json:"cases"`
+	Inputs map[string]string `json:"inputs"`
+}
+
+// caseX returns case i's input values: its own "x" or a shared input.
+func caseX(t *testing.T, f *fixtures, i int) []float32 {
+	t.Helper()
+	c := f.Cases[i]
+	if c.Input == "" {
+		return f32s(t, c.X)
+	}
+	s, ok := f.Inputs[c.Input]
+	if !ok {
+		t.Fatalf("case %d: no input %q", i, c.Input)
+	}
+	return f32s(t, s)
 }
 
 var (
@@ -123,8 +140,14 @@ func TestFixturesCoverEveryType(t *testing.T) {
 		if d.Info().GGML != c.GGML {
 			t.Errorf("%s: fixture ggml type %d, dtype table %d", c.Type, c.GGML, d.Info().GGML)
 		}
-		if strings.HasPrefix(c.Source, "llama_model_quantize") {
+		var ftype int
+		if _, err := fmt.Sscanf(c.Source, "llama_model_quantize ftype %d,", &ftype); err == nil {
 			fromFile[d] = true
+			// every type's case comes from the file of its own ftype (the _M
+			// mix for k-quants), dtype's FileType column
+			if ftype != d.Info().FileType {
+				t.Errorf("%s: cut from a file of ftype %d, dtype's FileType is %d", c.Type, ftype, d.Info().FileType)
+			}
 		}
 	}
 	for _, d := range []dtype.DType{dtype.Q4_0, dtype.Q4_1, dtype.Q5_0, dtype.Q5_1, dtype.Q8_0,
@@ -139,9 +162,9 @@ func TestFixturesCoverEveryType(t *testing.T) {
 // rows cut from llama_model_quantize's files and for the synthetic rows.
 func TestQuantizeMatchesLlamaCpp(t *testing.T) {
 	f := loadFixtures(t)
-	for _, c := range f.Cases {
+	for i, c := range f.Cases {
 		d := parseType(t, c.Type)
-		got, err := Quantize(d, f32s(t, c.X))
+		got, err := Quantize(d, caseX(t, f, i))
 		if err != nil {
 			t.Fatalf("%s %s: %v", c.Type, c.Source, err)
 		}
@@ -162,7 +185,12 @@ func TestQuantizeMatchesLlamaCpp(t *testing.T) {
 // ggml's dequantize_row_* bit for bit.
 func TestDequantizeMatchesLlamaCpp(t *testing.T) {
 	f := loadFixtures(t)
+	checked := 0
 	for _, c := range f.Cases {
+		if c.Deq == "" {
+			continue
+		}
+		checked++
 		d := parseType(t, c.Type)
 		want := f32s(t, c.Deq)
 		got := make([]float32, len(want))
@@ -175,6 +203,9 @@ func TestDequantizeMatchesLlamaCpp(t *testing.T) {
 				break
 			}
 		}
+	}
+	if checked < 80 {
+		t.Errorf("only %d cases with dequantised values", checked)
 	}
 }
 

@@ -29,6 +29,8 @@ What it does:
     libggml-cpu-x64's ggml_vec_dot_T_q8_X_generic on the activation blocks of
     quantize_row_q8_X_ref. The script checks quantize_row_T_ref(rows) equals
     the file's bytes (llama_model_quantize without an imatrix calls _ref).
+    It also takes rows 0-15 of blk.1.ffn_gate.weight (every type's file has
+    that tensor in the type) for the quantiser and dot tests, without deq.
  4. Adds synthetic rows (zeros, a constant, one outlier, tiny values, wide
     dynamic range, all negative) quantised by quantize_row_T_ref directly, to
     reach branches random weights do not (all-zero groups, the min>0 clamp).
@@ -39,7 +41,10 @@ little-endian float32; "dots" are float32 bit patterns (uint32).
    "activation": {"x": f32[n], "q8_0": bytes, "q8_1": bytes, "q8_k": bytes},
    "cases": [{"type": loom name, "ggml": ggml type, "source": str,
               "rows": int, "x": f32[rows*n], "blocks": bytes,
-              "deq": f32[rows*n], "dots": [u32 per row]}]}
+              "deq": f32[rows*n], "dots": [u32 per row]}],
+   "inputs": {name: f32[...]}}
+  A case has either "x" and "deq", or "input" (a key of "inputs", whose
+  values are its x) and no "deq".
 """
 import base64, ctypes, gzip, json, os, struct, subprocess, sys, tempfile
 
@@ -49,7 +54,8 @@ BINS = os.path.expanduser("~/.cache/loom/node-llama-cpp-3.21.1/node_modules/@nod
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT = os.path.join(ROOT, "quant", "testdata", "fixtures.json.gz")
 N = 256   # row length of every case
-ROWS = 2  # rows taken from each quantised file
+ROWS = 2  # rows taken from each quantised file with their dequantisation
+MORE = 16  # rows of a second tensor, blocks and dots only
 
 base = ctypes.CDLL(BINS + "libggml-base.so", mode=ctypes.RTLD_GLOBAL)
 ctypes.CDLL(BINS + "libggml.v0.4.0.so", mode=ctypes.RTLD_GLOBAL)
@@ -203,17 +209,24 @@ def main():
           "n": N,
           "activation": {"x": f32b64(act), "q8_0": b64(acts["q8_0"]), "q8_1": b64(acts["q8_1"]),
                          "q8_k": b64(acts["q8_K"])},
-          "cases": []}
+          "inputs": {}, "cases": []}
 
-    def add(t, source, x):
+    def add(t, source, x, input_name=None):
+        """Appends a case; with input_name, x is stored once in "inputs" and
+        the case omits deq (these are the extra quantiser and dot rows)."""
         name, suf, blk, nb, ftype, at = TYPES[t]
         rows = len(x) // N
         blocks = quantize_ref(suf, x)
-        deq = dequantize(suf, blocks, len(x))
         rb = N // blk * nb
         dots = [vec_dot(suf, at, blocks[r * rb:(r + 1) * rb], acts[at], N) for r in range(rows)]
-        fx["cases"].append({"type": name, "ggml": t, "source": source, "rows": rows, "x": f32b64(x),
-                            "blocks": b64(blocks), "deq": f32b64(deq), "dots": dots})
+        case = {"type": name, "ggml": t, "source": source, "rows": rows, "blocks": b64(blocks), "dots": dots}
+        if input_name is None:
+            case["x"] = f32b64(x)
+            case["deq"] = f32b64(dequantize(suf, blocks, len(x)))
+        else:
+            fx["inputs"].setdefault(input_name, f32b64(x))
+            case["input"] = input_name
+        fx["cases"].append(case)
         return blocks
 
     seen = {}
@@ -232,6 +245,14 @@ def main():
         blocks = add(t, "llama_model_quantize ftype %d, %s rows 0-%d" % (ftype, pick, ROWS - 1), x)
         if blocks != raw:
             sys.exit("quantize_row_%s_ref differs from llama_model_quantize's %s" % (suf, pick))
+        # More rows of the same file, without deq: blk.1.ffn_gate.weight rows 0-15.
+        more = "blk.1.ffn_gate.weight"
+        if tensors[more][0] == t:
+            x = np.frombuffer(src[more][2], dtype="<f4")[:MORE * N]
+            raw = tensors[more][2][:MORE * (N // blk) * nb]
+            blocks = add(t, "llama_model_quantize ftype %d, %s rows 0-%d" % (ftype, more, MORE - 1), x, more)
+            if blocks != raw:
+                sys.exit("quantize_row_%s_ref differs from llama_model_quantize's %s" % (suf, more))
 
     # Synthetic rows: one row each, quantised by quantize_row_T_ref.
     r = np.random.default_rng(7)
