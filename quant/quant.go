@@ -21,6 +21,18 @@
 // results are identical to llama.cpp's, not merely close. The fixtures in
 // testdata (made by testdata/gen_fixtures.py from llama.cpp's own library)
 // check this byte for byte.
+//
+// API:
+//
+//	Dequantize(t, raw, out)     // raw: len(out)/Block blocks of t → float32
+//	Quantize(t, x)              // float32 → blocks (QuantizeInto: into a buffer)
+//	Activation(t)               // Q8_0, Q8_1 or Q8_K: the format Dot wants activations in
+//	Dot(t, w, act, n)           // Σ w·act over n values, ggml's generic vec_dot
+//	RowBytes(t, n), Supported(t)
+//
+// The fixtures are regenerated with `/usr/bin/python3
+// quant/testdata/gen_fixtures.py` from the repository root (see the script's
+// header for versions).
 package quant
 
 import (

@@ -27,6 +27,9 @@ type fixtures struct {
 		Q8_0 string `json:"q8_0"`
 		Q8_1 string `json:"q8_1"`
 		Q8_K string `json:"q8_k"`
+		// ggml's dequantisation of the Q8_0 and Q8_K blocks
+		DeqQ8_0 string `json:"deq_q8_0"`
+		DeqQ8_K string `json:"deq_q8_k"`
 	} `json:"activation"`
 	Cases []struct {
 		Type   string   `json:"type"`
@@ -221,10 +224,22 @@ func TestActivationQuantizers(t *testing.T) {
 		if want := activation(t, f, at); !bytes.Equal(got, want) {
 			t.Errorf("%v: activation blocks differ from llama.cpp's", at)
 		}
-		// and they widen back to within half a step of x
+		// and they widen back to within half a step of x, bit for bit as
+		// ggml's dequantize_row_q8_0/_q8_K (ggml has none for Q8_1)
 		y := make([]float32, len(x))
 		if err := Dequantize(at, got, y); err != nil {
 			t.Fatal(err)
+		}
+		want := map[dtype.DType]string{dtype.Q8_0: f.Activation.DeqQ8_0, dtype.Q8_K: f.Activation.DeqQ8_K}[at]
+		if want != "" {
+			for i, w := range f32s(t, want) {
+				if math.Float32bits(w) != math.Float32bits(y[i]) {
+					t.Errorf("%v: value %d = %g, ggml %g", at, i, y[i], w)
+					break
+				}
+			}
+		} else if at != dtype.Q8_1 {
+			t.Errorf("%v: no dequantised activation in the fixtures", at)
 		}
 		for i := range x {
 			if math.Abs(float64(y[i]-x[i])) > 0.6*3.0/127 {

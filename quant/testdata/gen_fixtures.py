@@ -38,7 +38,9 @@ What it does:
 Layout (JSON, gzip): byte strings are base64; float arrays are base64 of
 little-endian float32; "dots" are float32 bit patterns (uint32).
   {"llama_cpp": str, "n": 256,
-   "activation": {"x": f32[n], "q8_0": bytes, "q8_1": bytes, "q8_k": bytes},
+   "activation": {"x": f32[n], "q8_0": bytes, "q8_1": bytes, "q8_k": bytes,
+                  "deq_q8_0": f32[n], "deq_q8_k": f32[n]},  (ggml's dequantize_row_q8_0/_q8_K;
+                  ggml has no dequantize_row_q8_1)
    "cases": [{"type": loom name, "ggml": ggml type, "source": str,
               "rows": int, "x": f32[rows*n], "blocks": bytes,
               "deq": f32[rows*n], "dots": [u32 per row]}],
@@ -208,7 +210,9 @@ def main():
     fx = {"llama_cpp": "node-llama-cpp 3.21.1 prebuilt linux-x64, llama.cpp v0.4.0 (bundle commit 80fb11a)",
           "n": N,
           "activation": {"x": f32b64(act), "q8_0": b64(acts["q8_0"]), "q8_1": b64(acts["q8_1"]),
-                         "q8_k": b64(acts["q8_K"])},
+                         "q8_k": b64(acts["q8_K"]),
+                         "deq_q8_0": f32b64(dequantize("q8_0", acts["q8_0"], N)),
+                         "deq_q8_k": f32b64(dequantize("q8_K", acts["q8_K"], N))},
           "inputs": {}, "cases": []}
 
     def add(t, source, x, input_name=None):
