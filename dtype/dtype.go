@@ -131,9 +131,9 @@ var table = [count]Info{
 	TQ1_0:    {Name: "tq1_0", GGML: 34, GGMLName: "TQ1_0", Block: 256, BlockBytes: 54, FileType: 36},
 	TQ2_0:    {Name: "tq2_0", GGML: 35, GGMLName: "TQ2_0", Block: 256, BlockBytes: 66, FileType: 37},
 	MXFP4:    {Name: "mxfp4", GGML: 39, GGMLName: "MXFP4", Block: 32, BlockBytes: 17, FileType: 38},
-	NVFP4:    {Name: "nvfp4", GGML: 40, GGMLName: "NVFP4", Block: 64, BlockBytes: 36, FileType: -1},
-	Q1_0:     {Name: "q1_0", GGML: 41, GGMLName: "Q1_0", Block: 128, BlockBytes: 18, FileType: -1},
-	Q2_0:     {Name: "q2_0", GGML: 42, GGMLName: "Q2_0", Block: 64, BlockBytes: 18, FileType: -1},
+	NVFP4:    {Name: "nvfp4", GGML: 40, GGMLName: "NVFP4", Block: 64, BlockBytes: 36, FileType: 39},
+	Q1_0:     {Name: "q1_0", GGML: 41, GGMLName: "Q1_0", Block: 128, BlockBytes: 18, FileType: 40},
+	Q2_0:     {Name: "q2_0", GGML: 42, GGMLName: "Q2_0", Block: 64, BlockBytes: 18, FileType: 41},
 }
 
 // Info returns d's row of the table (the zero Info for an invalid d).
