@@ -15,11 +15,13 @@ import (
 	"strings"
 	"unsafe"
 
+	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/dtype"
 	"github.com/loomml/loom/format/gguf"
 	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/nn"
+	"github.com/loomml/loom/quant"
 	"github.com/loomml/loom/tensor"
 	"github.com/loomml/loom/tokenizer"
 )
@@ -125,13 +127,46 @@ func ExportGGUF(m *decoder.Model, path string, tok tokenizer.Tokenizer, typ tens
 // ExportGGUFWith is ExportGGUF with o: o.Force replaces an existing path,
 // o.Context stops the export.
 func ExportGGUFWith(m *decoder.Model, path string, tok tokenizer.Tokenizer, typ tensor.DType, name string, o WriteOptions) error {
+	if !slices.Contains(GGUFTypes, typ) {
+		return fmt.Errorf("convert: GGUF weight type %v: want one of %s", typ, dtype.Names(GGUFTypes...))
+	}
+	return exportGGUF(m, path, tok, typ.Info().FileType, name, o, func(p *autograd.Var) dtype.DType { return decoder.WeightDType(p, typ) })
+}
+
+// ExportGGUFMix is ExportGGUFWith quantising the weight matrices as
+// llama.cpp's quantiser does for mix: each tensor's type by llama.cpp's
+// rules (QuantMix.Types), its blocks by ggml's reference quantisers
+// (package quant); 1-D tensors stay float32.
+func ExportGGUFMix(m *decoder.Model, path string, tok tokenizer.Tokenizer, mix QuantMix, name string, o WriteOptions) error {
+	params, _, err := m.FullParams()
+	if err != nil {
+		return err
+	}
+	var ts []QuantTensor
+	for _, p := range params {
+		shape := slices.Clone(p.Shape())
+		slices.Reverse(shape) // ggml's order: the row length first
+		ts = append(ts, QuantTensor{Name: GGUFName(p.Name), Shape: shape})
+	}
+	types := map[string]dtype.DType{}
+	for i, t := range mix.Types(ts) {
+		types[ts[i].Name] = t
+	}
+	return exportGGUF(m, path, tok, mix.FileType, name, o, func(p *autograd.Var) dtype.DType {
+		if t := types[GGUFName(p.Name)]; t != dtype.Invalid {
+			return t
+		}
+		return dtype.Float32
+	})
+}
+
+// exportGGUF writes the GGUF file of ExportGGUFWith with general.file_type
+// fileType and each parameter in the type typeOf gives it.
+func exportGGUF(m *decoder.Model, path string, tok tokenizer.Tokenizer, fileType int, name string, o WriteOptions, typeOf func(*autograd.Var) dtype.DType) error {
 	ctx := o.Ctx()
 	c := m.Config
 	if err := c.CheckExport(decoder.GGUF); err != nil {
 		return fmt.Errorf("convert: %w", err)
-	}
-	if !slices.Contains(GGUFTypes, typ) {
-		return fmt.Errorf("convert: GGUF weight type %v: want one of %s", typ, dtype.Names(GGUFTypes...))
 	}
 	if tok == nil {
 		tok = tokenizer.Byte{}
@@ -148,7 +183,7 @@ func ExportGGUFWith(m *decoder.Model, path string, tok tokenizer.Tokenizer, typ 
 	}{
 		{"general.architecture", "llama"},
 		{"general.name", name},
-		{"general.file_type", uint32(typ.Info().FileType)},
+		{"general.file_type", uint32(fileType)},
 		{"general.quantization_version", uint32(2)},
 		{"llama.vocab_size", uint32(c.VocabSize)},
 		{"llama.context_length", uint32(c.MaxPositionEmbeddings)},
@@ -216,7 +251,7 @@ func ExportGGUFWith(m *decoder.Model, path string, tok tokenizer.Tokenizer, typ 
 	// The tensors are packed inside the write, so that its temporary file
 	// is there from the start and an interrupt at any point removes it.
 	return fsutil.ReplaceFile(path, o, func(out io.Writer) error {
-		if err := addGGUFTensors(ctx, w, m, typ); err != nil {
+		if err := addGGUFTensors(ctx, w, m, typeOf); err != nil {
 			return err
 		}
 		if _, err := w.WriteTo(fsutil.ContextWriter(ctx, out)); err != nil {
@@ -231,7 +266,7 @@ func ExportGGUFWith(m *decoder.Model, path string, tok tokenizer.Tokenizer, typ 
 
 // addGGUFTensors packs m's parameters into w, with llama.cpp's names and
 // layouts, stopping when ctx is canceled.
-func addGGUFTensors(ctx context.Context, w *gguf.Writer, m *decoder.Model, typ tensor.DType) error {
+func addGGUFTensors(ctx context.Context, w *gguf.Writer, m *decoder.Model, typeOf func(*autograd.Var) dtype.DType) error {
 	c := m.Config
 	params, _, err := m.FullParams() // removed sublayers as zero weights
 	if err != nil {
@@ -246,13 +281,18 @@ func addGGUFTensors(ctx context.Context, w *gguf.Writer, m *decoder.Model, typ t
 			return fmt.Errorf("convert: parameter %s has no llama.cpp name", p.Name)
 		}
 		shape := p.Shape()
-		dt := decoder.WeightDType(p, typ) // norms and biases f32
+		dt := typeOf(p) // norms and biases f32
 		var data []byte
-		if dt == tensor.Float32 {
+		switch {
+		case dt == tensor.Float32:
 			data = f32Bytes(p.Value.To(tensor.Float32).Contiguous().F32())
-		} else {
+		case dt.Packed():
 			// ggml's f16 and q8_0 rows are loom's packed rows, byte for byte.
 			data = tensor.Pack(p.Value.To(tensor.Float32), dt).Raw()
+		default: // ggml's other block types
+			if data, err = quant.Quantize(dt, p.Value.To(tensor.Float32).Contiguous().F32()); err != nil {
+				return fmt.Errorf("convert: %s as %v: %w", p.Name, dt, err)
+			}
 		}
 		t, _ := gguf.TypeOf(dt)
 		if heads, ok := ropePermuted(c, p.Name); ok {

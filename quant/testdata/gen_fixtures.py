@@ -281,4 +281,5 @@ def main():
         print("ftype %d:" % ft, ", ".join("%s=%s" % nt for nt in lst if nt[1] != "f32"))
 
 
-main()
+if __name__ == "__main__":
+    main()
