@@ -13,6 +13,7 @@ import (
 	"github.com/loomml/loom/dtype"
 	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/internal/kernels"
+	"github.com/loomml/loom/quant"
 )
 
 // KV is one metadata key-value pair. When read, Value has one of the Go
@@ -310,10 +311,9 @@ func (f *File) TensorBytes(name string) ([]byte, error) {
 }
 
 // Float32s returns a copy of the named tensor's elements as float32 values,
-// in row-major order. F32, F16 and BF16 convert exactly; Q8_0 is
-// dequantized as ggml does (each int8 times its block's F16 scale): every
-// type of package dtype's table that loom computes on. Other types are an
-// error.
+// in row-major order. F32, F16 and BF16 convert exactly; Q8_0 and ggml's
+// other block types that package quant reads (Q4_0 … Q6_K) are
+// dequantized as ggml does. Other types are an error.
 func (f *File) Float32s(name string) ([]float32, error) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
@@ -331,8 +331,12 @@ func (f *File) Float32s(name string) ([]float32, error) {
 		}
 	case d.Packed():
 		kernels.Widen(d.Info().Kernel, out, b)
+	case quant.Supported(d):
+		if err := quant.Dequantize(d, b, out); err != nil {
+			return nil, tensorErr(f.name, name, "%v", err)
+		}
 	default:
-		return nil, tensorErr(f.name, name, "type %s cannot be converted to float32 (want F32, F16, BF16 or Q8_0)", in.Type)
+		return nil, tensorErr(f.name, name, "type %s cannot be converted to float32 (want F32, F16, BF16, or one of ggml's blocks Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)", in.Type)
 	}
 	return out, nil
 }
