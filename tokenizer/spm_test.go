@@ -322,3 +322,55 @@ func TestSentencePieceBadVocab(t *testing.T) {
 		t.Errorf("Encode(<s>a) = %v, want [1 0 0 0 3] (<s>, 3 × unknown for the bytes of ▁, a)", got)
 	}
 }
+
+// TestSentencePieceLlamaCpp checks the GGUF path against llama.cpp itself:
+// bpe_llamacpp.json holds node-llama-cpp 3.21.1's (libllama's)
+// llama_tokenize of every fixture text for bpe.model's vocabulary as a GGUF
+// "llama" vocabulary, without and with special-token parsing, and its
+// llama_detokenize of sentencepiece's ids (testdata/spm/gen_llamacpp.py).
+func TestSentencePieceLlamaCpp(t *testing.T) {
+	spm, _ := loadSPMFixture(t, "bpe")
+	v, err := ToVocab(spm, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, err := FromVocab("bpe.gguf", v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	llama := tk.(*SentencePiece)
+	raw, err := os.ReadFile(filepath.Join("testdata", "spm", "bpe_llamacpp.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fx struct {
+		Cases []struct {
+			Text       string `json:"text"`
+			IDs        []int  `json:"ids"`
+			IDsSpecial []int  `json:"ids_special"`
+			Decoded    string `json:"decoded"`
+		} `json:"cases"`
+	}
+	if err := json.Unmarshal(raw, &fx); err != nil {
+		t.Fatal(err)
+	}
+	bpeFx := map[string][]int{}
+	_, sfx := loadSPMFixture(t, "bpe")
+	for _, c := range sfx.Cases {
+		bpeFx[c.Text] = c.IDs
+	}
+	if len(fx.Cases) != len(sfx.Cases) {
+		t.Fatalf("%d llama.cpp cases, %d sentencepiece cases", len(fx.Cases), len(sfx.Cases))
+	}
+	for _, c := range fx.Cases {
+		if got := llama.encodeLlama(c.Text, false, nil); !slices.Equal(got, c.IDs) {
+			t.Errorf("llama_tokenize(%q, parse_special=false): loom %v, llama.cpp %v", c.Text, got, c.IDs)
+		}
+		if got := llama.Encode(c.Text); !slices.Equal(got, c.IDsSpecial) {
+			t.Errorf("llama_tokenize(%q, parse_special=true): loom %v, llama.cpp %v", c.Text, got, c.IDsSpecial)
+		}
+		if got := llama.Decode(bpeFx[c.Text]); got != c.Decoded {
+			t.Errorf("llama_detokenize(%v): loom %q, llama.cpp %q", bpeFx[c.Text], got, c.Decoded)
+		}
+	}
+}
