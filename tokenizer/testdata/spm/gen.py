@@ -81,12 +81,15 @@ def main():
         text = f.read()[:300000]
     here = os.path.dirname(os.path.abspath(__file__))
     with tempfile.TemporaryDirectory() as tmp:
-        corpus = os.path.join(tmp, "corpus.txt")
+        # Relative names: the trainer records input and model_prefix in the
+        # model, and a temporary path would make the files differ per run.
+        os.chdir(tmp)
+        corpus = "corpus.txt"
         with open(corpus, "w", encoding="utf-8") as f:
             f.write(text)
             f.write(EXTRA * 20)
         for name, opts in MODELS:
-            prefix = os.path.join(tmp, name)
+            prefix = name
             spm.SentencePieceTrainer.train(
                 input=corpus, model_prefix=prefix, normalization_rule_name="identity",
                 character_coverage=0.9995, num_threads=1, user_defined_symbols=["<sep>"],
