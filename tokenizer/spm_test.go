@@ -374,3 +374,33 @@ func TestSentencePieceLlamaCpp(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseSentencePiece checks that no model file makes parsing, encoding
+// or decoding panic.
+func FuzzParseSentencePiece(f *testing.F) {
+	for _, name := range spmModels {
+		data, err := os.ReadFile(filepath.Join("testdata", "spm", name+".model"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data[:min(len(data), 2000)], "a <sep> b\xff 🙂")
+		f.Add(data, " x  y\n")
+	}
+	f.Fuzz(func(t *testing.T, data []byte, text string) {
+		tok, err := ParseSentencePiece("f.model", data)
+		if err != nil {
+			if !strings.Contains(err.Error(), "f.model") {
+				t.Fatalf("error without the file name: %v", err)
+			}
+			return
+		}
+		ids := tok.Encode(text)
+		for _, id := range ids {
+			if id < 0 || id >= tok.VocabSize() {
+				t.Fatalf("Encode(%q) gave id %d outside [0, %d)", text, id, tok.VocabSize())
+			}
+		}
+		tok.Decode(append(ids, -1, tok.VocabSize()))
+		tok.EncodeSpecial(text)
+	})
+}
