@@ -53,6 +53,7 @@ type SentencePiece struct {
 	maxLen   int      // longest piece in match, in bytes
 
 	unk, bos, eos, pad int
+	addBOS, addEOS     bool // EncodeAddSpecial puts bos before, eos after
 	byteFallback       bool
 	addDummyPrefix     bool // add_dummy_prefix; llama.cpp: add_space_prefix
 	removeExtraWS      bool // remove_extra_whitespaces
@@ -109,7 +110,7 @@ func ParseSentencePiece(name string, data []byte) (*SentencePiece, error) {
 	case !m.escapeWS:
 		return nil, fail("ModelProto.normalizer_spec.escape_whitespaces", "false is not supported")
 	}
-	t := &SentencePiece{name: name, unk: -1, bos: -1, eos: -1, pad: -1, byteFallback: m.byteFallback,
+	t := &SentencePiece{name: name, unk: -1, bos: -1, eos: -1, pad: -1, addBOS: true, byteFallback: m.byteFallback,
 		addDummyPrefix: m.addDummyPrefix, removeExtraWS: m.removeExtraWS, unkSurface: m.unkSurface}
 	switch m.modelType {
 	case 1:
@@ -335,6 +336,23 @@ func (t *SentencePiece) Encode(text string) []int {
 		return t.encodeLlama(text, true, nil)
 	}
 	return t.encodeSPM(text, nil)
+}
+
+// EncodeAddSpecial is Encode with the BOS id before (and for a GGUF
+// vocabulary with add_eos_token, the EOS id after): as llama.cpp's
+// llama_tokenize with add_special for GGUF (tokenizer.ggml.add_bos_token,
+// add_eos_token), and as transformers' LlamaTokenizer/GemmaTokenizer
+// (add_bos_token true, add_eos_token false) for a tokenizer.model.
+func (t *SentencePiece) EncodeAddSpecial(text string) []int {
+	var out []int
+	if t.addBOS && t.bos >= 0 {
+		out = append(out, t.bos)
+	}
+	out = append(out, t.Encode(text)...)
+	if t.addEOS && t.eos >= 0 {
+		out = append(out, t.eos)
+	}
+	return out
 }
 
 // EncodeSpecial returns the ids of text with control, unknown and
@@ -742,7 +760,7 @@ func fromLlamaVocab(name string, v *Vocab) (*SentencePiece, error) {
 		return nil, fail("tokenizer.ggml.token_type", "%d token types for %d tokens", len(v.Types), n)
 	}
 	t := &SentencePiece{name: name, algo: spmLlama, pieces: v.Tokens, scores: v.Scores, types: v.Types,
-		unk: -1, bos: v.BOS, eos: v.EOS, pad: v.PAD, byteFallback: true, addDummyPrefix: true}
+		unk: -1, bos: v.BOS, eos: v.EOS, pad: v.PAD, addBOS: v.AddBOS, addEOS: v.AddEOS, byteFallback: true, addDummyPrefix: true}
 	if v.AddSpacePrefix != nil {
 		t.addDummyPrefix = *v.AddSpacePrefix
 	}
@@ -787,6 +805,6 @@ func (t *SentencePiece) toVocab() (*Vocab, error) {
 	asp := t.addDummyPrefix
 	v := &Vocab{Model: "llama", Pre: "default", Tokens: append([]string(nil), t.pieces...),
 		Scores: append([]float32(nil), t.scores...), Types: append([]int32(nil), t.types...),
-		BOS: t.bos, EOS: t.eos, UNK: t.unk, PAD: t.pad, AddBOS: t.bos >= 0, AddSpacePrefix: &asp}
+		BOS: t.bos, EOS: t.eos, UNK: t.unk, PAD: t.pad, AddBOS: t.addBOS && t.bos >= 0, AddEOS: t.addEOS && t.eos >= 0, AddSpacePrefix: &asp}
 	return v, nil
 }

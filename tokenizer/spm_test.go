@@ -161,6 +161,10 @@ func TestSentencePieceLlamaVocab(t *testing.T) {
 	if got := llama.Decode(llama.Encode("a\xffb")); got != "a\xffb" {
 		t.Errorf("llama round trip of invalid UTF-8 = %q", got)
 	}
+	// add_bos_token survives the conversion: EncodeAddSpecial puts <s> first.
+	if got := llama.EncodeAddSpecial("Hello world"); !v.AddBOS || !slices.Equal(got, append([]int{1}, spm.Encode("Hello world")...)) {
+		t.Errorf("EncodeAddSpecial = %v (AddBOS %v)", got, v.AddBOS)
+	}
 	// The vocabulary survives a second conversion unchanged.
 	v2, err := ToVocab(llama, 0)
 	if err != nil {
