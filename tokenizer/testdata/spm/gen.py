@@ -13,9 +13,9 @@ is public domain). Only its first 300,000 characters are used, plus a few
 generated lines with accented letters, digits and a user-defined symbol;
 the training text is written to a temporary directory and not kept.
 
-Training is single-threaded and seeded (sentencepiece's trainer is
-deterministic for a fixed input and --num_threads=1), so running the
-script twice writes identical .model and .json files.
+Training uses one thread, no sentence shuffling and relative file names
+(the trainer records input and model_prefix in the model), so running the
+script twice writes identical .model and .json files (checked).
 
 Models (all --normalization_rule_name=identity: no precompiled charsmap):
   bpe.model      --model_type=bpe, byte_fallback, vocab 1000,
