@@ -201,9 +201,26 @@ func exportGGUF(m *decoder.Model, path string, tok tokenizer.Tokenizer, fileType
 		{"tokenizer.ggml.pre", v.Pre},
 		{"tokenizer.ggml.tokens", v.Tokens},
 		{"tokenizer.ggml.token_type", v.Types},
-		{"tokenizer.ggml.merges", v.Merges},
 		{"tokenizer.ggml.add_bos_token", v.AddBOS},
 		{"tokenizer.ggml.add_eos_token", v.AddEOS},
+	}
+	if v.Merges != nil {
+		kv = append(kv, struct {
+			k string
+			v any
+		}{"tokenizer.ggml.merges", v.Merges})
+	}
+	if v.Scores != nil {
+		kv = append(kv, struct {
+			k string
+			v any
+		}{"tokenizer.ggml.scores", v.Scores})
+	}
+	if v.AddSpacePrefix != nil {
+		kv = append(kv, struct {
+			k string
+			v any
+		}{"tokenizer.ggml.add_space_prefix", *v.AddSpacePrefix})
 	}
 	for _, e := range kv {
 		if err := w.Add(e.k, e.v); err != nil {
@@ -419,7 +436,8 @@ func ConfigFromGGUF(f *gguf.File) (*decoder.Config, error) {
 	return c, nil
 }
 
-// VocabFromGGUF reads the tokenizer.ggml.* metadata.
+// VocabFromGGUF reads the tokenizer.ggml.* metadata (scores and
+// add_space_prefix too, for SentencePiece "llama" vocabularies).
 func VocabFromGGUF(f *gguf.File) (*tokenizer.Vocab, error) {
 	v := &tokenizer.Vocab{BOS: -1, EOS: -1, UNK: -1, PAD: -1}
 	var err error
@@ -438,6 +456,20 @@ func VocabFromGGUF(f *gguf.File) (*tokenizer.Vocab, error) {
 		if v.Merges, err = f.Strings("tokenizer.ggml.merges"); err != nil {
 			return nil, err
 		}
+	}
+	if raw, ok := f.Get("tokenizer.ggml.scores"); ok {
+		scores, ok := raw.([]float32)
+		if !ok {
+			return nil, fmt.Errorf("%s: tokenizer.ggml.scores is %T, want an array of float32", f.Name(), raw)
+		}
+		v.Scores = scores
+	}
+	if raw, ok := f.Get("tokenizer.ggml.add_space_prefix"); ok {
+		b, ok := raw.(bool)
+		if !ok {
+			return nil, fmt.Errorf("%s: tokenizer.ggml.add_space_prefix is %T, want a bool", f.Name(), raw)
+		}
+		v.AddSpacePrefix = &b
 	}
 	if raw, ok := f.Get("tokenizer.ggml.token_type"); ok {
 		types, ok := raw.([]int32)

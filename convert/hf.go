@@ -103,6 +103,8 @@ func LoadTokenizer(c *decoder.Config, dir string) (tokenizer.Tokenizer, error) {
 	if spec == "" {
 		if _, err := os.Stat(filepath.Join(dir, TokenizerFile)); err == nil {
 			spec = TokenizerFile
+		} else if _, err := os.Stat(filepath.Join(dir, "tokenizer.model")); err == nil {
+			spec = "tokenizer.model" // a sentencepiece model without tokenizer.json
 		} else {
 			spec = "byte"
 		}

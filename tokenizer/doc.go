@@ -32,10 +32,19 @@
 //     tokenizer.json that Hugging Face's tokenizers load and encode
 //     identically.
 //
+// [SentencePiece] reads SentencePiece vocabularies: sentencepiece model
+// files (tokenizer.model; [LoadSentencePiece], [ParseSentencePiece]; unigram
+// and BPE models with an identity normaliser, byte fallback, user-defined
+// pieces), encoded and decoded as sentencepiece does and tested id for id
+// against sentencepiece 0.1.97 (testdata/spm/gen.py); and GGUF "llama"
+// vocabularies ([FromVocab]), tokenised as llama.cpp's llm_tokenizer_spm
+// does and tested against llama.cpp itself (testdata/spm/gen_llamacpp.py).
+//
 // Pre-tokenizer regexes use look-ahead, which Go's regexp lacks; package
 // pretok has hand-written splitters equivalent to the known patterns and a
-// regexp2 fallback for others. [Load] accepts a registered name or a
-// tokenizer.json path (relative paths are looked up in a model directory).
+// regexp2 fallback for others. [Load] accepts a registered name, a
+// tokenizer.json path or a tokenizer.model path (relative paths are looked
+// up in a model directory).
 //
 // # Byte
 //

@@ -24,11 +24,17 @@ const (
 // as model "gpt2": tokens in GPT-2's byte-to-unicode spelling, merges as
 // "left right" strings of that spelling, and a pre-tokenizer name.
 type Vocab struct {
-	Model  string   // tokenizer.ggml.model: "gpt2"
+	Model  string   // tokenizer.ggml.model: "gpt2" or "llama"
 	Pre    string   // tokenizer.ggml.pre: "gpt-2", "llama-bpe", ...
 	Tokens []string // tokenizer.ggml.tokens, one per id
 	Types  []int32  // tokenizer.ggml.token_type
-	Merges []string // tokenizer.ggml.merges
+	// Scores are tokenizer.ggml.scores, one per token: the piece scores
+	// of a SentencePiece ("llama") vocabulary; nil for "gpt2".
+	Scores []float32
+	// AddSpacePrefix is tokenizer.ggml.add_space_prefix (nil: absent;
+	// llama.cpp then prefixes a space for "llama" vocabularies).
+	AddSpacePrefix *bool
+	Merges         []string // tokenizer.ggml.merges
 	// BOS, EOS, UNK and PAD are special ids (-1: none).
 	BOS, EOS, UNK, PAD int
 	AddBOS, AddEOS     bool // tokenizer.ggml.add_bos_token, add_eos_token
@@ -48,8 +54,10 @@ const qwen2Pattern = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N
 
 // ToVocab returns tok as GGUF vocabulary metadata, padded with unused
 // tokens to size ids (the model's vocab_size; 0: the tokenizer's size).
-// The byte tokenizer and byte-level BPE tokenizers loaded from or trained
-// as tokenizer.json can be converted; others are an error naming them.
+// The byte tokenizer, byte-level BPE tokenizers loaded from or trained
+// as tokenizer.json and SentencePiece BPE models (model "llama", with
+// scores and add_space_prefix) can be converted; others are an error
+// naming them.
 func ToVocab(tok Tokenizer, size int) (*Vocab, error) {
 	var v *Vocab
 	switch t := tok.(type) {
@@ -66,8 +74,13 @@ func ToVocab(tok Tokenizer, size int) (*Vocab, error) {
 		if v, err = t.toVocab(); err != nil {
 			return nil, err
 		}
+	case *SentencePiece:
+		var err error
+		if v, err = t.toVocab(); err != nil {
+			return nil, err
+		}
 	default:
-		return nil, fmt.Errorf("tokenizer: %s cannot be written as GGUF metadata (loom writes the byte tokenizer and byte-level BPE tokenizers)", tok.Name())
+		return nil, fmt.Errorf("tokenizer: %s cannot be written as GGUF metadata (loom writes the byte tokenizer, byte-level BPE and SentencePiece BPE tokenizers)", tok.Name())
 	}
 	if size == 0 {
 		size = len(v.Tokens)
@@ -78,6 +91,9 @@ func ToVocab(tok Tokenizer, size int) (*Vocab, error) {
 	for i := len(v.Tokens); i < size; i++ {
 		v.Tokens = append(v.Tokens, fmt.Sprintf("[PAD%d]", i))
 		v.Types = append(v.Types, TokenUnused)
+		if v.Scores != nil {
+			v.Scores = append(v.Scores, 0)
+		}
 	}
 	return v, nil
 }
@@ -174,11 +190,15 @@ func (t *BPE) hfPattern() (string, error) {
 
 // FromVocab builds a tokenizer from GGUF vocabulary metadata; name is used
 // in errors and as its name. Byte-level BPE ("gpt2") with a pre-tokenizer
-// loom knows is supported; SentencePiece ("llama") and other models are an
-// error that names them.
-func FromVocab(name string, v *Vocab) (*BPE, error) {
-	if v.Model != "gpt2" {
-		return nil, fmt.Errorf("tokenizer: %s: tokenizer.ggml.model %q is not supported (loom reads \"gpt2\" byte-level BPE)", name, v.Model)
+// loom knows gives a *BPE, SentencePiece ("llama") a *SentencePiece that
+// tokenises as llama.cpp does; other models are an error that names them.
+func FromVocab(name string, v *Vocab) (Tokenizer, error) {
+	switch v.Model {
+	case "gpt2":
+	case "llama":
+		return fromLlamaVocab(name, v)
+	default:
+		return nil, fmt.Errorf("tokenizer: %s: tokenizer.ggml.model %q is not supported (loom reads \"gpt2\" byte-level BPE and \"llama\" SentencePiece)", name, v.Model)
 	}
 	pattern := ""
 	switch v.Pre {

@@ -56,7 +56,8 @@ func TestFromVocabErrors(t *testing.T) {
 		v    Vocab
 		want string
 	}{
-		{Vocab{Model: "llama"}, `tokenizer.ggml.model "llama" is not supported`},
+		{Vocab{Model: "t5"}, `tokenizer.ggml.model "t5" is not supported`},
+		{Vocab{Model: "llama"}, "tokenizer.ggml.tokens: no tokens"},
 		{Vocab{Model: "gpt2", Pre: "deepseek-coder"}, `tokenizer.ggml.pre "deepseek-coder" is not supported`},
 		{Vocab{Model: "gpt2", Tokens: []string{"a", "b"}, Types: []int32{1}}, "1 token types for 2 tokens"},
 		{Vocab{Model: "gpt2", Tokens: []string{"a", "a"}}, `tokens 0 and 1 are both "a"`},
