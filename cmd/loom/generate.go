@@ -123,13 +123,21 @@ func parseType(flag, value, def string, ds []tensor.DType) (tensor.DType, error)
 // addSpecials encodes prompts as transformers does by default
 // (add_special_tokens=True): with the BOS or other tokens the tokenizer's
 // post-processor puts around a sequence.
-type addSpecials struct{ *tokenizer.BPE }
+// A SentencePiece vocabulary adds its BOS as llama.cpp and transformers'
+// LlamaTokenizer do.
+type addSpecials struct {
+	tokenizer.Tokenizer
+	add func(string) []int
+}
 
-func (a addSpecials) Encode(text string) []int { return a.EncodeAddSpecial(text) }
+func (a addSpecials) Encode(text string) []int { return a.add(text) }
 
 func withSpecials(tok tokenizer.Tokenizer) tokenizer.Tokenizer {
-	if b, ok := tok.(*tokenizer.BPE); ok {
-		return addSpecials{b}
+	if b, ok := tok.(interface {
+		tokenizer.Tokenizer
+		EncodeAddSpecial(string) []int
+	}); ok {
+		return addSpecials{b, b.EncodeAddSpecial}
 	}
 	return tok
 }
