@@ -63,6 +63,14 @@ type AttentionConfig struct {
 	// Dropout is the dropout probability on the attention probabilities
 	// in training (0: none).
 	Dropout float64
+	// QKNorm, when not "", names a registered norm (NewNorm) applied to
+	// every head of the queries and the keys over its HeadDim values,
+	// before the rotary embedding: Qwen3's q_norm and k_norm (transformers'
+	// Qwen3Attention.forward), with gains of HeadDim values named
+	// <Prefix>.q_norm and <Prefix>.k_norm.
+	QKNorm string
+	// QKNormEps is the QKNorm's epsilon.
+	QKNormEps float64
 	// Names are the checkpoint names of the q, k, v and output projections
 	// (default Hugging Face Llama's q_proj, k_proj, v_proj, o_proj).
 	Names [4]string
@@ -88,6 +96,9 @@ type Attention struct {
 	Heads, KVHeads int
 	HeadDim        int
 	Rope           *Rope // nil: no rotary embeddings
+	// QNorm and KNorm, when not nil, normalise each head of the queries
+	// and keys before the rotary embedding (AttentionConfig.QKNorm).
+	QNorm, KNorm Norm
 	// ScaleOverride replaces the score scale 1/√HeadDim when not 0.
 	ScaleOverride float64
 	Window        int // sliding attention window (0: none)
@@ -143,6 +154,15 @@ func NewAttention(c AttentionConfig) (*Attention, error) {
 		}
 		*p.dst = l
 	}
+	if c.QKNorm != "" {
+		var err error
+		if a.QNorm, err = NewNorm(c.QKNorm, NormConfig{Prefix: Join(c.Prefix, "q_norm"), Dim: c.HeadDim, Eps: c.QKNormEps}); err != nil {
+			return nil, err
+		}
+		if a.KNorm, err = NewNorm(c.QKNorm, NormConfig{Prefix: Join(c.Prefix, "k_norm"), Dim: c.HeadDim, Eps: c.QKNormEps}); err != nil {
+			return nil, err
+		}
+	}
 	if c.RopeTheta > 0 {
 		a.Rope = NewRope(c.HeadDim, c.RopeTheta)
 		if c.RopeInvFreq != nil {
@@ -152,8 +172,22 @@ func NewAttention(c AttentionConfig) (*Attention, error) {
 	return a, nil
 }
 
-// Params returns the projections' parameters.
-func (a *Attention) Params() []*autograd.Var { return Collect(a.Q, a.K, a.V, a.O) }
+// Params returns the projections' parameters (and the q/k norms' gains).
+func (a *Attention) Params() []*autograd.Var {
+	ps := Collect(a.Q, a.K, a.V, a.O)
+	if a.QNorm != nil {
+		ps = append(ps, Collect(a.QNorm, a.KNorm)...)
+	}
+	return ps
+}
+
+// normQK applies the per-head q/k norms (if any) to q and k [.., hd].
+func (a *Attention) normQK(q, k *autograd.Var) (*autograd.Var, *autograd.Var) {
+	if a.QNorm == nil {
+		return q, k
+	}
+	return a.QNorm.Forward(q), a.KNorm.Forward(k)
+}
 
 // NewKVCache returns a full store for batch b and capacity positions.
 func (a *Attention) NewKVCache(b, capacity int) KVCache {
@@ -184,6 +218,7 @@ func (a *Attention) Forward(ctx *Ctx, x *autograd.Var) *autograd.Var {
 	q := heads(a.Q.Forward(x), H)
 	k := heads(a.K.Forward(x), Hk)
 	v := heads(a.V.Forward(x), Hk)
+	q, k = a.normQK(q, k)
 	if a.Rope != nil {
 		cos, sin := a.Rope.Tables(ctx.Position(), T)
 		q = autograd.Rope(q, cos, sin)
@@ -237,6 +272,7 @@ func (a *Attention) forwardRows(ctx *Ctx, x *autograd.Var) *autograd.Var {
 	q := heads(a.Q.Forward(x), H)
 	k := heads(a.K.Forward(x), Hk)
 	v := heads(a.V.Forward(x), Hk)
+	q, k = a.normQK(q, k)
 	if a.Rope != nil {
 		cos, sin := a.Rope.Rows(pos)
 		q = autograd.Rope(q, cos, sin)

@@ -75,6 +75,7 @@ func selfAttention(p Parts) (Attention, error) {
 		Prefix: nn.Join(p.Prefix, "self_attn"), Dim: c.HiddenSize, Heads: c.NumAttentionHeads,
 		KVHeads: c.KVHeads(), HeadDim: c.HeadDimOrDefault(), Bias: c.AttentionBias, QKVBias: c.QKVBias(),
 		RopeTheta: ropeTheta(c), RopeInvFreq: c.RopeInvFreq(), Window: c.WindowAt(p.Layer), Layer: p.Layer,
+		QKNorm: c.QKNorm(), QKNormEps: c.RMSNormEps,
 		Init: p.layerInit("attn"),
 	})
 	if err != nil {

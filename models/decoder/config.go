@@ -126,7 +126,7 @@ func (c *Config) WindowAt(i int) int {
 		}
 		return 0
 	}
-	if c.ModelType == "qwen2" {
+	if c.arch().qwenWindows {
 		if c.UseSlidingWindow == nil || !*c.UseSlidingWindow {
 			return 0
 		}
@@ -142,14 +142,7 @@ func (c *Config) WindowAt(i int) int {
 }
 
 // QKVBias reports whether q, k and v have biases (always in Qwen2).
-func (c *Config) QKVBias() bool { return c.AttentionBias || c.ModelType == "qwen2" }
-
-// architectures are the model types loom reads, with their HF class names.
-var architectures = map[string]string{"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen2": "Qwen2ForCausalLM"}
-
-// Architecture returns the Hugging Face class of a model_type ("" is
-// llama's), or "" for a type loom does not read.
-func Architecture(modelType string) string { return architectures[cmp.Or(modelType, "llama")] }
+func (c *Config) QKVBias() bool { return c.AttentionBias || c.arch().qkvBias }
 
 // Options are loom's choices that Hugging Face's Llama cannot express (or
 // expresses differently). The zero value of each field is Llama's choice.
@@ -281,11 +274,11 @@ func (c *Config) Validate() error {
 	}
 	for _, a := range c.Architectures {
 		known := false
-		for _, name := range architectures {
-			known = known || a == name
+		for _, ar := range architectures {
+			known = known || a == ar.class
 		}
 		if !known {
-			return fmt.Errorf("architectures lists %q; loom reads LlamaForCausalLM, MistralForCausalLM and Qwen2ForCausalLM", a)
+			return fmt.Errorf("architectures lists %q; loom reads %s", a, classes())
 		}
 	}
 	if len(c.LayerTypes) > 0 {
@@ -333,11 +326,9 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 		// transformers' MistralConfig defaults sliding_window to 4096 when
 		// the key is absent; an explicit null means no window.
 		var keys map[string]json.RawMessage
-		if json.Unmarshal(data, &keys) == nil {
-			if _, present := keys["sliding_window"]; !present {
-				w := 4096
-				c.SlidingWindow = &w
-			}
+		if _, present := keys["sliding_window"]; !present {
+			w := 4096
+			c.SlidingWindow = &w
 		}
 	}
 	if err := c.Validate(); err != nil {
@@ -366,7 +357,7 @@ func (c *Config) JSON() []byte {
 		out.ModelType = "llama"
 	}
 	if len(out.Architectures) == 0 {
-		out.Architectures = []string{architectures[out.ModelType]}
+		out.Architectures = []string{Architecture(out.ModelType)}
 	}
 	if out.TorchDtype == "" {
 		out.TorchDtype = "float32"

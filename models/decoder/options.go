@@ -160,11 +160,11 @@ func init() {
 	RegisterOption(Option{Key: "model_type",
 		Validate: func(c *Config) error {
 			if c.ModelType != "" && Architecture(c.ModelType) == "" {
-				return fmt.Errorf("model_type %q is not supported (loom reads llama, mistral and qwen2)", c.ModelType)
+				return fmt.Errorf("model_type %q is not supported (loom reads %s)", c.ModelType, strings.Join(ModelTypes(), ", "))
 			}
 			return nil
 		},
 		Unsupported: func(c *Config, f Format) string {
-			return unless(f != GGUF || c.ModelType != "qwen2", "model_type=qwen2 (export as Hugging Face instead)")
+			return unless(f != GGUF || c.arch().gguf, "model_type="+c.ModelType+" (export as Hugging Face instead)")
 		}})
 }

@@ -2,7 +2,9 @@
 """Builds the tiny Hugging Face checkpoints under this directory, one per
 case, and their expected logits from hf_reference.py.
 
-    cd convert/testdata/hf && /usr/bin/python3 gen_hf.py
+    cd convert/testdata/hf && /usr/bin/python3 gen_hf.py [CASE ...]
+
+(with case names, only those cases are rebuilt).
 
 Each case directory gets config.json (keys as transformers writes them,
 sorted, indent 2), generation_config.json, model.safetensors (or shards with
@@ -125,6 +127,40 @@ def qwen2_config(**kw):
     return c
 
 
+def qwen3_config(**kw):
+    c = {
+        "architectures": ["Qwen3ForCausalLM"],
+        "attention_bias": False,
+        "attention_dropout": 0.0,
+        "bos_token_id": 0,
+        "eos_token_id": 66,
+        # head_dim 8 with 4 heads: q_proj is 32 wide for a hidden size of 16.
+        "head_dim": 8,
+        "hidden_act": "silu",
+        "hidden_size": HIDDEN,
+        "initializer_range": 0.02,
+        "intermediate_size": INTER,
+        "max_position_embeddings": MAXPOS,
+        "max_window_layers": LAYERS,
+        "model_type": "qwen3",
+        "num_attention_heads": HEADS,
+        "num_hidden_layers": LAYERS,
+        "num_key_value_heads": 2,
+        "rms_norm_eps": 1e-06,
+        "rope_scaling": None,
+        "rope_theta": 1000000.0,
+        "sliding_window": None,
+        "tie_word_embeddings": True,
+        "torch_dtype": "float32",
+        "transformers_version": "4.51.0",  # the first with Qwen3
+        "use_cache": True,
+        "use_sliding_window": False,
+        "vocab_size": VOCAB,
+    }
+    c.update(kw)
+    return c
+
+
 def make_weights(cfg, seed):
     """Random weights, scaled so that activations are O(1): attention is far
     from uniform and logits are of magnitude ~1-3 (initializer_range 0.02
@@ -151,6 +187,9 @@ def make_weights(cfg, seed):
             w[p + "self_attn.v_proj.bias"] = rnd(Hkv * hd, std=0.3)
         if cfg.o_bias:
             w[p + "self_attn.o_proj.bias"] = rnd(D, std=0.3)
+        if cfg.qk_norm:
+            w[p + "self_attn.q_norm.weight"] = 1 + rnd(hd, std=0.3)
+            w[p + "self_attn.k_norm.weight"] = 1 + rnd(hd, std=0.3)
         w[p + "mlp.gate_proj.weight"] = rnd(I, D, std=1 / D**0.5)
         w[p + "mlp.up_proj.weight"] = rnd(I, D, std=1 / D**0.5)
         w[p + "mlp.down_proj.weight"] = rnd(D, I, std=1 / I**0.5)
@@ -241,6 +280,19 @@ def check_tied(name, cfg, w, ids, lg):
     assert "lm_head.weight" not in w
 
 
+def check_qk_norm(name, cfg, w, ids, lg):
+    """The q/k norms must matter: with unit gains and without them."""
+    unit = dict(w)
+    for n in w:
+        if n.endswith("_norm.weight") and ".self_attn." in n:
+            unit[n] = torch.ones_like(w[n])
+    differs(name, "q/k norm gains vs unit gains", lg, ref.forward(cfg, unit, ids, "weights"))
+    c = ref.Config(cfg.raw)
+    c.qk_norm = False
+    plain = {n: t for n, t in w.items() if not (n.endswith("_norm.weight") and ".self_attn." in n)}
+    differs(name, "q/k norm vs none", lg, ref.forward(c, plain, ids, "weights"))
+
+
 CASES = [
     Case("llama-f32", llama_config(), 1, note="GQA 4 query / 2 key-value heads, untied lm_head, rope_theta 10000, head_dim from hidden/heads"),
     Case("llama-bf16", llama_config(torch_dtype="bfloat16"), 2, stored="bfloat16", modes=("weights", "bfloat16"),
@@ -269,6 +321,12 @@ CASES = [
          note="use_sliding_window true, sliding_window 4, max_window_layers 1 of 2: layer 0 full attention, layer 1 windowed"),
     Case("llama-rope-linear", llama_config(num_key_value_heads=4, rope_scaling={"factor": 2.0, "type": "linear"}), 10,
          check=check_rope_scaling, note='rope_scaling {"type": "linear", "factor": 2.0} (old key spelling), 4 key-value heads'),
+    Case("qwen3-f32", qwen3_config(), 11, check=check_qk_norm,
+         note="Qwen3: per-head RMSNorm on q and k before RoPE, head_dim 8 != 16/4, GQA, tied embeddings, no biases"),
+    Case("qwen3-bias-window", qwen3_config(attention_bias=True, tie_word_embeddings=False, use_sliding_window=True,
+                                           sliding_window=4, max_window_layers=1, torch_dtype="bfloat16"),
+         12, stored="bfloat16", modes=("weights", "bfloat16"), check=check_qk_norm,
+         note="Qwen3 with attention_bias (q, k, v and o), untied head, layer 1 windowed (4), weights stored BF16"),
 ]
 
 
@@ -326,8 +384,13 @@ def build(case):
 
 def main():
     torch.set_num_threads(1)  # deterministic reductions
+    only = set(sys.argv[1:])  # case names; none: every case
+    unknown = only - {c.name for c in CASES}
+    if unknown:
+        sys.exit(f"unknown cases {sorted(unknown)}")
     for case in CASES:
-        build(case)
+        if not only or case.name in only:
+            build(case)
     total = 0
     for root, _, files in os.walk(HERE):
         total += sum(os.path.getsize(os.path.join(root, f)) for f in files)

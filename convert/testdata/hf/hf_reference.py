@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Reference forward pass of Hugging Face LlamaForCausalLM, MistralForCausalLM
-and Qwen2ForCausalLM, in plain PyTorch (no transformers needed).
+"""Reference forward pass of Hugging Face LlamaForCausalLM, MistralForCausalLM,
+Qwen2ForCausalLM and Qwen3ForCausalLM, in plain PyTorch (no transformers
+needed).
 
 It follows transformers' modeling code step by step (eager attention):
 
@@ -18,6 +19,11 @@ It follows transformers' modeling code step by step (eager attention):
   * Biases: Llama attention_bias on q, k, v and o, mlp_bias on gate, up and
     down; Qwen2 always has q, k and v biases (never o); Mistral none.
   * tie_word_embeddings: the head is model.embed_tokens.weight.
+  * Qwen3 (modeling_qwen3.py, Qwen3Attention.forward): q and k are
+    viewed as heads [.., head_dim] and each head goes through an RMSNorm of
+    head_dim gains (self_attn.q_norm / k_norm, eps rms_norm_eps) before the
+    rotary embedding; attention_bias puts biases on q, k, v and o (as
+    Llama); head_dim defaults to 128 (Qwen3Config); sliding windows as Qwen2.
 
 Modes (--dtype):
   float32   weights widened to float32, all compute in float32.
@@ -146,8 +152,8 @@ class Config:
     def __init__(self, c):
         self.raw = c
         self.model_type = c.get("model_type", "llama")
-        if self.model_type not in ("llama", "mistral", "qwen2"):
-            raise ValueError(f"model_type {self.model_type!r}: the reference knows llama, mistral and qwen2")
+        if self.model_type not in ("llama", "mistral", "qwen2", "qwen3"):
+            raise ValueError(f"model_type {self.model_type!r}: the reference knows llama, mistral, qwen2 and qwen3")
         self.hidden = c["hidden_size"]
         self.intermediate = c["intermediate_size"]
         self.layers = c["num_hidden_layers"]
@@ -155,15 +161,18 @@ class Config:
         self.kv_heads = c.get("num_key_value_heads") or self.heads
         # Llama/Mistral/Qwen2 all read head_dim when the config has it.
         self.head_dim = c.get("head_dim") or self.hidden // self.heads
+        if self.model_type == "qwen3":
+            self.head_dim = c.get("head_dim", 128)  # Qwen3Config's default
         self.eps = c.get("rms_norm_eps", 1e-6)
         self.theta = c.get("rope_theta", 10000.0)
         self.rope_scaling = c.get("rope_scaling")
         self.act = c.get("hidden_act", "silu")
         self.tie = c.get("tie_word_embeddings", False)
-        llama = self.model_type == "llama"
+        llama = self.model_type in ("llama", "qwen3")  # Qwen3's attention_bias is Llama's
         qwen2 = self.model_type == "qwen2"
         self.qkv_bias = qwen2 or (llama and c.get("attention_bias", False))
         self.o_bias = llama and c.get("attention_bias", False)
+        self.qk_norm = self.model_type == "qwen3"
         self.mlp_bias = llama and c.get("mlp_bias", False)
         self.windows = layer_windows(c, self.model_type, self.layers)
 
@@ -173,7 +182,7 @@ def layer_windows(c, model_type, layers):
 
     Mistral: config.sliding_window on every layer (MistralConfig's default is
     4096 when the key is absent; null means none).
-    Qwen2: layer i is windowed iff use_sliding_window and sliding_window is
+    Qwen2 (and Qwen3): layer i is windowed iff use_sliding_window and sliding_window is
     not None and i >= max_window_layers (Qwen2Config.layer_types; the same
     test the older flash-attention path made). With use_sliding_window false
     the window is dropped whatever sliding_window says. An explicit
@@ -182,7 +191,7 @@ def layer_windows(c, model_type, layers):
     if model_type == "mistral":
         w = c.get("sliding_window", 4096)
         return [w] * layers
-    if model_type == "qwen2":
+    if model_type in ("qwen2", "qwen3"):
         w = c.get("sliding_window", 4096) if c.get("use_sliding_window", False) else None
         types = c.get("layer_types")
         if types is None:
@@ -297,6 +306,8 @@ def check_names(cfg, weights):
             want.add(p + f"self_attn.{n}.weight")
             if (n != "o_proj" and cfg.qkv_bias) or (n == "o_proj" and cfg.o_bias):
                 want.add(p + f"self_attn.{n}.bias")
+        if cfg.qk_norm:
+            want |= {p + "self_attn.q_norm.weight", p + "self_attn.k_norm.weight"}
         for n in ("gate_proj", "up_proj", "down_proj"):
             want.add(p + f"mlp.{n}.weight")
             if cfg.mlp_bias:
@@ -331,6 +342,9 @@ def forward(cfg, weights, ids, mode, windows=None, window_extra=0):
         q = linear(h, W, p + "self_attn.q_proj").view(1, T, H, hd).transpose(1, 2)
         k = linear(h, W, p + "self_attn.k_proj").view(1, T, Hkv, hd).transpose(1, 2)
         v = linear(h, W, p + "self_attn.v_proj").view(1, T, Hkv, hd).transpose(1, 2)
+        if cfg.qk_norm:  # per head, before RoPE (Qwen3)
+            q = rms_norm(q, W[p + "self_attn.q_norm.weight"], cfg.eps)
+            k = rms_norm(k, W[p + "self_attn.k_norm.weight"], cfg.eps)
         q = (q * cos) + (rotate_half(q) * sin)
         k = (k * cos) + (rotate_half(k) * sin)
         k = repeat_kv(k, H // Hkv)
