@@ -15,7 +15,7 @@ import (
 
 // archFixtures are the fixtures under testdata/hf of the architectures
 // beyond Llama, Mistral and Qwen2 (TestHFReference checks their logits).
-var archFixtures = []string{"qwen3-f32", "qwen3-bias-window"}
+var archFixtures = []string{"qwen3-f32", "qwen3-bias-window", "phi3-f32", "gpt2-f32"}
 
 // readCheckpoint returns every tensor of a safetensors checkpoint in dir,
 // by its name in the files, as float32.
@@ -69,6 +69,7 @@ func TestArchHFRoundTrip(t *testing.T) {
 			}
 			c1, c2 := *m.Config, *m2.Config
 			c1.Architectures, c2.Architectures, c1.TorchDtype, c2.TorchDtype = nil, nil, "", ""
+			c1.HeadDim, c2.HeadDim = c1.HeadDimOrDefault(), c2.HeadDimOrDefault() // the export spells it out
 			if string(c1.JSON()) != string(c2.JSON()) {
 				t.Errorf("config after the round trip:\n%s\nwant\n%s", c2.JSON(), c1.JSON())
 			}
@@ -111,18 +112,67 @@ func TestArchIncremental(t *testing.T) {
 	}
 }
 
+// TestArchConfigs: a GPT-2 config.json read with GPT2Config's defaults
+// (n_inner null is 4·n_embd, gelu_new, tied head, LayerNorm eps 1e-5) and
+// written back with GPT-2's keys.
+func TestArchConfigs(t *testing.T) {
+	c, err := decoder.ParseConfig("config.json", []byte(`{"model_type": "gpt2", "n_embd": 16, "n_layer": 1, "n_head": 4,
+		"vocab_size": 16, "n_positions": 32, "n_inner": null}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.IntermediateSize != 64 || c.HiddenAct != "gelu_new" || !c.TieWordEmbeddings || c.RMSNormEps != 1e-5 ||
+		c.NormName() != "layernorm" || !c.Loom.NormBias || c.PositionsName() != "learned" || c.FFNName() != "mlp" || !c.AttentionBias || !c.MLPBias {
+		t.Fatalf("GPT-2 config read as %+v", c)
+	}
+	out := string(c.JSON())
+	for _, k := range []string{`"n_embd": 16`, `"n_inner": 64`, `"layer_norm_epsilon": 0.00001`, `"activation_function": "gelu_new"`, `"scale_attn_weights": true`} {
+		if !strings.Contains(out, k) {
+			t.Errorf("GPT-2 config.json lacks %s:\n%s", k, out)
+		}
+	}
+	for _, k := range []string{"hidden_size", "rope_theta", "num_key_value_heads", "rms_norm_eps"} {
+		if strings.Contains(out, `"`+k+`"`) {
+			t.Errorf("GPT-2 config.json has Llama's %s:\n%s", k, out)
+		}
+	}
+	q, err := decoder.ParseConfig("config.json", []byte(`{"model_type": "qwen3", "hidden_size": 16, "intermediate_size": 32,
+		"num_hidden_layers": 1, "num_attention_heads": 4, "vocab_size": 16, "max_position_embeddings": 32}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.HeadDimOrDefault() != 128 || q.QKNorm() != "rmsnorm" {
+		t.Errorf("Qwen3 without head_dim: head_dim %d (want Qwen3Config's 128), q/k norm %q", q.HeadDimOrDefault(), q.QKNorm())
+	}
+}
+
 // TestArchRefusals: configs of the new architectures with a feature loom
 // does not implement are refused naming the key, and exports llama.cpp's
 // llama architecture cannot hold are refused naming the model type.
 func TestArchRefusals(t *testing.T) {
-	m, err := Load(filepath.Join("testdata", "hf", "qwen3-f32"))
-	if err != nil {
-		t.Fatal(err)
+	for _, name := range archFixtures {
+		m, err := Load(filepath.Join("testdata", "hf", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "model_type=" + m.Config.ModelType
+		if err := ExportGGUF(m, filepath.Join(t.TempDir(), "x.gguf"), nil, tensor.Float16, "x"); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ExportGGUF of %s: %v, want a refusal naming %s", name, err, want)
+		}
 	}
-	if err := ExportGGUF(m, filepath.Join(t.TempDir(), "x.gguf"), nil, tensor.Float16, "x"); err == nil || !strings.Contains(err.Error(), "model_type=qwen3") {
-		t.Errorf("ExportGGUF of a Qwen3 model: %v, want a refusal naming model_type=qwen3", err)
-	}
+	const phi3 = `"model_type": "phi3", "hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
+		"num_attention_heads": 4, "vocab_size": 16, "max_position_embeddings": 32`
+	const gpt2 = `"model_type": "gpt2", "n_embd": 16, "n_layer": 1, "n_head": 4, "vocab_size": 16, "n_positions": 32`
 	for _, tc := range []struct{ name, config, want string }{
+		{"phi3 longrope", `{` + phi3 + `, "original_max_position_embeddings": 16,
+			"rope_scaling": {"type": "longrope", "long_factor": [1, 1], "short_factor": [1, 1]}}`, `rope_type "longrope"`},
+		{"phi3 partial rotary", `{` + phi3 + `, "partial_rotary_factor": 0.5}`, `"partial_rotary_factor" is 0.5`},
+		{"phi3 bias", `{` + phi3 + `, "attention_bias": true}`, `Phi-3 has no biases`},
+		{"gpt2 layer-index scaling", `{` + gpt2 + `, "scale_attn_by_inverse_layer_idx": true}`, `"scale_attn_by_inverse_layer_idx" is true`},
+		{"gpt2 unscaled", `{` + gpt2 + `, "scale_attn_weights": false}`, `"scale_attn_weights" is false`},
+		{"gpt2 llama key", `{` + gpt2 + `, "hidden_size": 16}`, `"hidden_size" is not a key of GPT2LMHeadModel (its name there is "n_embd")`},
+		{"gpt2 unknown key", `{` + gpt2 + `, "n_experts": 4}`, `"n_experts" is not a key loom knows`},
+		{"gpt2 other norm", `{` + gpt2 + `, "loom": {"norm": "rmsnorm"}}`, `loom.norm is "rmsnorm"; model_type gpt2 fixes it to "layernorm"`},
 		{"qwen3 yarn", `{"model_type": "qwen3", "hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
 			"num_attention_heads": 4, "head_dim": 8, "vocab_size": 16, "max_position_embeddings": 32,
 			"rope_scaling": {"rope_type": "yarn", "factor": 4.0}}`, `rope_type "yarn"`},

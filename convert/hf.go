@@ -179,6 +179,9 @@ func ExportHFWith(m *decoder.Model, dir string, tok tokenizer.Tokenizer, dt tens
 		if err != nil {
 			return err
 		}
+		if params, err = toHFLayout(m.Config, params); err != nil { // the architecture's tensor layout
+			return err
+		}
 		if err := saveParams(o.Ctx(), filepath.Join(d, WeightsFile), params, st, map[string]string{"format": "pt"}); err != nil {
 			return err
 		}

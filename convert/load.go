@@ -67,7 +67,11 @@ func LoadWith(path string, o LoadOptions) (*decoder.Model, error) {
 		return nil, err
 	}
 	defer src.Close()
-	return fill(c, src, o)
+	ws, err := withHFLayout(c, src) // Phi-3's fused, GPT-2's Conv1D tensors
+	if err != nil {
+		return nil, err
+	}
+	return fill(c, ws, o)
 }
 
 // weightSource is a set of named tensors a model is filled from: a

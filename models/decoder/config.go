@@ -265,6 +265,14 @@ func (c *Config) Validate() error {
 	if err := c.validateOptions(); err != nil {
 		return err
 	}
+	if err := c.arch().checkImplied(c); err != nil {
+		return err
+	}
+	if v := c.arch().validate; v != nil {
+		if err := v(c); err != nil {
+			return fmt.Errorf("model_type %s: %w", c.ModelType, err)
+		}
+	}
 	for _, ids := range []TokenIDs{c.BOSTokenID, c.EOSTokenID} {
 		for _, id := range ids {
 			if id < 0 || id >= c.VocabSize {
@@ -312,21 +320,47 @@ func (c *Config) Validate() error {
 // ParseConfig decodes and validates a config.json; errors name the file.
 func ParseConfig(name string, data []byte) (*Config, error) {
 	c := &Config{RMSNormEps: 1e-6, RopeTheta: 10000, InitializerRange: 0.02, HiddenAct: "silu"}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(data, &keys); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	var mt string
+	json.Unmarshal(keys["model_type"], &mt)
+	a := architectures[mt] // the zero arch for llama's absent type or an unknown one (Validate)
+	present := map[string]bool{}
+	for k := range keys {
+		present[k] = true
+	}
+	if err := a.checkArchKeys(keys); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	data, err := a.renameIn(name, data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(c); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if err := checkKeys(data); err != nil {
+	if err := checkKeys(data, a.allowedKeys()); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if a.defaults != nil {
+		a.defaults(c, present)
+	}
+	if err := a.applyImplied(c); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if err := c.readRopeParameters(data); err != nil {
 		return nil, fmt.Errorf("%s: rope_parameters: %w", name, err)
 	}
+	if !present["head_dim"] && c.arch().defaultHeadDim > 0 {
+		c.HeadDim = c.arch().defaultHeadDim // the config class's default
+	}
 	if c.ModelType == "mistral" && c.SlidingWindow == nil {
 		// transformers' MistralConfig defaults sliding_window to 4096 when
 		// the key is absent; an explicit null means no window.
-		var keys map[string]json.RawMessage
-		if _, present := keys["sliding_window"]; !present {
+		if !present["sliding_window"] {
 			w := 4096
 			c.SlidingWindow = &w
 		}
@@ -359,10 +393,14 @@ func (c *Config) JSON() []byte {
 	if len(out.Architectures) == 0 {
 		out.Architectures = []string{Architecture(out.ModelType)}
 	}
+	if out.HeadDim == 0 && out.arch().defaultHeadDim > 0 {
+		out.HeadDim = out.HeadDimOrDefault() // absent, the class would read its own default
+	}
 	if out.TorchDtype == "" {
 		out.TorchDtype = "float32"
 	}
 	b, _ := json.MarshalIndent(out, "", "  ")
+	b = out.arch().jsonOut(b)
 	if out.ModelType == "mistral" && out.SlidingWindow == nil {
 		// An absent key means 4096 to transformers (and ParseConfig): say
 		// "no window" explicitly.

@@ -62,9 +62,9 @@ var hfUnsupported = map[string]string{
 // checkKeys refuses keys of a config.json that loom would otherwise ignore
 // although they change the computation, and unknown keys in the "loom"
 // section.
-func checkKeys(data []byte) error {
+func checkKeys(data []byte, archKeys []string) error {
 	known := suggest.JSONKeys(&Config{})
-	unknown, err := suggest.UnknownKeys(data, append(slices.Clone(known), hfTolerated...))
+	unknown, err := suggest.UnknownKeys(data, slices.Concat(known, hfTolerated, archKeys))
 	if err != nil {
 		return err
 	}
@@ -97,6 +97,17 @@ func checkKeys(data []byte) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// allowedKeys are the architecture's own keys ParseConfig accepts beyond
+// Config's and hfTolerated: those it tolerates and those it requires at
+// one value (checked by checkArchKeys).
+func (a arch) allowedKeys() []string {
+	out := slices.Clone(a.tolerated)
+	for k := range a.requires {
+		out = append(out, k)
+	}
+	return out
 }
 
 // readRopeParameters reads transformers 5's rope_parameters, which replaces

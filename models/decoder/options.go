@@ -112,7 +112,10 @@ func choice(key string, name func(*Config) string, names func() []string, export
 	RegisterOption(Option{Key: key,
 		Validate: func(c *Config) error { return known(key, name(c), names()) },
 		Unsupported: func(c *Config, f Format) string {
-			return unless(exports(name(c), f), key+"="+name(c))
+			// A value the model_type fixes (GPT-2's LayerNorm) is its
+			// Hugging Face class's own.
+			implied := f == HF && name(c) == name(&Config{Loom: c.arch().implied})
+			return unless(exports(name(c), f) || implied, key+"="+name(c))
 		}})
 }
 

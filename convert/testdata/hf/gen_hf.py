@@ -161,6 +161,75 @@ def qwen3_config(**kw):
     return c
 
 
+def phi3_config(**kw):
+    c = {
+        "architectures": ["Phi3ForCausalLM"],
+        "attention_dropout": 0.0,
+        "bos_token_id": 1,
+        "embd_pdrop": 0.0,
+        "eos_token_id": 32000 % VOCAB,
+        "hidden_act": "silu",
+        "hidden_size": HIDDEN,
+        "initializer_range": 0.02,
+        "intermediate_size": INTER,
+        "max_position_embeddings": MAXPOS,
+        "model_type": "phi3",
+        "num_attention_heads": HEADS,
+        "num_hidden_layers": LAYERS,
+        "num_key_value_heads": 2,
+        "original_max_position_embeddings": MAXPOS,
+        "pad_token_id": 0,
+        "partial_rotary_factor": 1.0,
+        "resid_pdrop": 0.0,
+        "rms_norm_eps": 1e-05,
+        "rope_scaling": None,
+        "rope_theta": 10000.0,
+        "sliding_window": 4,
+        "tie_word_embeddings": False,
+        "torch_dtype": "float32",
+        "transformers_version": TRANSFORMERS_VERSION,
+        "use_cache": True,
+        "vocab_size": VOCAB,
+    }
+    c.update(kw)
+    return c
+
+
+def gpt2_config(**kw):
+    c = {
+        "activation_function": "gelu_new",
+        "architectures": ["GPT2LMHeadModel"],
+        "attn_pdrop": 0.1,
+        "bos_token_id": VOCAB - 1,
+        "embd_pdrop": 0.1,
+        "eos_token_id": VOCAB - 1,
+        "initializer_range": 0.02,
+        "layer_norm_epsilon": 1e-05,
+        "model_type": "gpt2",
+        "n_ctx": MAXPOS,
+        "n_embd": HIDDEN,
+        "n_head": HEADS,
+        "n_inner": None,
+        "n_layer": LAYERS,
+        "n_positions": MAXPOS,
+        "reorder_and_upcast_attn": False,
+        "resid_pdrop": 0.1,
+        "scale_attn_by_inverse_layer_idx": False,
+        "scale_attn_weights": True,
+        "summary_activation": None,
+        "summary_first_dropout": 0.1,
+        "summary_proj_to_labels": True,
+        "summary_type": "cls_index",
+        "summary_use_proj": True,
+        "torch_dtype": "float32",
+        "transformers_version": TRANSFORMERS_VERSION,
+        "use_cache": True,
+        "vocab_size": VOCAB,
+    }
+    c.update(kw)
+    return c
+
+
 def make_weights(cfg, seed):
     """Random weights, scaled so that activations are O(1): attention is far
     from uniform and logits are of magnitude ~1-3 (initializer_range 0.02
@@ -171,6 +240,8 @@ def make_weights(cfg, seed):
         return torch.randn(*shape, generator=g) * std
 
     D, I, V = cfg.hidden, cfg.intermediate, cfg.raw["vocab_size"]
+    if cfg.model_type == "gpt2":
+        return make_weights_gpt2(cfg, rnd, D, I, V)
     H, Hkv, hd = cfg.heads, cfg.kv_heads, cfg.head_dim
     w = {"model.embed_tokens.weight": rnd(V, D, std=0.5)}
     for i in range(cfg.layers):
@@ -200,6 +271,33 @@ def make_weights(cfg, seed):
     w["model.norm.weight"] = 1 + rnd(D, std=0.2)
     if not cfg.tie:
         w["lm_head.weight"] = rnd(V, D, std=2 / D**0.5)
+    if cfg.model_type == "phi3":  # the checkpoint's fused layout (Phi3Attention, Phi3MLP)
+        for i in range(cfg.layers):
+            p = f"model.layers.{i}."
+            w[p + "self_attn.qkv_proj.weight"] = torch.cat([w.pop(p + f"self_attn.{n}_proj.weight") for n in "qkv"])
+            w[p + "mlp.gate_up_proj.weight"] = torch.cat([w.pop(p + "mlp.gate_proj.weight"), w.pop(p + "mlp.up_proj.weight")])
+    return w
+
+
+def make_weights_gpt2(cfg, rnd, D, I, V):
+    """GPT-2's tensors as its checkpoints hold them: Conv1D weights [in, out],
+    c_attn fused q | k | v."""
+    w = {"transformer.wte.weight": rnd(V, D, std=0.5), "transformer.wpe.weight": rnd(cfg.positions, D, std=0.3)}
+    for i in range(cfg.layers):
+        p = f"transformer.h.{i}."
+        for n in ("ln_1", "ln_2"):
+            w[p + n + ".weight"] = 1 + rnd(D, std=0.2)
+            w[p + n + ".bias"] = rnd(D, std=0.2)
+        w[p + "attn.c_attn.weight"] = rnd(D, 3 * D, std=1.2 / D**0.5)
+        w[p + "attn.c_attn.bias"] = rnd(3 * D, std=0.3)
+        w[p + "attn.c_proj.weight"] = rnd(D, D, std=1 / D**0.5)
+        w[p + "attn.c_proj.bias"] = rnd(D, std=0.3)
+        w[p + "mlp.c_fc.weight"] = rnd(D, I, std=1 / D**0.5)
+        w[p + "mlp.c_fc.bias"] = rnd(I, std=0.3)
+        w[p + "mlp.c_proj.weight"] = rnd(I, D, std=1 / I**0.5)
+        w[p + "mlp.c_proj.bias"] = rnd(D, std=0.3)
+    w["transformer.ln_f.weight"] = 1 + rnd(D, std=0.2)
+    w["transformer.ln_f.bias"] = rnd(D, std=0.2)
     return w
 
 
@@ -293,6 +391,34 @@ def check_qk_norm(name, cfg, w, ids, lg):
     differs(name, "q/k norm vs none", lg, ref.forward(c, plain, ids, "weights"))
 
 
+def check_gpt2(name, cfg, w, ids, lg):
+    """Conv1D's orientation and c_attn's q | k | v order must matter."""
+    flipped = dict(w)
+    for n, t in w.items():
+        if n.endswith(".mlp.c_proj.weight"):  # square transposes would pass unnoticed: use an [I, D] one
+            flipped[n] = t.reshape(t.shape[1], t.shape[0]).t().contiguous().reshape(t.shape)
+    differs(name, "c_proj rows reshuffled", lg, ref.forward(cfg, flipped, ids, "weights"))
+    swapped = dict(w)
+    D = cfg.hidden
+    for n, t in w.items():
+        if n.endswith(".attn.c_attn.weight"):
+            swapped[n] = torch.cat([t[:, D : 2 * D], t[:, :D], t[:, 2 * D :]], dim=1)  # k | q | v
+    differs(name, "c_attn split as k | q | v", lg, ref.forward(cfg, swapped, ids, "weights"))
+    c = dict(cfg.raw)
+    c["activation_function"] = "gelu"
+    differs(name, "gelu_new vs exact gelu", lg, ref.forward(ref.Config(c), w, ids, "weights"), at_least=1e-4)
+
+
+def check_phi3(name, cfg, w, ids, lg):
+    check_window(name, cfg, w, ids, lg)
+    swapped = dict(w)
+    I = cfg.intermediate
+    for n, t in w.items():
+        if n.endswith(".mlp.gate_up_proj.weight"):
+            swapped[n] = torch.cat([t[I:], t[:I]])
+    differs(name, "gate_up_proj chunked up | gate", lg, ref.forward(cfg, swapped, ids, "weights"))
+
+
 CASES = [
     Case("llama-f32", llama_config(), 1, note="GQA 4 query / 2 key-value heads, untied lm_head, rope_theta 10000, head_dim from hidden/heads"),
     Case("llama-bf16", llama_config(torch_dtype="bfloat16"), 2, stored="bfloat16", modes=("weights", "bfloat16"),
@@ -327,6 +453,10 @@ CASES = [
                                            sliding_window=4, max_window_layers=1, torch_dtype="bfloat16"),
          12, stored="bfloat16", modes=("weights", "bfloat16"), check=check_qk_norm,
          note="Qwen3 with attention_bias (q, k, v and o), untied head, layer 1 windowed (4), weights stored BF16"),
+    Case("phi3-f32", phi3_config(), 13, check=check_phi3,
+         note="Phi-3: fused qkv_proj (q | k | v, GQA 4/2) and gate_up_proj (gate | up), sliding_window 4 on every layer, partial_rotary_factor 1.0"),
+    Case("gpt2-f32", gpt2_config(), 14, check=check_gpt2,
+         note="GPT-2: learned positions, LayerNorm with bias, gelu_new, Conv1D weights [in, out], fused c_attn, biases everywhere, tied head"),
 ]
 
 

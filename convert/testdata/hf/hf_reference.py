@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Reference forward pass of Hugging Face LlamaForCausalLM, MistralForCausalLM,
-Qwen2ForCausalLM and Qwen3ForCausalLM, in plain PyTorch (no transformers
-needed).
+Qwen2ForCausalLM, Qwen3ForCausalLM, Phi3ForCausalLM and GPT2LMHeadModel, in
+plain PyTorch (no transformers needed), on the checkpoint's own tensor names
+and layouts.
 
 It follows transformers' modeling code step by step (eager attention):
 
@@ -24,6 +25,19 @@ It follows transformers' modeling code step by step (eager attention):
     head_dim gains (self_attn.q_norm / k_norm, eps rms_norm_eps) before the
     rotary embedding; attention_bias puts biases on q, k, v and o (as
     Llama); head_dim defaults to 128 (Qwen3Config); sliding windows as Qwen2.
+  * Phi-3 (modeling_phi3.py): Llama's computation with one fused
+    self_attn.qkv_proj whose output is sliced q | k | v (Phi3Attention.forward)
+    and one mlp.gate_up_proj whose output is chunked gate | up
+    (Phi3MLP.forward: up * act(gate)); sliding_window on every layer when
+    set; no biases; rms_norm_eps default 1e-5. partial_rotary_factor other
+    than 1 and rope_scaling other than none are refused.
+  * GPT-2 (modeling_gpt2.py, forward_gpt2): wte + wpe; per block
+    x += c_proj(attn(ln_1 x)), x += mlp.c_proj(act(mlp.c_fc(ln_2 x))), with
+    LayerNorm (eps layer_norm_epsilon, weight and bias) and Conv1D layers
+    (y = x @ W + b, W stored [in, out]); c_attn's output split into q, k, v
+    of n_embd each; scores / sqrt(head_dim) (scale_attn_weights), causal
+    mask, softmax; ln_f; logits = x @ wte^T (tied head);
+    activation_function gelu_new (tanh approximation).
 
 Modes (--dtype):
   float32   weights widened to float32, all compute in float32.
@@ -152,8 +166,11 @@ class Config:
     def __init__(self, c):
         self.raw = c
         self.model_type = c.get("model_type", "llama")
-        if self.model_type not in ("llama", "mistral", "qwen2", "qwen3"):
-            raise ValueError(f"model_type {self.model_type!r}: the reference knows llama, mistral, qwen2 and qwen3")
+        if self.model_type not in ("llama", "mistral", "qwen2", "qwen3", "phi3", "gpt2"):
+            raise ValueError(f"model_type {self.model_type!r}: the reference knows llama, mistral, qwen2, qwen3, phi3 and gpt2")
+        if self.model_type == "gpt2":
+            self.init_gpt2(c)
+            return
         self.hidden = c["hidden_size"]
         self.intermediate = c["intermediate_size"]
         self.layers = c["num_hidden_layers"]
@@ -173,8 +190,32 @@ class Config:
         self.qkv_bias = qwen2 or (llama and c.get("attention_bias", False))
         self.o_bias = llama and c.get("attention_bias", False)
         self.qk_norm = self.model_type == "qwen3"
+        self.phi3 = self.model_type == "phi3"
+        if self.phi3:
+            self.eps = c.get("rms_norm_eps", 1e-5)  # Phi3Config
+            if c.get("partial_rotary_factor", 1.0) != 1.0:
+                raise NotImplementedError("partial_rotary_factor")
+            if c.get("rope_scaling") is not None:
+                raise NotImplementedError("phi3 rope_scaling")
         self.mlp_bias = llama and c.get("mlp_bias", False)
         self.windows = layer_windows(c, self.model_type, self.layers)
+
+    def init_gpt2(self, c):
+        """GPT2Config's keys and defaults."""
+        self.hidden = c.get("n_embd", 768)
+        self.layers = c.get("n_layer", 12)
+        self.heads = c.get("n_head", 12)
+        self.intermediate = c.get("n_inner") or 4 * self.hidden
+        self.positions = c.get("n_positions", 1024)
+        self.eps = c.get("layer_norm_epsilon", 1e-5)
+        self.act = c.get("activation_function", "gelu_new")
+        self.tie = c.get("tie_word_embeddings", True)
+        self.head_dim = self.hidden // self.heads
+        self.windows = [None] * self.layers
+        if not c.get("scale_attn_weights", True) or c.get("scale_attn_by_inverse_layer_idx", False):
+            raise NotImplementedError("GPT-2 attention scaling variants")
+        if not self.tie:
+            raise NotImplementedError("GPT-2 with an untied head")
 
 
 def layer_windows(c, model_type, layers):
@@ -191,6 +232,8 @@ def layer_windows(c, model_type, layers):
     if model_type == "mistral":
         w = c.get("sliding_window", 4096)
         return [w] * layers
+    if model_type == "phi3":  # Phi3Config's default is None
+        return [c.get("sliding_window")] * layers
     if model_type in ("qwen2", "qwen3"):
         w = c.get("sliding_window", 4096) if c.get("use_sliding_window", False) else None
         types = c.get("layer_types")
@@ -296,12 +339,17 @@ def linear(x, weights, prefix):
 
 def check_names(cfg, weights):
     """The checkpoint must hold exactly the tensors the architecture has."""
+    if cfg.model_type == "gpt2":
+        return check_names_gpt2(cfg, weights)
     want = {"model.embed_tokens.weight", "model.norm.weight"}
     if not cfg.tie:
         want.add("lm_head.weight")
     for i in range(cfg.layers):
         p = f"model.layers.{i}."
         want |= {p + "input_layernorm.weight", p + "post_attention_layernorm.weight"}
+        if cfg.phi3:
+            want |= {p + "self_attn.qkv_proj.weight", p + "self_attn.o_proj.weight", p + "mlp.gate_up_proj.weight", p + "mlp.down_proj.weight"}
+            continue
         for n in ("q_proj", "k_proj", "v_proj", "o_proj"):
             want.add(p + f"self_attn.{n}.weight")
             if (n != "o_proj" and cfg.qkv_bias) or (n == "o_proj" and cfg.o_bias):
@@ -322,6 +370,8 @@ def forward(cfg, weights, ids, mode, windows=None, window_extra=0):
     """Logits [T, V] (float32 tensor) for one sequence ids."""
     if mode not in MODES:
         raise ValueError(f"mode {mode!r}, want one of {MODES}")
+    if cfg.model_type == "gpt2":
+        return forward_gpt2(cfg, weights, ids, mode)
     check_names(cfg, weights)
     dt = torch.bfloat16 if mode == "bfloat16" else torch.float32
     W = {k: v.to(dt) for k, v in weights.items()}
@@ -339,9 +389,16 @@ def forward(cfg, weights, ids, mode, windows=None, window_extra=0):
         # self-attention
         residual = x
         h = rms_norm(x, W[p + "input_layernorm.weight"], cfg.eps)
-        q = linear(h, W, p + "self_attn.q_proj").view(1, T, H, hd).transpose(1, 2)
-        k = linear(h, W, p + "self_attn.k_proj").view(1, T, Hkv, hd).transpose(1, 2)
-        v = linear(h, W, p + "self_attn.v_proj").view(1, T, Hkv, hd).transpose(1, 2)
+        if cfg.phi3:  # one fused projection, sliced q | k | v
+            qkv = linear(h, W, p + "self_attn.qkv_proj")
+            q, k, v = qkv[..., : H * hd], qkv[..., H * hd : (H + Hkv) * hd], qkv[..., (H + Hkv) * hd :]
+        else:
+            q = linear(h, W, p + "self_attn.q_proj")
+            k = linear(h, W, p + "self_attn.k_proj")
+            v = linear(h, W, p + "self_attn.v_proj")
+        q = q.view(1, T, H, hd).transpose(1, 2)
+        k = k.view(1, T, Hkv, hd).transpose(1, 2)
+        v = v.view(1, T, Hkv, hd).transpose(1, 2)
         if cfg.qk_norm:  # per head, before RoPE (Qwen3)
             q = rms_norm(q, W[p + "self_attn.q_norm.weight"], cfg.eps)
             k = rms_norm(k, W[p + "self_attn.k_norm.weight"], cfg.eps)
@@ -357,11 +414,61 @@ def forward(cfg, weights, ids, mode, windows=None, window_extra=0):
         # MLP
         residual = x
         h = rms_norm(x, W[p + "post_attention_layernorm.weight"], cfg.eps)
-        m = linear(act(linear(h, W, p + "mlp.gate_proj")) * linear(h, W, p + "mlp.up_proj"), W, p + "mlp.down_proj")
+        if cfg.phi3:  # one fused projection, chunked gate | up
+            gate, up = linear(h, W, p + "mlp.gate_up_proj").chunk(2, dim=-1)
+            m = linear(up * act(gate), W, p + "mlp.down_proj")
+        else:
+            m = linear(act(linear(h, W, p + "mlp.gate_proj")) * linear(h, W, p + "mlp.up_proj"), W, p + "mlp.down_proj")
         x = residual + m
     x = rms_norm(x, W["model.norm.weight"], cfg.eps)
     head = W["model.embed_tokens.weight"] if cfg.tie else W["lm_head.weight"]
     logits = torch.nn.functional.linear(x, head)
+    return logits[0].float()
+
+
+def check_names_gpt2(cfg, weights):
+    want = {"transformer.wte.weight", "transformer.wpe.weight", "transformer.ln_f.weight", "transformer.ln_f.bias"}
+    for i in range(cfg.layers):
+        for n in ("ln_1", "attn.c_attn", "attn.c_proj", "ln_2", "mlp.c_fc", "mlp.c_proj"):
+            want |= {f"transformer.h.{i}.{n}.weight", f"transformer.h.{i}.{n}.bias"}
+    have = set(weights)
+    if have != want:
+        raise ValueError(f"checkpoint tensors differ from GPT-2: missing {sorted(want - have)}, unexpected {sorted(have - want)}")
+
+
+def conv1d(x, W, prefix):
+    """transformers' Conv1D: x @ weight + bias, weight [in, out]."""
+    return torch.addmm(W[prefix + ".bias"], x.reshape(-1, x.shape[-1]), W[prefix + ".weight"]).view(*x.shape[:-1], -1)
+
+
+@torch.no_grad()
+def forward_gpt2(cfg, weights, ids, mode):
+    """GPT2LMHeadModel's logits [T, V] for one sequence (eager attention)."""
+    if mode not in MODES:
+        raise ValueError(f"mode {mode!r}, want one of {MODES}")
+    check_names_gpt2(cfg, weights)
+    dt = torch.bfloat16 if mode == "bfloat16" else torch.float32
+    W = {k: v.to(dt) for k, v in weights.items()}
+    act = activation(cfg.act)
+    T, D, H, hd = len(ids), cfg.hidden, cfg.heads, cfg.head_dim
+    ln = lambda x, p: torch.nn.functional.layer_norm(x, (D,), W[p + ".weight"], W[p + ".bias"], cfg.eps)  # noqa: E731
+    x = W["transformer.wte.weight"][torch.tensor([ids])] + W["transformer.wpe.weight"][torch.arange(T)][None]
+    for i in range(cfg.layers):
+        p = f"transformer.h.{i}."
+        residual = x
+        h = ln(x, p + "ln_1")
+        q, k, v = conv1d(h, W, p + "attn.c_attn").split(D, dim=2)
+        q, k, v = (t.view(1, T, H, hd).transpose(1, 2) for t in (q, k, v))
+        scores = torch.matmul(q, k.transpose(-1, -2)) / torch.full([], v.size(-1) ** 0.5, dtype=dt)
+        scores = scores + causal_mask(T, None, dt)
+        probs = torch.nn.functional.softmax(scores, dim=-1).type(v.dtype)
+        o = torch.matmul(probs, v).transpose(1, 2).contiguous().reshape(1, T, D)
+        x = residual + conv1d(o, W, p + "attn.c_proj")
+        residual = x
+        h = ln(x, p + "ln_2")
+        x = residual + conv1d(act(conv1d(h, W, p + "mlp.c_fc")), W, p + "mlp.c_proj")
+    x = ln(x, "transformer.ln_f")
+    logits = torch.nn.functional.linear(x, W["transformer.wte.weight"])
     return logits[0].float()
 
 
@@ -393,7 +500,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     ids = [int(s) for s in a.ids.split(",") if s.strip()]
     cfg, weights = load(a.dir)
-    bad = [i for i in ids if not 0 <= i < weights["model.embed_tokens.weight"].shape[0]]
+    bad = [i for i in ids if not 0 <= i < cfg.raw["vocab_size"]]
     if bad:
         sys.exit(f"token ids {bad} outside the vocabulary")
     logits = forward(cfg, weights, ids, a.dtype)
