@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -206,4 +207,63 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 			}
 		}
 	}
+}
+
+// TestArchLayoutErrors: a checkpoint in an architecture's layout with a
+// fused or transposed tensor of the wrong shape, or without one, is
+// refused naming the file, the tensor and the shape the config implies.
+func TestArchLayoutErrors(t *testing.T) {
+	for _, tc := range []struct {
+		fixture, tensor string
+		shape           []int // nil: leave the tensor out
+		want            string
+	}{
+		{"phi3-f32", "model.layers.0.self_attn.qkv_proj.weight", []int{48, 16}, `"model.layers.0.self_attn.qkv_proj.weight" has shape [48 16], the config implies [32 16]`},
+		{"phi3-f32", "model.layers.1.mlp.gate_up_proj.weight", []int{32, 16}, `"model.layers.1.mlp.gate_up_proj.weight" has shape [32 16], the config implies [64 16]`},
+		{"gpt2-f32", "transformer.h.0.mlp.c_fc.weight", []int{64, 16}, `"transformer.h.0.mlp.c_fc.weight" has shape [64 16], the config implies [16 64]`},
+		{"gpt2-f32", "transformer.h.1.attn.c_attn.bias", nil, "missing transformer.h.1.attn.c_attn.bias;"},
+	} {
+		t.Run(tc.fixture+" "+tc.tensor, func(t *testing.T) {
+			src := filepath.Join("testdata", "hf", tc.fixture)
+			m, err := Load(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			params, err := toHFLayout(m.Config, m.Params())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var kept []*autograd.Var
+			for _, p := range params {
+				switch {
+				case p.Name != tc.tensor:
+					kept = append(kept, p)
+				case tc.shape != nil:
+					kept = append(kept, autograd.NewParam(p.Name, p.Role, tensor.Zeros(tc.shape...)))
+				}
+			}
+			if len(kept) != len(params)-1 && tc.shape == nil || tc.shape != nil && len(kept) != len(params) {
+				t.Fatalf("no tensor %s in %s", tc.tensor, tc.fixture)
+			}
+			dir := t.TempDir()
+			if err := copyFile(filepath.Join(src, ConfigFile), filepath.Join(dir, ConfigFile)); err != nil {
+				t.Fatal(err)
+			}
+			if err := saveParams(t.Context(), filepath.Join(dir, WeightsFile), kept, "F32", nil); err != nil {
+				t.Fatal(err)
+			}
+			_, err = Load(dir)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), dir) {
+				t.Fatalf("Load: %v, want an error naming %s and %s", err, dir, tc.want)
+			}
+		})
+	}
+}
+
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o644)
 }

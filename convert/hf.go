@@ -118,8 +118,9 @@ func LoadTokenizer(c *decoder.Config, dir string) (tokenizer.Tokenizer, error) {
 }
 
 // ExportHF writes m as a Hugging Face model directory that
-// LlamaForCausalLM.from_pretrained loads: config.json (without loom's
-// options), model.safetensors in dt (F32, F16 or BF16, with
+// LlamaForCausalLM.from_pretrained loads (or the class of its model_type,
+// with that class's config keys and checkpoint layout, hflayout.go):
+// config.json (without loom's options), model.safetensors in dt (F32, F16 or BF16, with
 // __metadata__ {"format": "pt"}), tokenizer.json, tokenizer_config.json and
 // generation_config.json. A model using options Hugging Face cannot express
 // is refused, naming them. Removed sublayers are written as zero weights

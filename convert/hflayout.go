@@ -200,6 +200,15 @@ func (s *hfSource) names() []string {
 	return out
 }
 
+// checkpointName returns the checkpoint tensor holding loom parameter
+// name (name itself when the layout does not list it).
+func (s *hfSource) checkpointName(name string) string {
+	if p, ok := s.m.parts[name]; ok {
+		return p.hf
+	}
+	return name
+}
+
 func (s *hfSource) ignored(n string) bool {
 	for _, suf := range s.m.layout.ignored {
 		if strings.HasSuffix(n, suf) {

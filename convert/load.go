@@ -129,6 +129,19 @@ func fill(c *decoder.Config, src weightSource, o LoadOptions) (*decoder.Model, e
 			missing = append(missing, n)
 		}
 	}
+	if cn, ok := src.(interface{ checkpointName(string) string }); ok {
+		// Name what is missing as the checkpoint would hold it (GPT-2's
+		// c_attn rather than loom's q_proj, k_proj and v_proj).
+		seen := map[string]bool{}
+		out := missing[:0]
+		for _, n := range missing {
+			if c := cn.checkpointName(n); !seen[c] {
+				seen[c] = true
+				out = append(out, c)
+			}
+		}
+		missing = out
+	}
 	if len(missing) > 0 || len(unexpected) > 0 {
 		sort.Strings(missing)
 		sort.Strings(unexpected)

@@ -10,8 +10,10 @@ import (
 	"strings"
 )
 
-// Config is a Hugging Face config.json for LlamaForCausalLM, with loom's
-// own options under the "loom" key.
+// Config is a Hugging Face config.json for LlamaForCausalLM (or the class
+// of model_type, arch.go: Mistral, Qwen2, Qwen3, Phi-3, GPT-2, whose
+// config keys are read under Llama's names), with loom's own options under
+// the "loom" key.
 type Config struct {
 	Architectures         []string `json:"architectures"`
 	ModelType             string   `json:"model_type"`
