@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -266,4 +267,78 @@ func copyFile(from, to string) error {
 		return err
 	}
 	return os.WriteFile(to, b, 0o644)
+}
+
+// TestGPT2BaseCheckpoint: a GPT-2 checkpoint saved from the base model
+// (no "transformer." prefix, the causal-mask buffers attn.bias kept, as in
+// openai-community/gpt2's files) loads to the same model as the full one.
+func TestGPT2BaseCheckpoint(t *testing.T) {
+	src := filepath.Join("testdata", "hf", "gpt2-f32")
+	m, err := Load(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	params, err := toHFLayout(m.Config, m.Params())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var base []*autograd.Var
+	for _, p := range params {
+		name, ok := strings.CutPrefix(p.Name, "transformer.")
+		if !ok {
+			t.Fatalf("%s has no transformer. prefix", p.Name)
+		}
+		base = append(base, autograd.NewParam(name, p.Role, p.Value))
+	}
+	for i := range m.Config.NumHiddenLayers {
+		base = append(base, autograd.NewParam(fmt.Sprintf("h.%d.attn.bias", i), autograd.RoleBias, tensor.Ones(1, 1, 64, 64)))
+	}
+	dir := t.TempDir()
+	if err := copyFile(filepath.Join(src, ConfigFile), filepath.Join(dir, ConfigFile)); err != nil {
+		t.Fatal(err)
+	}
+	if err := saveParams(t.Context(), filepath.Join(dir, WeightsFile), base, "F32", nil); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := nn.ParamMap(m.Params())
+	for _, p := range b.Params() {
+		if !slices.Equal(p.Value.F32(), want[p.Name].Value.F32()) {
+			t.Errorf("%s differs from the full checkpoint's", p.Name)
+		}
+	}
+}
+
+// TestArchSaveLoad: loom's own Save (loom's tensor names, the class's
+// config keys with loom's options) loads back to the same model.
+func TestArchSaveLoad(t *testing.T) {
+	for _, name := range archFixtures {
+		t.Run(name, func(t *testing.T) {
+			m, err := Load(filepath.Join("testdata", "hf", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			if err := Save(m, dir); err != nil {
+				t.Fatal(err)
+			}
+			b, err := Load(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := nn.ParamMap(m.Params())
+			got := b.Params()
+			if len(got) != len(want) {
+				t.Fatalf("%d parameters after Save and Load, %d before", len(got), len(want))
+			}
+			for _, p := range got {
+				if w, ok := want[p.Name]; !ok || !slices.Equal(p.Value.F32(), w.Value.F32()) {
+					t.Errorf("%s differs after Save and Load", p.Name)
+				}
+			}
+		})
+	}
 }

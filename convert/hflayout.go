@@ -31,6 +31,11 @@ type hfTensor struct {
 type hfLayout struct {
 	tensors []hfTensor
 	ignored []string
+	// basePrefix is the prefix of the base model's tensors ("transformer."
+	// in GPT2LMHeadModel), which a checkpoint saved from the base model
+	// (GPT2Model: openai-community/gpt2's own files) leaves out, as
+	// transformers' from_pretrained accepts.
+	basePrefix string
 }
 
 // hfLayouts are the checkpoint layouts by model_type; a type not listed
@@ -66,7 +71,8 @@ var hfLayouts = map[string]hfLayout{
 			{hf: "transformer.h.{i}.mlp.c_proj.weight", transposed: true, loom: []string{"model.layers.{i}.mlp.down_proj.weight"}},
 			{hf: "transformer.h.{i}.mlp.c_proj.bias", loom: []string{"model.layers.{i}.mlp.down_proj.bias"}},
 		},
-		ignored: []string{".attn.bias", ".attn.masked_bias"},
+		ignored:    []string{".attn.bias", ".attn.masked_bias"},
+		basePrefix: "transformer.",
 	},
 }
 
@@ -165,6 +171,11 @@ func withHFLayout(c *decoder.Config, src weightSource) (weightSource, error) {
 	m, err := newHFMapping(c, mm.Params())
 	if m == nil || err != nil {
 		return src, err
+	}
+	if p := m.layout.basePrefix; p != "" && !slices.ContainsFunc(src.names(), func(n string) bool { return strings.HasPrefix(n, p) }) {
+		if _, ok := src.shape(strings.TrimPrefix(m.layout.tensors[0].hf, p)); ok {
+			src = &prefixedSource{weightSource: src, prefix: p}
+		}
 	}
 	inLayout := false // a checkpoint name of the layout that is not loom's
 	for _, n := range src.names() {
@@ -334,4 +345,31 @@ func toHFLayout(c *decoder.Config, params []*autograd.Var) ([]*autograd.Var, err
 		out = append(out, autograd.NewParam(part.hf, role, t))
 	}
 	return out, nil
+}
+
+// prefixedSource shows a base model's checkpoint under the full model's
+// names: prefix added to every tensor name.
+type prefixedSource struct {
+	weightSource
+	prefix string
+}
+
+func (s *prefixedSource) names() []string {
+	var out []string
+	for _, n := range s.weightSource.names() {
+		out = append(out, s.prefix+n)
+	}
+	return out
+}
+
+func (s *prefixedSource) inner(name string) string { return strings.TrimPrefix(name, s.prefix) }
+
+func (s *prefixedSource) shape(name string) ([]int, bool) { return s.weightSource.shape(s.inner(name)) }
+func (s *prefixedSource) file(name string) string         { return s.weightSource.file(s.inner(name)) }
+func (s *prefixedSource) check(name string) error         { return s.weightSource.check(s.inner(name)) }
+func (s *prefixedSource) load(name string, dt tensor.DType) (*tensor.Tensor, error) {
+	return s.weightSource.load(s.inner(name), dt)
+}
+func (s *prefixedSource) locate(name string, i int) (string, int) {
+	return s.weightSource.locate(s.inner(name), i)
 }
