@@ -58,6 +58,9 @@ type AttentionConfig struct {
 	// RopeInvFreq, when set, replaces the frequencies derived from
 	// RopeTheta (rope scaling).
 	RopeInvFreq []float32
+	// RopeVariant rotates part of each head, scales the tables, or
+	// switches to long frequencies (zero: none of these).
+	RopeVariant RopeVariant
 	Window      int      // sliding attention window (0: none)
 	Kind        MaskKind // Causal (the default) or Bidirectional
 	// Dropout is the dropout probability on the attention probabilities
@@ -125,6 +128,8 @@ func NewAttention(c AttentionConfig) (*Attention, error) {
 		return nil, fmt.Errorf("attention %s: %d key/value heads do not divide %d heads", c.Prefix, c.KVHeads, c.Heads)
 	case c.RopeTheta > 0 && c.HeadDim%2 != 0:
 		return nil, fmt.Errorf("attention %s: rotary embeddings need an even head dim, have %d", c.Prefix, c.HeadDim)
+	case c.RopeVariant.RotaryDim < 0 || c.RopeVariant.RotaryDim > c.HeadDim || c.RopeVariant.RotaryDim%2 != 0:
+		return nil, fmt.Errorf("attention %s: rotary dim %d, want an even number in [0, %d]", c.Prefix, c.RopeVariant.RotaryDim, c.HeadDim)
 	case c.Dropout < 0 || c.Dropout >= 1:
 		return nil, fmt.Errorf("attention %s: dropout %v, want [0, 1)", c.Prefix, c.Dropout)
 	case c.Window < 0 || c.Window > 0 && c.Kind != Causal:
@@ -168,6 +173,7 @@ func NewAttention(c AttentionConfig) (*Attention, error) {
 		if c.RopeInvFreq != nil {
 			a.Rope.InvFreq = c.RopeInvFreq
 		}
+		a.Rope.RopeVariant = c.RopeVariant
 	}
 	return a, nil
 }
@@ -221,8 +227,7 @@ func (a *Attention) Forward(ctx *Ctx, x *autograd.Var) *autograd.Var {
 	q, k = a.normQK(q, k)
 	if a.Rope != nil {
 		cos, sin := a.Rope.Tables(ctx.Position(), T)
-		q = autograd.Rope(q, cos, sin)
-		k = autograd.Rope(k, cos, sin)
+		q, k = a.Rope.Apply(q, cos, sin), a.Rope.Apply(k, cos, sin)
 	}
 	if kv := ctx.KV(a.Layer); kv != nil {
 		ks, vs := kv.Append(k.Value, v.Value)
@@ -275,8 +280,7 @@ func (a *Attention) forwardRows(ctx *Ctx, x *autograd.Var) *autograd.Var {
 	q, k = a.normQK(q, k)
 	if a.Rope != nil {
 		cos, sin := a.Rope.Rows(pos)
-		q = autograd.Rope(q, cos, sin)
-		k = autograd.Rope(k, cos, sin)
+		q, k = a.Rope.Apply(q, cos, sin), a.Rope.Apply(k, cos, sin)
 	}
 	out := tensor.New(q.Value.DType(), 1, R, H, hd) // sequence b's output at [0, offs[b]:offs[b+1]]
 	// The sequences in parallel (each one's heads on one goroutine: a
@@ -354,57 +358,104 @@ func (a *Attention) maskBias(m Mask, B, T, S int, withCausal bool) *tensor.Tenso
 	return out
 }
 
+// RopeVariant are rotary choices beyond the frequencies, as transformers'
+// modeling_rope_utils and Phi3's apply_rotary_pos_emb make them.
+type RopeVariant struct {
+	// RotaryDim rotates only the first RotaryDim values of each head,
+	// passing the rest through (partial_rotary_factor; 0: the whole head).
+	RotaryDim int
+	// Scale multiplies cos and sin (a rope type's attention factor, as
+	// the rotary embeddings' forward multiplies by attention_scaling; 0
+	// means 1).
+	Scale float64
+	// LongInvFreq, when set, replaces the frequencies in a call whose
+	// sequence (positions up to the call's last) is longer than LongAfter
+	// (LongRoPE: _compute_longrope_parameters with seq_len, which
+	// dynamic_rope_update recomputes on every forward).
+	LongInvFreq []float32
+	LongAfter   int
+}
+
 // Rope holds rotary-embedding tables, grown on demand.
 type Rope struct {
-	HeadDim  int
-	Theta    float64
-	InvFreq  []float32 // frequencies (nil: from Theta)
+	HeadDim int
+	Theta   float64
+	InvFreq []float32 // frequencies (nil: from Theta)
+	RopeVariant
 	mu       sync.Mutex
-	cos, sin *tensor.Tensor // [n, HeadDim]
+	cos, sin *tensor.Tensor // [n, rotary dim]
+	// long are the tables of LongInvFreq.
+	longCos, longSin *tensor.Tensor
 }
 
 // NewRope returns tables for the given head dimension and base.
 func NewRope(headDim int, theta float64) *Rope { return &Rope{HeadDim: headDim, Theta: theta} }
 
-// Tables returns cos and sin [T, HeadDim] for positions pos … pos+T−1.
+// Dim returns the number of rotated values of each head.
+func (r *Rope) Dim() int {
+	if r.RotaryDim > 0 {
+		return r.RotaryDim
+	}
+	return r.HeadDim
+}
+
+// Tables returns cos and sin [T, Dim()] for positions pos … pos+T−1 (the
+// long frequencies' when pos+T exceeds LongAfter).
 func (r *Rope) Tables(pos, T int) (cos, sin *tensor.Tensor) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.cos == nil || r.cos.Dim(0) < pos+T {
-		n := max(pos+T, 2*r.size())
+	long := r.LongInvFreq != nil && pos+T > r.LongAfter
+	c, s := &r.cos, &r.sin
+	if long {
+		c, s = &r.longCos, &r.longSin
+	}
+	if *c == nil || (*c).Dim(0) < pos+T {
+		n := pos + T
+		if *c != nil {
+			n = max(n, 2*(*c).Dim(0))
+		}
 		ps := make([]int, n)
 		for i := range ps {
 			ps[i] = i
 		}
 		f := r.InvFreq
-		if f == nil {
-			f = tensor.RopeInvFreq(r.HeadDim, r.Theta)
+		if long {
+			f = r.LongInvFreq
 		}
-		r.cos, r.sin = tensor.RopeTablesFreq(ps, f)
+		if f == nil {
+			f = tensor.RopeInvFreq(r.Dim(), r.Theta)
+		}
+		*c, *s = tensor.RopeTablesFreq(ps, f)
+		if r.Scale != 0 && r.Scale != 1 {
+			*c, *s = tensor.MulScalar(*c, r.Scale), tensor.MulScalar(*s, r.Scale)
+		}
 	}
-	return r.cos.Slice(0, pos, pos+T), r.sin.Slice(0, pos, pos+T)
+	return (*c).Slice(0, pos, pos+T), (*s).Slice(0, pos, pos+T)
 }
 
-// Rows returns cos and sin [len(positions), HeadDim] whose row i is
-// position positions[i]'s (the same values Tables gives).
+// Rows returns cos and sin [len(positions), Dim()] whose row i is
+// position positions[i]'s: the values Tables gives for a sequence ending
+// at that position.
 func (r *Rope) Rows(positions []int) (cos, sin *tensor.Tensor) {
-	hi := 0
-	for _, p := range positions {
-		hi = max(hi, p+1)
-	}
-	c, s := r.Tables(0, hi)
-	hd := r.HeadDim
+	hd := r.Dim()
 	cos, sin = tensor.Zeros(len(positions), hd), tensor.Zeros(len(positions), hd)
 	for i, p := range positions {
-		cos.Slice(0, i, i+1).CopyFrom(c.Slice(0, p, p+1))
-		sin.Slice(0, i, i+1).CopyFrom(s.Slice(0, p, p+1))
+		c, s := r.Tables(p, 1)
+		cos.Slice(0, i, i+1).CopyFrom(c)
+		sin.Slice(0, i, i+1).CopyFrom(s)
 	}
 	return cos, sin
 }
 
-func (r *Rope) size() int {
-	if r.cos == nil {
-		return 0
+// Apply rotates x [..., HeadDim] by cos and sin [.., Dim()]: all of each
+// head, or with RotaryDim its first RotaryDim values, the rest passed
+// through (Phi3's apply_rotary_pos_emb).
+func (r *Rope) Apply(x *autograd.Var, cos, sin *tensor.Tensor) *autograd.Var {
+	d := r.Dim()
+	if d == r.HeadDim {
+		return autograd.Rope(x, cos, sin)
 	}
-	return r.cos.Dim(0)
+	last := x.NDim() - 1
+	rot := autograd.Rope(autograd.Contiguous(autograd.Slice(x, last, 0, d)), cos, sin)
+	return autograd.Concat(last, rot, autograd.Slice(x, last, d, r.HeadDim))
 }

@@ -48,6 +48,9 @@ type arch struct {
 	// defaults sets what the class fixes or defaults when config.json
 	// (keys present, by the class's names) leaves it out.
 	defaults func(c *Config, present map[string]bool)
+	// longrope and partialRotary: the class reads rope_scaling "longrope"
+	// and partial_rotary_factor (Phi3's rotary embedding).
+	longrope, partialRotary bool
 	// validate checks what the class cannot express (nil: nothing).
 	validate func(c *Config) error
 }
@@ -70,9 +73,8 @@ func init() {
 // computation with q, k and v fused in one qkv_proj and gate and up in one
 // gate_up_proj (the checkpoint layout, which convert splits and fuses),
 // sliding_window on every layer when set, no biases.
-var phi3 = arch{class: "Phi3ForCausalLM",
-	tolerated: []string{"embd_pdrop", "resid_pdrop", "original_max_position_embeddings"},
-	requires:  map[string]string{"partial_rotary_factor": "1.0"},
+var phi3 = arch{class: "Phi3ForCausalLM", longrope: true, partialRotary: true,
+	tolerated: []string{"embd_pdrop", "resid_pdrop"},
 	defaults: func(c *Config, present map[string]bool) {
 		if !present["rms_norm_eps"] {
 			c.RMSNormEps = 1e-5 // Phi3Config

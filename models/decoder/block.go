@@ -1,6 +1,7 @@
 package decoder
 
 import (
+	"cmp"
 	"math"
 
 	"github.com/loomml/loom/autograd"
@@ -75,7 +76,7 @@ func selfAttention(p Parts) (Attention, error) {
 		Prefix: nn.Join(p.Prefix, "self_attn"), Dim: c.HiddenSize, Heads: c.NumAttentionHeads,
 		KVHeads: c.KVHeads(), HeadDim: c.HeadDimOrDefault(), Bias: c.AttentionBias, QKVBias: c.QKVBias(),
 		RopeTheta: ropeTheta(c), RopeInvFreq: c.RopeInvFreq(), Window: c.WindowAt(p.Layer), Layer: p.Layer,
-		QKNorm: c.QKNorm(), QKNormEps: c.RMSNormEps,
+		QKNorm: c.QKNorm(), QKNormEps: c.RMSNormEps, RopeVariant: c.RopeVariant(),
 		Init: p.layerInit("attn"),
 	})
 	if err != nil {
@@ -91,8 +92,10 @@ func (c *Config) RopeInvFreq() []float32 {
 	if r == nil || c.PositionsName() != "rope" || r.Kind() == "" || r.Kind() == "default" {
 		return nil
 	}
-	f := tensor.RopeInvFreq(c.HeadDimOrDefault(), c.RopeTheta)
+	f := tensor.RopeInvFreq(c.RotaryDim(), c.RopeTheta)
 	switch r.Kind() {
+	case "longrope":
+		return longropeFreq(f, r.ShortFactor)
 	case "linear":
 		for i := range f {
 			f[i] = float32(float64(f[i]) / r.Factor)
@@ -115,6 +118,54 @@ func (c *Config) RopeInvFreq() []float32 {
 		}
 	}
 	return f
+}
+
+// longropeFreq divides frequencies f by LongRoPE's factors ext, as
+// transformers' _compute_longrope_parameters: 1/(ext·base^(2i/d)).
+func longropeFreq(f []float32, ext []float64) []float32 {
+	out := make([]float32, len(f))
+	for i, v := range f {
+		out[i] = float32(float64(v) / ext[i])
+	}
+	return out
+}
+
+// RopeVariant returns the rotary choices beyond the frequencies: the
+// rotary dim of partial_rotary_factor, and for "longrope" the long
+// frequencies, the context after which they apply (the top-level
+// original_max_position_embeddings, else max_position_embeddings) and the
+// attention factor (rope_scaling.attention_factor, else
+// √(1 + ln s / ln original) for the extension s = max/original when s > 1),
+// as transformers' _compute_longrope_parameters.
+func (c *Config) RopeVariant() nn.RopeVariant {
+	v := nn.RopeVariant{}
+	if c.PositionsName() != "rope" {
+		return v
+	}
+	if d := c.RotaryDim(); d != c.HeadDimOrDefault() {
+		v.RotaryDim = d
+	}
+	r := c.RopeScaling
+	if r == nil || r.Kind() != "longrope" {
+		return v
+	}
+	original := cmp.Or(c.OriginalMaxPositionEmbeddings, r.OriginalMaxPositionEmbeddings)
+	factor := r.Factor
+	if original > 0 {
+		factor = float64(c.MaxPositionEmbeddings) / float64(original)
+	} else {
+		original = c.MaxPositionEmbeddings
+	}
+	v.Scale = 1
+	switch {
+	case r.AttentionFactor != nil:
+		v.Scale = *r.AttentionFactor
+	case factor > 1:
+		v.Scale = math.Sqrt(1 + math.Log(factor)/math.Log(float64(original)))
+	}
+	v.LongInvFreq = longropeFreq(tensor.RopeInvFreq(c.RotaryDim(), c.RopeTheta), r.LongFactor)
+	v.LongAfter = original
+	return v
 }
 
 func ropeTheta(c *Config) float64 {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -45,7 +46,13 @@ type Config struct {
 	// LayerTypes, when present (newer transformers), says per layer
 	// "sliding_attention" or "full_attention".
 	LayerTypes []string `json:"layer_types,omitempty"`
-	Loom       Options  `json:"loom,omitzero"`
+	// PartialRotaryFactor rotates only that fraction of each head
+	// (Phi-3's config; 0 or 1: all of it).
+	PartialRotaryFactor float64 `json:"partial_rotary_factor,omitempty"`
+	// OriginalMaxPositionEmbeddings is the pretraining context of a
+	// context-extended model (Phi-3 with "longrope").
+	OriginalMaxPositionEmbeddings int     `json:"original_max_position_embeddings,omitempty"`
+	Loom                          Options `json:"loom,omitzero"`
 }
 
 // RopeScaling is transformers' rope_scaling: "linear" divides the
@@ -57,6 +64,14 @@ type RopeScaling struct {
 	LowFreqFactor                 float64 `json:"low_freq_factor,omitempty"`
 	HighFreqFactor                float64 `json:"high_freq_factor,omitempty"`
 	OriginalMaxPositionEmbeddings int     `json:"original_max_position_embeddings,omitempty"`
+	// LongFactor and ShortFactor divide the frequencies of "longrope"
+	// (Phi-3): the long ones for sequences longer than the original
+	// context, the short ones otherwise.
+	LongFactor  []float64 `json:"long_factor,omitempty"`
+	ShortFactor []float64 `json:"short_factor,omitempty"`
+	// AttentionFactor scales cos and sin ("longrope"; nil: from the
+	// context extension, as transformers computes it).
+	AttentionFactor *float64 `json:"attention_factor,omitempty"`
 }
 
 // Kind returns the scaling type.
@@ -200,6 +215,15 @@ func (c *Config) IntermediateSizeAt(i int) int {
 	return c.IntermediateSize
 }
 
+// RotaryDim returns the number of rotated values of each head:
+// int(head_dim·partial_rotary_factor), as transformers computes it.
+func (c *Config) RotaryDim() int {
+	if f := c.PartialRotaryFactor; f != 0 && f != 1 {
+		return int(float64(c.HeadDimOrDefault()) * f)
+	}
+	return c.HeadDimOrDefault()
+}
+
 // HeadDimOrDefault returns head_dim, or hidden_size/num_attention_heads when
 // it is unset, as transformers does.
 func (c *Config) HeadDimOrDefault() int {
@@ -267,6 +291,14 @@ func (c *Config) Validate() error {
 	if err := c.validateOptions(); err != nil {
 		return err
 	}
+	if f := c.PartialRotaryFactor; f != 0 && f != 1 {
+		if !c.arch().partialRotary {
+			return fmt.Errorf("partial_rotary_factor %v: partial rotary embeddings are implemented for model_type phi3 only", f)
+		}
+		if d := c.RotaryDim(); !(f > 0 && f < 1) || d%2 != 0 || d == 0 {
+			return fmt.Errorf("partial_rotary_factor %v gives a rotary dim of %d of head_dim %d, want an even positive number", f, d, c.HeadDimOrDefault())
+		}
+	}
 	if err := c.arch().checkImplied(c); err != nil {
 		return err
 	}
@@ -312,8 +344,21 @@ func (c *Config) Validate() error {
 			if !(r.Factor > 0) || !(r.LowFreqFactor > 0) || !(r.HighFreqFactor > r.LowFreqFactor) || r.OriginalMaxPositionEmbeddings <= 0 {
 				return fmt.Errorf("rope_scaling (llama3) needs factor > 0, 0 < low_freq_factor < high_freq_factor and original_max_position_embeddings > 0, have %+v", *r)
 			}
+		case "longrope":
+			if !c.arch().longrope {
+				return fmt.Errorf("rope_scaling.rope_type \"longrope\" is supported for model_type phi3 only, not %q", c.ModelType)
+			}
+			half := c.RotaryDim() / 2
+			if len(r.LongFactor) != half || len(r.ShortFactor) != half {
+				return fmt.Errorf("rope_scaling (longrope) has %d long_factor and %d short_factor values, want %d each (half the rotary dim)", len(r.LongFactor), len(r.ShortFactor), half)
+			}
+			for _, f := range slices.Concat(r.LongFactor, r.ShortFactor) {
+				if !(f > 0) {
+					return fmt.Errorf("rope_scaling (longrope) factor %v, want positive numbers", f)
+				}
+			}
 		default:
-			return fmt.Errorf("rope_scaling.rope_type %q is not supported (loom reads linear and llama3)", r.Kind())
+			return fmt.Errorf("rope_scaling.rope_type %q is not supported (loom reads linear, llama3 and, for phi3, longrope)", r.Kind())
 		}
 	}
 	return nil

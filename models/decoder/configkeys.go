@@ -51,7 +51,6 @@ var hfUnsupported = map[string]string{
 	"quantization_config":     "quantized weights (GPTQ, AWQ, bitsandbytes, …) are not read; load a float checkpoint or a GGUF",
 	"attn_logit_softcapping":  "attention logit soft-capping (Gemma 2) is not implemented",
 	"final_logit_softcapping": "final logit soft-capping (Gemma 2) is not implemented",
-	"partial_rotary_factor":   "partial rotary embeddings are not implemented",
 	"num_local_experts":       "mixture-of-experts layers are not implemented for this architecture",
 	"num_experts":             "mixture-of-experts layers are not implemented for this architecture",
 	"qk_layernorm":            "query/key normalisation is not implemented",

@@ -419,6 +419,25 @@ def check_phi3(name, cfg, w, ids, lg):
     differs(name, "gate_up_proj chunked up | gate", lg, ref.forward(cfg, swapped, ids, "weights"))
 
 
+LONGROPE = dict(num_attention_heads=2, num_key_value_heads=1, partial_rotary_factor=0.75, sliding_window=None,
+                rope_scaling={"type": "longrope", "long_factor": [1.0, 3.5, 11.0], "short_factor": [1.0, 1.3, 2.5]})
+
+
+def check_longrope(name, cfg, w, ids, lg):
+    c = dict(cfg.raw)
+    c["rope_scaling"] = None
+    differs(name, "longrope vs none", lg, ref.forward(ref.Config(c), w, ids, "weights"))
+    c = dict(cfg.raw)
+    c["partial_rotary_factor"] = 1.0
+    c["rope_scaling"] = None
+    differs(name, "partial rotary vs whole head (no scaling)", lg, ref.forward(ref.Config(c), w, ids, "weights"))
+    rs = cfg.rope_scaling
+    c = dict(cfg.raw)
+    c["rope_scaling"] = dict(rs, long_factor=rs["short_factor"], short_factor=rs["long_factor"])
+    differs(name, "long and short factors swapped", lg, ref.forward(ref.Config(c), w, ids, "weights"))
+    print(f"    attention factor {ref.longrope(cfg, len(ids))[1]:.6f}")
+
+
 CASES = [
     Case("llama-f32", llama_config(), 1, note="GQA 4 query / 2 key-value heads, untied lm_head, rope_theta 10000, head_dim from hidden/heads"),
     Case("llama-bf16", llama_config(torch_dtype="bfloat16"), 2, stored="bfloat16", modes=("weights", "bfloat16"),
@@ -455,6 +474,10 @@ CASES = [
          note="Qwen3 with attention_bias (q, k, v and o), untied head, layer 1 windowed (4), weights stored BF16"),
     Case("phi3-f32", phi3_config(), 13, check=check_phi3,
          note="Phi-3: fused qkv_proj (q | k | v, GQA 4/2) and gate_up_proj (gate | up), sliding_window 4 on every layer, partial_rotary_factor 1.0"),
+    Case("phi3-longrope", phi3_config(**LONGROPE, original_max_position_embeddings=8), 15, check=check_longrope,
+         note="Phi-3 longrope past the original context (8 < 12 tokens: long factors, attention factor sqrt(2)), partial_rotary_factor 0.75 (6 of 8 values rotated), 2 heads of 8, MQA"),
+    Case("phi3-longrope-short", phi3_config(**LONGROPE, original_max_position_embeddings=16), 16, check=check_longrope,
+         note="Phi-3 longrope within the original context (16 >= 12 tokens: short factors, attention factor sqrt(1.5)), partial_rotary_factor 0.75"),
     Case("gpt2-f32", gpt2_config(), 14, check=check_gpt2,
          note="GPT-2: learned positions, LayerNorm with bias, gelu_new, Conv1D weights [in, out], fused c_attn, biases everywhere, tied head"),
 ]

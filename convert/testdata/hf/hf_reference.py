@@ -29,8 +29,15 @@ It follows transformers' modeling code step by step (eager attention):
     self_attn.qkv_proj whose output is sliced q | k | v (Phi3Attention.forward)
     and one mlp.gate_up_proj whose output is chunked gate | up
     (Phi3MLP.forward: up * act(gate)); sliding_window on every layer when
-    set; no biases; rms_norm_eps default 1e-5. partial_rotary_factor other
-    than 1 and rope_scaling other than none are refused.
+    set; no biases; rms_norm_eps default 1e-5. partial_rotary_factor rotates
+    the first int(head_dim * factor) values of each head and passes the rest
+    (apply_rotary_pos_emb). rope_scaling "longrope"
+    (modeling_rope_utils._compute_longrope_parameters, recomputed per
+    forward by dynamic_rope_update): inv_freq = 1 / (ext * base**(2i/dim))
+    with ext the long_factor when the sequence is longer than
+    original_max_position_embeddings, else the short_factor; cos and sin
+    times attention_factor (default sqrt(1 + ln(s) / ln(original)) for
+    s = max_position_embeddings / original_max_position_embeddings > 1).
   * GPT-2 (modeling_gpt2.py, forward_gpt2): wte + wpe; per block
     x += c_proj(attn(ln_1 x)), x += mlp.c_proj(act(mlp.c_fc(ln_2 x))), with
     LayerNorm (eps layer_norm_epsilon, weight and bias) and Conv1D layers
@@ -191,12 +198,10 @@ class Config:
         self.o_bias = llama and c.get("attention_bias", False)
         self.qk_norm = self.model_type == "qwen3"
         self.phi3 = self.model_type == "phi3"
+        self.rotary_dim = self.head_dim
         if self.phi3:
             self.eps = c.get("rms_norm_eps", 1e-5)  # Phi3Config
-            if c.get("partial_rotary_factor", 1.0) != 1.0:
-                raise NotImplementedError("partial_rotary_factor")
-            if c.get("rope_scaling") is not None:
-                raise NotImplementedError("phi3 rope_scaling")
+            self.rotary_dim = int(self.head_dim * c.get("partial_rotary_factor", 1.0))
         self.mlp_bias = llama and c.get("mlp_bias", False)
         self.windows = layer_windows(c, self.model_type, self.layers)
 
@@ -248,14 +253,17 @@ def layer_windows(c, model_type, layers):
 # the forward pass
 
 
-def rope_inv_freq(cfg):
+def rope_inv_freq(cfg, seq_len=None):
     """inv_freq in float32, as transformers' rope init functions compute it."""
-    dim = cfg.head_dim
+    dim = cfg.rotary_dim
     inv_freq = 1.0 / (cfg.theta ** (torch.arange(0, dim, 2, dtype=torch.int64).float() / dim))
     rs = cfg.rope_scaling
     kind = None if rs is None else rs.get("rope_type", rs.get("type", "default"))  # BC: "type"
     if kind in (None, "default"):
         return inv_freq
+    if kind == "longrope":
+        inv, _ = longrope(cfg, seq_len)
+        return inv
     if kind == "linear":
         return inv_freq / rs["factor"]
     if kind == "llama3":
@@ -276,13 +284,41 @@ def rope_inv_freq(cfg):
     raise NotImplementedError(f"rope_scaling type {kind!r}")
 
 
-def rope_cos_sin(inv_freq, positions, dtype):
+def longrope(cfg, seq_len):
+    """_compute_longrope_parameters: (inv_freq, attention_factor)."""
+    rs, c = cfg.rope_scaling, cfg.raw
+    dim = cfg.rotary_dim
+    factor = rs.get("factor")
+    original = c.get("original_max_position_embeddings")
+    if original:
+        factor = c["max_position_embeddings"] / original
+    else:
+        original = c["max_position_embeddings"]
+    attention_factor = rs.get("attention_factor")
+    if attention_factor is None:
+        attention_factor = 1.0 if factor <= 1.0 else math.sqrt(1 + math.log(factor) / math.log(original))
+    if seq_len and seq_len > original:
+        ext = torch.tensor(rs["long_factor"], dtype=torch.float32)
+    else:
+        ext = torch.tensor(rs["short_factor"], dtype=torch.float32)
+    shape = torch.arange(0, dim, 2, dtype=torch.int64).float() / dim
+    return 1.0 / (ext * cfg.theta**shape), attention_factor
+
+
+def attention_scaling(cfg, seq_len):
+    rs = cfg.rope_scaling
+    if rs is not None and rs.get("rope_type", rs.get("type")) == "longrope":
+        return longrope(cfg, seq_len)[1]
+    return 1.0
+
+
+def rope_cos_sin(inv_freq, positions, dtype, scale=1.0):
     """cos, sin [1, T, head_dim] computed in float32, then cast to dtype."""
     inv_freq_expanded = inv_freq[None, :, None].float()  # [1, D/2, 1]
     position_ids_expanded = positions[None, None, :].float()  # [1, 1, T]
     freqs = (inv_freq_expanded @ position_ids_expanded).transpose(1, 2)  # [1, T, D/2]
     emb = torch.cat((freqs, freqs), dim=-1)
-    return emb.cos().to(dtype), emb.sin().to(dtype)
+    return (emb.cos() * scale).to(dtype), (emb.sin() * scale).to(dtype)
 
 
 def rotate_half(x):
@@ -382,7 +418,7 @@ def forward(cfg, weights, ids, mode, windows=None, window_extra=0):
     scaling = hd**-0.5
 
     x = torch.nn.functional.embedding(torch.tensor([ids]), W["model.embed_tokens.weight"])  # [1, T, D]
-    cos, sin = rope_cos_sin(rope_inv_freq(cfg), torch.arange(T), dt)
+    cos, sin = rope_cos_sin(rope_inv_freq(cfg, T), torch.arange(T), dt, attention_scaling(cfg, T))
     cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)  # [1, 1, T, hd]
     for i in range(cfg.layers):
         p = f"model.layers.{i}."
@@ -402,8 +438,9 @@ def forward(cfg, weights, ids, mode, windows=None, window_extra=0):
         if cfg.qk_norm:  # per head, before RoPE (Qwen3)
             q = rms_norm(q, W[p + "self_attn.q_norm.weight"], cfg.eps)
             k = rms_norm(k, W[p + "self_attn.k_norm.weight"], cfg.eps)
-        q = (q * cos) + (rotate_half(q) * sin)
-        k = (k * cos) + (rotate_half(k) * sin)
+        rd = cfg.rotary_dim  # Phi3's partial rotary: the rest of each head passes through
+        q = torch.cat([(q[..., :rd] * cos) + (rotate_half(q[..., :rd]) * sin), q[..., rd:]], dim=-1)
+        k = torch.cat([(k[..., :rd] * cos) + (rotate_half(k[..., :rd]) * sin), k[..., rd:]], dim=-1)
         k = repeat_kv(k, H // Hkv)
         v = repeat_kv(v, H // Hkv)
         scores = torch.matmul(q, k.transpose(2, 3)) * scaling
