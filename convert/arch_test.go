@@ -400,3 +400,44 @@ func TestArchRowsDecode(t *testing.T) {
 		})
 	}
 }
+
+// TestArchLowPrecision: the fused and transposed tensors of the new
+// layouts load packed as bf16 (and as q8_0, which rows of 16 cannot hold:
+// f16, as WeightDType falls back), with logits near the float32 load's.
+func TestArchLowPrecision(t *testing.T) {
+	for _, name := range []string{"phi3-f32", "gpt2-f32"} {
+		for _, dt := range []tensor.DType{tensor.BFloat16, tensor.Q8_0} {
+			t.Run(name+" "+dt.String(), func(t *testing.T) {
+				dir := filepath.Join("testdata", "hf", name)
+				m, err := Load(dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				lp, err := LoadWith(dir, LoadOptions{DType: dt})
+				if err != nil {
+					t.Fatal(err)
+				}
+				packed := 0
+				for _, p := range lp.Params() {
+					if p.Value.DType() != tensor.Float32 {
+						packed++
+					}
+				}
+				if packed == 0 {
+					t.Fatal("no weight was packed")
+				}
+				ids := []int{3, 1, 4, 1, 5, 9, 2, 6}
+				var a, b []float32
+				autograd.NoGrad(func() {
+					a = m.Forward(nil, ids, 1, len(ids)).Value.Contiguous().F32()
+					b = lp.Forward(nil, ids, 1, len(ids)).Value.Contiguous().F32()
+				})
+				for i := range a {
+					if d := a[i] - b[i]; d > 0.15 || d < -0.15 {
+						t.Fatalf("logit %d: %v as %v, %v as float32", i, b[i], dt, a[i])
+					}
+				}
+			})
+		}
+	}
+}

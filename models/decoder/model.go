@@ -117,9 +117,13 @@ func (m *Model) Embeddings(ctx *nn.Ctx, ids []int, B, T int) *autograd.Var {
 		return autograd.Add(x, autograd.Embedding(m.Positions.Weight, rows, B, T)) // [B, T, D]
 	}
 	if m.Positions != nil {
-		pos := ctx.Position()
-		p := autograd.Slice(m.Positions.Weight, 0, pos, pos+T) // [T, D]
-		x = autograd.Add(x, p)
+		// Gathered rather than sliced: a table held as bf16/f16/q8_0 has
+		// no views.
+		rows := make([]int, T)
+		for i := range rows {
+			rows[i] = ctx.Position() + i
+		}
+		x = autograd.Add(x, autograd.Embedding(m.Positions.Weight, rows, 1, T)) // + [1, T, D]
 	}
 	return x
 }
