@@ -18,7 +18,7 @@ import (
 
 // archFixtures are the fixtures under testdata/hf of the architectures
 // beyond Llama, Mistral and Qwen2 (TestHFReference checks their logits).
-var archFixtures = []string{"qwen3-f32", "qwen3-bias-window", "phi3-f32", "phi3-longrope", "phi3-longrope-short", "gpt2-f32"}
+var archFixtures = []string{"qwen3-f32", "qwen3-bias-window", "phi3-f32", "phi3-longrope", "phi3-longrope-short", "gpt2-f32", "gemma3-f32"}
 
 // readCheckpoint returns every tensor of a safetensors checkpoint in dir,
 // by its name in the files, as float32.
@@ -152,6 +152,28 @@ func TestArchConfigs(t *testing.T) {
 	if q.HeadDimOrDefault() != 128 || q.QKNorm() != "rmsnorm" {
 		t.Errorf("Qwen3 without head_dim: head_dim %d (want Qwen3Config's 128), q/k norm %q", q.HeadDimOrDefault(), q.QKNorm())
 	}
+	g, err := decoder.ParseConfig("config.json", []byte(`{"model_type": "gemma3_text", "hidden_size": 16, "intermediate_size": 32,
+		"num_hidden_layers": 12, "num_attention_heads": 4, "vocab_size": 16, "max_position_embeddings": 32,
+		"attn_logit_softcapping": null, "final_logit_softcapping": null}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sliding []int
+	for i := range g.NumHiddenLayers {
+		if g.Sliding(i) {
+			sliding = append(sliding, i)
+		}
+	}
+	// Gemma3TextConfig: head_dim 256, gelu_pytorch_tanh, tied, 1e6 and 1e4
+	// bases, query_pre_attn_scalar 256, window 4096, every 6th layer global.
+	if g.HeadDimOrDefault() != 256 || g.HiddenAct != "gelu_pytorch_tanh" || !g.TieWordEmbeddings || g.RopeThetaAt(5) != 1e6 ||
+		g.RopeThetaAt(0) != 1e4 || g.AttentionScale() != 1.0/16 || g.WindowAt(0) != 4096 || g.WindowAt(5) != 0 ||
+		!slices.Equal(sliding, []int{0, 1, 2, 3, 4, 6, 7, 8, 9, 10}) || g.NormName() != "gemma_rmsnorm" || g.LayoutName() != "prepost" {
+		t.Errorf("Gemma 3 defaults read as %+v (sliding layers %v)", g, sliding)
+	}
+	if out := string(g.JSON()); !strings.Contains(out, `"hidden_activation": "gelu_pytorch_tanh"`) || strings.Contains(out, `"hidden_act"`) {
+		t.Errorf("Gemma 3 config.json does not name hidden_activation as Gemma3TextConfig does:\n%s", out)
+	}
 }
 
 // TestArchRefusals: configs of the new architectures with a feature loom
@@ -170,6 +192,8 @@ func TestArchRefusals(t *testing.T) {
 	}
 	const phi3 = `"model_type": "phi3", "hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
 		"num_attention_heads": 4, "vocab_size": 16, "max_position_embeddings": 32`
+	const gemma3 = `"model_type": "gemma3_text", "hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
+		"num_attention_heads": 4, "head_dim": 8, "vocab_size": 16, "max_position_embeddings": 32`
 	const gpt2 = `"model_type": "gpt2", "n_embd": 16, "n_layer": 1, "n_head": 4, "vocab_size": 16, "n_positions": 32`
 	for _, tc := range []struct{ name, config, want string }{
 		{"llama partial rotary", `{"model_type": "llama", "hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
@@ -181,6 +205,9 @@ func TestArchRefusals(t *testing.T) {
 		{"phi3 longrope factors", `{` + phi3 + `, "original_max_position_embeddings": 16,
 			"rope_scaling": {"type": "longrope", "long_factor": [1, 1, 1], "short_factor": [1, 1]}}`, `has 3 long_factor and 2 short_factor values, want 2 each`},
 		{"phi3 bias", `{` + phi3 + `, "attention_bias": true}`, `Phi-3 has no biases`},
+		{"gemma3 attention soft-capping", `{` + gemma3 + `, "attn_logit_softcapping": 50.0}`, `"attn_logit_softcapping": attention logit soft-capping`},
+		{"gemma3 final soft-capping", `{` + gemma3 + `, "final_logit_softcapping": 30.0}`, `"final_logit_softcapping": final logit soft-capping`},
+		{"gemma3 bidirectional", `{` + gemma3 + `, "use_bidirectional_attention": true}`, `"use_bidirectional_attention" is true`},
 		{"gpt2 layer-index scaling", `{` + gpt2 + `, "scale_attn_by_inverse_layer_idx": true}`, `"scale_attn_by_inverse_layer_idx" is true`},
 		{"gpt2 unscaled", `{` + gpt2 + `, "scale_attn_weights": false}`, `"scale_attn_weights" is false`},
 		{"gpt2 llama key", `{` + gpt2 + `, "hidden_size": 16}`, `"hidden_size" is not a key of GPT2LMHeadModel (its name there is "n_embd")`},

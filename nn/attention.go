@@ -58,6 +58,9 @@ type AttentionConfig struct {
 	// RopeInvFreq, when set, replaces the frequencies derived from
 	// RopeTheta (rope scaling).
 	RopeInvFreq []float32
+	// Scale replaces the score scale 1/√HeadDim when not 0 (Gemma's
+	// query_pre_attn_scalar^-0.5).
+	Scale float64
 	// RopeVariant rotates part of each head, scales the tables, or
 	// switches to long frequencies (zero: none of these).
 	RopeVariant RopeVariant
@@ -142,7 +145,7 @@ func NewAttention(c AttentionConfig) (*Attention, error) {
 		}
 	}
 	qkvBias := c.Bias || c.QKVBias
-	a := &Attention{Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, Window: c.Window, Kind: c.Kind, Dropout: c.Dropout, Layer: c.Layer}
+	a := &Attention{Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, Window: c.Window, Kind: c.Kind, Dropout: c.Dropout, Layer: c.Layer, ScaleOverride: c.Scale}
 	for i, p := range []struct {
 		dst     *Layer
 		in, out int

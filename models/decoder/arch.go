@@ -48,6 +48,14 @@ type arch struct {
 	// defaults sets what the class fixes or defaults when config.json
 	// (keys present, by the class's names) leaves it out.
 	defaults func(c *Config, present map[string]bool)
+	// aliases rename some of the class's keys to Config's, the others
+	// keeping their names (Gemma's hidden_activation is hidden_act).
+	aliases [][2]string
+	// slidingPattern: the class reads sliding_window_pattern (Gemma 3).
+	slidingPattern bool
+	// embedScale multiplies the embeddings by √hidden_size, rounded to
+	// float32 (Gemma3TextScaledWordEmbedding's embed_scale).
+	embedScale bool
 	// longrope and partialRotary: the class reads rope_scaling "longrope"
 	// and partial_rotary_factor (Phi3's rotary embedding).
 	longrope, partialRotary bool
@@ -66,7 +74,49 @@ var architectures = map[string]arch{
 func init() {
 	// Here rather than in the literal: their validate funcs read configs
 	// through methods that look the table up.
-	architectures["phi3"], architectures["gpt2"] = phi3, gpt2
+	architectures["phi3"], architectures["gpt2"], architectures["gemma3_text"] = phi3, gpt2, gemma3
+}
+
+// gemma3 is Gemma3ForCausalLM (transformers' modeling_gemma3.py, the text
+// model): embeddings times √hidden_size, Gemma's (1+w) RMSNorm
+// everywhere, a norm after attention and after the MLP as well as before
+// each (the "prepost" layout), q and k normed per head, scores scaled by
+// query_pre_attn_scalar^-0.5, sliding-window layers with their own rotary
+// base (rope_local_base_freq, no scaling) between the global ones, a GeGLU
+// MLP (hidden_activation gelu_pytorch_tanh), the head tied.
+var gemma3 = arch{class: "Gemma3ForCausalLM", qkNorm: "gemma_rmsnorm", slidingPattern: true, embedScale: true,
+	defaultHeadDim: 256,
+	aliases:        [][2]string{{"hidden_activation", "hidden_act"}},
+	implied:        Options{Norm: "gemma_rmsnorm", Layout: "prepost"},
+	// Soft-capping (null in Gemma 3's configs) is refused when set: see
+	// hfUnsupported.
+	tolerated: []string{"cache_implementation"},
+	// EmbeddingGemma's bidirectional attention is not a causal LM.
+	requires: map[string]string{"use_bidirectional_attention": "false"},
+	defaults: func(c *Config, present map[string]bool) {
+		if !present["tie_word_embeddings"] {
+			c.TieWordEmbeddings = true
+		}
+		if !present["hidden_activation"] {
+			c.HiddenAct = "gelu_pytorch_tanh"
+		}
+		if !present["rope_theta"] {
+			c.RopeTheta = 1e6
+		}
+		if !present["rope_local_base_freq"] {
+			c.RopeLocalBaseFreq = 10000
+		}
+		if !present["query_pre_attn_scalar"] {
+			c.QueryPreAttnScalar = 256
+		}
+		if !present["sliding_window_pattern"] && !present["layer_types"] {
+			c.SlidingWindowPattern = 6
+		}
+		if !present["sliding_window"] {
+			w := 4096
+			c.SlidingWindow = &w
+		}
+	},
 }
 
 // phi3 is Phi3ForCausalLM (transformers' modeling_phi3.py): Llama's
@@ -137,7 +187,7 @@ var gpt2 = arch{class: "GPT2LMHeadModel",
 
 // renameIn rewrites the class's keys of config.json data to Config's.
 func (a arch) renameIn(name string, data []byte) ([]byte, error) {
-	if a.keys == nil {
+	if a.keys == nil && a.aliases == nil {
 		return data, nil
 	}
 	var m map[string]json.RawMessage
@@ -148,7 +198,7 @@ func (a arch) renameIn(name string, data []byte) ([]byte, error) {
 	for k, v := range m {
 		out[k] = v
 	}
-	for _, kv := range a.keys {
+	for _, kv := range slices.Concat(a.keys, a.aliases) {
 		if kv[0] == kv[1] {
 			continue
 		}
@@ -192,12 +242,22 @@ func (a arch) checkArchKeys(keys map[string]json.RawMessage) error {
 // jsonOut writes config as the class's config.json: Config's keys renamed
 // to the class's, and only those (for a class with keys).
 func (a arch) jsonOut(b []byte) []byte {
-	if a.keys == nil {
+	if a.keys == nil && a.aliases == nil {
 		return b
 	}
 	var m map[string]json.RawMessage
 	if json.Unmarshal(b, &m) != nil {
 		return b
+	}
+	if a.keys == nil { // aliases only: rename them, keep the rest
+		for _, kv := range a.aliases {
+			if v, ok := m[kv[1]]; ok {
+				delete(m, kv[1])
+				m[kv[0]] = v
+			}
+		}
+		r, _ := json.MarshalIndent(m, "", "  ")
+		return r
 	}
 	out := map[string]json.RawMessage{}
 	for _, kv := range a.keys {
@@ -220,7 +280,7 @@ func (a arch) applyImplied(c *Config) error {
 		key  string
 		have *string
 		want string
-	}{{"loom.norm", &o.Norm, im.Norm}, {"loom.positions", &o.Positions, im.Positions}, {"loom.ffn", &o.FFN, im.FFN}} {
+	}{{"loom.norm", &o.Norm, im.Norm}, {"loom.positions", &o.Positions, im.Positions}, {"loom.ffn", &o.FFN, im.FFN}, {"loom.layout", &o.Layout, im.Layout}} {
 		if f.want == "" {
 			continue
 		}
@@ -273,9 +333,9 @@ func (a arch) checkImplied(c *Config) error {
 	if err := a.applyImplied(&d); err != nil {
 		return err
 	}
-	if d.Loom.Norm != c.Loom.Norm || d.Loom.Positions != c.Loom.Positions || d.Loom.FFN != c.Loom.FFN || d.Loom.NormBias != c.Loom.NormBias {
-		return fmt.Errorf("model_type %s needs loom.norm %q, loom.norm_bias %v, loom.positions %q and loom.ffn %q",
-			c.ModelType, d.Loom.Norm, d.Loom.NormBias, d.Loom.Positions, d.Loom.FFN)
+	if d.Loom.Norm != c.Loom.Norm || d.Loom.Positions != c.Loom.Positions || d.Loom.FFN != c.Loom.FFN || d.Loom.NormBias != c.Loom.NormBias || d.Loom.Layout != c.Loom.Layout {
+		return fmt.Errorf("model_type %s needs loom.norm %q, loom.norm_bias %v, loom.positions %q, loom.ffn %q and loom.layout %q",
+			c.ModelType, d.Loom.Norm, d.Loom.NormBias, d.Loom.Positions, d.Loom.FFN, d.Loom.Layout)
 	}
 	return nil
 }

@@ -75,8 +75,8 @@ func selfAttention(p Parts) (Attention, error) {
 	a, err := nn.NewAttention(nn.AttentionConfig{
 		Prefix: nn.Join(p.Prefix, "self_attn"), Dim: c.HiddenSize, Heads: c.NumAttentionHeads,
 		KVHeads: c.KVHeads(), HeadDim: c.HeadDimOrDefault(), Bias: c.AttentionBias, QKVBias: c.QKVBias(),
-		RopeTheta: ropeTheta(c), RopeInvFreq: c.RopeInvFreq(), Window: c.WindowAt(p.Layer), Layer: p.Layer,
-		QKNorm: c.QKNorm(), QKNormEps: c.RMSNormEps, RopeVariant: c.RopeVariant(),
+		RopeTheta: c.RopeThetaAt(p.Layer), RopeInvFreq: c.RopeInvFreqAt(p.Layer), Window: c.WindowAt(p.Layer), Layer: p.Layer,
+		QKNorm: c.QKNorm(), QKNormEps: c.RMSNormEps, RopeVariant: c.RopeVariant(), Scale: c.AttentionScale(),
 		Init: p.layerInit("attn"),
 	})
 	if err != nil {
@@ -168,9 +168,37 @@ func (c *Config) RopeVariant() nn.RopeVariant {
 	return v
 }
 
-func ropeTheta(c *Config) float64 {
-	if c.PositionsName() == "rope" {
-		return c.RopeTheta
+// local reports whether layer i takes rope_local_base_freq without
+// scaling (Gemma 3's sliding-window layers).
+func (c *Config) local(i int) bool { return c.RopeLocalBaseFreq > 0 && c.Sliding(i) }
+
+// RopeThetaAt returns layer i's rotary base (0: no rotary embeddings).
+func (c *Config) RopeThetaAt(i int) float64 {
+	switch {
+	case c.PositionsName() != "rope":
+		return 0
+	case c.local(i):
+		return c.RopeLocalBaseFreq
+	}
+	return c.RopeTheta
+}
+
+// RopeInvFreqAt returns layer i's rotary frequencies when rope_scaling
+// changes them (nil otherwise): RopeInvFreq, except in Gemma 3's local
+// layers, which are not scaled (Gemma3RotaryEmbedding of
+// rope_local_base_freq, rope_type default).
+func (c *Config) RopeInvFreqAt(i int) []float32 {
+	if c.local(i) {
+		return nil
+	}
+	return c.RopeInvFreq()
+}
+
+// AttentionScale returns the score scale when it is not head_dim^-0.5
+// (query_pre_attn_scalar^-0.5), else 0.
+func (c *Config) AttentionScale() float64 {
+	if c.QueryPreAttnScalar > 0 {
+		return 1 / math.Sqrt(c.QueryPreAttnScalar)
 	}
 	return 0
 }

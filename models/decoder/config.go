@@ -12,8 +12,8 @@ import (
 )
 
 // Config is a Hugging Face config.json for LlamaForCausalLM (or the class
-// of model_type, arch.go: Mistral, Qwen2, Qwen3, Phi-3, GPT-2, whose
-// config keys are read under Llama's names), with loom's own options under
+// of model_type, arch.go: Mistral, Qwen2, Qwen3, Phi-3, GPT-2, Gemma 3
+// text; GPT-2's and Gemma's own key names are read under Llama's), with loom's own options under
 // the "loom" key.
 type Config struct {
 	Architectures         []string `json:"architectures"`
@@ -51,8 +51,18 @@ type Config struct {
 	PartialRotaryFactor float64 `json:"partial_rotary_factor,omitempty"`
 	// OriginalMaxPositionEmbeddings is the pretraining context of a
 	// context-extended model (Phi-3 with "longrope").
-	OriginalMaxPositionEmbeddings int     `json:"original_max_position_embeddings,omitempty"`
-	Loom                          Options `json:"loom,omitzero"`
+	OriginalMaxPositionEmbeddings int `json:"original_max_position_embeddings,omitempty"`
+	// QueryPreAttnScalar, when set, makes the score scale
+	// query_pre_attn_scalar^-0.5 in place of head_dim^-0.5 (Gemma).
+	QueryPreAttnScalar float64 `json:"query_pre_attn_scalar,omitempty"`
+	// RopeLocalBaseFreq is the rotary base of the sliding-window layers,
+	// which take no rope_scaling (Gemma 3; 0: rope_theta everywhere).
+	RopeLocalBaseFreq float64 `json:"rope_local_base_freq,omitempty"`
+	// SlidingWindowPattern makes layer i a sliding-window layer unless
+	// (i+1) is a multiple of it (Gemma 3's older configs; layer_types
+	// wins when present).
+	SlidingWindowPattern int     `json:"sliding_window_pattern,omitempty"`
+	Loom                 Options `json:"loom,omitzero"`
 }
 
 // RopeScaling is transformers' rope_scaling: "linear" divides the
@@ -137,8 +147,8 @@ func (c *Config) WindowAt(i int) int {
 	if c.SlidingWindow == nil || *c.SlidingWindow <= 0 {
 		return 0
 	}
-	if len(c.LayerTypes) > 0 {
-		if i < len(c.LayerTypes) && c.LayerTypes[i] == "sliding_attention" {
+	if len(c.LayerTypes) > 0 || c.arch().slidingPattern {
+		if c.Sliding(i) {
 			return *c.SlidingWindow
 		}
 		return 0
@@ -156,6 +166,19 @@ func (c *Config) WindowAt(i int) int {
 		}
 	}
 	return *c.SlidingWindow
+}
+
+// Sliding reports whether layer i is a "sliding_attention" layer by
+// layer_types, or else by sliding_window_pattern (Gemma3TextConfig:
+// (i+1) % pattern != 0) for a type that reads it.
+func (c *Config) Sliding(i int) bool {
+	if len(c.LayerTypes) > 0 {
+		return i < len(c.LayerTypes) && c.LayerTypes[i] == "sliding_attention"
+	}
+	if p := c.SlidingWindowPattern; c.arch().slidingPattern && p > 0 {
+		return (i+1)%p != 0
+	}
+	return false
 }
 
 // QKVBias reports whether q, k and v have biases (always in Qwen2).

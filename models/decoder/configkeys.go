@@ -67,20 +67,23 @@ func checkKeys(data []byte, archKeys []string) error {
 	if err != nil {
 		return err
 	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
+		return err
+	}
 	var errs []error
 	for _, k := range unknown {
 		if k == "rope_parameters" {
 			continue // read by readRopeParameters
 		}
 		if why, ok := hfUnsupported[k]; ok {
+			if bytes.Equal(bytes.TrimSpace(top[k]), []byte("null")) {
+				continue // the feature is off (Gemma 3's soft-capping: null)
+			}
 			errs = append(errs, fmt.Errorf("%q: %s", k, why))
 			continue
 		}
 		errs = append(errs, fmt.Errorf("%q is not a key loom knows%s; if it changes the computation loom cannot honour it, and if it does not, remove it", k, suggest.DidYouMean(k, known)))
-	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(data, &top); err != nil {
-		return err
 	}
 	if raw, ok := top["loom"]; ok && !bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		dec := json.NewDecoder(bytes.NewReader(raw))

@@ -2,6 +2,7 @@ package decoder
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/loomml/loom/autograd"
@@ -112,6 +113,10 @@ func (m *Model) Hidden(ctx *nn.Ctx, ids []int, B, T int) *autograd.Var {
 // positions) [B, T, D].
 func (m *Model) Embeddings(ctx *nn.Ctx, ids []int, B, T int) *autograd.Var {
 	x := m.Embed.Forward(ids, B, T) // [B, T, D]
+	if m.Config.arch().embedScale {
+		// Gemma3TextScaledWordEmbedding: √hidden_size as a float32.
+		x = autograd.MulScalar(x, float64(float32(math.Sqrt(float64(m.Config.HiddenSize)))))
+	}
 	if ctx.RowPositions() != nil && m.Positions != nil {
 		rows, _ := ctx.RowLayout(B, T)
 		return autograd.Add(x, autograd.Embedding(m.Positions.Weight, rows, B, T)) // [B, T, D]

@@ -230,6 +230,45 @@ def gpt2_config(**kw):
     return c
 
 
+def gemma3_config(**kw):
+    c = {
+        "architectures": ["Gemma3ForCausalLM"],
+        "attention_bias": False,
+        "attention_dropout": 0.0,
+        "attn_logit_softcapping": None,
+        "bos_token_id": 2,
+        "cache_implementation": "hybrid",
+        "eos_token_id": 1,
+        "final_logit_softcapping": None,
+        # head_dim 8 with 4 heads (32 wide for a hidden size of 16), and a
+        # query_pre_attn_scalar that is not head_dim, so the scale shows.
+        "head_dim": 8,
+        "hidden_activation": "gelu_pytorch_tanh",
+        "hidden_size": HIDDEN,
+        "initializer_range": 0.02,
+        "intermediate_size": INTER,
+        "max_position_embeddings": MAXPOS,
+        "model_type": "gemma3_text",
+        "num_attention_heads": HEADS,
+        "num_hidden_layers": LAYERS,
+        "num_key_value_heads": 2,
+        "pad_token_id": 0,
+        "query_pre_attn_scalar": 20,
+        "rms_norm_eps": 1e-06,
+        "rope_local_base_freq": 10000.0,
+        "rope_scaling": {"factor": 2.0, "rope_type": "linear"},
+        "rope_theta": 1000000.0,
+        "sliding_window": 4,
+        "sliding_window_pattern": 2,
+        "torch_dtype": "float32",
+        "transformers_version": "4.50.0",  # the first with Gemma 3
+        "use_cache": True,
+        "vocab_size": VOCAB,
+    }
+    c.update(kw)
+    return c
+
+
 def make_weights(cfg, seed):
     """Random weights, scaled so that activations are O(1): attention is far
     from uniform and logits are of magnitude ~1-3 (initializer_range 0.02
@@ -242,6 +281,8 @@ def make_weights(cfg, seed):
     D, I, V = cfg.hidden, cfg.intermediate, cfg.raw["vocab_size"]
     if cfg.model_type == "gpt2":
         return make_weights_gpt2(cfg, rnd, D, I, V)
+    if cfg.model_type == "gemma3_text":
+        return make_weights_gemma3(cfg, rnd, D, I, V)
     H, Hkv, hd = cfg.heads, cfg.kv_heads, cfg.head_dim
     w = {"model.embed_tokens.weight": rnd(V, D, std=0.5)}
     for i in range(cfg.layers):
@@ -276,6 +317,27 @@ def make_weights(cfg, seed):
             p = f"model.layers.{i}."
             w[p + "self_attn.qkv_proj.weight"] = torch.cat([w.pop(p + f"self_attn.{n}_proj.weight") for n in "qkv"])
             w[p + "mlp.gate_up_proj.weight"] = torch.cat([w.pop(p + "mlp.gate_proj.weight"), w.pop(p + "mlp.up_proj.weight")])
+    return w
+
+
+def make_weights_gemma3(cfg, rnd, D, I, V):
+    """Gemma 3's tensors; norm weights are offsets from 1 (w in 1 + w)."""
+    H, Hkv, hd = cfg.heads, cfg.kv_heads, cfg.head_dim
+    w = {"model.embed_tokens.weight": rnd(V, D, std=0.5)}  # also the (tied) head: logits ~1-5
+    for i in range(cfg.layers):
+        p = f"model.layers.{i}."
+        for n in ("input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm", "post_feedforward_layernorm"):
+            w[p + n + ".weight"] = rnd(D, std=0.2)
+        w[p + "self_attn.q_proj.weight"] = rnd(H * hd, D, std=1.2 / D**0.5)
+        w[p + "self_attn.k_proj.weight"] = rnd(Hkv * hd, D, std=1.2 / D**0.5)
+        w[p + "self_attn.v_proj.weight"] = rnd(Hkv * hd, D, std=1 / D**0.5)
+        w[p + "self_attn.o_proj.weight"] = rnd(D, H * hd, std=1 / (H * hd) ** 0.5)
+        w[p + "self_attn.q_norm.weight"] = rnd(hd, std=0.3)
+        w[p + "self_attn.k_norm.weight"] = rnd(hd, std=0.3)
+        w[p + "mlp.gate_proj.weight"] = rnd(I, D, std=1 / D**0.5)
+        w[p + "mlp.up_proj.weight"] = rnd(I, D, std=1 / D**0.5)
+        w[p + "mlp.down_proj.weight"] = rnd(D, I, std=1 / I**0.5)
+    w["model.norm.weight"] = rnd(D, std=0.2)
     return w
 
 
@@ -438,6 +500,20 @@ def check_longrope(name, cfg, w, ids, lg):
     print(f"    attention factor {ref.longrope(cfg, len(ids))[1]:.6f}")
 
 
+def check_gemma3(name, cfg, w, ids, lg):
+    print(f"    sliding layers {cfg.sliding}, windows {cfg.windows}")
+    differs(name, "window vs none", lg, ref.forward(cfg, w, ids, "weights", windows=[None] * cfg.layers))
+    c = dict(cfg.raw)
+    c["rope_local_base_freq"] = c["rope_theta"]
+    differs(name, "local rotary base vs the global one", lg, ref.forward(ref.Config(c), w, ids, "weights"))
+    c = dict(cfg.raw)
+    c["rope_scaling"] = None
+    differs(name, "global rope scaling vs none", lg, ref.forward(ref.Config(c), w, ids, "weights"))
+    c = dict(cfg.raw)
+    c["query_pre_attn_scalar"] = c["head_dim"]
+    differs(name, "query_pre_attn_scalar vs head_dim", lg, ref.forward(ref.Config(c), w, ids, "weights"))
+
+
 CASES = [
     Case("llama-f32", llama_config(), 1, note="GQA 4 query / 2 key-value heads, untied lm_head, rope_theta 10000, head_dim from hidden/heads"),
     Case("llama-bf16", llama_config(torch_dtype="bfloat16"), 2, stored="bfloat16", modes=("weights", "bfloat16"),
@@ -478,6 +554,8 @@ CASES = [
          note="Phi-3 longrope past the original context (8 < 12 tokens: long factors, attention factor sqrt(2)), partial_rotary_factor 0.75 (6 of 8 values rotated), 2 heads of 8, MQA"),
     Case("phi3-longrope-short", phi3_config(**LONGROPE, original_max_position_embeddings=16), 16, check=check_longrope,
          note="Phi-3 longrope within the original context (16 >= 12 tokens: short factors, attention factor sqrt(1.5)), partial_rotary_factor 0.75"),
+    Case("gemma3-f32", gemma3_config(), 17, check=check_gemma3,
+         note="Gemma 3 text: sqrt(hidden) embedding scale, (1+w) RMSNorm before and after attention and MLP, q/k norms, query_pre_attn_scalar 20, sliding layer 0 (window 4, rope_local_base_freq 1e4) and global layer 1 (rope_theta 1e6, linear scaling 2), GeGLU, tied head"),
     Case("gpt2-f32", gpt2_config(), 14, check=check_gpt2,
          note="GPT-2: learned positions, LayerNorm with bias, gelu_new, Conv1D weights [in, out], fused c_attn, biases everywhere, tied head"),
 ]

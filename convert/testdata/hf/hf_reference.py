@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Reference forward pass of Hugging Face LlamaForCausalLM, MistralForCausalLM,
-Qwen2ForCausalLM, Qwen3ForCausalLM, Phi3ForCausalLM and GPT2LMHeadModel, in
+Qwen2ForCausalLM, Qwen3ForCausalLM, Phi3ForCausalLM, GPT2LMHeadModel and
+Gemma3ForCausalLM (text), in
 plain PyTorch (no transformers needed), on the checkpoint's own tensor names
 and layouts.
 
@@ -45,6 +46,16 @@ It follows transformers' modeling code step by step (eager attention):
     of n_embd each; scores / sqrt(head_dim) (scale_attn_weights), causal
     mask, softmax; ln_f; logits = x @ wte^T (tied head);
     activation_function gelu_new (tanh approximation).
+  * Gemma 3 (modeling_gemma3.py, forward_gemma3): embeddings times
+    sqrt(hidden_size) as a float32 scalar (Gemma3TextScaledWordEmbedding);
+    Gemma3RMSNorm = x * rsqrt(mean(x^2) + eps) * (1 + w) in float32; per
+    layer x += post_attention_layernorm(attn(input_layernorm x)),
+    x += post_feedforward_layernorm(mlp(pre_feedforward_layernorm x));
+    q_norm/k_norm (Gemma3RMSNorm over head_dim) before RoPE; scores times
+    query_pre_attn_scalar^-0.5; sliding layers ((i+1) % sliding_window_pattern
+    != 0, or layer_types) use the window and rotary base rope_local_base_freq
+    without scaling, the others rope_theta with rope_scaling; GeGLU MLP
+    (hidden_activation); tied head; soft-capping must be null.
 
 Modes (--dtype):
   float32   weights widened to float32, all compute in float32.
@@ -173,10 +184,13 @@ class Config:
     def __init__(self, c):
         self.raw = c
         self.model_type = c.get("model_type", "llama")
-        if self.model_type not in ("llama", "mistral", "qwen2", "qwen3", "phi3", "gpt2"):
-            raise ValueError(f"model_type {self.model_type!r}: the reference knows llama, mistral, qwen2, qwen3, phi3 and gpt2")
+        if self.model_type not in ("llama", "mistral", "qwen2", "qwen3", "phi3", "gpt2", "gemma3_text"):
+            raise ValueError(f"model_type {self.model_type!r}: the reference knows llama, mistral, qwen2, qwen3, phi3, gpt2 and gemma3_text")
         if self.model_type == "gpt2":
             self.init_gpt2(c)
+            return
+        if self.model_type == "gemma3_text":
+            self.init_gemma3(c)
             return
         self.hidden = c["hidden_size"]
         self.intermediate = c["intermediate_size"]
@@ -204,6 +218,32 @@ class Config:
             self.rotary_dim = int(self.head_dim * c.get("partial_rotary_factor", 1.0))
         self.mlp_bias = llama and c.get("mlp_bias", False)
         self.windows = layer_windows(c, self.model_type, self.layers)
+
+    def init_gemma3(self, c):
+        """Gemma3TextConfig's keys and defaults."""
+        self.hidden = c["hidden_size"]
+        self.intermediate = c["intermediate_size"]
+        self.layers = c["num_hidden_layers"]
+        self.heads = c["num_attention_heads"]
+        self.kv_heads = c.get("num_key_value_heads") or self.heads
+        self.head_dim = c.get("head_dim", 256)
+        self.rotary_dim = self.head_dim
+        self.eps = c.get("rms_norm_eps", 1e-6)
+        self.theta = c.get("rope_theta", 1e6)
+        self.local_theta = c.get("rope_local_base_freq", 10000.0)
+        self.rope_scaling = c.get("rope_scaling")
+        self.act = c.get("hidden_activation", "gelu_pytorch_tanh")
+        self.tie = c.get("tie_word_embeddings", True)
+        self.scalar = c.get("query_pre_attn_scalar", 256)
+        if c.get("attn_logit_softcapping") is not None or c.get("final_logit_softcapping") is not None:
+            raise NotImplementedError("soft-capping")
+        types = c.get("layer_types")
+        if types is None:
+            pattern = c.get("sliding_window_pattern", 6)
+            types = ["sliding_attention" if (i + 1) % pattern else "full_attention" for i in range(self.layers)]
+        self.sliding = [t == "sliding_attention" for t in types]
+        w = c.get("sliding_window", 4096)
+        self.windows = [w if s else None for s in self.sliding]
 
     def init_gpt2(self, c):
         """GPT2Config's keys and defaults."""
@@ -408,6 +448,8 @@ def forward(cfg, weights, ids, mode, windows=None, window_extra=0):
         raise ValueError(f"mode {mode!r}, want one of {MODES}")
     if cfg.model_type == "gpt2":
         return forward_gpt2(cfg, weights, ids, mode)
+    if cfg.model_type == "gemma3_text":
+        return forward_gemma3(cfg, weights, ids, mode, windows)
     check_names(cfg, weights)
     dt = torch.bfloat16 if mode == "bfloat16" else torch.float32
     W = {k: v.to(dt) for k, v in weights.items()}
@@ -507,6 +549,66 @@ def forward_gpt2(cfg, weights, ids, mode):
     x = ln(x, "transformer.ln_f")
     logits = torch.nn.functional.linear(x, W["transformer.wte.weight"])
     return logits[0].float()
+
+
+def gemma_rms_norm(x, weight, eps):
+    """Gemma3RMSNorm: normalised in float32, times (1 + weight), cast back."""
+    h = x.float()
+    h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + eps)
+    return (h * (1.0 + weight.float())).type_as(x)
+
+
+@torch.no_grad()
+def forward_gemma3(cfg, weights, ids, mode, windows=None):
+    """Gemma3ForCausalLM's logits [T, V] for one sequence (eager attention)."""
+    if mode not in MODES:
+        raise ValueError(f"mode {mode!r}, want one of {MODES}")
+    dt = torch.bfloat16 if mode == "bfloat16" else torch.float32
+    W = {k: v.to(dt) for k, v in weights.items()}
+    windows = cfg.windows if windows is None else windows
+    act = activation(cfg.act)
+    T, H, Hkv, hd = len(ids), cfg.heads, cfg.kv_heads, cfg.head_dim
+    want = {"model.embed_tokens.weight", "model.norm.weight"} | ({"lm_head.weight"} if not cfg.tie else set())
+    for i in range(cfg.layers):
+        p = f"model.layers.{i}."
+        want |= {p + n + ".weight" for n in ("input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm", "post_feedforward_layernorm",
+                                            "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+                                            "self_attn.q_norm", "self_attn.k_norm", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj")}
+    if set(W) != want:
+        raise ValueError(f"checkpoint tensors differ from Gemma 3: missing {sorted(want - set(W))}, unexpected {sorted(set(W) - want)}")
+    x = torch.nn.functional.embedding(torch.tensor([ids]), W["model.embed_tokens.weight"])
+    x = x * torch.tensor(cfg.hidden**0.5).to(dt)
+    glob = rope_cos_sin(rope_inv_freq(cfg, T), torch.arange(T), dt)
+    local_cfg = Config.__new__(Config)
+    local_cfg.rotary_dim, local_cfg.theta, local_cfg.rope_scaling = hd, cfg.local_theta, None
+    loc = rope_cos_sin(rope_inv_freq(local_cfg, T), torch.arange(T), dt)
+    for i in range(cfg.layers):
+        p = f"model.layers.{i}."
+        cos, sin = loc if cfg.sliding[i] else glob
+        cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)
+        residual = x
+        h = gemma_rms_norm(x, W[p + "input_layernorm.weight"], cfg.eps)
+        q = linear(h, W, p + "self_attn.q_proj").view(1, T, H, hd).transpose(1, 2)
+        k = linear(h, W, p + "self_attn.k_proj").view(1, T, Hkv, hd).transpose(1, 2)
+        v = linear(h, W, p + "self_attn.v_proj").view(1, T, Hkv, hd).transpose(1, 2)
+        q = gemma_rms_norm(q, W[p + "self_attn.q_norm.weight"], cfg.eps)
+        k = gemma_rms_norm(k, W[p + "self_attn.k_norm.weight"], cfg.eps)
+        q = (q * cos) + (rotate_half(q) * sin)
+        k = (k * cos) + (rotate_half(k) * sin)
+        k, v = repeat_kv(k, H // Hkv), repeat_kv(v, H // Hkv)
+        scores = torch.matmul(q, k.transpose(2, 3)) * cfg.scalar**-0.5
+        scores = scores + causal_mask(T, windows[i], dt)
+        probs = torch.nn.functional.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
+        o = torch.matmul(probs, v).transpose(1, 2).contiguous().reshape(1, T, H * hd)
+        h = gemma_rms_norm(linear(o, W, p + "self_attn.o_proj"), W[p + "post_attention_layernorm.weight"], cfg.eps)
+        x = residual + h
+        residual = x
+        h = gemma_rms_norm(x, W[p + "pre_feedforward_layernorm.weight"], cfg.eps)
+        h = linear(act(linear(h, W, p + "mlp.gate_proj")) * linear(h, W, p + "mlp.up_proj"), W, p + "mlp.down_proj")
+        x = residual + gemma_rms_norm(h, W[p + "post_feedforward_layernorm.weight"], cfg.eps)
+    x = gemma_rms_norm(x, W["model.norm.weight"], cfg.eps)
+    head = W["model.embed_tokens.weight"] if cfg.tie else W["lm_head.weight"]
+    return torch.nn.functional.linear(x, head)[0].float()
 
 
 def load(d):
