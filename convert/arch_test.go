@@ -18,7 +18,7 @@ import (
 
 // archFixtures are the fixtures under testdata/hf of the architectures
 // beyond Llama, Mistral and Qwen2 (TestHFReference checks their logits).
-var archFixtures = []string{"qwen3-f32", "qwen3-bias-window", "phi3-f32", "phi3-longrope", "phi3-longrope-short", "gpt2-f32", "gemma3-f32"}
+var archFixtures = []string{"qwen3-f32", "qwen3-bias-window", "phi3-f32", "phi3-longrope", "phi3-longrope-short", "gpt2-f32", "gemma3-f32", "gemma2-f32"}
 
 // readCheckpoint returns every tensor of a safetensors checkpoint in dir,
 // by its name in the files, as float32.
@@ -171,6 +171,16 @@ func TestArchConfigs(t *testing.T) {
 		!slices.Equal(sliding, []int{0, 1, 2, 3, 4, 6, 7, 8, 9, 10}) || g.NormName() != "gemma_rmsnorm" || g.LayoutName() != "prepost" {
 		t.Errorf("Gemma 3 defaults read as %+v (sliding layers %v)", g, sliding)
 	}
+	g2, err := decoder.ParseConfig("config.json", []byte(`{"model_type": "gemma2", "hidden_size": 16, "intermediate_size": 32,
+		"num_hidden_layers": 4, "num_attention_heads": 4, "vocab_size": 16, "max_position_embeddings": 32}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Gemma2Config: caps 50 and 30, even layers sliding (window 4096).
+	if *g2.AttnLogitSoftcapping != 50 || *g2.FinalLogitSoftcapping != 30 || g2.WindowAt(0) != 4096 || g2.WindowAt(1) != 0 ||
+		g2.WindowAt(2) != 4096 || g2.QKNorm() != "" || g2.RopeThetaAt(0) != g2.RopeTheta {
+		t.Errorf("Gemma 2 defaults read as %+v", g2)
+	}
 	if out := string(g.JSON()); !strings.Contains(out, `"hidden_activation": "gelu_pytorch_tanh"`) || strings.Contains(out, `"hidden_act"`) {
 		t.Errorf("Gemma 3 config.json does not name hidden_activation as Gemma3TextConfig does:\n%s", out)
 	}
@@ -205,8 +215,9 @@ func TestArchRefusals(t *testing.T) {
 		{"phi3 longrope factors", `{` + phi3 + `, "original_max_position_embeddings": 16,
 			"rope_scaling": {"type": "longrope", "long_factor": [1, 1, 1], "short_factor": [1, 1]}}`, `has 3 long_factor and 2 short_factor values, want 2 each`},
 		{"phi3 bias", `{` + phi3 + `, "attention_bias": true}`, `Phi-3 has no biases`},
-		{"gemma3 attention soft-capping", `{` + gemma3 + `, "attn_logit_softcapping": 50.0}`, `"attn_logit_softcapping": attention logit soft-capping`},
-		{"gemma3 final soft-capping", `{` + gemma3 + `, "final_logit_softcapping": 30.0}`, `"final_logit_softcapping": final logit soft-capping`},
+		{"gemma3 attention soft-capping", `{` + gemma3 + `, "attn_logit_softcapping": 50.0}`, `"attn_logit_softcapping": attention logit soft-capping (Gemma 2) is not implemented for model_type gemma3_text`},
+		{"gemma3 final soft-capping", `{` + gemma3 + `, "final_logit_softcapping": 30.0}`, `"final_logit_softcapping": final logit soft-capping (Gemma 2) is not implemented for model_type gemma3_text`},
+		{"gemma2 negative cap", `{` + strings.Replace(gemma3, "gemma3_text", "gemma2", 1) + `, "final_logit_softcapping": -1}`, `final_logit_softcapping is -1, want a positive number or null`},
 		{"gemma3 bidirectional", `{` + gemma3 + `, "use_bidirectional_attention": true}`, `"use_bidirectional_attention" is true`},
 		{"gpt2 layer-index scaling", `{` + gpt2 + `, "scale_attn_by_inverse_layer_idx": true}`, `"scale_attn_by_inverse_layer_idx" is true`},
 		{"gpt2 unscaled", `{` + gpt2 + `, "scale_attn_weights": false}`, `"scale_attn_weights" is false`},

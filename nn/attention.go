@@ -61,6 +61,11 @@ type AttentionConfig struct {
 	// Scale replaces the score scale 1/√HeadDim when not 0 (Gemma's
 	// query_pre_attn_scalar^-0.5).
 	Scale float64
+	// Softcap, when > 0, caps the scaled scores s as Softcap·tanh(s/Softcap)
+	// before the mask (Gemma 2's attn_logit_softcapping, as its
+	// eager_attention_forward); such a layer attends through the composed
+	// path, not the flash kernel.
+	Softcap float64
 	// RopeVariant rotates part of each head, scales the tables, or
 	// switches to long frequencies (zero: none of these).
 	RopeVariant RopeVariant
@@ -107,10 +112,12 @@ type Attention struct {
 	QNorm, KNorm Norm
 	// ScaleOverride replaces the score scale 1/√HeadDim when not 0.
 	ScaleOverride float64
-	Window        int // sliding attention window (0: none)
-	Kind          MaskKind
-	Dropout       float64
-	Layer         int // index of this layer's store in a Cache
+	// Softcap caps the scores (AttentionConfig.Softcap; 0: none).
+	Softcap float64
+	Window  int // sliding attention window (0: none)
+	Kind    MaskKind
+	Dropout float64
+	Layer   int // index of this layer's store in a Cache
 }
 
 // DefaultAttentionNames are Hugging Face Llama's projection names.
@@ -133,6 +140,8 @@ func NewAttention(c AttentionConfig) (*Attention, error) {
 		return nil, fmt.Errorf("attention %s: rotary embeddings need an even head dim, have %d", c.Prefix, c.HeadDim)
 	case c.RopeVariant.RotaryDim < 0 || c.RopeVariant.RotaryDim > c.HeadDim || c.RopeVariant.RotaryDim%2 != 0:
 		return nil, fmt.Errorf("attention %s: rotary dim %d, want an even number in [0, %d]", c.Prefix, c.RopeVariant.RotaryDim, c.HeadDim)
+	case c.Softcap < 0:
+		return nil, fmt.Errorf("attention %s: soft-cap %v, want a positive number (or 0: none)", c.Prefix, c.Softcap)
 	case c.Dropout < 0 || c.Dropout >= 1:
 		return nil, fmt.Errorf("attention %s: dropout %v, want [0, 1)", c.Prefix, c.Dropout)
 	case c.Window < 0 || c.Window > 0 && c.Kind != Causal:
@@ -145,7 +154,7 @@ func NewAttention(c AttentionConfig) (*Attention, error) {
 		}
 	}
 	qkvBias := c.Bias || c.QKVBias
-	a := &Attention{Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, Window: c.Window, Kind: c.Kind, Dropout: c.Dropout, Layer: c.Layer, ScaleOverride: c.Scale}
+	a := &Attention{Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, Window: c.Window, Kind: c.Kind, Dropout: c.Dropout, Layer: c.Layer, ScaleOverride: c.Scale, Softcap: c.Softcap}
 	for i, p := range []struct {
 		dst     *Layer
 		in, out int
@@ -238,7 +247,7 @@ func (a *Attention) Forward(ctx *Ctx, x *autograd.Var) *autograd.Var {
 	}
 	var o *autograd.Var
 	mask, drop := ctx.extraMask(), ctx.dropoutRNG()
-	if mask.Bias == nil && (drop == nil || a.Dropout == 0) {
+	if mask.Bias == nil && (drop == nil || a.Dropout == 0) && a.Softcap == 0 {
 		// The fused kernel: causal or not, the window, padding.
 		o = autograd.FlashAttention(q, k, v, tensor.FlashOptions{Causal: a.Kind == Causal, Window: a.Window, KeyLens: mask.KeyLengths, Scale: a.Scale()})
 	} else {
@@ -292,7 +301,13 @@ func (a *Attention) forwardRows(ctx *Ctx, x *autograd.Var) *autograd.Var {
 	kernels.Parallel(len(offs)-1, func(b int) {
 		o0, o1 := offs[b], offs[b+1]
 		ks, vs := rows.Row(b).Append(k.Value.Slice(2, o0, o1), v.Value.Slice(2, o0, o1))
-		o, _ := tensor.FlashAttentionWith(q.Value.Slice(2, o0, o1), ks, vs, opts) // [1, H, n, hd]
+		var o *tensor.Tensor // [1, H, n, hd]
+		if a.Softcap > 0 {
+			qs := autograd.Const(q.Value.Slice(2, o0, o1).Contiguous())
+			o = a.composed(qs, autograd.Const(ks), autograd.Const(vs), Mask{}, nil).Value
+		} else {
+			o, _ = tensor.FlashAttentionWith(q.Value.Slice(2, o0, o1), ks, vs, opts)
+		}
 		out.Slice(1, o0, o1).CopyFrom(o.Permute(0, 2, 1, 3))
 	})
 	o := autograd.Reshape(autograd.Const(out), B, T, H*hd)
@@ -304,8 +319,9 @@ func (a *Attention) forwardRows(ctx *Ctx, x *autograd.Var) *autograd.Var {
 // ([B, H, T, hd]) rather than the T×S scores.
 func (a *Attention) composed(q, k, v *autograd.Var, mask Mask, rng *tensor.RNG) *autograd.Var {
 	B, H, T, S := q.Dim(0), q.Dim(1), q.Dim(2), k.Dim(2)
-	bias := a.maskBias(mask, B, T, S, rng != nil)
-	if rng == nil || a.Dropout == 0 {
+	manual := rng != nil && a.Dropout > 0 || a.Softcap > 0 // scores held and changed
+	bias := a.maskBias(mask, B, T, S, manual)
+	if !manual {
 		return autograd.Attention(q, k, v, bias, a.Kind == Causal, a.Scale())
 	}
 	if g := H / a.KVHeads; g > 1 { // one key/value head per query head
@@ -318,11 +334,19 @@ func (a *Attention) composed(q, k, v *autograd.Var, mask Mask, rng *tensor.RNG) 
 	}
 	q = autograd.MulScalar(q, a.Scale())
 	s := autograd.MatMul(q, k, false, true) // [B, H, T, S]
+	if c := a.Softcap; c > 0 {
+		s = autograd.MulScalar(autograd.Tanh(autograd.MulScalar(s, 1/c)), c)
+	}
 	if bias != nil {
 		s = autograd.Add(s, autograd.Const(bias))
 	}
-	p := autograd.SoftmaxDropout(s, a.Dropout, rng) // dropout on the probabilities, fused
-	return autograd.MatMul(p, v, false, false)      // [B, H, T, hd]
+	var p *autograd.Var
+	if rng != nil && a.Dropout > 0 {
+		p = autograd.SoftmaxDropout(s, a.Dropout, rng) // dropout on the probabilities, fused
+	} else {
+		p = autograd.Softmax(s, 3)
+	}
+	return autograd.MatMul(p, v, false, false) // [B, H, T, hd]
 }
 
 // maskBias returns the additive mask of a composed call: the per-call

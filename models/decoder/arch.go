@@ -53,6 +53,9 @@ type arch struct {
 	aliases [][2]string
 	// slidingPattern: the class reads sliding_window_pattern (Gemma 3).
 	slidingPattern bool
+	// softcap: the class reads attn_logit_softcapping and
+	// final_logit_softcapping (Gemma 2).
+	softcap bool
 	// embedScale multiplies the embeddings by √hidden_size, rounded to
 	// float32 (Gemma3TextScaledWordEmbedding's embed_scale).
 	embedScale bool
@@ -74,7 +77,50 @@ var architectures = map[string]arch{
 func init() {
 	// Here rather than in the literal: their validate funcs read configs
 	// through methods that look the table up.
-	architectures["phi3"], architectures["gpt2"], architectures["gemma3_text"] = phi3, gpt2, gemma3
+	architectures["phi3"], architectures["gpt2"], architectures["gemma3_text"], architectures["gemma2"] = phi3, gpt2, gemma3, gemma2
+}
+
+// gemma2 is Gemma2ForCausalLM (transformers' modeling_gemma2.py): Gemma
+// 3's block without q/k norms and with one rotary base, attention scores
+// soft-capped (attn_logit_softcapping, 50) and logits soft-capped
+// (final_logit_softcapping, 30), sliding-window layers alternating with
+// global ones (layer_types, by default every even layer sliding).
+var gemma2 = arch{class: "Gemma2ForCausalLM", softcap: true, embedScale: true,
+	defaultHeadDim: 256,
+	aliases:        [][2]string{{"hidden_activation", "hidden_act"}},
+	implied:        Options{Norm: "gemma_rmsnorm", Layout: "prepost"},
+	tolerated:      []string{"cache_implementation"},
+	defaults: func(c *Config, present map[string]bool) {
+		if !present["tie_word_embeddings"] {
+			c.TieWordEmbeddings = true
+		}
+		if !present["hidden_activation"] {
+			c.HiddenAct = "gelu_pytorch_tanh"
+		}
+		if !present["query_pre_attn_scalar"] {
+			c.QueryPreAttnScalar = 256
+		}
+		if !present["layer_types"] { // Gemma2Config: (i+1) % 2 sliding
+			c.LayerTypes = make([]string, c.NumHiddenLayers)
+			for i := range c.LayerTypes {
+				c.LayerTypes[i] = map[bool]string{true: "sliding_attention", false: "full_attention"}[(i+1)%2 != 0]
+			}
+		}
+		if !present["sliding_window"] {
+			w := 4096
+			c.SlidingWindow = &w
+		}
+		for _, f := range []struct {
+			key string
+			v   **float64
+			def float64
+		}{{"attn_logit_softcapping", &c.AttnLogitSoftcapping, 50}, {"final_logit_softcapping", &c.FinalLogitSoftcapping, 30}} {
+			if !present[f.key] {
+				d := f.def
+				*f.v = &d
+			}
+		}
+	},
 }
 
 // gemma3 is Gemma3ForCausalLM (transformers' modeling_gemma3.py, the text

@@ -77,7 +77,8 @@ func selfAttention(p Parts) (Attention, error) {
 		KVHeads: c.KVHeads(), HeadDim: c.HeadDimOrDefault(), Bias: c.AttentionBias, QKVBias: c.QKVBias(),
 		RopeTheta: c.RopeThetaAt(p.Layer), RopeInvFreq: c.RopeInvFreqAt(p.Layer), Window: c.WindowAt(p.Layer), Layer: p.Layer,
 		QKNorm: c.QKNorm(), QKNormEps: c.RMSNormEps, RopeVariant: c.RopeVariant(), Scale: c.AttentionScale(),
-		Init: p.layerInit("attn"),
+		Softcap: deref(c.AttnLogitSoftcapping),
+		Init:    p.layerInit("attn"),
 	})
 	if err != nil {
 		return nil, err
@@ -192,6 +193,14 @@ func (c *Config) RopeInvFreqAt(i int) []float32 {
 		return nil
 	}
 	return c.RopeInvFreq()
+}
+
+// deref returns *p, or 0 for nil.
+func deref(p *float64) float64 {
+	if p == nil {
+		return 0
+	}
+	return *p
 }
 
 // AttentionScale returns the score scale when it is not head_dim^-0.5

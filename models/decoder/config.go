@@ -12,8 +12,8 @@ import (
 )
 
 // Config is a Hugging Face config.json for LlamaForCausalLM (or the class
-// of model_type, arch.go: Mistral, Qwen2, Qwen3, Phi-3, GPT-2, Gemma 3
-// text; GPT-2's and Gemma's own key names are read under Llama's), with loom's own options under
+// of model_type, arch.go: Mistral, Qwen2, Qwen3, Phi-3, GPT-2, Gemma 2,
+// Gemma 3 text; GPT-2's and Gemma's own key names are read under Llama's), with loom's own options under
 // the "loom" key.
 type Config struct {
 	Architectures         []string `json:"architectures"`
@@ -61,8 +61,12 @@ type Config struct {
 	// SlidingWindowPattern makes layer i a sliding-window layer unless
 	// (i+1) is a multiple of it (Gemma 3's older configs; layer_types
 	// wins when present).
-	SlidingWindowPattern int     `json:"sliding_window_pattern,omitempty"`
-	Loom                 Options `json:"loom,omitzero"`
+	SlidingWindowPattern int `json:"sliding_window_pattern,omitempty"`
+	// AttnLogitSoftcapping and FinalLogitSoftcapping cap attention scores
+	// and output logits as c·tanh(x/c) (Gemma 2; nil: none).
+	AttnLogitSoftcapping  *float64 `json:"attn_logit_softcapping,omitempty"`
+	FinalLogitSoftcapping *float64 `json:"final_logit_softcapping,omitempty"`
+	Loom                  Options  `json:"loom,omitzero"`
 }
 
 // RopeScaling is transformers' rope_scaling: "linear" divides the
@@ -320,6 +324,18 @@ func (c *Config) Validate() error {
 		}
 		if d := c.RotaryDim(); !(f > 0 && f < 1) || d%2 != 0 || d == 0 {
 			return fmt.Errorf("partial_rotary_factor %v gives a rotary dim of %d of head_dim %d, want an even positive number", f, d, c.HeadDimOrDefault())
+		}
+	}
+	for _, f := range []struct {
+		key, what string
+		v         *float64
+	}{{"attn_logit_softcapping", "attention logit", c.AttnLogitSoftcapping}, {"final_logit_softcapping", "final logit", c.FinalLogitSoftcapping}} {
+		switch {
+		case f.v == nil:
+		case !c.arch().softcap:
+			return fmt.Errorf("%q: %s soft-capping (Gemma 2) is not implemented for model_type %s (only for gemma2)", f.key, f.what, cmp.Or(c.ModelType, "llama"))
+		case !(*f.v > 0):
+			return fmt.Errorf("%s is %v, want a positive number or null", f.key, *f.v)
 		}
 	}
 	if err := c.arch().checkImplied(c); err != nil {

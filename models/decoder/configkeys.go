@@ -48,14 +48,12 @@ var hfTolerated = []string{
 // hfUnsupported are keys known to change the computation in a way loom does
 // not implement, with the reason.
 var hfUnsupported = map[string]string{
-	"quantization_config":     "quantized weights (GPTQ, AWQ, bitsandbytes, …) are not read; load a float checkpoint or a GGUF",
-	"attn_logit_softcapping":  "attention logit soft-capping (Gemma 2) is not implemented",
-	"final_logit_softcapping": "final logit soft-capping (Gemma 2) is not implemented",
-	"num_local_experts":       "mixture-of-experts layers are not implemented for this architecture",
-	"num_experts":             "mixture-of-experts layers are not implemented for this architecture",
-	"qk_layernorm":            "query/key normalisation is not implemented",
-	"use_qk_norm":             "query/key normalisation is not implemented",
-	"rope_interleaved":        "interleaved rotary embeddings are not implemented",
+	"quantization_config": "quantized weights (GPTQ, AWQ, bitsandbytes, …) are not read; load a float checkpoint or a GGUF",
+	"num_local_experts":   "mixture-of-experts layers are not implemented for this architecture",
+	"num_experts":         "mixture-of-experts layers are not implemented for this architecture",
+	"qk_layernorm":        "query/key normalisation is not implemented",
+	"use_qk_norm":         "query/key normalisation is not implemented",
+	"rope_interleaved":    "interleaved rotary embeddings are not implemented",
 }
 
 // checkKeys refuses keys of a config.json that loom would otherwise ignore

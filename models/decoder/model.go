@@ -133,8 +133,17 @@ func (m *Model) Embeddings(ctx *nn.Ctx, ids []int, B, T int) *autograd.Var {
 	return x
 }
 
-// Logits maps hidden states [..., D] to next-token logits [..., V].
+// Logits maps hidden states [..., D] to next-token logits [..., V],
+// soft-capped as c·tanh(x/c) with final_logit_softcapping (Gemma 2).
 func (m *Model) Logits(h *autograd.Var) *autograd.Var {
+	l := m.logits(h)
+	if c := m.Config.FinalLogitSoftcapping; c != nil {
+		l = autograd.MulScalar(autograd.Tanh(autograd.MulScalar(l, 1 / *c)), *c)
+	}
+	return l
+}
+
+func (m *Model) logits(h *autograd.Var) *autograd.Var {
 	if m.Head != nil {
 		return m.Head.Forward(h)
 	}

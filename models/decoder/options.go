@@ -15,7 +15,7 @@ type Format string
 // The export formats.
 const (
 	// HF is a Hugging Face directory for LlamaForCausalLM (or the class of
-	// model_type: Mistral, Qwen2, Qwen3, Phi-3, GPT-2, Gemma 3; arch.go).
+	// model_type: Mistral, Qwen2, Qwen3, Phi-3, GPT-2, Gemma 2/3; arch.go).
 	HF Format = "Hugging Face"
 	// GGUF is a GGUF file for llama.cpp's llama architecture.
 	GGUF Format = "GGUF"

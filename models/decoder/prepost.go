@@ -13,7 +13,7 @@ import (
 // with Gemma's checkpoint names: input_layernorm, post_attention_layernorm
 // (after attention, not before the MLP as in Llama),
 // pre_feedforward_layernorm and post_feedforward_layernorm. Selected with
-// loom.layout "prepost" (model_type gemma3_text implies it); a nil Attn or
+// loom.layout "prepost" (model_types gemma2 and gemma3_text imply it); a nil Attn or
 // FFN is a removed sublayer whose branch is skipped.
 type Sandwich struct {
 	AttnNorm, PostAttnNorm nn.Norm

@@ -269,6 +269,16 @@ def gemma3_config(**kw):
     return c
 
 
+def gemma2_config(**kw):
+    c = gemma3_config(architectures=["Gemma2ForCausalLM"], model_type="gemma2", transformers_version=TRANSFORMERS_VERSION,
+                      # small caps so that both bite on logits of a few units
+                      attn_logit_softcapping=2.0, final_logit_softcapping=3.0)
+    for k in ("rope_local_base_freq", "sliding_window_pattern", "rope_scaling"):
+        del c[k]
+    c.update(kw)
+    return c
+
+
 def make_weights(cfg, seed):
     """Random weights, scaled so that activations are O(1): attention is far
     from uniform and logits are of magnitude ~1-3 (initializer_range 0.02
@@ -281,7 +291,7 @@ def make_weights(cfg, seed):
     D, I, V = cfg.hidden, cfg.intermediate, cfg.raw["vocab_size"]
     if cfg.model_type == "gpt2":
         return make_weights_gpt2(cfg, rnd, D, I, V)
-    if cfg.model_type == "gemma3_text":
+    if cfg.model_type in ("gemma2", "gemma3_text"):
         return make_weights_gemma3(cfg, rnd, D, I, V)
     H, Hkv, hd = cfg.heads, cfg.kv_heads, cfg.head_dim
     w = {"model.embed_tokens.weight": rnd(V, D, std=0.5)}
@@ -332,8 +342,9 @@ def make_weights_gemma3(cfg, rnd, D, I, V):
         w[p + "self_attn.k_proj.weight"] = rnd(Hkv * hd, D, std=1.2 / D**0.5)
         w[p + "self_attn.v_proj.weight"] = rnd(Hkv * hd, D, std=1 / D**0.5)
         w[p + "self_attn.o_proj.weight"] = rnd(D, H * hd, std=1 / (H * hd) ** 0.5)
-        w[p + "self_attn.q_norm.weight"] = rnd(hd, std=0.3)
-        w[p + "self_attn.k_norm.weight"] = rnd(hd, std=0.3)
+        if cfg.qk_norm:
+            w[p + "self_attn.q_norm.weight"] = rnd(hd, std=0.3)
+            w[p + "self_attn.k_norm.weight"] = rnd(hd, std=0.3)
         w[p + "mlp.gate_proj.weight"] = rnd(I, D, std=1 / D**0.5)
         w[p + "mlp.up_proj.weight"] = rnd(I, D, std=1 / D**0.5)
         w[p + "mlp.down_proj.weight"] = rnd(D, I, std=1 / I**0.5)
@@ -514,6 +525,15 @@ def check_gemma3(name, cfg, w, ids, lg):
     differs(name, "query_pre_attn_scalar vs head_dim", lg, ref.forward(ref.Config(c), w, ids, "weights"))
 
 
+def check_gemma2(name, cfg, w, ids, lg):
+    print(f"    sliding layers {cfg.sliding}, windows {cfg.windows}")
+    differs(name, "window vs none", lg, ref.forward(cfg, w, ids, "weights", windows=[None] * cfg.layers))
+    for key in ("attn_logit_softcapping", "final_logit_softcapping"):
+        c = dict(cfg.raw)
+        c[key] = None
+        differs(name, f"{key} vs none", lg, ref.forward(ref.Config(c), w, ids, "weights"))
+
+
 CASES = [
     Case("llama-f32", llama_config(), 1, note="GQA 4 query / 2 key-value heads, untied lm_head, rope_theta 10000, head_dim from hidden/heads"),
     Case("llama-bf16", llama_config(torch_dtype="bfloat16"), 2, stored="bfloat16", modes=("weights", "bfloat16"),
@@ -556,6 +576,8 @@ CASES = [
          note="Phi-3 longrope within the original context (16 >= 12 tokens: short factors, attention factor sqrt(1.5)), partial_rotary_factor 0.75"),
     Case("gemma3-f32", gemma3_config(), 17, check=check_gemma3,
          note="Gemma 3 text: sqrt(hidden) embedding scale, (1+w) RMSNorm before and after attention and MLP, q/k norms, query_pre_attn_scalar 20, sliding layer 0 (window 4, rope_local_base_freq 1e4) and global layer 1 (rope_theta 1e6, linear scaling 2), GeGLU, tied head"),
+    Case("gemma2-f32", gemma2_config(), 18, check=check_gemma2,
+         note="Gemma 2: Gemma 3's block without q/k norms, attention scores capped at 2 and logits at 3 (c·tanh(x/c)), layer 0 sliding (4) and layer 1 global by Gemma2Config's default, one rotary base"),
     Case("gpt2-f32", gpt2_config(), 14, check=check_gpt2,
          note="GPT-2: learned positions, LayerNorm with bias, gelu_new, Conv1D weights [in, out], fused c_attn, biases everywhere, tied head"),
 ]

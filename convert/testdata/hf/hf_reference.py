@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reference forward pass of Hugging Face LlamaForCausalLM, MistralForCausalLM,
-Qwen2ForCausalLM, Qwen3ForCausalLM, Phi3ForCausalLM, GPT2LMHeadModel and
-Gemma3ForCausalLM (text), in
+Qwen2ForCausalLM, Qwen3ForCausalLM, Phi3ForCausalLM, GPT2LMHeadModel,
+Gemma2ForCausalLM and Gemma3ForCausalLM (text), in
 plain PyTorch (no transformers needed), on the checkpoint's own tensor names
 and layouts.
 
@@ -56,6 +56,12 @@ It follows transformers' modeling code step by step (eager attention):
     != 0, or layer_types) use the window and rotary base rope_local_base_freq
     without scaling, the others rope_theta with rope_scaling; GeGLU MLP
     (hidden_activation); tied head; soft-capping must be null.
+  * Gemma 2 (modeling_gemma2.py, the same forward_gemma): no q/k norms, one
+    rotary base for every layer; scores soft-capped before the mask
+    (eager_attention_forward: s / cap, tanh, * cap with
+    attn_logit_softcapping) and logits after the head
+    (final_logit_softcapping); layer i sliding iff layer_types says so,
+    by default (i+1) % 2 != 0 (Gemma2Config).
 
 Modes (--dtype):
   float32   weights widened to float32, all compute in float32.
@@ -184,13 +190,13 @@ class Config:
     def __init__(self, c):
         self.raw = c
         self.model_type = c.get("model_type", "llama")
-        if self.model_type not in ("llama", "mistral", "qwen2", "qwen3", "phi3", "gpt2", "gemma3_text"):
-            raise ValueError(f"model_type {self.model_type!r}: the reference knows llama, mistral, qwen2, qwen3, phi3, gpt2 and gemma3_text")
+        if self.model_type not in ("llama", "mistral", "qwen2", "qwen3", "phi3", "gpt2", "gemma2", "gemma3_text"):
+            raise ValueError(f"model_type {self.model_type!r}: the reference knows llama, mistral, qwen2, qwen3, phi3, gpt2, gemma2 and gemma3_text")
         if self.model_type == "gpt2":
             self.init_gpt2(c)
             return
-        if self.model_type == "gemma3_text":
-            self.init_gemma3(c)
+        if self.model_type in ("gemma2", "gemma3_text"):
+            self.init_gemma(c)
             return
         self.hidden = c["hidden_size"]
         self.intermediate = c["intermediate_size"]
@@ -219,8 +225,9 @@ class Config:
         self.mlp_bias = llama and c.get("mlp_bias", False)
         self.windows = layer_windows(c, self.model_type, self.layers)
 
-    def init_gemma3(self, c):
-        """Gemma3TextConfig's keys and defaults."""
+    def init_gemma(self, c):
+        """Gemma2Config's and Gemma3TextConfig's keys and defaults."""
+        gemma2 = self.model_type == "gemma2"
         self.hidden = c["hidden_size"]
         self.intermediate = c["intermediate_size"]
         self.layers = c["num_hidden_layers"]
@@ -230,16 +237,19 @@ class Config:
         self.rotary_dim = self.head_dim
         self.eps = c.get("rms_norm_eps", 1e-6)
         self.theta = c.get("rope_theta", 1e6)
-        self.local_theta = c.get("rope_local_base_freq", 10000.0)
+        self.local_theta = None if gemma2 else c.get("rope_local_base_freq", 10000.0)
+        self.qk_norm = not gemma2
         self.rope_scaling = c.get("rope_scaling")
         self.act = c.get("hidden_activation", "gelu_pytorch_tanh")
         self.tie = c.get("tie_word_embeddings", True)
         self.scalar = c.get("query_pre_attn_scalar", 256)
-        if c.get("attn_logit_softcapping") is not None or c.get("final_logit_softcapping") is not None:
-            raise NotImplementedError("soft-capping")
+        self.attn_cap = c.get("attn_logit_softcapping", 50.0 if gemma2 else None)
+        self.final_cap = c.get("final_logit_softcapping", 30.0 if gemma2 else None)
+        if not gemma2 and (self.attn_cap is not None or self.final_cap is not None):
+            raise NotImplementedError("soft-capping in Gemma 3")
         types = c.get("layer_types")
         if types is None:
-            pattern = c.get("sliding_window_pattern", 6)
+            pattern = 2 if gemma2 else c.get("sliding_window_pattern", 6)
             types = ["sliding_attention" if (i + 1) % pattern else "full_attention" for i in range(self.layers)]
         self.sliding = [t == "sliding_attention" for t in types]
         w = c.get("sliding_window", 4096)
@@ -448,8 +458,8 @@ def forward(cfg, weights, ids, mode, windows=None, window_extra=0):
         raise ValueError(f"mode {mode!r}, want one of {MODES}")
     if cfg.model_type == "gpt2":
         return forward_gpt2(cfg, weights, ids, mode)
-    if cfg.model_type == "gemma3_text":
-        return forward_gemma3(cfg, weights, ids, mode, windows)
+    if cfg.model_type in ("gemma2", "gemma3_text"):
+        return forward_gemma(cfg, weights, ids, mode, windows)
     check_names(cfg, weights)
     dt = torch.bfloat16 if mode == "bfloat16" else torch.float32
     W = {k: v.to(dt) for k, v in weights.items()}
@@ -559,8 +569,9 @@ def gemma_rms_norm(x, weight, eps):
 
 
 @torch.no_grad()
-def forward_gemma3(cfg, weights, ids, mode, windows=None):
-    """Gemma3ForCausalLM's logits [T, V] for one sequence (eager attention)."""
+def forward_gemma(cfg, weights, ids, mode, windows=None):
+    """Gemma2ForCausalLM's / Gemma3ForCausalLM's logits [T, V] for one
+    sequence (eager attention)."""
     if mode not in MODES:
         raise ValueError(f"mode {mode!r}, want one of {MODES}")
     dt = torch.bfloat16 if mode == "bfloat16" else torch.float32
@@ -573,15 +584,19 @@ def forward_gemma3(cfg, weights, ids, mode, windows=None):
         p = f"model.layers.{i}."
         want |= {p + n + ".weight" for n in ("input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm", "post_feedforward_layernorm",
                                             "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
-                                            "self_attn.q_norm", "self_attn.k_norm", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj")}
+                                            "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj")}
+        if cfg.qk_norm:
+            want |= {p + "self_attn.q_norm.weight", p + "self_attn.k_norm.weight"}
     if set(W) != want:
-        raise ValueError(f"checkpoint tensors differ from Gemma 3: missing {sorted(want - set(W))}, unexpected {sorted(set(W) - want)}")
+        raise ValueError(f"checkpoint tensors differ from Gemma: missing {sorted(want - set(W))}, unexpected {sorted(set(W) - want)}")
     x = torch.nn.functional.embedding(torch.tensor([ids]), W["model.embed_tokens.weight"])
     x = x * torch.tensor(cfg.hidden**0.5).to(dt)
     glob = rope_cos_sin(rope_inv_freq(cfg, T), torch.arange(T), dt)
-    local_cfg = Config.__new__(Config)
-    local_cfg.rotary_dim, local_cfg.theta, local_cfg.rope_scaling = hd, cfg.local_theta, None
-    loc = rope_cos_sin(rope_inv_freq(local_cfg, T), torch.arange(T), dt)
+    loc = glob  # Gemma 2: one rotary embedding
+    if cfg.local_theta is not None:  # Gemma 3: the sliding layers' own, unscaled
+        local_cfg = Config.__new__(Config)
+        local_cfg.rotary_dim, local_cfg.theta, local_cfg.rope_scaling = hd, cfg.local_theta, None
+        loc = rope_cos_sin(rope_inv_freq(local_cfg, T), torch.arange(T), dt)
     for i in range(cfg.layers):
         p = f"model.layers.{i}."
         cos, sin = loc if cfg.sliding[i] else glob
@@ -591,12 +606,15 @@ def forward_gemma3(cfg, weights, ids, mode, windows=None):
         q = linear(h, W, p + "self_attn.q_proj").view(1, T, H, hd).transpose(1, 2)
         k = linear(h, W, p + "self_attn.k_proj").view(1, T, Hkv, hd).transpose(1, 2)
         v = linear(h, W, p + "self_attn.v_proj").view(1, T, Hkv, hd).transpose(1, 2)
-        q = gemma_rms_norm(q, W[p + "self_attn.q_norm.weight"], cfg.eps)
-        k = gemma_rms_norm(k, W[p + "self_attn.k_norm.weight"], cfg.eps)
+        if cfg.qk_norm:
+            q = gemma_rms_norm(q, W[p + "self_attn.q_norm.weight"], cfg.eps)
+            k = gemma_rms_norm(k, W[p + "self_attn.k_norm.weight"], cfg.eps)
         q = (q * cos) + (rotate_half(q) * sin)
         k = (k * cos) + (rotate_half(k) * sin)
         k, v = repeat_kv(k, H // Hkv), repeat_kv(v, H // Hkv)
         scores = torch.matmul(q, k.transpose(2, 3)) * cfg.scalar**-0.5
+        if cfg.attn_cap is not None:
+            scores = torch.tanh(scores / cfg.attn_cap) * cfg.attn_cap
         scores = scores + causal_mask(T, windows[i], dt)
         probs = torch.nn.functional.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
         o = torch.matmul(probs, v).transpose(1, 2).contiguous().reshape(1, T, H * hd)
@@ -608,7 +626,10 @@ def forward_gemma3(cfg, weights, ids, mode, windows=None):
         x = residual + gemma_rms_norm(h, W[p + "post_feedforward_layernorm.weight"], cfg.eps)
     x = gemma_rms_norm(x, W["model.norm.weight"], cfg.eps)
     head = W["model.embed_tokens.weight"] if cfg.tie else W["lm_head.weight"]
-    return torch.nn.functional.linear(x, head)[0].float()
+    logits = torch.nn.functional.linear(x, head)
+    if cfg.final_cap is not None:
+        logits = torch.tanh(logits / cfg.final_cap) * cfg.final_cap
+    return logits[0].float()
 
 
 def load(d):
