@@ -4,7 +4,11 @@ case, and their expected logits from hf_reference.py.
 
     cd convert/testdata/hf && /usr/bin/python3 gen_hf.py [CASE ...]
 
-(with case names, only those cases are rebuilt).
+(with case names, only those cases are rebuilt). Made with Debian's
+/usr/bin/python3, torch 1.13.0a0 and numpy 1.24.2; the qwen3-*, phi3-*,
+gpt2-f32, gemma3-f32 and gemma2-f32 cases by
+
+    /usr/bin/python3 gen_hf.py qwen3-f32 qwen3-bias-window phi3-f32 phi3-longrope phi3-longrope-short gpt2-f32 gemma3-f32 gemma2-f32
 
 Each case directory gets config.json (keys as transformers writes them,
 sorted, indent 2), generation_config.json, model.safetensors (or shards with
