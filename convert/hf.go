@@ -120,8 +120,9 @@ func LoadTokenizer(c *decoder.Config, dir string) (tokenizer.Tokenizer, error) {
 }
 
 // ExportHF writes m as a Hugging Face model directory that
-// LlamaForCausalLM.from_pretrained loads: config.json (without loom's
-// options), model.safetensors in dt (F32, F16 or BF16, with
+// LlamaForCausalLM.from_pretrained loads (or the class of its model_type,
+// with that class's config keys and checkpoint layout, hflayout.go):
+// config.json (without loom's options), model.safetensors in dt (F32, F16 or BF16, with
 // __metadata__ {"format": "pt"}), tokenizer.json, tokenizer_config.json and
 // generation_config.json. A model using options Hugging Face cannot express
 // is refused, naming them. Removed sublayers are written as zero weights
@@ -179,6 +180,9 @@ func ExportHFWith(m *decoder.Model, dir string, tok tokenizer.Tokenizer, dt tens
 		}
 		params, _, err := m.FullParams() // removed sublayers as zero weights
 		if err != nil {
+			return err
+		}
+		if params, err = toHFLayout(m.Config, params); err != nil { // the architecture's tensor layout
 			return err
 		}
 		if err := saveParams(o.Ctx(), filepath.Join(d, WeightsFile), params, st, map[string]string{"format": "pt"}); err != nil {

@@ -340,8 +340,8 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown architecture", func(dir string) {
 			Save(m, dir)
 			b, _ := os.ReadFile(filepath.Join(dir, ConfigFile))
-			os.WriteFile(filepath.Join(dir, ConfigFile), []byte(strings.Replace(string(b), `"llama"`, `"gemma2"`, 1)), 0o644)
-		}, []string{ConfigFile, `model_type "gemma2" is not supported`}},
+			os.WriteFile(filepath.Join(dir, ConfigFile), []byte(strings.Replace(string(b), `"llama"`, `"falcon"`, 1)), 0o644)
+		}, []string{ConfigFile, `model_type "falcon" is not supported`}},
 		{"unsupported tokenizer", func(dir string) {
 			Save(m, dir)
 			os.WriteFile(filepath.Join(dir, TokenizerFile), []byte(`{"model":{"type":"Unigram","vocab":[]}}`), 0o644)

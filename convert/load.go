@@ -67,7 +67,11 @@ func LoadWith(path string, o LoadOptions) (*decoder.Model, error) {
 		return nil, err
 	}
 	defer src.Close()
-	return fill(c, src, o)
+	ws, err := withHFLayout(c, src) // Phi-3's fused, GPT-2's Conv1D tensors
+	if err != nil {
+		return nil, err
+	}
+	return fill(c, ws, o)
 }
 
 // weightSource is a set of named tensors a model is filled from: a
@@ -124,6 +128,19 @@ func fill(c *decoder.Config, src weightSource, o LoadOptions) (*decoder.Model, e
 		if !have[n] {
 			missing = append(missing, n)
 		}
+	}
+	if cn, ok := src.(interface{ checkpointName(string) string }); ok {
+		// Name what is missing as the checkpoint would hold it (GPT-2's
+		// c_attn rather than loom's q_proj, k_proj and v_proj).
+		seen := map[string]bool{}
+		out := missing[:0]
+		for _, n := range missing {
+			if c := cn.checkpointName(n); !seen[c] {
+				seen[c] = true
+				out = append(out, c)
+			}
+		}
+		missing = out
 	}
 	if len(missing) > 0 || len(unexpected) > 0 {
 		sort.Strings(missing)

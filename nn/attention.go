@@ -58,11 +58,30 @@ type AttentionConfig struct {
 	// RopeInvFreq, when set, replaces the frequencies derived from
 	// RopeTheta (rope scaling).
 	RopeInvFreq []float32
+	// Scale replaces the score scale 1/√HeadDim when not 0 (Gemma's
+	// query_pre_attn_scalar^-0.5).
+	Scale float64
+	// Softcap, when > 0, caps the scaled scores s as Softcap·tanh(s/Softcap)
+	// before the mask (Gemma 2's attn_logit_softcapping, as its
+	// eager_attention_forward); such a layer attends through the composed
+	// path, not the flash kernel.
+	Softcap float64
+	// RopeVariant rotates part of each head, scales the tables, or
+	// switches to long frequencies (zero: none of these).
+	RopeVariant RopeVariant
 	Window      int      // sliding attention window (0: none)
 	Kind        MaskKind // Causal (the default) or Bidirectional
 	// Dropout is the dropout probability on the attention probabilities
 	// in training (0: none).
 	Dropout float64
+	// QKNorm, when not "", names a registered norm (NewNorm) applied to
+	// every head of the queries and the keys over its HeadDim values,
+	// before the rotary embedding: Qwen3's q_norm and k_norm (transformers'
+	// Qwen3Attention.forward), with gains of HeadDim values named
+	// <Prefix>.q_norm and <Prefix>.k_norm.
+	QKNorm string
+	// QKNormEps is the QKNorm's epsilon.
+	QKNormEps float64
 	// Names are the checkpoint names of the q, k, v and output projections
 	// (default Hugging Face Llama's q_proj, k_proj, v_proj, o_proj).
 	Names [4]string
@@ -88,12 +107,17 @@ type Attention struct {
 	Heads, KVHeads int
 	HeadDim        int
 	Rope           *Rope // nil: no rotary embeddings
+	// QNorm and KNorm, when not nil, normalise each head of the queries
+	// and keys before the rotary embedding (AttentionConfig.QKNorm).
+	QNorm, KNorm Norm
 	// ScaleOverride replaces the score scale 1/√HeadDim when not 0.
 	ScaleOverride float64
-	Window        int // sliding attention window (0: none)
-	Kind          MaskKind
-	Dropout       float64
-	Layer         int // index of this layer's store in a Cache
+	// Softcap caps the scores (AttentionConfig.Softcap; 0: none).
+	Softcap float64
+	Window  int // sliding attention window (0: none)
+	Kind    MaskKind
+	Dropout float64
+	Layer   int // index of this layer's store in a Cache
 }
 
 // DefaultAttentionNames are Hugging Face Llama's projection names.
@@ -114,6 +138,10 @@ func NewAttention(c AttentionConfig) (*Attention, error) {
 		return nil, fmt.Errorf("attention %s: %d key/value heads do not divide %d heads", c.Prefix, c.KVHeads, c.Heads)
 	case c.RopeTheta > 0 && c.HeadDim%2 != 0:
 		return nil, fmt.Errorf("attention %s: rotary embeddings need an even head dim, have %d", c.Prefix, c.HeadDim)
+	case c.RopeVariant.RotaryDim < 0 || c.RopeVariant.RotaryDim > c.HeadDim || c.RopeVariant.RotaryDim%2 != 0:
+		return nil, fmt.Errorf("attention %s: rotary dim %d, want an even number in [0, %d]", c.Prefix, c.RopeVariant.RotaryDim, c.HeadDim)
+	case c.Softcap < 0:
+		return nil, fmt.Errorf("attention %s: soft-cap %v, want a positive number (or 0: none)", c.Prefix, c.Softcap)
 	case c.Dropout < 0 || c.Dropout >= 1:
 		return nil, fmt.Errorf("attention %s: dropout %v, want [0, 1)", c.Prefix, c.Dropout)
 	case c.Window < 0 || c.Window > 0 && c.Kind != Causal:
@@ -126,7 +154,7 @@ func NewAttention(c AttentionConfig) (*Attention, error) {
 		}
 	}
 	qkvBias := c.Bias || c.QKVBias
-	a := &Attention{Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, Window: c.Window, Kind: c.Kind, Dropout: c.Dropout, Layer: c.Layer}
+	a := &Attention{Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, Window: c.Window, Kind: c.Kind, Dropout: c.Dropout, Layer: c.Layer, ScaleOverride: c.Scale, Softcap: c.Softcap}
 	for i, p := range []struct {
 		dst     *Layer
 		in, out int
@@ -143,17 +171,41 @@ func NewAttention(c AttentionConfig) (*Attention, error) {
 		}
 		*p.dst = l
 	}
+	if c.QKNorm != "" {
+		var err error
+		if a.QNorm, err = NewNorm(c.QKNorm, NormConfig{Prefix: Join(c.Prefix, "q_norm"), Dim: c.HeadDim, Eps: c.QKNormEps}); err != nil {
+			return nil, err
+		}
+		if a.KNorm, err = NewNorm(c.QKNorm, NormConfig{Prefix: Join(c.Prefix, "k_norm"), Dim: c.HeadDim, Eps: c.QKNormEps}); err != nil {
+			return nil, err
+		}
+	}
 	if c.RopeTheta > 0 {
 		a.Rope = NewRope(c.HeadDim, c.RopeTheta)
 		if c.RopeInvFreq != nil {
 			a.Rope.InvFreq = c.RopeInvFreq
 		}
+		a.Rope.RopeVariant = c.RopeVariant
 	}
 	return a, nil
 }
 
-// Params returns the projections' parameters.
-func (a *Attention) Params() []*autograd.Var { return Collect(a.Q, a.K, a.V, a.O) }
+// Params returns the projections' parameters (and the q/k norms' gains).
+func (a *Attention) Params() []*autograd.Var {
+	ps := Collect(a.Q, a.K, a.V, a.O)
+	if a.QNorm != nil {
+		ps = append(ps, Collect(a.QNorm, a.KNorm)...)
+	}
+	return ps
+}
+
+// normQK applies the per-head q/k norms (if any) to q and k [.., hd].
+func (a *Attention) normQK(q, k *autograd.Var) (*autograd.Var, *autograd.Var) {
+	if a.QNorm == nil {
+		return q, k
+	}
+	return a.QNorm.Forward(q), a.KNorm.Forward(k)
+}
 
 // NewKVCache returns a full store for batch b and capacity positions.
 func (a *Attention) NewKVCache(b, capacity int) KVCache {
@@ -184,10 +236,10 @@ func (a *Attention) Forward(ctx *Ctx, x *autograd.Var) *autograd.Var {
 	q := heads(a.Q.Forward(x), H)
 	k := heads(a.K.Forward(x), Hk)
 	v := heads(a.V.Forward(x), Hk)
+	q, k = a.normQK(q, k)
 	if a.Rope != nil {
 		cos, sin := a.Rope.Tables(ctx.Position(), T)
-		q = autograd.Rope(q, cos, sin)
-		k = autograd.Rope(k, cos, sin)
+		q, k = a.Rope.Apply(q, cos, sin), a.Rope.Apply(k, cos, sin)
 	}
 	if kv := ctx.KV(a.Layer); kv != nil {
 		ks, vs := kv.Append(k.Value, v.Value)
@@ -195,7 +247,7 @@ func (a *Attention) Forward(ctx *Ctx, x *autograd.Var) *autograd.Var {
 	}
 	var o *autograd.Var
 	mask, drop := ctx.extraMask(), ctx.dropoutRNG()
-	if mask.Bias == nil && (drop == nil || a.Dropout == 0) {
+	if mask.Bias == nil && (drop == nil || a.Dropout == 0) && a.Softcap == 0 {
 		// The fused kernel: causal or not, the window, padding.
 		o = autograd.FlashAttention(q, k, v, tensor.FlashOptions{Causal: a.Kind == Causal, Window: a.Window, KeyLens: mask.KeyLengths, Scale: a.Scale()})
 	} else {
@@ -237,10 +289,10 @@ func (a *Attention) forwardRows(ctx *Ctx, x *autograd.Var) *autograd.Var {
 	q := heads(a.Q.Forward(x), H)
 	k := heads(a.K.Forward(x), Hk)
 	v := heads(a.V.Forward(x), Hk)
+	q, k = a.normQK(q, k)
 	if a.Rope != nil {
 		cos, sin := a.Rope.Rows(pos)
-		q = autograd.Rope(q, cos, sin)
-		k = autograd.Rope(k, cos, sin)
+		q, k = a.Rope.Apply(q, cos, sin), a.Rope.Apply(k, cos, sin)
 	}
 	out := tensor.New(q.Value.DType(), 1, R, H, hd) // sequence b's output at [0, offs[b]:offs[b+1]]
 	// The sequences in parallel (each one's heads on one goroutine: a
@@ -249,7 +301,13 @@ func (a *Attention) forwardRows(ctx *Ctx, x *autograd.Var) *autograd.Var {
 	kernels.Parallel(len(offs)-1, func(b int) {
 		o0, o1 := offs[b], offs[b+1]
 		ks, vs := rows.Row(b).Append(k.Value.Slice(2, o0, o1), v.Value.Slice(2, o0, o1))
-		o, _ := tensor.FlashAttentionWith(q.Value.Slice(2, o0, o1), ks, vs, opts) // [1, H, n, hd]
+		var o *tensor.Tensor // [1, H, n, hd]
+		if a.Softcap > 0 {
+			qs := autograd.Const(q.Value.Slice(2, o0, o1).Contiguous())
+			o = a.composed(qs, autograd.Const(ks), autograd.Const(vs), Mask{}, nil).Value
+		} else {
+			o, _ = tensor.FlashAttentionWith(q.Value.Slice(2, o0, o1), ks, vs, opts)
+		}
 		out.Slice(1, o0, o1).CopyFrom(o.Permute(0, 2, 1, 3))
 	})
 	o := autograd.Reshape(autograd.Const(out), B, T, H*hd)
@@ -261,8 +319,9 @@ func (a *Attention) forwardRows(ctx *Ctx, x *autograd.Var) *autograd.Var {
 // ([B, H, T, hd]) rather than the T×S scores.
 func (a *Attention) composed(q, k, v *autograd.Var, mask Mask, rng *tensor.RNG) *autograd.Var {
 	B, H, T, S := q.Dim(0), q.Dim(1), q.Dim(2), k.Dim(2)
-	bias := a.maskBias(mask, B, T, S, rng != nil)
-	if rng == nil || a.Dropout == 0 {
+	manual := rng != nil && a.Dropout > 0 || a.Softcap > 0 // scores held and changed
+	bias := a.maskBias(mask, B, T, S, manual)
+	if !manual {
 		return autograd.Attention(q, k, v, bias, a.Kind == Causal, a.Scale())
 	}
 	if g := H / a.KVHeads; g > 1 { // one key/value head per query head
@@ -275,11 +334,19 @@ func (a *Attention) composed(q, k, v *autograd.Var, mask Mask, rng *tensor.RNG) 
 	}
 	q = autograd.MulScalar(q, a.Scale())
 	s := autograd.MatMul(q, k, false, true) // [B, H, T, S]
+	if c := a.Softcap; c > 0 {
+		s = autograd.MulScalar(autograd.Tanh(autograd.MulScalar(s, 1/c)), c)
+	}
 	if bias != nil {
 		s = autograd.Add(s, autograd.Const(bias))
 	}
-	p := autograd.SoftmaxDropout(s, a.Dropout, rng) // dropout on the probabilities, fused
-	return autograd.MatMul(p, v, false, false)      // [B, H, T, hd]
+	var p *autograd.Var
+	if rng != nil && a.Dropout > 0 {
+		p = autograd.SoftmaxDropout(s, a.Dropout, rng) // dropout on the probabilities, fused
+	} else {
+		p = autograd.Softmax(s, 3)
+	}
+	return autograd.MatMul(p, v, false, false) // [B, H, T, hd]
 }
 
 // maskBias returns the additive mask of a composed call: the per-call
@@ -318,57 +385,104 @@ func (a *Attention) maskBias(m Mask, B, T, S int, withCausal bool) *tensor.Tenso
 	return out
 }
 
+// RopeVariant are rotary choices beyond the frequencies, as transformers'
+// modeling_rope_utils and Phi3's apply_rotary_pos_emb make them.
+type RopeVariant struct {
+	// RotaryDim rotates only the first RotaryDim values of each head,
+	// passing the rest through (partial_rotary_factor; 0: the whole head).
+	RotaryDim int
+	// Scale multiplies cos and sin (a rope type's attention factor, as
+	// the rotary embeddings' forward multiplies by attention_scaling; 0
+	// means 1).
+	Scale float64
+	// LongInvFreq, when set, replaces the frequencies in a call whose
+	// sequence (positions up to the call's last) is longer than LongAfter
+	// (LongRoPE: _compute_longrope_parameters with seq_len, which
+	// dynamic_rope_update recomputes on every forward).
+	LongInvFreq []float32
+	LongAfter   int
+}
+
 // Rope holds rotary-embedding tables, grown on demand.
 type Rope struct {
-	HeadDim  int
-	Theta    float64
-	InvFreq  []float32 // frequencies (nil: from Theta)
+	HeadDim int
+	Theta   float64
+	InvFreq []float32 // frequencies (nil: from Theta)
+	RopeVariant
 	mu       sync.Mutex
-	cos, sin *tensor.Tensor // [n, HeadDim]
+	cos, sin *tensor.Tensor // [n, rotary dim]
+	// long are the tables of LongInvFreq.
+	longCos, longSin *tensor.Tensor
 }
 
 // NewRope returns tables for the given head dimension and base.
 func NewRope(headDim int, theta float64) *Rope { return &Rope{HeadDim: headDim, Theta: theta} }
 
-// Tables returns cos and sin [T, HeadDim] for positions pos … pos+T−1.
+// Dim returns the number of rotated values of each head.
+func (r *Rope) Dim() int {
+	if r.RotaryDim > 0 {
+		return r.RotaryDim
+	}
+	return r.HeadDim
+}
+
+// Tables returns cos and sin [T, Dim()] for positions pos … pos+T−1 (the
+// long frequencies' when pos+T exceeds LongAfter).
 func (r *Rope) Tables(pos, T int) (cos, sin *tensor.Tensor) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.cos == nil || r.cos.Dim(0) < pos+T {
-		n := max(pos+T, 2*r.size())
+	long := r.LongInvFreq != nil && pos+T > r.LongAfter
+	c, s := &r.cos, &r.sin
+	if long {
+		c, s = &r.longCos, &r.longSin
+	}
+	if *c == nil || (*c).Dim(0) < pos+T {
+		n := pos + T
+		if *c != nil {
+			n = max(n, 2*(*c).Dim(0))
+		}
 		ps := make([]int, n)
 		for i := range ps {
 			ps[i] = i
 		}
 		f := r.InvFreq
-		if f == nil {
-			f = tensor.RopeInvFreq(r.HeadDim, r.Theta)
+		if long {
+			f = r.LongInvFreq
 		}
-		r.cos, r.sin = tensor.RopeTablesFreq(ps, f)
+		if f == nil {
+			f = tensor.RopeInvFreq(r.Dim(), r.Theta)
+		}
+		*c, *s = tensor.RopeTablesFreq(ps, f)
+		if r.Scale != 0 && r.Scale != 1 {
+			*c, *s = tensor.MulScalar(*c, r.Scale), tensor.MulScalar(*s, r.Scale)
+		}
 	}
-	return r.cos.Slice(0, pos, pos+T), r.sin.Slice(0, pos, pos+T)
+	return (*c).Slice(0, pos, pos+T), (*s).Slice(0, pos, pos+T)
 }
 
-// Rows returns cos and sin [len(positions), HeadDim] whose row i is
-// position positions[i]'s (the same values Tables gives).
+// Rows returns cos and sin [len(positions), Dim()] whose row i is
+// position positions[i]'s: the values Tables gives for a sequence ending
+// at that position.
 func (r *Rope) Rows(positions []int) (cos, sin *tensor.Tensor) {
-	hi := 0
-	for _, p := range positions {
-		hi = max(hi, p+1)
-	}
-	c, s := r.Tables(0, hi)
-	hd := r.HeadDim
+	hd := r.Dim()
 	cos, sin = tensor.Zeros(len(positions), hd), tensor.Zeros(len(positions), hd)
 	for i, p := range positions {
-		cos.Slice(0, i, i+1).CopyFrom(c.Slice(0, p, p+1))
-		sin.Slice(0, i, i+1).CopyFrom(s.Slice(0, p, p+1))
+		c, s := r.Tables(p, 1)
+		cos.Slice(0, i, i+1).CopyFrom(c)
+		sin.Slice(0, i, i+1).CopyFrom(s)
 	}
 	return cos, sin
 }
 
-func (r *Rope) size() int {
-	if r.cos == nil {
-		return 0
+// Apply rotates x [..., HeadDim] by cos and sin [.., Dim()]: all of each
+// head, or with RotaryDim its first RotaryDim values, the rest passed
+// through (Phi3's apply_rotary_pos_emb).
+func (r *Rope) Apply(x *autograd.Var, cos, sin *tensor.Tensor) *autograd.Var {
+	d := r.Dim()
+	if d == r.HeadDim {
+		return autograd.Rope(x, cos, sin)
 	}
-	return r.cos.Dim(0)
+	last := x.NDim() - 1
+	rot := autograd.Rope(autograd.Contiguous(autograd.Slice(x, last, 0, d)), cos, sin)
+	return autograd.Concat(last, rot, autograd.Slice(x, last, d, r.HeadDim))
 }

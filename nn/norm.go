@@ -51,6 +51,22 @@ func (n *RMSNorm) Forward(x *autograd.Var) *autograd.Var { return autograd.RMSNo
 // Params returns the gain.
 func (n *RMSNorm) Params() []*autograd.Var { return []*autograd.Var{n.Weight} }
 
+// OffsetRMSNorm is Gemma's norm, x/√(mean(x²)+eps)·(1+w), its gains
+// stored as offsets from 1 (transformers' Gemma2RMSNorm / Gemma3RMSNorm,
+// whose weights start at zero).
+type OffsetRMSNorm struct {
+	Weight *autograd.Var
+	Eps    float64
+}
+
+// Forward normalises x [..., D].
+func (n *OffsetRMSNorm) Forward(x *autograd.Var) *autograd.Var {
+	return autograd.RMSNorm(x, autograd.AddScalar(n.Weight, 1), n.Eps)
+}
+
+// Params returns the gain offsets.
+func (n *OffsetRMSNorm) Params() []*autograd.Var { return []*autograd.Var{n.Weight} }
+
 // LayerNorm is (x−mean)/√(var+eps)·w + b.
 type LayerNorm struct {
 	Weight, Bias *autograd.Var // Bias may be nil
@@ -85,6 +101,12 @@ func init() {
 			return nil, fmt.Errorf("rmsnorm %s: width %d", c.Prefix, c.Dim)
 		}
 		return &RMSNorm{Weight: autograd.NewParam(Join(c.Prefix, "weight"), autograd.RoleNorm, tensor.Ones(c.Dim)), Eps: c.Eps}, nil
+	})
+	RegisterNorm("gemma_rmsnorm", func(c NormConfig) (Norm, error) {
+		if c.Dim <= 0 {
+			return nil, fmt.Errorf("gemma_rmsnorm %s: width %d", c.Prefix, c.Dim)
+		}
+		return &OffsetRMSNorm{Weight: autograd.NewParam(Join(c.Prefix, "weight"), autograd.RoleNorm, tensor.Zeros(c.Dim)), Eps: c.Eps}, nil
 	})
 	RegisterNorm("layernorm", func(c NormConfig) (Norm, error) {
 		if c.Dim <= 0 {

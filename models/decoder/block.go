@@ -1,6 +1,7 @@
 package decoder
 
 import (
+	"cmp"
 	"math"
 
 	"github.com/loomml/loom/autograd"
@@ -74,8 +75,10 @@ func selfAttention(p Parts) (Attention, error) {
 	a, err := nn.NewAttention(nn.AttentionConfig{
 		Prefix: nn.Join(p.Prefix, "self_attn"), Dim: c.HiddenSize, Heads: c.NumAttentionHeads,
 		KVHeads: c.KVHeads(), HeadDim: c.HeadDimOrDefault(), Bias: c.AttentionBias, QKVBias: c.QKVBias(),
-		RopeTheta: ropeTheta(c), RopeInvFreq: c.RopeInvFreq(), Window: c.WindowAt(p.Layer), Layer: p.Layer,
-		Init: p.layerInit("attn"),
+		RopeTheta: c.RopeThetaAt(p.Layer), RopeInvFreq: c.RopeInvFreqAt(p.Layer), Window: c.WindowAt(p.Layer), Layer: p.Layer,
+		QKNorm: c.QKNorm(), QKNormEps: c.RMSNormEps, RopeVariant: c.RopeVariant(), Scale: c.AttentionScale(),
+		Softcap: deref(c.AttnLogitSoftcapping),
+		Init:    p.layerInit("attn"),
 	})
 	if err != nil {
 		return nil, err
@@ -90,8 +93,10 @@ func (c *Config) RopeInvFreq() []float32 {
 	if r == nil || c.PositionsName() != "rope" || r.Kind() == "" || r.Kind() == "default" {
 		return nil
 	}
-	f := tensor.RopeInvFreq(c.HeadDimOrDefault(), c.RopeTheta)
+	f := tensor.RopeInvFreq(c.RotaryDim(), c.RopeTheta)
 	switch r.Kind() {
+	case "longrope":
+		return longropeFreq(f, r.ShortFactor)
 	case "linear":
 		for i := range f {
 			f[i] = float32(float64(f[i]) / r.Factor)
@@ -116,9 +121,93 @@ func (c *Config) RopeInvFreq() []float32 {
 	return f
 }
 
-func ropeTheta(c *Config) float64 {
-	if c.PositionsName() == "rope" {
-		return c.RopeTheta
+// longropeFreq divides frequencies f by LongRoPE's factors ext, as
+// transformers' _compute_longrope_parameters: 1/(ext·base^(2i/d)).
+func longropeFreq(f []float32, ext []float64) []float32 {
+	out := make([]float32, len(f))
+	for i, v := range f {
+		out[i] = float32(float64(v) / ext[i])
+	}
+	return out
+}
+
+// RopeVariant returns the rotary choices beyond the frequencies: the
+// rotary dim of partial_rotary_factor, and for "longrope" the long
+// frequencies, the context after which they apply (the top-level
+// original_max_position_embeddings, else max_position_embeddings) and the
+// attention factor (rope_scaling.attention_factor, else
+// √(1 + ln s / ln original) for the extension s = max/original when s > 1),
+// as transformers' _compute_longrope_parameters.
+func (c *Config) RopeVariant() nn.RopeVariant {
+	v := nn.RopeVariant{}
+	if c.PositionsName() != "rope" {
+		return v
+	}
+	if d := c.RotaryDim(); d != c.HeadDimOrDefault() {
+		v.RotaryDim = d
+	}
+	r := c.RopeScaling
+	if r == nil || r.Kind() != "longrope" {
+		return v
+	}
+	original := cmp.Or(c.OriginalMaxPositionEmbeddings, r.OriginalMaxPositionEmbeddings)
+	factor := r.Factor
+	if original > 0 {
+		factor = float64(c.MaxPositionEmbeddings) / float64(original)
+	} else {
+		original = c.MaxPositionEmbeddings
+	}
+	v.Scale = 1
+	switch {
+	case r.AttentionFactor != nil:
+		v.Scale = *r.AttentionFactor
+	case factor > 1:
+		v.Scale = math.Sqrt(1 + math.Log(factor)/math.Log(float64(original)))
+	}
+	v.LongInvFreq = longropeFreq(tensor.RopeInvFreq(c.RotaryDim(), c.RopeTheta), r.LongFactor)
+	v.LongAfter = original
+	return v
+}
+
+// local reports whether layer i takes rope_local_base_freq without
+// scaling (Gemma 3's sliding-window layers).
+func (c *Config) local(i int) bool { return c.RopeLocalBaseFreq > 0 && c.Sliding(i) }
+
+// RopeThetaAt returns layer i's rotary base (0: no rotary embeddings).
+func (c *Config) RopeThetaAt(i int) float64 {
+	switch {
+	case c.PositionsName() != "rope":
+		return 0
+	case c.local(i):
+		return c.RopeLocalBaseFreq
+	}
+	return c.RopeTheta
+}
+
+// RopeInvFreqAt returns layer i's rotary frequencies when rope_scaling
+// changes them (nil otherwise): RopeInvFreq, except in Gemma 3's local
+// layers, which are not scaled (Gemma3RotaryEmbedding of
+// rope_local_base_freq, rope_type default).
+func (c *Config) RopeInvFreqAt(i int) []float32 {
+	if c.local(i) {
+		return nil
+	}
+	return c.RopeInvFreq()
+}
+
+// deref returns *p, or 0 for nil.
+func deref(p *float64) float64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+// AttentionScale returns the score scale when it is not head_dim^-0.5
+// (query_pre_attn_scalar^-0.5), else 0.
+func (c *Config) AttentionScale() float64 {
+	if c.QueryPreAttnScalar > 0 {
+		return 1 / math.Sqrt(c.QueryPreAttnScalar)
 	}
 	return 0
 }

@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
-// Config is a Hugging Face config.json for LlamaForCausalLM, with loom's
-// own options under the "loom" key.
+// Config is a Hugging Face config.json for LlamaForCausalLM (or the class
+// of model_type, arch.go: Mistral, Qwen2, Qwen3, Phi-3, GPT-2, Gemma 2,
+// Gemma 3 text; GPT-2's and Gemma's own key names are read under Llama's), with loom's own options under
+// the "loom" key.
 type Config struct {
 	Architectures         []string `json:"architectures"`
 	ModelType             string   `json:"model_type"`
@@ -43,7 +46,27 @@ type Config struct {
 	// LayerTypes, when present (newer transformers), says per layer
 	// "sliding_attention" or "full_attention".
 	LayerTypes []string `json:"layer_types,omitempty"`
-	Loom       Options  `json:"loom,omitzero"`
+	// PartialRotaryFactor rotates only that fraction of each head
+	// (Phi-3's config; 0 or 1: all of it).
+	PartialRotaryFactor float64 `json:"partial_rotary_factor,omitempty"`
+	// OriginalMaxPositionEmbeddings is the pretraining context of a
+	// context-extended model (Phi-3 with "longrope").
+	OriginalMaxPositionEmbeddings int `json:"original_max_position_embeddings,omitempty"`
+	// QueryPreAttnScalar, when set, makes the score scale
+	// query_pre_attn_scalar^-0.5 in place of head_dim^-0.5 (Gemma).
+	QueryPreAttnScalar float64 `json:"query_pre_attn_scalar,omitempty"`
+	// RopeLocalBaseFreq is the rotary base of the sliding-window layers,
+	// which take no rope_scaling (Gemma 3; 0: rope_theta everywhere).
+	RopeLocalBaseFreq float64 `json:"rope_local_base_freq,omitempty"`
+	// SlidingWindowPattern makes layer i a sliding-window layer unless
+	// (i+1) is a multiple of it (Gemma 3's older configs; layer_types
+	// wins when present).
+	SlidingWindowPattern int `json:"sliding_window_pattern,omitempty"`
+	// AttnLogitSoftcapping and FinalLogitSoftcapping cap attention scores
+	// and output logits as c·tanh(x/c) (Gemma 2; nil: none).
+	AttnLogitSoftcapping  *float64 `json:"attn_logit_softcapping,omitempty"`
+	FinalLogitSoftcapping *float64 `json:"final_logit_softcapping,omitempty"`
+	Loom                  Options  `json:"loom,omitzero"`
 }
 
 // RopeScaling is transformers' rope_scaling: "linear" divides the
@@ -55,6 +78,14 @@ type RopeScaling struct {
 	LowFreqFactor                 float64 `json:"low_freq_factor,omitempty"`
 	HighFreqFactor                float64 `json:"high_freq_factor,omitempty"`
 	OriginalMaxPositionEmbeddings int     `json:"original_max_position_embeddings,omitempty"`
+	// LongFactor and ShortFactor divide the frequencies of "longrope"
+	// (Phi-3): the long ones for sequences longer than the original
+	// context, the short ones otherwise.
+	LongFactor  []float64 `json:"long_factor,omitempty"`
+	ShortFactor []float64 `json:"short_factor,omitempty"`
+	// AttentionFactor scales cos and sin ("longrope"; nil: from the
+	// context extension, as transformers computes it).
+	AttentionFactor *float64 `json:"attention_factor,omitempty"`
 }
 
 // Kind returns the scaling type.
@@ -120,13 +151,13 @@ func (c *Config) WindowAt(i int) int {
 	if c.SlidingWindow == nil || *c.SlidingWindow <= 0 {
 		return 0
 	}
-	if len(c.LayerTypes) > 0 {
-		if i < len(c.LayerTypes) && c.LayerTypes[i] == "sliding_attention" {
+	if len(c.LayerTypes) > 0 || c.arch().slidingPattern {
+		if c.Sliding(i) {
 			return *c.SlidingWindow
 		}
 		return 0
 	}
-	if c.ModelType == "qwen2" {
+	if c.arch().qwenWindows {
 		if c.UseSlidingWindow == nil || !*c.UseSlidingWindow {
 			return 0
 		}
@@ -141,15 +172,21 @@ func (c *Config) WindowAt(i int) int {
 	return *c.SlidingWindow
 }
 
+// Sliding reports whether layer i is a "sliding_attention" layer by
+// layer_types, or else by sliding_window_pattern (Gemma3TextConfig:
+// (i+1) % pattern != 0) for a type that reads it.
+func (c *Config) Sliding(i int) bool {
+	if len(c.LayerTypes) > 0 {
+		return i < len(c.LayerTypes) && c.LayerTypes[i] == "sliding_attention"
+	}
+	if p := c.SlidingWindowPattern; c.arch().slidingPattern && p > 0 {
+		return (i+1)%p != 0
+	}
+	return false
+}
+
 // QKVBias reports whether q, k and v have biases (always in Qwen2).
-func (c *Config) QKVBias() bool { return c.AttentionBias || c.ModelType == "qwen2" }
-
-// architectures are the model types loom reads, with their HF class names.
-var architectures = map[string]string{"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen2": "Qwen2ForCausalLM"}
-
-// Architecture returns the Hugging Face class of a model_type ("" is
-// llama's), or "" for a type loom does not read.
-func Architecture(modelType string) string { return architectures[cmp.Or(modelType, "llama")] }
+func (c *Config) QKVBias() bool { return c.AttentionBias || c.arch().qkvBias }
 
 // Options are loom's choices that Hugging Face's Llama cannot express (or
 // expresses differently). The zero value of each field is Llama's choice.
@@ -203,6 +240,15 @@ func (c *Config) IntermediateSizeAt(i int) int {
 		return c.Loom.IntermediateSizes[i]
 	}
 	return c.IntermediateSize
+}
+
+// RotaryDim returns the number of rotated values of each head:
+// int(head_dim·partial_rotary_factor), as transformers computes it.
+func (c *Config) RotaryDim() int {
+	if f := c.PartialRotaryFactor; f != 0 && f != 1 {
+		return int(float64(c.HeadDimOrDefault()) * f)
+	}
+	return c.HeadDimOrDefault()
 }
 
 // HeadDimOrDefault returns head_dim, or hidden_size/num_attention_heads when
@@ -272,6 +318,34 @@ func (c *Config) Validate() error {
 	if err := c.validateOptions(); err != nil {
 		return err
 	}
+	if f := c.PartialRotaryFactor; f != 0 && f != 1 {
+		if !c.arch().partialRotary {
+			return fmt.Errorf("partial_rotary_factor %v: partial rotary embeddings are implemented for model_type phi3 only", f)
+		}
+		if d := c.RotaryDim(); !(f > 0 && f < 1) || d%2 != 0 || d == 0 {
+			return fmt.Errorf("partial_rotary_factor %v gives a rotary dim of %d of head_dim %d, want an even positive number", f, d, c.HeadDimOrDefault())
+		}
+	}
+	for _, f := range []struct {
+		key, what string
+		v         *float64
+	}{{"attn_logit_softcapping", "attention logit", c.AttnLogitSoftcapping}, {"final_logit_softcapping", "final logit", c.FinalLogitSoftcapping}} {
+		switch {
+		case f.v == nil:
+		case !c.arch().softcap:
+			return fmt.Errorf("%q: %s soft-capping (Gemma 2) is not implemented for model_type %s (only for gemma2)", f.key, f.what, cmp.Or(c.ModelType, "llama"))
+		case !(*f.v > 0):
+			return fmt.Errorf("%s is %v, want a positive number or null", f.key, *f.v)
+		}
+	}
+	if err := c.arch().checkImplied(c); err != nil {
+		return err
+	}
+	if v := c.arch().validate; v != nil {
+		if err := v(c); err != nil {
+			return fmt.Errorf("model_type %s: %w", c.ModelType, err)
+		}
+	}
 	for _, ids := range []TokenIDs{c.BOSTokenID, c.EOSTokenID} {
 		for _, id := range ids {
 			if id < 0 || id >= c.VocabSize {
@@ -281,11 +355,11 @@ func (c *Config) Validate() error {
 	}
 	for _, a := range c.Architectures {
 		known := false
-		for _, name := range architectures {
-			known = known || a == name
+		for _, ar := range architectures {
+			known = known || a == ar.class
 		}
 		if !known {
-			return fmt.Errorf("architectures lists %q; loom reads LlamaForCausalLM, MistralForCausalLM and Qwen2ForCausalLM", a)
+			return fmt.Errorf("architectures lists %q; loom reads %s", a, classes())
 		}
 	}
 	if len(c.LayerTypes) > 0 {
@@ -309,8 +383,21 @@ func (c *Config) Validate() error {
 			if !(r.Factor > 0) || !(r.LowFreqFactor > 0) || !(r.HighFreqFactor > r.LowFreqFactor) || r.OriginalMaxPositionEmbeddings <= 0 {
 				return fmt.Errorf("rope_scaling (llama3) needs factor > 0, 0 < low_freq_factor < high_freq_factor and original_max_position_embeddings > 0, have %+v", *r)
 			}
+		case "longrope":
+			if !c.arch().longrope {
+				return fmt.Errorf("rope_scaling.rope_type \"longrope\" is supported for model_type phi3 only, not %q", c.ModelType)
+			}
+			half := c.RotaryDim() / 2
+			if len(r.LongFactor) != half || len(r.ShortFactor) != half {
+				return fmt.Errorf("rope_scaling (longrope) has %d long_factor and %d short_factor values, want %d each (half the rotary dim)", len(r.LongFactor), len(r.ShortFactor), half)
+			}
+			for _, f := range slices.Concat(r.LongFactor, r.ShortFactor) {
+				if !(f > 0) {
+					return fmt.Errorf("rope_scaling (longrope) factor %v, want positive numbers", f)
+				}
+			}
 		default:
-			return fmt.Errorf("rope_scaling.rope_type %q is not supported (loom reads linear and llama3)", r.Kind())
+			return fmt.Errorf("rope_scaling.rope_type %q is not supported (loom reads linear, llama3 and, for phi3, longrope)", r.Kind())
 		}
 	}
 	return nil
@@ -319,25 +406,49 @@ func (c *Config) Validate() error {
 // ParseConfig decodes and validates a config.json; errors name the file.
 func ParseConfig(name string, data []byte) (*Config, error) {
 	c := &Config{RMSNormEps: 1e-6, RopeTheta: 10000, InitializerRange: 0.02, HiddenAct: "silu"}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(data, &keys); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	var mt string
+	json.Unmarshal(keys["model_type"], &mt)
+	a := architectures[mt] // the zero arch for llama's absent type or an unknown one (Validate)
+	present := map[string]bool{}
+	for k := range keys {
+		present[k] = true
+	}
+	if err := a.checkArchKeys(keys); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	data, err := a.renameIn(name, data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(c); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if err := checkKeys(data); err != nil {
+	if err := checkKeys(data, a.allowedKeys()); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if a.defaults != nil {
+		a.defaults(c, present)
+	}
+	if err := a.applyImplied(c); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if err := c.readRopeParameters(data); err != nil {
 		return nil, fmt.Errorf("%s: rope_parameters: %w", name, err)
 	}
+	if !present["head_dim"] && c.arch().defaultHeadDim > 0 {
+		c.HeadDim = c.arch().defaultHeadDim // the config class's default
+	}
 	if c.ModelType == "mistral" && c.SlidingWindow == nil {
 		// transformers' MistralConfig defaults sliding_window to 4096 when
 		// the key is absent; an explicit null means no window.
-		var keys map[string]json.RawMessage
-		if json.Unmarshal(data, &keys) == nil {
-			if _, present := keys["sliding_window"]; !present {
-				w := 4096
-				c.SlidingWindow = &w
-			}
+		if !present["sliding_window"] {
+			w := 4096
+			c.SlidingWindow = &w
 		}
 	}
 	if err := c.Validate(); err != nil {
@@ -366,12 +477,16 @@ func (c *Config) JSON() []byte {
 		out.ModelType = "llama"
 	}
 	if len(out.Architectures) == 0 {
-		out.Architectures = []string{architectures[out.ModelType]}
+		out.Architectures = []string{Architecture(out.ModelType)}
+	}
+	if out.HeadDim == 0 && out.arch().defaultHeadDim > 0 {
+		out.HeadDim = out.HeadDimOrDefault() // absent, the class would read its own default
 	}
 	if out.TorchDtype == "" {
 		out.TorchDtype = "float32"
 	}
 	b, _ := json.MarshalIndent(out, "", "  ")
+	b = out.arch().jsonOut(b)
 	if out.ModelType == "mistral" && out.SlidingWindow == nil {
 		// An absent key means 4096 to transformers (and ParseConfig): say
 		// "no window" explicitly.

@@ -48,24 +48,25 @@ var hfTolerated = []string{
 // hfUnsupported are keys known to change the computation in a way loom does
 // not implement, with the reason.
 var hfUnsupported = map[string]string{
-	"quantization_config":     "quantized weights (GPTQ, AWQ, bitsandbytes, …) are not read; load a float checkpoint or a GGUF",
-	"attn_logit_softcapping":  "attention logit soft-capping (Gemma 2) is not implemented",
-	"final_logit_softcapping": "final logit soft-capping (Gemma 2) is not implemented",
-	"partial_rotary_factor":   "partial rotary embeddings are not implemented",
-	"num_local_experts":       "mixture-of-experts layers are not implemented for this architecture",
-	"num_experts":             "mixture-of-experts layers are not implemented for this architecture",
-	"qk_layernorm":            "query/key normalisation is not implemented",
-	"use_qk_norm":             "query/key normalisation is not implemented",
-	"rope_interleaved":        "interleaved rotary embeddings are not implemented",
+	"quantization_config": "quantized weights (GPTQ, AWQ, bitsandbytes, …) are not read; load a float checkpoint or a GGUF",
+	"num_local_experts":   "mixture-of-experts layers are not implemented for this architecture",
+	"num_experts":         "mixture-of-experts layers are not implemented for this architecture",
+	"qk_layernorm":        "query/key normalisation is not implemented",
+	"use_qk_norm":         "query/key normalisation is not implemented",
+	"rope_interleaved":    "interleaved rotary embeddings are not implemented",
 }
 
 // checkKeys refuses keys of a config.json that loom would otherwise ignore
 // although they change the computation, and unknown keys in the "loom"
 // section.
-func checkKeys(data []byte) error {
+func checkKeys(data []byte, archKeys []string) error {
 	known := suggest.JSONKeys(&Config{})
-	unknown, err := suggest.UnknownKeys(data, append(slices.Clone(known), hfTolerated...))
+	unknown, err := suggest.UnknownKeys(data, slices.Concat(known, hfTolerated, archKeys))
 	if err != nil {
+		return err
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
 		return err
 	}
 	var errs []error
@@ -74,14 +75,13 @@ func checkKeys(data []byte) error {
 			continue // read by readRopeParameters
 		}
 		if why, ok := hfUnsupported[k]; ok {
+			if bytes.Equal(bytes.TrimSpace(top[k]), []byte("null")) {
+				continue // the feature is off (Gemma 3's soft-capping: null)
+			}
 			errs = append(errs, fmt.Errorf("%q: %s", k, why))
 			continue
 		}
 		errs = append(errs, fmt.Errorf("%q is not a key loom knows%s; if it changes the computation loom cannot honour it, and if it does not, remove it", k, suggest.DidYouMean(k, known)))
-	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(data, &top); err != nil {
-		return err
 	}
 	if raw, ok := top["loom"]; ok && !bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		dec := json.NewDecoder(bytes.NewReader(raw))
@@ -97,6 +97,17 @@ func checkKeys(data []byte) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// allowedKeys are the architecture's own keys ParseConfig accepts beyond
+// Config's and hfTolerated: those it tolerates and those it requires at
+// one value (checked by checkArchKeys).
+func (a arch) allowedKeys() []string {
+	out := slices.Clone(a.tolerated)
+	for k := range a.requires {
+		out = append(out, k)
+	}
+	return out
 }
 
 // readRopeParameters reads transformers 5's rope_parameters, which replaces

@@ -2,6 +2,7 @@ package decoder
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/loomml/loom/autograd"
@@ -112,20 +113,37 @@ func (m *Model) Hidden(ctx *nn.Ctx, ids []int, B, T int) *autograd.Var {
 // positions) [B, T, D].
 func (m *Model) Embeddings(ctx *nn.Ctx, ids []int, B, T int) *autograd.Var {
 	x := m.Embed.Forward(ids, B, T) // [B, T, D]
+	if m.Config.arch().embedScale {
+		// Gemma3TextScaledWordEmbedding: √hidden_size as a float32.
+		x = autograd.MulScalar(x, float64(float32(math.Sqrt(float64(m.Config.HiddenSize)))))
+	}
 	if ctx.RowPositions() != nil && m.Positions != nil {
 		rows, _ := ctx.RowLayout(B, T)
 		return autograd.Add(x, autograd.Embedding(m.Positions.Weight, rows, B, T)) // [B, T, D]
 	}
 	if m.Positions != nil {
-		pos := ctx.Position()
-		p := autograd.Slice(m.Positions.Weight, 0, pos, pos+T) // [T, D]
-		x = autograd.Add(x, p)
+		// Gathered rather than sliced: a table held as bf16/f16/q8_0 has
+		// no views.
+		rows := make([]int, T)
+		for i := range rows {
+			rows[i] = ctx.Position() + i
+		}
+		x = autograd.Add(x, autograd.Embedding(m.Positions.Weight, rows, 1, T)) // + [1, T, D]
 	}
 	return x
 }
 
-// Logits maps hidden states [..., D] to next-token logits [..., V].
+// Logits maps hidden states [..., D] to next-token logits [..., V],
+// soft-capped as c·tanh(x/c) with final_logit_softcapping (Gemma 2).
 func (m *Model) Logits(h *autograd.Var) *autograd.Var {
+	l := m.logits(h)
+	if c := m.Config.FinalLogitSoftcapping; c != nil {
+		l = autograd.MulScalar(autograd.Tanh(autograd.MulScalar(l, 1 / *c)), *c)
+	}
+	return l
+}
+
+func (m *Model) logits(h *autograd.Var) *autograd.Var {
 	if m.Head != nil {
 		return m.Head.Forward(h)
 	}

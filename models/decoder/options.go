@@ -14,8 +14,8 @@ type Format string
 
 // The export formats.
 const (
-	// HF is a Hugging Face directory for LlamaForCausalLM (or the
-	// MistralForCausalLM / Qwen2ForCausalLM of model_type).
+	// HF is a Hugging Face directory for LlamaForCausalLM (or the class of
+	// model_type: Mistral, Qwen2, Qwen3, Phi-3, GPT-2, Gemma 2/3; arch.go).
 	HF Format = "Hugging Face"
 	// GGUF is a GGUF file for llama.cpp's llama architecture.
 	GGUF Format = "GGUF"
@@ -112,7 +112,10 @@ func choice(key string, name func(*Config) string, names func() []string, export
 	RegisterOption(Option{Key: key,
 		Validate: func(c *Config) error { return known(key, name(c), names()) },
 		Unsupported: func(c *Config, f Format) string {
-			return unless(exports(name(c), f), key+"="+name(c))
+			// A value the model_type fixes (GPT-2's LayerNorm) is its
+			// Hugging Face class's own.
+			implied := f == HF && name(c) == name(&Config{Loom: c.arch().implied})
+			return unless(exports(name(c), f) || implied, key+"="+name(c))
 		}})
 }
 
@@ -160,11 +163,11 @@ func init() {
 	RegisterOption(Option{Key: "model_type",
 		Validate: func(c *Config) error {
 			if c.ModelType != "" && Architecture(c.ModelType) == "" {
-				return fmt.Errorf("model_type %q is not supported (loom reads llama, mistral and qwen2)", c.ModelType)
+				return fmt.Errorf("model_type %q is not supported (loom reads %s)", c.ModelType, strings.Join(ModelTypes(), ", "))
 			}
 			return nil
 		},
 		Unsupported: func(c *Config, f Format) string {
-			return unless(f != GGUF || c.ModelType != "qwen2", "model_type=qwen2 (export as Hugging Face instead)")
+			return unless(f != GGUF || c.arch().gguf, "model_type="+c.ModelType+" (export as Hugging Face instead)")
 		}})
 }

@@ -2,7 +2,13 @@
 """Builds the tiny Hugging Face checkpoints under this directory, one per
 case, and their expected logits from hf_reference.py.
 
-    cd convert/testdata/hf && /usr/bin/python3 gen_hf.py
+    cd convert/testdata/hf && /usr/bin/python3 gen_hf.py [CASE ...]
+
+(with case names, only those cases are rebuilt). Made with Debian's
+/usr/bin/python3, torch 1.13.0a0 and numpy 1.24.2; the qwen3-*, phi3-*,
+gpt2-f32, gemma3-f32 and gemma2-f32 cases by
+
+    /usr/bin/python3 gen_hf.py qwen3-f32 qwen3-bias-window phi3-f32 phi3-longrope phi3-longrope-short gpt2-f32 gemma3-f32 gemma2-f32
 
 Each case directory gets config.json (keys as transformers writes them,
 sorted, indent 2), generation_config.json, model.safetensors (or shards with
@@ -125,6 +131,158 @@ def qwen2_config(**kw):
     return c
 
 
+def qwen3_config(**kw):
+    c = {
+        "architectures": ["Qwen3ForCausalLM"],
+        "attention_bias": False,
+        "attention_dropout": 0.0,
+        "bos_token_id": 0,
+        "eos_token_id": 66,
+        # head_dim 8 with 4 heads: q_proj is 32 wide for a hidden size of 16.
+        "head_dim": 8,
+        "hidden_act": "silu",
+        "hidden_size": HIDDEN,
+        "initializer_range": 0.02,
+        "intermediate_size": INTER,
+        "max_position_embeddings": MAXPOS,
+        "max_window_layers": LAYERS,
+        "model_type": "qwen3",
+        "num_attention_heads": HEADS,
+        "num_hidden_layers": LAYERS,
+        "num_key_value_heads": 2,
+        "rms_norm_eps": 1e-06,
+        "rope_scaling": None,
+        "rope_theta": 1000000.0,
+        "sliding_window": None,
+        "tie_word_embeddings": True,
+        "torch_dtype": "float32",
+        "transformers_version": "4.51.0",  # the first with Qwen3
+        "use_cache": True,
+        "use_sliding_window": False,
+        "vocab_size": VOCAB,
+    }
+    c.update(kw)
+    return c
+
+
+def phi3_config(**kw):
+    c = {
+        "architectures": ["Phi3ForCausalLM"],
+        "attention_dropout": 0.0,
+        "bos_token_id": 1,
+        "embd_pdrop": 0.0,
+        "eos_token_id": 32000 % VOCAB,
+        "hidden_act": "silu",
+        "hidden_size": HIDDEN,
+        "initializer_range": 0.02,
+        "intermediate_size": INTER,
+        "max_position_embeddings": MAXPOS,
+        "model_type": "phi3",
+        "num_attention_heads": HEADS,
+        "num_hidden_layers": LAYERS,
+        "num_key_value_heads": 2,
+        "original_max_position_embeddings": MAXPOS,
+        "pad_token_id": 0,
+        "partial_rotary_factor": 1.0,
+        "resid_pdrop": 0.0,
+        "rms_norm_eps": 1e-05,
+        "rope_scaling": None,
+        "rope_theta": 10000.0,
+        "sliding_window": 4,
+        "tie_word_embeddings": False,
+        "torch_dtype": "float32",
+        "transformers_version": TRANSFORMERS_VERSION,
+        "use_cache": True,
+        "vocab_size": VOCAB,
+    }
+    c.update(kw)
+    return c
+
+
+def gpt2_config(**kw):
+    c = {
+        "activation_function": "gelu_new",
+        "architectures": ["GPT2LMHeadModel"],
+        "attn_pdrop": 0.1,
+        "bos_token_id": VOCAB - 1,
+        "embd_pdrop": 0.1,
+        "eos_token_id": VOCAB - 1,
+        "initializer_range": 0.02,
+        "layer_norm_epsilon": 1e-05,
+        "model_type": "gpt2",
+        "n_ctx": MAXPOS,
+        "n_embd": HIDDEN,
+        "n_head": HEADS,
+        "n_inner": None,
+        "n_layer": LAYERS,
+        "n_positions": MAXPOS,
+        "reorder_and_upcast_attn": False,
+        "resid_pdrop": 0.1,
+        "scale_attn_by_inverse_layer_idx": False,
+        "scale_attn_weights": True,
+        "summary_activation": None,
+        "summary_first_dropout": 0.1,
+        "summary_proj_to_labels": True,
+        "summary_type": "cls_index",
+        "summary_use_proj": True,
+        "torch_dtype": "float32",
+        "transformers_version": TRANSFORMERS_VERSION,
+        "use_cache": True,
+        "vocab_size": VOCAB,
+    }
+    c.update(kw)
+    return c
+
+
+def gemma3_config(**kw):
+    c = {
+        "architectures": ["Gemma3ForCausalLM"],
+        "attention_bias": False,
+        "attention_dropout": 0.0,
+        "attn_logit_softcapping": None,
+        "bos_token_id": 2,
+        "cache_implementation": "hybrid",
+        "eos_token_id": 1,
+        "final_logit_softcapping": None,
+        # head_dim 8 with 4 heads (32 wide for a hidden size of 16), and a
+        # query_pre_attn_scalar that is not head_dim, so the scale shows.
+        "head_dim": 8,
+        "hidden_activation": "gelu_pytorch_tanh",
+        "hidden_size": HIDDEN,
+        "initializer_range": 0.02,
+        "intermediate_size": INTER,
+        "max_position_embeddings": MAXPOS,
+        "model_type": "gemma3_text",
+        "num_attention_heads": HEADS,
+        "num_hidden_layers": LAYERS,
+        "num_key_value_heads": 2,
+        "pad_token_id": 0,
+        "query_pre_attn_scalar": 20,
+        "rms_norm_eps": 1e-06,
+        "rope_local_base_freq": 10000.0,
+        "rope_scaling": {"factor": 2.0, "rope_type": "linear"},
+        "rope_theta": 1000000.0,
+        "sliding_window": 4,
+        "sliding_window_pattern": 2,
+        "torch_dtype": "float32",
+        "transformers_version": "4.50.0",  # the first with Gemma 3
+        "use_cache": True,
+        "vocab_size": VOCAB,
+    }
+    c.update(kw)
+    return c
+
+
+def gemma2_config(**kw):
+    c = gemma3_config(architectures=["Gemma2ForCausalLM"], model_type="gemma2", transformers_version=TRANSFORMERS_VERSION,
+                      # small caps so that both bite on logits of a few units
+                      attn_logit_softcapping=2.0, final_logit_softcapping=3.0)
+    for k in ("rope_local_base_freq", "sliding_window_pattern", "rope_scaling"):
+        del c[k]
+    c.update(kw)
+    return c
+
+
 def make_weights(cfg, seed):
     """Random weights, scaled so that activations are O(1): attention is far
     from uniform and logits are of magnitude ~1-3 (initializer_range 0.02
@@ -135,6 +293,10 @@ def make_weights(cfg, seed):
         return torch.randn(*shape, generator=g) * std
 
     D, I, V = cfg.hidden, cfg.intermediate, cfg.raw["vocab_size"]
+    if cfg.model_type == "gpt2":
+        return make_weights_gpt2(cfg, rnd, D, I, V)
+    if cfg.model_type in ("gemma2", "gemma3_text"):
+        return make_weights_gemma3(cfg, rnd, D, I, V)
     H, Hkv, hd = cfg.heads, cfg.kv_heads, cfg.head_dim
     w = {"model.embed_tokens.weight": rnd(V, D, std=0.5)}
     for i in range(cfg.layers):
@@ -151,6 +313,9 @@ def make_weights(cfg, seed):
             w[p + "self_attn.v_proj.bias"] = rnd(Hkv * hd, std=0.3)
         if cfg.o_bias:
             w[p + "self_attn.o_proj.bias"] = rnd(D, std=0.3)
+        if cfg.qk_norm:
+            w[p + "self_attn.q_norm.weight"] = 1 + rnd(hd, std=0.3)
+            w[p + "self_attn.k_norm.weight"] = 1 + rnd(hd, std=0.3)
         w[p + "mlp.gate_proj.weight"] = rnd(I, D, std=1 / D**0.5)
         w[p + "mlp.up_proj.weight"] = rnd(I, D, std=1 / D**0.5)
         w[p + "mlp.down_proj.weight"] = rnd(D, I, std=1 / I**0.5)
@@ -161,6 +326,55 @@ def make_weights(cfg, seed):
     w["model.norm.weight"] = 1 + rnd(D, std=0.2)
     if not cfg.tie:
         w["lm_head.weight"] = rnd(V, D, std=2 / D**0.5)
+    if cfg.model_type == "phi3":  # the checkpoint's fused layout (Phi3Attention, Phi3MLP)
+        for i in range(cfg.layers):
+            p = f"model.layers.{i}."
+            w[p + "self_attn.qkv_proj.weight"] = torch.cat([w.pop(p + f"self_attn.{n}_proj.weight") for n in "qkv"])
+            w[p + "mlp.gate_up_proj.weight"] = torch.cat([w.pop(p + "mlp.gate_proj.weight"), w.pop(p + "mlp.up_proj.weight")])
+    return w
+
+
+def make_weights_gemma3(cfg, rnd, D, I, V):
+    """Gemma 3's tensors; norm weights are offsets from 1 (w in 1 + w)."""
+    H, Hkv, hd = cfg.heads, cfg.kv_heads, cfg.head_dim
+    w = {"model.embed_tokens.weight": rnd(V, D, std=0.5)}  # also the (tied) head: logits ~1-5
+    for i in range(cfg.layers):
+        p = f"model.layers.{i}."
+        for n in ("input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm", "post_feedforward_layernorm"):
+            w[p + n + ".weight"] = rnd(D, std=0.2)
+        w[p + "self_attn.q_proj.weight"] = rnd(H * hd, D, std=1.2 / D**0.5)
+        w[p + "self_attn.k_proj.weight"] = rnd(Hkv * hd, D, std=1.2 / D**0.5)
+        w[p + "self_attn.v_proj.weight"] = rnd(Hkv * hd, D, std=1 / D**0.5)
+        w[p + "self_attn.o_proj.weight"] = rnd(D, H * hd, std=1 / (H * hd) ** 0.5)
+        if cfg.qk_norm:
+            w[p + "self_attn.q_norm.weight"] = rnd(hd, std=0.3)
+            w[p + "self_attn.k_norm.weight"] = rnd(hd, std=0.3)
+        w[p + "mlp.gate_proj.weight"] = rnd(I, D, std=1 / D**0.5)
+        w[p + "mlp.up_proj.weight"] = rnd(I, D, std=1 / D**0.5)
+        w[p + "mlp.down_proj.weight"] = rnd(D, I, std=1 / I**0.5)
+    w["model.norm.weight"] = rnd(D, std=0.2)
+    return w
+
+
+def make_weights_gpt2(cfg, rnd, D, I, V):
+    """GPT-2's tensors as its checkpoints hold them: Conv1D weights [in, out],
+    c_attn fused q | k | v."""
+    w = {"transformer.wte.weight": rnd(V, D, std=0.5), "transformer.wpe.weight": rnd(cfg.positions, D, std=0.3)}
+    for i in range(cfg.layers):
+        p = f"transformer.h.{i}."
+        for n in ("ln_1", "ln_2"):
+            w[p + n + ".weight"] = 1 + rnd(D, std=0.2)
+            w[p + n + ".bias"] = rnd(D, std=0.2)
+        w[p + "attn.c_attn.weight"] = rnd(D, 3 * D, std=1.2 / D**0.5)
+        w[p + "attn.c_attn.bias"] = rnd(3 * D, std=0.3)
+        w[p + "attn.c_proj.weight"] = rnd(D, D, std=1 / D**0.5)
+        w[p + "attn.c_proj.bias"] = rnd(D, std=0.3)
+        w[p + "mlp.c_fc.weight"] = rnd(D, I, std=1 / D**0.5)
+        w[p + "mlp.c_fc.bias"] = rnd(I, std=0.3)
+        w[p + "mlp.c_proj.weight"] = rnd(I, D, std=1 / I**0.5)
+        w[p + "mlp.c_proj.bias"] = rnd(D, std=0.3)
+    w["transformer.ln_f.weight"] = 1 + rnd(D, std=0.2)
+    w["transformer.ln_f.bias"] = rnd(D, std=0.2)
     return w
 
 
@@ -241,6 +455,89 @@ def check_tied(name, cfg, w, ids, lg):
     assert "lm_head.weight" not in w
 
 
+def check_qk_norm(name, cfg, w, ids, lg):
+    """The q/k norms must matter: with unit gains and without them."""
+    unit = dict(w)
+    for n in w:
+        if n.endswith("_norm.weight") and ".self_attn." in n:
+            unit[n] = torch.ones_like(w[n])
+    differs(name, "q/k norm gains vs unit gains", lg, ref.forward(cfg, unit, ids, "weights"))
+    c = ref.Config(cfg.raw)
+    c.qk_norm = False
+    plain = {n: t for n, t in w.items() if not (n.endswith("_norm.weight") and ".self_attn." in n)}
+    differs(name, "q/k norm vs none", lg, ref.forward(c, plain, ids, "weights"))
+
+
+def check_gpt2(name, cfg, w, ids, lg):
+    """Conv1D's orientation and c_attn's q | k | v order must matter."""
+    flipped = dict(w)
+    for n, t in w.items():
+        if n.endswith(".mlp.c_proj.weight"):  # square transposes would pass unnoticed: use an [I, D] one
+            flipped[n] = t.reshape(t.shape[1], t.shape[0]).t().contiguous().reshape(t.shape)
+    differs(name, "c_proj rows reshuffled", lg, ref.forward(cfg, flipped, ids, "weights"))
+    swapped = dict(w)
+    D = cfg.hidden
+    for n, t in w.items():
+        if n.endswith(".attn.c_attn.weight"):
+            swapped[n] = torch.cat([t[:, D : 2 * D], t[:, :D], t[:, 2 * D :]], dim=1)  # k | q | v
+    differs(name, "c_attn split as k | q | v", lg, ref.forward(cfg, swapped, ids, "weights"))
+    c = dict(cfg.raw)
+    c["activation_function"] = "gelu"
+    differs(name, "gelu_new vs exact gelu", lg, ref.forward(ref.Config(c), w, ids, "weights"), at_least=1e-4)
+
+
+def check_phi3(name, cfg, w, ids, lg):
+    check_window(name, cfg, w, ids, lg)
+    swapped = dict(w)
+    I = cfg.intermediate
+    for n, t in w.items():
+        if n.endswith(".mlp.gate_up_proj.weight"):
+            swapped[n] = torch.cat([t[I:], t[:I]])
+    differs(name, "gate_up_proj chunked up | gate", lg, ref.forward(cfg, swapped, ids, "weights"))
+
+
+LONGROPE = dict(num_attention_heads=2, num_key_value_heads=1, partial_rotary_factor=0.75, sliding_window=None,
+                rope_scaling={"type": "longrope", "long_factor": [1.0, 3.5, 11.0], "short_factor": [1.0, 1.3, 2.5]})
+
+
+def check_longrope(name, cfg, w, ids, lg):
+    c = dict(cfg.raw)
+    c["rope_scaling"] = None
+    differs(name, "longrope vs none", lg, ref.forward(ref.Config(c), w, ids, "weights"))
+    c = dict(cfg.raw)
+    c["partial_rotary_factor"] = 1.0
+    c["rope_scaling"] = None
+    differs(name, "partial rotary vs whole head (no scaling)", lg, ref.forward(ref.Config(c), w, ids, "weights"))
+    rs = cfg.rope_scaling
+    c = dict(cfg.raw)
+    c["rope_scaling"] = dict(rs, long_factor=rs["short_factor"], short_factor=rs["long_factor"])
+    differs(name, "long and short factors swapped", lg, ref.forward(ref.Config(c), w, ids, "weights"))
+    print(f"    attention factor {ref.longrope(cfg, len(ids))[1]:.6f}")
+
+
+def check_gemma3(name, cfg, w, ids, lg):
+    print(f"    sliding layers {cfg.sliding}, windows {cfg.windows}")
+    differs(name, "window vs none", lg, ref.forward(cfg, w, ids, "weights", windows=[None] * cfg.layers))
+    c = dict(cfg.raw)
+    c["rope_local_base_freq"] = c["rope_theta"]
+    differs(name, "local rotary base vs the global one", lg, ref.forward(ref.Config(c), w, ids, "weights"))
+    c = dict(cfg.raw)
+    c["rope_scaling"] = None
+    differs(name, "global rope scaling vs none", lg, ref.forward(ref.Config(c), w, ids, "weights"))
+    c = dict(cfg.raw)
+    c["query_pre_attn_scalar"] = c["head_dim"]
+    differs(name, "query_pre_attn_scalar vs head_dim", lg, ref.forward(ref.Config(c), w, ids, "weights"))
+
+
+def check_gemma2(name, cfg, w, ids, lg):
+    print(f"    sliding layers {cfg.sliding}, windows {cfg.windows}")
+    differs(name, "window vs none", lg, ref.forward(cfg, w, ids, "weights", windows=[None] * cfg.layers))
+    for key in ("attn_logit_softcapping", "final_logit_softcapping"):
+        c = dict(cfg.raw)
+        c[key] = None
+        differs(name, f"{key} vs none", lg, ref.forward(ref.Config(c), w, ids, "weights"))
+
+
 CASES = [
     Case("llama-f32", llama_config(), 1, note="GQA 4 query / 2 key-value heads, untied lm_head, rope_theta 10000, head_dim from hidden/heads"),
     Case("llama-bf16", llama_config(torch_dtype="bfloat16"), 2, stored="bfloat16", modes=("weights", "bfloat16"),
@@ -269,6 +566,24 @@ CASES = [
          note="use_sliding_window true, sliding_window 4, max_window_layers 1 of 2: layer 0 full attention, layer 1 windowed"),
     Case("llama-rope-linear", llama_config(num_key_value_heads=4, rope_scaling={"factor": 2.0, "type": "linear"}), 10,
          check=check_rope_scaling, note='rope_scaling {"type": "linear", "factor": 2.0} (old key spelling), 4 key-value heads'),
+    Case("qwen3-f32", qwen3_config(), 11, check=check_qk_norm,
+         note="Qwen3: per-head RMSNorm on q and k before RoPE, head_dim 8 != 16/4, GQA, tied embeddings, no biases"),
+    Case("qwen3-bias-window", qwen3_config(attention_bias=True, tie_word_embeddings=False, use_sliding_window=True,
+                                           sliding_window=4, max_window_layers=1, torch_dtype="bfloat16"),
+         12, stored="bfloat16", modes=("weights", "bfloat16"), check=check_qk_norm,
+         note="Qwen3 with attention_bias (q, k, v and o), untied head, layer 1 windowed (4), weights stored BF16"),
+    Case("phi3-f32", phi3_config(), 13, check=check_phi3,
+         note="Phi-3: fused qkv_proj (q | k | v, GQA 4/2) and gate_up_proj (gate | up), sliding_window 4 on every layer, partial_rotary_factor 1.0"),
+    Case("phi3-longrope", phi3_config(**LONGROPE, original_max_position_embeddings=8), 15, check=check_longrope,
+         note="Phi-3 longrope past the original context (8 < 12 tokens: long factors, attention factor sqrt(2)), partial_rotary_factor 0.75 (6 of 8 values rotated), 2 heads of 8, MQA"),
+    Case("phi3-longrope-short", phi3_config(**LONGROPE, original_max_position_embeddings=16), 16, check=check_longrope,
+         note="Phi-3 longrope within the original context (16 >= 12 tokens: short factors, attention factor sqrt(1.5)), partial_rotary_factor 0.75"),
+    Case("gemma3-f32", gemma3_config(), 17, check=check_gemma3,
+         note="Gemma 3 text: sqrt(hidden) embedding scale, (1+w) RMSNorm before and after attention and MLP, q/k norms, query_pre_attn_scalar 20, sliding layer 0 (window 4, rope_local_base_freq 1e4) and global layer 1 (rope_theta 1e6, linear scaling 2), GeGLU, tied head"),
+    Case("gemma2-f32", gemma2_config(), 18, check=check_gemma2,
+         note="Gemma 2: Gemma 3's block without q/k norms, attention scores capped at 2 and logits at 3 (c·tanh(x/c)), layer 0 sliding (4) and layer 1 global by Gemma2Config's default, one rotary base"),
+    Case("gpt2-f32", gpt2_config(), 14, check=check_gpt2,
+         note="GPT-2: learned positions, LayerNorm with bias, gelu_new, Conv1D weights [in, out], fused c_attn, biases everywhere, tied head"),
 ]
 
 
@@ -326,8 +641,13 @@ def build(case):
 
 def main():
     torch.set_num_threads(1)  # deterministic reductions
+    only = set(sys.argv[1:])  # case names; none: every case
+    unknown = only - {c.name for c in CASES}
+    if unknown:
+        sys.exit(f"unknown cases {sorted(unknown)}")
     for case in CASES:
-        build(case)
+        if not only or case.name in only:
+            build(case)
     total = 0
     for root, _, files in os.walk(HERE):
         total += sum(os.path.getsize(os.path.join(root, f)) for f in files)

@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
-"""Reference forward pass of Hugging Face LlamaForCausalLM, MistralForCausalLM
-and Qwen2ForCausalLM, in plain PyTorch (no transformers needed).
+"""Reference forward pass of Hugging Face LlamaForCausalLM, MistralForCausalLM,
+Qwen2ForCausalLM, Qwen3ForCausalLM, Phi3ForCausalLM, GPT2LMHeadModel,
+Gemma2ForCausalLM and Gemma3ForCausalLM (text), in
+plain PyTorch (no transformers needed), on the checkpoint's own tensor names
+and layouts.
 
 It follows transformers' modeling code step by step (eager attention):
 
@@ -18,6 +21,47 @@ It follows transformers' modeling code step by step (eager attention):
   * Biases: Llama attention_bias on q, k, v and o, mlp_bias on gate, up and
     down; Qwen2 always has q, k and v biases (never o); Mistral none.
   * tie_word_embeddings: the head is model.embed_tokens.weight.
+  * Qwen3 (modeling_qwen3.py, Qwen3Attention.forward): q and k are
+    viewed as heads [.., head_dim] and each head goes through an RMSNorm of
+    head_dim gains (self_attn.q_norm / k_norm, eps rms_norm_eps) before the
+    rotary embedding; attention_bias puts biases on q, k, v and o (as
+    Llama); head_dim defaults to 128 (Qwen3Config); sliding windows as Qwen2.
+  * Phi-3 (modeling_phi3.py): Llama's computation with one fused
+    self_attn.qkv_proj whose output is sliced q | k | v (Phi3Attention.forward)
+    and one mlp.gate_up_proj whose output is chunked gate | up
+    (Phi3MLP.forward: up * act(gate)); sliding_window on every layer when
+    set; no biases; rms_norm_eps default 1e-5. partial_rotary_factor rotates
+    the first int(head_dim * factor) values of each head and passes the rest
+    (apply_rotary_pos_emb). rope_scaling "longrope"
+    (modeling_rope_utils._compute_longrope_parameters, recomputed per
+    forward by dynamic_rope_update): inv_freq = 1 / (ext * base**(2i/dim))
+    with ext the long_factor when the sequence is longer than
+    original_max_position_embeddings, else the short_factor; cos and sin
+    times attention_factor (default sqrt(1 + ln(s) / ln(original)) for
+    s = max_position_embeddings / original_max_position_embeddings > 1).
+  * GPT-2 (modeling_gpt2.py, forward_gpt2): wte + wpe; per block
+    x += c_proj(attn(ln_1 x)), x += mlp.c_proj(act(mlp.c_fc(ln_2 x))), with
+    LayerNorm (eps layer_norm_epsilon, weight and bias) and Conv1D layers
+    (y = x @ W + b, W stored [in, out]); c_attn's output split into q, k, v
+    of n_embd each; scores / sqrt(head_dim) (scale_attn_weights), causal
+    mask, softmax; ln_f; logits = x @ wte^T (tied head);
+    activation_function gelu_new (tanh approximation).
+  * Gemma 3 (modeling_gemma3.py, forward_gemma3): embeddings times
+    sqrt(hidden_size) as a float32 scalar (Gemma3TextScaledWordEmbedding);
+    Gemma3RMSNorm = x * rsqrt(mean(x^2) + eps) * (1 + w) in float32; per
+    layer x += post_attention_layernorm(attn(input_layernorm x)),
+    x += post_feedforward_layernorm(mlp(pre_feedforward_layernorm x));
+    q_norm/k_norm (Gemma3RMSNorm over head_dim) before RoPE; scores times
+    query_pre_attn_scalar^-0.5; sliding layers ((i+1) % sliding_window_pattern
+    != 0, or layer_types) use the window and rotary base rope_local_base_freq
+    without scaling, the others rope_theta with rope_scaling; GeGLU MLP
+    (hidden_activation); tied head; soft-capping must be null.
+  * Gemma 2 (modeling_gemma2.py, the same forward_gemma): no q/k norms, one
+    rotary base for every layer; scores soft-capped before the mask
+    (eager_attention_forward: s / cap, tanh, * cap with
+    attn_logit_softcapping) and logits after the head
+    (final_logit_softcapping); layer i sliding iff layer_types says so,
+    by default (i+1) % 2 != 0 (Gemma2Config).
 
 Modes (--dtype):
   float32   weights widened to float32, all compute in float32.
@@ -146,8 +190,14 @@ class Config:
     def __init__(self, c):
         self.raw = c
         self.model_type = c.get("model_type", "llama")
-        if self.model_type not in ("llama", "mistral", "qwen2"):
-            raise ValueError(f"model_type {self.model_type!r}: the reference knows llama, mistral and qwen2")
+        if self.model_type not in ("llama", "mistral", "qwen2", "qwen3", "phi3", "gpt2", "gemma2", "gemma3_text"):
+            raise ValueError(f"model_type {self.model_type!r}: the reference knows llama, mistral, qwen2, qwen3, phi3, gpt2, gemma2 and gemma3_text")
+        if self.model_type == "gpt2":
+            self.init_gpt2(c)
+            return
+        if self.model_type in ("gemma2", "gemma3_text"):
+            self.init_gemma(c)
+            return
         self.hidden = c["hidden_size"]
         self.intermediate = c["intermediate_size"]
         self.layers = c["num_hidden_layers"]
@@ -155,17 +205,72 @@ class Config:
         self.kv_heads = c.get("num_key_value_heads") or self.heads
         # Llama/Mistral/Qwen2 all read head_dim when the config has it.
         self.head_dim = c.get("head_dim") or self.hidden // self.heads
+        if self.model_type == "qwen3":
+            self.head_dim = c.get("head_dim", 128)  # Qwen3Config's default
         self.eps = c.get("rms_norm_eps", 1e-6)
         self.theta = c.get("rope_theta", 10000.0)
         self.rope_scaling = c.get("rope_scaling")
         self.act = c.get("hidden_act", "silu")
         self.tie = c.get("tie_word_embeddings", False)
-        llama = self.model_type == "llama"
+        llama = self.model_type in ("llama", "qwen3")  # Qwen3's attention_bias is Llama's
         qwen2 = self.model_type == "qwen2"
         self.qkv_bias = qwen2 or (llama and c.get("attention_bias", False))
         self.o_bias = llama and c.get("attention_bias", False)
+        self.qk_norm = self.model_type == "qwen3"
+        self.phi3 = self.model_type == "phi3"
+        self.rotary_dim = self.head_dim
+        if self.phi3:
+            self.eps = c.get("rms_norm_eps", 1e-5)  # Phi3Config
+            self.rotary_dim = int(self.head_dim * c.get("partial_rotary_factor", 1.0))
         self.mlp_bias = llama and c.get("mlp_bias", False)
         self.windows = layer_windows(c, self.model_type, self.layers)
+
+    def init_gemma(self, c):
+        """Gemma2Config's and Gemma3TextConfig's keys and defaults."""
+        gemma2 = self.model_type == "gemma2"
+        self.hidden = c["hidden_size"]
+        self.intermediate = c["intermediate_size"]
+        self.layers = c["num_hidden_layers"]
+        self.heads = c["num_attention_heads"]
+        self.kv_heads = c.get("num_key_value_heads") or self.heads
+        self.head_dim = c.get("head_dim", 256)
+        self.rotary_dim = self.head_dim
+        self.eps = c.get("rms_norm_eps", 1e-6)
+        self.theta = c.get("rope_theta", 1e6)
+        self.local_theta = None if gemma2 else c.get("rope_local_base_freq", 10000.0)
+        self.qk_norm = not gemma2
+        self.rope_scaling = c.get("rope_scaling")
+        self.act = c.get("hidden_activation", "gelu_pytorch_tanh")
+        self.tie = c.get("tie_word_embeddings", True)
+        self.scalar = c.get("query_pre_attn_scalar", 256)
+        self.attn_cap = c.get("attn_logit_softcapping", 50.0 if gemma2 else None)
+        self.final_cap = c.get("final_logit_softcapping", 30.0 if gemma2 else None)
+        if not gemma2 and (self.attn_cap is not None or self.final_cap is not None):
+            raise NotImplementedError("soft-capping in Gemma 3")
+        types = c.get("layer_types")
+        if types is None:
+            pattern = 2 if gemma2 else c.get("sliding_window_pattern", 6)
+            types = ["sliding_attention" if (i + 1) % pattern else "full_attention" for i in range(self.layers)]
+        self.sliding = [t == "sliding_attention" for t in types]
+        w = c.get("sliding_window", 4096)
+        self.windows = [w if s else None for s in self.sliding]
+
+    def init_gpt2(self, c):
+        """GPT2Config's keys and defaults."""
+        self.hidden = c.get("n_embd", 768)
+        self.layers = c.get("n_layer", 12)
+        self.heads = c.get("n_head", 12)
+        self.intermediate = c.get("n_inner") or 4 * self.hidden
+        self.positions = c.get("n_positions", 1024)
+        self.eps = c.get("layer_norm_epsilon", 1e-5)
+        self.act = c.get("activation_function", "gelu_new")
+        self.tie = c.get("tie_word_embeddings", True)
+        self.head_dim = self.hidden // self.heads
+        self.windows = [None] * self.layers
+        if not c.get("scale_attn_weights", True) or c.get("scale_attn_by_inverse_layer_idx", False):
+            raise NotImplementedError("GPT-2 attention scaling variants")
+        if not self.tie:
+            raise NotImplementedError("GPT-2 with an untied head")
 
 
 def layer_windows(c, model_type, layers):
@@ -173,7 +278,7 @@ def layer_windows(c, model_type, layers):
 
     Mistral: config.sliding_window on every layer (MistralConfig's default is
     4096 when the key is absent; null means none).
-    Qwen2: layer i is windowed iff use_sliding_window and sliding_window is
+    Qwen2 (and Qwen3): layer i is windowed iff use_sliding_window and sliding_window is
     not None and i >= max_window_layers (Qwen2Config.layer_types; the same
     test the older flash-attention path made). With use_sliding_window false
     the window is dropped whatever sliding_window says. An explicit
@@ -182,7 +287,9 @@ def layer_windows(c, model_type, layers):
     if model_type == "mistral":
         w = c.get("sliding_window", 4096)
         return [w] * layers
-    if model_type == "qwen2":
+    if model_type == "phi3":  # Phi3Config's default is None
+        return [c.get("sliding_window")] * layers
+    if model_type in ("qwen2", "qwen3"):
         w = c.get("sliding_window", 4096) if c.get("use_sliding_window", False) else None
         types = c.get("layer_types")
         if types is None:
@@ -196,14 +303,17 @@ def layer_windows(c, model_type, layers):
 # the forward pass
 
 
-def rope_inv_freq(cfg):
+def rope_inv_freq(cfg, seq_len=None):
     """inv_freq in float32, as transformers' rope init functions compute it."""
-    dim = cfg.head_dim
+    dim = cfg.rotary_dim
     inv_freq = 1.0 / (cfg.theta ** (torch.arange(0, dim, 2, dtype=torch.int64).float() / dim))
     rs = cfg.rope_scaling
     kind = None if rs is None else rs.get("rope_type", rs.get("type", "default"))  # BC: "type"
     if kind in (None, "default"):
         return inv_freq
+    if kind == "longrope":
+        inv, _ = longrope(cfg, seq_len)
+        return inv
     if kind == "linear":
         return inv_freq / rs["factor"]
     if kind == "llama3":
@@ -224,13 +334,41 @@ def rope_inv_freq(cfg):
     raise NotImplementedError(f"rope_scaling type {kind!r}")
 
 
-def rope_cos_sin(inv_freq, positions, dtype):
+def longrope(cfg, seq_len):
+    """_compute_longrope_parameters: (inv_freq, attention_factor)."""
+    rs, c = cfg.rope_scaling, cfg.raw
+    dim = cfg.rotary_dim
+    factor = rs.get("factor")
+    original = c.get("original_max_position_embeddings")
+    if original:
+        factor = c["max_position_embeddings"] / original
+    else:
+        original = c["max_position_embeddings"]
+    attention_factor = rs.get("attention_factor")
+    if attention_factor is None:
+        attention_factor = 1.0 if factor <= 1.0 else math.sqrt(1 + math.log(factor) / math.log(original))
+    if seq_len and seq_len > original:
+        ext = torch.tensor(rs["long_factor"], dtype=torch.float32)
+    else:
+        ext = torch.tensor(rs["short_factor"], dtype=torch.float32)
+    shape = torch.arange(0, dim, 2, dtype=torch.int64).float() / dim
+    return 1.0 / (ext * cfg.theta**shape), attention_factor
+
+
+def attention_scaling(cfg, seq_len):
+    rs = cfg.rope_scaling
+    if rs is not None and rs.get("rope_type", rs.get("type")) == "longrope":
+        return longrope(cfg, seq_len)[1]
+    return 1.0
+
+
+def rope_cos_sin(inv_freq, positions, dtype, scale=1.0):
     """cos, sin [1, T, head_dim] computed in float32, then cast to dtype."""
     inv_freq_expanded = inv_freq[None, :, None].float()  # [1, D/2, 1]
     position_ids_expanded = positions[None, None, :].float()  # [1, 1, T]
     freqs = (inv_freq_expanded @ position_ids_expanded).transpose(1, 2)  # [1, T, D/2]
     emb = torch.cat((freqs, freqs), dim=-1)
-    return emb.cos().to(dtype), emb.sin().to(dtype)
+    return (emb.cos() * scale).to(dtype), (emb.sin() * scale).to(dtype)
 
 
 def rotate_half(x):
@@ -287,16 +425,23 @@ def linear(x, weights, prefix):
 
 def check_names(cfg, weights):
     """The checkpoint must hold exactly the tensors the architecture has."""
+    if cfg.model_type == "gpt2":
+        return check_names_gpt2(cfg, weights)
     want = {"model.embed_tokens.weight", "model.norm.weight"}
     if not cfg.tie:
         want.add("lm_head.weight")
     for i in range(cfg.layers):
         p = f"model.layers.{i}."
         want |= {p + "input_layernorm.weight", p + "post_attention_layernorm.weight"}
+        if cfg.phi3:
+            want |= {p + "self_attn.qkv_proj.weight", p + "self_attn.o_proj.weight", p + "mlp.gate_up_proj.weight", p + "mlp.down_proj.weight"}
+            continue
         for n in ("q_proj", "k_proj", "v_proj", "o_proj"):
             want.add(p + f"self_attn.{n}.weight")
             if (n != "o_proj" and cfg.qkv_bias) or (n == "o_proj" and cfg.o_bias):
                 want.add(p + f"self_attn.{n}.bias")
+        if cfg.qk_norm:
+            want |= {p + "self_attn.q_norm.weight", p + "self_attn.k_norm.weight"}
         for n in ("gate_proj", "up_proj", "down_proj"):
             want.add(p + f"mlp.{n}.weight")
             if cfg.mlp_bias:
@@ -311,6 +456,10 @@ def forward(cfg, weights, ids, mode, windows=None, window_extra=0):
     """Logits [T, V] (float32 tensor) for one sequence ids."""
     if mode not in MODES:
         raise ValueError(f"mode {mode!r}, want one of {MODES}")
+    if cfg.model_type == "gpt2":
+        return forward_gpt2(cfg, weights, ids, mode)
+    if cfg.model_type in ("gemma2", "gemma3_text"):
+        return forward_gemma(cfg, weights, ids, mode, windows)
     check_names(cfg, weights)
     dt = torch.bfloat16 if mode == "bfloat16" else torch.float32
     W = {k: v.to(dt) for k, v in weights.items()}
@@ -321,18 +470,29 @@ def forward(cfg, weights, ids, mode, windows=None, window_extra=0):
     scaling = hd**-0.5
 
     x = torch.nn.functional.embedding(torch.tensor([ids]), W["model.embed_tokens.weight"])  # [1, T, D]
-    cos, sin = rope_cos_sin(rope_inv_freq(cfg), torch.arange(T), dt)
+    cos, sin = rope_cos_sin(rope_inv_freq(cfg, T), torch.arange(T), dt, attention_scaling(cfg, T))
     cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)  # [1, 1, T, hd]
     for i in range(cfg.layers):
         p = f"model.layers.{i}."
         # self-attention
         residual = x
         h = rms_norm(x, W[p + "input_layernorm.weight"], cfg.eps)
-        q = linear(h, W, p + "self_attn.q_proj").view(1, T, H, hd).transpose(1, 2)
-        k = linear(h, W, p + "self_attn.k_proj").view(1, T, Hkv, hd).transpose(1, 2)
-        v = linear(h, W, p + "self_attn.v_proj").view(1, T, Hkv, hd).transpose(1, 2)
-        q = (q * cos) + (rotate_half(q) * sin)
-        k = (k * cos) + (rotate_half(k) * sin)
+        if cfg.phi3:  # one fused projection, sliced q | k | v
+            qkv = linear(h, W, p + "self_attn.qkv_proj")
+            q, k, v = qkv[..., : H * hd], qkv[..., H * hd : (H + Hkv) * hd], qkv[..., (H + Hkv) * hd :]
+        else:
+            q = linear(h, W, p + "self_attn.q_proj")
+            k = linear(h, W, p + "self_attn.k_proj")
+            v = linear(h, W, p + "self_attn.v_proj")
+        q = q.view(1, T, H, hd).transpose(1, 2)
+        k = k.view(1, T, Hkv, hd).transpose(1, 2)
+        v = v.view(1, T, Hkv, hd).transpose(1, 2)
+        if cfg.qk_norm:  # per head, before RoPE (Qwen3)
+            q = rms_norm(q, W[p + "self_attn.q_norm.weight"], cfg.eps)
+            k = rms_norm(k, W[p + "self_attn.k_norm.weight"], cfg.eps)
+        rd = cfg.rotary_dim  # Phi3's partial rotary: the rest of each head passes through
+        q = torch.cat([(q[..., :rd] * cos) + (rotate_half(q[..., :rd]) * sin), q[..., rd:]], dim=-1)
+        k = torch.cat([(k[..., :rd] * cos) + (rotate_half(k[..., :rd]) * sin), k[..., rd:]], dim=-1)
         k = repeat_kv(k, H // Hkv)
         v = repeat_kv(v, H // Hkv)
         scores = torch.matmul(q, k.transpose(2, 3)) * scaling
@@ -343,11 +503,132 @@ def forward(cfg, weights, ids, mode, windows=None, window_extra=0):
         # MLP
         residual = x
         h = rms_norm(x, W[p + "post_attention_layernorm.weight"], cfg.eps)
-        m = linear(act(linear(h, W, p + "mlp.gate_proj")) * linear(h, W, p + "mlp.up_proj"), W, p + "mlp.down_proj")
+        if cfg.phi3:  # one fused projection, chunked gate | up
+            gate, up = linear(h, W, p + "mlp.gate_up_proj").chunk(2, dim=-1)
+            m = linear(up * act(gate), W, p + "mlp.down_proj")
+        else:
+            m = linear(act(linear(h, W, p + "mlp.gate_proj")) * linear(h, W, p + "mlp.up_proj"), W, p + "mlp.down_proj")
         x = residual + m
     x = rms_norm(x, W["model.norm.weight"], cfg.eps)
     head = W["model.embed_tokens.weight"] if cfg.tie else W["lm_head.weight"]
     logits = torch.nn.functional.linear(x, head)
+    return logits[0].float()
+
+
+def check_names_gpt2(cfg, weights):
+    want = {"transformer.wte.weight", "transformer.wpe.weight", "transformer.ln_f.weight", "transformer.ln_f.bias"}
+    for i in range(cfg.layers):
+        for n in ("ln_1", "attn.c_attn", "attn.c_proj", "ln_2", "mlp.c_fc", "mlp.c_proj"):
+            want |= {f"transformer.h.{i}.{n}.weight", f"transformer.h.{i}.{n}.bias"}
+    have = set(weights)
+    if have != want:
+        raise ValueError(f"checkpoint tensors differ from GPT-2: missing {sorted(want - have)}, unexpected {sorted(have - want)}")
+
+
+def conv1d(x, W, prefix):
+    """transformers' Conv1D: x @ weight + bias, weight [in, out]."""
+    return torch.addmm(W[prefix + ".bias"], x.reshape(-1, x.shape[-1]), W[prefix + ".weight"]).view(*x.shape[:-1], -1)
+
+
+@torch.no_grad()
+def forward_gpt2(cfg, weights, ids, mode):
+    """GPT2LMHeadModel's logits [T, V] for one sequence (eager attention)."""
+    if mode not in MODES:
+        raise ValueError(f"mode {mode!r}, want one of {MODES}")
+    check_names_gpt2(cfg, weights)
+    dt = torch.bfloat16 if mode == "bfloat16" else torch.float32
+    W = {k: v.to(dt) for k, v in weights.items()}
+    act = activation(cfg.act)
+    T, D, H, hd = len(ids), cfg.hidden, cfg.heads, cfg.head_dim
+    ln = lambda x, p: torch.nn.functional.layer_norm(x, (D,), W[p + ".weight"], W[p + ".bias"], cfg.eps)  # noqa: E731
+    x = W["transformer.wte.weight"][torch.tensor([ids])] + W["transformer.wpe.weight"][torch.arange(T)][None]
+    for i in range(cfg.layers):
+        p = f"transformer.h.{i}."
+        residual = x
+        h = ln(x, p + "ln_1")
+        q, k, v = conv1d(h, W, p + "attn.c_attn").split(D, dim=2)
+        q, k, v = (t.view(1, T, H, hd).transpose(1, 2) for t in (q, k, v))
+        scores = torch.matmul(q, k.transpose(-1, -2)) / torch.full([], v.size(-1) ** 0.5, dtype=dt)
+        scores = scores + causal_mask(T, None, dt)
+        probs = torch.nn.functional.softmax(scores, dim=-1).type(v.dtype)
+        o = torch.matmul(probs, v).transpose(1, 2).contiguous().reshape(1, T, D)
+        x = residual + conv1d(o, W, p + "attn.c_proj")
+        residual = x
+        h = ln(x, p + "ln_2")
+        x = residual + conv1d(act(conv1d(h, W, p + "mlp.c_fc")), W, p + "mlp.c_proj")
+    x = ln(x, "transformer.ln_f")
+    logits = torch.nn.functional.linear(x, W["transformer.wte.weight"])
+    return logits[0].float()
+
+
+def gemma_rms_norm(x, weight, eps):
+    """Gemma3RMSNorm: normalised in float32, times (1 + weight), cast back."""
+    h = x.float()
+    h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + eps)
+    return (h * (1.0 + weight.float())).type_as(x)
+
+
+@torch.no_grad()
+def forward_gemma(cfg, weights, ids, mode, windows=None):
+    """Gemma2ForCausalLM's / Gemma3ForCausalLM's logits [T, V] for one
+    sequence (eager attention)."""
+    if mode not in MODES:
+        raise ValueError(f"mode {mode!r}, want one of {MODES}")
+    dt = torch.bfloat16 if mode == "bfloat16" else torch.float32
+    W = {k: v.to(dt) for k, v in weights.items()}
+    windows = cfg.windows if windows is None else windows
+    act = activation(cfg.act)
+    T, H, Hkv, hd = len(ids), cfg.heads, cfg.kv_heads, cfg.head_dim
+    want = {"model.embed_tokens.weight", "model.norm.weight"} | ({"lm_head.weight"} if not cfg.tie else set())
+    for i in range(cfg.layers):
+        p = f"model.layers.{i}."
+        want |= {p + n + ".weight" for n in ("input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm", "post_feedforward_layernorm",
+                                            "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+                                            "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj")}
+        if cfg.qk_norm:
+            want |= {p + "self_attn.q_norm.weight", p + "self_attn.k_norm.weight"}
+    if set(W) != want:
+        raise ValueError(f"checkpoint tensors differ from Gemma: missing {sorted(want - set(W))}, unexpected {sorted(set(W) - want)}")
+    x = torch.nn.functional.embedding(torch.tensor([ids]), W["model.embed_tokens.weight"])
+    x = x * torch.tensor(cfg.hidden**0.5).to(dt)
+    glob = rope_cos_sin(rope_inv_freq(cfg, T), torch.arange(T), dt)
+    loc = glob  # Gemma 2: one rotary embedding
+    if cfg.local_theta is not None:  # Gemma 3: the sliding layers' own, unscaled
+        local_cfg = Config.__new__(Config)
+        local_cfg.rotary_dim, local_cfg.theta, local_cfg.rope_scaling = hd, cfg.local_theta, None
+        loc = rope_cos_sin(rope_inv_freq(local_cfg, T), torch.arange(T), dt)
+    for i in range(cfg.layers):
+        p = f"model.layers.{i}."
+        cos, sin = loc if cfg.sliding[i] else glob
+        cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)
+        residual = x
+        h = gemma_rms_norm(x, W[p + "input_layernorm.weight"], cfg.eps)
+        q = linear(h, W, p + "self_attn.q_proj").view(1, T, H, hd).transpose(1, 2)
+        k = linear(h, W, p + "self_attn.k_proj").view(1, T, Hkv, hd).transpose(1, 2)
+        v = linear(h, W, p + "self_attn.v_proj").view(1, T, Hkv, hd).transpose(1, 2)
+        if cfg.qk_norm:
+            q = gemma_rms_norm(q, W[p + "self_attn.q_norm.weight"], cfg.eps)
+            k = gemma_rms_norm(k, W[p + "self_attn.k_norm.weight"], cfg.eps)
+        q = (q * cos) + (rotate_half(q) * sin)
+        k = (k * cos) + (rotate_half(k) * sin)
+        k, v = repeat_kv(k, H // Hkv), repeat_kv(v, H // Hkv)
+        scores = torch.matmul(q, k.transpose(2, 3)) * cfg.scalar**-0.5
+        if cfg.attn_cap is not None:
+            scores = torch.tanh(scores / cfg.attn_cap) * cfg.attn_cap
+        scores = scores + causal_mask(T, windows[i], dt)
+        probs = torch.nn.functional.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
+        o = torch.matmul(probs, v).transpose(1, 2).contiguous().reshape(1, T, H * hd)
+        h = gemma_rms_norm(linear(o, W, p + "self_attn.o_proj"), W[p + "post_attention_layernorm.weight"], cfg.eps)
+        x = residual + h
+        residual = x
+        h = gemma_rms_norm(x, W[p + "pre_feedforward_layernorm.weight"], cfg.eps)
+        h = linear(act(linear(h, W, p + "mlp.gate_proj")) * linear(h, W, p + "mlp.up_proj"), W, p + "mlp.down_proj")
+        x = residual + gemma_rms_norm(h, W[p + "post_feedforward_layernorm.weight"], cfg.eps)
+    x = gemma_rms_norm(x, W["model.norm.weight"], cfg.eps)
+    head = W["model.embed_tokens.weight"] if cfg.tie else W["lm_head.weight"]
+    logits = torch.nn.functional.linear(x, head)
+    if cfg.final_cap is not None:
+        logits = torch.tanh(logits / cfg.final_cap) * cfg.final_cap
     return logits[0].float()
 
 
@@ -379,7 +660,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     ids = [int(s) for s in a.ids.split(",") if s.strip()]
     cfg, weights = load(a.dir)
-    bad = [i for i in ids if not 0 <= i < weights["model.embed_tokens.weight"].shape[0]]
+    bad = [i for i in ids if not 0 <= i < cfg.raw["vocab_size"]]
     if bad:
         sys.exit(f"token ids {bad} outside the vocabulary")
     logits = forward(cfg, weights, ids, a.dtype)
