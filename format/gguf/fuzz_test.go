@@ -3,6 +3,7 @@ package gguf
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -99,6 +100,19 @@ func fuzzSeeds(t testing.TB) [][]byte {
 	mustAddTensor(t, w, "f16", []int{1, 2}, F16, []byte{0, 0x3c, 0, 0xc0})
 	mustAddTensor(t, w, "k", []int{256}, Q2_K, make([]byte, 84))
 	seeds = append(seeds, encode(t, w))
+	// One tensor of each block type package quant dequantises (random
+	// blocks: scales and codes of every kind).
+	rng := rand.New(rand.NewPCG(2, 2))
+	wq := NewWriter()
+	for i, typ := range []Type{Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K} {
+		n, _ := typ.RowBytes(256)
+		b := make([]byte, n)
+		for j := range b {
+			b[j] = byte(rng.Uint32())
+		}
+		mustAddTensor(t, wq, fmt.Sprintf("q%d", i), []int{256}, typ, b)
+	}
+	seeds = append(seeds, encode(t, wq))
 	seeds = append(seeds,
 		encode(t, NewWriter()),
 		header(2, 0, 1).kv("a", ValueUint8).u8(1).b,
