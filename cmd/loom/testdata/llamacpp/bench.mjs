@@ -3,8 +3,9 @@
 //
 //   NODE_PATH=.../node_modules node bench.mjs MODEL.gguf THREADS PROMPT_TOKENS DECODE_TOKENS
 //
-// Prints JSON: prefill tokens/s and the median and mean ms per decoded token
-// (the prompt is token ids 1..PROMPT_TOKENS; decoding is greedy).
+// Prints JSON: prefill tokens/s, the median and mean ms per decoded token
+// (the prompt is token ids 1..PROMPT_TOKENS; decoding is greedy), load time
+// and the process's resident memory.
 import { createRequire } from "node:module";
 import path from "node:path";
 
@@ -37,6 +38,8 @@ process.stdout.write(JSON.stringify({
   model: path.basename(modelPath), threads, prompt_tokens: nPrompt, decode_tokens: times.length,
   load_s: loadS, prefill_plus_first_ms: prefillMs, ms_per_token_median: sorted[sorted.length >> 1],
   tokens_per_s: 1000 / mean, llama_cpp: "node-llama-cpp 3.21.1 prebuilt (linux-x64 CPU)",
+  // The whole Node process (Node itself holds ~40–60 MB): resident now and at most.
+  rss_mb: process.memoryUsage().rss / 1048576, peak_rss_mb: process.resourceUsage().maxRSS / 1024,
 }) + "\n");
 await context.dispose();
 await model.dispose();
