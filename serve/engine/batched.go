@@ -403,9 +403,9 @@ func meanUnit(h []float32, T int) []float32 {
 func (b *Batched) loop() {
 	defer close(b.done)
 	var running []*bseq // in admission order
+	// finish ends s: its slot and memory are free (Stats says so) before
+	// its last event reaches the caller.
 	finish := func(s *bseq, ev Event) {
-		s.out <- ev
-		close(s.out)
 		if ev.Finish != "error" {
 			b.keep(s)
 		}
@@ -414,6 +414,8 @@ func (b *Batched) loop() {
 		b.running--
 		b.kvUsed -= s.kvBytes
 		b.mu.Unlock()
+		s.out <- ev
+		close(s.out)
 	}
 	for {
 		// Cancellations: running sequences and waiting requests.
