@@ -601,15 +601,23 @@ func TestBatchedPrefixReuse(t *testing.T) {
 			}
 		}
 	}
-	count := func(e *Batched) *int {
+	// count returns the prompt tokens prefilled so far (every prefill step
+	// of a request runs before its last event, so once the requests are
+	// done the count is whole; the scheduler may still be in a later step,
+	// hence the lock).
+	count := func(e *Batched) func() int {
 		var mu sync.Mutex
-		total := new(int)
+		total := 0
 		e.step = func(p, _ int) {
 			mu.Lock()
-			*total += p
+			total += p
 			mu.Unlock()
 		}
-		return total
+		return func() int {
+			mu.Lock()
+			defer mu.Unlock()
+			return total
+		}
 	}
 	t.Run("one after another", func(t *testing.T) {
 		e := newTestEngine(t, m, BatchedOptions{PrefillChunk: 16})
@@ -621,8 +629,8 @@ func TestBatchedPrefixReuse(t *testing.T) {
 		if n != 3 || pos != 3*32 {
 			t.Fatalf("reused %d prefixes, %d positions; want 3, 96", n, pos)
 		}
-		if full := 4*len(system) + len(strings.Join(questions, "")); *prefilled != full-96 {
-			t.Fatalf("prefilled %d tokens, want %d", *prefilled, full-96)
+		if full := 4*len(system) + len(strings.Join(questions, "")); prefilled() != full-96 {
+			t.Fatalf("prefilled %d tokens, want %d", prefilled(), full-96)
 		}
 	})
 	t.Run("burst", func(t *testing.T) {
