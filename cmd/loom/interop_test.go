@@ -21,8 +21,19 @@ import (
 
 // trainedModel trains (once per test binary) a tiny Llama with a learnt
 // byte-level BPE tokenizer on the embedded corpus and returns its
-// checkpoint directory.
+// checkpoint directory. A small Llama with grouped-query attention (4
+// heads, 2 of them key/value) and an FFN width (176) that is not a multiple
+// of 32, so q8_0 exports fall back to f16 for down_proj.
 var trainedModel = sync.OnceValues(func() (string, error) {
+	return trainSpec(`{"hidden_size": 64, "intermediate_size": 176, "num_hidden_layers": 2,
+		"num_attention_heads": 4, "num_key_value_heads": 2, "hidden_act": "silu", "rms_norm_eps": 1e-6, "rope_theta": 10000,
+		"vocab_size": 256, "max_position_embeddings": 128, "initializer_range": 0.02}`)
+})
+
+// trainSpec trains the model config.json model on the first 200,000 bytes
+// of the embedded corpus (600 steps, with a 320-token BPE tokenizer learnt
+// there) and returns its checkpoint directory.
+func trainSpec(model string) (string, error) {
 	dir, err := os.MkdirTemp("", "loom-interop-")
 	if err != nil {
 		return "", err
@@ -40,13 +51,8 @@ var trainedModel = sync.OnceValues(func() (string, error) {
 	if code := run([]string{"tokenizer", "train", "--vocab", "320", "--data", corpus, "--out", tok}, &o, &e); code != 0 {
 		return "", &runError{"tokenizer train", e.String()}
 	}
-	// A small Llama with grouped-query attention (4 heads, 2 of them
-	// key/value) and an FFN width (176) that is not a multiple of 32, so
-	// q8_0 exports fall back to f16 for down_proj.
 	spec := filepath.Join(dir, "spec.json")
-	os.WriteFile(spec, []byte(`{"model": {"hidden_size": 64, "intermediate_size": 176, "num_hidden_layers": 2,
-		"num_attention_heads": 4, "num_key_value_heads": 2, "hidden_act": "silu", "rms_norm_eps": 1e-6, "rope_theta": 10000,
-		"vocab_size": 256, "max_position_embeddings": 128, "initializer_range": 0.02},
+	os.WriteFile(spec, []byte(`{"model": `+model+`,
 		"train": {"steps": 600, "batch_size": 8, "seq_len": 64, "lr": 0.003, "warmup": 30, "min_lr_factor": 0.1,
 		"weight_decay": 0.1, "beta1": 0.9, "beta2": 0.95, "eps": 1e-8, "clip": 1, "seed": 1, "val_fraction": 0.1,
 		"eval_every": 200, "eval_batches": 2}}`), 0o644)
@@ -55,7 +61,7 @@ var trainedModel = sync.OnceValues(func() (string, error) {
 		return "", &runError{"train", e.String()}
 	}
 	return filepath.Join(out, "checkpoint"), nil
-})
+}
 
 type runError struct{ verb, stderr string }
 
