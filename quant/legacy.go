@@ -47,9 +47,10 @@ func dequantQ4_0(b []byte, y []float32) {
 	}
 }
 
-// quantQ4_1 is quantize_row_q4_1_ref for one block: m = min, d = (max−min)/15,
-// q = min(15, trunc((x−m)/d + 0.5)).
-func quantQ4_1(x []float32, b []byte) {
+// minScale is the start of quantize_row_q4_1_ref and q5_1_ref: the
+// block's min m and scale d = (max−m)/levels, written to its header as f16;
+// it returns m and 1/d (0 when d is 0).
+func minScale(x []float32, b []byte, levels float32) (mn, id float32) {
 	mn, mx := float32(math.MaxFloat32), float32(-math.MaxFloat32)
 	for _, v := range x {
 		if v < mn {
@@ -59,13 +60,19 @@ func quantQ4_1(x []float32, b []byte) {
 			mx = v
 		}
 	}
-	d := (mx - mn) / 15
-	var id float32
+	d := (mx - mn) / levels
 	if d != 0 {
 		id = 1 / d
 	}
 	putF16(b, d)
 	putF16(b[2:], mn)
+	return mn, id
+}
+
+// quantQ4_1 is quantize_row_q4_1_ref for one block: m = min, d = (max−min)/15,
+// q = min(15, trunc((x−m)/d + 0.5)).
+func quantQ4_1(x []float32, b []byte) {
+	mn, id := minScale(x, b, 15)
 	for j := 0; j < 16; j++ {
 		x0 := float32((x[j] - mn) * id)
 		x1 := float32((x[16+j] - mn) * id)
@@ -132,22 +139,7 @@ func dequantQ5_0(b []byte, y []float32) {
 // quantQ5_1 is quantize_row_q5_1_ref for one block: m = min, d = (max−min)/31,
 // q = trunc((x−m)/d + 0.5) (no clamp, as in ggml).
 func quantQ5_1(x []float32, b []byte) {
-	mn, mx := float32(math.MaxFloat32), float32(-math.MaxFloat32)
-	for _, v := range x {
-		if v < mn {
-			mn = v
-		}
-		if v > mx {
-			mx = v
-		}
-	}
-	d := (mx - mn) / 31
-	var id float32
-	if d != 0 {
-		id = 1 / d
-	}
-	putF16(b, d)
-	putF16(b[2:], mn)
+	mn, id := minScale(x, b, 31)
 	var qh uint32
 	for j := 0; j < 16; j++ {
 		x0 := float32((x[j] - mn) * id)
