@@ -18,11 +18,10 @@ import (
 // magnitude is below it quantise to zero.
 const groupMaxEps = 1e-15
 
-// makeQXQuants is ggml's make_qx_quants with rmse_type 1 and no importance
-// weights (the only way the _ref quantisers call it): L gets values in
-// [0, 2·nmax) and the return value is the scale, chosen among 19 trial
-// inverse scales −(nmax+0.1·is)/max by weighted (w = x²) least squares.
-func makeQXQuants(n, nmax int, x []float32, L []int8) float32 {
+// signedMax is the start of make_qx_quants and make_q3_quants: the value of
+// x[:n] with the largest magnitude (the first of equals), or false, with
+// L[:n] zeroed, when that magnitude is below GROUP_MAX_EPS.
+func signedMax(n int, x []float32, L []int8) (float32, bool) {
 	var mx, amax float32
 	for i := 0; i < n; i++ {
 		if ax := absf(x[i]); ax > amax {
@@ -33,6 +32,18 @@ func makeQXQuants(n, nmax int, x []float32, L []int8) float32 {
 		for i := 0; i < n; i++ {
 			L[i] = 0
 		}
+		return 0, false
+	}
+	return mx, true
+}
+
+// makeQXQuants is ggml's make_qx_quants with rmse_type 1 and no importance
+// weights (the only way the _ref quantisers call it): L gets values in
+// [0, 2·nmax) and the return value is the scale, chosen among 19 trial
+// inverse scales −(nmax+0.1·is)/max by weighted (w = x²) least squares.
+func makeQXQuants(n, nmax int, x []float32, L []int8) float32 {
+	mx, ok := signedMax(n, x, L)
+	if !ok {
 		return 0
 	}
 	iscale := float32(-nmax) / mx
@@ -80,16 +91,8 @@ func makeQXQuants(n, nmax int, x []float32, L []int8) float32 {
 // moving single values to the level that raises (Σw·x·l)²/Σw·l² (w = x²).
 // L gets values in [0, 2·nmax); the return value is the scale.
 func makeQ3Quants(n, nmax int, x []float32, L []int8) float32 {
-	var mx, amax float32
-	for i := 0; i < n; i++ {
-		if ax := absf(x[i]); ax > amax {
-			amax, mx = ax, x[i]
-		}
-	}
-	if amax < groupMaxEps {
-		for i := 0; i < n; i++ {
-			L[i] = 0
-		}
+	mx, ok := signedMax(n, x, L)
+	if !ok {
 		return 0
 	}
 	iscale := float32(-nmax) / mx
