@@ -583,7 +583,35 @@ func loadGGUFFile(f *gguf.File, o LoadOptions) (*decoder.Model, error) {
 	if len(s.extra) > 0 {
 		return nil, fmt.Errorf("%s: tensors loom's llama model has no place for: %s", path, nn.NameList(s.extra))
 	}
-	return fill(c, s, o)
+	m, err := fill(c, s, o)
+	if err != nil {
+		return nil, err
+	}
+	roundBlockInputs(m, s)
+	return m, nil
+}
+
+// roundBlockInputs gives each linear layer whose weight was widened from
+// ggml blocks other than q8_0 (which loom multiplies as it is) the
+// rounding of its inputs that llama.cpp's products with those blocks
+// apply (quant.RoundActivations: Q8_K for the k-quants, Q8_0 or Q8_1 for
+// Q4_0 … Q5_1), so that loom computes what llama.cpp computes from such a
+// file.
+func roundBlockInputs(m *decoder.Model, s *ggufSource) {
+	nn.Walk(m, func(n *nn.Node) error {
+		l, ok := n.Module.(*nn.Linear)
+		if !ok || l.Weight.Value.DType() != tensor.Float32 {
+			return nil
+		}
+		info, ok := s.f.Tensor(s.hf[l.Weight.Name])
+		if !ok {
+			return nil
+		}
+		if t, _ := info.Type.DType(); t != dtype.Q8_0 && !t.Packed() && quant.Supported(t) {
+			l.RoundInputs(func(x []float32) { quant.RoundActivations(t, x) })
+		}
+		return nil
+	})
 }
 
 func (s *ggufSource) names() []string { return slices.Sorted(maps.Keys(s.hf)) }

@@ -15,7 +15,8 @@ type Linear struct {
 	Weight *autograd.Var // [out, in]
 	Bias   *autograd.Var // [out] or nil
 
-	packed *packedWeight // see Pack
+	packed *packedWeight       // see Pack
+	round  func(x []float32) // see RoundInputs
 }
 
 // packedWeight is a Linear's weight packed for the GEMM kernel, and the
@@ -35,8 +36,20 @@ func NewLinear(prefix string, in, out int, bias bool, init Init) *Linear {
 	return l
 }
 
+// RoundInputs makes forward passes without gradients multiply round(x)
+// instead of x, round changing a copy of x's rows (a whole number of rows
+// of in values) in place: for a weight loaded from ggml blocks, llama.cpp's
+// products see the activations quantised to the blocks' activation format,
+// and so does loom (round nil: x as it is).
+func (l *Linear) RoundInputs(round func(x []float32)) { l.round = round }
+
 // Forward maps x [..., in] to [..., out].
 func (l *Linear) Forward(x *autograd.Var) *autograd.Var {
+	if l.round != nil && !autograd.GradEnabled() && x.Value.DType() == tensor.Float32 {
+		r := slices.Clone(x.Value.Contiguous().F32())
+		l.round(r)
+		x = autograd.Const(tensor.FromFloat32(r, x.Value.Shape()...))
+	}
 	if p := l.packed; p != nil && p.of == l.Weight.Value && !autograd.GradEnabled() && x.Value.DType() == tensor.Float32 {
 		in := x.Value.Contiguous()
 		shape := slices.Clone(in.Shape())

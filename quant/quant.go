@@ -231,3 +231,19 @@ func roundf(f float32) float32 { return float32(math.Round(float64(f))) }
 func absf(f float32) float32 { return math.Float32frombits(math.Float32bits(f) &^ (1 << 31)) }
 
 func clampInt(v, lo, hi int) int { return max(lo, min(hi, v)) }
+
+// RoundActivations replaces x (a whole number of t's blocks) by the values
+// its quantisation to t's activation format (Activation) dequantises to:
+// what ggml's product of a t weight sees of the activations. It reports
+// false, leaving x, for a t without one.
+func RoundActivations(t dtype.DType, x []float32) bool {
+	at, ok := Activation(t)
+	if !ok {
+		return false
+	}
+	q, err := Quantize(at, x)
+	if err != nil {
+		return false
+	}
+	return Dequantize(at, q, x) == nil
+}
