@@ -15,7 +15,7 @@ type Linear struct {
 	Weight *autograd.Var // [out, in]
 	Bias   *autograd.Var // [out] or nil
 
-	packed *packedWeight       // see Pack
+	packed *packedWeight     // see Pack
 	round  func(x []float32) // see RoundInputs
 }
 
