@@ -591,12 +591,12 @@ func loadGGUFFile(f *gguf.File, o LoadOptions) (*decoder.Model, error) {
 	return m, nil
 }
 
-// roundBlockInputs gives each linear layer whose weight was widened from
-// ggml blocks other than q8_0 (which loom multiplies as it is) the
-// rounding of its inputs that llama.cpp's products with those blocks
-// apply (quant.RoundActivations: Q8_K for the k-quants, Q8_0 or Q8_1 for
-// Q4_0 … Q5_1), so that loom computes what llama.cpp computes from such a
-// file.
+// roundBlockInputs gives each linear layer whose weight was widened to
+// float32 from ggml blocks the rounding of its inputs that llama.cpp's
+// products with those blocks apply (quant.RoundActivations: Q8_K for the
+// k-quants, Q8_0 or Q8_1 for Q4_0 … Q8_0), so that loom computes what
+// llama.cpp computes from such a file. (Weights kept in q8_0 round their
+// inputs in the q8_0 kernels themselves.)
 func roundBlockInputs(m *decoder.Model, s *ggufSource) {
 	nn.Walk(m, func(n *nn.Node) error {
 		l, ok := n.Module.(*nn.Linear)
@@ -607,7 +607,7 @@ func roundBlockInputs(m *decoder.Model, s *ggufSource) {
 		if !ok {
 			return nil
 		}
-		if t, _ := info.Type.DType(); t != dtype.Q8_0 && !t.Packed() && quant.Supported(t) {
+		if t, _ := info.Type.DType(); quant.Supported(t) {
 			l.RoundInputs(func(x []float32) { quant.RoundActivations(t, x) })
 		}
 		return nil

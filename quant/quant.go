@@ -234,12 +234,22 @@ func clampInt(v, lo, hi int) int { return max(lo, min(hi, v)) }
 
 // RoundActivations replaces x (a whole number of t's blocks) by the values
 // its quantisation to t's activation format (Activation) dequantises to:
-// what ggml's product of a t weight sees of the activations. It reports
-// false, leaving x, for a t without one.
+// what ggml's product of a t weight sees of the activations. Q8_0 and Q8_1
+// are quantised as llama.cpp's x86 runtime does (kernels.RoundQ8Act: scale
+// 127/max, ties to even), which differs from their _ref quantisers; Q8_K's
+// runtime quantiser is its _ref. It reports false, leaving x, for a t
+// without an activation format.
 func RoundActivations(t dtype.DType, x []float32) bool {
 	at, ok := Activation(t)
 	if !ok {
 		return false
+	}
+	if at != dtype.Q8_K {
+		if len(x)%32 != 0 {
+			return false
+		}
+		kernels.RoundQ8Act(x)
+		return true
 	}
 	q, err := Quantize(at, x)
 	if err != nil {

@@ -320,7 +320,7 @@ func GemmLowT(f Format, threads, m, n, k int, a []float32, lda int, w []byte, be
 		q := make([]float32, m*k)
 		for i := range m {
 			copy(q[i*k:(i+1)*k], a[i*lda:i*lda+k])
-			roundQ8Act(q[i*k : (i+1)*k])
+			RoundQ8Act(q[i*k : (i+1)*k])
 		}
 		a, lda = q, k
 	}

@@ -72,9 +72,12 @@ func quantQ8Act(x []float32) q8Act {
 	return a
 }
 
-// roundQ8Act overwrites x with its q8_0 quantisation's values d·q (exact
-// in float32), as the products with more rows use them (GemmLowT).
-func roundQ8Act(x []float32) {
+// RoundQ8Act overwrites x (a whole number of blocks of 32) with the
+// values d·q (exact in float32) of its quantisation as llama.cpp's x86
+// runtime quantises activations for q8_0 and q8_1 products (q8Act): what
+// those products see of x. GemmLowT's q8_0 products with more rows use it,
+// and package quant for the other 32-value block types.
+func RoundQ8Act(x []float32) {
 	a := quantQ8Act(x)
 	for p := range x {
 		pair, e := p/64, p%64
