@@ -9,7 +9,7 @@ import (
 
 // The kernels' worker pool. A product split among threads used to start a
 // goroutine per part; the Go scheduler then had to wake a parked thread,
-// which on the machines measured costs ~30 µs: as much as a few-row
+// which on the machine measured cost about as much as a few-row
 // product in a decode step takes, so a 2-thread decode step was no faster
 // than a 1-thread one. Here workers that finish a task keep looking for
 // the next one for a short while (spin) before they park, so the parts of
