@@ -3,6 +3,8 @@ package quant
 import (
 	"encoding/binary"
 	"math"
+
+	"github.com/loomml/loom/internal/kernels"
 )
 
 // The k-quant super-blocks of ggml-common.h, 256 values each:
@@ -489,25 +491,6 @@ func quantQ4K(x []float32, b []byte) {
 	}
 }
 
-// dequantQ4K is dequantize_row_q4_K for one super-block.
-func dequantQ4K(b []byte, y []float32) {
-	d, dmin := f16(b), f16(b[2:])
-	sc, q := b[4:16], b[16:144]
-	o := 0
-	for is := 0; is < 8; is += 2 {
-		s1, m1 := scaleMinK4(is, sc)
-		s2, m2 := scaleMinK4(is+1, sc)
-		d1, mm1 := float32(d*float32(s1)), float32(dmin*float32(m1))
-		d2, mm2 := float32(d*float32(s2)), float32(dmin*float32(m2))
-		for l := 0; l < 32; l++ {
-			y[o+l] = float32(d1*float32(q[l]&0xF)) - mm1
-			y[o+32+l] = float32(d2*float32(q[l]>>4)) - mm2
-		}
-		o += 64
-		q = q[32:]
-	}
-}
-
 // quantQ5K is quantize_row_q5_K_ref for one super-block.
 func quantQ5K(x []float32, b []byte) {
 	L := quantQ45K(x, b, 31, -0.5, 15)
@@ -529,34 +512,6 @@ func quantQ5K(x []float32, b []byte) {
 		}
 		m1, m2 = m1<<2, m2<<2
 		ql = ql[32:]
-	}
-}
-
-// dequantQ5K is dequantize_row_q5_K for one super-block.
-func dequantQ5K(b []byte, y []float32) {
-	d, dmin := f16(b), f16(b[2:])
-	sc, qh, ql := b[4:16], b[16:48], b[48:176]
-	u1, u2 := byte(1), byte(2)
-	o := 0
-	for is := 0; is < 8; is += 2 {
-		s1, m1 := scaleMinK4(is, sc)
-		s2, m2 := scaleMinK4(is+1, sc)
-		d1, mm1 := float32(d*float32(s1)), float32(dmin*float32(m1))
-		d2, mm2 := float32(d*float32(s2)), float32(dmin*float32(m2))
-		for l := 0; l < 32; l++ {
-			v1, v2 := ql[l]&0xF, ql[l]>>4
-			if qh[l]&u1 != 0 {
-				v1 += 16
-			}
-			if qh[l]&u2 != 0 {
-				v2 += 16
-			}
-			y[o+l] = float32(d1*float32(v1)) - mm1
-			y[o+32+l] = float32(d2*float32(v2)) - mm2
-		}
-		o += 64
-		ql = ql[32:]
-		u1, u2 = u1<<2, u2<<2
 	}
 }
 
@@ -620,45 +575,22 @@ func q6Values(b []byte) (a [QK]int8) {
 	return a
 }
 
-// dequantQ6K is dequantize_row_q6_K for one super-block: d·scale·q, the
-// product d·scale rounded first.
-func dequantQ6K(b []byte, y []float32) {
-	d := f16(b[208:])
-	sc := b[192:208]
-	a := q6Values(b)
-	for i := 0; i < QK; i++ {
-		// ggml indexes the scale as is+0/2/4/6 (is = l/16) within each 128
-		// values and steps by 8: the scale of value i is sc[i/16].
-		y[i] = float32(d*float32(int8(sc[i/16]))) * float32(a[i])
-	}
-}
-
 // quantQ8K is quantize_row_q8_K_ref for one super-block: d = max/−127
 // (float32, not f16), q = min(127, nearest(x/d)), bsums = sums of 16 q.
 func quantQ8K(x []float32, b []byte) {
-	var mx, amax float32
-	for _, v := range x[:QK] {
-		if ax := absf(v); ax > amax {
-			amax, mx = ax, v
-		}
-	}
-	if amax == 0 {
-		clear(b)
-		return
-	}
-	iscale := -127 / mx
-	qs := b[4:260]
-	for j := 0; j < QK; j++ {
-		qs[j] = byte(int8(min(127, nearestInt(float32(iscale*x[j])))))
+	var qs [QK]int8
+	d := kernels.QuantizeQ8K(qs[:], x)
+	for j, q := range qs {
+		b[4+j] = byte(q)
 	}
 	for j := 0; j < 16; j++ {
 		var sum int
-		for ii := 0; ii < 16; ii++ {
-			sum += int(int8(qs[16*j+ii]))
+		for _, q := range qs[16*j : 16*j+16] {
+			sum += int(q)
 		}
 		binary.LittleEndian.PutUint16(b[260+2*j:], uint16(int16(sum)))
 	}
-	binary.LittleEndian.PutUint32(b, math.Float32bits(1/iscale))
+	binary.LittleEndian.PutUint32(b, math.Float32bits(d))
 }
 
 // dequantQ8K is dequantize_row_q8_K for one super-block.

@@ -188,14 +188,6 @@ func quantQ8_0(x []float32, b []byte) {
 	putF16(b, d)
 }
 
-// dequantQ8_0 is dequantize_row_q8_0 for one block.
-func dequantQ8_0(b []byte, y []float32) {
-	d := f16(b)
-	for j := range 32 {
-		y[j] = float32(int8(b[2+j])) * d
-	}
-}
-
 // quantQ8_1 is quantize_row_q8_1_ref for one block; s = f16(Σq·d).
 func quantQ8_1(x []float32, b []byte) {
 	d, sum := q8Block(x, b[4:36])

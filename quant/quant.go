@@ -106,6 +106,10 @@ func Dequantize(t dtype.DType, raw []byte, out []float32) error {
 	if err := check(t, raw, len(out)); err != nil {
 		return err
 	}
+	if f := t.Info().Kernel; f != 0 {
+		kernels.Widen(f, out, raw) // the one implementation products use
+		return nil
+	}
 	nb := t.Info().BlockBytes
 	bs := t.Info().Block
 	for i := 0; i < len(out)/bs; i++ {
@@ -119,20 +123,12 @@ func Dequantize(t dtype.DType, raw []byte, out []float32) error {
 			dequantQ5_0(b, y)
 		case dtype.Q5_1:
 			dequantQ5_1(b, y)
-		case dtype.Q8_0:
-			dequantQ8_0(b, y)
 		case dtype.Q8_1:
 			dequantQ8_1(b, y)
 		case dtype.Q2_K:
 			dequantQ2K(b, y)
 		case dtype.Q3_K:
 			dequantQ3K(b, y)
-		case dtype.Q4_K:
-			dequantQ4K(b, y)
-		case dtype.Q5_K:
-			dequantQ5K(b, y)
-		case dtype.Q6_K:
-			dequantQ6K(b, y)
 		case dtype.Q8_K:
 			dequantQ8K(b, y)
 		}
@@ -251,9 +247,9 @@ func RoundActivations(t dtype.DType, x []float32) bool {
 		kernels.RoundQ8Act(x)
 		return true
 	}
-	q, err := Quantize(at, x)
-	if err != nil {
+	if len(x)%QK != 0 {
 		return false
 	}
-	return Dequantize(at, q, x) == nil
+	kernels.RoundQ8K(x)
+	return true
 }

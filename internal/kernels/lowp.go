@@ -8,8 +8,10 @@ import (
 )
 
 // Low-precision weights: matrices whose rows are stored as bfloat16, IEEE
-// half or ggml's q8_0 and widened to float32 inside the product with
-// float32 activations (GemmLowT).
+// half or ggml's q8_0, q4_K, q5_K and q6_K, multiplied with float32
+// activations (GemmLowT). The k-quants work as q8_0 does below, on
+// activations quantised to Q8_K (kquant.go: formats, kernels, order and
+// bounds).
 //
 // The bf16 and f16 paths compute each element of C as the float32 dot
 // product of a row of A with the widened row of W (Widen's values, exactly),
@@ -47,6 +49,9 @@ const (
 	BF16 Format = iota + 1 // bfloat16, little-endian uint16 per element
 	F16                    // IEEE half, little-endian uint16
 	Q8_0                   // ggml's q8_0: blocks of 32 elements, each block = f16 scale d (2 bytes LE) + 32 int8 q; value = d·q; 34 bytes per block
+	Q4_K                   // ggml's q4_K: super-blocks of 256 elements, 144 bytes (kquant.go)
+	Q5_K                   // ggml's q5_K: super-blocks of 256 elements, 176 bytes (kquant.go)
+	Q6_K                   // ggml's q6_K: super-blocks of 256 elements, 210 bytes (kquant.go)
 )
 
 const (
@@ -62,6 +67,12 @@ func (f Format) String() string {
 		return "f16"
 	case Q8_0:
 		return "q8_0"
+	case Q4_K:
+		return "q4_k"
+	case Q5_K:
+		return "q5_k"
+	case Q6_K:
+		return "q6_k"
 	}
 	return fmt.Sprintf("Format(%d)", uint8(f))
 }
@@ -80,6 +91,11 @@ func (f Format) Valid(k int) error {
 			return fmt.Errorf("kernels: q8_0 rows need a multiple of %d elements, have %d", q8Block, k)
 		}
 		return nil
+	case Q4_K, Q5_K, Q6_K:
+		if k%qkK != 0 {
+			return fmt.Errorf("kernels: %v rows need a multiple of %d elements, have %d", f, qkK, k)
+		}
+		return nil
 	}
 	return fmt.Errorf("kernels: unknown weight format %d", uint8(f))
 }
@@ -93,12 +109,16 @@ func (f Format) RowBytes(k int) int {
 	if f == Q8_0 {
 		return k / q8Block * q8BlockBytes
 	}
+	if bb := kBlockBytes(f); bb != 0 {
+		return k / qkK * bb
+	}
 	return 2 * k
 }
 
 // Narrow converts float32 values (rows one after another) to f in dst,
 // which must hold f.RowBytes(len(src)) bytes (for q8_0 len(src) must be a
-// multiple of 32; Narrow panics otherwise). bf16 and f16 round to
+// multiple of 32; Narrow panics otherwise, and for the k-quants, whose
+// quantisers are package quant's). bf16 and f16 round to
 // nearest, ties to even, keep infinities and signed zeros and turn NaNs into
 // quiet NaNs of the same sign (bit-identical to tensor.BF16FromFloat32 and
 // tensor.F16FromFloat32); f16 overflows to infinity and produces
@@ -122,6 +142,8 @@ func Narrow(f Format, dst []byte, src []float32) {
 		for b := range n / q8Block {
 			narrowQ8Block(dst[b*q8BlockBytes:(b+1)*q8BlockBytes], src[b*q8Block:(b+1)*q8Block])
 		}
+	default:
+		panic(fmt.Sprintf("kernels: no quantiser for %v here (package quant has ggml's)", f))
 	}
 }
 
@@ -246,12 +268,14 @@ func Widen(f Format, dst []float32, src []byte) {
 		switch f {
 		case BF16:
 			widenBF16AVX512(&dst[0], &src[0], n)
+			return
 		case F16:
 			widenF16AVX512(&dst[0], &src[0], n)
+			return
 		case Q8_0:
 			widenQ8AVX512(&dst[0], &src[0], n/q8Block)
+			return
 		}
-		return
 	}
 	widenGo(f, dst, src)
 }
@@ -286,6 +310,8 @@ func widenGo(f Format, dst []float32, src []byte) {
 				out[j] = float32(int8(blk[2+j])) * d
 			}
 		}
+	case Q4_K, Q5_K, Q6_K:
+		widenK(f, dst, src)
 	}
 }
 
@@ -316,15 +342,28 @@ func GemmLowT(f Format, threads, m, n, k int, a []float32, lda int, w []byte, be
 		gemvLow(f, threads, m, n, k, a, lda, w, rb, beta, c, ldc)
 		return
 	}
-	if f == Q8_0 { // on quantised activations, as m ≤ 3 (q8act.go)
+	if round := actRounding(f); round != nil { // on quantised activations, as m ≤ 3 (q8act.go, kquant.go)
 		q := make([]float32, m*k)
 		for i := range m {
 			copy(q[i*k:(i+1)*k], a[i*lda:i*lda+k])
-			RoundQ8Act(q[i*k : (i+1)*k])
+			round(q[i*k : (i+1)*k])
 		}
 		a, lda = q, k
 	}
 	gemmLowTiles(f, threads, m, n, k, a, lda, w, rb, beta, c, ldc)
+}
+
+// actRounding returns how products with weights of format f round their
+// activations (nil: not at all): as llama.cpp quantises them, to q8_0 for
+// q8_0 weights and to Q8_K for the k-quants.
+func actRounding(f Format) func([]float32) {
+	switch f {
+	case Q8_0:
+		return RoundQ8Act
+	case Q4_K, Q5_K, Q6_K:
+		return RoundQ8K
+	}
+	return nil
 }
 
 // gemvLow is the m ≤ 3 path: dot products of the rows of A with each row of
@@ -334,7 +373,8 @@ func gemvLow(f Format, threads, m, n, k int, a []float32, lda int, w []byte, rb 
 	run := func(j0, j1 int) {
 		dotLow(f, c[j0:], ldc, a, lda, m, w[j0*rb:j1*rb], rb, j1-j0, k, beta)
 	}
-	if f == Q8_0 { // on quantised activations (q8act.go), each row of A quantised once
+	switch f {
+	case Q8_0: // on quantised activations (q8act.go), each row of A quantised once
 		acts := make([]q8Act, m)
 		for i := range acts {
 			acts[i] = quantQ8Act(a[i*lda : i*lda+k])
@@ -342,6 +382,16 @@ func gemvLow(f Format, threads, m, n, k int, a []float32, lda int, w []byte, rb 
 		run = func(j0, j1 int) {
 			for i := range acts {
 				dotQ8Act(c[i*ldc+j0:], &acts[i], w[j0*rb:j1*rb], rb, j1-j0, beta)
+			}
+		}
+	case Q4_K, Q5_K, Q6_K: // on Q8_K activations (kquant.go)
+		acts := make([]q8KAct, m)
+		for i := range acts {
+			acts[i] = quantQ8KAct(a[i*lda : i*lda+k])
+		}
+		run = func(j0, j1 int) {
+			for i := range acts {
+				dotK(f, c[i*ldc+j0:], &acts[i], w[j0*rb:j1*rb], rb, j1-j0, beta)
 			}
 		}
 	}

@@ -22,3 +22,12 @@ func widenQ8AVX512(dst *float32, src *byte, nb int)
 func dotQ8VNNI(c *float32, abs *byte, neg *uint64, d *float32, w *byte, rb, n, nb int, beta float32)
 
 func hasVNNI() bool { return cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512BW }
+
+//go:noescape
+func dotQ4KVNNI(c *float32, q *int8, d *float32, s32 *int32, w *byte, rb, n, nb int, beta float32)
+
+//go:noescape
+func dotQ6KVNNI(c *float32, q *int8, d *float32, s16 *int32, w *byte, rb, n, nb int, beta float32)
+
+//go:noescape
+func dotQ5KVNNI(c *float32, q *int8, d *float32, s32 *int32, w *byte, rb, n, nb int, beta float32)

@@ -15,3 +15,15 @@ func dotQ8VNNI(c *float32, abs *byte, neg *uint64, d *float32, w *byte, rb, n, n
 }
 
 func hasVNNI() bool { return false }
+
+func dotQ4KVNNI(c *float32, q *int8, d *float32, s32 *int32, w *byte, rb, n, nb int, beta float32) {
+	panic("unreachable")
+}
+
+func dotQ6KVNNI(c *float32, q *int8, d *float32, s16 *int32, w *byte, rb, n, nb int, beta float32) {
+	panic("unreachable")
+}
+
+func dotQ5KVNNI(c *float32, q *int8, d *float32, s32 *int32, w *byte, rb, n, nb int, beta float32) {
+	panic("unreachable")
+}
