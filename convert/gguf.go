@@ -304,8 +304,9 @@ func addGGUFTensors(ctx context.Context, w *gguf.Writer, m *decoder.Model, typeO
 		case dt == tensor.Float32:
 			data = f32Bytes(p.Value.To(tensor.Float32).Contiguous().F32())
 		case dt.Packed():
-			// ggml's f16 and q8_0 rows are loom's packed rows, byte for byte.
-			data = tensor.Pack(p.Value.To(tensor.Float32), dt).Raw()
+			// ggml's f16, q8_0 and k-quant rows are loom's packed rows, byte
+			// for byte (a matrix already held as dt is written as it is).
+			data = tensor.Pack(p.Value, dt).Raw()
 		default: // ggml's other block types
 			if data, err = quant.Quantize(dt, p.Value.To(tensor.Float32).Contiguous().F32()); err != nil {
 				return fmt.Errorf("convert: %s as %v: %w", p.Name, dt, err)
@@ -612,6 +613,19 @@ func roundBlockInputs(m *decoder.Model, s *ggufSource) {
 		}
 		return nil
 	})
+}
+
+// blockType returns the quantised block type the file stores name in (0
+// for a float type).
+func (s *ggufSource) blockType(name string) tensor.DType {
+	info, ok := s.f.Tensor(s.hf[name])
+	if !ok {
+		return 0
+	}
+	if d, ok := info.Type.DType(); ok && d.Info().Block > 1 {
+		return d
+	}
+	return 0
 }
 
 func (s *ggufSource) names() []string { return slices.Sorted(maps.Keys(s.hf)) }

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/dtype"
 	"github.com/loomml/loom/format/gguf"
 	"github.com/loomml/loom/format/safetensors"
@@ -34,6 +35,13 @@ type LoadOptions struct {
 	// stay float32; activations are always float32. Low-precision models
 	// run inference only.
 	DType tensor.DType
+	// WidenBlocks widens matrices a GGUF file stores in ggml's quantised
+	// block types (q8_0, q4_K, q5_K, q6_K) to DType. By default they stay
+	// in their blocks, which products compute on as llama.cpp does, whatever
+	// DType is; types products cannot read (q2_K, q3_K, q4_0 …) are widened
+	// to float32 either way, their inputs rounded as llama.cpp's products
+	// round them.
+	WidenBlocks bool
 }
 
 // Load reads a model directory: config.json and model.safetensors (or the
@@ -104,6 +112,29 @@ func ignorable(c *decoder.Config, name string) bool {
 	return strings.HasSuffix(name, ".rotary_emb.inv_freq") || (c.TieWordEmbeddings && name == "lm_head.weight")
 }
 
+// blockTyped is a weightSource that can say which ggml block type a tensor
+// is stored in (0 for none).
+type blockTyped interface {
+	blockType(name string) tensor.DType
+}
+
+// weightDType is the type p is held in: decoder.WeightDType, except for a
+// matrix src stores in a quantised block type: one products compute on
+// stays in it (unless o.WidenBlocks), others are widened to float32.
+func weightDType(p *autograd.Var, src weightSource, o LoadOptions) tensor.DType {
+	dt := decoder.WeightDType(p, o.DType)
+	if bs, ok := src.(blockTyped); ok && p.Role.Packable() && p.NDim() == 2 {
+		switch bt := bs.blockType(p.Name); {
+		case bt == 0:
+		case !bt.Packed():
+			return tensor.Float32 // widened; its inputs rounded (roundBlockInputs)
+		case !o.WidenBlocks:
+			return bt
+		}
+	}
+	return dt
+}
+
 // fill builds c's model with empty weights, checks src against it, then
 // loads every tensor.
 func fill(c *decoder.Config, src weightSource, o LoadOptions) (*decoder.Model, error) {
@@ -161,7 +192,7 @@ func fill(c *decoder.Config, src weightSource, o LoadOptions) (*decoder.Model, e
 	}
 	need := int64(0)
 	for _, p := range params {
-		need += decoder.WeightDType(p, o.DType).Bytes(p.Shape())
+		need += weightDType(p, src, o).Bytes(p.Shape())
 	}
 	if avail, ok := availableMemory(); ok && need > avail {
 		return nil, fmt.Errorf("%s: the weights need %.1f GB as %v, more than the %.1f GB of memory available; load them as bf16 or q8_0 (--dtype)",
@@ -170,7 +201,7 @@ func fill(c *decoder.Config, src weightSource, o LoadOptions) (*decoder.Model, e
 	garbage := 0 // bytes of float32 temporaries since the last collection
 	converted := false
 	for _, p := range params {
-		dt := decoder.WeightDType(p, o.DType)
+		dt := weightDType(p, src, o)
 		if err := src.check(p.Name); err != nil {
 			return nil, err
 		}

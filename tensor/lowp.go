@@ -5,6 +5,7 @@ import (
 
 	"github.com/loomml/loom/dtype"
 	"github.com/loomml/loom/internal/kernels"
+	"github.com/loomml/loom/quant"
 )
 
 // Low-precision storage dtypes. A tensor of one of these dtypes is packed:
@@ -67,8 +68,9 @@ func FromPacked(d DType, raw []byte, shape ...int) (*Tensor, error) {
 
 // Pack returns t (float32) converted to the packed dtype d: bfloat16 and
 // float16 round to nearest even; q8_0 quantises each block of 32 as ggml
-// does. It panics if t's rows cannot be stored as d (q8_0 rows must hold a
-// multiple of 32 elements).
+// does, the k-quants each super-block of 256 with ggml's reference
+// quantisers (package quant). It panics if t's rows cannot be stored as d
+// (q8_0 rows must hold a multiple of 32 elements, the k-quants of 256).
 func Pack(t *Tensor, d DType) *Tensor {
 	if t.dtype == d {
 		return t
@@ -88,8 +90,16 @@ func Pack(t *Tensor, d DType) *Tensor {
 	src := t.Contiguous().F32()
 	f := format(d)
 	rb := f.RowBytes(k)
+	narrow := func(dst []byte, src []float32) { kernels.Narrow(f, dst, src) }
+	if d.Info().Block == quant.QK {
+		narrow = func(dst []byte, src []float32) {
+			if err := quant.QuantizeInto(d, dst, src); err != nil {
+				panic(err.Error())
+			}
+		}
+	}
 	kernels.Parallel(len(src)/max(k, 1), func(i int) {
-		kernels.Narrow(f, raw[i*rb:(i+1)*rb], src[i*k:(i+1)*k])
+		narrow(raw[i*rb:(i+1)*rb], src[i*k:(i+1)*k])
 	})
 	out, _ := FromPacked(d, raw, t.shape...)
 	return out
