@@ -106,7 +106,7 @@ func Generate(m Model, tok Tokenizer, prompt string, o Options, onText func(stri
 	res := Result{StoppedBy: "length"}
 	var logits []float32
 	autograd.NoGrad(func() {
-		logits = lastRow(m.Forward(&nn.Ctx{Cache: caches}, ids, 1, len(ids)))
+		logits = lastRow(ForwardLast(m, &nn.Ctx{Cache: caches}, ids, 1, len(ids)))
 	})
 	pos := len(ids)
 	for len(res.Tokens) < o.MaxNewTokens {
@@ -135,7 +135,7 @@ func Generate(m Model, tok Tokenizer, prompt string, o Options, onText func(stri
 			keep := all[len(all)-max(1, 3*m.MaxPositions()/4):]
 			caches = m.NewCache(1, capacity)
 			autograd.NoGrad(func() {
-				logits = lastRow(m.Forward(&nn.Ctx{Cache: caches}, keep, 1, len(keep)))
+				logits = lastRow(ForwardLast(m, &nn.Ctx{Cache: caches}, keep, 1, len(keep)))
 			})
 			pos = len(keep)
 			continue
@@ -146,6 +146,22 @@ func Generate(m Model, tok Tokenizer, prompt string, o Options, onText func(stri
 	}
 	res.Text = out.Finish()
 	return res, nil
+}
+
+// ForwardLast returns m's logits [B, 1, V] for the last of the T
+// positions of each row: m's own ForwardLast when it has one (computing
+// no others), else the last rows of Forward's.
+func ForwardLast(m Model, ctx *nn.Ctx, ids []int, B, T int) *autograd.Var {
+	if l, ok := m.(interface {
+		ForwardLast(ctx *nn.Ctx, ids []int, B, T int) *autograd.Var
+	}); ok {
+		return l.ForwardLast(ctx, ids, B, T)
+	}
+	l := m.Forward(ctx, ids, B, T)
+	if T > 1 {
+		l = autograd.Slice(l, 1, T-1, T)
+	}
+	return l
 }
 
 func lastRow(l *autograd.Var) []float32 {

@@ -32,7 +32,7 @@ func Time(m Model, ctx, n int) (Timing, error) {
 	}
 	var logits *autograd.Var
 	t0 := time.Now()
-	autograd.NoGrad(func() { logits = m.Forward(&nn.Ctx{Cache: cache}, prompt, 1, len(prompt)) })
+	autograd.NoGrad(func() { logits = ForwardLast(m, &nn.Ctx{Cache: cache}, prompt, 1, len(prompt)) })
 	res := Timing{Context: ctx, Prefill: time.Since(t0)}
 	next := argmax(lastRow(logits))
 	start := time.Now()

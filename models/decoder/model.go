@@ -153,6 +153,18 @@ func (m *Model) logits(h *autograd.Var) *autograd.Var {
 	return autograd.MatMul(h, m.Embed.Weight, false, true)
 }
 
+// ForwardLast returns the logits [B, 1, V] of the last of the T positions
+// of each row of ids [B·T], as Forward's would be (a prompt's prefill needs
+// no others; the output layer over a large vocabulary is a fifth of the
+// work of a 1B model's prefill, and [T, V] logits a quarter of its memory).
+func (m *Model) ForwardLast(ctx *nn.Ctx, ids []int, B, T int) *autograd.Var {
+	h := m.Hidden(ctx, ids, B, T)
+	if T > 1 {
+		h = autograd.Slice(h, 1, T-1, T)
+	}
+	return m.Logits(h)
+}
+
 // Forward returns the logits [B, T, V] for ids [B·T].
 func (m *Model) Forward(ctx *nn.Ctx, ids []int, B, T int) *autograd.Var {
 	return m.Logits(m.Hidden(ctx, ids, B, T))

@@ -218,7 +218,7 @@ func (s *Sequential) run(j *seqJob) {
 	var logits []float32
 	forward := func(ids []int, pos int) {
 		autograd.NoGrad(func() {
-			l := s.m.Forward(&nn.Ctx{Cache: cache, Pos: pos}, ids, 1, len(ids))
+			l := s.m.ForwardLast(&nn.Ctx{Cache: cache, Pos: pos}, ids, 1, len(ids))
 			T, V := l.Dim(1), l.Dim(2)
 			logits = l.Value.Contiguous().F32()[(T-1)*V : T*V]
 		})
