@@ -657,10 +657,12 @@ func (s *ggufSource) load(name string, dt tensor.DType) (*tensor.Tensor, error) 
 			return nil, err
 		}
 		if permuted {
-			raw = permuteRows(raw, info.Shape[0], len(raw)/info.Shape[0], heads, false)
-		} else {
-			s.f.Retain()
+			// In place: the mapping is copy-on-write, so the permuted rows
+			// replace the file's pages in memory rather than sit beside
+			// them (peak RSS counts both).
+			copy(raw, permuteRows(raw, info.Shape[0], len(raw)/info.Shape[0], heads, false))
 		}
+		s.f.Retain()
 		return tensor.FromPacked(dt, raw, info.Shape...)
 	}
 	if pt == dtype.Float32 && dt == tensor.Float32 && !permuted {
