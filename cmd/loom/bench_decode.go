@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,8 +50,9 @@ func benchDecode(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print JSON")
 	n := intFlag(fs, "tokens", 64, "decoded tokens timed at each context", atLeast(1))
 	model := fs.String("model", "", "a training run's directory, a model directory or a .gguf file (default: a random ~25M-parameter Llama with a byte vocabulary)")
-	dtypes := fs.String("dtype", "f32", "comma-separated in-memory weight precisions to compare (f32, bf16, f16, q8_0); each runs in its own process so RSS is its own")
+	dtypes := fs.String("dtype", "f32", "comma-separated in-memory weight precisions to compare (f32, bf16, f16, q8_0; a GGUF file's q8_0/q4_K/q5_K/q6_K matrices stay in their blocks); each runs in its own process so RSS is its own")
 	contexts := fs.String("contexts", "256,1024", "comma-separated context lengths: prefill context−tokens, then decode tokens")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of loading, prefills and decoding to this file (one --dtype)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -95,6 +97,17 @@ func benchDecode(args []string, stdout, stderr io.Writer) error {
 	} else {
 		if err := setThreads(*threads); err != nil {
 			return err
+		}
+		if *cpuprofile != "" {
+			f, err := os.Create(*cpuprofile)
+			if err != nil {
+				return fmt.Errorf("--cpuprofile: %w", err)
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return fmt.Errorf("--cpuprofile: %w", err)
+			}
+			defer pprof.StopCPUProfile()
 		}
 		dt, _ := tensor.ParseDType(dts[0])
 		t0 := time.Now()

@@ -26,7 +26,7 @@ func init() {
 func runEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("eval", "--model DIR [--data FILE | --shard FILE] [--seq-len N] [--stride N] [--tasks continuation,lastword [--task-items N]] [--json]", stderr)
 	model := fs.String("model", "", "a training run's directory, a model directory or a .gguf file (required)")
-	dtype := choice(fs, "dtype", "f32", "in-memory precision of the weights: f32, bf16, f16 or q8_0", "f32", "bf16", "f16", "q8_0")
+	dtype := choice(fs, "dtype", "f32", "in-memory precision of the weights: f32, bf16, f16 or q8_0 (a GGUF file's q8_0/q4_K/q5_K/q6_K matrices stay in their blocks)", "f32", "bf16", "f16", "q8_0")
 	dataPath := fs.String("data", "", "a text file to score (default: the held-out 10% of the embedded corpus)")
 	shardPath := fs.String("shard", "", "a token shard to score instead (e.g. runs/x/data/val.bin)")
 	seqLen := intFlag(fs, "seq-len", 0, "window length, at most the model's context", atLeast(2), sp{0, "the model's context"})

@@ -28,7 +28,7 @@ func (s *stopList) Set(v string) error { *s = append(*s, v); return nil }
 func runGenerate(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("generate", "--model DIR [--prompt TEXT] [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--stop STR]...", stderr)
 	model := fs.String("model", "", "a training run's directory (loom train --out), a model directory (config.json + model.safetensors or shards, e.g. a Hugging Face download) or a .gguf file (required)")
-	dtype := choice(fs, "dtype", "f32", "in-memory precision of the weights: f32, bf16, f16 or q8_0 (activations stay f32)", "f32", "bf16", "f16", "q8_0")
+	dtype := choice(fs, "dtype", "f32", "in-memory precision of the weights: f32, bf16, f16 or q8_0 (activations stay f32; a GGUF file's q8_0/q4_K/q5_K/q6_K matrices stay in their blocks)", "f32", "bf16", "f16", "q8_0")
 	prompt := fs.String("prompt", "\n", "text to continue")
 	maxTokens := intFlag(fs, "max-tokens", 256, "tokens to generate", atLeast(1))
 	temp := floatFlag(fs, "temperature", 0.8, "sampling temperature", above(0), sp{0, "greedy decoding"})
