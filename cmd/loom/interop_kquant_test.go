@@ -27,10 +27,10 @@ var trainedKQuant = sync.OnceValues(func() (string, error) {
 // k-quant files (llama.cpp's, byte for byte: TestQuantMixMatchesLlamaCpp)
 // — run in loom and in llama.cpp alike: teacher-forced, the most probable
 // next token agrees at ≥ 99 % of 1,024 positions of held-out text, and the
-// greedy 32-token continuations of a prompt are equal. (loom widens the
-// k-quant weights to float32 for now, and rounds each product's inputs to
-// Q8_K as llama.cpp's products do: without that rounding the agreement was
-// 98.4–98.8 %.)
+// greedy 32-token continuations of a prompt are equal. (loom computes on
+// the q8_0 and k-quant blocks with inputs quantised to 8 bits as llama.cpp
+// does — the Q4_0/Q5_0/Q5_1 fallbacks widened with their inputs rounded
+// likewise; without that rounding the agreement was 98.4–98.8 %.)
 func TestLlamaCppKQuants(t *testing.T) {
 	mods := os.Getenv("LOOM_NODE_MODULES")
 	if mods == "" {
