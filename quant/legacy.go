@@ -38,15 +38,6 @@ func quantQ4_0(x []float32, b []byte) {
 	}
 }
 
-// dequantQ4_0 is dequantize_row_q4_0 for one block.
-func dequantQ4_0(b []byte, y []float32) {
-	d := f16(b)
-	for j := 0; j < 16; j++ {
-		y[j] = float32(int(b[2+j]&15)-8) * d
-		y[j+16] = float32(int(b[2+j]>>4)-8) * d
-	}
-}
-
 // minScale is the start of quantize_row_q4_1_ref and q5_1_ref: the
 // block's min m and scale d = (max−m)/levels, written to its header as f16;
 // it returns m and 1/d (0 when d is 0).
@@ -79,15 +70,6 @@ func quantQ4_1(x []float32, b []byte) {
 		q0 := min(15, int(int8(cInt(x0+0.5))))
 		q1 := min(15, int(int8(cInt(x1+0.5))))
 		b[4+j] = uint8(q0) | uint8(q1)<<4
-	}
-}
-
-// dequantQ4_1 is dequantize_row_q4_1 for one block.
-func dequantQ4_1(b []byte, y []float32) {
-	d, m := f16(b), f16(b[2:])
-	for j := 0; j < 16; j++ {
-		y[j] = float32(float32(b[4+j]&15)*d) + m
-		y[j+16] = float32(float32(b[4+j]>>4)*d) + m
 	}
 }
 
@@ -127,15 +109,6 @@ func q5Value(qs []byte, qh uint32, j int) int {
 	return int(qs[j-16]>>4) | int(qh>>j&1)<<4
 }
 
-// dequantQ5_0 is dequantize_row_q5_0 for one block.
-func dequantQ5_0(b []byte, y []float32) {
-	d := f16(b)
-	qh := binary.LittleEndian.Uint32(b[2:])
-	for j := 0; j < 32; j++ {
-		y[j] = float32(q5Value(b[6:], qh, j)-16) * d
-	}
-}
-
 // quantQ5_1 is quantize_row_q5_1_ref for one block: m = min, d = (max−min)/31,
 // q = trunc((x−m)/d + 0.5) (no clamp, as in ggml).
 func quantQ5_1(x []float32, b []byte) {
@@ -151,15 +124,6 @@ func quantQ5_1(x []float32, b []byte) {
 		qh |= uint32(q1>>4&1) << (j + 16)
 	}
 	binary.LittleEndian.PutUint32(b[4:], qh)
-}
-
-// dequantQ5_1 is dequantize_row_q5_1 for one block.
-func dequantQ5_1(b []byte, y []float32) {
-	d, m := f16(b), f16(b[2:])
-	qh := binary.LittleEndian.Uint32(b[4:])
-	for j := 0; j < 32; j++ {
-		y[j] = float32(float32(q5Value(b[8:], qh, j))*d) + m
-	}
 }
 
 // q8Block is the common part of quantize_row_q8_0_ref and _q8_1_ref:

@@ -115,14 +115,6 @@ func Dequantize(t dtype.DType, raw []byte, out []float32) error {
 	for i := 0; i < len(out)/bs; i++ {
 		b, y := raw[i*nb:(i+1)*nb], out[i*bs:(i+1)*bs]
 		switch t {
-		case dtype.Q4_0:
-			dequantQ4_0(b, y)
-		case dtype.Q4_1:
-			dequantQ4_1(b, y)
-		case dtype.Q5_0:
-			dequantQ5_0(b, y)
-		case dtype.Q5_1:
-			dequantQ5_1(b, y)
 		case dtype.Q8_1:
 			dequantQ8_1(b, y)
 		case dtype.Q2_K:

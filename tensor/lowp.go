@@ -68,8 +68,8 @@ func FromPacked(d DType, raw []byte, shape ...int) (*Tensor, error) {
 
 // Pack returns t (float32) converted to the packed dtype d: bfloat16 and
 // float16 round to nearest even; q8_0 quantises each block of 32 as ggml
-// does, the k-quants each super-block of 256 with ggml's reference
-// quantisers (package quant). It panics if t's rows cannot be stored as d
+// does, ggml's other block types with its reference quantisers (package
+// quant). It panics if t's rows cannot be stored as d
 // (q8_0 rows must hold a multiple of 32 elements, the k-quants of 256).
 func Pack(t *Tensor, d DType) *Tensor {
 	if t.dtype == d {
@@ -91,7 +91,7 @@ func Pack(t *Tensor, d DType) *Tensor {
 	f := format(d)
 	rb := f.RowBytes(k)
 	narrow := func(dst []byte, src []float32) { kernels.Narrow(f, dst, src) }
-	if d.Info().Block == quant.QK {
+	if d != Q8_0 && d.Info().Block > 1 { // ggml's other block types: package quant's quantisers
 		narrow = func(dst []byte, src []float32) {
 			if err := quant.QuantizeInto(d, dst, src); err != nil {
 				panic(err.Error())

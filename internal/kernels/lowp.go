@@ -8,10 +8,11 @@ import (
 )
 
 // Low-precision weights: matrices whose rows are stored as bfloat16, IEEE
-// half or ggml's q8_0, q4_K, q5_K and q6_K, multiplied with float32
-// activations (GemmLowT). The k-quants work as q8_0 does below, on
-// activations quantised to Q8_K (kquant.go: formats, kernels, order and
-// bounds).
+// half or ggml's q8_0, q4_K, q5_K, q6_K, q4_0, q4_1, q5_0 and q5_1,
+// multiplied with float32 activations (GemmLowT). The k-quants work as q8_0
+// does below, on activations quantised to Q8_K (kquant.go: formats,
+// kernels, order and bounds), and so do the other 32-value formats, on
+// activations quantised to 8 bits per block (legacy.go).
 //
 // The bf16 and f16 paths compute each element of C as the float32 dot
 // product of a row of A with the widened row of W (Widen's values, exactly),
@@ -52,6 +53,10 @@ const (
 	Q4_K                   // ggml's q4_K: super-blocks of 256 elements, 144 bytes (kquant.go)
 	Q5_K                   // ggml's q5_K: super-blocks of 256 elements, 176 bytes (kquant.go)
 	Q6_K                   // ggml's q6_K: super-blocks of 256 elements, 210 bytes (kquant.go)
+	Q4_0                   // ggml's q4_0: blocks of 32 elements, 18 bytes (legacy.go)
+	Q4_1                   // ggml's q4_1: blocks of 32 elements, 20 bytes (legacy.go)
+	Q5_0                   // ggml's q5_0: blocks of 32 elements, 22 bytes (legacy.go)
+	Q5_1                   // ggml's q5_1: blocks of 32 elements, 24 bytes (legacy.go)
 )
 
 const (
@@ -73,6 +78,14 @@ func (f Format) String() string {
 		return "q5_k"
 	case Q6_K:
 		return "q6_k"
+	case Q4_0:
+		return "q4_0"
+	case Q4_1:
+		return "q4_1"
+	case Q5_0:
+		return "q5_0"
+	case Q5_1:
+		return "q5_1"
 	}
 	return fmt.Sprintf("Format(%d)", uint8(f))
 }
@@ -86,9 +99,9 @@ func (f Format) Valid(k int) error {
 	switch f {
 	case BF16, F16:
 		return nil
-	case Q8_0:
+	case Q8_0, Q4_0, Q4_1, Q5_0, Q5_1:
 		if k%q8Block != 0 {
-			return fmt.Errorf("kernels: q8_0 rows need a multiple of %d elements, have %d", q8Block, k)
+			return fmt.Errorf("kernels: %v rows need a multiple of %d elements, have %d", f, q8Block, k)
 		}
 		return nil
 	case Q4_K, Q5_K, Q6_K:
@@ -111,6 +124,9 @@ func (f Format) RowBytes(k int) int {
 	}
 	if bb := kBlockBytes(f); bb != 0 {
 		return k / qkK * bb
+	}
+	if bb := legacyBlockBytes(f); bb != 0 {
+		return k / q8Block * bb
 	}
 	return 2 * k
 }
@@ -312,6 +328,8 @@ func widenGo(f Format, dst []float32, src []byte) {
 		}
 	case Q4_K, Q5_K, Q6_K:
 		widenK(f, dst, src)
+	case Q4_0, Q4_1, Q5_0, Q5_1:
+		widenLegacy(f, dst, src)
 	}
 }
 
@@ -358,7 +376,7 @@ func GemmLowT(f Format, threads, m, n, k int, a []float32, lda int, w []byte, be
 // q8_0 weights and to Q8_K for the k-quants.
 func actRounding(f Format) func([]float32) {
 	switch f {
-	case Q8_0:
+	case Q8_0, Q4_0, Q4_1, Q5_0, Q5_1:
 		return RoundQ8Act
 	case Q4_K, Q5_K, Q6_K:
 		return RoundQ8K
@@ -382,6 +400,16 @@ func gemvLow(f Format, threads, m, n, k int, a []float32, lda int, w []byte, rb 
 		run = func(j0, j1 int) {
 			for i := range acts {
 				dotQ8Act(c[i*ldc+j0:], &acts[i], w[j0*rb:j1*rb], rb, j1-j0, beta)
+			}
+		}
+	case Q4_0, Q4_1, Q5_0, Q5_1: // on 8-bit activations (legacy.go)
+		acts := make([]q8LAct, m)
+		for i := range acts {
+			acts[i] = quantQ8LAct(a[i*lda : i*lda+k])
+		}
+		run = func(j0, j1 int) {
+			for i := range acts {
+				dotLegacy(f, c[i*ldc+j0:], &acts[i], w[j0*rb:j1*rb], rb, j1-j0, beta)
 			}
 		}
 	case Q4_K, Q5_K, Q6_K: // on Q8_K activations (kquant.go)

@@ -31,3 +31,15 @@ func dotQ6KVNNI(c *float32, q *int8, d *float32, s16 *int32, w *byte, rb, n, nb 
 
 //go:noescape
 func dotQ5KVNNI(c *float32, q *int8, d *float32, s32 *int32, w *byte, rb, n, nb int, beta float32)
+
+//go:noescape
+func dotQ40VNNI(c *float32, q *int8, d *float32, s4 *int32, s *float32, w *byte, rb, n, nb int, beta float32)
+
+//go:noescape
+func dotQ41VNNI(c *float32, q *int8, d *float32, s4 *int32, s *float32, w *byte, rb, n, nb int, beta float32)
+
+//go:noescape
+func dotQ50VNNI(c *float32, q *int8, d *float32, s4 *int32, s *float32, w *byte, rb, n, nb int, beta float32)
+
+//go:noescape
+func dotQ51VNNI(c *float32, q *int8, d *float32, s4 *int32, s *float32, w *byte, rb, n, nb int, beta float32)

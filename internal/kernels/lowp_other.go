@@ -27,3 +27,19 @@ func dotQ6KVNNI(c *float32, q *int8, d *float32, s16 *int32, w *byte, rb, n, nb 
 func dotQ5KVNNI(c *float32, q *int8, d *float32, s32 *int32, w *byte, rb, n, nb int, beta float32) {
 	panic("unreachable")
 }
+
+func dotQ40VNNI(c *float32, q *int8, d *float32, s4 *int32, s *float32, w *byte, rb, n, nb int, beta float32) {
+	panic("unreachable")
+}
+
+func dotQ41VNNI(c *float32, q *int8, d *float32, s4 *int32, s *float32, w *byte, rb, n, nb int, beta float32) {
+	panic("unreachable")
+}
+
+func dotQ50VNNI(c *float32, q *int8, d *float32, s4 *int32, s *float32, w *byte, rb, n, nb int, beta float32) {
+	panic("unreachable")
+}
+
+func dotQ51VNNI(c *float32, q *int8, d *float32, s4 *int32, s *float32, w *byte, rb, n, nb int, beta float32) {
+	panic("unreachable")
+}

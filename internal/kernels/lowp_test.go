@@ -21,6 +21,8 @@ func TestFormatBasics(t *testing.T) {
 		rb   int
 	}{
 		{BF16, "bf16", 17, 34}, {F16, "f16", 4096, 8192}, {Q8_0, "q8_0", 64, 68}, {Q8_0, "q8_0", 0, 0},
+		{Q4_K, "q4_k", 512, 288}, {Q5_K, "q5_k", 256, 176}, {Q6_K, "q6_k", 256, 210},
+		{Q4_0, "q4_0", 64, 36}, {Q4_1, "q4_1", 32, 20}, {Q5_0, "q5_0", 32, 22}, {Q5_1, "q5_1", 96, 72},
 	} {
 		if got := tc.f.String(); got != tc.name {
 			t.Errorf("String() = %q, want %q", got, tc.name)
@@ -32,7 +34,7 @@ func TestFormatBasics(t *testing.T) {
 			t.Errorf("%v.RowBytes(%d) = %d, want %d", tc.f, tc.k, got, tc.rb)
 		}
 	}
-	if Q8_0.Valid(33) == nil || Format(0).Valid(32) == nil || Format(9).Valid(32) == nil || BF16.Valid(-1) == nil {
+	if Q8_0.Valid(33) == nil || Q4_K.Valid(32) == nil || Q4_0.Valid(16) == nil || Format(0).Valid(32) == nil || Format(99).Valid(32) == nil || BF16.Valid(-1) == nil {
 		t.Error("Valid accepted an impossible row")
 	}
 	defer func() {

@@ -1,0 +1,444 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// Products of q4_0, q4_1, q5_0 and q5_1 weights on 8-bit activations
+// (legacy.go gives the formats and the order of operations, which these
+// kernels follow bit for bit). AVX-512 with VNNI and BW; one kernel per
+// format (the four differ only in block size, qh and the offset or min).
+//
+// Per pair of blocks the 64 levels are unpacked into Z4 in value order
+// (Y4 holds both blocks' 16 nibble bytes; with the shifted copy in the
+// upper half, VSHUFI64X2 puts the four 16-byte quarters in value order; Q5
+// formats OR in 0x10 under the mask of the two qh words), multiplied with
+// the activations' q by VPDPBUSD, the offset's o·S4 subtracted, converted
+// and added into Z8 with one fma by the lanes' d·d_a. Mins go into X9 with
+// scalar fmas. Rows of W are contiguous (rb = nb·block bytes), so DX runs
+// through them; each pair prefetches into L2 the same bytes of the next row.
+//
+// Registers: DI c, DX the weights, R11 rows left, CX pairs left, SI the
+// activations' q, R8 their lane scales, R9 their lane sums, R10 their
+// blocks' s, AX BX scratch; Z8 the accumulator, X9 the mins' sum, Z31
+// bytes 0x0f, Z30 bytes 0x10, X29 beta.
+
+#define HSUM(z, y) \
+	VEXTRACTF32X8 $1, z, Y1; \
+	VADDPS Y1, y, Y0; \
+	VEXTRACTF128 $1, Y0, X1; \
+	VADDPS X1, X0, X0; \
+	VMOVHLPS X0, X0, X1; \
+	VADDPS X1, X0, X0; \
+	VMOVSHDUP X0, X1; \
+	VADDSS X1, X0, X0
+
+// func dotQ40VNNI(c *float32, q *int8, d *float32, s4 *int32, s *float32, w *byte, rb, n, nb int, beta float32)
+TEXT ·dotQ40VNNI(SB), NOSPLIT, $0-76
+	MOVQ c+0(FP), DI
+	MOVQ w+40(FP), DX
+	MOVQ n+56(FP), R11
+	VMOVSS beta+72(FP), X29
+	MOVL $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Z31
+	MOVL $0x10101010, AX
+	VPBROADCASTD AX, Z30
+q40row:
+	TESTQ R11, R11
+	JLE   q40done
+	VPXORD Z8, Z8, Z8
+	VXORPS X9, X9, X9
+	MOVQ q+8(FP), SI
+	MOVQ d+16(FP), R8
+	MOVQ s4+24(FP), R9
+	MOVQ s+32(FP), R10
+	MOVQ nb+64(FP), CX
+	SHRQ $1, CX
+	JZ   q40tail
+q40pair:
+	MOVQ rb+48(FP), BX
+	PREFETCHT1 (DX)(BX*1)
+	VMOVDQU 2(DX), X4
+	VINSERTI128 $1, 20(DX), Y4, Y4
+	VPSRLW $4, Y4, Y5
+	VINSERTI64X4 $1, Y5, Z4, Z4
+	VSHUFI64X2 $0xD8, Z4, Z4, Z4
+	VPANDD Z31, Z4, Z4
+	VPXORD Z7, Z7, Z7
+	VPDPBUSD (SI), Z4, Z7
+	VMOVDQU32 (R9), Z6
+	VPSLLD $3, Z6, Z6
+	VPSUBD Z6, Z7, Z7
+	VCVTDQ2PS Z7, Z7
+	MOVWLZX (DX), AX
+	VMOVD AX, X6
+	VCVTPH2PS X6, X6
+	VBROADCASTSS X6, Y6
+	MOVWLZX 18(DX), AX
+	VMOVD AX, X5
+	VCVTPH2PS X5, X5
+	VBROADCASTSS X5, Y5
+	VINSERTF32X8 $1, Y5, Z6, Z6
+	VMULPS (R8), Z6, Z6
+	VFMADD231PS Z7, Z6, Z8
+	ADDQ $36, DX
+	ADDQ $64, SI
+	ADDQ $64, R8
+	ADDQ $64, R9
+	ADDQ $8, R10
+	DECQ CX
+	JNZ  q40pair
+q40tail:
+	MOVQ nb+64(FP), CX
+	TESTQ $1, CX
+	JZ   q40red
+	VMOVDQU 2(DX), X4
+	VPSRLW $4, Y4, Y5
+	VINSERTI64X4 $1, Y5, Z4, Z4
+	VSHUFI64X2 $0xD8, Z4, Z4, Z4
+	VPANDD Z31, Z4, Z4
+	VPXORD Z7, Z7, Z7
+	VPDPBUSD (SI), Z4, Z7
+	VMOVDQU32 (R9), Z6
+	VPSLLD $3, Z6, Z6
+	VPSUBD Z6, Z7, Z7
+	VCVTDQ2PS Z7, Z7
+	MOVWLZX (DX), AX
+	VMOVD AX, X6
+	VCVTPH2PS X6, X6
+	VBROADCASTSS X6, Y6
+	VPXORD Y5, Y5, Y5
+	VINSERTF32X8 $1, Y5, Z6, Z6
+	VMULPS (R8), Z6, Z6
+	VFMADD231PS Z7, Z6, Z8
+	ADDQ $18, DX
+q40red:
+	HSUM(Z8, Y8)
+	MOVL beta+72(FP), AX
+	ANDL $0x7fffffff, AX
+	JZ   q40store
+	VFMADD231SS (DI), X29, X0
+q40store:
+	VMOVSS X0, (DI)
+	ADDQ $4, DI
+	DECQ R11
+	JMP  q40row
+q40done:
+	VZEROUPPER
+	RET
+
+// func dotQ41VNNI(c *float32, q *int8, d *float32, s4 *int32, s *float32, w *byte, rb, n, nb int, beta float32)
+TEXT ·dotQ41VNNI(SB), NOSPLIT, $0-76
+	MOVQ c+0(FP), DI
+	MOVQ w+40(FP), DX
+	MOVQ n+56(FP), R11
+	VMOVSS beta+72(FP), X29
+	MOVL $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Z31
+	MOVL $0x10101010, AX
+	VPBROADCASTD AX, Z30
+q41row:
+	TESTQ R11, R11
+	JLE   q41done
+	VPXORD Z8, Z8, Z8
+	VXORPS X9, X9, X9
+	MOVQ q+8(FP), SI
+	MOVQ d+16(FP), R8
+	MOVQ s4+24(FP), R9
+	MOVQ s+32(FP), R10
+	MOVQ nb+64(FP), CX
+	SHRQ $1, CX
+	JZ   q41tail
+q41pair:
+	MOVQ rb+48(FP), BX
+	PREFETCHT1 (DX)(BX*1)
+	VMOVDQU 4(DX), X4
+	VINSERTI128 $1, 24(DX), Y4, Y4
+	VPSRLW $4, Y4, Y5
+	VINSERTI64X4 $1, Y5, Z4, Z4
+	VSHUFI64X2 $0xD8, Z4, Z4, Z4
+	VPANDD Z31, Z4, Z4
+	VPXORD Z7, Z7, Z7
+	VPDPBUSD (SI), Z4, Z7
+	VCVTDQ2PS Z7, Z7
+	MOVWLZX (DX), AX
+	VMOVD AX, X6
+	VCVTPH2PS X6, X6
+	VBROADCASTSS X6, Y6
+	MOVWLZX 20(DX), AX
+	VMOVD AX, X5
+	VCVTPH2PS X5, X5
+	VBROADCASTSS X5, Y5
+	VINSERTF32X8 $1, Y5, Z6, Z6
+	VMULPS (R8), Z6, Z6
+	VFMADD231PS Z7, Z6, Z8
+	MOVWLZX 2(DX), AX
+	VMOVD AX, X6
+	VCVTPH2PS X6, X6
+	VFMADD231SS (R10), X6, X9
+	MOVWLZX 22(DX), AX
+	VMOVD AX, X6
+	VCVTPH2PS X6, X6
+	VFMADD231SS 4(R10), X6, X9
+	ADDQ $40, DX
+	ADDQ $64, SI
+	ADDQ $64, R8
+	ADDQ $64, R9
+	ADDQ $8, R10
+	DECQ CX
+	JNZ  q41pair
+q41tail:
+	MOVQ nb+64(FP), CX
+	TESTQ $1, CX
+	JZ   q41red
+	VMOVDQU 4(DX), X4
+	VPSRLW $4, Y4, Y5
+	VINSERTI64X4 $1, Y5, Z4, Z4
+	VSHUFI64X2 $0xD8, Z4, Z4, Z4
+	VPANDD Z31, Z4, Z4
+	VPXORD Z7, Z7, Z7
+	VPDPBUSD (SI), Z4, Z7
+	VCVTDQ2PS Z7, Z7
+	MOVWLZX (DX), AX
+	VMOVD AX, X6
+	VCVTPH2PS X6, X6
+	VBROADCASTSS X6, Y6
+	VPXORD Y5, Y5, Y5
+	VINSERTF32X8 $1, Y5, Z6, Z6
+	VMULPS (R8), Z6, Z6
+	VFMADD231PS Z7, Z6, Z8
+	MOVWLZX 2(DX), AX
+	VMOVD AX, X6
+	VCVTPH2PS X6, X6
+	VFMADD231SS (R10), X6, X9
+	ADDQ $20, DX
+q41red:
+	HSUM(Z8, Y8)
+	VADDSS X9, X0, X0
+	MOVL beta+72(FP), AX
+	ANDL $0x7fffffff, AX
+	JZ   q41store
+	VFMADD231SS (DI), X29, X0
+q41store:
+	VMOVSS X0, (DI)
+	ADDQ $4, DI
+	DECQ R11
+	JMP  q41row
+q41done:
+	VZEROUPPER
+	RET
+
+// func dotQ50VNNI(c *float32, q *int8, d *float32, s4 *int32, s *float32, w *byte, rb, n, nb int, beta float32)
+TEXT ·dotQ50VNNI(SB), NOSPLIT, $0-76
+	MOVQ c+0(FP), DI
+	MOVQ w+40(FP), DX
+	MOVQ n+56(FP), R11
+	VMOVSS beta+72(FP), X29
+	MOVL $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Z31
+	MOVL $0x10101010, AX
+	VPBROADCASTD AX, Z30
+q50row:
+	TESTQ R11, R11
+	JLE   q50done
+	VPXORD Z8, Z8, Z8
+	VXORPS X9, X9, X9
+	MOVQ q+8(FP), SI
+	MOVQ d+16(FP), R8
+	MOVQ s4+24(FP), R9
+	MOVQ s+32(FP), R10
+	MOVQ nb+64(FP), CX
+	SHRQ $1, CX
+	JZ   q50tail
+q50pair:
+	MOVQ rb+48(FP), BX
+	PREFETCHT1 (DX)(BX*1)
+	VMOVDQU 6(DX), X4
+	VINSERTI128 $1, 28(DX), Y4, Y4
+	VPSRLW $4, Y4, Y5
+	VINSERTI64X4 $1, Y5, Z4, Z4
+	VSHUFI64X2 $0xD8, Z4, Z4, Z4
+	VPANDD Z31, Z4, Z4
+	MOVL 2(DX), AX
+	MOVL 24(DX), BX
+	SHLQ $32, BX
+	ORQ BX, AX
+	KMOVQ AX, K1
+	VMOVDQU8.Z Z30, K1, Z5
+	VPORD Z5, Z4, Z4
+	VPXORD Z7, Z7, Z7
+	VPDPBUSD (SI), Z4, Z7
+	VMOVDQU32 (R9), Z6
+	VPSLLD $4, Z6, Z6
+	VPSUBD Z6, Z7, Z7
+	VCVTDQ2PS Z7, Z7
+	MOVWLZX (DX), AX
+	VMOVD AX, X6
+	VCVTPH2PS X6, X6
+	VBROADCASTSS X6, Y6
+	MOVWLZX 22(DX), AX
+	VMOVD AX, X5
+	VCVTPH2PS X5, X5
+	VBROADCASTSS X5, Y5
+	VINSERTF32X8 $1, Y5, Z6, Z6
+	VMULPS (R8), Z6, Z6
+	VFMADD231PS Z7, Z6, Z8
+	ADDQ $44, DX
+	ADDQ $64, SI
+	ADDQ $64, R8
+	ADDQ $64, R9
+	ADDQ $8, R10
+	DECQ CX
+	JNZ  q50pair
+q50tail:
+	MOVQ nb+64(FP), CX
+	TESTQ $1, CX
+	JZ   q50red
+	VMOVDQU 6(DX), X4
+	VPSRLW $4, Y4, Y5
+	VINSERTI64X4 $1, Y5, Z4, Z4
+	VSHUFI64X2 $0xD8, Z4, Z4, Z4
+	VPANDD Z31, Z4, Z4
+	MOVL 2(DX), AX
+	KMOVQ AX, K1
+	VMOVDQU8.Z Z30, K1, Z5
+	VPORD Z5, Z4, Z4
+	VPXORD Z7, Z7, Z7
+	VPDPBUSD (SI), Z4, Z7
+	VMOVDQU32 (R9), Z6
+	VPSLLD $4, Z6, Z6
+	VPSUBD Z6, Z7, Z7
+	VCVTDQ2PS Z7, Z7
+	MOVWLZX (DX), AX
+	VMOVD AX, X6
+	VCVTPH2PS X6, X6
+	VBROADCASTSS X6, Y6
+	VPXORD Y5, Y5, Y5
+	VINSERTF32X8 $1, Y5, Z6, Z6
+	VMULPS (R8), Z6, Z6
+	VFMADD231PS Z7, Z6, Z8
+	ADDQ $22, DX
+q50red:
+	HSUM(Z8, Y8)
+	MOVL beta+72(FP), AX
+	ANDL $0x7fffffff, AX
+	JZ   q50store
+	VFMADD231SS (DI), X29, X0
+q50store:
+	VMOVSS X0, (DI)
+	ADDQ $4, DI
+	DECQ R11
+	JMP  q50row
+q50done:
+	VZEROUPPER
+	RET
+
+// func dotQ51VNNI(c *float32, q *int8, d *float32, s4 *int32, s *float32, w *byte, rb, n, nb int, beta float32)
+TEXT ·dotQ51VNNI(SB), NOSPLIT, $0-76
+	MOVQ c+0(FP), DI
+	MOVQ w+40(FP), DX
+	MOVQ n+56(FP), R11
+	VMOVSS beta+72(FP), X29
+	MOVL $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Z31
+	MOVL $0x10101010, AX
+	VPBROADCASTD AX, Z30
+q51row:
+	TESTQ R11, R11
+	JLE   q51done
+	VPXORD Z8, Z8, Z8
+	VXORPS X9, X9, X9
+	MOVQ q+8(FP), SI
+	MOVQ d+16(FP), R8
+	MOVQ s4+24(FP), R9
+	MOVQ s+32(FP), R10
+	MOVQ nb+64(FP), CX
+	SHRQ $1, CX
+	JZ   q51tail
+q51pair:
+	MOVQ rb+48(FP), BX
+	PREFETCHT1 (DX)(BX*1)
+	VMOVDQU 8(DX), X4
+	VINSERTI128 $1, 32(DX), Y4, Y4
+	VPSRLW $4, Y4, Y5
+	VINSERTI64X4 $1, Y5, Z4, Z4
+	VSHUFI64X2 $0xD8, Z4, Z4, Z4
+	VPANDD Z31, Z4, Z4
+	MOVL 4(DX), AX
+	MOVL 28(DX), BX
+	SHLQ $32, BX
+	ORQ BX, AX
+	KMOVQ AX, K1
+	VMOVDQU8.Z Z30, K1, Z5
+	VPORD Z5, Z4, Z4
+	VPXORD Z7, Z7, Z7
+	VPDPBUSD (SI), Z4, Z7
+	VCVTDQ2PS Z7, Z7
+	MOVWLZX (DX), AX
+	VMOVD AX, X6
+	VCVTPH2PS X6, X6
+	VBROADCASTSS X6, Y6
+	MOVWLZX 24(DX), AX
+	VMOVD AX, X5
+	VCVTPH2PS X5, X5
+	VBROADCASTSS X5, Y5
+	VINSERTF32X8 $1, Y5, Z6, Z6
+	VMULPS (R8), Z6, Z6
+	VFMADD231PS Z7, Z6, Z8
+	MOVWLZX 2(DX), AX
+	VMOVD AX, X6
+	VCVTPH2PS X6, X6
+	VFMADD231SS (R10), X6, X9
+	MOVWLZX 26(DX), AX
+	VMOVD AX, X6
+	VCVTPH2PS X6, X6
+	VFMADD231SS 4(R10), X6, X9
+	ADDQ $48, DX
+	ADDQ $64, SI
+	ADDQ $64, R8
+	ADDQ $64, R9
+	ADDQ $8, R10
+	DECQ CX
+	JNZ  q51pair
+q51tail:
+	MOVQ nb+64(FP), CX
+	TESTQ $1, CX
+	JZ   q51red
+	VMOVDQU 8(DX), X4
+	VPSRLW $4, Y4, Y5
+	VINSERTI64X4 $1, Y5, Z4, Z4
+	VSHUFI64X2 $0xD8, Z4, Z4, Z4
+	VPANDD Z31, Z4, Z4
+	MOVL 4(DX), AX
+	KMOVQ AX, K1
+	VMOVDQU8.Z Z30, K1, Z5
+	VPORD Z5, Z4, Z4
+	VPXORD Z7, Z7, Z7
+	VPDPBUSD (SI), Z4, Z7
+	VCVTDQ2PS Z7, Z7
+	MOVWLZX (DX), AX
+	VMOVD AX, X6
+	VCVTPH2PS X6, X6
+	VBROADCASTSS X6, Y6
+	VPXORD Y5, Y5, Y5
+	VINSERTF32X8 $1, Y5, Z6, Z6
+	VMULPS (R8), Z6, Z6
+	VFMADD231PS Z7, Z6, Z8
+	MOVWLZX 2(DX), AX
+	VMOVD AX, X6
+	VCVTPH2PS X6, X6
+	VFMADD231SS (R10), X6, X9
+	ADDQ $24, DX
+q51red:
+	HSUM(Z8, Y8)
+	VADDSS X9, X0, X0
+	MOVL beta+72(FP), AX
+	ANDL $0x7fffffff, AX
+	JZ   q51store
+	VFMADD231SS (DI), X29, X0
+q51store:
+	VMOVSS X0, (DI)
+	ADDQ $4, DI
+	DECQ R11
+	JMP  q51row
+q51done:
+	VZEROUPPER
+	RET
