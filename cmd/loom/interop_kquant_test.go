@@ -24,7 +24,7 @@ var trainedKQuant = sync.OnceValues(func() (string, error) {
 })
 
 // TestLlamaCppKQuants: a trained model's GGUF files — f32, q8_0 and loom's
-// k-quant files (llama.cpp's, byte for byte: TestQuantMixMatchesLlamaCpp)
+// k-quant and q4_0 files (llama.cpp's, byte for byte: TestQuantMixMatchesLlamaCpp)
 // — run in loom and in llama.cpp alike: teacher-forced, the most probable
 // next token agrees at ≥ 99 % of 1,024 positions of held-out text, and the
 // greedy 32-token continuations of a prompt are equal. (loom computes on
@@ -64,7 +64,7 @@ func TestLlamaCppKQuants(t *testing.T) {
 			t.Fatalf("node %s output %q: %v", script, out, err)
 		}
 	}
-	for _, mix := range []string{"f32", "q8_0", "q4_k_m", "q5_k_m", "q6_k"} {
+	for _, mix := range []string{"f32", "q8_0", "q4_k_m", "q5_k_m", "q6_k", "q4_0"} {
 		t.Run(mix, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), mix+".gguf")
 			var o, e bytes.Buffer
