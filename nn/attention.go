@@ -118,6 +118,9 @@ type Attention struct {
 	Kind    MaskKind
 	Dropout float64
 	Layer   int // index of this layer's store in a Cache
+	// CacheDType is the type NewKVCache stores keys and values in:
+	// tensor.Float16 (HalfKV, as llama.cpp by default) or float32 (zero).
+	CacheDType tensor.DType
 }
 
 // DefaultAttentionNames are Hugging Face Llama's projection names.
@@ -207,8 +210,12 @@ func (a *Attention) normQK(q, k *autograd.Var) (*autograd.Var, *autograd.Var) {
 	return a.QNorm.Forward(q), a.KNorm.Forward(k)
 }
 
-// NewKVCache returns a full store for batch b and capacity positions.
+// NewKVCache returns a full store for batch b and capacity positions:
+// float16 when a.CacheDType is tensor.Float16 (HalfKV), else float32.
 func (a *Attention) NewKVCache(b, capacity int) KVCache {
+	if a.CacheDType == tensor.Float16 {
+		return NewHalfKV(b, a.KVHeads, capacity, a.HeadDim)
+	}
 	return NewFullKV(b, a.KVHeads, capacity, a.HeadDim)
 }
 
@@ -241,16 +248,27 @@ func (a *Attention) Forward(ctx *Ctx, x *autograd.Var) *autograd.Var {
 		cos, sin := a.Rope.Tables(ctx.Position(), T)
 		q, k = a.Rope.Apply(q, cos, sin), a.Rope.Apply(k, cos, sin)
 	}
-	if kv := ctx.KV(a.Layer); kv != nil {
-		ks, vs := kv.Append(k.Value, v.Value)
-		k, v = autograd.Const(ks), autograd.Const(vs)
-	}
 	var o *autograd.Var
 	mask, drop := ctx.extraMask(), ctx.dropoutRNG()
-	if mask.Bias == nil && (drop == nil || a.Dropout == 0) && a.Softcap == 0 {
+	fused := mask.Bias == nil && (drop == nil || a.Dropout == 0) && a.Softcap == 0
+	opts := tensor.FlashOptions{Causal: a.Kind == Causal, Window: a.Window, KeyLens: mask.KeyLengths, Scale: a.Scale()}
+	if kv := ctx.KV(a.Layer); kv != nil {
+		if h, ok := kv.(*HalfKV); ok && fused && !autograd.GradEnabled() {
+			// Float16 keys and values, read in place.
+			ks, vs := h.AppendHalf(k.Value, v.Value)
+			out, _ := tensor.FlashAttentionHalfKV(q.Value, ks, vs, opts)
+			o = autograd.Const(out)
+		} else {
+			ks, vs := kv.Append(k.Value, v.Value)
+			k, v = autograd.Const(ks), autograd.Const(vs)
+		}
+	}
+	switch {
+	case o != nil:
+	case fused:
 		// The fused kernel: causal or not, the window, padding.
-		o = autograd.FlashAttention(q, k, v, tensor.FlashOptions{Causal: a.Kind == Causal, Window: a.Window, KeyLens: mask.KeyLengths, Scale: a.Scale()})
-	} else {
+		o = autograd.FlashAttention(q, k, v, opts)
+	default:
 		o = a.composed(q, k, v, mask, drop)
 	}
 	o = autograd.Reshape(autograd.Contiguous(autograd.Permute(o, 0, 2, 1, 3)), B, T, H*hd) // [B, T, H·hd]
@@ -300,8 +318,14 @@ func (a *Attention) forwardRows(ctx *Ctx, x *autograd.Var) *autograd.Var {
 	opts := tensor.FlashOptions{Causal: a.Kind == Causal, Window: a.Window, Scale: a.Scale(), Serial: true}
 	kernels.Parallel(len(offs)-1, func(b int) {
 		o0, o1 := offs[b], offs[b+1]
-		ks, vs := rows.Row(b).Append(k.Value.Slice(2, o0, o1), v.Value.Slice(2, o0, o1))
 		var o *tensor.Tensor // [1, H, n, hd]
+		if h, ok := rows.Row(b).(*HalfKV); ok && a.Softcap == 0 {
+			ks, vs := h.AppendHalf(k.Value.Slice(2, o0, o1), v.Value.Slice(2, o0, o1))
+			o, _ = tensor.FlashAttentionHalfKV(q.Value.Slice(2, o0, o1), ks, vs, opts)
+			out.Slice(1, o0, o1).CopyFrom(o.Permute(0, 2, 1, 3))
+			return
+		}
+		ks, vs := rows.Row(b).Append(k.Value.Slice(2, o0, o1), v.Value.Slice(2, o0, o1))
 		if a.Softcap > 0 {
 			qs := autograd.Const(q.Value.Slice(2, o0, o1).Contiguous())
 			o = a.composed(qs, autograd.Const(ks), autograd.Const(vs), Mask{}, nil).Value

@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 
+	"github.com/loomml/loom/internal/kernels"
 	"github.com/loomml/loom/tensor"
 )
 
@@ -108,6 +109,9 @@ func (c *FullKV) Len() int { return c.n }
 // Capacity returns the most positions the store holds.
 func (c *FullKV) Capacity() int { return c.K.Dim(2) }
 
+// Bytes returns the memory the store holds.
+func (c *FullKV) Bytes() int64 { return int64(c.K.Numel()+c.V.Numel()) * int64(c.K.DType().Size()) }
+
 // SlidingKV keeps only what a sliding-window attention layer can still
 // see: the last Window−1 positions before the new ones (and the new ones),
 // so memory does not grow with the sequence. Older positions are dropped by
@@ -155,3 +159,68 @@ func (c *SlidingKV) Append(k, v *tensor.Tensor) (*tensor.Tensor, *tensor.Tensor)
 
 // Len returns the positions appended so far (not only those kept).
 func (c *SlidingKV) Len() int { return c.n }
+
+// HalfKV is FullKV with float16 keys and values, as llama.cpp keeps its
+// cache by default: half the memory, and half the bytes each decoding step
+// reads. Keys and values are rounded to f16 (to nearest, ties to even)
+// when stored; attention widens them back exactly.
+type HalfKV struct {
+	k, v         []byte // [B, KVHeads, capacity, HeadDim] halves
+	b, h, cap, d int
+	n            int
+}
+
+// NewHalfKV returns an empty store, as NewFullKV.
+func NewHalfKV(batch, kvHeads, capacity, headDim int) *HalfKV {
+	n := 2 * batch * kvHeads * capacity * headDim
+	return &HalfKV{k: make([]byte, n), v: make([]byte, n), b: batch, h: kvHeads, cap: capacity, d: headDim}
+}
+
+// AppendHalf stores k and v [B, KVHeads, T, HeadDim] (rounded to f16) and
+// returns every position stored, as float16 views.
+func (c *HalfKV) AppendHalf(k, v *tensor.Tensor) (keys, values *tensor.HalfRows) {
+	T := k.Dim(2)
+	if c.n+T > c.cap {
+		panic(fmt.Sprintf("nn: KV cache of %d positions is full (%d + %d)", c.cap, c.n, T))
+	}
+	if sh := k.Shape(); sh[0] != c.b || sh[1] != c.h || sh[3] != c.d || !tensor.EqualShape(v.Shape(), sh) {
+		panic(fmt.Sprintf("nn: keys %v and values %v for a half KV cache of [%d, %d, ·, %d]", k.Shape(), v.Shape(), c.b, c.h, c.d))
+	}
+	for i, x := range []*tensor.Tensor{k, v} {
+		dst := c.k
+		if i == 1 {
+			dst = c.v
+		}
+		src := x.Contiguous().F32() // [B, H, T, D]
+		for bh := range c.b * c.h {
+			o := (bh*c.cap + c.n) * c.d
+			kernels.Narrow(kernels.F16, dst[2*o:2*(o+T*c.d)], src[bh*T*c.d:(bh+1)*T*c.d])
+		}
+	}
+	c.n += T
+	return c.view(c.k), c.view(c.v)
+}
+
+func (c *HalfKV) view(raw []byte) *tensor.HalfRows {
+	r, err := tensor.NewHalfRows(raw, 0, [4]int{c.b, c.h, c.n, c.d}, [3]int{c.h * c.cap * c.d, c.cap * c.d, c.d})
+	if err != nil {
+		panic(err.Error())
+	}
+	return r
+}
+
+// Append is AppendHalf returning the stored positions widened to float32
+// (for attention that holds its scores: masks, soft-capping).
+func (c *HalfKV) Append(k, v *tensor.Tensor) (*tensor.Tensor, *tensor.Tensor) {
+	ks, vs := c.AppendHalf(k, v)
+	return ks.Float32(), vs.Float32()
+}
+
+// Len returns the positions stored.
+func (c *HalfKV) Len() int { return c.n }
+
+// Capacity returns the most positions the store holds.
+func (c *HalfKV) Capacity() int { return c.cap }
+
+// Bytes returns the memory the store holds.
+func (c *HalfKV) Bytes() int64 { return int64(len(c.k) + len(c.v)) }

@@ -3,6 +3,7 @@ package tensor
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/loomml/loom/internal/kernels"
 )
@@ -68,12 +69,65 @@ func FlashAttentionWith(q, k, v *Tensor, o FlashOptions) (out, lse *Tensor) {
 	lse = New(q.dtype, B, H, T)
 	g := newFlashGeom(B, H, Hkv, T, S, d, dv, o)
 	if q.dtype == Float32 {
-		flashForward[float32](g, q, k, v, out, lse)
+		flashForward[float32](g, q, tensorKV[float32]{k}, tensorKV[float32]{v}, out, lse)
 	} else {
-		flashForward[float64](g, q, k, v, out, lse)
+		flashForward[float64](g, q, tensorKV[float64]{k}, tensorKV[float64]{v}, out, lse)
 	}
 	return out, lse
 }
+
+// FlashAttentionHalfKV is FlashAttentionWith (forward only) on float32
+// queries and keys and values held as float16 (an f16 key/value cache):
+// each tile of keys and values is widened exactly to float32 as it is
+// used, so the result is, bit for bit, FlashAttentionWith's on k.Float32()
+// and v.Float32().
+func FlashAttentionHalfKV(q *Tensor, k, v *HalfRows, o FlashOptions) (out, lse *Tensor) {
+	if q.dtype != Float32 || q.NDim() != 4 {
+		panic(fmt.Sprintf("tensor: FlashAttentionHalfKV wants float32 [B, H, T, d] queries, have %v %v", q.dtype, q.shape))
+	}
+	B, H, T, d := q.shape[0], q.shape[1], q.shape[2], q.shape[3]
+	Hkv, S, dv := k.shape[1], k.shape[2], v.shape[3]
+	if k.shape[0] != B || v.shape[0] != B || k.shape[3] != d || v.shape[1] != Hkv || v.shape[2] != S || Hkv == 0 || H%Hkv != 0 {
+		panic(fmt.Sprintf("tensor: attention shapes q %v, k %v, v %v do not fit", q.shape, k.shape, v.shape))
+	}
+	q = lastContiguous(q)
+	out = New(Float32, B, T, H, dv).Permute(0, 2, 1, 3)
+	lse = New(Float32, B, H, T)
+	flashForward[float32](newFlashGeom(B, H, Hkv, T, S, d, dv, o), q, halfKV{k}, halfKV{v}, out, lse)
+	return out, lse
+}
+
+// halfScratch holds float32 tiles of widened keys and values.
+var halfScratch = sync.Pool{New: func() any { return new([]float32) }}
+
+// kvRows gives flashForward the rows of one head's keys or values.
+type kvRows[T Float] interface {
+	// rowsAt returns rows j0…j0+jk−1 of batch b, head h (row r at
+	// data[r·rs:]), using scratch (flashBk rows) if it must convert.
+	rowsAt(b, h, j0, jk int, scratch []T) (data []T, rs int)
+	// cols is the length of a row.
+	cols() int
+}
+
+// tensorKV reads a float tensor in place.
+type tensorKV[T Float] struct{ t *Tensor }
+
+func (x tensorKV[T]) rowsAt(b, h, j0, jk int, _ []T) ([]T, int) {
+	m := headMat[T](x.t, b, h)
+	return m.at(j0), m.rs
+}
+
+func (x tensorKV[T]) cols() int { return x.t.shape[3] }
+
+// halfKV widens float16 rows into the scratch.
+type halfKV struct{ h *HalfRows }
+
+func (x halfKV) rowsAt(b, h, j0, jk int, scratch []float32) ([]float32, int) {
+	x.h.widenRows(scratch, b, h, j0, j0+jk)
+	return scratch, x.h.shape[3]
+}
+
+func (x halfKV) cols() int { return x.h.shape[3] }
 
 // FlashAttentionBackward returns the gradients of FlashAttention's output
 // with respect to q, k and v, given the upstream gradient dout and the
@@ -206,7 +260,7 @@ func gemm1[T Float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb
 	}
 }
 
-func flashForward[T Float](g flashGeom, q, k, v, out, lse *Tensor) {
+func flashForward[T Float](g flashGeom, q *Tensor, k, v kvRows[T], out, lse *Tensor) {
 	ld := Data[T](lse)
 	group := g.H / g.Hkv
 	parallel := kernels.Parallel
@@ -219,10 +273,20 @@ func flashForward[T Float](g flashGeom, q, k, v, out, lse *Tensor) {
 	}
 	parallel(g.B*g.H, func(bh int) {
 		b, h := bh/g.H, bh%g.H
-		Q, K, V, O := headMat[T](q, b, h), headMat[T](k, b, h/group), headMat[T](v, b, h/group), headMat[T](out, b, h)
+		Q, O := headMat[T](q, b, h), headMat[T](out, b, h)
 		L := ld[bh*g.T : (bh+1)*g.T]
 		bq := min(flashBq, g.T) // a decode step's one query needs one row
 		s := make([]T, bq*flashBk)
+		var sk, sv []T // scratch for rows that must be converted
+		if _, ok := k.(tensorKV[T]); !ok {
+			p := halfScratch.Get().(*[]float32)
+			defer halfScratch.Put(p)
+			if n := flashBk * (k.cols() + v.cols()); cap(*p) < n {
+				*p = make([]float32, n)
+			}
+			buf := any((*p)[:flashBk*(k.cols()+v.cols())]).([]T) // halfKV is float32 only
+			sk, sv = buf[:flashBk*k.cols()], buf[flashBk*k.cols():]
+		}
 		m := make([]float64, bq)
 		l := make([]float64, bq)
 		for i0 := 0; i0 < g.T; i0 += flashBq {
@@ -235,7 +299,8 @@ func flashForward[T Float](g flashGeom, q, k, v, out, lse *Tensor) {
 			for j0 := g.keyStart(i0) / flashBk * flashBk; j0 < kEnd; j0 += flashBk {
 				jk := min(flashBk, kEnd-j0)
 				// s = Q_i·K_jᵀ [iq, jk]
-				gemm1(false, true, iq, jk, g.d, Q.at(i0), Q.rs, K.at(j0), K.rs, 0, s, jk)
+				K, krs := k.rowsAt(b, h/group, j0, jk, sk)
+				gemm1(false, true, iq, jk, g.d, Q.at(i0), Q.rs, K, krs, 0, s, jk)
 				for r := range iq {
 					row := s[r*jk : (r+1)*jk]
 					// keys [j0+lo, j0+hi) are visible to this row
@@ -269,7 +334,8 @@ func flashForward[T Float](g flashGeom, q, k, v, out, lse *Tensor) {
 					}
 				}
 				// O_i += P·V_j [iq, dv]
-				gemm1(false, false, iq, g.dv, jk, s, jk, V.at(j0), V.rs, 1, O.at(i0), O.rs)
+				V, vrs := v.rowsAt(b, h/group, j0, jk, sv)
+				gemm1(false, false, iq, g.dv, jk, s, jk, V, vrs, 1, O.at(i0), O.rs)
 			}
 			for r := range iq {
 				a := O.row(i0+r, g.dv)

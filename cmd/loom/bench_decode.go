@@ -30,6 +30,7 @@ func decodeConfig(ctx int) *decoder.Config {
 type decodeBench struct {
 	Model        string  `json:"model"`
 	DType        string  `json:"dtype"`
+	CacheType    string  `json:"cache_type"`
 	Context      int     `json:"context"`
 	Params       int     `json:"params"`
 	WeightMB     float64 `json:"weight_mb"`
@@ -52,6 +53,7 @@ func benchDecode(args []string, stdout, stderr io.Writer) error {
 	model := fs.String("model", "", "a training run's directory, a model directory or a .gguf file (default: a random ~25M-parameter Llama with a byte vocabulary)")
 	dtypes := fs.String("dtype", "f32", "comma-separated in-memory weight precisions to compare (f32, bf16, f16, q8_0; a GGUF file's q8_0/q4_K/q5_K/q6_K matrices stay in their blocks); each runs in its own process so RSS is its own")
 	contexts := fs.String("contexts", "256,1024", "comma-separated context lengths: prefill context−tokens, then decode tokens")
+	cacheType := cacheTypeFlag(fs)
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of loading, prefills and decoding to this file (one --dtype)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -82,7 +84,7 @@ func benchDecode(args []string, stdout, stderr io.Writer) error {
 		}
 		for _, d := range dts {
 			cmd := exec.Command(exe, "bench", "decode", "--json", "--dtype", d, "--model", *model, "--contexts", *contexts,
-				"--threads", strconv.Itoa(*threads), "--tokens", strconv.Itoa(*n))
+				"--threads", strconv.Itoa(*threads), "--tokens", strconv.Itoa(*n), "--cache-type", *cacheType)
 			cmd.Stderr = stderr
 			b, err := cmd.Output()
 			if err != nil {
@@ -115,6 +117,9 @@ func benchDecode(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+		if err := setCacheType(m, *cacheType); err != nil {
+			return err
+		}
 		load := time.Since(t0).Seconds()
 		for _, ctx := range ctxs {
 			if ctx > m.MaxPositions() {
@@ -124,7 +129,7 @@ func benchDecode(args []string, stdout, stderr io.Writer) error {
 			if err != nil {
 				return err
 			}
-			r.Model, r.DType, r.Threads, r.LoadS = name, dts[0], *threads, load
+			r.Model, r.DType, r.CacheType, r.Threads, r.LoadS = name, dts[0], *cacheType, *threads, load
 			out = append(out, r)
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -29,6 +30,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("generate", "--model DIR [--prompt TEXT] [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--stop STR]...", stderr)
 	model := fs.String("model", "", "a training run's directory (loom train --out), a model directory (config.json + model.safetensors or shards, e.g. a Hugging Face download) or a .gguf file (required)")
 	dtype := choice(fs, "dtype", "f32", "in-memory precision of the weights: f32, bf16, f16 or q8_0 (activations stay f32; a GGUF file's q8_0/q4_K/q5_K/q6_K matrices stay in their blocks)", "f32", "bf16", "f16", "q8_0")
+	cacheType := cacheTypeFlag(fs)
 	prompt := fs.String("prompt", "\n", "text to continue")
 	maxTokens := intFlag(fs, "max-tokens", 256, "tokens to generate", atLeast(1))
 	temp := floatFlag(fs, "temperature", 0.8, "sampling temperature", above(0), sp{0, "greedy decoding"})
@@ -46,6 +48,9 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	}
 	l, err := loadModel("generate", *model, *threads, *dtype, stderr)
 	if err != nil {
+		return err
+	}
+	if err := setCacheType(l.Model, *cacheType); err != nil {
 		return err
 	}
 	if err := setWidths(l.Model, *ffnWidths); err != nil {
@@ -99,6 +104,21 @@ func loadModel(verb, path string, threads int, dtype string, stderr io.Writer) (
 		return nil, err
 	}
 	return convert.Open(path, convert.LoadOptions{DType: dt})
+}
+
+// cacheTypeFlag registers --cache-type, the precision of the key/value
+// cache (setCacheType applies it).
+func cacheTypeFlag(fs *flag.FlagSet) *string {
+	return choice(fs, "cache-type", "f16", "precision of the key/value cache: f16 (as llama.cpp: half the memory and of the bytes each token reads) or f32", "f16", "f32")
+}
+
+// setCacheType gives m's key/value caches the precision named s.
+func setCacheType(m *decoder.Model, s string) error {
+	dt := tensor.Float32
+	if s == "f16" {
+		dt = tensor.Float16
+	}
+	return m.SetCacheDType(dt)
 }
 
 // dtypeNames lists types for messages: "f32, f16 or q8_0".

@@ -75,6 +75,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&models, "model", "a model to serve: a model directory, a training run's directory or a .gguf file, as PATH (named after it) or NAME=PATH; repeat for several")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (port 0: any free port; the address is printed)")
 	dtype := choice(fs, "dtype", "f32", "in-memory precision of the weights: f32, bf16, f16 or q8_0 (activations stay f32; a GGUF file's q8_0/q4_K/q5_K/q6_K matrices stay in their blocks)", "f32", "bf16", "f16", "q8_0")
+	cacheType := cacheTypeFlag(fs)
 	apiKey := fs.String("api-key", "", "require this key (Authorization: Bearer KEY) on /v1/ endpoints")
 	ctxLen := intFlag(fs, "ctx", 0, "context length per request, prompt and output", atLeast(1), sp{0, "the model's"})
 	maxBatch := intFlag(fs, "max-batch", 16, "most sequences decoding at once (batched engine)", atLeast(1))
@@ -114,6 +115,9 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		l, err := loadModel("serve", path, *threads, *dtype, stderr)
 		if err != nil {
 			return fmt.Errorf("--model %s: %w", spec, err)
+		}
+		if err := setCacheType(l.Model, *cacheType); err != nil {
+			return err
 		}
 		serverThreads(*threads)
 		if name == "" {

@@ -237,8 +237,8 @@ func kvBytesPerPosition(m *decoder.Model) int64 {
 	var n int64
 	if kc, ok := m.NewCache(1, 1).(nn.KVCaches); ok {
 		for _, kv := range kc {
-			if f, ok := kv.(*nn.FullKV); ok {
-				n += int64(f.K.Numel()+f.V.Numel()) * int64(f.K.DType().Size())
+			if f, ok := kv.(interface{ Bytes() int64 }); ok {
+				n += f.Bytes()
 			}
 		}
 		if n > 0 {
@@ -246,7 +246,7 @@ func kvBytesPerPosition(m *decoder.Model) int64 {
 		}
 	}
 	c := m.Config
-	return int64(c.NumHiddenLayers) * 2 * int64(c.KVHeads()*c.HeadDimOrDefault()) * 4
+	return int64(c.NumHiddenLayers) * 2 * int64(c.KVHeads()*c.HeadDimOrDefault()) * 4 // float32, the larger
 }
 
 // Submit queues r. It fails with ErrTooLong when the prompt leaves no room

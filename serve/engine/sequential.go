@@ -247,8 +247,8 @@ func kvBytes(c nn.Cache) int64 {
 	var n int64
 	if kc, ok := c.(nn.KVCaches); ok {
 		for _, k := range kc {
-			if f, ok := k.(*nn.FullKV); ok {
-				n += int64(f.K.Numel()+f.V.Numel()) * 4
+			if f, ok := k.(interface{ Bytes() int64 }); ok {
+				n += f.Bytes()
 			}
 		}
 	}
