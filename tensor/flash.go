@@ -299,8 +299,14 @@ func flashForward[T Float](g flashGeom, q *Tensor, k, v kvRows[T], out, lse *Ten
 			for j0 := g.keyStart(i0) / flashBk * flashBk; j0 < kEnd; j0 += flashBk {
 				jk := min(flashBk, kEnd-j0)
 				// s = Q_i·K_jᵀ [iq, jk]
-				K, krs := k.rowsAt(b, h/group, j0, jk, sk)
-				gemm1(false, true, iq, jk, g.d, Q.at(i0), Q.rs, K, krs, 0, s, jk)
+				if hk, ok := any(k).(halfKV); ok && iq == 1 && hk.h.strides[2] == g.d {
+					// One query: dot products with the f16 rows as they are
+					// read (the same values as on the widened rows).
+					kernels.RowDotsF16(any(s[:jk]).([]float32), any(Q.row(i0, g.d)).([]float32), hk.h.rows(b, h/group, j0, j0+jk), g.d)
+				} else {
+					K, krs := k.rowsAt(b, h/group, j0, jk, sk)
+					gemm1(false, true, iq, jk, g.d, Q.at(i0), Q.rs, K, krs, 0, s, jk)
+				}
 				for r := range iq {
 					row := s[r*jk : (r+1)*jk]
 					// keys [j0+lo, j0+hi) are visible to this row
@@ -334,8 +340,12 @@ func flashForward[T Float](g flashGeom, q *Tensor, k, v kvRows[T], out, lse *Ten
 					}
 				}
 				// O_i += P·V_j [iq, dv]
-				V, vrs := v.rowsAt(b, h/group, j0, jk, sv)
-				gemm1(false, false, iq, g.dv, jk, s, jk, V, vrs, 1, O.at(i0), O.rs)
+				if hv, ok := any(v).(halfKV); ok && iq == 1 && hv.h.strides[2] == g.dv {
+					kernels.AddRowSumF16(any(O.row(i0, g.dv)).([]float32), any(s[:jk]).([]float32), hv.h.rows(b, h/group, j0, j0+jk), g.dv)
+				} else {
+					V, vrs := v.rowsAt(b, h/group, j0, jk, sv)
+					gemm1(false, false, iq, g.dv, jk, s, jk, V, vrs, 1, O.at(i0), O.rs)
+				}
 			}
 			for r := range iq {
 				a := O.row(i0+r, g.dv)

@@ -1,5 +1,7 @@
 package kernels
 
+import "fmt"
+
 // gemvRows computes C[i,:] = alpha·op(A)[i,:]·op(B) + beta·C[i,:] for the
 // m ≤ 3 rows of a matrix–vector-like product (decoding one token) with the
 // vector kernels: dot products with the rows of B when B is transposed,
@@ -154,6 +156,61 @@ func RowDots(y, x, w []float32, ldw int) {
 		return
 	}
 	SgemmWith(1, false, true, 1, n, k, 1, x, k, w, ldw, 0, y, n)
+}
+
+// RowDotsF16 is RowDots on rows of IEEE halves (row j at w[2·j·ldw:], ldw
+// in elements), with exactly RowDots' result on the widened rows (Widen):
+// with AVX-512 the rows are widened in registers as they are read (the
+// decode kernel of GemmLowT, which sums as dotRowsAVX512 does), otherwise
+// into a buffer first.
+func RowDotsF16(y, x []float32, w []byte, ldw int) {
+	n, k := len(y), len(x)
+	if n == 0 {
+		return
+	}
+	if k > 0 && rowsDirect() {
+		if len(w) < 2*((n-1)*ldw+k) {
+			panic(fmt.Sprintf("kernels: RowDotsF16: %d bytes for %d rows of %d (stride %d)", len(w), n, k, ldw))
+		}
+		dotHalfAVX512(1, &y[0], 1, &x[0], k, 1, &w[0], 2*ldw, n, k, 0)
+		return
+	}
+	wf := make([]float32, n*k)
+	for j := range n {
+		Widen(F16, wf[j*k:(j+1)*k], w[2*j*ldw:])
+	}
+	RowDots(y, x, wf, k)
+}
+
+// AddRowSumF16 is AddRowSum on rows of IEEE halves (row p at b[2·p·ldb:],
+// ldb in elements), with exactly AddRowSum's result on the widened rows.
+func AddRowSumF16(y, x []float32, b []byte, ldb int) {
+	n, k := len(y), len(x)
+	if n == 0 {
+		return
+	}
+	if k > 0 && rowsDirect() {
+		if len(b) < 2*((k-1)*ldb+n) {
+			panic(fmt.Sprintf("kernels: AddRowSumF16: %d bytes for %d rows of %d (stride %d)", len(b), k, n, ldb))
+		}
+		var buf [256]float32
+		t := buf[:0]
+		if n <= len(buf) {
+			t = buf[:n]
+		} else {
+			t = make([]float32, n)
+		}
+		axpyRowsF16AVX512(&t[0], &x[0], &b[0], ldb, k, n)
+		for j, v := range t {
+			y[j] = 1*v + 1*y[j] // as AddRowSum
+		}
+		return
+	}
+	bf := make([]float32, k*n)
+	for p := range k {
+		Widen(F16, bf[p*n:(p+1)*n], b[2*p*ldb:])
+	}
+	AddRowSum(y, x, bf, n)
 }
 
 // AddRowSum adds Σ_p x[p]·(row p of B) to y (len(x) rows of len(y)

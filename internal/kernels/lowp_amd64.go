@@ -43,3 +43,6 @@ func dotQ50VNNI(c *float32, q *int8, d *float32, s4 *int32, s *float32, w *byte,
 
 //go:noescape
 func dotQ51VNNI(c *float32, q *int8, d *float32, s4 *int32, s *float32, w *byte, rb, n, nb int, beta float32)
+
+//go:noescape
+func axpyRowsF16AVX512(y, x *float32, b *byte, ldb, rows, n int)

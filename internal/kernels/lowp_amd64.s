@@ -366,3 +366,101 @@ wqloop:
 wqdone:
 	VZEROUPPER
 	RET
+
+// func axpyRowsF16AVX512(y, x *float32, b *byte, ldb, rows, n int)
+// axpyRowsAVX512 on rows of IEEE halves (row p at b + 2·p·ldb), widened in
+// registers: y[j] = Σ_p x[p]·widen(b[p·ldb + j]), the same fmas in the same
+// order, so the same result as axpyRowsAVX512 on the widened rows.
+TEXT ·axpyRowsF16AVX512(SB), NOSPLIT, $0-48
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ ldb+24(FP), R8
+	SHLQ $1, R8
+	MOVQ rows+32(FP), R9
+	MOVQ n+40(FP), R10
+hr64:
+	CMPQ R10, $64
+	JL   hr16
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ SI, AX
+	MOVQ DX, BX
+	MOVQ R9, CX
+	TESTQ CX, CX
+	JZ   hr64store
+hr64loop:
+	VBROADCASTSS (AX), Z4
+	VCVTPH2PS (BX), Z5
+	VCVTPH2PS 32(BX), Z6
+	VCVTPH2PS 64(BX), Z7
+	VCVTPH2PS 96(BX), Z8
+	VFMADD231PS Z5, Z4, Z0
+	VFMADD231PS Z6, Z4, Z1
+	VFMADD231PS Z7, Z4, Z2
+	VFMADD231PS Z8, Z4, Z3
+	ADDQ $4, AX
+	ADDQ R8, BX
+	DECQ CX
+	JNZ  hr64loop
+hr64store:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	ADDQ $256, DI
+	ADDQ $128, DX
+	SUBQ $64, R10
+	JMP  hr64
+hr16:
+	CMPQ R10, $16
+	JL   hrtail
+	VPXORD Z0, Z0, Z0
+	MOVQ SI, AX
+	MOVQ DX, BX
+	MOVQ R9, CX
+	TESTQ CX, CX
+	JZ   hr16store
+hr16loop:
+	VBROADCASTSS (AX), Z4
+	VCVTPH2PS (BX), Z5
+	VFMADD231PS Z5, Z4, Z0
+	ADDQ $4, AX
+	ADDQ R8, BX
+	DECQ CX
+	JNZ  hr16loop
+hr16store:
+	VMOVUPS Z0, (DI)
+	ADDQ $64, DI
+	ADDQ $32, DX
+	SUBQ $16, R10
+	JMP  hr16
+hrtail:
+	TESTQ R10, R10
+	JZ   hrdone
+	MOVQ R10, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VPXORD Z0, Z0, Z0
+	MOVQ SI, AX
+	MOVQ DX, BX
+	MOVQ R9, CX
+	TESTQ CX, CX
+	JZ   hrtailstore
+hrtailloop:
+	VBROADCASTSS (AX), Z4
+	VCVTPH2PS.Z (BX), K1, Z5
+	VFMADD231PS Z5, Z4, Z0
+	ADDQ $4, AX
+	ADDQ R8, BX
+	DECQ CX
+	JNZ  hrtailloop
+hrtailstore:
+	VMOVUPS Z0, K1, (DI)
+hrdone:
+	VZEROUPPER
+	RET

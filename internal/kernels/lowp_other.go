@@ -43,3 +43,5 @@ func dotQ50VNNI(c *float32, q *int8, d *float32, s4 *int32, s *float32, w *byte,
 func dotQ51VNNI(c *float32, q *int8, d *float32, s4 *int32, s *float32, w *byte, rb, n, nb int, beta float32) {
 	panic("unreachable")
 }
+
+func axpyRowsF16AVX512(y, x *float32, b *byte, ldb, rows, n int) { panic("unreachable") }
