@@ -151,6 +151,10 @@ func Narrow(f Format, dst []byte, src []float32) {
 			binary.LittleEndian.PutUint16(dst[2*i:], BF16FromFloat32(v))
 		}
 	case F16:
+		if useAVX512 && n > 0 {
+			narrowF16AVX512(&dst[0], &src[0], n)
+			return
+		}
 		for i, v := range src {
 			binary.LittleEndian.PutUint16(dst[2*i:], F16FromFloat32(v))
 		}

@@ -464,3 +464,46 @@ hrtailstore:
 hrdone:
 	VZEROUPPER
 	RET
+
+// NARROWF16(k) converts the 16 floats at (SI) (lanes in mask k) to halves
+// in Y1: VCVTPS2PH rounding to nearest even, then NaN lanes (K2) replaced
+// by sign|0x7e00 as F16FromFloat32 gives them (the hardware keeps part of
+// the payload). Z30 holds 0x8000 per dword, Z31 0x7e00.
+#define NARROWF16(k) \
+	VMOVUPS.Z (SI), k, Z0; \
+	VCVTPS2PH $0, Z0, Y1; \
+	VCMPPS $3, Z0, Z0, K2; \
+	VPSRLD $16, Z0, Z2; \
+	VPANDD Z30, Z2, Z2; \
+	VPORD Z31, Z2, Z2; \
+	VPMOVDW Z2, Y3; \
+	VMOVDQU16 Y3, K2, Y1
+
+// func narrowF16AVX512(dst *byte, src *float32, n int)
+// dst[i] = F16FromFloat32(src[i]) for i < n.
+TEXT ·narrowF16AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVL $0x8000, AX
+	VPBROADCASTD AX, Z30
+	MOVL $0x7e00, AX
+	VPBROADCASTD AX, Z31
+	MOVL $0xffff, AX
+	KMOVW AX, K3
+nh16:
+	CMPQ CX, $16
+	JL   nhtail
+	NARROWF16(K3)
+	VMOVDQU Y1, (DI)
+	ADDQ $64, SI
+	ADDQ $32, DI
+	SUBQ $16, CX
+	JMP  nh16
+nhtail:
+	TAILK1(nhdone)
+	NARROWF16(K1)
+	VMOVDQU16 Y1, K1, (DI)
+nhdone:
+	VZEROUPPER
+	RET

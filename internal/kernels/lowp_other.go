@@ -45,3 +45,5 @@ func dotQ51VNNI(c *float32, q *int8, d *float32, s4 *int32, s *float32, w *byte,
 }
 
 func axpyRowsF16AVX512(y, x *float32, b *byte, ldb, rows, n int) { panic("unreachable") }
+
+func narrowF16AVX512(dst *byte, src *float32, n int) { panic("unreachable") }
