@@ -20,10 +20,10 @@ import (
 //     it on the widened weights (with beta 0, GemmLowT equals SgemmWith on
 //     Widen(W) bit for bit). W is read once for all m rows.
 //   - m ≤ 3 in plain Go: four interleaved partial sums per dot product.
-//   - m > 3 (all formats): tiles of W rows are widened into float32 scratch
-//     and multiplied with SgemmWith (A·tileᵀ), so results are those of the
-//     float32 GEMM in use on the widened tile (q8_0's d·q is exact in
-//     float32).
+//   - m > 3 (q8_0 too, on CPUs without AVX-512 VNNI): tiles of W rows are
+//     widened into float32 scratch and multiplied with SgemmWith (A·tileᵀ), so
+//     results are those of the float32 GEMM in use on the widened tile
+//     (q8_0's d·q is exact in float32).
 //
 // All of them are within the float32 summation bound
 // (k+3)·2⁻²³·(Σ_p |A[i,p]·W[j,p]| + |beta·C[i,j]|) of the exact result on
@@ -34,7 +34,10 @@ import (
 // product is an integer sum scaled by the two scales (AVX-512 VNNI where
 // the CPU has it, plain Go otherwise, bit for bit alike), within
 // γ(k/32+7)·(Σ_p |A'[i,p]·W[j,p]| + |beta·C[i,j]|), u = 2⁻²⁴ and
-// γ(n) = n·u/(1−n·u), of the exact product with A'; with m > 3 the tiles
+// γ(n) = n·u/(1−n·u), of the exact product with A'. With m > 3 on CPUs
+// with AVX-512 VNNI, gemm_q8.go's int8 GEMM (llama.cpp's tinyBLAS_Q0_AVX
+// algorithm, in 6×32 register tiles) sums each element's blocks in one
+// scalar chain, within γ(k/32+2)·(…) of the same; without VNNI the tiles
 // above multiply A' (its values d·q are exact in float32).
 //
 // The tests check these bounds against float64, and each path is
@@ -314,6 +317,10 @@ func GemmLowT(f Format, threads, m, n, k int, a []float32, lda int, w []byte, be
 	threads = max(threads, 1)
 	if m <= 3 {
 		gemvLow(f, threads, m, n, k, a, lda, w, rb, beta, c, ldc)
+		return
+	}
+	if f == Q8_0 && useQ8Gemm() { // int8 products with VNNI (gemm_q8.go)
+		gemmQ8(true, threads, m, n, k, a, lda, w, rb, beta, c, ldc)
 		return
 	}
 	if f == Q8_0 { // on quantised activations, as m ≤ 3 (q8act.go)
