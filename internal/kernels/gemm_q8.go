@@ -180,7 +180,12 @@ func q8QuantRowGo(dst []byte, x []float32) {
 func q8PackPanel(vnni bool, dst []byte, w []byte, rb, rows, nb int) {
 	dst = dst[:nb*q8PanelBytes]
 	if vnni {
-		q8PackPanelAVX512(&dst[0], &w[0], rb, 1<<rows-1, nb)
+		if rows < q8TileCols { // a last panel: its rows and zero rows
+			pad := make([]byte, q8TileCols*rb)
+			copy(pad, w[:rows*rb])
+			w = pad
+		}
+		q8PackPanelAVX512(&dst[0], &w[0], rb, nb)
 		return
 	}
 	tab := f16Table()

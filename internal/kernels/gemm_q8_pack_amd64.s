@@ -86,76 +86,123 @@ DATA q8lanes<>+48(SB)/8, $0x0000000d0000000c
 DATA q8lanes<>+56(SB)/8, $0x0000000f0000000e
 GLOBL q8lanes<>(SB), RODATA|NOPTR, $64
 
-// Q8GATHER gathers dword off of the 16 rows (base SI, offsets Z30) in the
-// rows of mask AX into Z1, zero elsewhere.
-#define Q8GATHER(off) \
-	VPXORD Z1, Z1, Z1; \
-	KMOVW AX, K1; \
-	VPGATHERDD off(SI)(Z30*1), K1, Z1
+// Row addresses for Q8GROUP: row i of a group of 16 at base B (rows 0–7)
+// or B2 = B + 8·rb (rows 8–15), with R8 = rb, R11 = 3·rb, R12 = 5·rb,
+// R13 = 7·rb.
 
-// Q8GROUP packs one block of a group of 16 rows (at SI, the rows in mask AX)
-// to DI: eight vectors of bytes w+128, then 16 float32 scales.
-#define Q8GROUP \
-	Q8GATHER(2); \
+// Q8LOAD2 loads 32 bytes at lo and at hi into the halves of z.
+#define Q8LOAD2(lo, hi, y, z) \
+	VMOVDQU lo, y; \
+	VINSERTI64X4 $1, hi, z, z
+
+// Q8GROUP packs one block of the 16 rows at B, B2 to DI: eight vectors of
+// bytes w+128 (vector t: dword t of each row's 32 q bytes, row l in lane
+// l), then the 16 scales as float32. The rows are loaded two per register,
+// (i, i+4) and (8+i, 12+i) for i < 4, and the 16×8 dwords transposed in
+// three steps: dwords of row pairs interleaved (VPUNPCKxDQ), quadwords
+// (VPUNPCKxQDQ), which leaves in each 128-bit lane one dword index for
+// four consecutive rows, then the lanes gathered (VSHUFI32X4). It
+// prefetches the rows 256 bytes ahead.
+#define Q8GROUP(B, B2) \
+	Q8LOAD2(2(B), 2(B)(R8*4), Y0, Z0); \
+	Q8LOAD2(2(B)(R8*1), 2(B)(R12*1), Y1, Z1); \
+	Q8LOAD2(2(B)(R8*2), 2(B)(R11*2), Y2, Z2); \
+	Q8LOAD2(2(B)(R11*1), 2(B)(R13*1), Y3, Z3); \
+	Q8LOAD2(2(B2), 2(B2)(R8*4), Y4, Z4); \
+	Q8LOAD2(2(B2)(R8*1), 2(B2)(R12*1), Y5, Z5); \
+	Q8LOAD2(2(B2)(R8*2), 2(B2)(R11*2), Y6, Z6); \
+	Q8LOAD2(2(B2)(R11*1), 2(B2)(R13*1), Y7, Z7); \
+	PREFETCHT0 256(B); \
+	PREFETCHT0 256(B)(R8*1); \
+	PREFETCHT0 256(B)(R8*2); \
+	PREFETCHT0 256(B)(R11*1); \
+	PREFETCHT0 256(B)(R8*4); \
+	PREFETCHT0 256(B)(R12*1); \
+	PREFETCHT0 256(B)(R11*2); \
+	PREFETCHT0 256(B)(R13*1); \
+	PREFETCHT0 256(B2); \
+	PREFETCHT0 256(B2)(R8*1); \
+	PREFETCHT0 256(B2)(R8*2); \
+	PREFETCHT0 256(B2)(R11*1); \
+	PREFETCHT0 256(B2)(R8*4); \
+	PREFETCHT0 256(B2)(R12*1); \
+	PREFETCHT0 256(B2)(R11*2); \
+	PREFETCHT0 256(B2)(R13*1); \
+	VPUNPCKLDQ Z1, Z0, Z8; \
+	VPUNPCKHDQ Z1, Z0, Z9; \
+	VPUNPCKLDQ Z3, Z2, Z10; \
+	VPUNPCKHDQ Z3, Z2, Z11; \
+	VPUNPCKLDQ Z5, Z4, Z12; \
+	VPUNPCKHDQ Z5, Z4, Z13; \
+	VPUNPCKLDQ Z7, Z6, Z14; \
+	VPUNPCKHDQ Z7, Z6, Z15; \
+	VPUNPCKLQDQ Z10, Z8, Z16; \
+	VPUNPCKHQDQ Z10, Z8, Z17; \
+	VPUNPCKLQDQ Z11, Z9, Z18; \
+	VPUNPCKHQDQ Z11, Z9, Z19; \
+	VPUNPCKLQDQ Z14, Z12, Z20; \
+	VPUNPCKHQDQ Z14, Z12, Z21; \
+	VPUNPCKLQDQ Z15, Z13, Z22; \
+	VPUNPCKHQDQ Z15, Z13, Z23; \
+	VSHUFI32X4 $0x88, Z20, Z16, Z0; \
+	VSHUFI32X4 $0x88, Z21, Z17, Z1; \
+	VSHUFI32X4 $0x88, Z22, Z18, Z2; \
+	VSHUFI32X4 $0x88, Z23, Z19, Z3; \
+	VSHUFI32X4 $0xdd, Z20, Z16, Z4; \
+	VSHUFI32X4 $0xdd, Z21, Z17, Z5; \
+	VSHUFI32X4 $0xdd, Z22, Z18, Z6; \
+	VSHUFI32X4 $0xdd, Z23, Z19, Z7; \
+	VPXORD Z29, Z0, Z0; \
 	VPXORD Z29, Z1, Z1; \
-	VMOVDQU32 Z1, (DI); \
-	Q8GATHER(6); \
-	VPXORD Z29, Z1, Z1; \
+	VPXORD Z29, Z2, Z2; \
+	VPXORD Z29, Z3, Z3; \
+	VPXORD Z29, Z4, Z4; \
+	VPXORD Z29, Z5, Z5; \
+	VPXORD Z29, Z6, Z6; \
+	VPXORD Z29, Z7, Z7; \
+	VMOVDQU32 Z0, (DI); \
 	VMOVDQU32 Z1, 64(DI); \
-	Q8GATHER(10); \
-	VPXORD Z29, Z1, Z1; \
-	VMOVDQU32 Z1, 128(DI); \
-	Q8GATHER(14); \
-	VPXORD Z29, Z1, Z1; \
-	VMOVDQU32 Z1, 192(DI); \
-	Q8GATHER(18); \
-	VPXORD Z29, Z1, Z1; \
-	VMOVDQU32 Z1, 256(DI); \
-	Q8GATHER(22); \
-	VPXORD Z29, Z1, Z1; \
-	VMOVDQU32 Z1, 320(DI); \
-	Q8GATHER(26); \
-	VPXORD Z29, Z1, Z1; \
-	VMOVDQU32 Z1, 384(DI); \
-	Q8GATHER(30); \
-	VPXORD Z29, Z1, Z1; \
-	VMOVDQU32 Z1, 448(DI); \
-	Q8GATHER(0); \
+	VMOVDQU32 Z2, 128(DI); \
+	VMOVDQU32 Z3, 192(DI); \
+	VMOVDQU32 Z4, 256(DI); \
+	VMOVDQU32 Z5, 320(DI); \
+	VMOVDQU32 Z6, 384(DI); \
+	VMOVDQU32 Z7, 448(DI); \
+	KXNORW K0, K0, K1; \
+	VPGATHERDD (B)(Z30*1), K1, Z1; \
 	VPMOVDW Z1, Y1; \
 	VCVTPH2PS Y1, Z1; \
 	VMOVUPS Z1, 512(DI)
 
-// func q8PackPanelAVX512(dst *byte, w *byte, rb int, mask int, nb int)
-// Packs nb blocks of a panel of 32 q8_0 rows (rb bytes apart; the low 16
-// bits of mask the rows present of the first 16, the next 16 bits those
-// of the second) into the layout of q8TileVNNI: per block, per group of
-// 16 rows, 8 vectors of 64 bytes (vector t: bytes 4t…4t+3 of each row's
-// block, each plus 128) and the 16 scales as float32. Missing rows are
-// packed as zeros (bytes 128, scale 0).
-TEXT ·q8PackPanelAVX512(SB), NOSPLIT, $0-40
+// func q8PackPanelAVX512(dst *byte, w *byte, rb int, nb int)
+// Packs nb blocks of a panel of 32 q8_0 rows (rb bytes apart) into the
+// layout of q8TileVNNI: per block, per group of 16 rows, 8 vectors of 64
+// bytes (vector t: bytes 4t…4t+3 of each row's block, each plus 128) and
+// the 16 scales as float32.
+TEXT ·q8PackPanelAVX512(SB), NOSPLIT, $0-32
 	MOVQ dst+0(FP), DI
 	MOVQ w+8(FP), DX
 	MOVQ rb+16(FP), R8
-	MOVQ mask+24(FP), R9
-	MOVQ nb+32(FP), CX
+	MOVQ nb+24(FP), CX
 	VPBROADCASTD R8, Z30
 	VPMULLD q8lanes<>(SB), Z30, Z30
 	MOVL $0x80808080, AX
 	VPBROADCASTD AX, Z29
+	LEAQ (R8)(R8*2), R11
+	LEAQ (R8)(R8*4), R12
+	LEAQ (R11)(R8*4), R13
 	MOVQ R8, R10
-	SHLQ $4, R10 // 16 rows
+	SHLQ $3, R10 // 8 rows
 	TESTQ CX, CX
 	JZ    pdone
 ploop:
 	MOVQ DX, SI
-	MOVQ R9, AX
-	ANDQ $0xffff, AX
-	Q8GROUP
+	LEAQ (SI)(R10*1), R14
+	Q8GROUP(SI, R14)
 	ADDQ $576, DI
-	LEAQ (DX)(R10*1), SI
-	MOVQ R9, AX
-	SHRQ $16, AX
-	Q8GROUP
+	LEAQ (R14)(R10*1), SI
+	LEAQ (SI)(R10*1), R14
+	Q8GROUP(SI, R14)
 	ADDQ $576, DI
 	ADDQ $34, DX
 	DECQ CX
