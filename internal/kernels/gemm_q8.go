@@ -52,14 +52,15 @@ import (
 // the panel staying in L2 while A's rows stream past.
 
 const (
-	q8TileRows   = 6                // rows of activations per register tile
-	q8TileCols   = 32               // rows of W (columns of C) per tile: two groups of 16
-	q8ActBytes   = 40               // bytes per quantised activation block
-	q8GroupBytes = 8*64 + 64        // bytes per packed block of 16 W rows
-	q8PanelBytes = 2 * q8GroupBytes // bytes per packed block of a panel
-	q8QuantChunk = 4 * q8TileRows   // rows of A quantised per parallel item
-	q8MinWork    = 1 << 18          // multiply-adds below which a product runs on one thread
-	q8Lanes      = q8TileCols / 2   // rows per group
+	q8TileRows   = 6                           // rows of activations per register tile (R in genq8)
+	q8TileGroups = 2                           // groups of 16 W rows per register tile (V in genq8)
+	q8Lanes      = 16                          // W rows per group (lanes of a vector)
+	q8TileCols   = q8TileGroups * q8Lanes      // rows of W (columns of C) per tile
+	q8ActBytes   = 40                          // bytes per quantised activation block
+	q8GroupBytes = 8*64 + 64                   // bytes per packed block of 16 W rows
+	q8PanelBytes = q8TileGroups * q8GroupBytes // bytes per packed block of a panel
+	q8QuantChunk = 4 * q8TileRows              // rows of A quantised per parallel item
+	q8MinWork    = 1 << 18                     // multiply-adds below which a product runs on one thread
 )
 
 // useQ8Gemm reports whether GemmLowT's q8_0 products with m > 3 take
@@ -185,14 +186,16 @@ func q8PackPanel(vnni bool, dst []byte, w []byte, rb, rows, nb int) {
 			copy(pad, w[:rows*rb])
 			w = pad
 		}
-		q8PackPanelAVX512(&dst[0], &w[0], rb, nb)
+		for g := range q8TileGroups {
+			q8PackGroupAVX512(&dst[g*q8GroupBytes], &w[g*q8Lanes*rb], rb, nb, q8PanelBytes)
+		}
 		return
 	}
 	tab := f16Table()
 	clear(dst)
 	for b := range nb {
-		for g := range 2 {
-			rec := dst[(2*b+g)*q8GroupBytes : (2*b+g+1)*q8GroupBytes]
+		for g := range q8TileGroups {
+			rec := dst[b*q8PanelBytes+g*q8GroupBytes : b*q8PanelBytes+(g+1)*q8GroupBytes]
 			for l := range q8Lanes {
 				r := g*q8Lanes + l
 				var blk []byte
@@ -231,7 +234,7 @@ func q8TileGo(nb int, a []byte, lda int, panel []byte, c []float32, ldc, rows, c
 			var acc float32
 			for b := range nb {
 				ablk := arow[b*q8ActBytes : (b+1)*q8ActBytes]
-				rec := panel[(2*b+g)*q8GroupBytes : (2*b+g+1)*q8GroupBytes]
+				rec := panel[b*q8PanelBytes+g*q8GroupBytes : b*q8PanelBytes+(g+1)*q8GroupBytes]
 				s := int32(binary.LittleEndian.Uint32(ablk[32:]))
 				for t := range 8 {
 					for e := range 4 {

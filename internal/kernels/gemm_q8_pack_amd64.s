@@ -174,16 +174,17 @@ GLOBL q8lanes<>(SB), RODATA|NOPTR, $64
 	VCVTPH2PS Y1, Z1; \
 	VMOVUPS Z1, 512(DI)
 
-// func q8PackPanelAVX512(dst *byte, w *byte, rb int, nb int)
-// Packs nb blocks of a panel of 32 q8_0 rows (rb bytes apart) into the
-// layout of q8TileVNNI: per block, per group of 16 rows, 8 vectors of 64
-// bytes (vector t: bytes 4t…4t+3 of each row's block, each plus 128) and
-// the 16 scales as float32.
-TEXT ·q8PackPanelAVX512(SB), NOSPLIT, $0-32
+// func q8PackGroupAVX512(dst *byte, w *byte, rb int, nb int, stride int)
+// Packs nb blocks of 16 q8_0 rows (rb bytes apart) into the layout of
+// q8TileVNNI, one 576-byte record per block, stride bytes apart: 8 vectors
+// of 64 bytes (vector t: bytes 4t…4t+3 of each row's block, each plus
+// 128) and the 16 scales as float32.
+TEXT ·q8PackGroupAVX512(SB), NOSPLIT, $0-40
 	MOVQ dst+0(FP), DI
 	MOVQ w+8(FP), DX
 	MOVQ rb+16(FP), R8
 	MOVQ nb+24(FP), CX
+	MOVQ stride+32(FP), R9
 	VPBROADCASTD R8, Z30
 	VPMULLD q8lanes<>(SB), Z30, Z30
 	MOVL $0x80808080, AX
@@ -196,14 +197,9 @@ TEXT ·q8PackPanelAVX512(SB), NOSPLIT, $0-32
 	TESTQ CX, CX
 	JZ    pdone
 ploop:
-	MOVQ DX, SI
-	LEAQ (SI)(R10*1), R14
-	Q8GROUP(SI, R14)
-	ADDQ $576, DI
-	LEAQ (R14)(R10*1), SI
-	LEAQ (SI)(R10*1), R14
-	Q8GROUP(SI, R14)
-	ADDQ $576, DI
+	LEAQ (DX)(R10*1), R14
+	Q8GROUP(DX, R14)
+	ADDQ R9, DI
 	ADDQ $34, DX
 	DECQ CX
 	JNZ  ploop

@@ -36,7 +36,7 @@ const (
 func facc(r, v int) string { return fmt.Sprintf("Z%d", r*V+v) }
 func iacc(r, v int) string { return fmt.Sprintf("Z%d", R*V+r*V+v) }
 func wreg(v int) string    { return fmt.Sprintf("Z%d", 2*R*V+v) }
-func dreg(v int) string    { return fmt.Sprintf("Z%d", 2*R*V+V+v) }
+func dreg(v int) string    { return wreg(v) } // the scales are loaded after the bytes
 
 const tmp = "Z30"
 const betaReg = "Z31"
@@ -49,7 +49,7 @@ func aRow(off, r int) string {
 }
 
 func main() {
-	if 2*R*V+2*V+2 > 32 {
+	if 2*R*V+V+2 > 32 || R > 6 {
 		panic("too many registers")
 	}
 	var w bytes.Buffer
@@ -62,8 +62,8 @@ func main() {
 	p("")
 	p("// func q8TileVNNI(nb int, a *byte, lda int, w *byte, c *float32, ldc int, rows int, mask int, beta float32)")
 	p("// A %d×%d tile of C: rows ≤ %d rows of activations from a (lda bytes apart),", R, 16*V, R)
-	p("// a panel of %d W rows at w; the low 16 bits of mask are the columns of", 16*V)
-	p("// the first group to store, the next 16 those of the second.")
+	p("// a panel of %d W rows at w; bits 16v…16v+15 of mask are the columns of", 16*V)
+	p("// group v to store.")
 	p("TEXT ·q8TileVNNI(SB), NOSPLIT, $0-68")
 	p("\tMOVQ nb+0(FP), CX")
 	p("\tMOVQ a+8(FP), SI")
@@ -109,9 +109,12 @@ func main() {
 	p("")
 	p("\t// Store the rows under the column masks, adding beta·C when beta is not ±0.")
 	p("\tMOVQ mask+56(FP), AX")
-	p("\tKMOVW AX, K1")
-	p("\tSHRQ $16, AX")
-	p("\tKMOVW AX, K2")
+	for v := range V {
+		if v > 0 {
+			p("\tSHRQ $16, AX")
+		}
+		p("\tKMOVW AX, K%d", v+1)
+	}
 	p("\tMOVQ c+32(FP), DI")
 	p("\tMOVQ ldc+40(FP), R8")
 	p("\tSHLQ $2, R8")
