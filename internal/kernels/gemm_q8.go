@@ -86,7 +86,7 @@ func getQ8Scratch(n int) *[]byte {
 // gemmQ8 computes C = A'·Wᵀ (+ beta·C) for m rows of A (A' their q8_0
 // quantisation), n q8_0 rows of W (rb bytes each) and k a multiple of 32,
 // in the order above, with the VNNI kernels when vnni and in plain Go
-// otherwise, on up to threads goroutines.
+// otherwise, on up to threads goroutines. m, n and k are positive.
 func gemmQ8(vnni bool, threads, m, n, k int, a []float32, lda int, w []byte, rb int, beta float32, c []float32, ldc int) {
 	nb := k / q8Block
 	ab := nb * q8ActBytes

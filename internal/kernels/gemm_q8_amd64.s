@@ -27,6 +27,8 @@ TEXT ·q8TileVNNI(SB), NOSPLIT, $0-68
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
+	TESTQ CX, CX
+	JZ   store
 loop:
 	VPBROADCASTD 32(SI), Z12
 	VPBROADCASTD 32(SI), Z13
@@ -196,6 +198,7 @@ loop:
 	JNZ  loop
 
 	// Store the rows under the column masks, adding beta·C when beta is not ±0.
+store:
 	MOVQ mask+56(FP), AX
 	KMOVW AX, K1
 	SHRQ $16, AX

@@ -338,3 +338,45 @@ func gemmQ8Old(threads, m, n, k int, a []float32, lda int, w []byte, rb int, bet
 	}
 	gemmLowTiles(Q8_0, threads, m, n, k, q, k, w, rb, beta, c, ldc)
 }
+
+// TestGemmQ8Extremes: blocks whose integer sums are the largest the
+// formats allow (activations ±127 against weights −128 and 127, 32·127·128
+// in magnitude), and activations so small that 127/amax is +Inf, against
+// q8GemmRef, VNNI and plain Go alike.
+func TestGemmQ8Extremes(t *testing.T) {
+	const m, n, k = 7, 35, 96
+	rb := Q8_0.RowBytes(k)
+	for _, wq := range []int8{-128, 127, -1} {
+		for _, av := range []float32{3.5, -3.5, 1e-30} {
+			g := newLowCase(rand.New(rand.NewPCG(55, 1)), Q8_0, m, n, k, 0.5, true)
+			for i := range m {
+				for p := range k {
+					g.a[i*g.lda+p] = av
+				}
+			}
+			for j := range n {
+				for b := range k / q8Block {
+					blk := g.w[j*rb+b*q8BlockBytes:]
+					binary.LittleEndian.PutUint16(blk, 0x3c00+uint16(j)) // 1 + j/1024
+					for e := range q8Block {
+						blk[2+e] = byte(wq)
+					}
+				}
+			}
+			ref := g.runQ8(false, 1)
+			for i := range m {
+				for j := range n {
+					want := q8GemmRef(g.a[i*g.lda:], g.w[j*rb:], k, g.beta, g.c[i*g.ldc+j])
+					if got := ref[i*g.ldc+j]; math.Float32bits(got) != math.Float32bits(want) {
+						t.Fatalf("w=%d a=%v: C[%d,%d] = %v, q8GemmRef %v", wq, av, i, j, got, want)
+					}
+				}
+			}
+			if useAVX512 && useVNNI {
+				if i := sameBits(g.runQ8(true, 2), ref); i >= 0 {
+					t.Fatalf("w=%d a=%v: VNNI element %d = %v, plain Go %v", wq, av, i, g.runQ8(true, 2)[i], ref[i])
+				}
+			}
+		}
+	}
+}

@@ -76,6 +76,8 @@ func main() {
 			p("\tVPXORD %s, %s, %s", facc(r, v), facc(r, v), facc(r, v))
 		}
 	}
+	p("\tTESTQ CX, CX")
+	p("\tJZ   store")
 	p("loop:")
 	for r := range R {
 		for v := range V {
@@ -108,6 +110,7 @@ func main() {
 	p("\tJNZ  loop")
 	p("")
 	p("\t// Store the rows under the column masks, adding beta·C when beta is not ±0.")
+	p("store:")
 	p("\tMOVQ mask+56(FP), AX")
 	for v := range V {
 		if v > 0 {
