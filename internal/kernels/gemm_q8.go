@@ -14,10 +14,11 @@ import (
 // (exact) and is scaled by the two blocks' scales into a float32
 // accumulator per element of C. tinyBLAS_Q0_AVX::gemm, for each block and
 // each (row, column) pair of its tile, multiplies |a| by w carrying a's
-// signs (VPSIGNB) in one 256-bit VPDPBUSD, converts the 8 lane sums and
-// adds them, times the broadcast d_a·d_w, into an 8-lane float32
-// accumulator of the pair, reduced at the end: three float operations per
-// 32 products. Here lane l of a 512-bit vector is row l of a group of 16 W
+// signs (two VPSIGNB) in one 256-bit VPDPBUSD, converts the 8 lane sums
+// and adds them, times the broadcast d_a·d_w (a scalar product), into an
+// 8-lane float32 accumulator of the pair, reduced at the end: five vector
+// operations besides the VPDPBUSD per 32 products. Here lane l of a
+// 512-bit vector is row l of a group of 16 W
 // rows, so one VPDPBUSD adds four products for 16 (row, column) pairs at
 // once and each block needs one conversion, one multiplication and one fma
 // per 16 elements of C (per 512 products), and no reduction.
