@@ -37,8 +37,9 @@ import (
 // γ(n) = n·u/(1−n·u), of the exact product with A'. With m > 3 on CPUs
 // with AVX-512 VNNI, gemm_q8.go's int8 GEMM (llama.cpp's tinyBLAS_Q0_AVX
 // algorithm, in 6×32 register tiles) sums each element's blocks in one
-// scalar chain, within γ(k/32+2)·(…) of the same; without VNNI the tiles
-// above multiply A' (its values d·q are exact in float32).
+// scalar chain, within γ(k/32+2)·(Σ_p |A'[i,p]·W[j,p]| + |beta·C[i,j]|)
+// of the same; without VNNI the tiles above multiply A' (its values d·q
+// are exact in float32).
 //
 // The tests check these bounds against float64, and each path is
 // bit-identical for any thread count.
