@@ -28,5 +28,7 @@
 // weight rows stored as bf16, f16 or q8_0 (Narrow/Widen convert), widening in
 // registers for m ≤ 3 (AVX-512 dot kernels reading W once; q8_0 sums each
 // block's int8 products before scaling them, in an order the plain-Go path
-// repeats bit for bit) and through float32 tiles and Sgemm for larger m.
+// repeats bit for bit) and through float32 tiles and Sgemm for larger m
+// (q8_0 with AVX-512 VNNI: an int8 GEMM on quantised activations,
+// gemm_q8.go).
 package kernels

@@ -23,10 +23,10 @@ import (
 //     it on the widened weights (with beta 0, GemmLowT equals SgemmWith on
 //     Widen(W) bit for bit). W is read once for all m rows.
 //   - m ≤ 3 in plain Go: four interleaved partial sums per dot product.
-//   - m > 3 (all formats): tiles of W rows are widened into float32 scratch
-//     and multiplied with SgemmWith (A·tileᵀ), so results are those of the
-//     float32 GEMM in use on the widened tile (q8_0's d·q is exact in
-//     float32).
+//   - m > 3 (q8_0 too, on CPUs without AVX-512 VNNI): tiles of W rows are
+//     widened into float32 scratch and multiplied with SgemmWith (A·tileᵀ), so
+//     results are those of the float32 GEMM in use on the widened tile
+//     (q8_0's d·q is exact in float32).
 //
 // All of them are within the float32 summation bound
 // (k+3)·2⁻²³·(Σ_p |A[i,p]·W[j,p]| + |beta·C[i,j]|) of the exact result on
@@ -37,8 +37,12 @@ import (
 // product is an integer sum scaled by the two scales (AVX-512 VNNI where
 // the CPU has it, plain Go otherwise, bit for bit alike), within
 // γ(k/32+7)·(Σ_p |A'[i,p]·W[j,p]| + |beta·C[i,j]|), u = 2⁻²⁴ and
-// γ(n) = n·u/(1−n·u), of the exact product with A'; with m > 3 the tiles
-// above multiply A' (its values d·q are exact in float32).
+// γ(n) = n·u/(1−n·u), of the exact product with A'. With m > 3 on CPUs
+// with AVX-512 VNNI, gemm_q8.go's int8 GEMM (llama.cpp's tinyBLAS_Q0_AVX
+// algorithm, in 6×32 register tiles) sums each element's blocks in one
+// scalar chain, within γ(k/32+2)·(Σ_p |A'[i,p]·W[j,p]| + |beta·C[i,j]|)
+// of the same; without VNNI the tiles above multiply A' (its values d·q
+// are exact in float32).
 //
 // The tests check these bounds against float64, and each path is
 // bit-identical for any thread count.
@@ -364,7 +368,11 @@ func GemmLowT(f Format, threads, m, n, k int, a []float32, lda int, w []byte, be
 		gemvLow(f, threads, m, n, k, a, lda, w, rb, beta, c, ldc)
 		return
 	}
-	if round := actRounding(f); round != nil { // on quantised activations, as m ≤ 3 (q8act.go, kquant.go)
+	if f == Q8_0 && useQ8Gemm() { // int8 products with VNNI (gemm_q8.go)
+		gemmQ8(true, threads, m, n, k, a, lda, w, rb, beta, c, ldc)
+		return
+	}
+	if round := actRounding(f); round != nil { // on quantised activations, as m ≤ 3 (q8act.go, kquant.go, legacy.go)
 		q := make([]float32, m*k)
 		for i := range m {
 			copy(q[i*k:(i+1)*k], a[i*lda:i*lda+k])
