@@ -262,6 +262,11 @@ func ggufParams(m *decoder.Model) ([]*autograd.Var, error) {
 			}
 			ts[0] = tensor.Concat(0, ts...)
 		}
+		if g == "position_embd.weight" {
+			// float32 in every file type, as the converter's
+			// prepare_tensors and llama.cpp's quantiser keep POS_EMBD.
+			role = autograd.RoleOther
+		}
 		out = append(out, autograd.NewParam(g, role, ts[0]))
 	}
 	for _, p := range params {

@@ -1,15 +1,17 @@
 package convert
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/loomml/loom/format/gguf"
-	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/models/decoder/decodertest"
 	"github.com/loomml/loom/tensor"
 	"github.com/loomml/loom/tokenizer"
@@ -143,6 +145,9 @@ func TestGGUFArchRoundTrip(t *testing.T) {
 						t.Fatal(err)
 					}
 					hf16.CastWeights(tensor.Float32)
+					if m.Positions != nil { // position_embd is float32 in f16 files
+						hf16.Positions.Weight.Value = m.Positions.Weight.Value
+					}
 					ref = decodertest.Logits(t, hf16, ids)
 					tol = max(tol, 1e-5)
 				}
@@ -235,5 +240,94 @@ func TestGGUFArchConfig(t *testing.T) {
 	if c.QueryPreAttnScalar != 8 || c.HeadDim != w.HeadDim || c.RopeScaling == nil || c.RopeScaling.Factor != 2 || !c.TieWordEmbeddings {
 		t.Errorf("config %s, want %s", c.JSON(), w.JSON())
 	}
-	_ = decoder.GGUF
+}
+
+// TestGGUFArchLlamaCpp reads the files llama.cpp's own converter
+// (convert_hf_to_gguf.py, testdata/gguf/gen_llamacpp.py) made from the HF
+// fixtures, f16: loom's f16 export of the same model holds every key of
+// the converter's file under the architecture with the same value, and the
+// same tensors (names, shapes, types and bytes), and loom computes the
+// same logits from either file. Where the converter's file says
+// something else than the HF config, the model compared is the one
+// llama.cpp reads from the file: Gemma's scores scaled by head_dim^-0.5
+// (not the fixtures' query_pre_attn_scalar 20), Gemma 2's rotary base
+// llama.cpp's default 10000 (Gemma2Model writes no rope.freq_base; the
+// fixture has 1e6), Gemma 3's sliding-window pattern llama.cpp's default 6
+// (Gemma3Model writes none; the fixture has 2).
+func TestGGUFArchLlamaCpp(t *testing.T) {
+	for _, tc := range []struct {
+		fixture string
+		edit    map[string]any
+	}{
+		{"qwen3-f32", nil},
+		{"gpt2-f32", nil},
+		{"phi3-f32", nil},
+		{"phi3-longrope", nil},
+		{"gemma2-f32", map[string]any{"query_pre_attn_scalar": 8, "rope_theta": 10000}},
+		{"gemma3-f32", map[string]any{"query_pre_attn_scalar": 8, "sliding_window_pattern": 6}},
+	} {
+		t.Run(tc.fixture, func(t *testing.T) {
+			theirs := filepath.Join("testdata", "gguf", tc.fixture+".gguf")
+			m, err := Load(fixtureWith(t, filepath.Join("testdata", "hf", tc.fixture), tc.edit))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ours := filepath.Join(t.TempDir(), "ours.gguf")
+			if err := ExportGGUF(m, ours, smallVocab(t, m.Config.VocabSize), tensor.Float16, tc.fixture); err != nil {
+				t.Fatal(err)
+			}
+			ft, err := gguf.Open(theirs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ft.Close()
+			fo, err := gguf.Open(ours)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer fo.Close()
+			arch, _ := ft.String("general.architecture")
+			if a, _ := fo.String("general.architecture"); a != arch {
+				t.Fatalf("general.architecture %q, llama.cpp's converter writes %q", a, arch)
+			}
+			for _, kv := range ft.KV {
+				if !strings.HasPrefix(kv.Key, arch+".") {
+					continue
+				}
+				v, ok := fo.Get(kv.Key)
+				if !ok || fmt.Sprint(v) != fmt.Sprint(kv.Value) {
+					t.Errorf("key %s: loom writes %v (present %v), the converter %v", kv.Key, v, ok, kv.Value)
+				}
+			}
+			if len(fo.Tensors) != len(ft.Tensors) {
+				t.Errorf("loom writes %d tensors, the converter %d", len(fo.Tensors), len(ft.Tensors))
+			}
+			for _, ti := range ft.Tensors {
+				oi, ok := fo.Tensor(ti.Name)
+				if !ok {
+					t.Errorf("tensor %s: loom does not write it", ti.Name)
+					continue
+				}
+				if !slices.Equal(oi.Shape, ti.Shape) || oi.Type != ti.Type {
+					t.Errorf("tensor %s: loom writes %v %v, the converter %v %v", ti.Name, oi.Type, oi.Shape, ti.Type, ti.Shape)
+					continue
+				}
+				a, _ := ft.TensorBytes(ti.Name)
+				b, _ := fo.TensorBytes(ti.Name)
+				if !bytes.Equal(a, b) {
+					t.Errorf("tensor %s: loom's bytes differ from the converter's", ti.Name)
+				}
+			}
+			ids := decodertest.IDs(12, m.Config.VocabSize)
+			mt, err := LoadWith(theirs, LoadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mo, err := LoadWith(ours, LoadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			decodertest.EqualLogits(t, "the converter's file", decodertest.Logits(t, mo, ids), decodertest.Logits(t, mt, ids))
+		})
+	}
 }
