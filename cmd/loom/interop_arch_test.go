@@ -51,20 +51,24 @@ var archOracleConfigs = []struct {
 }
 
 // TestLlamaCppArchs exports a small random model of each architecture of
-// archOracleConfigs as f32 and f16 GGUF, has llama.cpp (node-llama-cpp's
-// prebuilt CPU build, testdata/llamacpp/probs.mjs, one process for all)
-// compute the next-token distribution after every position of two
-// 64-token windows, and checks that loom, reading the same file, computes
-// the same distributions: the most probable token agrees at ≥ 99 % of the
-// 128 positions, and no probability differs by more than a tolerance.
-// Comparing whole distributions compares the logits (softmax is one to one
-// up to a constant), which top-1 alone on a random model would not: a
-// wrong window, rotary base or norm shows as differences of 1e-2 and more.
-// llama.cpp runs with an f32 KV cache and without flash attention, so that
-// f32 files agree to 2e-5 (SiLU models; observed ~1e-6); GELU models to
-// 1.5e-3, ggml's GELU being f16-rounded; f16 files to 4e-3 (llama.cpp
-// multiplies f16 weights by f16-rounded activations; observed ≤ 2e-3). It
-// needs LOOM_NODE_MODULES (see TestLlamaCpp).
+// archOracleConfigs as f32, f16 and q8_0 GGUF, has llama.cpp
+// (node-llama-cpp's prebuilt CPU build, testdata/llamacpp/probs.mjs, one
+// process for all files) compute the next-token distribution after every
+// position of two 64-token windows, and checks that loom computes the same
+// distributions (for f32 the model exported, so that any mistake of the
+// export shows; for f16 and q8_0 loom reading the file): the most probable
+// token agrees at ≥ 99 % of the 128 positions, and no probability differs
+// by more than a tolerance. Comparing whole distributions compares the
+// logits (softmax is one to one up to a constant), which top-1 alone on a
+// random model would not: files written with a sliding window one longer,
+// twice the rotary base or a 1 % larger longrope attention factor gave
+// differences of 0.12, 0.46 and 0.027. llama.cpp runs with an f32 KV cache
+// and without flash attention, so that f32 files agree to 2e-5 (SiLU
+// models; observed ≤ 4.2e-6), GELU models to 1.5e-3 (ggml's GELU is read
+// from an f16 table; observed ≤ 5.8e-4); f16 files to 4e-3 (llama.cpp
+// multiplies f16 weights by f16-rounded activations; observed ≤ 2e-3);
+// q8_0 files to 0.05 with top-1 agreement ≥ 97 % (see below). It needs
+// LOOM_NODE_MODULES (see TestLlamaCpp).
 func TestLlamaCppArchs(t *testing.T) {
 	mods := os.Getenv("LOOM_NODE_MODULES")
 	if mods == "" {
@@ -80,11 +84,12 @@ func TestLlamaCppArchs(t *testing.T) {
 		}
 	}
 	type run struct {
-		name string
-		typ  string
-		tol  float64
-		path string
-		m    *decoder.Model
+		name  string
+		typ   string
+		tol   float64
+		agree float64 // the fraction of top-1 choices that must agree
+		path  string
+		m     *decoder.Model
 	}
 	var runs []run
 	type reqModel struct {
@@ -110,7 +115,7 @@ func TestLlamaCppArchs(t *testing.T) {
 			typ string
 			dt  tensor.DType
 			tol float64
-		}{{"f32", tensor.Float32, 2e-5}, {"f16", tensor.Float16, 4e-3}} {
+		}{{"f32", tensor.Float32, 2e-5}, {"f16", tensor.Float16, 4e-3}, {"q8_0", tensor.Q8_0, 0.05}} {
 			tol := tc.tol
 			if a.gelu && tc.dt == tensor.Float32 {
 				// ggml_vec_gelu_f32 (GGML_GELU_FP16) rounds each input
@@ -132,7 +137,15 @@ func TestLlamaCppArchs(t *testing.T) {
 					t.Fatalf("%s: %v", path, err)
 				}
 			}
-			runs = append(runs, run{a.name, tc.typ, tol, path, back})
+			agree := 0.99
+			if tc.dt == tensor.Q8_0 {
+				// Both round the activations to q8_0 blocks (loom's
+				// q8_0 kernels as ggml's); summation order and, for
+				// GELU, ggml's f16 table move near-ties of a random
+				// model (observed ≥ 126/128, ≤ 0.019).
+				agree = 0.97
+			}
+			runs = append(runs, run{a.name, tc.typ, tol, agree, path, back})
 			req.Models = append(req.Models, reqModel{path, c.VocabSize, windows})
 		}
 	}
@@ -177,8 +190,8 @@ func TestLlamaCppArchs(t *testing.T) {
 				}
 			}
 			t.Logf("%s %s: top-1 agreement %d/%d, max probability difference %.2g", r.name, r.typ, agree, total, maxd)
-			if float64(agree) < 0.99*float64(total) {
-				t.Errorf("top-1 agreement %d/%d, want ≥ 99 %%", agree, total)
+			if float64(agree) < r.agree*float64(total) {
+				t.Errorf("top-1 agreement %d/%d, want ≥ %g %%", agree, total, 100*r.agree)
 			}
 			if maxd > r.tol {
 				t.Errorf("probabilities differ by up to %.3g, tolerance %g", maxd, r.tol)
