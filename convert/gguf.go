@@ -31,7 +31,9 @@ import (
 // "llama", llama.* hyperparameters, tensor names token_embd, blk.N.attn_q,
 // …, output, and the rows of q_proj and k_proj (weights and biases)
 // permuted from Hugging Face's rotate-half rotary layout to the
-// interleaved pairs llama.cpp's rotary embedding uses.
+// interleaved pairs llama.cpp's rotary embedding uses. The other
+// architectures llama.cpp runs that loom reads (qwen3, gpt2, phi3, gemma2,
+// gemma3) are in gguf_arch.go.
 
 // ggufNames maps the HF names of one layer's tensors (after
 // "model.layers.N.") to llama.cpp's (after "blk.N.").
@@ -117,8 +119,10 @@ func permuteRows[T any](data []T, rows, rowLen, heads int, toGGUF bool) []T {
 // GGUFTypes are the types ExportGGUF writes weight matrices in.
 var GGUFTypes = []tensor.DType{tensor.Float32, tensor.Float16, tensor.Q8_0}
 
-// ExportGGUF writes m as a GGUF file for llama.cpp (architecture "llama"),
-// its weight matrices as typ (f32, f16 or q8_0; q8_0 only for rows whose
+// ExportGGUF writes m as a GGUF file for llama.cpp (architecture "llama"
+// for Llama and Mistral; qwen3, gpt2, phi3, gemma2 or gemma3 for those
+// model types, as llama.cpp's converter writes them: gguf_arch.go), its
+// weight matrices as typ (f32, f16 or q8_0; q8_0 only for rows whose
 // length is a multiple of 32, others f16 — as llama.cpp's converter does)
 // and norms as f32, with tok as the tokenizer.ggml.* metadata. name is
 // general.name. Removed sublayers are written as zero weights (llama.cpp
@@ -313,7 +317,9 @@ func f32Bytes(v []float32) []byte {
 }
 
 // ConfigFromGGUF builds a model config from a GGUF file's llama.*
-// metadata and tensor shapes; errors name the file and key.
+// metadata and tensor shapes (or, for the architectures of gguf_arch.go,
+// its <arch>.* metadata: configFromGGUFArch); errors name the file and
+// key.
 func ConfigFromGGUF(f *gguf.File) (*decoder.Config, error) {
 	arch, err := f.String("general.architecture")
 	if err != nil {
