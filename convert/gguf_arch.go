@@ -657,13 +657,20 @@ func (r *ggufMeta) common(cfg map[string]any) error {
 			cfg[hf] = v
 		}
 	}
-	get("max_position_embeddings", "context_length", -1)
-	get("hidden_size", "embedding_length", -1)
-	get("num_hidden_layers", "block_count", -1)
-	get("intermediate_size", "feed_forward_length", -1)
-	get("num_attention_heads", "attention.head_count", -1)
+	for _, k := range [][2]string{{"max_position_embeddings", "context_length"}, {"hidden_size", "embedding_length"},
+		{"num_hidden_layers", "block_count"}, {"intermediate_size", "feed_forward_length"}, {"num_attention_heads", "attention.head_count"}} {
+		get(k[0], k[1], -1)
+		if err == nil && cfg[k[0]].(int) <= 0 {
+			err = fmt.Errorf("%s: %s is %d, want a positive integer", r.f.Name(), r.key(k[1]), cfg[k[0]])
+		}
+	}
 	if err != nil {
 		return err
+	}
+	// Every layer has tensors: a block_count beyond the file's tensors is
+	// refused before a model of that many layers is built.
+	if n := cfg["num_hidden_layers"].(int); n > len(r.f.Tensors) {
+		return fmt.Errorf("%s: %s is %d, more layers than the file's %d tensors can hold", r.f.Name(), r.key("block_count"), n, len(r.f.Tensors))
 	}
 	get("num_key_value_heads", "attention.head_count_kv", cfg["num_attention_heads"].(int))
 	return err
@@ -761,6 +768,9 @@ func phi3Config(r *ggufMeta) (map[string]any, error) {
 	rot, err := r.uint("rope.dimension_count", hd)
 	if err != nil {
 		return nil, err
+	}
+	if rot <= 0 || rot > hd || rot%2 != 0 {
+		return nil, fmt.Errorf("%s: %s is %d, want an even number in 2…%d (the head size)", r.f.Name(), r.key("rope.dimension_count"), rot, hd)
 	}
 	if rot != hd {
 		cfg["partial_rotary_factor"] = float64(rot) / float64(hd)

@@ -2,6 +2,7 @@ package convert
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -197,9 +198,20 @@ func TestGGUFArchRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw, _ := os.ReadFile(path)
+	// u32 replaces the uint32 value of key k (its name, its type, then
+	// the value).
+	u32 := func(k string, v uint32) (string, string) {
+		start := strings.Index(string(raw), k+"\x04\x00\x00\x00") // a uint32 value follows
+		end := start + len(k) + 4
+		return string(raw[start : end+4]), string(raw[start:end]) + string(binary.LittleEndian.AppendUint32(nil, v))
+	}
+	zeroHeads, zeroHeads2 := u32("qwen3.attention.head_count", 0)
+	manyLayers, manyLayers2 := u32("qwen3.block_count", 1<<30)
 	for _, tc := range []struct{ from, to, want string }{
 		{"qwen3.rope.freq_base", "qwen3.rope.freq_basX", "key qwen3.rope.freq_basX is not supported"},
 		{"\x05\x00\x00\x00\x00\x00\x00\x00qwen3", "\x05\x00\x00\x00\x00\x00\x00\x00qwen9", `general.architecture is "qwen9"`},
+		{zeroHeads, zeroHeads2, "qwen3.attention.head_count is 0"},
+		{manyLayers, manyLayers2, "qwen3.block_count is 1073741824"},
 	} {
 		bad := filepath.Join(t.TempDir(), "bad.gguf")
 		os.WriteFile(bad, []byte(strings.Replace(string(raw), tc.from, tc.to, 1)), 0o644)
