@@ -968,6 +968,27 @@ func configFromGGUFArch(f *gguf.File, arch string) (*decoder.Config, error) {
 		return nil, fmt.Errorf("%s: token_embd.weight has shape %v, want [vocab, embedding_length]", f.Name(), emb.Shape)
 	}
 	cfg["vocab_size"] = emb.Shape[0]
+	// The sizes the metadata gives are bounded by the tensors' before a
+	// model of those sizes is built (its norms and tables are allocated).
+	if embd := cfg["hidden_size"]; embd != nil && embd != emb.Shape[1] {
+		return nil, fmt.Errorf("%s: %s is %v, token_embd.weight has rows of %d", f.Name(), r.key("embedding_length"), embd, emb.Shape[1])
+	}
+	if embd := cfg["n_embd"]; embd != nil && embd != emb.Shape[1] {
+		return nil, fmt.Errorf("%s: %s is %v, token_embd.weight has rows of %d", f.Name(), r.key("embedding_length"), embd, emb.Shape[1])
+	}
+	largest := 0
+	for _, t := range f.Tensors {
+		for _, d := range t.Shape {
+			largest = max(largest, d)
+		}
+	}
+	for hf, k := range map[string]string{"intermediate_size": "feed_forward_length", "n_inner": "feed_forward_length",
+		"num_attention_heads": "attention.head_count", "n_head": "attention.head_count", "num_key_value_heads": "attention.head_count_kv",
+		"head_dim": "attention.key_length"} {
+		if v, ok := cfg[hf].(int); ok && v > largest {
+			return nil, fmt.Errorf("%s: %s is %d, larger than any tensor's dimension (%d)", f.Name(), r.key(k), v, largest)
+		}
+	}
 	_, hasOutput := f.Tensor("output.weight")
 	cfg["tie_word_embeddings"] = !hasOutput
 	cfg["model_type"] = a.modelType
