@@ -39,6 +39,15 @@ var archOracleConfigs = []struct {
 		"vocab_size": 288, "max_position_embeddings": 1024, "original_max_position_embeddings": 256,
 		"rope_scaling": {"type": "longrope", "short_factor": [1.0, 1.1, 1.3, 1.6, 2.0, 2.5, 3.1, 3.8], "long_factor": [1.0, 2, 4, 6, 8, 10, 12, 14]},
 		"initializer_range": 0.3}`},
+	// Phi-3 with the long factors: llama.cpp takes them when its context
+	// (256) exceeds original_max_position_embeddings, loom (as
+	// transformers) when the sequence does: the 64-token windows, each
+	// evaluated in one call, are longer than 32.
+	{"phi3-long", false, `{"model_type": "phi3", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+		"num_attention_heads": 4, "num_key_value_heads": 2, "rms_norm_eps": 1e-5, "rope_theta": 10000,
+		"vocab_size": 288, "max_position_embeddings": 1024, "original_max_position_embeddings": 32,
+		"rope_scaling": {"type": "longrope", "short_factor": [1.0, 1.1, 1.3, 1.6, 2.0, 2.5, 3.1, 3.8], "long_factor": [1.0, 2, 4, 6, 8, 10, 12, 14]},
+		"initializer_range": 0.3}`},
 	{"gemma2", true, `{"model_type": "gemma2", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
 		"num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "query_pre_attn_scalar": 16,
 		"sliding_window": 8, "attn_logit_softcapping": 5.0, "final_logit_softcapping": 10.0, "rope_theta": 10000,
@@ -57,18 +66,18 @@ var archOracleConfigs = []struct {
 // position of two 64-token windows, and checks that loom computes the same
 // distributions (for f32 the model exported, so that any mistake of the
 // export shows; for f16 and q8_0 loom reading the file): the most probable
-// token agrees at ≥ 99 % of the 128 positions, and no probability differs
-// by more than a tolerance. Comparing whole distributions compares the
+// token agrees at ≥ 99 % of the 128 positions (f32), and no probability
+// differs by more than a tolerance. Comparing whole distributions compares the
 // logits (softmax is one to one up to a constant), which top-1 alone on a
 // random model would not: files written with a sliding window one longer,
 // twice the rotary base or a 1 % larger longrope attention factor gave
 // differences of 0.12, 0.46 and 0.027. llama.cpp runs with an f32 KV cache
 // and without flash attention, so that f32 files agree to 2e-5 (SiLU
 // models; observed ≤ 4.2e-6), GELU models to 1.5e-3 (ggml's GELU is read
-// from an f16 table; observed ≤ 5.8e-4); f16 files to 4e-3 (llama.cpp
-// multiplies f16 weights by f16-rounded activations; observed ≤ 2e-3);
-// q8_0 files to 0.05 with top-1 agreement ≥ 97 % (see below). It needs
-// LOOM_NODE_MODULES (see TestLlamaCpp).
+// from an f16 table; observed ≤ 8e-5 for Gemma, 5.8e-4 for GPT-2); f16
+// and q8_0 files, whose products llama.cpp computes on rounded
+// activations, to 1e-2 and 0.05 with top-1 agreement ≥ 97 % (see below).
+// It needs LOOM_NODE_MODULES (see TestLlamaCpp).
 func TestLlamaCppArchs(t *testing.T) {
 	mods := os.Getenv("LOOM_NODE_MODULES")
 	if mods == "" {
@@ -115,7 +124,7 @@ func TestLlamaCppArchs(t *testing.T) {
 			typ string
 			dt  tensor.DType
 			tol float64
-		}{{"f32", tensor.Float32, 2e-5}, {"f16", tensor.Float16, 4e-3}, {"q8_0", tensor.Q8_0, 0.05}} {
+		}{{"f32", tensor.Float32, 2e-5}, {"f16", tensor.Float16, 1e-2}, {"q8_0", tensor.Q8_0, 0.05}} {
 			tol := tc.tol
 			if a.gelu && tc.dt == tensor.Float32 {
 				// ggml_vec_gelu_f32 (GGML_GELU_FP16) rounds each input
@@ -138,11 +147,18 @@ func TestLlamaCppArchs(t *testing.T) {
 				}
 			}
 			agree := 0.99
-			if tc.dt == tensor.Q8_0 {
+			switch tc.dt {
+			case tensor.Float16:
+				// llama.cpp rounds the activations to f16 for its
+				// products with f16 weights (ggml_vec_dot_f16), loom
+				// does not: near-ties of a random model move (observed
+				// ≥ 126/128, ≤ 0.0076).
+				agree = 0.97
+			case tensor.Q8_0:
 				// Both round the activations to q8_0 blocks (loom's
 				// q8_0 kernels as ggml's); summation order and, for
-				// GELU, ggml's f16 table move near-ties of a random
-				// model (observed ≥ 126/128, ≤ 0.019).
+				// GELU, ggml's f16 table move near-ties (observed
+				// ≥ 126/128, ≤ 0.022).
 				agree = 0.97
 			}
 			runs = append(runs, run{a.name, tc.typ, tol, agree, path, back})
