@@ -31,7 +31,9 @@ import (
 // "llama", llama.* hyperparameters, tensor names token_embd, blk.N.attn_q,
 // …, output, and the rows of q_proj and k_proj (weights and biases)
 // permuted from Hugging Face's rotate-half rotary layout to the
-// interleaved pairs llama.cpp's rotary embedding uses.
+// interleaved pairs llama.cpp's rotary embedding uses. The other
+// architectures llama.cpp runs that loom reads (qwen3, gpt2, phi3, gemma2,
+// gemma3) are in gguf_arch.go.
 
 // ggufNames maps the HF names of one layer's tensors (after
 // "model.layers.N.") to llama.cpp's (after "blk.N.").
@@ -77,6 +79,9 @@ func GGUFName(hf string) string {
 // ropePermuted reports whether an HF tensor's rows are permuted for
 // llama.cpp, and by how many heads.
 func ropePermuted(c *decoder.Config, hf string) (int, bool) {
+	if ggufArchOf(c.ModelType) != nil {
+		return 0, false // NEOX rotary embeddings: Hugging Face's layout
+	}
 	switch {
 	case strings.HasSuffix(hf, ".self_attn.q_proj.weight"), strings.HasSuffix(hf, ".self_attn.q_proj.bias"):
 		return c.NumAttentionHeads, true
@@ -114,8 +119,10 @@ func permuteRows[T any](data []T, rows, rowLen, heads int, toGGUF bool) []T {
 // GGUFTypes are the types ExportGGUF writes weight matrices in.
 var GGUFTypes = []tensor.DType{tensor.Float32, tensor.Float16, tensor.Q8_0}
 
-// ExportGGUF writes m as a GGUF file for llama.cpp (architecture "llama"),
-// its weight matrices as typ (f32, f16 or q8_0; q8_0 only for rows whose
+// ExportGGUF writes m as a GGUF file for llama.cpp (architecture "llama"
+// for Llama and Mistral; qwen3, gpt2, phi3, gemma2 or gemma3 for those
+// model types, as llama.cpp's converter writes them: gguf_arch.go), its
+// weight matrices as typ (f32, f16 or q8_0; q8_0 only for rows whose
 // length is a multiple of 32, others f16 — as llama.cpp's converter does)
 // and norms as f32, with tok as the tokenizer.ggml.* metadata. name is
 // general.name. Removed sublayers are written as zero weights (llama.cpp
@@ -138,7 +145,7 @@ func ExportGGUFWith(m *decoder.Model, path string, tok tokenizer.Tokenizer, typ 
 // rules (QuantMix.Types), its blocks by ggml's reference quantisers
 // (package quant); 1-D tensors stay float32.
 func ExportGGUFMix(m *decoder.Model, path string, tok tokenizer.Tokenizer, mix QuantMix, name string, o WriteOptions) error {
-	params, _, err := m.FullParams()
+	params, err := ggufParams(m)
 	if err != nil {
 		return err
 	}
@@ -146,14 +153,14 @@ func ExportGGUFMix(m *decoder.Model, path string, tok tokenizer.Tokenizer, mix Q
 	for _, p := range params {
 		shape := slices.Clone(p.Shape())
 		slices.Reverse(shape) // ggml's order: the row length first
-		ts = append(ts, QuantTensor{Name: GGUFName(p.Name), Shape: shape})
+		ts = append(ts, QuantTensor{Name: p.Name, Shape: shape})
 	}
 	types := map[string]dtype.DType{}
 	for i, t := range mix.Types(ts) {
 		types[ts[i].Name] = t
 	}
 	return exportGGUF(m, path, tok, mix.FileType, name, o, func(p *autograd.Var) dtype.DType {
-		if t := types[GGUFName(p.Name)]; t != dtype.Invalid {
+		if t := types[p.Name]; t != dtype.Invalid {
 			return t
 		}
 		return dtype.Float32
@@ -165,8 +172,9 @@ func ExportGGUFMix(m *decoder.Model, path string, tok tokenizer.Tokenizer, mix Q
 func exportGGUF(m *decoder.Model, path string, tok tokenizer.Tokenizer, fileType int, name string, o WriteOptions, typeOf func(*autograd.Var) dtype.DType) error {
 	ctx := o.Ctx()
 	c := m.Config
-	if err := c.CheckExport(decoder.GGUF); err != nil {
-		return fmt.Errorf("convert: %w", err)
+	hparams, extra, err := ggufHParams(c) // refuses what the architecture cannot express
+	if err != nil {
+		return err
 	}
 	if tok == nil {
 		tok = tokenizer.Byte{}
@@ -176,34 +184,32 @@ func exportGGUF(m *decoder.Model, path string, tok tokenizer.Tokenizer, fileType
 		return err
 	}
 	w := gguf.NewWriter()
-	hd := c.HeadDimOrDefault()
 	kv := []struct {
 		k string
 		v any
 	}{
-		{"general.architecture", "llama"},
+		{"general.architecture", hparams[0].v},
 		{"general.name", name},
 		{"general.file_type", uint32(fileType)},
 		{"general.quantization_version", uint32(2)},
-		{"llama.vocab_size", uint32(c.VocabSize)},
-		{"llama.context_length", uint32(c.MaxPositionEmbeddings)},
-		{"llama.embedding_length", uint32(c.HiddenSize)},
-		{"llama.block_count", uint32(c.NumHiddenLayers)},
-		{"llama.feed_forward_length", uint32(c.IntermediateSize)},
-		{"llama.rope.dimension_count", uint32(hd)},
-		{"llama.attention.head_count", uint32(c.NumAttentionHeads)},
-		{"llama.attention.head_count_kv", uint32(c.KVHeads())},
-		{"llama.attention.key_length", uint32(hd)},
-		{"llama.attention.value_length", uint32(hd)},
-		{"llama.rope.freq_base", float32(c.RopeTheta)},
-		{"llama.attention.layer_norm_rms_epsilon", float32(c.RMSNormEps)},
+	}
+	for _, e := range hparams[1:] {
+		kv = append(kv, struct {
+			k string
+			v any
+		}{e.k, e.v})
+	}
+	kv = append(kv, []struct {
+		k string
+		v any
+	}{
 		{"tokenizer.ggml.model", v.Model},
 		{"tokenizer.ggml.pre", v.Pre},
 		{"tokenizer.ggml.tokens", v.Tokens},
 		{"tokenizer.ggml.token_type", v.Types},
 		{"tokenizer.ggml.add_bos_token", v.AddBOS},
 		{"tokenizer.ggml.add_eos_token", v.AddEOS},
-	}
+	}...)
 	if v.Merges != nil {
 		kv = append(kv, struct {
 			k string
@@ -247,22 +253,9 @@ func exportGGUF(m *decoder.Model, path string, tok tokenizer.Tokenizer, fileType
 			}
 		}
 	}
-	if r := c.RopeScaling; r != nil {
-		switch r.Kind() {
-		case "linear":
-			w.Add("llama.rope.scaling.type", "linear")
-			w.Add("llama.rope.scaling.factor", float32(r.Factor))
-		case "llama3":
-			// llama.cpp divides each base frequency by rope_freqs.
-			base := tensor.RopeInvFreq(hd, c.RopeTheta)
-			scaled := c.RopeInvFreq()
-			f := make([]float32, len(base))
-			for i := range f {
-				f[i] = float32(float64(base[i]) / float64(scaled[i]))
-			}
-			if err := w.AddTensor("rope_freqs.weight", []int{len(f)}, gguf.F32, f32Bytes(f)); err != nil {
-				return err
-			}
+	for _, e := range extra { // rope_freqs, Phi-3's rope factors
+		if err := w.AddTensor(e.name, []int{len(e.v)}, gguf.F32, f32Bytes(e.v)); err != nil {
+			return err
 		}
 	}
 	// The tensors are packed inside the write, so that its temporary file
@@ -284,8 +277,7 @@ func exportGGUF(m *decoder.Model, path string, tok tokenizer.Tokenizer, fileType
 // addGGUFTensors packs m's parameters into w, with llama.cpp's names and
 // layouts, stopping when ctx is canceled.
 func addGGUFTensors(ctx context.Context, w *gguf.Writer, m *decoder.Model, typeOf func(*autograd.Var) dtype.DType) error {
-	c := m.Config
-	params, _, err := m.FullParams() // removed sublayers as zero weights
+	params, err := ggufParams(m) // llama.cpp's names and layouts; removed sublayers as zero weights
 	if err != nil {
 		return err
 	}
@@ -293,10 +285,7 @@ func addGGUFTensors(ctx context.Context, w *gguf.Writer, m *decoder.Model, typeO
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		gname := GGUFName(p.Name)
-		if gname == "" {
-			return fmt.Errorf("convert: parameter %s has no llama.cpp name", p.Name)
-		}
+		gname := p.Name
 		shape := p.Shape()
 		dt := typeOf(p) // norms and biases f32
 		var data []byte
@@ -313,10 +302,6 @@ func addGGUFTensors(ctx context.Context, w *gguf.Writer, m *decoder.Model, typeO
 			}
 		}
 		t, _ := gguf.TypeOf(dt)
-		if heads, ok := ropePermuted(c, p.Name); ok {
-			rows := shape[0]
-			data = permuteRows(data, rows, len(data)/rows, heads, true)
-		}
 		if err := w.AddTensor(gname, shape, t, data); err != nil {
 			return err
 		}
@@ -333,14 +318,16 @@ func f32Bytes(v []float32) []byte {
 }
 
 // ConfigFromGGUF builds a model config from a GGUF file's llama.*
-// metadata and tensor shapes; errors name the file and key.
+// metadata and tensor shapes (or, for the architectures of gguf_arch.go,
+// its <arch>.* metadata: configFromGGUFArch); errors name the file and
+// key.
 func ConfigFromGGUF(f *gguf.File) (*decoder.Config, error) {
 	arch, err := f.String("general.architecture")
 	if err != nil {
 		return nil, err
 	}
 	if arch != "llama" {
-		return nil, fmt.Errorf("%s: general.architecture is %q; loom reads \"llama\" GGUF files", f.Name(), arch)
+		return configFromGGUFArch(f, arch) // gguf_arch.go
 	}
 	u := func(key string) (int, error) {
 		v, err := f.Uint(key)
@@ -566,6 +553,9 @@ func loadGGUFFile(f *gguf.File, o LoadOptions) (*decoder.Model, error) {
 	c, err := ConfigFromGGUF(f)
 	if err != nil {
 		return nil, err
+	}
+	if ggufArchOf(c.ModelType) != nil {
+		return loadGGUFArch(f, c, o) // gguf_arch.go
 	}
 	s := &ggufSource{f: f, c: c, hf: map[string]string{}}
 	back := map[string]string{"token_embd.weight": "model.embed_tokens.weight", "output_norm.weight": "model.norm.weight", "output.weight": "lm_head.weight"}

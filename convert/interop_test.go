@@ -384,7 +384,8 @@ func TestGGUFImportErrors(t *testing.T) {
 		mod  func(w *gguf.Writer)
 		want string
 	}{
-		{"architecture", func(w *gguf.Writer) { w.Add("general.architecture", "gemma2") }, `general.architecture is "gemma2"`},
+		{"architecture", func(w *gguf.Writer) { w.Add("general.architecture", "mamba") }, `general.architecture is "mamba"`},
+		{"missing arch key", func(w *gguf.Writer) { w.Add("general.architecture", "gemma2") }, "gemma2.context_length"},
 		{"missing key", func(w *gguf.Writer) { w.Add("general.architecture", "llama") }, "llama.context_length"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
