@@ -217,8 +217,17 @@ func ggufParams(m *decoder.Model) ([]*autograd.Var, error) {
 			v := p.Value
 			if heads, ok := ropePermuted(c, p.Name); ok {
 				rows := p.Dim(0)
-				f := v.To(tensor.Float32).Contiguous().F32()
-				v = tensor.FromFloat32(permuteRows(f, rows, len(f)/rows, heads, true), p.Shape()...)
+				if v.DType().Packed() { // whole rows of blocks: permuted as they are, nothing requantised
+					raw := v.Raw()
+					pv, err := tensor.FromPacked(v.DType(), permuteRows(raw, rows, len(raw)/rows, heads, true), p.Shape()...)
+					if err != nil {
+						return nil, err
+					}
+					v = pv
+				} else {
+					f := v.To(tensor.Float32).Contiguous().F32()
+					v = tensor.FromFloat32(permuteRows(f, rows, len(f)/rows, heads, true), p.Shape()...)
+				}
 			}
 			out = append(out, autograd.NewParam(g, p.Role, v))
 		}

@@ -22,14 +22,14 @@ import (
 // asks; written back as the same mix it gives the same bytes (nothing
 // requantised); and its logits agree with those of the same file widened
 // to float32 (LoadOptions.WidenBlocks: products on the widened weights,
-// inputs rounded as llama.cpp rounds them). A prefill computes the same
-// thing both ways (within 1e-4 of the largest logit). One-token steps sum
-// the blocks' integer products instead, so a layer's output differs in the
-// last bits, which now and then moves an activation of the next layer
-// across a rounding boundary of its 8-bit quantisation (a change of 1/127
-// of its block's largest value; this random model amplifies it layer after
-// layer): they agree within 5 % of the largest logit.
-// (internal/kernels' tests bound each product tightly.)
+// inputs rounded as llama.cpp rounds them). Products on blocks sum the
+// blocks' integer products (one-token steps; q8_0 prefills too), so a
+// layer's output differs from the widened weights' in the last bits, which
+// now and then moves an activation of the next layer across a rounding
+// boundary of its 8-bit quantisation (a change of 1/127 of its block's
+// largest value; this random model amplifies it layer after layer): the
+// logits agree within 5 % of the largest. (internal/kernels' tests bound
+// each product tightly.)
 func TestGGUFBlocksInPlace(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join("testdata", "quantmix", "llamacpp.json"))
 	if err != nil {
@@ -130,7 +130,7 @@ func TestGGUFBlocksInPlace(t *testing.T) {
 			autograd.NoGrad(func() {
 				a := m.Forward(nil, ids, 1, len(ids)).Value.Contiguous().F32()
 				w := wide.Forward(nil, ids, 1, len(ids)).Value.Contiguous().F32()
-				if d := maxRelDiff(a, w); d > 1e-4 {
+				if d := maxRelDiff(a, w); d > 0.05 {
 					t.Errorf("prefill: logits differ from the widened model's by %.3g (relative to the largest)", d)
 				}
 				ctxA := &nn.Ctx{Cache: m.NewCache(1, len(ids))}
