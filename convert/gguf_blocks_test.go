@@ -2,9 +2,7 @@ package convert
 
 import (
 	"bytes"
-	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -31,25 +29,7 @@ import (
 // logits agree within 5 % of the largest. (internal/kernels' tests bound
 // each product tightly.)
 func TestGGUFBlocksInPlace(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("testdata", "quantmix", "llamacpp.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fx struct {
-		Config json.RawMessage `json:"config"`
-		Seed   uint64          `json:"seed"`
-	}
-	if err := json.Unmarshal(b, &fx); err != nil {
-		t.Fatal(err)
-	}
-	c, err := decoder.ParseConfig("llamacpp.json config", fx.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(t.TempDir(), "model")
-	if err := WriteRandom(c, dir, tensor.Float32, fx.Seed, 2000e6, nil); err != nil {
-		t.Fatal(err)
-	}
+	_, dir := quantmixModel(t)
 	src, err := Load(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +106,7 @@ func TestGGUFBlocksInPlace(t *testing.T) {
 					t.Fatalf("WidenBlocks: %s held as %v", p.Name, d)
 				}
 			}
-			V := c.VocabSize
+			V := src.Config.VocabSize
 			autograd.NoGrad(func() {
 				a := m.Forward(nil, ids, 1, len(ids)).Value.Contiguous().F32()
 				w := wide.Forward(nil, ids, 1, len(ids)).Value.Contiguous().F32()

@@ -14,21 +14,25 @@ import (
 	"github.com/loomml/loom/tokenizer"
 )
 
-// TestQuantMixMatchesLlamaCpp: for the model of testdata/quantmix (made as
-// `loom init` makes it), every mix ExportGGUFMix writes holds the same
-// tensors as llama.cpp's quantiser writes from the same weights: the same
-// type for each, and the same bytes (testdata/quantmix/gen.py).
-func TestQuantMixMatchesLlamaCpp(t *testing.T) {
+// quantMixFixture is testdata/quantmix/llamacpp.json: a model config and
+// seed, and the tensors llama.cpp's quantiser writes from it per mix
+// (name, ggml type, sha256 of the bytes).
+type quantMixFixture struct {
+	Config json.RawMessage     `json:"config"`
+	Seed   uint64              `json:"seed"`
+	Mixes  map[string][][3]any `json:"mixes"`
+}
+
+// quantmixModel reads the fixture and writes its model (made as `loom
+// init` makes it) to a temporary directory.
+func quantmixModel(t *testing.T) (quantMixFixture, string) {
+	t.Helper()
+	var fx quantMixFixture
 	b, err := os.ReadFile(filepath.Join("testdata", "quantmix", "llamacpp.json"))
+	if err == nil {
+		err = json.Unmarshal(b, &fx)
+	}
 	if err != nil {
-		t.Fatal(err)
-	}
-	var fx struct {
-		Config json.RawMessage     `json:"config"`
-		Seed   uint64              `json:"seed"`
-		Mixes  map[string][][3]any `json:"mixes"`
-	}
-	if err := json.Unmarshal(b, &fx); err != nil {
 		t.Fatal(err)
 	}
 	c, err := decoder.ParseConfig("llamacpp.json config", fx.Config) // as loom init reads it
@@ -39,6 +43,15 @@ func TestQuantMixMatchesLlamaCpp(t *testing.T) {
 	if err := WriteRandom(c, dir, tensor.Float32, fx.Seed, 2000e6, nil); err != nil {
 		t.Fatal(err)
 	}
+	return fx, dir
+}
+
+// TestQuantMixMatchesLlamaCpp: for the model of testdata/quantmix (made as
+// `loom init` makes it), every mix ExportGGUFMix writes holds the same
+// tensors as llama.cpp's quantiser writes from the same weights: the same
+// type for each, and the same bytes (testdata/quantmix/gen.py).
+func TestQuantMixMatchesLlamaCpp(t *testing.T) {
+	fx, dir := quantmixModel(t)
 	l, err := Open(dir, LoadOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -1,9 +1,6 @@
 package kernels
 
-import (
-	"encoding/binary"
-	"math"
-)
+import "encoding/binary"
 
 // ggml's 32-value weight formats besides q8_0 (ggml-common.h), and their
 // products on activations quantised to 8 bits per block of 32 as
@@ -81,19 +78,11 @@ func quantQ8LAct(x []float32) q8LAct {
 	a := q8LAct{q: make([]int8, 64*np), d: make([]float32, 16*np), s4: make([]int32, 16*np), s: make([]float32, 2*np), nb: nb}
 	for b := range nb {
 		blk := x[b*q8Block : (b+1)*q8Block]
-		var amax float32
-		for _, v := range blk {
-			amax = max(amax, float32(math.Abs(float64(v))))
-		}
-		d := Float32FromF16(F16FromFloat32(amax / 127))
-		var id float32
-		if amax != 0 {
-			id = 127 / amax
-		}
+		d, amax, id := q8ActScale(blk)
 		q := a.q[b*q8Block : (b+1)*q8Block]
 		var sum int32
 		for i, v := range blk {
-			q[i] = int8(math.RoundToEven(float64(v * id)))
+			q[i] = q8ActRound(v, id)
 			sum += int32(q[i])
 		}
 		for l := range 8 {

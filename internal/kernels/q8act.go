@@ -39,6 +39,21 @@ type q8Act struct {
 	nb  int       // blocks
 }
 
+// q8ActScale returns a block's scale as q8Act stores it (f16-rounded
+// amax/127), its amax and the multiplier 127/amax (0 when amax is 0).
+func q8ActScale(blk []float32) (d, amax, id float32) {
+	for _, v := range blk {
+		amax = max(amax, float32(math.Abs(float64(v))))
+	}
+	if amax != 0 {
+		id = 127 / amax
+	}
+	return Float32FromF16(F16FromFloat32(amax / 127)), amax, id
+}
+
+// q8ActRound is one value's q: v·id rounded to nearest, ties to even.
+func q8ActRound(v, id float32) int8 { return int8(math.RoundToEven(float64(v * id))) }
+
 // quantQ8Act quantises x (a whole number of blocks of 32).
 func quantQ8Act(x []float32) q8Act {
 	nb := len(x) / q8Block
@@ -46,18 +61,10 @@ func quantQ8Act(x []float32) q8Act {
 	a := q8Act{abs: make([]byte, 64*np), neg: make([]uint64, np), d: make([]float32, 16*np), nb: nb}
 	for b := range nb {
 		blk := x[b*q8Block : (b+1)*q8Block]
-		var amax float32
-		for _, v := range blk {
-			amax = max(amax, float32(math.Abs(float64(v))))
-		}
-		d := Float32FromF16(F16FromFloat32(amax / 127))
-		var id float32
-		if amax != 0 {
-			id = 127 / amax
-		}
+		d, _, id := q8ActScale(blk)
 		p, half := b/2, b%2
 		for i, v := range blk {
-			q := int8(math.RoundToEven(float64(v * id)))
+			q := q8ActRound(v, id)
 			e := 32*half + i
 			if q < 0 {
 				a.neg[p] |= 1 << e
