@@ -342,6 +342,10 @@ func GemmLowT(f Format, threads, m, n, k int, a []float32, lda int, w []byte, be
 		gemvLow(f, threads, m, n, k, a, lda, w, rb, beta, c, ldc)
 		return
 	}
+	if kBlockBytes(f) != 0 { // k-quants: integer products on Q8_K activations (kgemm.go)
+		gemmK(f, threads, m, n, k, a, lda, w, rb, beta, c, ldc)
+		return
+	}
 	if round := actRounding(f); round != nil { // on quantised activations, as m ≤ 3 (q8act.go, kquant.go)
 		q := make([]float32, m*k)
 		for i := range m {

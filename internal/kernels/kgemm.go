@@ -1,0 +1,322 @@
+package kernels
+
+import (
+	"encoding/binary"
+	"math"
+	"sync"
+)
+
+// k-quant matrix products for m > 3 rows of activations (prefill): C = A·Wᵀ
+// with W in Q4_K, Q5_K or Q6_K and the rows of A quantised to Q8_K
+// (kquant.go), on integer products as llama.cpp's repacked CPU kernels do
+// (ggml/src/ggml-cpu/repack.cpp, ggml_gemm_q4_K_8x8_q8_K and its kin): the
+// weights are not widened to float32.
+//
+// Order of operations (gemmKGo, and the AVX-512 VNNI kernels gemmQ4KVNNI
+// and gemmQ6KVNNI, which compute the same float32 values bit for bit). It
+// differs from the decode kernels' (dotKGo) in how the integer sums of a
+// super-block are grouped, not in what they are; for each element C[i, j],
+// from A = M = +0 and for each super-block b in order, with q the
+// activations' Q8_K values, d_a their scale, S32[s] and S16[g] their sums
+// over the 32-value sub-block s and the 16-value group g, and the weight
+// row's levels v (Q4_K 0…15, Q5_K 0…31, Q6_K 0…63), scales and mins:
+//
+//	Q4_K, Q5_K: I  = Σ_s sc[s]·Σ_{p in s} v[p]·q[p]          (exact int32)
+//	            Mn = Σ_s m[s]·S32[s]                          (exact int32)
+//	            A  = fma(float32(d·d_a), float32(I), A)
+//	            M  = fma(float32(dmin·d_a), float32(Mn), M)
+//	            result A − M
+//	Q6_K:       I  = Σ_g sc[g]·Σ_{p in g} v[p]·q[p] + Σ_g (−32·sc[g])·S16[g]
+//	            A  = fma(float32(d·d_a), float32(I), A)
+//	            result A
+//
+// d·d_a and dmin·d_a rounded to float32, float32(I) and float32(Mn) to
+// nearest even (VCVTDQ2PS); then beta·C[i, j] is added with one fma as
+// dotK does. |I|, |Mn| < 2³¹ always (Q6_K: 16·63·127·128·16 < 2²⁹). The
+// result is within γ(k/256+2)·(Σ_p |q·d_a·w_p| summed by parts, d and dmin
+// parts apart) of the exact product of the Q8_K activations with the
+// exact weights, as for m ≤ 3.
+//
+// The VNNI kernels work on a tile of kTile = 16 weight rows, one row per
+// 32-bit lane, repacked per call (repackKTile) so that for each 4-value
+// step of a super-block the 16 rows' four levels fill one 64-byte
+// register: per super-block 64 such steps (4096 bytes), then per sub-block
+// (Q4_K, Q5_K: 8 of 32 values) or group (Q6_K: 16 of 16) the 16 rows'
+// scales as int32, then int16 pairs for VPDPWSSD (Q4_K, Q5_K: the mins of
+// sub-blocks 2t and 2t+1; Q6_K: −32 times the scales of groups 2t and
+// 2t+1), then d (and dmin) as float32. Activations go in blocks of
+// kActRows = 4 rows (packActsK): per super-block the four rows' q of each
+// 4-value step side by side (16 bytes, broadcast one row at a time by
+// VPDPBUSD), the rows' d_a, then their sums S32 (or S16) as int16. A
+// kernel call multiplies one activation block with one tile: 4·16 results.
+
+const (
+	kTile    = 16 // weight rows per repacked tile (the kernels' lanes)
+	kActRows = 4  // activation rows per kernel call
+	// kPanelBytes bounds the repacked tiles a worker holds at once (they
+	// are read once per block of activation rows, from L2).
+	kPanelBytes = 384 << 10
+)
+
+// kTileBlockBytes is the size of one super-block of a repacked tile.
+func kTileBlockBytes(f Format) int {
+	if f == Q6_K {
+		return 4096 + 16*64 + 8*64 + 64
+	}
+	return 4096 + 8*64 + 4*64 + 2*64
+}
+
+// kActBlockBytes is the size of one super-block of a block of activation
+// rows.
+func kActBlockBytes(f Format) int {
+	if f == Q6_K {
+		return 1024 + 16 + kActRows*32
+	}
+	return 1024 + 16 + kActRows*16
+}
+
+// packActsK quantises the m rows of a (row stride lda, k values each) to
+// Q8_K and lays them out in blocks of kActRows rows (the missing rows of a
+// last block are zeros).
+func packActsK(f Format, threads, m, k int, a []float32, lda int) []byte {
+	nb := k / qkK
+	ab := kActBlockBytes(f)
+	mb := ceilDiv(m, kActRows)
+	buf := make([]byte, mb*nb*ab)
+	items := min(threads, mb)
+	if int64(m)*int64(k) < 1<<16 {
+		items = 1
+	}
+	parallelItems(items, items, func(t int) {
+		var q [qkK]int8
+		for i := t * m / items; i < (t+1)*m/items; i++ {
+			ib, r := i/kActRows, i%kActRows
+			x := a[i*lda : i*lda+k]
+			for b := range nb {
+				o := buf[(ib*nb+b)*ab:]
+				d := QuantizeQ8K(q[:], x[b*qkK:])
+				for p := range qkK / 4 {
+					for e := range 4 {
+						o[16*p+4*r+e] = byte(q[4*p+e])
+					}
+				}
+				binary.LittleEndian.PutUint32(o[1024+4*r:], math.Float32bits(d))
+				var s16 [16]int32
+				for g := range 16 {
+					for _, v := range q[16*g : 16*g+16] {
+						s16[g] += int32(v)
+					}
+				}
+				if f == Q6_K {
+					for g := range 16 {
+						binary.LittleEndian.PutUint16(o[1040+32*r+2*g:], uint16(int16(s16[g])))
+					}
+				} else {
+					for s := range 8 {
+						binary.LittleEndian.PutUint16(o[1040+16*r+2*s:], uint16(int16(s16[2*s]+s16[2*s+1])))
+					}
+				}
+			}
+		}
+	})
+	return buf
+}
+
+// repackKTile lays out rows ≤ kTile rows of W (rb bytes each, nb
+// super-blocks) as one tile in dst (nb·kTileBlockBytes(f) bytes); the
+// lanes of missing rows are zeros.
+func repackKTile(f Format, dst []byte, w []byte, rb, rows, nb int) {
+	tb := kTileBlockBytes(f)
+	bb := kBlockBytes(f)
+	dst = dst[:nb*tb]
+	if rows < kTile {
+		clear(dst)
+	}
+	var v [qkK]uint8
+	for r := range rows {
+		row := w[r*rb:]
+		for b := range nb {
+			blk := row[b*bb : (b+1)*bb]
+			o := dst[b*tb : (b+1)*tb]
+			if f == Q4_K {
+				// The levels straight from the nibbles: step p of chunk
+				// g (values 64g+4p…) is the low nibbles of 4 bytes, step
+				// 8+p the high ones.
+				q := blk[16:144]
+				for g := range 4 {
+					for p := range 8 {
+						u := binary.LittleEndian.Uint32(q[32*g+4*p:])
+						binary.LittleEndian.PutUint32(o[64*(16*g+p)+4*r:], u&0x0f0f0f0f)
+						binary.LittleEndian.PutUint32(o[64*(16*g+8+p)+4*r:], u>>4&0x0f0f0f0f)
+					}
+				}
+			} else {
+				kLevels(f, blk, &v)
+				for p := range qkK / 4 {
+					copy(o[64*p+4*r:64*p+4*r+4], v[4*p:4*p+4])
+				}
+			}
+			if f == Q6_K {
+				for g := range 16 {
+					sc := int32(int8(blk[192+g]))
+					binary.LittleEndian.PutUint32(o[4096+64*g+4*r:], uint32(sc))
+					binary.LittleEndian.PutUint16(o[4096+1024+64*(g/2)+4*r+2*(g%2):], uint16(int16(-32*sc)))
+				}
+				d := Float32FromF16(binary.LittleEndian.Uint16(blk[208:]))
+				binary.LittleEndian.PutUint32(o[4096+1024+512+4*r:], math.Float32bits(d))
+				continue
+			}
+			for s := range 8 {
+				sc, mn := scaleMinK4(s, blk[4:16])
+				binary.LittleEndian.PutUint32(o[4096+64*s+4*r:], uint32(sc))
+				binary.LittleEndian.PutUint16(o[4096+512+64*(s/2)+4*r+2*(s%2):], uint16(mn))
+			}
+			d := Float32FromF16(binary.LittleEndian.Uint16(blk))
+			dmin := Float32FromF16(binary.LittleEndian.Uint16(blk[2:]))
+			binary.LittleEndian.PutUint32(o[4096+768+4*r:], math.Float32bits(d))
+			binary.LittleEndian.PutUint32(o[4096+832+4*r:], math.Float32bits(dmin))
+		}
+	}
+}
+
+var kPanelScratch sync.Pool // *[]byte
+
+// gemmK is GemmLowT's m > 3 path for the k-quants (order: top of file).
+// With AVX-512 VNNI the work is split into panels of whole tiles of W
+// (and, when there are few panels, ranges of activation blocks); each
+// element of C is computed by the same instructions whatever the split.
+func gemmK(f Format, threads, m, n, k int, a []float32, lda int, w []byte, rb int, beta float32, c []float32, ldc int) {
+	if !useVNNI {
+		gemmKGo(f, threads, m, n, k, a, lda, w, rb, beta, c, ldc)
+		return
+	}
+	nb := k / qkK
+	acts := packActsK(f, threads, m, k, a, lda)
+	ab := nb * kActBlockBytes(f)
+	mb := ceilDiv(m, kActRows)
+	tb := nb * kTileBlockBytes(f)
+	tpp := max(1, kPanelBytes/tb) // tiles per panel
+	nt := ceilDiv(n, kTile)
+	tpp = min(tpp, nt)
+	panels := ceilDiv(nt, tpp)
+	mparts := 1
+	if threads > 1 && panels < 2*threads {
+		mparts = min(mb, ceilDiv(2*threads, panels))
+	}
+	items := panels * mparts
+	parallelItems(min(threads, items), items, func(it int) {
+		pnl, mp := it/mparts, it%mparts
+		t0, t1 := pnl*tpp, min(nt, (pnl+1)*tpp)
+		p, _ := kPanelScratch.Get().(*[]byte)
+		if p == nil || cap(*p) < tpp*tb {
+			s := make([]byte, tpp*tb)
+			p = &s
+		}
+		buf := (*p)[:(t1-t0)*tb]
+		for t := t0; t < t1; t++ {
+			repackKTile(f, buf[(t-t0)*tb:], w[t*kTile*rb:], rb, min(kTile, n-t*kTile), nb)
+		}
+		var out [kActRows * kTile]float32
+		for ib := mp * mb / mparts; ib < (mp+1)*mb/mparts; ib++ {
+			ap := &acts[ib*ab]
+			for t := t0; t < t1; t++ {
+				wp := &buf[(t-t0)*tb]
+				if f == Q6_K {
+					gemmQ6KVNNI(&out[0], ap, wp, nb)
+				} else {
+					gemmQ4KVNNI(&out[0], ap, wp, nb)
+				}
+				for r := range min(kActRows, m-ib*kActRows) {
+					i := ib*kActRows + r
+					cr := c[i*ldc+t*kTile : i*ldc+min(n, (t+1)*kTile)]
+					o := out[r*kTile : r*kTile+len(cr)]
+					if beta == 0 {
+						copy(cr, o)
+						continue
+					}
+					for l, v := range o {
+						cr[l] = fma32(beta, cr[l], v)
+					}
+				}
+			}
+		}
+		kPanelScratch.Put(p)
+	})
+}
+
+// gemmKGo is gemmK in plain Go (the same float32 values as the VNNI
+// kernels; threads split the rows of W).
+func gemmKGo(f Format, threads, m, n, k int, a []float32, lda int, w []byte, rb int, beta float32, c []float32, ldc int) {
+	nb := k / qkK
+	bb := kBlockBytes(f)
+	acts := make([]q8KAct, m)
+	for i := range acts {
+		acts[i] = quantQ8KAct(a[i*lda : i*lda+k])
+	}
+	const chunk = 8
+	items := ceilDiv(n, chunk)
+	parallelItems(min(threads, items), items, func(t int) {
+		acc := make([]float32, 2*m)
+		var v [qkK]uint8
+		for j := t * chunk; j < min(n, (t+1)*chunk); j++ {
+			clear(acc)
+			for b := range nb {
+				blk := w[j*rb+b*bb : j*rb+(b+1)*bb]
+				kLevels(f, blk, &v)
+				var sc [16]int32
+				var mn [8]int32
+				var d, dmin float32
+				if f == Q6_K {
+					for g := range 16 {
+						sc[g] = int32(int8(blk[192+g]))
+					}
+					d = Float32FromF16(binary.LittleEndian.Uint16(blk[208:]))
+				} else {
+					for s := range 8 {
+						s1, m1 := scaleMinK4(s, blk[4:16])
+						sc[s], mn[s] = int32(s1), int32(m1)
+					}
+					d = Float32FromF16(binary.LittleEndian.Uint16(blk))
+					dmin = Float32FromF16(binary.LittleEndian.Uint16(blk[2:]))
+				}
+				for i := range acts {
+					q := acts[i].q[b*qkK : (b+1)*qkK]
+					da := acts[i].d[b]
+					var isum int32
+					if f == Q6_K {
+						for g := range 16 {
+							var s int32
+							for p := 16 * g; p < 16*g+16; p++ {
+								s += int32(v[p]) * int32(q[p])
+							}
+							isum += sc[g]*s - 32*sc[g]*acts[i].s16[16*b+g]
+						}
+						acc[2*i] = fma32(float32(d*da), float32(isum), acc[2*i])
+						continue
+					}
+					var msum int32
+					for s := range 8 {
+						var t int32
+						for p := 32 * s; p < 32*s+32; p++ {
+							t += int32(v[p]) * int32(q[p])
+						}
+						isum += sc[s] * t
+						msum += mn[s] * acts[i].s32[8*b+s]
+					}
+					acc[2*i] = fma32(float32(d*da), float32(isum), acc[2*i])
+					acc[2*i+1] = fma32(float32(dmin*da), float32(msum), acc[2*i+1])
+				}
+			}
+			for i := range m {
+				r := acc[2*i]
+				if f != Q6_K {
+					r -= acc[2*i+1]
+				}
+				if beta != 0 {
+					r = fma32(beta, c[i*ldc+j], r)
+				}
+				c[i*ldc+j] = r
+			}
+		}
+	})
+}

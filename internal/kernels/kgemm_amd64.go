@@ -1,0 +1,12 @@
+//go:build amd64 && !purego
+
+package kernels
+
+// Assembly kernels of kgemm_amd64.s (AVX-512 VNNI and BW, used when
+// useVNNI).
+
+//go:noescape
+func gemmQ4KVNNI(out *float32, a *byte, w *byte, nb int)
+
+//go:noescape
+func gemmQ6KVNNI(out *float32, a *byte, w *byte, nb int)

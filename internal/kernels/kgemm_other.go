@@ -1,0 +1,6 @@
+//go:build !amd64 || purego
+
+package kernels
+
+func gemmQ4KVNNI(out *float32, a *byte, w *byte, nb int) { panic("unreachable") }
+func gemmQ6KVNNI(out *float32, a *byte, w *byte, nb int) { panic("unreachable") }

@@ -1,0 +1,142 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestKGemm runs GemmLowT's m > 3 path on k-quant weights (kgemm.go): the
+// AVX-512 VNNI kernels bit-identical to gemmKGo, both independent of the
+// thread count (1, 2, 3: splits over tiles, panels and activation rows),
+// and within γ(k/256+4) of the exact product of the Q8_K-rounded
+// activations with the exact weights, summed by parts (as
+// TestKQuantProducts bounds the m ≤ 3 path). m and n are not multiples of
+// the kernels' 4×16 tiles; n = 421 with k = 768 spans two panels.
+func TestKGemm(t *testing.T) {
+	saved := useVNNI
+	defer func() { useVNNI = saved }()
+	rng := rand.New(rand.NewPCG(21, 4))
+	type shape struct{ m, n, k int }
+	shapes := []shape{{4, 16, 256}, {5, 1, 256}, {7, 17, 512}, {13, 37, 768}, {4, 50, 256}, {9, 421, 768}, {33, 20, 256}}
+	for _, f := range kFormats {
+		for _, s := range shapes {
+			for _, beta := range []float32{0, 1, -0.75} {
+				m, n, k := s.m, s.n, s.k
+				lda, ldc := k+3, n+2
+				name := fmt.Sprintf("%v m=%d n=%d k=%d beta=%v", f, m, n, k, beta)
+				a := randSlice[float32](rng, m*lda)
+				for i := range a {
+					switch rng.IntN(8) {
+					case 0:
+						a[i] = 0
+					case 1:
+						a[i] *= 100
+					}
+				}
+				if m > 5 { // a super-block of zeros (d_a = 0)
+					clear(a[5*lda : 5*lda+qkK])
+				}
+				w := randKRows(rng, f, n, k)
+				c0 := randSlice[float32](rng, m*ldc)
+				run := func(th int) []float32 {
+					c := slices.Clone(c0)
+					GemmLowT(f, th, m, n, k, a, lda, w, beta, c, ldc)
+					return c
+				}
+				useVNNI = false
+				ref := run(1)
+				if i := sameBits(run(3), ref); i >= 0 {
+					t.Fatalf("%s: plain Go, threads=3 differs at %d", name, i)
+				}
+				if saved {
+					useVNNI = true
+					for _, th := range []int{1, 2, 3} {
+						if got := run(th); sameBits(got, ref) >= 0 {
+							i := sameBits(got, ref)
+							t.Fatalf("%s: VNNI threads=%d element %d = %v, plain Go %v", name, th, i, got[i], ref[i])
+						}
+					}
+				}
+				useVNNI = saved
+				xr := make([]float32, m*k)
+				for i := range m {
+					copy(xr[i*k:], a[i*lda:i*lda+k])
+				}
+				RoundQ8K(xr)
+				g := float64(k/qkK + 4)
+				gam := g * 0x1p-24 / (1 - g*0x1p-24)
+				for j := range n {
+					v, dp, mp := kExact(f, w[j*f.RowBytes(k):], k)
+					for i := range m {
+						var sum, mag float64
+						for p := range k {
+							x := float64(xr[i*k+p])
+							sum += x * v[p]
+							mag += math.Abs(x*dp[p]) + math.Abs(x*mp[p])
+						}
+						if beta != 0 {
+							bc := float64(beta) * float64(c0[i*ldc+j])
+							sum += bc
+							mag += math.Abs(bc)
+						}
+						got := float64(ref[i*ldc+j])
+						if d := math.Abs(got - sum); !(d <= gam*mag+1e-30) {
+							t.Fatalf("%s: C[%d,%d] = %v, want %v (|diff| %.3g > %.3g)", name, i, j, got, sum, d, gam*mag)
+						}
+					}
+				}
+				for i := range m { // the padding of C is untouched
+					for j := n; j < ldc && i*ldc+j < len(c0); j++ {
+						if math.Float32bits(ref[i*ldc+j]) != math.Float32bits(c0[i*ldc+j]) {
+							t.Fatalf("%s: C[%d,%d] (padding) written", name, i, j)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkKQuantPrefill times GemmLowT with m = 512 rows of activations on
+// k-quant weights (path "int8": kgemm.go; "old": the activations rounded
+// to Q8_K and tiles of W widened for the float32 GEMM, the m > 3 path
+// before it), reporting GOP/s (2·m·n·k per product).
+func BenchmarkKQuantPrefill(b *testing.B) {
+	const m = 512
+	type shape struct {
+		f    Format
+		n, k int
+	}
+	var shapes []shape
+	for _, f := range []Format{Q4_K, Q6_K} {
+		for _, s := range [][2]int{{2048, 2048}, {8192, 2048}, {2048, 8192}} {
+			shapes = append(shapes, shape{f, s[0], s[1]})
+		}
+	}
+	shapes = append(shapes, shape{Q6_K, 128256, 2048})
+	for _, s := range shapes {
+		rng := rand.New(rand.NewPCG(1, 2))
+		a := randSlice[float32](rng, m*s.k)
+		w := randKRows(rng, s.f, s.n, s.k)
+		c := make([]float32, m*s.n)
+		for _, path := range []string{"int8", "old"} {
+			for _, th := range []int{1, 2} {
+				b.Run(fmt.Sprintf("%v/%dx%d/%s/t%d", s.f, s.n, s.k, path, th), func(b *testing.B) {
+					for range b.N {
+						if path == "int8" {
+							GemmLowT(s.f, th, m, s.n, s.k, a, s.k, w, 0, c, s.n)
+							continue
+						}
+						q := slices.Clone(a)
+						RoundQ8K(q)
+						gemmLowTiles(s.f, th, m, s.n, s.k, q, s.k, w, s.f.RowBytes(s.k), 0, c, s.n)
+					}
+					b.ReportMetric(2*float64(m)*float64(s.n)*float64(s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOP/s")
+				})
+			}
+		}
+	}
+}
