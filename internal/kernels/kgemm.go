@@ -45,14 +45,14 @@ import (
 // scales as int32, then int16 pairs for VPDPWSSD (Q4_K, Q5_K: the mins of
 // sub-blocks 2t and 2t+1; Q6_K: −32 times the scales of groups 2t and
 // 2t+1), then d (and dmin) as float32. Activations go in blocks of
-// kActRows = 4 rows (packActsK): per super-block the four rows' q of each
-// 4-value step side by side (16 bytes, broadcast one row at a time by
-// VPDPBUSD), the rows' d_a, then their sums S32 (or S16) as int16. A
+// kActRows = 4 rows (packActsK): per super-block the four rows' 256 q one
+// after another (each 4-value step broadcast by VPDPBUSD), the rows' d_a,
+// then their sums S32 (or S16) as int16. A
 // kernel call multiplies one activation block with one tile: 4·16 results.
 
 const (
 	kTile    = 16 // weight rows per repacked tile (the kernels' lanes)
-	kActRows = 4  // activation rows per kernel call
+	kActRows = 8  // activation rows per kernel call
 	// kPanelBytes bounds the repacked tiles a worker holds at once (they
 	// are read once per block of activation rows, from L2).
 	kPanelBytes = 384 << 10
@@ -70,51 +70,50 @@ func kTileBlockBytes(f Format) int {
 // rows.
 func kActBlockBytes(f Format) int {
 	if f == Q6_K {
-		return 1024 + 16 + kActRows*32
+		return 256*kActRows + 4*kActRows + kActRows*32
 	}
-	return 1024 + 16 + kActRows*16
+	return 256*kActRows + 4*kActRows + kActRows*16
 }
 
 // packActsK quantises the m rows of a (row stride lda, k values each) to
-// Q8_K and lays them out in blocks of kActRows rows (the missing rows of a
-// last block are zeros).
-func packActsK(f Format, threads, m, k int, a []float32, lda int) []byte {
+// Q8_K (quantQ8KAVX512) and lays them out in blocks of kActRows rows (the
+// missing rows of a last block are zeros) in buf, which it returns grown
+// as needed.
+func packActsK(f Format, threads, m, k int, a []float32, lda int, buf []byte) []byte {
 	nb := k / qkK
 	ab := kActBlockBytes(f)
 	mb := ceilDiv(m, kActRows)
-	buf := make([]byte, mb*nb*ab)
-	items := min(threads, mb)
+	if cap(buf) < mb*nb*ab {
+		buf = make([]byte, mb*nb*ab)
+	}
+	buf = buf[:mb*nb*ab]
+	if m%kActRows != 0 {
+		clear(buf[(mb-1)*nb*ab:])
+	}
+	items := min(threads, ceilDiv(m, 16))
 	if int64(m)*int64(k) < 1<<16 {
 		items = 1
 	}
 	parallelItems(items, items, func(t int) {
-		var q [qkK]int8
+		sad := make([]uint64, 32*nb)
+		const sOff = 260 * kActRows // the sums, after the q and d
 		for i := t * m / items; i < (t+1)*m/items; i++ {
 			ib, r := i/kActRows, i%kActRows
-			x := a[i*lda : i*lda+k]
+			o := buf[ib*nb*ab:]
+			quantQ8KAVX512(&o[256*r], &o[256*kActRows+4*r], ab, &a[i*lda], nb, &sad[0])
 			for b := range nb {
-				o := buf[(ib*nb+b)*ab:]
-				d := QuantizeQ8K(q[:], x[b*qkK:])
-				for p := range qkK / 4 {
-					for e := range 4 {
-						o[16*p+4*r+e] = byte(q[4*p+e])
-					}
-				}
-				binary.LittleEndian.PutUint32(o[1024+4*r:], math.Float32bits(d))
-				var s16 [16]int32
-				for g := range 16 {
-					for _, v := range q[16*g : 16*g+16] {
-						s16[g] += int32(v)
-					}
-				}
+				sb := sad[32*b : 32*b+32]
+				ob := o[b*ab:]
 				if f == Q6_K {
 					for g := range 16 {
-						binary.LittleEndian.PutUint16(o[1040+32*r+2*g:], uint16(int16(s16[g])))
+						s := int16(sb[2*g] + sb[2*g+1] - 2048)
+						binary.LittleEndian.PutUint16(ob[sOff+32*r+2*g:], uint16(s))
 					}
-				} else {
-					for s := range 8 {
-						binary.LittleEndian.PutUint16(o[1040+16*r+2*s:], uint16(int16(s16[2*s]+s16[2*s+1])))
-					}
+					continue
+				}
+				for s := range 8 {
+					v := int16(sb[4*s] + sb[4*s+1] + sb[4*s+2] + sb[4*s+3] - 4096)
+					binary.LittleEndian.PutUint16(ob[sOff+16*r+2*s:], uint16(v))
 				}
 			}
 		}
@@ -132,30 +131,12 @@ func repackKTile(f Format, dst []byte, w []byte, rb, rows, nb int) {
 	if rows < kTile {
 		clear(dst)
 	}
-	var v [qkK]uint8
 	for r := range rows {
 		row := w[r*rb:]
 		for b := range nb {
 			blk := row[b*bb : (b+1)*bb]
 			o := dst[b*tb : (b+1)*tb]
-			if f == Q4_K {
-				// The levels straight from the nibbles: step p of chunk
-				// g (values 64g+4p…) is the low nibbles of 4 bytes, step
-				// 8+p the high ones.
-				q := blk[16:144]
-				for g := range 4 {
-					for p := range 8 {
-						u := binary.LittleEndian.Uint32(q[32*g+4*p:])
-						binary.LittleEndian.PutUint32(o[64*(16*g+p)+4*r:], u&0x0f0f0f0f)
-						binary.LittleEndian.PutUint32(o[64*(16*g+8+p)+4*r:], u>>4&0x0f0f0f0f)
-					}
-				}
-			} else {
-				kLevels(f, blk, &v)
-				for p := range qkK / 4 {
-					copy(o[64*p+4*r:64*p+4*r+4], v[4*p:4*p+4])
-				}
-			}
+			repackKLevels(f, (*[4096]byte)(o), blk, r)
 			if f == Q6_K {
 				for g := range 16 {
 					sc := int32(int8(blk[192+g]))
@@ -179,7 +160,49 @@ func repackKTile(f Format, dst []byte, w []byte, rb, rows, nb int) {
 	}
 }
 
-var kPanelScratch sync.Pool // *[]byte
+// repackKLevels writes the levels of one super-block blk of f (kLevels'
+// values) into lane r of the 64 steps of o: values 4p…4p+3 at
+// o[64p+4r:], unpacked four at a time from the packed bytes.
+func repackKLevels(f Format, o *[4096]byte, blk []byte, r int) {
+	const lo4, b0, b01 = 0x0f0f0f0f, 0x01010101, 0x03030303
+	put := func(p int, v uint32) { binary.LittleEndian.PutUint32(o[64*p+4*r:], v) }
+	switch f {
+	case Q4_K: // chunk g, step t: low nibbles of q[32g+4t:], then 8 steps on the high ones
+		q := blk[16:144]
+		for g := range 4 {
+			for t := range 8 {
+				u := binary.LittleEndian.Uint32(q[32*g+4*t:])
+				put(16*g+t, u&lo4)
+				put(16*g+8+t, u>>4&lo4)
+			}
+		}
+	case Q5_K:
+		qh, q := blk[16:48], blk[48:176]
+		for t := range 8 {
+			h := binary.LittleEndian.Uint32(qh[4*t:])
+			for g := range 4 {
+				u := binary.LittleEndian.Uint32(q[32*g+4*t:])
+				put(16*g+t, u&lo4|(h>>(2*g)&b0)<<4)
+				put(16*g+8+t, u>>4&lo4|(h>>(2*g+1)&b0)<<4)
+			}
+		}
+	case Q6_K:
+		for n := range 2 {
+			ql, qh := blk[64*n:64*n+64], blk[128+32*n:128+32*n+32]
+			for t := range 8 {
+				l0 := binary.LittleEndian.Uint32(ql[4*t:])
+				l1 := binary.LittleEndian.Uint32(ql[32+4*t:])
+				h := binary.LittleEndian.Uint32(qh[4*t:])
+				put(32*n+t, l0&lo4|(h&b01)<<4)
+				put(32*n+8+t, l1&lo4|(h>>2&b01)<<4)
+				put(32*n+16+t, l0>>4&lo4|(h>>4&b01)<<4)
+				put(32*n+24+t, l1>>4&lo4|(h>>6&b01)<<4)
+			}
+		}
+	}
+}
+
+var kPanelScratch, kActScratch sync.Pool // *[]byte
 
 // gemmK is GemmLowT's m > 3 path for the k-quants (order: top of file).
 // With AVX-512 VNNI the work is split into panels of whole tiles of W
@@ -191,7 +214,13 @@ func gemmK(f Format, threads, m, n, k int, a []float32, lda int, w []byte, rb in
 		return
 	}
 	nb := k / qkK
-	acts := packActsK(f, threads, m, k, a, lda)
+	ap, _ := kActScratch.Get().(*[]byte)
+	if ap == nil {
+		ap = new([]byte)
+	}
+	defer kActScratch.Put(ap)
+	*ap = packActsK(f, threads, m, k, a, lda, *ap)
+	acts := *ap
 	ab := nb * kActBlockBytes(f)
 	mb := ceilDiv(m, kActRows)
 	tb := nb * kTileBlockBytes(f)
@@ -218,13 +247,13 @@ func gemmK(f Format, threads, m, n, k int, a []float32, lda int, w []byte, rb in
 		}
 		var out [kActRows * kTile]float32
 		for ib := mp * mb / mparts; ib < (mp+1)*mb/mparts; ib++ {
-			ap := &acts[ib*ab]
+			aib := &acts[ib*ab]
 			for t := t0; t < t1; t++ {
 				wp := &buf[(t-t0)*tb]
 				if f == Q6_K {
-					gemmQ6KVNNI(&out[0], ap, wp, nb)
+					gemmQ6KVNNI(&out[0], aib, wp, nb)
 				} else {
-					gemmQ4KVNNI(&out[0], ap, wp, nb)
+					gemmQ4KVNNI(&out[0], aib, wp, nb)
 				}
 				for r := range min(kActRows, m-ib*kActRows) {
 					i := ib*kActRows + r
