@@ -15,8 +15,9 @@ import (
 // Order of operations (gemmKGo, and the AVX-512 VNNI kernels gemmQ4KVNNI
 // and gemmQ6KVNNI, which compute the same float32 values bit for bit). It
 // differs from the decode kernels' (dotKGo) in how the integer sums of a
-// super-block are grouped, not in what they are; for each element C[i, j],
-// from A = M = +0 and for each super-block b in order, with q the
+// super-block are grouped and in the float accumulators (one per element
+// here, sixteen lanes there), not in the integers; for each element
+// C[i, j], from A = M = +0 and for each super-block b in order, with q the
 // activations' Q8_K values, d_a their scale, S32[s] and S16[g] their sums
 // over the 32-value sub-block s and the 16-value group g, and the weight
 // row's levels v (Q4_K 0…15, Q5_K 0…31, Q6_K 0…63), scales and mins:
@@ -26,29 +27,28 @@ import (
 //	            A  = fma(float32(d·d_a), float32(I), A)
 //	            M  = fma(float32(dmin·d_a), float32(Mn), M)
 //	            result A − M
-//	Q6_K:       I  = Σ_g sc[g]·Σ_{p in g} v[p]·q[p] + Σ_g (−32·sc[g])·S16[g]
+//	Q6_K:       I  = Σ_g sc[g]·(Σ_{p in g} v[p]·q[p] − 32·S16[g])
 //	            A  = fma(float32(d·d_a), float32(I), A)
 //	            result A
 //
 // d·d_a and dmin·d_a rounded to float32, float32(I) and float32(Mn) to
-// nearest even (VCVTDQ2PS); then beta·C[i, j] is added with one fma as
-// dotK does. |I|, |Mn| < 2³¹ always (Q6_K: 16·63·127·128·16 < 2²⁹). The
-// result is within γ(k/256+2)·(Σ_p |q·d_a·w_p| summed by parts, d and dmin
-// parts apart) of the exact product of the Q8_K activations with the
-// exact weights, as for m ≤ 3.
+// nearest even (as VCVTDQ2PS does); then beta·C[i, j] is added with one
+// fma as dotK does. |I|, |Mn| < 2³¹ always (Q6_K: |I| ≤ 256·63·127·128
+// < 2²⁹). So the result is within γ(k/256+3)·(Σ_p |d_a·q_p|·(|d·sc·v_p| +
+// |dmin·m|) + |beta·C[i, j]|) of the exact product of the Q8_K activations
+// with the exact weights, u = 2⁻²⁴ and γ(n) = n·u/(1−n·u).
 //
 // The VNNI kernels work on a tile of kTile = 16 weight rows, one row per
-// 32-bit lane, repacked per call (repackKTile) so that for each 4-value
-// step of a super-block the 16 rows' four levels fill one 64-byte
-// register: per super-block 64 such steps (4096 bytes), then per sub-block
-// (Q4_K, Q5_K: 8 of 32 values) or group (Q6_K: 16 of 16) the 16 rows'
-// scales as int32, then int16 pairs for VPDPWSSD (Q4_K, Q5_K: the mins of
-// sub-blocks 2t and 2t+1; Q6_K: −32 times the scales of groups 2t and
-// 2t+1), then d (and dmin) as float32. Activations go in blocks of
-// kActRows = 4 rows (packActsK): per super-block the four rows' 256 q one
-// after another (each 4-value step broadcast by VPDPBUSD), the rows' d_a,
-// then their sums S32 (or S16) as int16. A
-// kernel call multiplies one activation block with one tile: 4·16 results.
+// 32-bit lane, repacked per call (repackKTile) so that each 4-value step
+// of a super-block is one 64-byte register of the 16 rows' four levels.
+// A tile's super-block holds the 64 steps (4096 bytes), then 16 vectors
+// of the 16 rows' int32 (Q4_K, Q5_K: the 8 sub-blocks' scales, then their
+// mins; Q6_K: the 16 groups' scales), then the rows' d (and dmin) as
+// float32. Activations go in blocks of kActRows = 8 rows (packActsK): per
+// super-block the 8 rows' 256 q one after another (each 4-value step
+// broadcast by VPDPBUSD), the rows' d_a, then per row its 8 S32[s]
+// (Q4_K, Q5_K) or its 16 −32·S16[g] (Q6_K) as int32. A kernel call
+// multiplies one activation block with one tile: 8·16 results.
 
 const (
 	kTile    = 16 // weight rows per repacked tile (the kernels' lanes)
@@ -61,18 +61,18 @@ const (
 // kTileBlockBytes is the size of one super-block of a repacked tile.
 func kTileBlockBytes(f Format) int {
 	if f == Q6_K {
-		return 4096 + 16*64 + 8*64 + 64
+		return 4096 + 16*64 + 64
 	}
-	return 4096 + 8*64 + 4*64 + 2*64
+	return 4096 + 16*64 + 2*64
 }
 
 // kActBlockBytes is the size of one super-block of a block of activation
 // rows.
 func kActBlockBytes(f Format) int {
 	if f == Q6_K {
-		return 256*kActRows + 4*kActRows + kActRows*32
+		return 256*kActRows + 4*kActRows + kActRows*64
 	}
-	return 256*kActRows + 4*kActRows + kActRows*16
+	return 256*kActRows + 4*kActRows + kActRows*32
 }
 
 // packActsK quantises the m rows of a (row stride lda, k values each) to
@@ -106,14 +106,14 @@ func packActsK(f Format, threads, m, k int, a []float32, lda int, buf []byte) []
 				ob := o[b*ab:]
 				if f == Q6_K {
 					for g := range 16 {
-						s := int16(sb[2*g] + sb[2*g+1] - 2048)
-						binary.LittleEndian.PutUint16(ob[sOff+32*r+2*g:], uint16(s))
+						s := -32 * int32(int64(sb[2*g]+sb[2*g+1])-2048)
+						binary.LittleEndian.PutUint32(ob[sOff+64*r+4*g:], uint32(s))
 					}
 					continue
 				}
 				for s := range 8 {
-					v := int16(sb[4*s] + sb[4*s+1] + sb[4*s+2] + sb[4*s+3] - 4096)
-					binary.LittleEndian.PutUint16(ob[sOff+16*r+2*s:], uint16(v))
+					v := int32(int64(sb[4*s]+sb[4*s+1]+sb[4*s+2]+sb[4*s+3]) - 4096)
+					binary.LittleEndian.PutUint32(ob[sOff+32*r+4*s:], uint32(v))
 				}
 			}
 		}
@@ -131,6 +131,40 @@ func repackKTile(f Format, dst []byte, w []byte, rb, rows, nb int) {
 	if rows < kTile {
 		clear(dst)
 	}
+	if rows == kTile && useVNNI { // with AVX-512, 16 rows at a time
+		kind := 0
+		if f == Q5_K {
+			kind = 1
+		} else if f == Q6_K {
+			kind = 2
+		}
+		var rec [kTile * 16]byte
+		var dh [2 * kTile]uint16
+		for b := range nb {
+			for g := range 4 {
+				repackChunkAVX512(kind, &dst[b*tb+1024*g], &w[b*bb], rb, g)
+			}
+			for r := range kTile {
+				blk := w[r*rb+b*bb : r*rb+(b+1)*bb]
+				if f == Q6_K {
+					copy(rec[16*r:16*r+16], blk[192:208])
+					dh[r] = binary.LittleEndian.Uint16(blk[208:])
+					continue
+				}
+				sc, mn := scalesMinsK4(blk[4:16])
+				binary.LittleEndian.PutUint64(rec[16*r:], sc)
+				binary.LittleEndian.PutUint64(rec[16*r+8:], mn)
+				dh[r] = binary.LittleEndian.Uint16(blk)
+				dh[kTile+r] = binary.LittleEndian.Uint16(blk[2:])
+			}
+			if f == Q6_K {
+				repackScalesAVX512(1, &dst[b*tb+4096], &rec[0], &dh[0], 1)
+			} else {
+				repackScalesAVX512(0, &dst[b*tb+4096], &rec[0], &dh[0], 2)
+			}
+		}
+		return
+	}
 	for r := range rows {
 		row := w[r*rb:]
 		for b := range nb {
@@ -141,23 +175,35 @@ func repackKTile(f Format, dst []byte, w []byte, rb, rows, nb int) {
 				for g := range 16 {
 					sc := int32(int8(blk[192+g]))
 					binary.LittleEndian.PutUint32(o[4096+64*g+4*r:], uint32(sc))
-					binary.LittleEndian.PutUint16(o[4096+1024+64*(g/2)+4*r+2*(g%2):], uint16(int16(-32*sc)))
 				}
 				d := Float32FromF16(binary.LittleEndian.Uint16(blk[208:]))
-				binary.LittleEndian.PutUint32(o[4096+1024+512+4*r:], math.Float32bits(d))
+				binary.LittleEndian.PutUint32(o[4096+1024+4*r:], math.Float32bits(d))
 				continue
 			}
 			for s := range 8 {
 				sc, mn := scaleMinK4(s, blk[4:16])
 				binary.LittleEndian.PutUint32(o[4096+64*s+4*r:], uint32(sc))
-				binary.LittleEndian.PutUint16(o[4096+512+64*(s/2)+4*r+2*(s%2):], uint16(mn))
+				binary.LittleEndian.PutUint32(o[4096+512+64*s+4*r:], uint32(mn))
 			}
 			d := Float32FromF16(binary.LittleEndian.Uint16(blk))
 			dmin := Float32FromF16(binary.LittleEndian.Uint16(blk[2:]))
-			binary.LittleEndian.PutUint32(o[4096+768+4*r:], math.Float32bits(d))
-			binary.LittleEndian.PutUint32(o[4096+832+4*r:], math.Float32bits(dmin))
+			binary.LittleEndian.PutUint32(o[4096+1024+4*r:], math.Float32bits(d))
+			binary.LittleEndian.PutUint32(o[4096+1088+4*r:], math.Float32bits(dmin))
 		}
 	}
+}
+
+// scalesMinsK4 unpacks Q4_K's (and Q5_K's) 12 bytes of 6-bit scales and
+// mins, sc[j] in byte j of sc and m[j] in byte j of mn (get_scale_min_k4
+// on 32-bit words, as ggml's x86 kernels do).
+func scalesMinsK4(q []byte) (sc, mn uint64) {
+	const m6, m4, m2 = 0x3f3f3f3f, 0x0f0f0f0f, 0x03030303
+	a := binary.LittleEndian.Uint32(q)
+	b := binary.LittleEndian.Uint32(q[4:])
+	c := binary.LittleEndian.Uint32(q[8:])
+	sc = uint64(a&m6) | uint64(c&m4|(a>>6&m2)<<4)<<32
+	mn = uint64(b&m6) | uint64(c>>4&m4|(b>>6&m2)<<4)<<32
+	return sc, mn
 }
 
 // repackKLevels writes the levels of one super-block blk of f (kLevels'

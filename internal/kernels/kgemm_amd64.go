@@ -13,3 +13,9 @@ func gemmQ6KVNNI(out *float32, a *byte, w *byte, nb int)
 
 //go:noescape
 func quantQ8KAVX512(q *byte, d *byte, stride int, x *float32, nb int, sad *uint64)
+
+//go:noescape
+func repackChunkAVX512(kind int, dst *byte, src *byte, rb int, chunk int)
+
+//go:noescape
+func repackScalesAVX512(signed int, dst *byte, rec *byte, dh *uint16, nd int)

@@ -132,10 +132,10 @@ q4sub:
 	JNZ  q4sub
 	// DX: the tile's scales, SI: the rows' d_a.
 	LEAQ 2048(R11), SI
-	VMOVUPS 768(DX), Z27
+	VMOVUPS 1024(DX), Z27
 	FMA8(Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
-	ADDQ $896, DX
-	ADDQ $2208, R11
+	ADDQ $1152, DX
+	ADDQ $2336, R11
 	MOVQ R11, SI
 	DECQ CX
 	JNZ  q4blk
@@ -148,14 +148,18 @@ q4min:
 	ZERO8(Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
 	ADDQ $2048, SI
 	ADDQ $4096, DX
-	PAIRS(512, 32, 16, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
-	PAIRS(576, 36, 16, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
-	PAIRS(640, 40, 16, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
-	PAIRS(704, 44, 16, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
-	VMOVUPS 832(DX), Z27
+	PAIRS(512, 32, 32, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
+	PAIRS(576, 36, 32, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
+	PAIRS(640, 40, 32, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
+	PAIRS(704, 44, 32, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
+	PAIRS(768, 48, 32, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
+	PAIRS(832, 52, 32, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
+	PAIRS(896, 56, 32, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
+	PAIRS(960, 60, 32, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
+	VMOVUPS 1088(DX), Z27
 	FMA8(Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15)
-	ADDQ $160, SI
-	ADDQ $896, DX
+	ADDQ $288, SI
+	ADDQ $1152, DX
 	DECQ CX
 	JNZ  q4min
 	VSUBPS Z8, Z0, Z0
@@ -178,21 +182,21 @@ TEXT ·gemmQ6KVNNI(SB), NOSPLIT, $0-32
 	MOVQ nb+24(FP), CX
 	ZERO8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
 q6blk:
-	// I starts from Σ_g (−32·sc[g])·S16[g].
 	ZERO8(Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15)
 	MOVQ SI, R11
-	PAIRS(5120, 2080, 32, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15)
-	PAIRS(5184, 2084, 32, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15)
-	PAIRS(5248, 2088, 32, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15)
-	PAIRS(5312, 2092, 32, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15)
-	PAIRS(5376, 2096, 32, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15)
-	PAIRS(5440, 2100, 32, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15)
-	PAIRS(5504, 2104, 32, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15)
-	PAIRS(5568, 2108, 32, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15)
+	LEAQ 2080(SI), R12
 	LEAQ 4096(DX), R10
 	MOVQ $16, BX
 q6grp:
-	ZERO8(Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
+	// Each group's sums start from −32·S16[g].
+	VPBROADCASTD (R12), Z16
+	VPBROADCASTD 64(R12), Z17
+	VPBROADCASTD 128(R12), Z18
+	VPBROADCASTD 192(R12), Z19
+	VPBROADCASTD 256(R12), Z20
+	VPBROADCASTD 320(R12), Z21
+	VPBROADCASTD 384(R12), Z22
+	VPBROADCASTD 448(R12), Z23
 	STEP(0, 0)
 	STEP(64, 4)
 	STEP(128, 8)
@@ -200,15 +204,16 @@ q6grp:
 	SCALE
 	ADDQ $256, DX
 	ADDQ $16, SI
+	ADDQ $4, R12
 	ADDQ $64, R10
 	DECQ BX
 	JNZ  q6grp
 	// DX: the tile's scales, SI: the rows' d_a.
 	LEAQ 2048(R11), SI
-	VMOVUPS 1536(DX), Z27
+	VMOVUPS 1024(DX), Z27
 	FMA8(Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
-	ADDQ $1600, DX
-	ADDQ $2336, R11
+	ADDQ $1088, DX
+	ADDQ $2592, R11
 	MOVQ R11, SI
 	DECQ CX
 	JNZ  q6blk
@@ -353,5 +358,214 @@ qksums:
 	ADDQ $256, R10
 	DECQ CX
 	JNZ  qkblk
+	VZEROUPPER
+	RET
+
+// Repacking: chunk g (values 64g…64g+63) of one super-block of 16 rows of
+// W (row r at AX = src + r·rb) into the 16 steps 16g…16g+15 of a tile:
+// each row's 64 levels are unpacked into one Z register in value order
+// (Z0–Z15, dword s = step 16g+s), then the 16×16 dwords are transposed so
+// that step s holds the 16 rows' dwords s (Z16–Z31, then Z0–Z15), and
+// stored at 64s(DI).
+
+// Q4ROW: low nibbles of the 32 bytes at BX(AX), then the high ones.
+#define Q4ROW(z) \
+	VMOVDQU32 (AX)(BX*1), Y16; \
+	VPSRLW $4, Y16, Y17; \
+	VINSERTI64X4 $1, Y17, Z16, Z16; \
+	VPANDD Z31, Z16, z; \
+	ADDQ R9, AX
+
+// Q5ROW: Q4ROW's nibbles with bit 2g (X30 = 2g) of qh as the fifth bit of
+// the low ones, bit 2g+1 of the high ones.
+#define Q5ROW(z) \
+	VMOVDQU32 (AX)(BX*1), Y16; \
+	VPSRLW $4, Y16, Y17; \
+	VINSERTI64X4 $1, Y17, Z16, Z16; \
+	VPANDD Z31, Z16, Z16; \
+	VMOVDQU32 16(AX), Y18; \
+	VPSRLW X30, Y18, Y18; \
+	VPSRLW $1, Y18, Y19; \
+	VINSERTI64X4 $1, Y19, Z18, Z18; \
+	VPANDD Z29, Z18, Z18; \
+	VPSLLW $4, Z18, Z18; \
+	VPORD Z18, Z16, z; \
+	ADDQ R9, AX
+
+// Q6ROW: half n's 64 ql bytes at BX(AX) and 32 qh bytes at R10(AX); X30
+// = 0 for the half's first 64 values, 4 for the next.
+#define Q6ROW(z) \
+	VMOVDQU64 (AX)(BX*1), Z16; \
+	VPSRLW X30, Z16, Z16; \
+	VPANDD Z31, Z16, Z16; \
+	VMOVDQU32 (AX)(R10*1), Y17; \
+	VPSRLW $2, Y17, Y18; \
+	VINSERTI64X4 $1, Y18, Z17, Z17; \
+	VPSRLW X30, Z17, Z17; \
+	VPANDD Z28, Z17, Z17; \
+	VPSLLW $4, Z17, Z17; \
+	VPORD Z17, Z16, z; \
+	ADDQ R9, AX
+
+#define ROWS16(M) \
+	M(Z0); M(Z1); M(Z2); M(Z3); M(Z4); M(Z5); M(Z6); M(Z7); \
+	M(Z8); M(Z9); M(Z10); M(Z11); M(Z12); M(Z13); M(Z14); M(Z15)
+
+// T1: rows a, b (dwords) interleaved into lo, hi.
+#define T1(a, b, lo, hi) \
+	VPUNPCKLDQ b, a, lo; \
+	VPUNPCKHDQ b, a, hi
+
+// T2: qwords of a, b interleaved into lo, hi.
+#define T2(a, b, lo, hi) \
+	VPUNPCKLQDQ b, a, lo; \
+	VPUNPCKHQDQ b, a, hi
+
+// T3: the 128-bit lanes of g0–g3 (rows 0–3, 4–7, 8–11, 12–15 of steps
+// 4L+j in lane L) to the steps j, 4+j, 8+j, 12+j at off(DI).
+#define T3(g0, g1, g2, g3, off) \
+	VSHUFI32X4 $0x44, g1, g0, Z16; \
+	VSHUFI32X4 $0xee, g1, g0, Z17; \
+	VSHUFI32X4 $0x44, g3, g2, Z18; \
+	VSHUFI32X4 $0xee, g3, g2, Z19; \
+	VSHUFI32X4 $0x88, Z18, Z16, Z20; \
+	VSHUFI32X4 $0xdd, Z18, Z16, Z21; \
+	VSHUFI32X4 $0x88, Z19, Z17, Z22; \
+	VSHUFI32X4 $0xdd, Z19, Z17, Z23; \
+	VMOVDQU64 Z20, off(DI); \
+	VMOVDQU64 Z21, off+256(DI); \
+	VMOVDQU64 Z22, off+512(DI); \
+	VMOVDQU64 Z23, off+768(DI)
+
+// TRANSPOSE16: Z0–Z15 (dwords s of rows 0–15) to 64s(DI), lanes rows.
+#define TRANSPOSE16 \
+	T1(Z0, Z1, Z16, Z17); \
+	T1(Z2, Z3, Z18, Z19); \
+	T1(Z4, Z5, Z20, Z21); \
+	T1(Z6, Z7, Z22, Z23); \
+	T1(Z8, Z9, Z24, Z25); \
+	T1(Z10, Z11, Z26, Z27); \
+	T1(Z12, Z13, Z28, Z29); \
+	T1(Z14, Z15, Z30, Z31); \
+	T2(Z16, Z18, Z0, Z1); \
+	T2(Z17, Z19, Z2, Z3); \
+	T2(Z20, Z22, Z4, Z5); \
+	T2(Z21, Z23, Z6, Z7); \
+	T2(Z24, Z26, Z8, Z9); \
+	T2(Z25, Z27, Z10, Z11); \
+	T2(Z28, Z30, Z12, Z13); \
+	T2(Z29, Z31, Z14, Z15); \
+	T3(Z0, Z4, Z8, Z12, 0); \
+	T3(Z1, Z5, Z9, Z13, 64); \
+	T3(Z2, Z6, Z10, Z14, 128); \
+	T3(Z3, Z7, Z11, Z15, 192)
+
+// func repackChunkAVX512(kind int, dst *byte, src *byte, rb int, chunk int)
+//
+// kind 0: Q4_K, 1: Q5_K, 2: Q6_K; dst: the tile super-block's step 16g.
+TEXT ·repackChunkAVX512(SB), NOSPLIT, $0-40
+	MOVQ kind+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ src+16(FP), AX
+	MOVQ rb+24(FP), R9
+	MOVQ chunk+32(FP), DX
+	MOVL $0x0f0f0f0f, BX
+	VPBROADCASTD BX, Z31
+	CMPQ CX, $1
+	JEQ  rpq5
+	JGT  rpq6
+	MOVQ DX, BX
+	SHLQ $5, BX
+	ADDQ $16, BX
+	ROWS16(Q4ROW)
+	JMP  rptrans
+rpq5:
+	MOVL $0x01010101, BX
+	VPBROADCASTD BX, Z29
+	MOVQ DX, BX
+	SHLQ $1, BX
+	VMOVQ BX, X30
+	MOVQ DX, BX
+	SHLQ $5, BX
+	ADDQ $48, BX
+	ROWS16(Q5ROW)
+	JMP  rptrans
+rpq6:
+	MOVL $0x03030303, BX
+	VPBROADCASTD BX, Z28
+	MOVQ DX, BX
+	ANDQ $1, BX
+	SHLQ $2, BX
+	VMOVQ BX, X30
+	SHRQ $1, DX
+	MOVQ DX, R10
+	SHLQ $5, R10
+	ADDQ $128, R10
+	MOVQ DX, BX
+	SHLQ $6, BX
+	ROWS16(Q6ROW)
+rptrans:
+	TRANSPOSE16
+	VZEROUPPER
+	RET
+
+// func repackScalesAVX512(signed int, dst *byte, rec *byte, dh *uint16, nd int)
+//
+// The 16 rows' scale records (16 bytes each at rec, sign-extended when
+// signed is 1, zero-extended otherwise) transposed to 16 vectors of
+// dwords at dst, lane r = row r; then nd vectors of 16 f16 values at dh
+// (16 each) widened to float32 after them.
+TEXT ·repackScalesAVX512(SB), NOSPLIT, $0-40
+	MOVQ signed+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ rec+16(FP), SI
+	MOVQ dh+24(FP), DX
+	MOVQ nd+32(FP), BX
+	TESTQ CX, CX
+	JNZ  rssigned
+	VPMOVZXBD (SI), Z0
+	VPMOVZXBD 16(SI), Z1
+	VPMOVZXBD 32(SI), Z2
+	VPMOVZXBD 48(SI), Z3
+	VPMOVZXBD 64(SI), Z4
+	VPMOVZXBD 80(SI), Z5
+	VPMOVZXBD 96(SI), Z6
+	VPMOVZXBD 112(SI), Z7
+	VPMOVZXBD 128(SI), Z8
+	VPMOVZXBD 144(SI), Z9
+	VPMOVZXBD 160(SI), Z10
+	VPMOVZXBD 176(SI), Z11
+	VPMOVZXBD 192(SI), Z12
+	VPMOVZXBD 208(SI), Z13
+	VPMOVZXBD 224(SI), Z14
+	VPMOVZXBD 240(SI), Z15
+	JMP  rstrans
+rssigned:
+	VPMOVSXBD (SI), Z0
+	VPMOVSXBD 16(SI), Z1
+	VPMOVSXBD 32(SI), Z2
+	VPMOVSXBD 48(SI), Z3
+	VPMOVSXBD 64(SI), Z4
+	VPMOVSXBD 80(SI), Z5
+	VPMOVSXBD 96(SI), Z6
+	VPMOVSXBD 112(SI), Z7
+	VPMOVSXBD 128(SI), Z8
+	VPMOVSXBD 144(SI), Z9
+	VPMOVSXBD 160(SI), Z10
+	VPMOVSXBD 176(SI), Z11
+	VPMOVSXBD 192(SI), Z12
+	VPMOVSXBD 208(SI), Z13
+	VPMOVSXBD 224(SI), Z14
+	VPMOVSXBD 240(SI), Z15
+rstrans:
+	TRANSPOSE16
+	ADDQ $1024, DI
+rsd:
+	VCVTPH2PS (DX), Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $32, DX
+	ADDQ $64, DI
+	DECQ BX
+	JNZ  rsd
 	VZEROUPPER
 	RET

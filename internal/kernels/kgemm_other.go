@@ -8,3 +8,7 @@ func gemmQ6KVNNI(out *float32, a *byte, w *byte, nb int) { panic("unreachable") 
 func quantQ8KAVX512(q *byte, d *byte, stride int, x *float32, nb int, sad *uint64) {
 	panic("unreachable")
 }
+
+func repackChunkAVX512(kind int, dst *byte, src *byte, rb int, chunk int) { panic("unreachable") }
+
+func repackScalesAVX512(signed int, dst *byte, rec *byte, dh *uint16, nd int) { panic("unreachable") }

@@ -11,8 +11,8 @@ import (
 // TestKGemm runs GemmLowT's m > 3 path on k-quant weights (kgemm.go): the
 // AVX-512 VNNI kernels bit-identical to gemmKGo, both independent of the
 // thread count (1, 2, 3: splits over tiles, panels and activation rows),
-// and within γ(k/256+4) of the exact product of the Q8_K-rounded
-// activations with the exact weights, summed by parts (as
+// and within γ(k/256+3) of the exact product of the Q8_K activations
+// with the exact weights, summed by parts (as
 // TestKQuantProducts bounds the m ≤ 3 path). m and n are not multiples of
 // the kernels' 4×16 tiles; n = 421 with k = 768 spans two panels.
 func TestKGemm(t *testing.T) {
@@ -61,19 +61,24 @@ func TestKGemm(t *testing.T) {
 					}
 				}
 				useVNNI = saved
-				xr := make([]float32, m*k)
+				xr := make([]float64, m*k) // the Q8_K activations d_a·q, exactly
+				var q [qkK]int8
 				for i := range m {
-					copy(xr[i*k:], a[i*lda:i*lda+k])
+					for b := 0; b < k; b += qkK {
+						d := QuantizeQ8K(q[:], a[i*lda+b:])
+						for p, v := range q {
+							xr[i*k+b+p] = float64(d) * float64(v)
+						}
+					}
 				}
-				RoundQ8K(xr)
-				g := float64(k/qkK + 4)
+				g := float64(k/qkK + 3)
 				gam := g * 0x1p-24 / (1 - g*0x1p-24)
 				for j := range n {
 					v, dp, mp := kExact(f, w[j*f.RowBytes(k):], k)
 					for i := range m {
 						var sum, mag float64
 						for p := range k {
-							x := float64(xr[i*k+p])
+							x := xr[i*k+p]
 							sum += x * v[p]
 							mag += math.Abs(x*dp[p]) + math.Abs(x*mp[p])
 						}
