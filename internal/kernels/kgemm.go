@@ -56,6 +56,9 @@ const (
 	// kPanelBytes bounds the repacked tiles a worker holds at once (they
 	// are read once per block of activation rows, from L2).
 	kPanelBytes = 384 << 10
+	// kChunk is the number of super-blocks of k per kernel call (an
+	// activation block's chunk: 8·kChunk·~290 bytes, in L1).
+	kChunk = 8
 )
 
 // kTileBlockBytes is the size of one super-block of a repacked tile.
@@ -291,26 +294,39 @@ func gemmK(f Format, threads, m, n, k int, a []float32, lda int, w []byte, rb in
 		for t := t0; t < t1; t++ {
 			repackKTile(f, buf[(t-t0)*tb:], w[t*kTile*rb:], rb, min(kTile, n-t*kTile), nb)
 		}
-		var out [kActRows * kTile]float32
+		accs := make([]float32, (t1-t0)*2*kActRows*kTile)
+		const accN = 2 * kActRows * kTile // a tile's accumulators: A, then M
 		for ib := mp * mb / mparts; ib < (mp+1)*mb/mparts; ib++ {
-			aib := &acts[ib*ab]
-			for t := t0; t < t1; t++ {
-				wp := &buf[(t-t0)*tb]
-				if f == Q6_K {
-					gemmQ6KVNNI(&out[0], aib, wp, nb)
-				} else {
-					gemmQ4KVNNI(&out[0], aib, wp, nb)
+			clear(accs)
+			// k in chunks of kChunk super-blocks: the block's chunk of
+			// activations stays in L1 for all the panel's tiles.
+			for b0 := 0; b0 < nb; b0 += kChunk {
+				nc := min(kChunk, nb-b0)
+				aib := &acts[ib*ab+b0*kActBlockBytes(f)]
+				for t := t0; t < t1; t++ {
+					acc := &accs[(t-t0)*accN]
+					wp := &buf[(t-t0)*tb+b0*kTileBlockBytes(f)]
+					if f == Q6_K {
+						gemmQ6KVNNI(acc, aib, wp, nc)
+					} else {
+						gemmQ4KVNNI(acc, aib, wp, nc)
+					}
 				}
+			}
+			for t := t0; t < t1; t++ {
+				acc := accs[(t-t0)*accN : (t-t0+1)*accN]
 				for r := range min(kActRows, m-ib*kActRows) {
 					i := ib*kActRows + r
 					cr := c[i*ldc+t*kTile : i*ldc+min(n, (t+1)*kTile)]
-					o := out[r*kTile : r*kTile+len(cr)]
-					if beta == 0 {
-						copy(cr, o)
-						continue
-					}
-					for l, v := range o {
-						cr[l] = fma32(beta, cr[l], v)
+					for l := range cr {
+						v := acc[r*kTile+l]
+						if f != Q6_K {
+							v -= acc[kActRows*kTile+r*kTile+l]
+						}
+						if beta != 0 {
+							v = fma32(beta, cr[l], v)
+						}
+						cr[l] = v
 					}
 				}
 			}

@@ -6,10 +6,10 @@ package kernels
 // useVNNI).
 
 //go:noescape
-func gemmQ4KVNNI(out *float32, a *byte, w *byte, nb int)
+func gemmQ4KVNNI(acc *float32, a *byte, w *byte, nb int)
 
 //go:noescape
-func gemmQ6KVNNI(out *float32, a *byte, w *byte, nb int)
+func gemmQ6KVNNI(acc *float32, a *byte, w *byte, nb int)
 
 //go:noescape
 func quantQ8KAVX512(q *byte, d *byte, stride int, x *float32, nb int, sad *uint64)

@@ -6,8 +6,9 @@
 // operations, which these follow bit for bit). AVX-512 with VNNI and BW.
 //
 // One call multiplies a block of 8 activation rows (SI) with a repacked
-// tile of 16 weight rows (DX), all nb super-blocks, and stores the 8×16
-// results (row r of the block in out[16r:16r+16], lane l = weight row l).
+// tile of 16 weight rows (DX) over nb super-blocks, continuing the
+// accumulators A (acc[16r:16r+16] for row r of the block, lane l = weight
+// row l) and, gemmQ4KVNNI, M (acc[128+16r:]).
 // Each 4-value step loads the 16 rows' levels once (Z24) and feeds eight
 // VPDPBUSD, one per activation row, with that row's 4 q broadcast: eight
 // independent chains, enough to keep the VNNI units busy.
@@ -102,13 +103,20 @@
 	VMOVUPS Z6, 384(DI); \
 	VMOVUPS Z7, 448(DI)
 
-// func gemmQ4KVNNI(out *float32, a *byte, w *byte, nb int)
+// func gemmQ4KVNNI(acc *float32, a *byte, w *byte, nb int)
 TEXT ·gemmQ4KVNNI(SB), NOSPLIT, $0-32
-	MOVQ out+0(FP), DI
+	MOVQ acc+0(FP), DI
 	MOVQ a+8(FP), SI
 	MOVQ w+16(FP), DX
 	MOVQ nb+24(FP), CX
-	ZERO8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
+	VMOVUPS (DI), Z0
+	VMOVUPS 64(DI), Z1
+	VMOVUPS 128(DI), Z2
+	VMOVUPS 192(DI), Z3
+	VMOVUPS 256(DI), Z4
+	VMOVUPS 320(DI), Z5
+	VMOVUPS 384(DI), Z6
+	VMOVUPS 448(DI), Z7
 q4blk:
 	ZERO8(Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15)
 	MOVQ SI, R11
@@ -143,7 +151,14 @@ q4sub:
 	MOVQ a+8(FP), SI
 	MOVQ w+16(FP), DX
 	MOVQ nb+24(FP), CX
-	ZERO8(Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15)
+	VMOVUPS 512(DI), Z8
+	VMOVUPS 576(DI), Z9
+	VMOVUPS 640(DI), Z10
+	VMOVUPS 704(DI), Z11
+	VMOVUPS 768(DI), Z12
+	VMOVUPS 832(DI), Z13
+	VMOVUPS 896(DI), Z14
+	VMOVUPS 960(DI), Z15
 q4min:
 	ZERO8(Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
 	ADDQ $2048, SI
@@ -162,25 +177,32 @@ q4min:
 	ADDQ $1152, DX
 	DECQ CX
 	JNZ  q4min
-	VSUBPS Z8, Z0, Z0
-	VSUBPS Z9, Z1, Z1
-	VSUBPS Z10, Z2, Z2
-	VSUBPS Z11, Z3, Z3
-	VSUBPS Z12, Z4, Z4
-	VSUBPS Z13, Z5, Z5
-	VSUBPS Z14, Z6, Z6
-	VSUBPS Z15, Z7, Z7
 	STORE8
+	VMOVUPS Z8, 512(DI)
+	VMOVUPS Z9, 576(DI)
+	VMOVUPS Z10, 640(DI)
+	VMOVUPS Z11, 704(DI)
+	VMOVUPS Z12, 768(DI)
+	VMOVUPS Z13, 832(DI)
+	VMOVUPS Z14, 896(DI)
+	VMOVUPS Z15, 960(DI)
 	VZEROUPPER
 	RET
 
-// func gemmQ6KVNNI(out *float32, a *byte, w *byte, nb int)
+// func gemmQ6KVNNI(acc *float32, a *byte, w *byte, nb int)
 TEXT ·gemmQ6KVNNI(SB), NOSPLIT, $0-32
-	MOVQ out+0(FP), DI
+	MOVQ acc+0(FP), DI
 	MOVQ a+8(FP), SI
 	MOVQ w+16(FP), DX
 	MOVQ nb+24(FP), CX
-	ZERO8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
+	VMOVUPS (DI), Z0
+	VMOVUPS 64(DI), Z1
+	VMOVUPS 128(DI), Z2
+	VMOVUPS 192(DI), Z3
+	VMOVUPS 256(DI), Z4
+	VMOVUPS 320(DI), Z5
+	VMOVUPS 384(DI), Z6
+	VMOVUPS 448(DI), Z7
 q6blk:
 	ZERO8(Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15)
 	MOVQ SI, R11

@@ -2,8 +2,8 @@
 
 package kernels
 
-func gemmQ4KVNNI(out *float32, a *byte, w *byte, nb int) { panic("unreachable") }
-func gemmQ6KVNNI(out *float32, a *byte, w *byte, nb int) { panic("unreachable") }
+func gemmQ4KVNNI(acc *float32, a *byte, w *byte, nb int) { panic("unreachable") }
+func gemmQ6KVNNI(acc *float32, a *byte, w *byte, nb int) { panic("unreachable") }
 
 func quantQ8KAVX512(q *byte, d *byte, stride int, x *float32, nb int, sad *uint64) {
 	panic("unreachable")

@@ -14,13 +14,14 @@ import (
 // and within γ(k/256+3) of the exact product of the Q8_K activations
 // with the exact weights, summed by parts (as
 // TestKQuantProducts bounds the m ≤ 3 path). m and n are not multiples of
-// the kernels' 4×16 tiles; n = 421 with k = 768 spans two panels.
+// the kernels' 8×16 tiles; n = 421 with k = 768 spans two panels, and
+// k = 2560 two chunks of k.
 func TestKGemm(t *testing.T) {
 	saved := useVNNI
 	defer func() { useVNNI = saved }()
 	rng := rand.New(rand.NewPCG(21, 4))
 	type shape struct{ m, n, k int }
-	shapes := []shape{{4, 16, 256}, {5, 1, 256}, {7, 17, 512}, {13, 37, 768}, {4, 50, 256}, {9, 421, 768}, {33, 20, 256}}
+	shapes := []shape{{4, 16, 256}, {5, 1, 256}, {7, 17, 512}, {13, 37, 768}, {4, 50, 256}, {9, 421, 768}, {33, 20, 256}, {9, 40, 2560}}
 	for _, f := range kFormats {
 		for _, s := range shapes {
 			for _, beta := range []float32{0, 1, -0.75} {

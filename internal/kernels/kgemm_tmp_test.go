@@ -32,7 +32,7 @@ func BenchmarkKGemmParts(b *testing.B) {
 			b.ReportMetric(float64(m*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gval/s")
 		})
 		b.Run(fmt.Sprintf("%v/kernel", f), func(b *testing.B) {
-			var out [128]float32
+			var out [256]float32
 			ab := nb * kActBlockBytes(f)
 			for range b.N {
 				for ib := range m / 8 {
