@@ -253,7 +253,11 @@ func repackKLevels(f Format, o *[4096]byte, blk []byte, r int) {
 
 var kPanelScratch, kActScratch sync.Pool // *[]byte
 
-// gemmK is GemmLowT's m > 3 path for the k-quants (order: top of file).
+// gemmK is GemmLowT's m > 3 path for the k-quants on CPUs with AVX-512
+// VNNI (order: top of file). Elsewhere GemmLowT keeps widening tiles of W
+// for the float32 GEMM, which is faster there than gemmKGo (about 2× in
+// pure Go, far more with AVX-512F); gemmKGo defines the values the
+// kernels compute and is what gemmK runs without VNNI.
 // With AVX-512 VNNI the work is split into panels of whole tiles of W
 // (and, when there are few panels, ranges of activation blocks); each
 // element of C is computed by the same instructions whatever the split.
@@ -335,8 +339,10 @@ func gemmK(f Format, threads, m, n, k int, a []float32, lda int, w []byte, rb in
 	})
 }
 
-// gemmKGo is gemmK in plain Go (the same float32 values as the VNNI
-// kernels; threads split the rows of W).
+// gemmKGo is gemmK in plain Go, the same float32 values as the VNNI
+// kernels (the integer sums are exact either way). Threads take chunks of
+// 16 rows of W, unpacked once; the integer products go three activation
+// rows at a time through one 64-bit multiply (swarDot).
 func gemmKGo(f Format, threads, m, n, k int, a []float32, lda int, w []byte, rb int, beta float32, c []float32, ldc int) {
 	nb := k / qkK
 	bb := kBlockBytes(f)
@@ -344,70 +350,138 @@ func gemmKGo(f Format, threads, m, n, k int, a []float32, lda int, w []byte, rb 
 	for i := range acts {
 		acts[i] = quantQ8KAct(a[i*lda : i*lda+k])
 	}
-	const chunk = 8
+	// q3: the q of rows 3t, 3t+1, 3t+2 packed for swarDot, k per t.
+	q3 := make([]int64, ceilDiv(m, 3)*k)
+	for i0 := 0; i0 < m; i0 += 3 {
+		q := q3[i0/3*k : (i0/3+1)*k]
+		for r := min(3, m-i0) - 1; r >= 0; r-- {
+			for p, x := range acts[i0+r].q[:len(q)] {
+				q[p] = q[p]<<21 + int64(x)
+			}
+		}
+	}
+	const chunk = 16
+	ns := 8 // scales per super-block
+	if f == Q6_K {
+		ns = 16
+	}
 	items := ceilDiv(n, chunk)
 	parallelItems(min(threads, items), items, func(t int) {
-		acc := make([]float32, 2*m)
+		j0, j1 := t*chunk, min(n, (t+1)*chunk)
+		nj := j1 - j0
+		lv := make([]int64, nj*k)      // levels
+		sc := make([]int32, nj*nb*ns)  // scales
+		mn := make([]int32, nj*nb*8)   // mins
+		ds := make([]float32, 2*nj*nb) // d, dmin
+		acc := make([]float32, 2*m*nj) // A, M of (i, j0+jj) at 2(i·nj+jj)
 		var v [qkK]uint8
-		for j := t * chunk; j < min(n, (t+1)*chunk); j++ {
-			clear(acc)
+		for jj := range nj {
 			for b := range nb {
-				blk := w[j*rb+b*bb : j*rb+(b+1)*bb]
+				blk := w[(j0+jj)*rb+b*bb : (j0+jj)*rb+(b+1)*bb]
 				kLevels(f, blk, &v)
-				var sc [16]int32
-				var mn [8]int32
-				var d, dmin float32
+				for p, x := range v {
+					lv[jj*k+b*qkK+p] = int64(x)
+				}
+				o := jj*nb + b
 				if f == Q6_K {
 					for g := range 16 {
-						sc[g] = int32(int8(blk[192+g]))
+						sc[o*16+g] = int32(int8(blk[192+g]))
 					}
-					d = Float32FromF16(binary.LittleEndian.Uint16(blk[208:]))
-				} else {
-					for s := range 8 {
-						s1, m1 := scaleMinK4(s, blk[4:16])
-						sc[s], mn[s] = int32(s1), int32(m1)
-					}
-					d = Float32FromF16(binary.LittleEndian.Uint16(blk))
-					dmin = Float32FromF16(binary.LittleEndian.Uint16(blk[2:]))
+					ds[2*o] = Float32FromF16(binary.LittleEndian.Uint16(blk[208:]))
+					continue
 				}
-				for i := range acts {
-					q := acts[i].q[b*qkK : (b+1)*qkK]
-					da := acts[i].d[b]
-					var isum int32
+				for s := range 8 {
+					s1, m1 := scaleMinK4(s, blk[4:16])
+					sc[o*8+s], mn[o*8+s] = int32(s1), int32(m1)
+				}
+				ds[2*o] = Float32FromF16(binary.LittleEndian.Uint16(blk))
+				ds[2*o+1] = Float32FromF16(binary.LittleEndian.Uint16(blk[2:]))
+			}
+		}
+		for i0 := 0; i0 < m; i0 += 3 {
+			nr := min(3, m-i0)
+			qr := q3[i0/3*k : (i0/3+1)*k]
+			for jj := range nj {
+				for b := range nb {
+					o := jj*nb + b
+					vb := lv[jj*k+b*qkK : jj*k+(b+1)*qkK]
+					qb := qr[b*qkK : (b+1)*qkK]
+					var isum, msum [3]int32
 					if f == Q6_K {
 						for g := range 16 {
-							var s int32
-							for p := 16 * g; p < 16*g+16; p++ {
-								s += int32(v[p]) * int32(q[p])
+							l := swarDot16((*[16]int64)(vb[16*g:]), (*[16]int64)(qb[16*g:]))
+							for r := range nr {
+								isum[r] += sc[o*16+g] * (l[r] - 32*acts[i0+r].s16[16*b+g])
 							}
-							isum += sc[g]*s - 32*sc[g]*acts[i].s16[16*b+g]
 						}
-						acc[2*i] = fma32(float32(d*da), float32(isum), acc[2*i])
-						continue
-					}
-					var msum int32
-					for s := range 8 {
-						var t int32
-						for p := 32 * s; p < 32*s+32; p++ {
-							t += int32(v[p]) * int32(q[p])
+					} else {
+						for s := range 8 {
+							l := swarDot32((*[32]int64)(vb[32*s:]), (*[32]int64)(qb[32*s:]))
+							for r := range nr {
+								isum[r] += sc[o*8+s] * l[r]
+								msum[r] += mn[o*8+s] * acts[i0+r].s32[8*b+s]
+							}
 						}
-						isum += sc[s] * t
-						msum += mn[s] * acts[i].s32[8*b+s]
 					}
-					acc[2*i] = fma32(float32(d*da), float32(isum), acc[2*i])
-					acc[2*i+1] = fma32(float32(dmin*da), float32(msum), acc[2*i+1])
+					for r := range nr {
+						da := acts[i0+r].d[b]
+						x := 2 * ((i0+r)*nj + jj)
+						acc[x] = fma32(float32(ds[2*o]*da), float32(isum[r]), acc[x])
+						if f != Q6_K {
+							acc[x+1] = fma32(float32(ds[2*o+1]*da), float32(msum[r]), acc[x+1])
+						}
+					}
 				}
 			}
-			for i := range m {
-				r := acc[2*i]
+		}
+		for i := range m {
+			for jj := range nj {
+				x := 2 * (i*nj + jj)
+				r := acc[x]
 				if f != Q6_K {
-					r -= acc[2*i+1]
+					r -= acc[x+1]
 				}
 				if beta != 0 {
-					r = fma32(beta, c[i*ldc+j], r)
+					r = fma32(beta, c[i*ldc+j0+jj], r)
 				}
-				c[i*ldc+j] = r
+				c[i*ldc+j0+jj] = r
 			}
 		}
 	})
+}
+
+// swarDot32 returns Σ_p v[p]·q_r[p] for the three rows r packed in q
+// (q[p] = q_0 + q_1·2²¹ + q_2·2⁴², as int64): one exact int64 sum, each
+// row's part in 21 bits. Valid while every |Σ_p v[p]·q_r[p]| < 2²⁰ (32
+// levels ≤ 31, |q| ≤ 127).
+func swarDot32(v, q *[32]int64) [3]int32 {
+	var s0, s1, s2, s3 int64
+	for p := 0; p < 32; p += 4 {
+		s0 += v[p] * q[p]
+		s1 += v[p+1] * q[p+1]
+		s2 += v[p+2] * q[p+2]
+		s3 += v[p+3] * q[p+3]
+	}
+	return swarSplit((s0 + s1) + (s2 + s3))
+}
+
+// swarDot16 is swarDot32 on 16 values (levels ≤ 63).
+func swarDot16(v, q *[16]int64) [3]int32 {
+	var s0, s1, s2, s3 int64
+	for p := 0; p < 16; p += 4 {
+		s0 += v[p] * q[p]
+		s1 += v[p+1] * q[p+1]
+		s2 += v[p+2] * q[p+2]
+		s3 += v[p+3] * q[p+3]
+	}
+	return swarSplit((s0 + s1) + (s2 + s3))
+}
+
+// swarSplit splits s = l0 + l1·2²¹ + l2·2⁴² (|l_r| < 2²⁰) into its parts.
+func swarSplit(s int64) [3]int32 {
+	l0 := s << 43 >> 43
+	s = (s - l0) >> 21
+	l1 := s << 43 >> 43
+	l2 := (s - l1) >> 21
+	return [3]int32{int32(l0), int32(l1), int32(l2)}
 }

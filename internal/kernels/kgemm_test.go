@@ -8,14 +8,14 @@ import (
 	"testing"
 )
 
-// TestKGemm runs GemmLowT's m > 3 path on k-quant weights (kgemm.go): the
-// AVX-512 VNNI kernels bit-identical to gemmKGo, both independent of the
-// thread count (1, 2, 3: splits over tiles, panels and activation rows),
-// and within γ(k/256+3) of the exact product of the Q8_K activations
-// with the exact weights, summed by parts (as
-// TestKQuantProducts bounds the m ≤ 3 path). m and n are not multiples of
-// the kernels' 8×16 tiles; n = 421 with k = 768 spans two panels, and
-// k = 2560 two chunks of k.
+// TestKGemm runs the k-quant GEMM (kgemm.go; GemmLowT's m > 3 path with
+// AVX-512 VNNI): the VNNI kernels bit-identical to gemmKGo and GemmLowT
+// to them, both paths independent of the thread count (1, 2, 3: splits
+// over tiles, panels and activation rows), and within γ(k/256+3) of the
+// exact product of the Q8_K activations with the exact weights, summed by
+// parts (as TestKQuantProducts bounds the m ≤ 3 path). m and n are not
+// multiples of the kernels' 8×16 tiles; n = 421 with k = 768 spans two
+// panels, and k = 2560 two chunks of k.
 func TestKGemm(t *testing.T) {
 	saved := useVNNI
 	defer func() { useVNNI = saved }()
@@ -44,7 +44,7 @@ func TestKGemm(t *testing.T) {
 				c0 := randSlice[float32](rng, m*ldc)
 				run := func(th int) []float32 {
 					c := slices.Clone(c0)
-					GemmLowT(f, th, m, n, k, a, lda, w, beta, c, ldc)
+					gemmK(f, th, m, n, k, a, lda, w, f.RowBytes(k), beta, c, ldc)
 					return c
 				}
 				useVNNI = false
@@ -59,6 +59,11 @@ func TestKGemm(t *testing.T) {
 							i := sameBits(got, ref)
 							t.Fatalf("%s: VNNI threads=%d element %d = %v, plain Go %v", name, th, i, got[i], ref[i])
 						}
+					}
+					c := slices.Clone(c0) // GemmLowT takes this path
+					GemmLowT(f, 2, m, n, k, a, lda, w, beta, c, ldc)
+					if i := sameBits(c, ref); i >= 0 {
+						t.Fatalf("%s: GemmLowT element %d = %v, gemmK %v", name, i, c[i], ref[i])
 					}
 				}
 				useVNNI = saved

@@ -11,7 +11,8 @@ import (
 // half or ggml's q8_0, q4_K, q5_K and q6_K, multiplied with float32
 // activations (GemmLowT). The k-quants work as q8_0 does below, on
 // activations quantised to Q8_K (kquant.go: formats, kernels, order and
-// bounds).
+// bounds); with AVX-512 VNNI their m > 3 path is an integer GEMM instead
+// (kgemm.go).
 //
 // The bf16 and f16 paths compute each element of C as the float32 dot
 // product of a row of A with the widened row of W (Widen's values, exactly),
@@ -342,7 +343,7 @@ func GemmLowT(f Format, threads, m, n, k int, a []float32, lda int, w []byte, be
 		gemvLow(f, threads, m, n, k, a, lda, w, rb, beta, c, ldc)
 		return
 	}
-	if kBlockBytes(f) != 0 { // k-quants: integer products on Q8_K activations (kgemm.go)
+	if kBlockBytes(f) != 0 && useVNNI { // k-quants: integer products on Q8_K activations (kgemm.go)
 		gemmK(f, threads, m, n, k, a, lda, w, rb, beta, c, ldc)
 		return
 	}
