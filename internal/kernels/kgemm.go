@@ -277,9 +277,12 @@ func gemmK(f Format, threads, m, n, k int, a []float32, lda int, w []byte, rb in
 	ab := nb * kActBlockBytes(f)
 	mb := ceilDiv(m, kActRows)
 	tb := nb * kTileBlockBytes(f)
-	tpp := max(1, kPanelBytes/tb) // tiles per panel
+	// Tiles per panel: at most kPanelBytes of them, and at least 8 panels
+	// per thread where n allows (the workers take panels in turn, so a
+	// thread slowed down by other work takes fewer). Each tile is repacked
+	// once whatever the panels.
 	nt := ceilDiv(n, kTile)
-	tpp = min(tpp, nt)
+	tpp := max(1, min(kPanelBytes/tb, ceilDiv(nt, 8*threads)))
 	panels := ceilDiv(nt, tpp)
 	mparts := 1
 	if threads > 1 && panels < 2*threads {

@@ -14,8 +14,8 @@ import (
 // over tiles, panels and activation rows), and within γ(k/256+3) of the
 // exact product of the Q8_K activations with the exact weights, summed by
 // parts (as TestKQuantProducts bounds the m ≤ 3 path). m and n are not
-// multiples of the kernels' 8×16 tiles; n = 421 with k = 768 spans two
-// panels, and k = 2560 two chunks of k.
+// multiples of the kernels' 8×16 tiles; n = 421 with k = 768 spans
+// several panels, and k = 2560 two chunks of k.
 func TestKGemm(t *testing.T) {
 	saved := useVNNI
 	defer func() { useVNNI = saved }()
