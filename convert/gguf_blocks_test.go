@@ -22,13 +22,14 @@ import (
 // asks; written back as the same mix it gives the same bytes (nothing
 // requantised); and its logits agree with those of the same file widened
 // to float32 (LoadOptions.WidenBlocks: products on the widened weights,
-// inputs rounded as llama.cpp rounds them). A prefill computes the same
-// thing both ways (within 1e-4 of the largest logit). One-token steps sum
-// the blocks' integer products instead, so a layer's output differs in the
-// last bits, which now and then moves an activation of the next layer
-// across a rounding boundary of its 8-bit quantisation (a change of 1/127
-// of its block's largest value; this random model amplifies it layer after
-// layer): they agree within 5 % of the largest logit.
+// inputs rounded as llama.cpp rounds them). One-token steps sum the
+// blocks' integer products instead, and so does a prefill on k-quant
+// blocks where the CPU has AVX-512 VNNI (internal/kernels' kgemm.go), so a
+// layer's output differs in the last bits, which now and then moves an
+// activation of the next layer across a rounding boundary of its 8-bit
+// quantisation (a change of 1/127 of its block's largest value; this
+// random model amplifies it layer after layer): they agree within 5 % of
+// the largest logit.
 // (internal/kernels' tests bound each product tightly.)
 func TestGGUFBlocksInPlace(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join("testdata", "quantmix", "llamacpp.json"))
@@ -130,7 +131,11 @@ func TestGGUFBlocksInPlace(t *testing.T) {
 			autograd.NoGrad(func() {
 				a := m.Forward(nil, ids, 1, len(ids)).Value.Contiguous().F32()
 				w := wide.Forward(nil, ids, 1, len(ids)).Value.Contiguous().F32()
-				if d := maxRelDiff(a, w); d > 1e-4 {
+				tol := 0.05 // k-quant products on their blocks (above)
+				if mixName == "Q4_0" {
+					tol = 1e-4 // q8_0 prefills widen their tiles, rounding the inputs as the steps do
+				}
+				if d := maxRelDiff(a, w); d > tol {
 					t.Errorf("prefill: logits differ from the widened model's by %.3g (relative to the largest)", d)
 				}
 				ctxA := &nn.Ctx{Cache: m.NewCache(1, len(ids))}
