@@ -289,6 +289,13 @@ func gemmK(f Format, threads, m, n, k int, a []float32, lda int, w []byte, rb in
 		mparts = min(mb, ceilDiv(2*threads, panels))
 	}
 	items := panels * mparts
+	mins, addc := 1, 0 // kStoreAVX512's flags
+	if f == Q6_K {
+		mins = 0
+	}
+	if beta != 0 {
+		addc = 1
+	}
 	parallelItems(min(threads, items), items, func(it int) {
 		pnl, mp := it/mparts, it%mparts
 		t0, t1 := pnl*tpp, min(nt, (pnl+1)*tpp)
@@ -304,38 +311,29 @@ func gemmK(f Format, threads, m, n, k int, a []float32, lda int, w []byte, rb in
 		accs := make([]float32, (t1-t0)*2*kActRows*kTile)
 		const accN = 2 * kActRows * kTile // a tile's accumulators: A, then M
 		for ib := mp * mb / mparts; ib < (mp+1)*mb/mparts; ib++ {
-			clear(accs)
 			// k in chunks of kChunk super-blocks: the block's chunk of
 			// activations stays in L1 for all the panel's tiles.
 			for b0 := 0; b0 < nb; b0 += kChunk {
 				nc := min(kChunk, nb-b0)
+				init := 0
+				if b0 == 0 {
+					init = 1
+				}
 				aib := &acts[ib*ab+b0*kActBlockBytes(f)]
 				for t := t0; t < t1; t++ {
 					acc := &accs[(t-t0)*accN]
 					wp := &buf[(t-t0)*tb+b0*kTileBlockBytes(f)]
 					if f == Q6_K {
-						gemmQ6KVNNI(acc, aib, wp, nc)
+						gemmQ6KVNNI(acc, aib, wp, nc, init)
 					} else {
-						gemmQ4KVNNI(acc, aib, wp, nc)
+						gemmQ4KVNNI(acc, aib, wp, nc, init)
 					}
 				}
 			}
+			rows := min(kActRows, m-ib*kActRows)
 			for t := t0; t < t1; t++ {
-				acc := accs[(t-t0)*accN : (t-t0+1)*accN]
-				for r := range min(kActRows, m-ib*kActRows) {
-					i := ib*kActRows + r
-					cr := c[i*ldc+t*kTile : i*ldc+min(n, (t+1)*kTile)]
-					for l := range cr {
-						v := acc[r*kTile+l]
-						if f != Q6_K {
-							v -= acc[kActRows*kTile+r*kTile+l]
-						}
-						if beta != 0 {
-							v = fma32(beta, cr[l], v)
-						}
-						cr[l] = v
-					}
-				}
+				cols := min(kTile, n-t*kTile)
+				kStoreAVX512(&c[ib*kActRows*ldc+t*kTile], ldc, &accs[(t-t0)*accN], rows, 1<<cols-1, mins, addc, beta)
 			}
 		}
 		kPanelScratch.Put(p)

@@ -6,10 +6,10 @@ package kernels
 // useVNNI).
 
 //go:noescape
-func gemmQ4KVNNI(acc *float32, a *byte, w *byte, nb int)
+func gemmQ4KVNNI(acc *float32, a *byte, w *byte, nb, init int)
 
 //go:noescape
-func gemmQ6KVNNI(acc *float32, a *byte, w *byte, nb int)
+func gemmQ6KVNNI(acc *float32, a *byte, w *byte, nb, init int)
 
 //go:noescape
 func quantQ8KAVX512(q *byte, d *byte, stride int, x *float32, nb int, sad *uint64)
@@ -19,3 +19,6 @@ func repackChunkAVX512(kind int, dst *byte, src *byte, rb int, chunk int)
 
 //go:noescape
 func repackScalesAVX512(signed int, dst *byte, rec *byte, dh *uint16, nd int)
+
+//go:noescape
+func kStoreAVX512(c *float32, ldc int, acc *float32, rows int, mask int, mins int, addc int, beta float32)

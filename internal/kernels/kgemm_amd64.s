@@ -8,7 +8,8 @@
 // One call multiplies a block of 8 activation rows (SI) with a repacked
 // tile of 16 weight rows (DX) over nb super-blocks, continuing the
 // accumulators A (acc[16r:16r+16] for row r of the block, lane l = weight
-// row l) and, gemmQ4KVNNI, M (acc[128+16r:]).
+// row l) and, gemmQ4KVNNI, M (acc[128+16r:]), or starting them from +0
+// when init is not 0.
 // Each 4-value step loads the 16 rows' levels once (Z24) and feeds eight
 // VPDPBUSD, one per activation row, with that row's 4 q broadcast: eight
 // independent chains, enough to keep the VNNI units busy.
@@ -103,12 +104,15 @@
 	VMOVUPS Z6, 384(DI); \
 	VMOVUPS Z7, 448(DI)
 
-// func gemmQ4KVNNI(acc *float32, a *byte, w *byte, nb int)
-TEXT ·gemmQ4KVNNI(SB), NOSPLIT, $0-32
+// func gemmQ4KVNNI(acc *float32, a *byte, w *byte, nb int, init int)
+TEXT ·gemmQ4KVNNI(SB), NOSPLIT, $0-40
 	MOVQ acc+0(FP), DI
 	MOVQ a+8(FP), SI
 	MOVQ w+16(FP), DX
 	MOVQ nb+24(FP), CX
+	ZERO8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
+	CMPQ init+32(FP), $0
+	JNE  q4init
 	VMOVUPS (DI), Z0
 	VMOVUPS 64(DI), Z1
 	VMOVUPS 128(DI), Z2
@@ -117,6 +121,7 @@ TEXT ·gemmQ4KVNNI(SB), NOSPLIT, $0-32
 	VMOVUPS 320(DI), Z5
 	VMOVUPS 384(DI), Z6
 	VMOVUPS 448(DI), Z7
+q4init:
 q4blk:
 	ZERO8(Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15)
 	MOVQ SI, R11
@@ -151,6 +156,9 @@ q4sub:
 	MOVQ a+8(FP), SI
 	MOVQ w+16(FP), DX
 	MOVQ nb+24(FP), CX
+	ZERO8(Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15)
+	CMPQ init+32(FP), $0
+	JNE  q4min
 	VMOVUPS 512(DI), Z8
 	VMOVUPS 576(DI), Z9
 	VMOVUPS 640(DI), Z10
@@ -189,12 +197,15 @@ q4min:
 	VZEROUPPER
 	RET
 
-// func gemmQ6KVNNI(acc *float32, a *byte, w *byte, nb int)
-TEXT ·gemmQ6KVNNI(SB), NOSPLIT, $0-32
+// func gemmQ6KVNNI(acc *float32, a *byte, w *byte, nb int, init int)
+TEXT ·gemmQ6KVNNI(SB), NOSPLIT, $0-40
 	MOVQ acc+0(FP), DI
 	MOVQ a+8(FP), SI
 	MOVQ w+16(FP), DX
 	MOVQ nb+24(FP), CX
+	ZERO8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
+	CMPQ init+32(FP), $0
+	JNE  q6init
 	VMOVUPS (DI), Z0
 	VMOVUPS 64(DI), Z1
 	VMOVUPS 128(DI), Z2
@@ -203,6 +214,7 @@ TEXT ·gemmQ6KVNNI(SB), NOSPLIT, $0-32
 	VMOVUPS 320(DI), Z5
 	VMOVUPS 384(DI), Z6
 	VMOVUPS 448(DI), Z7
+q6init:
 q6blk:
 	ZERO8(Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15)
 	MOVQ SI, R11
@@ -589,5 +601,40 @@ rsd:
 	ADDQ $64, DI
 	DECQ BX
 	JNZ  rsd
+	VZEROUPPER
+	RET
+
+// func kStoreAVX512(c *float32, ldc int, acc *float32, rows int, mask int, mins int, addc int, beta float32)
+//
+// For r < rows: the kernels' accumulators of row r (A at acc[16r:], M at
+// acc[128+16r:] when mins is 1) to the columns of mask of c[r·ldc:]:
+// A − M, then fma(beta, c, ·) when addc is 1.
+TEXT ·kStoreAVX512(SB), NOSPLIT, $0-60
+	MOVQ c+0(FP), DI
+	MOVQ ldc+8(FP), R8
+	SHLQ $2, R8
+	MOVQ acc+16(FP), SI
+	MOVQ rows+24(FP), CX
+	MOVQ mask+32(FP), AX
+	KMOVW AX, K1
+	MOVQ mins+40(FP), DX
+	MOVQ addc+48(FP), BX
+	VBROADCASTSS beta+56(FP), Z2
+ksrow:
+	VMOVUPS (SI), Z0
+	TESTQ DX, DX
+	JZ    ksnomin
+	VSUBPS 512(SI), Z0, Z0
+ksnomin:
+	TESTQ BX, BX
+	JZ    ksstore
+	VMOVUPS.Z (DI), K1, Z1
+	VFMADD231PS Z1, Z2, Z0
+ksstore:
+	VMOVUPS Z0, K1, (DI)
+	ADDQ $64, SI
+	ADDQ R8, DI
+	DECQ CX
+	JNZ  ksrow
 	VZEROUPPER
 	RET

@@ -129,25 +129,27 @@ func BenchmarkKQuantPrefill(b *testing.B) {
 	}
 	shapes = append(shapes, shape{Q6_K, 128256, 2048})
 	for _, s := range shapes {
-		rng := rand.New(rand.NewPCG(1, 2))
-		a := randSlice[float32](rng, m*s.k)
-		w := randKRows(rng, s.f, s.n, s.k)
-		c := make([]float32, m*s.n)
-		for _, path := range []string{"int8", "old"} {
-			for _, th := range []int{1, 2} {
-				b.Run(fmt.Sprintf("%v/%dx%d/%s/t%d", s.f, s.n, s.k, path, th), func(b *testing.B) {
-					for range b.N {
-						if path == "int8" {
-							GemmLowT(s.f, th, m, s.n, s.k, a, s.k, w, 0, c, s.n)
-							continue
+		b.Run(fmt.Sprintf("%v/%dx%d", s.f, s.n, s.k), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			a := randSlice[float32](rng, m*s.k)
+			w := randKRows(rng, s.f, s.n, s.k)
+			c := make([]float32, m*s.n)
+			for _, path := range []string{"int8", "old"} {
+				for _, th := range []int{1, 2} {
+					b.Run(fmt.Sprintf("%s/t%d", path, th), func(b *testing.B) {
+						for range b.N {
+							if path == "int8" {
+								GemmLowT(s.f, th, m, s.n, s.k, a, s.k, w, 0, c, s.n)
+								continue
+							}
+							q := slices.Clone(a)
+							RoundQ8K(q)
+							gemmLowTiles(s.f, th, m, s.n, s.k, q, s.k, w, s.f.RowBytes(s.k), 0, c, s.n)
 						}
-						q := slices.Clone(a)
-						RoundQ8K(q)
-						gemmLowTiles(s.f, th, m, s.n, s.k, q, s.k, w, s.f.RowBytes(s.k), 0, c, s.n)
-					}
-					b.ReportMetric(2*float64(m)*float64(s.n)*float64(s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOP/s")
-				})
+						b.ReportMetric(2*float64(m)*float64(s.n)*float64(s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOP/s")
+					})
+				}
 			}
-		}
+		})
 	}
 }

@@ -38,9 +38,9 @@ func BenchmarkKGemmParts(b *testing.B) {
 				for ib := range m / 8 {
 					for t := range n / 16 {
 						if f == Q6_K {
-							gemmQ6KVNNI(&out[0], &acts[ib*ab], &buf[t*tb], nb)
+							gemmQ6KVNNI(&out[0], &acts[ib*ab], &buf[t*tb], nb, 1)
 						} else {
-							gemmQ4KVNNI(&out[0], &acts[ib*ab], &buf[t*tb], nb)
+							gemmQ4KVNNI(&out[0], &acts[ib*ab], &buf[t*tb], nb, 1)
 						}
 					}
 				}
