@@ -41,14 +41,16 @@ import (
 // The VNNI kernels work on a tile of kTile = 16 weight rows, one row per
 // 32-bit lane, repacked per call (repackKTile) so that each 4-value step
 // of a super-block is one 64-byte register of the 16 rows' four levels.
-// A tile's super-block holds the 64 steps (4096 bytes), then 16 vectors
-// of the 16 rows' int32 (Q4_K, Q5_K: the 8 sub-blocks' scales, then their
-// mins; Q6_K: the 16 groups' scales), then the rows' d (and dmin) as
-// float32. Activations go in blocks of kActRows = 8 rows (packActsK): per
-// super-block the 8 rows' 256 q one after another (each 4-value step
-// broadcast by VPDPBUSD), the rows' d_a, then per row its 8 S32[s]
-// (Q4_K, Q5_K) or its 16 −32·S16[g] (Q6_K) as int32. A kernel call
-// multiplies one activation block with one tile: 8·16 results.
+// A tile's super-block holds the 64 steps (4096 bytes), then vectors of
+// the 16 rows' values: Q4_K and Q5_K the 8 sub-blocks' scales (int32),
+// then the mins of sub-blocks 2t and 2t+1 as int16 pairs (t < 4, for
+// VPDPWSSD), then d and dmin (float32); Q6_K the 16 groups' scales
+// (int32), then d. Activations go in blocks of kActRows = 8 rows
+// (packActsK): per super-block the 8 rows' 256 q one after another (each
+// 4-value step broadcast by VPDPBUSD), the rows' d_a, then per row its 8
+// S32[s] as int16 (Q4_K, Q5_K) or its 16 −32·S16[g] as int32 (Q6_K). A
+// kernel call multiplies one activation block with one tile over a chunk
+// of k: 8·16 results.
 
 const (
 	kTile    = 16 // weight rows per repacked tile (the kernels' lanes)
@@ -66,7 +68,7 @@ func kTileBlockBytes(f Format) int {
 	if f == Q6_K {
 		return 4096 + 16*64 + 64
 	}
-	return 4096 + 16*64 + 2*64
+	return 4096 + 8*64 + 4*64 + 2*64
 }
 
 // kActBlockBytes is the size of one super-block of a block of activation
@@ -75,7 +77,7 @@ func kActBlockBytes(f Format) int {
 	if f == Q6_K {
 		return 256*kActRows + 4*kActRows + kActRows*64
 	}
-	return 256*kActRows + 4*kActRows + kActRows*32
+	return 256*kActRows + 4*kActRows + kActRows*16
 }
 
 // packActsK quantises the m rows of a (row stride lda, k values each) to
@@ -115,8 +117,8 @@ func packActsK(f Format, threads, m, k int, a []float32, lda int, buf []byte) []
 					continue
 				}
 				for s := range 8 {
-					v := int32(int64(sb[4*s]+sb[4*s+1]+sb[4*s+2]+sb[4*s+3]) - 4096)
-					binary.LittleEndian.PutUint32(ob[sOff+32*r+4*s:], uint32(v))
+					v := int16(int64(sb[4*s]+sb[4*s+1]+sb[4*s+2]+sb[4*s+3]) - 4096)
+					binary.LittleEndian.PutUint16(ob[sOff+16*r+2*s:], uint16(v))
 				}
 			}
 		}
@@ -186,12 +188,12 @@ func repackKTile(f Format, dst []byte, w []byte, rb, rows, nb int) {
 			for s := range 8 {
 				sc, mn := scaleMinK4(s, blk[4:16])
 				binary.LittleEndian.PutUint32(o[4096+64*s+4*r:], uint32(sc))
-				binary.LittleEndian.PutUint32(o[4096+512+64*s+4*r:], uint32(mn))
+				binary.LittleEndian.PutUint16(o[4096+512+64*(s/2)+4*r+2*(s%2):], uint16(mn))
 			}
 			d := Float32FromF16(binary.LittleEndian.Uint16(blk))
 			dmin := Float32FromF16(binary.LittleEndian.Uint16(blk[2:]))
-			binary.LittleEndian.PutUint32(o[4096+1024+4*r:], math.Float32bits(d))
-			binary.LittleEndian.PutUint32(o[4096+1088+4*r:], math.Float32bits(dmin))
+			binary.LittleEndian.PutUint32(o[4096+768+4*r:], math.Float32bits(d))
+			binary.LittleEndian.PutUint32(o[4096+832+4*r:], math.Float32bits(dmin))
 		}
 	}
 }

@@ -9,17 +9,19 @@
 // tile of 16 weight rows (DX) over nb super-blocks, continuing the
 // accumulators A (acc[16r:16r+16] for row r of the block, lane l = weight
 // row l) and, gemmQ4KVNNI, M (acc[128+16r:]), or starting them from +0
-// when init is not 0.
-// Each 4-value step loads the 16 rows' levels once (Z24) and feeds eight
-// VPDPBUSD, one per activation row, with that row's 4 q broadcast: eight
-// independent chains, enough to keep the VNNI units busy.
+// when init is not 0. Each 4-value step loads the 16 rows' levels once
+// (Z24) and feeds eight VPDPBUSD, one per activation row, with that row's
+// 4 q broadcast; even and odd steps go to two sets of registers, 16
+// independent chains (VPDPBUSD: 4 cycles' latency, 2 per cycle on the Zen 5
+// cores measured).
 //
-// Registers: Z0–Z7 the accumulators A of the 8 rows, Z8–Z15 the
-// super-block's integer sums I (then, in gemmQ4KVNNI's second pass over
-// the super-blocks, the accumulators M), Z16–Z23 a sub-block's (group's)
-// sums (then the mins' sums Mn); Z24 levels or pairs, Z25 scales, Z26
-// d·d_a, Z27 d. CX super-blocks left, BX sub-blocks (groups) left, R10
-// their scales, R11 the activations' super-block, R12 their size.
+// Registers of the first pass: Z0–Z7 the super-block's integer sums I of
+// the 8 rows, Z8–Z15 and Z16–Z23 a sub-block's (group's) sums, Z24 levels,
+// Z25 scales, Z26 d·d_a, Z27 d, Z28 an accumulator A loaded from acc.
+// gemmQ4KVNNI's second pass over the super-blocks: Z8–Z15 the
+// accumulators M, Z16–Z23 the mins' sums Mn. CX super-blocks left, BX
+// sub-blocks (groups) left, R10 their scales, R11 the activations'
+// super-block, R12 (Q6_K) the groups' −32·S16.
 
 #define ZERO8(a, b, c, d, e, f, g, h) \
 	VPXORD a, a, a; \
@@ -104,40 +106,110 @@
 	VMOVUPS Z6, 384(DI); \
 	VMOVUPS Z7, 448(DI)
 
+// STEPR: STEP into the registers r0–r7.
+#define STEPR(w, a, r0, r1, r2, r3, r4, r5, r6, r7) \
+	VMOVDQU64 w(DX), Z24; \
+	VPDPBUSD.BCST a(SI), Z24, r0; \
+	VPDPBUSD.BCST a+256(SI), Z24, r1; \
+	VPDPBUSD.BCST a+512(SI), Z24, r2; \
+	VPDPBUSD.BCST a+768(SI), Z24, r3; \
+	VPDPBUSD.BCST a+1024(SI), Z24, r4; \
+	VPDPBUSD.BCST a+1280(SI), Z24, r5; \
+	VPDPBUSD.BCST a+1536(SI), Z24, r6; \
+	VPDPBUSD.BCST a+1792(SI), Z24, r7
+
+#define STEPE(w, a) STEPR(w, a, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15)
+#define STEPO(w, a) STEPR(w, a, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
+
+// SCALE2: Z0–Z7 += (Z8–Z15 + Z16–Z23) times the 16 rows' scales at (R10).
+#define SCALE2 \
+	VMOVDQU64 (R10), Z25; \
+	VPADDD  Z16, Z8, Z8; \
+	VPADDD  Z17, Z9, Z9; \
+	VPADDD  Z18, Z10, Z10; \
+	VPADDD  Z19, Z11, Z11; \
+	VPADDD  Z20, Z12, Z12; \
+	VPADDD  Z21, Z13, Z13; \
+	VPADDD  Z22, Z14, Z14; \
+	VPADDD  Z23, Z15, Z15; \
+	VPMULLD Z25, Z8, Z8; \
+	VPMULLD Z25, Z9, Z9; \
+	VPMULLD Z25, Z10, Z10; \
+	VPMULLD Z25, Z11, Z11; \
+	VPMULLD Z25, Z12, Z12; \
+	VPMULLD Z25, Z13, Z13; \
+	VPMULLD Z25, Z14, Z14; \
+	VPMULLD Z25, Z15, Z15; \
+	VPADDD  Z8, Z0, Z0; \
+	VPADDD  Z9, Z1, Z1; \
+	VPADDD  Z10, Z2, Z2; \
+	VPADDD  Z11, Z3, Z3; \
+	VPADDD  Z12, Z4, Z4; \
+	VPADDD  Z13, Z5, Z5; \
+	VPADDD  Z14, Z6, Z6; \
+	VPADDD  Z15, Z7, Z7
+
+// FMAMEM: the accumulator at off(DI) += (Z27·d_a at a(SI))·float32(isum).
+#define FMAMEM(a, isum, off) \
+	VMULPS.BCST a(SI), Z27, Z26; \
+	VCVTDQ2PS isum, isum; \
+	VMOVUPS off(DI), Z28; \
+	VFMADD231PS isum, Z26, Z28; \
+	VMOVUPS Z28, off(DI)
+
+#define FMAMEM8 \
+	FMAMEM(0, Z0, 0); \
+	FMAMEM(4, Z1, 64); \
+	FMAMEM(8, Z2, 128); \
+	FMAMEM(12, Z3, 192); \
+	FMAMEM(16, Z4, 256); \
+	FMAMEM(20, Z5, 320); \
+	FMAMEM(24, Z6, 384); \
+	FMAMEM(28, Z7, 448)
+
+// INITA: acc[0:128] = +0 when init is not 0.
+#define INITA(lab) \
+	CMPQ init+32(FP), $0; \
+	JEQ  lab; \
+	VPXORD Z28, Z28, Z28; \
+	VMOVUPS Z28, (DI); \
+	VMOVUPS Z28, 64(DI); \
+	VMOVUPS Z28, 128(DI); \
+	VMOVUPS Z28, 192(DI); \
+	VMOVUPS Z28, 256(DI); \
+	VMOVUPS Z28, 320(DI); \
+	VMOVUPS Z28, 384(DI); \
+	VMOVUPS Z28, 448(DI); \
+lab:
+
 // func gemmQ4KVNNI(acc *float32, a *byte, w *byte, nb int, init int)
+//
+// The accumulators A stay in memory (updated once per super-block), so
+// that each 4-value step's products go to one of two sets of 8 registers
+// (even and odd steps): 16 independent VPDPBUSD chains. Z0–Z7 hold I.
 TEXT ·gemmQ4KVNNI(SB), NOSPLIT, $0-40
 	MOVQ acc+0(FP), DI
 	MOVQ a+8(FP), SI
 	MOVQ w+16(FP), DX
 	MOVQ nb+24(FP), CX
-	ZERO8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
-	CMPQ init+32(FP), $0
-	JNE  q4init
-	VMOVUPS (DI), Z0
-	VMOVUPS 64(DI), Z1
-	VMOVUPS 128(DI), Z2
-	VMOVUPS 192(DI), Z3
-	VMOVUPS 256(DI), Z4
-	VMOVUPS 320(DI), Z5
-	VMOVUPS 384(DI), Z6
-	VMOVUPS 448(DI), Z7
-q4init:
+	INITA(q4init)
 q4blk:
-	ZERO8(Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15)
+	ZERO8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
 	MOVQ SI, R11
 	LEAQ 4096(DX), R10
 	MOVQ $8, BX
 q4sub:
+	ZERO8(Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15)
 	ZERO8(Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
-	STEP(0, 0)
-	STEP(64, 4)
-	STEP(128, 8)
-	STEP(192, 12)
-	STEP(256, 16)
-	STEP(320, 20)
-	STEP(384, 24)
-	STEP(448, 28)
-	SCALE
+	STEPE(0, 0)
+	STEPO(64, 4)
+	STEPE(128, 8)
+	STEPO(192, 12)
+	STEPE(256, 16)
+	STEPO(320, 20)
+	STEPE(384, 24)
+	STEPO(448, 28)
+	SCALE2
 	ADDQ $512, DX
 	ADDQ $32, SI
 	ADDQ $64, R10
@@ -145,10 +217,10 @@ q4sub:
 	JNZ  q4sub
 	// DX: the tile's scales, SI: the rows' d_a.
 	LEAQ 2048(R11), SI
-	VMOVUPS 1024(DX), Z27
-	FMA8(Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
-	ADDQ $1152, DX
-	ADDQ $2336, R11
+	VMOVUPS 768(DX), Z27
+	FMAMEM8
+	ADDQ $896, DX
+	ADDQ $2208, R11
 	MOVQ R11, SI
 	DECQ CX
 	JNZ  q4blk
@@ -171,21 +243,16 @@ q4min:
 	ZERO8(Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
 	ADDQ $2048, SI
 	ADDQ $4096, DX
-	PAIRS(512, 32, 32, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
-	PAIRS(576, 36, 32, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
-	PAIRS(640, 40, 32, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
-	PAIRS(704, 44, 32, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
-	PAIRS(768, 48, 32, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
-	PAIRS(832, 52, 32, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
-	PAIRS(896, 56, 32, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
-	PAIRS(960, 60, 32, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
-	VMOVUPS 1088(DX), Z27
+	PAIRS(512, 32, 16, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
+	PAIRS(576, 36, 16, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
+	PAIRS(640, 40, 16, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
+	PAIRS(704, 44, 16, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
+	VMOVUPS 832(DX), Z27
 	FMA8(Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15)
-	ADDQ $288, SI
-	ADDQ $1152, DX
+	ADDQ $160, SI
+	ADDQ $896, DX
 	DECQ CX
 	JNZ  q4min
-	STORE8
 	VMOVUPS Z8, 512(DI)
 	VMOVUPS Z9, 576(DI)
 	VMOVUPS Z10, 640(DI)
@@ -198,44 +265,37 @@ q4min:
 	RET
 
 // func gemmQ6KVNNI(acc *float32, a *byte, w *byte, nb int, init int)
+//
+// As gemmQ4KVNNI: steps 0 and 2 of each group into Z8–Z15 (starting from
+// −32·S16[g]), steps 1 and 3 into Z16–Z23.
 TEXT ·gemmQ6KVNNI(SB), NOSPLIT, $0-40
 	MOVQ acc+0(FP), DI
 	MOVQ a+8(FP), SI
 	MOVQ w+16(FP), DX
 	MOVQ nb+24(FP), CX
-	ZERO8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
-	CMPQ init+32(FP), $0
-	JNE  q6init
-	VMOVUPS (DI), Z0
-	VMOVUPS 64(DI), Z1
-	VMOVUPS 128(DI), Z2
-	VMOVUPS 192(DI), Z3
-	VMOVUPS 256(DI), Z4
-	VMOVUPS 320(DI), Z5
-	VMOVUPS 384(DI), Z6
-	VMOVUPS 448(DI), Z7
-q6init:
+	INITA(q6init)
 q6blk:
-	ZERO8(Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15)
+	ZERO8(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
 	MOVQ SI, R11
 	LEAQ 2080(SI), R12
 	LEAQ 4096(DX), R10
 	MOVQ $16, BX
 q6grp:
 	// Each group's sums start from −32·S16[g].
-	VPBROADCASTD (R12), Z16
-	VPBROADCASTD 64(R12), Z17
-	VPBROADCASTD 128(R12), Z18
-	VPBROADCASTD 192(R12), Z19
-	VPBROADCASTD 256(R12), Z20
-	VPBROADCASTD 320(R12), Z21
-	VPBROADCASTD 384(R12), Z22
-	VPBROADCASTD 448(R12), Z23
-	STEP(0, 0)
-	STEP(64, 4)
-	STEP(128, 8)
-	STEP(192, 12)
-	SCALE
+	VPBROADCASTD (R12), Z8
+	VPBROADCASTD 64(R12), Z9
+	VPBROADCASTD 128(R12), Z10
+	VPBROADCASTD 192(R12), Z11
+	VPBROADCASTD 256(R12), Z12
+	VPBROADCASTD 320(R12), Z13
+	VPBROADCASTD 384(R12), Z14
+	VPBROADCASTD 448(R12), Z15
+	ZERO8(Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
+	STEPE(0, 0)
+	STEPO(64, 4)
+	STEPE(128, 8)
+	STEPO(192, 12)
+	SCALE2
 	ADDQ $256, DX
 	ADDQ $16, SI
 	ADDQ $4, R12
@@ -245,13 +305,12 @@ q6grp:
 	// DX: the tile's scales, SI: the rows' d_a.
 	LEAQ 2048(R11), SI
 	VMOVUPS 1024(DX), Z27
-	FMA8(Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
+	FMAMEM8
 	ADDQ $1088, DX
 	ADDQ $2592, R11
 	MOVQ R11, SI
 	DECQ CX
 	JNZ  q6blk
-	STORE8
 	VZEROUPPER
 	RET
 
@@ -547,7 +606,9 @@ rptrans:
 //
 // The 16 rows' scale records (16 bytes each at rec, sign-extended when
 // signed is 1, zero-extended otherwise) transposed to 16 vectors of
-// dwords at dst, lane r = row r; then nd vectors of 16 f16 values at dh
+// dwords at dst, lane r = row r (when signed is 0, records of 8 scales and
+// 8 mins: the mins' 8 vectors then become 4 of int16 pairs, m[2t] low);
+// then nd vectors of 16 f16 values at dh
 // (16 each) widened to float32 after them.
 TEXT ·repackScalesAVX512(SB), NOSPLIT, $0-40
 	MOVQ signed+0(FP), CX
@@ -593,6 +654,32 @@ rssigned:
 	VPMOVSXBD 240(SI), Z15
 rstrans:
 	TRANSPOSE16
+	TESTQ CX, CX
+	JNZ  rsq6
+	// Q4_K, Q5_K: the mins of sub-blocks 2t and 2t+1 as int16 pairs.
+	VMOVDQU64 512(DI), Z0
+	VMOVDQU64 576(DI), Z1
+	VMOVDQU64 640(DI), Z2
+	VMOVDQU64 704(DI), Z3
+	VMOVDQU64 768(DI), Z4
+	VMOVDQU64 832(DI), Z5
+	VMOVDQU64 896(DI), Z6
+	VMOVDQU64 960(DI), Z7
+	VPSLLD $16, Z1, Z1
+	VPORD  Z1, Z0, Z0
+	VPSLLD $16, Z3, Z3
+	VPORD  Z3, Z2, Z2
+	VPSLLD $16, Z5, Z5
+	VPORD  Z5, Z4, Z4
+	VPSLLD $16, Z7, Z7
+	VPORD  Z7, Z6, Z6
+	VMOVDQU64 Z0, 512(DI)
+	VMOVDQU64 Z2, 576(DI)
+	VMOVDQU64 Z4, 640(DI)
+	VMOVDQU64 Z6, 704(DI)
+	ADDQ $768, DI
+	JMP  rsd
+rsq6:
 	ADDQ $1024, DI
 rsd:
 	VCVTPH2PS (DX), Z0
