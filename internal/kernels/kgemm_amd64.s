@@ -314,10 +314,13 @@ q6grp:
 	VZEROUPPER
 	RET
 
-// QV: q of the 16 values at 4·off(SI), times iscale (Z18), to off(DI).
+// QV: q of the 16 values at 4·off(SI), times iscale (Z18), to off(DI)
+// (NaN and ±Inf products give 0, as int8(min(127, nearestInt(·))) does).
 #define QV(off) \
 	VMULPS (4*off)(SI), Z18, Z20; \
-	VCVTPS2DQ Z20, Z20; \
+	VFPCLASSPSZ $0x99, Z20, K2; \
+	KNOTW K2, K2; \
+	VCVTPS2DQ.Z Z20, K2, Z20; \
 	VPMINSD Z30, Z20, Z20; \
 	VPMOVSDB Z20, off(DI)
 
@@ -333,9 +336,12 @@ q6grp:
 // QuantizeQ8K on nb super-blocks of x: super-block b's 256 q to q+b·stride,
 // its d (float32) to d+b·stride, and the 32 sums of 8 of its q (each plus
 // 1024) to sad[32b:]. The largest magnitude and its first position as in
-// QuantizeQ8K; iscale·x rounded to nearest even by VCVTPS2DQ (nearestInt's
-// value), then min 127. A super-block whose largest magnitude is 0 or NaN
-// gets q = 0 and d = 0.
+// QuantizeQ8K (NaNs ignored); iscale·x rounded to nearest even by
+// VCVTPS2DQ (nearestInt's value), then min 127; a NaN or infinite
+// iscale·x (iscale overflows when the largest magnitude is below
+// 127/MaxFloat32) gives 0, as in QuantizeQ8K. A
+// super-block whose largest magnitude is 0 gets q = 0 and d = 0. The
+// same q and d as QuantizeQ8K for every input, NaN and ±Inf included.
 TEXT ·quantQ8KAVX512(SB), NOSPLIT, $0-48
 	MOVQ q+0(FP), DI
 	MOVQ d+8(FP), R8
@@ -351,36 +357,42 @@ TEXT ·quantQ8KAVX512(SB), NOSPLIT, $0-48
 	VPBROADCASTD AX, Z29
 	VPXORD Z28, Z28, Z28
 qkblk:
-	VANDPS (SI), Z31, Z16
-	VANDPS 64(SI), Z31, Z17
+	// The largest magnitude, NaNs ignored (VMAXPS returns its second
+	// source when either is NaN, and that is the running maximum).
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VANDPS 0(SI), Z31, Z20
+	VMAXPS Z16, Z20, Z16
+	VANDPS 64(SI), Z31, Z20
+	VMAXPS Z17, Z20, Z17
 	VANDPS 128(SI), Z31, Z20
-	VMAXPS Z20, Z16, Z16
+	VMAXPS Z16, Z20, Z16
 	VANDPS 192(SI), Z31, Z20
-	VMAXPS Z20, Z17, Z17
+	VMAXPS Z17, Z20, Z17
 	VANDPS 256(SI), Z31, Z20
-	VMAXPS Z20, Z16, Z16
+	VMAXPS Z16, Z20, Z16
 	VANDPS 320(SI), Z31, Z20
-	VMAXPS Z20, Z17, Z17
+	VMAXPS Z17, Z20, Z17
 	VANDPS 384(SI), Z31, Z20
-	VMAXPS Z20, Z16, Z16
+	VMAXPS Z16, Z20, Z16
 	VANDPS 448(SI), Z31, Z20
-	VMAXPS Z20, Z17, Z17
+	VMAXPS Z17, Z20, Z17
 	VANDPS 512(SI), Z31, Z20
-	VMAXPS Z20, Z16, Z16
+	VMAXPS Z16, Z20, Z16
 	VANDPS 576(SI), Z31, Z20
-	VMAXPS Z20, Z17, Z17
+	VMAXPS Z17, Z20, Z17
 	VANDPS 640(SI), Z31, Z20
-	VMAXPS Z20, Z16, Z16
+	VMAXPS Z16, Z20, Z16
 	VANDPS 704(SI), Z31, Z20
-	VMAXPS Z20, Z17, Z17
+	VMAXPS Z17, Z20, Z17
 	VANDPS 768(SI), Z31, Z20
-	VMAXPS Z20, Z16, Z16
+	VMAXPS Z16, Z20, Z16
 	VANDPS 832(SI), Z31, Z20
-	VMAXPS Z20, Z17, Z17
+	VMAXPS Z17, Z20, Z17
 	VANDPS 896(SI), Z31, Z20
-	VMAXPS Z20, Z16, Z16
+	VMAXPS Z16, Z20, Z16
 	VANDPS 960(SI), Z31, Z20
-	VMAXPS Z20, Z17, Z17
+	VMAXPS Z17, Z20, Z17
 	VMAXPS Z17, Z16, Z16
 	VEXTRACTF32X8 $1, Z16, Y17
 	VMAXPS Y17, Y16, Y16
@@ -392,7 +404,7 @@ qkblk:
 	VMAXPS X17, X16, X16
 	VXORPS X17, X17, X17
 	VUCOMISS X17, X16
-	JEQ  qkzero // 0 or NaN
+	JEQ  qkzero // 0 (or NaN: not reached)
 	VBROADCASTSS X16, Z16
 	XORQ AX, AX
 qkfind:

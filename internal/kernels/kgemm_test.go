@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -202,5 +203,68 @@ func BenchmarkKGemmParts(b *testing.B) {
 			}
 			b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOP/s")
 		})
+	}
+}
+
+// TestQuantQ8KAVX512 checks the VNNI path's activation quantiser against
+// QuantizeQ8K bit for bit (q, d and the sums of 8) on super-blocks with
+// ties of opposite signs, zeros, subnormals, NaNs and infinities.
+func TestQuantQ8KAVX512(t *testing.T) {
+	if !useVNNI {
+		t.Skip("no AVX-512 VNNI")
+	}
+	rng := rand.New(rand.NewPCG(8, 1))
+	const nb = 40
+	x := make([]float32, nb*qkK)
+	for b := range nb {
+		blk := x[b*qkK : (b+1)*qkK]
+		for i := range blk {
+			blk[i] = float32(rng.NormFloat64())
+		}
+		switch b % 8 {
+		case 1: // the largest magnitude twice, negative first
+			blk[rng.IntN(100)] = -9
+			blk[100+rng.IntN(100)] = 9
+		case 2:
+			clear(blk)
+		case 3:
+			for i := range blk {
+				blk[i] *= 1e-40 // subnormal
+			}
+		case 4:
+			blk[rng.IntN(qkK)] = float32(math.NaN())
+		case 5:
+			blk[rng.IntN(qkK)] = float32(math.Inf(-1))
+		case 6:
+			for i := range blk {
+				blk[i] = float32(math.NaN())
+			}
+		}
+	}
+	const stride = 300
+	q := make([]byte, nb*stride)
+	sad := make([]uint64, 32*nb)
+	quantQ8KAVX512(&q[0], &q[256], stride, &x[0], nb, &sad[0])
+	var want [qkK]int8
+	for b := range nb {
+		d := QuantizeQ8K(want[:], x[b*qkK:])
+		got := math.Float32frombits(binary.LittleEndian.Uint32(q[b*stride+256:]))
+		if math.Float32bits(got) != math.Float32bits(d) {
+			t.Fatalf("block %d: d = %v, want %v", b, got, d)
+		}
+		for i, v := range want {
+			if int8(q[b*stride+i]) != v {
+				t.Fatalf("block %d: q[%d] = %d, want %d (x = %v)", b, i, int8(q[b*stride+i]), v, x[b*qkK+i])
+			}
+		}
+		for j := range 32 {
+			var s int64
+			for _, v := range want[8*j : 8*j+8] {
+				s += int64(v)
+			}
+			if int64(sad[32*b+j])-1024 != s {
+				t.Fatalf("block %d: sum %d = %d, want %d", b, j, int64(sad[32*b+j])-1024, s)
+			}
+		}
 	}
 }
