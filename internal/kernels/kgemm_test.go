@@ -113,7 +113,9 @@ func TestKGemm(t *testing.T) {
 }
 
 // BenchmarkKQuantPrefill times GemmLowT with m = 512 rows of activations on
-// k-quant weights (path "int8": kgemm.go; "old": the activations rounded
+// k-quant weights (Q4_K and Q6_K on the shapes of a 1.2B Llama's matrices,
+// Q6_K on its 128256-row output layer, Q5_K on one shape; path "int8":
+// kgemm.go with AVX-512 VNNI; "old": the activations rounded
 // to Q8_K and tiles of W widened for the float32 GEMM, the m > 3 path
 // before it), reporting GOP/s (2·m·n·k per product).
 func BenchmarkKQuantPrefill(b *testing.B) {
@@ -128,7 +130,7 @@ func BenchmarkKQuantPrefill(b *testing.B) {
 			shapes = append(shapes, shape{f, s[0], s[1]})
 		}
 	}
-	shapes = append(shapes, shape{Q6_K, 128256, 2048})
+	shapes = append(shapes, shape{Q6_K, 128256, 2048}, shape{Q5_K, 2048, 2048})
 	for _, s := range shapes {
 		b.Run(fmt.Sprintf("%v/%dx%d", s.f, s.n, s.k), func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(1, 2))
