@@ -126,9 +126,10 @@ func packActsK(f Format, threads, m, k int, a []float32, lda int, buf []byte) []
 	return buf
 }
 
-// repackKTile lays out rows ≤ kTile rows of W (rb bytes each, nb
-// super-blocks) as one tile in dst (nb·kTileBlockBytes(f) bytes); the
-// lanes of missing rows are zeros.
+// repackKTile lays out the first rows (≤ kTile) rows of W (rb bytes each,
+// nb super-blocks) as one tile in dst (nb·kTileBlockBytes(f) bytes); the
+// lanes of missing rows are zeros. Full tiles go through the AVX-512
+// repackers when the kernels run.
 func repackKTile(f Format, dst []byte, w []byte, rb, rows, nb int) {
 	tb := kTileBlockBytes(f)
 	bb := kBlockBytes(f)
@@ -256,13 +257,12 @@ func repackKLevels(f Format, o *[4096]byte, blk []byte, r int) {
 var kPanelScratch, kActScratch sync.Pool // *[]byte
 
 // gemmK is GemmLowT's m > 3 path for the k-quants on CPUs with AVX-512
-// VNNI (order: top of file). Elsewhere GemmLowT keeps widening tiles of W
-// for the float32 GEMM, which is faster there than gemmKGo (about 2× in
-// pure Go, far more with AVX-512F); gemmKGo defines the values the
-// kernels compute and is what gemmK runs without VNNI.
-// With AVX-512 VNNI the work is split into panels of whole tiles of W
-// (and, when there are few panels, ranges of activation blocks); each
-// element of C is computed by the same instructions whatever the split.
+// VNNI (order of operations: top of file); without VNNI it runs gemmKGo.
+// (GemmLowT calls it only with VNNI: elsewhere widening tiles of W for the
+// float32 GEMM is faster than gemmKGo, roughly 2× in pure Go and far more
+// with AVX-512F.) The work is split into panels of whole tiles of W (and,
+// when there are few panels, ranges of activation blocks); each element
+// of C is computed by the same instructions whatever the split.
 func gemmK(f Format, threads, m, n, k int, a []float32, lda int, w []byte, rb int, beta float32, c []float32, ldc int) {
 	if !useVNNI {
 		gemmKGo(f, threads, m, n, k, a, lda, w, rb, beta, c, ldc)
