@@ -11,7 +11,8 @@ import (
 // half or ggml's q8_0, q4_K, q5_K, q6_K, q4_0, q4_1, q5_0 and q5_1,
 // multiplied with float32 activations (GemmLowT). The k-quants work as q8_0
 // does below, on activations quantised to Q8_K (kquant.go: formats,
-// kernels, order and bounds), and so do the other 32-value formats, on
+// kernels, order and bounds; with AVX-512 VNNI their m > 3 path is an
+// integer GEMM, kgemm.go), and so do the other 32-value formats, on
 // activations quantised to 8 bits per block (legacy.go).
 //
 // The bf16 and f16 paths compute each element of C as the float32 dot
@@ -370,6 +371,10 @@ func GemmLowT(f Format, threads, m, n, k int, a []float32, lda int, w []byte, be
 	}
 	if f == Q8_0 && useQ8Gemm() { // int8 products with VNNI (gemm_q8.go)
 		gemmQ8(true, threads, m, n, k, a, lda, w, rb, beta, c, ldc)
+		return
+	}
+	if kBlockBytes(f) != 0 && useVNNI { // k-quants: integer products on Q8_K activations (kgemm.go)
+		gemmK(f, threads, m, n, k, a, lda, w, rb, beta, c, ldc)
 		return
 	}
 	if round := actRounding(f); round != nil { // on quantised activations, as m ≤ 3 (q8act.go, kquant.go, legacy.go)
