@@ -290,3 +290,21 @@ func Custom(op string, out *tensor.Tensor, backward func(g *tensor.Tensor) []*te
 func CustomComposite(op string, out *tensor.Tensor, backward func(g *tensor.Tensor) []*tensor.Tensor, compose func(in []*Var) *Var, inputs ...*Var) *Var {
 	return record(op, out, backward, composed(compose), inputs...)
 }
+
+// Recycle gives the storage of v, a dead temporary of a forward pass run
+// without gradients, to later allocations (tensor.Recycle), unless it is a
+// parameter, part of a graph, or shares storage with one of keep. The
+// caller promises that v and its views are not used afterwards. It does
+// nothing while gradients are recorded.
+func Recycle(v *Var, keep ...*Var) {
+	if v == nil || GradEnabled() || v.requiresGrad || v.node != nil || v.Name != "" {
+		return
+	}
+	ks := make([]*tensor.Tensor, 0, len(keep))
+	for _, k := range keep {
+		if k != nil {
+			ks = append(ks, k.Value)
+		}
+	}
+	tensor.Recycle(v.Value, ks...)
+}

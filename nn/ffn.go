@@ -51,7 +51,16 @@ type GatedMLP struct {
 
 // Forward maps [..., D] to [..., D].
 func (m *GatedMLP) Forward(x *autograd.Var) *autograd.Var {
-	return m.Down.Forward(autograd.Mul(m.Act.Apply(m.Gate.Forward(x)), m.Up.Forward(x)))
+	g := m.Gate.Forward(x)
+	a := m.Act.Apply(g)
+	autograd.Recycle(g, x, a) // without gradients: temporaries reused (tensor.Recycle)
+	u := m.Up.Forward(x)
+	p := autograd.Mul(a, u)
+	autograd.Recycle(a, x, p)
+	autograd.Recycle(u, x, p)
+	out := m.Down.Forward(p)
+	autograd.Recycle(p, x, out)
+	return out
 }
 
 // Params returns gate, up and down projections (and the activation's).
@@ -65,7 +74,12 @@ type MLP struct {
 
 // Forward maps [..., D] to [..., D].
 func (m *MLP) Forward(x *autograd.Var) *autograd.Var {
-	return m.Down.Forward(m.Act.Apply(m.Up.Forward(x)))
+	u := m.Up.Forward(x)
+	a := m.Act.Apply(u)
+	autograd.Recycle(u, x, a) // without gradients: temporaries reused (tensor.Recycle)
+	out := m.Down.Forward(a)
+	autograd.Recycle(a, x, out)
+	return out
 }
 
 // Params returns the projections (and the activation's parameters).

@@ -45,14 +45,24 @@ func uninit(dt DType, shape ...int) *Tensor {
 	return t
 }
 
+// uintptrOf is p's address.
+func uintptrOf(p *float32) uintptr { return uintptr(unsafe.Pointer(p)) }
+
 // uninitSlice returns n elements of unspecified content (NaN in tests);
 // small slices come from make, where clearing costs nothing worth avoiding.
 func uninitSlice[T float32 | float64](n int) []T {
 	var s []T
-	if size := uintptr(n) * unsafe.Sizeof(T(0)); n < 1024 || size/unsafe.Sizeof(T(0)) != uintptr(n) {
-		s = make([]T, n)
-	} else {
-		s = unsafe.Slice((*T)(mallocgc(size, nil, false)), n)
+	if _, f32 := any(s).([]float32); f32 {
+		if r := reuse(n); r != nil {
+			s = any(r).([]T) // storage a dead temporary gave back (recycle.go)
+		}
+	}
+	if s == nil {
+		if size := uintptr(n) * unsafe.Sizeof(T(0)); n < 1024 || size/unsafe.Sizeof(T(0)) != uintptr(n) {
+			s = make([]T, n)
+		} else {
+			s = unsafe.Slice((*T)(mallocgc(size, nil, false)), n)
+		}
 	}
 	if poisonUninit {
 		nan := T(math.NaN())

@@ -152,11 +152,27 @@ func (b *PreNorm) RemoveSublayer(kind string) error {
 // ForwardSkipping applies the block without its sublayer of kind ("":
 // the whole block).
 func (b *PreNorm) ForwardSkipping(ctx *nn.Ctx, x *autograd.Var, kind string) *autograd.Var {
+	// Without gradients each branch's temporaries are reused for the next
+	// (autograd.Recycle); never the x given, which the caller may hold.
+	in := x
 	if b.Attn != nil && kind != SublayerAttention {
-		x = autograd.Add(x, b.Attn.Forward(ctx, b.AttnNorm.Forward(x)))
+		h := b.AttnNorm.Forward(x)
+		a := b.Attn.Forward(ctx, h)
+		autograd.Recycle(h, x, a)
+		y := autograd.Add(x, a)
+		autograd.Recycle(a, x, y)
+		x = y
 	}
 	if b.FFN != nil && kind != SublayerFFN {
-		x = autograd.Add(x, b.FFN.Forward(b.FFNNorm.Forward(x)))
+		h := b.FFNNorm.Forward(x)
+		f := b.FFN.Forward(h)
+		autograd.Recycle(h, x, f)
+		y := autograd.Add(x, f)
+		autograd.Recycle(f, x, y)
+		if x != in {
+			autograd.Recycle(x, in, y) // the residual stream between the branches
+		}
+		x = y
 	}
 	return x
 }
