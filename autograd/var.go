@@ -291,6 +291,26 @@ func CustomComposite(op string, out *tensor.Tensor, backward func(g *tensor.Tens
 	return record(op, out, backward, composed(compose), inputs...)
 }
 
+// RecycleAll is Recycle for several dead temporaries, any of which may be
+// views of another (tensor.RecycleAll).
+func RecycleAll(vs []*Var, keep ...*Var) {
+	if GradEnabled() {
+		return
+	}
+	var dead, ks []*tensor.Tensor
+	for _, v := range vs {
+		if v != nil && !v.requiresGrad && v.node == nil && v.Name == "" {
+			dead = append(dead, v.Value)
+		}
+	}
+	for _, k := range keep {
+		if k != nil {
+			ks = append(ks, k.Value)
+		}
+	}
+	tensor.RecycleAll(dead, ks...)
+}
+
 // Recycle gives the storage of v, a dead temporary of a forward pass run
 // without gradients, to later allocations (tensor.Recycle), unless it is a
 // parameter, part of a graph, or shares storage with one of keep. The

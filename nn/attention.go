@@ -240,14 +240,14 @@ func (a *Attention) Forward(ctx *Ctx, x *autograd.Var) *autograd.Var {
 	heads := func(y *autograd.Var, n int) *autograd.Var {
 		return autograd.Permute(autograd.Reshape(y, B, T, n, hd), 0, 2, 1, 3) // [B, n, T, hd]
 	}
-	q := heads(a.Q.Forward(x), H)
-	k := heads(a.K.Forward(x), Hk)
-	v := heads(a.V.Forward(x), Hk)
+	qp, kp, vp := a.Q.Forward(x), a.K.Forward(x), a.V.Forward(x)
+	q, k, v := heads(qp, H), heads(kp, Hk), heads(vp, Hk)
 	q, k = a.normQK(q, k)
 	if a.Rope != nil {
 		cos, sin := a.Rope.Tables(ctx.Position(), T)
 		q, k = a.Rope.Apply(q, cos, sin), a.Rope.Apply(k, cos, sin)
 	}
+	temps := []*autograd.Var{qp, kp, vp, q, k} // dead once attended (the cache keeps copies)
 	var o *autograd.Var
 	mask, drop := ctx.extraMask(), ctx.dropoutRNG()
 	fused := mask.Bias == nil && (drop == nil || a.Dropout == 0) && a.Softcap == 0
@@ -271,8 +271,11 @@ func (a *Attention) Forward(ctx *Ctx, x *autograd.Var) *autograd.Var {
 	default:
 		o = a.composed(q, k, v, mask, drop)
 	}
+	autograd.RecycleAll(temps, x, o) // without gradients: reused (tensor.Recycle)
 	o = autograd.Reshape(autograd.Contiguous(autograd.Permute(o, 0, 2, 1, 3)), B, T, H*hd) // [B, T, H·hd]
-	return a.O.Forward(o)
+	out := a.O.Forward(o)
+	autograd.Recycle(o, x, out)
+	return out
 }
 
 // forwardRows is Forward for a batch of separate sequences (ctx.Positions

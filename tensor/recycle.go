@@ -60,3 +60,33 @@ func reuse(n int) []float32 {
 	}
 	return nil
 }
+
+// RecycleAll is Recycle for several dead tensors at once, any of which may
+// be views of another (each storage is given back once, through the first
+// tensor that owns it whole).
+func RecycleAll(dead []*Tensor, keep ...*Tensor) {
+	for i, t := range dead {
+		if t == nil || len(t.f32) == 0 {
+			continue
+		}
+		shared := false
+		for _, u := range dead[:i] {
+			if u != nil && len(u.f32) > 0 && overlap(u.f32, t.f32) {
+				shared = true
+				break
+			}
+		}
+		if shared {
+			continue
+		}
+		s := t.f32
+		Recycle(t, keep...)
+		if t.f32 == nil { // given back: its views must not give it again
+			for _, u := range dead[i+1:] {
+				if u != nil && len(u.f32) > 0 && overlap(u.f32, s) {
+					u.f32 = nil
+				}
+			}
+		}
+	}
+}

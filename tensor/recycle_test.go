@@ -41,3 +41,15 @@ func TestRecycle(t *testing.T) {
 	}
 	Recycle(nil)
 }
+
+// TestRecycleAll: views of one storage give it back once.
+func TestRecycleAll(t *testing.T) {
+	n := recycleMin
+	a := uninit(Float32, 1, 1, n)
+	v := a.Reshape(n) // a contiguous view of the same storage
+	RecycleAll([]*Tensor{a, v})
+	x, y := uninit(Float32, n), uninit(Float32, n)
+	if &x.f32[0] == &y.f32[0] {
+		t.Fatal("one storage was handed out twice")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -55,6 +56,7 @@ func benchDecode(args []string, stdout, stderr io.Writer) error {
 	contexts := fs.String("contexts", "256,1024", "comma-separated context lengths: prefill context−tokens, then decode tokens")
 	cacheType := cacheTypeFlag(fs)
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of loading, prefills and decoding to this file (one --dtype)")
+	memprofile := fs.String("memprofile", "", "write an allocation profile (all allocations since the start) to this file at the end (one --dtype)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -110,6 +112,15 @@ func benchDecode(args []string, stdout, stderr io.Writer) error {
 				return fmt.Errorf("--cpuprofile: %w", err)
 			}
 			defer pprof.StopCPUProfile()
+		}
+		if *memprofile != "" {
+			runtime.MemProfileRate = 64 << 10
+			defer func() {
+				if f, err := os.Create(*memprofile); err == nil {
+					pprof.Lookup("allocs").WriteTo(f, 0) //nolint:errcheck // a diagnostic
+					f.Close()
+				}
+			}()
 		}
 		dt, _ := tensor.ParseDType(dts[0])
 		t0 := time.Now()
