@@ -271,7 +271,8 @@ func (a *Attention) Forward(ctx *Ctx, x *autograd.Var) *autograd.Var {
 	default:
 		o = a.composed(q, k, v, mask, drop)
 	}
-	autograd.RecycleAll(temps, x, o)                                                       // without gradients: reused (tensor.Recycle)
+	// Without gradients the temporaries' storage is reused (tensor.Recycle).
+	autograd.RecycleAll(temps, x, o)
 	o = autograd.Reshape(autograd.Contiguous(autograd.Permute(o, 0, 2, 1, 3)), B, T, H*hd) // [B, T, H·hd]
 	out := a.O.Forward(o)
 	autograd.Recycle(o, x, out)
