@@ -653,8 +653,9 @@ func (s *ggufSource) load(name string, dt tensor.DType) (*tensor.Tensor, error) 
 		if permuted {
 			// A permuted copy in memory mapped in one call (fresh pages
 			// faulted in one at a time, or written in place copy-on-write,
-			// cost ~0.5 s for a 1B model's q and k on a VM), and the file's
-			// pages of the original let go of, so memory holds the rows once.
+			// cost far more on a VM: docs/results/quant/firsttouch.txt),
+			// and the file's pages of the original let go of, so memory
+			// holds the rows once.
 			p := permuteRowsInto(fsutil.AllocPopulated(len(raw)), raw, info.Shape[0], len(raw)/info.Shape[0], heads, false)
 			if s.f.Retain() {
 				fsutil.Release(raw)

@@ -6,8 +6,8 @@ import "sync"
 // temporaries layer after layer (a 512-token prefill of a 134M model, ~35
 // MB per layer). Left to the collector, part of that memory goes back to
 // the OS between cycles and is faulted in again, page by page; on a
-// virtual machine a page fault costs several µs, so a prefill spent ~0.2 s
-// of ~0.55 s in them. Recycle hands a dead temporary's storage to the next
+// virtual machine a page fault costs several µs, a good part of a prefill
+// (docs/results/quant.md). Recycle hands a dead temporary's storage to the next
 // float32 allocation of the same size instead (uninit), whose pages are
 // already mapped.
 

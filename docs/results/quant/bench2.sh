@@ -7,12 +7,13 @@
 #   loom export --format gguf --type q8_0 --model llama1b --out llama1b-q8.gguf --dtype bf16
 #   loom quantize --type q4_k_m --model llama1b-f16.gguf --out llama1b-q4km.gguf
 # and the same for m100-* from docs/results/quant/llama-134m-config.json.
+# Usage: bench2.sh [OUT_DIR_NAME] (default run2; run3 is the second run).
 # Needs /tmp/loom (go build -o /tmp/loom ./cmd/loom), node-llama-cpp 3.21.1
 # and a machine doing nothing else.
 set -e
 R=$(git rev-parse --show-toplevel)
 B=$R/cmd/loom/testdata/llamacpp/bench.mjs
-OUT=$R/docs/results/quant/run2
+OUT=$R/docs/results/quant/${1:-run2}
 NM=$HOME/.cache/loom/node-llama-cpp-3.21.1/node_modules
 mkdir -p "$OUT"
 cd /work/q21
