@@ -3,7 +3,6 @@ package nn
 import (
 	"fmt"
 
-	"github.com/loomml/loom/internal/kernels"
 	"github.com/loomml/loom/tensor"
 )
 
@@ -186,17 +185,8 @@ func (c *HalfKV) AppendHalf(k, v *tensor.Tensor) (keys, values *tensor.HalfRows)
 	if sh := k.Shape(); sh[0] != c.b || sh[1] != c.h || sh[3] != c.d || !tensor.EqualShape(v.Shape(), sh) {
 		panic(fmt.Sprintf("nn: keys %v and values %v for a half KV cache of [%d, %d, ·, %d]", k.Shape(), v.Shape(), c.b, c.h, c.d))
 	}
-	for i, x := range []*tensor.Tensor{k, v} {
-		dst := c.k
-		if i == 1 {
-			dst = c.v
-		}
-		src := x.Contiguous().F32() // [B, H, T, D]
-		for bh := range c.b * c.h {
-			o := (bh*c.cap + c.n) * c.d
-			kernels.Narrow(kernels.F16, dst[2*o:2*(o+T*c.d)], src[bh*T*c.d:(bh+1)*T*c.d])
-		}
-	}
+	tensor.StoreHalf(c.k, c.cap, c.n, k)
+	tensor.StoreHalf(c.v, c.cap, c.n, v)
 	c.n += T
 	return c.view(c.k), c.view(c.v)
 }

@@ -78,3 +78,37 @@ func (h *HalfRows) Float32() *Tensor {
 	}
 	return out
 }
+
+// StoreHalf writes x [B, H, T, D] (float32, any strides with the last
+// dimension contiguous, as a head split of a projection is) rounded to
+// IEEE halves (kernels.Narrow) into positions s0 … s0+T−1 of raw, a
+// [B, H, capacity, D] store: row by row from x's memory, without a
+// contiguous copy first, the heads in parallel.
+func StoreHalf(raw []byte, capacity, s0 int, x *Tensor) {
+	if x.dtype != Float32 || x.NDim() != 4 {
+		panic(fmt.Sprintf("tensor: StoreHalf of a %v %v tensor", x.dtype, x.shape))
+	}
+	B, H, T, D := x.shape[0], x.shape[1], x.shape[2], x.shape[3]
+	if s0 < 0 || s0+T > capacity || len(raw) < 2*B*H*capacity*D {
+		panic(fmt.Sprintf("tensor: StoreHalf of %v at position %d into %d bytes of capacity %d", x.shape, s0, len(raw), capacity))
+	}
+	if D > 1 && x.strides[3] != 1 {
+		x = x.Contiguous()
+	}
+	xs := x.f32
+	store := func(bh int) {
+		b, h := bh/H, bh%H
+		for t := range T {
+			src := x.offset + b*x.strides[0] + h*x.strides[1] + t*x.strides[2]
+			dst := (bh*capacity + s0 + t) * D
+			kernels.Narrow(kernels.F16, raw[2*dst:2*(dst+D)], xs[src:src+D])
+		}
+	}
+	if B*H > 1 && B*H*T*D >= 1<<15 {
+		kernels.Parallel(B*H, store)
+		return
+	}
+	for bh := range B * H {
+		store(bh)
+	}
+}

@@ -87,12 +87,17 @@ func Rope(x, cos, sin *Tensor, transpose bool) *Tensor {
 // dimension −2).
 func ropeRows[T Float](out, x *Tensor, c, s []T, transpose bool) {
 	nd := x.NDim()
-	if nd > 2 && x.shape[0] > 1 && kernels.Threads() > 1 {
-		// one goroutine per batch element
-		kernels.Parallel(x.shape[0], func(b int) {
-			ropeRows[T](out.Slice(0, b, b+1), x.Slice(0, b, b+1), c, s, transpose)
-		})
-		return
+	if nd > 2 && kernels.Threads() > 1 && x.Numel() >= 1<<15 {
+		// one goroutine per batch element, or per head for one sequence
+		// (the row dimension, −2, is not split: tables follow it)
+		for axis := 0; axis < nd-2; axis++ {
+			if n := x.shape[axis]; n > 1 {
+				kernels.Parallel(n, func(i int) {
+					ropeRows[T](out.Slice(axis, i, i+1), x.Slice(axis, i, i+1), c, s, transpose)
+				})
+				return
+			}
+		}
 	}
 	hd := x.shape[nd-1]
 	xs, os := storage[T](x), storage[T](out)
