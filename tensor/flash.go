@@ -65,7 +65,7 @@ func FlashAttentionWith(q, k, v *Tensor, o FlashOptions) (out, lse *Tensor) {
 		panic(err.Error())
 	}
 	q, k, v = lastContiguous(q), lastContiguous(k), lastContiguous(v)
-	out = New(q.dtype, B, T, H, dv).Permute(0, 2, 1, 3)
+	out = uninit(q.dtype, B, T, H, dv).Permute(0, 2, 1, 3) // every row cleared, then written, by flashForward
 	lse = New(q.dtype, B, H, T)
 	g := newFlashGeom(B, H, Hkv, T, S, d, dv, o)
 	if q.dtype == Float32 {
@@ -91,7 +91,7 @@ func FlashAttentionHalfKV(q *Tensor, k, v *HalfRows, o FlashOptions) (out, lse *
 		panic(fmt.Sprintf("tensor: attention shapes q %v, k %v, v %v do not fit", q.shape, k.shape, v.shape))
 	}
 	q = lastContiguous(q)
-	out = New(Float32, B, T, H, dv).Permute(0, 2, 1, 3)
+	out = uninit(Float32, B, T, H, dv).Permute(0, 2, 1, 3) // every row cleared, then written, by flashForward
 	lse = New(Float32, B, H, T)
 	flashForward[float32](newFlashGeom(B, H, Hkv, T, S, d, dv, o), q, halfKV{k}, halfKV{v}, out, lse)
 	return out, lse

@@ -62,7 +62,7 @@ func Rope(x, cos, sin *Tensor, transpose bool) *Tensor {
 	// copying; anything else is broadcast to x's shape first. x keeps its
 	// memory order (a permuted view stays one), so head splits cost nothing.
 	if x.NDim() >= 2 && cos.NDim() == 2 && EqualShape(cos.shape, x.shape[x.NDim()-2:]) && EqualShape(sin.shape, cos.shape) && x.strides[x.NDim()-1] == 1 {
-		out := EmptyLikeLayout(x)
+		out := uninitLikeLayout(x) // every row written by ropeRows
 		c, s := cos.Contiguous(), sin.Contiguous()
 		if x.dtype == Float32 {
 			ropeRows[float32](out, x, c.F32(), s.F32(), transpose)
@@ -124,7 +124,13 @@ func ropeRows[T Float](out, x *Tensor, c, s []T, transpose bool) {
 // EmptyLikeLayout returns a zero tensor with x's shape whose memory order
 // follows x's strides (a transposed or permuted view gives the same
 // permutation of a contiguous tensor).
-func EmptyLikeLayout(x *Tensor) *Tensor {
+func EmptyLikeLayout(x *Tensor) *Tensor { return likeLayout(x, New) }
+
+// uninitLikeLayout is EmptyLikeLayout with unspecified elements (uninit):
+// for outputs every element of which is written.
+func uninitLikeLayout(x *Tensor) *Tensor { return likeLayout(x, uninit) }
+
+func likeLayout(x *Tensor, alloc func(DType, ...int) *Tensor) *Tensor {
 	nd := x.NDim()
 	perm := make([]int, nd)
 	for i := range perm {
@@ -140,7 +146,7 @@ func EmptyLikeLayout(x *Tensor) *Tensor {
 	for i, p := range perm {
 		shape[i] = x.shape[p]
 	}
-	return New(x.dtype, shape...).Permute(InversePerm(perm)...)
+	return alloc(x.dtype, shape...).Permute(InversePerm(perm)...)
 }
 
 // rope applies the rotation to every hd-row of x; row r uses table row
