@@ -7,7 +7,7 @@
 #   loom export --format gguf --type q8_0 --model llama1b --out llama1b-q8.gguf --dtype bf16
 #   loom quantize --type q4_k_m --model llama1b-f16.gguf --out llama1b-q4km.gguf
 # and the same for m100-* from docs/results/quant/llama-134m-config.json.
-# Usage: bench2.sh [OUT_DIR_NAME] (default run2; run3 is the second run).
+# Usage: [ROUNDS=3] [SIZES="m100 llama1b"] bench2.sh [OUT_DIR_NAME] (default run2).
 # Needs /tmp/loom (go build -o /tmp/loom ./cmd/loom), node-llama-cpp 3.21.1
 # and a machine doing nothing else.
 set -e
@@ -17,8 +17,8 @@ OUT=$R/docs/results/quant/${1:-run2}
 NM=$HOME/.cache/loom/node-llama-cpp-3.21.1/node_modules
 mkdir -p "$OUT"
 cd /work/q21
-for round in 1 2 3; do
-  for size in m100 llama1b; do
+for round in $(seq 1 ${ROUNDS:-3}); do
+  for size in ${SIZES:-m100 llama1b}; do
     for th in 1 2; do
       for m in q8 f16 q4km; do
         dt=$(case $m in q8) echo q8_0;; f16) echo f16;; q4km) echo f32;; esac)
