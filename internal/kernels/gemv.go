@@ -175,11 +175,7 @@ func RowDotsF16(y, x []float32, w []byte, ldw int) {
 		dotHalfAVX512(1, &y[0], 1, &x[0], k, 1, &w[0], 2*ldw, n, k, 0)
 		return
 	}
-	wf := make([]float32, n*k)
-	for j := range n {
-		Widen(F16, wf[j*k:(j+1)*k], w[2*j*ldw:])
-	}
-	RowDots(y, x, wf, k)
+	RowDots(y, x, widenF16Rows(w, n, k, ldw), k)
 }
 
 // AddRowSumF16 is AddRowSum on rows of IEEE halves (row p at b[2·p·ldb:],
@@ -193,24 +189,37 @@ func AddRowSumF16(y, x []float32, b []byte, ldb int) {
 		if len(b) < 2*((k-1)*ldb+n) {
 			panic(fmt.Sprintf("kernels: AddRowSumF16: %d bytes for %d rows of %d (stride %d)", len(b), k, n, ldb))
 		}
-		var buf [256]float32
-		t := buf[:0]
-		if n <= len(buf) {
-			t = buf[:n]
-		} else {
-			t = make([]float32, n)
-		}
-		axpyRowsF16AVX512(&t[0], &x[0], &b[0], ldb, k, n)
-		for j, v := range t {
-			y[j] = 1*v + 1*y[j] // as AddRowSum
-		}
+		addRowSums(y, func(t []float32) { axpyRowsF16AVX512(&t[0], &x[0], &b[0], ldb, k, n) })
 		return
 	}
-	bf := make([]float32, k*n)
-	for p := range k {
-		Widen(F16, bf[p*n:(p+1)*n], b[2*p*ldb:])
+	AddRowSum(y, x, widenF16Rows(b, k, n, ldb), n)
+}
+
+// widenF16Rows widens rows of cols halves (row r at b[2·r·ld:]) into a
+// contiguous float32 matrix.
+func widenF16Rows(b []byte, rows, cols, ld int) []float32 {
+	out := make([]float32, rows*cols)
+	for r := range rows {
+		Widen(F16, out[r*cols:(r+1)*cols], b[2*r*ld:])
 	}
-	AddRowSum(y, x, bf, n)
+	return out
+}
+
+// addRowSums adds to y the len(y) sums that sum writes (overwriting) into
+// a scratch (on the stack for up to 256 values), as gemvRows stores them
+// (alpha = beta = 1).
+func addRowSums(y []float32, sum func(t []float32)) {
+	var buf [256]float32
+	t := buf[:0]
+	if len(y) <= len(buf) {
+		t = buf[:len(y)]
+	} else {
+		t = make([]float32, len(y))
+	}
+	sum(t)
+	for j, v := range t {
+		y[j] = 1*v + 1*y[j]
+	}
 }
 
 // AddRowSum adds Σ_p x[p]·(row p of B) to y (len(x) rows of len(y)
@@ -225,17 +234,7 @@ func AddRowSum(y, x, b []float32, ldb int) {
 	}
 	if k > 0 && rowsDirect() {
 		checkGemm(false, false, 1, n, k, k, k, len(b), ldb, n, n)
-		var buf [256]float32
-		t := buf[:0]
-		if n <= len(buf) {
-			t = buf[:n]
-		} else {
-			t = make([]float32, n)
-		}
-		axpyRowsAVX512(&t[0], &x[0], &b[0], ldb, k, n)
-		for j, v := range t {
-			y[j] = 1*v + 1*y[j] // as gemvRows stores it (alpha = beta = 1)
-		}
+		addRowSums(y, func(t []float32) { axpyRowsAVX512(&t[0], &x[0], &b[0], ldb, k, n) })
 		return
 	}
 	SgemmWith(1, false, false, 1, n, k, 1, x, k, b, ldb, 1, y, n)
