@@ -253,7 +253,7 @@ func (a *Attention) Forward(ctx *Ctx, x *autograd.Var) *autograd.Var {
 	fused := mask.Bias == nil && (drop == nil || a.Dropout == 0) && a.Softcap == 0
 	opts := tensor.FlashOptions{Causal: a.Kind == Causal, Window: a.Window, KeyLens: mask.KeyLengths, Scale: a.Scale()}
 	if kv := ctx.KV(a.Layer); kv != nil {
-		if h, ok := kv.(*HalfKV); ok && fused && !autograd.GradEnabled() {
+		if h, ok := kv.(HalfKVCache); ok && fused && !autograd.GradEnabled() {
 			// Float16 keys and values, read in place.
 			ks, vs := h.AppendHalf(k.Value, v.Value)
 			out, _ := tensor.FlashAttentionHalfKV(q.Value, ks, vs, opts)
@@ -323,7 +323,7 @@ func (a *Attention) forwardRows(ctx *Ctx, x *autograd.Var) *autograd.Var {
 	kernels.Parallel(len(offs)-1, func(b int) {
 		o0, o1 := offs[b], offs[b+1]
 		var o *tensor.Tensor // [1, H, n, hd]
-		if h, ok := rows.Row(b).(*HalfKV); ok && a.Softcap == 0 {
+		if h, ok := rows.Row(b).(HalfKVCache); ok && a.Softcap == 0 {
 			ks, vs := h.AppendHalf(k.Value.Slice(2, o0, o1), v.Value.Slice(2, o0, o1))
 			o, _ = tensor.FlashAttentionHalfKV(q.Value.Slice(2, o0, o1), ks, vs, opts)
 			out.Slice(1, o0, o1).CopyFrom(o.Permute(0, 2, 1, 3))

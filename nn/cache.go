@@ -159,6 +159,16 @@ func (c *SlidingKV) Append(k, v *tensor.Tensor) (*tensor.Tensor, *tensor.Tensor)
 // Len returns the positions appended so far (not only those kept).
 func (c *SlidingKV) Len() int { return c.n }
 
+// HalfKVCache is a store that keeps keys and values as float16 and hands
+// them to attention without widening them (HalfKV); attention type-asserts
+// it, and uses Append otherwise.
+type HalfKVCache interface {
+	KVCache
+	// AppendHalf stores k and v [B, KVHeads, T, HeadDim] and returns the
+	// positions the new queries attend over, as float16 views.
+	AppendHalf(k, v *tensor.Tensor) (keys, values *tensor.HalfRows)
+}
+
 // HalfKV is FullKV with float16 keys and values, as llama.cpp keeps its
 // cache by default: half the memory, and half the bytes each decoding step
 // reads. Keys and values are rounded to f16 (to nearest, ties to even)
