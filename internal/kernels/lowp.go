@@ -408,37 +408,19 @@ func gemvLow(f Format, threads, m, n, k int, a []float32, lda int, w []byte, rb 
 	run := func(j0, j1 int) {
 		dotLow(f, c[j0:], ldc, a, lda, m, w[j0*rb:j1*rb], rb, j1-j0, k, beta)
 	}
-	switch f {
-	case Q8_0: // on quantised activations (q8act.go), each row of A quantised once
-		acts := make([]q8Act, m)
-		for i := range acts {
-			acts[i] = quantQ8Act(a[i*lda : i*lda+k])
-		}
-		run = func(j0, j1 int) {
-			for i := range acts {
-				dotQ8Act(c[i*ldc+j0:], &acts[i], w[j0*rb:j1*rb], rb, j1-j0, beta)
-			}
-		}
-	case Q4_0, Q4_1, Q5_0, Q5_1: // on 8-bit activations (legacy.go)
-		acts := make([]q8LAct, m)
-		for i := range acts {
-			acts[i] = quantQ8LAct(a[i*lda : i*lda+k])
-		}
-		run = func(j0, j1 int) {
-			for i := range acts {
-				dotLegacy(f, c[i*ldc+j0:], &acts[i], w[j0*rb:j1*rb], rb, j1-j0, beta)
-			}
-		}
-	case Q4_K, Q5_K, Q6_K: // on Q8_K activations (kquant.go)
-		acts := make([]q8KAct, m)
-		for i := range acts {
-			acts[i] = quantQ8KAct(a[i*lda : i*lda+k])
-		}
-		run = func(j0, j1 int) {
-			for i := range acts {
-				dotK(f, c[i*ldc+j0:], &acts[i], w[j0*rb:j1*rb], rb, j1-j0, beta)
-			}
-		}
+	switch f { // on quantised activations, each row of A quantised once
+	case Q8_0: // q8act.go
+		run = quantRows(m, a, lda, k, c, ldc, quantQ8Act, func(c []float32, x *q8Act, j0, j1 int) {
+			dotQ8Act(c, x, w[j0*rb:j1*rb], rb, j1-j0, beta)
+		})
+	case Q4_0, Q4_1, Q5_0, Q5_1: // legacy.go
+		run = quantRows(m, a, lda, k, c, ldc, quantQ8LAct, func(c []float32, x *q8LAct, j0, j1 int) {
+			dotLegacy(f, c, x, w[j0*rb:j1*rb], rb, j1-j0, beta)
+		})
+	case Q4_K, Q5_K, Q6_K: // Q8_K, kquant.go
+		run = quantRows(m, a, lda, k, c, ldc, quantQ8KAct, func(c []float32, x *q8KAct, j0, j1 int) {
+			dotK(f, c, x, w[j0*rb:j1*rb], rb, j1-j0, beta)
+		})
 	}
 	if threads == 1 || n < 32 || int64(m)*int64(n)*int64(k) < 1<<17 {
 		run(0, n)
@@ -448,6 +430,21 @@ func gemvLow(f Format, threads, m, n, k int, a []float32, lda int, w []byte, rb 
 	chunk := max(16, (ceilDiv(n, 4*threads)+3)&^3)
 	items := ceilDiv(n, chunk)
 	parallelItems(min(threads, items), items, func(t int) { run(t*chunk, min(n, (t+1)*chunk)) })
+}
+
+// quantRows quantises each of the m rows of A (row i at a[i·lda:], k
+// values) once with quant, and returns gemvLow's run over weight rows
+// j0…j1−1: dot of each row's activations into C's row i (at c[i·ldc+j0:]).
+func quantRows[A any](m int, a []float32, lda, k int, c []float32, ldc int, quant func([]float32) A, dot func(c []float32, x *A, j0, j1 int)) func(j0, j1 int) {
+	acts := make([]A, m)
+	for i := range acts {
+		acts[i] = quant(a[i*lda : i*lda+k])
+	}
+	return func(j0, j1 int) {
+		for i := range acts {
+			dot(c[i*ldc+j0:], &acts[i], j0, j1)
+		}
+	}
 }
 
 // parallelItems runs f(0…items−1) on workers goroutines (the caller's among
