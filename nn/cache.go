@@ -224,3 +224,52 @@ func (c *HalfKV) Capacity() int { return c.cap }
 
 // Bytes returns the memory the store holds.
 func (c *HalfKV) Bytes() int64 { return int64(len(c.k) + len(c.v)) }
+
+// CopyPrefix copies the first n positions of src's stores into dst's
+// empty ones, layer by layer (both KVCaches whose layers hold stores of the
+// same kind, FullKV or HalfKV, of the same geometry, dst's with room for
+// n): a cached prompt prefix reused by a new sequence. It reports false,
+// leaving dst untouched, when they are not such caches.
+func CopyPrefix(dst, src Cache, n int) bool {
+	d, ok1 := dst.(KVCaches)
+	s, ok2 := src.(KVCaches)
+	if !ok1 || !ok2 || len(d) != len(s) {
+		return false
+	}
+	for i := range d {
+		switch dk := d[i].(type) {
+		case nil:
+			if s[i] != nil {
+				return false
+			}
+		case *FullKV:
+			sk, ok := s[i].(*FullKV)
+			if !ok || dk.Len() != 0 || sk.Len() < n || dk.Capacity() < n || !tensor.EqualShape(dk.K.Shape()[:2], sk.K.Shape()[:2]) || dk.K.Dim(3) != sk.K.Dim(3) {
+				return false
+			}
+		case *HalfKV:
+			sk, ok := s[i].(*HalfKV)
+			if !ok || dk.n != 0 || sk.n < n || dk.cap < n || dk.b != sk.b || dk.h != sk.h || dk.d != sk.d {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	for i := range d {
+		switch dk := d[i].(type) {
+		case *FullKV:
+			sk := s[i].(*FullKV)
+			dk.Append(sk.K.Slice(2, 0, n), sk.V.Slice(2, 0, n))
+		case *HalfKV:
+			sk := s[i].(*HalfKV)
+			row := 2 * dk.d // bytes per position
+			for bh := range dk.b * dk.h {
+				copy(dk.k[bh*dk.cap*row:][:n*row], sk.k[bh*sk.cap*row:][:n*row])
+				copy(dk.v[bh*dk.cap*row:][:n*row], sk.v[bh*sk.cap*row:][:n*row])
+			}
+			dk.n = n
+		}
+	}
+	return true
+}

@@ -680,7 +680,7 @@ func (b *Batched) reuse(s *bseq, running []*bseq) bool {
 	if ahead > have {
 		return false
 	}
-	if have == 0 || !copyKV(s.cache, src, have) {
+	if have == 0 || !nn.CopyPrefix(s.cache, src, have) {
 		return true
 	}
 	if di >= 0 { // most recently used last
@@ -701,33 +701,6 @@ func commonPrefix(a, b []int) int {
 		n++
 	}
 	return n
-}
-
-// copyKV copies the first n positions of src's stores into the empty dst
-// (both one full store per layer); false when they are not.
-func copyKV(dst, src nn.Cache, n int) bool {
-	d, ok1 := dst.(nn.KVCaches)
-	s, ok2 := src.(nn.KVCaches)
-	if !ok1 || !ok2 || len(d) != len(s) {
-		return false
-	}
-	for i := range d {
-		dk, ok1 := d[i].(*nn.FullKV)
-		sk, ok2 := s[i].(*nn.FullKV)
-		if d[i] == nil && s[i] == nil {
-			continue
-		}
-		if !ok1 || !ok2 || dk.Len() != 0 || sk.Len() < n || dk.Capacity() < n {
-			return false
-		}
-	}
-	for i := range d {
-		if dk, ok := d[i].(*nn.FullKV); ok {
-			sk := s[i].(*nn.FullKV)
-			dk.Append(sk.K.Slice(2, 0, n), sk.V.Slice(2, 0, n))
-		}
-	}
-	return true
 }
 
 // keep makes finished s a donor for prefix reuse, dropping the oldest

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/loomml/loom/tensor"
 	"math"
 	"runtime"
 	"strings"
@@ -575,9 +576,19 @@ func TestBatchedChunkedPrefill(t *testing.T) {
 // TestBatchedPrefixReuse: prompts that share whole chunks with an earlier
 // prompt (kept after it finished, or running in the same burst) copy their
 // keys and values instead of computing them, and give the same bits as
-// without reuse (in a burst, on batch-invariant kernels).
+// without reuse (in a burst, on batch-invariant kernels); with float32 and
+// float16 key/value caches.
 func TestBatchedPrefixReuse(t *testing.T) {
+	for _, cdt := range []tensor.DType{tensor.Float32, tensor.Float16} {
+		t.Run(cdt.String(), func(t *testing.T) { testPrefixReuse(t, cdt) })
+	}
+}
+
+func testPrefixReuse(t *testing.T, cdt tensor.DType) {
 	m := wideModel(t)
+	if err := m.SetCacheDType(cdt); err != nil {
+		t.Fatal(err)
+	}
 	system := "You are a helpful assistant. Be brief!" // 38 bytes: two chunks of 16
 	questions := []string{"Question one?", "What now?", "Why", "Tell me more, please."}
 	req := func(q string) Request {
