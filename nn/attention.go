@@ -211,9 +211,12 @@ func (a *Attention) normQK(q, k *autograd.Var) (*autograd.Var, *autograd.Var) {
 }
 
 // NewKVCache returns a full store for batch b and capacity positions:
-// float16 when a.CacheDType is tensor.Float16 (HalfKV), else float32.
+// float16 when a.CacheDType is tensor.Float16 (HalfKV; not for soft-capped
+// layers), else float32.
 func (a *Attention) NewKVCache(b, capacity int) KVCache {
-	if a.CacheDType == tensor.Float16 {
+	// Soft-capped scores are computed by composed attention, which would
+	// widen a float16 store whole at every step: those layers keep float32.
+	if a.CacheDType == tensor.Float16 && a.Softcap == 0 {
 		return NewHalfKV(b, a.KVHeads, capacity, a.HeadDim)
 	}
 	return NewFullKV(b, a.KVHeads, capacity, a.HeadDim)

@@ -67,7 +67,7 @@ func (h *HalfRows) widenRows(dst []float32, b, head, s0, s1 int) {
 // Float32 returns the view widened to a contiguous float32 tensor.
 func (h *HalfRows) Float32() *Tensor {
 	B, H, S, D := h.shape[0], h.shape[1], h.shape[2], h.shape[3]
-	out := New(Float32, B, H, S, D)
+	out := uninit(Float32, B, H, S, D) // every row written below
 	if S == 0 || D == 0 {
 		return out
 	}
