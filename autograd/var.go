@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"slices"
 	"sync/atomic"
 
 	"github.com/loomml/loom/tensor"
@@ -294,21 +295,21 @@ func CustomComposite(op string, out *tensor.Tensor, backward func(g *tensor.Tens
 // RecycleAll is Recycle for several dead temporaries, any of which may be
 // views of another (tensor.RecycleAll).
 func RecycleAll(vs []*Var, keep ...*Var) {
-	if GradEnabled() {
-		return
+	if GradEnabled() || !slices.ContainsFunc(vs, recyclable) {
+		return // nothing to give back (decoding: every tensor is small)
 	}
-	var dead, ks []*tensor.Tensor
+	var dead []*tensor.Tensor
 	for _, v := range vs {
 		if v != nil && !v.requiresGrad && v.node == nil && v.Name == "" {
 			dead = append(dead, v.Value)
 		}
 	}
-	for _, k := range keep {
-		if k != nil {
-			ks = append(ks, k.Value)
-		}
-	}
-	tensor.RecycleAll(dead, ks...)
+	tensor.RecycleAll(dead, values(keep)...)
+}
+
+// recyclable reports whether Recycle could take v's storage.
+func recyclable(v *Var) bool {
+	return v != nil && !v.requiresGrad && v.node == nil && v.Name == "" && tensor.Recyclable(v.Value)
 }
 
 // Recycle gives the storage of v, a dead temporary of a forward pass run
@@ -317,14 +318,8 @@ func RecycleAll(vs []*Var, keep ...*Var) {
 // caller promises that v and its views are not used afterwards. It does
 // nothing while gradients are recorded.
 func Recycle(v *Var, keep ...*Var) {
-	if v == nil || GradEnabled() || v.requiresGrad || v.node != nil || v.Name != "" {
+	if GradEnabled() || !recyclable(v) {
 		return
 	}
-	ks := make([]*tensor.Tensor, 0, len(keep))
-	for _, k := range keep {
-		if k != nil {
-			ks = append(ks, k.Value)
-		}
-	}
-	tensor.Recycle(v.Value, ks...)
+	tensor.Recycle(v.Value, values(keep)...)
 }

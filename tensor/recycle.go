@@ -24,7 +24,7 @@ var recycled sync.Map // int → *sync.Pool of *[]float32
 // float32 tensors that own their whole storage, of at least 64 Ki
 // elements, are taken; others are left to the collector.
 func Recycle(t *Tensor, keep ...*Tensor) {
-	if t == nil || t.dtype != Float32 || t.offset != 0 || len(t.f32) < recycleMin || cap(t.f32) != len(t.f32) || !t.IsContiguous() || numelOf(t.shape) != len(t.f32) {
+	if !Recyclable(t) {
 		return
 	}
 	for _, k := range keep {
@@ -36,6 +36,13 @@ func Recycle(t *Tensor, keep ...*Tensor) {
 	t.f32 = nil // a use after Recycle fails loudly
 	p, _ := recycled.LoadOrStore(len(s), &sync.Pool{})
 	p.(*sync.Pool).Put(&s)
+}
+
+// Recyclable reports whether Recycle would take t's storage (ignoring
+// keep): a contiguous float32 tensor of at least 64 Ki elements owning its
+// whole storage. Callers test it before gathering anything to keep.
+func Recyclable(t *Tensor) bool {
+	return t != nil && t.dtype == Float32 && t.offset == 0 && len(t.f32) >= recycleMin && cap(t.f32) == len(t.f32) && t.IsContiguous() && numelOf(t.shape) == len(t.f32)
 }
 
 // overlap reports whether a's and b's backing memory intersect.
