@@ -3,6 +3,8 @@ package quant
 import (
 	"encoding/binary"
 	"math"
+
+	"github.com/loomml/loom/internal/kernels"
 )
 
 // The 32-value formats of ggml-common.h (all little-endian, f16 = IEEE half):
@@ -131,7 +133,9 @@ func quantQ5_1(x []float32, b []byte) {
 func q8Block(x []float32, qs []byte) (d float32, sum int) {
 	var amax float32
 	for _, v := range x {
-		amax = max(amax, absf(v))
+		if a := absf(v); !(amax > a) { // ggml's MAX(amax, a): a NaN is replaced by a later value
+			amax = a
+		}
 	}
 	d = amax / 127
 	var id float32
@@ -146,11 +150,9 @@ func q8Block(x []float32, qs []byte) (d float32, sum int) {
 	return d, sum
 }
 
-// quantQ8_0 is quantize_row_q8_0_ref for one block.
-func quantQ8_0(x []float32, b []byte) {
-	d, _ := q8Block(x, b[2:34])
-	putF16(b, d)
-}
+// quantQ8_0 is quantize_row_q8_0_ref for one block: the kernels' (loom's
+// one q8_0 quantiser, which GGUF export and tensor.Pack use too).
+func quantQ8_0(x []float32, b []byte) { kernels.Narrow(kernels.Q8_0, b[:34], x[:32]) }
 
 // quantQ8_1 is quantize_row_q8_1_ref for one block; s = f16(Σq·d).
 func quantQ8_1(x []float32, b []byte) {
