@@ -121,16 +121,11 @@ func ropeRows[T Float](out, x *Tensor, c, s []T, transpose bool) {
 	}
 }
 
-// EmptyLikeLayout returns a zero tensor with x's shape whose memory order
-// follows x's strides (a transposed or permuted view gives the same
-// permutation of a contiguous tensor).
-func EmptyLikeLayout(x *Tensor) *Tensor { return likeLayout(x, New) }
-
-// uninitLikeLayout is EmptyLikeLayout with unspecified elements (uninit):
-// for outputs every element of which is written.
-func uninitLikeLayout(x *Tensor) *Tensor { return likeLayout(x, uninit) }
-
-func likeLayout(x *Tensor, alloc func(DType, ...int) *Tensor) *Tensor {
+// uninitLikeLayout returns a tensor with x's shape and unspecified elements
+// (uninit) whose memory order follows x's strides (a transposed or
+// permuted view gives the same permutation of a contiguous tensor), for
+// outputs every element of which is written.
+func uninitLikeLayout(x *Tensor) *Tensor {
 	nd := x.NDim()
 	perm := make([]int, nd)
 	for i := range perm {
@@ -146,7 +141,7 @@ func likeLayout(x *Tensor, alloc func(DType, ...int) *Tensor) *Tensor {
 	for i, p := range perm {
 		shape[i] = x.shape[p]
 	}
-	return alloc(x.dtype, shape...).Permute(InversePerm(perm)...)
+	return uninit(x.dtype, shape...).Permute(InversePerm(perm)...)
 }
 
 // rope applies the rotation to every hd-row of x; row r uses table row

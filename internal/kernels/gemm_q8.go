@@ -74,7 +74,7 @@ const (
 // tile, one element at a time, is the reference the assembly matches, and
 // is several times slower than that path (0.8 against 4.6 GOP/s for a
 // 64×512×2048 product with -tags purego on the development machine).
-func useQ8Gemm() bool { return useAVX512 && useVNNI }
+func useQ8Gemm() bool { return useVNNI } // useVNNI implies AVX-512
 
 var q8Scratch sync.Pool // *[]byte
 

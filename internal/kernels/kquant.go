@@ -48,11 +48,10 @@ import (
 // (as VCVTDQ2PS does).
 
 const (
-	qkK        = 256 // values per k-quant super-block
-	q4KBytes   = 144
-	q5KBytes   = 176
-	q6KBytes   = 210
-	q8KSubSums = 8 // 32-value sums per Q8_K super-block
+	qkK      = 256 // values per k-quant super-block
+	q4KBytes = 144
+	q5KBytes = 176
+	q6KBytes = 210
 )
 
 // kBlockBytes returns the bytes of one super-block of a k-quant format (0

@@ -102,7 +102,7 @@ func dotQ8Act(c []float32, a *q8Act, w []byte, rb, n int, beta float32) {
 	if n == 0 {
 		return
 	}
-	if useAVX512 && useVNNI {
+	if useVNNI {
 		dotQ8VNNI(&c[0], &a.abs[0], &a.neg[0], &a.d[0], &w[0], rb, n, a.nb, beta)
 		return
 	}
