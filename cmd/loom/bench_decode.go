@@ -77,6 +77,9 @@ func benchDecode(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("--dtype %q: want f32, bf16, f16 or q8_0", d)
 		}
 	}
+	if len(dts) > 1 && (*cpuprofile != "" || *memprofile != "") {
+		return fmt.Errorf("--cpuprofile and --memprofile profile one --dtype; --dtype %q names %d", *dtypes, len(dts))
+	}
 	var out []decodeBench
 	if len(dts) > 1 {
 		// One child process per dtype, so each peak RSS is its own.
@@ -114,12 +117,14 @@ func benchDecode(args []string, stdout, stderr io.Writer) error {
 			defer pprof.StopCPUProfile()
 		}
 		if *memprofile != "" {
+			f, err := os.Create(*memprofile)
+			if err != nil {
+				return fmt.Errorf("--memprofile: %w", err)
+			}
 			runtime.MemProfileRate = 64 << 10
 			defer func() {
-				if f, err := os.Create(*memprofile); err == nil {
-					pprof.Lookup("allocs").WriteTo(f, 0) //nolint:errcheck // a diagnostic
-					f.Close()
-				}
+				pprof.Lookup("allocs").WriteTo(f, 0) //nolint:errcheck // the benchmark's result is printed either way
+				f.Close()
 			}()
 		}
 		dt, _ := tensor.ParseDType(dts[0])
