@@ -141,7 +141,11 @@ func ExportGGUFWith(m *decoder.Model, path string, tok tokenizer.Tokenizer, typ 
 	if !slices.Contains(GGUFTypes, typ) {
 		return fmt.Errorf("convert: GGUF weight type %v: want one of %s", typ, dtype.Names(GGUFTypes...))
 	}
-	return exportGGUF(m, path, tok, typ.Info().FileType, name, o, func(p *autograd.Var) dtype.DType { return decoder.WeightDType(p, typ) })
+	params, err := ggufLayout(m)
+	if err != nil {
+		return err
+	}
+	return exportGGUF(m, params, path, tok, typ.Info().FileType, name, o, func(p *autograd.Var) dtype.DType { return decoder.WeightDType(p, typ) })
 }
 
 // ExportGGUFMix is ExportGGUFWith quantising the weight matrices as
@@ -149,7 +153,7 @@ func ExportGGUFWith(m *decoder.Model, path string, tok tokenizer.Tokenizer, typ 
 // rules (QuantMix.Types), its blocks by ggml's reference quantisers
 // (package quant); 1-D tensors stay float32.
 func ExportGGUFMix(m *decoder.Model, path string, tok tokenizer.Tokenizer, mix QuantMix, name string, o WriteOptions) error {
-	params, err := ggufParams(m)
+	params, err := ggufLayout(m)
 	if err != nil {
 		return err
 	}
@@ -163,7 +167,7 @@ func ExportGGUFMix(m *decoder.Model, path string, tok tokenizer.Tokenizer, mix Q
 	for i, t := range mix.Types(ts) {
 		types[ts[i].Name] = t
 	}
-	return exportGGUF(m, path, tok, mix.FileType, name, o, func(p *autograd.Var) dtype.DType {
+	return exportGGUF(m, params, path, tok, mix.FileType, name, o, func(p *autograd.Var) dtype.DType {
 		if t := types[p.Name]; t != dtype.Invalid {
 			return t
 		}
@@ -171,9 +175,20 @@ func ExportGGUFMix(m *decoder.Model, path string, tok tokenizer.Tokenizer, mix Q
 	})
 }
 
+// ggufLayout returns m's parameters as llama.cpp's architecture holds
+// them (ggufParams), after refusing by name what the architecture cannot
+// express (ggufHParams).
+func ggufLayout(m *decoder.Model) ([]*autograd.Var, error) {
+	if _, _, err := ggufHParams(m.Config); err != nil {
+		return nil, err
+	}
+	return ggufParams(m)
+}
+
 // exportGGUF writes the GGUF file of ExportGGUFWith with general.file_type
-// fileType and each parameter in the type typeOf gives it.
-func exportGGUF(m *decoder.Model, path string, tok tokenizer.Tokenizer, fileType int, name string, o WriteOptions, typeOf func(*autograd.Var) dtype.DType) error {
+// fileType and each of params (m's, as ggufParams lays them out) in the
+// type typeOf gives it.
+func exportGGUF(m *decoder.Model, params []*autograd.Var, path string, tok tokenizer.Tokenizer, fileType int, name string, o WriteOptions, typeOf func(*autograd.Var) dtype.DType) error {
 	ctx := o.Ctx()
 	c := m.Config
 	hparams, extra, err := ggufHParams(c) // refuses what the architecture cannot express
@@ -265,7 +280,7 @@ func exportGGUF(m *decoder.Model, path string, tok tokenizer.Tokenizer, fileType
 	// The tensors are packed inside the write, so that its temporary file
 	// is there from the start and an interrupt at any point removes it.
 	return fsutil.ReplaceFile(path, o, func(out io.Writer) error {
-		if err := addGGUFTensors(ctx, w, m, typeOf); err != nil {
+		if err := addGGUFTensors(ctx, w, params, typeOf); err != nil {
 			return err
 		}
 		if _, err := w.WriteTo(fsutil.ContextWriter(ctx, out)); err != nil {
@@ -278,13 +293,9 @@ func exportGGUF(m *decoder.Model, path string, tok tokenizer.Tokenizer, fileType
 	})
 }
 
-// addGGUFTensors packs m's parameters into w, with llama.cpp's names and
-// layouts, stopping when ctx is canceled.
-func addGGUFTensors(ctx context.Context, w *gguf.Writer, m *decoder.Model, typeOf func(*autograd.Var) dtype.DType) error {
-	params, err := ggufParams(m) // llama.cpp's names and layouts; removed sublayers as zero weights
-	if err != nil {
-		return err
-	}
+// addGGUFTensors packs params (ggufParams: llama.cpp's names and layouts,
+// removed sublayers as zero weights) into w, stopping when ctx is canceled.
+func addGGUFTensors(ctx context.Context, w *gguf.Writer, params []*autograd.Var, typeOf func(*autograd.Var) dtype.DType) error {
 	for _, p := range params {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -301,6 +312,7 @@ func addGGUFTensors(ctx context.Context, w *gguf.Writer, m *decoder.Model, typeO
 			// for byte (a matrix already held as dt is written as it is).
 			data = tensor.Pack(p.Value, dt).Raw()
 		default: // ggml's other block types
+			var err error
 			if data, err = quant.Quantize(dt, p.Value.To(tensor.Float32).Contiguous().F32()); err != nil {
 				return fmt.Errorf("convert: %s as %v: %w", p.Name, dt, err)
 			}
