@@ -234,16 +234,8 @@ func cmpOr(v, d int) int {
 
 // kvBytesPerPosition is what one position of one sequence's cache holds.
 func kvBytesPerPosition(m *decoder.Model) int64 {
-	var n int64
-	if kc, ok := m.NewCache(1, 1).(nn.KVCaches); ok {
-		for _, kv := range kc {
-			if f, ok := kv.(interface{ Bytes() int64 }); ok {
-				n += f.Bytes()
-			}
-		}
-		if n > 0 {
-			return n
-		}
+	if n := kvBytes(m.NewCache(1, 1)); n > 0 {
+		return n
 	}
 	c := m.Config
 	return int64(c.NumHiddenLayers) * 2 * int64(c.KVHeads()*c.HeadDimOrDefault()) * 4 // float32, the larger
