@@ -1,6 +1,7 @@
 package fsutil
 
 import (
+	"os"
 	"syscall"
 	"unsafe"
 )
@@ -9,7 +10,7 @@ import (
 // will not be read again, so they leave the process's memory; reading them
 // would map the file's contents again. It is a hint.
 func Release(b []byte) {
-	const page = 4096
+	page := uintptr(os.Getpagesize())
 	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	start := (page - p%page) % page
 	if uintptr(len(b)) <= start {
@@ -26,7 +27,9 @@ func Release(b []byte) {
 // process: on virtual machines a page fault each 4 KiB can cost 10–20 µs,
 // so writing a fresh 160 MiB heap buffer took 0.46 s where this takes 27 ms
 // (docs/results/quant/firsttouch.txt).
-// The memory is never returned. It falls back to make on failure.
+// The memory is never returned (a loaded model's permuted q and k rows
+// live as long as the process, as its mapped file does). It falls back to
+// make on failure.
 func AllocPopulated(n int) []byte {
 	if n <= 0 {
 		return nil
