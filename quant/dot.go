@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/loomml/loom/dtype"
+	"github.com/loomml/loom/internal/kernels"
 )
 
 // Dot returns the dot product of n values of weights w (type t) with n
@@ -199,7 +200,7 @@ func q3ScalesMinus32(x []byte) (s [16]int) {
 // order and its eight 6-bit scales and mins.
 func q45Levels(t dtype.DType, x []byte) (a [QK]int8, scales, mins [8]uint8) {
 	for j := 0; j < 8; j++ {
-		scales[j], mins[j] = scaleMinK4(j, x[4:16])
+		scales[j], mins[j] = kernels.ScaleMinK4(j, x[4:16])
 	}
 	if t == dtype.Q4_K {
 		q := x[16:144]

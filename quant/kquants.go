@@ -224,15 +224,6 @@ func makeQKX2Quants(n, nmax int, x, weights []float32, L, Laux []uint8, rmin, rd
 	return scale, -mn
 }
 
-// scaleMinK4 is ggml's get_scale_min_k4: the 6-bit scale and min of
-// sub-block j (0…7) of Q4_K/Q5_K's 12 packed bytes.
-func scaleMinK4(j int, q []byte) (d, m uint8) {
-	if j < 4 {
-		return q[j] & 63, q[j+4] & 63
-	}
-	return q[j+4]&0xF | (q[j-4]>>6)<<4, q[j+4]>>4 | (q[j]>>6)<<4
-}
-
 // pack2 stores 2-bit levels L[0:256] the way Q2_K and Q3_K do: byte l of
 // each 32-byte half holds values l, l+32, l+64, l+96 of its 128.
 func pack2(L []uint8, qs []byte) {
@@ -466,7 +457,7 @@ func quantQ45K(x []float32, b []byte, nmax int, rmin float32, nstep int) (L [QK]
 	putF16(b[2:], maxMin/63)
 	dAll, dMin := f16(b[0:]), f16(b[2:])
 	for j := 0; j < 8; j++ {
-		s, m := scaleMinK4(j, sc)
+		s, m := kernels.ScaleMinK4(j, sc)
 		d := float32(dAll * float32(s))
 		if d == 0 {
 			continue

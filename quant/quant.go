@@ -198,10 +198,7 @@ func roundF16(f float32) float32 { return kernels.Float32FromF16(kernels.F16From
 // nearestInt is ggml-quants.c's nearest_int: adding 1.5·2²³ puts the integer
 // nearest to f (ties to even, the FPU's rounding) in the low mantissa bits.
 // Valid for |f| ≤ 4194303, as ggml asserts.
-func nearestInt(f float32) int {
-	v := math.Float32bits(f + 12582912)
-	return int(int32(v&0x007fffff) - 0x00400000)
-}
+func nearestInt(f float32) int { return int(kernels.NearestInt(f)) }
 
 // cInt is C's conversion of a float to an integer type on x86-64: truncation
 // toward zero through a 32-bit cvttss2si, which gives INT32_MIN for NaN and

@@ -187,7 +187,7 @@ func repackKTile(f Format, dst []byte, w []byte, rb, rows, nb int) {
 				continue
 			}
 			for s := range 8 {
-				sc, mn := scaleMinK4(s, blk[4:16])
+				sc, mn := ScaleMinK4(s, blk[4:16])
 				binary.LittleEndian.PutUint32(o[4096+64*s+4*r:], uint32(sc))
 				binary.LittleEndian.PutUint16(o[4096+512+64*(s/2)+4*r+2*(s%2):], uint16(mn))
 			}
@@ -394,7 +394,7 @@ func gemmKGo(f Format, threads, m, n, k int, a []float32, lda int, w []byte, rb 
 					continue
 				}
 				for s := range 8 {
-					s1, m1 := scaleMinK4(s, blk[4:16])
+					s1, m1 := ScaleMinK4(s, blk[4:16])
 					sc[o*8+s], mn[o*8+s] = int32(s1), int32(m1)
 				}
 				ds[2*o] = Float32FromF16(binary.LittleEndian.Uint16(blk))

@@ -78,10 +78,10 @@ type q8KAct struct {
 	nb  int       // super-blocks
 }
 
-// nearestInt is ggml-quants.c's nearest_int (adding 1.5·2²³ leaves the
+// NearestInt is ggml-quants.c's nearest_int (adding 1.5·2²³ leaves the
 // nearest integer, ties to even, in the low mantissa bits); valid for
 // |f| ≤ 4194303.
-func nearestInt(f float32) int32 {
+func NearestInt(f float32) int32 {
 	v := math.Float32bits(f + 12582912)
 	return int32(v&0x007fffff) - 0x00400000
 }
@@ -103,7 +103,7 @@ func QuantizeQ8K(q []int8, x []float32) float32 {
 	}
 	iscale := -127 / mx
 	for j, v := range x {
-		q[j] = int8(min(127, nearestInt(iscale*v)))
+		q[j] = int8(min(127, NearestInt(iscale*v)))
 	}
 	return 1 / iscale
 }
@@ -142,9 +142,9 @@ func RoundQ8K(x []float32) {
 	}
 }
 
-// scaleMinK4 is ggml's get_scale_min_k4: the 6-bit scale and min of
+// ScaleMinK4 is ggml's get_scale_min_k4: the 6-bit scale and min of
 // sub-block j (0…7) of Q4_K's and Q5_K's 12 packed bytes.
-func scaleMinK4(j int, q []byte) (sc, m uint8) {
+func ScaleMinK4(j int, q []byte) (sc, m uint8) {
 	if j < 4 {
 		return q[j] & 63, q[j+4] & 63
 	}
@@ -205,7 +205,7 @@ func widenK(f Format, dst []float32, src []byte) {
 		d := Float32FromF16(binary.LittleEndian.Uint16(blk))
 		dmin := Float32FromF16(binary.LittleEndian.Uint16(blk[2:]))
 		for j := range 8 {
-			sc, m := scaleMinK4(j, blk[4:16])
+			sc, m := ScaleMinK4(j, blk[4:16])
 			d1, m1 := float32(d*float32(sc)), float32(dmin*float32(m))
 			for i := 32 * j; i < 32*j+32; i++ {
 				y[i] = float32(d1*float32(v[i])) - m1
@@ -266,7 +266,7 @@ func dotKGo(f Format, c []float32, a *q8KAct, w []byte, rb, n int, beta float32)
 				d = Float32FromF16(binary.LittleEndian.Uint16(blk[208:]))
 			} else {
 				for s := range 8 {
-					s1, m1 := scaleMinK4(s, blk[4:16])
+					s1, m1 := ScaleMinK4(s, blk[4:16])
 					sc[s], mn[s] = int32(s1), int32(m1)
 				}
 				d = Float32FromF16(binary.LittleEndian.Uint16(blk))

@@ -60,7 +60,7 @@ func kExact(f Format, row []byte, k int) (v, dpart, mpart []float64) {
 			}
 			d := float64(Float32FromF16(binary.LittleEndian.Uint16(blk)))
 			dmin := float64(Float32FromF16(binary.LittleEndian.Uint16(blk[2:])))
-			sc, m := scaleMinK4(i/32, blk[4:16])
+			sc, m := ScaleMinK4(i/32, blk[4:16])
 			dpart[p] = d * float64(sc) * float64(lv[i])
 			mpart[p] = dmin * float64(m)
 			v[p] = dpart[p] - mpart[p]

@@ -475,8 +475,7 @@ func hsum16(a *[16]float32) float32 {
 	for l := range h {
 		h[l] = a[l] + a[l+8]
 	}
-	q0, q1, q2, q3 := h[0]+h[4], h[1]+h[5], h[2]+h[6], h[3]+h[7]
-	return (q0 + q2) + (q1 + q3)
+	return hsum8(&h)
 }
 
 // fma32 returns x·y + z rounded once to float32, as VFMADD does for finite

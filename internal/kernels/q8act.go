@@ -85,14 +85,12 @@ func quantQ8Act(x []float32) q8Act {
 // those products see of x. GemmLowT's q8_0 products with more rows use it,
 // and package quant for the other 32-value block types.
 func RoundQ8Act(x []float32) {
-	a := quantQ8Act(x)
-	for p := range x {
-		pair, e := p/64, p%64
-		v := float32(a.abs[64*pair+e]) * a.d[16*pair+e/4]
-		if a.neg[pair]>>e&1 != 0 {
-			v = -v
+	for b := 0; b+q8Block <= len(x); b += q8Block {
+		blk := x[b : b+q8Block]
+		d, _, id := q8ActScale(blk)
+		for i, v := range blk {
+			blk[i] = float32(q8ActRound(v, id)) * d
 		}
-		x[p] = v
 	}
 }
 
