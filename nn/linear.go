@@ -46,7 +46,11 @@ func (l *Linear) RoundInputs(round func(x []float32)) { l.round = round }
 // Forward maps x [..., in] to [..., out].
 func (l *Linear) Forward(x *autograd.Var) *autograd.Var {
 	if l.round != nil && !autograd.GradEnabled() && x.Value.DType() == tensor.Float32 {
-		r := slices.Clone(x.Value.Contiguous().F32())
+		c := x.Value.Contiguous()
+		r := c.F32()
+		if c == x.Value { // x's own storage: round a copy
+			r = slices.Clone(r)
+		}
 		l.round(r)
 		x = autograd.Const(tensor.FromFloat32(r, x.Value.Shape()...))
 	}
