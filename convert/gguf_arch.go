@@ -265,6 +265,20 @@ func ggufParams(m *decoder.Model) ([]*autograd.Var, error) {
 			continue
 		case len(ts) != len(parts[g]):
 			return nil, fmt.Errorf("convert: %s: llama.cpp's %s tensor %s needs all of %s", c.ModelType, a.name, g, strings.Join(parts[g], ", "))
+		case len(ts) > 1 && packedAlike(ts):
+			// Rows of blocks joined as they are (a model loaded from a
+			// quantised file writes its blocks back unchanged).
+			var raw []byte
+			rows := 0
+			for _, t := range ts {
+				raw = append(raw, t.Raw()...)
+				rows += t.Dim(0)
+			}
+			j, err := tensor.FromPacked(ts[0].DType(), raw, rows, ts[0].Dim(1))
+			if err != nil {
+				return nil, err
+			}
+			ts[0] = j
 		case len(ts) > 1:
 			for i := range ts {
 				ts[i] = ts[i].To(tensor.Float32)
@@ -284,6 +298,17 @@ func ggufParams(m *decoder.Model) ([]*autograd.Var, error) {
 		}
 	}
 	return out, nil
+}
+
+// packedAlike reports whether ts are 2-D matrices of one packed dtype and
+// row length.
+func packedAlike(ts []*tensor.Tensor) bool {
+	for _, t := range ts {
+		if !t.DType().Packed() || t.NDim() != 2 || t.DType() != ts[0].DType() || t.Dim(1) != ts[0].Dim(1) {
+			return false
+		}
+	}
+	return true
 }
 
 // ggufHParams returns the metadata and extra tensors of c's architecture
@@ -1117,6 +1142,17 @@ func (s *ggufArchSource) load(name string, dt tensor.DType) (*tensor.Tensor, err
 		return s.ggufSource.load(name, dt)
 	}
 	info, _ := s.f.Tensor(p.g)
+	if pt, _ := info.Type.DType(); pt.Packed() && pt == dt && p.shift == 0 && len(info.Shape) == 2 {
+		// Rows of blocks, sliced out of the fused tensor as they are (a
+		// block never spans rows): nothing widened or requantised.
+		raw, err := s.f.TensorBytes(p.g)
+		if err != nil {
+			return nil, err
+		}
+		rb := len(raw) / info.Shape[0]
+		s.f.Retain()
+		return tensor.FromPacked(dt, raw[p.row*rb:(p.row+p.rows)*rb:(p.row+p.rows)*rb], p.rows, info.Shape[1])
+	}
 	v, ok := s.loaded[p.g]
 	if !ok {
 		var err error
