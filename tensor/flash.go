@@ -277,14 +277,25 @@ func flashForward[T Float](g flashGeom, q *Tensor, k, v kvRows[T], out, lse *Ten
 		L := ld[bh*g.T : (bh+1)*g.T]
 		bq := min(flashBq, g.T) // a decode step's one query needs one row
 		s := make([]T, bq*flashBk)
-		var sk, sv []T // scratch for rows that must be converted
-		if _, ok := k.(tensorKV[T]); !ok {
-			p := halfScratch.Get().(*[]float32)
-			defer halfScratch.Put(p)
-			if n := flashBk * (k.cols() + v.cols()); cap(*p) < n {
-				*p = make([]float32, n)
+		// Scratch for rows that must be converted, taken when first needed
+		// (a decode step on f16 rows reads them in place and never is).
+		var sk, sv []T
+		var scratch *[]float32
+		defer func() {
+			if scratch != nil {
+				halfScratch.Put(scratch)
 			}
-			buf := any((*p)[:flashBk*(k.cols()+v.cols())]).([]T) // halfKV is float32 only
+		}()
+		need := func() {
+			if _, ok := k.(tensorKV[T]); ok || scratch != nil {
+				return
+			}
+			scratch = halfScratch.Get().(*[]float32)
+			n := flashBk * (k.cols() + v.cols())
+			if cap(*scratch) < n {
+				*scratch = make([]float32, n)
+			}
+			buf := any((*scratch)[:n]).([]T) // halfKV is float32 only
 			sk, sv = buf[:flashBk*k.cols()], buf[flashBk*k.cols():]
 		}
 		m := make([]float64, bq)
@@ -304,6 +315,7 @@ func flashForward[T Float](g flashGeom, q *Tensor, k, v kvRows[T], out, lse *Ten
 					// read (the same values as on the widened rows).
 					kernels.RowDotsF16(any(s[:jk]).([]float32), any(Q.row(i0, g.d)).([]float32), hk.h.rows(b, h/group, j0, j0+jk), g.d)
 				} else {
+					need()
 					K, krs := k.rowsAt(b, h/group, j0, jk, sk)
 					gemm1(false, true, iq, jk, g.d, Q.at(i0), Q.rs, K, krs, 0, s, jk)
 				}
@@ -343,6 +355,7 @@ func flashForward[T Float](g flashGeom, q *Tensor, k, v kvRows[T], out, lse *Ten
 				if hv, ok := any(v).(halfKV); ok && iq == 1 && hv.h.strides[2] == g.dv {
 					kernels.AddRowSumF16(any(O.row(i0, g.dv)).([]float32), any(s[:jk]).([]float32), hv.h.rows(b, h/group, j0, j0+jk), g.dv)
 				} else {
+					need()
 					V, vrs := v.rowsAt(b, h/group, j0, jk, sv)
 					gemm1(false, false, iq, g.dv, jk, s, jk, V, vrs, 1, O.at(i0), O.rs)
 				}
