@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "hsum_amd64.h"
 
 // k-quant products on Q8_K activations (kquant.go gives the formats and the
 // order of operations, which these kernels follow bit for bit). AVX-512
@@ -24,15 +25,6 @@
 // the integer sums, Z24–Z27 the scale indices of the four chunks, Z31
 // bytes 0x0f, Z30 bytes 0x30, X29 beta.
 
-#define HSUM(z, y) \
-	VEXTRACTF32X8 $1, z, Y1; \
-	VADDPS Y1, y, Y0; \
-	VEXTRACTF128 $1, Y0, X1; \
-	VADDPS X1, X0, X0; \
-	VMOVHLPS X0, X0, X1; \
-	VADDPS X1, X0, X0; \
-	VMOVSHDUP X0, X1; \
-	VADDSS X1, X0, X0
 
 DATA q4kidx<>+0(SB)/4, $0
 DATA q4kidx<>+4(SB)/4, $0

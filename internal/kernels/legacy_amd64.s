@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "hsum_amd64.h"
 
 // Products of q4_0, q4_1, q5_0 and q5_1 weights on 8-bit activations
 // (legacy.go gives the formats and the order of operations, which these
@@ -21,15 +22,6 @@
 // blocks' s, AX BX scratch; Z8 the accumulator, X9 the mins' sum, Z31
 // bytes 0x0f, Z30 bytes 0x10, X29 beta.
 
-#define HSUM(z, y) \
-	VEXTRACTF32X8 $1, z, Y1; \
-	VADDPS Y1, y, Y0; \
-	VEXTRACTF128 $1, Y0, X1; \
-	VADDPS X1, X0, X0; \
-	VMOVHLPS X0, X0, X1; \
-	VADDPS X1, X0, X0; \
-	VMOVSHDUP X0, X1; \
-	VADDSS X1, X0, X0
 
 // func dotQ40VNNI(c *float32, q *int8, d *float32, s4 *int32, s *float32, w *byte, rb, n, nb int, beta float32)
 TEXT ·dotQ40VNNI(SB), NOSPLIT, $0-76

@@ -9,7 +9,7 @@
 // widening W to float32 in registers. Four rows of W share every load of
 // x; all m rows of x share every widened chunk of W, so W is read once.
 // Each (i, j) has one 16-lane accumulator, filled chunk by chunk in
-// increasing p and reduced with the same tree as HSUM in vec_amd64.s (then
+// increasing p and reduced with the same tree as HSUM in hsum_amd64.h (then
 // beta·c added with one fma), whatever its row's position in a group or a
 // thread's chunk. A chunk is 16 elements (the k tail under a lane mask)
 // added with one fma each, so every element is summed in the same order as

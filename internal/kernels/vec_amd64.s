@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "hsum_amd64.h"
 
 // Vector primitives (AVX-512) for elementwise ops, reductions and norms.
 // Every function handles any n (a masked final iteration).
@@ -12,16 +13,6 @@
 	DECL AX; \
 	KMOVW AX, K1
 
-// HSUM reduces Z to its lane sum in X0 (clobbers Z/Y/X 0, 1).
-#define HSUM(z, y) \
-	VEXTRACTF32X8 $1, z, Y1; \
-	VADDPS Y1, y, Y0; \
-	VEXTRACTF128 $1, Y0, X1; \
-	VADDPS X1, X0, X0; \
-	VMOVHLPS X0, X0, X1; \
-	VADDPS X1, X0, X0; \
-	VMOVSHDUP X0, X1; \
-	VADDSS X1, X0, X0
 
 // func addAVX512(dst, a, b *float32, n int, op int)
 // op 0: dst = a + b; 1: dst = a − b; 2: dst = a · b
