@@ -100,13 +100,17 @@ type gemmResult struct {
 	GFLOPS   float64 `json:"gflops"`
 	MedianMS float64 `json:"median_ms"`
 	Reps     int     `json:"reps"`
+	// PeakGFLOPS is the measured peak of the kernel's instruction on this
+	// machine at Threads (bench's peak probe), PctPeak GFLOPS as a share of it.
+	PeakGFLOPS float64 `json:"peak_gflops,omitempty"`
+	PctPeak    float64 `json:"pct_peak,omitempty"`
 }
 
 func benchGemm(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagsSummary("bench gemm", "[--json] [--threads 1,2] [--kernels default,openblas] [--min-time 1s]", benchSummary("gemm"), stderr)
+	fs := newFlagsSummary("bench gemm", "[--json] [--threads 1,2] [--kernels default,bf16,openblas] [--min-time 1s]", benchSummary("gemm"), stderr)
 	asJSON := fs.Bool("json", false, "print a JSON array, one object per (kernel, shape, threads)")
 	threadList := fs.String("threads", "1,2", "comma-separated thread counts")
-	kernelList := fs.String("kernels", "default,openblas", "comma-separated kernels (\"default\" is the kernel in use, \"all\" every registered one; \"openblas\" is skipped unless built with -tags openblas); have "+strings.Join(kernels.Names(), ", "))
+	kernelList := fs.String("kernels", "default,bf16,openblas", "comma-separated kernels (\"default\" is the float32 kernel in use, \"all\" every registered one, \"bf16\" the AVX512-BF16 mixed-precision kernel (skipped on CPUs without it); \"openblas\" is skipped unless built with -tags openblas); have "+strings.Join(kernels.Names(), ", "))
 	minTime := durationFlag(fs, "min-time", time.Second, "time each measurement at least this long (and at least 5 repetitions)", above(0))
 	shapeList := fs.String("shapes", "", "products to time instead of the standard set: M×K·K×N with transposes, e.g. \"2048x256x768:NT;256x2048x768:TN\" (m x k x n : ta tb)")
 	if err := parse(fs, args); err != nil {
@@ -138,6 +142,12 @@ func benchGemm(args []string, stdout, stderr io.Writer) error {
 			if kernels.Get(f) != nil {
 				names = append(names, f)
 			}
+		case "bf16", kernels.BF16KernelName:
+			if k := kernels.BF16Kernel(); k != nil {
+				names = append(names, k.Name())
+			} else {
+				fmt.Fprintln(stderr, "loom bench gemm: this CPU has no AVX512-BF16; skipping the bf16 kernel")
+			}
 		default:
 			if kernels.Get(f) == nil {
 				return fmt.Errorf("--kernels: no kernel %q (have %s)", f, strings.Join(kernels.Names(), ", "))
@@ -146,16 +156,39 @@ func benchGemm(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	names = slices.Compact(names)
+	// The peak of each kernel's instruction at each thread count, measured
+	// now (the probes of internal/kernels: independent FMA or VDPBF16PS chains).
+	peaks := map[string]float64{}
+	for _, name := range names {
+		kind := peakKind(name)
+		for _, th := range ths {
+			key := fmt.Sprint(kind, th)
+			if _, ok := peaks[key]; !ok && kind != "" {
+				peaks[key] = measurePeak(kind, th)
+				if !*asJSON && peaks[key] > 0 {
+					fmt.Fprintf(stdout, "peak %-4s threads=%d  %7.1f GFLOP/s  (probe: 24 independent %s chains per core, median of 5)\n",
+						kind, th, peaks[key], map[string]string{"fp32": "VFMADD231PS zmm", "bf16": "VDPBF16PS zmm"}[kind])
+				}
+			}
+		}
+	}
 	var results []gemmResult
 	for _, s := range shapes {
 		a, b, c := benchOperands(s)
 		for _, th := range ths {
 			for _, name := range names {
-				r := timeGemm(kernels.Get(name), s, th, a, b, c, *minTime)
+				r := timeGemm(lookupKernel(name), s, th, a, b, c, *minTime)
+				if pk := peaks[fmt.Sprint(peakKind(name), th)]; pk > 0 {
+					r.PeakGFLOPS, r.PctPeak = pk, math.Round(1000*r.GFLOPS/pk)/10
+				}
 				results = append(results, r)
 				if !*asJSON {
-					fmt.Fprintf(stdout, "%-14s %5d×%-5d·%5d×%-5d %s%s threads=%d  %7.1f GFLOP/s  (median %.3f ms of %d)\n",
-						r.Kernel, s.M, s.K, s.K, s.N, tn(s.TA), tn(s.TB), th, r.GFLOPS, r.MedianMS, r.Reps)
+					pct := ""
+					if r.PctPeak > 0 {
+						pct = fmt.Sprintf("  %5.1f %% of peak", r.PctPeak)
+					}
+					fmt.Fprintf(stdout, "%-15s %5d×%-5d·%5d×%-5d %s%s threads=%d  %7.1f GFLOP/s%s  (median %.3f ms of %d)\n",
+						r.Kernel, s.M, s.K, s.K, s.N, tn(s.TA), tn(s.TB), th, r.GFLOPS, pct, r.MedianMS, r.Reps)
 				}
 			}
 		}

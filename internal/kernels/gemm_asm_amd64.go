@@ -27,4 +27,9 @@ func init() {
 		}
 		Register(&packedKernel{micro: k, kc: 1024, mc: k.mr * ceilDiv(48, k.mr), nc: 2048})
 	}
+	if HasBF16() {
+		// The same blocking in bytes: a word holds two k steps.
+		k := bf16Kernels[0]
+		bf16Kernel = &packedKernel{micro: k, kc: 1024, mc: k.mr * ceilDiv(48, k.mr), nc: 2048}
+	}
 }

@@ -46,8 +46,34 @@ func sgemmAVX2_4x16_ua(k int, a *float32, lda int, b, c *float32, ldc int, mode 
 //go:noescape
 func sgemmAVX2_5x16_ua(k int, a *float32, lda int, b, c *float32, ldc int, mode int)
 
-// asmKernels lists the generated micro-kernels.
+//go:noescape
+func sbgemmAVX512_6x64(k int, a, b, c *float32, ldc int, mode int)
+
+//go:noescape
+func sbgemmAVX512_6x64_ua(k int, a *float32, lda int, b, c *float32, ldc int, mode int)
+
+//go:noescape
+func sbgemmAVX512_1x64_ua(k int, a *float32, lda int, b, c *float32, ldc int, mode int)
+
+//go:noescape
+func sbgemmAVX512_2x64_ua(k int, a *float32, lda int, b, c *float32, ldc int, mode int)
+
+//go:noescape
+func sbgemmAVX512_3x64_ua(k int, a *float32, lda int, b, c *float32, ldc int, mode int)
+
+//go:noescape
+func sbgemmAVX512_4x64_ua(k int, a *float32, lda int, b, c *float32, ldc int, mode int)
+
+//go:noescape
+func sbgemmAVX512_5x64_ua(k int, a *float32, lda int, b, c *float32, ldc int, mode int)
+
+// asmKernels lists the generated float32 micro-kernels.
 var asmKernels = []asmKernel{
 	{name: "sgemmAVX512_6x64", isa: "AVX512", mr: 6, nr: 64, fn: sgemmAVX512_6x64, fnUA: sgemmAVX512_6x64_ua, edgeUA: []uaKernel{sgemmAVX512_1x64_ua, sgemmAVX512_2x64_ua, sgemmAVX512_3x64_ua, sgemmAVX512_4x64_ua, sgemmAVX512_5x64_ua}},
 	{name: "sgemmAVX2_6x16", isa: "AVX2", mr: 6, nr: 16, fn: sgemmAVX2_6x16, fnUA: sgemmAVX2_6x16_ua, edgeUA: []uaKernel{sgemmAVX2_1x16_ua, sgemmAVX2_2x16_ua, sgemmAVX2_3x16_ua, sgemmAVX2_4x16_ua, sgemmAVX2_5x16_ua}},
+}
+
+// bf16Kernels lists the generated micro-kernels on bfloat16 pairs (AVX512-BF16).
+var bf16Kernels = []asmKernel{
+	{name: "sbgemmAVX512_6x64", isa: "AVX512BF16", mr: 6, nr: 64, fn: sbgemmAVX512_6x64, fnUA: sbgemmAVX512_6x64_ua, edgeUA: []uaKernel{sbgemmAVX512_1x64_ua, sbgemmAVX512_2x64_ua, sbgemmAVX512_3x64_ua, sbgemmAVX512_4x64_ua, sbgemmAVX512_5x64_ua}},
 }

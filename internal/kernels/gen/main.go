@@ -35,11 +35,17 @@ var (
 
 type kernel struct {
 	isa
-	mr, nv int // rows and vectors per row
+	mr, nv int  // rows and vectors per row
+	bf16   bool // pairs of bfloat16 per 32-bit value, multiplied with VDPBF16PS
 }
 
-func (k kernel) nr() int             { return k.nv * k.width }
-func (k kernel) fname() string       { return fmt.Sprintf("sgemm%s_%dx%d", k.name, k.mr, k.nr()) }
+func (k kernel) nr() int { return k.nv * k.width }
+func (k kernel) fname() string {
+	if k.bf16 {
+		return fmt.Sprintf("sbgemm%s_%dx%d", k.name, k.mr, k.nr())
+	}
+	return fmt.Sprintf("sgemm%s_%dx%d", k.name, k.mr, k.nr())
+}
 func (k kernel) acc(i, v int) string { return fmt.Sprintf("%s%d", k.reg, i*k.nv+v) }
 func (k kernel) breg(v int) string   { return fmt.Sprintf("%s%d", k.reg, k.mr*k.nv+v) }
 func (k kernel) tmp(i int) string {
@@ -103,6 +109,10 @@ func (k kernel) emit(w *bytes.Buffer, unpacked bool) {
 			t := k.tmp(i)
 			p("\tVBROADCASTSS %s, %s", k.rowAddr(u, i, unpacked), t)
 			for v := 0; v < k.nv; v++ {
+				if k.bf16 {
+					p("\t%s", vdpbf16ps(k.acc(i, v), t, k.breg(v)))
+					continue
+				}
 				p("\tVFMADD231PS %s, %s, %s", k.breg(v), t, k.acc(i, v))
 			}
 		}
@@ -166,9 +176,46 @@ func (k kernel) emit(w *bytes.Buffer, unpacked bool) {
 // 8×48, AVX2 6×16 and 4×24 all ran within a few percent of each other at
 // 1024³ and larger; 6×64 was fastest or tied everywhere, so it and the
 // classic AVX2 6×16 (for CPUs without AVX-512) are kept.
+//
+// The bf16 kernel is the same 6×64 tile on AVX512-BF16: each 32-bit value
+// of A and B holds two bfloat16s (steps 2q and 2q+1 of k, the lower half
+// first), and VDPBF16PS adds both products to the float32 accumulator.
 var kernels = []kernel{
-	{avx512, 6, 4}, // 6×64: 24 accumulators, 4 B vectors, 2 broadcasts
-	{avx2, 6, 2},   // 6×16: 12 accumulators, 2 B vectors, 1 broadcast
+	{avx512, 6, 4, false}, // 6×64: 24 accumulators, 4 B vectors, 2 broadcasts
+	{avx2, 6, 2, false},   // 6×16: 12 accumulators, 2 B vectors, 1 broadcast
+	{avx512, 6, 4, true},  // 6×64 bf16 pairs
+}
+
+// vdpbf16ps returns VDPBF16PS dst, src1, src2 (dst += pairwise products
+// of src1 and src2, all Z registers) as bytes: Go's assembler does not
+// know AVX512-BF16. Encoding EVEX.512.F3.0F38.W0 52 /r, register form.
+func vdpbf16ps(dst, src1, src2 string) string {
+	return evexRR(0x52, 2, zreg(dst), zreg(src1), zreg(src2)) + " // VDPBF16PS " + src2 + ", " + src1 + ", " + dst
+}
+
+// evexRR encodes a 512-bit EVEX instruction of map 0F38, W0, with
+// register operands: ModRM.reg = dst, vvvv = src1, ModRM.rm = src2; pp
+// is the implied prefix (1 = 66, 2 = F3, 3 = F2).
+func evexRR(op byte, pp byte, dst, src1, src2 int) string {
+	inv := func(r, bit int) byte { return byte(^(r >> bit) & 1) }
+	p0 := inv(dst, 3)<<7 | inv(src2, 4)<<6 | inv(src2, 3)<<5 | inv(dst, 4)<<4 | 0x2
+	p1 := byte(^src1&0xf)<<3 | 1<<2 | pp
+	p2 := byte(2)<<5 | inv(src1, 4)<<3
+	modrm := byte(0xc0) | byte(dst&7)<<3 | byte(src2&7)
+	b := []byte{0x62, p0, p1, p2, op, modrm}
+	var parts []string
+	for _, x := range b {
+		parts = append(parts, fmt.Sprintf("BYTE $0x%02x", x))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func zreg(r string) int {
+	var n int
+	if _, err := fmt.Sscanf(r, "Z%d", &n); err != nil {
+		panic(r)
+	}
+	return n
 }
 
 // edges returns k's edge kernels: the same tile with 1 … mr−1 rows,
@@ -178,7 +225,7 @@ var kernels = []kernel{
 func (k kernel) edges() []kernel {
 	var out []kernel
 	for r := 1; r < k.mr; r++ {
-		out = append(out, kernel{k.isa, r, k.nv})
+		out = append(out, kernel{k.isa, r, k.nv, k.bf16})
 	}
 	return out
 }
@@ -209,8 +256,34 @@ func main() {
 			}
 		}
 	}
-	d.WriteString("// asmKernels lists the generated micro-kernels.\nvar asmKernels = []asmKernel{\n")
-	for _, k := range kernels {
+	list := func(bf16 bool) {
+		for _, k := range kernels {
+			if k.bf16 == bf16 {
+				declare(&d, k)
+			}
+		}
+	}
+	d.WriteString("// asmKernels lists the generated float32 micro-kernels.\nvar asmKernels = []asmKernel{\n")
+	list(false)
+	d.WriteString("}\n\n// bf16Kernels lists the generated micro-kernels on bfloat16 pairs (AVX512-BF16).\nvar bf16Kernels = []asmKernel{\n")
+	list(true)
+	d.WriteString("}\n")
+	if err := os.WriteFile("sgemm_amd64_decl.go", d.Bytes(), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if err := os.WriteFile("bf16_amd64.s", bf16Converters(), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if err := os.WriteFile("peak_amd64.s", peakProbes(), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func declare(d *bytes.Buffer, k kernel) {
+	{
 		ua, edges := "nil", ""
 		if k.mr == 6 {
 			ua = k.fname() + "_ua"
@@ -218,11 +291,105 @@ func main() {
 				edges += e.fname() + "_ua, "
 			}
 		}
-		fmt.Fprintf(&d, "\t{name: %q, isa: %q, mr: %d, nr: %d, fn: %s, fnUA: %s, edgeUA: []uaKernel{%s}},\n", k.fname(), k.name, k.mr, k.nr(), k.fname(), ua, strings.TrimSuffix(edges, ", "))
+		isa := k.name
+		if k.bf16 {
+			isa += "BF16"
+		}
+		fmt.Fprintf(d, "\t{name: %q, isa: %q, mr: %d, nr: %d, fn: %s, fnUA: %s, edgeUA: []uaKernel{%s}},\n", k.fname(), isa, k.mr, k.nr(), k.fname(), ua, strings.TrimSuffix(edges, ", "))
 	}
-	d.WriteString("}\n")
-	if err := os.WriteFile("sgemm_amd64_decl.go", d.Bytes(), 0o644); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+}
+
+// peakProbes returns peak_amd64.s: loops of independent multiply-adds
+// that measure the core's peak rate (bench's peak probe). Each iteration
+// of peakFMA runs 24 VFMADD231PS on Z registers (24·16·2 flops), each of
+// peakBF16 24 VDPBF16PS (24·16·4 flops); 24 chains cover the latency of
+// two pipes.
+func peakProbes() []byte {
+	var w bytes.Buffer
+	p := func(format string, args ...any) { fmt.Fprintf(&w, format+"\n", args...) }
+	p("// Code generated by gen/main.go; DO NOT EDIT.\n\n//go:build amd64 && !purego\n\n#include \"textflag.h\"\n")
+	for _, bf := range []bool{false, true} {
+		name := "peakFMA"
+		if bf {
+			name = "peakBF16"
+		}
+		p("// func %s(n int)", name)
+		p("TEXT ·%s(SB), NOSPLIT, $0-8", name)
+		p("\tMOVQ n+0(FP), CX")
+		for r := 0; r < 26; r++ {
+			p("\tVPXORD Z%d, Z%d, Z%d", r, r, r)
+		}
+		p("%s_loop:", name)
+		for r := 0; r < 24; r++ {
+			if bf {
+				p("\t%s", vdpbf16ps(fmt.Sprintf("Z%d", r), "Z24", "Z25"))
+			} else {
+				p("\tVFMADD231PS Z24, Z25, Z%d", r)
+			}
+		}
+		p("\tDECQ CX")
+		p("\tJNZ %s_loop", name)
+		p("\tVZEROUPPER")
+		p("\tRET\n")
 	}
+	return w.Bytes()
+}
+
+// vcvtne2ps2bf16 returns VCVTNE2PS2BF16 dst, src1, src2 as bytes: dst's
+// lower 16 bfloat16s are src2 rounded to nearest even, its upper 16 are
+// src1 (EVEX.512.F2.0F38.W0 72 /r).
+func vcvtne2ps2bf16(dst, src1, src2 string) string {
+	return evexRR(0x72, 3, zreg(dst), zreg(src1), zreg(src2)) + " // VCVTNE2PS2BF16 " + src2 + ", " + src1 + ", " + dst
+}
+
+// bf16Converters returns bf16_amd64.s: float32 rows scaled by alpha and
+// rounded to bfloat16 pairs (the operands of the bf16 micro-kernels),
+// 16 pairs per iteration.
+//
+//	bf16WordsAVX512: word i = bf16(α·x[2i]) | bf16(α·x[2i+1])<<16
+//	bf16PairsAVX512: word i = bf16(α·r0[i]) | bf16(α·r1[i])<<16
+func bf16Converters() []byte {
+	var w bytes.Buffer
+	p := func(format string, args ...any) { fmt.Fprintf(&w, format+"\n", args...) }
+	p("// Code generated by gen/main.go; DO NOT EDIT.\n\n//go:build amd64 && !purego\n\n#include \"textflag.h\"\n")
+	p("// func bf16WordsAVX512(dst *uint32, src *float32, groups int, alpha float32)")
+	p("TEXT ·bf16WordsAVX512(SB), NOSPLIT, $0-28")
+	p("\tMOVQ dst+0(FP), DI")
+	p("\tMOVQ src+8(FP), SI")
+	p("\tMOVQ groups+16(FP), CX")
+	p("\tVBROADCASTSS alpha+24(FP), Z2")
+	p("words_loop:")
+	p("\tVMULPS (SI), Z2, Z0")
+	p("\tVMULPS 64(SI), Z2, Z1")
+	p("\t%s", vcvtne2ps2bf16("Z3", "Z1", "Z0"))
+	p("\tVMOVDQU32 Z3, (DI)")
+	p("\tADDQ $128, SI")
+	p("\tADDQ $64, DI")
+	p("\tDECQ CX")
+	p("\tJNZ words_loop")
+	p("\tVZEROUPPER")
+	p("\tRET\n")
+	p("// func bf16PairsAVX512(dst *uint32, r0, r1 *float32, groups int, alpha float32, perm *uint16)")
+	p("TEXT ·bf16PairsAVX512(SB), NOSPLIT, $0-48")
+	p("\tMOVQ dst+0(FP), DI")
+	p("\tMOVQ r0+8(FP), SI")
+	p("\tMOVQ r1+16(FP), DX")
+	p("\tMOVQ groups+24(FP), CX")
+	p("\tVBROADCASTSS alpha+32(FP), Z2")
+	p("\tMOVQ perm+40(FP), AX")
+	p("\tVMOVDQU16 (AX), Z4")
+	p("pairs_loop:")
+	p("\tVMULPS (SI), Z2, Z0")
+	p("\tVMULPS (DX), Z2, Z1")
+	p("\t%s", vcvtne2ps2bf16("Z3", "Z1", "Z0"))
+	p("\tVPERMW Z3, Z4, Z5")
+	p("\tVMOVDQU32 Z5, (DI)")
+	p("\tADDQ $64, SI")
+	p("\tADDQ $64, DX")
+	p("\tADDQ $64, DI")
+	p("\tDECQ CX")
+	p("\tJNZ pairs_loop")
+	p("\tVZEROUPPER")
+	p("\tRET")
+	return w.Bytes()
 }
