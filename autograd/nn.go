@@ -254,6 +254,9 @@ func flash(q, k, v *Var, causal bool, window int, scale float64) *Var {
 // (causal, sliding window, per-row key lengths for right padding), which
 // never holds the T×S probabilities.
 func FlashAttention(q, k, v *Var, o tensor.FlashOptions) *Var {
+	if o.Precision == tensor.FP32 {
+		o.Precision = Precision()
+	}
 	out, lse := tensor.FlashAttentionWith(q.Value, k.Value, v.Value, o)
 	return record("flash_attention", out, func(g *tensor.Tensor) []*tensor.Tensor {
 		dq, dk, dv := tensor.FlashAttentionWithBackward(q.Value, k.Value, v.Value, out, lse, g, o)

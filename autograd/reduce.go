@@ -82,7 +82,8 @@ func Variance(x *Var, correction int, keepdim bool, axes ...int) *Var {
 // a [..., M, K] and b [..., K, N] (as stored before transposition); batch
 // dimensions broadcast.
 func MatMul(a, b *Var, transA, transB bool) *Var {
-	out := tensor.MatMul(a.Value, b.Value, transA, transB)
+	prec := matmulPrecision(a, b)
+	out := tensor.MatMulWith(a.Value, b.Value, transA, transB, prec)
 	return record("matmul", out, func(g *tensor.Tensor) []*tensor.Tensor {
 		grads := make([]*tensor.Tensor, 2)
 		av, bv := a.Value, b.Value
@@ -90,11 +91,11 @@ func MatMul(a, b *Var, transA, transB bool) *Var {
 			var da *tensor.Tensor
 			switch {
 			case !transA:
-				da = tensor.MatMul(g, bv, false, !transB) // G·op(B)ᵀ
+				da = tensor.MatMulWith(g, bv, false, !transB, prec) // G·op(B)ᵀ
 			case !transB:
-				da = tensor.MatMul(bv, g, false, true) // B·Gᵀ
+				da = tensor.MatMulWith(bv, g, false, true, prec) // B·Gᵀ
 			default:
-				da = tensor.MatMul(bv, g, true, true) // Bᵀ·Gᵀ
+				da = tensor.MatMulWith(bv, g, true, true, prec) // Bᵀ·Gᵀ
 			}
 			grads[0] = tensor.SumTo(da, av.Shape())
 		}
@@ -106,18 +107,18 @@ func MatMul(a, b *Var, transA, transB bool) *Var {
 				af := av.Reshape(-1, k)
 				gf := g.Reshape(-1, g.Dim(-1))
 				if transB {
-					db = tensor.MatMul(gf, af, true, false) // Gᵀ·A
+					db = tensor.MatMulWith(gf, af, true, false, prec) // Gᵀ·A
 				} else {
-					db = tensor.MatMul(af, gf, true, false) // Aᵀ·G
+					db = tensor.MatMulWith(af, gf, true, false, prec) // Aᵀ·G
 				}
 			} else {
 				switch {
 				case !transB:
-					db = tensor.MatMul(av, g, !transA, false) // op(A)ᵀ·G
+					db = tensor.MatMulWith(av, g, !transA, false, prec) // op(A)ᵀ·G
 				case !transA:
-					db = tensor.MatMul(g, av, true, false) // Gᵀ·A
+					db = tensor.MatMulWith(g, av, true, false, prec) // Gᵀ·A
 				default:
-					db = tensor.MatMul(g, av, true, true) // Gᵀ·Aᵀ
+					db = tensor.MatMulWith(g, av, true, true, prec) // Gᵀ·Aᵀ
 				}
 			}
 			grads[1] = tensor.SumTo(db, bv.Shape())
@@ -151,18 +152,19 @@ func MatMul(a, b *Var, transA, transB bool) *Var {
 // no bias): one matrix product with the bias added in place, and a backward
 // pass that sums the bias gradient over rows directly.
 func Linear(x, w, b *Var) *Var {
-	out := tensor.MatMul(x.Value, w.Value, false, true)
+	prec := linearPrecision(w)
+	out := tensor.MatMulWith(x.Value, w.Value, false, true, prec)
 	if b != nil {
 		tensor.AddRowsInPlace(out, b.Value)
 	}
 	mm := func(g *tensor.Tensor) []*tensor.Tensor {
 		grads := make([]*tensor.Tensor, 3)
 		if x.requiresGrad {
-			grads[0] = tensor.MatMul(g, w.Value, false, false) // G·W
+			grads[0] = tensor.MatMulWith(g, w.Value, false, false, prec) // G·W
 		}
 		if w.requiresGrad {
 			k := x.Dim(-1)
-			grads[1] = tensor.MatMul(g.Reshape(-1, g.Dim(-1)), x.Value.Reshape(-1, k), true, false) // Gᵀ·X
+			grads[1] = tensor.MatMulWith(g.Reshape(-1, g.Dim(-1)), x.Value.Reshape(-1, k), true, false, prec) // Gᵀ·X
 		}
 		if b != nil && b.requiresGrad {
 			grads[2] = tensor.SumRows(g)

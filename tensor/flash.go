@@ -56,6 +56,9 @@ type FlashOptions struct {
 	// Serial runs the forward pass on the calling goroutine (for callers
 	// that parallelise over many small calls themselves).
 	Serial bool
+	// Precision of the tiles' products (QKᵀ, PV and the backward pass's
+	// five); softmax and its statistics stay float32/float64.
+	Precision Precision
 }
 
 // FlashAttentionWith is FlashAttention with the options' masks.
@@ -168,13 +171,14 @@ type flashGeom struct {
 	window                 int
 	keyLens                []int // per batch row (nil: S)
 	serial                 bool
+	prec                   Precision
 }
 
 func newFlashGeom(B, H, Hkv, T, S, d, dv int, o FlashOptions) flashGeom {
 	if o.KeyLens != nil && len(o.KeyLens) != B {
 		panic(fmt.Sprintf("tensor: %d key lengths for a batch of %d", len(o.KeyLens), B))
 	}
-	return flashGeom{B, H, Hkv, T, S, d, dv, o.Causal, o.Scale, o.Window, o.KeyLens, o.Serial}
+	return flashGeom{B, H, Hkv, T, S, d, dv, o.Causal, o.Scale, o.Window, o.KeyLens, o.Serial, o.Precision}
 }
 
 // keys returns the number of keys batch row b may see at all.
@@ -238,10 +242,14 @@ func headMat[T Float](x *Tensor, b, h int) mat[T] {
 	return mat[T]{data: storage[T](x)[o : o+n], rs: rs}
 }
 
-// gemm1 is a single-goroutine GEMM on T's kernel.
-func gemm1[T Float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+// gemm1 is a single-goroutine GEMM on T's kernel, in precision prec.
+func gemm1[T Float](prec Precision, transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	switch a := any(a).(type) {
 	case []float32:
+		if prec == BF16 {
+			kernels.GemmBF16(1, transA, transB, m, n, k, 1, a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+			return
+		}
 		// One query row (a decode step): the same products without the
 		// GEMM's set-up.
 		if c := any(c).([]float32); m == 1 && !transA && k > 0 {
@@ -317,7 +325,7 @@ func flashForward[T Float](g flashGeom, q *Tensor, k, v kvRows[T], out, lse *Ten
 				} else {
 					need()
 					K, krs := k.rowsAt(b, h/group, j0, jk, sk)
-					gemm1(false, true, iq, jk, g.d, Q.at(i0), Q.rs, K, krs, 0, s, jk)
+					gemm1(g.prec, false, true, iq, jk, g.d, Q.at(i0), Q.rs, K, krs, 0, s, jk)
 				}
 				for r := range iq {
 					row := s[r*jk : (r+1)*jk]
@@ -357,7 +365,7 @@ func flashForward[T Float](g flashGeom, q *Tensor, k, v kvRows[T], out, lse *Ten
 				} else {
 					need()
 					V, vrs := v.rowsAt(b, h/group, j0, jk, sv)
-					gemm1(false, false, iq, g.dv, jk, s, jk, V, vrs, 1, O.at(i0), O.rs)
+					gemm1(g.prec, false, false, iq, g.dv, jk, s, jk, V, vrs, 1, O.at(i0), O.rs)
 				}
 			}
 			for r := range iq {
@@ -415,9 +423,9 @@ func flashBackward[T Float](g flashGeom, ts ...*Tensor) {
 				for i0 := first / flashBq * flashBq; i0 < last; i0 += flashBq {
 					iq := min(flashBq, g.T-i0)
 					// P = exp(Q_i·K_jᵀ·scale − lse) [iq, jk]
-					gemm1(false, true, iq, jk, g.d, Q.at(i0), Q.rs, K.at(j0), K.rs, 0, p, jk)
+					gemm1(g.prec, false, true, iq, jk, g.d, Q.at(i0), Q.rs, K.at(j0), K.rs, 0, p, jk)
 					// dP = dO_i·V_jᵀ [iq, jk]
-					gemm1(false, true, iq, jk, g.dv, dO.at(i0), dO.rs, V.at(j0), V.rs, 0, dp, jk)
+					gemm1(g.prec, false, true, iq, jk, g.dv, dO.at(i0), dO.rs, V.at(j0), V.rs, 0, dp, jk)
 					for r := range iq {
 						lo := min(jk, max(0, g.keyStart(i0+r)-j0))
 						hi := max(lo, min(jk, g.keyEnd(b, i0+r)-j0))
@@ -432,9 +440,9 @@ func flashBackward[T Float](g flashGeom, ts ...*Tensor) {
 						dsRow(dr, pr, delta[i0+r], g.scale) // dS·scale, 0 where P is 0
 					}
 					// dV_j += Pᵀ·dO_i ; dK_j += dSᵀ·Q_i ; dQ_i += dS·K_j
-					gemm1(true, false, jk, g.dv, iq, p, jk, dO.at(i0), dO.rs, 1, dV.at(j0), dV.rs)
-					gemm1(true, false, jk, g.d, iq, dp, jk, Q.at(i0), Q.rs, 1, dK.at(j0), dK.rs)
-					gemm1(false, false, iq, g.d, jk, dp, jk, K.at(j0), K.rs, 1, dQ.at(i0), dQ.rs)
+					gemm1(g.prec, true, false, jk, g.dv, iq, p, jk, dO.at(i0), dO.rs, 1, dV.at(j0), dV.rs)
+					gemm1(g.prec, true, false, jk, g.d, iq, dp, jk, Q.at(i0), Q.rs, 1, dK.at(j0), dK.rs)
+					gemm1(g.prec, false, false, iq, g.d, jk, dp, jk, K.at(j0), K.rs, 1, dQ.at(i0), dQ.rs)
 				}
 			}
 		}

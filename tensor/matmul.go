@@ -34,6 +34,12 @@ func MatMulShape(a, b []int, transA, transB bool) (out []int, m, k, n int, err e
 // and b [..., K, N] (or [..., N, K] when transB). Leading batch dimensions
 // broadcast. Every product goes through internal/kernels.
 func MatMul(a, b *Tensor, transA, transB bool) *Tensor {
+	return MatMulWith(a, b, transA, transB, FP32)
+}
+
+// MatMulWith is MatMul in the given precision (packed weights and float64
+// tensors keep their own arithmetic).
+func MatMulWith(a, b *Tensor, transA, transB bool, prec Precision) *Tensor {
 	if b.dtype.Packed() {
 		b = packedOperand(a, b, transA, transB)
 	}
@@ -49,13 +55,17 @@ func MatMul(a, b *Tensor, transA, transB bool) *Tensor {
 		matmulPacked(out, a, b, 0)
 		return out
 	}
-	MatMulInto(out, a, b, transA, transB, 0)
+	matMulInto(out, a, b, transA, transB, 0, prec)
 	return out
 }
 
 // MatMulInto computes out = op(a)·op(b) + beta·out into the contiguous out,
 // whose shape must be MatMul's output shape.
 func MatMulInto(out, a, b *Tensor, transA, transB bool, beta float64) {
+	matMulInto(out, a, b, transA, transB, beta, FP32)
+}
+
+func matMulInto(out, a, b *Tensor, transA, transB bool, beta float64, prec Precision) {
 	shape, m, k, n, err := MatMulShape(a.shape, b.shape, transA, transB)
 	if err != nil {
 		panic(err.Error())
@@ -71,9 +81,9 @@ func MatMulInto(out, a, b *Tensor, transA, transB bool, beta float64) {
 	}
 	a, b = a.Contiguous(), b.Contiguous()
 	if a.dtype == Float32 {
-		matmulT(out, a, b, transA, transB, m, k, n, float32(beta))
+		matmulT(out, a, b, transA, transB, m, k, n, float32(beta), prec)
 	} else {
-		matmulT(out, a, b, transA, transB, m, k, n, beta)
+		matmulT(out, a, b, transA, transB, m, k, n, beta, prec)
 	}
 }
 
@@ -88,10 +98,10 @@ func packedOperand(a, b *Tensor, transA, transB bool) *Tensor {
 }
 
 func gemm[T Float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T) {
-	gemmWith(kernels.Threads(), transA, transB, m, n, k, a, lda, b, ldb, beta, c)
+	gemmWith(kernels.Threads(), transA, transB, m, n, k, a, lda, b, ldb, beta, c, FP32)
 }
 
-func matmulT[T Float](out, a, b *Tensor, transA, transB bool, m, k, n int, beta T) {
+func matmulT[T Float](out, a, b *Tensor, transA, transB bool, m, k, n int, beta T, prec Precision) {
 	ad, bd, od := Data[T](a), Data[T](b), Data[T](out)
 	lda, ldb := k, n
 	if transA {
@@ -107,7 +117,7 @@ func matmulT[T Float](out, a, b *Tensor, transA, transB bool, m, k, n int, beta 
 	}
 	// One large GEMM when b is shared by every batch and a's batches stack.
 	if b.NDim() == 2 && !transA {
-		gemm(false, transB, batch*m, n, k, ad, lda, bd, ldb, beta, od)
+		gemmWith(kernels.Threads(), false, transB, batch*m, n, k, ad, lda, bd, ldb, beta, od, prec)
 		return
 	}
 	// Per-batch GEMMs with broadcast batch strides.
@@ -126,7 +136,7 @@ func matmulT[T Float](out, a, b *Tensor, transA, transB bool, m, k, n int, beta 
 		if par {
 			offs[i] = [2]int{oa, ob}
 		} else {
-			gemm(transA, transB, m, n, k, ad[oa:], lda, bd[ob:], ldb, beta, od[i*m*n:(i+1)*m*n])
+			gemmWith(kernels.Threads(), transA, transB, m, n, k, ad[oa:], lda, bd[ob:], ldb, beta, od[i*m*n:(i+1)*m*n], prec)
 		}
 		for d := nb - 1; d >= 0; d-- {
 			idx[d]++
@@ -142,7 +152,7 @@ func matmulT[T Float](out, a, b *Tensor, transA, transB bool, m, k, n int, beta 
 	}
 	if par {
 		kernels.Parallel(batch, func(i int) {
-			gemmWith(1, transA, transB, m, n, k, ad[offs[i][0]:], lda, bd[offs[i][1]:], ldb, beta, od[i*m*n:(i+1)*m*n])
+			gemmWith(1, transA, transB, m, n, k, ad[offs[i][0]:], lda, bd[offs[i][1]:], ldb, beta, od[i*m*n:(i+1)*m*n], prec)
 		})
 	}
 }
@@ -152,9 +162,13 @@ func matmulT[T Float](out, a, b *Tensor, transA, transB bool, m, k, n int, beta 
 const smallGemm = 1 << 20
 
 // gemmWith is c = a·b (+ beta·c) on up to threads goroutines.
-func gemmWith[T Float](threads int, transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T) {
+func gemmWith[T Float](threads int, transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T, prec Precision) {
 	switch a := any(a).(type) {
 	case []float32:
+		if prec == BF16 {
+			kernels.GemmBF16(threads, transA, transB, m, n, k, 1, a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), n)
+			return
+		}
 		kernels.SgemmWith(threads, transA, transB, m, n, k, 1, a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), n)
 	case []float64:
 		kernels.DgemmWith(threads, transA, transB, m, n, k, 1, a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), n)

@@ -18,6 +18,7 @@ import (
 	"github.com/loomml/loom/internal/progress"
 	"github.com/loomml/loom/internal/registry"
 	"github.com/loomml/loom/models/decoder"
+	"github.com/loomml/loom/tensor"
 	"github.com/loomml/loom/tokenizer"
 )
 
@@ -177,13 +178,17 @@ func (j *Job) Run() (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
+	prec, err := tensor.ParsePrecision(cfg.Loom.Precision)
+	if err != nil {
+		return nil, fmt.Errorf("model.loom.precision: %w", err)
+	}
 	valBatches := max(1, h.EvalBatches)
 	if h.EvalBatches == 0 {
 		valBatches = 8
 	}
 	r := &Loop[data.Batch]{Model: m, Hyper: h.Hyper, Data: sampler, OutDir: j.OutDir, Progress: j.Progress,
 		EvalEvery: h.EvalEvery, CheckpointEvery: h.CheckpointEvery, Meta: j.Meta, StopAt: j.StopAt,
-		Context: j.Context, ProgressEvery: j.ProgressEvery,
+		Context: j.Context, ProgressEvery: j.ProgressEvery, Precision: prec,
 		Validate: validator(m, valShard, h.BatchSize, h.SeqLen, valBatches), SaveModel: func(dir string) error { return convert.Save(m, dir) }, SaveExtra: saveTok}
 	out := &Outcome{Model: m, Tokenizer: tok, OutDir: j.OutDir}
 	if resuming {

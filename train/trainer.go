@@ -54,6 +54,9 @@ type Loop[B any] struct {
 	Optimizer optim.Optimizer
 	// Schedule replaces Hyper's warmup + cosine when set.
 	Schedule optim.Schedule
+	// Precision of the matrix products of the training steps (forward and
+	// backward; autograd.SetPrecision). Validation runs in float32.
+	Precision tensor.Precision
 	// RNG drives dropout (Ctx.RNG); nil: no dropout. Its state is
 	// checkpointed.
 	RNG *tensor.RNG
@@ -337,6 +340,7 @@ func (l *Loop[B]) Train() error {
 		t0 := time.Now()
 		var main float64
 		var auxVals map[string]float64
+		prevPrec := autograd.SetPrecision(l.Precision)
 		loss, norm := Step(l.opt, sched, l.step, h, func() *autograd.Var {
 			batch := l.Data.Next()
 			tokens = batchTokens(batch)
@@ -350,6 +354,7 @@ func (l *Loop[B]) Train() error {
 			aux.Reset()
 			return obj
 		})
+		autograd.SetPrecision(prevPrec)
 		accum := float64(max(1, h.GradAccum))
 		main /= accum
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {

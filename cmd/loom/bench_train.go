@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -35,6 +36,8 @@ func referenceConfig() *decoder.Config {
 
 type trainBench struct {
 	Kernel      string  `json:"kernel"`
+	Precision   string  `json:"precision"`
+	BF16Kernel  string  `json:"bf16_kernel,omitempty"` // "" with fp32, or bf16 emulated`
 	Threads     int     `json:"threads"`
 	Params      int     `json:"params"`
 	MsPerStep   float64 `json:"ms_per_step"`
@@ -55,8 +58,13 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 	torch := fs.String("torch-script", "", "also run this PyTorch anchor (torch_gpt_train.py) with /usr/bin/python3 at the same thread count and report the ratio")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed steps to this file")
 	preset := fs.String("preset", "", "time a training preset's model and batch instead of the PyTorch reference model (AdamW, random tokens)")
+	precision := fs.String("precision", "fp32", "arithmetic of the matrix products: fp32 or bf16")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	prec, err := tensor.ParsePrecision(*precision)
+	if err != nil {
+		return fmt.Errorf("--precision: %w", err)
 	}
 	if *threads < 1 || *steps < 1 {
 		return fmt.Errorf("--threads and --steps must be positive")
@@ -82,7 +90,7 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 		}
 		cfg, B, T = spec.Model, spec.Train.BatchSize, spec.Train.SeqLen
 	}
-	res, err := runTrainBench(cfg, B, T, *steps)
+	res, err := runTrainBench(cfg, B, T, *steps, prec)
 	if err != nil {
 		return err
 	}
@@ -97,8 +105,12 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(res)
 	}
-	fmt.Fprintf(stdout, "loom  (%s GEMM, %d threads): %.1f ms/step median over %d steps (min %.1f), %d params, peak RSS %.0f MB\n",
-		res.Kernel, res.Threads, res.MsPerStep, res.Steps, res.MinMs, res.Params, res.PeakRSSMB)
+	kernel := res.Kernel
+	if prec == tensor.BF16 {
+		kernel = cmp.Or(res.BF16Kernel, "emulated bf16 on "+res.Kernel)
+	}
+	fmt.Fprintf(stdout, "loom  (%s %s GEMM, %d threads): %.1f ms/step median over %d steps (min %.1f), %d params, peak RSS %.0f MB\n",
+		res.Precision, kernel, res.Threads, res.MsPerStep, res.Steps, res.MinMs, res.Params, res.PeakRSSMB)
 	if res.TorchMs > 0 {
 		fmt.Fprintf(stdout, "torch (%d threads): %.1f ms/step, peak RSS %.0f MB\nratio loom/torch: %.3f\n", res.Threads, res.TorchMs, res.TorchRSSMB, res.RatioTorch)
 	}
@@ -107,7 +119,8 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 
 // runTrainBench times training steps of the reference model on random
 // batches with targets (x+1) mod V, as the PyTorch anchor does.
-func runTrainBench(cfg *decoder.Config, B, T, steps int) (trainBench, error) {
+func runTrainBench(cfg *decoder.Config, B, T, steps int, prec tensor.Precision) (trainBench, error) {
+	defer autograd.SetPrecision(autograd.SetPrecision(prec))
 	m, err := decoder.New(cfg, 0)
 	if err != nil {
 		return trainBench{}, err
@@ -137,7 +150,11 @@ func runTrainBench(cfg *decoder.Config, B, T, steps int) (trainBench, error) {
 		ts = append(ts, float64(time.Since(t).Microseconds())/1000)
 	}
 	sort.Float64s(ts)
-	return trainBench{Kernel: kernels.Current(), Params: autograd.NumParams(m.Params()), MsPerStep: ts[len(ts)/2],
+	bk := ""
+	if prec == tensor.BF16 {
+		bk = kernels.BF16Native()
+	}
+	return trainBench{Kernel: kernels.Current(), Precision: prec.String(), BF16Kernel: bk, Params: autograd.NumParams(m.Params()), MsPerStep: ts[len(ts)/2],
 		MinMs: ts[0], Steps: steps, PeakRSSMB: peakRSSMB()}, nil
 }
 

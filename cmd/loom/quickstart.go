@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -18,11 +19,13 @@ func init() {
 }
 
 func runQuickstart(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("quickstart", "[--out DIR] [--threads N]", stderr)
+	fs := newFlags("quickstart", "[--out DIR] [--threads N] [--precision fp32|bf16] [--seed N]", stderr)
 	out := fs.String("out", "loom-quickstart", "output directory (data/, checkpoint/, metrics.jsonl, loss.png)")
 	threads := intFlag(fs, "threads", 0, "threads", atLeast(1), sp{0, "all cores"})
 	steps := intFlag(fs, "steps", 0, "override the preset's optimizer steps (default: the preset's)", atLeast(1))
 	bpe := intFlag(fs, "bpe", 0, "train a byte-level BPE tokenizer of this vocabulary size on the training split first and use it", between(258, 1<<20), sp{0, "bytes, no BPE"})
+	precision := precisionFlag(fs)
+	seed := int64Flag(fs, "seed", 0, "override the seed of model init and batch order (default: the preset's)", atLeast(0))
 	progressEvery := progressEveryFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -32,6 +35,13 @@ func runQuickstart(args []string, stdout, stderr io.Writer) error {
 	}
 	spec, err := train.LookupPreset("quickstart")
 	if err != nil {
+		return err
+	}
+	given := givenFlags(fs)
+	if given["seed"] {
+		spec.Train.Seed = uint64(*seed)
+	}
+	if err := applyPrecision(spec.Model, *precision, given["precision"], stderr); err != nil {
 		return err
 	}
 	if *steps > 0 {
@@ -64,8 +74,8 @@ func runQuickstart(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "trained a %d-token BPE tokenizer on the training split: %s\n", tok.VocabSize(), path)
 	}
 	m := spec.Model
-	fmt.Fprintf(stdout, "loom quickstart: a %d-layer, %d-wide byte-level Llama on tinyshakespeare (%d bytes), %d steps of %d×%d tokens\n",
-		m.NumHiddenLayers, m.HiddenSize, len(corpus), spec.Train.Steps, spec.Train.BatchSize, spec.Train.SeqLen)
+	fmt.Fprintf(stdout, "loom quickstart: a %d-layer, %d-wide byte-level Llama on tinyshakespeare (%d bytes), %d steps of %d×%d tokens, %s products\n",
+		m.NumHiddenLayers, m.HiddenSize, len(corpus), spec.Train.Steps, spec.Train.BatchSize, spec.Train.SeqLen, cmp.Or(m.Loom.Precision, "fp32"))
 	ctx, stop := interruptible(stderr)
 	o, err := (&train.Job{Spec: spec, Text: corpus, OutDir: *out, Resume: true, Progress: stderr, Context: ctx, ProgressEvery: *progressEvery,
 		Meta: map[string]string{"preset": "quickstart", "data": "tinyshakespeare (embedded)"}}).Run()

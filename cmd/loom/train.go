@@ -63,6 +63,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	resume := fs.Bool("resume", true, "continue from OUT/checkpoint when it exists")
 	seed := int64Flag(fs, "seed", 0, "override the seed of model init and batch order (default: the preset's or spec's)", atLeast(0))
 	tokName := fs.String("tokenizer", "", "use this tokenizer (a name or a tokenizer.json, e.g. from 'loom tokenizer train'); the model's vocabulary is sized to it")
+	precision := precisionFlag(fs)
 	printSpec := fs.Bool("print-spec", false, "print the resolved spec as JSON (to start a --config file) and exit")
 	progressEvery := progressEveryFlag(fs)
 	if err := parse(fs, args); err != nil {
@@ -90,6 +91,9 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("--tokenizer: %w", err)
 		}
 		spec.Model.Loom.Tokenizer, spec.Model.VocabSize = *tokName, tok.VocabSize()
+	}
+	if err := applyPrecision(spec.Model, *precision, given["precision"], stderr); err != nil {
+		return err
 	}
 	if err := spec.Validate(); err != nil {
 		return fmt.Errorf("spec: %w", err)

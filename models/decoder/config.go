@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
 )
 
 // Config is a Hugging Face config.json for LlamaForCausalLM (or the class
@@ -208,6 +209,11 @@ type Options struct {
 	MatFormer *MatFormer `json:"matformer,omitempty"`
 	// PHM builds attention and/or FFN projections as PHM layers (phm.go).
 	PHM *PHMOptions `json:"phm,omitempty"`
+	// Precision is the arithmetic of training's matrix products: "fp32"
+	// (the default) or "bf16" (operands rounded to bfloat16, float32 sums
+	// and master weights; autograd.SetPrecision). It does not change what
+	// the model computes at inference.
+	Precision string `json:"precision,omitempty"`
 }
 
 // Default values of the options.

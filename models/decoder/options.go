@@ -7,6 +7,7 @@ import (
 
 	"github.com/loomml/loom/internal/registry"
 	"github.com/loomml/loom/nn"
+	"github.com/loomml/loom/tensor"
 )
 
 // Format is a format a model can be exported to.
@@ -132,6 +133,14 @@ func init() {
 	// LayerNorm's bias: exported, or refused, with loom.norm (Llama's
 	// RMSNorm has none).
 	RegisterOption(Option{Key: "loom.norm_bias"})
+	// Training's arithmetic: every format holds the float32 master
+	// weights whatever it was.
+	RegisterOption(Option{Key: "loom.precision", Validate: func(c *Config) error {
+		if _, err := tensor.ParsePrecision(c.Loom.Precision); err != nil {
+			return fmt.Errorf("loom.precision: %w", err)
+		}
+		return nil
+	}})
 	choice("loom.positions", (*Config).PositionsName, func() []string { return []string{"learned", "rope"} }, defaultOnly(DefaultPositions))
 	choice("loom.ffn", (*Config).FFNName, nn.FFNNames, defaultOnly(DefaultFFN))
 	choice("loom.layout", (*Config).LayoutName, LayoutNames, func(name string, f Format) bool {
