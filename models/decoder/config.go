@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-
 )
 
 // Config is a Hugging Face config.json for LlamaForCausalLM (or the class
