@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"regexp"
@@ -35,19 +36,26 @@ func referenceConfig() *decoder.Config {
 }
 
 type trainBench struct {
-	Kernel      string  `json:"kernel"`
-	Precision   string  `json:"precision"`
-	BF16Kernel  string  `json:"bf16_kernel,omitempty"` // "" with fp32, or bf16 emulated`
-	Threads     int     `json:"threads"`
-	Params      int     `json:"params"`
-	MsPerStep   float64 `json:"ms_per_step"`
-	MinMs       float64 `json:"min_ms"`
-	Steps       int     `json:"steps"`
-	PeakRSSMB   float64 `json:"peak_rss_mb"`
-	TorchMs     float64 `json:"torch_ms_per_step,omitempty"`
-	TorchRSSMB  float64 `json:"torch_peak_rss_mb,omitempty"`
-	RatioTorch  float64 `json:"ratio_to_torch,omitempty"`
-	TorchOutput string  `json:"torch_output,omitempty"`
+	Kernel     string  `json:"kernel"`
+	Precision  string  `json:"precision"`
+	BF16Kernel string  `json:"bf16_kernel,omitempty"` // "" with fp32, or bf16 emulated`
+	Threads    int     `json:"threads"`
+	Params     int     `json:"params"`
+	MsPerStep  float64 `json:"ms_per_step"`
+	MinMs      float64 `json:"min_ms"`
+	Steps      int     `json:"steps"`
+	PeakRSSMB  float64 `json:"peak_rss_mb"`
+	// FLOPs of one step counted from the model's shape (trainFLOPs), the
+	// rate they were done at, and that rate against the core's measured
+	// peak of the step's precision (fp32 FMA or bf16 VDPBF16PS) at Threads.
+	GFLOPPerStep float64 `json:"gflop_per_step"`
+	GFLOPS       float64 `json:"gflops"`
+	PeakGFLOPS   float64 `json:"peak_gflops,omitempty"`
+	PctPeak      float64 `json:"pct_peak,omitempty"`
+	TorchMs      float64 `json:"torch_ms_per_step,omitempty"`
+	TorchRSSMB   float64 `json:"torch_peak_rss_mb,omitempty"`
+	RatioTorch   float64 `json:"ratio_to_torch,omitempty"`
+	TorchOutput  string  `json:"torch_output,omitempty"`
 }
 
 func benchTrain(args []string, stdout, stderr io.Writer) error {
@@ -95,6 +103,14 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	res.Threads = *threads
+	res.GFLOPS = res.GFLOPPerStep / (res.MsPerStep / 1000)
+	kind := "fp32"
+	if prec == tensor.BF16 && res.BF16Kernel != "" {
+		kind = "bf16"
+	}
+	if pk := measurePeak(kind, *threads); pk > 0 {
+		res.PeakGFLOPS, res.PctPeak = pk, math.Round(1000*res.GFLOPS/pk)/10
+	}
 	if *torch != "" {
 		if err := runTorchAnchor(*torch, *threads, &res); err != nil {
 			return err
@@ -111,6 +127,11 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "loom  (%s %s GEMM, %d threads): %.1f ms/step median over %d steps (min %.1f), %d params, peak RSS %.0f MB\n",
 		res.Precision, kernel, res.Threads, res.MsPerStep, res.Steps, res.MinMs, res.Params, res.PeakRSSMB)
+	fmt.Fprintf(stdout, "      %.2f GFLOP/step (matrix products, counted from the shape) → %.1f GFLOP/s", res.GFLOPPerStep, res.GFLOPS)
+	if res.PeakGFLOPS > 0 {
+		fmt.Fprintf(stdout, ", %.1f %% of the measured %s peak (%.1f GFLOP/s at %d threads)", res.PctPeak, kind, res.PeakGFLOPS, res.Threads)
+	}
+	fmt.Fprintln(stdout)
 	if res.TorchMs > 0 {
 		fmt.Fprintf(stdout, "torch (%d threads): %.1f ms/step, peak RSS %.0f MB\nratio loom/torch: %.3f\n", res.Threads, res.TorchMs, res.TorchRSSMB, res.RatioTorch)
 	}
@@ -154,8 +175,35 @@ func runTrainBench(cfg *decoder.Config, B, T, steps int, prec tensor.Precision) 
 	if prec == tensor.BF16 {
 		bk = kernels.BF16Native()
 	}
-	return trainBench{Kernel: kernels.Current(), Precision: prec.String(), BF16Kernel: bk, Params: autograd.NumParams(m.Params()), MsPerStep: ts[len(ts)/2],
+	return trainBench{Kernel: kernels.Current(), Precision: prec.String(), BF16Kernel: bk, GFLOPPerStep: trainFLOPs(m, B, T) / 1e9, Params: autograd.NumParams(m.Params()), MsPerStep: ts[len(ts)/2],
 		MinMs: ts[0], Steps: steps, PeakRSSMB: peakRSSMB()}, nil
+}
+
+// trainFLOPs counts the floating-point operations of one training step's
+// matrix products on a batch of B sequences of T tokens, as MFU is counted
+// (PaLM, appendix B): 6 per weight-matrix parameter per token (forward 2,
+// backward 4) for every Linear weight (matrices, heads, experts; a tied
+// embedding counted once more as the head), plus attention's QKᵀ and PV
+// over the T(T+1)/2 causal query–key pairs, 4·head_dim FLOPs per pair and
+// head forward, 3× that for the step. Flash attention's recomputation in
+// the backward pass, norms, activations, softmax and the optimizer are not
+// counted: they are the overhead the ratio to peak exposes.
+func trainFLOPs(m *decoder.Model, B, T int) float64 {
+	cfg := m.Config
+	tokens := float64(B * T)
+	var matrix float64
+	for _, p := range m.Params() {
+		switch p.Role {
+		case autograd.RoleMatrix, autograd.RoleHead, autograd.RoleExpert:
+			matrix += float64(p.Value.Numel())
+		}
+	}
+	if cfg.TieWordEmbeddings {
+		matrix += float64(cfg.VocabSize * cfg.HiddenSize)
+	}
+	pairs := float64(B) * float64(T) * float64(T+1) / 2
+	attn := 3 * 4 * float64(cfg.HeadDimOrDefault()) * float64(cfg.NumAttentionHeads) * pairs * float64(cfg.NumHiddenLayers)
+	return 6*tokens*matrix + attn
 }
 
 // peakRSSMB returns this process's peak resident set size (VmHWM).
