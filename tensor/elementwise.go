@@ -333,37 +333,14 @@ func Sigmoid(x *Tensor) *Tensor { return Map(x, SigmoidF[float32], SigmoidF[floa
 func Relu(x *Tensor) *Tensor { return Map(x, reluF[float32], reluF[float64]) }
 
 // Gelu returns the exact GELU elementwise.
-func Gelu(x *Tensor) *Tensor { return vec32par(x, kernels.Gelu, GeluF[float32], GeluF[float64]) }
+func Gelu(x *Tensor) *Tensor { return vec32(x, kernels.Gelu, GeluF[float32], GeluF[float64]) }
 
 // GeluGrad returns g·GELU'(x) (exact GELU) for same-shaped x and g.
 func GeluGrad(x, g *Tensor) *Tensor {
-	return grad32par(x, g, kernels.GeluGrad, func(x, g float64) float64 {
+	return grad32(x, g, kernels.GeluGrad, func(x, g float64) float64 {
 		cdf := 0.5 * (1 + math.Erf(x/math.Sqrt2))
 		return g * (cdf + x*math.Exp(-0.5*x*x)/math.Sqrt(2*math.Pi))
 	})
-}
-
-// vec32par is vec32 split into chunks run in parallel (kernels without
-// their own threading).
-func vec32par(x *Tensor, k func(dst, src []float32), f32 func(float32) float32, f64 func(float64) float64) *Tensor {
-	if x.dtype != Float32 {
-		return Map(x, f32, f64)
-	}
-	out := uninit(Float32, x.shape...)
-	src := x.Contiguous().F32()
-	parallelRange(len(src), func(lo, hi int) { k(out.f32[lo:hi], src[lo:hi]) })
-	return out
-}
-
-// grad32par is grad32 split into chunks run in parallel.
-func grad32par(x, g *Tensor, k func(dst, x, g []float32), f func(x, g float64) float64) *Tensor {
-	if x.dtype != Float32 || g.dtype != Float32 || !SameShape(x, g) {
-		return grad32(x, g, k, f)
-	}
-	out := uninit(Float32, x.shape...)
-	xs, gs := x.Contiguous().F32(), g.Contiguous().F32()
-	parallelRange(len(xs), func(lo, hi int) { k(out.f32[lo:hi], xs[lo:hi], gs[lo:hi]) })
-	return out
 }
 
 // GeluTanh returns the tanh-approximated GELU elementwise.
@@ -371,14 +348,16 @@ func GeluTanh(x *Tensor) *Tensor {
 	return vec32(x, kernels.GeluTanh, GeluTanhF[float32], GeluTanhF[float64])
 }
 
-// vec32 applies the vector kernel k to float32 tensors and the scalar
-// functions otherwise.
+// vec32 applies the vector kernel k to float32 tensors, in chunks run in
+// parallel (elementwise, so the result does not depend on the split), and
+// the scalar functions otherwise.
 func vec32(x *Tensor, k func(dst, src []float32), f32 func(float32) float32, f64 func(float64) float64) *Tensor {
 	if x.dtype != Float32 {
 		return Map(x, f32, f64)
 	}
 	out := uninit(Float32, x.shape...)
-	k(out.f32, x.Contiguous().F32())
+	src := x.Contiguous().F32()
+	parallelRange(len(src), func(lo, hi int) { k(out.f32[lo:hi], src[lo:hi]) })
 	return out
 }
 
@@ -409,7 +388,8 @@ func grad32(x, g *Tensor, k func(dst, x, g []float32), f func(x, g float64) floa
 		panic(fmt.Sprintf("tensor: gradient shape %v for input %v", g.shape, x.shape))
 	}
 	out := uninit(Float32, x.shape...)
-	k(out.f32, x.Contiguous().F32(), g.Contiguous().F32())
+	xs, gs := x.Contiguous().F32(), g.Contiguous().F32()
+	parallelRange(len(xs), func(lo, hi int) { k(out.f32[lo:hi], xs[lo:hi], gs[lo:hi]) })
 	return out
 }
 

@@ -1,7 +1,5 @@
 package kernels
 
-import "sync"
-
 // gemmThinChunk is how many columns (few-row case) or rows (one-column
 // case) of C the thin path accumulates at a time.
 const gemmThinChunk = 2048
@@ -44,27 +42,20 @@ func gemmThin[T Float](threads int, transA, transB bool, m, n, k int, alpha T, a
 }
 
 // parallelRange runs f over a split of [0, n) into up to threads pieces
-// (multiples of 16 long), the last on the calling goroutine.
+// (multiples of 16 long) on the kernels' worker pool, the calling
+// goroutine among them (see runTiles for why not goroutines of its own).
 func parallelRange(threads, n int, f func(lo, hi int)) {
 	t := rangeParts(threads, n)
 	if t <= 1 {
 		f(0, n)
 		return
 	}
-	var wg sync.WaitGroup
 	blocks := ceilDiv(n, 16)
-	for i := range t {
-		lo, hi := min(n, i*blocks/t*16), min(n, (i+1)*blocks/t*16)
-		if lo >= hi {
-			continue
-		}
-		if i == t-1 {
+	run(t, t-1, func(i int) {
+		if lo, hi := min(n, i*blocks/t*16), min(n, (i+1)*blocks/t*16); lo < hi {
 			f(lo, hi)
-			continue
 		}
-		wg.Go(func() { f(lo, hi) })
-	}
-	wg.Wait()
+	})
 }
 
 // rangeParts is how many pieces parallelRange uses.

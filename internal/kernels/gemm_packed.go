@@ -95,38 +95,35 @@ func (p *packedKernel) Sgemm(threads int, transA, transB bool, m, n, k int, alph
 
 // runTiles splits C [m×n] into tm×tn tiles whose boundaries are multiples
 // of the register tile mr×nr (to avoid extra edge tiles) and runs serial on
-// each tile's sub-problem (views of A, B and C), concurrently, the last tile
-// on the calling goroutine.
+// each tile's sub-problem (views of A, B and C), concurrently, on the
+// kernels' worker pool (the calling goroutine among them). The pool, not a
+// goroutine per tile: with GOMAXPROCS = threads, a new goroutine waited
+// for a processor while a pool worker that had just finished an
+// elementwise job spun for its next one (up to spinFor), which made
+// back-to-back products of a training step at 2 threads barely faster
+// than at 1.
 func runTiles[T Float](tm, tn, mr, nr int, transA, transB bool, m, n int, a []T, lda int, b []T, ldb int, c []T, ldc int, serial func(m, n int, a, b, c []T)) {
-	var wg sync.WaitGroup
 	mBlocks, nBlocks := ceilDiv(m, mr), ceilDiv(n, nr)
-	for ti := range tm {
+	run(tm*tn, tm*tn-1, func(t int) {
+		ti, tj := t/tn, t%tn
 		i0, i1 := min(m, ti*mBlocks/tm*mr), min(m, (ti+1)*mBlocks/tm*mr)
-		for tj := range tn {
-			j0, j1 := min(n, tj*nBlocks/tn*nr), min(n, (tj+1)*nBlocks/tn*nr)
-			if i0 >= i1 || j0 >= j1 {
-				continue
-			}
-			var sa, sb []T
-			if transA {
-				sa = a[i0:]
-			} else {
-				sa = a[i0*lda:]
-			}
-			if transB {
-				sb = b[j0*ldb:]
-			} else {
-				sb = b[j0:]
-			}
-			sc := c[i0*ldc+j0:]
-			if ti == tm-1 && tj == tn-1 {
-				serial(i1-i0, j1-j0, sa, sb, sc)
-				continue
-			}
-			wg.Go(func() { serial(i1-i0, j1-j0, sa, sb, sc) })
+		j0, j1 := min(n, tj*nBlocks/tn*nr), min(n, (tj+1)*nBlocks/tn*nr)
+		if i0 >= i1 || j0 >= j1 {
+			return
 		}
-	}
-	wg.Wait()
+		var sa, sb []T
+		if transA {
+			sa = a[i0:]
+		} else {
+			sa = a[i0*lda:]
+		}
+		if transB {
+			sb = b[j0*ldb:]
+		} else {
+			sb = b[j0:]
+		}
+		serial(i1-i0, j1-j0, sa, sb, c[i0*ldc+j0:])
+	})
 }
 
 // splitTiles chooses tm×tn ≤ threads tiles of C (whole register tiles),
