@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -26,6 +27,7 @@ type versionInfo struct {
 	OS       string   `json:"os"`
 	Arch     string   `json:"arch"`
 	GEMM     string   `json:"gemm_kernel"`
+	BF16     string   `json:"bf16_gemm"` // the AVX512-BF16 kernel, or "emulated"
 	Kernels  []string `json:"gemm_kernels"`
 	Threads  int      `json:"threads"`
 }
@@ -37,7 +39,7 @@ func runVersion(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	info := versionInfo{Version: version, Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
-		GEMM: kernels.Current(), Kernels: kernels.Names(), Threads: kernels.Threads()}
+		GEMM: kernels.Current(), BF16: cmp.Or(kernels.BF16Native(), "emulated"), Kernels: kernels.Names(), Threads: kernels.Threads()}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {
 			switch s.Key {
@@ -63,6 +65,6 @@ func runVersion(args []string, stdout, stderr io.Writer) error {
 	if rev != "" {
 		rev = " (" + rev + ")"
 	}
-	fmt.Fprintf(stdout, "loom %s%s %s %s/%s, GEMM kernel %s, %d threads\n", info.Version, rev, info.Go, info.OS, info.Arch, info.GEMM, info.Threads)
+	fmt.Fprintf(stdout, "loom %s%s %s %s/%s, GEMM kernel %s (bf16: %s), %d threads\n", info.Version, rev, info.Go, info.OS, info.Arch, info.GEMM, info.BF16, info.Threads)
 	return nil
 }

@@ -24,6 +24,13 @@
 // GOAMD64 level. The vector kernels fall back to plain Go with the same
 // formulas when AVX-512 is missing.
 //
+// Mixed precision (gemm_bf16.go): GemmBF16 rounds both float32 operands to
+// bfloat16 (nearest even) and sums the products in float32 — on CPUs with
+// AVX512-BF16 with the generated 6×64 VDPBF16PS micro-kernel
+// ("avx512bf16_6x64", the same packed loop nest on pairs of bfloat16),
+// elsewhere by multiplying the rounded operands with the float32 kernel in
+// use. PeakProbe times the cores' FMA and VDPBF16PS peaks for benchmarks.
+//
 // Low-precision weights (lowp.go): GemmLowT multiplies float32 activations by
 // weight rows stored as bf16, f16 or q8_0 (Narrow/Widen convert), widening in
 // registers for m ≤ 3 (AVX-512 dot kernels reading W once; q8_0 sums each

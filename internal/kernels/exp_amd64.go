@@ -68,6 +68,9 @@ func adamAVX512(w, gr, m, v *float32, n int, p *AdamParams)
 func dealRow6AVX512(dst *float32, stride int, src *float32, np int)
 
 //go:noescape
+func packRows64AVX512(dst *float32, src *float32, ld, n int)
+
+//go:noescape
 func dotRowsAVX512(y, x, w *float32, ldw, n, k int)
 
 //go:noescape

@@ -26,6 +26,8 @@ func adamAVX512(w, gr, m, v *float32, n int, p *AdamParams) { panic("unreachable
 
 func dealRow6AVX512(dst *float32, stride int, src *float32, np int) { panic("unreachable") }
 
+func packRows64AVX512(dst *float32, src *float32, ld, n int) { panic("unreachable") }
+
 func dotRowsAVX512(y, x, w *float32, ldw, n, k int) { panic("unreachable") }
 
 func axpyRowsAVX512(y, x, b *float32, ldb, rows, n int) { panic("unreachable") }

@@ -276,6 +276,10 @@ func packBPanels(transB bool, b []float32, ldb, p0, kc, j0, nc, nr int, dst []fl
 		panel := dst[q*nr*kc : (q+1)*nr*kc]
 		jj := j0 + q*nr
 		if !transB {
+			if w == 64 && nr == 64 && useAVX512 && kc > 0 {
+				packRows64AVX512(&panel[0], &b[p0*ldb+jj], ldb, kc)
+				continue
+			}
 			for p := range kc {
 				d := panel[p*nr : p*nr+nr]
 				copy(d, b[(p0+p)*ldb+jj:][:w])

@@ -745,3 +745,31 @@ vstore:
 vdone:
 	VZEROUPPER
 	RET
+
+// func packRows64AVX512(dst *float32, src *float32, ld, n int)
+// dst[p·64 : p·64+64] = src[p·ld : p·ld+64] for p < n: a GEMM's B panel of
+// 64 columns packed from rows (moves only, bit for bit).
+TEXT ·packRows64AVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), BX
+	SHLQ $2, BX
+	MOVQ n+24(FP), CX
+	TESTQ CX, CX
+	JZ    packdone
+packloop:
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS 128(SI), Z2
+	VMOVUPS 192(SI), Z3
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	ADDQ BX, SI
+	ADDQ $256, DI
+	DECQ CX
+	JNZ  packloop
+packdone:
+	VZEROUPPER
+	RET
