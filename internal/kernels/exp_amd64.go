@@ -71,6 +71,9 @@ func dealRow6AVX512(dst *float32, stride int, src *float32, np int)
 func packRows64AVX512(dst *float32, src *float32, ld, n int)
 
 //go:noescape
+func transpose16AVX512(dst *float32, dstStride int, src *float32, ld int)
+
+//go:noescape
 func dotRowsAVX512(y, x, w *float32, ldw, n, k int)
 
 //go:noescape

@@ -28,6 +28,8 @@ func dealRow6AVX512(dst *float32, stride int, src *float32, np int) { panic("unr
 
 func packRows64AVX512(dst *float32, src *float32, ld, n int) { panic("unreachable") }
 
+func transpose16AVX512(dst *float32, dstStride int, src *float32, ld int) { panic("unreachable") }
+
 func dotRowsAVX512(y, x, w *float32, ldw, n, k int) { panic("unreachable") }
 
 func axpyRowsAVX512(y, x, b *float32, ldb, rows, n int) { panic("unreachable") }

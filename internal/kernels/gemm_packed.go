@@ -288,7 +288,25 @@ func packBPanels(transB bool, b []float32, ldb, p0, kc, j0, nc, nr int, dst []fl
 			continue
 		}
 		// op(B)[p, j] = b[j*ldb + p]: read rows of b, write columns of the
-		// panel, four rows at a time so that each step writes adjacent values.
+		// panel: in 16×16 blocks with AVX-512, then four rows at a time so
+		// that each step writes adjacent values.
+		p16 := 0
+		if w == 64 && nr == 64 && useAVX512 {
+			for p16 = 0; p16+16 <= kc; p16 += 16 {
+				for j := 0; j < 64; j += 16 {
+					transpose16AVX512(&panel[p16*64+j], 64, &b[(jj+j)*ldb+p0+p16], ldb)
+				}
+			}
+			if p16 == kc {
+				continue
+			}
+		}
+		if p16 > 0 {
+			for j := 0; j < w; j += 4 {
+				transpose4(panel[p16*nr+j:], nr, b[(jj+j)*ldb+p0+p16:], ldb, kc-p16)
+			}
+			continue
+		}
 		j := 0
 		for ; j+4 <= w; j += 4 {
 			transpose4(panel[j:], nr, b[(jj+j)*ldb+p0:], ldb, kc)
