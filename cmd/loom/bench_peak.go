@@ -31,10 +31,10 @@ func peakKind(name string) string {
 }
 
 // measurePeak times the kind's probe loop on threads goroutines at once
-// (about 0.1 s each, five times) and returns the median rate in GFLOP/s,
-// or 0 when this CPU lacks the instruction.
+// (7.7 GFLOP per goroutine, tens of milliseconds, five times) and returns
+// the median rate in GFLOP/s, or 0 when this CPU lacks the instruction.
 func measurePeak(kind string, threads int) float64 {
-	const n = 4_000_000
+	const n = 10_000_000
 	if kernels.PeakProbe(kind, 1000) == 0 {
 		return 0
 	}

@@ -100,3 +100,44 @@ func lastLoss(t *testing.T, path string) float64 {
 	}
 	return loss
 }
+
+// TestBenchBF16 runs bench gemm with the bf16 kernel and bench train with
+// --precision bf16 on small shapes: the bf16 kernel is reported against
+// the measured bf16 peak, and a step's FLOPs are counted.
+func TestBenchBF16(t *testing.T) {
+	var o, e bytes.Buffer
+	if code := run([]string{"bench", "gemm", "--json", "--threads", "1", "--kernels", "default,bf16", "--min-time", "1ms", "--shapes", "96x64x128:NT"}, &o, &e); code != 0 {
+		t.Fatalf("bench gemm: %s", e.String())
+	}
+	var rs []gemmResult
+	if err := json.Unmarshal(o.Bytes(), &rs); err != nil {
+		t.Fatal(err)
+	}
+	want := 1
+	if kernels.HasBF16() {
+		want = 2
+	}
+	if len(rs) != want {
+		t.Fatalf("%d results, want %d: %s", len(rs), want, o.String())
+	}
+	for _, r := range rs {
+		if r.GFLOPS <= 0 || (peakKind(r.Kernel) != "" && (r.PeakGFLOPS <= 0 || r.PctPeak <= 0)) {
+			t.Errorf("%+v", r)
+		}
+	}
+	o.Reset()
+	if code := run([]string{"bench", "train", "--json", "--threads", "1", "--preset", "tiny", "--steps", "1", "--precision", "bf16"}, &o, &e); code != 0 {
+		t.Fatalf("bench train: %s", e.String())
+	}
+	var tr trainBench
+	if err := json.Unmarshal(o.Bytes(), &tr); err != nil {
+		t.Fatal(err)
+	}
+	// tiny: 2 layers of width 64 (q, k, v, o and a gated FFN of 172), head 256×64,
+	// batch 8×64 tokens: 6·512·(2·(4·64·64 + 3·64·172) + 256·64) plus
+	// attention 3·4·16·4·(8·64·65/2)·2.
+	wantFLOPs := 6.0*512*(2*(4*64*64+3*64*172)+256*64) + 3*4*16*4*(8*64*65/2)*2
+	if tr.Precision != "bf16" || tr.GFLOPPerStep*1e9 != wantFLOPs || tr.GFLOPS <= 0 {
+		t.Fatalf("%+v, want %.0f FLOPs", tr, wantFLOPs)
+	}
+}
