@@ -9,13 +9,14 @@ import (
 // Mixed precision. SetPrecision(tensor.BF16) makes the matrix products
 // recorded from then on — forward and their backward — round their
 // operands to bfloat16 and sum in float32, as PyTorch's CPU autocast to
-// bfloat16 does for linear layers and matmuls: Linear whose weight's role
-// is a matrix (RoleMatrix, RoleHead, RoleExpert, or an embedding used as
-// the output head), MatMul of activations (attention's scores and
-// mixing when composed) and FlashAttention's tile products. Everything
-// else — elementwise work, softmax, norms, losses, reductions, weights of
-// RoleFactor or RoleOther and float64 tensors — stays in float32 (or
-// float64), and parameters, gradients and optimizer state are float32
+// bfloat16 does for linear layers and matmuls: Linear and MatMul whose
+// parameter operands are declared weight matrices (RoleMatrix, RoleHead,
+// RoleExpert, or an embedding used as the output head) or weights derived
+// from them in the graph, MatMul of activations (attention's scores and
+// mixing when composed) and FlashAttention's tile products. Products with
+// another parameter (RoleFactor, RoleNorm, a parameter without a role) and
+// everything else — elementwise work, softmax, norms, losses, reductions,
+// float64 tensors — stay in float32 (or float64), and parameters, gradients and optimizer state are float32
 // (the master weights). Each node keeps the precision it was recorded
 // with, so its backward pass uses it whatever the setting is then.
 //
@@ -41,25 +42,24 @@ func WithPrecision(p tensor.Precision, f func()) {
 	f()
 }
 
-// linearPrecision is the precision of a product with weight w: the
-// current setting for declared weight matrices, float32 for the rest.
-func linearPrecision(w *Var) tensor.Precision {
+// operandPrecision is the precision of a product of the operands vs: the
+// current setting, unless one of them is a parameter (a leaf with a name
+// or a role) that is not a declared weight matrix — a norm's gain, a PHM
+// factor, a parameter whose builder gave no role —, which keeps the
+// product in float32. Weights derived in the graph (a MatFormer slice, an
+// assembled PHM weight) follow the setting.
+func operandPrecision(vs ...*Var) tensor.Precision {
 	p := Precision()
-	switch w.Role {
-	case RoleMatrix, RoleHead, RoleExpert, RoleEmbedding:
+	if p == tensor.FP32 {
 		return p
 	}
-	return tensor.FP32
-}
-
-// matmulPrecision is the precision of MatMul(a, b): the current setting,
-// unless an operand is a parameter (a leaf with a name or role) that is
-// not a declared weight matrix.
-func matmulPrecision(a, b *Var) tensor.Precision {
-	p := Precision()
-	for _, v := range []*Var{a, b} {
-		if v.IsLeaf() && (v.Name != "" || v.Role != RoleOther) && linearPrecision(v) != p {
-			return tensor.FP32
+	for _, v := range vs {
+		if v.IsLeaf() && (v.Name != "" || v.Role != RoleOther) {
+			switch v.Role {
+			case RoleMatrix, RoleHead, RoleExpert, RoleEmbedding:
+			default:
+				return tensor.FP32
+			}
 		}
 	}
 	return p

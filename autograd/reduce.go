@@ -82,7 +82,7 @@ func Variance(x *Var, correction int, keepdim bool, axes ...int) *Var {
 // a [..., M, K] and b [..., K, N] (as stored before transposition); batch
 // dimensions broadcast.
 func MatMul(a, b *Var, transA, transB bool) *Var {
-	prec := matmulPrecision(a, b)
+	prec := operandPrecision(a, b)
 	out := tensor.MatMulWith(a.Value, b.Value, transA, transB, prec)
 	return record("matmul", out, func(g *tensor.Tensor) []*tensor.Tensor {
 		grads := make([]*tensor.Tensor, 2)
@@ -152,7 +152,7 @@ func MatMul(a, b *Var, transA, transB bool) *Var {
 // no bias): one matrix product with the bias added in place, and a backward
 // pass that sums the bias gradient over rows directly.
 func Linear(x, w, b *Var) *Var {
-	prec := linearPrecision(w)
+	prec := operandPrecision(w)
 	out := tensor.MatMulWith(x.Value, w.Value, false, true, prec)
 	if b != nil {
 		tensor.AddRowsInPlace(out, b.Value)
