@@ -144,3 +144,37 @@ func TestFlashWindowMatchesMasked(t *testing.T) {
 		}
 	}
 }
+
+// TestFlashBF16 checks flash attention with bf16 tile products against the
+// float32 kernel: forward and backward within 8 bfloat16 roundings (u =
+// 2⁻⁸) of the largest value of each result — a product rounds both
+// operands, and the backward pass chains three products —, and not equal
+// to it (bf16 used).
+func TestFlashBF16(t *testing.T) {
+	r := NewRNG(7)
+	B, H, Hkv, T, d := 2, 4, 2, 77, 32
+	q, k, v, g := RandN(r, B, H, T, d), RandN(r, B, Hkv, T, d), RandN(r, B, Hkv, T, d), RandN(r, B, H, T, d)
+	for _, causal := range []bool{false, true} {
+		o := FlashOptions{Causal: causal, Scale: 0.2}
+		o16 := o
+		o16.Precision = BF16
+		out, lse := FlashAttentionWith(q, k, v, o)
+		out16, lse16 := FlashAttentionWith(q, k, v, o16)
+		dq, dk, dv := FlashAttentionWithBackward(q, k, v, out, lse, g, o)
+		dq16, dk16, dv16 := FlashAttentionWithBackward(q, k, v, out16, lse16, g, o16)
+		for _, c := range []struct {
+			name      string
+			got, want *Tensor
+		}{{"out", out16, out}, {"dq", dq16, dq}, {"dk", dk16, dk}, {"dv", dv16, dv}} {
+			a, b := c.got.Contiguous().F32(), c.want.Contiguous().F32()
+			worst, scale := 0.0, 0.0
+			for i := range a {
+				worst = max(worst, math.Abs(float64(a[i]-b[i])))
+				scale = max(scale, math.Abs(float64(b[i])))
+			}
+			if bound := 8 * math.Ldexp(1, -8) * scale; worst > bound || worst == 0 {
+				t.Errorf("causal %v: %s: largest difference from float32 %.3g, want in (0, %.3g]", causal, c.name, worst, bound)
+			}
+		}
+	}
+}
