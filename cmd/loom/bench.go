@@ -166,7 +166,7 @@ func benchGemm(args []string, stdout, stderr io.Writer) error {
 			if _, ok := peaks[key]; !ok && kind != "" {
 				peaks[key] = measurePeak(kind, th)
 				if !*asJSON && peaks[key] > 0 {
-					fmt.Fprintf(stdout, "peak %-4s threads=%d  %7.1f GFLOP/s  (probe: 24 independent %s chains per core, median of 5)\n",
+					fmt.Fprintf(stdout, "peak %-4s threads=%d  %7.1f GFLOP/s  (probe: 24 independent %s chains per core, best of 5)\n",
 						kind, th, peaks[key], map[string]string{"fp32": "VFMADD231PS zmm", "bf16": "VDPBF16PS zmm"}[kind])
 				}
 			}
