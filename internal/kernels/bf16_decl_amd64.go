@@ -10,8 +10,11 @@ func peakFMA(n int)
 //go:noescape
 func peakBF16(n int)
 
-// HasBF16 reports whether this CPU runs AVX512-BF16 (VDPBF16PS).
-func HasBF16() bool { return cpu.X86.HasAVX512F && cpu.X86.HasAVX512BF16 }
+// HasBF16 reports whether this CPU runs AVX512-BF16 (VDPBF16PS) and the
+// AVX512-BW word shuffles the conversions use.
+func HasBF16() bool {
+	return cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512BF16
+}
 
 // PeakProbe runs n iterations of a loop of independent multiply-adds and
 // returns the floating-point operations it performed, or 0 when this CPU
