@@ -121,7 +121,7 @@ func runBF16(c *Context) (*Report, error) {
 // a bf16 product (bf16 has float32's exponent range), below 2⁻²⁴ it would
 // underflow in float16 (what loss scaling exists for).
 func gradientHistogram(c *Context, spec *train.Spec, trained *decoder.Model, corpus []byte) (string, error) {
-	init, err := decoder.New(spec.Model, spec.Train.Seed)
+	fresh, err := decoder.New(spec.Model, spec.Train.Seed)
 	if err != nil {
 		return "", err
 	}
@@ -140,7 +140,7 @@ func gradientHistogram(c *Context, spec *train.Spec, trained *decoder.Model, cor
 	for _, mc := range []struct {
 		name string
 		m    *decoder.Model
-	}{{"at initialisation", init}, {"after training", trained}} {
+	}{{"at initialisation", fresh}, {"after training", trained}} {
 		grads := func(p tensor.Precision) [][]float32 {
 			var out [][]float32
 			autograd.WithPrecision(p, func() {
