@@ -82,12 +82,7 @@ func init() { Register(goKernel{}) }
 // As in BLAS, alpha == 0 (or k == 0) means A and B are not read and
 // C = beta·C; beta == 0 means C is not read.
 func gemmGo[T Float](threads int, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
-	if m <= 0 || n <= 0 {
-		return
-	}
-	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-	if k <= 0 || alpha == 0 {
-		scaleC(m, n, beta, c, ldc)
+	if gemmDone(transA, transB, m, n, k, alpha, len(a), lda, len(b), ldb, beta, c, ldc) {
 		return
 	}
 	if m < gemmMR || n < gemmNR {
@@ -127,6 +122,22 @@ func gemmSplit(threads, m, n, k int) (tm, tn int) {
 
 // checkGemm panics (on the caller's goroutine, before any work starts) if
 // the dimensions or slices are inconsistent.
+// gemmDone checks a product's arguments (panicking on slices too short for
+// their shapes) and finishes the products with nothing to multiply: an
+// empty C, or k = 0 or alpha = 0, where C = beta·C and A and B are not
+// read. It reports whether the product is done.
+func gemmDone[T Float](transA, transB bool, m, n, k int, alpha T, la, lda, lb, ldb int, beta T, c []T, ldc int) bool {
+	if m <= 0 || n <= 0 {
+		return true
+	}
+	checkGemm(transA, transB, m, n, k, la, lda, lb, ldb, len(c), ldc)
+	if k <= 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return true
+	}
+	return false
+}
+
 func checkGemm(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {
 	ar, ac := m, k
 	if transA {

@@ -58,12 +58,7 @@ func lowerISA(s string) string {
 const packedSmall = 32 * 32 * 32
 
 func (p *packedKernel) Sgemm(threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if m <= 0 || n <= 0 {
-		return
-	}
-	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-	if k <= 0 || alpha == 0 {
-		scaleC(m, n, beta, c, ldc)
+	if gemmDone(transA, transB, m, n, k, alpha, len(a), lda, len(b), ldb, beta, c, ldc) {
 		return
 	}
 	if m < 4 && useAVX512 && k > 0 {
