@@ -1,0 +1,167 @@
+package petl
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/loomml/loom/format/safetensors"
+	"github.com/loomml/loom/internal/fsutil"
+	"github.com/loomml/loom/nn"
+)
+
+// Hugging Face PEFT's adapter layout: a directory with adapter_config.json
+// (LoraConfig's fields) and adapter_model.safetensors, whose tensors are
+// named after the wrapped model's modules with PEFT's prefix:
+// base_model.model.<module>.lora_A.weight and .lora_B.weight (the adapter
+// name "default" is not in the saved names).
+
+// PEFT file names.
+const (
+	PEFTConfigFile  = "adapter_config.json"
+	PEFTWeightsFile = "adapter_model.safetensors"
+	peftPrefix      = "base_model.model."
+)
+
+// peftConfig is the part of PEFT's LoraConfig that loom reads and writes.
+type peftConfig struct {
+	PeftType       string         `json:"peft_type"`
+	TaskType       string         `json:"task_type,omitempty"`
+	BaseModel      string         `json:"base_model_name_or_path,omitempty"`
+	R              int            `json:"r"`
+	LoraAlpha      float64        `json:"lora_alpha"`
+	LoraDropout    float64        `json:"lora_dropout"`
+	TargetModules  any            `json:"target_modules"` // a list, or one name
+	Bias           string         `json:"bias"`
+	FanInFanOut    bool           `json:"fan_in_fan_out"`
+	UseRSLoRA      bool           `json:"use_rslora"`
+	UseDoRA        bool           `json:"use_dora"`
+	ModulesToSave  []string       `json:"modules_to_save"`
+	InferenceMode  bool           `json:"inference_mode"`
+	InitLoraWeight bool           `json:"init_lora_weights"`
+	RankPattern    map[string]any `json:"rank_pattern,omitempty"`
+	AlphaPattern   map[string]any `json:"alpha_pattern,omitempty"`
+}
+
+// SavePEFT writes model's LoRA modules to dir in PEFT's layout (creating
+// dir; each file written whole or not at all). base names the base model
+// in the config (base_model_name_or_path).
+func SavePEFT(dir string, model nn.Module, base string) error {
+	ls := Adapters(model)
+	if len(ls) == 0 {
+		return fmt.Errorf("petl: the model has no LoRA modules to save")
+	}
+	rank := ls[0].A.Dim(0)
+	scale := ls[0].Scale
+	var ts []safetensors.Tensor
+	for _, l := range ls {
+		if l.A.Dim(0) != rank || l.Scale != scale {
+			return fmt.Errorf("petl: LoRA modules of different ranks or scales (%s); PEFT's rank_pattern is not written", l.A.Name)
+		}
+		for _, p := range l.Adapter() {
+			t, err := safetensors.FromFloat32(peftPrefix+p.Name, p.Shape(), p.Value.Contiguous().F32(), safetensors.F32)
+			if err != nil {
+				return err
+			}
+			ts = append(ts, t)
+		}
+	}
+	cfg := peftConfig{PeftType: "LORA", TaskType: "CAUSAL_LM", BaseModel: base, R: rank, LoraAlpha: scale * float64(rank),
+		TargetModules: targetsOf(model), Bias: "none", InferenceMode: true, InitLoraWeight: true}
+	js, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := safetensors.Write(filepath.Join(dir, PEFTWeightsFile), ts, map[string]string{"format": "pt"}); err != nil {
+		return err
+	}
+	return fsutil.WriteAtomic(filepath.Join(dir, PEFTConfigFile), func(w io.Writer) error {
+		_, err := w.Write(append(js, '\n'))
+		return err
+	})
+}
+
+// LoadPEFT reads a PEFT LoRA adapter from dir and applies it to model:
+// freezes model, wraps the target modules and loads A and B. Every tensor
+// of the file must belong to a wrapped module with the expected shape, and
+// every wrapped module must have its tensors; errors name the file and the
+// tensor or field.
+func LoadPEFT(dir string, model nn.Module) (LoRAConfig, error) {
+	cfgPath := filepath.Join(dir, PEFTConfigFile)
+	raw, err := os.ReadFile(cfgPath)
+	if err != nil {
+		return LoRAConfig{}, fmt.Errorf("petl: %w", err)
+	}
+	var pc peftConfig
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if err := dec.Decode(&pc); err != nil {
+		return LoRAConfig{}, fmt.Errorf("petl: %s: %w", cfgPath, err)
+	}
+	var targets []string
+	switch t := pc.TargetModules.(type) {
+	case string:
+		targets = []string{t}
+	case []any:
+		for _, v := range t {
+			s, ok := v.(string)
+			if !ok {
+				return LoRAConfig{}, fmt.Errorf("petl: %s: target_modules holds %v, want names", cfgPath, v)
+			}
+			targets = append(targets, s)
+		}
+	default:
+		return LoRAConfig{}, fmt.Errorf("petl: %s: target_modules is %v, want a list of module names", cfgPath, pc.TargetModules)
+	}
+	switch {
+	case pc.PeftType != "LORA":
+		return LoRAConfig{}, fmt.Errorf("petl: %s: peft_type %q, want LORA", cfgPath, pc.PeftType)
+	case pc.R < 1:
+		return LoRAConfig{}, fmt.Errorf("petl: %s: r is %d, want a positive rank", cfgPath, pc.R)
+	case pc.UseRSLoRA || pc.UseDoRA || pc.FanInFanOut || len(pc.RankPattern) > 0 || len(pc.AlphaPattern) > 0:
+		return LoRAConfig{}, fmt.Errorf("petl: %s: use_rslora, use_dora, fan_in_fan_out, rank_pattern and alpha_pattern are not supported", cfgPath)
+	case pc.Bias != "" && pc.Bias != "none":
+		return LoRAConfig{}, fmt.Errorf("petl: %s: bias %q is not supported (want none)", cfgPath, pc.Bias)
+	case len(pc.ModulesToSave) > 0:
+		return LoRAConfig{}, fmt.Errorf("petl: %s: modules_to_save %v is not supported yet", cfgPath, pc.ModulesToSave)
+	}
+	cfg := LoRAConfig{Rank: pc.R, Alpha: pc.LoraAlpha, Targets: targets}
+	wPath := filepath.Join(dir, PEFTWeightsFile)
+	f, err := safetensors.Open(wPath)
+	if err != nil {
+		return LoRAConfig{}, fmt.Errorf("petl: %w", err)
+	}
+	defer f.Close()
+	if _, err := Apply(model, cfg, 0); err != nil {
+		return LoRAConfig{}, err
+	}
+	want := map[string]bool{}
+	for _, p := range adapterParams(model) {
+		name := peftPrefix + p.Name
+		want[name] = true
+		info, ok := f.Info(name)
+		if !ok {
+			return LoRAConfig{}, fmt.Errorf("petl: %s has no tensor %s", wPath, name)
+		}
+		if !slices.Equal(info.Shape, p.Shape()) {
+			return LoRAConfig{}, fmt.Errorf("petl: %s: %s has shape %v, the model needs %v", wPath, name, info.Shape, p.Shape())
+		}
+		data, _, err := f.Float32(name)
+		if err != nil {
+			return LoRAConfig{}, fmt.Errorf("petl: %s: %w", wPath, err)
+		}
+		copy(p.Value.F32(), data)
+	}
+	for _, name := range f.Names() {
+		if !want[name] {
+			return LoRAConfig{}, fmt.Errorf("petl: %s: tensor %s belongs to no LoRA module of the model (targets %v)", wPath, name, targets)
+		}
+	}
+	return cfg, nil
+}
