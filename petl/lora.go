@@ -129,6 +129,9 @@ func Merge(model nn.Module) (int, error) {
 		if !ok {
 			return nil, fmt.Errorf("petl: cannot merge LoRA into a %T", l.Base)
 		}
+		if dt := base.Weight.Value.DType(); dt != tensor.Float32 {
+			return nil, fmt.Errorf("petl: cannot merge LoRA into %s held as %v: load the model with float32 weights", base.Weight.Name, dt)
+		}
 		w := base.Weight.Value.Clone()
 		delta := tensor.MatMul(l.B.Value, l.A.Value, false, false) // [out, in]
 		ws, ds := w.F32(), delta.F32()

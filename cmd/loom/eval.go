@@ -34,6 +34,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	maxTokens := intFlag(fs, "max-tokens", 0, "score only about this many tokens", atLeast(1), sp{0, "all"})
 	threads := intFlag(fs, "threads", 0, "threads", atLeast(1), sp{0, "all cores"})
 	ffnWidths := fs.String("ffn-widths", "", "MatFormer Mix'n'Match: FFN width per layer, comma-separated, or one for all (default: full widths)")
+	adapter := adapterFlag(fs)
 	tasks := fs.String("tasks", "", "zero-shot multiple-choice tasks built from the scored text, comma-separated: "+strings.Join(eval.TaskNames(), ", ")+"; accuracy picks the choice of highest total log-probability (default none)")
 	taskItems := intFlag(fs, "task-items", 200, "items per zero-shot task", atLeast(1))
 	taskSeed := fs.Uint64("task-seed", 1, "seed that picks the zero-shot items")
@@ -50,6 +51,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	l, err := loadModel("eval", *model, *threads, *dtype, stderr)
 	if err != nil {
+		return err
+	}
+	if err := applyAdapter(l.Model, *adapter, stderr); err != nil {
 		return err
 	}
 	if err := setWidths(l.Model, *ffnWidths); err != nil {

@@ -40,6 +40,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 0, "sampling seed")
 	threads := intFlag(fs, "threads", 0, "threads", atLeast(1), sp{0, "all cores"})
 	ffnWidths := fs.String("ffn-widths", "", "MatFormer Mix'n'Match: FFN width per layer, comma-separated, or one for all (default: full widths)")
+	adapter := adapterFlag(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object at the end instead of streaming")
 	var stops stopList
 	fs.Var(&stops, "stop", "stop before this string (repeatable)")
@@ -48,6 +49,9 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	}
 	l, err := loadModel("generate", *model, *threads, *dtype, stderr)
 	if err != nil {
+		return err
+	}
+	if err := applyAdapter(l.Model, *adapter, stderr); err != nil {
 		return err
 	}
 	if err := setCacheType(l.Model, *cacheType); err != nil {
