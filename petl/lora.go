@@ -7,6 +7,9 @@
 // B starts at zero so the adapted model starts as the base model. The
 // update merges into W (Merge) and saves in Hugging Face PEFT's layout
 // (SavePEFT, LoadPEFT).
+//
+// Bottleneck adapters (adapter.go): Houlsby (after attention and FFN) and
+// Pfeiffer (after the FFN), sequential or parallel, near-identity init.
 package petl
 
 import (

@@ -1,0 +1,162 @@
+package petl
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/nn"
+	"github.com/loomml/loom/tensor"
+)
+
+// Bottleneck adapters (Houlsby et al., arXiv 1902.00751; Pfeiffer et al.,
+// arXiv 2005.00247, as PETL-AST uses them): a small MLP d → m → d with a
+// GELU, added to a sublayer's output.
+//
+//   - sequential: y = S(x) + Up(GELU(Down(S(x)))), after the sublayer;
+//   - parallel:   y = S(x) + Up(GELU(Down(x))), beside it, on its input.
+//
+// Houlsby places one after the attention and one after the FFN of every
+// block, Pfeiffer one after the FFN only. The adapter starts near the
+// identity as Houlsby prescribes: both projections drawn from N(0, σ²)
+// with σ = 10⁻³ and zero biases, so the added branch is ~10⁻⁶ of its input
+// at first. (The official PETL-AST code zero-initialises the whole
+// bottleneck instead; with both projections zero neither gets a gradient
+// through the other's zeros at the first step, except the up-projection's
+// bias — loom does not copy it.) Parameters are named
+// <sublayer>.adapter.down/up.weight/bias.
+
+// AdapterConfig says where and how bottleneck adapters are injected.
+type AdapterConfig struct {
+	Bottleneck int    // m
+	Parallel   bool   // beside the sublayer (on its input) rather than after it
+	Attention  bool   // also after attention (Houlsby); FFN-only is Pfeiffer
+	FFNName    string // last part of the FFN modules' names ("mlp")
+	AttnName   string // last part of the attention modules' names ("self_attn")
+}
+
+// adapterInitStd is Houlsby's near-identity initialisation.
+const adapterInitStd = 1e-3
+
+// bottleneck is the adapter MLP.
+type bottleneck struct {
+	Down, Up *nn.Linear
+}
+
+func newBottleneck(name string, d, m int, r *tensor.RNG) (*bottleneck, error) {
+	if m < 1 || m > d {
+		return nil, fmt.Errorf("petl: adapter bottleneck %d for %s (width %d): want 1 … %d", m, name, d, d)
+	}
+	lin := func(part string, in, out int) *nn.Linear {
+		prefix := nn.Join(name, "adapter", part)
+		return &nn.Linear{
+			Weight: autograd.NewParam(nn.Join(prefix, "weight"), autograd.RoleMatrix, tensor.Normal(r, 0, adapterInitStd, out, in)),
+			Bias:   autograd.NewParam(nn.Join(prefix, "bias"), autograd.RoleBias, tensor.Zeros(out))}
+	}
+	return &bottleneck{Down: lin("down", d, m), Up: lin("up", m, d)}, nil
+}
+
+func (b *bottleneck) forward(x *autograd.Var) *autograd.Var {
+	return b.Up.Forward(autograd.Gelu(b.Down.Forward(x)))
+}
+
+func (b *bottleneck) params() []*autograd.Var { return nn.Collect(b.Down, b.Up) }
+
+// FFNAdapter is an FFN with a bottleneck adapter.
+type FFNAdapter struct {
+	Inner    nn.FFN
+	adapter  *bottleneck
+	parallel bool
+}
+
+// Forward maps x through the FFN and the adapter.
+func (a *FFNAdapter) Forward(x *autograd.Var) *autograd.Var {
+	y := a.Inner.Forward(x)
+	if a.parallel {
+		return autograd.Add(y, a.adapter.forward(x))
+	}
+	return autograd.Add(y, a.adapter.forward(y))
+}
+
+// Params returns the FFN's parameters, then the adapter's.
+func (a *FFNAdapter) Params() []*autograd.Var { return append(a.Inner.Params(), a.adapter.params()...) }
+
+// Adapter returns the adapter's parameters.
+func (a *FFNAdapter) Adapter() []*autograd.Var { return a.adapter.params() }
+
+// mixer is a token mixer as decoder and encoder blocks hold one.
+type mixer interface {
+	nn.Module
+	Forward(ctx *nn.Ctx, x *autograd.Var) *autograd.Var
+	NewKVCache(batch, capacity int) nn.KVCache
+}
+
+// AttentionAdapter is an attention sublayer with a bottleneck adapter.
+type AttentionAdapter struct {
+	Inner    mixer
+	adapter  *bottleneck
+	parallel bool
+}
+
+// Forward attends and applies the adapter.
+func (a *AttentionAdapter) Forward(ctx *nn.Ctx, x *autograd.Var) *autograd.Var {
+	y := a.Inner.Forward(ctx, x)
+	if a.parallel {
+		return autograd.Add(y, a.adapter.forward(x))
+	}
+	return autograd.Add(y, a.adapter.forward(y))
+}
+
+// NewKVCache is the attention's.
+func (a *AttentionAdapter) NewKVCache(batch, capacity int) nn.KVCache {
+	return a.Inner.NewKVCache(batch, capacity)
+}
+
+// Params returns the attention's parameters, then the adapter's.
+func (a *AttentionAdapter) Params() []*autograd.Var {
+	return append(a.Inner.Params(), a.adapter.params()...)
+}
+
+// Adapter returns the adapter's parameters.
+func (a *AttentionAdapter) Adapter() []*autograd.Var { return a.adapter.params() }
+
+// ApplyAdapters freezes model and injects bottleneck adapters of width
+// cfg.Bottleneck into every FFN (and, with cfg.Attention, every attention)
+// sublayer whose name ends in cfg.FFNName (cfg.AttnName), for a residual
+// stream of width d. It returns how many it injected.
+func ApplyAdapters(model nn.Module, d int, cfg AdapterConfig, seed uint64) (int, error) {
+	ffnName, attnName := cfg.FFNName, cfg.AttnName
+	if ffnName == "" {
+		ffnName = "mlp"
+	}
+	if attnName == "" {
+		attnName = "self_attn"
+	}
+	nn.Freeze(model)
+	r := tensor.NewRNG(seed)
+	named := func(n *nn.Node, last string) bool { return n.Name == last || strings.HasSuffix(n.Name, "."+last) }
+	count, err := nn.ReplaceAll(model, func(n *nn.Node) bool {
+		switch n.Module.(type) {
+		case nn.FFN:
+			return named(n, ffnName)
+		case mixer:
+			return cfg.Attention && named(n, attnName)
+		}
+		return false
+	}, func(n *nn.Node) (nn.Module, error) {
+		b, err := newBottleneck(n.Name, d, cfg.Bottleneck, r)
+		if err != nil {
+			return nil, err
+		}
+		switch m := n.Module.(type) {
+		case nn.FFN:
+			return &FFNAdapter{Inner: m, adapter: b, parallel: cfg.Parallel}, nil
+		default:
+			return &AttentionAdapter{Inner: m.(mixer), adapter: b, parallel: cfg.Parallel}, nil
+		}
+	})
+	if err == nil && count == 0 {
+		err = fmt.Errorf("petl: no sublayer named %q or %q to put an adapter in", ffnName, attnName)
+	}
+	return count, err
+}
