@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/loomml/loom/convert"
+	"github.com/loomml/loom/format/safetensors"
+	"github.com/loomml/loom/petl"
+)
+
+// TestFinetuneCLI fine-tunes a small model with LoRA and with parallel
+// Pfeiffer adapters: the trainable share is printed, the base weights in
+// the checkpoint are the source's bit for bit, the LoRA adapter (PEFT
+// layout) applies with generate --adapter, and bad input names its flag.
+func TestFinetuneCLI(t *testing.T) {
+	src := "../../convert/testdata/hf/loom-trained"
+	base, err := convert.Load(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	corpus := filepath.Join(dir, "text.txt")
+	os.WriteFile(corpus, []byte(strings.Repeat("To be, or not to be, that is the question. ", 200)), 0o644)
+	for _, method := range []string{"lora", "pfeiffer"} {
+		out := filepath.Join(dir, method)
+		var o, e bytes.Buffer
+		if code := run([]string{"finetune", "--model", src, "--method", method, "--adapter-mode", "par", "--data", corpus, "--out", out, "--steps", "5", "--seq-len", "32", "--threads", "1"}, &o, &e); code != 0 {
+			t.Fatalf("finetune %s: %s", method, e.String())
+		}
+		if !strings.Contains(o.String(), method+": ") || !strings.Contains(o.String(), "held-out loss") {
+			t.Fatalf("finetune %s output: %s", method, o.String())
+		}
+		f, err := safetensors.Open(filepath.Join(out, "checkpoint", "model.safetensors"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range base.Params() {
+			got, _, err := f.Float32(p.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, p.Value.F32()) {
+				t.Fatalf("%s: base weight %s changed", method, p.Name)
+			}
+		}
+		f.Close()
+		if _, err := os.Stat(filepath.Join(out, "adapter", petl.PEFTWeightsFile)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var o, e bytes.Buffer
+	if code := run([]string{"generate", "--model", src, "--adapter", filepath.Join(dir, "lora", "adapter"), "--max-tokens", "4"}, &o, &e); code != 0 {
+		t.Fatalf("generate --adapter: %s", e.String())
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--method", "bitfit"}, "--method bitfit: the model has no bias parameters"},
+		{[]string{"--method", "lora", "--rank", "1000"}, "LoRA rank 1000"},
+		{[]string{"--method", "lora", "--targets", "qkv"}, `target "qkv" matches no linear layer`},
+		{[]string{"--method", "houlsby", "--bottleneck", "100000"}, "adapter bottleneck 100000"},
+		{[]string{"--method", "prompt"}, "flag -method: want one of lora, houlsby, pfeiffer, bitfit, full"},
+	} {
+		e.Reset()
+		args := append([]string{"finetune", "--model", src, "--data", corpus, "--out", filepath.Join(t.TempDir(), "x"), "--steps", "1"}, c.args...)
+		if code := run(args, &o, &e); code == 0 || !strings.Contains(e.String(), c.want) {
+			t.Errorf("%v: code %d, %q", c.args, code, e.String())
+		}
+	}
+}
