@@ -71,6 +71,14 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 	if err := applyMethod(m, *method, *rank, *alpha, *targets, *bottleneck, *mode == "par", *seed); err != nil {
 		return err
 	}
+	// Until training starts, a failure leaves nothing behind.
+	_, statErr := os.Stat(*out)
+	created, started := os.IsNotExist(statErr), false
+	defer func() {
+		if !started && created {
+			os.RemoveAll(*out)
+		}
+	}()
 	total, trainable := 0, 0
 	for _, p := range m.Params() {
 		total += p.Value.Numel()
@@ -112,6 +120,7 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 		Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, Clip: 1}
 	loop := &train.Loop[data.Batch]{Model: m, Data: sampler, Hyper: h, OutDir: *out, Progress: stderr,
 		Meta: map[string]string{"model": *model, "method": *method, "data": *dataPath}}
+	started = true
 	if err := loop.Train(); err != nil {
 		return err
 	}

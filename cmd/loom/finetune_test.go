@@ -57,6 +57,16 @@ func TestFinetuneCLI(t *testing.T) {
 	if code := run([]string{"generate", "--model", src, "--adapter", filepath.Join(dir, "lora", "adapter"), "--max-tokens", "4"}, &o, &e); code != 0 {
 		t.Fatalf("generate --adapter: %s", e.String())
 	}
+	// Too little text: an error, and nothing left at --out.
+	short := filepath.Join(dir, "short.txt")
+	os.WriteFile(short, []byte("too short"), 0o644)
+	e.Reset()
+	if code := run([]string{"finetune", "--model", src, "--data", short, "--out", filepath.Join(dir, "short"), "--steps", "1"}, &o, &e); code == 0 || !strings.Contains(e.String(), "fewer than one window") {
+		t.Fatalf("short --data: code %d, %q", code, e.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "short")); !os.IsNotExist(err) {
+		t.Fatalf("a failed run left %s behind", filepath.Join(dir, "short"))
+	}
 	for _, c := range []struct {
 		args []string
 		want string
