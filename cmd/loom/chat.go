@@ -25,6 +25,7 @@ func runChat(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("chat", "--model PATH [--system TEXT] [--max-tokens 512] [--temperature 0.7] [--top-p 0.95] [--seed S]", stderr)
 	model := fs.String("model", "", "a model directory, a training run's directory or a .gguf file (required)")
 	dtype := choice(fs, "dtype", "f32", "in-memory precision of the weights: f32, bf16, f16 or q8_0 (a GGUF file's q8_0/q4_K/q5_K/q6_K matrices stay in their blocks)", "f32", "bf16", "f16", "q8_0")
+	adapter := adapterFlag(fs)
 	cacheType := cacheTypeFlag(fs)
 	system := fs.String("system", "", "a system message to start the conversation with")
 	maxTokens := intFlag(fs, "max-tokens", 512, "most tokens of one answer", atLeast(1))
@@ -37,6 +38,9 @@ func runChat(args []string, stdout, stderr io.Writer) error {
 	}
 	l, err := loadModel("chat", *model, *threads, *dtype, stderr)
 	if err != nil {
+		return err
+	}
+	if err := applyAdapter(l.Model, *adapter, stderr); err != nil {
 		return err
 	}
 	if err := setCacheType(l.Model, *cacheType); err != nil {

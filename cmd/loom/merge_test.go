@@ -2,16 +2,24 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
+	"io"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/loomml/loom/convert"
+	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/models/decoder/decodertest"
 	"github.com/loomml/loom/petl"
+	"github.com/loomml/loom/serve"
 	"github.com/loomml/loom/tensor"
+	"github.com/loomml/loom/tokenizer"
 )
 
 // TestMergeAndAdapterCLI: an adapter in PEFT's layout merges into a model
@@ -67,5 +75,75 @@ func TestMergeAndAdapterCLI(t *testing.T) {
 	e.Reset()
 	if code := run([]string{"merge", "--model", src, "--adapter", adapter, "--out", filepath.Join(dir, "x")}, &o, &e); code == 0 || !strings.Contains(e.String(), "adapter_config.json") {
 		t.Fatalf("missing config: code %d, %q", code, e.String())
+	}
+}
+
+// TestServeAdapter: the serving engines run a LoRA-adapted model (the
+// wrapped layers go through the batched engine's paths) and give the
+// merged model's first-token log-probability; serve refuses --adapter
+// with several models.
+func TestServeAdapter(t *testing.T) {
+	logprob := func(adapted bool, merge bool) float64 {
+		m, err := decoder.New(decodertest.TinyConfig(func(c *decoder.Config) { c.VocabSize = 256 }), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if adapted {
+			ls, err := petl.Apply(m, petl.LoRAConfig{Rank: 2, Alpha: 4, Targets: []string{"q_proj", "v_proj", "down_proj"}}, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := tensor.NewRNG(2)
+			for _, l := range ls {
+				copy(l.B.Value.F32(), tensor.Normal(r, 0, 0.5, l.B.Shape()...).F32())
+			}
+			if merge {
+				if _, err := petl.Merge(m); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		l := &convert.Loaded{Model: m, Tok: tokenizer.Byte{}}
+		e, err := engines["batched"](l, engineOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close(context.Background())
+		ms, err := serveModels("m", l, e, engineOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := serve.New(serve.Options{Models: ms})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := httptest.NewServer(s)
+		defer ts.Close()
+		resp, err := http.Post(ts.URL+"/v1/completions", "application/json",
+			strings.NewReader(`{"model":"m","prompt":[1,2,3,4,5],"max_tokens":3,"temperature":0,"logprobs":0}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct {
+			Choices []struct {
+				Logprobs struct {
+					TokenLogprobs []float64 `json:"token_logprobs"`
+				} `json:"logprobs"`
+			} `json:"choices"`
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if err := json.Unmarshal(b, &out); err != nil || len(out.Choices) != 1 || len(out.Choices[0].Logprobs.TokenLogprobs) != 3 {
+			t.Fatalf("%d %s", resp.StatusCode, b)
+		}
+		return out.Choices[0].Logprobs.TokenLogprobs[2]
+	}
+	base, adapted, merged := logprob(false, false), logprob(true, false), logprob(true, true)
+	if adapted == base || math.Abs(adapted-merged) > 1e-4 {
+		t.Fatalf("third token's log-probability: base %v, adapted %v, merged %v", base, adapted, merged)
+	}
+	var o, e bytes.Buffer
+	if code := run([]string{"serve", "--model", "a=" + tinyTrained, "--model", "b=" + tinyTrained, "--adapter", t.TempDir()}, &o, &e); code == 0 || !strings.Contains(e.String(), "--adapter applies to one --model") {
+		t.Fatalf("serve with two models and --adapter: code %d, %q", code, e.String())
 	}
 }

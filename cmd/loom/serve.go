@@ -87,6 +87,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		help = append(help, n+": "+engineHelp[n])
 	}
 	engineName := choice(fs, "engine", def, "the engine ("+strings.Join(help, "; ")+")", names...)
+	adapter := adapterFlag(fs)
 	maxBody := int64Flag(fs, "max-body", 8<<20, "largest request body in bytes; larger gets 413", atLeast(1))
 	grace := durationFlag(fs, "shutdown-timeout", 30*time.Second, "on SIGTERM or SIGINT, how long requests in flight may take to finish", between(0, 24*3600))
 	if err := parse(fs, args); err != nil {
@@ -115,6 +116,12 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		l, err := loadModel("serve", path, *threads, *dtype, stderr)
 		if err != nil {
 			return fmt.Errorf("--model %s: %w", spec, err)
+		}
+		if *adapter != "" && len(models) > 1 {
+			return fmt.Errorf("--adapter applies to one --model; with %d models, merge the adapter into its model (loom merge) and serve that", len(models))
+		}
+		if err := applyAdapter(l.Model, *adapter, stderr); err != nil {
+			return err
 		}
 		if err := setCacheType(l.Model, *cacheType); err != nil {
 			return err
