@@ -1,5 +1,6 @@
 // Package audio reads sound files and turns them into the features audio
-// transformers take: 16-bit PCM WAV files (ReadWAV) and Kaldi-style log-mel
+// transformers take: 16-bit PCM WAV files (ReadWAV), resampling (Resample, as
+// torchaudio.functional.resample) and Kaldi-style log-mel
 // filterbanks (Fbank), the front end of the Audio Spectrogram Transformer
 // (AST, arXiv 2104.01778), checked against torchaudio.compliance.kaldi.
 package audio

@@ -6,7 +6,8 @@ torchaudio.compliance.kaldi.fbank computes them with AST's settings
 (128 bins, 25 ms windows, 10 ms hop, dither 0, Hanning window, no energy),
 and with Kaldi's defaults (23 bins, Povey window), as float32 in
 fbank.safetensors. Samples are read back from the written files, so the
-fixture sees exactly the 16-bit values.
+fixture sees exactly the 16-bit values. Also the chirps resampled by
+torchaudio.functional.resample to 8, 16, 22.05 and 44.1 kHz.
 
 Run: /usr/bin/python3 audio/testdata/gen_fbank.py   (Debian python3-torch, python3-torchaudio)
 """
@@ -51,5 +52,11 @@ for name in ["chirp16k.wav", "chirp8k.wav", "stereo16k.wav"]:
                                                          window_type="hanning", num_mel_bins=128, dither=0.0, frame_shift=10)
     out[key + ".kaldi"] = torchaudio.compliance.kaldi.fbank(mono, sample_frequency=sr, dither=0.0)
     print(key, sr, tuple(out[key + ".ast"].shape), tuple(out[key + ".kaldi"].shape))
+# torchaudio.functional.resample's default (sinc_interp_hann, 6 zero crossings, roll-off 0.99)
+for key, src, rate in [("chirp8k", "chirp8k.samples", 8000), ("chirp16k", "chirp16k.samples", 16000)]:
+    x = out[src][None, :]
+    for to in (16000, 22050, 44100, 8000):
+        if to != rate:
+            out[f"{key}.resample{to}"] = torchaudio.functional.resample(x, rate, to)[0].contiguous()
 write_safetensors(os.path.join(HERE, "fbank.safetensors"), out,
                   {"generator": "audio/testdata/gen_fbank.py", "torch": torch.__version__, "torchaudio": torchaudio.__version__})
