@@ -22,12 +22,12 @@ func init() {
 }
 
 // finetuneMethods are --method's values.
-var finetuneMethods = []string{"lora", "houlsby", "pfeiffer", "bitfit", "full"}
+var finetuneMethods = []string{"lora", "houlsby", "pfeiffer", "bitfit", "linear", "full"}
 
 func runFinetune(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("finetune", "--model PATH --method lora|houlsby|pfeiffer|bitfit|full --data FILE --out DIR [--steps N] [--rank R] [--bottleneck B] [--adapter-mode seq|par]", stderr)
+	fs := newFlags("finetune", "--model PATH --method lora|houlsby|pfeiffer|bitfit|linear|full --data FILE --out DIR [--steps N] [--rank R] [--bottleneck B] [--adapter-mode seq|par]", stderr)
 	model := fs.String("model", "", "the model to adapt: a training run's directory, a model directory or a .gguf file (required)")
-	method := choice(fs, "method", "lora", "lora: low-rank updates of --targets (PEFT layout); houlsby: bottleneck adapters after attention and FFN; pfeiffer: after the FFN only; bitfit: biases only; full: every parameter", finetuneMethods...)
+	method := choice(fs, "method", "lora", "lora: low-rank updates of --targets (PEFT layout); houlsby: bottleneck adapters after attention and FFN; pfeiffer: after the FFN only; bitfit: biases only; linear: the output head only (a linear probe; a tied head trains the embedding with it); full: every parameter", finetuneMethods...)
 	dataPath := fs.String("data", "", "a UTF-8 text file to fine-tune on; its last 10% is held out (required)")
 	out := fs.String("out", "", "output directory: data/, checkpoint/, metrics.jsonl, loss.png and adapter/ (required; new or empty)")
 	steps := intFlag(fs, "steps", 200, "optimizer steps", atLeast(1))
@@ -161,6 +161,18 @@ func applyMethod(m *decoder.Model, method string, rank int, alpha float64, targe
 		}
 		if n == 0 {
 			return fmt.Errorf("--method bitfit: the model has no bias parameters (Llama-style models have none); choose another method")
+		}
+	case "linear":
+		nn.Freeze(m)
+		n := 0
+		for _, p := range m.Params() {
+			if p.Role == autograd.RoleHead || (m.Config.TieWordEmbeddings && p.Role == autograd.RoleEmbedding && strings.HasSuffix(p.Name, "embed_tokens.weight")) {
+				p.SetRequiresGrad(true)
+				n++
+			}
+		}
+		if n == 0 {
+			return fmt.Errorf("--method linear: the model has no output head parameter")
 		}
 	case "full":
 	}

@@ -26,7 +26,7 @@ func TestFinetuneCLI(t *testing.T) {
 	dir := t.TempDir()
 	corpus := filepath.Join(dir, "text.txt")
 	os.WriteFile(corpus, []byte(strings.Repeat("To be, or not to be, that is the question. ", 200)), 0o644)
-	for _, method := range []string{"lora", "pfeiffer"} {
+	for _, method := range []string{"lora", "pfeiffer", "linear"} {
 		out := filepath.Join(dir, method)
 		var o, e bytes.Buffer
 		if code := run([]string{"finetune", "--model", src, "--method", method, "--adapter-mode", "par", "--data", corpus, "--out", out, "--steps", "5", "--seq-len", "32", "--threads", "1"}, &o, &e); code != 0 {
@@ -39,14 +39,23 @@ func TestFinetuneCLI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		headChanged := false
 		for _, p := range base.Params() {
 			got, _, err := f.Float32(p.Name)
 			if err != nil {
 				t.Fatal(err)
 			}
+			head := p.Name == "lm_head.weight" || p.Name == "model.embed_tokens.weight" && base.Config.TieWordEmbeddings
+			if method == "linear" && head {
+				headChanged = headChanged || !slices.Equal(got, p.Value.F32())
+				continue
+			}
 			if !slices.Equal(got, p.Value.F32()) {
 				t.Fatalf("%s: base weight %s changed", method, p.Name)
 			}
+		}
+		if method == "linear" && !headChanged {
+			t.Fatal("linear: the head did not train")
 		}
 		f.Close()
 		if _, err := os.Stat(filepath.Join(out, "adapter", petl.PEFTWeightsFile)); err != nil {
@@ -75,7 +84,7 @@ func TestFinetuneCLI(t *testing.T) {
 		{[]string{"--method", "lora", "--rank", "1000"}, "LoRA rank 1000"},
 		{[]string{"--method", "lora", "--targets", "qkv"}, `target "qkv" matches no linear layer`},
 		{[]string{"--method", "houlsby", "--bottleneck", "100000"}, "adapter bottleneck 100000"},
-		{[]string{"--method", "prompt"}, "flag -method: want one of lora, houlsby, pfeiffer, bitfit, full"},
+		{[]string{"--method", "prompt"}, "flag -method: want one of lora, houlsby, pfeiffer, bitfit, linear, full"},
 	} {
 		e.Reset()
 		args := append([]string{"finetune", "--model", src, "--data", corpus, "--out", filepath.Join(t.TempDir(), "x"), "--steps", "1"}, c.args...)
