@@ -40,6 +40,7 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 	targets := fs.String("targets", "q_proj,v_proj", "LoRA target modules, by the last part of their names")
 	bottleneck := intFlag(fs, "bottleneck", 16, "adapter bottleneck width", atLeast(1))
 	mode := choice(fs, "adapter-mode", "seq", "adapters after their sublayer (seq) or beside it on its input (par)", "seq", "par")
+	trainNorms := fs.Bool("train-norms", false, "also train the norms' gains (and biases), as PETL-AST's code does for every method; they are counted apart")
 	threads := intFlag(fs, "threads", 0, "threads", atLeast(1), sp{0, "all cores"})
 	if err := parse(fs, args); err != nil {
 		return err
@@ -79,6 +80,23 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 			os.RemoveAll(*out)
 		}
 	}()
+	norms := 0
+	if *trainNorms {
+		// A norm's gain has the norm role; a LayerNorm's bias sits beside it.
+		gains := map[string]bool{}
+		for _, p := range m.Params() {
+			if p.Role == autograd.RoleNorm {
+				gains[strings.TrimSuffix(p.Name, ".weight")] = true
+			}
+		}
+		for _, p := range m.Params() {
+			isNorm := p.Role == autograd.RoleNorm || p.Role == autograd.RoleBias && gains[strings.TrimSuffix(p.Name, ".bias")]
+			if isNorm && p.Frozen() {
+				p.SetRequiresGrad(true)
+				norms += p.Value.Numel()
+			}
+		}
+	}
 	total, trainable := 0, 0
 	for _, p := range m.Params() {
 		total += p.Value.Numel()
@@ -86,7 +104,11 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 			trainable += p.Value.Numel()
 		}
 	}
-	fmt.Fprintf(stdout, "%s: %d trainable parameters of %d (%.2f %%)\n", *method, trainable, total, 100*float64(trainable)/float64(total))
+	normNote := "norms frozen"
+	if *trainNorms {
+		normNote = fmt.Sprintf("%d of them in norms", norms)
+	}
+	fmt.Fprintf(stdout, "%s: %d trainable parameters of %d (%.2f %%; %s)\n", *method, trainable, total, 100*float64(trainable)/float64(total), normNote)
 	trainPath, valPath, err := data.Prepare(text, l.Tok, 0.1, filepath.Join(*out, "data"))
 	if err != nil {
 		return fmt.Errorf("--data %s: %w", *dataPath, err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -62,7 +63,15 @@ func TestFinetuneCLI(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// --train-norms trains and counts the norms' gains too (2 per layer + the final one).
 	var o, e bytes.Buffer
+	if code := run([]string{"finetune", "--model", src, "--method", "lora", "--train-norms", "--data", corpus, "--out", filepath.Join(dir, "norms"), "--steps", "1", "--seq-len", "32"}, &o, &e); code != 0 {
+		t.Fatalf("--train-norms: %s", e.String())
+	}
+	want := (2*base.Config.NumHiddenLayers + 1) * base.Config.HiddenSize
+	if !strings.Contains(o.String(), fmt.Sprintf("%d of them in norms", want)) {
+		t.Fatalf("--train-norms output %q, want %d norm parameters", o.String(), want)
+	}
 	if code := run([]string{"generate", "--model", src, "--adapter", filepath.Join(dir, "lora", "adapter"), "--max-tokens", "4"}, &o, &e); code != 0 {
 		t.Fatalf("generate --adapter: %s", e.String())
 	}
