@@ -50,6 +50,9 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
+	if *trainNorms && *method == "lora" {
+		return fmt.Errorf("--train-norms with --method lora: the PEFT adapter would not hold the trained norms (PEFT's modules_to_save is not written yet); use --train-norms with houlsby, pfeiffer, bitfit or linear")
+	}
 	if err := checkOut(*out, true, false, source{"--model", *model}); err != nil {
 		return err
 	}

@@ -65,7 +65,7 @@ func TestFinetuneCLI(t *testing.T) {
 	}
 	// --train-norms trains and counts the norms' gains too (2 per layer + the final one).
 	var o, e bytes.Buffer
-	if code := run([]string{"finetune", "--model", src, "--method", "lora", "--train-norms", "--data", corpus, "--out", filepath.Join(dir, "norms"), "--steps", "1", "--seq-len", "32"}, &o, &e); code != 0 {
+	if code := run([]string{"finetune", "--model", src, "--method", "pfeiffer", "--train-norms", "--data", corpus, "--out", filepath.Join(dir, "norms"), "--steps", "1", "--seq-len", "32"}, &o, &e); code != 0 {
 		t.Fatalf("--train-norms: %s", e.String())
 	}
 	want := (2*base.Config.NumHiddenLayers + 1) * base.Config.HiddenSize
@@ -90,6 +90,7 @@ func TestFinetuneCLI(t *testing.T) {
 		want string
 	}{
 		{[]string{"--method", "bitfit"}, "--method bitfit: the model has no bias parameters"},
+		{[]string{"--method", "lora", "--train-norms"}, "--train-norms with --method lora"},
 		{[]string{"--method", "lora", "--rank", "1000"}, "LoRA rank 1000"},
 		{[]string{"--method", "lora", "--targets", "qkv"}, `target "qkv" matches no linear layer`},
 		{[]string{"--method", "houlsby", "--bottleneck", "100000"}, "adapter bottleneck 100000"},
