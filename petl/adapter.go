@@ -81,9 +81,6 @@ func (a *FFNAdapter) Forward(x *autograd.Var) *autograd.Var {
 // Params returns the FFN's parameters, then the adapter's.
 func (a *FFNAdapter) Params() []*autograd.Var { return append(a.Inner.Params(), a.adapter.params()...) }
 
-// Adapter returns the adapter's parameters.
-func (a *FFNAdapter) Adapter() []*autograd.Var { return a.adapter.params() }
-
 // mixer is a token mixer as decoder and encoder blocks hold one.
 type mixer interface {
 	nn.Module
@@ -116,9 +113,6 @@ func (a *AttentionAdapter) NewKVCache(batch, capacity int) nn.KVCache {
 func (a *AttentionAdapter) Params() []*autograd.Var {
 	return append(a.Inner.Params(), a.adapter.params()...)
 }
-
-// Adapter returns the adapter's parameters.
-func (a *AttentionAdapter) Adapter() []*autograd.Var { return a.adapter.params() }
 
 // ApplyAdapters freezes model and injects bottleneck adapters of width
 // cfg.Bottleneck into every FFN (and, with cfg.Attention, every attention)

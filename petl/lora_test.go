@@ -140,11 +140,23 @@ func TestLoRAErrors(t *testing.T) {
 	if _, err := petl.LoadPEFT(dir, other); err == nil || !strings.Contains(err.Error(), "has shape") {
 		t.Errorf("mismatched shapes: %v", err)
 	}
+	// A config without lora_alpha means PEFT's default, 8 (not 0, a silent no-op).
+	os.WriteFile(filepath.Join(dir, petl.PEFTConfigFile), []byte(`{"peft_type": "LORA", "r": 2, "target_modules": ["q_proj", "v_proj"]}`), 0o644)
+	if cfg, err := petl.LoadPEFT(dir, must(decoder.New(c, 1))); err != nil || cfg.Alpha != 8 {
+		t.Errorf("no lora_alpha: %+v, %v; want alpha 8", cfg, err)
+	}
 	os.WriteFile(filepath.Join(dir, petl.PEFTConfigFile), []byte(`{"peft_type": "LORA", "r": 2, "lora_alpha": 4, "target_modules": ["q_proj"], "use_dora": true}`), 0o644)
 	fresh, _ := decoder.New(c, 1)
 	if _, err := petl.LoadPEFT(dir, fresh); err == nil || !strings.Contains(err.Error(), "use_dora") {
 		t.Errorf("DoRA config: %v", err)
 	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
 
 type fixedBatch struct{ b data.Batch }

@@ -33,7 +33,7 @@ type peftConfig struct {
 	TaskType       string         `json:"task_type,omitempty"`
 	BaseModel      string         `json:"base_model_name_or_path,omitempty"`
 	R              int            `json:"r"`
-	LoraAlpha      float64        `json:"lora_alpha"`
+	LoraAlpha      *float64       `json:"lora_alpha"` // nil: PEFT's default, 8
 	LoraDropout    float64        `json:"lora_dropout"`
 	TargetModules  any            `json:"target_modules"` // a list, or one name
 	Bias           string         `json:"bias"`
@@ -70,7 +70,8 @@ func SavePEFT(dir string, model nn.Module, base string) error {
 			ts = append(ts, t)
 		}
 	}
-	cfg := peftConfig{PeftType: "LORA", TaskType: "CAUSAL_LM", BaseModel: base, R: rank, LoraAlpha: scale * float64(rank),
+	alpha := scale * float64(rank)
+	cfg := peftConfig{PeftType: "LORA", TaskType: "CAUSAL_LM", BaseModel: base, R: rank, LoraAlpha: &alpha,
 		TargetModules: targetsOf(model), Bias: "none", InferenceMode: true, InitLoraWeight: true}
 	js, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
@@ -131,7 +132,11 @@ func LoadPEFT(dir string, model nn.Module) (LoRAConfig, error) {
 	case len(pc.ModulesToSave) > 0:
 		return LoRAConfig{}, fmt.Errorf("petl: %s: modules_to_save %v is not supported yet", cfgPath, pc.ModulesToSave)
 	}
-	cfg := LoRAConfig{Rank: pc.R, Alpha: pc.LoraAlpha, Targets: targets}
+	alpha := 8.0 // LoraConfig's default when the file leaves lora_alpha out
+	if pc.LoraAlpha != nil {
+		alpha = *pc.LoraAlpha
+	}
+	cfg := LoRAConfig{Rank: pc.R, Alpha: alpha, Targets: targets}
 	wPath := filepath.Join(dir, PEFTWeightsFile)
 	f, err := safetensors.Open(wPath)
 	if err != nil {
