@@ -3,10 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"io"
 	"math"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -119,24 +116,7 @@ func TestServeAdapter(t *testing.T) {
 		}
 		ts := httptest.NewServer(s)
 		defer ts.Close()
-		resp, err := http.Post(ts.URL+"/v1/completions", "application/json",
-			strings.NewReader(`{"model":"m","prompt":[1,2,3,4,5],"max_tokens":3,"temperature":0,"logprobs":0}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out struct {
-			Choices []struct {
-				Logprobs struct {
-					TokenLogprobs []float64 `json:"token_logprobs"`
-				} `json:"logprobs"`
-			} `json:"choices"`
-		}
-		b, _ := io.ReadAll(resp.Body)
-		if err := json.Unmarshal(b, &out); err != nil || len(out.Choices) != 1 || len(out.Choices[0].Logprobs.TokenLogprobs) != 3 {
-			t.Fatalf("%d %s", resp.StatusCode, b)
-		}
-		return out.Choices[0].Logprobs.TokenLogprobs[2]
+		return completionLogprobs(t, ts.URL, "m", "[1,2,3,4,5]", 3)[2]
 	}
 	base, adapted, merged := logprob(false, false), logprob(true, false), logprob(true, true)
 	if adapted == base || math.Abs(adapted-merged) > 1e-4 {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -161,26 +162,7 @@ func TestServeMatFormerAliases(t *testing.T) {
 	}
 	ts := httptest.NewServer(s)
 	defer ts.Close()
-	first := func(model string) float64 {
-		resp, err := http.Post(ts.URL+"/v1/completions", "application/json",
-			strings.NewReader(`{"model":"`+model+`","prompt":[1,2,3],"max_tokens":1,"temperature":0,"logprobs":0}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var r struct {
-			Choices []struct {
-				Logprobs struct {
-					TokenLogprobs []float64 `json:"token_logprobs"`
-				} `json:"logprobs"`
-			} `json:"choices"`
-		}
-		b, _ := io.ReadAll(resp.Body)
-		if err := json.Unmarshal(b, &r); err != nil || resp.StatusCode != 200 || len(r.Choices) != 1 || len(r.Choices[0].Logprobs.TokenLogprobs) != 1 {
-			t.Fatalf("%s: %d %s", model, resp.StatusCode, b)
-		}
-		return r.Choices[0].Logprobs.TokenLogprobs[0]
-	}
+	first := func(model string) float64 { return completionLogprobs(t, ts.URL, model, "[1,2,3]", 1)[0] }
 	full := first("mf")
 	if q := first("mf:ffn=16"); q == full {
 		t.Fatalf("ffn=16 gives the full model's log-probability %v", q)
@@ -188,4 +170,29 @@ func TestServeMatFormerAliases(t *testing.T) {
 	if again := first("mf"); again != full || !slices.Equal(m.FFNWidths(), []int{64, 64}) {
 		t.Fatalf("after an ffn=16 request the full model gives %v (was %v), widths %v", again, full, m.FFNWidths())
 	}
+}
+
+// completionLogprobs asks the server at url for a greedy completion of
+// n tokens of prompt (a JSON prompt value) by model and returns the
+// tokens' log-probabilities.
+func completionLogprobs(t *testing.T, url, model, prompt string, n int) []float64 {
+	t.Helper()
+	resp, err := http.Post(url+"/v1/completions", "application/json",
+		strings.NewReader(fmt.Sprintf(`{"model":%q,"prompt":%s,"max_tokens":%d,"temperature":0,"logprobs":0}`, model, prompt, n)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Choices []struct {
+			Logprobs struct {
+				TokenLogprobs []float64 `json:"token_logprobs"`
+			} `json:"logprobs"`
+		} `json:"choices"`
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(b, &r); err != nil || resp.StatusCode != 200 || len(r.Choices) != 1 || len(r.Choices[0].Logprobs.TokenLogprobs) != n {
+		t.Fatalf("%s: %d %s", model, resp.StatusCode, b)
+	}
+	return r.Choices[0].Logprobs.TokenLogprobs
 }
