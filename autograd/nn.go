@@ -254,6 +254,7 @@ func flash(q, k, v *Var, causal bool, window int, scale float64) *Var {
 // (causal, sliding window, per-row key lengths for right padding), which
 // never holds the T×S probabilities.
 func FlashAttention(q, k, v *Var, o tensor.FlashOptions) *Var {
+	// Options left at fp32 (the zero value) follow the precision setting.
 	if o.Precision == tensor.FP32 {
 		o.Precision = Precision()
 	}

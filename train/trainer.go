@@ -340,21 +340,22 @@ func (l *Loop[B]) Train() error {
 		t0 := time.Now()
 		var main float64
 		var auxVals map[string]float64
-		prevPrec := autograd.SetPrecision(l.Precision)
-		loss, norm := Step(l.opt, sched, l.step, h, func() *autograd.Var {
-			batch := l.Data.Next()
-			tokens = batchTokens(batch)
-			ctx := &nn.Ctx{Train: true, RNG: l.RNG, Aux: aux}
-			obj := l.Model.Loss(ctx, batch)
-			main += obj.Item()
-			if t := aux.Total(); t != nil {
-				auxVals = addValues(auxVals, aux.Values())
-				obj = autograd.Add(obj, t)
-			}
-			aux.Reset()
-			return obj
+		var loss, norm float64
+		autograd.WithPrecision(l.Precision, func() {
+			loss, norm = Step(l.opt, sched, l.step, h, func() *autograd.Var {
+				batch := l.Data.Next()
+				tokens = batchTokens(batch)
+				ctx := &nn.Ctx{Train: true, RNG: l.RNG, Aux: aux}
+				obj := l.Model.Loss(ctx, batch)
+				main += obj.Item()
+				if t := aux.Total(); t != nil {
+					auxVals = addValues(auxVals, aux.Values())
+					obj = autograd.Add(obj, t)
+				}
+				aux.Reset()
+				return obj
+			})
 		})
-		autograd.SetPrecision(prevPrec)
 		accum := float64(max(1, h.GradAccum))
 		main /= accum
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {

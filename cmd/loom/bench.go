@@ -158,11 +158,15 @@ func benchGemm(args []string, stdout, stderr io.Writer) error {
 	names = slices.Compact(names)
 	// The peak of each kernel's instruction at each thread count, measured
 	// now (the probes of internal/kernels: independent FMA or VDPBF16PS chains).
-	peaks := map[string]float64{}
+	type peakKey struct {
+		kind    string
+		threads int
+	}
+	peaks := map[peakKey]float64{}
 	for _, name := range names {
 		kind := peakKind(name)
 		for _, th := range ths {
-			key := fmt.Sprint(kind, th)
+			key := peakKey{kind, th}
 			if _, ok := peaks[key]; !ok && kind != "" {
 				peaks[key] = measurePeak(kind, th)
 				if !*asJSON && peaks[key] > 0 {
@@ -178,7 +182,7 @@ func benchGemm(args []string, stdout, stderr io.Writer) error {
 		for _, th := range ths {
 			for _, name := range names {
 				r := timeGemm(lookupKernel(name), s, th, a, b, c, *minTime)
-				if pk := peaks[fmt.Sprint(peakKind(name), th)]; pk > 0 {
+				if pk := peaks[peakKey{peakKind(name), th}]; pk > 0 {
 					r.PeakGFLOPS, r.PctPeak = pk, math.Round(1000*r.GFLOPS/pk)/10
 				}
 				results = append(results, r)
