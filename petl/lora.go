@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/internal/kernels"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
 )
@@ -137,10 +138,7 @@ func Merge(model nn.Module) (int, error) {
 		}
 		w := base.Weight.Value.Clone()
 		delta := tensor.MatMul(l.B.Value, l.A.Value, false, false) // [out, in]
-		ws, ds := w.F32(), delta.F32()
-		for i := range ws {
-			ws[i] += float32(l.Scale) * ds[i]
-		}
+		kernels.Axpy(w.F32(), delta.F32(), float32(l.Scale))
 		merged := &nn.Linear{Weight: autograd.NewParam(base.Weight.Name, base.Weight.Role, w), Bias: base.Bias}
 		if base.Weight.Frozen() {
 			merged.Weight.Freeze()

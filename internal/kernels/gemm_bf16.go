@@ -39,15 +39,10 @@ func BF16Round(x float32) float32 { return math.Float32frombits(uint32(bf16Bits(
 // bf16Bits is the bfloat16 nearest to x (ties to even), NaN quiet,
 // subnormals flushed to signed zero.
 func bf16Bits(x float32) uint16 {
-	b := math.Float32bits(x)
-	switch e := b & 0x7f800000; {
-	case b&0x7fffffff > 0x7f800000:
-		return uint16(b>>16) | 0x0040
-	case e == 0:
+	if b := math.Float32bits(x); b&0x7f800000 == 0 {
 		return uint16(b>>16) & 0x8000
 	}
-	b += 0x7fff + (b>>16)&1
-	return uint16(b >> 16)
+	return BF16FromFloat32(x)
 }
 
 // bf16Kernel is the native bf16 product, when this CPU has one.
