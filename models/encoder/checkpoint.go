@@ -1,0 +1,222 @@
+package encoder
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/dtype"
+	"github.com/loomml/loom/format/safetensors"
+	"github.com/loomml/loom/internal/fsutil"
+	"github.com/loomml/loom/nn"
+	"github.com/loomml/loom/tensor"
+)
+
+// Files of a model directory, as transformers writes them.
+const (
+	ConfigFile  = "config.json"
+	WeightsFile = "model.safetensors"
+)
+
+// LoadOptions say what to build from a checkpoint.
+type LoadOptions struct {
+	// Architecture, when set and not the checkpoint's, builds that
+	// architecture on the checkpoint's base model, as transformers'
+	// from_pretrained does: a classifier from an MLM-pretrained BERT, say.
+	// Head (and pooler) parameters the file lacks are drawn fresh from
+	// Seed; those of another head are left out. Both are listed in the
+	// report.
+	Architecture string
+	// Labels name the classes of a new classification head (in id order);
+	// Regression makes it a one-output regression head instead.
+	Labels     []string
+	Regression bool
+	Seed       uint64
+}
+
+// LoadReport lists what a load did beyond copying tensors.
+type LoadReport struct {
+	Initialised []string // parameters the file lacked, drawn fresh
+	Dropped     []string // tensors of the file's head, not used
+}
+
+// headPrefixes are the parameters that belong to a task head (or BERT's
+// pooler), which a load may initialise or leave out.
+var headPrefixes = []string{"pooler.", "classifier.", "classifier", "cls."}
+
+func isHead(canonical string) bool {
+	for _, p := range headPrefixes {
+		if strings.HasPrefix(canonical, p) || canonical == strings.TrimSuffix(p, ".") {
+			return true
+		}
+	}
+	return false
+}
+
+// canonical maps a checkpoint name to the base-model-relative name loom
+// matches on: without the task model's base prefix, and with TF-era
+// LayerNorm gamma/beta read as weight/bias (as transformers does).
+func canonical(name string) string {
+	for _, p := range []string{"bert.", "audio_spectrogram_transformer."} {
+		name = strings.TrimPrefix(name, p)
+	}
+	if strings.HasSuffix(name, "LayerNorm.gamma") {
+		name = strings.TrimSuffix(name, "gamma") + "weight"
+	} else if strings.HasSuffix(name, "LayerNorm.beta") {
+		name = strings.TrimSuffix(name, "beta") + "bias"
+	}
+	return name
+}
+
+// ignorable are tensors transformers writes that hold nothing of their
+// own: position_ids buffers and the MLM decoder tied to the embeddings.
+func ignorable(canonical string) bool {
+	return strings.HasSuffix(canonical, "position_ids") || canonical == "cls.predictions.decoder.weight" ||
+		canonical == "cls.predictions.decoder.bias"
+}
+
+// Load reads a model directory (config.json and model.safetensors) as
+// transformers or Save write it.
+func Load(dir string) (*Model, error) {
+	m, _, err := LoadWith(dir, LoadOptions{})
+	return m, err
+}
+
+// LoadWith reads a model directory, building o.Architecture when set.
+// Every name and shape is checked, and errors name the file and tensor.
+func LoadWith(dir string, o LoadOptions) (*Model, *LoadReport, error) {
+	cfgPath := filepath.Join(dir, ConfigFile)
+	c, err := LoadConfig(cfgPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	if o.Architecture != "" && o.Architecture != c.Architecture() {
+		mt, ok := architectures[o.Architecture]
+		if !ok {
+			return nil, nil, fmt.Errorf("architecture %q: loom's encoders are %s", o.Architecture, strings.Join(ArchitectureNames(), ", "))
+		}
+		if mt != c.ModelType {
+			return nil, nil, fmt.Errorf("%s: a %s checkpoint cannot become a %s", cfgPath, c.ModelType, o.Architecture)
+		}
+		c.Architectures = []string{o.Architecture}
+		c.ProblemType = ""
+		c.ID2Label, c.Label2ID = nil, nil
+		if o.Regression {
+			c.ProblemType = problemRegression
+			c.SetLabels([]string{"LABEL_0"})
+		} else if len(o.Labels) > 0 {
+			c.ProblemType = problemSingleLabel
+			c.SetLabels(o.Labels)
+		}
+		if err := c.Validate(); err != nil {
+			return nil, nil, err
+		}
+	}
+	m, err := New(c, o.Seed)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", cfgPath, err)
+	}
+	rep, err := m.load(filepath.Join(dir, WeightsFile))
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, rep, nil
+}
+
+// load fills m's parameters from a safetensors file.
+func (m *Model) load(path string) (*LoadReport, error) {
+	f, err := safetensors.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	inFile := map[string]string{} // canonical → file name
+	for _, n := range f.Names() {
+		c := canonical(n)
+		if prev, dup := inFile[c]; dup {
+			return nil, fmt.Errorf("%s: tensors %q and %q are the same parameter", path, prev, n)
+		}
+		inFile[c] = n
+	}
+	if _, ok := inFile["cls.predictions.bias"]; !ok {
+		if n, ok := inFile["cls.predictions.decoder.bias"]; ok {
+			inFile["cls.predictions.bias"] = n // the older spelling of the tied bias
+			delete(inFile, "cls.predictions.decoder.bias")
+		}
+	}
+	rep := &LoadReport{}
+	used := map[string]bool{}
+	var missing []string
+	type pair struct {
+		p    *autograd.Var
+		name string
+	}
+	var todo []pair
+	for _, p := range m.Params() {
+		c := canonical(p.Name)
+		n, ok := inFile[c]
+		switch {
+		case ok:
+			in, _ := f.Info(n)
+			if !tensor.EqualShape(in.Shape, p.Shape()) {
+				return nil, fmt.Errorf("%s: tensor %q has shape %v, the model expects %v", path, n, in.Shape, p.Shape())
+			}
+			used[c] = true
+			todo = append(todo, pair{p, n})
+		case isHead(c):
+			rep.Initialised = append(rep.Initialised, p.Name)
+		default:
+			missing = append(missing, p.Name)
+		}
+	}
+	var unexpected []string
+	for c, n := range inFile {
+		switch {
+		case used[c] || ignorable(c):
+		case isHead(c):
+			rep.Dropped = append(rep.Dropped, n)
+		default:
+			unexpected = append(unexpected, n)
+		}
+	}
+	if len(missing) > 0 || len(unexpected) > 0 {
+		sort.Strings(missing)
+		sort.Strings(unexpected)
+		return nil, fmt.Errorf("%s: tensors do not match a %s: missing %s; unexpected %s", path, m.Config.Architecture(), nn.NameList(missing), nn.NameList(unexpected))
+	}
+	for _, t := range todo {
+		nf, err := f.NonFinite(t.name)
+		if err != nil {
+			return nil, err
+		}
+		in, _ := f.Info(t.name)
+		d, _ := dtype.FromSafetensors(string(in.DType))
+		if err := nf.Corrupt(path+": tensor "+t.name, d); err != nil {
+			return nil, err
+		}
+		v, err := f.Tensor(t.name)
+		if err != nil {
+			return nil, err
+		}
+		t.p.Value.CopyFrom(v.To(t.p.Value.DType()))
+	}
+	sort.Strings(rep.Initialised)
+	sort.Strings(rep.Dropped)
+	return rep, nil
+}
+
+// Save writes dir/model.safetensors (float32, Hugging Face names; the MLM
+// decoder tied to the embeddings is not written, as transformers does not)
+// and then dir/config.json, each atomically.
+func Save(m *Model, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := nn.SaveParams(filepath.Join(dir, WeightsFile), m.Params(), safetensors.F32, map[string]string{"format": "pt"}); err != nil {
+		return err
+	}
+	return fsutil.WriteFile(filepath.Join(dir, ConfigFile), m.Config.JSON())
+}
