@@ -114,21 +114,41 @@ func (a *AttentionAdapter) Params() []*autograd.Var {
 	return append(a.Inner.Params(), a.adapter.params()...)
 }
 
+// Sublayers is implemented by a model family whose attention and FFN
+// sublayers are not named as a decoder's (self_attn, mlp): it returns the
+// last part of their checkpoint names or Go paths ("Attn", "FFN").
+type Sublayers interface {
+	SublayerNames() (attn, ffn string)
+}
+
+// sublayerNames returns model's FFN and attention sublayer names.
+func sublayerNames(model nn.Module) (ffn, attn string) {
+	if s, ok := model.(Sublayers); ok {
+		attn, ffn = s.SublayerNames()
+		return ffn, attn
+	}
+	return "mlp", "self_attn"
+}
+
+// named reports whether n's checkpoint name or Go path ends in last.
+func named(n *nn.Node, last string) bool {
+	return n.Name == last || strings.HasSuffix(n.Name, "."+last) || strings.HasSuffix(n.Path, "."+last) || n.Path == last
+}
+
 // ApplyAdapters freezes model and injects bottleneck adapters of width
 // cfg.Bottleneck into every FFN (and, with cfg.Attention, every attention)
 // sublayer whose name ends in cfg.FFNName (cfg.AttnName), for a residual
 // stream of width d. It returns how many it injected.
 func ApplyAdapters(model nn.Module, d int, cfg AdapterConfig, seed uint64) (int, error) {
-	ffnName, attnName := cfg.FFNName, cfg.AttnName
-	if ffnName == "" {
-		ffnName = "mlp"
+	ffnName, attnName := sublayerNames(model)
+	if cfg.FFNName != "" {
+		ffnName = cfg.FFNName
 	}
-	if attnName == "" {
-		attnName = "self_attn"
+	if cfg.AttnName != "" {
+		attnName = cfg.AttnName
 	}
 	nn.Freeze(model)
 	r := tensor.NewRNG(seed)
-	named := func(n *nn.Node, last string) bool { return n.Name == last || strings.HasSuffix(n.Name, "."+last) }
 	count, err := nn.ReplaceAll(model, func(n *nn.Node) bool {
 		switch n.Module.(type) {
 		case nn.FFN:

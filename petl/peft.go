@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
+	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/format/safetensors"
 	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/nn"
@@ -70,9 +72,33 @@ func SavePEFT(dir string, model nn.Module, base string) error {
 			ts = append(ts, t)
 		}
 	}
+	// Other trained parameters (a task head, norms) go with the adapter
+	// as PEFT's modules_to_save, under their own names.
+	lora := map[*autograd.Var]bool{}
+	for _, p := range adapterParams(model) {
+		lora[p] = true
+	}
+	var modules []string
+	for _, p := range nn.Trainable(model.Params()) {
+		if lora[p] {
+			continue
+		}
+		t, err := safetensors.FromFloat32(peftPrefix+p.Name, p.Shape(), p.Value.Contiguous().F32(), safetensors.F32)
+		if err != nil {
+			return err
+		}
+		ts = append(ts, t)
+		if m := p.Name[:max(0, strings.LastIndex(p.Name, "."))]; !slices.Contains(modules, m) {
+			modules = append(modules, m)
+		}
+	}
+	task := "CAUSAL_LM"
+	if h, ok := model.(TaskHead); ok && len(h.TaskHeadParams()) > 0 {
+		task = "SEQ_CLS"
+	}
 	alpha := scale * float64(rank)
-	cfg := peftConfig{PeftType: "LORA", TaskType: "CAUSAL_LM", BaseModel: base, R: rank, LoraAlpha: &alpha,
-		TargetModules: targetsOf(model), Bias: "none", InferenceMode: true, InitLoraWeight: true}
+	cfg := peftConfig{PeftType: "LORA", TaskType: task, BaseModel: base, R: rank, LoraAlpha: &alpha,
+		TargetModules: targetsOf(model), Bias: "none", InferenceMode: true, InitLoraWeight: true, ModulesToSave: modules}
 	js, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
 		return err
@@ -129,8 +155,6 @@ func LoadPEFT(dir string, model nn.Module) (LoRAConfig, error) {
 		return LoRAConfig{}, fmt.Errorf("petl: %s: use_rslora, use_dora, fan_in_fan_out, rank_pattern and alpha_pattern are not supported", cfgPath)
 	case pc.Bias != "" && pc.Bias != "none":
 		return LoRAConfig{}, fmt.Errorf("petl: %s: bias %q is not supported (want none)", cfgPath, pc.Bias)
-	case len(pc.ModulesToSave) > 0:
-		return LoRAConfig{}, fmt.Errorf("petl: %s: modules_to_save %v is not supported yet", cfgPath, pc.ModulesToSave)
 	}
 	alpha := 8.0 // LoraConfig's default when the file leaves lora_alpha out
 	if pc.LoraAlpha != nil {
@@ -147,7 +171,24 @@ func LoadPEFT(dir string, model nn.Module) (LoRAConfig, error) {
 		return LoRAConfig{}, err
 	}
 	want := map[string]bool{}
-	for _, p := range adapterParams(model) {
+	load := adapterParams(model)
+	// modules_to_save: every parameter of a module whose name ends in an
+	// entry (PEFT matches the same way) is loaded and trains.
+	for _, entry := range pc.ModulesToSave {
+		n := 0
+		for _, p := range model.Params() {
+			m := p.Name[:max(0, strings.LastIndex(p.Name, "."))]
+			if m == entry || strings.HasSuffix(m, "."+entry) {
+				p.SetRequiresGrad(true)
+				load = append(load, p)
+				n++
+			}
+		}
+		if n == 0 {
+			return LoRAConfig{}, fmt.Errorf("petl: %s: modules_to_save entry %q names no module of the model", cfgPath, entry)
+		}
+	}
+	for _, p := range load {
 		name := peftPrefix + p.Name
 		want[name] = true
 		info, ok := f.Info(name)
@@ -165,7 +206,7 @@ func LoadPEFT(dir string, model nn.Module) (LoRAConfig, error) {
 	}
 	for _, name := range f.Names() {
 		if !want[name] {
-			return LoRAConfig{}, fmt.Errorf("petl: %s: tensor %s belongs to no LoRA module of the model (targets %v)", wPath, name, targets)
+			return LoRAConfig{}, fmt.Errorf("petl: %s: tensor %s belongs to no LoRA module of the model (targets %v) nor to modules_to_save %v", wPath, name, targets, pc.ModulesToSave)
 		}
 	}
 	return cfg, nil

@@ -381,3 +381,32 @@ func (m *Model) String() string {
 	return fmt.Sprintf("%s: %d layers, hidden %d, %d heads, FFN %d, %d parameters", c.Architecture(), c.NumHiddenLayers,
 		c.HiddenSize, c.NumAttentionHeads, c.IntermediateSize, autograd.NumParams(m.Params()))
 }
+
+// SublayerNames are the Go paths of a layer's attention and FFN, where
+// parameter-efficient methods put adapters (petl.Sublayers).
+func (m *Model) SublayerNames() (attn, ffn string) { return "Attn", "FFN" }
+
+// PromptAfter is the number of leading special tokens deep prompts follow
+// (petl.PromptModel): BERT's [CLS], AST's CLS and distillation tokens.
+func (m *Model) PromptAfter() int {
+	if m.Config.ModelType == TypeAST {
+		return 2
+	}
+	return 1
+}
+
+// TaskHeadParams are the parameters of a classification or regression head
+// and, for BERT, the pooler under it (petl.TaskHead): new to a pre-trained
+// base model, they train with every parameter-efficient method and are
+// saved with the adapter (PEFT's modules_to_save). nil for models without
+// such a head.
+func (m *Model) TaskHeadParams() []*autograd.Var {
+	if m.Config.head() != headClassifier {
+		return nil
+	}
+	var ps []*autograd.Var
+	if m.Pooler != nil {
+		ps = m.Pooler.Params()
+	}
+	return append(ps, m.Head.Params()...)
+}

@@ -1,0 +1,158 @@
+package petl
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/format/safetensors"
+	"github.com/loomml/loom/internal/fsutil"
+	"github.com/loomml/loom/nn"
+)
+
+// Methods are the parameter-efficient methods a Spec names, and the two
+// baselines (bitfit trains the biases, linear only the task head; full
+// trains everything).
+var Methods = []string{"lora", "houlsby", "pfeiffer", "conformer", "prompt", "prefix", "bitfit", "linear", "full"}
+
+// Spec is a method with its settings: what Apply injects and what an
+// adapter directory records (adapter_config.json).
+type Spec struct {
+	Method     string   `json:"loom_method"`
+	Rank       int      `json:"r,omitempty"`
+	Alpha      float64  `json:"lora_alpha,omitempty"`
+	Targets    []string `json:"target_modules,omitempty"`
+	Bottleneck int      `json:"bottleneck,omitempty"`
+	Parallel   bool     `json:"parallel,omitempty"`
+	Kernel     int      `json:"kernel,omitempty"`
+	Tokens     int      `json:"num_virtual_tokens,omitempty"` // prompts or prefixes
+	Causal     bool     `json:"causal,omitempty"`             // conformer in a decoder
+}
+
+// TaskHead is implemented by models with a task head that is new to the
+// pre-trained model (a classifier): every method trains it, and an adapter
+// saves it (PEFT's modules_to_save).
+type TaskHead interface {
+	TaskHeadParams() []*autograd.Var
+}
+
+// Apply freezes model and injects s's modules for a residual stream of
+// width d (bitfit: unfreezes the biases; full: everything; linear:
+// nothing, the task head alone). A task head (TaskHead) trains with every
+// method. Errors name the method's setting at fault.
+func (s Spec) Apply(model nn.Module, d int, seed uint64) error {
+	var err error
+	switch s.Method {
+	case "lora":
+		_, err = Apply(model, LoRAConfig{Rank: s.Rank, Alpha: s.Alpha, Targets: s.Targets}, seed)
+	case "houlsby", "pfeiffer":
+		_, err = ApplyAdapters(model, d, AdapterConfig{Bottleneck: s.Bottleneck, Parallel: s.Parallel, Attention: s.Method == "houlsby"}, seed)
+	case "conformer":
+		_, err = ApplyConformer(model, d, ConformerConfig{Bottleneck: s.Bottleneck, Kernel: s.Kernel, Parallel: s.Parallel, Causal: s.Causal}, seed)
+	case "prompt":
+		_, err = ApplyPrompts(model, d, s.Tokens, seed)
+	case "prefix":
+		_, err = ApplyPrefix(model, s.Tokens, seed)
+	case "bitfit":
+		nn.Freeze(model)
+		n := 0
+		for _, p := range model.Params() {
+			if p.Role == autograd.RoleBias {
+				p.SetRequiresGrad(true)
+				n++
+			}
+		}
+		if n == 0 {
+			err = fmt.Errorf("the model has no bias parameters (Llama-style models have none); choose another method")
+		}
+	case "linear":
+		nn.Freeze(model)
+	case "full":
+		nn.Unfreeze(model)
+	default:
+		err = fmt.Errorf("unknown method %q (have %s)", s.Method, strings.Join(Methods, ", "))
+	}
+	if err != nil {
+		return fmt.Errorf("--method %s: %w", s.Method, err)
+	}
+	if h, ok := model.(TaskHead); ok {
+		for _, p := range h.TaskHeadParams() {
+			p.SetRequiresGrad(true)
+		}
+	}
+	return nil
+}
+
+// loomConfig is adapter_config.json for methods PEFT has no layout for
+// (peft_type "LOOM"): the Spec and the base model.
+type loomConfig struct {
+	PeftType  string `json:"peft_type"`
+	BaseModel string `json:"base_model_name_or_path,omitempty"`
+	Spec
+}
+
+// SaveAdapter writes what fine-tuning with s trained to dir: LoRA in
+// PEFT's layout (with any other trained parameters, such as a task head,
+// as modules_to_save), the other methods as adapter_config.json (peft_type
+// "LOOM", the Spec) and adapter_model.safetensors holding every trainable
+// parameter under its own name.
+func SaveAdapter(dir string, model nn.Module, s Spec, base string) error {
+	if s.Method == "lora" {
+		return SavePEFT(dir, model, base)
+	}
+	js, err := json.MarshalIndent(loomConfig{PeftType: "LOOM", BaseModel: base, Spec: s}, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := nn.SaveParams(filepath.Join(dir, PEFTWeightsFile), nn.Trainable(model.Params()), safetensors.F32,
+		map[string]string{"format": "pt", "loom_method": s.Method}); err != nil {
+		return err
+	}
+	return fsutil.WriteFile(filepath.Join(dir, PEFTConfigFile), append(js, '\n'))
+}
+
+// LoadAdapter applies the adapter in dir to model (width d): a PEFT LoRA
+// adapter (LoadPEFT) or a loom one (re-injects its Spec and loads every
+// tensor, strictly: each must be a trainable parameter of the adapted
+// model with its shape, and each trainable parameter must be there).
+func LoadAdapter(dir string, model nn.Module, d int) (Spec, error) {
+	cfgPath := filepath.Join(dir, PEFTConfigFile)
+	raw, err := os.ReadFile(cfgPath)
+	if err != nil {
+		return Spec{}, fmt.Errorf("petl: %w", err)
+	}
+	var head struct {
+		PeftType string `json:"peft_type"`
+	}
+	if err := json.Unmarshal(raw, &head); err != nil {
+		return Spec{}, fmt.Errorf("petl: %s: %w", cfgPath, err)
+	}
+	if head.PeftType != "LOOM" {
+		c, err := LoadPEFT(dir, model)
+		return Spec{Method: "lora", Rank: c.Rank, Alpha: c.Alpha, Targets: c.Targets}, err
+	}
+	var lc loomConfig
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&lc); err != nil {
+		return Spec{}, fmt.Errorf("petl: %s: %w", cfgPath, err)
+	}
+	if !slices.Contains(Methods, lc.Method) || lc.Method == "lora" {
+		return Spec{}, fmt.Errorf("petl: %s: loom_method %q, want one of %s (LoRA adapters are in PEFT's layout)", cfgPath, lc.Method, strings.Join(Methods, ", "))
+	}
+	if err := lc.Spec.Apply(model, d, 0); err != nil {
+		return Spec{}, fmt.Errorf("petl: %s: %w", cfgPath, err)
+	}
+	if err := nn.LoadParams(filepath.Join(dir, PEFTWeightsFile), nn.Trainable(model.Params())); err != nil {
+		return Spec{}, fmt.Errorf("petl: %w", err)
+	}
+	return lc.Spec, nil
+}
