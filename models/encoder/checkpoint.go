@@ -48,6 +48,7 @@ type LoadReport struct {
 var headPrefixes = []string{"pooler.", "classifier.", "classifier", "cls."}
 
 func isHead(canonical string) bool {
+	canonical = strings.TrimPrefix(canonical, "file head: ")
 	for _, p := range headPrefixes {
 		if strings.HasPrefix(canonical, p) || canonical == strings.TrimSuffix(p, ".") {
 			return true
@@ -93,7 +94,12 @@ func LoadWith(dir string, o LoadOptions) (*Model, *LoadReport, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if o.Architecture != "" && o.Architecture != c.Architecture() {
+	newHead := false
+	if o.Architecture == "" && (o.Labels != nil || o.Regression) {
+		o.Architecture = c.Architecture()
+	}
+	if o.Architecture != "" && (o.Architecture != c.Architecture() || o.Labels != nil || o.Regression) {
+		newHead = o.Architecture == c.Architecture() // the same head with other labels: drawn fresh
 		mt, ok := architectures[o.Architecture]
 		if !ok {
 			return nil, nil, fmt.Errorf("architecture %q: loom's encoders are %s", o.Architecture, strings.Join(ArchitectureNames(), ", "))
@@ -119,15 +125,16 @@ func LoadWith(dir string, o LoadOptions) (*Model, *LoadReport, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", cfgPath, err)
 	}
-	rep, err := m.load(filepath.Join(dir, WeightsFile))
+	rep, err := m.load(filepath.Join(dir, WeightsFile), newHead)
 	if err != nil {
 		return nil, nil, err
 	}
 	return m, rep, nil
 }
 
-// load fills m's parameters from a safetensors file.
-func (m *Model) load(path string) (*LoadReport, error) {
+// load fills m's parameters from a safetensors file; with newHead the
+// file's task head (classifier, cls) is left out and m's drawn fresh.
+func (m *Model) load(path string, newHead bool) (*LoadReport, error) {
 	f, err := safetensors.Open(path)
 	if err != nil {
 		return nil, err
@@ -136,6 +143,9 @@ func (m *Model) load(path string) (*LoadReport, error) {
 	inFile := map[string]string{} // canonical → file name
 	for _, n := range f.Names() {
 		c := canonical(n)
+		if newHead && (strings.HasPrefix(c, "classifier") || strings.HasPrefix(c, "cls.")) {
+			c = "file head: " + c // matches no parameter: reported as dropped
+		}
 		if prev, dup := inFile[c]; dup {
 			return nil, fmt.Errorf("%s: tensors %q and %q are the same parameter", path, prev, n)
 		}

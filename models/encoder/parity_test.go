@@ -182,3 +182,18 @@ func same(a, b *tensor.Tensor) bool {
 	}
 	return true
 }
+
+// TestLoadWithNewLabels: the same architecture with other labels keeps the
+// encoder and draws a new head of the new size.
+func TestLoadWithNewLabels(t *testing.T) {
+	m, rep, err := LoadWith(filepath.Join("testdata", "ast"), LoadOptions{Labels: []string{"a", "b", "c"}, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Config.NumLabels() != 3 || len(rep.Initialised) != 4 || len(rep.Dropped) != 4 {
+		t.Fatalf("labels %d, initialised %v, dropped %v", m.Config.NumLabels(), rep.Initialised, rep.Dropped)
+	}
+	if _, _, err := LoadWith(filepath.Join("testdata", "ast"), LoadOptions{Architecture: BertForMaskedLM}); err == nil {
+		t.Fatal("an AST checkpoint became a BERT")
+	}
+}

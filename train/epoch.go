@@ -1,0 +1,64 @@
+package train
+
+import (
+	"encoding/json"
+
+	"github.com/loomml/loom/tensor"
+)
+
+// Examples is a set of examples that makes batches of its own type.
+type Examples[B any] interface {
+	Len() int
+	Batch(idx []int) B
+}
+
+// EpochSampler yields batches of a shuffled permutation of a set,
+// reshuffled each epoch (a partial last batch is skipped); its state (the
+// RNG, the permutation and the position) resumes exactly.
+type EpochSampler[B any] struct {
+	ex   Examples[B]
+	bs   int
+	rng  *tensor.RNG
+	perm []int
+	pos  int
+}
+
+// NewEpochSampler samples batches of bs (at most the set's size) from ex.
+func NewEpochSampler[B any](ex Examples[B], bs int, seed uint64) *EpochSampler[B] {
+	return &EpochSampler[B]{ex: ex, bs: max(1, min(bs, ex.Len())), rng: tensor.NewRNG(seed)}
+}
+
+// Next returns the next batch.
+func (s *EpochSampler[B]) Next() B {
+	if s.perm == nil || s.pos+s.bs > len(s.perm) {
+		s.perm, s.pos = s.rng.Perm(s.ex.Len()), 0
+	}
+	idx := s.perm[s.pos : s.pos+s.bs]
+	s.pos += s.bs
+	return s.ex.Batch(idx)
+}
+
+type epochState struct {
+	RNG  []byte
+	Perm []int
+	Pos  int
+}
+
+// State returns the sampler's position.
+func (s *EpochSampler[B]) State() ([]byte, error) {
+	r, err := s.rng.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(epochState{r, s.perm, s.pos})
+}
+
+// SetState restores a position State returned.
+func (s *EpochSampler[B]) SetState(b []byte) error {
+	var st epochState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return err
+	}
+	s.perm, s.pos = st.Perm, st.Pos
+	return s.rng.UnmarshalBinary(st.RNG)
+}
