@@ -77,6 +77,9 @@ func (s Spec) Apply(model nn.Module, d int, seed uint64) error {
 	default:
 		err = fmt.Errorf("unknown method %q (have %s)", s.Method, strings.Join(Methods, ", "))
 	}
+	if err != nil && s.Method == "lora" {
+		return fmt.Errorf("--method lora (--rank %d, --targets %s): %w", s.Rank, strings.Join(s.Targets, ","), err)
+	}
 	if err != nil {
 		return fmt.Errorf("--method %s: %w", s.Method, err)
 	}

@@ -10,25 +10,24 @@ import (
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/eval"
-	"github.com/loomml/loom/format/safetensors"
 	"github.com/loomml/loom/models/decoder"
-	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/petl"
 	"github.com/loomml/loom/train"
 )
 
 func init() {
-	register("finetune", "Fine-tune a language model with a parameter-efficient method (LoRA, bottleneck adapters, BitFit) or fully, on a text file.", runFinetune)
+	register("finetune", "Fine-tune a model with a parameter-efficient method (LoRA, bottleneck or conformer adapters, prompts, prefixes, BitFit), a linear probe or fully: a language model on text, an encoder on labelled text or audio.", runFinetune)
 }
 
-// finetuneMethods are --method's values.
-var finetuneMethods = []string{"lora", "houlsby", "pfeiffer", "bitfit", "linear", "full"}
-
 func runFinetune(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("finetune", "--model PATH --method lora|houlsby|pfeiffer|bitfit|linear|full --data FILE --out DIR [--steps N] [--rank R] [--bottleneck B] [--adapter-mode seq|par]", stderr)
-	model := fs.String("model", "", "the model to adapt: a training run's directory, a model directory or a .gguf file (required)")
-	method := choice(fs, "method", "lora", "lora: low-rank updates of --targets (PEFT layout); houlsby: bottleneck adapters after attention and FFN; pfeiffer: after the FFN only; bitfit: biases only; linear: the output head only (a linear probe; a tied head trains the embedding with it); full: every parameter", finetuneMethods...)
-	dataPath := fs.String("data", "", "a UTF-8 text file to fine-tune on; its last 10% is held out (required)")
+	fs := newFlags("finetune", "--model PATH --method lora|houlsby|pfeiffer|conformer|prompt|prefix|bitfit|linear|full [--task lm|classify] --data FILE [--eval FILE] --out DIR [--steps N] [--rank R] [--bottleneck B] [--adapter-mode seq|par]", stderr)
+	model := fs.String("model", "", "the model to adapt: a training run's directory, a model directory or a .gguf file; for --task classify an encoder directory (BERT or AST config.json) (required)")
+	method := choice(fs, "method", "lora", "lora: low-rank updates of --targets (PEFT layout); houlsby: bottleneck adapters after attention and FFN; pfeiffer: after the FFN only; conformer: PETL-AST's convolution adapter beside/after the FFN; prompt: --tokens deep prompts per layer (encoders); prefix: --tokens key/value prefixes per layer; bitfit: biases only; linear: the output head only (a linear probe; a tied head trains the embedding with it); full: every parameter", petl.Methods...)
+	task := choice(fs, "task", "lm", "lm: next-token prediction on a text file (decoders); classify: labels of texts or clips (encoders, with a new task head that trains with every method)", "lm", "classify")
+	dataPath := fs.String("data", "", "lm: a UTF-8 text file, its last 10% held out; classify: a CSV file with text and label columns (BERT) or a directory of class folders of WAV files (AST) (required)")
+	evalPath := fs.String("eval", "", "classify: held-out examples in --data's form (default: 10% of --data, stratified)")
+	tokens := intFlag(fs, "tokens", 16, "prompt and prefix tuning: tokens per layer", atLeast(1))
+	kernel := intFlag(fs, "kernel", 31, "conformer adapter: depthwise convolution kernel (odd)", atLeast(1))
 	out := fs.String("out", "", "output directory: data/, checkpoint/, metrics.jsonl, loss.png and adapter/ (required; new or empty)")
 	steps := intFlag(fs, "steps", 200, "optimizer steps", atLeast(1))
 	batch := intFlag(fs, "batch", 8, "sequences per step", atLeast(1))
@@ -37,7 +36,7 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 1, "seed of the injected parameters and the batch order")
 	rank := intFlag(fs, "rank", 8, "LoRA rank", atLeast(1))
 	alpha := floatFlag(fs, "alpha", 16, "LoRA alpha (the update is scaled by alpha/rank)", above(0))
-	targets := fs.String("targets", "q_proj,v_proj", "LoRA target modules, by the last part of their names")
+	targets := fs.String("targets", "q_proj,v_proj", "LoRA target modules, by the last part of their names (encoders: query,value)")
 	bottleneck := intFlag(fs, "bottleneck", 16, "adapter bottleneck width", atLeast(1))
 	mode := choice(fs, "adapter-mode", "seq", "adapters after their sublayer (seq) or beside it on its input (par)", "seq", "par")
 	trainNorms := fs.Bool("train-norms", false, "also train the norms' gains (and biases), as PETL-AST's code does for every method; they are counted apart")
@@ -50,11 +49,34 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	if *trainNorms && *method == "lora" {
-		return fmt.Errorf("--train-norms with --method lora: the PEFT adapter would not hold the trained norms (PEFT's modules_to_save is not written yet); use --train-norms with houlsby, pfeiffer, bitfit or linear")
+	spec := petl.Spec{Method: *method, Rank: *rank, Alpha: *alpha, Bottleneck: *bottleneck, Parallel: *mode == "par", Kernel: *kernel, Tokens: *tokens}
+	if *method == "lora" {
+		spec.Targets = strings.Split(*targets, ",")
 	}
 	if err := checkOut(*out, true, false, source{"--model", *model}); err != nil {
 		return err
+	}
+	if kind, _ := modelKind(*model); kind == kindEncoder || *task == "classify" {
+		if kind != kindEncoder {
+			return fmt.Errorf("--task classify: %s is not an encoder (a BERT or AST directory with config.json)", *model)
+		}
+		if *task != "classify" {
+			return fmt.Errorf("--task %s: %s is an encoder; it fine-tunes with --task classify", *task, *model)
+		}
+		if *trainNorms {
+			return fmt.Errorf("--train-norms: not taken with --task classify")
+		}
+		if !flagSet(fs, "targets") && *method == "lora" {
+			spec.Targets = []string{"query", "value"} // BERT's and AST's names (PEFT's default for them)
+		}
+		if err := setThreads(*threads); err != nil {
+			return err
+		}
+		return runFinetuneEncoder(encoderJob{model: *model, data: *dataPath, eval: *evalPath, out: *out, spec: spec,
+			steps: *steps, batch: *batch, lr: *lr, seed: *seed}, stdout, stderr)
+	}
+	if *evalPath != "" {
+		return fmt.Errorf("--eval: --task lm holds out the last 10%% of --data; --eval is for --task classify")
 	}
 	text, err := os.ReadFile(*dataPath)
 	if err != nil {
@@ -72,7 +94,8 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 	if T > m.MaxPositions() {
 		return fmt.Errorf("--seq-len %d: the model has %d positions", T, m.MaxPositions())
 	}
-	if err := applyMethod(m, *method, *rank, *alpha, *targets, *bottleneck, *mode == "par", *seed); err != nil {
+	spec.Causal = true // a conformer adapter in a decoder sees no later token
+	if err := applyMethod(m, spec, *seed); err != nil {
 		return err
 	}
 	// Until training starts, a failure leaves nothing behind.
@@ -154,7 +177,7 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	adapter := filepath.Join(*out, "adapter")
-	if err := saveAdapter(adapter, m, *method, *model); err != nil {
+	if err := petl.SaveAdapter(adapter, m, spec, *model); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "held-out loss %.4f → %.4f after %d steps; adapter: %s\n", before, after, *steps, adapter)
@@ -162,58 +185,24 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 }
 
 // applyMethod freezes what the method does not train and injects its
-// modules.
-func applyMethod(m *decoder.Model, method string, rank int, alpha float64, targets string, bottleneck int, parallel bool, seed uint64) error {
-	switch method {
-	case "lora":
-		_, err := petl.Apply(m, petl.LoRAConfig{Rank: rank, Alpha: alpha, Targets: strings.Split(targets, ",")}, seed)
-		if err != nil {
-			return fmt.Errorf("--method lora: %w", err)
-		}
-	case "houlsby", "pfeiffer":
-		_, err := petl.ApplyAdapters(m, m.Config.HiddenSize, petl.AdapterConfig{Bottleneck: bottleneck, Parallel: parallel, Attention: method == "houlsby"}, seed)
-		if err != nil {
-			return fmt.Errorf("--method %s: %w", method, err)
-		}
-	case "bitfit":
-		nn.Freeze(m)
-		n := 0
-		for _, p := range m.Params() {
-			if p.Role == autograd.RoleBias {
-				p.SetRequiresGrad(true)
-				n++
-			}
-		}
-		if n == 0 {
-			return fmt.Errorf("--method bitfit: the model has no bias parameters (Llama-style models have none); choose another method")
-		}
-	case "linear":
-		nn.Freeze(m)
-		n := 0
-		for _, p := range m.Params() {
-			if p.Role == autograd.RoleHead || (m.Config.TieWordEmbeddings && p.Role == autograd.RoleEmbedding && strings.HasSuffix(p.Name, "embed_tokens.weight")) {
-				p.SetRequiresGrad(true)
-				n++
-			}
-		}
-		if n == 0 {
-			return fmt.Errorf("--method linear: the model has no output head parameter")
-		}
-	case "full":
-	}
-	return nil
-}
-
-// saveAdapter writes what fine-tuning trained: a LoRA adapter in PEFT's
-// layout, or the trained parameters of the other methods (loom's layout,
-// adapter_model.safetensors with the method in its metadata).
-func saveAdapter(dir string, m *decoder.Model, method, base string) error {
-	if method == "lora" {
-		return petl.SavePEFT(dir, m, base)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+// modules into a decoder. A linear probe trains the output head (a tied
+// head trains the embedding with it).
+func applyMethod(m *decoder.Model, spec petl.Spec, seed uint64) error {
+	if err := spec.Apply(m, m.Config.HiddenSize, seed); err != nil {
 		return err
 	}
-	return nn.SaveParams(filepath.Join(dir, petl.PEFTWeightsFile), nn.Trainable(m.Params()), safetensors.F32,
-		map[string]string{"format": "pt", "loom_method": method, "base_model": base})
+	if spec.Method != "linear" {
+		return nil
+	}
+	n := 0
+	for _, p := range m.Params() {
+		if p.Role == autograd.RoleHead || (m.Config.TieWordEmbeddings && p.Role == autograd.RoleEmbedding && strings.HasSuffix(p.Name, "embed_tokens.weight")) {
+			p.SetRequiresGrad(true)
+			n++
+		}
+	}
+	if n == 0 {
+		return fmt.Errorf("--method linear: the model has no output head parameter")
+	}
+	return nil
 }

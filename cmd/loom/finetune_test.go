@@ -90,11 +90,13 @@ func TestFinetuneCLI(t *testing.T) {
 		want string
 	}{
 		{[]string{"--method", "bitfit"}, "--method bitfit: the model has no bias parameters"},
-		{[]string{"--method", "lora", "--train-norms"}, "--train-norms with --method lora"},
-		{[]string{"--method", "lora", "--rank", "1000"}, "LoRA rank 1000"},
+		{[]string{"--method", "lora", "--rank", "1000"}, "--rank 1000"},
 		{[]string{"--method", "lora", "--targets", "qkv"}, `target "qkv" matches no linear layer`},
 		{[]string{"--method", "houlsby", "--bottleneck", "100000"}, "adapter bottleneck 100000"},
-		{[]string{"--method", "prompt"}, "flag -method: want one of lora, houlsby, pfeiffer, bitfit, linear, full"},
+		{[]string{"--method", "prompt"}, "deep prompt tuning needs an encoder"},
+		{[]string{"--method", "nope"}, "flag -method: want one of lora, houlsby, pfeiffer, conformer, prompt, prefix, bitfit, linear, full"},
+		{[]string{"--task", "classify"}, "is not an encoder"},
+		{[]string{"--eval", corpus}, "--eval is for --task classify"},
 	} {
 		e.Reset()
 		args := append([]string{"finetune", "--model", src, "--data", corpus, "--out", filepath.Join(t.TempDir(), "x"), "--steps", "1"}, c.args...)

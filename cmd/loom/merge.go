@@ -5,7 +5,7 @@ import (
 	"io"
 
 	"github.com/loomml/loom/internal/fsutil"
-	"github.com/loomml/loom/nn"
+	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/petl"
 )
 
@@ -53,19 +53,28 @@ func runMerge(args []string, stdout, stderr io.Writer) error {
 func adapterFlag(fs interface {
 	String(name, value, usage string) *string
 }) *string {
-	return fs.String("adapter", "", "apply this LoRA adapter (a PEFT-layout directory: adapter_config.json + adapter_model.safetensors) without merging it")
+	return fs.String("adapter", "", "apply this adapter without merging it: a LoRA adapter in PEFT's layout (adapter_config.json + adapter_model.safetensors) or one loom finetune wrote with another method (houlsby, pfeiffer, prefix, bitfit, linear, full)")
 }
 
 // applyAdapter loads the --adapter directory onto the loaded model, if
-// one is given, and says what it applied.
-func applyAdapter(m nn.Module, dir string, stderr io.Writer) error {
+// one is given, and says what it applied. Conformer adapters convolve over
+// the whole sequence, which decoding token by token with a cache does not
+// give them: refused here.
+func applyAdapter(m *decoder.Model, dir string, stderr io.Writer) error {
 	if dir == "" {
 		return nil
 	}
-	cfg, err := petl.LoadPEFT(dir, m)
+	spec, err := petl.LoadAdapter(dir, m, m.Config.HiddenSize)
 	if err != nil {
 		return fmt.Errorf("--adapter: %w", err)
 	}
-	fmt.Fprintf(stderr, "applied LoRA adapter %s: rank %d, alpha %g, targets %v, %d modules\n", dir, cfg.Rank, cfg.Alpha, cfg.Targets, len(petl.Adapters(m)))
+	switch spec.Method {
+	case "conformer":
+		return fmt.Errorf("--adapter %s: a conformer adapter convolves over the whole sequence, which generation with a key/value cache does not give it; evaluate it with loom finetune's held-out loss", dir)
+	case "lora":
+		fmt.Fprintf(stderr, "applied LoRA adapter %s: rank %d, alpha %g, targets %v, %d modules\n", dir, spec.Rank, spec.Alpha, spec.Targets, len(petl.Adapters(m)))
+	default:
+		fmt.Fprintf(stderr, "applied %s adapter %s\n", spec.Method, dir)
+	}
 	return nil
 }

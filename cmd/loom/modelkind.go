@@ -8,6 +8,7 @@ import (
 
 	"github.com/loomml/loom/convert"
 	"github.com/loomml/loom/format/gguf"
+	"github.com/loomml/loom/models/encoder"
 )
 
 // Which kind of model a directory holds, told from its config.json before
@@ -16,6 +17,7 @@ import (
 const (
 	kindLanguage = "language model"
 	kindForecast = "forecasting model"
+	kindEncoder  = "encoder"
 )
 
 // modelKind returns the kind of model at path and a short description
@@ -57,6 +59,8 @@ func modelKind(path string) (kind, desc string) {
 			desc += " trained on " + c.Source
 		}
 		return kindForecast, desc
+	case c.ModelType == encoder.TypeBERT || c.ModelType == encoder.TypeAST:
+		return kindEncoder, c.ModelType
 	case c.ModelType != "" || c.Hidden > 0:
 		return kindLanguage, c.ModelType
 	}
@@ -76,6 +80,8 @@ func wantKind(path, want string) error {
 	switch kind {
 	case kindForecast:
 		return fmt.Errorf("%s holds a %s%s, not a language model: use loom forecast eval or loom forecast predict with it", path, kind, desc)
+	case kindEncoder:
+		return fmt.Errorf("%s holds an %s%s, not a generative language model: fine-tune it with loom finetune --task classify", path, kind, desc)
 	default:
 		return fmt.Errorf("%s holds a %s%s, not a forecasting model: use loom generate, eval, export or prune with it; loom forecast takes a model from loom forecast train", path, kind, desc)
 	}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/loomml/loom/convert"
+	"github.com/loomml/loom/nn"
+	"github.com/loomml/loom/petl"
 	"github.com/loomml/loom/serve"
 	"github.com/loomml/loom/serve/engine"
 )
@@ -122,6 +124,11 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		}
 		if err := applyAdapter(l.Model, *adapter, stderr); err != nil {
 			return err
+		}
+		for _, n := range nn.Modules(l.Model) {
+			if _, ok := n.Module.(*petl.PrefixAttention); ok {
+				return fmt.Errorf("--adapter %s: prefix tuning does not run in the server's batches of separate sequences; use it with loom generate or chat", *adapter)
+			}
 		}
 		if err := setCacheType(l.Model, *cacheType); err != nil {
 			return err

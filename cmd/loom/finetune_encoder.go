@@ -1,0 +1,234 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/loomml/loom/audio"
+	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/data/labeled"
+	"github.com/loomml/loom/models/encoder"
+	"github.com/loomml/loom/nn"
+	"github.com/loomml/loom/petl"
+	"github.com/loomml/loom/tensor"
+	"github.com/loomml/loom/tokenizer"
+	"github.com/loomml/loom/train"
+)
+
+// encoderJob is `loom finetune --task classify` on an encoder: a BERT on a
+// CSV file of text,label rows, or an AST on a directory of class folders
+// of WAV files.
+type encoderJob struct {
+	model, data, eval, out string
+	spec                   petl.Spec
+	steps, batch           int
+	lr                     float64
+	seed                   uint64
+}
+
+func runFinetuneEncoder(j encoderJob, stdout, stderr io.Writer) error {
+	c, err := encoder.LoadConfig(j.model)
+	if err != nil {
+		return fmt.Errorf("--model: %w", err)
+	}
+	tr, err := labeled.Read(j.data)
+	if err != nil {
+		return fmt.Errorf("--data: %w", err)
+	}
+	audioData := tr.Source != "" && isDir(j.data)
+	switch {
+	case c.ModelType == encoder.TypeAST && !audioData:
+		return fmt.Errorf("--data %s: an AST (%s) fine-tunes on a directory of class folders of WAV files", j.data, j.model)
+	case c.ModelType == encoder.TypeBERT && audioData:
+		return fmt.Errorf("--data %s: a BERT (%s) fine-tunes on a CSV file with text and label columns", j.data, j.model)
+	}
+	var te *labeled.Set
+	if j.eval != "" {
+		if te, err = labeled.Read(j.eval); err != nil {
+			return fmt.Errorf("--eval: %w", err)
+		}
+		for _, cl := range te.Classes {
+			if !contains(tr.Classes, cl) {
+				return fmt.Errorf("--eval %s: class %q is not among --data's classes (%s)", j.eval, cl, strings.Join(tr.Classes, ", "))
+			}
+		}
+	} else {
+		tr, te = tr.Split(0.1, j.seed)
+	}
+	var trEx, teEx interface {
+		train.Examples[encoder.Batch]
+		Label(int) int
+	}
+	if audioData {
+		a, err := readAudio(tr, c.MaxLength, te.Classes, tr.Classes)
+		if err != nil {
+			return fmt.Errorf("--data: %w", err)
+		}
+		b, err := readAudio(te, c.MaxLength, te.Classes, tr.Classes)
+		if err != nil {
+			return fmt.Errorf("--eval: %w", err)
+		}
+		mean, std := c.Loom.FeatureMean, c.Loom.FeatureStd
+		if std == 0 {
+			mean, std = a.Stats()
+			c.Loom.FeatureMean, c.Loom.FeatureStd = mean, std
+		}
+		a.Normalise(mean, std)
+		b.Normalise(mean, std)
+		trEx, teEx = a, b
+	} else {
+		p := filepath.Join(j.model, "tokenizer.json")
+		tok, err := tokenizer.LoadHF(p)
+		if err != nil {
+			return fmt.Errorf("--model: a BERT needs its tokenizer: %w", err)
+		}
+		pad := 0
+		if c.PadTokenID != nil {
+			pad = *c.PadTokenID
+		}
+		trEx = tokenize(tok, tr, tr.Classes, c.MaxPositionEmbeddings, pad)
+		teEx = tokenize(tok, te, tr.Classes, c.MaxPositionEmbeddings, pad)
+	}
+	arch := encoder.BertForSequenceClassification
+	if c.ModelType == encoder.TypeAST {
+		arch = encoder.ASTForAudioClassification
+	}
+	m, rep, err := encoder.LoadWith(j.model, encoder.LoadOptions{Architecture: arch, Labels: tr.Classes, Seed: j.seed})
+	if err != nil {
+		return fmt.Errorf("--model: %w", err)
+	}
+	if len(rep.Initialised) > 0 {
+		fmt.Fprintf(stderr, "new task head (%d classes): %s drawn fresh\n", len(tr.Classes), nn.NameList(rep.Initialised))
+	}
+	m.Config.Loom = c.Loom // the feature statistics the clips were normalised with
+	if err := j.spec.Apply(m, m.Config.HiddenSize, j.seed); err != nil {
+		return err
+	}
+	total, trainable := autograd.NumParams(m.Params()), autograd.NumParams(nn.Trainable(m.Params()))
+	fmt.Fprintf(stdout, "%s: %d trainable parameters of %d (%.2f %%; the task head's %d included)\n", j.spec.Method, trainable, total,
+		100*float64(trainable)/float64(total), autograd.NumParams(m.TaskHeadParams()))
+	// Until training starts, a failure leaves nothing behind.
+	_, statErr := os.Stat(j.out)
+	created, started := os.IsNotExist(statErr), false
+	defer func() {
+		if !started && created {
+			os.RemoveAll(j.out)
+		}
+	}()
+	cm := encClassifierCLI{m}
+	before := classifyAccuracy(cm, teEx)
+	h := train.Hyper{Steps: j.steps, BatchSize: j.batch, LR: j.lr, Warmup: max(1, j.steps/20), MinLRFactor: 0,
+		WeightDecay: 0.1, Beta1: 0.9, Beta2: 0.98, Eps: 1e-6}
+	loop := &train.Loop[encoder.Batch]{Model: m, Data: train.NewEpochSampler[encoder.Batch](trEx, j.batch, j.seed), Hyper: h,
+		OutDir: j.out, Progress: stderr, RNG: tensor.NewRNG(j.seed + 1), StepsPerEpoch: max(1, trEx.Len()/j.batch),
+		Meta: map[string]string{"model": j.model, "method": j.spec.Method, "data": j.data}}
+	started = true
+	if err := loop.Train(); err != nil {
+		return err
+	}
+	after := classifyAccuracy(cm, teEx)
+	dir := filepath.Join(j.out, "adapter")
+	if err := petl.SaveAdapter(dir, m, j.spec, j.model); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "held-out accuracy %.2f %% → %.2f %% after %d steps (%d examples); adapter: %s\n", 100*before, 100*after, j.steps, teEx.Len(), dir)
+	return nil
+}
+
+// encClassifierCLI gives the encoder the by-value Logits accuracy needs.
+type encClassifierCLI struct{ *encoder.Model }
+
+// classifyAccuracy is the fraction of ex m classifies right.
+func classifyAccuracy(m encClassifierCLI, ex interface {
+	train.Examples[encoder.Batch]
+	Label(int) int
+}) float64 {
+	right := 0
+	autograd.NoGrad(func() {
+		for lo := 0; lo < ex.Len(); lo += 64 {
+			var idx []int
+			for i := lo; i < min(lo+64, ex.Len()); i++ {
+				idx = append(idx, i)
+			}
+			b := ex.Batch(idx)
+			v := m.Logits(nil, &b).Value
+			C := v.Dim(1)
+			f := v.Float32s()
+			for r, i := range idx {
+				best := 0
+				for k := 1; k < C; k++ {
+					if f[r*C+k] > f[r*C+best] {
+						best = k
+					}
+				}
+				if best == ex.Label(i) {
+					right++
+				}
+			}
+		}
+	})
+	return float64(right) / float64(max(1, ex.Len()))
+}
+
+// readAudio reads s's WAV files as AST features of frames rows, labelled
+// by their class in classes (s's classes are names of sub-sets of it).
+func readAudio(s *labeled.Set, frames int, _, classes []string) (*encoder.AudioExamples, error) {
+	bins := audio.ASTFbank.Bins
+	out := &encoder.AudioExamples{X: make([]float32, len(s.Items)*frames*bins), Frames: frames, Bins: bins}
+	for i, p := range s.Items {
+		f, err := audio.ASTFeatures(p, frames)
+		if err != nil {
+			return nil, err
+		}
+		copy(out.X[i*frames*bins:], f)
+		out.Labels = append(out.Labels, index(classes, s.Classes[s.Labels[i]]))
+	}
+	return out, nil
+}
+
+// tokenize encodes s's texts as [CLS] text [SEP] (when the tokenizer has
+// those tokens), truncated to T tokens.
+func tokenize(tok *tokenizer.BPE, s *labeled.Set, classes []string, T, pad int) *encoder.TextExamples {
+	cls, sep := tok.Special("[CLS]"), tok.Special("[SEP]")
+	ex := &encoder.TextExamples{Pad: pad}
+	for i, text := range s.Items {
+		var row []int
+		if cls >= 0 {
+			row = append(row, cls)
+		}
+		row = append(row, tok.Encode(text)...)
+		if sep >= 0 {
+			row = append(row[:min(len(row), T-1)], sep)
+		}
+		ex.IDs = append(ex.IDs, row[:min(len(row), T)])
+		ex.Labels = append(ex.Labels, index(classes, s.Classes[s.Labels[i]]))
+	}
+	return ex
+}
+
+func index(xs []string, x string) int {
+	for i, v := range xs {
+		if v == x {
+			return i
+		}
+	}
+	return -1
+}
+
+func contains(xs []string, x string) bool { return index(xs, x) >= 0 }
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+// flagSet reports whether the named flag was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
