@@ -62,10 +62,17 @@ func (b *bottleneck) forward(x *autograd.Var) *autograd.Var {
 
 func (b *bottleneck) params() []*autograd.Var { return nn.Collect(b.Down, b.Up) }
 
-// FFNAdapter is an FFN with a bottleneck adapter.
+// branch is an adapter's network: a bottleneck or a conformer module.
+type branch interface {
+	forward(x *autograd.Var) *autograd.Var
+	params() []*autograd.Var
+}
+
+// FFNAdapter is an FFN with an adapter (bottleneck or conformer) after it
+// or beside it.
 type FFNAdapter struct {
 	Inner    nn.FFN
-	adapter  *bottleneck
+	adapter  branch
 	parallel bool
 }
 

@@ -79,27 +79,6 @@ func (c *conformerModule) params() []*autograd.Var {
 	return append(append(c.PW1.Params(), c.DW, c.DWB), nn.Collect(c.Norm, c.PW2)...)
 }
 
-// ConformerAdapter is an FFN with a conformer adapter beside or after it.
-type ConformerAdapter struct {
-	Inner    nn.FFN
-	adapter  *conformerModule
-	parallel bool
-}
-
-// Forward maps x [B, T, D] through the FFN and the adapter.
-func (a *ConformerAdapter) Forward(x *autograd.Var) *autograd.Var {
-	y := a.Inner.Forward(x)
-	if a.parallel {
-		return autograd.Add(y, a.adapter.forward(x))
-	}
-	return autograd.Add(y, a.adapter.forward(y))
-}
-
-// Params returns the FFN's parameters, then the adapter's.
-func (a *ConformerAdapter) Params() []*autograd.Var {
-	return append(a.Inner.Params(), a.adapter.params()...)
-}
-
 // ApplyConformer freezes model and puts a conformer adapter at every FFN
 // sublayer named cfg's FFN name (as ApplyAdapters finds them), for a
 // residual stream of width d; it returns how many it injected.
@@ -115,7 +94,7 @@ func ApplyConformer(model nn.Module, d int, cfg ConformerConfig, seed uint64) (i
 		if err != nil {
 			return nil, err
 		}
-		return &ConformerAdapter{Inner: n.Module.(nn.FFN), adapter: c, parallel: cfg.Parallel}, nil
+		return &FFNAdapter{Inner: n.Module.(nn.FFN), adapter: c, parallel: cfg.Parallel}, nil
 	})
 	if err == nil && count == 0 {
 		err = fmt.Errorf("petl: no FFN sublayer named %q to put a conformer adapter in", ffnName)

@@ -61,40 +61,11 @@ func fit[B any](m classifier[B], tr, te examples[B], s fitSettings) (fitResult, 
 		return fitResult{}, err
 	}
 	secs := time.Since(start).Seconds()
-	acc := accuracy(m, te, 64)
+	acc := train.Accuracy[B](m, te, 64)
 	if math.IsNaN(acc) {
 		return fitResult{}, fmt.Errorf("no test examples")
 	}
 	return fitResult{Accuracy: acc, Trainable: autograd.NumParams(nn.Trainable(m.Params())), Seconds: secs, Steps: steps}, nil
-}
-
-// accuracy is the fraction of ex that m classifies right, in evaluation
-// mode, in batches of bs.
-func accuracy[B any](m classifier[B], ex examples[B], bs int) float64 {
-	right := 0
-	autograd.NoGrad(func() {
-		for lo := 0; lo < ex.Len(); lo += bs {
-			idx := make([]int, 0, bs)
-			for i := lo; i < min(lo+bs, ex.Len()); i++ {
-				idx = append(idx, i)
-			}
-			logits := m.Logits(nil, ex.Batch(idx)).Value
-			C := logits.Dim(1)
-			v := logits.Float32s()
-			for r, i := range idx {
-				best := 0
-				for c := 1; c < C; c++ {
-					if v[r*C+c] > v[r*C+best] {
-						best = c
-					}
-				}
-				if best == ex.Label(i) {
-					right++
-				}
-			}
-		}
-	})
-	return float64(right) / float64(ex.Len())
 }
 
 // meanSD returns the mean and the sample standard deviation.

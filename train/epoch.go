@@ -3,6 +3,8 @@ package train
 import (
 	"encoding/json"
 
+	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
 )
 
@@ -61,4 +63,44 @@ func (s *EpochSampler[B]) SetState(b []byte) error {
 	}
 	s.perm, s.pos = st.Perm, st.Pos
 	return s.rng.UnmarshalBinary(st.RNG)
+}
+
+// Labelled is a set of examples with a class each.
+type Labelled[B any] interface {
+	Examples[B]
+	Label(i int) int
+}
+
+// Classifier maps a batch to logits [B, classes].
+type Classifier[B any] interface {
+	Logits(ctx *nn.Ctx, b B) *autograd.Var
+}
+
+// Accuracy is the fraction of ex that m classifies right (the largest
+// logit, first on ties), in evaluation mode, in batches of bs.
+func Accuracy[B any](m Classifier[B], ex Labelled[B], bs int) float64 {
+	right := 0
+	autograd.NoGrad(func() {
+		for lo := 0; lo < ex.Len(); lo += bs {
+			idx := make([]int, 0, bs)
+			for i := lo; i < min(lo+bs, ex.Len()); i++ {
+				idx = append(idx, i)
+			}
+			logits := m.Logits(nil, ex.Batch(idx)).Value
+			C := logits.Dim(1)
+			v := logits.Float32s()
+			for r, i := range idx {
+				best := 0
+				for c := 1; c < C; c++ {
+					if v[r*C+c] > v[r*C+best] {
+						best = c
+					}
+				}
+				if best == ex.Label(i) {
+					right++
+				}
+			}
+		}
+	})
+	return float64(right) / float64(max(1, ex.Len()))
 }

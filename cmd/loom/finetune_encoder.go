@@ -59,10 +59,7 @@ func runFinetuneEncoder(j encoderJob, stdout, stderr io.Writer) error {
 	} else {
 		tr, te = tr.Split(0.1, j.seed)
 	}
-	var trEx, teEx interface {
-		train.Examples[encoder.Batch]
-		Label(int) int
-	}
+	var trEx, teEx train.Labelled[encoder.Batch]
 	if audioData {
 		a, err := readAudio(tr, c.MaxLength, te.Classes, tr.Classes)
 		if err != nil {
@@ -120,7 +117,7 @@ func runFinetuneEncoder(j encoderJob, stdout, stderr io.Writer) error {
 		}
 	}()
 	cm := encClassifierCLI{m}
-	before := classifyAccuracy(cm, teEx)
+	before := train.Accuracy[encoder.Batch](cm, teEx, 64)
 	h := train.Hyper{Steps: j.steps, BatchSize: j.batch, LR: j.lr, Warmup: max(1, j.steps/20), MinLRFactor: 0,
 		WeightDecay: 0.1, Beta1: 0.9, Beta2: 0.98, Eps: 1e-6}
 	loop := &train.Loop[encoder.Batch]{Model: m, Data: train.NewEpochSampler[encoder.Batch](trEx, j.batch, j.seed), Hyper: h,
@@ -130,7 +127,7 @@ func runFinetuneEncoder(j encoderJob, stdout, stderr io.Writer) error {
 	if err := loop.Train(); err != nil {
 		return err
 	}
-	after := classifyAccuracy(cm, teEx)
+	after := train.Accuracy[encoder.Batch](cm, teEx, 64)
 	dir := filepath.Join(j.out, "adapter")
 	if err := petl.SaveAdapter(dir, m, j.spec, j.model); err != nil {
 		return err
@@ -142,36 +139,8 @@ func runFinetuneEncoder(j encoderJob, stdout, stderr io.Writer) error {
 // encClassifierCLI gives the encoder the by-value Logits accuracy needs.
 type encClassifierCLI struct{ *encoder.Model }
 
-// classifyAccuracy is the fraction of ex m classifies right.
-func classifyAccuracy(m encClassifierCLI, ex interface {
-	train.Examples[encoder.Batch]
-	Label(int) int
-}) float64 {
-	right := 0
-	autograd.NoGrad(func() {
-		for lo := 0; lo < ex.Len(); lo += 64 {
-			var idx []int
-			for i := lo; i < min(lo+64, ex.Len()); i++ {
-				idx = append(idx, i)
-			}
-			b := ex.Batch(idx)
-			v := m.Logits(nil, &b).Value
-			C := v.Dim(1)
-			f := v.Float32s()
-			for r, i := range idx {
-				best := 0
-				for k := 1; k < C; k++ {
-					if f[r*C+k] > f[r*C+best] {
-						best = k
-					}
-				}
-				if best == ex.Label(i) {
-					right++
-				}
-			}
-		}
-	})
-	return float64(right) / float64(max(1, ex.Len()))
+func (e encClassifierCLI) Logits(ctx *nn.Ctx, b encoder.Batch) *autograd.Var {
+	return e.Model.Logits(ctx, &b)
 }
 
 // readAudio reads s's WAV files as AST features of frames rows, labelled

@@ -133,36 +133,41 @@ def rand(g, *shape, std=0.3):
     return torch.randn(*shape, generator=g) * std
 
 
+def lin_w(W, g, name, o, i):
+    W[name + ".weight"] = rand(g, o, i, std=1 / math.sqrt(i))
+    W[name + ".bias"] = rand(g, o, std=0.1)
+
+
+def ln_w(W, g, name, d):
+    W[name + ".weight"] = 1 + rand(g, d, std=0.1)
+    W[name + ".bias"] = rand(g, d, std=0.1)
+
+
 def bert_weights(cfg, g, base, pooler, seqcls, mlm):
     D, F, V = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
     p = (base + ".") if base else ""
     W = {}
-    def lin_w(name, o, i):
-        W[name + ".weight"] = rand(g, o, i, std=1 / math.sqrt(i))
-        W[name + ".bias"] = rand(g, o, std=0.1)
-    def ln_w(name, d):
-        W[name + ".weight"] = 1 + rand(g, d, std=0.1)
-        W[name + ".bias"] = rand(g, d, std=0.1)
+    lin, norm = (lambda *a: lin_w(W, g, *a)), (lambda *a: ln_w(W, g, *a))
     W[p + "embeddings.word_embeddings.weight"] = rand(g, V, D, std=1.0)
     W[p + "embeddings.position_embeddings.weight"] = rand(g, cfg["max_position_embeddings"], D, std=0.5)
     W[p + "embeddings.token_type_embeddings.weight"] = rand(g, cfg["type_vocab_size"], D, std=0.5)
-    ln_w(p + "embeddings.LayerNorm", D)
+    norm(p + "embeddings.LayerNorm", D)
     for i in range(cfg["num_hidden_layers"]):
         l = f"{p}encoder.layer.{i}"
         for n in ("query", "key", "value"):
-            lin_w(f"{l}.attention.self.{n}", D, D)
-        lin_w(l + ".attention.output.dense", D, D)
-        ln_w(l + ".attention.output.LayerNorm", D)
-        lin_w(l + ".intermediate.dense", F, D)
-        lin_w(l + ".output.dense", D, F)
-        ln_w(l + ".output.LayerNorm", D)
+            lin(f"{l}.attention.self.{n}", D, D)
+        lin(l + ".attention.output.dense", D, D)
+        norm(l + ".attention.output.LayerNorm", D)
+        lin(l + ".intermediate.dense", F, D)
+        lin(l + ".output.dense", D, F)
+        norm(l + ".output.LayerNorm", D)
     if pooler:
-        lin_w(p + "pooler.dense", D, D)
+        lin(p + "pooler.dense", D, D)
     if seqcls:
-        lin_w("classifier", len(cfg["id2label"]), D)
+        lin("classifier", len(cfg["id2label"]), D)
     if mlm:
-        lin_w("cls.predictions.transform.dense", D, D)
-        ln_w("cls.predictions.transform.LayerNorm", D)
+        lin("cls.predictions.transform.dense", D, D)
+        norm("cls.predictions.transform.LayerNorm", D)
         W["cls.predictions.bias"] = rand(g, V, std=0.1)
     return W
 
@@ -171,12 +176,7 @@ def ast_weights(cfg, g, n_patches):
     D, F, Pz = cfg["hidden_size"], cfg["intermediate_size"], cfg["patch_size"]
     p = "audio_spectrogram_transformer."
     W = {}
-    def lin_w(name, o, i):
-        W[name + ".weight"] = rand(g, o, i, std=1 / math.sqrt(i))
-        W[name + ".bias"] = rand(g, o, std=0.1)
-    def ln_w(name, d):
-        W[name + ".weight"] = 1 + rand(g, d, std=0.1)
-        W[name + ".bias"] = rand(g, d, std=0.1)
+    lin, norm = (lambda *a: lin_w(W, g, *a)), (lambda *a: ln_w(W, g, *a))
     W[p + "embeddings.cls_token"] = rand(g, 1, 1, D, std=0.5)
     W[p + "embeddings.distillation_token"] = rand(g, 1, 1, D, std=0.5)
     W[p + "embeddings.position_embeddings"] = rand(g, 1, n_patches + 2, D, std=0.5)
@@ -185,15 +185,15 @@ def ast_weights(cfg, g, n_patches):
     for i in range(cfg["num_hidden_layers"]):
         l = f"{p}encoder.layer.{i}"
         for n in ("query", "key", "value"):
-            lin_w(f"{l}.attention.attention.{n}", D, D)
-        lin_w(l + ".attention.output.dense", D, D)
-        ln_w(l + ".layernorm_before", D)
-        ln_w(l + ".layernorm_after", D)
-        lin_w(l + ".intermediate.dense", F, D)
-        lin_w(l + ".output.dense", D, F)
-    ln_w(p + "layernorm", D)
-    ln_w("classifier.layernorm", D)
-    lin_w("classifier.dense", len(cfg["id2label"]), D)
+            lin(f"{l}.attention.attention.{n}", D, D)
+        lin(l + ".attention.output.dense", D, D)
+        norm(l + ".layernorm_before", D)
+        norm(l + ".layernorm_after", D)
+        lin(l + ".intermediate.dense", F, D)
+        lin(l + ".output.dense", D, F)
+    norm(p + "layernorm", D)
+    norm("classifier.layernorm", D)
+    lin("classifier.dense", len(cfg["id2label"]), D)
     return W
 
 
