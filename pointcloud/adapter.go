@@ -311,7 +311,7 @@ func ApplyGuidedAdapters(model nn.Module, d int, geo *Geometry, views *ViewAtten
 	r := tensor.NewRNG(seed)
 	count, err := nn.ReplaceAll(model, func(n *nn.Node) bool {
 		_, ok := n.Module.(nn.FFN)
-		return ok && (n.Name == name || strings.HasSuffix(n.Name, "."+name))
+		return ok && (n.Name == name || strings.HasSuffix(n.Name, "."+name) || strings.HasSuffix(n.Path, "."+name))
 	}, func(n *nn.Node) (nn.Module, error) {
 		return NewGuidedAdapter(n.Name, n.Module.(nn.FFN), d, geo, views, cfg, r)
 	})

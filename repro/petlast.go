@@ -156,7 +156,7 @@ const petlASTRule = "on mean test accuracy over the seeds, five parts: (1) every
 func runPETLAST(c *Context) (*Report, error) {
 	seeds := c.SeedsOrQuick(3, 1)
 	dir := filepath.Join(c.WorkDir, "kws")
-	perSplit, ftSpeakers, pretrainEpochs, ftEpochs := 0, 50, 6, 5
+	perSplit, ftSpeakers, pretrainEpochs, ftEpochs := 0, 80, 6, 4
 	if c.Quick {
 		dir = filepath.Join(c.WorkDir, "kws-quick")
 		perSplit, ftSpeakers, pretrainEpochs, ftEpochs = 24, 24, 3, 2
