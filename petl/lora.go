@@ -9,7 +9,11 @@
 // (SavePEFT, LoadPEFT).
 //
 // Bottleneck adapters (adapter.go): Houlsby (after attention and FFN) and
-// Pfeiffer (after the FFN), sequential or parallel, near-identity init.
+// Pfeiffer (after the FFN), sequential or parallel, near-identity init;
+// PETL-AST's conformer adapter (conformer.go); deep prompts (prompt.go,
+// encoders); key/value prefixes (prefix.go, encoders and decoders). Spec
+// (spec.go) names any method with its settings, applies it (with BitFit,
+// a linear probe or full fine-tuning), and saves and loads what it trained.
 package petl
 
 import (

@@ -301,3 +301,34 @@ func TestAdapterRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// TestTrainNormsRoundTrip: an adapter trained with the norms saves them
+// and loads them back (loom layout and PEFT's modules_to_save).
+func TestTrainNormsRoundTrip(t *testing.T) {
+	b := textBatch()
+	for _, s := range []petl.Spec{{Method: "pfeiffer", Bottleneck: 4}, {Method: "lora", Rank: 2, Alpha: 2, Targets: []string{"query"}}} {
+		m := tinyBERT(t)
+		if err := s.Apply(m, 16, 1); err != nil {
+			t.Fatal(err)
+		}
+		if n := petl.TrainNorms(m); n != 2*16*5 {
+			t.Fatalf("%s: %d norm values unfrozen, want %d", s.Method, n, 2*16*5)
+		}
+		s.TrainNorms = true
+		loop := &train.Loop[encoder.Batch]{Model: m, Data: encBatch{b}, Hyper: train.Hyper{Steps: 2, LR: 0.05}}
+		if err := loop.Train(); err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		if err := petl.SaveAdapter(dir, m, s, "tiny"); err != nil {
+			t.Fatal(err)
+		}
+		m2 := tinyBERT(t)
+		if _, err := petl.LoadAdapter(dir, m2, 16); err != nil {
+			t.Fatal(err)
+		}
+		if d := maxDiff(logits(m2, b), logits(m, b)); d != 0 {
+			t.Fatalf("%s: reloaded logits differ by %.3g", s.Method, d)
+		}
+	}
+}

@@ -32,6 +32,7 @@ type Spec struct {
 	Kernel     int      `json:"kernel,omitempty"`
 	Tokens     int      `json:"num_virtual_tokens,omitempty"` // prompts or prefixes
 	Causal     bool     `json:"causal,omitempty"`             // conformer in a decoder
+	TrainNorms bool     `json:"train_norms,omitempty"`        // the norms train too (TrainNorms)
 }
 
 // TaskHead is implemented by models with a task head that is new to the
@@ -87,6 +88,9 @@ func (s Spec) Apply(model nn.Module, d int, seed uint64) error {
 		for _, p := range h.TaskHeadParams() {
 			p.SetRequiresGrad(true)
 		}
+	}
+	if s.TrainNorms {
+		TrainNorms(model)
 	}
 	return nil
 }
@@ -158,4 +162,25 @@ func LoadAdapter(dir string, model nn.Module, d int) (Spec, error) {
 		return Spec{}, fmt.Errorf("petl: %w", err)
 	}
 	return lc.Spec, nil
+}
+
+// TrainNorms makes the norms of model trainable (gains, and a LayerNorm's
+// bias beside its gain), as PETL-AST's code does with its adapters, and
+// returns how many values it unfroze.
+func TrainNorms(model nn.Module) int {
+	gains := map[string]bool{}
+	for _, p := range model.Params() {
+		if p.Role == autograd.RoleNorm {
+			gains[strings.TrimSuffix(p.Name, ".weight")] = true
+		}
+	}
+	n := 0
+	for _, p := range model.Params() {
+		isNorm := p.Role == autograd.RoleNorm || p.Role == autograd.RoleBias && gains[strings.TrimSuffix(p.Name, ".bias")]
+		if isNorm && p.Frozen() {
+			p.SetRequiresGrad(true)
+			n += p.Value.Numel()
+		}
+	}
+	return n
 }

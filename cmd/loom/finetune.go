@@ -63,9 +63,6 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 		if *task != "classify" {
 			return fmt.Errorf("--task %s: %s is an encoder; it fine-tunes with --task classify", *task, *model)
 		}
-		if *trainNorms {
-			return fmt.Errorf("--train-norms: not taken with --task classify")
-		}
 		if !flagSet(fs, "targets") && *method == "lora" {
 			spec.Targets = []string{"query", "value"} // BERT's and AST's names (PEFT's default for them)
 		}
@@ -73,7 +70,7 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		return runFinetuneEncoder(encoderJob{model: *model, data: *dataPath, eval: *evalPath, out: *out, spec: spec,
-			steps: *steps, batch: *batch, lr: *lr, seed: *seed}, stdout, stderr)
+			steps: *steps, batch: *batch, lr: *lr, seed: *seed, trainNorms: *trainNorms}, stdout, stderr)
 	}
 	if *evalPath != "" {
 		return fmt.Errorf("--eval: --task lm holds out the last 10%% of --data; --eval is for --task classify")
@@ -108,20 +105,8 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 	}()
 	norms := 0
 	if *trainNorms {
-		// A norm's gain has the norm role; a LayerNorm's bias sits beside it.
-		gains := map[string]bool{}
-		for _, p := range m.Params() {
-			if p.Role == autograd.RoleNorm {
-				gains[strings.TrimSuffix(p.Name, ".weight")] = true
-			}
-		}
-		for _, p := range m.Params() {
-			isNorm := p.Role == autograd.RoleNorm || p.Role == autograd.RoleBias && gains[strings.TrimSuffix(p.Name, ".bias")]
-			if isNorm && p.Frozen() {
-				p.SetRequiresGrad(true)
-				norms += p.Value.Numel()
-			}
-		}
+		norms = petl.TrainNorms(m)
+		spec.TrainNorms = true // saved with the adapter
 	}
 	total, trainable := 0, 0
 	for _, p := range m.Params() {

@@ -28,6 +28,7 @@ type encoderJob struct {
 	steps, batch           int
 	lr                     float64
 	seed                   uint64
+	trainNorms             bool
 }
 
 func runFinetuneEncoder(j encoderJob, stdout, stderr io.Writer) error {
@@ -61,11 +62,11 @@ func runFinetuneEncoder(j encoderJob, stdout, stderr io.Writer) error {
 	}
 	var trEx, teEx train.Labelled[encoder.Batch]
 	if audioData {
-		a, err := readAudio(tr, c.MaxLength, te.Classes, tr.Classes)
+		a, err := readAudio(tr, c.MaxLength, tr.Classes)
 		if err != nil {
 			return fmt.Errorf("--data: %w", err)
 		}
-		b, err := readAudio(te, c.MaxLength, te.Classes, tr.Classes)
+		b, err := readAudio(te, c.MaxLength, tr.Classes)
 		if err != nil {
 			return fmt.Errorf("--eval: %w", err)
 		}
@@ -105,9 +106,14 @@ func runFinetuneEncoder(j encoderJob, stdout, stderr io.Writer) error {
 	if err := j.spec.Apply(m, m.Config.HiddenSize, j.seed); err != nil {
 		return err
 	}
+	normNote := "norms frozen"
+	if j.trainNorms {
+		normNote = fmt.Sprintf("%d of them in norms", petl.TrainNorms(m))
+		j.spec.TrainNorms = true // saved with the adapter, so loading it trains (and expects) them
+	}
 	total, trainable := autograd.NumParams(m.Params()), autograd.NumParams(nn.Trainable(m.Params()))
-	fmt.Fprintf(stdout, "%s: %d trainable parameters of %d (%.2f %%; the task head's %d included)\n", j.spec.Method, trainable, total,
-		100*float64(trainable)/float64(total), autograd.NumParams(m.TaskHeadParams()))
+	fmt.Fprintf(stdout, "%s: %d trainable parameters of %d (%.2f %%; the task head's %d included; %s)\n", j.spec.Method, trainable, total,
+		100*float64(trainable)/float64(total), autograd.NumParams(m.TaskHeadParams()), normNote)
 	// Until training starts, a failure leaves nothing behind.
 	_, statErr := os.Stat(j.out)
 	created, started := os.IsNotExist(statErr), false
@@ -144,8 +150,8 @@ func (e encClassifierCLI) Logits(ctx *nn.Ctx, b encoder.Batch) *autograd.Var {
 }
 
 // readAudio reads s's WAV files as AST features of frames rows, labelled
-// by their class in classes (s's classes are names of sub-sets of it).
-func readAudio(s *labeled.Set, frames int, _, classes []string) (*encoder.AudioExamples, error) {
+// by their class's index in classes (which holds every class of s).
+func readAudio(s *labeled.Set, frames int, classes []string) (*encoder.AudioExamples, error) {
 	bins := audio.ASTFbank.Bins
 	out := &encoder.AudioExamples{X: make([]float32, len(s.Items)*frames*bins), Frames: frames, Bins: bins}
 	for i, p := range s.Items {

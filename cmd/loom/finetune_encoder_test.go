@@ -37,7 +37,7 @@ func TestFinetuneClassifyAudio(t *testing.T) {
 	for _, method := range []string{"conformer", "lora", "prompt"} {
 		var o, e bytes.Buffer
 		out := filepath.Join(t.TempDir(), method)
-		args := []string{"finetune", "--task", "classify", "--model", model, "--method", method, "--rank", "2", "--targets", "query,value",
+		args := []string{"finetune", "--task", "classify", "--model", model, "--method", method, "--train-norms", "--rank", "2", "--targets", "query,value",
 			"--bottleneck", "4", "--tokens", "2", "--kernel", "3", "--data", filepath.Join(clips, "train"), "--eval", filepath.Join(clips, "validation"),
 			"--out", out, "--steps", "2", "--batch", "2"}
 		if code := run(args, &o, &e); code != 0 {
