@@ -11,6 +11,7 @@ import (
 	"github.com/loomml/loom/audio"
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/data/labeled"
+	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/models/encoder"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/petl"
@@ -138,7 +139,47 @@ func runFinetuneEncoder(j encoderJob, stdout, stderr io.Writer) error {
 	if err := petl.SaveAdapter(dir, m, j.spec, j.model); err != nil {
 		return err
 	}
+	// The task model's config (labels, feature statistics) beside the
+	// adapter, for loom merge.
+	if err := fsutil.WriteFile(filepath.Join(dir, taskConfigFile), m.Config.JSON()); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "held-out accuracy %.2f %% → %.2f %% after %d steps (%d examples); adapter: %s\n", 100*before, 100*after, j.steps, teEx.Len(), dir)
+	return nil
+}
+
+// taskConfigFile is the config.json of the task model an encoder adapter
+// was trained for, written beside the adapter.
+const taskConfigFile = "task_config.json"
+
+// mergeEncoder builds the task model an adapter was trained for, applies
+// the adapter, merges LoRA updates into the weights and writes the result.
+func mergeEncoder(model, adapter, out string, force bool, stdout io.Writer) error {
+	task, err := encoder.LoadConfig(filepath.Join(adapter, taskConfigFile))
+	if err != nil {
+		return fmt.Errorf("--adapter: %w (an encoder adapter from loom finetune --task classify holds it)", err)
+	}
+	m, _, err := encoder.LoadWith(model, encoder.LoadOptions{Architecture: task.Architecture(), Labels: task.Labels(), Regression: task.Regression()})
+	if err != nil {
+		return fmt.Errorf("--model: %w", err)
+	}
+	m.Config.Loom = task.Loom
+	spec, err := petl.LoadAdapter(adapter, m, m.Config.HiddenSize)
+	if err != nil {
+		return fmt.Errorf("--adapter: %w", err)
+	}
+	if spec.Method != "lora" {
+		return fmt.Errorf("--adapter %s: a %s adapter adds modules a %s checkpoint cannot hold; only LoRA merges into the weights", adapter, spec.Method, m.Config.Architecture())
+	}
+	n, err := petl.Merge(m)
+	if err != nil {
+		return err
+	}
+	nn.Unfreeze(m)
+	if err := fsutil.ReplaceDir(out, fsutil.Options{Force: force}, func(tmp string) error { return encoder.Save(m, tmp) }); err != nil {
+		return outError(err)
+	}
+	fmt.Fprintf(stdout, "wrote %s: a %s with %d LoRA updates (rank %d, alpha %g) merged into %s\n", out, m.Config.Architecture(), n, spec.Rank, spec.Alpha, model)
 	return nil
 }
 

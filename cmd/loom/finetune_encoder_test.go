@@ -2,12 +2,16 @@ package main
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/models/encoder"
+	"github.com/loomml/loom/petl"
+	"github.com/loomml/loom/tensor"
 )
 
 // tinyAST writes a small random AST (128 mel bins, 100 frames, as the
@@ -49,6 +53,9 @@ func TestFinetuneClassifyAudio(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(out, "adapter", "adapter_model.safetensors")); err != nil {
 			t.Fatalf("%s: %v", method, err)
 		}
+		if method == "lora" {
+			checkMergedEncoder(t, model, filepath.Join(out, "adapter"))
+		}
 	}
 
 	// Bad input.
@@ -81,6 +88,44 @@ func TestFinetuneClassifyAudio(t *testing.T) {
 		args := append([]string{"finetune", "--task", "classify", "--out", filepath.Join(t.TempDir(), "x"), "--steps", "1"}, c.args...)
 		if code := run(args, &o, &e); code == 0 || !strings.Contains(e.String(), c.want) {
 			t.Errorf("%v: code %d, %q (want it to name %q)", c.args, code, e.String(), c.want)
+		}
+	}
+}
+
+// checkMergedEncoder merges a LoRA classifier adapter with loom merge and
+// checks that the merged model gives the adapted model's logits within
+// 1e-5.
+func checkMergedEncoder(t *testing.T, model, adapter string) {
+	t.Helper()
+	merged := filepath.Join(t.TempDir(), "merged")
+	var o, e bytes.Buffer
+	if code := run([]string{"merge", "--model", model, "--adapter", adapter, "--out", merged}, &o, &e); code != 0 {
+		t.Fatalf("merge: %s", e.String())
+	}
+	task, err := encoder.LoadConfig(filepath.Join(adapter, taskConfigFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	adapted, _, err := encoder.LoadWith(model, encoder.LoadOptions{Architecture: task.Architecture(), Labels: task.Labels()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := petl.LoadAdapter(adapter, adapted, adapted.Config.HiddenSize); err != nil {
+		t.Fatal(err)
+	}
+	m, err := encoder.Load(merged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.RandN(tensor.NewRNG(4), 2, 100, 128)
+	var a, b []float32
+	autograd.NoGrad(func() {
+		a = adapted.Logits(nil, &encoder.Batch{B: 2, T: 100, Features: x}).Value.Float32s()
+		b = m.Logits(nil, &encoder.Batch{B: 2, T: 100, Features: x}).Value.Float32s()
+	})
+	for i := range a {
+		if d := math.Abs(float64(a[i] - b[i])); d > 1e-5 {
+			t.Fatalf("merged logits differ from the adapted model's by %.3g", d)
 		}
 	}
 }

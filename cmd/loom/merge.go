@@ -30,6 +30,9 @@ func runMerge(args []string, stdout, stderr io.Writer) error {
 	if err := checkOut(*out, true, *force, source{"--model", *model}, source{"--adapter", *adapter}); err != nil {
 		return err
 	}
+	if kind, _ := modelKind(*model); kind == kindEncoder {
+		return mergeEncoder(*model, *adapter, *out, *force, stdout)
+	}
 	l, err := loadModel("merge", *model, 0, "", stderr)
 	if err != nil {
 		return err
