@@ -3,6 +3,8 @@ package petl_test
 import (
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -330,5 +332,41 @@ func TestTrainNormsRoundTrip(t *testing.T) {
 		if d := maxDiff(logits(m2, b), logits(m, b)); d != 0 {
 			t.Fatalf("%s: reloaded logits differ by %.3g", s.Method, d)
 		}
+	}
+}
+
+// TestPEFTSeqClsImplicitHead: PEFT's SEQ_CLS adapters save the classifier
+// without listing it in modules_to_save; loom loads it all the same.
+func TestPEFTSeqClsImplicitHead(t *testing.T) {
+	m := tinyBERT(t)
+	s := petl.Spec{Method: "lora", Rank: 2, Alpha: 2, Targets: []string{"query"}}
+	if err := s.Apply(m, 16, 1); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range m.Pooler.Params() {
+		p.Freeze() // as PEFT leaves the pooler
+	}
+	m.Head.Params()[0].Value.F32()[0] = 0.5
+	dir := t.TempDir()
+	if err := petl.SavePEFT(dir, m, "tiny"); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, petl.PEFTConfigFile))
+	raw = []byte(strings.Replace(string(raw), `"modules_to_save": [
+    "classifier"
+  ]`, `"modules_to_save": null`, 1))
+	if !strings.Contains(string(raw), `"modules_to_save": null`) {
+		t.Fatalf("config %s", raw)
+	}
+	os.WriteFile(filepath.Join(dir, petl.PEFTConfigFile), raw, 0o644)
+	m2 := tinyBERT(t)
+	for _, p := range m2.Pooler.Params() {
+		p.Freeze()
+	}
+	if _, err := petl.LoadPEFT(dir, m2); err != nil {
+		t.Fatal(err)
+	}
+	if m2.Head.Params()[0].Value.F32()[0] != 0.5 {
+		t.Fatal("the classifier was not loaded")
 	}
 }

@@ -173,8 +173,24 @@ func LoadPEFT(dir string, model nn.Module) (LoRAConfig, error) {
 	want := map[string]bool{}
 	load := adapterParams(model)
 	// modules_to_save: every parameter of a module whose name ends in an
-	// entry (PEFT matches the same way) is loaded and trains.
-	for _, entry := range pc.ModulesToSave {
+	// entry (PEFT matches the same way) is loaded and trains. A SEQ_CLS
+	// adapter also saves the head PEFT adds by itself (classifier or
+	// score), whether or not the config lists it.
+	entries := slices.Clone(pc.ModulesToSave)
+	implicit := map[string]bool{}
+	if pc.TaskType == "SEQ_CLS" {
+		for _, h := range []string{"classifier", "score"} {
+			if !slices.Contains(entries, h) {
+				entries, implicit[h] = append(entries, h), true
+			}
+		}
+	}
+	for _, entry := range entries {
+		if implicit[entry] {
+			if _, ok := f.Info(peftPrefix + entry + ".weight"); !ok {
+				continue
+			}
+		}
 		n := 0
 		for _, p := range model.Params() {
 			m := p.Name[:max(0, strings.LastIndex(p.Name, "."))]
