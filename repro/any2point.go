@@ -178,13 +178,10 @@ func runAny2Point(c *Context) (*Report, error) {
 	trC, trY := pointcloud.Generate(nTrain, a2pPoints, 1)
 	teC, teY := pointcloud.Generate(nTest, a2pPoints, 2)
 	tr, te := &pointSet{trC, trY}, &pointSet{teC, teY}
-	acc := map[string][]float64{}
-	trainable, total := map[string]int{}, 0
-	secs := map[string]float64{}
-	var used []uint64
+	res, total := newArmResults(seeds), 0
 	for s := range seeds {
 		seed := uint64(1 + s)
-		used = append(used, seed)
+		res.used = append(res.used, seed)
 		for _, a := range a2pArms {
 			m, err := newPointModel(mlm.Dir, a, seed)
 			if err != nil {
@@ -196,9 +193,7 @@ func runAny2Point(c *Context) (*Report, error) {
 			if err != nil {
 				return nil, err
 			}
-			acc[a.name] = append(acc[a.name], 100*r.Accuracy)
-			trainable[a.name] = r.Trainable
-			secs[a.name] += r.Seconds / float64(seeds)
+			res.add(a.name, r)
 		}
 	}
 	var sb strings.Builder
@@ -214,17 +209,13 @@ func runAny2Point(c *Context) (*Report, error) {
 	var bars []chart.Bar
 	mus, sds := map[string]float64{}, map[string]float64{}
 	for _, a := range a2pArms {
-		mu, sd := meanSD(acc[a.name])
+		mu, sd := meanSD(res.acc[a.name])
 		mus[a.name], sds[a.name] = mu, sd
-		var per []string
-		for _, v := range acc[a.name] {
-			per = append(per, fmt.Sprintf("%.1f", v))
-		}
-		fmt.Fprintf(&sb, "| %s | %d | %.2f | %.1f ± %.1f | %s | %.0f |\n", a.name, trainable[a.name], 100*float64(trainable[a.name])/float64(total), mu, sd, strings.Join(per, ", "), secs[a.name])
+		fmt.Fprintf(&sb, "| %s | %d | %.2f | %.1f ± %.1f | %s | %.0f |\n", a.name, res.trainable[a.name], 100*float64(res.trainable[a.name])/float64(total), mu, sd, res.perSeed(a.name), res.secs[a.name])
 		bars = append(bars, chart.Bar{Label: strings.SplitN(a.name, " (", 2)[0], Value: mu, Err: sd})
 	}
 	png := "any2point.png"
-	if err := (&chart.BarChart{Title: fmt.Sprintf("Any2Point on synthetic shapes: test accuracy (mean ± std, %d seeds)", len(used)), YLabel: "accuracy %", Bars: bars}).WritePNG(filepath.Join(c.DocsDir, png)); err != nil {
+	if err := (&chart.BarChart{Title: fmt.Sprintf("Any2Point on synthetic shapes: test accuracy (mean ± std, %d seeds)", len(res.used)), YLabel: "accuracy %", Bars: bars}).WritePNG(filepath.Join(c.DocsDir, png)); err != nil {
 		return nil, err
 	}
 	sb.WriteString("\n![test accuracy](" + png + ")\n")
@@ -241,7 +232,7 @@ func runAny2Point(c *Context) (*Report, error) {
 	return &Report{
 		Title:   "Any2Point: 3-D shapes through a frozen 1-D transformer",
 		Claim:   "point-cloud classification through a frozen transformer pre-trained on another modality, with Any2Point's virtual projection onto the model's 1-D positions and its guided adapter, beats the same frozen model with a learned positional embedding and the same adapter, and a linear probe.",
-		Seeds:   used,
+		Seeds:   res.used,
 		Body:    sb.String(),
 		Verdict: verdict,
 		Changes: "A large pre-trained language model (the paper uses RoBERTa/CLIP text encoders) and real scans (ScanObjectNN, ModelNet40) test the claim as stated; here the frozen model is small and trained on 1 MB of text, and the shapes are synthetic. The official language-model branch tokenizes with Point-PN and groups tokens in voxels, which could change the margins.",

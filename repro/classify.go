@@ -1,7 +1,11 @@
 package repro
 
 import (
+	"path/filepath"
+	"strings"
+
 	"fmt"
+	"github.com/loomml/loom/chart"
 	"io"
 	"math"
 	"time"
@@ -83,4 +87,54 @@ func meanSD(xs []float64) (float64, float64) {
 		v += (x - mu) * (x - mu)
 	}
 	return mu, math.Sqrt(v / float64(len(xs)-1))
+}
+
+// armResults collects each arm's runs over the seeds.
+type armResults struct {
+	acc       map[string][]float64 // test accuracy, %, per seed
+	trainable map[string]int
+	secs      map[string]float64 // mean training time
+	seeds     int
+	used      []uint64
+}
+
+func newArmResults(seeds int) *armResults {
+	return &armResults{acc: map[string][]float64{}, trainable: map[string]int{}, secs: map[string]float64{}, seeds: seeds}
+}
+
+// add records one run of arm name.
+func (r *armResults) add(name string, f fitResult) {
+	r.acc[name] = append(r.acc[name], 100*f.Accuracy)
+	r.trainable[name] = f.Trainable
+	r.secs[name] += f.Seconds / float64(r.seeds)
+}
+
+// mean is arm name's mean accuracy.
+func (r *armResults) mean(name string) float64 { m, _ := meanSD(r.acc[name]); return m }
+
+// perSeed renders arm name's accuracies.
+func (r *armResults) perSeed(name string) string {
+	var per []string
+	for _, v := range r.acc[name] {
+		per = append(per, fmt.Sprintf("%.1f", v))
+	}
+	return strings.Join(per, ", ")
+}
+
+// petlTable writes the table of PETL arms (against total backbone
+// parameters) and their bar chart, c.DocsDir/png.
+func petlTable(sb *strings.Builder, c *Context, arms []petlArm, r *armResults, total int, png, title, ylabel string) error {
+	sb.WriteString("| method | settings | lr | trainable parameters (with the head) | % of the backbone | test accuracy % (mean ± std) | per seed | training time (s, mean) |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	var bars []chart.Bar
+	for _, a := range arms {
+		m, sd := meanSD(r.acc[a.name])
+		fmt.Fprintf(sb, "| %s | %s | %g | %d | %.2f | %.1f ± %.1f | %s | %.0f |\n", a.name, specString(a.spec), a.lr, r.trainable[a.name],
+			100*float64(r.trainable[a.name])/float64(total), m, sd, r.perSeed(a.name), r.secs[a.name])
+		bars = append(bars, chart.Bar{Label: a.name, Value: m, Err: sd})
+	}
+	if err := (&chart.BarChart{Title: fmt.Sprintf("%s (mean ± std, %d seeds)", title, len(r.used)), YLabel: ylabel, Bars: bars}).WritePNG(filepath.Join(c.DocsDir, png)); err != nil {
+		return err
+	}
+	sb.WriteString("\n![test accuracy](" + png + ")\n\n")
+	return nil
 }

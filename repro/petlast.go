@@ -12,7 +12,6 @@ import (
 
 	"github.com/loomml/loom/audio"
 	"github.com/loomml/loom/autograd"
-	"github.com/loomml/loom/chart"
 	"github.com/loomml/loom/data/kws"
 	"github.com/loomml/loom/data/labeled"
 	"github.com/loomml/loom/models/encoder"
@@ -205,13 +204,10 @@ func runPETLAST(c *Context) (*Report, error) {
 		return nil, err
 	}
 	total := autograd.NumParams(base.Params()) - autograd.NumParams(base.TaskHeadParams()) // the backbone
-	acc := map[string][]float64{}
-	trainable := map[string]int{}
-	secs := map[string]float64{}
-	var used []uint64
+	res := newArmResults(seeds)
 	for s := range seeds {
 		seed := uint64(1 + s)
-		used = append(used, seed)
+		res.used = append(res.used, seed)
 		for _, a := range petlArms {
 			m, _, err := encoder.LoadWith(baseDir, encoder.LoadOptions{Architecture: encoder.ASTForAudioClassification, Labels: kws.Keywords, Seed: seed})
 			if err != nil {
@@ -226,17 +222,15 @@ func runPETLAST(c *Context) (*Report, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s seed %d: %w", a.name, seed, err)
 			}
-			acc[a.name] = append(acc[a.name], 100*r.Accuracy)
-			trainable[a.name] = r.Trainable
-			secs[a.name] += r.Seconds / float64(seeds)
+			res.add(a.name, r)
 		}
 	}
-	return petlASTReport(c, cfg, total, pre.Len(), preRes, ftTrain, ftTest, pretrainEpochs, ftEpochs, ftSpeakers, used, acc, trainable, secs)
+	return petlASTReport(c, cfg, total, pre.Len(), preRes, ftTrain, ftTest, pretrainEpochs, ftEpochs, ftSpeakers, res)
 }
 
 func petlASTReport(c *Context, cfg *encoder.Config, total, preN int, preRes fitResult, ftTrain, ftTest *audioSet,
-	preEpochs, ftEpochs, ftSpeakers int, seeds []uint64, acc map[string][]float64, trainable map[string]int, secs map[string]float64) (*Report, error) {
-	mu := func(name string) float64 { m, _ := meanSD(acc[name]); return m }
+	preEpochs, ftEpochs, ftSpeakers int, res *armResults) (*Report, error) {
+	mu := res.mean
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "Data: the synthetic keyword-spotting set of `data/kws/gen_kws.py` (espeak-ng 1.51 voices × variants as speakers, speed and pitch jitter, noise at 5–30 dB SNR; speaker-disjoint splits), made by the run. "+
 		"**Synthetic speech, not Speech Commands.** Pre-training: the ten digits (a label set disjoint from the task), %d training clips, %d epochs; validation accuracy of the pre-trained model %.1f %%. "+
@@ -248,23 +242,9 @@ func petlASTReport(c *Context, cfg *encoder.Config, total, preN int, preRes fitR
 		"Methods and their differences from the official code are documented in `petl/` (conformer: LayerNorm for BatchNorm, near-zero last layer; prompts keep the distillation token).\n\n",
 		cfg.NumHiddenLayers, cfg.HiddenSize, cfg.NumAttentionHeads, cfg.IntermediateSize, total, cfg.HiddenSize*2+cfg.HiddenSize*len(kws.Keywords)+len(kws.Keywords))
 	sb.WriteString("Verdict rule (fixed before running): " + petlASTRule + "\n\n")
-	sb.WriteString("| method | settings | lr | trainable parameters (with the head) | % of the backbone | test accuracy % (mean ± std) | per seed | training time (s, mean) |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
-	var bars []chart.Bar
-	for _, a := range petlArms {
-		m, sd := meanSD(acc[a.name])
-		var per []string
-		for _, v := range acc[a.name] {
-			per = append(per, fmt.Sprintf("%.1f", v))
-		}
-		fmt.Fprintf(&sb, "| %s | %s | %g | %d | %.2f | %.1f ± %.1f | %s | %.0f |\n", a.name, specString(a.spec), a.lr, trainable[a.name],
-			100*float64(trainable[a.name])/float64(total), m, sd, strings.Join(per, ", "), secs[a.name])
-		bars = append(bars, chart.Bar{Label: a.name, Value: m, Err: sd})
-	}
-	png := "petl-ast.png"
-	if err := (&chart.BarChart{Title: fmt.Sprintf("PETL-AST on synthetic keyword spotting: test accuracy (mean ± std, %d seeds)", len(seeds)), YLabel: "accuracy %", Bars: bars}).WritePNG(filepath.Join(c.DocsDir, png)); err != nil {
+	if err := petlTable(&sb, c, petlArms, res, total, "petl-ast.png", "PETL-AST on synthetic keyword spotting: test accuracy", "accuracy %"); err != nil {
 		return nil, err
 	}
-	sb.WriteString("\n![test accuracy](" + png + ")\n\n")
 
 	petlNames := []string{"prompt tuning", "prefix tuning", "LoRA", "Pfeiffer seq", "Pfeiffer par", "Houlsby par", "conformer par"}
 	adapters := []string{"LoRA", "Pfeiffer seq", "Pfeiffer par", "Houlsby par", "conformer par"}
@@ -317,7 +297,7 @@ func petlASTReport(c *Context, cfg *encoder.Config, total, preN int, preRes fitR
 	return &Report{
 		Title:   "PETL for Audio Spectrogram Transformers: adapters, LoRA, prompts and prefixes on keyword spotting",
 		Claim:   "at comparable trainable parameters (≈ 0.2–2 % of the model) adapters (parallel ahead of sequential, Pfeiffer ≈ Houlsby) and LoRA beat prompt and prefix tuning; the conformer adapter is best among PETL methods; the best PETL methods come within a few points of full fine-tuning; a linear probe is lowest.",
-		Seeds:   seeds,
+		Seeds:   res.used,
 		Body:    sb.String(),
 		Verdict: verdict,
 		Changes: "Real speech (Speech Commands) and a large AudioSet-pretrained AST would test the claim as the paper states it; here the backbone is small and pre-trained on synthetic digits, so the gaps between methods are those of a weak backbone. " +

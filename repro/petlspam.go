@@ -2,11 +2,9 @@ package repro
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/loomml/loom/autograd"
-	"github.com/loomml/loom/chart"
 	"github.com/loomml/loom/data/labeled"
 	"github.com/loomml/loom/data/spam"
 	"github.com/loomml/loom/models/encoder"
@@ -69,13 +67,10 @@ func runPETLSpam(c *Context) (*Report, error) {
 		return nil, err
 	}
 	tr, te := byteExamples(trSet), byteExamples(teSet)
-	acc := map[string][]float64{}
-	trainable, total := map[string]int{}, 0
-	secs := map[string]float64{}
-	var used []uint64
+	res, total := newArmResults(seeds), 0
 	for s := range seeds {
 		seed := uint64(1 + s)
-		used = append(used, seed)
+		res.used = append(res.used, seed)
 		for _, a := range spamArms {
 			m, _, err := encoder.LoadWith(mlm.Dir, encoder.LoadOptions{Architecture: encoder.BertForSequenceClassification, Labels: trSet.Classes, Seed: seed})
 			if err != nil {
@@ -90,9 +85,7 @@ func runPETLSpam(c *Context) (*Report, error) {
 			if err != nil {
 				return nil, err
 			}
-			acc[a.name] = append(acc[a.name], 100*r.Accuracy)
-			trainable[a.name] = r.Trainable
-			secs[a.name] += r.Seconds / float64(seeds)
+			res.add(a.name, r)
 		}
 	}
 	counts := func(s *labeled.Set) string {
@@ -105,25 +98,13 @@ func runPETLSpam(c *Context) (*Report, error) {
 	fmt.Fprintf(&sb, "Model: the byte-level BERT (4 layers, width 128, %d parameters without the head) pre-trained with masked-language modelling on tinyshakespeare for %d steps (held-out masked-byte loss %.3f nats), with a new pooler and classifier (`BertForSequenceClassification`) that train with every method. "+
 		"Fine-tuning: %d epochs, batch 32, AdamW (β 0.9/0.98, weight decay 0.1), cosine with 5 %% warmup; learning rates as in petl-ast.\n\n", total, mlm.Steps, mlm.Loss, epochs)
 	sb.WriteString("Verdict rule (fixed before running): " + spamRule + "\n\n")
-	sb.WriteString("| method | settings | lr | trainable parameters (with the head) | % of the backbone | test accuracy % (mean ± std) | per seed | training time (s, mean) |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
-	mus := map[string]float64{}
-	var bars []chart.Bar
-	for _, a := range spamArms {
-		mu, sd := meanSD(acc[a.name])
-		mus[a.name] = mu
-		var per []string
-		for _, v := range acc[a.name] {
-			per = append(per, fmt.Sprintf("%.1f", v))
-		}
-		fmt.Fprintf(&sb, "| %s | %s | %g | %d | %.2f | %.1f ± %.1f | %s | %.0f |\n", a.name, specString(a.spec), a.lr, trainable[a.name],
-			100*float64(trainable[a.name])/float64(total), mu, sd, strings.Join(per, ", "), secs[a.name])
-		bars = append(bars, chart.Bar{Label: a.name, Value: mu, Err: sd})
-	}
-	png := "petl-spam.png"
-	if err := (&chart.BarChart{Title: fmt.Sprintf("Spam classification with an MLM-pretrained byte BERT (mean ± std, %d seeds)", len(used)), YLabel: "test accuracy %", Bars: bars}).WritePNG(filepath.Join(c.DocsDir, png)); err != nil {
+	if err := petlTable(&sb, c, spamArms, res, total, "petl-spam.png", "Spam classification with an MLM-pretrained byte BERT", "test accuracy %"); err != nil {
 		return nil, err
 	}
-	sb.WriteString("\n![test accuracy](" + png + ")\n\n")
+	mus := map[string]float64{}
+	for _, a := range spamArms {
+		mus[a.name] = res.mean(a.name)
+	}
 	probe, full := mus["linear probe"], mus["full fine-tuning"]
 	petlNames := []string{"LoRA", "Pfeiffer par", "Houlsby seq"}
 	beat, best, bestName := true, -1.0, ""
@@ -146,7 +127,7 @@ func runPETLSpam(c *Context) (*Report, error) {
 	return &Report{
 		Title:   "Parameter-efficient fine-tuning of an MLM-pretrained encoder: spam classification",
 		Claim:   "LoRA and bottleneck adapters on a frozen encoder pre-trained with masked-language modelling come close to full fine-tuning on text classification, well above a linear probe.",
-		Seeds:   used,
+		Seeds:   res.used,
 		Body:    sb.String(),
 		Verdict: verdict,
 		Changes: "A larger encoder pre-trained on more (and more e-mail-like) text, longer inputs than the first 126 bytes, or more epochs could move every arm; the train/test class balance differs, so a method that learns the training prior is penalised.",
