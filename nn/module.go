@@ -24,6 +24,18 @@ type Layer interface {
 	OutFeatures() int
 }
 
+// Mixer is a token-mixing sublayer [B, T, D] → [B, T, D] with a
+// key/value store of its own: an Attention, or a module wrapping one (an
+// adapter, a prefix). Decoder and encoder layers hold theirs as a Mixer.
+type Mixer interface {
+	Module
+	// Forward mixes x [B, T, D]; ctx gives the position of x's first
+	// token, the cache its keys and values are appended to and any mask.
+	Forward(ctx *Ctx, x *autograd.Var) *autograd.Var
+	// NewKVCache returns an empty key/value store for this layer.
+	NewKVCache(batch, capacity int) KVCache
+}
+
 // Collect concatenates the parameters of modules, skipping nil ones.
 func Collect(mods ...Module) []*autograd.Var {
 	var out []*autograd.Var

@@ -88,16 +88,9 @@ func (a *FFNAdapter) Forward(x *autograd.Var) *autograd.Var {
 // Params returns the FFN's parameters, then the adapter's.
 func (a *FFNAdapter) Params() []*autograd.Var { return append(a.Inner.Params(), a.adapter.params()...) }
 
-// mixer is a token mixer as decoder and encoder blocks hold one.
-type mixer interface {
-	nn.Module
-	Forward(ctx *nn.Ctx, x *autograd.Var) *autograd.Var
-	NewKVCache(batch, capacity int) nn.KVCache
-}
-
 // AttentionAdapter is an attention sublayer with a bottleneck adapter.
 type AttentionAdapter struct {
-	Inner    mixer
+	Inner    nn.Mixer
 	adapter  *bottleneck
 	parallel bool
 }
@@ -160,7 +153,7 @@ func ApplyAdapters(model nn.Module, d int, cfg AdapterConfig, seed uint64) (int,
 		switch n.Module.(type) {
 		case nn.FFN:
 			return named(n, ffnName)
-		case mixer:
+		case nn.Mixer:
 			return cfg.Attention && named(n, attnName)
 		}
 		return false
@@ -173,7 +166,7 @@ func ApplyAdapters(model nn.Module, d int, cfg AdapterConfig, seed uint64) (int,
 		case nn.FFN:
 			return &FFNAdapter{Inner: m, adapter: b, parallel: cfg.Parallel}, nil
 		default:
-			return &AttentionAdapter{Inner: m.(mixer), adapter: b, parallel: cfg.Parallel}, nil
+			return &AttentionAdapter{Inner: m.(nn.Mixer), adapter: b, parallel: cfg.Parallel}, nil
 		}
 	})
 	if err == nil && count == 0 {

@@ -10,15 +10,8 @@ import (
 	"github.com/loomml/loom/tensor"
 )
 
-// Attention is the token-mixing sublayer of a block.
-type Attention interface {
-	nn.Module
-	// Forward attends x [B, T, D] causally; ctx gives the position of x's
-	// first token and the cache its keys and values are appended to.
-	Forward(ctx *nn.Ctx, x *autograd.Var) *autograd.Var
-	// NewKVCache returns an empty key/value store for this layer.
-	NewKVCache(batch, capacity int) nn.KVCache
-}
+// Attention is the token-mixing sublayer of a block (causal).
+type Attention = nn.Mixer
 
 // Block is one layer of the decoder: a layout of attention, feed-forward
 // and norm parts.

@@ -35,14 +35,6 @@ type Batch struct {
 	MLMLabels []int
 }
 
-// Mixer is a token-mixing sublayer [B, T, D] → [B, T, D]: the attention
-// of a layer, or a module wrapping it (an adapter).
-type Mixer interface {
-	nn.Module
-	Forward(ctx *nn.Ctx, x *autograd.Var) *autograd.Var
-	NewKVCache(batch, capacity int) nn.KVCache
-}
-
 // Block is one encoder layer [B, T, D] → [B, T, D], or a module wrapping
 // one (deep prompts).
 type Block interface {
@@ -61,7 +53,7 @@ type Block interface {
 // Attention is bidirectional; Attn and FFN are interface fields so
 // parameter-efficient methods replace them (nn.ReplaceAll).
 type Layer struct {
-	Attn              Mixer
+	Attn              nn.Mixer
 	FFN               nn.FFN
 	AttnNorm, FFNNorm nn.Norm
 	Pre               bool
