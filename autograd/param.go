@@ -24,6 +24,10 @@ const (
 	RoleHead Role = "head"
 	// RoleExpert is a weight matrix of one expert of a mixture.
 	RoleExpert Role = "expert"
+	// RoleRouter is a mixture's router (gate) matrix: it decays, but stays
+	// float32 in storage and products (routing decisions are sensitive to
+	// rounding).
+	RoleRouter Role = "router"
 	// RoleFactor is a factor a weight is assembled from (PHM's rule and
 	// components, low-rank adapters' matrices): it decays but is not itself
 	// a matrix that products read.
@@ -42,7 +46,7 @@ const (
 // scalars), as nanoGPT and transformers' trainers decide it.
 func (r Role) Decays() bool {
 	switch r {
-	case RoleMatrix, RoleEmbedding, RoleHead, RoleExpert, RoleFactor:
+	case RoleMatrix, RoleEmbedding, RoleHead, RoleExpert, RoleFactor, RoleRouter:
 		return true
 	}
 	return false
