@@ -77,8 +77,12 @@ type FFNAdapter struct {
 }
 
 // Forward maps x through the FFN and the adapter.
-func (a *FFNAdapter) Forward(x *autograd.Var) *autograd.Var {
-	y := a.Inner.Forward(x)
+func (a *FFNAdapter) Forward(x *autograd.Var) *autograd.Var { return a.ForwardCtx(nil, x) }
+
+// ForwardCtx is Forward with the context, which the FFN gets when it
+// takes one (a mixture: nn.CtxFFN).
+func (a *FFNAdapter) ForwardCtx(ctx *nn.Ctx, x *autograd.Var) *autograd.Var {
+	y := nn.ApplyFFN(ctx, a.Inner, x)
 	if a.parallel {
 		return autograd.Add(y, a.adapter.forward(x))
 	}

@@ -42,9 +42,9 @@ type Macaron struct {
 
 // Forward applies the block to x [B, T, D].
 func (b *Macaron) Forward(ctx *nn.Ctx, x *autograd.Var) *autograd.Var {
-	x = b.add(x, b.PreFFNNorm, func(h *autograd.Var) *autograd.Var { return autograd.MulScalar(b.PreFFN.Forward(h), 0.5) })
+	x = b.add(x, b.PreFFNNorm, func(h *autograd.Var) *autograd.Var { return autograd.MulScalar(nn.ApplyFFN(ctx, b.PreFFN, h), 0.5) })
 	x = b.add(x, b.AttnNorm, func(h *autograd.Var) *autograd.Var { return b.Attn.Forward(ctx, h) })
-	return b.add(x, b.FFNNorm, func(h *autograd.Var) *autograd.Var { return autograd.MulScalar(b.FFN.Forward(h), 0.5) })
+	return b.add(x, b.FFNNorm, func(h *autograd.Var) *autograd.Var { return autograd.MulScalar(nn.ApplyFFN(ctx, b.FFN, h), 0.5) })
 }
 
 // add is one sublayer step: x + f(Norm x), or Norm(x + f(x)) when Post.

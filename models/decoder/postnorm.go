@@ -49,7 +49,7 @@ type PostNorm struct {
 // Forward applies the block to x [B, T, D].
 func (b *PostNorm) Forward(ctx *nn.Ctx, x *autograd.Var) *autograd.Var {
 	x = postNormAdd(x, b.AttnNorm, func(h *autograd.Var) *autograd.Var { return b.Attn.Forward(ctx, h) })
-	return postNormAdd(x, b.FFNNorm, b.FFN.Forward)
+	return postNormAdd(x, b.FFNNorm, func(h *autograd.Var) *autograd.Var { return nn.ApplyFFN(ctx, b.FFN, h) })
 }
 
 // postNormAdd is one post-norm sublayer step: Norm(x + f(x)).

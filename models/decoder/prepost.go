@@ -28,7 +28,7 @@ func (b *Sandwich) Forward(ctx *nn.Ctx, x *autograd.Var) *autograd.Var {
 		x = autograd.Add(x, b.PostAttnNorm.Forward(b.Attn.Forward(ctx, b.AttnNorm.Forward(x))))
 	}
 	if b.FFN != nil {
-		x = autograd.Add(x, b.PostFFNNorm.Forward(b.FFN.Forward(b.FFNNorm.Forward(x))))
+		x = autograd.Add(x, b.PostFFNNorm.Forward(nn.ApplyFFN(ctx, b.FFN, b.FFNNorm.Forward(x))))
 	}
 	return x
 }

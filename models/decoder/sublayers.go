@@ -165,7 +165,7 @@ func (b *PreNorm) ForwardSkipping(ctx *nn.Ctx, x *autograd.Var, kind string) *au
 	}
 	if b.FFN != nil && kind != SublayerFFN {
 		h := b.FFNNorm.Forward(x)
-		f := b.FFN.Forward(h)
+		f := nn.ApplyFFN(ctx, b.FFN, h)
 		autograd.Recycle(h, x, f)
 		y := autograd.Add(x, f)
 		autograd.Recycle(f, x, y)

@@ -64,10 +64,10 @@ type Layer struct {
 func (l *Layer) Forward(ctx *nn.Ctx, x *autograd.Var) *autograd.Var {
 	if l.Pre {
 		a := autograd.Add(x, ctx.Dropout(l.Attn.Forward(ctx, l.AttnNorm.Forward(x)), l.Dropout))
-		return autograd.Add(a, ctx.Dropout(l.FFN.Forward(l.FFNNorm.Forward(a)), l.Dropout))
+		return autograd.Add(a, ctx.Dropout(nn.ApplyFFN(ctx, l.FFN, l.FFNNorm.Forward(a)), l.Dropout))
 	}
 	a := l.AttnNorm.Forward(autograd.Add(x, ctx.Dropout(l.Attn.Forward(ctx, x), l.Dropout)))
-	return l.FFNNorm.Forward(autograd.Add(a, ctx.Dropout(l.FFN.Forward(a), l.Dropout)))
+	return l.FFNNorm.Forward(autograd.Add(a, ctx.Dropout(nn.ApplyFFN(ctx, l.FFN, a), l.Dropout)))
 }
 
 // Params returns the attention's, the FFN's and the norms' parameters.
