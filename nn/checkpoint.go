@@ -15,12 +15,18 @@ import (
 // renamed into place) as dtype dt (F32, F16 or BF16), in order, with
 // metadata.
 func SaveParams(path string, params []*autograd.Var, dt safetensors.DType, metadata map[string]string) error {
+	return SaveParamsAs(path, "", params, dt, metadata)
+}
+
+// SaveParamsAs is SaveParams with each tensor named prefix + the
+// parameter's name (PEFT's "base_model.model.").
+func SaveParamsAs(path, prefix string, params []*autograd.Var, dt safetensors.DType, metadata map[string]string) error {
 	if _, err := ParamMap(params); err != nil {
 		return err
 	}
 	ts := make([]safetensors.Tensor, 0, len(params))
 	for _, p := range params {
-		t, err := safetensors.FromTensor(p.Name, p.Value, dt)
+		t, err := safetensors.FromTensor(prefix+p.Name, p.Value, dt)
 		if err != nil {
 			return err
 		}
@@ -34,7 +40,12 @@ func SaveParams(path string, params []*autograd.Var, dt safetensors.DType, metad
 // else; errors name the file and the tensors. A NaN or an infinity in a
 // tensor is an error naming it and the element. Values are copied into the
 // existing tensors, so views and optimizer references stay valid.
-func LoadParams(path string, params []*autograd.Var) error {
+func LoadParams(path string, params []*autograd.Var) error { return LoadParamsAs(path, "", params) }
+
+// LoadParamsAs is LoadParams for a file whose tensors are named prefix +
+// each parameter's name (PEFT's "base_model.model."); errors give the
+// file's names.
+func LoadParamsAs(path, prefix string, params []*autograd.Var) error {
 	f, err := safetensors.Open(path)
 	if err != nil {
 		return err
@@ -46,12 +57,12 @@ func LoadParams(path string, params []*autograd.Var) error {
 	}
 	var missing, unexpected []string
 	for name := range want {
-		if _, ok := f.Info(name); !ok {
-			missing = append(missing, name)
+		if _, ok := f.Info(prefix + name); !ok {
+			missing = append(missing, prefix+name)
 		}
 	}
 	for _, name := range f.Names() {
-		if _, ok := want[name]; !ok {
+		if _, ok := want[strings.TrimPrefix(name, prefix)]; !ok || !strings.HasPrefix(name, prefix) {
 			unexpected = append(unexpected, name)
 		}
 	}
@@ -61,24 +72,37 @@ func LoadParams(path string, params []*autograd.Var) error {
 		return fmt.Errorf("%s: tensors do not match the model: missing %s; unexpected %s", path, NameList(missing), NameList(unexpected))
 	}
 	for _, p := range params {
-		nf, err := f.NonFinite(p.Name)
-		if err != nil {
+		if err := LoadTensor(f, prefix+p.Name, p); err != nil {
 			return err
 		}
-		in, _ := f.Info(p.Name)
-		d, _ := dtype.FromSafetensors(string(in.DType))
-		if err := nf.Corrupt(path+": tensor "+p.Name, d); err != nil {
-			return err
-		}
-		t, err := f.Tensor(p.Name)
-		if err != nil {
-			return err
-		}
-		if !tensor.EqualShape(t.Shape(), p.Shape()) {
-			return fmt.Errorf("%s: tensor %q has shape %v, the model expects %v", path, p.Name, t.Shape(), p.Shape())
-		}
-		p.Value.CopyFrom(t.To(p.Value.DType()))
 	}
+	return nil
+}
+
+// LoadTensor copies tensor name of the open file f into p's value
+// (converted to its dtype): a NaN or an infinity in it, or a shape other
+// than p's, is an error naming the file and the tensor.
+func LoadTensor(f *safetensors.File, name string, p *autograd.Var) error {
+	nf, err := f.NonFinite(name)
+	if err != nil {
+		return err
+	}
+	in, ok := f.Info(name)
+	if !ok {
+		return fmt.Errorf("%s: no tensor %q", f.Path, name)
+	}
+	d, _ := dtype.FromSafetensors(string(in.DType))
+	if err := nf.Corrupt(f.Path+": tensor "+name, d); err != nil {
+		return err
+	}
+	if !tensor.EqualShape(in.Shape, p.Shape()) {
+		return fmt.Errorf("%s: tensor %q has shape %v, the model expects %v", f.Path, name, in.Shape, p.Shape())
+	}
+	t, err := f.Tensor(name)
+	if err != nil {
+		return err
+	}
+	p.Value.CopyFrom(t.To(p.Value.DType()))
 	return nil
 }
 

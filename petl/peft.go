@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -59,23 +58,16 @@ func SavePEFT(dir string, model nn.Module, base string) error {
 	}
 	rank := ls[0].A.Dim(0)
 	scale := ls[0].Scale
-	var ts []safetensors.Tensor
 	for _, l := range ls {
 		if l.A.Dim(0) != rank || l.Scale != scale {
 			return fmt.Errorf("petl: LoRA modules of different ranks or scales (%s); PEFT's rank_pattern is not written", l.A.Name)
 		}
-		for _, p := range l.Adapter() {
-			t, err := safetensors.FromFloat32(peftPrefix+p.Name, p.Shape(), p.Value.Contiguous().F32(), safetensors.F32)
-			if err != nil {
-				return err
-			}
-			ts = append(ts, t)
-		}
 	}
-	// Other trained parameters (a task head, norms) go with the adapter
-	// as PEFT's modules_to_save, under their own names.
+	// A and B, then the other trained parameters (a task head, norms) as
+	// PEFT's modules_to_save, under their own names.
+	saved := adapterParams(model)
 	lora := map[*autograd.Var]bool{}
-	for _, p := range adapterParams(model) {
+	for _, p := range saved {
 		lora[p] = true
 	}
 	var modules []string
@@ -83,12 +75,8 @@ func SavePEFT(dir string, model nn.Module, base string) error {
 		if lora[p] {
 			continue
 		}
-		t, err := safetensors.FromFloat32(peftPrefix+p.Name, p.Shape(), p.Value.Contiguous().F32(), safetensors.F32)
-		if err != nil {
-			return err
-		}
-		ts = append(ts, t)
-		if m := p.Name[:max(0, strings.LastIndex(p.Name, "."))]; !slices.Contains(modules, m) {
+		saved = append(saved, p)
+		if m := moduleOf(p.Name); !slices.Contains(modules, m) {
 			modules = append(modules, m)
 		}
 	}
@@ -106,20 +94,21 @@ func SavePEFT(dir string, model nn.Module, base string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if err := safetensors.Write(filepath.Join(dir, PEFTWeightsFile), ts, map[string]string{"format": "pt"}); err != nil {
+	if err := nn.SaveParamsAs(filepath.Join(dir, PEFTWeightsFile), peftPrefix, saved, safetensors.F32, map[string]string{"format": "pt"}); err != nil {
 		return err
 	}
-	return fsutil.WriteAtomic(filepath.Join(dir, PEFTConfigFile), func(w io.Writer) error {
-		_, err := w.Write(append(js, '\n'))
-		return err
-	})
+	return fsutil.WriteFile(filepath.Join(dir, PEFTConfigFile), append(js, '\n'))
 }
+
+// moduleOf is the module part of a parameter's name.
+func moduleOf(param string) string { return param[:max(0, strings.LastIndex(param, "."))] }
 
 // LoadPEFT reads a PEFT LoRA adapter from dir and applies it to model:
 // freezes model, wraps the target modules and loads A and B. Every tensor
 // of the file must belong to a wrapped module with the expected shape, and
 // every wrapped module must have its tensors; errors name the file and the
-// tensor or field.
+// tensor or field. After an error the model may be left frozen and partly
+// wrapped: load it again to use it without the adapter.
 func LoadPEFT(dir string, model nn.Module) (LoRAConfig, error) {
 	cfgPath := filepath.Join(dir, PEFTConfigFile)
 	raw, err := os.ReadFile(cfgPath)
@@ -161,21 +150,14 @@ func LoadPEFT(dir string, model nn.Module) (LoRAConfig, error) {
 		alpha = *pc.LoraAlpha
 	}
 	cfg := LoRAConfig{Rank: pc.R, Alpha: alpha, Targets: targets}
-	wPath := filepath.Join(dir, PEFTWeightsFile)
-	f, err := safetensors.Open(wPath)
-	if err != nil {
-		return LoRAConfig{}, fmt.Errorf("petl: %w", err)
-	}
-	defer f.Close()
 	if _, err := Apply(model, cfg, 0); err != nil {
 		return LoRAConfig{}, err
 	}
-	want := map[string]bool{}
 	load := adapterParams(model)
 	// modules_to_save: every parameter of a module whose name ends in an
 	// entry (PEFT matches the same way) is loaded and trains. A SEQ_CLS
 	// adapter also saves the head PEFT adds by itself (classifier or
-	// score), whether or not the config lists it.
+	// score, whichever the model has), whether or not the config lists it.
 	entries := slices.Clone(pc.ModulesToSave)
 	implicit := map[string]bool{}
 	if pc.TaskType == "SEQ_CLS" {
@@ -186,44 +168,20 @@ func LoadPEFT(dir string, model nn.Module) (LoRAConfig, error) {
 		}
 	}
 	for _, entry := range entries {
-		if implicit[entry] {
-			if _, ok := f.Info(peftPrefix + entry + ".weight"); !ok {
-				continue
-			}
-		}
 		n := 0
 		for _, p := range model.Params() {
-			m := p.Name[:max(0, strings.LastIndex(p.Name, "."))]
-			if m == entry || strings.HasSuffix(m, "."+entry) {
+			if m := moduleOf(p.Name); m == entry || strings.HasSuffix(m, "."+entry) {
 				p.SetRequiresGrad(true)
 				load = append(load, p)
 				n++
 			}
 		}
-		if n == 0 {
+		if n == 0 && !implicit[entry] {
 			return LoRAConfig{}, fmt.Errorf("petl: %s: modules_to_save entry %q names no module of the model", cfgPath, entry)
 		}
 	}
-	for _, p := range load {
-		name := peftPrefix + p.Name
-		want[name] = true
-		info, ok := f.Info(name)
-		if !ok {
-			return LoRAConfig{}, fmt.Errorf("petl: %s has no tensor %s", wPath, name)
-		}
-		if !slices.Equal(info.Shape, p.Shape()) {
-			return LoRAConfig{}, fmt.Errorf("petl: %s: %s has shape %v, the model needs %v", wPath, name, info.Shape, p.Shape())
-		}
-		data, _, err := f.Float32(name)
-		if err != nil {
-			return LoRAConfig{}, fmt.Errorf("petl: %s: %w", wPath, err)
-		}
-		copy(p.Value.F32(), data)
-	}
-	for _, name := range f.Names() {
-		if !want[name] {
-			return LoRAConfig{}, fmt.Errorf("petl: %s: tensor %s belongs to no LoRA module of the model (targets %v) nor to modules_to_save %v", wPath, name, targets, pc.ModulesToSave)
-		}
+	if err := nn.LoadParamsAs(filepath.Join(dir, PEFTWeightsFile), peftPrefix, load); err != nil {
+		return LoRAConfig{}, fmt.Errorf("petl: LoRA targets %v, modules_to_save %v: %w", targets, pc.ModulesToSave, err)
 	}
 	return cfg, nil
 }

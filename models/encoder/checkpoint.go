@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/loomml/loom/autograd"
-	"github.com/loomml/loom/dtype"
 	"github.com/loomml/loom/format/safetensors"
 	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/nn"
@@ -43,19 +42,14 @@ type LoadReport struct {
 	Dropped     []string // tensors of the file's head, not used
 }
 
-// headPrefixes are the parameters that belong to a task head (or BERT's
-// pooler), which a load may initialise or leave out.
-var headPrefixes = []string{"pooler.", "classifier.", "classifier", "cls."}
-
-func isHead(canonical string) bool {
-	canonical = strings.TrimPrefix(canonical, "file head: ")
-	for _, p := range headPrefixes {
-		if strings.HasPrefix(canonical, p) || canonical == strings.TrimSuffix(p, ".") {
-			return true
-		}
-	}
-	return false
+// isTaskHead reports whether a canonical name belongs to a task head
+// (classifier, MLM head); isHead also counts BERT's pooler. A load may
+// initialise those or leave them out.
+func isTaskHead(canonical string) bool {
+	return strings.HasPrefix(canonical, "classifier") || strings.HasPrefix(canonical, "cls.")
 }
+
+func isHead(canonical string) bool { return isTaskHead(canonical) || strings.HasPrefix(canonical, "pooler.") }
 
 // canonical maps a checkpoint name to the base-model-relative name loom
 // matches on: without the task model's base prefix, and with TF-era
@@ -140,11 +134,13 @@ func (m *Model) load(path string, newHead bool) (*LoadReport, error) {
 		return nil, err
 	}
 	defer f.Close()
+	rep := &LoadReport{}
 	inFile := map[string]string{} // canonical → file name
 	for _, n := range f.Names() {
 		c := canonical(n)
-		if newHead && (strings.HasPrefix(c, "classifier") || strings.HasPrefix(c, "cls.")) {
-			c = "file head: " + c // matches no parameter: reported as dropped
+		if newHead && isTaskHead(c) {
+			rep.Dropped = append(rep.Dropped, n)
+			continue
 		}
 		if prev, dup := inFile[c]; dup {
 			return nil, fmt.Errorf("%s: tensors %q and %q are the same parameter", path, prev, n)
@@ -157,7 +153,6 @@ func (m *Model) load(path string, newHead bool) (*LoadReport, error) {
 			delete(inFile, "cls.predictions.decoder.bias")
 		}
 	}
-	rep := &LoadReport{}
 	used := map[string]bool{}
 	var missing []string
 	type pair struct {
@@ -170,8 +165,8 @@ func (m *Model) load(path string, newHead bool) (*LoadReport, error) {
 		n, ok := inFile[c]
 		switch {
 		case ok:
-			in, _ := f.Info(n)
-			if !tensor.EqualShape(in.Shape, p.Shape()) {
+			if in, _ := f.Info(n); !tensor.EqualShape(in.Shape, p.Shape()) {
+				// Checked before any tensor is read.
 				return nil, fmt.Errorf("%s: tensor %q has shape %v, the model expects %v", path, n, in.Shape, p.Shape())
 			}
 			used[c] = true
@@ -198,20 +193,9 @@ func (m *Model) load(path string, newHead bool) (*LoadReport, error) {
 		return nil, fmt.Errorf("%s: tensors do not match a %s: missing %s; unexpected %s", path, m.Config.Architecture(), nn.NameList(missing), nn.NameList(unexpected))
 	}
 	for _, t := range todo {
-		nf, err := f.NonFinite(t.name)
-		if err != nil {
+		if err := nn.LoadTensor(f, t.name, t.p); err != nil {
 			return nil, err
 		}
-		in, _ := f.Info(t.name)
-		d, _ := dtype.FromSafetensors(string(in.DType))
-		if err := nf.Corrupt(path+": tensor "+t.name, d); err != nil {
-			return nil, err
-		}
-		v, err := f.Tensor(t.name)
-		if err != nil {
-			return nil, err
-		}
-		t.p.Value.CopyFrom(v.To(t.p.Value.DType()))
 	}
 	sort.Strings(rep.Initialised)
 	sort.Strings(rep.Dropped)
