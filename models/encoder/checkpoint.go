@@ -49,7 +49,9 @@ func isTaskHead(canonical string) bool {
 	return strings.HasPrefix(canonical, "classifier") || strings.HasPrefix(canonical, "cls.")
 }
 
-func isHead(canonical string) bool { return isTaskHead(canonical) || strings.HasPrefix(canonical, "pooler.") }
+func isHead(canonical string) bool {
+	return isTaskHead(canonical) || strings.HasPrefix(canonical, "pooler.")
+}
 
 // canonical maps a checkpoint name to the base-model-relative name loom
 // matches on: without the task model's base prefix, and with TF-era
