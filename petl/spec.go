@@ -42,9 +42,16 @@ type TaskHead interface {
 	TaskHeadParams() []*autograd.Var
 }
 
+// Readout is implemented by models whose output layer is pre-trained (a
+// language model's head): a linear probe (method "linear") trains it. A
+// model with a new task head (TaskHead) trains that instead.
+type Readout interface {
+	ReadoutParams() []*autograd.Var
+}
+
 // Apply freezes model and injects s's modules for a residual stream of
-// width d (bitfit: unfreezes the biases; full: everything; linear:
-// nothing, the task head alone). A task head (TaskHead) trains with every
+// width d (bitfit: unfreezes the biases; full: everything; linear: the
+// task head, or else the readout). A task head (TaskHead) trains with every
 // method. Errors name the method's setting at fault.
 func (s Spec) Apply(model nn.Module, d int, seed uint64) error {
 	var err error
@@ -73,6 +80,19 @@ func (s Spec) Apply(model nn.Module, d int, seed uint64) error {
 		}
 	case "linear":
 		nn.Freeze(model)
+		var ps []*autograd.Var
+		if h, ok := model.(TaskHead); ok {
+			ps = h.TaskHeadParams()
+		}
+		if r, ok := model.(Readout); ok && len(ps) == 0 {
+			ps = r.ReadoutParams()
+		}
+		if len(ps) == 0 {
+			err = fmt.Errorf("the model has no output head to probe")
+		}
+		for _, p := range ps {
+			p.SetRequiresGrad(true)
+		}
 	case "full":
 		nn.Unfreeze(model)
 	default:

@@ -7,10 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/eval"
-	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/petl"
 	"github.com/loomml/loom/train"
 )
@@ -92,7 +90,7 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--seq-len %d: the model has %d positions", T, m.MaxPositions())
 	}
 	spec.Causal = true // a conformer adapter in a decoder sees no later token
-	if err := applyMethod(m, spec, *seed); err != nil {
+	if err := spec.Apply(m, m.Config.HiddenSize, *seed); err != nil {
 		return err
 	}
 	// Until training starts, a failure leaves nothing behind.
@@ -166,28 +164,5 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "held-out loss %.4f → %.4f after %d steps; adapter: %s\n", before, after, *steps, adapter)
-	return nil
-}
-
-// applyMethod freezes what the method does not train and injects its
-// modules into a decoder. A linear probe trains the output head (a tied
-// head trains the embedding with it).
-func applyMethod(m *decoder.Model, spec petl.Spec, seed uint64) error {
-	if err := spec.Apply(m, m.Config.HiddenSize, seed); err != nil {
-		return err
-	}
-	if spec.Method != "linear" {
-		return nil
-	}
-	n := 0
-	for _, p := range m.Params() {
-		if p.Role == autograd.RoleHead || (m.Config.TieWordEmbeddings && p.Role == autograd.RoleEmbedding && strings.HasSuffix(p.Name, "embed_tokens.weight")) {
-			p.SetRequiresGrad(true)
-			n++
-		}
-	}
-	if n == 0 {
-		return fmt.Errorf("--method linear: the model has no output head parameter")
-	}
 	return nil
 }

@@ -72,8 +72,12 @@ func TestFinetuneCLI(t *testing.T) {
 	if !strings.Contains(o.String(), fmt.Sprintf("%d of them in norms", want)) {
 		t.Fatalf("--train-norms output %q, want %d norm parameters", o.String(), want)
 	}
-	if code := run([]string{"generate", "--model", src, "--adapter", filepath.Join(dir, "lora", "adapter"), "--max-tokens", "4"}, &o, &e); code != 0 {
-		t.Fatalf("generate --adapter: %s", e.String())
+	// Every adapter applies without merging, the loom-layout ones too.
+	for _, method := range []string{"lora", "pfeiffer", "linear", "norms"} {
+		e.Reset()
+		if code := run([]string{"generate", "--model", src, "--adapter", filepath.Join(dir, method, "adapter"), "--max-tokens", "4"}, &o, &e); code != 0 {
+			t.Fatalf("generate --adapter (%s): %s", method, e.String())
+		}
 	}
 	// Too little text: an error, and nothing left at --out.
 	short := filepath.Join(dir, "short.txt")

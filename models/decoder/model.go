@@ -62,6 +62,16 @@ func Build(c *Config, init nn.Init) (*Model, error) {
 	return m, nil
 }
 
+// ReadoutParams are the parameters of the output layer, which a linear
+// probe trains (petl.Readout): lm_head, or the embedding table it is tied
+// to.
+func (m *Model) ReadoutParams() []*autograd.Var {
+	if m.Head != nil {
+		return m.Head.Params()
+	}
+	return m.Embed.Params()
+}
+
 // Params returns every parameter in checkpoint order.
 func (m *Model) Params() []*autograd.Var {
 	ps := nn.Collect(m.Embed)
