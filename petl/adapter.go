@@ -47,13 +47,15 @@ func newBottleneck(name string, d, m int, r *tensor.RNG) (*bottleneck, error) {
 	if m < 1 || m > d {
 		return nil, fmt.Errorf("petl: adapter bottleneck %d for %s (width %d): want 1 … %d", m, name, d, d)
 	}
-	lin := func(part string, in, out int) *nn.Linear {
-		prefix := nn.Join(name, "adapter", part)
-		return &nn.Linear{
-			Weight: autograd.NewParam(nn.Join(prefix, "weight"), autograd.RoleMatrix, tensor.Normal(r, 0, adapterInitStd, out, in)),
-			Bias:   autograd.NewParam(nn.Join(prefix, "bias"), autograd.RoleBias, tensor.Zeros(out))}
-	}
-	return &bottleneck{Down: lin("down", d, m), Up: lin("up", m, d)}, nil
+	return &bottleneck{Down: nearZero(nn.Join(name, "adapter", "down"), d, m, r), Up: nearZero(nn.Join(name, "adapter", "up"), m, d, r)}, nil
+}
+
+// nearZero is a Linear in → out named prefix with Houlsby's near-identity
+// initialisation: weights from N(0, σ²), σ = adapterInitStd, zero bias.
+func nearZero(prefix string, in, out int, r *tensor.RNG) *nn.Linear {
+	return &nn.Linear{
+		Weight: autograd.NewParam(nn.Join(prefix, "weight"), autograd.RoleMatrix, tensor.Normal(r, 0, adapterInitStd, out, in)),
+		Bias:   autograd.NewParam(nn.Join(prefix, "bias"), autograd.RoleBias, tensor.Zeros(out))}
 }
 
 func (b *bottleneck) forward(x *autograd.Var) *autograd.Var {
@@ -82,11 +84,16 @@ func (a *FFNAdapter) Forward(x *autograd.Var) *autograd.Var { return a.ForwardCt
 // ForwardCtx is Forward with the context, which the FFN gets when it
 // takes one (a mixture: nn.CtxFFN).
 func (a *FFNAdapter) ForwardCtx(ctx *nn.Ctx, x *autograd.Var) *autograd.Var {
-	y := nn.ApplyFFN(ctx, a.Inner, x)
-	if a.parallel {
-		return autograd.Add(y, a.adapter.forward(x))
+	return addBranch(a.adapter, a.parallel, x, nn.ApplyFFN(ctx, a.Inner, x))
+}
+
+// addBranch adds br's output on a sublayer's input x (parallel) or on its
+// output y (sequential) to y.
+func addBranch(br branch, parallel bool, x, y *autograd.Var) *autograd.Var {
+	if parallel {
+		return autograd.Add(y, br.forward(x))
 	}
-	return autograd.Add(y, a.adapter.forward(y))
+	return autograd.Add(y, br.forward(y))
 }
 
 // Params returns the FFN's parameters, then the adapter's.
@@ -95,17 +102,13 @@ func (a *FFNAdapter) Params() []*autograd.Var { return append(a.Inner.Params(), 
 // AttentionAdapter is an attention sublayer with a bottleneck adapter.
 type AttentionAdapter struct {
 	Inner    nn.Mixer
-	adapter  *bottleneck
+	adapter  branch
 	parallel bool
 }
 
 // Forward attends and applies the adapter.
 func (a *AttentionAdapter) Forward(ctx *nn.Ctx, x *autograd.Var) *autograd.Var {
-	y := a.Inner.Forward(ctx, x)
-	if a.parallel {
-		return autograd.Add(y, a.adapter.forward(x))
-	}
-	return autograd.Add(y, a.adapter.forward(y))
+	return addBranch(a.adapter, a.parallel, x, a.Inner.Forward(ctx, x))
 }
 
 // NewKVCache is the attention's.
@@ -125,13 +128,12 @@ type Sublayers interface {
 	SublayerNames() (attn, ffn string)
 }
 
-// sublayerNames returns model's FFN and attention sublayer names.
-func sublayerNames(model nn.Module) (ffn, attn string) {
+// sublayerNames returns model's attention and FFN sublayer names.
+func sublayerNames(model nn.Module) (attn, ffn string) {
 	if s, ok := model.(Sublayers); ok {
-		attn, ffn = s.SublayerNames()
-		return ffn, attn
+		return s.SublayerNames()
 	}
-	return "mlp", "self_attn"
+	return "self_attn", "mlp"
 }
 
 // named reports whether n's checkpoint name or Go path ends in last.
@@ -144,37 +146,45 @@ func named(n *nn.Node, last string) bool {
 // sublayer whose name ends in cfg.FFNName (cfg.AttnName), for a residual
 // stream of width d. It returns how many it injected.
 func ApplyAdapters(model nn.Module, d int, cfg AdapterConfig, seed uint64) (int, error) {
-	ffnName, attnName := sublayerNames(model)
+	attnName, ffnName := sublayerNames(model)
 	if cfg.FFNName != "" {
 		ffnName = cfg.FFNName
 	}
 	if cfg.AttnName != "" {
 		attnName = cfg.AttnName
 	}
-	nn.Freeze(model)
 	r := tensor.NewRNG(seed)
-	count, err := nn.ReplaceAll(model, func(n *nn.Node) bool {
-		switch n.Module.(type) {
-		case nn.FFN:
-			return named(n, ffnName)
-		case nn.Mixer:
-			return cfg.Attention && named(n, attnName)
-		}
-		return false
-	}, func(n *nn.Node) (nn.Module, error) {
-		b, err := newBottleneck(n.Name, d, cfg.Bottleneck, r)
-		if err != nil {
-			return nil, err
-		}
-		switch m := n.Module.(type) {
-		case nn.FFN:
-			return &FFNAdapter{Inner: m, adapter: b, parallel: cfg.Parallel}, nil
-		default:
-			return &AttentionAdapter{Inner: m.(nn.Mixer), adapter: b, parallel: cfg.Parallel}, nil
-		}
+	count, err := inject(model, attnName, ffnName, cfg.Attention, cfg.Parallel, func(name string) (branch, error) {
+		return newBottleneck(name, d, cfg.Bottleneck, r)
 	})
 	if err == nil && count == 0 {
 		err = fmt.Errorf("petl: no sublayer named %q or %q to put an adapter in", ffnName, attnName)
 	}
 	return count, err
+}
+
+// inject freezes model and wraps every FFN sublayer named ffnName (and,
+// with attention, every token mixer named attnName) with a branch newBranch
+// makes for the sublayer's checkpoint name, beside or after it. It returns
+// how many it wrapped.
+func inject(model nn.Module, attnName, ffnName string, attention, parallel bool, newBranch func(name string) (branch, error)) (int, error) {
+	nn.Freeze(model)
+	return nn.ReplaceAll(model, func(n *nn.Node) bool {
+		switch n.Module.(type) {
+		case nn.FFN:
+			return named(n, ffnName)
+		case nn.Mixer:
+			return attention && named(n, attnName)
+		}
+		return false
+	}, func(n *nn.Node) (nn.Module, error) {
+		b, err := newBranch(n.Name)
+		if err != nil {
+			return nil, err
+		}
+		if f, ok := n.Module.(nn.FFN); ok {
+			return &FFNAdapter{Inner: f, adapter: b, parallel: parallel}, nil
+		}
+		return &AttentionAdapter{Inner: n.Module.(nn.Mixer), adapter: b, parallel: parallel}, nil
+	})
 }

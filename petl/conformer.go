@@ -55,13 +55,11 @@ func newConformerModule(name string, d int, c ConformerConfig, r *tensor.RNG) (*
 	m, p := c.Bottleneck, nn.Join(name, "conformer")
 	b := 1 / math.Sqrt(float64(c.Kernel))
 	return &conformerModule{
-		PW1:  nn.NewTorchLinear(nn.Join(p, "pw1"), d, 2*m, true, r),
-		DW:   autograd.NewParam(nn.Join(p, "dw.weight"), autograd.RoleMatrix, tensor.Uniform(r, -b, b, m, c.Kernel)),
-		DWB:  autograd.NewParam(nn.Join(p, "dw.bias"), autograd.RoleBias, tensor.Uniform(r, -b, b, m)),
-		Norm: nn.NewLayerNorm(nn.Join(p, "norm"), m, 1e-5, true),
-		PW2: &nn.Linear{
-			Weight: autograd.NewParam(nn.Join(p, "pw2.weight"), autograd.RoleMatrix, tensor.Normal(r, 0, adapterInitStd, d, m)),
-			Bias:   autograd.NewParam(nn.Join(p, "pw2.bias"), autograd.RoleBias, tensor.Zeros(d))},
+		PW1:    nn.NewTorchLinear(nn.Join(p, "pw1"), d, 2*m, true, r),
+		DW:     autograd.NewParam(nn.Join(p, "dw.weight"), autograd.RoleMatrix, tensor.Uniform(r, -b, b, m, c.Kernel)),
+		DWB:    autograd.NewParam(nn.Join(p, "dw.bias"), autograd.RoleBias, tensor.Uniform(r, -b, b, m)),
+		Norm:   nn.NewLayerNorm(nn.Join(p, "norm"), m, 1e-5, true),
+		PW2:    nearZero(nn.Join(p, "pw2"), m, d, r),
 		causal: c.Causal,
 	}, nil
 }
@@ -83,18 +81,10 @@ func (c *conformerModule) params() []*autograd.Var {
 // sublayer named cfg's FFN name (as ApplyAdapters finds them), for a
 // residual stream of width d; it returns how many it injected.
 func ApplyConformer(model nn.Module, d int, cfg ConformerConfig, seed uint64) (int, error) {
-	ffnName, _ := sublayerNames(model)
-	nn.Freeze(model)
+	_, ffnName := sublayerNames(model)
 	r := tensor.NewRNG(seed)
-	count, err := nn.ReplaceAll(model, func(n *nn.Node) bool {
-		_, ok := n.Module.(nn.FFN)
-		return ok && named(n, ffnName)
-	}, func(n *nn.Node) (nn.Module, error) {
-		c, err := newConformerModule(n.Name, d, cfg, r)
-		if err != nil {
-			return nil, err
-		}
-		return &FFNAdapter{Inner: n.Module.(nn.FFN), adapter: c, parallel: cfg.Parallel}, nil
+	count, err := inject(model, "", ffnName, false, cfg.Parallel, func(name string) (branch, error) {
+		return newConformerModule(name, d, cfg, r)
 	})
 	if err == nil && count == 0 {
 		err = fmt.Errorf("petl: no FFN sublayer named %q to put a conformer adapter in", ffnName)
