@@ -66,11 +66,7 @@ func (a *PrefixAttention) Forward(ctx *nn.Ctx, x *autograd.Var) *autograd.Var {
 	}
 	var mask *tensor.Tensor
 	if lens := extra.KeyLengths; lens != nil {
-		shifted := make([]int, len(lens))
-		for i, l := range lens {
-			shifted[i] = l + P
-		}
-		mask = tensor.KeyLengthMask(shifted, B, P+S)
+		mask = tensor.KeyLengthMask(shifted(lens, P), B, P+S)
 	}
 	if extra.Bias != nil {
 		panic("petl: prefix tuning takes no attention bias mask")
@@ -115,4 +111,13 @@ func ApplyPrefix(model nn.Module, P int, seed uint64) (int, error) {
 		err = fmt.Errorf("petl: the model has no attention layer for prefix tuning")
 	}
 	return count, err
+}
+
+// shifted returns key lengths with p more keys in front of each row.
+func shifted(lens []int, p int) []int {
+	out := make([]int, len(lens))
+	for i, l := range lens {
+		out[i] = l + p
+	}
+	return out
 }

@@ -55,10 +55,7 @@ func (p *PromptBlock) Forward(ctx *nn.Ctx, x *autograd.Var) *autograd.Var {
 	c := ctx
 	if ctx != nil && ctx.Mask.KeyLengths != nil {
 		cc := *ctx
-		cc.Mask.KeyLengths = make([]int, len(ctx.Mask.KeyLengths))
-		for i, l := range ctx.Mask.KeyLengths {
-			cc.Mask.KeyLengths[i] = l + P
-		}
+		cc.Mask.KeyLengths = shifted(ctx.Mask.KeyLengths, P)
 		c = &cc
 	}
 	y = p.Inner.Forward(c, y)
