@@ -131,3 +131,13 @@ func resolve(path string) (string, error) {
 		cur = parent
 	}
 }
+
+// ReadIn reads path, or path/name when path is a directory, and returns
+// the path it read (for error messages) with the bytes.
+func ReadIn(path, name string) (string, []byte, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		path = filepath.Join(path, name)
+	}
+	data, err := os.ReadFile(path)
+	return path, data, err
+}

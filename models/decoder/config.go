@@ -5,10 +5,10 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/loomml/loom/internal/fsutil"
 )
 
 // Config is a Hugging Face config.json for LlamaForCausalLM (or the class
@@ -465,10 +465,7 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 // LoadConfig reads and validates path (a config.json, or a directory
 // holding one).
 func LoadConfig(path string) (*Config, error) {
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		path = filepath.Join(path, "config.json")
-	}
-	data, err := os.ReadFile(path)
+	path, data, err := fsutil.ReadIn(path, "config.json")
 	if err != nil {
 		return nil, err
 	}

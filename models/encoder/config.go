@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/nn"
 )
 
@@ -304,10 +303,7 @@ func ArchitectureNames() []string {
 // LoadConfig reads and validates path (a config.json, or a directory
 // holding one).
 func LoadConfig(path string) (*Config, error) {
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		path = filepath.Join(path, "config.json")
-	}
-	data, err := os.ReadFile(path)
+	path, data, err := fsutil.ReadIn(path, "config.json")
 	if err != nil {
 		return nil, err
 	}

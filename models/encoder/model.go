@@ -147,11 +147,7 @@ func (c *Config) base() string {
 // draws them (normal with initializer_range; norms one, biases zero), from
 // seed.
 func New(c *Config, seed uint64) (*Model, error) {
-	return build(c, nn.Init{RNG: tensor.NewRNG(seed), Std: c.InitializerRange})
-}
-
-// build makes the model; init.Empty leaves matrices for a loader to fill.
-func build(c *Config, init nn.Init) (*Model, error) {
+	init := nn.Init{RNG: tensor.NewRNG(seed), Std: c.InitializerRange}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -296,11 +292,7 @@ func (m *Model) Logits(ctx *nn.Ctx, b *Batch) *autograd.Var {
 		panic("encoder: " + m.Config.Architecture() + " has no task head")
 	}
 	h := m.Encode(ctx, b)
-	var pooled *autograd.Var
-	if _, ok := m.Head.(*MLMHead); !ok {
-		pooled = m.Pool(h)
-	}
-	return m.Head.Forward(ctx, h, pooled)
+	return m.Head.Forward(ctx, h, m.Pool(h))
 }
 
 // Loss is the task's objective on b: cross-entropy on the labels
