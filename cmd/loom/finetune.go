@@ -94,13 +94,8 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	// Until training starts, a failure leaves nothing behind.
-	_, statErr := os.Stat(*out)
-	created, started := os.IsNotExist(statErr), false
-	defer func() {
-		if !started && created {
-			os.RemoveAll(*out)
-		}
-	}()
+	keep, release := guardOut(*out)
+	defer release()
 	norms := 0
 	if *trainNorms {
 		norms = petl.TrainNorms(m)
@@ -151,7 +146,7 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 		Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, Clip: 1}
 	loop := &train.Loop[data.Batch]{Model: m, Data: sampler, Hyper: h, OutDir: *out, Progress: stderr,
 		Meta: map[string]string{"model": *model, "method": *method, "data": *dataPath}}
-	started = true
+	keep()
 	if err := loop.Train(); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/loomml/loom/audio"
@@ -41,8 +42,11 @@ func runFinetuneEncoder(j encoderJob, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--data: %w", err)
 	}
-	audioData := tr.Source != "" && isDir(j.data)
+	st, err := os.Stat(j.data)
+	audioData := err == nil && st.IsDir() // labeled.Read took it as class folders
 	switch {
+	case c.ModelType == encoder.TypeAST && c.NumMelBins != audio.ASTFbank.Bins:
+		return fmt.Errorf("--model %s: num_mel_bins %d; loom's audio front end makes %d-bin filterbanks", j.model, c.NumMelBins, audio.ASTFbank.Bins)
 	case c.ModelType == encoder.TypeAST && !audioData:
 		return fmt.Errorf("--data %s: an AST (%s) fine-tunes on a directory of class folders of WAV files", j.data, j.model)
 	case c.ModelType == encoder.TypeBERT && audioData:
@@ -54,7 +58,7 @@ func runFinetuneEncoder(j encoderJob, stdout, stderr io.Writer) error {
 			return fmt.Errorf("--eval: %w", err)
 		}
 		for _, cl := range te.Classes {
-			if !contains(tr.Classes, cl) {
+			if !slices.Contains(tr.Classes, cl) {
 				return fmt.Errorf("--eval %s: class %q is not among --data's classes (%s)", j.eval, cl, strings.Join(tr.Classes, ", "))
 			}
 		}
@@ -84,6 +88,9 @@ func runFinetuneEncoder(j encoderJob, stdout, stderr io.Writer) error {
 		tok, err := tokenizer.LoadHF(p)
 		if err != nil {
 			return fmt.Errorf("--model: a BERT needs its tokenizer: %w", err)
+		}
+		if tok.VocabSize() > c.VocabSize {
+			return fmt.Errorf("--model %s: tokenizer.json has %d tokens, more than vocab_size %d", j.model, tok.VocabSize(), c.VocabSize)
 		}
 		pad := 0
 		if c.PadTokenID != nil {
@@ -116,13 +123,8 @@ func runFinetuneEncoder(j encoderJob, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "%s: %d trainable parameters of %d (%.2f %%; the task head's %d included; %s)\n", j.spec.Method, trainable, total,
 		100*float64(trainable)/float64(total), autograd.NumParams(m.TaskHeadParams()), normNote)
 	// Until training starts, a failure leaves nothing behind.
-	_, statErr := os.Stat(j.out)
-	created, started := os.IsNotExist(statErr), false
-	defer func() {
-		if !started && created {
-			os.RemoveAll(j.out)
-		}
-	}()
+	keep, release := guardOut(j.out)
+	defer release()
 	cm := encClassifierCLI{m}
 	before := train.Accuracy[encoder.Batch](cm, teEx, 64)
 	h := train.Hyper{Steps: j.steps, BatchSize: j.batch, LR: j.lr, Warmup: max(1, j.steps/20), MinLRFactor: 0,
@@ -130,7 +132,7 @@ func runFinetuneEncoder(j encoderJob, stdout, stderr io.Writer) error {
 	loop := &train.Loop[encoder.Batch]{Model: m, Data: train.NewEpochSampler[encoder.Batch](trEx, j.batch, j.seed), Hyper: h,
 		OutDir: j.out, Progress: stderr, RNG: tensor.NewRNG(j.seed + 1), StepsPerEpoch: max(1, trEx.Len()/j.batch),
 		Meta: map[string]string{"model": j.model, "method": j.spec.Method, "data": j.data}}
-	started = true
+	keep()
 	if err := loop.Train(); err != nil {
 		return err
 	}
@@ -201,7 +203,7 @@ func readAudio(s *labeled.Set, frames int, classes []string) (*encoder.AudioExam
 			return nil, err
 		}
 		copy(out.X[i*frames*bins:], f)
-		out.Labels = append(out.Labels, index(classes, s.Classes[s.Labels[i]]))
+		out.Labels = append(out.Labels, slices.Index(classes, s.Classes[s.Labels[i]]))
 	}
 	return out, nil
 }
@@ -221,25 +223,9 @@ func tokenize(tok *tokenizer.BPE, s *labeled.Set, classes []string, T, pad int) 
 			row = append(row[:min(len(row), T-1)], sep)
 		}
 		ex.IDs = append(ex.IDs, row[:min(len(row), T)])
-		ex.Labels = append(ex.Labels, index(classes, s.Classes[s.Labels[i]]))
+		ex.Labels = append(ex.Labels, slices.Index(classes, s.Classes[s.Labels[i]]))
 	}
 	return ex
-}
-
-func index(xs []string, x string) int {
-	for i, v := range xs {
-		if v == x {
-			return i
-		}
-	}
-	return -1
-}
-
-func contains(xs []string, x string) bool { return index(xs, x) >= 0 }
-
-func isDir(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.IsDir()
 }
 
 // flagSet reports whether the named flag was given on the command line.

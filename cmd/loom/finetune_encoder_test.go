@@ -83,6 +83,7 @@ func TestFinetuneClassifyAudio(t *testing.T) {
 		{[]string{"--model", bert, "--data", csv}, csv + `: no "label" column`},
 		{[]string{"--model", model, "--data", filepath.Join(clips, "train"), "--method", "lora", "--rank", "1000"}, "--rank 1000"},
 		{[]string{"--model", model, "--data", good}, "a directory of class folders of WAV files"},
+		{[]string{"--model", filepath.Join("..", "..", "models", "encoder", "testdata", "ast"), "--data", filepath.Join(clips, "train")}, "num_mel_bins 32"},
 	} {
 		var o, e bytes.Buffer
 		args := append([]string{"finetune", "--task", "classify", "--out", filepath.Join(t.TempDir(), "x"), "--steps", "1"}, c.args...)

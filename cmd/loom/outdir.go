@@ -103,3 +103,16 @@ func isRunDir(dir string) bool {
 	}
 	return false
 }
+
+// guardOut makes a failure before a run starts writing leave nothing at
+// out: release removes out, if it did not exist before, unless keep was
+// called first (when training starts, whose checkpoints a rerun resumes).
+func guardOut(out string) (keep, release func()) {
+	_, err := os.Stat(out)
+	created, kept := os.IsNotExist(err), false
+	return func() { kept = true }, func() {
+		if created && !kept {
+			os.RemoveAll(out)
+		}
+	}
+}

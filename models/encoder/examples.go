@@ -23,18 +23,29 @@ func (e *TextExamples) Label(i int) int { return e.Labels[i] }
 
 // Batch returns the examples idx as one batch.
 func (e *TextExamples) Batch(idx []int) Batch {
+	b := padded(e.IDs, idx, e.Pad)
+	b.Labels = make([]int, len(idx))
+	for r, i := range idx {
+		b.Labels[r] = e.Labels[i]
+	}
+	return b
+}
+
+// padded batches rows idx, right-padded with pad to the longest, with
+// their lengths (at least 1, so an empty row still attends to a key).
+func padded(rows [][]int, idx []int, pad int) Batch {
 	T := 1
 	for _, i := range idx {
-		T = max(T, len(e.IDs[i]))
+		T = max(T, len(rows[i]))
 	}
-	b := Batch{B: len(idx), T: T, IDs: make([]int, len(idx)*T), Lengths: make([]int, len(idx)), Labels: make([]int, len(idx))}
+	b := Batch{B: len(idx), T: T, IDs: make([]int, len(idx)*T), Lengths: make([]int, len(idx))}
 	for r, i := range idx {
 		row := b.IDs[r*T : (r+1)*T]
 		for j := range row {
-			row[j] = e.Pad
+			row[j] = pad
 		}
-		copy(row, e.IDs[i])
-		b.Lengths[r], b.Labels[r] = max(1, len(e.IDs[i])), e.Labels[i]
+		copy(row, rows[i])
+		b.Lengths[r] = max(1, len(rows[i]))
 	}
 	return b
 }

@@ -35,21 +35,14 @@ func (e *MLMExamples) Batch(idx []int) Batch {
 		seed = seed*0x9E3779B97F4A7C15 + uint64(i) + 1
 	}
 	r := tensor.NewRNG(seed)
-	T := 1
-	for _, i := range idx {
-		T = max(T, len(e.Rows[i]))
-	}
-	b := Batch{B: len(idx), T: T, IDs: make([]int, len(idx)*T), Lengths: make([]int, len(idx)), MLMLabels: make([]int, len(idx)*T)}
+	b := padded(e.Rows, idx, e.Pad)
+	T := b.T
+	b.MLMLabels = make([]int, len(idx)*T)
 	for k := range b.MLMLabels {
 		b.MLMLabels[k] = IgnoreIndex
 	}
 	for row, i := range idx {
 		ids := b.IDs[row*T : (row+1)*T]
-		for j := range ids {
-			ids[j] = e.Pad
-		}
-		copy(ids, e.Rows[i])
-		b.Lengths[row] = max(1, len(e.Rows[i]))
 		for j, id := range e.Rows[i] {
 			if e.Special != nil && e.Special(id) || r.Float64() >= p {
 				continue
