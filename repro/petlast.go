@@ -1,14 +1,12 @@
 package repro
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/loomml/loom/audio"
 	"github.com/loomml/loom/autograd"
@@ -64,13 +62,10 @@ var petlArms = []petlArm{
 	{"full fine-tuning", petl.Spec{Method: "full"}, 5e-4},
 }
 
-// audioSet is a set of clips' features.
-type audioSet = encoder.AudioExamples
-
 // readClips reads the clips of split whose class is one of classes (in
 // that order), from at most maxSpeakers speakers (0: all; the first in
 // sorted order), as unnormalised AST features.
-func readClips(dir, split string, classes []string, maxSpeakers int) (*audioSet, error) {
+func readClips(dir, split string, classes []string, maxSpeakers int) (*encoder.AudioExamples, error) {
 	set, err := labeled.ReadFolders(filepath.Join(dir, split))
 	if err != nil {
 		return nil, err
@@ -104,26 +99,7 @@ func readClips(dir, split string, classes []string, maxSpeakers int) (*audioSet,
 	if len(paths) == 0 {
 		return nil, fmt.Errorf("%s/%s: no clips of %v", dir, split, classes)
 	}
-	bins := audio.ASTFbank.Bins
-	out := &audioSet{X: make([]float32, len(paths)*astFrames*bins), Labels: ys, Frames: astFrames, Bins: bins}
-	var wg sync.WaitGroup
-	errs := make([]error, 2)
-	for w := range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(paths); i += 2 {
-				f, err := audio.ASTFeatures(paths[i], astFrames)
-				if err != nil {
-					errs[w] = err
-					return
-				}
-				copy(out.X[i*astFrames*bins:], f)
-			}
-		}()
-	}
-	wg.Wait()
-	return out, errors.Join(errs...)
+	return encoder.ReadAudioExamples(paths, ys, astFrames)
 }
 
 // encClassifier adapts an encoder to the harness's batch-by-value Logits.
@@ -228,7 +204,7 @@ func runPETLAST(c *Context) (*Report, error) {
 	return petlASTReport(c, cfg, total, pre.Len(), preRes, ftTrain, ftTest, pretrainEpochs, ftEpochs, ftSpeakers, res)
 }
 
-func petlASTReport(c *Context, cfg *encoder.Config, total, preN int, preRes fitResult, ftTrain, ftTest *audioSet,
+func petlASTReport(c *Context, cfg *encoder.Config, total, preN int, preRes fitResult, ftTrain, ftTest *encoder.AudioExamples,
 	preEpochs, ftEpochs, ftSpeakers int, res *armResults) (*Report, error) {
 	mu := res.mean
 	var sb strings.Builder

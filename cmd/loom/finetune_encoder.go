@@ -195,17 +195,11 @@ func (e encClassifierCLI) Logits(ctx *nn.Ctx, b encoder.Batch) *autograd.Var {
 // readAudio reads s's WAV files as AST features of frames rows, labelled
 // by their class's index in classes (which holds every class of s).
 func readAudio(s *labeled.Set, frames int, classes []string) (*encoder.AudioExamples, error) {
-	bins := audio.ASTFbank.Bins
-	out := &encoder.AudioExamples{X: make([]float32, len(s.Items)*frames*bins), Frames: frames, Bins: bins}
-	for i, p := range s.Items {
-		f, err := audio.ASTFeatures(p, frames)
-		if err != nil {
-			return nil, err
-		}
-		copy(out.X[i*frames*bins:], f)
-		out.Labels = append(out.Labels, slices.Index(classes, s.Classes[s.Labels[i]]))
+	labels := make([]int, len(s.Items))
+	for i := range labels {
+		labels[i] = slices.Index(classes, s.Classes[s.Labels[i]])
 	}
-	return out, nil
+	return encoder.ReadAudioExamples(s.Items, labels, frames)
 }
 
 // tokenize encodes s's texts as [CLS] text [SEP] (when the tokenizer has

@@ -3,6 +3,8 @@ package encoder
 import (
 	"math"
 
+	"github.com/loomml/loom/audio"
+	"github.com/loomml/loom/internal/kernels"
 	"github.com/loomml/loom/tensor"
 )
 
@@ -94,4 +96,27 @@ func (e *AudioExamples) Stats() (mean, std float64) {
 	n := float64(len(e.X))
 	mean = sum / n
 	return mean, math.Sqrt(max(0, sq/n-mean*mean))
+}
+
+// ReadAudioExamples reads WAV files as AST inputs (audio.ASTFeatures,
+// frames rows of 128 bins each, unnormalised), on every thread, labelled
+// labels. The first file that cannot be read is the error.
+func ReadAudioExamples(paths []string, labels []int, frames int) (*AudioExamples, error) {
+	bins := audio.ASTFbank.Bins
+	out := &AudioExamples{X: make([]float32, len(paths)*frames*bins), Labels: labels, Frames: frames, Bins: bins}
+	errs := make([]error, len(paths))
+	kernels.Parallel(len(paths), func(i int) {
+		f, err := audio.ASTFeatures(paths[i], frames)
+		if err != nil {
+			errs[i] = err
+			return
+		}
+		copy(out.X[i*frames*bins:], f)
+	})
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
