@@ -209,7 +209,7 @@ func runAny2Point(c *Context) (*Report, error) {
 	var bars []chart.Bar
 	mus, sds := map[string]float64{}, map[string]float64{}
 	for _, a := range a2pArms {
-		mu, sd := meanSD(res.acc[a.name])
+		mu, sd := meanStd(res.acc[a.name])
 		mus[a.name], sds[a.name] = mu, sd
 		fmt.Fprintf(&sb, "| %s | %d | %.2f | %.1f ± %.1f | %s | %.0f |\n", a.name, res.trainable[a.name], 100*float64(res.trainable[a.name])/float64(total), mu, sd, res.perSeed(a.name), res.secs[a.name])
 		bars = append(bars, chart.Bar{Label: strings.SplitN(a.name, " (", 2)[0], Value: mu, Err: sd})

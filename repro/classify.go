@@ -1,16 +1,15 @@
 package repro
 
 import (
+	"errors"
+	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
-
-	"fmt"
-	"github.com/loomml/loom/chart"
-	"io"
-	"math"
 	"time"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/chart"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
 	"github.com/loomml/loom/train"
@@ -21,17 +20,10 @@ import (
 // epoch-wise shuffling sampler, AdamW training through train.Loop and
 // accuracy on a held-out set.
 
-// examples is a labelled set that makes batches of its own type.
-type examples[B any] interface {
-	Len() int
-	Label(i int) int
-	Batch(idx []int) B
-}
-
 // classifier is a model trained on batches of B that predicts classes.
 type classifier[B any] interface {
 	train.Model[B]
-	Logits(ctx *nn.Ctx, b B) *autograd.Var
+	train.Classifier[B]
 }
 
 // fitSettings are one training run's optimisation.
@@ -51,13 +43,14 @@ type fitResult struct {
 	Steps     int
 }
 
-// fit trains m on tr with AdamW (β = 0.9, 0.98; ε = 10⁻⁶; cosine decay to 0
-// with 5 % warmup, as PETL-AST's recipe without warmup would diverge less
-// gracefully at these learning rates) and returns its accuracy on te.
-func fit[B any](m classifier[B], tr, te examples[B], s fitSettings) (fitResult, error) {
+// fit trains m on tr with train.FineTuneHyper and returns its accuracy
+// on te.
+func fit[B any](m classifier[B], tr, te train.Labelled[B], s fitSettings) (fitResult, error) {
+	if te.Len() == 0 {
+		return fitResult{}, errors.New("no test examples")
+	}
 	steps := max(1, s.Epochs*tr.Len()/s.Batch)
-	h := train.Hyper{Steps: steps, BatchSize: s.Batch, LR: s.LR, Warmup: max(1, steps/20), MinLRFactor: 0,
-		WeightDecay: s.WeightDecay, Beta1: 0.9, Beta2: 0.98, Eps: 1e-6}
+	h := train.FineTuneHyper(steps, s.Batch, s.LR, s.WeightDecay)
 	loop := &train.Loop[B]{Model: m, Data: train.NewEpochSampler[B](tr, s.Batch, s.Seed), Hyper: h, Progress: s.Progress,
 		RNG: tensor.NewRNG(s.Seed + 1), StepsPerEpoch: max(1, tr.Len()/s.Batch)}
 	start := time.Now()
@@ -65,28 +58,7 @@ func fit[B any](m classifier[B], tr, te examples[B], s fitSettings) (fitResult, 
 		return fitResult{}, err
 	}
 	secs := time.Since(start).Seconds()
-	acc := train.Accuracy[B](m, te, 64)
-	if math.IsNaN(acc) {
-		return fitResult{}, fmt.Errorf("no test examples")
-	}
-	return fitResult{Accuracy: acc, Trainable: autograd.NumParams(nn.Trainable(m.Params())), Seconds: secs, Steps: steps}, nil
-}
-
-// meanSD returns the mean and the sample standard deviation.
-func meanSD(xs []float64) (float64, float64) {
-	mu := 0.0
-	for _, x := range xs {
-		mu += x
-	}
-	mu /= float64(len(xs))
-	if len(xs) < 2 {
-		return mu, 0
-	}
-	v := 0.0
-	for _, x := range xs {
-		v += (x - mu) * (x - mu)
-	}
-	return mu, math.Sqrt(v / float64(len(xs)-1))
+	return fitResult{Accuracy: train.Accuracy[B](m, te, 64), Trainable: autograd.NumParams(nn.Trainable(m.Params())), Seconds: secs, Steps: steps}, nil
 }
 
 // armResults collects each arm's runs over the seeds.
@@ -110,7 +82,7 @@ func (r *armResults) add(name string, f fitResult) {
 }
 
 // mean is arm name's mean accuracy.
-func (r *armResults) mean(name string) float64 { m, _ := meanSD(r.acc[name]); return m }
+func (r *armResults) mean(name string) float64 { m, _ := meanStd(r.acc[name]); return m }
 
 // perSeed renders arm name's accuracies.
 func (r *armResults) perSeed(name string) string {
@@ -127,7 +99,7 @@ func petlTable(sb *strings.Builder, c *Context, arms []petlArm, r *armResults, t
 	sb.WriteString("| method | settings | lr | trainable parameters (with the head) | % of the backbone | test accuracy % (mean ± std) | per seed | training time (s, mean) |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	var bars []chart.Bar
 	for _, a := range arms {
-		m, sd := meanSD(r.acc[a.name])
+		m, sd := meanStd(r.acc[a.name])
 		fmt.Fprintf(sb, "| %s | %s | %g | %d | %.2f | %.1f ± %.1f | %s | %.0f |\n", a.name, specString(a.spec), a.lr, r.trainable[a.name],
 			100*float64(r.trainable[a.name])/float64(total), m, sd, r.perSeed(a.name), r.secs[a.name])
 		bars = append(bars, chart.Bar{Label: a.name, Value: m, Err: sd})

@@ -104,3 +104,11 @@ func Accuracy[B any](m Classifier[B], ex Labelled[B], bs int) float64 {
 	})
 	return float64(right) / float64(max(1, ex.Len()))
 }
+
+// FineTuneHyper is the fine-tuning recipe of PETL-AST's code (AdamW with
+// β = 0.9, 0.98 and ε = 10⁻⁶, cosine decay to 0) with a 5 % warmup, for
+// steps optimizer steps of batch examples.
+func FineTuneHyper(steps, batch int, lr, weightDecay float64) Hyper {
+	return Hyper{Steps: steps, BatchSize: batch, LR: lr, Warmup: max(1, steps/20), MinLRFactor: 0,
+		WeightDecay: weightDecay, Beta1: 0.9, Beta2: 0.98, Eps: 1e-6}
+}

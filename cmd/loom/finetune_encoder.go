@@ -127,8 +127,7 @@ func runFinetuneEncoder(j encoderJob, stdout, stderr io.Writer) error {
 	defer release()
 	cm := encClassifierCLI{m}
 	before := train.Accuracy[encoder.Batch](cm, teEx, 64)
-	h := train.Hyper{Steps: j.steps, BatchSize: j.batch, LR: j.lr, Warmup: max(1, j.steps/20), MinLRFactor: 0,
-		WeightDecay: 0.1, Beta1: 0.9, Beta2: 0.98, Eps: 1e-6}
+	h := train.FineTuneHyper(j.steps, j.batch, j.lr, 0.1)
 	loop := &train.Loop[encoder.Batch]{Model: m, Data: train.NewEpochSampler[encoder.Batch](trEx, j.batch, j.seed), Hyper: h,
 		OutDir: j.out, Progress: stderr, RNG: tensor.NewRNG(j.seed + 1), StepsPerEpoch: max(1, trEx.Len()/j.batch),
 		Meta: map[string]string{"model": j.model, "method": j.spec.Method, "data": j.data}}
