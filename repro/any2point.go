@@ -138,21 +138,25 @@ func (m *pointModel) Params() []*autograd.Var {
 // head reads the mean of the output tokens.
 func (m *pointModel) Logits(ctx *nn.Ctx, b pointBatch) *autograd.Var {
 	t := m.Tok.Forward(b.clouds)
-	pos, lines := m.proj.Encode(t.Centres)
-	x := t.Tokens
+	var pos *autograd.Var
+	var lines *tensor.Tensor // where the centres fall on the lines, for the adapters' 1-D cells
 	if m.Learned != nil {
-		x = autograd.Add(x, m.Learned.Forward(t.Centres))
+		pos, lines = m.Learned.Forward(t.Centres), m.proj.Coordinates(t.Centres)
 	} else {
-		x = autograd.Add(x, autograd.Const(pos))
+		p, l := m.proj.Encode(t.Centres)
+		pos, lines = autograd.Const(p), l
 	}
+	x := autograd.Add(t.Tokens, pos)
 	emb := m.Enc.Embed.(*encoder.TextEmbeddings)
 	B, D := x.Dim(0), x.Dim(2)
 	cls := autograd.Add(autograd.Add(emb.Word.Forward([]int{byteCLS}, 1, 1), emb.Position.Forward([]int{0}, 1, 1)), emb.TokenType.Forward([]int{0}, 1, 1))
 	x = emb.Norm.Forward(autograd.Concat(1, autograd.Expand(cls, B, 1, D), x))
-	m.geo.Set(t.Centres, lines)
-	m.geo.Dropout = nil
-	if ctx.Training() {
-		m.geo.Dropout = ctx.RNG
+	if m.Views != nil { // the guided adapters read the batch's geometry
+		m.geo.Set(t.Centres, lines)
+		m.geo.Dropout = nil
+		if ctx.Training() {
+			m.geo.Dropout = ctx.RNG
+		}
 	}
 	h := m.Enc.EncodeEmbeds(ctx, x)
 	return m.Head.Forward(m.Norm.Forward(autograd.Mean(h, false, 1)))

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/data"
@@ -36,10 +35,9 @@ func byteRow(text string, T int) []int {
 
 // mlmResult is the pre-trained model and what its training measured.
 type mlmResult struct {
-	Dir     string
-	Steps   int
-	Loss    float64 // masked-token loss on the held-out 10 %, nats
-	Seconds float64
+	Dir   string
+	Steps int
+	Loss  float64 // masked-token loss on the held-out 10 %, nats
 }
 
 // pretrainMLM pre-trains the byte-level BERT, or finds it beside the
@@ -79,13 +77,11 @@ func pretrainMLM(c *Context) (*mlmResult, error) {
 		fmt.Fprintf(c.Progress, "pre-training %s with masked-language modelling on tinyshakespeare (%d windows of %d bytes)\n", m, len(tr.Rows), mlmSeqLen)
 		h := train.Hyper{Steps: steps, BatchSize: 32, LR: 1e-3, Warmup: steps / 10, MinLRFactor: 0.1, WeightDecay: 0.01,
 			Beta1: 0.9, Beta2: 0.98, Eps: 1e-6, Clip: 1}
-		start := time.Now()
 		loop := &train.Loop[encoder.Batch]{Model: m, Data: train.NewEpochSampler[encoder.Batch](tr, 32, 1), Hyper: h,
 			Progress: c.Progress, RNG: tensor.NewRNG(3)}
 		if err := loop.Train(); err != nil {
 			return nil, err
 		}
-		res.Seconds = time.Since(start).Seconds()
 		os.RemoveAll(dir)
 		if err := encoder.Save(m, dir); err != nil {
 			return nil, err
