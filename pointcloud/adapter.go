@@ -149,8 +149,12 @@ func quickGelu(x *autograd.Var) *autograd.Var {
 
 // Forward maps x [B, Offset+G, D] (the FFN's input) to the FFN's output
 // plus the adapter's, [B, Offset+G, D]; see the file comment.
-func (a *GuidedAdapter) Forward(x *autograd.Var) *autograd.Var {
-	f := a.Inner.Forward(x)
+func (a *GuidedAdapter) Forward(x *autograd.Var) *autograd.Var { return a.ForwardCtx(nil, x) }
+
+// ForwardCtx is Forward with the context, which the FFN gets when it
+// takes one (nn.CtxFFN).
+func (a *GuidedAdapter) ForwardCtx(ctx *nn.Ctx, x *autograd.Var) *autograd.Var {
+	f := nn.ApplyFFN(ctx, a.Inner, x)
 	var drop *tensor.RNG
 	if a.Geo != nil {
 		drop = a.Geo.Dropout
