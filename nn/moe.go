@@ -208,8 +208,9 @@ func (m *MoE) ForwardCtx(ctx *Ctx, x *autograd.Var) *autograd.Var {
 			ctx.AddAux("moe_balance", m.Cfg.BalanceCoef, m.balanceLoss(probs, sel, N))
 		}
 		if m.Cfg.ZLossCoef > 0 {
-			lse := autograd.Log(autograd.Sum(autograd.Exp(autograd.Sub(logits, autograd.Max(logits, true, 1))), false, 1))
-			lse = autograd.Add(lse, autograd.Reshape(autograd.Max(logits, true, 1), N))
+			top := autograd.Max(logits, true, 1) // [N, 1], for a stable log-sum-exp
+			lse := autograd.Log(autograd.Sum(autograd.Exp(autograd.Sub(logits, top)), false, 1))
+			lse = autograd.Add(lse, autograd.Reshape(top, N))
 			ctx.AddAux("moe_zloss", m.Cfg.ZLossCoef, autograd.Mean(autograd.Mul(lse, lse), false))
 		}
 		ctx.AddAux("moe_dropped", 0, autograd.Const(tensor.Scalar(float32(m.Stats.Dropped))))
