@@ -1,6 +1,7 @@
 package labeled
 
 import (
+	"cmp"
 	"compress/gzip"
 	"encoding/csv"
 	"errors"
@@ -278,15 +279,7 @@ func sortClasses(c []string) {
 		}
 		vals[s] = v
 	}
-	slices.SortFunc(c, func(a, b string) int {
-		if va, vb := vals[a], vals[b]; va != vb {
-			if va < vb {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(a, b)
-	})
+	slices.SortFunc(c, func(a, b string) int { return cmp.Or(cmp.Compare(vals[a], vals[b]), strings.Compare(a, b)) })
 }
 
 // ReadFolders lists a directory whose sub-directories are the classes,
