@@ -19,12 +19,6 @@ func (m moeModel) Loss(ctx *nn.Ctx, x *tensor.Tensor) *autograd.Var {
 	return autograd.MulScalar(autograd.Sum(m.M.ForwardCtx(ctx, autograd.Const(x)), false), 0)
 }
 
-type fixedTensor struct{ x *tensor.Tensor }
-
-func (f fixedTensor) Next() *tensor.Tensor    { return f.x }
-func (f fixedTensor) State() ([]byte, error)  { return nil, nil }
-func (f fixedTensor) SetState(b []byte) error { return nil }
-
 // TestMoEBalanceReachesOptimizer: through train.Loop, the balance and z
 // losses are logged and change the router when nothing else does.
 func TestMoEBalanceReachesOptimizer(t *testing.T) {
@@ -34,7 +28,7 @@ func TestMoEBalanceReachesOptimizer(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := m.Router.Weight.Value.Float32s()
-	loop := &train.Loop[*tensor.Tensor]{Model: moeModel{m}, Data: fixedTensor{tensor.RandN(tensor.NewRNG(2), 16, 4)}, Hyper: train.Hyper{Steps: 3, LR: 0.05}}
+	loop := &train.Loop[*tensor.Tensor]{Model: moeModel{m}, Data: train.Repeat[*tensor.Tensor]{Batch: tensor.RandN(tensor.NewRNG(2), 16, 4)}, Hyper: train.Hyper{Steps: 3, LR: 0.05}}
 	if err := loop.Train(); err != nil {
 		t.Fatal(err)
 	}

@@ -106,7 +106,7 @@ func TestReplaceInjectsAndFreezes(t *testing.T) {
 	}
 	frozen := decodertest.ParamValues(m)
 	batch := data.Batch{IDs: ids[:11], Targets: ids[1:], B: 1, T: 11}
-	loop := &train.Loop[data.Batch]{Model: m, Data: &fixedSampler{batch}, Hyper: train.Hyper{Steps: 3, LR: 0.05}}
+	loop := &train.Loop[data.Batch]{Model: m, Data: train.Repeat[data.Batch]{Batch: batch}, Hyper: train.Hyper{Steps: 3, LR: 0.05}}
 	if err := loop.Train(); err != nil {
 		t.Fatal(err)
 	}
@@ -174,12 +174,6 @@ func TestRolesDecayAsRankDid(t *testing.T) {
 		t.Fatalf("groups with a multiplier: %d, second LR %v", len(gs), gs[1].LR)
 	}
 }
-
-type fixedSampler struct{ b data.Batch }
-
-func (s *fixedSampler) Next() data.Batch       { return s.b }
-func (s *fixedSampler) State() ([]byte, error) { return nil, nil }
-func (s *fixedSampler) SetState([]byte) error  { return nil }
 
 // Reinit honours each parameter's init multiplier.
 func TestReinitScales(t *testing.T) {

@@ -76,5 +76,5 @@ func TestAdapters(t *testing.T) {
 }
 
 func trainLoop(m *decoder.Model, ids []int) *train.Loop[data.Batch] {
-	return &train.Loop[data.Batch]{Model: m, Data: fixedBatch{data.Batch{IDs: ids[:11], Targets: ids[1:], B: 1, T: 11}}, Hyper: train.Hyper{Steps: 3, LR: 0.05}}
+	return &train.Loop[data.Batch]{Model: m, Data: train.Repeat[data.Batch]{Batch: data.Batch{IDs: ids[:11], Targets: ids[1:], B: 1, T: 11}}, Hyper: train.Hyper{Steps: 3, LR: 0.05}}
 }

@@ -85,7 +85,7 @@ func TestLoRATrainsOnlyTheAdapter(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids := decodertest.IDs(12, c.VocabSize)
-	loop := &train.Loop[data.Batch]{Model: m, Data: fixedBatch{data.Batch{IDs: ids[:11], Targets: ids[1:], B: 1, T: 11}}, Hyper: train.Hyper{Steps: 3, LR: 0.05}}
+	loop := &train.Loop[data.Batch]{Model: m, Data: train.Repeat[data.Batch]{Batch: data.Batch{IDs: ids[:11], Targets: ids[1:], B: 1, T: 11}}, Hyper: train.Hyper{Steps: 3, LR: 0.05}}
 	if err := loop.Train(); err != nil {
 		t.Fatal(err)
 	}
@@ -158,12 +158,6 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
-
-type fixedBatch struct{ b data.Batch }
-
-func (f fixedBatch) Next() data.Batch        { return f.b }
-func (f fixedBatch) State() ([]byte, error)  { return nil, nil }
-func (f fixedBatch) SetState(b []byte) error { return nil }
 
 func maxDiff(a, b []float32) float64 {
 	d := 0.0

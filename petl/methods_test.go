@@ -41,11 +41,6 @@ func textBatch() encoder.Batch {
 	return encoder.Batch{B: 2, T: 9, IDs: ids, Lengths: []int{9, 5}, Labels: []int{1, 2}}
 }
 
-type encBatch struct{ b encoder.Batch }
-
-func (f encBatch) Next() encoder.Batch     { return f.b }
-func (f encBatch) State() ([]byte, error)  { return nil, nil }
-func (f encBatch) SetState(b []byte) error { return nil }
 func values(m nn.Module) map[string][]float32 {
 	out := map[string][]float32{}
 	for _, p := range m.Params() {
@@ -123,7 +118,7 @@ func TestEncoderMethods(t *testing.T) {
 			if !slices.Contains(names, tc.trained) {
 				t.Fatalf("trainable %v lacks %s", names, tc.trained)
 			}
-			loop := &train.Loop[encoder.Batch]{Model: m, Data: encBatch{b}, Hyper: train.Hyper{Steps: 3, LR: 0.05}}
+			loop := &train.Loop[encoder.Batch]{Model: m, Data: train.Repeat[encoder.Batch]{Batch: b}, Hyper: train.Hyper{Steps: 3, LR: 0.05}}
 			if err := loop.Train(); err != nil {
 				t.Fatal(err)
 			}
@@ -272,7 +267,7 @@ func TestAdapterRoundTrip(t *testing.T) {
 			if err := s.Apply(m, 16, 3); err != nil {
 				t.Fatal(err)
 			}
-			loop := &train.Loop[encoder.Batch]{Model: m, Data: encBatch{b}, Hyper: train.Hyper{Steps: 2, LR: 0.05}}
+			loop := &train.Loop[encoder.Batch]{Model: m, Data: train.Repeat[encoder.Batch]{Batch: b}, Hyper: train.Hyper{Steps: 2, LR: 0.05}}
 			if err := loop.Train(); err != nil {
 				t.Fatal(err)
 			}
@@ -317,7 +312,7 @@ func TestTrainNormsRoundTrip(t *testing.T) {
 			t.Fatalf("%s: %d norm values unfrozen, want %d", s.Method, n, 2*16*5)
 		}
 		s.TrainNorms = true
-		loop := &train.Loop[encoder.Batch]{Model: m, Data: encBatch{b}, Hyper: train.Hyper{Steps: 2, LR: 0.05}}
+		loop := &train.Loop[encoder.Batch]{Model: m, Data: train.Repeat[encoder.Batch]{Batch: b}, Hyper: train.Hyper{Steps: 2, LR: 0.05}}
 		if err := loop.Train(); err != nil {
 			t.Fatal(err)
 		}

@@ -112,3 +112,16 @@ func FineTuneHyper(steps, batch int, lr, weightDecay float64) Hyper {
 	return Hyper{Steps: steps, BatchSize: batch, LR: lr, Warmup: max(1, steps/20), MinLRFactor: 0,
 		WeightDecay: weightDecay, Beta1: 0.9, Beta2: 0.98, Eps: 1e-6}
 }
+
+// Repeat is a sampler that yields the same batch every time (overfitting
+// checks, tests); it has no state to save.
+type Repeat[B any] struct{ Batch B }
+
+// Next returns the batch.
+func (r Repeat[B]) Next() B { return r.Batch }
+
+// State is empty.
+func (Repeat[B]) State() ([]byte, error) { return nil, nil }
+
+// SetState accepts any state.
+func (Repeat[B]) SetState([]byte) error { return nil }
