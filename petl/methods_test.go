@@ -41,14 +41,6 @@ func textBatch() encoder.Batch {
 	return encoder.Batch{B: 2, T: 9, IDs: ids, Lengths: []int{9, 5}, Labels: []int{1, 2}}
 }
 
-func values(m nn.Module) map[string][]float32 {
-	out := map[string][]float32{}
-	for _, p := range m.Params() {
-		out[p.Name] = p.Value.Float32s()
-	}
-	return out
-}
-
 func logits(m *encoder.Model, b encoder.Batch) []float32 {
 	var out []float32
 	autograd.NoGrad(func() { out = m.Logits(nil, &b).Value.Float32s() })
@@ -96,7 +88,7 @@ func TestEncoderMethods(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := tinyBERT(t)
 			base := logits(m, b)
-			frozen := values(m)
+			frozen := decodertest.ParamValues(m)
 			if err := tc.apply(m); err != nil {
 				t.Fatal(err)
 			}
@@ -129,7 +121,7 @@ func TestEncoderMethods(t *testing.T) {
 				}
 				t.Errorf("optimizer state %v for %d trainable parameters", keys, len(names))
 			}
-			after := values(m)
+			after := decodertest.ParamValues(m)
 			for name, v := range frozen {
 				if strings.HasPrefix(name, "classifier") {
 					continue

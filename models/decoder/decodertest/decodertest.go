@@ -114,8 +114,9 @@ func EqualLogits(t testing.TB, what string, a, b []float32) {
 	}
 }
 
-// ParamValues returns m's parameters as float32 values by name.
-func ParamValues(m *decoder.Model) map[string][]float32 {
+// ParamValues returns m's parameters (of any model) as float32 values by
+// name.
+func ParamValues(m nn.Module) map[string][]float32 {
 	out := map[string][]float32{}
 	for _, p := range m.Params() {
 		out[p.Name] = slices.Clone(p.Value.To(tensor.Float32).Contiguous().F32())
