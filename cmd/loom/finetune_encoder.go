@@ -64,6 +64,9 @@ func runFinetuneEncoder(j encoderJob, stdout, stderr io.Writer) error {
 		}
 	} else {
 		tr, te = tr.Split(0.1, j.seed)
+		if len(te.Items) == 0 {
+			return fmt.Errorf("--data %s: too few examples to hold out 10 %% of a class (%d); give held-out examples with --eval", j.data, len(tr.Items))
+		}
 	}
 	var trEx, teEx train.Labelled[encoder.Batch]
 	if audioData {

@@ -71,6 +71,12 @@ func TestFinetuneClassifyAudio(t *testing.T) {
 	}
 	csv := filepath.Join(dir, "nolabel.csv")
 	os.WriteFile(csv, []byte("text,category\nhello,a\nworld,b\n"), 0o644)
+	one := filepath.Join(dir, "one")
+	for _, c := range []string{"yes", "no"} {
+		os.MkdirAll(filepath.Join(one, c), 0o755)
+		b, _ := os.ReadFile(filepath.Join(clips, "train", c, "en-029_Alex_"+c+".wav"))
+		os.WriteFile(filepath.Join(one, c, "a.wav"), b, 0o644)
+	}
 	good := filepath.Join(dir, "good.csv")
 	os.WriteFile(good, []byte("text,label\nhello,a\nworld,b\n"), 0o644)
 	bert := filepath.Join("..", "..", "models", "encoder", "testdata", "bert-seqcls")
@@ -79,10 +85,11 @@ func TestFinetuneClassifyAudio(t *testing.T) {
 		want string
 	}{
 		{[]string{"--model", model, "--data", empty}, filepath.Join(empty, "no")},
-		{[]string{"--model", model, "--data", notPCM}, filepath.Join(notPCM, "no", "x.wav")},
+		{[]string{"--model", model, "--data", notPCM, "--eval", notPCM}, filepath.Join(notPCM, "no", "x.wav")},
 		{[]string{"--model", bert, "--data", csv}, csv + `: no "label" column`},
 		{[]string{"--model", model, "--data", filepath.Join(clips, "train"), "--method", "lora", "--rank", "1000"}, "--rank 1000"},
 		{[]string{"--model", model, "--data", good}, "a directory of class folders of WAV files"},
+		{[]string{"--model", model, "--data", one}, "too few examples to hold out"},
 		{[]string{"--model", filepath.Join("..", "..", "models", "encoder", "testdata", "ast"), "--data", filepath.Join(clips, "train")}, "num_mel_bins 32"},
 	} {
 		var o, e bytes.Buffer
