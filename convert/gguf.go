@@ -54,6 +54,31 @@ var ggufNames = map[string]string{
 	"mlp.up_proj.bias":                "ffn_up.bias",
 	"mlp.down_proj.weight":            "ffn_down.weight",
 	"mlp.down_proj.bias":              "ffn_down.bias",
+	"mlp.gate.weight":                 "ffn_gate_inp.weight", // a mixture's router
+}
+
+// ggufExperts maps a mixture's expert projections (after
+// "model.layers.N.mlp.experts.J.") to llama.cpp's stacked tensors (after
+// "blk.N."), which hold every expert's matrix along their first dimension
+// ([E, rows, cols]: ggml's ne [cols, rows, E]), as convert_hf_to_gguf.py's
+// LlamaModel writes Mixtral.
+var ggufExperts = map[string]string{
+	"gate_proj.weight": "ffn_gate_exps.weight",
+	"up_proj.weight":   "ffn_up_exps.weight",
+	"down_proj.weight": "ffn_down_exps.weight",
+}
+
+var expertName = regexp.MustCompile(`^model\.layers\.(\d+)\.mlp\.experts\.(\d+)\.(.+)$`)
+
+// ggufExpert returns llama.cpp's stacked tensor holding an HF expert
+// tensor, and the expert's index in it ("" if hf is no expert's).
+func ggufExpert(hf string) (string, int) {
+	m := expertName.FindStringSubmatch(hf)
+	if m == nil || ggufExperts[m[3]] == "" {
+		return "", 0
+	}
+	e, _ := strconv.Atoi(m[2])
+	return "blk." + m[1] + "." + ggufExperts[m[3]], e
 }
 
 var layerName = regexp.MustCompile(`^model\.layers\.(\d+)\.(.+)$`)
@@ -370,6 +395,17 @@ func ConfigFromGGUF(f *gguf.File) (*decoder.Config, error) {
 			return nil, err
 		}
 	}
+	if _, ok := f.Get("llama.expert_count"); ok { // Mixtral
+		if c.NumExperts, err = u("llama.expert_count"); err != nil {
+			return nil, err
+		}
+		if c.NumExperts > 0 {
+			if c.NumExpertsPerTok, err = u("llama.expert_used_count"); err != nil {
+				return nil, err
+			}
+			c.ModelType, c.Architectures = "mixtral", []string{decoder.Architecture("mixtral")}
+		}
+	}
 	c.NumKeyValueHeads = c.NumAttentionHeads
 	if _, ok := f.Get("llama.attention.head_count_kv"); ok {
 		if c.NumKeyValueHeads, err = u("llama.attention.head_count_kv"); err != nil {
@@ -527,6 +563,13 @@ type ggufSource struct {
 	c     *decoder.Config
 	hf    map[string]string // HF name → GGUF name
 	extra []string          // GGUF tensors without an HF name
+	// expert is the index of an HF expert tensor in its GGUF tensor,
+	// which stacks every expert's matrix (Mixtral's ffn_*_exps).
+	expert map[string]int
+	// last caches the float32 values of the last stacked tensor read, so
+	// that its E experts decode it once.
+	lastName string
+	last     []float32
 }
 
 func loadGGUF(path string, o LoadOptions) (*decoder.Model, error) {
@@ -573,14 +616,31 @@ func loadGGUFFile(f *gguf.File, o LoadOptions) (*decoder.Model, error) {
 	if ggufArchOf(c.ModelType) != nil {
 		return loadGGUFArch(f, c, o) // gguf_arch.go
 	}
-	s := &ggufSource{f: f, c: c, hf: map[string]string{}}
+	s := &ggufSource{f: f, c: c, hf: map[string]string{}, expert: map[string]int{}}
 	back := map[string]string{"token_embd.weight": "model.embed_tokens.weight", "output_norm.weight": "model.norm.weight", "output.weight": "lm_head.weight"}
+	stacked := map[string][]string{} // llama.cpp's stacked expert tensor → HF names
 	for i := range c.NumHiddenLayers {
 		for hf, g := range ggufNames {
 			back["blk."+strconv.Itoa(i)+"."+g] = "model.layers." + strconv.Itoa(i) + "." + hf
 		}
+		for hf, g := range ggufExperts {
+			for e := range c.NumExperts {
+				name := "blk." + strconv.Itoa(i) + "." + g
+				stacked[name] = append(stacked[name], fmt.Sprintf("model.layers.%d.mlp.experts.%d.%s", i, e, hf))
+			}
+		}
 	}
 	for _, t := range f.Tensors {
+		if hfs, ok := stacked[t.Name]; ok {
+			if len(t.Shape) != 3 || t.Shape[0] != len(hfs) {
+				return nil, fmt.Errorf("%s: tensor %s has shape %v, want [%d experts, rows, columns]", path, t.Name, t.Shape, len(hfs))
+			}
+			for e, hf := range hfs {
+				s.hf[hf] = t.Name
+				s.expert[hf] = e
+			}
+			continue
+		}
 		if hf, ok := back[t.Name]; ok {
 			s.hf[hf] = t.Name
 		} else {
@@ -638,7 +698,35 @@ func (s *ggufSource) names() []string { return slices.Sorted(maps.Keys(s.hf)) }
 
 func (s *ggufSource) shape(name string) ([]int, bool) {
 	t, ok := s.f.Tensor(s.hf[name])
+	if _, stacked := s.expert[name]; stacked && ok {
+		return t.Shape[1:], true
+	}
 	return t.Shape, ok
+}
+
+// loadExpert reads expert e's matrix of stacked tensor g: its rows of
+// blocks as they are when the file's type is dt, else as float32 (the
+// stacked tensor decoded once for all its experts).
+func (s *ggufSource) loadExpert(g string, e int, dt tensor.DType) (*tensor.Tensor, error) {
+	info, _ := s.f.Tensor(g)
+	shape, n := info.Shape[1:], info.NumElements()/info.Shape[0]
+	if pt, _ := info.Type.DType(); pt.Packed() && pt == dt {
+		raw, err := s.f.TensorBytes(g)
+		if err != nil {
+			return nil, err
+		}
+		s.f.Retain()
+		per := len(raw) / info.Shape[0]
+		return tensor.FromPacked(dt, raw[e*per:(e+1)*per], shape...)
+	}
+	if s.lastName != g {
+		v, err := s.f.Float32s(g)
+		if err != nil {
+			return nil, err
+		}
+		s.lastName, s.last = g, v
+	}
+	return tensor.FromFloat32(s.last[e*n:(e+1)*n], shape...), nil
 }
 
 func (s *ggufSource) file(name string) string {
@@ -650,6 +738,9 @@ func (s *ggufSource) file(name string) string {
 
 func (s *ggufSource) load(name string, dt tensor.DType) (*tensor.Tensor, error) {
 	g := s.hf[name]
+	if e, ok := s.expert[name]; ok {
+		return s.loadExpert(g, e, dt)
+	}
 	info, _ := s.f.Tensor(g)
 	heads, permuted := ropePermuted(s.c, name)
 	// A tensor whose type in the file is the one asked for is used in
@@ -709,6 +800,9 @@ func float32sInPlace(b []byte) ([]float32, bool) {
 
 func (s *ggufSource) check(name string) error {
 	g := s.hf[name]
+	if e, ok := s.expert[name]; ok && e > 0 {
+		return nil // checked with the stacked tensor's first expert
+	}
 	nf, _, err := s.f.NonFinite(g)
 	if err != nil {
 		return err
@@ -721,6 +815,9 @@ func (s *ggufSource) check(name string) error {
 func (s *ggufSource) locate(name string, i int) (string, int) {
 	g := s.hf[name]
 	info, _ := s.f.Tensor(g)
+	if e, ok := s.expert[name]; ok {
+		return s.f.Name() + ": tensor " + g + " (" + name + ")", e*(info.NumElements()/info.Shape[0]) + i
+	}
 	if heads, ok := ropePermuted(s.c, name); ok && len(info.Shape) > 0 && i >= 0 {
 		// Element i of HF row r is in the file's row for r (permuteRows).
 		rows := info.Shape[0]

@@ -209,7 +209,19 @@ func ggufParams(m *decoder.Model) ([]*autograd.Var, error) {
 	a := ggufArchOf(c.ModelType)
 	if a == nil {
 		out := make([]*autograd.Var, 0, len(params))
+		experts := map[string][]*autograd.Var{} // stacked tensor → its experts' parameters
+		slot := map[int]string{}                // place in out → stacked tensor
 		for _, p := range params {
+			if g, e := ggufExpert(p.Name); g != "" {
+				if len(experts[g]) != e {
+					return nil, fmt.Errorf("convert: expert parameter %s out of order", p.Name)
+				}
+				if experts[g] = append(experts[g], p); e == 0 {
+					slot[len(out)] = g
+					out = append(out, nil) // stacked below
+				}
+				continue
+			}
 			g := GGUFName(p.Name)
 			if g == "" {
 				return nil, fmt.Errorf("convert: parameter %s has no llama.cpp name", p.Name)
@@ -230,6 +242,13 @@ func ggufParams(m *decoder.Model) ([]*autograd.Var, error) {
 				}
 			}
 			out = append(out, autograd.NewParam(g, p.Role, v))
+		}
+		for i, g := range slot {
+			t, err := stackExperts(experts[g])
+			if err != nil {
+				return nil, err
+			}
+			out[i] = autograd.NewParam(g, experts[g][0].Role, t)
 		}
 		return out, nil
 	}
@@ -300,6 +319,32 @@ func ggufParams(m *decoder.Model) ([]*autograd.Var, error) {
 	return out, nil
 }
 
+// stackExperts stacks the experts' matrices ps [rows, cols] into one
+// [E, rows, cols] tensor: blocks joined as they are when all are held in
+// one packed type (a model loaded from a quantised file), float32
+// otherwise.
+func stackExperts(ps []*autograd.Var) (*tensor.Tensor, error) {
+	ts := make([]*tensor.Tensor, len(ps))
+	for i, p := range ps {
+		if ts[i] = p.Value; !tensor.EqualShape(p.Shape(), ps[0].Shape()) || p.Value.NDim() != 2 {
+			return nil, fmt.Errorf("convert: expert %s has shape %v, the first expert %v", p.Name, p.Shape(), ps[0].Shape())
+		}
+	}
+	shape := append([]int{len(ts)}, ts[0].Shape()...)
+	if packedAlike(ts) {
+		var raw []byte
+		for _, t := range ts {
+			raw = append(raw, t.Raw()...)
+		}
+		return tensor.FromPacked(ts[0].DType(), raw, shape...)
+	}
+	var f []float32
+	for _, t := range ts {
+		f = append(f, t.To(tensor.Float32).Contiguous().F32()...)
+	}
+	return tensor.FromFloat32(f, shape...), nil
+}
+
 // packedAlike reports whether ts are 2-D matrices of one packed dtype and
 // row length.
 func packedAlike(ts []*tensor.Tensor) bool {
@@ -356,6 +401,9 @@ func llamaKeys(c *decoder.Config) ([]ggufKV, []ggufExtra, error) {
 		{"llama.attention.value_length", uint32(hd)},
 		{"llama.rope.freq_base", float32(c.RopeTheta)},
 		{"llama.attention.layer_norm_rms_epsilon", float32(c.RMSNormEps)},
+	}
+	if c.MoE() { // Mixtral: LlamaModel.set_gguf_parameters
+		kv = append(kv, ggufKV{"llama.expert_count", uint32(c.NumExperts)}, ggufKV{"llama.expert_used_count", uint32(c.NumExpertsPerTok)})
 	}
 	var extra []ggufExtra
 	if r := c.RopeScaling; r != nil {

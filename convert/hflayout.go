@@ -14,7 +14,7 @@ import (
 
 // An hfTensor says how one tensor of a Hugging Face checkpoint holds loom
 // parameters: hf is the checkpoint name and loom the parameters' names
-// ("{i}" is the layer), the loom parameters stacked along their first
+// ("{i}" is the layer, "{e}" the expert of a mixture), the loom parameters stacked along their first
 // dimension in order (a fused projection: Phi-3's qkv_proj holds q_proj,
 // k_proj and v_proj), and, with transposed, stored transposed (GPT-2's
 // Conv1D keeps weights as [in, out]).
@@ -41,6 +41,15 @@ type hfLayout struct {
 // hfLayouts are the checkpoint layouts by model_type; a type not listed
 // stores loom's parameters under their own names.
 var hfLayouts = map[string]hfLayout{
+	// transformers' modeling_mixtral.py: MixtralSparseMoeBlock is
+	// block_sparse_moe, its router gate, each expert's w1 (gate), w3 (up)
+	// and w2 (down); loom names them as Qwen2-MoE does.
+	"mixtral": {tensors: []hfTensor{
+		{hf: "model.layers.{i}.block_sparse_moe.gate.weight", loom: []string{"model.layers.{i}.mlp.gate.weight"}},
+		{hf: "model.layers.{i}.block_sparse_moe.experts.{e}.w1.weight", loom: []string{"model.layers.{i}.mlp.experts.{e}.gate_proj.weight"}},
+		{hf: "model.layers.{i}.block_sparse_moe.experts.{e}.w3.weight", loom: []string{"model.layers.{i}.mlp.experts.{e}.up_proj.weight"}},
+		{hf: "model.layers.{i}.block_sparse_moe.experts.{e}.w2.weight", loom: []string{"model.layers.{i}.mlp.experts.{e}.down_proj.weight"}},
+	}},
 	// transformers' modeling_phi3.py: Phi3Attention.qkv_proj is q, k and v
 	// in that order; Phi3MLP.gate_up_proj is gate then up (chunk(2)).
 	"phi3": {tensors: []hfTensor{
@@ -106,32 +115,42 @@ func newHFMapping(c *decoder.Config, params []*autograd.Var) (*hfMapping, error)
 		return nil, err
 	}
 	m := &hfMapping{parts: map[string]hfPart{}, fused: map[string][]string{}, shapes: map[string][]int{}, flip: map[string]bool{}, layout: l}
-	for _, t := range l.tensors {
-		layers := []int{-1}
-		if strings.Contains(t.hf, "{i}") {
-			layers = make([]int, c.NumHiddenLayers)
-			for i := range layers {
-				layers[i] = i
-			}
+	indices := func(pattern, key string, n int) []int {
+		if !strings.Contains(pattern, key) {
+			return []int{-1}
 		}
-		for _, i := range layers {
-			at := func(s string) string { return strings.ReplaceAll(s, "{i}", strconv.Itoa(i)) }
-			hf, row := at(t.hf), 0
-			for _, ln := range t.loom {
-				ln = at(ln)
-				p, ok := byName[ln]
-				if !ok {
-					continue // a removed sublayer or an untied head
-				}
-				m.parts[ln] = hfPart{hf: hf, row: row, rows: p.Dim(0), transposed: t.transposed}
-				m.shapes[ln] = p.Shape()
-				m.fused[hf] = append(m.fused[hf], ln)
-				row += p.Dim(0)
+		out := make([]int, n)
+		for i := range out {
+			out[i] = i
+		}
+		return out
+	}
+	for _, t := range l.tensors {
+		for _, i := range indices(t.hf, "{i}", c.NumHiddenLayers) {
+			for _, e := range indices(t.hf, "{e}", c.NumExperts) {
+				m.add(t, byName, strings.NewReplacer("{i}", strconv.Itoa(i), "{e}", strconv.Itoa(e)).Replace)
 			}
-			m.flip[hf] = t.transposed
 		}
 	}
 	return m, nil
+}
+
+// add places the loom parameters of checkpoint tensor t, its indices
+// filled by at.
+func (m *hfMapping) add(t hfTensor, byName map[string]*autograd.Var, at func(string) string) {
+	hf, row := at(t.hf), 0
+	for _, ln := range t.loom {
+		ln = at(ln)
+		p, ok := byName[ln]
+		if !ok {
+			continue // a removed sublayer, an untied head, a dense layer of a mixture
+		}
+		m.parts[ln] = hfPart{hf: hf, row: row, rows: p.Dim(0), transposed: t.transposed}
+		m.shapes[ln] = p.Shape()
+		m.fused[hf] = append(m.fused[hf], ln)
+		row += p.Dim(0)
+	}
+	m.flip[hf] = t.transposed
 }
 
 // fusedShape returns the shape checkpoint tensor hf must have.

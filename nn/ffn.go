@@ -21,6 +21,9 @@ type FFNConfig struct {
 	Act    string // activation name
 	Bias   bool   // biases on the projections
 	Init   Init
+	// MoE makes the "moe" network: a mixture of experts of width Hidden
+	// (nil for every other network).
+	MoE *MoESpec
 }
 
 var ffns = registry.New[func(FFNConfig) (FFN, error)]("ffn")

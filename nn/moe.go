@@ -20,7 +20,9 @@ import (
 // With a capacity factor cf > 0 each expert takes at most
 // int(tokens·cf·k/E) tokens, first come (token order, then slot order);
 // the slots of tokens over capacity are dropped (they contribute 0 and the
-// block's residual carries the token). cf = 0 is dropless.
+// block's residual carries the token). cf = 0 is dropless. Capacity limits
+// training passes; evaluation uses EvalCapacity (0, the default: dropless,
+// as Mixtral and Qwen2-MoE compute, so that exports compute what loom does).
 //
 // Tokens are grouped by expert and each expert runs once over its tokens
 // (one GEMM per projection), not once per token. In training (ForwardCtx
@@ -43,12 +45,14 @@ type MoE struct {
 // MoEConfig says how a mixture routes.
 type MoEConfig struct {
 	Experts, TopK int
-	// Capacity is the capacity factor cf (0: dropless).
-	Capacity    float64
-	Renormalize bool    // renormalise the selected probabilities to sum 1
-	RouterNoise bool    // add N(0, (1/E)²) to the logits in training (WideNet)
-	BalanceCoef float64 // α of the balance loss (0: not recorded)
-	ZLossCoef   float64 // β of the router z-loss (0: not recorded)
+	// Capacity is the capacity factor cf of training passes (0:
+	// dropless); EvalCapacity that of evaluation (0: dropless).
+	Capacity     float64
+	EvalCapacity float64
+	Renormalize  bool    // renormalise the selected probabilities to sum 1
+	RouterNoise  bool    // add N(0, (1/E)²) to the logits in training (WideNet)
+	BalanceCoef  float64 // α of the balance loss (0: not recorded)
+	ZLossCoef    float64 // β of the router z-loss (0: not recorded)
 }
 
 // MoEStats are the last forward pass's routing statistics.
@@ -66,6 +70,10 @@ func (c MoEConfig) Validate() error {
 		return fmt.Errorf("moe: top-k %d with %d experts, want 1 … %d", c.TopK, c.Experts, c.Experts)
 	case c.Capacity < 0 || math.IsNaN(c.Capacity):
 		return fmt.Errorf("moe: capacity factor %v, want > 0 (or 0: dropless)", c.Capacity)
+	case c.EvalCapacity < 0 || math.IsNaN(c.EvalCapacity):
+		return fmt.Errorf("moe: evaluation capacity factor %v, want > 0 (or 0: dropless)", c.EvalCapacity)
+	case math.IsNaN(c.BalanceCoef) || c.BalanceCoef < 0 || math.IsNaN(c.ZLossCoef) || c.ZLossCoef < 0:
+		return fmt.Errorf("moe: balance coefficient %v and z-loss coefficient %v, want ≥ 0", c.BalanceCoef, c.ZLossCoef)
 	}
 	return nil
 }
@@ -150,9 +158,12 @@ func (m *MoE) ForwardCtx(ctx *Ctx, x *autograd.Var) *autograd.Var {
 		w = autograd.Div(w, autograd.Sum(w, true, 1))
 	}
 	// Dispatch: slot (t, j) → its expert's row, first come; over capacity → dropped.
-	limit := N * k
-	if m.Cfg.Capacity > 0 {
-		limit = int(float64(N) * m.Cfg.Capacity * float64(k) / float64(E))
+	limit, cf := N*k, m.Cfg.EvalCapacity
+	if ctx.Training() {
+		cf = m.Cfg.Capacity
+	}
+	if cf > 0 {
+		limit = int(float64(N) * cf * float64(k) / float64(E))
 	}
 	rows := make([][]int, E) // tokens per expert, in order
 	slotRow := make([]int, N*k)
@@ -230,6 +241,32 @@ func (m *MoE) balanceLoss(probs *autograd.Var, sel []int, N int) *autograd.Var {
 	P := autograd.Mean(probs, false, 0) // [E]
 	ft := tensor.FromFloat64(f, E).To(probs.Value.DType())
 	return autograd.MulScalar(autograd.Sum(autograd.Mul(P, autograd.Const(ft)), false), float64(E))
+}
+
+// MoESpec is what FFNConfig.MoE gives the "moe" network beyond the
+// widths: the routing, the kind of network each expert is (a registered
+// FFN: "gated", Mixtral's and Qwen2-MoE's), and the shared expert's width
+// (0: none) and gate.
+type MoESpec struct {
+	MoEConfig
+	Expert     string
+	Shared     int
+	SharedGate bool
+}
+
+func init() {
+	RegisterFFN("moe", func(c FFNConfig) (FFN, error) {
+		if c.MoE == nil {
+			return nil, fmt.Errorf("ffn %s: a mixture of experts needs its experts and routing (FFNConfig.MoE)", c.Prefix)
+		}
+		s := *c.MoE
+		if s.Expert == "moe" {
+			return nil, fmt.Errorf("ffn %s: the experts of a mixture cannot be mixtures", c.Prefix)
+		}
+		ec := c
+		ec.MoE = nil
+		return NewMoE(c.Prefix, ec, s.Expert, s.MoEConfig, s.Shared, s.SharedGate)
+	})
 }
 
 // CtxFFN is an FFN that takes the forward context (a mixture records its

@@ -83,14 +83,32 @@ func TestMoERouting(t *testing.T) {
 }
 
 // TestMoECapacity: with capacity int(N·cf·k/E) = 1 each expert takes its
-// first token; the other slots are dropped and counted.
+// first token; the other slots are dropped and counted. The training
+// factor limits training passes, the evaluation factor evaluation.
 func TestMoECapacity(t *testing.T) {
+	for _, train := range []bool{true, false} {
+		cfg := MoEConfig{Experts: 2, TopK: 1, Capacity: 0.5}
+		if !train {
+			cfg = MoEConfig{Experts: 2, TopK: 1, Capacity: 4, EvalCapacity: 0.5}
+		}
+		testMoECapacity(t, cfg, &Ctx{Train: train})
+	}
+	// Dropless evaluation whatever the training factor.
 	m := newTestMoE(t, MoEConfig{Experts: 2, TopK: 1, Capacity: 0.5}, 0, false)
+	m.Router.Weight.Value = tensor.FromFloat32([]float32{10, 10, 10, 10, -10, -10, -10, -10}, 2, 4)
+	autograd.NoGrad(func() { m.Forward(autograd.Const(tensor.Ones(1, 4, 4))) })
+	if m.Stats.Dropped != 0 || m.Stats.Load[0] != 4 {
+		t.Fatalf("evaluation without an evaluation factor: load %v, dropped %v; want [4 0], 0", m.Stats.Load, m.Stats.Dropped)
+	}
+}
+
+func testMoECapacity(t *testing.T, cfg MoEConfig, ctx *Ctx) {
+	m := newTestMoE(t, cfg, 0, false)
 	// Force every token to expert 0: router row 0 large along x's sign.
 	m.Router.Weight.Value = tensor.FromFloat32([]float32{10, 10, 10, 10, -10, -10, -10, -10}, 2, 4)
 	x := tensor.Ones(1, 4, 4)
 	var y []float32
-	autograd.NoGrad(func() { y = m.Forward(autograd.Const(x)).Value.Float32s() })
+	autograd.NoGrad(func() { y = m.ForwardCtx(ctx, autograd.Const(x)).Value.Float32s() })
 	if m.Stats.Load[0] != 1 || m.Stats.Load[1] != 0 || m.Stats.Dropped != 0.75 {
 		t.Fatalf("load %v, dropped %v; want [1 0] and 0.75", m.Stats.Load, m.Stats.Dropped)
 	}

@@ -19,7 +19,7 @@ import (
 )
 
 // archOracleConfigs are small random models of the architectures loom
-// exports to GGUF besides llama, each using what makes the architecture
+// exports to GGUF besides llama (and of llama's mixture, Mixtral), each using what makes the architecture
 // (sliding windows shorter than the windows evaluated, soft-capping, both
 // of Gemma 3's rotary bases, Phi-3's longrope factors and attention
 // factor), with a 288-token vocabulary and weights of standard deviation 0.3
@@ -48,6 +48,12 @@ var archOracleConfigs = []struct {
 		"vocab_size": 288, "max_position_embeddings": 1024, "original_max_position_embeddings": 32,
 		"rope_scaling": {"type": "longrope", "short_factor": [1.0, 1.1, 1.3, 1.6, 2.0, 2.5, 3.1, 3.8], "long_factor": [1.0, 2, 4, 6, 8, 10, 12, 14]},
 		"initializer_range": 0.3}`},
+	// Mixtral: llama's architecture with stacked experts (ffn_*_exps,
+	// ffn_gate_inp), 4 experts, 2 per token.
+	{"mixtral", false, `{"model_type": "mixtral", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+		"num_attention_heads": 4, "num_key_value_heads": 2, "rms_norm_eps": 1e-5, "rope_theta": 10000,
+		"num_local_experts": 4, "num_experts_per_tok": 2,
+		"vocab_size": 288, "max_position_embeddings": 256, "initializer_range": 0.3}`},
 	{"gemma2", true, `{"model_type": "gemma2", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
 		"num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "query_pre_attn_scalar": 16,
 		"sliding_window": 8, "attn_logit_softcapping": 5.0, "final_logit_softcapping": 10.0, "rope_theta": 10000,

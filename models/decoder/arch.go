@@ -62,6 +62,9 @@ type arch struct {
 	// longrope and partialRotary: the class reads rope_scaling "longrope"
 	// and partial_rotary_factor (Phi3's rotary embedding).
 	longrope, partialRotary bool
+	// moe: the class's feed-forward layers are mixtures of experts
+	// (moe.go).
+	moe bool
 	// validate checks what the class cannot express (nil: nothing).
 	validate func(c *Config) error
 }

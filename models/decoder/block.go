@@ -206,13 +206,20 @@ func (c *Config) AttentionScale() float64 {
 }
 
 // FFN builds a feed-forward network of the given inner width named
-// <prefix>.<name> ("mlp" in Llama), nested when loom.matformer is set.
+// <prefix>.<name> ("mlp" in Llama), nested when loom.matformer is set, a
+// mixture of experts of the config's expert width in a mixture's sparse
+// layers (moe.go).
 func (p Parts) FFN(name string, hidden int) (nn.FFN, error) {
 	c := p.Config
-	f, err := nn.NewFFN(c.FFNName(), nn.FFNConfig{
+	fc := nn.FFNConfig{
 		Prefix: nn.Join(p.Prefix, name), Dim: c.HiddenSize, Hidden: hidden,
 		Act: c.HiddenAct, Bias: c.MLPBias, Init: p.layerInit("ffn"),
-	})
+	}
+	if c.MoEAt(p.Layer) {
+		fc.Hidden, fc.MoE = c.ExpertSize(), c.MoESpec()
+		return nn.NewFFN("moe", fc)
+	}
+	f, err := nn.NewFFN(c.FFNName(), fc)
 	if err != nil || c.Loom.MatFormer == nil {
 		return f, err
 	}

@@ -66,7 +66,8 @@ type Config struct {
 	// and output logits as c·tanh(x/c) (Gemma 2; nil: none).
 	AttnLogitSoftcapping  *float64 `json:"attn_logit_softcapping,omitempty"`
 	FinalLogitSoftcapping *float64 `json:"final_logit_softcapping,omitempty"`
-	Loom                  Options  `json:"loom,omitzero"`
+	MoEFields
+	Loom Options `json:"loom,omitzero"`
 }
 
 // RopeScaling is transformers' rope_scaling: "linear" divides the
@@ -208,6 +209,9 @@ type Options struct {
 	MatFormer *MatFormer `json:"matformer,omitempty"`
 	// PHM builds attention and/or FFN projections as PHM layers (phm.go).
 	PHM *PHMOptions `json:"phm,omitempty"`
+	// MoE sets how a mixture of experts trains (moe.go; nil: dropless,
+	// no router noise, no z-loss).
+	MoE *MoEOptions `json:"moe,omitempty"`
 	// Precision is the arithmetic of training's matrix products: "fp32"
 	// (the default) or "bf16" (operands rounded to bfloat16, float32 sums
 	// and master weights; autograd.SetPrecision). It does not change what
@@ -488,6 +492,7 @@ func (c *Config) JSON() []byte {
 		out.TorchDtype = "float32"
 	}
 	b, _ := json.MarshalIndent(out, "", "  ")
+	b = out.moeJSON(b)
 	b = out.arch().jsonOut(b)
 	if out.ModelType == "mistral" && out.SlidingWindow == nil {
 		// An absent key means 4096 to transformers (and ParseConfig): say

@@ -49,8 +49,7 @@ var hfTolerated = []string{
 // not implement, with the reason.
 var hfUnsupported = map[string]string{
 	"quantization_config": "quantized weights (GPTQ, AWQ, bitsandbytes, …) are not read; load a float checkpoint or a GGUF",
-	"num_local_experts":   "mixture-of-experts layers are not implemented for this architecture",
-	"num_experts":         "mixture-of-experts layers are not implemented for this architecture",
+	"num_local_experts":   "mixture-of-experts layers are model_type mixtral (or qwen2_moe)",
 	"qk_layernorm":        "query/key normalisation is not implemented",
 	"use_qk_norm":         "query/key normalisation is not implemented",
 	"rope_interleaved":    "interleaved rotary embeddings are not implemented",

@@ -138,6 +138,8 @@ func TestConfigRejectsImpossibleShapes(t *testing.T) {
 		{func(c *decoder.Config) { c.Loom.Attention = "linear" }, "loom.attention"},
 		{func(c *decoder.Config) { c.Loom.Layout = "sandwich" }, "loom.layout"},
 		{func(c *decoder.Config) { c.Loom.FFN = "moe" }, "loom.ffn"},
+		{func(c *decoder.Config) { c.Loom.FFN = "kan" }, "loom.ffn"},
+		{func(c *decoder.Config) { c.NumExperts = 4 }, "num_experts"},
 	}
 	for _, c := range cases {
 		cfg := decodertest.TinyConfig(c.mod)

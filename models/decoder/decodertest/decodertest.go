@@ -123,3 +123,13 @@ func ParamValues(m nn.Module) map[string][]float32 {
 	}
 	return out
 }
+
+// MixtralConfig is TinyConfig as a Mixtral of 4 experts, 2 per token.
+func MixtralConfig(mod func(*decoder.Config)) *decoder.Config {
+	return TinyConfig(func(c *decoder.Config) {
+		c.ModelType, c.NumExperts, c.NumExpertsPerTok, c.RouterAuxLossCoef = "mixtral", 4, 2, 0.01
+		if mod != nil {
+			mod(c)
+		}
+	})
+}
