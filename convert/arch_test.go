@@ -17,8 +17,9 @@ import (
 )
 
 // archFixtures are the fixtures under testdata/hf of the architectures
-// beyond Llama, Mistral and Qwen2 (TestHFReference checks their logits).
-var archFixtures = []string{"qwen3-f32", "qwen3-bias-window", "phi3-f32", "phi3-longrope", "phi3-longrope-short", "gpt2-f32", "gemma3-f32", "gemma2-f32"}
+// beyond Llama, Mistral and Qwen2, and the mixtures (TestHFReference checks
+// their logits).
+var archFixtures = []string{"qwen3-f32", "qwen3-bias-window", "phi3-f32", "phi3-longrope", "phi3-longrope-short", "gpt2-f32", "gemma3-f32", "gemma2-f32", "mixtral-f32", "qwen2moe-f32"}
 
 // readCheckpoint returns every tensor of a safetensors checkpoint in dir,
 // by its name in the files, as float32.

@@ -22,7 +22,7 @@ func init() {
 // benches are loom bench's subcommands, in the order help lists them.
 var benches = []struct{ name, summary string }{
 	{"gemm", "Time matrix products per kernel, shape and thread count (GFLOP/s, medians)."},
-	{"train", "Time a training step of the PyTorch anchor's GPT in loom and in PyTorch (or of a preset's model with --preset)."},
+	{"train", "Time a training step of the PyTorch anchor's GPT in loom and in PyTorch (or of a preset's model with --preset, or of any config.json's with --config)."},
 	{"decode", "Decoding speed (tokens/s) and resident memory per weight dtype and context length."},
 	{"tokenize", "Encoding speed (MB/s) of loom's tokenizers against tiktoken-go."},
 	{"serve", "Serving under concurrent streaming load (loopback, OpenAI protocol): aggregate tokens/s, time to first token, time between tokens."},

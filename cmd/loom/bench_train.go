@@ -20,6 +20,7 @@ import (
 	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/internal/kernels"
 	"github.com/loomml/loom/models/decoder"
+	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/optim"
 	"github.com/loomml/loom/tensor"
 	"github.com/loomml/loom/train"
@@ -59,7 +60,7 @@ type trainBench struct {
 }
 
 func benchTrain(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagsSummary("bench train", "[--threads N] [--json] [--steps 20] [--torch-script PATH]", benchSummary("train"), stderr)
+	fs := newFlagsSummary("bench train", "[--threads N] [--json] [--steps 20] [--torch-script PATH | --preset NAME | --config FILE]", benchSummary("train"), stderr)
 	threads := intFlag(fs, "threads", 1, "threads for loom (and for the PyTorch script)", atLeast(1))
 	asJSON := fs.Bool("json", false, "print JSON")
 	steps := intFlag(fs, "steps", 20, "timed steps (after 3 warm-up steps); the median is reported", atLeast(1))
@@ -67,8 +68,25 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed steps to this file")
 	preset := fs.String("preset", "", "time a training preset's model and batch instead of the PyTorch reference model (AdamW, random tokens)")
 	precision := fs.String("precision", "fp32", "arithmetic of the matrix products: fp32 or bf16")
+	config := fs.String("config", "", "time the model of this config.json (or directory holding one) instead, on --batch sequences of --seq random tokens")
+	batch := intFlag(fs, "batch", 16, "sequences per step with --config", atLeast(1))
+	seq := intFlag(fs, "seq", 128, "tokens per sequence with --config (at most max_position_embeddings)", atLeast(1))
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *config != "" && *preset != "" {
+		return fmt.Errorf("--config and --preset: give one model")
+	}
+	var userCfg *decoder.Config
+	if *config != "" {
+		c, err := decoder.LoadConfig(*config)
+		if err != nil {
+			return fmt.Errorf("--config: %w", err)
+		}
+		if *seq > c.MaxPositionEmbeddings {
+			return fmt.Errorf("--seq %d exceeds the model's max_position_embeddings %d", *seq, c.MaxPositionEmbeddings)
+		}
+		userCfg = c
 	}
 	prec, err := tensor.ParsePrecision(*precision)
 	if err != nil {
@@ -104,6 +122,9 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		cfg, B, T = spec.Model, spec.Train.BatchSize, spec.Train.SeqLen
+	}
+	if userCfg != nil {
+		cfg, B, T = userCfg, *batch, *seq
 	}
 	res, err := runTrainBench(cfg, B, T, *steps, prec)
 	if err != nil {
@@ -142,7 +163,9 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 }
 
 // runTrainBench times training steps of the reference model on random
-// batches with targets (x+1) mod V, as the PyTorch anchor does.
+// batches with targets (x+1) mod V, as the PyTorch anchor does: forward in
+// training mode with the auxiliary losses a model records (a mixture's
+// balance loss), backward, AdamW.
 func runTrainBench(cfg *decoder.Config, B, T, steps int, prec tensor.Precision) (trainBench, error) {
 	defer autograd.SetPrecision(autograd.SetPrecision(prec))
 	m, err := decoder.New(cfg, 0)
@@ -158,7 +181,11 @@ func runTrainBench(cfg *decoder.Config, B, T, steps int, prec tensor.Precision) 
 			x[i] = r.Intn(V)
 			y[i] = (x[i] + 1) % V
 		}
-		loss := m.Loss(nil, data.Batch{IDs: x, Targets: y, B: B, T: T})
+		aux := &nn.AuxLosses{}
+		loss := m.Loss(&nn.Ctx{Train: true, RNG: r, Aux: aux}, data.Batch{IDs: x, Targets: y, B: B, T: T})
+		if t := aux.Total(); t != nil {
+			loss = autograd.Add(loss, t)
+		}
 		opt.ZeroGrad()
 		loss.Backward()
 		opt.Step()
@@ -185,8 +212,9 @@ func runTrainBench(cfg *decoder.Config, B, T, steps int, prec tensor.Precision) 
 // trainFLOPs counts the floating-point operations of one training step's
 // matrix products on a batch of B sequences of T tokens, as MFU is counted
 // (PaLM, appendix B): 6 per weight-matrix parameter per token (forward 2,
-// backward 4) for every Linear weight (matrices, heads, experts; a tied
-// embedding counted once more as the head), plus attention's QKᵀ and PV
+// backward 4) for every Linear weight (matrices, heads, and of a mixture's
+// experts the k of E each token uses; a tied embedding counted once more
+// as the head), plus attention's QKᵀ and PV
 // over the T(T+1)/2 causal query–key pairs, 4·head_dim FLOPs per pair and
 // head forward, 3× that for the step. Flash attention's recomputation in
 // the backward pass, norms, activations, softmax and the optimizer are not
@@ -197,8 +225,10 @@ func trainFLOPs(m *decoder.Model, B, T int) float64 {
 	var matrix float64
 	for _, p := range m.Params() {
 		switch p.Role {
-		case autograd.RoleMatrix, autograd.RoleHead, autograd.RoleExpert:
+		case autograd.RoleMatrix, autograd.RoleHead:
 			matrix += float64(p.Value.Numel())
+		case autograd.RoleExpert: // a token goes through k of the E experts
+			matrix += float64(p.Value.Numel()) * float64(cfg.NumExpertsPerTok) / float64(max(cfg.NumExperts, 1))
 		}
 	}
 	if cfg.TieWordEmbeddings {

@@ -10,6 +10,10 @@ gpt2-f32, gemma3-f32 and gemma2-f32 cases by
 
     /usr/bin/python3 gen_hf.py qwen3-f32 qwen3-bias-window phi3-f32 phi3-longrope phi3-longrope-short gpt2-f32 gemma3-f32 gemma2-f32
 
+and the mixture-of-experts cases mixtral-f32 and qwen2moe-f32 by
+
+    /usr/bin/python3 gen_hf.py mixtral-f32 qwen2moe-f32
+
 Each case directory gets config.json (keys as transformers writes them,
 sorted, indent 2), generation_config.json, model.safetensors (or shards with
 model.safetensors.index.json) and expected.json:
@@ -18,7 +22,9 @@ model.safetensors.index.json) and expected.json:
 
 Everything is seeded, so a rerun rewrites identical files. The script also
 asserts that each case's feature changes the logits (a window, a rope
-scaling, ...), so a loader that ignores the feature fails the Go test.
+scaling, ...), so a loader that ignores the feature fails the Go test, and,
+for the mixture-of-experts cases, that every token's routing has a margin of
+at least MIN_ROUTING_MARGIN between the k-th and (k+1)-th expert.
 """
 
 import json
@@ -92,6 +98,84 @@ def mistral_config(**kw):
         "torch_dtype": "float32",
         "transformers_version": TRANSFORMERS_VERSION,
         "use_cache": True,
+        "vocab_size": VOCAB,
+    }
+    c.update(kw)
+    return c
+
+
+def mixtral_config(**kw):
+    """MixtralConfig's keys as transformers 4.46.3 writes them (no head_dim:
+    MixtralConfig gained it in 4.47; no rope_scaling)."""
+    c = {
+        "architectures": ["MixtralForCausalLM"],
+        "attention_dropout": 0.0,
+        "bos_token_id": 1,
+        "eos_token_id": 2,
+        "hidden_act": "silu",
+        "hidden_size": HIDDEN,
+        "initializer_range": 0.02,
+        "intermediate_size": INTER,
+        "max_position_embeddings": MAXPOS,
+        "model_type": "mixtral",
+        "num_attention_heads": HEADS,
+        "num_experts_per_tok": 2,
+        "num_hidden_layers": LAYERS,
+        "num_key_value_heads": 2,
+        "num_local_experts": 4,
+        "output_router_logits": False,
+        "rms_norm_eps": 1e-05,
+        "rope_theta": 1000000.0,
+        "router_aux_loss_coef": 0.02,
+        "router_jitter_noise": 0.0,
+        "sliding_window": None,
+        "tie_word_embeddings": False,
+        "torch_dtype": "float32",
+        "transformers_version": TRANSFORMERS_VERSION,
+        "use_cache": True,
+        "vocab_size": VOCAB,
+    }
+    c.update(kw)
+    return c
+
+
+def qwen2moe_config(**kw):
+    """Qwen2MoeConfig's keys as transformers 4.46.3 writes them: it stores
+    sliding_window only with use_sliding_window (else null);
+    max_window_layers is the class default 28."""
+    c = {
+        "architectures": ["Qwen2MoeForCausalLM"],
+        "attention_dropout": 0.0,
+        "bos_token_id": 0,
+        "decoder_sparse_step": 1,
+        "eos_token_id": 66,
+        "hidden_act": "silu",
+        "hidden_size": HIDDEN,
+        "initializer_range": 0.02,
+        "intermediate_size": INTER,
+        "max_position_embeddings": MAXPOS,
+        "max_window_layers": 28,
+        "mlp_only_layers": [1],  # layer 1 is a dense Qwen2MoeMLP of intermediate_size
+        "model_type": "qwen2_moe",
+        "moe_intermediate_size": 24,
+        "norm_topk_prob": False,
+        "num_attention_heads": HEADS,
+        "num_experts": 4,
+        "num_experts_per_tok": 2,
+        "num_hidden_layers": LAYERS,
+        "num_key_value_heads": 2,
+        "output_router_logits": False,
+        "rms_norm_eps": 1e-06,
+        "rope_scaling": None,
+        "rope_theta": 1000000.0,
+        "router_aux_loss_coef": 0.001,
+        "shared_expert_intermediate_size": 40,
+        "sliding_window": None,
+        "tie_word_embeddings": False,
+        "torch_dtype": "float32",
+        "transformers_version": TRANSFORMERS_VERSION,
+        "use_cache": True,
+        "use_sliding_window": False,
         "vocab_size": VOCAB,
     }
     c.update(kw)
@@ -316,6 +400,9 @@ def make_weights(cfg, seed):
         if cfg.qk_norm:
             w[p + "self_attn.q_norm.weight"] = 1 + rnd(hd, std=0.3)
             w[p + "self_attn.k_norm.weight"] = 1 + rnd(hd, std=0.3)
+        if cfg.moe is not None and cfg.sparse[i]:
+            w.update(make_weights_moe(cfg, rnd, p, D))
+            continue
         w[p + "mlp.gate_proj.weight"] = rnd(I, D, std=1 / D**0.5)
         w[p + "mlp.up_proj.weight"] = rnd(I, D, std=1 / D**0.5)
         w[p + "mlp.down_proj.weight"] = rnd(D, I, std=1 / I**0.5)
@@ -331,6 +418,37 @@ def make_weights(cfg, seed):
             p = f"model.layers.{i}."
             w[p + "self_attn.qkv_proj.weight"] = torch.cat([w.pop(p + f"self_attn.{n}_proj.weight") for n in "qkv"])
             w[p + "mlp.gate_up_proj.weight"] = torch.cat([w.pop(p + "mlp.gate_proj.weight"), w.pop(p + "mlp.up_proj.weight")])
+    return w
+
+
+def make_weights_moe(cfg, rnd, p, D):
+    """Layer p's sparse block: the router (std 2/sqrt(D), so router logits
+    have std ~2 and the routing is far from uniform), the experts (as the
+    dense MLP), and Qwen2-MoE's shared expert and its gate (std 1/sqrt(D):
+    sigmoid of a unit-variance logit)."""
+    E, I = cfg.experts, cfg.expert_intermediate
+    w = {}
+    if cfg.moe == "mixtral":
+        pre = p + "block_sparse_moe."
+        w[pre + "gate.weight"] = rnd(E, D, std=2 / D**0.5)
+        for j in range(E):
+            e = pre + f"experts.{j}."
+            w[e + "w1.weight"] = rnd(I, D, std=1 / D**0.5)
+            w[e + "w3.weight"] = rnd(I, D, std=1 / D**0.5)
+            w[e + "w2.weight"] = rnd(D, I, std=1 / I**0.5)
+        return w
+    pre = p + "mlp."
+    w[pre + "gate.weight"] = rnd(E, D, std=2 / D**0.5)
+    for j in range(E):
+        e = pre + f"experts.{j}."
+        w[e + "gate_proj.weight"] = rnd(I, D, std=1 / D**0.5)
+        w[e + "up_proj.weight"] = rnd(I, D, std=1 / D**0.5)
+        w[e + "down_proj.weight"] = rnd(D, I, std=1 / I**0.5)
+    S = cfg.shared_intermediate
+    w[pre + "shared_expert.gate_proj.weight"] = rnd(S, D, std=1 / D**0.5)
+    w[pre + "shared_expert.up_proj.weight"] = rnd(S, D, std=1 / D**0.5)
+    w[pre + "shared_expert.down_proj.weight"] = rnd(D, S, std=1 / S**0.5)
+    w[pre + "shared_expert_gate.weight"] = rnd(1, D, std=1 / D**0.5)
     return w
 
 
@@ -538,6 +656,68 @@ def check_gemma2(name, cfg, w, ids, lg):
         differs(name, f"{key} vs none", lg, ref.forward(ref.Config(c), w, ids, "weights"))
 
 
+# The least gap allowed between the k-th and (k+1)-th largest routing
+# probability of any token in any sparse layer: float32 rounding in another
+# implementation (~1e-7 relative) cannot then flip the choice of experts.
+MIN_ROUTING_MARGIN = 1e-3
+
+# The seed of the weights a check substitutes (check_qwen2moe's sparse
+# layer 1); not a case's seed.
+VARIANT_SEED = 1020
+
+
+def check_routing_margin(name, cfg, w, ids):
+    trace = []
+    ref.forward(cfg, w, ids, "weights", trace=trace)
+    layers = [i for i in range(cfg.layers) if cfg.sparse[i]]
+    assert len(trace) == len(layers), f"{name}: {len(trace)} routings for sparse layers {layers}"
+    k = cfg.top_k
+    for i, probs in zip(layers, trace):
+        top = probs.sort(dim=-1, descending=True).values
+        gap = top[:, k - 1] - top[:, k]
+        j = int(gap.argmin())
+        print(f"    layer {i} routing: top-{k} margin min {gap.min().item():.4g} (token {j}), median {gap.median().item():.4g};"
+              f" top-{k} weight sum min {top[:, :k].sum(-1).min().item():.3f}, max {top[:, :k].sum(-1).max().item():.3f}")
+        assert gap.min().item() >= MIN_ROUTING_MARGIN, \
+            f"{name}: layer {i} token {j}: top-{k} routing margin {gap.min().item():.3g} < {MIN_ROUTING_MARGIN}; change the case's seed"
+
+
+def check_moe(name, cfg, w, ids, lg):
+    """Routing margins; renormalising the top-k weights (or not) and top-k
+    must matter."""
+    check_routing_margin(name, cfg, w, ids)
+    c = ref.Config(cfg.raw)
+    c.norm_topk = not cfg.norm_topk
+    what = "renormalised top-k weights vs raw" if cfg.norm_topk else "raw top-k weights vs renormalised"
+    differs(name, what, lg, ref.forward(c, w, ids, "weights"))
+    c = ref.Config(cfg.raw)
+    c.top_k = cfg.top_k - 1
+    differs(name, f"top-{cfg.top_k} vs top-{c.top_k}", lg, ref.forward(c, w, ids, "weights"))
+
+
+def check_qwen2moe(name, cfg, w, ids, lg):
+    """Also: the shared expert's gate, the shared expert itself, and the
+    dense layer of mlp_only_layers must matter."""
+    check_moe(name, cfg, w, ids, lg)
+    c = ref.Config(cfg.raw)
+    c.shared_gate = False
+    ungated = {n: t for n, t in w.items() if not n.endswith(".shared_expert_gate.weight")}
+    differs(name, "shared expert gated vs ungated (shared_expert_gate ignored)", lg, ref.forward(c, ungated, ids, "weights"))
+    unshared = {n: (torch.zeros_like(t) if n.endswith(".shared_expert.down_proj.weight") else t) for n, t in w.items()}
+    differs(name, "shared expert vs none", lg, ref.forward(cfg, unshared, ids, "weights"))
+    dense = [i for i in range(cfg.layers) if not cfg.sparse[i]]
+    assert dense == cfg.raw["mlp_only_layers"], f"{name}: dense layers {dense}"
+    print(f"    sparse layers {cfg.sparse}")
+    c = ref.Config(dict(cfg.raw, mlp_only_layers=[]))  # every layer sparse
+    # Layer 1's sparse block from other random weights (same shapes and
+    # scales), in place of its dense MLP.
+    extra = make_weights(c, VARIANT_SEED)
+    sparse = {n: t for n, t in w.items() if not any(n.startswith(f"model.layers.{i}.mlp.") for i in dense)}
+    for i in dense:
+        sparse.update({n: extra[n] for n in ref.moe_names(c, f"model.layers.{i}.")})
+    differs(name, "mlp_only_layers [1] vs every layer sparse", lg, ref.forward(c, sparse, ids, "weights"))
+
+
 CASES = [
     Case("llama-f32", llama_config(), 1, note="GQA 4 query / 2 key-value heads, untied lm_head, rope_theta 10000, head_dim from hidden/heads"),
     Case("llama-bf16", llama_config(torch_dtype="bfloat16"), 2, stored="bfloat16", modes=("weights", "bfloat16"),
@@ -584,6 +764,13 @@ CASES = [
          note="Gemma 2: Gemma 3's block without q/k norms, attention scores capped at 2 and logits at 3 (c·tanh(x/c)), layer 0 sliding (4) and layer 1 global by Gemma2Config's default, one rotary base"),
     Case("gpt2-f32", gpt2_config(), 14, check=check_gpt2,
          note="GPT-2: learned positions, LayerNorm with bias, gelu_new, Conv1D weights [in, out], fused c_attn, biases everywhere, tied head"),
+    # Seeds of the MoE cases: the first seed from 19 up, unused by another
+    # case, whose routing passes check_routing_margin. mixtral-f32: 19 and 21
+    # fail (least top-2 margins 6.5e-4 and 3.5e-4), 20 is qwen2moe-f32's, so 22.
+    Case("mixtral-f32", mixtral_config(), 22, check=check_moe,
+         note="Mixtral: Mistral attention (GQA 4/2, no window), every layer block_sparse_moe with 4 experts (w1, w3, w2 of 32), top-2, weights renormalised"),
+    Case("qwen2moe-f32", qwen2moe_config(), 20, check=check_qwen2moe,
+         note="Qwen2-MoE: Qwen2 attention (q/k/v biases, GQA 4/2, use_sliding_window false); layer 0 sparse (4 experts of 24, top-2, norm_topk_prob false, shared expert of 40 times sigmoid(shared_expert_gate)), layer 1 dense (mlp_only_layers [1], intermediate 32)"),
 ]
 
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Reference forward pass of Hugging Face LlamaForCausalLM, MistralForCausalLM,
-Qwen2ForCausalLM, Qwen3ForCausalLM, Phi3ForCausalLM, GPT2LMHeadModel,
-Gemma2ForCausalLM and Gemma3ForCausalLM (text), in
-plain PyTorch (no transformers needed), on the checkpoint's own tensor names
-and layouts.
+MixtralForCausalLM, Qwen2ForCausalLM, Qwen2MoeForCausalLM, Qwen3ForCausalLM,
+Phi3ForCausalLM, GPT2LMHeadModel, Gemma2ForCausalLM and Gemma3ForCausalLM
+(text), in plain PyTorch (no transformers needed), on the checkpoint's own
+tensor names and layouts.
 
 It follows transformers' modeling code step by step (eager attention):
 
@@ -62,6 +62,26 @@ It follows transformers' modeling code step by step (eager attention):
     attn_logit_softcapping) and logits after the head
     (final_logit_softcapping); layer i sliding iff layer_types says so,
     by default (i+1) % 2 != 0 (Gemma2Config).
+  * Mixtral (modeling_mixtral.py, 4.46-era eager code): Mistral's attention
+    (no biases, sliding_window on every layer when set; MixtralConfig's
+    default is None) and, in every layer, block_sparse_moe
+    (MixtralSparseMoeBlock.forward, sparse_moe): router_logits =
+    gate(x) (no bias); routing_weights = softmax(router_logits, dim=1,
+    dtype=float32); topk(num_experts_per_tok); always divided by their sum;
+    cast back to the activation dtype; expert j is
+    w2(act(w1 x) * w3 x) (MixtralBlockSparseTop2MLP) and its output times
+    its weight is index_add_-ed into a zero tensor, experts in index order.
+    router_jitter_noise applies only in training.
+  * Qwen2-MoE (modeling_qwen2_moe.py): Qwen2's attention (q, k, v biases,
+    no o bias, Qwen2's sliding-window rules); layer i has the sparse block
+    iff i not in mlp_only_layers and num_experts > 0 and
+    (i + 1) % decoder_sparse_step == 0 (Qwen2MoeDecoderLayer), else the
+    dense mlp.gate_proj/up_proj/down_proj of intermediate_size. The sparse
+    block (Qwen2MoeSparseMoeBlock.forward) routes as Mixtral's but
+    renormalises the top-k weights only if norm_topk_prob; its experts are
+    Qwen2MoeMLPs of moe_intermediate_size; it adds
+    sigmoid(shared_expert_gate x) * shared_expert(x) (a Qwen2MoeMLP of
+    shared_expert_intermediate_size) to the routed output.
 
 Modes (--dtype):
   float32   weights widened to float32, all compute in float32.
@@ -190,8 +210,8 @@ class Config:
     def __init__(self, c):
         self.raw = c
         self.model_type = c.get("model_type", "llama")
-        if self.model_type not in ("llama", "mistral", "qwen2", "qwen3", "phi3", "gpt2", "gemma2", "gemma3_text"):
-            raise ValueError(f"model_type {self.model_type!r}: the reference knows llama, mistral, qwen2, qwen3, phi3, gpt2, gemma2 and gemma3_text")
+        if self.model_type not in ("llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "phi3", "gpt2", "gemma2", "gemma3_text"):
+            raise ValueError(f"model_type {self.model_type!r}: the reference knows llama, mistral, mixtral, qwen2, qwen2_moe, qwen3, phi3, gpt2, gemma2 and gemma3_text")
         if self.model_type == "gpt2":
             self.init_gpt2(c)
             return
@@ -209,11 +229,14 @@ class Config:
             self.head_dim = c.get("head_dim", 128)  # Qwen3Config's default
         self.eps = c.get("rms_norm_eps", 1e-6)
         self.theta = c.get("rope_theta", 10000.0)
+        if self.model_type == "mixtral":  # MixtralConfig's defaults
+            self.eps = c.get("rms_norm_eps", 1e-5)
+            self.theta = c.get("rope_theta", 1e6)
         self.rope_scaling = c.get("rope_scaling")
         self.act = c.get("hidden_act", "silu")
         self.tie = c.get("tie_word_embeddings", False)
         llama = self.model_type in ("llama", "qwen3")  # Qwen3's attention_bias is Llama's
-        qwen2 = self.model_type == "qwen2"
+        qwen2 = self.model_type in ("qwen2", "qwen2_moe")  # Qwen2MoeAttention is Qwen2's
         self.qkv_bias = qwen2 or (llama and c.get("attention_bias", False))
         self.o_bias = llama and c.get("attention_bias", False)
         self.qk_norm = self.model_type == "qwen3"
@@ -224,6 +247,41 @@ class Config:
             self.rotary_dim = int(self.head_dim * c.get("partial_rotary_factor", 1.0))
         self.mlp_bias = llama and c.get("mlp_bias", False)
         self.windows = layer_windows(c, self.model_type, self.layers)
+        self.init_moe(c)
+
+    def init_moe(self, c):
+        """The mixture-of-experts feed-forward of MixtralConfig and
+        Qwen2MoeConfig (keys and defaults). self.moe is None for a dense
+        model; self.sparse[i] says whether layer i has the sparse block."""
+        self.moe = None
+        self.sparse = [False] * self.layers
+        if self.model_type == "mixtral":
+            # MixtralDecoderLayer: every layer is block_sparse_moe; the
+            # top-k weights are always renormalised; no shared expert.
+            self.moe = "mixtral"
+            self.experts = c.get("num_local_experts", 8)
+            self.top_k = c.get("num_experts_per_tok", 2)
+            self.expert_intermediate = self.intermediate
+            self.norm_topk = True
+            self.shared_intermediate = None
+            self.sparse = [True] * self.layers
+        elif self.model_type == "qwen2_moe":
+            # Qwen2MoeDecoderLayer: layer i is sparse iff i is not in
+            # mlp_only_layers and num_experts > 0 and
+            # (i + 1) % decoder_sparse_step == 0; otherwise a dense
+            # Qwen2MoeMLP of intermediate_size.
+            self.moe = "qwen2_moe"
+            self.experts = c.get("num_experts", 60)
+            self.top_k = c.get("num_experts_per_tok", 4)
+            self.expert_intermediate = c.get("moe_intermediate_size", 1408)
+            self.norm_topk = c.get("norm_topk_prob", False)
+            self.shared_intermediate = c.get("shared_expert_intermediate_size", 5632)
+            mlp_only = c.get("mlp_only_layers") or []
+            step = c.get("decoder_sparse_step", 1)
+            self.sparse = [(i not in mlp_only) and self.experts > 0 and (i + 1) % step == 0 for i in range(self.layers)]
+        # For diagnostics only (gen_hf.py): False adds the shared expert
+        # without its sigmoid gate.
+        self.shared_gate = True
 
     def init_gemma(self, c):
         """Gemma2Config's and Gemma3TextConfig's keys and defaults."""
@@ -277,8 +335,9 @@ def layer_windows(c, model_type, layers):
     """The sliding window of each layer (None: full causal attention).
 
     Mistral: config.sliding_window on every layer (MistralConfig's default is
-    4096 when the key is absent; null means none).
-    Qwen2 (and Qwen3): layer i is windowed iff use_sliding_window and sliding_window is
+    4096 when the key is absent; null means none). Mixtral and Phi-3: the
+    same, with a default of None.
+    Qwen2 (and Qwen2-MoE, Qwen3): layer i is windowed iff use_sliding_window and sliding_window is
     not None and i >= max_window_layers (Qwen2Config.layer_types; the same
     test the older flash-attention path made). With use_sliding_window false
     the window is dropped whatever sliding_window says. An explicit
@@ -287,9 +346,9 @@ def layer_windows(c, model_type, layers):
     if model_type == "mistral":
         w = c.get("sliding_window", 4096)
         return [w] * layers
-    if model_type == "phi3":  # Phi3Config's default is None
+    if model_type in ("phi3", "mixtral"):  # Phi3Config's and MixtralConfig's default is None
         return [c.get("sliding_window")] * layers
-    if model_type in ("qwen2", "qwen3"):
+    if model_type in ("qwen2", "qwen2_moe", "qwen3"):
         w = c.get("sliding_window", 4096) if c.get("use_sliding_window", False) else None
         types = c.get("layer_types")
         if types is None:
@@ -442,6 +501,9 @@ def check_names(cfg, weights):
                 want.add(p + f"self_attn.{n}.bias")
         if cfg.qk_norm:
             want |= {p + "self_attn.q_norm.weight", p + "self_attn.k_norm.weight"}
+        if cfg.sparse[i]:
+            want |= moe_names(cfg, p)
+            continue
         for n in ("gate_proj", "up_proj", "down_proj"):
             want.add(p + f"mlp.{n}.weight")
             if cfg.mlp_bias:
@@ -451,9 +513,71 @@ def check_names(cfg, weights):
         raise ValueError(f"checkpoint tensors differ from the architecture: missing {sorted(want - have)}, unexpected {sorted(have - want)}")
 
 
+def moe_names(cfg, p):
+    """The tensors of layer p's sparse block (no biases anywhere)."""
+    if cfg.moe == "mixtral":
+        names = {p + "block_sparse_moe.gate.weight"}
+        for j in range(cfg.experts):
+            names |= {p + f"block_sparse_moe.experts.{j}.{n}.weight" for n in ("w1", "w2", "w3")}
+        return names
+    names = {p + "mlp.gate.weight"}
+    for j in range(cfg.experts):
+        names |= {p + f"mlp.experts.{j}.{n}.weight" for n in ("gate_proj", "up_proj", "down_proj")}
+    names |= {p + f"mlp.shared_expert.{n}.weight" for n in ("gate_proj", "up_proj", "down_proj")}
+    if cfg.shared_gate:
+        names.add(p + "mlp.shared_expert_gate.weight")
+    return names
+
+
+def sparse_moe(cfg, W, p, h, act, trace=None):
+    """MixtralSparseMoeBlock.forward / Qwen2MoeSparseMoeBlock.forward (eval:
+    Mixtral's router_jitter_noise only applies in training) on h [1, T, D].
+    trace, a list, receives the routing probabilities [T, experts] (float32,
+    before top-k)."""
+    batch_size, sequence_length, hidden_dim = h.shape
+    hidden_states = h.view(-1, hidden_dim)
+    if cfg.moe == "mixtral":
+        pre = p + "block_sparse_moe."
+
+        def expert(j, x):  # MixtralBlockSparseTop2MLP: w2(act(w1 x) * w3 x)
+            e = pre + f"experts.{j}."
+            return linear(act(linear(x, W, e + "w1")) * linear(x, W, e + "w3"), W, e + "w2")
+    else:
+        pre = p + "mlp."
+
+        def expert(j, x):  # Qwen2MoeMLP of moe_intermediate_size
+            e = pre + f"experts.{j}."
+            return linear(act(linear(x, W, e + "gate_proj")) * linear(x, W, e + "up_proj"), W, e + "down_proj")
+
+    router_logits = linear(hidden_states, W, pre + "gate")  # [T, experts]
+    routing_weights = torch.nn.functional.softmax(router_logits, dim=1, dtype=torch.float)
+    if trace is not None:
+        trace.append(routing_weights.clone())
+    routing_weights, selected_experts = torch.topk(routing_weights, cfg.top_k, dim=-1)
+    if cfg.norm_topk:  # always for Mixtral; norm_topk_prob for Qwen2-MoE
+        routing_weights /= routing_weights.sum(dim=-1, keepdim=True)
+    routing_weights = routing_weights.to(hidden_states.dtype)  # cast back to the input dtype
+    final_hidden_states = torch.zeros((batch_size * sequence_length, hidden_dim), dtype=hidden_states.dtype)
+    # [experts, top_k, T]: which tokens chose expert j, and in which top-k slot
+    expert_mask = torch.nn.functional.one_hot(selected_experts, num_classes=cfg.experts).permute(2, 1, 0)
+    for expert_idx in range(cfg.experts):
+        idx, top_x = torch.where(expert_mask[expert_idx])
+        current_state = hidden_states[None, top_x].reshape(-1, hidden_dim)
+        current_hidden_states = expert(expert_idx, current_state) * routing_weights[top_x, idx, None]
+        final_hidden_states.index_add_(0, top_x, current_hidden_states.to(hidden_states.dtype))
+    if cfg.moe == "qwen2_moe":  # the shared expert, sigmoid-gated, added to the routed output
+        s = pre + "shared_expert."
+        shared_expert_output = linear(act(linear(hidden_states, W, s + "gate_proj")) * linear(hidden_states, W, s + "up_proj"), W, s + "down_proj")
+        if cfg.shared_gate:
+            shared_expert_output = torch.sigmoid(linear(hidden_states, W, pre + "shared_expert_gate")) * shared_expert_output
+        final_hidden_states = final_hidden_states + shared_expert_output
+    return final_hidden_states.reshape(batch_size, sequence_length, hidden_dim)
+
+
 @torch.no_grad()
-def forward(cfg, weights, ids, mode, windows=None, window_extra=0):
-    """Logits [T, V] (float32 tensor) for one sequence ids."""
+def forward(cfg, weights, ids, mode, windows=None, window_extra=0, trace=None):
+    """Logits [T, V] (float32 tensor) for one sequence ids. trace (a list)
+    receives the routing probabilities of each sparse layer, in order."""
     if mode not in MODES:
         raise ValueError(f"mode {mode!r}, want one of {MODES}")
     if cfg.model_type == "gpt2":
@@ -506,6 +630,8 @@ def forward(cfg, weights, ids, mode, windows=None, window_extra=0):
         if cfg.phi3:  # one fused projection, chunked gate | up
             gate, up = linear(h, W, p + "mlp.gate_up_proj").chunk(2, dim=-1)
             m = linear(up * act(gate), W, p + "mlp.down_proj")
+        elif cfg.sparse[i]:  # Mixtral's block_sparse_moe, Qwen2-MoE's sparse mlp
+            m = sparse_moe(cfg, W, p, h, act, trace)
         else:
             m = linear(act(linear(h, W, p + "mlp.gate_proj")) * linear(h, W, p + "mlp.up_proj"), W, p + "mlp.down_proj")
         x = residual + m
