@@ -209,6 +209,9 @@ type Options struct {
 	MatFormer *MatFormer `json:"matformer,omitempty"`
 	// PHM builds attention and/or FFN projections as PHM layers (phm.go).
 	PHM *PHMOptions `json:"phm,omitempty"`
+	// Share shares attention and FFN weights across layers (share.go:
+	// "attention+ffn", WideNet; "all", ALBERT); "": none.
+	Share string `json:"share,omitempty"`
 	// MoE sets how a mixture of experts trains (moe.go; nil: dropless,
 	// no router noise, no z-loss).
 	MoE *MoEOptions `json:"moe,omitempty"`

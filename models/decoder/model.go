@@ -59,6 +59,9 @@ func Build(c *Config, init nn.Init) (*Model, error) {
 		m.Head = nn.NewLinear("lm_head", c.HiddenSize, c.VocabSize, false, init)
 		m.Head.Weight.Role = autograd.RoleHead
 	}
+	if err := shareLayers(m); err != nil { // WideNet, ALBERT (share.go)
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -84,6 +87,9 @@ func (m *Model) Params() []*autograd.Var {
 	ps = append(ps, m.Norm.Params()...)
 	if m.Head != nil {
 		ps = append(ps, m.Head.Params()...)
+	}
+	if m.Config.Loom.Share != "" {
+		ps = uniqueParams(ps) // layers sharing layer 0's modules (share.go)
 	}
 	return ps
 }
