@@ -53,7 +53,21 @@ type MoEConfig struct {
 	RouterNoise  bool    // add N(0, (1/E)²) to the logits in training (WideNet)
 	BalanceCoef  float64 // α of the balance loss (0: not recorded)
 	ZLossCoef    float64 // β of the router z-loss (0: not recorded)
+	// Router is how experts are scored and weighted: "" (RouterSoftmax,
+	// the learned router above) or RouterKeys (EMoE).
+	Router string
 }
+
+// The routers of MoEConfig.Router.
+const (
+	RouterSoftmax = "softmax"
+	// RouterKeys is EMoE's gate (arXiv 2310.10908): expert e's gate
+	// vector g_e is the mean of its keys (the rows of its first projection,
+	// the gate projection of a gated FFN), recomputed from the experts
+	// before every pass and never trained; tokens go to the k experts of
+	// largest x·g_e, each with weight 1.
+	RouterKeys = "keys"
+)
 
 // MoEStats are the last forward pass's routing statistics.
 type MoEStats struct {
@@ -70,6 +84,8 @@ func (c MoEConfig) Validate() error {
 		return fmt.Errorf("moe: top-k %d with %d experts, want 1 … %d", c.TopK, c.Experts, c.Experts)
 	case c.Capacity < 0 || math.IsNaN(c.Capacity):
 		return fmt.Errorf("moe: capacity factor %v, want > 0 (or 0: dropless)", c.Capacity)
+	case c.Router != "" && c.Router != RouterSoftmax && c.Router != RouterKeys:
+		return fmt.Errorf("moe: router %q, want %q or %q", c.Router, RouterSoftmax, RouterKeys)
 	case c.EvalCapacity < 0 || math.IsNaN(c.EvalCapacity):
 		return fmt.Errorf("moe: evaluation capacity factor %v, want > 0 (or 0: dropless)", c.EvalCapacity)
 	case math.IsNaN(c.BalanceCoef) || c.BalanceCoef < 0 || math.IsNaN(c.ZLossCoef) || c.ZLossCoef < 0:
@@ -147,15 +163,24 @@ func (m *MoE) ForwardCtx(ctx *Ctx, x *autograd.Var) *autograd.Var {
 	N := x.Value.Numel() / D
 	E, k := m.Cfg.Experts, m.Cfg.TopK
 	x2 := autograd.Reshape(x, N, D)
-	logits := m.Router.Forward(x2) // [N, E]
-	if m.Cfg.RouterNoise && ctx.Training() && ctx.RNG != nil {
-		noise := tensor.Normal(ctx.RNG, 0, 1/float64(E), N, E).To(logits.Value.DType())
-		logits = autograd.Add(logits, autograd.Const(noise))
-	}
-	probs := autograd.Softmax(logits, 1)
-	w, sel := autograd.TopK(probs, k, 1, true) // [N, k], expert of slot (t, j) at sel[t·k+j]
-	if m.Cfg.Renormalize && k > 1 {
-		w = autograd.Div(w, autograd.Sum(w, true, 1))
+	var logits, probs, w *autograd.Var
+	var sel []int // expert of slot (t, j) at sel[t·k+j]
+	if m.Cfg.Router == RouterKeys {
+		m.UpdateKeyGate()
+		logits = autograd.MatMul(x2, autograd.Const(m.Router.Weight.Value), false, true) // [N, E], no gradient
+		_, sel = autograd.TopK(logits, k, 1, true)
+		w = autograd.Const(tensor.Ones(N, k).To(x.Value.DType()))
+	} else {
+		logits = m.Router.Forward(x2) // [N, E]
+		if m.Cfg.RouterNoise && ctx.Training() && ctx.RNG != nil {
+			noise := tensor.Normal(ctx.RNG, 0, 1/float64(E), N, E).To(logits.Value.DType())
+			logits = autograd.Add(logits, autograd.Const(noise))
+		}
+		probs = autograd.Softmax(logits, 1)
+		w, sel = autograd.TopK(probs, k, 1, true) // [N, k]
+		if m.Cfg.Renormalize && k > 1 {
+			w = autograd.Div(w, autograd.Sum(w, true, 1))
+		}
 	}
 	// Dispatch: slot (t, j) → its expert's row, first come; over capacity → dropped.
 	limit, cf := N*k, m.Cfg.EvalCapacity
@@ -214,7 +239,7 @@ func (m *MoE) ForwardCtx(ctx *Ctx, x *autograd.Var) *autograd.Var {
 		}
 		y = autograd.Add(y, s)
 	}
-	if ctx != nil && ctx.Aux != nil {
+	if ctx != nil && ctx.Aux != nil && probs != nil { // a learned router's losses
 		if m.Cfg.BalanceCoef > 0 {
 			ctx.AddAux("moe_balance", m.Cfg.BalanceCoef, m.balanceLoss(probs, sel, N))
 		}
@@ -224,6 +249,8 @@ func (m *MoE) ForwardCtx(ctx *Ctx, x *autograd.Var) *autograd.Var {
 			lse = autograd.Add(lse, autograd.Reshape(top, N))
 			ctx.AddAux("moe_zloss", m.Cfg.ZLossCoef, autograd.Mean(autograd.Mul(lse, lse), false))
 		}
+	}
+	if ctx != nil && ctx.Aux != nil {
 		ctx.AddAux("moe_dropped", 0, autograd.Const(tensor.Scalar(float32(m.Stats.Dropped))))
 	}
 	return autograd.Reshape(y, shape...)
