@@ -54,7 +54,7 @@ type MoEConfig struct {
 	BalanceCoef  float64 // α of the balance loss (0: not recorded)
 	ZLossCoef    float64 // β of the router z-loss (0: not recorded)
 	// Router is how experts are scored and weighted: "" (RouterSoftmax,
-	// the learned router above) or RouterKeys (EMoE).
+	// the learned router above), RouterKeys (EMoE) or RouterFixed.
 	Router string
 }
 
@@ -67,6 +67,10 @@ const (
 	// before every pass and never trained; tokens go to the k experts of
 	// largest x·g_e, each with weight 1.
 	RouterKeys = "keys"
+	// RouterFixed scores by the router's weight as it is, never trained,
+	// each selected expert with weight 1 (EMoE's ablation with a random
+	// gate).
+	RouterFixed = "fixed"
 )
 
 // MoEStats are the last forward pass's routing statistics.
@@ -84,8 +88,8 @@ func (c MoEConfig) Validate() error {
 		return fmt.Errorf("moe: top-k %d with %d experts, want 1 … %d", c.TopK, c.Experts, c.Experts)
 	case c.Capacity < 0 || math.IsNaN(c.Capacity):
 		return fmt.Errorf("moe: capacity factor %v, want > 0 (or 0: dropless)", c.Capacity)
-	case c.Router != "" && c.Router != RouterSoftmax && c.Router != RouterKeys:
-		return fmt.Errorf("moe: router %q, want %q or %q", c.Router, RouterSoftmax, RouterKeys)
+	case c.Router != "" && c.Router != RouterSoftmax && c.Router != RouterKeys && c.Router != RouterFixed:
+		return fmt.Errorf("moe: router %q, want %q, %q or %q", c.Router, RouterSoftmax, RouterKeys, RouterFixed)
 	case c.EvalCapacity < 0 || math.IsNaN(c.EvalCapacity):
 		return fmt.Errorf("moe: evaluation capacity factor %v, want > 0 (or 0: dropless)", c.EvalCapacity)
 	case math.IsNaN(c.BalanceCoef) || c.BalanceCoef < 0 || math.IsNaN(c.ZLossCoef) || c.ZLossCoef < 0:
@@ -165,8 +169,10 @@ func (m *MoE) ForwardCtx(ctx *Ctx, x *autograd.Var) *autograd.Var {
 	x2 := autograd.Reshape(x, N, D)
 	var logits, probs, w *autograd.Var
 	var sel []int // expert of slot (t, j) at sel[t·k+j]
-	if m.Cfg.Router == RouterKeys {
-		m.UpdateKeyGate()
+	if m.Cfg.Router == RouterKeys || m.Cfg.Router == RouterFixed {
+		if m.Cfg.Router == RouterKeys {
+			m.UpdateKeyGate()
+		}
 		logits = autograd.MatMul(x2, autograd.Const(m.Router.Weight.Value), false, true) // [N, E], no gradient
 		_, sel = autograd.TopK(logits, k, 1, true)
 		w = autograd.Const(tensor.Ones(N, k).To(x.Value.DType()))

@@ -60,11 +60,21 @@ type MoEOptions struct {
 	RouterNoise bool `json:"router_noise,omitempty"`
 	// ZLossCoef weights the router z-loss mean(logsumexp(logits)²) (ST-MoE).
 	ZLossCoef float64 `json:"z_loss_coef,omitempty"`
+	// Router is "softmax" (the default: a learned router, Mixtral's),
+	// "keys" (EMoE's gate, the mean of each expert's keys, with weight 1:
+	// nn.RouterKeys), as loom moefy --method emoe writes it, or "fixed"
+	// (the router's weight as it is, untrained, with weight 1).
+	Router string `json:"router,omitempty"`
 }
 
 // moeKeys are the MoEFields keys of each mixture class.
 var moeKeys = map[string][]string{
 	"mixtral":   {"num_experts", "num_experts_per_tok", "router_aux_loss_coef"},
+	// loom's extensions of Mixtral (moefy converting some layers only):
+	// experts narrower than the dense layers' intermediate_size, and
+	// dense layers. transformers' Mixtral has neither: such a model is
+	// loom's own (Unexportable).
+	"mixtral+": {"moe_intermediate_size", "mlp_only_layers"},
 	"qwen2_moe": {"num_experts", "num_experts_per_tok", "moe_intermediate_size", "shared_expert_intermediate_size", "norm_topk_prob", "decoder_sparse_step", "mlp_only_layers", "router_aux_loss_coef"},
 }
 
@@ -146,7 +156,7 @@ func (c *Config) MoESpec() *nn.MoESpec {
 	renorm := c.ModelType == "mixtral" || c.NormTopKProb != nil && *c.NormTopKProb
 	return &nn.MoESpec{
 		MoEConfig: nn.MoEConfig{Experts: c.NumExperts, TopK: c.NumExpertsPerTok, Capacity: o.CapacityFactor, EvalCapacity: o.EvalCapacityFactor,
-			Renormalize: renorm, RouterNoise: o.RouterNoise, BalanceCoef: c.RouterAuxLossCoef, ZLossCoef: o.ZLossCoef},
+			Renormalize: renorm, RouterNoise: o.RouterNoise, BalanceCoef: c.RouterAuxLossCoef, ZLossCoef: o.ZLossCoef, Router: o.Router},
 		Expert: c.FFNName(), Shared: c.SharedExpertIntermediateSize, SharedGate: c.SharedExpertIntermediateSize > 0,
 	}
 }
@@ -160,7 +170,7 @@ func (c *Config) validateMoE() error {
 		"norm_topk_prob": c.NormTopKProb != nil, "decoder_sparse_step": c.DecoderSparseStep != 0,
 		"mlp_only_layers": c.MLPOnlyLayers != nil, "router_aux_loss_coef": c.RouterAuxLossCoef != 0, "loom.moe": c.Loom.MoE != nil,
 	}
-	allowed := moeKeys[c.ModelType]
+	allowed := slices.Concat(moeKeys[c.ModelType], moeKeys[c.ModelType+"+"])
 	for _, k := range slices.Sorted(func(yield func(string) bool) {
 		for k, v := range set {
 			if v && !yield(k) {
@@ -209,6 +219,9 @@ func (c *Config) validateMoE() error {
 			}
 		}
 	}
+	if o := c.Loom.MoE; o != nil && o.Router != "" && o.Router != nn.RouterSoftmax && o.Router != nn.RouterKeys && o.Router != nn.RouterFixed {
+		return fmt.Errorf("loom.moe.router is %q, want %q, %q or %q", o.Router, nn.RouterSoftmax, nn.RouterKeys, nn.RouterFixed)
+	}
 	if c.Loom.MatFormer != nil || len(c.Loom.IntermediateSizes) > 0 {
 		return fmt.Errorf("loom.matformer/loom.intermediate_sizes: nested or per-layer FFN widths are not implemented for mixtures")
 	}
@@ -237,6 +250,9 @@ func (c *Config) moeJSON(b []byte) []byte {
 	for _, k := range moeKeys[c.ModelType] {
 		m[k], _ = json.Marshal(vals[k])
 	}
+	if c.MoEIntermediateSize > 0 && c.ModelType == "mixtral" {
+		m["moe_intermediate_size"], _ = json.Marshal(c.MoEIntermediateSize)
+	}
 	r, _ := json.MarshalIndent(m, "", "  ")
 	return r
 }
@@ -255,6 +271,12 @@ func init() {
 		Unsupported: func(c *Config, f Format) string {
 			if o := c.Loom.MoE; o != nil && o.EvalCapacityFactor > 0 {
 				return fmt.Sprintf("loom.moe.eval_capacity_factor=%v (the exported model is dropless)", o.EvalCapacityFactor)
+			}
+			if o := c.Loom.MoE; o != nil && (o.Router == nn.RouterKeys || o.Router == nn.RouterFixed) {
+				return "loom.moe.router=" + o.Router + " (experts weighted 1; Mixtral weights them by a softmax)"
+			}
+			if c.ModelType == "mixtral" && (c.MoEIntermediateSize > 0 || len(c.MLPOnlyLayers) > 0) {
+				return "moe_intermediate_size/mlp_only_layers (Mixtral has neither)"
 			}
 			return ""
 		}})

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/loomml/loom/data"
+	"github.com/loomml/loom/eval"
+	"github.com/loomml/loom/internal/fsutil"
+	"github.com/loomml/loom/models/decoder"
+	"github.com/loomml/loom/moefy"
+	"github.com/loomml/loom/nn"
+)
+
+func init() {
+	register("moefy", "Split a trained model's FFNs into a mixture of experts (EMoE, random partition); write it as a Mixtral with a report.", runMoefy)
+}
+
+// moefyReport is moefy.json: the conversion and the held-out loss before
+// and after.
+type moefyReport struct {
+	Model  string         `json:"model"`
+	Report *moefy.Report  `json:"conversion"`
+	Eval   string         `json:"eval"`
+	Before eval.Result    `json:"before"`
+	After  eval.Result    `json:"after"`
+	Config map[string]any `json:"options"`
+}
+
+func runMoefy(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("moefy", "--method M --experts E --top-k K --model PATH --out DIR [flags]", stderr)
+	method := choice(fs, "method", "emoe", "emoe (cluster the keys, EMoE) or random (a random partition)", moefy.Methods()...)
+	experts := intFlag(fs, "experts", 0, "experts per converted FFN; must divide its hidden units (required)", atLeast(1))
+	topK := intFlag(fs, "top-k", 0, "experts per token, 1 … --experts (required)", atLeast(1))
+	model := fs.String("model", "", "model to convert: a training run's directory, a model directory or a .gguf file (required)")
+	out := fs.String("out", "", "directory for the mixture and moefy.json (required; must not exist, or be empty, unless --force)")
+	force := fs.Bool("force", false, forceHelp)
+	layerList := fs.String("layers", "", "layers to convert, e.g. 2,3 or all (default: the layer before the last, as EMoE's examples)")
+	router := fs.String("router", "", "keys (EMoE's gate: each expert's mean key, weight 1), fixed (a random gate, weight 1) or softmax (a learned router to train; Mixtral-exportable when every layer is converted) (default: the method's, keys)")
+	seed := fs.Uint64("seed", 0, "seed of the clustering, the random partition and random gates")
+	threads := intFlag(fs, "threads", 0, "threads", atLeast(1), sp{0, "all cores"})
+	evalPath := fs.String("eval", "", "held-out text for the before/after loss (default: the embedded corpus's last 10%)")
+	evalTokens := intFlag(fs, "eval-tokens", 20000, "score at most about this many held-out tokens", atLeast(1))
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *model == "" || *out == "" || *experts == 0 || *topK == 0 {
+		fmt.Fprintln(stderr, "loom moefy: --model, --out, --experts and --top-k are required")
+		fs.Usage()
+		return errUsage
+	}
+	if *topK > *experts {
+		return fmt.Errorf("--top-k %d exceeds --experts %d", *topK, *experts)
+	}
+	if *router != "" && *router != nn.RouterKeys && *router != nn.RouterFixed && *router != nn.RouterSoftmax {
+		return fmt.Errorf("--router %q, want keys, fixed or softmax", *router)
+	}
+	if err := refuseOutInModel(*model, *out); err != nil {
+		return err
+	}
+	if err := checkOut(*out, true, *force, source{"--model", *model}, source{"--eval", *evalPath}); err != nil {
+		return err
+	}
+	l, err := loadModel("moefy", *model, *threads, "", stderr)
+	if err != nil {
+		return err
+	}
+	m, tok := l.Model, l.Tok
+	var layers []int
+	switch *layerList {
+	case "":
+	case "all":
+		for i := range m.Layers {
+			layers = append(layers, i)
+		}
+	default:
+		for _, f := range strings.Split(*layerList, ",") {
+			i, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil {
+				return fmt.Errorf("--layers %q: want layer numbers separated by commas, or all", *layerList)
+			}
+			layers = append(layers, i)
+		}
+	}
+	held, heldName := eval.HeldOutText(data.TinyShakespeare(), tok, 0.1), "tinyshakespeare (embedded), held-out split (last 10% of tokens)"
+	if *evalPath != "" {
+		if held, err = os.ReadFile(*evalPath); err != nil {
+			return err
+		}
+		heldName = *evalPath
+	}
+	eo := eval.Options{SeqLen: min(m.MaxPositions(), 128), MaxTokens: *evalTokens}
+	before, err := eval.Text(m, held, tok, eo)
+	if err != nil {
+		return fmt.Errorf("%s: %w", heldName, err)
+	}
+	mix, rep, err := moefy.Convert(m, moefy.Options{Method: *method, Experts: *experts, TopK: *topK, Layers: layers, Router: *router, Seed: *seed})
+	if err != nil {
+		return err
+	}
+	after, err := eval.Text(mix, held, tok, eo)
+	if err != nil {
+		return fmt.Errorf("%s: %w", heldName, err)
+	}
+	r := moefyReport{Model: *model, Report: rep, Eval: heldName, Before: before, After: after,
+		Config: map[string]any{"method": *method, "experts": *experts, "top_k": *topK, "seed": *seed}}
+	js, _ := json.MarshalIndent(r, "", "  ")
+	err = fsutil.ReplaceDir(*out, fsutil.Options{Force: *force}, func(tmp string) error {
+		if err := saveDerived(mix, l, tmp); err != nil {
+			return err
+		}
+		return fsutil.WriteFile(filepath.Join(tmp, "moefy.json"), append(js, '\n'))
+	})
+	if err != nil {
+		return outError(err)
+	}
+	var ls []string
+	for _, li := range rep.Layers {
+		ls = append(ls, strconv.Itoa(li.Layer))
+	}
+	fmt.Fprintf(stdout, "%s: layers %s split into %d experts of %d hidden units, %d per token (router %s); active FFN parameters %d of %d\n",
+		*method, strings.Join(ls, ","), *experts, rep.Layers[0].ExpertSize, *topK, rep.Router, rep.ActiveFFNParams, rep.DenseFFNParams)
+	fmt.Fprintf(stdout, "held-out loss %.4f → %.4f over %d tokens (%s)\n", before.Loss, after.Loss, after.Tokens, heldName)
+	if why := mix.Config.Unexportable(decoder.HF); len(why) > 0 {
+		fmt.Fprintf(stdout, "the mixture is loom's own (not exportable as Mixtral: %s)\n", strings.Join(why, ", "))
+	}
+	fmt.Fprintf(stdout, "model: %s; report: %s\n", *out, filepath.Join(*out, "moefy.json"))
+	return nil
+}
