@@ -69,12 +69,12 @@ type MoEOptions struct {
 
 // moeKeys are the MoEFields keys of each mixture class.
 var moeKeys = map[string][]string{
-	"mixtral":   {"num_experts", "num_experts_per_tok", "router_aux_loss_coef"},
+	"mixtral": {"num_experts", "num_experts_per_tok", "router_aux_loss_coef"},
 	// loom's extensions of Mixtral (moefy converting some layers only):
 	// experts narrower than the dense layers' intermediate_size, and
 	// dense layers. transformers' Mixtral has neither: such a model is
 	// loom's own (Unexportable).
-	"mixtral+": {"moe_intermediate_size", "mlp_only_layers"},
+	"mixtral+":  {"moe_intermediate_size", "mlp_only_layers"},
 	"qwen2_moe": {"num_experts", "num_experts_per_tok", "moe_intermediate_size", "shared_expert_intermediate_size", "norm_topk_prob", "decoder_sparse_step", "mlp_only_layers", "router_aux_loss_coef"},
 }
 
