@@ -178,15 +178,24 @@ func (a *AuxLosses) Total() *autograd.Var {
 	return total
 }
 
-// Values returns each loss's value by name (losses of one name summed), for
-// logs.
+// Values returns each loss's value by name, for logs: the losses of one
+// name summed (each layer's balance loss adds to the objective), the
+// metrics recorded with weight 0 averaged (each mixture layer's fraction of
+// dropped tokens).
 func (a *AuxLosses) Values() map[string]float64 {
 	if a == nil || len(a.List) == 0 {
 		return nil
 	}
 	out := map[string]float64{}
+	count := map[string]int{}
 	for _, l := range a.List {
 		out[l.Name] += l.Loss.Item()
+		if l.Weight == 0 {
+			count[l.Name]++
+		}
+	}
+	for k, n := range count {
+		out[k] /= float64(n)
 	}
 	return out
 }

@@ -256,8 +256,17 @@ func (m *MoE) ForwardCtx(ctx *Ctx, x *autograd.Var) *autograd.Var {
 			ctx.AddAux("moe_zloss", m.Cfg.ZLossCoef, autograd.Mean(autograd.Mul(lse, lse), false))
 		}
 	}
-	if ctx != nil && ctx.Aux != nil {
+	if ctx != nil && ctx.Aux != nil { // logged per step (weight 0; averaged over layers)
 		ctx.AddAux("moe_dropped", 0, autograd.Const(tensor.Scalar(float32(m.Stats.Dropped))))
+		total, most := 0, 0
+		for _, l := range m.Stats.Load {
+			total, most = total+l, max(most, l)
+		}
+		for e, l := range m.Stats.Load { // the load histogram: each expert's share of the routed slots
+			ctx.AddAux(fmt.Sprintf("moe_load_e%d", e), 0, autograd.Const(tensor.Scalar(float32(float64(l)/float64(max(total, 1))))))
+		}
+		// The busiest expert's load over the mean (1: balanced).
+		ctx.AddAux("moe_load_max", 0, autograd.Const(tensor.Scalar(float32(float64(most*E)/float64(max(total, 1))))))
 	}
 	return autograd.Reshape(y, shape...)
 }

@@ -159,8 +159,18 @@ func TestMoEGradients(t *testing.T) {
 	for _, a := range ctx.Aux.List {
 		names = append(names, a.Name)
 	}
-	if strings.Join(names, ",") != "moe_balance,moe_zloss,moe_dropped" {
+	if strings.Join(names, ",") != "moe_balance,moe_zloss,moe_dropped,moe_load_e0,moe_load_e1,moe_load_e2,moe_load_max" {
 		t.Fatalf("auxiliary losses %v", names)
+	}
+	// The load histogram: shares of the 2·5·2 slots summing to 1.
+	v := ctx.Aux.Values()
+	if s := v["moe_load_e0"] + v["moe_load_e1"] + v["moe_load_e2"]; math.Abs(s-1) > 1e-6 || v["moe_load_max"] < 1 {
+		t.Errorf("load shares %v", v)
+	}
+	for _, a := range ctx.Aux.List[3:] {
+		if a.Weight != 0 {
+			t.Errorf("%s weighs %v in the objective", a.Name, a.Weight)
+		}
 	}
 	ctx.Aux.Total().Backward()
 	g := m.Router.Weight.Grad

@@ -36,7 +36,7 @@ func TestMoEBalanceReachesOptimizer(t *testing.T) {
 		t.Fatal("the router did not move: the auxiliary losses did not reach the optimizer")
 	}
 	aux := loop.Metrics()[len(loop.Metrics())-1].Aux
-	for _, k := range []string{"moe_balance", "moe_zloss", "moe_dropped"} {
+	for _, k := range []string{"moe_balance", "moe_zloss", "moe_dropped", "moe_load_e0", "moe_load_max"} {
 		if _, ok := aux[k]; !ok {
 			t.Errorf("metrics lack %s: %v", k, aux)
 		}
