@@ -194,7 +194,7 @@ func Convert(m *decoder.Model, o Options) (*decoder.Model, *Report, error) {
 		if !ok || !tensor.EqualShape(s.Shape(), p.Shape()) {
 			return nil, nil, fmt.Errorf("moefy: no parameter %s %v to fill the mixture's with", p.Name, p.Shape())
 		}
-		p.Value = s.Value
+		p.Value = s.Value.Clone() // m stays as it was when the mixture trains
 	}
 	return out, rep, nil
 }
