@@ -30,11 +30,19 @@ const emoeIters = 100
 
 func (emoe) Router() string { return nn.RouterKeys }
 
-func (emoe) Partition(f nn.FFN, layer, e int, rng *tensor.RNG) ([][]int, float64, error) {
-	x, n, d, err := unitKeys(f)
+func (emoe) Partition(in Input) (nn.Split, float64, error) {
+	x, n, d, err := unitKeys(in.FFN)
 	if err != nil {
-		return nil, 0, err
+		return nn.Split{}, 0, err
 	}
+	groups, cost := clusterKeys(x, n, d, in.Experts, in.RNG)
+	return nn.Split{Groups: groups}, cost, nil
+}
+
+// clusterKeys L2-normalises the n keys x [n, d] in place and clusters them
+// into e equal groups (BalancedKMeans), returning the groups (row indices)
+// and the clustering cost.
+func clusterKeys(x []float32, n, d, e int, rng *tensor.RNG) ([][]int, float64) {
 	for i := range n { // L2-normalise each unit's key
 		row := x[i*d : (i+1)*d]
 		s := 0.0
@@ -49,7 +57,7 @@ func (emoe) Partition(f nn.FFN, layer, e int, rng *tensor.RNG) ([][]int, float64
 		}
 	}
 	labels := BalancedKMeans(x, n, d, e, rng, emoeIters)
-	return groupsOf(labels, e), clusterCost(x, n, d, e, labels), nil
+	return groupsOf(labels, e), clusterCost(x, n, d, e, labels)
 }
 
 // unitKeys returns each hidden unit's key as a row of x [n, d]: its gate
@@ -100,17 +108,17 @@ type random struct{}
 
 func (random) Router() string { return nn.RouterKeys }
 
-func (random) Partition(f nn.FFN, layer, e int, rng *tensor.RNG) ([][]int, float64, error) {
-	_, n, _, err := unitKeys(f)
+func (random) Partition(in Input) (nn.Split, float64, error) {
+	_, n, _, err := unitKeys(in.FFN)
 	if err != nil {
-		return nil, 0, err
+		return nn.Split{}, 0, err
 	}
-	perm := rng.Perm(n)
+	perm := in.RNG.Perm(n)
 	labels := make([]int, n)
 	for i, u := range perm {
-		labels[u] = i % e
+		labels[u] = i % in.Experts
 	}
-	return groupsOf(labels, e), 0, nil
+	return nn.Split{Groups: groupsOf(labels, in.Experts)}, 0, nil
 }
 
 func init() {

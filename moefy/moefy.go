@@ -12,8 +12,10 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/internal/registry"
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/nn"
@@ -22,14 +24,27 @@ import (
 
 // A Method partitions a dense FFN's hidden units into experts.
 type Method interface {
-	// Partition returns e groups of equal size partitioning the hidden
-	// units of f (of layer layer), and the cost the method minimised (0
-	// if none).
-	Partition(f nn.FFN, layer, e int, rng *tensor.RNG) ([][]int, float64, error)
+	// Partition divides the hidden units of in.FFN into in.Experts groups
+	// of equal size (and in.Shared units of a shared expert, for a method
+	// that makes one), returning the cost the method minimised (0 if
+	// none).
+	Partition(in Input) (nn.Split, float64, error)
 	// Router is the router the method's experts are used with by
 	// default (nn.RouterKeys for EMoE).
 	Router() string
 }
+
+// Input is what a Method partitions.
+type Input struct {
+	FFN             nn.FFN
+	Layer           int
+	Experts, Shared int
+	RNG             *tensor.RNG
+	Importance      []float64 // per hidden unit (Options.Calib's Taylor importance; nil without)
+}
+
+// importanceMethod is a Method that needs calibration data.
+type importanceMethod interface{ NeedsImportance() bool }
 
 var methods = registry.New[Method]("moefy method")
 
@@ -53,6 +68,13 @@ type Options struct {
 	// trained).
 	Router string
 	Seed   uint64
+	// Shared is the number of hidden units of the shared expert (methods
+	// that make one: dense2moe; 0: none). The output is then a Qwen2-MoE,
+	// its shared expert gated as Qwen2-MoE's (starting at exactly 1).
+	Shared int
+	// Calib are the batches the Taylor importance is measured on
+	// (dense2moe).
+	Calib []data.Batch
 }
 
 // Report says what Convert did.
@@ -95,6 +117,16 @@ func Convert(m *decoder.Model, o Options) (*decoder.Model, *Report, error) {
 		return nil, nil, fmt.Errorf("--experts %d, want at least 1", o.Experts)
 	case o.TopK < 1 || o.TopK > o.Experts:
 		return nil, nil, fmt.Errorf("--top-k %d with %d experts, want 1 … %d", o.TopK, o.Experts, o.Experts)
+	case o.Shared < 0:
+		return nil, nil, fmt.Errorf("--shared %d, want ≥ 0", o.Shared)
+	}
+	im, _ := meth.(importanceMethod)
+	needsImp := im != nil && im.NeedsImportance()
+	if needsImp && len(o.Calib) == 0 {
+		return nil, nil, fmt.Errorf("--method %s needs calibration data (its Taylor importance)", o.Method)
+	}
+	if o.Shared > 0 && !needsImp {
+		return nil, nil, fmt.Errorf("--shared: --method %s makes no shared expert (dense2moe does)", o.Method)
 	}
 	N := c.NumHiddenLayers
 	layers := slices.Clone(o.Layers)
@@ -125,8 +157,11 @@ func Convert(m *decoder.Model, o Options) (*decoder.Model, *Report, error) {
 			return nil, nil, fmt.Errorf("--layers: layers of different FFN widths (%d, %d)", H, h)
 		}
 		H = h
-		if H%o.Experts != 0 {
-			return nil, nil, fmt.Errorf("--experts %d does not divide layer %d's %d hidden units", o.Experts, l, H)
+		if o.Shared >= H {
+			return nil, nil, fmt.Errorf("--shared %d: layer %d has %d hidden units", o.Shared, l, H)
+		}
+		if (H-o.Shared)%o.Experts != 0 {
+			return nil, nil, fmt.Errorf("--experts %d does not divide layer %d's %d hidden units (less %d shared)", o.Experts, l, H, o.Shared)
 		}
 		ffns[l] = b.FFN
 	}
@@ -137,14 +172,27 @@ func Convert(m *decoder.Model, o Options) (*decoder.Model, *Report, error) {
 	if router == nn.RouterSoftmax {
 		nc.RouterAuxLossCoef = 0.01
 	}
-	if len(layers) == N {
-		nc.IntermediateSize = H / o.Experts
+	width := (H - o.Shared) / o.Experts
+	if len(layers) == N && o.Shared == 0 {
+		nc.IntermediateSize = width
 	} else {
-		nc.MoEIntermediateSize = H / o.Experts
+		nc.MoEIntermediateSize = width
 		for l := range N {
 			if !slices.Contains(layers, l) {
 				nc.MLPOnlyLayers = append(nc.MLPOnlyLayers, l)
 			}
+		}
+	}
+	if o.Shared > 0 {
+		// Qwen2-MoE: shared experts; its q, k and v biases start at 0.
+		renorm := true
+		nc.ModelType, nc.SharedExpertIntermediateSize, nc.NormTopKProb, nc.DecoderSparseStep = "qwen2_moe", o.Shared, &renorm, 1
+		if nc.MLPOnlyLayers == nil {
+			nc.MLPOnlyLayers = []int{}
+		}
+		if w := c.Window(); w > 0 {
+			use, from := true, 0
+			nc.UseSlidingWindow, nc.MaxWindowLayers = &use, &from
 		}
 	}
 	if router != nn.RouterSoftmax {
@@ -161,13 +209,20 @@ func Convert(m *decoder.Model, o Options) (*decoder.Model, *Report, error) {
 	rep := &Report{Method: o.Method, Router: router, Experts: o.Experts, TopK: o.TopK}
 	rng := tensor.NewRNG(o.Seed)
 	spec := nc.MoESpec().MoEConfig
+	var imp map[int][]float64
+	if needsImp {
+		if imp, err = TaylorImportance(m, o.Calib, layers); err != nil {
+			return nil, nil, err
+		}
+	}
 	for _, l := range layers {
-		groups, cost, err := meth.Partition(ffns[l], l, o.Experts, rng)
+		split, cost, err := meth.Partition(Input{FFN: ffns[l], Layer: l, Experts: o.Experts, Shared: o.Shared, RNG: rng, Importance: imp[l]})
 		if err != nil {
 			return nil, nil, fmt.Errorf("layer %d: %w", l, err)
 		}
+		split.SharedGate = o.Shared > 0
 		prefix := fmt.Sprintf("model.layers.%d.mlp", l)
-		moe, err := nn.SplitFFN(prefix, ffns[l], groups, spec)
+		moe, err := nn.SplitFFN(prefix, ffns[l], split, spec)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -185,16 +240,33 @@ func Convert(m *decoder.Model, o Options) (*decoder.Model, *Report, error) {
 		for _, p := range moe.Params() {
 			src[p.Name] = p
 		}
-		rep.Layers = append(rep.Layers, LayerInfo{Layer: l, ExpertSize: H / o.Experts, Cost: cost})
+		rep.Layers = append(rep.Layers, LayerInfo{Layer: l, ExpertSize: width, Cost: cost})
 		rep.DenseFFNParams += autograd.NumParams(ffns[l].Params())
 		rep.ActiveFFNParams += autograd.NumParams(moe.Experts[0].Params())*o.TopK + autograd.NumParams(moe.Router.Params())
+		if moe.Shared != nil {
+			rep.ActiveFFNParams += autograd.NumParams(nn.Collect(moe.Shared, moe.SharedGate))
+		}
 	}
 	for _, p := range out.Params() {
 		s, ok := src[p.Name]
+		if !ok && o.Shared > 0 && isQKVBias(p.Name) {
+			p.Value = tensor.Zeros(p.Shape()...) // Qwen2-MoE's biases, which the source has none of
+			continue
+		}
 		if !ok || !tensor.EqualShape(s.Shape(), p.Shape()) {
 			return nil, nil, fmt.Errorf("moefy: no parameter %s %v to fill the mixture's with", p.Name, p.Shape())
 		}
 		p.Value = s.Value.Clone() // m stays as it was when the mixture trains
 	}
 	return out, rep, nil
+}
+
+// isQKVBias reports whether name is a q, k or v projection's bias.
+func isQKVBias(name string) bool {
+	for _, p := range []string{".self_attn.q_proj.bias", ".self_attn.k_proj.bias", ".self_attn.v_proj.bias"} {
+		if strings.HasSuffix(name, p) {
+			return true
+		}
+	}
+	return false
 }

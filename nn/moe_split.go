@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/tensor"
@@ -62,17 +63,13 @@ func (m *MoE) UpdateKeyGate() {
 	m.Router.Weight.Value = tensor.FromFloat32(g, E, D)
 }
 
-// SplitFFN builds a mixture named prefix whose expert e holds the hidden
-// units groups[e] of dense (a GatedMLP or MLP of Linear layers whose
-// activation has no parameters), with the down bias divided by c.TopK. The
-// router (prefix.gate, [E, D]) is zero; c.Router RouterKeys sets it from
-// the keys at every pass, otherwise the caller trains or sets it. The
-// groups must partition the hidden units.
-func SplitFFN(prefix string, dense FFN, groups [][]int, c MoEConfig) (*MoE, error) {
-	c.Experts = len(groups)
-	if err := c.Validate(); err != nil {
-		return nil, fmt.Errorf("%s: %w", prefix, err)
-	}
+// SubFFN returns the network of the hidden units units of dense (a
+// GatedMLP or MLP of Linear layers whose activation has no parameters),
+// named prefix, its matrices of role role: their rows of the first
+// projections (with biases) and their columns of the down projection, times
+// downScale, with the down bias times biasScale (0: none). A Taylor-pruned
+// FFN, an expert, a shared expert.
+func SubFFN(prefix string, dense FFN, units []int, role autograd.Role, downScale, biasScale float32) (FFN, error) {
 	var projs []Layer // first projections, then down
 	var act Activation
 	switch m := dense.(type) {
@@ -94,11 +91,73 @@ func SplitFFN(prefix string, dense FFN, groups [][]int, c MoEConfig) (*MoE, erro
 		}
 		lins[i] = l
 	}
+	names := map[bool][]string{true: {"gate_proj", "up_proj"}, false: {"up_proj"}}[len(lins) == 3]
+	ls := make([]Layer, len(lins))
+	for i, l := range lins[:len(lins)-1] { // rows of the first projections
+		nl := &Linear{Weight: autograd.NewParam(Join(prefix, names[i], "weight"), role, tensor.IndexSelect(l.Weight.Value.To(tensor.Float32), 0, units))}
+		if l.Bias != nil {
+			nl.Bias = autograd.NewParam(Join(prefix, names[i], "bias"), l.Bias.Role, tensor.IndexSelect(l.Bias.Value.To(tensor.Float32), 0, units))
+		}
+		ls[i] = nl
+	}
 	down := lins[len(lins)-1]
-	H, D := down.Weight.Dim(1), down.Weight.Dim(0)
+	w := tensor.IndexSelect(down.Weight.Value.To(tensor.Float32), 1, units)
+	if downScale != 1 {
+		w = scaled(w, downScale)
+	}
+	nd := &Linear{Weight: autograd.NewParam(Join(prefix, "down_proj", "weight"), role, w)}
+	if down.Bias != nil {
+		nd.Bias = autograd.NewParam(Join(prefix, "down_proj", "bias"), down.Bias.Role, scaled(down.Bias.Value.To(tensor.Float32), biasScale))
+	}
+	ls[len(ls)-1] = nd
+	if len(ls) == 3 {
+		return &GatedMLP{Gate: ls[0], Up: ls[1], Down: ls[2], Act: act}, nil
+	}
+	return &MLP{Up: ls[0], Down: ls[1], Act: act}, nil
+}
+
+// scaled returns t times s (a new tensor).
+func scaled(t *tensor.Tensor, s float32) *tensor.Tensor {
+	v := t.Contiguous().F32()
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = x * s
+	}
+	return tensor.FromFloat32(out, t.Shape()...)
+}
+
+// Split says how SplitFFN divides a dense FFN's hidden units.
+type Split struct {
+	Groups [][]int // the routed experts' units
+	// Shared are the units of a shared expert every token goes through
+	// (nil: none); with SharedGate it is scaled by σ(w·x) as Qwen2-MoE's,
+	// w starting at 0 and its down projection doubled, so that it starts
+	// at exactly 1·shared(x).
+	Shared     []int
+	SharedGate bool
+}
+
+// SplitFFN builds a mixture named prefix of dense's hidden units: expert e
+// holds sp.Groups[e], the shared expert sp.Shared. The down bias goes to
+// the shared expert, or without one is divided by c.TopK over the experts
+// (each token sums k of them). The router (prefix.gate, [E, D]) is zero;
+// c.Router RouterKeys sets it from the keys at every pass, otherwise the
+// caller trains or sets it. The groups and shared units must partition the
+// hidden units.
+func SplitFFN(prefix string, dense FFN, sp Split, c MoEConfig) (*MoE, error) {
+	groups := sp.Groups
+	c.Experts = len(groups)
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", prefix, err)
+	}
+	keys, err := FFNKeys(dense)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", prefix, err)
+	}
+	H, D := keys.Dim(0), keys.Dim(1)
 	seen := make([]bool, H)
-	for e, g := range groups {
-		if len(g) == 0 {
+	for e, g := range append(slices.Clone(groups), sp.Shared) {
+		if len(g) == 0 && e < len(groups) {
 			return nil, fmt.Errorf("%s: expert %d has no hidden units", prefix, e)
 		}
 		for _, h := range g {
@@ -115,31 +174,25 @@ func SplitFFN(prefix string, dense FFN, groups [][]int, c MoEConfig) (*MoE, erro
 	}
 	m := &MoE{Cfg: c}
 	m.Router = &Linear{Weight: autograd.NewParam(Join(prefix, "gate", "weight"), autograd.RoleRouter, tensor.Zeros(len(groups), D))}
-	names := map[bool][]string{true: {"gate_proj", "up_proj"}, false: {"up_proj"}}[len(lins) == 3]
+	bias := 1 / float32(c.TopK)
+	if len(sp.Shared) > 0 {
+		bias = 0
+	}
 	for e, g := range groups {
-		ep := Join(prefix, "experts", fmt.Sprint(e))
-		ls := make([]Layer, len(lins))
-		for i, l := range lins[:len(lins)-1] { // rows g of the first projections
-			nl := &Linear{Weight: autograd.NewParam(Join(ep, names[i], "weight"), autograd.RoleExpert, tensor.IndexSelect(l.Weight.Value.To(tensor.Float32), 0, g))}
-			if l.Bias != nil {
-				nl.Bias = autograd.NewParam(Join(ep, names[i], "bias"), l.Bias.Role, tensor.IndexSelect(l.Bias.Value.To(tensor.Float32), 0, g))
-			}
-			ls[i] = nl
+		ex, err := SubFFN(Join(prefix, "experts", fmt.Sprint(e)), dense, g, autograd.RoleExpert, 1, bias)
+		if err != nil {
+			return nil, err
 		}
-		nd := &Linear{Weight: autograd.NewParam(Join(ep, "down_proj", "weight"), autograd.RoleExpert, tensor.IndexSelect(down.Weight.Value.To(tensor.Float32), 1, g))}
-		if down.Bias != nil {
-			b := down.Bias.Value.To(tensor.Float32).Contiguous().F32()
-			split := make([]float32, len(b))
-			for i, v := range b {
-				split[i] = v / float32(c.TopK)
-			}
-			nd.Bias = autograd.NewParam(Join(ep, "down_proj", "bias"), down.Bias.Role, tensor.FromFloat32(split, len(split)))
+		m.Experts = append(m.Experts, ex)
+	}
+	if len(sp.Shared) > 0 {
+		scale := float32(1)
+		if sp.SharedGate {
+			scale = 2 // σ(0) = ½
+			m.SharedGate = &Linear{Weight: autograd.NewParam(Join(prefix, "shared_expert_gate", "weight"), autograd.RoleMatrix, tensor.Zeros(1, D))}
 		}
-		ls[len(ls)-1] = nd
-		if len(ls) == 3 {
-			m.Experts = append(m.Experts, &GatedMLP{Gate: ls[0], Up: ls[1], Down: ls[2], Act: act})
-		} else {
-			m.Experts = append(m.Experts, &MLP{Up: ls[0], Down: ls[1], Act: act})
+		if m.Shared, err = SubFFN(Join(prefix, "shared_expert"), dense, sp.Shared, autograd.RoleMatrix, scale, scale); err != nil {
+			return nil, err
 		}
 	}
 	return m, nil

@@ -20,7 +20,7 @@ func TestSplitFFNAllExpertsEqualDense(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, router := range []string{RouterKeys, RouterSoftmax} {
-			m, err := SplitFFN("mlp", dense, groups, MoEConfig{TopK: 4, Router: router})
+			m, err := SplitFFN("mlp", dense, Split{Groups: groups}, MoEConfig{TopK: 4, Router: router})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -51,7 +51,7 @@ func TestSplitFFNAllExpertsEqualDense(t *testing.T) {
 // change (no gradient reaches it).
 func TestKeyRouter(t *testing.T) {
 	dense, _ := NewFFN("gated", FFNConfig{Prefix: "mlp", Dim: 4, Hidden: 6, Act: "silu", Init: Init{RNG: tensor.NewRNG(6), Std: 0.5}})
-	m, err := SplitFFN("mlp", dense, [][]int{{0, 1}, {2, 3}, {4, 5}}, MoEConfig{TopK: 1, Router: RouterKeys})
+	m, err := SplitFFN("mlp", dense, Split{Groups: [][]int{{0, 1}, {2, 3}, {4, 5}}}, MoEConfig{TopK: 1, Router: RouterKeys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,8 +108,35 @@ func TestSplitFFNErrors(t *testing.T) {
 		{[][]int{{0, 1, 2}, {3, 4, 5}}, 3, "top-k 3 with 2 experts"},
 		{[][]int{{0, 1, 2, 3, 4, 5}, {}}, 1, "expert 1 has no hidden units"},
 	} {
-		if _, err := SplitFFN("mlp", dense, tc.groups, MoEConfig{TopK: tc.k}); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := SplitFFN("mlp", dense, Split{Groups: tc.groups}, MoEConfig{TopK: tc.k}); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: %v, want %q", tc.groups, err, tc.want)
+		}
+	}
+}
+
+// TestSplitFFNShared: with a shared expert (gated as Qwen2-MoE's, starting
+// at σ(0)·2 = 1) taking the down bias, routing every expert with weight 1
+// still computes the dense FFN.
+func TestSplitFFNShared(t *testing.T) {
+	dense, err := NewFFN("gated", FFNConfig{Prefix: "mlp", Dim: 8, Hidden: 12, Act: "silu", Bias: true, Init: Init{RNG: tensor.NewRNG(8), Std: 0.4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, gate := range []bool{false, true} {
+		m, err := SplitFFN("mlp", dense, Split{Groups: [][]int{{0, 5, 7}, {1, 2, 11}, {3, 4, 6}}, Shared: []int{8, 9, 10}, SharedGate: gate}, MoEConfig{TopK: 3, Router: RouterKeys})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (m.SharedGate != nil) != gate || m.Shared == nil {
+			t.Fatal("shared expert or gate missing")
+		}
+		x := autograd.Const(tensor.RandN(tensor.NewRNG(9), 2, 5, 8))
+		var want, got []float32
+		autograd.NoGrad(func() { want, got = dense.Forward(x).Value.Float32s(), m.Forward(x).Value.Float32s() })
+		for i := range want {
+			if math.Abs(float64(want[i]-got[i])) > 1e-5 {
+				t.Fatalf("gate %v: output %d is %v, the dense FFN's %v", gate, i, got[i], want[i])
+			}
 		}
 	}
 }
