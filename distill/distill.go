@@ -1,0 +1,144 @@
+// Package distill trains a student decoder to match a teacher: knowledge
+// distillation (Hinton et al., arXiv 1503.02531) of the output
+// distribution, softened by a temperature τ and weighted τ² as there, plus
+// matching of hidden states at chosen layers (TinyBERT's hidden-state
+// loss, arXiv 1909.10351; Dense2MoE's group feature loss when the layers
+// are the ends of groups of blocks), plus the data's next-token loss. It is
+// the one distillation loom has: `loom moefy`'s Dense2MoE and the
+// reproductions use it, and a compression method can.
+package distill
+
+import (
+	"fmt"
+
+	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/data"
+	"github.com/loomml/loom/models/decoder"
+	"github.com/loomml/loom/nn"
+)
+
+// Config weighs the terms of the objective
+//
+//	CE·ce(student, targets) + KL·τ²·KL(softmax(t/τ) ‖ softmax(s/τ)) + Hidden·mean_l MSE(h_s^l, h_t^l)
+//
+// with h^l the residual stream after layer l, for l in Layers (nil: every
+// layer), averaged over those layers.
+type Config struct {
+	CE, KL, Hidden float64
+	Temperature    float64 // τ (0: 1)
+	Layers         []int
+}
+
+// Decoder is a student decoder and its teacher as a train.Model: its
+// parameters are the student's; the teacher is run without gradients.
+type Decoder struct {
+	Student, Teacher *decoder.Model
+	Config
+	// Last holds the terms of the last Loss (unweighted), for logs.
+	Last map[string]float64
+}
+
+// New checks that student and teacher can be compared as cfg asks (the
+// same vocabulary; for hidden-state matching, the same width and the
+// layers present in both).
+func New(student, teacher *decoder.Model, cfg Config) (*Decoder, error) {
+	s, t := student.Config, teacher.Config
+	if s.VocabSize != t.VocabSize {
+		return nil, fmt.Errorf("distill: the student's vocabulary (%d) differs from the teacher's (%d)", s.VocabSize, t.VocabSize)
+	}
+	if cfg.Hidden > 0 {
+		if s.HiddenSize != t.HiddenSize {
+			return nil, fmt.Errorf("distill: hidden-state matching needs the same width (student %d, teacher %d)", s.HiddenSize, t.HiddenSize)
+		}
+		for _, l := range cfg.Layers {
+			if l < 0 || l >= len(student.Layers) || l >= len(teacher.Layers) {
+				return nil, fmt.Errorf("distill: layer %d is not in both models (%d and %d layers)", l, len(student.Layers), len(teacher.Layers))
+			}
+		}
+		if cfg.Layers == nil && len(student.Layers) != len(teacher.Layers) {
+			return nil, fmt.Errorf("distill: matching every layer needs the same depth (student %d, teacher %d); name the layers", len(student.Layers), len(teacher.Layers))
+		}
+	}
+	if cfg.CE < 0 || cfg.KL < 0 || cfg.Hidden < 0 || cfg.CE+cfg.KL+cfg.Hidden == 0 || cfg.Temperature < 0 {
+		return nil, fmt.Errorf("distill: weights CE %v, KL %v, hidden %v and temperature %v: want non-negative weights, one positive", cfg.CE, cfg.KL, cfg.Hidden, cfg.Temperature)
+	}
+	return &Decoder{Student: student, Teacher: teacher, Config: cfg}, nil
+}
+
+// Params returns the student's parameters.
+func (d *Decoder) Params() []*autograd.Var { return d.Student.Params() }
+
+// run returns the residual stream after each layer and the logits.
+func run(m *decoder.Model, ctx *nn.Ctx, b data.Batch) ([]*autograd.Var, *autograd.Var) {
+	x := m.Embeddings(ctx, b.IDs, b.B, b.T)
+	hs := make([]*autograd.Var, len(m.Layers))
+	for i, l := range m.Layers {
+		x = l.Forward(ctx, x)
+		hs[i] = x
+	}
+	return hs, m.Logits(m.Norm.Forward(x))
+}
+
+// Loss is the weighted objective on batch b (the student in training mode
+// with ctx, its auxiliary losses recorded there).
+func (d *Decoder) Loss(ctx *nn.Ctx, b data.Batch) *autograd.Var {
+	var th []*autograd.Var
+	var tl *autograd.Var
+	autograd.NoGrad(func() { th, tl = run(d.Teacher, nil, b) })
+	sh, sl := run(d.Student, ctx, b)
+	V := d.Student.Config.VocabSize
+	N := b.B * b.T
+	sl2 := autograd.Reshape(sl, N, V)
+	var total *autograd.Var
+	add := func(w float64, v *autograd.Var) {
+		if w == 0 {
+			return
+		}
+		v = autograd.MulScalar(v, w)
+		if total == nil {
+			total = v
+		} else {
+			total = autograd.Add(total, v)
+		}
+	}
+	d.Last = map[string]float64{}
+	if d.CE > 0 {
+		ce := autograd.CrossEntropy(sl2, b.Targets, autograd.IgnoreIndex, 0)
+		d.Last["ce"] = ce.Item()
+		add(d.CE, ce)
+	}
+	if d.KL > 0 {
+		tau := d.Temperature
+		if tau == 0 {
+			tau = 1
+		}
+		// KL(p‖q) = Σ p (log p − log q), averaged over the N positions.
+		lp := autograd.LogSoftmax(autograd.MulScalar(autograd.Const(tl.Value.Reshape(N, V)), 1/tau), 1)
+		lq := autograd.LogSoftmax(autograd.MulScalar(sl2, 1/tau), 1)
+		p := autograd.Exp(lp)
+		kl := autograd.MulScalar(autograd.Sum(autograd.Mul(p, autograd.Sub(lp, lq)), false), 1/float64(N))
+		d.Last["kl"] = kl.Item()
+		add(d.KL*tau*tau, kl)
+	}
+	if d.Hidden > 0 {
+		layers := d.Layers
+		if layers == nil {
+			for i := range sh {
+				layers = append(layers, i)
+			}
+		}
+		var h *autograd.Var
+		for _, l := range layers {
+			v := autograd.MSELoss(sh[l], autograd.Const(th[l].Value))
+			if h == nil {
+				h = v
+			} else {
+				h = autograd.Add(h, v)
+			}
+		}
+		h = autograd.MulScalar(h, 1/float64(len(layers)))
+		d.Last["hidden"] = h.Item()
+		add(d.Hidden, h)
+	}
+	return total
+}
