@@ -15,11 +15,34 @@ import (
 // and State/SetState save and restore the position in it. A Sampler is not
 // safe for concurrent use.
 type Sampler struct {
-	s       *Shard
+	s       source
 	batch   int
 	seqLen  int
 	rng     *tensor.RNG
 	batches uint64 // batches drawn so far
+}
+
+// source is what a Sampler draws from: a shard, or ids in memory.
+type source interface {
+	Len() int
+	Read(dst []int, start int)
+	At(i int) int
+	Path() string
+}
+
+// memTokens are token ids in memory as a source.
+type memTokens struct{ IDs }
+
+func (m memTokens) At(i int) int { return m.IDs[i] }
+func (m memTokens) Path() string { return "(tokens in memory)" }
+
+// NewMemSampler is NewSampler over ids in memory (at least seqLen+1 of
+// them; it panics otherwise).
+func NewMemSampler(ids []int, batch, seqLen int, seed uint64) *Sampler {
+	if batch < 1 || seqLen < 1 || len(ids) < seqLen+1 {
+		panic(fmt.Sprintf("data: NewMemSampler: %d ids for batches of %d × %d", len(ids), batch, seqLen))
+	}
+	return &Sampler{s: memTokens{IDs(ids)}, batch: batch, seqLen: seqLen, rng: tensor.NewRNG(seed)}
 }
 
 // NewSampler returns a sampler of batch windows of seqLen tokens from s,

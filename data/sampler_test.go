@@ -1,6 +1,7 @@
 package data
 
 import (
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -179,5 +180,33 @@ func TestNewSamplerErrors(t *testing.T) {
 	}
 	if _, err := NewSampler(s, 1, 9, 1); err != nil {
 		t.Fatalf("seqLen+1 == Len must work: %v", err)
+	}
+}
+
+// TestMemSampler: ids in memory give the batches a shard of them gives.
+func TestMemSampler(t *testing.T) {
+	ids := make([]int, 500)
+	for i := range ids {
+		ids[i] = (i * 7) % 256
+	}
+	path := filepath.Join(t.TempDir(), "s.bin")
+	if err := WriteShard(path, ids, 256, "byte"); err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenShard(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a, err := NewSampler(s, 4, 16, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := NewMemSampler(ids, 4, 16, 3)
+	for range 5 {
+		x, y := a.Next(), b.Next()
+		if !slices.Equal(x.IDs, y.IDs) || !slices.Equal(x.Targets, y.Targets) {
+			t.Fatal("the in-memory sampler drew other windows")
+		}
 	}
 }

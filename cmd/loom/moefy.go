@@ -10,11 +10,13 @@ import (
 	"strings"
 
 	"github.com/loomml/loom/data"
+	"github.com/loomml/loom/distill"
 	"github.com/loomml/loom/eval"
 	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/moefy"
 	"github.com/loomml/loom/nn"
+	"github.com/loomml/loom/train"
 )
 
 func init() {
@@ -34,7 +36,7 @@ type moefyReport struct {
 
 func runMoefy(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("moefy", "--method M --experts E --top-k K --model PATH --out DIR [flags]", stderr)
-	method := choice(fs, "method", "emoe", "emoe (cluster the keys, EMoE) or random (a random partition)", moefy.Methods()...)
+	method := choice(fs, "method", "emoe", "emoe (cluster the keys, EMoE), random (a random partition) or dense2moe (Taylor-important units as a shared expert, the rest clustered, then distilled from the dense model)", moefy.Methods()...)
 	experts := intFlag(fs, "experts", 0, "experts per converted FFN; must divide its hidden units (required)", atLeast(1))
 	topK := intFlag(fs, "top-k", 0, "experts per token, 1 … --experts (required)", atLeast(1))
 	model := fs.String("model", "", "model to convert: a training run's directory, a model directory or a .gguf file (required)")
@@ -46,6 +48,11 @@ func runMoefy(args []string, stdout, stderr io.Writer) error {
 	threads := intFlag(fs, "threads", 0, "threads", atLeast(1), sp{0, "all cores"})
 	evalPath := fs.String("eval", "", "held-out text for the before/after loss (default: the embedded corpus's last 10%)")
 	evalTokens := intFlag(fs, "eval-tokens", 20000, "score at most about this many held-out tokens", atLeast(1))
+	shared := intFlag(fs, "shared", -1, "dense2moe: hidden units of the shared expert", atLeast(0), sp{-1, "one routed expert's width: (units)/(experts+1)"})
+	dataPath := fs.String("data", "", "dense2moe: text for the calibration and the distillation (default: the embedded corpus's first 90%)")
+	calibWindows := intFlag(fs, "calib-windows", 32, "dense2moe: calibration windows of the Taylor importance", atLeast(1))
+	distillSteps := intFlag(fs, "distill-steps", 300, "dense2moe: steps of distillation from the dense model (0: none)", atLeast(0))
+	lr := floatFlag(fs, "lr", 1e-3, "dense2moe: distillation learning rate", span{lo: 0, loOpen: true})
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -99,9 +106,44 @@ func runMoefy(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", heldName, err)
 	}
-	mix, rep, err := moefy.Convert(m, moefy.Options{Method: *method, Experts: *experts, TopK: *topK, Layers: layers, Router: *router, Seed: *seed})
+	o := moefy.Options{Method: *method, Experts: *experts, TopK: *topK, Layers: layers, Router: *router, Seed: *seed}
+	var trainIDs []int
+	T := min(m.MaxPositions(), 128)
+	if *method == "dense2moe" {
+		text := data.TinyShakespeare()
+		text = text[:len(text)-len(eval.HeldOutText(text, tok, 0.1))]
+		if *dataPath != "" {
+			if text, err = os.ReadFile(*dataPath); err != nil {
+				return err
+			}
+		}
+		trainIDs = tok.Encode(string(text))
+		if len(trainIDs) < T+1 {
+			return fmt.Errorf("--data: %d tokens, fewer than one window of %d", len(trainIDs), T+1)
+		}
+		for _, w := range data.EvenWindows(trainIDs, T+1, *calibWindows) {
+			o.Calib = append(o.Calib, data.Batch{IDs: w[:T], Targets: w[1:], B: 1, T: T})
+		}
+		o.Shared = *shared
+		if o.Shared < 0 {
+			o.Shared = m.Config.IntermediateSize / (*experts + 1)
+		}
+	} else if givenFlags(fs)["shared"] || givenFlags(fs)["data"] || givenFlags(fs)["distill-steps"] {
+		return fmt.Errorf("--shared, --data and --distill-steps apply to --method dense2moe, not %s", *method)
+	}
+	mix, rep, err := moefy.Convert(m, o)
 	if err != nil {
 		return err
+	}
+	if *method == "dense2moe" && *distillSteps > 0 {
+		converted, err := eval.Text(mix, held, tok, eo)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "converted: held-out loss %.4f; distilling %d steps from the dense model\n", converted.Loss, *distillSteps)
+		if err := distillFrom(mix, m, trainIDs, T, *distillSteps, *lr, *seed, stderr); err != nil {
+			return err
+		}
 	}
 	after, err := eval.Text(mix, held, tok, eo)
 	if err != nil {
@@ -131,4 +173,18 @@ func runMoefy(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "model: %s; report: %s\n", *out, filepath.Join(*out, "moefy.json"))
 	return nil
+}
+
+// distillFrom trains student to match teacher on random windows of ids
+// (the output distribution and every layer's hidden state, with the
+// student's balance loss): AdamW, warmup steps/10, cosine to 0.1×, batch
+// 16.
+func distillFrom(student, teacher *decoder.Model, ids []int, T, steps int, lr float64, seed uint64, stderr io.Writer) error {
+	d, err := distill.New(student, teacher, distill.Config{KL: 1, Hidden: 1})
+	if err != nil {
+		return err
+	}
+	h := train.Hyper{Steps: steps, BatchSize: 16, SeqLen: T, LR: lr, Warmup: max(1, steps/10), MinLRFactor: 0.1,
+		Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, Clip: 1}
+	return (&train.Loop[data.Batch]{Model: d, Data: data.NewMemSampler(ids, 16, T, seed), Hyper: h, Progress: stderr}).Train()
 }

@@ -45,7 +45,22 @@ func TestMoefy(t *testing.T) {
 	if !(r.After.Loss > r.Before.Loss) || !strings.Contains(out, "not exportable as Mixtral") {
 		t.Errorf("k = 1: held-out loss %v → %v\n%s", r.Before.Loss, r.After.Loss, out)
 	}
+	// Dense2MoE: a Qwen2-MoE with a shared expert, distilled; it exports.
+	r, out, err = moefy("d2m", "--method", "dense2moe", "--experts", "3", "--top-k", "1", "--layers", "all", "--distill-steps", "5", "--calib-windows", "4")
+	if err != nil {
+		t.Fatal(out)
+	}
+	if r.Report.Layers[0].ExpertSize != 44 || strings.Contains(out, "not exportable") {
+		t.Errorf("dense2moe: %+v\n%s", r.Report, out)
+	}
 	var o, e bytes.Buffer
+	if code := run([]string{"export", "--format", "hf", "--model", filepath.Join(dir, "d2m"), "--out", filepath.Join(dir, "d2m-hf")}, &o, &e); code != 0 {
+		t.Fatalf("export the Qwen2-MoE: %s", e.String())
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "d2m-hf", "config.json")); !strings.Contains(string(b), "Qwen2MoeForCausalLM") {
+		t.Errorf("exported config: %s", b)
+	}
+	o.Reset()
 	if code := run([]string{"generate", "--model", filepath.Join(dir, "k1"), "--prompt", "ROMEO:", "--max-tokens", "8"}, &o, &e); code != 0 {
 		t.Fatalf("generate from the mixture: %s", e.String())
 	}
@@ -57,6 +72,7 @@ func TestMoefy(t *testing.T) {
 		{[]string{"--experts", "4", "--top-k", "1", "--layers", "9"}, "--layers: layer 9"},
 		{[]string{"--experts", "4", "--top-k", "1", "--layers", "x"}, "--layers \"x\""},
 		{[]string{"--experts", "4", "--top-k", "1", "--router", "hash"}, "--router \"hash\""},
+		{[]string{"--experts", "4", "--top-k", "1", "--shared", "8"}, "--shared, --data and --distill-steps apply to --method dense2moe"},
 	} {
 		if _, msg, err := moefy("bad", tc.args...); err == nil || !strings.Contains(msg, tc.want) {
 			t.Errorf("%v: %q, want an error containing %q", tc.args, msg, tc.want)
