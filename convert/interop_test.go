@@ -109,6 +109,8 @@ func TestHFExportRefusesLoomOptions(t *testing.T) {
 	}
 }
 
+func mixtral(c *decoder.Config) { c.ModelType, c.NumExperts, c.NumExpertsPerTok = "mixtral", 4, 2 }
+
 func TestGGUFRoundTrip(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -123,6 +125,9 @@ func TestGGUFRoundTrip(t *testing.T) {
 		}, tensor.Float32},
 		{"f16", nil, tensor.Float16},
 		{"q8_0", nil, tensor.Q8_0},
+		// Mixtral: the experts stacked in ffn_*_exps and split on import.
+		{"mixtral-f32", mixtral, tensor.Float32},
+		{"mixtral-q8_0", mixtral, tensor.Q8_0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := decoder.New(decodertest.InteropConfig(tc.mod), 3)
@@ -142,6 +147,7 @@ func TestGGUFRoundTrip(t *testing.T) {
 					continue // precision checks below are on float32 loads
 				}
 				if back.Config.HeadDimOrDefault() != m.Config.HeadDimOrDefault() || back.Config.TieWordEmbeddings != m.Config.TieWordEmbeddings ||
+					back.Config.ModelType != m.Config.ModelType && m.Config.ModelType != "" || back.Config.NumExperts != m.Config.NumExperts ||
 					(m.Config.RopeScaling != nil) != (back.Config.RopeScaling != nil) {
 					t.Fatalf("config after the round trip: %+v", back.Config)
 				}
