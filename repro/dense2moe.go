@@ -10,7 +10,6 @@ import (
 	"github.com/loomml/loom/chart"
 	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/distill"
-	"github.com/loomml/loom/eval"
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/moefy"
 	"github.com/loomml/loom/nn"
@@ -48,14 +47,8 @@ func runDense2MoE(c *Context) (*Report, error) {
 	nHeld := len(corpus.Text) / 10
 	trainIDs := tok.Encode(string(corpus.Text[:len(corpus.Text)-nHeld]))
 	heldIDs := tok.Encode(string(corpus.Text[len(corpus.Text)-nHeld:]))
-	evalOpt := eval.Options{SeqLen: 128, Stride: 128}
-	if c.Quick {
-		evalOpt.MaxTokens = 20000
-	}
-	score := func(m *decoder.Model) (float64, error) {
-		r, err := eval.Tokens(m, heldIDs, tok, evalOpt)
-		return r.Loss, err
-	}
+	held := heldScorer(c)
+	score := func(m *decoder.Model) (float64, error) { return held(m, heldIDs) }
 	var calib []data.Batch
 	for _, w := range data.EvenWindows(trainIDs, 129, 32) {
 		calib = append(calib, data.Batch{IDs: w[:128], Targets: w[1:], B: 1, T: 128})
@@ -111,9 +104,7 @@ func runDense2MoE(c *Context) (*Report, error) {
 			if err != nil {
 				return nil, err
 			}
-			h := train.Hyper{Steps: distillSteps, BatchSize: 16, SeqLen: 128, LR: 1e-3, Warmup: max(1, distillSteps/10), MinLRFactor: 0.1,
-				Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, Clip: 1}
-			if err := (&train.Loop[data.Batch]{Model: d, Data: data.NewMemSampler(trainIDs, 16, 128, seed), Hyper: h}).Train(); err != nil {
+			if err := tuneOn(d, trainIDs, distillSteps, seed); err != nil {
 				return nil, err
 			}
 			a, err := score(st)

@@ -3,7 +3,6 @@ package repro
 import (
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -62,14 +61,7 @@ func runEMoE(c *Context) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	evalOpt := eval.Options{SeqLen: 128, Stride: 128}
-	if c.Quick {
-		evalOpt.MaxTokens = 20000
-	}
-	score := func(m *decoder.Model, ids []int) (float64, error) {
-		r, err := eval.Tokens(m, ids, tok, evalOpt)
-		return r.Loss, err
-	}
+	score := heldScorer(c)
 	smsIDs := tok.Encode(string(smsHeld))
 	settings := []struct {
 		name   string
@@ -132,7 +124,7 @@ func runEMoE(c *Context) (*Report, error) {
 			m    *decoder.Model
 		}{{"dense", dense}, {"EMoE", emoeM}} {
 			fmt.Fprintf(c.Progress, "emoe: seed %d, fine-tuning %s on SMS text\n", seed, arm.name)
-			if err := fineTuneText(arm.m, sms, ftSteps, seed, filepath.Join(c.WorkDir, fmt.Sprintf("ft-%s-%d", arm.name, seed))); err != nil {
+			if err := tuneOn(arm.m, tok.Encode(string(sms)), ftSteps, seed); err != nil {
 				return nil, err
 			}
 			a, err := score(arm.m, heldIDs)
@@ -234,30 +226,27 @@ func smsText() (trainText, heldText []byte, err error) {
 	return trainText, heldText, nil
 }
 
-// fineTuneText trains every parameter of m on text (bytes) for steps
-// steps of 16×128 windows: AdamW lr 1e-3, warmup steps/10, cosine to 0.1×,
-// no weight decay, clip 1.
-func fineTuneText(m *decoder.Model, text []byte, steps int, seed uint64, dir string) error {
-	ids := tokenizer.Byte{}.Encode(string(text))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+// heldScorer returns the held-out loss the reproductions on a trained
+// decoder report: mean nats per token of ids in non-overlapping 128-token
+// windows (at most 20,000 tokens in a quick run).
+func heldScorer(c *Context) func(m *decoder.Model, ids []int) (float64, error) {
+	o := eval.Options{SeqLen: 128, Stride: 128}
+	if c.Quick {
+		o.MaxTokens = 20000
 	}
-	shard := filepath.Join(dir, "train.bin")
-	if err := data.WriteShard(shard, ids, 256, "byte"); err != nil {
-		return err
+	return func(m *decoder.Model, ids []int) (float64, error) {
+		r, err := eval.Tokens(m, ids, tokenizer.Byte{}, o)
+		return r.Loss, err
 	}
-	s, err := data.OpenShard(shard)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	sampler, err := data.NewSampler(s, 16, 128, seed)
-	if err != nil {
-		return err
-	}
+}
+
+// tuneOn trains every parameter of model for steps steps of 16×128-token
+// windows of ids on model's objective (a decoder, or a distillation):
+// AdamW lr 1e-3, warmup steps/10, cosine to 0.1×, no weight decay, clip 1.
+func tuneOn(model train.Model[data.Batch], ids []int, steps int, seed uint64) error {
 	h := train.Hyper{Steps: steps, BatchSize: 16, SeqLen: 128, LR: 1e-3, Warmup: max(1, steps/10), MinLRFactor: 0.1,
 		Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, Clip: 1}
-	return (&train.Loop[data.Batch]{Model: m, Data: sampler, Hyper: h}).Train()
+	return (&train.Loop[data.Batch]{Model: model, Data: data.NewMemSampler(ids, 16, 128, seed), Hyper: h}).Train()
 }
 
 // seedCell is "mean ± std (seed 1, seed 2, …)" for a table cell.
