@@ -34,6 +34,10 @@ type Config struct {
 type Decoder struct {
 	Student, Teacher *decoder.Model
 	Config
+	// Trainable, when set, are the only student parameters trained (the
+	// rest frozen: Dense2MoE's second stage trains the routed experts
+	// and the router around a frozen shared expert); nil: all.
+	Trainable []*autograd.Var
 	// Last holds the terms of the last Loss (unweighted), for logs.
 	Last map[string]float64
 }
@@ -65,8 +69,13 @@ func New(student, teacher *decoder.Model, cfg Config) (*Decoder, error) {
 	return &Decoder{Student: student, Teacher: teacher, Config: cfg}, nil
 }
 
-// Params returns the student's parameters.
-func (d *Decoder) Params() []*autograd.Var { return d.Student.Params() }
+// Params returns the student's parameters that train (Trainable, or all).
+func (d *Decoder) Params() []*autograd.Var {
+	if d.Trainable != nil {
+		return d.Trainable
+	}
+	return d.Student.Params()
+}
 
 // run returns the residual stream after each layer and the logits.
 func run(m *decoder.Model, ctx *nn.Ctx, b data.Batch) ([]*autograd.Var, *autograd.Var) {

@@ -38,10 +38,13 @@ const dense2moeRule = "Claims at 62.5 % fewer active FFN parameters, both studen
 func runDense2MoE(c *Context) (*Report, error) {
 	seeds := c.SeedsOrQuick(3, 1)
 	corpus := c.Corpus()
-	const H, E, K, S = 344, 7, 2, 43 // 43 shared + 2 of 7 routed experts of 43: 129 of 344 units active
-	distillSteps := 400
+	// The paper's split (1S12E2A): a shared expert of a quarter of the
+	// FFN, 12 routed experts of a sixteenth, 2 per token: 132 of 352 units
+	// active, 62.5 % fewer.
+	const H, S, E, R, K = 352, 88, 12, 22, 2
+	budget := 400 // distillation steps of each student
 	if c.Quick {
-		distillSteps = 20
+		budget = 20
 	}
 	tok := tokenizer.Byte{}
 	nHeld := len(corpus.Text) / 10
@@ -53,7 +56,7 @@ func runDense2MoE(c *Context) (*Report, error) {
 	for _, w := range data.EvenWindows(trainIDs, 129, 32) {
 		calib = append(calib, data.Batch{IDs: w[:128], Targets: w[1:], B: 1, T: 128})
 	}
-	arms := []string{"Dense2MoE (shared + 7 routed, k = 2, balance loss)", "Dense2MoE without the balance loss", "Taylor-pruned dense FFN (129 units)"}
+	arms := []string{"Dense2MoE (1 shared + 12 routed, k = 2, balance loss)", "Dense2MoE without the balance loss", "Taylor-pruned dense FFN (132 units)"}
 	before := map[string][]float64{}
 	after := map[string][]float64{}
 	minShare := map[string][]float64{} // smallest expert share × E, per seed
@@ -64,7 +67,7 @@ func runDense2MoE(c *Context) (*Report, error) {
 	for si := range seeds {
 		seed := uint64(6300 + si)
 		used = append(used, seed)
-		spec := smallSpec(seed, c.Quick, nil)
+		spec := smallSpec(seed, c.Quick, func(cfg *decoder.Config) { cfg.IntermediateSize = H })
 		steps = spec.Train.Steps
 		fmt.Fprintf(c.Progress, "dense2moe: seed %d, dense teacher\n", seed)
 		o, err := (&train.Job{Spec: spec, Text: corpus.Text, OutDir: filepath.Join(c.WorkDir, fmt.Sprintf("teacher-%d", seed)), Progress: c.Progress}).Run()
@@ -77,53 +80,96 @@ func runDense2MoE(c *Context) (*Report, error) {
 			return nil, err
 		}
 		teacherLoss = append(teacherLoss, tl)
-		for ai, name := range arms {
-			var st *decoder.Model
-			if ai < 2 {
-				m, _, err := moefy.Convert(teacher, moefy.Options{Method: "dense2moe", Experts: E, TopK: K, Shared: S, Layers: []int{0, 1, 2, 3}, Calib: calib, Seed: seed})
-				if err != nil {
-					return nil, err
-				}
-				if ai == 1 {
-					m.Config.RouterAuxLossCoef = 0
-					for _, l := range m.Layers {
-						l.(*decoder.PreNorm).FFN.(*nn.MoE).Cfg.BalanceCoef = 0
-					}
-				}
-				st = m
-			} else if st, err = moefy.TaylorPrune(teacher, calib, S+K*S); err != nil {
-				return nil, err
-			}
-			params[name] = activeFFN(st, K)
-			b, err := score(st)
-			if err != nil {
-				return nil, err
-			}
-			fmt.Fprintf(c.Progress, "dense2moe: seed %d, %s: %.4f before distillation; distilling %d steps\n", seed, name, b, distillSteps)
-			d, err := distill.New(st, teacher, distill.Config{KL: 1, Hidden: 1})
-			if err != nil {
-				return nil, err
-			}
-			if err := tuneOn(d, trainIDs, distillSteps, seed); err != nil {
-				return nil, err
-			}
+		record := func(name string, st *decoder.Model, b float64) error {
 			a, err := score(st)
 			if err != nil {
+				return err
+			}
+			params[name] = activeFFN(st, K)
+			before[name], after[name] = append(before[name], b), append(after[name], a)
+			if _, ok := st.Layers[0].(*decoder.PreNorm).FFN.(*nn.MoE); ok {
+				minShare[name] = append(minShare[name], expertMinShare(st, heldIDs, E))
+			}
+			fmt.Fprintf(c.Progress, "dense2moe: seed %d, %s: %.4f → %.4f\n", seed, name, b, a)
+			return nil
+		}
+		distillAll := func(st *decoder.Model, steps int, trainable []*autograd.Var) error {
+			d, err := distill.New(st, teacher, distill.Config{KL: 1, Hidden: 1})
+			if err != nil {
+				return err
+			}
+			d.Trainable = trainable
+			return tuneOn(d, trainIDs, steps, seed)
+		}
+		// Baseline: the dense FFN pruned to the active width, the whole budget.
+		pruned, err := moefy.TaylorPrune(teacher, calib, S+K*R)
+		if err != nil {
+			return nil, err
+		}
+		b, err := score(pruned)
+		if err != nil {
+			return nil, err
+		}
+		if err := distillAll(pruned, budget, nil); err != nil {
+			return nil, err
+		}
+		if err := record(arms[2], pruned, b); err != nil {
+			return nil, err
+		}
+		// Dense2MoE, stage 1: the shared expert alone (the dense FFN pruned
+		// to its S most important units), distilled for half the budget.
+		stage1, err := moefy.TaylorPrune(teacher, calib, S)
+		if err != nil {
+			return nil, err
+		}
+		if err := distillAll(stage1, budget/2, nil); err != nil {
+			return nil, err
+		}
+		// Stage 2: the routed experts (the teacher's other units, clustered)
+		// added around the trained shared expert, which stays frozen; the
+		// rest distils for the other half, with and without the balance
+		// loss.
+		for _, name := range arms[:2] {
+			m, _, err := moefy.Convert(teacher, moefy.Options{Method: "dense2moe", Experts: E, TopK: K, Shared: S, Layers: []int{0, 1, 2, 3}, Calib: calib, Seed: seed})
+			if err != nil {
 				return nil, err
 			}
-			before[name], after[name] = append(before[name], b), append(after[name], a)
-			if ai < 2 {
-				minShare[name] = append(minShare[name], expertMinShare(st, heldIDs, E))
+			frozen, err := adoptStage1(m, stage1)
+			if err != nil {
+				return nil, err
+			}
+			if name == arms[1] {
+				m.Config.RouterAuxLossCoef = 0
+				for _, l := range m.Layers {
+					l.(*decoder.PreNorm).FFN.(*nn.MoE).Cfg.BalanceCoef = 0
+				}
+			}
+			b, err := score(m)
+			if err != nil {
+				return nil, err
+			}
+			var trainable []*autograd.Var
+			for _, p := range m.Params() {
+				if !frozen[p] {
+					trainable = append(trainable, p)
+				}
+			}
+			if err := distillAll(m, budget-budget/2, trainable); err != nil {
+				return nil, err
+			}
+			if err := record(name, m, b); err != nil {
+				return nil, err
 			}
 		}
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "**A transfer to language models**: the paper restructures FLUX.1, a diffusion transformer; loom's small diffusion transformer (the scaling issue) has not landed, so the teacher is the byte-level decoder. Setup: %s. "+
-		"Each seed's dense teacher (SwiGLU FFNs of %d hidden units) gives two students at 62.5 %% fewer active FFN parameters (%d of %d units per token): "+
-		"Dense2MoE (`moefy.Convert`, `loom moefy --method dense2moe`): in every layer the %d units of largest first-order Taylor importance |Σ θ·∂L/∂θ| on 32 calibration windows of the training split form a shared expert (Qwen2-MoE's, with its sigmoid gate starting at exactly 1), the other %d are clustered by their keys into %d routed experts of %d, top-%d by a learned softmax router started at the experts' mean gate rows, renormalised; "+
-		"and the dense FFN pruned to its %d most important units by the same Taylor importance. Both are distilled from the teacher for %d steps of 16×128 bytes of the training split (KL of the output distributions at τ = 1 plus the mean squared distance of every layer's hidden state; AdamW lr 1e-3, %d warmup steps, cosine to 0.1×, clip 1), the mixture with its balance loss (α = 0.01), and once without it. "+
-		"Held-out: the last 10 %% in non-overlapping 128-byte windows (nats/byte)%s.\n\n",
-		smallSetup(c, steps), H, S+K*S, H, S, H-S, E, S, K, S+K*S, distillSteps, max(1, distillSteps/10), map[bool]string{true: ", at most 20,000 tokens (quick)", false: ""}[c.Quick])
+	fmt.Fprintf(&sb, "**A transfer to language models**: the paper restructures FLUX.1, a diffusion transformer; loom's small diffusion transformer (the scaling issue) has not landed, so the teacher is the byte-level decoder, with SwiGLU FFNs of %d hidden units. Setup: %s. "+
+		"Each seed's teacher gives two students at 62.5 %% fewer active FFN parameters (%d of %d units per token), each distilled for %d steps in all: "+
+		"**Dense2MoE** (`moefy.Convert`, `loom moefy --method dense2moe`), the paper's split 1S12E2A: in every layer the %d units of largest first-order Taylor importance |Σ θ·∂L/∂θ| (32 calibration windows of the training split) form the shared expert, the other %d are clustered by their keys into %d routed experts of %d, top-%d of a learned softmax router started at the experts' mean gate rows, renormalised; trained in the paper's two stages: (1) the shared expert alone (the dense FFN pruned to those %d units) distilled for %d steps, every parameter training; (2) the routed experts added around it, the shared expert frozen (Qwen2-MoE's, its sigmoid gate starting at exactly 1), the rest distilled for %d steps with the balance loss (α = 0.01, the paper's) — and once without it. "+
+		"**Taylor pruning**: the dense FFN cut to its %d most important units by the same importance, distilled for all %d steps. "+
+		"Distillation: KL of the output distributions at τ = 1 plus the mean squared distance of every layer's output (the paper's block-feature loss, here unweighted), 16×128 bytes of the training split per step, AdamW lr 1e-3, warmup a tenth of the steps, cosine to 0.1×, clip 1. "+
+		"Held-out: the last 10 %% in non-overlapping 128-byte windows (nats/byte)%s. The \"before\" column is the student before its last distillation stage.\n\n",
+		H, smallSetup(c, steps), S+K*R, H, budget, S, H-S, E, R, K, S, budget/2, budget-budget/2, S+K*R, budget, map[bool]string{true: ", at most 20,000 tokens (quick)", false: ""}[c.Quick])
 	sb.WriteString("Verdict rule (fixed before running): " + dense2moeRule + "\n\n")
 	tm, _ := meanStd(teacherLoss)
 	fmt.Fprintf(&sb, "Dense teacher: %s.\n\n| student | active FFN parameters per token | before distillation | after distillation | smallest expert share × E (per seed) |\n| --- | --- | --- | --- | --- |\n", seedCell(teacherLoss))
@@ -139,7 +185,7 @@ func runDense2MoE(c *Context) (*Report, error) {
 		bars = append(bars, chart.Bar{Label: name, Value: m, Err: s})
 	}
 	png := "dense2moe.png"
-	if err := (&chart.BarChart{Title: fmt.Sprintf("Dense2MoE on a decoder: held-out loss after %d distillation steps (mean ± std, %d seeds)", distillSteps, seeds), YLabel: "nats/byte", Bars: bars}).WritePNG(filepath.Join(c.DocsDir, png)); err != nil {
+	if err := (&chart.BarChart{Title: fmt.Sprintf("Dense2MoE on a decoder: held-out loss after %d distillation steps (mean ± std, %d seeds)", budget, seeds), YLabel: "nats/byte", Bars: bars}).WritePNG(filepath.Join(c.DocsDir, png)); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(&sb, "\n![held-out loss](%s)\n\n", png)
@@ -217,4 +263,43 @@ func expertMinShare(m *decoder.Model, ids []int, E int) float64 {
 		}
 	}
 	return least
+}
+
+// adoptStage1 gives the mixture m (converted from the teacher) the weights
+// of the distilled shared-expert-only model stage1: every parameter but
+// the routed experts and the routers, its FFN as the shared expert (the
+// down projection doubled for the gate's σ(0) = ½), and returns the
+// shared experts' parameters, which stage 2 keeps frozen.
+func adoptStage1(m, stage1 *decoder.Model) (map[*autograd.Var]bool, error) {
+	src, err := nn.ParamMap(stage1.Params())
+	if err != nil {
+		return nil, err
+	}
+	frozen := map[*autograd.Var]bool{}
+	for _, p := range m.Params() {
+		name := p.Name
+		switch {
+		case strings.Contains(name, ".mlp.experts."), strings.HasSuffix(name, ".mlp.gate.weight"), strings.Contains(name, ".shared_expert_gate."):
+			continue // routed experts and routers from the conversion; the gate at 0
+		case strings.Contains(name, ".mlp.shared_expert."):
+			name = strings.Replace(name, ".mlp.shared_expert.", ".mlp.", 1)
+			frozen[p] = true
+		}
+		s, ok := src[name]
+		if !ok {
+			if strings.Contains(name, "_proj.bias") {
+				continue // Qwen2-MoE's q, k, v biases, 0
+			}
+			return nil, fmt.Errorf("dense2moe: stage 1 has no %s", name)
+		}
+		v := s.Value.Clone()
+		if frozen[p] && strings.HasSuffix(name, "down_proj.weight") {
+			f := v.F32()
+			for i := range f {
+				f[i] *= 2
+			}
+		}
+		p.Value = v
+	}
+	return frozen, nil
 }
