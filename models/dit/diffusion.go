@@ -14,8 +14,9 @@ import (
 // "linear": 1e-4 … 0.02 over 1000, scaled by 1000/Steps for other step
 // counts as get_named_beta_schedule does).
 type Schedule struct {
-	Steps              int
-	BetaStart, BetaEnd float64 // for 1000 steps (0, 0: 1e-4, 0.02)
+	Steps     int     `json:"steps"`
+	BetaStart float64 `json:"beta_start,omitempty"` // for 1000 steps (0, 0: 1e-4, 0.02)
+	BetaEnd   float64 `json:"beta_end,omitempty"`
 }
 
 // Validate checks the schedule.
@@ -108,48 +109,54 @@ func (m *Model) Loss(ctx *nn.Ctx, x0 *tensor.Tensor, y []int, rng *tensor.RNG) *
 func (m *Model) Sample(y []int, guidance float64, rng *tensor.RNG) *tensor.Tensor {
 	c := m.Cfg
 	N := len(y)
-	betas, ab := c.Diffusion.Betas(), c.Diffusion.AlphaBars()
-	x := tensor.RandN(rng, N, c.Channels, c.ImageSize, c.ImageSize)
-	per := x.Numel() / N
+	none := make([]int, N)
+	for i := range none {
+		none[i] = c.Classes
+	}
+	var out *tensor.Tensor
 	autograd.NoGrad(func() {
-		for t := c.Diffusion.Steps - 1; t >= 0; t-- {
+		out = c.Diffusion.Sample([]int{N, c.Channels, c.ImageSize, c.ImageSize}, rng, func(x *tensor.Tensor, t int) []float32 {
 			ts := make([]float64, N)
 			for i := range ts {
 				ts[i] = float64(t)
 			}
 			eps := m.Forward(nil, autograd.Const(x), ts, y).Value.Contiguous().F32()
 			if guidance != 1 {
-				none := make([]int, N)
-				for i := range none {
-					none[i] = c.Classes
-				}
 				u := m.Forward(nil, autograd.Const(x), ts, none).Value.Contiguous().F32()
 				for i := range eps {
 					eps[i] = u[i] + float32(guidance)*(eps[i]-u[i])
 				}
 			}
-			xs := x.Contiguous().F32()
-			next := make([]float32, len(xs))
-			var z []float32
-			if t > 0 {
-				z = tensor.RandN(rng, x.Shape()...).F32()
-			}
-			alpha := 1 - betas[t]
-			sigma := 0.0
-			if t > 0 {
-				sigma = math.Sqrt(betas[t] * (1 - ab[t-1]) / (1 - ab[t]))
-			}
-			for n := range N {
-				for i := n * per; i < (n+1)*per; i++ {
-					v := (float64(xs[i]) - betas[t]/math.Sqrt(1-ab[t])*float64(eps[i])) / math.Sqrt(alpha)
-					if t > 0 {
-						v += sigma * float64(z[i])
-					}
-					next[i] = float32(v)
-				}
-			}
-			x = tensor.FromFloat32(next, x.Shape()...)
-		}
+			return eps
+		})
 	})
+	return out
+}
+
+// Sample runs DDPM's ancestral sampler from x_T ~ N(0, I) of shape with
+// the noise predictor eps(x_t, t).
+func (s Schedule) Sample(shape []int, rng *tensor.RNG, eps func(x *tensor.Tensor, t int) []float32) *tensor.Tensor {
+	betas, ab := s.Betas(), s.AlphaBars()
+	x := tensor.RandN(rng, shape...)
+	for t := s.Steps - 1; t >= 0; t-- {
+		e := eps(x, t)
+		xs := x.Contiguous().F32()
+		next := make([]float32, len(xs))
+		var z []float32
+		sigma := 0.0
+		if t > 0 {
+			z = tensor.RandN(rng, shape...).F32()
+			sigma = math.Sqrt(betas[t] * (1 - ab[t-1]) / (1 - ab[t]))
+		}
+		c1, c2 := 1/math.Sqrt(1-betas[t]), betas[t]/math.Sqrt(1-ab[t])
+		for i := range xs {
+			v := c1 * (float64(xs[i]) - c2*float64(e[i]))
+			if t > 0 {
+				v += sigma * float64(z[i])
+			}
+			next[i] = float32(v)
+		}
+		x = tensor.FromFloat32(next, shape...)
+	}
 	return x
 }

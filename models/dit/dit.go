@@ -33,15 +33,19 @@ import (
 
 // Config is a DiT's shape.
 type Config struct {
-	ImageSize, Channels, PatchSize int
-	Hidden, Depth, Heads           int
-	MLPRatio                       float64 // the MLP's width over Hidden (4)
-	Classes                        int     // class labels; label Classes is "no class" (classifier-free guidance)
+	ImageSize int     `json:"image_size"`
+	Channels  int     `json:"channels"`
+	PatchSize int     `json:"patch_size"`
+	Hidden    int     `json:"hidden_size"`
+	Depth     int     `json:"depth"`
+	Heads     int     `json:"num_heads"`
+	MLPRatio  float64 `json:"mlp_ratio"`   // the MLP's width over Hidden (4)
+	Classes   int     `json:"num_classes"` // class labels; label Classes is "no class" (classifier-free guidance)
 	// ClassDropout replaces a training label by "no class" with this
 	// probability (0.1 in DiT), so one model samples with and without the
 	// class.
-	ClassDropout float64
-	Diffusion    Schedule
+	ClassDropout float64  `json:"class_dropout_prob"`
+	Diffusion    Schedule `json:"diffusion"`
 }
 
 // Validate checks the shape; errors name the field.

@@ -180,3 +180,24 @@ func TestTrains(t *testing.T) {
 		}
 	}
 }
+
+// TestSamplerOracle: with the exact noise predictor of a one-image data
+// set, ε*(x_t, t) = (x_t − √ᾱ_t·x*)/√(1−ᾱ_t), DDPM's sampler ends at x*.
+func TestSamplerOracle(t *testing.T) {
+	s := Schedule{Steps: 100}
+	ab := s.AlphaBars()
+	target := tensor.RandN(tensor.NewRNG(1), 2, 1, 4, 4).F32()
+	got := s.Sample([]int{2, 1, 4, 4}, tensor.NewRNG(2), func(x *tensor.Tensor, step int) []float32 {
+		xs := x.F32()
+		e := make([]float32, len(xs))
+		for i := range xs {
+			e[i] = float32((float64(xs[i]) - math.Sqrt(ab[step])*float64(target[i])) / math.Sqrt(1-ab[step]))
+		}
+		return e
+	}).F32()
+	for i := range got {
+		if math.Abs(float64(got[i]-target[i])) > 1e-3 {
+			t.Fatalf("sample %v, the data point %v", got[:4], target[:4])
+		}
+	}
+}
