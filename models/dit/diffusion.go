@@ -24,8 +24,11 @@ func (s Schedule) Validate() error {
 	if s.Steps < 1 {
 		return fmt.Errorf("dit: diffusion steps %d, want at least 1", s.Steps)
 	}
-	if s.BetaStart < 0 || s.BetaEnd < s.BetaStart || s.BetaEnd*1000/float64(s.Steps) >= 1 {
-		return fmt.Errorf("dit: betas %v … %v over %d steps, want 0 ≤ start ≤ end and every β < 1", s.BetaStart, s.BetaEnd, s.Steps)
+	if s.BetaStart < 0 || s.BetaEnd < s.BetaStart {
+		return fmt.Errorf("dit: betas %v … %v, want 0 ≤ start ≤ end", s.BetaStart, s.BetaEnd)
+	}
+	if b := s.Betas(); b[len(b)-1] >= 1 {
+		return fmt.Errorf("dit: diffusion steps %d: the 1000-step β schedule rescaled to them reaches β = %v, want every β < 1 (more steps)", s.Steps, b[len(b)-1])
 	}
 	return nil
 }
