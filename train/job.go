@@ -242,7 +242,15 @@ func validator(m *decoder.Model, s *data.Shard, B, T, batches int) func() (float
 }
 
 // PlotLoss draws the training loss and validation estimates of ms.
-func PlotLoss(path string, ms []Metric) error {
+func PlotLoss(path string, ms []Metric) error { return PlotLossAs("cross-entropy (nats/token)")(path, ms) }
+
+// PlotLossAs is PlotLoss with the y axis labelled label (an objective other
+// than cross-entropy: a diffusion model's noise-prediction error).
+func PlotLossAs(label string) func(path string, ms []Metric) error {
+	return func(path string, ms []Metric) error { return plotLoss(path, ms, label) }
+}
+
+func plotLoss(path string, ms []Metric, label string) error {
 	var tx, ty, vx, vy []float64
 	for _, m := range ms {
 		tx, ty = append(tx, float64(m.Step+1)), append(ty, m.Loss)
@@ -250,7 +258,7 @@ func PlotLoss(path string, ms []Metric) error {
 			vx, vy = append(vx, float64(m.Step+1)), append(vy, m.ValLoss)
 		}
 	}
-	c := &chart.Chart{Title: "training loss", XLabel: "step", YLabel: "cross-entropy (nats/token)",
+	c := &chart.Chart{Title: "training loss", XLabel: "step", YLabel: label,
 		Series: []chart.Series{{Name: "train", X: tx, Y: ty, Style: chart.Line}}}
 	if len(vx) > 0 {
 		c.Series = append(c.Series, chart.Series{Name: "validation", X: vx, Y: vy, Style: chart.LinePoints})

@@ -93,7 +93,7 @@ func ditTrain(args []string, stdout, stderr io.Writer) error {
 	h := train.Hyper{Steps: *steps, BatchSize: *batch, LR: *lr, Warmup: max(1, *steps/20), MinLRFactor: 0.1, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, Clip: 1}
 	loop := &train.Loop[dit.Batch]{Model: dit.Trainer{M: m}, Data: train.NewEpochSampler[dit.Batch](dit.Set{X: x, Y: y}, *batch, *seed), Hyper: h,
 		RNG: tensor.NewRNG(*seed + 1), OutDir: *out, Progress: stderr, SaveModel: func(dir string) error { return dit.SaveInto(m, dir) },
-		Meta: map[string]string{"data": "digits (embedded)"}}
+		Meta: map[string]string{"data": "digits (embedded)"}, Plot: train.PlotLossAs("noise-prediction MSE")}
 	if err := loop.Train(); err != nil {
 		return err
 	}
