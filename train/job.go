@@ -242,7 +242,9 @@ func validator(m *decoder.Model, s *data.Shard, B, T, batches int) func() (float
 }
 
 // PlotLoss draws the training loss and validation estimates of ms.
-func PlotLoss(path string, ms []Metric) error { return PlotLossAs("cross-entropy (nats/token)")(path, ms) }
+func PlotLoss(path string, ms []Metric) error {
+	return PlotLossAs("cross-entropy (nats/token)")(path, ms)
+}
 
 // PlotLossAs is PlotLoss with the y axis labelled label (an objective other
 // than cross-entropy: a diffusion model's noise-prediction error).
