@@ -199,6 +199,9 @@ func deref(p *float64) float64 {
 // AttentionScale returns the score scale when it is not head_dim^-0.5
 // (query_pre_attn_scalar^-0.5), else 0.
 func (c *Config) AttentionScale() float64 {
+	if c.MuP() {
+		return c.muPAttentionScale()
+	}
 	if c.QueryPreAttnScalar > 0 {
 		return 1 / math.Sqrt(c.QueryPreAttnScalar)
 	}

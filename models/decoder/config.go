@@ -209,6 +209,13 @@ type Options struct {
 	MatFormer *MatFormer `json:"matformer,omitempty"`
 	// PHM builds attention and/or FFN projections as PHM layers (phm.go).
 	PHM *PHMOptions `json:"phm,omitempty"`
+	// Param is the parametrisation: "sp" (standard, the default) or "mup"
+	// (mup.go), with BaseWidth the width whose hyperparameters transfer
+	// and the zero-initialisation options.
+	Param          string `json:"param,omitempty"`
+	BaseWidth      int    `json:"base_width,omitempty"`
+	MuPZeroQuery   bool   `json:"mup_zero_query,omitempty"`
+	MuPZeroReadout bool   `json:"mup_zero_readout,omitempty"`
 	// Share shares attention and FFN weights across layers (share.go:
 	// "attention+ffn", WideNet; "all", ALBERT); "": none.
 	Share string `json:"share,omitempty"`

@@ -62,6 +62,7 @@ func Build(c *Config, init nn.Init) (*Model, error) {
 	if err := shareLayers(m); err != nil { // WideNet, ALBERT (share.go)
 		return nil, err
 	}
+	applyMuP(m) // mup.go
 	return m, nil
 }
 
@@ -161,7 +162,11 @@ func (m *Model) Logits(h *autograd.Var) *autograd.Var {
 
 func (m *Model) logits(h *autograd.Var) *autograd.Var {
 	if m.Head != nil {
-		return m.Head.Forward(h)
+		l := m.Head.Forward(h)
+		if w := m.Config.WidthMult(); w != 1 { // μP's readout multiplier (mup.go)
+			l = autograd.MulScalar(l, 1/w)
+		}
+		return l
 	}
 	if m.tied != nil && m.tied.Weight == m.Embed.Weight {
 		return m.tied.Forward(h)
