@@ -16,7 +16,10 @@ import (
 // flag set).
 var subcommands = map[string][]string{
 	"bench":     {"gemm", "decode", "tokenize", "train", "serve"},
+	"dit":       {"train", "sample"},
 	"forecast":  {"train", "eval", "predict"},
+	"mup":       {"coord-check"},
+	"scaling":   {"fit"},
 	"tokenizer": {"train"},
 }
 
