@@ -88,9 +88,12 @@ type Model struct {
 
 // Block is one adaLN-Zero DiT block.
 type Block struct {
-	Attn     *nn.Attention
-	FC1, FC2 *nn.Linear
-	Ada      *nn.Linear // H → 6H
+	Attn *nn.Attention
+	// MLP is the block's feed-forward network: an nn.MLP of mlp.fc1 and
+	// mlp.fc2 with the tanh GELU (timm's Mlp), so that model surgery on
+	// FFNs (moefy: Taylor importance, splitting into experts) applies.
+	MLP nn.FFN
+	Ada *nn.Linear // H → 6H
 }
 
 // freqDim is the size of the sinusoidal timestep embedding
@@ -130,7 +133,8 @@ func New(c Config, seed uint64) (*Model, error) {
 	ff := int(float64(H) * c.MLPRatio)
 	for i := range c.Depth {
 		p := fmt.Sprintf("blocks.%d", i)
-		b := &Block{FC1: xavier(p+".mlp.fc1", H, ff), FC2: xavier(p+".mlp.fc2", ff, H), Ada: zero(p+".adaLN_modulation.1", H, 6*H)}
+		b := &Block{MLP: &nn.MLP{Up: xavier(p+".mlp.fc1", H, ff), Down: xavier(p+".mlp.fc2", ff, H), Act: nn.Func(autograd.GeluTanh)},
+			Ada: zero(p+".adaLN_modulation.1", H, 6*H)}
 		attn, err := nn.NewAttention(nn.AttentionConfig{Prefix: p + ".attn", Dim: H, Heads: c.Heads, KVHeads: c.Heads, HeadDim: H / c.Heads,
 			Bias: true, QKVBias: true, Kind: nn.Bidirectional, Layer: i, Init: nn.Init{RNG: rng, Std: 0.02}})
 		if err != nil {
@@ -159,7 +163,7 @@ func New(c Config, seed uint64) (*Model, error) {
 func (m *Model) Params() []*autograd.Var {
 	ps := nn.Collect(m.Patch, m.TEmb1, m.TEmb2, m.YEmb)
 	for _, b := range m.Blocks {
-		ps = append(ps, nn.Collect(b.Attn, b.FC1, b.FC2, b.Ada)...)
+		ps = append(ps, nn.Collect(b.Attn, b.MLP, b.Ada)...)
 	}
 	return append(ps, nn.Collect(m.FinalAda, m.FinalOut)...)
 }
@@ -245,7 +249,7 @@ func (m *Model) Forward(ctx *nn.Ctx, x *autograd.Var, t []float64, y []int) *aut
 		mod := autograd.Split(b.Ada.Forward(sc), 1, H, H, H, H, H, H) // shift, scale, gate ×2
 		a := b.Attn.Forward(ctx, modulate(layerNorm(h), mod[0], mod[1]))
 		h = autograd.Add(h, autograd.Mul(autograd.Unsqueeze(mod[2], 1), a))
-		f := b.FC2.Forward(autograd.GeluTanh(b.FC1.Forward(modulate(layerNorm(h), mod[3], mod[4]))))
+		f := nn.ApplyFFN(ctx, b.MLP, modulate(layerNorm(h), mod[3], mod[4]))
 		h = autograd.Add(h, autograd.Mul(autograd.Unsqueeze(mod[5], 1), f))
 	}
 	fm := autograd.Split(m.FinalAda.Forward(sc), 1, H, H)
