@@ -99,47 +99,59 @@ func TaylorImportance(m *decoder.Model, calib []data.Batch, layers []int) (map[i
 		if !ok || b.FFN == nil {
 			return nil, fmt.Errorf("layer %d has no feed-forward network", l)
 		}
-		var first []*nn.Linear
-		var down *nn.Linear
-		switch f := b.FFN.(type) {
-		case *nn.GatedMLP:
-			first, down = []*nn.Linear{asLinear(f.Gate), asLinear(f.Up)}, asLinear(f.Down)
-		case *nn.MLP:
-			first, down = []*nn.Linear{asLinear(f.Up)}, asLinear(f.Down)
-		}
-		if down == nil || slices.Contains(first, nil) {
-			return nil, fmt.Errorf("layer %d: Taylor importance needs a gated or two-layer FFN of Linear layers", l)
-		}
-		H := down.Weight.Dim(1)
-		s := make([]float64, H)
-		addRows := func(v *autograd.Var) {
-			if v == nil || v.Grad == nil {
-				return
-			}
-			w, g := v.Value.To(tensor.Float32).Contiguous().F32(), v.Grad.To(tensor.Float32).Contiguous().F32()
-			per := len(w) / H
-			for h := range H {
-				for i := h * per; i < (h+1)*per; i++ {
-					s[h] += float64(w[i]) * float64(g[i])
-				}
-			}
-		}
-		for _, f := range first {
-			addRows(f.Weight)
-			addRows(f.Bias)
-		}
-		if down.Weight.Grad != nil {
-			w, g := down.Weight.Value.To(tensor.Float32).Contiguous().F32(), down.Weight.Grad.To(tensor.Float32).Contiguous().F32()
-			for i := range w { // [D, H]: column h is every H-th value
-				s[i%H] += float64(w[i]) * float64(g[i])
-			}
-		}
-		for h := range s {
-			s[h] = math.Abs(s[h])
+		s, err := UnitImportance(b.FFN)
+		if err != nil {
+			return nil, fmt.Errorf("layer %d: %w", l, err)
 		}
 		out[l] = s
 	}
 	return out, nil
+}
+
+// UnitImportance returns each hidden unit's |Σ_θ θ·g_θ| from the gradients
+// f's parameters hold (after the caller's backward passes over calibration
+// data): any model's gated or two-layer FFN of Linear layers (a decoder's,
+// a DiT block's).
+func UnitImportance(f nn.FFN) ([]float64, error) {
+	var first []*nn.Linear
+	var down *nn.Linear
+	switch f := f.(type) {
+	case *nn.GatedMLP:
+		first, down = []*nn.Linear{asLinear(f.Gate), asLinear(f.Up)}, asLinear(f.Down)
+	case *nn.MLP:
+		first, down = []*nn.Linear{asLinear(f.Up)}, asLinear(f.Down)
+	}
+	if down == nil || slices.Contains(first, nil) {
+		return nil, fmt.Errorf("Taylor importance needs a gated or two-layer FFN of Linear layers, not a %T", f)
+	}
+	H := down.Weight.Dim(1)
+	s := make([]float64, H)
+	addRows := func(v *autograd.Var) {
+		if v == nil || v.Grad == nil {
+			return
+		}
+		w, g := v.Value.To(tensor.Float32).Contiguous().F32(), v.Grad.To(tensor.Float32).Contiguous().F32()
+		per := len(w) / H
+		for h := range H {
+			for i := h * per; i < (h+1)*per; i++ {
+				s[h] += float64(w[i]) * float64(g[i])
+			}
+		}
+	}
+	for _, l := range first {
+		addRows(l.Weight)
+		addRows(l.Bias)
+	}
+	if down.Weight.Grad != nil {
+		w, g := down.Weight.Value.To(tensor.Float32).Contiguous().F32(), down.Weight.Grad.To(tensor.Float32).Contiguous().F32()
+		for i := range w { // [D, H]: column h is every H-th value
+			s[i%H] += float64(w[i]) * float64(g[i])
+		}
+	}
+	for h := range s {
+		s[h] = math.Abs(s[h])
+	}
+	return s, nil
 }
 
 func asLinear(l nn.Layer) *nn.Linear {

@@ -10,7 +10,9 @@ import (
 	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/models/decoder/decodertest"
+	"github.com/loomml/loom/models/dit"
 	"github.com/loomml/loom/nn"
+	"github.com/loomml/loom/tensor"
 )
 
 func calibBatches(vocab int) []data.Batch {
@@ -113,5 +115,36 @@ func TestTaylorPrune(t *testing.T) {
 	}
 	if small.Config.IntermediateSize != 24 || small.NumParams() >= dense.NumParams() {
 		t.Errorf("pruned: intermediate_size %d, %d parameters", small.Config.IntermediateSize, small.NumParams())
+	}
+}
+
+// TestUnitImportanceOfDiT: the Taylor importance reads any model's FFN: a
+// DiT block's MLP after a backward pass has one non-negative value per
+// hidden unit, not all zero.
+func TestUnitImportanceOfDiT(t *testing.T) {
+	m, err := dit.New(dit.Config{ImageSize: 8, Channels: 1, PatchSize: 2, Hidden: 32, Depth: 1, Heads: 4, MLPRatio: 2, Classes: 2,
+		Diffusion: dit.Schedule{Steps: 50}}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// adaLN-Zero gates the MLP off at initialisation: open them.
+	m.Blocks[0].Ada.Weight.Value = tensor.RandN(tensor.NewRNG(2), m.Blocks[0].Ada.Weight.Shape()...)
+	m.FinalOut.Weight.Value = tensor.RandN(tensor.NewRNG(3), m.FinalOut.Weight.Shape()...)
+	m.Loss(nil, tensor.RandN(tensor.NewRNG(4), 4, 1, 8, 8), []int{0, 1, 0, 1}, tensor.NewRNG(5)).Backward()
+	imp, err := UnitImportance(m.Blocks[0].MLP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := 0
+	for _, v := range imp {
+		if v < 0 {
+			t.Fatal("negative importance")
+		}
+		if v > 0 {
+			pos++
+		}
+	}
+	if len(imp) != 64 || pos == 0 {
+		t.Errorf("%d importances, %d positive", len(imp), pos)
 	}
 }
