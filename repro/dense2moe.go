@@ -220,7 +220,13 @@ func activeFFN(m *decoder.Model, k int) int {
 	for _, l := range m.Layers {
 		switch f := l.(*decoder.PreNorm).FFN.(type) {
 		case *nn.MoE:
-			n += autograd.NumParams(nn.Collect(f.Router, f.Shared, f.SharedGate)) + k*autograd.NumParams(f.Experts[0].Params())
+			n += autograd.NumParams(f.Router.Params()) + k*autograd.NumParams(f.Experts[0].Params())
+			if f.Shared != nil {
+				n += autograd.NumParams(f.Shared.Params())
+			}
+			if f.SharedGate != nil {
+				n += autograd.NumParams(f.SharedGate.Params())
+			}
 		default:
 			n += autograd.NumParams(f.Params())
 		}

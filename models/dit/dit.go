@@ -46,6 +46,27 @@ type Config struct {
 	// class.
 	ClassDropout float64  `json:"class_dropout_prob"`
 	Diffusion    Schedule `json:"diffusion"`
+	// MoE makes every block's MLP a mixture of experts (nil: dense):
+	// what moefy's Dense2MoE makes of a trained DiT.
+	MoE *MoEConfig `json:"moe,omitempty"`
+}
+
+// MoEConfig is a mixture in place of each block's MLP: routed experts of
+// ExpertSize hidden units (two-layer, tanh GELU, biases, as the MLP), TopK
+// of them per token from a softmax router renormalised, and a shared expert
+// of SharedSize units behind Qwen2-MoE's sigmoid gate (0: none).
+type MoEConfig struct {
+	Experts     int     `json:"num_experts"`
+	TopK        int     `json:"num_experts_per_tok"`
+	ExpertSize  int     `json:"moe_intermediate_size"`
+	SharedSize  int     `json:"shared_expert_intermediate_size,omitempty"`
+	BalanceCoef float64 `json:"router_aux_loss_coef,omitempty"`
+	Router      string  `json:"router,omitempty"` // nn.MoEConfig.Router ("": softmax)
+}
+
+// spec is the nn mixture of c.
+func (c *MoEConfig) spec() nn.MoEConfig {
+	return nn.MoEConfig{Experts: c.Experts, TopK: c.TopK, Renormalize: true, BalanceCoef: c.BalanceCoef, Router: c.Router}
 }
 
 // Validate checks the shape; errors name the field.
@@ -65,6 +86,14 @@ func (c Config) Validate() error {
 		return fmt.Errorf("dit: classes %d, want at least 1", c.Classes)
 	case c.ClassDropout < 0 || c.ClassDropout >= 1:
 		return fmt.Errorf("dit: class_dropout %v, want 0 ≤ p < 1", c.ClassDropout)
+	}
+	if m := c.MoE; m != nil {
+		if m.ExpertSize < 1 || m.SharedSize < 0 {
+			return fmt.Errorf("dit: moe_intermediate_size %d and shared_expert_intermediate_size %d: want ≥ 1 and ≥ 0", m.ExpertSize, m.SharedSize)
+		}
+		if err := m.spec().Validate(); err != nil {
+			return fmt.Errorf("dit: %w", err)
+		}
 	}
 	return c.Diffusion.Validate()
 }
@@ -135,6 +164,14 @@ func New(c Config, seed uint64) (*Model, error) {
 		p := fmt.Sprintf("blocks.%d", i)
 		b := &Block{MLP: &nn.MLP{Up: xavier(p+".mlp.fc1", H, ff), Down: xavier(p+".mlp.fc2", ff, H), Act: nn.Func(autograd.GeluTanh)},
 			Ada: zero(p+".adaLN_modulation.1", H, 6*H)}
+		if mc := c.MoE; mc != nil { // experts drawn N(0, 0.02²), not Xavier's
+			moe, err := nn.NewMoE(p+".mlp", nn.FFNConfig{Dim: H, Hidden: mc.ExpertSize, Act: "gelu_pytorch_tanh", Bias: true, Init: nn.Init{RNG: rng, Std: 0.02}},
+				"mlp", mc.spec(), mc.SharedSize, mc.SharedSize > 0)
+			if err != nil {
+				return nil, err
+			}
+			b.MLP = moe
+		}
 		attn, err := nn.NewAttention(nn.AttentionConfig{Prefix: p + ".attn", Dim: H, Heads: c.Heads, KVHeads: c.Heads, HeadDim: H / c.Heads,
 			Bias: true, QKVBias: true, Kind: nn.Bidirectional, Layer: i, Init: nn.Init{RNG: rng, Std: 0.02}})
 		if err != nil {
