@@ -10,7 +10,9 @@ import (
 	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/models/decoder/decodertest"
+	"github.com/loomml/loom/models/dit"
 	"github.com/loomml/loom/nn"
+	"github.com/loomml/loom/tensor"
 	"github.com/loomml/loom/train"
 )
 
@@ -105,5 +107,43 @@ func TestDistillTrains(t *testing.T) {
 	small, _ := decoder.New(decodertest.TinyConfig(func(c *decoder.Config) { c.VocabSize = 40 }), 1)
 	if _, err := New(small, teacher, Config{KL: 1}); err == nil || !strings.Contains(err.Error(), "vocabulary") {
 		t.Errorf("different vocabularies: %v", err)
+	}
+}
+
+// TestDistillDiT: a student DiT identical to its teacher has output and
+// feature terms 0; a different one moves toward the teacher when trained.
+func TestDistillDiT(t *testing.T) {
+	cfg := dit.Config{ImageSize: 8, Channels: 1, PatchSize: 2, Hidden: 32, Depth: 2, Heads: 4, MLPRatio: 2, Classes: 2, Diffusion: dit.Schedule{Steps: 50}}
+	open := func(m *dit.Model, seed uint64) {
+		for i, b := range m.Blocks {
+			b.Ada.Weight.Value = tensor.Normal(tensor.NewRNG(seed+uint64(i)), 0, 0.1, b.Ada.Weight.Shape()...)
+		}
+		m.FinalOut.Weight.Value = tensor.Normal(tensor.NewRNG(seed+9), 0, 0.1, m.FinalOut.Weight.Shape()...)
+	}
+	teacher, _ := dit.New(cfg, 1)
+	open(teacher, 1)
+	same, _ := dit.New(cfg, 1)
+	open(same, 1)
+	b := dit.Batch{X: tensor.RandN(tensor.NewRNG(4), 4, 1, 8, 8), Y: []int{0, 1, 0, 1}}
+	d, err := NewDiT(same, teacher, DiTConfig{Output: 1, Hidden: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	autograd.NoGrad(func() { d.Loss(&nn.Ctx{RNG: tensor.NewRNG(5)}, b) })
+	if d.Last["output"] != 0 || d.Last["hidden"] != 0 {
+		t.Fatalf("identical student: %v", d.Last)
+	}
+	student, _ := dit.New(cfg, 2)
+	open(student, 20)
+	d, _ = NewDiT(student, teacher, DiTConfig{Output: 1, Hidden: 1})
+	autograd.NoGrad(func() { d.Loss(&nn.Ctx{RNG: tensor.NewRNG(5)}, b) })
+	o0 := d.Last["output"]
+	loop := &train.Loop[dit.Batch]{Model: d, Data: train.Repeat[dit.Batch]{Batch: b}, Hyper: train.Hyper{Steps: 40, LR: 3e-3, Beta1: 0.9, Beta2: 0.99, Eps: 1e-8}, RNG: tensor.NewRNG(6)}
+	if err := loop.Train(); err != nil {
+		t.Fatal(err)
+	}
+	autograd.NoGrad(func() { d.Loss(&nn.Ctx{RNG: tensor.NewRNG(5)}, b) })
+	if !(d.Last["output"] < o0/2) {
+		t.Errorf("output term %v → %v", o0, d.Last["output"])
 	}
 }

@@ -86,11 +86,19 @@ func (s Schedule) Noised(x0, eps *tensor.Tensor, t []int) *tensor.Tensor {
 // class" with probability ClassDropout, mean squared error of ε̂(x_t, t, y)
 // against ε. rng draws t, ε and the drops.
 func (m *Model) Loss(ctx *nn.Ctx, x0 *tensor.Tensor, y []int, rng *tensor.RNG) *autograd.Var {
+	xt, tf, ys, eps := m.Noisy(x0, y, rng)
+	return autograd.MSELoss(m.Forward(ctx, autograd.Const(xt), tf, ys), autograd.Const(eps))
+}
+
+// Noisy draws what one training step feeds the model for clean images x0
+// with labels y: timesteps uniform over the steps, noise ε ~ N(0, I), the
+// noised images x_t, the labels with ClassDropout's drops.
+func (m *Model) Noisy(x0 *tensor.Tensor, y []int, rng *tensor.RNG) (xt *tensor.Tensor, tf []float64, ys []int, eps *tensor.Tensor) {
 	c := m.Cfg
 	N := x0.Dim(0)
 	t := make([]int, N)
-	tf := make([]float64, N)
-	ys := make([]int, N)
+	tf = make([]float64, N)
+	ys = make([]int, N)
 	for n := range N {
 		t[n] = rng.Intn(c.Diffusion.Steps)
 		tf[n] = float64(t[n])
@@ -99,9 +107,8 @@ func (m *Model) Loss(ctx *nn.Ctx, x0 *tensor.Tensor, y []int, rng *tensor.RNG) *
 			ys[n] = c.Classes
 		}
 	}
-	eps := tensor.RandN(rng, x0.Shape()...)
-	xt := c.Diffusion.Noised(x0, eps, t)
-	return autograd.MSELoss(m.Forward(ctx, autograd.Const(xt), tf, ys), autograd.Const(eps))
+	eps = tensor.RandN(rng, x0.Shape()...)
+	return c.Diffusion.Noised(x0, eps, t), tf, ys, eps
 }
 
 // Sample draws N images of labels y by DDPM's ancestral sampler

@@ -274,6 +274,13 @@ func layerNorm(x *autograd.Var) *autograd.Var { return autograd.LayerNorm(x, nil
 // Forward predicts the noise ε̂ [N, C, S, S] in noisy images x at
 // timesteps t (0 … steps−1) with labels y (Classes: no class).
 func (m *Model) Forward(ctx *nn.Ctx, x *autograd.Var, t []float64, y []int) *autograd.Var {
+	out, _ := m.ForwardHidden(ctx, x, t, y)
+	return out
+}
+
+// ForwardHidden is Forward that also returns each block's output [N, T, H]
+// (the features distillation matches).
+func (m *Model) ForwardHidden(ctx *nn.Ctx, x *autograd.Var, t []float64, y []int) (*autograd.Var, []*autograd.Var) {
 	N, H := x.Dim(0), m.Cfg.Hidden
 	if len(t) != N || len(y) != N {
 		panic(fmt.Sprintf("dit: %d images, %d timesteps, %d labels", N, len(t), len(y)))
@@ -282,14 +289,16 @@ func (m *Model) Forward(ctx *nn.Ctx, x *autograd.Var, t []float64, y []int) *aut
 	temb := m.TEmb2.Forward(autograd.Silu(m.TEmb1.Forward(autograd.Const(timestepFreqs(t)))))
 	cond := autograd.Add(temb, autograd.Reshape(m.YEmb.Forward(y, N, 1), N, H)) // [N, H]
 	sc := autograd.Silu(cond)
+	var hidden []*autograd.Var
 	for _, b := range m.Blocks {
 		mod := autograd.Split(b.Ada.Forward(sc), 1, H, H, H, H, H, H) // shift, scale, gate ×2
 		a := b.Attn.Forward(ctx, modulate(layerNorm(h), mod[0], mod[1]))
 		h = autograd.Add(h, autograd.Mul(autograd.Unsqueeze(mod[2], 1), a))
 		f := nn.ApplyFFN(ctx, b.MLP, modulate(layerNorm(h), mod[3], mod[4]))
 		h = autograd.Add(h, autograd.Mul(autograd.Unsqueeze(mod[5], 1), f))
+		hidden = append(hidden, h)
 	}
 	fm := autograd.Split(m.FinalAda.Forward(sc), 1, H, H)
 	out := m.FinalOut.Forward(modulate(layerNorm(h), fm[0], fm[1]))
-	return m.Unpatchify(out)
+	return m.Unpatchify(out), hidden
 }
