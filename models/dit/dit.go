@@ -49,6 +49,8 @@ type Config struct {
 	// MoE makes every block's MLP a mixture of experts (nil: dense):
 	// what moefy's Dense2MoE makes of a trained DiT.
 	MoE *MoEConfig `json:"moe,omitempty"`
+	// MoB routes whole blocks per image (mob.go; nil: every block runs).
+	MoB *MoBConfig `json:"mob,omitempty"`
 }
 
 // MoEConfig is a mixture in place of each block's MLP: routed experts of
@@ -87,6 +89,11 @@ func (c Config) Validate() error {
 	case c.ClassDropout < 0 || c.ClassDropout >= 1:
 		return fmt.Errorf("dit: class_dropout %v, want 0 ≤ p < 1", c.ClassDropout)
 	}
+	if c.MoB != nil {
+		if err := c.MoB.Validate(c.Depth); err != nil {
+			return err
+		}
+	}
 	if m := c.MoE; m != nil {
 		if m.ExpertSize < 1 || m.SharedSize < 0 {
 			return fmt.Errorf("dit: moe_intermediate_size %d and shared_expert_intermediate_size %d: want ≥ 1 and ≥ 0", m.ExpertSize, m.SharedSize)
@@ -112,7 +119,11 @@ type Model struct {
 	Blocks       []*Block
 	FinalAda     *nn.Linear // H → 2H (shift, scale)
 	FinalOut     *nn.Linear // H → P·P·C
-	pos          *tensor.Tensor
+	// MoB are the block routers of each group (Cfg.MoB; nil: none) and
+	// MoBStats what they skipped in the last pass.
+	MoB      []*MoBRouter
+	MoBStats MoBStats
+	pos      *tensor.Tensor
 }
 
 // Block is one adaLN-Zero DiT block.
@@ -193,6 +204,15 @@ func New(c Config, seed uint64) (*Model, error) {
 	}
 	m.FinalAda = zero("final_layer.adaLN_modulation.1", H, 2*H)
 	m.FinalOut = zero("final_layer.linear", H, pd)
+	if mc := c.MoB; mc != nil {
+		for g := range c.Depth / mc.Group {
+			p := fmt.Sprintf("mob.%d", g)
+			lin := func(name string) *nn.Linear {
+				return &nn.Linear{Weight: autograd.NewParam(p+"."+name+".weight", autograd.RoleRouter, tensor.Normal(rng, 0, 0.02, mc.Group, H))}
+			}
+			m.MoB = append(m.MoB, &MoBRouter{X: lin("x_router"), C: lin("c_router")})
+		}
+	}
 	return m, nil
 }
 
@@ -202,7 +222,11 @@ func (m *Model) Params() []*autograd.Var {
 	for _, b := range m.Blocks {
 		ps = append(ps, nn.Collect(b.Attn, b.MLP, b.Ada)...)
 	}
-	return append(ps, nn.Collect(m.FinalAda, m.FinalOut)...)
+	ps = append(ps, nn.Collect(m.FinalAda, m.FinalOut)...)
+	for _, r := range m.MoB {
+		ps = append(ps, r.Params()...)
+	}
+	return ps
 }
 
 // posEmbed2D is the fixed 2-D sin-cos table of models.py
@@ -290,13 +314,13 @@ func (m *Model) ForwardHidden(ctx *nn.Ctx, x *autograd.Var, t []float64, y []int
 	cond := autograd.Add(temb, autograd.Reshape(m.YEmb.Forward(y, N, 1), N, H)) // [N, H]
 	sc := autograd.Silu(cond)
 	var hidden []*autograd.Var
-	for _, b := range m.Blocks {
-		mod := autograd.Split(b.Ada.Forward(sc), 1, H, H, H, H, H, H) // shift, scale, gate ×2
-		a := b.Attn.Forward(ctx, modulate(layerNorm(h), mod[0], mod[1]))
-		h = autograd.Add(h, autograd.Mul(autograd.Unsqueeze(mod[2], 1), a))
-		f := nn.ApplyFFN(ctx, b.MLP, modulate(layerNorm(h), mod[3], mod[4]))
-		h = autograd.Add(h, autograd.Mul(autograd.Unsqueeze(mod[5], 1), f))
-		hidden = append(hidden, h)
+	if m.MoB != nil {
+		h, hidden = m.runGroups(ctx, h, sc, cond) // mob.go
+	} else {
+		for _, b := range m.Blocks {
+			h = m.block(ctx, b, h, sc)
+			hidden = append(hidden, h)
+		}
 	}
 	fm := autograd.Split(m.FinalAda.Forward(sc), 1, H, H)
 	out := m.FinalOut.Forward(modulate(layerNorm(h), fm[0], fm[1]))
