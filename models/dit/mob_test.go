@@ -54,7 +54,7 @@ func TestMoBRouting(t *testing.T) {
 		autograd.NoGrad(func() {
 			H := m.Cfg.Hidden
 			h := autograd.Add(m.Patch.Forward(m.Patchify(xn)), autograd.Const(m.pos))
-			temb := m.TEmb2.Forward(autograd.Silu(m.TEmb1.Forward(autograd.Const(timestepFreqs(ts[n:n+1])))))
+			temb := m.TEmb2.Forward(autograd.Silu(m.TEmb1.Forward(autograd.Const(timestepFreqs(ts[n : n+1])))))
 			cond := autograd.Add(temb, autograd.Reshape(m.YEmb.Forward(ys[n:n+1], 1, 1), 1, H))
 			sc := autograd.Silu(cond)
 			for g, r := range m.MoB {
