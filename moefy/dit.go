@@ -2,6 +2,7 @@ package moefy
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/models/dit"
@@ -105,4 +106,68 @@ func ConvertDiT(m *dit.Model, o Options, calib []dit.Batch) (*dit.Model, *Report
 		p.Value = s.Value.Clone()
 	}
 	return out, rep, nil
+}
+
+// TaylorPruneDiT returns m with every block's MLP cut to its keep hidden
+// units of largest Taylor importance on calib (the noise-prediction loss,
+// draws from seed): the structured-pruning baseline of Dense2MoE in its own
+// setting. The pruned MLP's width keep must be one the MLP ratio can
+// express over the hidden size (the DiT's MLP width is
+// int(hidden·mlp_ratio)). m is unchanged.
+func TaylorPruneDiT(m *dit.Model, calib []dit.Batch, keep int, seed uint64) (*dit.Model, error) {
+	c := m.Cfg
+	if c.MoE != nil {
+		return nil, fmt.Errorf("Taylor pruning takes a dense DiT")
+	}
+	H := int(float64(c.Hidden) * c.MLPRatio)
+	if keep < 1 || keep > H || len(calib) == 0 {
+		return nil, fmt.Errorf("keep %d of %d MLP units with %d calibration batches", keep, H, len(calib))
+	}
+	rng := tensor.NewRNG(seed)
+	for _, b := range calib {
+		autograd.MulScalar(m.Loss(nil, b.X, b.Y, rng), 1/float64(len(calib))).Backward()
+	}
+	defer func() {
+		for _, p := range m.Params() {
+			p.Grad = nil
+		}
+	}()
+	nc := c
+	nc.MLPRatio = float64(keep) / float64(c.Hidden)
+	if int(float64(nc.Hidden)*nc.MLPRatio) != keep {
+		return nil, fmt.Errorf("keep %d units: not a width the MLP ratio can express over hidden %d", keep, c.Hidden)
+	}
+	out, err := dit.New(nc, seed)
+	if err != nil {
+		return nil, err
+	}
+	src, err := nn.ParamMap(m.Params())
+	if err != nil {
+		return nil, err
+	}
+	for l, b := range m.Blocks {
+		imp, err := UnitImportance(b.MLP)
+		if err != nil {
+			return nil, fmt.Errorf("block %d: %w", l, err)
+		}
+		units := append([]int(nil), ByImportance(imp)[:keep]...)
+		slices.Sort(units)
+		f, err := nn.SubFFN(fmt.Sprintf("blocks.%d.mlp", l), b.MLP, units, autograd.RoleMatrix, 1, 1)
+		if err != nil {
+			return nil, err
+		}
+		sub := f.(*nn.MLP) // the DiT's names: fc1, fc2
+		for name, p := range map[string]*autograd.Var{"fc1.weight": sub.Up.(*nn.Linear).Weight, "fc1.bias": sub.Up.(*nn.Linear).Bias,
+			"fc2.weight": sub.Down.(*nn.Linear).Weight, "fc2.bias": sub.Down.(*nn.Linear).Bias} {
+			src[fmt.Sprintf("blocks.%d.mlp.%s", l, name)] = p
+		}
+	}
+	for _, p := range out.Params() {
+		s, ok := src[p.Name]
+		if !ok || !tensor.EqualShape(s.Shape(), p.Shape()) {
+			return nil, fmt.Errorf("moefy: no parameter %s %v for the pruned DiT", p.Name, p.Shape())
+		}
+		p.Value = s.Value.Clone()
+	}
+	return out, nil
 }

@@ -74,3 +74,38 @@ func TestConvertDiT(t *testing.T) {
 		t.Error("5 experts of 64 units accepted")
 	}
 }
+
+// TestTaylorPruneDiT: keeping every unit is the dense DiT; keeping fewer
+// gives a narrower MLP.
+func TestTaylorPruneDiT(t *testing.T) {
+	m, _ := dit.New(dit.Config{ImageSize: 8, Channels: 1, PatchSize: 2, Hidden: 32, Depth: 2, Heads: 4, MLPRatio: 2, Classes: 2,
+		Diffusion: dit.Schedule{Steps: 50}}, 1)
+	for i, b := range m.Blocks {
+		b.Ada.Weight.Value = tensor.RandN(tensor.NewRNG(uint64(10+i)), b.Ada.Weight.Shape()...)
+	}
+	m.FinalOut.Weight.Value = tensor.RandN(tensor.NewRNG(3), m.FinalOut.Weight.Shape()...)
+	calib := []dit.Batch{{X: tensor.RandN(tensor.NewRNG(5), 4, 1, 8, 8), Y: []int{0, 1, 0, 1}}}
+	x := autograd.Const(tensor.RandN(tensor.NewRNG(4), 2, 1, 8, 8))
+	out := func(mm *dit.Model) []float32 {
+		var v []float32
+		autograd.NoGrad(func() { v = mm.Forward(nil, x, []float64{3, 30}, []int{0, 1}).Value.Contiguous().F32() })
+		return v
+	}
+	full, err := TaylorPruneDiT(m, calib, 64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := out(m), out(full)
+	for i := range a {
+		if math.Abs(float64(a[i]-b[i])) > 1e-5 {
+			t.Fatal("keeping every unit changes the output")
+		}
+	}
+	small, err := TaylorPruneDiT(m, calib, 24, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := small.Blocks[0].MLP.(*nn.MLP).Up.(*nn.Linear).Weight.Dim(0); got != 24 {
+		t.Errorf("pruned MLP width %d, want 24", got)
+	}
+}
