@@ -100,23 +100,9 @@ func (d *Decoder) Loss(ctx *nn.Ctx, b data.Batch) *autograd.Var {
 	V := d.Student.Config.VocabSize
 	N := b.B * b.T
 	sl2 := autograd.Reshape(sl, N, V)
-	var total *autograd.Var
-	add := func(w float64, v *autograd.Var) {
-		if w == 0 {
-			return
-		}
-		v = autograd.MulScalar(v, w)
-		if total == nil {
-			total = v
-		} else {
-			total = autograd.Add(total, v)
-		}
-	}
-	d.Last = map[string]float64{}
+	t := terms{last: map[string]float64{}}
 	if d.CE > 0 {
-		ce := autograd.CrossEntropy(sl2, b.Targets, autograd.IgnoreIndex, 0)
-		d.Last["ce"] = ce.Item()
-		add(d.CE, ce)
+		t.add("ce", d.CE, autograd.CrossEntropy(sl2, b.Targets, autograd.IgnoreIndex, 0))
 	}
 	if d.KL > 0 {
 		tau := d.Temperature
@@ -127,29 +113,52 @@ func (d *Decoder) Loss(ctx *nn.Ctx, b data.Batch) *autograd.Var {
 		lp := autograd.LogSoftmax(autograd.MulScalar(autograd.Const(tl.Value.Reshape(N, V)), 1/tau), 1)
 		lq := autograd.LogSoftmax(autograd.MulScalar(sl2, 1/tau), 1)
 		p := autograd.Exp(lp)
-		kl := autograd.MulScalar(autograd.Sum(autograd.Mul(p, autograd.Sub(lp, lq)), false), 1/float64(N))
-		d.Last["kl"] = kl.Item()
-		add(d.KL*tau*tau, kl)
+		t.add("kl", d.KL*tau*tau, autograd.MulScalar(autograd.Sum(autograd.Mul(p, autograd.Sub(lp, lq)), false), 1/float64(N)))
 	}
 	if d.Hidden > 0 {
-		layers := d.Layers
-		if layers == nil {
-			for i := range sh {
-				layers = append(layers, i)
-			}
-		}
-		var h *autograd.Var
-		for _, l := range layers {
-			v := autograd.MSELoss(sh[l], autograd.Const(th[l].Value))
-			if h == nil {
-				h = v
-			} else {
-				h = autograd.Add(h, v)
-			}
-		}
-		h = autograd.MulScalar(h, 1/float64(len(layers)))
-		d.Last["hidden"] = h.Item()
-		add(d.Hidden, h)
+		t.add("hidden", d.Hidden, hiddenMatch(sh, th, d.Layers))
 	}
-	return total
+	d.Last = t.last
+	return t.total
+}
+
+// terms sums weighted loss terms, keeping each one's unweighted value for
+// logs.
+type terms struct {
+	total *autograd.Var
+	last  map[string]float64
+}
+
+// add adds w·v to the total (nothing for w = 0) and records v as name.
+func (t *terms) add(name string, w float64, v *autograd.Var) {
+	if w == 0 {
+		return
+	}
+	t.last[name] = v.Item()
+	v = autograd.MulScalar(v, w)
+	if t.total == nil {
+		t.total = v
+	} else {
+		t.total = autograd.Add(t.total, v)
+	}
+}
+
+// hiddenMatch is the mean over layers (nil: all of them) of the squared
+// distance between the student's and the teacher's hidden states there.
+func hiddenMatch(student, teacher []*autograd.Var, layers []int) *autograd.Var {
+	if layers == nil {
+		for i := range student {
+			layers = append(layers, i)
+		}
+	}
+	var h *autograd.Var
+	for _, l := range layers {
+		v := autograd.MSELoss(student[l], autograd.Const(teacher[l].Value))
+		if h == nil {
+			h = v
+		} else {
+			h = autograd.Add(h, v)
+		}
+	}
+	return autograd.MulScalar(h, 1/float64(len(layers)))
 }

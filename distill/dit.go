@@ -77,43 +77,16 @@ func (d *DiT) Loss(ctx *nn.Ctx, b dit.Batch) *autograd.Var {
 	var th []*autograd.Var
 	autograd.NoGrad(func() { to, th = d.Teacher.ForwardHidden(nil, x, ts, ys) })
 	so, sh := d.Student.ForwardHidden(ctx, x, ts, ys)
-	var total *autograd.Var
-	d.Last = map[string]float64{}
-	add := func(name string, w float64, v *autograd.Var) {
-		if w == 0 {
-			return
-		}
-		d.Last[name] = v.Item()
-		v = autograd.MulScalar(v, w)
-		if total == nil {
-			total = v
-		} else {
-			total = autograd.Add(total, v)
-		}
-	}
+	t := terms{last: map[string]float64{}}
 	if d.Output > 0 {
-		add("output", d.Output, autograd.MSELoss(so, autograd.Const(to.Value)))
+		t.add("output", d.Output, autograd.MSELoss(so, autograd.Const(to.Value)))
 	}
 	if d.Hidden > 0 {
-		layers := d.Layers
-		if layers == nil {
-			for i := range sh {
-				layers = append(layers, i)
-			}
-		}
-		var h *autograd.Var
-		for _, l := range layers {
-			v := autograd.MSELoss(sh[l], autograd.Const(th[l].Value))
-			if h == nil {
-				h = v
-			} else {
-				h = autograd.Add(h, v)
-			}
-		}
-		add("hidden", d.Hidden, autograd.MulScalar(h, 1/float64(len(layers))))
+		t.add("hidden", d.Hidden, hiddenMatch(sh, th, d.Layers))
 	}
 	if d.Data > 0 {
-		add("data", d.Data, autograd.MSELoss(so, autograd.Const(eps)))
+		t.add("data", d.Data, autograd.MSELoss(so, autograd.Const(eps)))
 	}
-	return total
+	d.Last = t.last
+	return t.total
 }
