@@ -80,32 +80,19 @@ func ByImportance(imp []float64) []int {
 // of the first projections (gate and up, with biases) and its column of
 // the down projection. m's gradients are left cleared.
 func TaylorImportance(m *decoder.Model, calib []data.Batch, layers []int) (map[int][]float64, error) {
-	params := m.Params()
-	for _, p := range params {
-		p.Grad = nil
-	}
-	defer func() {
-		for _, p := range params {
-			p.Grad = nil
-		}
-	}()
-	for _, b := range calib {
-		loss := autograd.MulScalar(m.Loss(nil, b), 1/float64(len(calib)))
-		loss.Backward()
-	}
-	out := map[int][]float64{}
+	ffns := map[int]nn.FFN{}
 	for _, l := range layers {
 		b, ok := m.Layers[l].(*decoder.PreNorm)
 		if !ok || b.FFN == nil {
 			return nil, fmt.Errorf("layer %d has no feed-forward network", l)
 		}
-		s, err := UnitImportance(b.FFN)
-		if err != nil {
-			return nil, fmt.Errorf("layer %d: %w", l, err)
-		}
-		out[l] = s
+		ffns[l] = b.FFN
 	}
-	return out, nil
+	return gradImportance(m.Params(), func() {
+		for _, b := range calib {
+			autograd.MulScalar(m.Loss(nil, b), 1/float64(len(calib))).Backward()
+		}
+	}, ffns)
 }
 
 // UnitImportance returns each hidden unit's |Σ_θ θ·g_θ| from the gradients
@@ -200,12 +187,8 @@ func TaylorPrune(m *decoder.Model, calib []data.Batch, keep int) (*decoder.Model
 			src[p.Name] = p
 		}
 	}
-	for _, p := range out.Params() {
-		s, ok := src[p.Name]
-		if !ok || !tensor.EqualShape(s.Shape(), p.Shape()) {
-			return nil, fmt.Errorf("moefy: no parameter %s %v for the pruned model", p.Name, p.Shape())
-		}
-		p.Value = s.Value.Clone()
+	if err := fill(out.Params(), src, nil); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -36,23 +36,13 @@ func ConvertDiT(m *dit.Model, o Options, calib []dit.Batch) (*dit.Model, *Report
 	}
 	im, _ := meth.(importanceMethod)
 	needsImp := im != nil && im.NeedsImportance()
-	imp := map[int][]float64{}
+	var imp map[int][]float64
 	if needsImp {
 		if len(calib) == 0 {
 			return nil, nil, fmt.Errorf("--method %s needs calibration data (its Taylor importance)", o.Method)
 		}
-		params := m.Params()
-		rng := tensor.NewRNG(o.Seed)
-		for _, b := range calib {
-			autograd.MulScalar(m.Loss(nil, b.X, b.Y, rng), 1/float64(len(calib))).Backward()
-		}
-		for l, b := range m.Blocks {
-			if imp[l], err = UnitImportance(b.MLP); err != nil {
-				return nil, nil, fmt.Errorf("block %d: %w", l, err)
-			}
-		}
-		for _, p := range params {
-			p.Grad = nil
+		if imp, err = ditImportance(m, calib, o.Seed); err != nil {
+			return nil, nil, err
 		}
 	} else if o.Shared > 0 {
 		return nil, nil, fmt.Errorf("--shared: --method %s makes no shared expert (dense2moe does)", o.Method)
@@ -83,29 +73,31 @@ func ConvertDiT(m *dit.Model, o Options, calib []dit.Batch) (*dit.Model, *Report
 		if err != nil {
 			return nil, nil, err
 		}
-		if router == nn.RouterKeys {
-			moe.UpdateKeyGate()
-		} else {
-			moe.Router.Weight.Value = tensor.Normal(rng, 0, 0.02, o.Experts, m.Cfg.Hidden)
-		}
+		setRouter(moe, router, 0.02, rng) // DiT's initialisation σ
 		for _, p := range moe.Params() {
 			src[p.Name] = p
 		}
-		rep.Layers = append(rep.Layers, LayerInfo{Layer: l, ExpertSize: width, Cost: cost})
-		rep.DenseFFNParams += autograd.NumParams(b.MLP.Params())
-		rep.ActiveFFNParams += autograd.NumParams(moe.Experts[0].Params())*o.TopK + autograd.NumParams(moe.Router.Params())
-		if moe.Shared != nil { // with its gate (SplitFFN makes one with every shared expert)
-			rep.ActiveFFNParams += autograd.NumParams(moe.Shared.Params()) + autograd.NumParams(moe.SharedGate.Params())
-		}
+		rep.addLayer(l, width, b.MLP, moe, cost)
 	}
-	for _, p := range out.Params() {
-		s, ok := src[p.Name]
-		if !ok || !tensor.EqualShape(s.Shape(), p.Shape()) {
-			return nil, nil, fmt.Errorf("moefy: no parameter %s %v to fill the mixture's with", p.Name, p.Shape())
-		}
-		p.Value = s.Value.Clone()
+	if err := fill(out.Params(), src, nil); err != nil {
+		return nil, nil, err
 	}
 	return out, rep, nil
+}
+
+// ditImportance is the Taylor importance of every block's MLP units for
+// the noise-prediction loss on calib (timesteps and noise from seed).
+func ditImportance(m *dit.Model, calib []dit.Batch, seed uint64) (map[int][]float64, error) {
+	ffns := map[int]nn.FFN{}
+	for l, b := range m.Blocks {
+		ffns[l] = b.MLP
+	}
+	rng := tensor.NewRNG(seed)
+	return gradImportance(m.Params(), func() {
+		for _, b := range calib {
+			autograd.MulScalar(m.Loss(nil, b.X, b.Y, rng), 1/float64(len(calib))).Backward()
+		}
+	}, ffns)
 }
 
 // TaylorPruneDiT returns m with every block's MLP cut to its keep hidden
@@ -123,19 +115,14 @@ func TaylorPruneDiT(m *dit.Model, calib []dit.Batch, keep int, seed uint64) (*di
 	if keep < 1 || keep > H || len(calib) == 0 {
 		return nil, fmt.Errorf("keep %d of %d MLP units with %d calibration batches", keep, H, len(calib))
 	}
-	rng := tensor.NewRNG(seed)
-	for _, b := range calib {
-		autograd.MulScalar(m.Loss(nil, b.X, b.Y, rng), 1/float64(len(calib))).Backward()
-	}
-	defer func() {
-		for _, p := range m.Params() {
-			p.Grad = nil
-		}
-	}()
 	nc := c
 	nc.MLPRatio = float64(keep) / float64(c.Hidden)
 	if int(float64(nc.Hidden)*nc.MLPRatio) != keep {
 		return nil, fmt.Errorf("keep %d units: not a width the MLP ratio can express over hidden %d", keep, c.Hidden)
+	}
+	imp, err := ditImportance(m, calib, seed)
+	if err != nil {
+		return nil, err
 	}
 	out, err := dit.New(nc, seed)
 	if err != nil {
@@ -146,11 +133,7 @@ func TaylorPruneDiT(m *dit.Model, calib []dit.Batch, keep int, seed uint64) (*di
 		return nil, err
 	}
 	for l, b := range m.Blocks {
-		imp, err := UnitImportance(b.MLP)
-		if err != nil {
-			return nil, fmt.Errorf("block %d: %w", l, err)
-		}
-		units := append([]int(nil), ByImportance(imp)[:keep]...)
+		units := append([]int(nil), ByImportance(imp[l])[:keep]...)
 		slices.Sort(units)
 		f, err := nn.SubFFN(fmt.Sprintf("blocks.%d.mlp", l), b.MLP, units, autograd.RoleMatrix, 1, 1)
 		if err != nil {
@@ -162,12 +145,8 @@ func TaylorPruneDiT(m *dit.Model, calib []dit.Batch, keep int, seed uint64) (*di
 			src[fmt.Sprintf("blocks.%d.mlp.%s", l, name)] = p
 		}
 	}
-	for _, p := range out.Params() {
-		s, ok := src[p.Name]
-		if !ok || !tensor.EqualShape(s.Shape(), p.Shape()) {
-			return nil, fmt.Errorf("moefy: no parameter %s %v for the pruned DiT", p.Name, p.Shape())
-		}
-		p.Value = s.Value.Clone()
+	if err := fill(out.Params(), src, nil); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -226,39 +226,88 @@ func Convert(m *decoder.Model, o Options) (*decoder.Model, *Report, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		switch router {
-		case nn.RouterKeys:
-			moe.UpdateKeyGate()
-		default: // a random gate, fixed or to be trained
-			D := c.HiddenSize
-			std := c.InitializerRange
-			if router == nn.RouterFixed {
-				std = 1 / math.Sqrt(float64(D))
-			}
-			moe.Router.Weight.Value = tensor.Normal(rng, 0, std, o.Experts, D)
-		}
+		setRouter(moe, router, c.InitializerRange, rng)
 		for _, p := range moe.Params() {
 			src[p.Name] = p
 		}
-		rep.Layers = append(rep.Layers, LayerInfo{Layer: l, ExpertSize: width, Cost: cost})
-		rep.DenseFFNParams += autograd.NumParams(ffns[l].Params())
-		rep.ActiveFFNParams += autograd.NumParams(moe.Experts[0].Params())*o.TopK + autograd.NumParams(moe.Router.Params())
-		if moe.Shared != nil {
-			rep.ActiveFFNParams += autograd.NumParams(nn.Collect(moe.Shared, moe.SharedGate))
-		}
+		rep.addLayer(l, width, ffns[l], moe, cost)
 	}
-	for _, p := range out.Params() {
+	// Qwen2-MoE's q, k and v biases, which the source has none of, start at 0.
+	zero := func(name string) bool { return o.Shared > 0 && isQKVBias(name) }
+	if err := fill(out.Params(), src, zero); err != nil {
+		return nil, nil, err
+	}
+	return out, rep, nil
+}
+
+// setRouter gives a new mixture's router its starting gate: EMoE's mean
+// keys, or random rows (N(0, std²) for a router to train, N(0, 1/D) for a
+// fixed one, whose scores then have unit scale).
+func setRouter(moe *nn.MoE, router string, std float64, rng *tensor.RNG) {
+	if router == nn.RouterKeys {
+		moe.UpdateKeyGate()
+		return
+	}
+	E, D := moe.Router.Weight.Dim(0), moe.Router.Weight.Dim(1)
+	if router == nn.RouterFixed {
+		std = 1 / math.Sqrt(float64(D))
+	}
+	moe.Router.Weight.Value = tensor.Normal(rng, 0, std, E, D)
+}
+
+// addLayer reports a converted layer: dense, its FFN before, moe after.
+func (r *Report) addLayer(layer, width int, dense nn.FFN, moe *nn.MoE, cost float64) {
+	r.Layers = append(r.Layers, LayerInfo{Layer: layer, ExpertSize: width, Cost: cost})
+	r.DenseFFNParams += autograd.NumParams(dense.Params())
+	r.ActiveFFNParams += autograd.NumParams(moe.Experts[0].Params())*r.TopK + autograd.NumParams(moe.Router.Params())
+	if moe.Shared != nil {
+		r.ActiveFFNParams += autograd.NumParams(moe.Shared.Params())
+	}
+	if moe.SharedGate != nil {
+		r.ActiveFFNParams += autograd.NumParams(moe.SharedGate.Params())
+	}
+}
+
+// fill gives every parameter of out a copy of the value of src's
+// parameter of its name and shape (so that the source model stays as it
+// was when the new one trains), zeros for the names zero accepts (nil:
+// none); a parameter without a source is an error naming it.
+func fill(out []*autograd.Var, src map[string]*autograd.Var, zero func(name string) bool) error {
+	for _, p := range out {
 		s, ok := src[p.Name]
-		if !ok && o.Shared > 0 && isQKVBias(p.Name) {
-			p.Value = tensor.Zeros(p.Shape()...) // Qwen2-MoE's biases, which the source has none of
+		if !ok && zero != nil && zero(p.Name) {
+			p.Value = tensor.Zeros(p.Shape()...)
 			continue
 		}
 		if !ok || !tensor.EqualShape(s.Shape(), p.Shape()) {
-			return nil, nil, fmt.Errorf("moefy: no parameter %s %v to fill the mixture's with", p.Name, p.Shape())
+			return fmt.Errorf("moefy: no parameter %s %v to fill the new model's with", p.Name, p.Shape())
 		}
-		p.Value = s.Value.Clone() // m stays as it was when the mixture trains
+		p.Value = s.Value.Clone()
 	}
-	return out, rep, nil
+	return nil
+}
+
+// gradImportance runs backward (the caller's calibration passes) on fresh
+// gradients of params and returns the Taylor importance of each of ffns'
+// hidden units (UnitImportance), leaving the gradients cleared.
+func gradImportance(params []*autograd.Var, backward func(), ffns map[int]nn.FFN) (map[int][]float64, error) {
+	clearGrads := func() {
+		for _, p := range params {
+			p.Grad = nil
+		}
+	}
+	clearGrads()
+	defer clearGrads()
+	backward()
+	out := map[int][]float64{}
+	for l, f := range ffns {
+		s, err := UnitImportance(f)
+		if err != nil {
+			return nil, fmt.Errorf("layer %d: %w", l, err)
+		}
+		out[l] = s
+	}
+	return out, nil
 }
 
 // isQKVBias reports whether name is a q, k or v projection's bias.
