@@ -123,6 +123,11 @@ func NewMoE(prefix string, fc FFNConfig, expert string, c MoEConfig, shared int,
 				p.Role = autograd.RoleExpert
 			}
 		}
+		if c.Router == RouterKeys {
+			if _, err := FFNKeys(e); err != nil { // the gate is read from them at every pass
+				return nil, fmt.Errorf("%s: router %q: %w", prefix, RouterKeys, err)
+			}
+		}
 		m.Experts = append(m.Experts, e)
 	}
 	if shared > 0 {

@@ -140,3 +140,16 @@ func TestSplitFFNShared(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyRouterNeedsKeys: a key-routed mixture of experts without Linear
+// first projections (PHM layers) is refused when built, not at its first
+// pass.
+func TestKeyRouterNeedsKeys(t *testing.T) {
+	phm := Init{RNG: tensor.NewRNG(1), Std: 0.1, Layer: func(prefix string, in, out int, bias bool, init Init) (Layer, error) {
+		return NewPHM(prefix, in, out, 2, bias, init)
+	}}
+	_, err := NewMoE("mlp", FFNConfig{Dim: 4, Hidden: 6, Act: "silu", Init: phm}, "gated", MoEConfig{Experts: 2, TopK: 1, Router: RouterKeys}, 0, false)
+	if err == nil || !strings.Contains(err.Error(), `router "keys"`) {
+		t.Errorf("got %v", err)
+	}
+}

@@ -247,11 +247,8 @@ func (c *Config) moeJSON(b []byte) []byte {
 		"moe_intermediate_size": c.ExpertSize(), "shared_expert_intermediate_size": c.SharedExpertIntermediateSize,
 		"norm_topk_prob": renorm, "decoder_sparse_step": max(c.DecoderSparseStep, 1), "mlp_only_layers": mlpOnly,
 		"router_aux_loss_coef": c.RouterAuxLossCoef}
-	for _, k := range moeKeys[c.ModelType] {
+	for _, k := range moeKeys[c.ModelType] { // Mixtral's extensions keep their omitempty form
 		m[k], _ = json.Marshal(vals[k])
-	}
-	if c.MoEIntermediateSize > 0 && c.ModelType == "mixtral" {
-		m["moe_intermediate_size"], _ = json.Marshal(c.MoEIntermediateSize)
 	}
 	r, _ := json.MarshalIndent(m, "", "  ")
 	return r
