@@ -49,7 +49,7 @@ func ditTrain(args []string, stdout, stderr io.Writer) error {
 	force := fs.Bool("force", false, forceHelp)
 	steps := intFlag(fs, "steps", 6000, "optimizer steps", atLeast(1))
 	batch := intFlag(fs, "batch", 64, "images per step", atLeast(1))
-	lr := floatFlag(fs, "lr", 1e-3, "peak learning rate (AdamW, warmup a twentieth of the steps, cosine to 0.1×)", span{lo: 0, loOpen: true})
+	lr := floatFlag(fs, "lr", 1e-3, "peak learning rate (AdamW, warmup a twentieth of the steps, cosine to 0.1×)", above(0))
 	hidden := intFlag(fs, "hidden", 96, "width", atLeast(2))
 	depth := intFlag(fs, "depth", 4, "blocks", atLeast(1))
 	heads := intFlag(fs, "heads", 4, "attention heads (dividing --hidden)", atLeast(1))
@@ -120,7 +120,7 @@ func ditSample(args []string, stdout, stderr io.Writer) error {
 	model := fs.String("model", "", "a `loom dit train` run directory or its checkpoint directory (required)")
 	out := fs.String("out", "", "PNG file to write (required)")
 	per := intFlag(fs, "per-class", 8, "samples of each class (one row per class)", atLeast(1))
-	guidance := floatFlag(fs, "guidance", 2, "classifier-free guidance scale (1: none)", span{lo: 0})
+	guidance := floatFlag(fs, "guidance", 2, "classifier-free guidance scale (1: none)", atLeast(0))
 	seed := fs.Uint64("seed", 1, "seed of the noise")
 	if err := parse(fs, args); err != nil {
 		return err

@@ -16,11 +16,11 @@ func TestDiT(t *testing.T) {
 	dir := t.TempDir()
 	run1 := filepath.Join(dir, "run")
 	var o, e bytes.Buffer
-	if code := run([]string{"dit", "train", "--out", run1, "--steps", "5", "--batch", "8", "--hidden", "16", "--depth", "1", "--diffusion-steps", "25"}, &o, &e); code != 0 {
+	if code := run([]string{"dit", "train", "--out", run1, "--steps", "5", "--batch", "8", "--hidden", "16", "--depth", "1", "--diffusion-steps", "25", "--lr", "0.002"}, &o, &e); code != 0 {
 		t.Fatalf("dit train: %s", e.String())
 	}
 	grid := filepath.Join(dir, "grid.png")
-	if code := run([]string{"dit", "sample", "--model", run1, "--out", grid, "--per-class", "3"}, &o, &e); code != 0 {
+	if code := run([]string{"dit", "sample", "--model", run1, "--out", grid, "--per-class", "3", "--guidance", "1.5"}, &o, &e); code != 0 {
 		t.Fatalf("dit sample: %s", e.String())
 	}
 	f, err := os.Open(grid)

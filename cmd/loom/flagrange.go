@@ -164,6 +164,10 @@ type sp struct {
 }
 
 func numVar[T int | int64 | float64](fs *flag.FlagSet, name string, def T, usage string, valid span, specials ...sp) *T {
+	if !(valid.lo < valid.hi) {
+		// A span literal without hi is [lo, 0]: every value but one refused.
+		panic(fmt.Sprintf("loom: flag -%s: the valid range %s holds at most one value (use atLeast, above or between)", name, valid))
+	}
 	p := new(T)
 	*p = def
 	f := &numFlag[T]{p: p, valid: valid, special: map[T]string{}}

@@ -186,3 +186,15 @@ func TestSpanText(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptySpanPanics: a numeric flag whose valid range holds at most one
+// value (a span literal without hi) is a programming error caught when
+// the flag is defined, not a flag no user value passes.
+func TestEmptySpanPanics(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("span{lo: 0, loOpen: true} was accepted")
+		}
+	}()
+	floatFlag(flag.NewFlagSet("x", flag.ContinueOnError), "lr", 1e-3, "", span{lo: 0, loOpen: true})
+}

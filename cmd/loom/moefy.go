@@ -52,7 +52,7 @@ func runMoefy(args []string, stdout, stderr io.Writer) error {
 	dataPath := fs.String("data", "", "dense2moe: text for the calibration and the distillation (default: the embedded corpus's first 90%)")
 	calibWindows := intFlag(fs, "calib-windows", 32, "dense2moe: calibration windows of the Taylor importance", atLeast(1))
 	distillSteps := intFlag(fs, "distill-steps", 300, "dense2moe: steps of distillation from the dense model (0: none)", atLeast(0))
-	lr := floatFlag(fs, "lr", 1e-3, "dense2moe: distillation learning rate", span{lo: 0, loOpen: true})
+	lr := floatFlag(fs, "lr", 1e-3, "dense2moe: distillation learning rate", above(0))
 	if err := parse(fs, args); err != nil {
 		return err
 	}

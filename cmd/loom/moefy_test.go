@@ -46,7 +46,7 @@ func TestMoefy(t *testing.T) {
 		t.Errorf("k = 1: held-out loss %v → %v\n%s", r.Before.Loss, r.After.Loss, out)
 	}
 	// Dense2MoE: a Qwen2-MoE with a shared expert, distilled; it exports.
-	r, out, err = moefy("d2m", "--method", "dense2moe", "--experts", "3", "--top-k", "1", "--layers", "all", "--distill-steps", "5", "--calib-windows", "4")
+	r, out, err = moefy("d2m", "--method", "dense2moe", "--experts", "3", "--top-k", "1", "--layers", "all", "--distill-steps", "5", "--calib-windows", "4", "--lr", "0.002")
 	if err != nil {
 		t.Fatal(out)
 	}

@@ -37,7 +37,7 @@ func runMuP(args []string, stdout, stderr io.Writer) error {
 	baseWidth := intFlag(fs, "base-width", 32, "hidden size of the base model (2 layers, 4 heads, SwiGLU of twice the width, byte vocabulary)", atLeast(4))
 	widths := fs.String("widths", "1,2,4,8,16", "width multipliers")
 	steps := intFlag(fs, "steps", 5, "Adam steps on 8×64-byte windows of the embedded corpus", atLeast(1))
-	lr := floatFlag(fs, "lr", 1e-2, "Adam's learning rate", span{lo: 0, loOpen: true})
+	lr := floatFlag(fs, "lr", 1e-2, "Adam's learning rate", above(0))
 	seed := fs.Uint64("seed", 1, "seed of the weights and windows")
 	if err := parse(fs, args[1:]); err != nil {
 		return err

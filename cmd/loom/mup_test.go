@@ -13,7 +13,7 @@ import (
 func TestMuPCoordCheck(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "coord")
 	var o, e bytes.Buffer
-	if code := run([]string{"mup", "coord-check", "--out", out, "--widths", "1,4", "--steps", "3", "--base-width", "16"}, &o, &e); code != 0 {
+	if code := run([]string{"mup", "coord-check", "--out", out, "--widths", "1,4", "--steps", "3", "--base-width", "16", "--lr", "0.02"}, &o, &e); code != 0 {
 		t.Fatalf("coord-check: %s", e.String())
 	}
 	for _, f := range []string{"coord-sp.png", "coord-mup.png", "coord.json"} {

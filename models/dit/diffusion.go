@@ -119,25 +119,37 @@ func (m *Model) Noisy(x0 *tensor.Tensor, y []int, rng *tensor.RNG) (xt *tensor.T
 func (m *Model) Sample(y []int, guidance float64, rng *tensor.RNG) *tensor.Tensor {
 	c := m.Cfg
 	N := len(y)
-	none := make([]int, N)
-	for i := range none {
-		none[i] = c.Classes
+	// With guidance, one pass over the images twice: with their labels,
+	// then with "no class".
+	labels := y
+	if guidance != 1 {
+		labels = make([]int, 2*N)
+		copy(labels, y)
+		for i := N; i < 2*N; i++ {
+			labels[i] = c.Classes
+		}
 	}
+	ts := make([]float64, len(labels))
 	var out *tensor.Tensor
 	autograd.NoGrad(func() {
 		out = c.Diffusion.Sample([]int{N, c.Channels, c.ImageSize, c.ImageSize}, rng, func(x *tensor.Tensor, t int) []float32 {
-			ts := make([]float64, N)
 			for i := range ts {
 				ts[i] = float64(t)
 			}
-			eps := m.Forward(nil, autograd.Const(x), ts, y).Value.Contiguous().F32()
+			in := x
 			if guidance != 1 {
-				u := m.Forward(nil, autograd.Const(x), ts, none).Value.Contiguous().F32()
-				for i := range eps {
-					eps[i] = u[i] + float32(guidance)*(eps[i]-u[i])
-				}
+				in = tensor.Concat(0, x, x)
 			}
-			return eps
+			eps := m.Forward(nil, autograd.Const(in), ts, labels).Value.Contiguous().F32()
+			if guidance == 1 {
+				return eps
+			}
+			half := len(eps) / 2
+			cond, none := eps[:half], eps[half:]
+			for i := range cond {
+				cond[i] = none[i] + float32(guidance)*(cond[i]-none[i])
+			}
+			return cond
 		})
 	})
 	return out

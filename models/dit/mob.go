@@ -59,11 +59,11 @@ func (m *Model) runGroups(ctx *nn.Ctx, h, sc, cond *autograd.Var) (*autograd.Var
 	var hidden []*autograd.Var
 	m.MoBStats = MoBStats{}
 	for g, r := range m.MoB {
-		pooled := autograd.Mean(h, false, 1)                                     // [N, H]
-		scores := autograd.Add(r.X.Forward(pooled), r.C.Forward(cond))           // [N, Group]
-		probs := autograd.Softmax(scores, 1)                                     // [N, Group]
-		_, sel := autograd.TopK(autograd.Const(probs.Value), mc.Active, 1, true) // chosen blocks per image
-		run := make([][]int, mc.Group)                                           // images running each block of the group
+		pooled := autograd.Mean(h, false, 1)                           // [N, H]
+		scores := autograd.Add(r.X.Forward(pooled), r.C.Forward(cond)) // [N, Group]
+		probs := autograd.Softmax(scores, 1)                           // [N, Group]
+		_, sel := tensor.TopK(probs.Value, mc.Active, 1, true)         // chosen blocks per image
+		run := make([][]int, mc.Group)                                 // images running each block of the group
 		for n := range N {
 			for j := range mc.Active {
 				b := sel[n*mc.Active+j]
