@@ -128,8 +128,13 @@ func runMoefy(args []string, stdout, stderr io.Writer) error {
 		if o.Shared < 0 {
 			o.Shared = m.Config.IntermediateSize / (*experts + 1)
 		}
-	} else if givenFlags(fs)["shared"] || givenFlags(fs)["data"] || givenFlags(fs)["distill-steps"] {
-		return fmt.Errorf("--shared, --data and --distill-steps apply to --method dense2moe, not %s", *method)
+	} else {
+		given := givenFlags(fs)
+		for _, f := range []string{"shared", "data", "calib-windows", "distill-steps", "lr"} {
+			if given[f] {
+				return fmt.Errorf("--%s applies to --method dense2moe, not %s (as --shared, --data, --calib-windows, --distill-steps and --lr do)", f, *method)
+			}
+		}
 	}
 	mix, rep, err := moefy.Convert(m, o)
 	if err != nil {

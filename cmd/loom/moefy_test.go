@@ -72,7 +72,8 @@ func TestMoefy(t *testing.T) {
 		{[]string{"--experts", "4", "--top-k", "1", "--layers", "9"}, "--layers: layer 9"},
 		{[]string{"--experts", "4", "--top-k", "1", "--layers", "x"}, "--layers \"x\""},
 		{[]string{"--experts", "4", "--top-k", "1", "--router", "hash"}, "--router \"hash\""},
-		{[]string{"--experts", "4", "--top-k", "1", "--shared", "8"}, "--shared, --data and --distill-steps apply to --method dense2moe"},
+		{[]string{"--experts", "4", "--top-k", "1", "--shared", "8"}, "--shared applies to --method dense2moe, not emoe"},
+		{[]string{"--experts", "4", "--top-k", "1", "--lr", "0.01"}, "--lr applies to --method dense2moe"},
 	} {
 		if _, msg, err := moefy("bad", tc.args...); err == nil || !strings.Contains(msg, tc.want) {
 			t.Errorf("%v: %q, want an error containing %q", tc.args, msg, tc.want)
