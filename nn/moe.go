@@ -40,6 +40,12 @@ type MoE struct {
 	SharedGate *Linear
 	Cfg        MoEConfig
 	Stats      MoEStats
+
+	// keysOf are the experts' key tensors the key gate was last computed
+	// from, and keysStale whether a training pass (after which the
+	// optimizer changes them in place) came since.
+	keysOf    []*tensor.Tensor
+	keysStale bool
 }
 
 // MoEConfig says how a mixture routes.
@@ -176,7 +182,7 @@ func (m *MoE) ForwardCtx(ctx *Ctx, x *autograd.Var) *autograd.Var {
 	var sel []int // expert of slot (t, j) at sel[t·k+j]
 	if m.Cfg.Router == RouterKeys || m.Cfg.Router == RouterFixed {
 		if m.Cfg.Router == RouterKeys {
-			m.UpdateKeyGate()
+			m.refreshKeyGate(ctx.Training())
 		}
 		logits = autograd.MatMul(x2, autograd.Const(m.Router.Weight.Value), false, true) // [N, E], no gradient
 		_, sel = autograd.TopK(logits, k, 1, true)

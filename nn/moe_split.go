@@ -44,11 +44,13 @@ func (m *MoE) UpdateKeyGate() {
 	E := len(m.Experts)
 	D := m.Router.Weight.Dim(1)
 	g := make([]float32, E*D)
+	m.keysOf = m.keysOf[:0]
 	for e, ex := range m.Experts {
 		k, err := FFNKeys(ex)
 		if err != nil {
 			panic(err.Error())
 		}
+		m.keysOf = append(m.keysOf, k.Value)
 		rows := k.Value.To(tensor.Float32).Contiguous().F32()
 		H := k.Dim(0)
 		for h := range H {
@@ -61,6 +63,26 @@ func (m *MoE) UpdateKeyGate() {
 		}
 	}
 	m.Router.Weight.Value = tensor.FromFloat32(g, E, D)
+}
+
+// refreshKeyGate recomputes the key gate before a pass when the keys may
+// have changed: in training (the optimizer moved them after the last
+// pass), after a training pass, or when an expert holds other key tensors;
+// evaluation passes in a row reuse it (decoding token by token would
+// otherwise recompute it per token).
+func (m *MoE) refreshKeyGate(training bool) {
+	fresh := !training && !m.keysStale && len(m.keysOf) == len(m.Experts)
+	for e, ex := range m.Experts {
+		if !fresh {
+			break
+		}
+		k, err := FFNKeys(ex)
+		fresh = err == nil && k.Value == m.keysOf[e]
+	}
+	if !fresh {
+		m.UpdateKeyGate()
+	}
+	m.keysStale = training
 }
 
 // SubFFN returns the network of the hidden units units of dense (a

@@ -153,3 +153,41 @@ func TestKeyRouterNeedsKeys(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// TestKeyGateRefresh: evaluation passes reuse the gate; a training pass,
+// or new key tensors, make the next pass recompute it.
+func TestKeyGateRefresh(t *testing.T) {
+	dense, _ := NewFFN("gated", FFNConfig{Prefix: "mlp", Dim: 4, Hidden: 6, Act: "silu", Init: Init{RNG: tensor.NewRNG(6), Std: 0.5}})
+	m, err := SplitFFN("mlp", dense, Split{Groups: [][]int{{0, 1}, {2, 3}, {4, 5}}}, MoEConfig{TopK: 1, Router: RouterKeys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := autograd.Const(tensor.RandN(tensor.NewRNG(7), 1, 3, 4))
+	key := m.Experts[0].(*GatedMLP).Gate.(*Linear).Weight
+	pass := func(train bool) *tensor.Tensor {
+		autograd.NoGrad(func() { m.ForwardCtx(&Ctx{Train: train}, x) })
+		return m.Router.Weight.Value
+	}
+	g0 := pass(false)
+	if pass(false) != g0 {
+		t.Error("a second evaluation pass recomputed the gate")
+	}
+	f := key.Value.F32() // the optimizer's in-place step
+	for i := range f {
+		f[i] += 1
+	}
+	g1 := pass(true)
+	if g1 == g0 || g1.F32()[0] != g0.F32()[0]+1 {
+		t.Fatalf("a training pass kept the old gate: %v vs %v", g1.F32()[:4], g0.F32()[:4])
+	}
+	for i := range f {
+		f[i] += 1
+	}
+	if g2 := pass(false); g2.F32()[0] != g1.F32()[0]+1 {
+		t.Error("the evaluation pass after training did not recompute the gate")
+	}
+	key.Value = tensor.Ones(key.Shape()...)
+	if g3 := pass(false); g3.F32()[0] != 1 {
+		t.Errorf("new key tensors: gate %v", g3.F32()[:4])
+	}
+}
