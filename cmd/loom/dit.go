@@ -2,16 +2,11 @@ package main
 
 import (
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 
 	"github.com/loomml/loom/data/digits"
-	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/internal/kernels"
 	"github.com/loomml/loom/models/dit"
 	"github.com/loomml/loom/tensor"
@@ -148,34 +143,6 @@ func ditSample(args []string, stdout, stderr io.Writer) error {
 // writeSampleGrid samples per images of each class and writes them as a
 // PNG grid, one row per class, each pixel 4×4, values −1…1 as black…white.
 func writeSampleGrid(m *dit.Model, path string, per int, guidance float64, seed uint64) error {
-	c := m.Cfg
-	var y []int
-	for k := range c.Classes {
-		for range per {
-			y = append(y, k)
-		}
-	}
-	s := m.Sample(y, guidance, tensor.NewRNG(seed)).Contiguous().F32()
-	const zoom, gap = 4, 2
-	S := c.ImageSize
-	cell := S*zoom + gap
-	img := image.NewGray(image.Rect(0, 0, per*cell+gap, c.Classes*cell+gap))
-	for i := range img.Pix {
-		img.Pix[i] = 128
-	}
-	for n := range y {
-		row, col := n/per, n%per
-		for py := range S {
-			for px := range S {
-				v := s[n*c.Channels*S*S+py*S+px] // the first channel
-				g := uint8(math.Round(255 * math.Min(1, math.Max(0, (float64(v)+1)/2))))
-				for dy := range zoom {
-					for dx := range zoom {
-						img.SetGray(gap+col*cell+px*zoom+dx, gap+row*cell+py*zoom+dy, color.Gray{Y: g})
-					}
-				}
-			}
-		}
-	}
-	return fsutil.ReplaceFile(path, fsutil.Options{Force: true}, func(w io.Writer) error { return png.Encode(w, img) })
+	s := m.Sample(m.ClassLabels(per), guidance, tensor.NewRNG(seed))
+	return dit.WriteGrid(path, []*tensor.Tensor{s}, m.Cfg.Classes, per)
 }

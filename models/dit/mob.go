@@ -18,6 +18,8 @@ package dit
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/nn"
@@ -37,6 +39,50 @@ func (c MoBConfig) Validate(depth int) error {
 		return fmt.Errorf("dit: mob group %d, active %d with %d blocks: want 1 ≤ active ≤ group, group dividing the depth", c.Group, c.Active, depth)
 	}
 	return nil
+}
+
+// WithMoB returns a copy of m with Mixture of Blocks c: every weight of m
+// copied, and fresh block routers drawn from seed (N(0, 0.02²), so that
+// they start near a uniform choice) — Dense2MoE's last stage starts so.
+func WithMoB(m *Model, c MoBConfig, seed uint64) (*Model, error) {
+	if m.Cfg.MoB != nil {
+		return nil, fmt.Errorf("dit: the model already routes its blocks (mob %+v)", *m.Cfg.MoB)
+	}
+	nc := m.Cfg
+	nc.MoB = &c
+	if m.Cfg.MoE != nil {
+		mc := *m.Cfg.MoE
+		nc.MoE = &mc
+	}
+	out, err := New(nc, seed)
+	if err != nil {
+		return nil, err
+	}
+	src, err := nn.ParamMap(m.Params())
+	if err != nil {
+		return nil, err
+	}
+	used := 0
+	for _, p := range out.Params() {
+		s, ok := src[p.Name]
+		switch {
+		case ok && slices.Equal(s.Shape(), p.Shape()):
+			p.Value = s.Value.Clone()
+			used++
+		case !ok && strings.HasPrefix(p.Name, "mob."):
+		default:
+			return nil, fmt.Errorf("dit: %s does not match the model's weights", p.Name)
+		}
+	}
+	if used != len(src) {
+		return nil, fmt.Errorf("dit: %d of the model's %d weights have no place in the copy", len(src)-used, len(src))
+	}
+	for i, b := range m.Blocks { // a mixture's settings beyond its config (a zeroed balance loss)
+		if moe, ok := b.MLP.(*nn.MoE); ok {
+			out.Blocks[i].MLP.(*nn.MoE).Cfg = moe.Cfg
+		}
+	}
+	return out, nil
 }
 
 // MoBRouter scores the blocks of one group.
