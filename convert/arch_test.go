@@ -199,7 +199,7 @@ func TestArchRefusals(t *testing.T) {
 	const gpt2 = `"model_type": "gpt2", "n_embd": 16, "n_layer": 1, "n_head": 4, "vocab_size": 16, "n_positions": 32`
 	for _, tc := range []struct{ name, config, want string }{
 		{"llama partial rotary", `{"model_type": "llama", "hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
-			"num_attention_heads": 4, "vocab_size": 16, "max_position_embeddings": 32, "partial_rotary_factor": 0.5}`, `partial_rotary_factor 0.5: partial rotary embeddings are implemented for model_type phi3 only`},
+			"num_attention_heads": 4, "vocab_size": 16, "max_position_embeddings": 32, "partial_rotary_factor": 0.5}`, `partial_rotary_factor 0.5: partial rotary embeddings are implemented for model_type phi3 (and loom.tokenformer) only`},
 		{"llama longrope", `{"model_type": "llama", "hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
 			"num_attention_heads": 4, "vocab_size": 16, "max_position_embeddings": 32,
 			"rope_scaling": {"type": "longrope", "long_factor": [1, 1], "short_factor": [1, 1]}}`, `"longrope" is supported for model_type phi3 only`},

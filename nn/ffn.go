@@ -24,6 +24,10 @@ type FFNConfig struct {
 	// MoE makes the "moe" network: a mixture of experts of width Hidden
 	// (nil for every other network).
 	MoE *MoESpec
+	// Tau is a Pattention network's τ (pattention.go: the slot count its
+	// √τ normalisation keeps after growing; 0: Hidden). Other networks
+	// ignore it.
+	Tau int
 }
 
 var ffns = registry.New[func(FFNConfig) (FFN, error)]("ffn")

@@ -67,7 +67,8 @@ func (n *OffsetRMSNorm) Forward(x *autograd.Var) *autograd.Var {
 // Params returns the gain offsets.
 func (n *OffsetRMSNorm) Params() []*autograd.Var { return []*autograd.Var{n.Weight} }
 
-// LayerNorm is (x−mean)/√(var+eps)·w + b.
+// LayerNorm is (x−mean)/√(var+eps)·w + b; without Weight (and Bias) it is
+// non-parametric ("layernorm_nonparam", TokenFormer's).
 type LayerNorm struct {
 	Weight, Bias *autograd.Var // Bias may be nil
 	Eps          float64
@@ -80,6 +81,9 @@ func (n *LayerNorm) Forward(x *autograd.Var) *autograd.Var {
 
 // Params returns the gain and bias.
 func (n *LayerNorm) Params() []*autograd.Var {
+	if n.Weight == nil {
+		return nil
+	}
 	if n.Bias == nil {
 		return []*autograd.Var{n.Weight}
 	}

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -84,6 +85,10 @@ type Job struct {
 	Progress io.Writer
 	Meta     map[string]string
 	StopAt   int // see Run.StopAt
+	// Init, when set, is the model training starts from (its weights, not
+	// a fresh initialisation): a grown TokenFormer, a finished run trained
+	// further. Its config must be the spec's model config.
+	Init *decoder.Model
 	// Context, when canceled, stops training after the step under way
 	// with a checkpoint (see Loop.Context); Run then returns the
 	// *Interrupted error without evaluating.
@@ -174,9 +179,13 @@ func (j *Job) Run() (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := decoder.New(cfg, h.Seed)
-	if err != nil {
-		return nil, err
+	m := j.Init
+	if m == nil {
+		if m, err = decoder.New(cfg, h.Seed); err != nil {
+			return nil, err
+		}
+	} else if !bytes.Equal(m.Config.JSON(), cfg.JSON()) {
+		return nil, fmt.Errorf("the initial model's config differs from the spec's model config")
 	}
 	prec, err := tensor.ParsePrecision(cfg.Loom.Precision)
 	if err != nil {

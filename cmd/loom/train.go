@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/internal/kernels"
+	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/tokenizer"
 	"github.com/loomml/loom/train"
 )
@@ -64,15 +66,31 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	seed := int64Flag(fs, "seed", 0, "override the seed of model init and batch order (default: the preset's or spec's)", atLeast(0))
 	tokName := fs.String("tokenizer", "", "use this tokenizer (a name or a tokenizer.json, e.g. from 'loom tokenizer train'); the model's vocabulary is sized to it")
 	precision := precisionFlag(fs)
+	initFrom := fs.String("init", "", "start from this model's weights (a model directory, a training run's directory or a .gguf file; e.g. a `loom grow` output): its config replaces the spec's model section; the training settings come from --preset/--config (default: the "+train.DefaultPreset+" preset's)")
 	printSpec := fs.Bool("print-spec", false, "print the resolved spec as JSON (to start a --config file) and exit")
 	progressEvery := progressEveryFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	given := givenFlags(fs)
+	if *initFrom != "" && *preset == "" && *config == "" {
+		*preset = train.DefaultPreset
+	}
 	spec, err := resolveSpec(*preset, *config)
 	if err != nil {
 		return err
+	}
+	var initModel *decoder.Model
+	if *initFrom != "" {
+		if *tokName != "" {
+			return fmt.Errorf("--tokenizer: the model of --init has its own (%s)", cmp.Or(spec.Model.Loom.Tokenizer, "byte"))
+		}
+		l, err := loadModel("train", *initFrom, *threads, "", stderr)
+		if err != nil {
+			return fmt.Errorf("--init: %w", err)
+		}
+		initModel = l.Model
+		spec.Model, spec.BareConfig = l.Model.Config, false
 	}
 	if given["steps"] {
 		spec.Train.Steps = *steps
@@ -136,8 +154,8 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 			ph.N, ph.Layers, spec.Train.BatchSize*spec.Train.SeqLen, in/ph.N)
 	}
 	ctx, stop := interruptible(stderr)
-	o, err := (&train.Job{Spec: spec, Text: text, OutDir: *out, Resume: *resume, Progress: stderr, Context: ctx, ProgressEvery: *progressEvery,
-		Meta: map[string]string{"preset": *preset, "config": *config, "data": name}}).Run()
+	o, err := (&train.Job{Spec: spec, Text: text, OutDir: *out, Resume: *resume, Progress: stderr, Context: ctx, ProgressEvery: *progressEvery, Init: initModel,
+		Meta: map[string]string{"preset": *preset, "config": *config, "init": *initFrom, "data": name}}).Run()
 	stop() // a Ctrl-C from here on quits at once: the checkpoint is whole
 	if err != nil {
 		// Resuming needs the same command, except --resume=false.

@@ -216,7 +216,7 @@ func (p Parts) FFN(name string, hidden int) (nn.FFN, error) {
 	c := p.Config
 	fc := nn.FFNConfig{
 		Prefix: nn.Join(p.Prefix, name), Dim: c.HiddenSize, Hidden: hidden,
-		Act: c.HiddenAct, Bias: c.MLPBias, Init: p.layerInit("ffn"),
+		Act: c.HiddenAct, Bias: c.MLPBias, Init: p.layerInit("ffn"), Tau: c.Loom.TokenFormer.tau().FFN,
 	}
 	if c.MoEAt(p.Layer) {
 		fc.Hidden, fc.MoE = c.ExpertSize(), c.MoESpec()

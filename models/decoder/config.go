@@ -227,6 +227,9 @@ type Options struct {
 	// and master weights; autograd.SetPrecision). It does not change what
 	// the model computes at inference.
 	Precision string `json:"precision,omitempty"`
+	// TokenFormer makes every projection a Pattention (tokenformer.go);
+	// nil: Linear layers.
+	TokenFormer *TokenFormerOptions `json:"tokenformer,omitempty"`
 }
 
 // Default values of the options.
@@ -239,16 +242,22 @@ const (
 )
 
 // NormName returns the norm in use.
-func (c *Config) NormName() string { return cmp.Or(c.Loom.Norm, DefaultNorm) }
+func (c *Config) NormName() string {
+	return cmp.Or(c.Loom.Norm, c.Loom.TokenFormer.implied().Norm, DefaultNorm)
+}
 
 // PositionsName returns the position encoding in use.
 func (c *Config) PositionsName() string { return cmp.Or(c.Loom.Positions, DefaultPositions) }
 
 // FFNName returns the feed-forward network in use.
-func (c *Config) FFNName() string { return cmp.Or(c.Loom.FFN, DefaultFFN) }
+func (c *Config) FFNName() string {
+	return cmp.Or(c.Loom.FFN, c.Loom.TokenFormer.implied().FFN, DefaultFFN)
+}
 
 // AttentionName returns the attention in use.
-func (c *Config) AttentionName() string { return cmp.Or(c.Loom.Attention, DefaultAttention) }
+func (c *Config) AttentionName() string {
+	return cmp.Or(c.Loom.Attention, c.Loom.TokenFormer.implied().Attention, DefaultAttention)
+}
 
 // LayoutName returns the block layout in use.
 func (c *Config) LayoutName() string { return cmp.Or(c.Loom.Layout, DefaultLayout) }
@@ -338,8 +347,8 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if f := c.PartialRotaryFactor; f != 0 && f != 1 {
-		if !c.arch().partialRotary {
-			return fmt.Errorf("partial_rotary_factor %v: partial rotary embeddings are implemented for model_type phi3 only", f)
+		if !c.arch().partialRotary && c.Loom.TokenFormer == nil {
+			return fmt.Errorf("partial_rotary_factor %v: partial rotary embeddings are implemented for model_type phi3 (and loom.tokenformer) only", f)
 		}
 		if d := c.RotaryDim(); !(f > 0 && f < 1) || d%2 != 0 || d == 0 {
 			return fmt.Errorf("partial_rotary_factor %v gives a rotary dim of %d of head_dim %d, want an even positive number", f, d, c.HeadDimOrDefault())
