@@ -396,3 +396,16 @@ func SoftmaxDropout(x *Var, p float64, r *tensor.RNG) *Var {
 		return []*tensor.Tensor{tensor.SoftmaxDropoutBackward(probs, g, p, seed)}
 	}, composed(func(in []*Var) *Var { return dropoutRows(Softmax(in[0], -1), p, seed) }), x)
 }
+
+// L2Scale scales every row of x's last dimension to c/√(‖row‖² + eps)
+// (TokenFormer's normalised scores, tensor.L2Scale): one fused pass each
+// way.
+func L2Scale(x *Var, c, eps float64) *Var {
+	return record("l2_scale", tensor.L2Scale(x.Value, c, eps), func(g *tensor.Tensor) []*tensor.Tensor {
+		return []*tensor.Tensor{tensor.L2ScaleGrad(x.Value, g, c, eps)}
+	}, composed(func(in []*Var) *Var {
+		x := in[0]
+		ss := Sum(Mul(x, x), true, x.NDim()-1)
+		return Mul(x, MulScalar(Rsqrt(AddScalar(ss, eps)), c))
+	}), x)
+}

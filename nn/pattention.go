@@ -76,10 +76,10 @@ func (p *Pattention) tau() int {
 // Forward maps x [..., in] to [..., out].
 func (p *Pattention) Forward(x *autograd.Var) *autograd.Var {
 	a := autograd.Linear(x, p.Keys, nil) // [..., n]
-	ss := autograd.Sum(autograd.Mul(a, a), true, a.NDim()-1)
-	// A/‖A‖₂·√τ; the tiny floor keeps an all-zero row (no key yet) at 0
-	// instead of the official code's 0/0.
-	an := autograd.Mul(a, autograd.MulScalar(autograd.Rsqrt(autograd.AddScalar(ss, 1e-30)), math.Sqrt(float64(p.tau()))))
+	// A/‖A‖₂·√τ in one fused pass; the epsilon keeps an all-zero row (no
+	// key yet) at 0 instead of the official code's 0/0, and appended zero
+	// scores leave the row exactly as it was.
+	an := autograd.L2Scale(a, math.Sqrt(float64(p.tau())), 1e-30)
 	return autograd.MatMul(autograd.Gelu(an), p.Values, false, false)
 }
 

@@ -106,3 +106,12 @@ func TestNonParametricLayerNorm(t *testing.T) {
 		t.Errorf("normalised %v", y)
 	}
 }
+
+// TestL2ScaleGradCheck: the fused normalisation's gradient, and its
+// composed form's, against finite differences.
+func TestL2ScaleGradCheck(t *testing.T) {
+	in := []*tensor.Tensor{tensor.RandN(tensor.NewRNG(9), 3, 7)}
+	if err := autograd.GradCheck(func(xs []*autograd.Var) *autograd.Var { return autograd.L2Scale(xs[0], 2.5, 1e-12) }, in, autograd.CheckOptions{Float32Tol: 1e-5}); err != nil {
+		t.Fatal(err)
+	}
+}

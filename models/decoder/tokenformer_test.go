@@ -71,19 +71,27 @@ func TestTokenFormerParity(t *testing.T) {
 }
 
 // TestTokenFormerGrow: growing every Pattention (twice) keeps the logits
-// to 1e-6, the config follows (slots, τ) and saves and loads, the new
-// slots receive gradients, and a model without Pattentions is refused.
+// to 1e-6 of their scale, the config follows (slots, τ) and saves and
+// loads, the new slots receive gradients, and a model without Pattentions
+// is refused. (Not bit for bit: the float32 GEMM picks its tiles by the
+// matrix width, so the same dot products of x·Kᵀ may round differently
+// once the slots grow, by an ulp or so; the added slots contribute exact
+// zeros.)
 func TestTokenFormerGrow(t *testing.T) {
 	m, ids, _ := loadTokenFormer(t)
 	want := logitsOf(m, ids)
+	tol := 0.0
+	for _, v := range want {
+		tol = math.Max(tol, 1e-6*math.Abs(float64(v)))
+	}
 	for step, g := range [][3]int{{16, 12, 48}, {32, 24, 96}} {
 		if err := Grow(m, g[0], g[1], g[2], uint64(7+step)); err != nil {
 			t.Fatal(err)
 		}
 		got := logitsOf(m, ids)
 		for i := range want {
-			if math.Abs(float64(got[i]-want[i])) > 1e-6 {
-				t.Fatalf("growth %d: logit %d is %v, was %v", step+1, i, got[i], want[i])
+			if math.Abs(float64(got[i]-want[i])) > tol {
+				t.Fatalf("growth %d: logit %d is %v, was %v (allowed %.2g)", step+1, i, got[i], want[i], tol)
 			}
 		}
 	}
@@ -114,7 +122,7 @@ func TestTokenFormerGrow(t *testing.T) {
 	}
 	got := logitsOf(m2, ids)
 	for i := range want {
-		if math.Abs(float64(got[i]-want[i])) > 1e-6 {
+		if math.Abs(float64(got[i]-want[i])) > tol {
 			t.Fatalf("rebuilt from the grown config: logit %d is %v, was %v", i, got[i], want[i])
 		}
 	}
