@@ -51,6 +51,10 @@ type Config struct {
 	MoE *MoEConfig `json:"moe,omitempty"`
 	// MoB routes whole blocks per image (mob.go; nil: every block runs).
 	MoB *MoBConfig `json:"mob,omitempty"`
+	// Param is the parametrisation, "sp" ("": standard) or "mup" (mup.go)
+	// with BaseWidth the width whose hyperparameters transfer.
+	Param     string `json:"param,omitempty"`
+	BaseWidth int    `json:"base_width,omitempty"`
 }
 
 // MoEConfig is a mixture in place of each block's MLP: routed experts of
@@ -93,6 +97,9 @@ func (c Config) Validate() error {
 		if err := c.MoB.Validate(c.Depth); err != nil {
 			return err
 		}
+	}
+	if err := c.validateMuP(); err != nil {
+		return err
 	}
 	if m := c.MoE; m != nil {
 		if m.ExpertSize < 1 || m.SharedSize < 0 {
@@ -184,7 +191,7 @@ func New(c Config, seed uint64) (*Model, error) {
 			b.MLP = moe
 		}
 		attn, err := nn.NewAttention(nn.AttentionConfig{Prefix: p + ".attn", Dim: H, Heads: c.Heads, KVHeads: c.Heads, HeadDim: H / c.Heads,
-			Bias: true, QKVBias: true, Kind: nn.Bidirectional, Layer: i, Init: nn.Init{RNG: rng, Std: 0.02}})
+			Bias: true, QKVBias: true, Kind: nn.Bidirectional, Layer: i, Init: nn.Init{RNG: rng, Std: 0.02}, Scale: c.attentionScale()})
 		if err != nil {
 			return nil, err
 		}
@@ -213,6 +220,7 @@ func New(c Config, seed uint64) (*Model, error) {
 			m.MoB = append(m.MoB, &MoBRouter{X: lin("x_router"), C: lin("c_router")})
 		}
 	}
+	m.applyMuP()
 	return m, nil
 }
 
@@ -324,5 +332,8 @@ func (m *Model) ForwardHidden(ctx *nn.Ctx, x *autograd.Var, t []float64, y []int
 	}
 	fm := autograd.Split(m.FinalAda.Forward(sc), 1, H, H)
 	out := m.FinalOut.Forward(modulate(layerNorm(h), fm[0], fm[1]))
+	if w := m.Cfg.WidthMult(); w != 1 {
+		out = autograd.MulScalar(out, 1/w) // μP's readout
+	}
 	return m.Unpatchify(out), hidden
 }
