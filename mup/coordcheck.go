@@ -11,6 +11,7 @@ import (
 	"math"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/chart"
 	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/train"
@@ -109,4 +110,19 @@ func (r *Result) Growth(param string, step int) float64 {
 		g = math.Max(g, row[len(row)-1]/row[0])
 	}
 	return g
+}
+
+// Chart plots mean |activation| against width after step, one line per
+// layer, for a parametrisation.
+func (r *Result) Chart(param string, step int, title string) *chart.Chart {
+	last := r.Mean[param][step]
+	c := &chart.Chart{Title: title, XLabel: "width", YLabel: "mean |activation|", LogX: true, LogY: true}
+	for l, name := range r.Layers {
+		var xs, ys []float64
+		for wi, w := range r.Widths {
+			xs, ys = append(xs, float64(w)), append(ys, last[l][wi])
+		}
+		c.Series = append(c.Series, chart.Series{Name: name, X: xs, Y: ys, Style: chart.LinePoints})
+	}
+	return c
 }

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/loomml/loom/chart"
 	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/models/decoder"
@@ -76,16 +75,7 @@ func runMuP(args []string, stdout, stderr io.Writer) error {
 	js, _ := json.MarshalIndent(r, "", "  ")
 	err = fsutil.ReplaceDir(*out, fsutil.Options{Force: *force}, func(tmp string) error {
 		for _, p := range []string{decoder.ParamSP, decoder.ParamMuP} {
-			last := r.Mean[p][*steps-1]
-			c := &chart.Chart{Title: fmt.Sprintf("%s, %d Adam steps at lr %g", map[string]string{"sp": "standard parametrisation", "mup": "μP"}[p], *steps-1, *lr),
-				XLabel: "width", YLabel: "mean |activation|", LogX: true, LogY: true}
-			for l, name := range r.Layers {
-				var xs, ys []float64
-				for wi, w := range r.Widths {
-					xs, ys = append(xs, float64(w)), append(ys, last[l][wi])
-				}
-				c.Series = append(c.Series, chart.Series{Name: name, X: xs, Y: ys, Style: chart.LinePoints})
-			}
+			c := r.Chart(p, *steps-1, fmt.Sprintf("%s, %d Adam steps at lr %g", map[string]string{"sp": "standard parametrisation", "mup": "μP"}[p], *steps-1, *lr))
 			if err := c.WritePNG(filepath.Join(tmp, "coord-"+p+".png")); err != nil {
 				return err
 			}
