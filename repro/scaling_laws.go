@@ -43,10 +43,10 @@ var scalingSizes = []scalingSize{{16, 1}, {24, 2}, {32, 2}, {48, 2}, {64, 3}, {9
 
 // scalingModality is a token stream to model.
 type scalingModality struct {
-	name, about  string
-	vocab        int
-	train, held  []int
-	unit         string
+	name, about string
+	vocab       int
+	train, held []int
+	unit        string
 }
 
 func runScalingLaws(c *Context) (*Report, error) {
