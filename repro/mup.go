@@ -6,13 +6,16 @@ import (
 	"path/filepath"
 	"strings"
 
+	"encoding/json"
+	"io"
+
 	"github.com/loomml/loom/chart"
 	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/data/digits"
-	"github.com/loomml/loom/eval"
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/models/dit"
 	"github.com/loomml/loom/mup"
+	"github.com/loomml/loom/sweep"
 	"github.com/loomml/loom/tensor"
 	"github.com/loomml/loom/tokenizer"
 	"github.com/loomml/loom/train"
@@ -36,13 +39,13 @@ func init() {
 // mupRule is the verdict rule, fixed before the first full run.
 const mupRule = "For each family (decoder, DiT), on the mean held-out loss over seeds: (1) under μP the best learning rate of the four widths spans at most one grid step (a factor 2); (2) under SP it drifts: its span is at least two grid steps; (3) the widest μP model trained at the learning rate best at the narrowest width reaches a held-out loss at most 1 % above the widest SP model's at its own best learning rate. A family **reproduces** the claim if (1), (2) and (3) hold. **Reproduced** if both families do; **partial** if one does, or if (1) and (3) hold in both but SP does not drift by two steps; **not reproduced** otherwise."
 
-// mupFamily is one model family's sweep: a run trains a model at width
+// mupFamily is one model family's sweep: sweep trains models at width
 // multiplier k under parametrisation param (decoder.ParamSP or ParamMuP)
-// at learning rate lr and returns its held-out loss.
+// at every learning rate and seed and returns their held-out losses
+// [lr][seed] (+Inf for a run that diverged).
 type mupFamily struct {
 	name, unit string
-	base       int
-	run        func(k int, param string, lr float64, seed uint64) (float64, error)
+	sweep      func(k int, param string) ([][]float64, error)
 }
 
 func runMuPRepro(c *Context) (*Report, error) {
@@ -58,13 +61,15 @@ func runMuPRepro(c *Context) (*Report, error) {
 		lrs = []float64{math.Pow(2, -10), math.Pow(2, -8), math.Pow(2, -6)}
 	}
 	// The decoder: byte-level, 2 layers, 4 heads, SwiGLU of twice the
-	// width, context 64, on the embedded corpus's training split; held
-	// out: 32 windows of its last 10 %.
+	// width, context 64, on the embedded corpus's first 90 %, held out: the
+	// last 10 % — one `loom sweep` (package sweep) over train.lr per width
+	// and parametrisation.
 	corpus := data.TinyShakespeare()
-	ids := tokenizer.Byte{}.Encode(string(corpus))
-	nTrain := data.TrainTokens(len(ids), 0.1)
-	held := data.EvenWindows(ids[nTrain:], 65, 32)
-	decoderRun := func(k int, param string, lr float64, seed uint64) (float64, error) {
+	lrAxis := make([]string, len(lrs))
+	for i, lr := range lrs {
+		lrAxis[i] = fmt.Sprint(lr)
+	}
+	decoderSweep := func(k int, param string) ([][]float64, error) {
 		w := 32 * k
 		cfg := &decoder.Config{HiddenSize: w, IntermediateSize: 2 * w, NumHiddenLayers: 2, NumAttentionHeads: 4, NumKeyValueHeads: 4,
 			HiddenAct: "silu", RMSNormEps: 1e-6, RopeTheta: 10000, VocabSize: 256, MaxPositionEmbeddings: 64, InitializerRange: 0.02,
@@ -72,23 +77,33 @@ func runMuPRepro(c *Context) (*Report, error) {
 		if param == decoder.ParamMuP {
 			cfg.Loom.Param, cfg.Loom.BaseWidth = decoder.ParamMuP, 32
 		}
-		m, err := decoder.New(cfg, seed)
+		spec := &train.Spec{Model: cfg, Train: train.Settings{
+			Hyper: train.Hyper{Steps: decSteps, BatchSize: 16, SeqLen: 64, LR: lrs[0], Warmup: decSteps / 10, MinLRFactor: 0.1, Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, Clip: 1},
+			Seed:  9100, ValFraction: 0.1}}
+		js, err := json.Marshal(spec)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
-		h := train.Hyper{Steps: decSteps, BatchSize: 16, SeqLen: 64, LR: lr, Warmup: decSteps / 10, MinLRFactor: 0.1, Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, Clip: 1}
-		if err := (&train.Loop[data.Batch]{Model: m, Data: data.NewMemSampler(ids[:nTrain], 16, 64, seed), Hyper: h}).Train(); err != nil {
-			return math.Inf(1), nil // diverged: the worst loss
+		ax, err := sweep.ParseAxis("train.lr=" + strings.Join(lrAxis, ","))
+		if err != nil {
+			return nil, err
 		}
-		var sum float64
-		for _, win := range held {
-			r, err := eval.Tokens(m, win, tokenizer.Byte{}, eval.Options{SeqLen: 64, Stride: 64})
-			if err != nil {
-				return 0, err
+		res, err := (&sweep.Sweep{Config: js, ConfigName: fmt.Sprintf("decoder width %d, %s", w, param), Axes: []sweep.Axis{ax}, Seeds: seeds,
+			Text: corpus, DataName: "tinyshakespeare (embedded)", Out: filepath.Join(c.WorkDir, fmt.Sprintf("decoder-%d-%s", w, param)), Force: true, Progress: io.Discard}).Run()
+		if err != nil {
+			return nil, err
+		}
+		out := make([][]float64, len(lrs))
+		for i, r := range res {
+			v := float64(r.ValLoss)
+			if r.Status != sweep.StatusOK || math.IsNaN(v) {
+				v = math.Inf(1)
 			}
-			sum += r.Loss
+			li := i / seeds // the plan: grid points in order, each with its seeds
+			out[li] = append(out[li], v)
+			fmt.Fprintf(c.Progress, "mup: decoder width %d %s %s: %.4f\n", w, param, r.Name, v)
 		}
-		return sum / float64(len(held)), nil
+		return out, nil
 	}
 	// The DiT: 8×8 digits, patches 2×2, 2 blocks, 4 heads; held out: every
 	// tenth image, 4 fixed noisings each.
@@ -123,15 +138,29 @@ func runMuPRepro(c *Context) (*Report, error) {
 		}
 		return m.NoiseMSE(draws, 256, nil), nil
 	}
+	ditSweep := func(k int, param string) ([][]float64, error) {
+		out := make([][]float64, len(lrs))
+		for li, lr := range lrs {
+			for si := range seeds {
+				v, err := ditRun(k, param, lr, uint64(9100+si))
+				if err != nil {
+					return nil, err
+				}
+				out[li] = append(out[li], v)
+				fmt.Fprintf(c.Progress, "mup: DiT width %d %s lr %.3g seed %d: %.4f\n", 32*k, param, lr, 9100+si, v)
+			}
+		}
+		return out, nil
+	}
 	families := []mupFamily{
-		{name: "decoder", unit: "nats/byte", base: 32, run: decoderRun},
-		{name: "DiT", unit: "noise MSE", base: 32, run: ditRun},
+		{name: "decoder", unit: "nats/byte", sweep: decoderSweep},
+		{name: "DiT", unit: "noise MSE", sweep: ditSweep},
 	}
 	params := []string{decoder.ParamSP, decoder.ParamMuP}
 
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "**Setup.** Widths 32 × %v; learning rates %s (a factor 2 per grid step); Adam(W) with warmup a tenth of the steps, cosine to 0.1×, clip 1, no weight decay; every (width, parametrisation, learning rate) trained from the same seeds, and μP at the base width is SP bit for bit (one run serves both). "+
-		"**Decoder**: byte-level Llama-style, 2 layers, 4 heads, SwiGLU of twice the width, context 64, %d steps of 16×64 bytes of the embedded tinyshakespeare's first 90 %%; held-out loss on 32 windows of 64 bytes of the last 10 %%. "+
+		"**Decoder**: byte-level Llama-style, 2 layers, 4 heads, SwiGLU of twice the width, context 64, %d steps of 16×64 bytes of the embedded tinyshakespeare's first 90 %%, one `loom sweep` (package `sweep`, grid `train.lr`, seeds 9100…) per width and parametrisation; held-out loss on the whole last 10 %%, as `loom train` evaluates it. "+
 		"**DiT** (`models/dit`): 8×8 digits, patches 2×2, 2 blocks, 4 heads, MLP 4×, 200 DDPM steps, %d steps of 32 images; held-out noise-prediction MSE on every tenth image noised 4 times (fixed draws). "+
 		"μP (`loom.param mup`, DiT `param mup`, base width 32): hidden matrices lr/m and init/√m, readout × 1/m, attention √d_base/d. A diverged run counts as an infinite loss.\n\n",
 		mults, fmtFloats(lrs), decSteps, ditSteps)
@@ -145,24 +174,20 @@ func runMuPRepro(c *Context) (*Report, error) {
 	var summary []string
 	for _, f := range families {
 		loss := map[key][]float64{}
-		for si := range seeds {
-			seed := uint64(9100 + si)
-			for _, k := range mults {
-				for li, lr := range lrs {
-					var spLoss float64
-					for _, p := range params {
-						if p == decoder.ParamMuP && k == 1 {
-							loss[key{p, k, li}] = append(loss[key{p, k, li}], spLoss)
-							continue
-						}
-						v, err := f.run(k, p, lr, seed)
-						if err != nil {
-							return nil, fmt.Errorf("%s width %d %s lr %g: %w", f.name, 32*k, p, lr, err)
-						}
-						spLoss = v
-						loss[key{p, k, li}] = append(loss[key{p, k, li}], v)
-						fmt.Fprintf(c.Progress, "mup: %s seed %d width %d %s lr %.2g: %.4f\n", f.name, seed, 32*k, p, lr, v)
+		for _, k := range mults {
+			for _, p := range params {
+				if p == decoder.ParamMuP && k == 1 { // μP at the base width is SP bit for bit
+					for li := range lrs {
+						loss[key{p, k, li}] = loss[key{decoder.ParamSP, k, li}]
 					}
+					continue
+				}
+				ls, err := f.sweep(k, p)
+				if err != nil {
+					return nil, fmt.Errorf("%s width %d %s: %w", f.name, 32*k, p, err)
+				}
+				for li := range lrs {
+					loss[key{p, k, li}] = ls[li]
 				}
 			}
 		}
