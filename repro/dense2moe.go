@@ -259,34 +259,46 @@ func expertMinShare(m *decoder.Model, ids []int, E int) float64 {
 }
 
 // adoptStage1 gives the mixture m (converted from the teacher) the weights
-// of the distilled shared-expert-only model stage1: every parameter but
-// the routed experts and the routers, its FFN as the shared expert (the
-// down projection doubled for the gate's σ(0) = ½), and returns the
-// shared experts' parameters, which stage 2 keeps frozen.
+// of the distilled shared-expert-only model stage1 (adoptShared), the
+// Qwen2-MoE names of the shared expert mapped to the dense FFN's.
 func adoptStage1(m, stage1 *decoder.Model) (map[*autograd.Var]bool, error) {
-	src, err := nn.ParamMap(stage1.Params())
+	return adoptShared(m.Params(), stage1.Params(), func(name string) string {
+		return strings.Replace(name, ".mlp.shared_expert.", ".mlp.", 1)
+	}, func(name string) bool { return strings.HasSuffix(name, "down_proj.weight") },
+		func(name string) bool { return strings.Contains(name, "_proj.bias") }) // Qwen2-MoE's q, k, v biases, 0
+}
+
+// adoptShared gives a mixture's parameters the weights of the distilled
+// shared-expert-only model's, stage1: every parameter but the routed
+// experts and the routers (the conversion's; the shared expert's gate at
+// 0), the shared expert's from the dense FFN's (dense maps its names),
+// those down names (double) doubled for the gate's σ(0) = ½. It returns
+// the shared experts' parameters, which stage 2 keeps frozen. Parameters
+// stage1 lacks are an error unless optional.
+func adoptShared(params, stage1 []*autograd.Var, dense func(string) string, double, optional func(string) bool) (map[*autograd.Var]bool, error) {
+	src, err := nn.ParamMap(stage1)
 	if err != nil {
 		return nil, err
 	}
 	frozen := map[*autograd.Var]bool{}
-	for _, p := range m.Params() {
+	for _, p := range params {
 		name := p.Name
 		switch {
 		case strings.Contains(name, ".mlp.experts."), strings.HasSuffix(name, ".mlp.gate.weight"), strings.Contains(name, ".shared_expert_gate."):
-			continue // routed experts and routers from the conversion; the gate at 0
+			continue
 		case strings.Contains(name, ".mlp.shared_expert."):
-			name = strings.Replace(name, ".mlp.shared_expert.", ".mlp.", 1)
+			name = dense(name)
 			frozen[p] = true
 		}
 		s, ok := src[name]
 		if !ok {
-			if strings.Contains(name, "_proj.bias") {
-				continue // Qwen2-MoE's q, k, v biases, 0
+			if optional(name) {
+				continue
 			}
 			return nil, fmt.Errorf("dense2moe: stage 1 has no %s", name)
 		}
 		v := s.Value.Clone()
-		if frozen[p] && strings.HasSuffix(name, "down_proj.weight") {
+		if frozen[p] && double(name) {
 			f := v.F32()
 			for i := range f {
 				f[i] *= 2

@@ -48,21 +48,10 @@ func runDense2MoEDiT(c *Context) (*Report, error) {
 	if c.Quick {
 		p = d2mDiT{teacherSteps: 600, budget: 60, mobSteps: 30, repeats: 2}
 	}
-	x, y, err := digits.Load()
+	trainSet, heldX, heldY, err := digitSplit()
 	if err != nil {
 		return nil, err
 	}
-	// Every tenth image held out (180 of 1,797; the classes are interleaved).
-	var trIdx, heIdx []int
-	for i := range y {
-		if i%10 == 9 {
-			heIdx = append(heIdx, i)
-		} else {
-			trIdx = append(trIdx, i)
-		}
-	}
-	trainSet := dit.Set{X: tensor.IndexSelect(x, 0, trIdx), Y: pickInts(y, trIdx)}
-	heldX, heldY := tensor.IndexSelect(x, 0, heIdx), pickInts(y, heIdx)
 	cfg := dit.Config{ImageSize: digits.Size, Channels: 1, PatchSize: 2, Hidden: 96, Depth: 4, Heads: 4, MLPRatio: 4,
 		Classes: digits.Classes, ClassDropout: 0.1, Diffusion: dit.Schedule{Steps: 200}}
 	// The paper's split 1S12E2A of the 4·96 = 384 MLP units: a shared
@@ -314,41 +303,32 @@ func runDense2MoEDiT(c *Context) (*Report, error) {
 	}, nil
 }
 
-// adoptStage1DiT gives the mixture m (converted from the teacher) the
-// weights of the distilled shared-expert-only model stage1: every
-// parameter but the routed experts and the routers, its MLP as the shared
-// expert (the down projection and its bias doubled for the gate's
-// σ(0) = ½), and returns the shared experts' parameters, which stage 2
-// keeps frozen.
+// adoptStage1DiT is adoptStage1 for the DiT: the shared expert's up and
+// down projections are the MLP's fc1 and fc2, whose weight and bias both
+// double.
 func adoptStage1DiT(m, stage1 *dit.Model) (map[*autograd.Var]bool, error) {
-	src, err := nn.ParamMap(stage1.Params())
+	names := strings.NewReplacer(".mlp.shared_expert.up_proj.", ".mlp.fc1.", ".mlp.shared_expert.down_proj.", ".mlp.fc2.")
+	return adoptShared(m.Params(), stage1.Params(), names.Replace,
+		func(name string) bool { return strings.Contains(name, ".mlp.fc2.") },
+		func(string) bool { return false })
+}
+
+// digitSplit splits the embedded digits: every tenth image (180 of 1,797;
+// the classes are interleaved) held out, the rest to train on.
+func digitSplit() (train dit.Set, heldX *tensor.Tensor, heldY []int, err error) {
+	x, y, err := digits.Load()
 	if err != nil {
-		return nil, err
+		return dit.Set{}, nil, nil, err
 	}
-	frozen := map[*autograd.Var]bool{}
-	for _, p := range m.Params() {
-		name := p.Name
-		switch {
-		case strings.Contains(name, ".mlp.experts."), strings.HasSuffix(name, ".mlp.gate.weight"), strings.Contains(name, ".shared_expert_gate."):
-			continue // routed experts and routers from the conversion; the gate at 0
-		case strings.Contains(name, ".mlp.shared_expert."):
-			name = strings.NewReplacer(".mlp.shared_expert.up_proj.", ".mlp.fc1.", ".mlp.shared_expert.down_proj.", ".mlp.fc2.").Replace(name)
-			frozen[p] = true
+	var trIdx, heIdx []int
+	for i := range y {
+		if i%10 == 9 {
+			heIdx = append(heIdx, i)
+		} else {
+			trIdx = append(trIdx, i)
 		}
-		s, ok := src[name]
-		if !ok {
-			return nil, fmt.Errorf("dense2moe: stage 1 has no %s", name)
-		}
-		v := s.Value.Clone()
-		if frozen[p] && strings.Contains(name, ".mlp.fc2.") {
-			f := v.F32()
-			for i := range f {
-				f[i] *= 2
-			}
-		}
-		p.Value = v
 	}
-	return frozen, nil
+	return dit.Set{X: tensor.IndexSelect(x, 0, trIdx), Y: pickInts(y, trIdx)}, tensor.IndexSelect(x, 0, heIdx), pickInts(y, heIdx), nil
 }
 
 // leastShare is the smallest share of routed slots any expert of any block

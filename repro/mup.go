@@ -107,21 +107,12 @@ func runMuPRepro(c *Context) (*Report, error) {
 	}
 	// The DiT: 8×8 digits, patches 2×2, 2 blocks, 4 heads; held out: every
 	// tenth image, 4 fixed noisings each.
-	x, y, err := digits.Load()
+	trainSet, heldX, heldY, err := digitSplit()
 	if err != nil {
 		return nil, err
 	}
-	var trIdx, heIdx []int
-	for i := range y {
-		if i%10 == 9 {
-			heIdx = append(heIdx, i)
-		} else {
-			trIdx = append(trIdx, i)
-		}
-	}
-	trainSet := dit.Set{X: tensor.IndexSelect(x, 0, trIdx), Y: pickInts(y, trIdx)}
 	sched := dit.Schedule{Steps: 200}
-	draws := dit.FixedDraws(sched, tensor.IndexSelect(x, 0, heIdx), pickInts(y, heIdx), 4, 99)
+	draws := dit.FixedDraws(sched, heldX, heldY, 4, 99)
 	ditRun := func(k int, param string, lr float64, seed uint64) (float64, error) {
 		cfg := dit.Config{ImageSize: digits.Size, Channels: 1, PatchSize: 2, Hidden: 32 * k, Depth: 2, Heads: 4, MLPRatio: 4,
 			Classes: digits.Classes, ClassDropout: 0.1, Diffusion: sched}
