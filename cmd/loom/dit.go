@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -52,6 +53,8 @@ func ditTrain(args []string, stdout, stderr io.Writer) error {
 	diffSteps := intFlag(fs, "diffusion-steps", 200, "DDPM steps (the linear β schedule of 1000 steps rescaled)", atLeast(2))
 	seed := fs.Uint64("seed", 1, "seed of the weights, batches, timesteps and noise")
 	threads := intFlag(fs, "threads", 0, "threads", atLeast(1), sp{0, "all cores"})
+	param := choice(fs, "param", dit.ParamSP, "parametrisation: sp (standard) or mup (μP: a learning rate tuned at --base-width transfers to this width)", dit.ParamSP, dit.ParamMuP)
+	baseWidth := intFlag(fs, "base-width", 0, "μP's base width (with --param mup; a multiple of --heads)", atLeast(1), sp{0, "--hidden"})
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -68,8 +71,14 @@ func ditTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	cfg := dit.Config{ImageSize: digits.Size, Channels: 1, PatchSize: *patch, Hidden: *hidden, Depth: *depth, Heads: *heads,
 		MLPRatio: 4, Classes: digits.Classes, ClassDropout: 0.1, Diffusion: dit.Schedule{Steps: *diffSteps}}
+	switch {
+	case *param == dit.ParamMuP:
+		cfg.Param, cfg.BaseWidth = dit.ParamMuP, cmp.Or(*baseWidth, *hidden)
+	case *baseWidth != 0:
+		return fmt.Errorf("--base-width applies to --param mup")
+	}
 	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("--patch/--hidden/--heads/--diffusion-steps: %w", err)
+		return fmt.Errorf("--patch/--hidden/--heads/--diffusion-steps/--base-width: %w", err)
 	}
 	m, err := dit.New(cfg, *seed)
 	if err != nil {
