@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +33,20 @@ type Spec struct {
 	// BareConfig is set by LoadSpec for a file that was a bare
 	// config.json, trained with DefaultPreset's settings.
 	BareConfig bool `json:"-"`
+}
+
+// MarshalJSON writes the model section as its config.json (decoder.Config.JSON:
+// the class's own key names, GPT-2's n_embd for instance), so that a
+// printed spec loads back.
+func (s Spec) MarshalJSON() ([]byte, error) {
+	var model json.RawMessage = []byte("null")
+	if s.Model != nil {
+		model = s.Model.JSON()
+	}
+	return json.Marshal(struct {
+		Model json.RawMessage `json:"model"`
+		Train Settings        `json:"train"`
+	}{model, s.Train})
 }
 
 // Settings are the training settings of a Spec.

@@ -52,3 +52,24 @@ func TestPresetSpecsRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// A spec of another class (GPT-2, its own key names) prints as its
+// config.json and parses back to the same spec.
+func TestSpecOfOtherClassRoundTrips(t *testing.T) {
+	s, err := ParseSpec([]byte(`{"model": {"model_type": "gpt2", "n_embd": 32, "n_layer": 2, "n_head": 4, "vocab_size": 256, "n_positions": 64},
+		"train": {"steps": 3, "batch_size": 2, "seq_len": 16, "lr": 0.001}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseSpec(js)
+	if err != nil {
+		t.Fatalf("the printed spec does not load back: %v\n%s", err, js)
+	}
+	if js2, _ := json.Marshal(back); string(js) != string(js2) {
+		t.Errorf("round trip differs:\n%s\n%s", js, js2)
+	}
+}
