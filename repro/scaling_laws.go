@@ -104,12 +104,7 @@ func runScalingLaws(c *Context) (*Report, error) {
 			if err != nil {
 				return nil, err
 			}
-			N := 0.0
-			for _, p := range m.Params() {
-				if !strings.Contains(p.Name, "embed_tokens") && !strings.HasPrefix(p.Name, "lm_head") {
-					N += float64(p.Value.Numel())
-				}
-			}
+			N := float64(m.NonEmbeddingParams())
 			score := func(wins [][]int) (float64, error) {
 				var sum float64
 				for _, w := range wins {

@@ -19,7 +19,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/train"
@@ -486,13 +485,13 @@ func (s *Sweep) one(i, n int, r Planned, dataSum string) (Result, error) {
 		}
 		res.Seconds = priorSeconds(ms, startStep) + time.Since(start).Seconds()
 		if m, err := decoder.New(r.Spec.Model, r.Seed); err == nil {
-			res.Params, res.NonEmbeddingParams = CountParams(m)
+			res.Params, res.NonEmbeddingParams = m.NumParams(), m.NonEmbeddingParams()
 		}
 		fmt.Fprintf(s.progress(), "%s: %v\n", note, err)
 	case err != nil:
 		return Result{}, err
 	default:
-		res.Params, res.NonEmbeddingParams = CountParams(o.Model)
+		res.Params, res.NonEmbeddingParams = o.Model.NumParams(), o.Model.NonEmbeddingParams()
 		res.Steps = o.Steps
 		res.TrainLoss = Float(math.NaN())
 		if len(o.Metrics) > 0 {
@@ -511,20 +510,6 @@ func (s *Sweep) one(i, n int, r Planned, dataSum string) (Result, error) {
 		return Result{}, err
 	}
 	return res, nil
-}
-
-// CountParams returns m's parameters and those left without the token and
-// position embeddings and an untied output head (Kaplan et al.'s N).
-func CountParams(m *decoder.Model) (total, nonEmbedding int) {
-	total = m.NumParams()
-	emb := autograd.NumParams(m.Embed.Params())
-	if m.Positions != nil {
-		emb += autograd.NumParams(m.Positions.Params())
-	}
-	if m.Head != nil {
-		emb += autograd.NumParams(m.Head.Params())
-	}
-	return total, total - emb
 }
 
 // priorSeconds is the training time of the sessions before step from

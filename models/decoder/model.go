@@ -98,6 +98,19 @@ func (m *Model) Params() []*autograd.Var {
 // NumParams returns the number of parameters (tied embeddings counted once).
 func (m *Model) NumParams() int { return autograd.NumParams(m.Params()) }
 
+// NonEmbeddingParams returns the parameters left without the token and
+// position embeddings and an untied output head (Kaplan et al.'s N).
+func (m *Model) NonEmbeddingParams() int {
+	emb := autograd.NumParams(m.Embed.Params())
+	if m.Positions != nil {
+		emb += autograd.NumParams(m.Positions.Params())
+	}
+	if m.Head != nil {
+		emb += autograd.NumParams(m.Head.Params())
+	}
+	return m.NumParams() - emb
+}
+
 // Hidden runs the embedding and every layer on ids [B·T] (row-major
 // [B, T]) starting at position ctx.Pos, and returns the final-normed hidden
 // states [B, T, D]. With ctx.Cache it is incremental. With ctx.Positions
