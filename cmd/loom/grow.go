@@ -57,6 +57,9 @@ func runGrow(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--model %s: not a TokenFormer (its config has no loom.tokenformer): only Pattention layers grow", *model)
 	}
 	ps := m.Pattentions()
+	if len(ps["qkv"]) == 0 || len(ps["proj"]) == 0 || len(ps["ffn"]) == 0 {
+		return fmt.Errorf("--model %s: its layers hold no Pattentions to grow", *model)
+	}
 	cur := map[string]int{"qkv": ps["qkv"][0].Slots(), "proj": ps["proj"][0].Slots(), "ffn": ps["ffn"][0].Slots()}
 	add := map[string]int{}
 	for k, n := range cur {

@@ -99,6 +99,10 @@ func init() {
 				return fmt.Errorf("mlp_bias/attention_bias: a TokenFormer's Pattentions have no biases")
 			case c.MoE() || c.Loom.MatFormer != nil || c.Loom.PHM != nil || len(c.Loom.IntermediateSizes) > 0:
 				return fmt.Errorf("loom.tokenformer: not implemented together with mixtures, loom.matformer, loom.phm or loom.intermediate_sizes")
+			case c.LayoutName() != DefaultLayout || c.Loom.Share != "":
+				// TokenFormer's block is the pre-norm one; growth walks
+				// each layer's own Pattentions.
+				return fmt.Errorf("loom.tokenformer: loom.layout %q and loom.share %q: want the %q layout and no sharing", c.LayoutName(), c.Loom.Share, DefaultLayout)
 			}
 			if t := o.Tau; t != nil && (t.QKV < 1 || t.Proj < 1 || t.FFN < 1 || t.QKV > o.QKVSlotNum || t.Proj > o.proj() || t.FFN > c.IntermediateSize) {
 				return fmt.Errorf("loom.tokenformer.tau %+v: want positive slot counts no larger than the current ones (qkv %d, proj %d, ffn %d)", *t, o.QKVSlotNum, o.proj(), c.IntermediateSize)

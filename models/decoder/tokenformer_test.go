@@ -162,6 +162,8 @@ func TestTokenFormerConfigErrors(t *testing.T) {
 		{`"mlp_bias": true, "loom": {"tokenformer": {"qkv_slot_num": 8}}`, "biases"},
 		{`"loom": {"tokenformer": {"qkv_slot_num": 8, "tau": {"qkv": 16, "proj": 8, "ffn": 48}}}`, "tau"},
 		{`"partial_rotary_factor": 0.25`, "partial_rotary_factor"},
+		{`"loom": {"tokenformer": {"qkv_slot_num": 8}, "layout": "macaron"}`, "loom.layout"},
+		{`"loom": {"tokenformer": {"qkv_slot_num": 8}, "share": "all"}`, "loom.share"},
 	} {
 		_, err := ParseConfig("config.json", []byte(strings.Replace(base, "%s", tc.extra, 1)))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
