@@ -27,9 +27,13 @@ model.layers.<i>.mlp.{key,value}_param_tokens, lm_head.weight.
 
 Usage: cd models/decoder/testdata && /usr/bin/python3 gen_tokenformer.py
 """
-import json, math, os
+import json, math, os, sys
 import numpy as np
 import torch
+
+HERE_ = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE_, "..", "..", "..", "convert", "testdata", "hf"))
+from hf_reference import write_safetensors  # noqa: E402  (the project's one safetensors writer)
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -104,24 +108,6 @@ cfg = {"model_type": "llama", "hidden_size": H, "intermediate_size": FFN, "num_h
        "loom": {"tokenformer": {"qkv_slot_num": QKV, "proj_slot_num": PROJ}}}
 with open(os.path.join(d, "config.json"), "w") as f:
     json.dump(cfg, f, indent=2)
-
-
-def write_safetensors(path, tensors):
-    header, blobs, off = {}, [], 0
-    for name in sorted(tensors):
-        a = np.ascontiguousarray(tensors[name].detach().numpy().astype(np.float32))
-        b = a.tobytes()
-        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    header["__metadata__"] = {"format": "pt"}
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(len(h).to_bytes(8, "little"))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
 
 
 write_safetensors(os.path.join(d, "model.safetensors"), w)

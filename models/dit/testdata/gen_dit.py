@@ -26,9 +26,13 @@ qkv split into q_proj, k_proj, v_proj.
 
 Usage: cd models/dit/testdata && /usr/bin/python3 gen_dit.py
 """
-import json, math, os
+import json, math, os, sys
 import numpy as np
 import torch
+
+HERE_ = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE_, "..", "..", "..", "convert", "testdata", "hf"))
+from hf_reference import write_safetensors  # noqa: E402  (the project's one safetensors writer)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 torch.manual_seed(0)
@@ -37,24 +41,6 @@ torch.set_num_threads(1)
 C, S, P, H, DEPTH, HEADS, CLASSES, RATIO = 2, 8, 2, 32, 2, 4, 3, 4.0
 G = S // P
 FF = int(H * RATIO)
-
-
-def write_safetensors(path, tensors):
-    header, blobs, off = {}, [], 0
-    for name in sorted(tensors):
-        a = np.ascontiguousarray(tensors[name].detach().numpy().astype(np.float32))
-        b = a.tobytes()
-        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    header["__metadata__"] = {"format": "pt"}
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(len(h).to_bytes(8, "little"))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
 
 
 def rnd(*shape):
