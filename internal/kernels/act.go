@@ -4,6 +4,8 @@ package kernels
 // with the same formulas (using ExpF32), used on CPUs without AVX-512 and
 // for the tails the assembly does not cover.
 
+import "math"
+
 // Silu sets dst[i] = x[i]·σ(x[i]).
 func Silu(dst, x []float32) {
 	dst = dst[:len(x)]
@@ -80,6 +82,10 @@ const (
 // 1.5e-7 (PyTorch's F.gelu default).
 func Gelu(dst, x []float32) {
 	dst = dst[:len(x)]
+	if len(x) > 0 && useAVX512 {
+		geluErfAVX512(&dst[0], &x[0], len(x))
+		return
+	}
 	var e [geluBlock]float32
 	for lo := 0; lo < len(x); lo += geluBlock {
 		xs := x[lo:min(len(x), lo+geluBlock)]
@@ -93,6 +99,10 @@ func Gelu(dst, x []float32) {
 // GeluGrad sets dst[i] = g[i]·(Φ(x) + x·φ(x)), the exact GELU's derivative.
 func GeluGrad(dst, x, g []float32) {
 	dst, g = dst[:len(x)], g[:len(x)]
+	if len(x) > 0 && useAVX512 {
+		geluErfGradAVX512(&dst[0], &x[0], &g[0], len(x))
+		return
+	}
 	var e [geluBlock]float32
 	for lo := 0; lo < len(x); lo += geluBlock {
 		xs := x[lo:min(len(x), lo+geluBlock)]
@@ -116,17 +126,18 @@ func gaussBlock(e, x []float32) {
 	ExpSum(e, e, 1, 0)
 }
 
-// phi32 returns Φ(v) = ½(1 + erf(v/√2)) given e = e^{−v²/2}.
+// phi32 returns Φ(v) = ½(1 + erf(v/√2)) given e = e^{−v²/2}, as
+// ½·erfc(|v|/√2) for v < 0 and 1 − ½·erfc(v/√2) otherwise (so the left
+// tail keeps its relative precision), the formula of geluErfAVX512.
 func phi32(v, e float32) float32 {
-	z := v * rsqrt2
-	a := z
+	a := v * rsqrt2
 	if a < 0 {
 		a = -a
 	}
 	t := 1 / (1 + erfP*a)
-	erf := 1 - ((((erfA5*t+erfA4)*t+erfA3)*t+erfA2)*t+erfA1)*t*e
-	if z < 0 {
-		erf = -erf
+	h := 0.5 * (((((erfA5*t+erfA4)*t+erfA3)*t+erfA2)*t + erfA1) * t * e)
+	if math.Signbit(float64(v)) {
+		return h
 	}
-	return 0.5 * (1 + erf)
+	return 1 - h
 }

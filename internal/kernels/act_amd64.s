@@ -227,3 +227,108 @@ geluGtail:
 geluGdone:
 	VZEROUPPER
 	RET
+
+// The exact GELU x·Φ(x), Φ(x) = ½(1 + erf(x/√2)), with erf from Abramowitz
+// & Stegun 7.1.26: with z = x/√2, a = |z|, t = 1/(1 + p·a) and
+// q = (((((a5·t + a4)·t + a3)·t + a2)·t + a1)·t)·e^{−z²} = erfc(a),
+// Φ = ½q for x < 0 and 1 − ½q otherwise (no cancellation in the left tail).
+
+// ERFCONSTS fills Z10–Z17 (Z10 = 1/√(2π), Z11–Z15 = a1…a5, Z16 = 1/√2,
+// Z17 = p) and Z31 (the sign bit).
+#define ERFCONSTS \
+	MOVL $0x80000000, AX; VPBROADCASTD AX, Z31; \
+	MOVL $0x3ecc422a, AX; VPBROADCASTD AX, Z10; \
+	MOVL $0x3e827906, AX; VPBROADCASTD AX, Z11; \
+	MOVL $0xbe91a98e, AX; VPBROADCASTD AX, Z12; \
+	MOVL $0x3fb5f0e3, AX; VPBROADCASTD AX, Z13; \
+	MOVL $0xbfba00e3, AX; VPBROADCASTD AX, Z14; \
+	MOVL $0x3f87dc22, AX; VPBROADCASTD AX, Z15; \
+	MOVL $0x3f3504f3, AX; VPBROADCASTD AX, Z16; \
+	MOVL $0x3ea7ba05, AX; VPBROADCASTD AX, Z17
+
+// PHI sets phi = Φ(x) and e = e^{−x²/2} (x is kept), scratch Z1, Z2, Z4, Z5.
+#define PHI(x, phi, e) \
+	VMULPS Z16, x, Z1; \
+	VANDNPS Z1, Z31, Z2; \
+	VMULPS Z1, Z1, e; \
+	VXORPS Z31, e, e; \
+	EXP(e, Z4, Z5, phi); \
+	VMOVAPS Z30, Z4; \
+	VFMADD231PS Z17, Z2, Z4; \
+	VDIVPS Z4, Z30, Z4; \
+	VMOVAPS Z15, Z5; \
+	VFMADD213PS Z14, Z4, Z5; \
+	VFMADD213PS Z13, Z4, Z5; \
+	VFMADD213PS Z12, Z4, Z5; \
+	VFMADD213PS Z11, Z4, Z5; \
+	VMULPS Z4, Z5, Z5; \
+	VMULPS e, Z5, Z5; \
+	VMULPS Z29, Z5, Z5; \
+	VSUBPS Z5, Z30, phi; \
+	VPMOVD2M x, K2; \
+	VMOVAPS Z5, K2, phi
+
+// func geluErfAVX512(dst, x *float32, n int)
+TEXT ·geluErfAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	LOADCONSTS
+	ERFCONSTS
+geluEloop:
+	CMPQ CX, $16
+	JL   geluEtail
+	VMOVUPS (SI), Z0
+	PHI(Z0, Z6, Z3)
+	VMULPS Z6, Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  geluEloop
+geluEtail:
+	MASKTAIL(geluEdone)
+	VMOVUPS.Z (SI), K1, Z0
+	PHI(Z0, Z6, Z3)
+	VMULPS Z6, Z0, Z0
+	VMOVUPS Z0, K1, (DI)
+geluEdone:
+	VZEROUPPER
+	RET
+
+// func geluErfGradAVX512(dst, x, gr *float32, n int)
+// dst = g·(Φ(x) + x·e^{−x²/2}/√(2π))
+TEXT ·geluErfGradAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ gr+16(FP), DX
+	MOVQ n+24(FP), CX
+	LOADCONSTS
+	ERFCONSTS
+geluEGloop:
+	CMPQ CX, $16
+	JL   geluEGtail
+	VMOVUPS (SI), Z0
+	VMOVUPS (DX), Z8
+	PHI(Z0, Z6, Z3)
+	VMULPS Z10, Z0, Z7
+	VFMADD213PS Z6, Z3, Z7
+	VMULPS Z8, Z7, Z7
+	VMOVUPS Z7, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  geluEGloop
+geluEGtail:
+	MASKTAIL(geluEGdone)
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z (DX), K1, Z8
+	PHI(Z0, Z6, Z3)
+	VMULPS Z10, Z0, Z7
+	VFMADD213PS Z6, Z3, Z7
+	VMULPS Z8, Z7, Z7
+	VMOVUPS Z7, K1, (DI)
+geluEGdone:
+	VZEROUPPER
+	RET

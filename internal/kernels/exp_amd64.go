@@ -81,3 +81,9 @@ func axpyRowsAVX512(y, x, b *float32, ldb, rows, n int)
 
 //go:noescape
 func dot4x4AVX512(y *float32, ldy int, x *float32, ldx int, w *float32, ldw int, n, k int, pf int)
+
+//go:noescape
+func geluErfAVX512(dst, x *float32, n int)
+
+//go:noescape
+func geluErfGradAVX512(dst, x, gr *float32, n int)

@@ -12,6 +12,8 @@ func siluAVX512(dst, x *float32, n int)             { panic("unreachable") }
 func siluGradAVX512(dst, x, gr *float32, n int)     { panic("unreachable") }
 func geluTanhAVX512(dst, x *float32, n int)         { panic("unreachable") }
 func geluTanhGradAVX512(dst, x, gr *float32, n int) { panic("unreachable") }
+func geluErfAVX512(dst, x *float32, n int)          { panic("unreachable") }
+func geluErfGradAVX512(dst, x, gr *float32, n int)  { panic("unreachable") }
 
 func addAVX512(dst, a, b *float32, n int, op int)                       { panic("unreachable") }
 func axpyAVX512(dst, x *float32, n int, alpha float32)                  { panic("unreachable") }
