@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"encoding/json"
@@ -40,33 +41,51 @@ func init() {
 const mupRule = "For each family (decoder, DiT), on the mean held-out loss over seeds: (1) under μP the best learning rate of the four widths spans at most one grid step (a factor 2); (2) under SP it drifts: its span is at least two grid steps; (3) the widest μP model trained at the learning rate best at the narrowest width reaches a held-out loss at most 1 % above the widest SP model's at its own best learning rate. A family **reproduces** the claim if (1), (2) and (3) hold. **Reproduced** if both families do; **partial** if one does, or if (1) and (3) hold in both but SP does not drift by two steps; **not reproduced** otherwise."
 
 // mupFamily is one model family's sweep: sweep trains models at width
-// multiplier k under parametrisation param (decoder.ParamSP or ParamMuP)
-// at every learning rate and seed and returns their held-out losses
-// [lr][seed] (+Inf for a run that diverged).
+// multiplier k under parametrisation param (one of params: decoder.ParamSP,
+// ParamMuP, or mupZero) at every learning rate of lrs and every seed and
+// returns their held-out losses [lr][seed] (+Inf for a run that diverged).
 type mupFamily struct {
 	name, unit string
+	lrs        []float64
+	params     []string
 	sweep      func(k int, param string) ([][]float64, error)
 }
+
+// mupZero is μP with microsoft/mup's zero-initialised query and readout
+// (loom.mup_zero_query, loom.mup_zero_readout), a reported ablation that the
+// verdict does not judge.
+const mupZero = "mup-zero"
+
+// mupNames are the parametrisations' names on the page.
+var mupNames = map[string]string{decoder.ParamSP: "SP", decoder.ParamMuP: "μP", mupZero: "μP, zero query and readout"}
 
 func runMuPRepro(c *Context) (*Report, error) {
 	seeds := c.SeedsOrQuick(3, 1)
 	mults := []int{1, 2, 4, 8}
-	lrs := []float64{}
-	for e := -11; e <= -6; e++ {
-		lrs = append(lrs, math.Pow(2, float64(e)))
+	// Learning rates 2^-11 … 2^-6 for the decoder (its optimum is inside),
+	// 2^-11 … 2^-4 for the DiT (its optimum sat at 2^-6 for most widths in
+	// the first run).
+	pow2 := func(lo, hi int) []float64 {
+		var out []float64
+		for e := lo; e <= hi; e++ {
+			out = append(out, math.Pow(2, float64(e)))
+		}
+		return out
 	}
+	decLRs, ditLRs := pow2(-11, -6), pow2(-11, -4)
 	decSteps, ditSteps := 200, 300
 	if c.Quick {
 		mults, decSteps, ditSteps = []int{1, 4}, 30, 30
-		lrs = []float64{math.Pow(2, -10), math.Pow(2, -8), math.Pow(2, -6)}
+		decLRs = []float64{math.Pow(2, -10), math.Pow(2, -8), math.Pow(2, -6)}
+		ditLRs = decLRs
 	}
 	// The decoder: byte-level, 2 layers, 4 heads, SwiGLU of twice the
 	// width, context 64, on the embedded corpus's first 90 %, held out: the
 	// last 10 % — one `loom sweep` (package sweep) over train.lr per width
 	// and parametrisation.
 	corpus := data.TinyShakespeare()
-	lrAxis := make([]string, len(lrs))
-	for i, lr := range lrs {
+	lrAxis := make([]string, len(decLRs))
+	for i, lr := range decLRs {
 		lrAxis[i] = fmt.Sprint(lr)
 	}
 	decoderSweep := func(k int, param string) ([][]float64, error) {
@@ -74,11 +93,12 @@ func runMuPRepro(c *Context) (*Report, error) {
 		cfg := &decoder.Config{HiddenSize: w, IntermediateSize: 2 * w, NumHiddenLayers: 2, NumAttentionHeads: 4, NumKeyValueHeads: 4,
 			HiddenAct: "silu", RMSNormEps: 1e-6, RopeTheta: 10000, VocabSize: 256, MaxPositionEmbeddings: 64, InitializerRange: 0.02,
 			Loom: decoder.Options{Tokenizer: "byte"}}
-		if param == decoder.ParamMuP {
+		if param != decoder.ParamSP {
 			cfg.Loom.Param, cfg.Loom.BaseWidth = decoder.ParamMuP, 32
+			cfg.Loom.MuPZeroQuery, cfg.Loom.MuPZeroReadout = param == mupZero, param == mupZero
 		}
 		spec := &train.Spec{Model: cfg, Train: train.Settings{
-			Hyper: train.Hyper{Steps: decSteps, BatchSize: 16, SeqLen: 64, LR: lrs[0], Warmup: decSteps / 10, MinLRFactor: 0.1, Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, Clip: 1},
+			Hyper: train.Hyper{Steps: decSteps, BatchSize: 16, SeqLen: 64, LR: decLRs[0], Warmup: decSteps / 10, MinLRFactor: 0.1, Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, Clip: 1},
 			Seed:  9100, ValFraction: 0.1}}
 		js, err := json.Marshal(spec)
 		if err != nil {
@@ -93,7 +113,7 @@ func runMuPRepro(c *Context) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
-		out := make([][]float64, len(lrs))
+		out := make([][]float64, len(decLRs))
 		for i, r := range res {
 			v := float64(r.ValLoss)
 			if r.Status != sweep.StatusOK || math.IsNaN(v) {
@@ -130,8 +150,8 @@ func runMuPRepro(c *Context) (*Report, error) {
 		return m.NoiseMSE(draws, 256, nil), nil
 	}
 	ditSweep := func(k int, param string) ([][]float64, error) {
-		out := make([][]float64, len(lrs))
-		for li, lr := range lrs {
+		out := make([][]float64, len(ditLRs))
+		for li, lr := range ditLRs {
 			for si := range seeds {
 				v, err := ditRun(k, param, lr, uint64(9100+si))
 				if err != nil {
@@ -143,18 +163,19 @@ func runMuPRepro(c *Context) (*Report, error) {
 		}
 		return out, nil
 	}
+	// The DiT's readout already starts at zero (adaLN-Zero) and it has no
+	// zero-query option: its ablation would be μP itself.
 	families := []mupFamily{
-		{name: "decoder", unit: "nats/byte", sweep: decoderSweep},
-		{name: "DiT", unit: "noise MSE", sweep: ditSweep},
+		{name: "decoder", unit: "nats/byte", lrs: decLRs, params: []string{decoder.ParamSP, decoder.ParamMuP, mupZero}, sweep: decoderSweep},
+		{name: "DiT", unit: "noise MSE", lrs: ditLRs, params: []string{decoder.ParamSP, decoder.ParamMuP}, sweep: ditSweep},
 	}
-	params := []string{decoder.ParamSP, decoder.ParamMuP}
 
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "**Setup.** Widths 32 × %v; learning rates %s (a factor 2 per grid step); Adam(W) with warmup a tenth of the steps, cosine to 0.1×, clip 1, no weight decay; every (width, parametrisation, learning rate) trained from the same seeds, and μP at the base width is SP bit for bit (one run serves both). "+
+	fmt.Fprintf(&sb, "**Setup.** Widths 32 × %v; learning rates %s for the decoder, %s for the DiT (a factor 2 per grid step); Adam(W) with warmup a tenth of the steps, cosine to 0.1×, clip 1, no weight decay; every (width, parametrisation, learning rate) trained from the same seeds, and μP at the base width is SP bit for bit (one run serves both). "+
 		"**Decoder**: byte-level Llama-style, 2 layers, 4 heads, SwiGLU of twice the width, context 64, %d steps of 16×64 bytes of the embedded tinyshakespeare's first 90 %%, one `loom sweep` (package `sweep`, grid `train.lr`, seeds 9100…) per width and parametrisation; held-out loss on the whole last 10 %%, as `loom train` evaluates it. "+
 		"**DiT** (`models/dit`): 8×8 digits, patches 2×2, 2 blocks, 4 heads, MLP 4×, 200 DDPM steps, %d steps of 32 images; held-out noise-prediction MSE on every tenth image noised 4 times (fixed draws). "+
-		"μP (`loom.param mup`, DiT `param mup`, base width 32): hidden matrices lr/m and init/√m, readout × 1/m, attention √d_base/d. A diverged run counts as an infinite loss.\n\n",
-		mults, fmtFloats(lrs), decSteps, ditSteps)
+		"μP (`loom.param mup`, DiT `param mup`, base width 32): hidden matrices lr/m and init/√m, readout × 1/m, attention √d_base/d (checked against microsoft/mup itself: `go test ./train -run MuP`). For the decoder also μP with microsoft/mup's zero-initialised query and readout (`loom.mup_zero_query`, `loom.mup_zero_readout`), reported but not judged. A diverged run counts as an infinite loss.\n\n",
+		mults, fmtFloats(decLRs), fmtFloats(ditLRs), decSteps, ditSteps)
 	sb.WriteString("Verdict rule (fixed before running): " + mupRule + "\n\n")
 	type key struct {
 		param string
@@ -164,6 +185,7 @@ func runMuPRepro(c *Context) (*Report, error) {
 	reproduced, partial := 0, 0
 	var summary []string
 	for _, f := range families {
+		lrs, params := f.lrs, f.params
 		loss := map[key][]float64{}
 		for _, k := range mults {
 			for _, p := range params {
@@ -225,7 +247,7 @@ func runMuPRepro(c *Context) (*Report, error) {
 		for pi, p := range params {
 			png := fmt.Sprintf("mup-%s-%s.png", strings.ToLower(f.name), p)
 			s := series[pi*len(mults) : (pi+1)*len(mults)]
-			if err := (&chart.Chart{Title: fmt.Sprintf("%s, %s: held-out loss against learning rate", f.name, map[string]string{"sp": "SP", "mup": "μP"}[p]), XLabel: "learning rate", YLabel: f.unit, LogX: true, Series: s}).WritePNG(filepath.Join(c.DocsDir, png)); err != nil {
+			if err := (&chart.Chart{Title: fmt.Sprintf("%s, %s: held-out loss against learning rate", f.name, mupNames[p]), XLabel: "learning rate", YLabel: f.unit, LogX: true, Series: s}).WritePNG(filepath.Join(c.DocsDir, png)); err != nil {
 				return nil, err
 			}
 			fmt.Fprintf(&sb, "\n![%s %s](%s)\n", f.name, p, png)
@@ -247,6 +269,11 @@ func runMuPRepro(c *Context) (*Report, error) {
 		fmt.Fprintf(&sb, "- (1) μP's best spans %d grid steps (≤ 1): %s\n- (2) SP's best spans %d grid steps (≥ 2): %s\n", span(best[decoder.ParamMuP]), yes[c1], span(best[decoder.ParamSP]), yes[c2])
 		fmt.Fprintf(&sb, "- (3) width %d under μP at the learning rate transferred from width 32 (%.3g): %.4f, against SP's best at width %d: %.4f (%+.2f %%, allowed ≤ +1 %%): %s\n\n",
 			32*mults[widest], lrs[best[decoder.ParamMuP][0]], transferred, 32*mults[widest], spBest, 100*(transferred/spBest-1), yes[c3])
+		if slices.Contains(params, mupZero) {
+			zt := mean(mupZero, mults[widest], best[mupZero][0])
+			fmt.Fprintf(&sb, "- not judged: %s: best learning rate by width %s (span %d grid steps); width %d at the learning rate transferred from width 32 (%.3g): %.4f (%+.2f %% against SP's best)\n\n",
+				mupNames[mupZero], lrOf(best[mupZero]), span(best[mupZero]), 32*mults[widest], lrs[best[mupZero][0]], zt, 100*(zt/spBest-1))
+		}
 		switch {
 		case c1 && c2 && c3:
 			reproduced++
