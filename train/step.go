@@ -25,13 +25,18 @@ type Hyper struct {
 // groups by what their builders set: weight decay for the roles that decay
 // (matrices, embeddings, heads; not gains, biases or scalars, as nanoGPT
 // does) and the learning rate lr times each parameter's multiplier (μP).
-// Groups with decay come first, each kind in order of first appearance;
-// frozen parameters are left out (no optimizer state).
+// A decaying parameter's weight decay is divided by that multiplier, so
+// that its decay per step, lr·wd in AdamW (PyTorch's and loom's), stays
+// the base rate's: microsoft/mup's MuAdamW does the same (lr / m and
+// weight_decay × m for the hidden matrices; decoupled_wd=False, its
+// setting for optimizers whose decay is lr·wd). Groups with decay come
+// first, each kind in order of first appearance; frozen parameters are
+// left out (no optimizer state).
 func ParamGroups(params []*autograd.Var, lr, weightDecay float64) []*optim.Group {
 	var decay, plain []*optim.Group
 	find := func(gs *[]*optim.Group, lr, wd float64) *optim.Group {
 		for _, g := range *gs {
-			if g.LR == lr {
+			if g.LR == lr && g.WeightDecay == wd {
 				return g
 			}
 		}
@@ -45,7 +50,7 @@ func ParamGroups(params []*autograd.Var, lr, weightDecay float64) []*optim.Group
 		}
 		var g *optim.Group
 		if p.Decays() {
-			g = find(&decay, lr*p.LRMult(), weightDecay)
+			g = find(&decay, lr*p.LRMult(), weightDecay/p.LRMult())
 		} else {
 			g = find(&plain, lr*p.LRMult(), 0)
 		}

@@ -14,7 +14,12 @@ package decoder
 //	attention                                                                  scores × √d_base/d (= 1/√d at the base width)
 //
 // with d the head dimension and d_base its value at the base width (the
-// heads fixed as the width grows: d_base = base_width / heads). Options:
+// heads fixed as the width grows: d_base = base_width / heads). Weight
+// decay λ, where it applies (train.ParamGroups), is λ·m on the hidden
+// matrices, so that AdamW's decay per step, lr·λ, is η·λ at every width,
+// as microsoft/mup's MuAdamW sets it for torch's AdamW; λ elsewhere.
+// train/mup_parity_test.go trains this model at m = 4 against
+// microsoft/mup itself. Options:
 // loom.mup_zero_query (q_proj starts at 0) and loom.mup_zero_readout
 // (lm_head starts at 0). At the base width (m = 1) with both off, a μP
 // model is the standard-parametrisation model bit for bit. The multipliers

@@ -69,10 +69,14 @@ func TestMuPMultipliers(t *testing.T) {
 			t.Fatalf("logit %d is %v, the readout's %v / 4 = %v", i, a[i], b[i], b[i]/4)
 		}
 	}
-	// Adam's groups: the hidden matrices at η/4.
+	// Adam's groups: the hidden matrices at η/4 with weight decay 4λ (so
+	// that lr·wd is η·λ, as microsoft/mup's MuAdamW).
 	lrs := map[float64]bool{}
 	for _, g := range train.ParamGroups(m.Params(), 1e-3, 0.1) {
 		lrs[g.LR] = true
+		if g.WeightDecay != 0 && g.LR*g.WeightDecay != 1e-3*0.1 {
+			t.Errorf("group at lr %g has weight decay %g: lr·wd %g, want 1e-4", g.LR, g.WeightDecay, g.LR*g.WeightDecay)
+		}
 	}
 	if !lrs[1e-3/4] || !lrs[1e-3] {
 		t.Errorf("learning rates %v, want 1e-3 and 2.5e-4", lrs)

@@ -18,7 +18,9 @@ package dit
 // with d the head dimension and d_base = base_width / heads. At the base
 // width (m = 1) a μP DiT is the standard one bit for bit (the attention
 // keeps its 1/√d path). The multipliers ride on the parameters
-// (autograd.Var LRScale, InitScale), which train.ParamGroups reads.
+// (autograd.Var LRScale, InitScale), which train.ParamGroups reads; it
+// gives the hidden matrices weight decay λ·m, so that AdamW's decay per
+// step, lr·λ, is η·λ at every width (microsoft/mup's MuAdamW).
 
 import (
 	"fmt"
