@@ -63,6 +63,13 @@ func parityConfigs(f *safetensors.File) map[string]*decoder.Config {
 // returns the loss of every step.
 func parityLosses(t *testing.T, f *safetensors.File, name string, cfg *decoder.Config, prec tensor.Precision) []float64 {
 	t.Helper()
+	losses, _ := parityTrain(t, f, name, cfg, prec)
+	return losses
+}
+
+// parityTrain is parityLosses that also returns the trained model.
+func parityTrain(t *testing.T, f *safetensors.File, name string, cfg *decoder.Config, prec tensor.Precision) ([]float64, *decoder.Model) {
+	t.Helper()
 	raw, shape, err := f.Int64("batches")
 	if err != nil {
 		t.Fatal(err)
@@ -94,5 +101,5 @@ func parityLosses(t *testing.T, f *safetensors.File, name string, cfg *decoder.C
 		loss, _ := Step(opt, sched, s, h, func() *autograd.Var { return m.Loss(nil, data.Batch{IDs: x, Targets: y, B: B, T: T}) })
 		losses = append(losses, loss)
 	}
-	return losses
+	return losses, m
 }

@@ -117,7 +117,7 @@ MODES = ("float32", "weights", "bfloat16")
 # safetensors, by hand
 
 
-_ST_DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "F64": torch.float64}
+_ST_DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "F64": torch.float64, "U8": torch.uint8}
 _ST_NAMES = {v: k for k, v in _ST_DTYPES.items()}
 
 
@@ -125,7 +125,7 @@ def _to_bytes(t):
     t = t.detach().contiguous().cpu()
     if t.dtype == torch.bfloat16:
         return t.view(torch.int16).numpy().astype("<i2").tobytes()
-    np_dtype = {torch.float32: "<f4", torch.float16: "<f2", torch.float64: "<f8"}[t.dtype]
+    np_dtype = {torch.float32: "<f4", torch.float16: "<f2", torch.float64: "<f8", torch.uint8: "|u1"}[t.dtype]
     return t.numpy().astype(np_dtype).tobytes()
 
 
@@ -134,7 +134,7 @@ def _from_bytes(raw, dtype, shape):
         bits = np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16
         t = torch.from_numpy(bits.view(np.float32).copy()).to(torch.bfloat16)  # exact
     else:
-        np_dtype = {"F32": "<f4", "F16": "<f2", "F64": "<f8"}[dtype]
+        np_dtype = {"F32": "<f4", "F16": "<f2", "F64": "<f8", "U8": "|u1"}[dtype]
         t = torch.from_numpy(np.frombuffer(raw, dtype=np_dtype).astype(np_dtype[1:]).copy())
     return t.reshape(shape)
 
