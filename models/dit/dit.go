@@ -331,9 +331,10 @@ func (m *Model) ForwardHidden(ctx *nn.Ctx, x *autograd.Var, t []float64, y []int
 		}
 	}
 	fm := autograd.Split(m.FinalAda.Forward(sc), 1, H, H)
-	out := m.FinalOut.Forward(modulate(layerNorm(h), fm[0], fm[1]))
+	z := modulate(layerNorm(h), fm[0], fm[1])
 	if w := m.Cfg.WidthMult(); w != 1 {
-		out = autograd.MulScalar(out, 1/w) // μP's readout
+		z = autograd.MulScalar(z, 1/w) // μP's readout, as MuReadout: W(x/m) + b, the bias unscaled
 	}
+	out := m.FinalOut.Forward(z)
 	return m.Unpatchify(out), hidden
 }

@@ -11,7 +11,7 @@ package dit
 //	  the timestep MLP's second layer
 //	input (fan-in fixed): patch embedding, the         as SP         η
 //	  timestep MLP's first layer, the label table
-//	readout final_layer.linear                         0 (adaLN-Zero) η         output × 1/m
+//	readout final_layer.linear                         0 (adaLN-Zero) η         input × 1/m (W(x/m) + b, as MuReadout)
 //	biases                                             as SP         η
 //	attention                                                                   scores × √d_base/d
 //

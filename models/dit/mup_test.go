@@ -101,3 +101,28 @@ func TestMuPMultipliers(t *testing.T) {
 		}
 	}
 }
+
+// TestMuPReadoutBias: μP's readout divides its input by m, not its output
+// (microsoft/mup's MuReadout computes W(x/m) + b): with the readout's
+// weights at zero (adaLN-Zero) the prediction of a 4× model is its bias.
+func TestMuPReadoutBias(t *testing.T) {
+	m, err := New(mupConfig(128, ParamMuP, 32), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bias := m.FinalOut.Bias.Value.F32()
+	for i := range bias {
+		bias[i] = 0.25 * float32(i+1)
+	}
+	x := autograd.Const(tensor.RandN(tensor.NewRNG(4), 2, 1, 8, 8))
+	var got []float32
+	autograd.NoGrad(func() { got = m.Forward(nil, x, []float64{3, 30}, []int{0, 2}).Value.F32() })
+	// Every pixel of a 2×2 patch of the 1-channel image reads one output
+	// unit; unit j's bias is 0.25·(j+1) with j = (row%2)·2 + col%2.
+	for i, v := range got {
+		r, c := (i%64)/8, i%8
+		if want := 0.25 * float32((r%2)*2+c%2+1); v != want {
+			t.Fatalf("pixel %d: %v, want the bias %v", i, v, want)
+		}
+	}
+}
