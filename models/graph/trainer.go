@@ -71,6 +71,11 @@ type Trainer struct {
 // Params returns the model's parameters.
 func (t Trainer) Params() []*autograd.Var { return t.M.Params() }
 
+// Buffers returns the model's buffers (BatchNorm's running estimates),
+// which train.Loop's checkpoints and best-weight restoring do not hold:
+// save them with SaveModel.
+func (t Trainer) Buffers() []*autograd.Var { return t.M.Buffers() }
+
 // Loss is the model's error on b's targets.
 func (t Trainer) Loss(ctx *nn.Ctx, b *Batch) *autograd.Var {
 	y := t.M.Forward(ctx, b)
