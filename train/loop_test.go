@@ -131,3 +131,56 @@ func TestLoopAuxLosses(t *testing.T) {
 		t.Fatalf("metrics.jsonl: %s", b)
 	}
 }
+
+// toyBuffered is toy with a buffer, a running mean of the inputs updated
+// by every training step (as BatchNorm's running estimates are).
+type toyBuffered struct {
+	toy
+	run *autograd.Var
+}
+
+func (m *toyBuffered) Buffers() []*autograd.Var { return []*autograd.Var{m.run} }
+
+func (m *toyBuffered) Loss(ctx *nn.Ctx, b toyBatch) *autograd.Var {
+	r := m.run.Value.F32()
+	r[0] = 0.9*r[0] + 0.1*b.X.F32()[0]
+	return m.toy.Loss(ctx, b)
+}
+
+// TestLoopBuffers: a model's buffers travel with its weights: checkpoints
+// hold them (a split, resumed run ends with the uninterrupted run's
+// buffer) and RestoreBest puts back the buffer of the best step.
+func TestLoopBuffers(t *testing.T) {
+	loop := func(dir string, stopAt int) *Loop[toyBatch] {
+		l := toyLoop(dir, stopAt)
+		l.Model = &toyBuffered{toy: *l.Model.(*toy), run: autograd.Const(tensor.Zeros(1))}
+		l.Model.(*toyBuffered).run.Name = "running"
+		return l
+	}
+	buf := func(l *Loop[toyBatch]) float32 { return l.Model.(*toyBuffered).run.Value.F32()[0] }
+	full := loop(t.TempDir(), 0)
+	if err := full.Train(); err != nil {
+		t.Fatal(err)
+	}
+	four := loop(t.TempDir(), 4)
+	if err := four.Train(); err != nil {
+		t.Fatal(err)
+	}
+	if buf(full) != buf(four) || buf(four) == 0 {
+		t.Fatalf("restored buffer %v, buffer after the best step 4: %v", buf(full), buf(four))
+	}
+	dir := t.TempDir()
+	if err := loop(dir, 5).Train(); err != nil {
+		t.Fatal(err)
+	}
+	resumed := loop(dir, 0)
+	if err := resumed.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	if err := resumed.Train(); err != nil {
+		t.Fatal(err)
+	}
+	if buf(resumed) != buf(full) {
+		t.Fatalf("resumed run's buffer %v, uninterrupted %v", buf(resumed), buf(full))
+	}
+}

@@ -80,8 +80,9 @@ type Loop[B any] struct {
 	// Meta is stored in the checkpoint's trainer state (data paths, preset…).
 	Meta map[string]string
 	// SaveModel writes the model into a checkpoint directory; by default
-	// its parameters as model.safetensors. A family writes its config
-	// beside them.
+	// its state (parameters, and the buffers of an nn.Buffered model such
+	// as BatchNorm's running estimates) as model.safetensors, which Resume
+	// reads back. A family writes its config beside them.
 	SaveModel func(dir string) error
 	// SaveExtra, when set, writes more files (a tokenizer.json) into each
 	// checkpoint directory before it replaces the previous one.
@@ -250,7 +251,7 @@ func (l *Loop[B]) Resume() error {
 	if err := json.Unmarshal(raw, &st); err != nil {
 		return fmt.Errorf("%s: %w", filepath.Join(dir, StateFile), err)
 	}
-	params := l.Model.Params()
+	params := l.state()
 	if err := nn.LoadParams(filepath.Join(dir, WeightsFile), params); err != nil {
 		return err
 	}
@@ -404,7 +405,7 @@ func (l *Loop[B]) Train() error {
 	}
 	bar.Done(l.doneFields(lastVal)...)
 	if l.RestoreBest && l.best.vals != nil {
-		for i, p := range l.Model.Params() {
+		for i, p := range l.state() {
 			p.Value = l.best.vals[i]
 		}
 	}
@@ -444,13 +445,25 @@ func (l *Loop[B]) doneFields(lastVal float64) []string {
 	return done
 }
 
+// state is what a checkpoint holds of the model and RestoreBest puts
+// back: its parameters, then the buffers of an nn.Buffered model
+// (BatchNorm's running estimates, which belong with the weights they were
+// measured under).
+func (l *Loop[B]) state() []*autograd.Var {
+	ps := l.Model.Params()
+	if b, ok := l.Model.(nn.Buffered); ok {
+		ps = append(ps[:len(ps):len(ps)], b.Buffers()...)
+	}
+	return ps
+}
+
 // observe updates early stopping with a validation loss.
 func (l *Loop[B]) observe(v float64) {
 	if v < l.best.Loss {
 		l.best.Loss, l.best.Step, l.best.Bad = v, l.step, 0
 		if l.RestoreBest {
 			l.best.vals = l.best.vals[:0]
-			for _, p := range l.Model.Params() {
+			for _, p := range l.state() {
 				l.best.vals = append(l.best.vals, p.Value.Clone())
 			}
 		}
@@ -494,7 +507,7 @@ func (l *Loop[B]) Checkpoint() error {
 	save := l.SaveModel
 	if save == nil {
 		save = func(dir string) error {
-			return nn.SaveParams(filepath.Join(dir, WeightsFile), l.Model.Params(), safetensors.F32, map[string]string{"format": "pt"})
+			return nn.SaveParams(filepath.Join(dir, WeightsFile), l.state(), safetensors.F32, map[string]string{"format": "pt"})
 		}
 	}
 	if err := save(tmp); err != nil {
@@ -519,7 +532,7 @@ func (l *Loop[B]) Checkpoint() error {
 		b := l.best
 		st.Best = &b
 		if l.RestoreBest {
-			if err := saveBest(filepath.Join(tmp, BestFile), l.Model.Params(), l.best.vals); err != nil {
+			if err := saveBest(filepath.Join(tmp, BestFile), l.state(), l.best.vals); err != nil {
 				return err
 			}
 		}
