@@ -39,6 +39,7 @@
 //   - gcn: h ← ReLU(Norm(D̃^−½ Ã D̃^−½ h W + b)) + h, Ã = A + I.
 //   - gin: h ← ReLU(Norm(MLP((1 + ε)·h + Σ_neighbours h))) + h, ε learnt.
 //
-// BatchNorm's running estimates are Buffers, outside Params: a checkpoint
-// of a model with BatchNorm must save them beside the parameters.
+// BatchNorm's running estimates are Buffers, outside Params (no gradient,
+// no optimizer state); train.Loop's checkpoints and RestoreBest carry them
+// with the parameters.
 package graph

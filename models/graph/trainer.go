@@ -72,8 +72,8 @@ type Trainer struct {
 func (t Trainer) Params() []*autograd.Var { return t.M.Params() }
 
 // Buffers returns the model's buffers (BatchNorm's running estimates),
-// which train.Loop's checkpoints and best-weight restoring do not hold:
-// save them with SaveModel.
+// which train.Loop's checkpoints and best-weight restoring carry with the
+// parameters.
 func (t Trainer) Buffers() []*autograd.Var { return t.M.Buffers() }
 
 // Loss is the model's error on b's targets.
