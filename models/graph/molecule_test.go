@@ -7,25 +7,14 @@ import (
 	"github.com/loomml/loom/chem"
 )
 
-// molecule maps a parsed molecule onto a Graph: atoms with chem's
-// categorical atom features, each bond both ways with its bond features.
+// molecule parses smiles into a Graph (FromMolecule).
 func molecule(t testing.TB, smiles string) *Graph {
 	t.Helper()
 	m, err := chem.ParseSMILES(smiles)
 	if err != nil {
 		t.Fatal(err)
 	}
-	nodes := make([][]int, len(m.Atoms))
-	for i := range nodes {
-		nodes[i] = chem.AtomFeatures(m, i)
-	}
-	bonds := make([][2]int, len(m.Bonds))
-	feats := make([][]int, len(m.Bonds))
-	for b, bd := range m.Bonds {
-		bonds[b] = [2]int{bd.Begin, bd.End}
-		feats[b] = chem.BondFeatures(m, b)
-	}
-	g, err := FromBonds(nodes, bonds, feats)
+	g, err := FromMolecule(m)
 	if err != nil {
 		t.Fatal(err)
 	}
