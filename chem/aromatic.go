@@ -1,5 +1,7 @@
 package chem
 
+import "sort"
+
 // Aromaticity perception with RDKit's default model (Aromaticity.cpp,
 // aromaticityHelper with fused systems): each ring atom is given an electron
 // donor type from its Kekulé environment; rings whose atoms all qualify are
@@ -230,36 +232,43 @@ func (s *sanitizer) setAromaticity() {
 	if len(cRings) == 0 {
 		return
 	}
-	// Neighbouring candidate rings share exactly one bond.
-	bondSets := make([]map[int]bool, len(cRings))
+	// Neighbouring candidate rings (of ≤ 24 bonds) share exactly one bond.
+	byBond := map[int][]int{}
 	for i, r := range cRings {
-		bondSets[i] = map[int]bool{}
+		if len(r.bonds) > maxFusedAromaticRingSize {
+			continue
+		}
 		for _, b := range r.bonds {
-			bondSets[i][b] = true
+			byBond[b] = append(byBond[b], i)
 		}
 	}
 	neigh := make([][]int, len(cRings))
-	for i := range cRings {
-		if len(cRings[i].bonds) > maxFusedAromaticRingSize {
+	for i, r := range cRings {
+		if len(r.bonds) > maxFusedAromaticRingSize {
 			continue
 		}
-		for j := i + 1; j < len(cRings); j++ {
-			if len(cRings[j].bonds) > maxFusedAromaticRingSize {
-				continue
-			}
-			shared := 0
-			for _, b := range cRings[j].bonds {
-				if bondSets[i][b] {
-					shared++
+		shared := map[int]int{}
+		for _, b := range r.bonds {
+			for _, j := range byBond[b] {
+				if j > i {
+					shared[j]++
 				}
 			}
-			if shared == 1 {
-				neigh[i] = append(neigh[i], j)
-				neigh[j] = append(neigh[j], i)
+		}
+		var js []int
+		for j, c := range shared {
+			if c == 1 {
+				js = append(js, j)
 			}
+		}
+		sort.Ints(js)
+		for _, j := range js {
+			neigh[i] = append(neigh[i], j)
+			neigh[j] = append(neigh[j], i)
 		}
 	}
 	done := make([]bool, len(cRings))
+	count := make([]int, n) // scratch for huckelFused, left zeroed
 	for start := range cRings {
 		if done[start] {
 			continue
@@ -275,12 +284,12 @@ func (s *sanitizer) setAromaticity() {
 				}
 			}
 		}
-		s.huckelFused(cRings, sys, neigh, edon)
+		s.huckelFused(cRings, sys, neigh, edon, count)
 	}
 }
 
 // huckelFused is applyHuckelToFused over one fused system.
-func (s *sanitizer) huckelFused(rs []ring, sys []int, neigh [][]int, edon []donorType) {
+func (s *sanitizer) huckelFused(rs []ring, sys []int, neigh [][]int, edon []donorType, count []int) {
 	m := s.m
 	inSys := map[int]bool{}
 	for _, r := range sys {
@@ -293,7 +302,6 @@ func (s *sanitizer) huckelFused(rs []ring, sys []int, neigh [][]int, edon []dono
 		}
 	}
 	doneBonds := map[int]bool{}
-	count := make([]int, len(m.Atoms))
 	budget := maxRingSubsets
 
 	test := func(set []int) {

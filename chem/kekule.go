@@ -295,11 +295,13 @@ func maxMatching(g [][]int, use []bool) []int {
 	}
 	used := make([]bool, n)
 	blossom := make([]bool, n)
+	seen := make([]int, n) // stamps, so lca needs no clearing
+	stamp := 0
 	lca := func(a, b int) int {
-		seen := make([]bool, n)
+		stamp++
 		for {
 			a = base[a]
-			seen[a] = true
+			seen[a] = stamp
 			if match[a] < 0 {
 				break
 			}
@@ -307,7 +309,7 @@ func maxMatching(g [][]int, use []bool) []int {
 		}
 		for {
 			b = base[b]
-			if seen[b] {
+			if seen[b] == stamp {
 				return b
 			}
 			b = p[match[b]]

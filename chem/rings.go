@@ -194,26 +194,38 @@ type cycle struct {
 }
 
 func systemRings(m *Molecule, atoms []int) []ring {
-	// Local bond numbering.
-	local := map[int]int{}
+	// Local numbering of the system's atoms and ring bonds.
+	local := make(map[int]int, len(atoms))
+	for k, a := range atoms {
+		local[a] = k
+	}
+	bondID := map[int]int{}
 	var bonds []int
-	for _, a := range atoms {
+	type edge struct{ to, bond int } // local atom, local bond
+	adj := make([][]edge, len(atoms))
+	for k, a := range atoms {
 		for _, b := range m.adj[a] {
-			if _, ok := local[b]; !ok && m.Bonds[b].InRing {
-				local[b] = len(bonds)
+			if !m.Bonds[b].InRing {
+				continue
+			}
+			id, ok := bondID[b]
+			if !ok {
+				id = len(bonds)
+				bondID[b] = id
 				bonds = append(bonds, b)
 			}
+			adj[k] = append(adj[k], edge{local[m.Bonds[b].Other(a)], id})
 		}
 	}
-	nb := len(bonds)
-	rank := nb - len(atoms) + 1
+	nv, nb := len(atoms), len(bonds)
+	rank := nb - nv + 1
 	if rank <= 0 {
 		return nil
 	}
 	mk := func(ats, bs []int) cycle {
 		c := cycle{atoms: ats, bonds: bs, set: newBitset(nb)}
 		for _, b := range bs {
-			c.set.set(local[b])
+			c.set.set(bondID[b])
 		}
 		k := make([]byte, len(c.set)*8)
 		for i, w := range c.set {
@@ -224,14 +236,183 @@ func systemRings(m *Molecule, atoms []int) []ring {
 		c.key = string(k)
 		return c
 	}
-	var cands []cycle
-	if len(atoms)*nb > maxCandidateWork {
-		cands = fundamentalCycles(m, atoms, mk)
-	} else {
-		cands = hortonCandidates(m, atoms, mk)
+	if nv*nb > maxCandidateWork {
+		return relevantRings(fundamentalCycles(m, atoms, mk), rank)
 	}
-	sort.SliceStable(cands, func(i, j int) bool { return len(cands[i].bonds) < len(cands[j].bonds) })
 
+	// Horton's candidates: for every atom v and ring bond (x, y), the shortest
+	// paths v→x and v→y closed by the bond, when the paths meet only at v.
+	// Their lengths are known from one BFS per atom, so the cycles are built
+	// one length at a time, shortest first, until the rings span the cycle
+	// space.
+	dist := make([]int32, nv*nv)
+	par := make([]int32, nv*nv) // local bond to the BFS parent, -1 at the root
+	queue := make([]int, 0, nv)
+	for v := 0; v < nv; v++ {
+		d, p := dist[v*nv:(v+1)*nv], par[v*nv:(v+1)*nv]
+		for k := range d {
+			d[k], p[k] = -1, -1
+		}
+		d[v] = 0
+		queue = append(queue[:0], v)
+		for q := 0; q < len(queue); q++ {
+			a := queue[q]
+			for _, e := range adj[a] {
+				if d[e.to] < 0 {
+					d[e.to] = d[a] + 1
+					p[e.to] = int32(e.bond)
+					queue = append(queue, e.to)
+				}
+			}
+		}
+	}
+	ends := make([][2]int, nb) // local atoms of each local bond
+	for k := range adj {
+		for _, e := range adj[k] {
+			ends[e.bond] = [2]int{k, e.to}
+		}
+	}
+	other := func(bond, a int) int {
+		if ends[bond][0] == a {
+			return ends[bond][1]
+		}
+		return ends[bond][0]
+	}
+	mark := make([]int, nv)
+	stamp := 0
+	path := func(v, x int) (ats, bs []int) {
+		p := par[v*nv : (v+1)*nv]
+		for x != v {
+			ats = append(ats, x)
+			b := int(p[x])
+			bs = append(bs, b)
+			x = other(b, x)
+		}
+		return append(ats, v), bs
+	}
+	// Bucket the (atom, bond) pairs by cycle length (counting sort).
+	maxLen := 2*nv + 1
+	counts := make([]int, maxLen+2)
+	for v := 0; v < nv; v++ {
+		d, p := dist[v*nv:(v+1)*nv], par[v*nv:(v+1)*nv]
+		for b := 0; b < nb; b++ {
+			x, y := ends[b][0], ends[b][1]
+			if int(p[x]) != b && int(p[y]) != b {
+				counts[int(d[x]+d[y])+1+1]++
+			}
+		}
+	}
+	for l := 1; l < len(counts); l++ {
+		counts[l] += counts[l-1]
+	}
+	pairs := make([][2]int32, counts[len(counts)-1])
+	fill := append([]int(nil), counts...)
+	for v := 0; v < nv; v++ {
+		d, p := dist[v*nv:(v+1)*nv], par[v*nv:(v+1)*nv]
+		for b := 0; b < nb; b++ {
+			x, y := ends[b][0], ends[b][1]
+			if int(p[x]) != b && int(p[y]) != b {
+				l := int(d[x]+d[y]) + 1
+				pairs[fill[l]] = [2]int32{int32(v), int32(b)}
+				fill[l]++
+			}
+		}
+	}
+
+	basis := &gf2Basis{pivot: map[int]bitset{}}
+	var out []ring
+	found := 0
+	seen := map[uint64]bool{}
+	zobrist := make([]uint64, nb)
+	for i := range zobrist {
+		zobrist[i] = splitmix64(uint64(i) + 1)
+	}
+	for length := 3; found < rank && length <= maxLen; length++ {
+		var group []cycle
+		for _, pr := range pairs[counts[length]:counts[length+1]] {
+			v, b := int(pr[0]), int(pr[1])
+			x, y := ends[b][0], ends[b][1]
+			// Walk both paths without allocating: check they share only v
+			// and hash the bond set (Zobrist), so that the many copies of
+			// one cycle (one per atom on it) are built once.
+			p := par[v*nv : (v+1)*nv]
+			stamp++
+			h := zobrist[b]
+			for a := x; a != v; {
+				mark[a] = stamp
+				h ^= zobrist[p[a]]
+				a = other(int(p[a]), a)
+			}
+			shared := false
+			for a := y; a != v; {
+				if mark[a] == stamp {
+					shared = true
+					break
+				}
+				h ^= zobrist[p[a]]
+				a = other(int(p[a]), a)
+			}
+			if shared || seen[h] {
+				continue
+			}
+			seen[h] = true
+			ax, bx := path(v, x)
+			ay, by := path(v, y)
+			// Ring order: v … x, then y … back towards v.
+			ats := make([]int, 0, length)
+			for k := len(ax) - 1; k >= 0; k-- {
+				ats = append(ats, atoms[ax[k]])
+			}
+			for _, a := range ay[:len(ay)-1] {
+				ats = append(ats, atoms[a])
+			}
+			bs := make([]int, 0, length)
+			for _, lb := range bx {
+				bs = append(bs, bonds[lb])
+			}
+			bs = append(bs, bonds[b])
+			for _, lb := range by {
+				bs = append(bs, bonds[lb])
+			}
+			group = append(group, mk(ats, bs))
+		}
+		found += addRelevant(basis, group, &out)
+	}
+	return out
+}
+
+// splitmix64 is a fixed pseudo-random 64-bit value for x (Zobrist keys; a
+// collision between two different rings, which would drop one, has
+// probability about n²/2⁶⁴).
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// addRelevant keeps the cycles of one length that are independent of all
+// shorter ones, adds them to the basis, and returns how many raised its rank.
+func addRelevant(basis *gf2Basis, group []cycle, out *[]ring) int {
+	var keep []cycle
+	for _, c := range group {
+		if !basis.reduce(c.set).isZero() {
+			keep = append(keep, c)
+		}
+	}
+	n := 0
+	for _, c := range keep {
+		if basis.add(c.set) {
+			n++
+		}
+		*out = append(*out, ring{atoms: c.atoms, bonds: c.bonds})
+	}
+	return n
+}
+
+// relevantRings applies addRelevant to candidate cycles of any lengths.
+func relevantRings(cands []cycle, rank int) []ring {
+	sort.SliceStable(cands, func(i, j int) bool { return len(cands[i].bonds) < len(cands[j].bonds) })
 	basis := &gf2Basis{pivot: map[int]bitset{}}
 	var out []ring
 	found := 0
@@ -240,105 +421,8 @@ func systemRings(m *Molecule, atoms []int) []ring {
 		for j < len(cands) && len(cands[j].bonds) == len(cands[i].bonds) {
 			j++
 		}
-		// Cycles of this size independent of all smaller ones are kept.
-		var keep []cycle
-		for _, c := range cands[i:j] {
-			if !basis.reduce(c.set).isZero() {
-				keep = append(keep, c)
-			}
-		}
-		for _, c := range keep {
-			if basis.add(c.set) {
-				found++
-			}
-			out = append(out, ring{atoms: c.atoms, bonds: c.bonds})
-		}
+		found += addRelevant(basis, cands[i:j], &out)
 		i = j
-	}
-	return out
-}
-
-// hortonCandidates builds, for every atom v and ring bond (x, y), the cycle
-// made of the shortest paths v→x and v→y and the bond, when the two paths
-// meet only at v. Duplicates are dropped.
-func hortonCandidates(m *Molecule, atoms []int, mk func([]int, []int) cycle) []cycle {
-	inSys := map[int]bool{}
-	for _, a := range atoms {
-		inSys[a] = true
-	}
-	seen := map[string]bool{}
-	var out []cycle
-	dist := map[int]int{}
-	parent := map[int]int{} // atom -> bond to parent
-	for _, v := range atoms {
-		clear(dist)
-		clear(parent)
-		dist[v] = 0
-		parent[v] = -1
-		queue := []int{v}
-		for k := 0; k < len(queue); k++ {
-			a := queue[k]
-			for _, b := range m.adj[a] {
-				if !m.Bonds[b].InRing {
-					continue
-				}
-				j := m.Bonds[b].Other(a)
-				if _, ok := dist[j]; !ok {
-					dist[j] = dist[a] + 1
-					parent[j] = b
-					queue = append(queue, j)
-				}
-			}
-		}
-		pathTo := func(x int) (ats, bs []int) {
-			for x != v {
-				ats = append(ats, x)
-				b := parent[x]
-				bs = append(bs, b)
-				x = m.Bonds[b].Other(x)
-			}
-			return append(ats, v), bs
-		}
-		for _, x := range atoms {
-			for _, b := range m.adj[x] {
-				if !m.Bonds[b].InRing {
-					continue
-				}
-				y := m.Bonds[b].Other(x)
-				if x > y || parent[x] == b || parent[y] == b {
-					continue
-				}
-				ax, bx := pathTo(x)
-				ay, by := pathTo(y)
-				// The paths must share only v.
-				shared := false
-				onX := map[int]bool{}
-				for _, a := range ax[:len(ax)-1] {
-					onX[a] = true
-				}
-				for _, a := range ay[:len(ay)-1] {
-					if onX[a] {
-						shared = true
-						break
-					}
-				}
-				if shared {
-					continue
-				}
-				// Ring order: v ... x, then y ... back towards v.
-				ats := make([]int, 0, len(ax)+len(ay)-1)
-				for k := len(ax) - 1; k >= 0; k-- {
-					ats = append(ats, ax[k])
-				}
-				ats = append(ats, ay[:len(ay)-1]...)
-				bs := append(append(append([]int(nil), bx...), b), by...)
-				c := mk(ats, bs)
-				if !seen[c.key] {
-					seen[c.key] = true
-					out = append(out, c)
-				}
-			}
-		}
 	}
 	return out
 }

@@ -211,3 +211,31 @@ func TestReadSDFMultiple(t *testing.T) {
 		t.Fatalf("%d records", len(mols))
 	}
 }
+
+// FuzzReadSDF checks that no input panics and that errors are *SDFError
+// values naming a line of the input.
+func FuzzReadSDF(f *testing.F) {
+	f.Add(pyridineMol)
+	for _, name := range []string{"esol3d.sdf", "esol2d.sdf"} {
+		b, err := os.ReadFile("testdata/rdkit_sdf/" + name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		recs := strings.SplitAfter(string(b), "$$$$\n")
+		f.Add(recs[0])
+		f.Add(recs[1] + recs[2])
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		_, err := ReadSDF(strings.NewReader(s))
+		if err == nil {
+			return
+		}
+		var se *SDFError
+		if !errors.As(err, &se) {
+			t.Fatalf("error is not an *SDFError: %v", err)
+		}
+		if n := strings.Count(s, "\n") + 1; se.Line < 1 || se.Line > n+1 {
+			t.Fatalf("error line %d outside 1..%d: %v", se.Line, n+1, err)
+		}
+	})
+}
