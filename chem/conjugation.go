@@ -75,7 +75,7 @@ func (s *sanitizer) setHybridization() {
 			}
 		case "SP":
 			if td >= 2 && td <= 4 {
-				a.Hybrid = HybridUnspecified // RDKit's SP2D has no place here
+				a.Hybrid = HybridSP2D
 				continue
 			}
 		case "TB":

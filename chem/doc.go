@@ -31,7 +31,7 @@
 //
 // The rules are RDKit's (BSD-3-Clause) rewritten in Go; the per-element data
 // in elements.go was extracted from RDKit. The tests compare the result with
-// RDKit on 2,347 SMILES (ESOL, 1,000 of RDKit's bundled NCI set, and hand-made
+// RDKit on 2,350 SMILES (ESOL, 1,000 of RDKit's bundled NCI set, and hand-made
 // edge cases; testdata/gen_rdkit.py writes the fixture): atom, heavy-atom and
 // bond counts, formal charges, per-atom hydrogen counts, aromatic flags, ring
 // membership and hybridisation, and per-bond type, aromaticity, ring

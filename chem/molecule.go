@@ -61,10 +61,11 @@ const (
 	HybridSP3
 	HybridSP3D
 	HybridSP3D2
+	HybridSP2D // square planar (an @SP chirality tag)
 )
 
 func (h Hybridization) String() string {
-	return [...]string{"unspecified", "s", "sp", "sp2", "sp3", "sp3d", "sp3d2"}[h]
+	return [...]string{"unspecified", "s", "sp", "sp2", "sp3", "sp3d", "sp3d2", "sp2d"}[h]
 }
 
 // Atom is one atom of a Molecule. Hydrogens written as atoms ([H]) are atoms

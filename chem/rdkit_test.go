@@ -98,7 +98,7 @@ func bondTypeChar(o BondOrder) byte {
 
 var hybridDigit = map[Hybridization]byte{
 	HybridUnspecified: '0', HybridS: '1', HybridSP: '2', HybridSP2: '3',
-	HybridSP3: '4', HybridSP3D: '5', HybridSP3D2: '6',
+	HybridSP3: '4', HybridSP3D: '5', HybridSP3D2: '6', HybridSP2D: '7',
 }
 
 // compareRDKit returns, per field, a description of the disagreement ("" when

@@ -84,6 +84,7 @@ EDGE_CASES = [
     "CC[C@@](C)(O)Cl", "O[C@H]1CC[C@@H](O)CC1", "[C@@H]1(O)CCCC1", "C/C=C1/CCCC1",
     "F/C=C/1.Br1", "C[C@@H]1CC[C@H](C)CC1", "OC[C@@H](O)[C@@H](O)[C@H](O)[C@H](O)C=O",
     # atom classes and odd but valid syntax
+    "[Pt@SP1](Cl)(Cl)(N)N", "F[Fe@TB1](F)(F)(F)F", "F[S@OH1](F)(F)(F)(F)F",
     "[CH3:1][OH:2]", "C(C)(C)(C)C", "CC(C)(C)C(=O)O", "N(C)(C)C", "C=C=C", "C#CC#C",
     # harder aromatic systems: annulenes, fused polycycles, ions, wildcards
     "c1ccc2c(c1)c1cccc3cccc2c31", "c1cc2ccc3ccc4ccc5ccc6ccc1c1c2c3c4c5c61",
@@ -131,7 +132,7 @@ HYB = {
     Chem.HybridizationType.UNSPECIFIED: "0", Chem.HybridizationType.S: "1",
     Chem.HybridizationType.SP: "2", Chem.HybridizationType.SP2: "3",
     Chem.HybridizationType.SP3: "4", Chem.HybridizationType.SP3D: "5",
-    Chem.HybridizationType.SP3D2: "6",
+    Chem.HybridizationType.SP3D2: "6", Chem.HybridizationType.SP2D: "7",
 }
 
 
