@@ -2,8 +2,10 @@ package tgraph
 
 import (
 	"math"
+	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/loomml/loom/autograd"
@@ -262,5 +264,41 @@ func TestEmbedAbsentAndEmpty(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestSaveLoad: a loaded checkpoint has the configuration and scores the
+// same pairs identically; a config with an unknown field is refused,
+// naming the file.
+func TestSaveLoad(t *testing.T) {
+	s := randomStream(t, 17, 20, 150, 2)
+	for _, arch := range []string{ArchTodyformer, ArchMPNN} {
+		c := tiny(arch)
+		c.EdgeFeat, c.LearnTime = 2, true
+		m := mustNew(t, c)
+		m.Time.W.Value.F32()[0] = 0.5 // not the initial value
+		dir := t.TempDir() + "/ckpt"
+		if err := Save(m, dir); err != nil {
+			t.Fatal(err)
+		}
+		l, err := Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.Config() != c {
+			t.Errorf("%s: config %+v, want %+v", arch, l.Config(), c)
+		}
+		h := FullHistory(s)
+		src, dst := []int{1, 2, 3, 19}, []int{4, 5, 6, 0}
+		if a, b := m.Score(h, s.Time[120], src, dst), l.Score(h, s.Time[120], src, dst); !slices.Equal(a, b) {
+			t.Errorf("%s: scores %v after loading, %v before", arch, b, a)
+		}
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(dir+"/"+ConfigFile, []byte(`{"arch": "todyformer", "depth": 3}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), ConfigFile) {
+		t.Errorf("unknown field: error %v", err)
 	}
 }

@@ -23,7 +23,8 @@ const (
 	// Historical draws whole edges (u′, v′) without replacement from the
 	// distinct edges seen at or before the batch's first timestamp that
 	// do not occur during the batch's time span; when there are fewer
-	// than needed, all of them and random edges for the rest.
+	// than needed, all of them and random edges for the rest (distinct,
+	// not the batch's and not among those; DyGLib allows repeats).
 	Historical Strategy = "historical"
 	// Inductive is Historical restricted to edges never seen up to the
 	// last observed time (the end of training for validation, of
