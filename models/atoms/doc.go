@@ -24,12 +24,13 @@
 // us:
 //
 //   - An unmodified Transformer (Hugging Face's Llama or Qwen3 layers:
-//     pre-norm RMSNorm, SwiGLU) over one token per atom. Fine-tuning turns
+//     pre-norm RMSNorm, SwiGLU) over one token per atom, where every token
+//     up to [POS_END], that is every atom, attends to every other
+//     (prefix_causal_mask). The 306M and 1B fine-tuning configs turn
 //     positional encodings off (no_pos_embed sets every position id to 0,
 //     so the rotary embedding is the identity and the model is equivariant
-//     to permuting atoms) and lets every token up to [POS_END], that is
-//     every atom, attend to every other (prefix_causal_mask). No graph, no
-//     distances, no cutoff.
+//     to permuting atoms); the 5M, 28M and 90M ones leave Llama's rotary
+//     positions over the atom order on. No graph, no distances, no cutoff.
 //   - Coordinates enter through a linear map of the atom's 3-D Cartesian
 //     position, nn.Linear(3, d, bias=False) (an MLP, mlp_embed, exists but
 //     is off), positions centred on the molecule's mean; the token is the
