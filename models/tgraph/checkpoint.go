@@ -19,22 +19,24 @@ const (
 )
 
 // Save writes m into dir (atomically: a new directory replaces dir).
-func Save(m *Model, dir string) error {
+func Save(m LinkModel, dir string) error {
 	return fsutil.ReplaceDir(dir, fsutil.Options{Force: true}, func(tmp string) error { return SaveInto(m, tmp) })
 }
 
 // SaveInto writes m's two files into the existing directory dir (a
 // training checkpoint's: train.Loop's SaveModel).
-func SaveInto(m *Model, dir string) error {
-	cfg, _ := json.MarshalIndent(m.cfg, "", "  ")
+func SaveInto(m LinkModel, dir string) error {
+	c := m.Config()
+	cfg, _ := json.MarshalIndent(c, "", "  ")
 	if err := fsutil.WriteFile(filepath.Join(dir, ConfigFile), append(cfg, '\n')); err != nil {
 		return err
 	}
-	return nn.SaveParams(filepath.Join(dir, WeightsFile), m.Params(), safetensors.F32, map[string]string{"loom": "tgraph/" + m.cfg.Arch})
+	return nn.SaveParams(filepath.Join(dir, WeightsFile), m.Params(), safetensors.F32, map[string]string{"loom": "tgraph/" + c.Arch})
 }
 
-// Load reads a checkpoint directory; errors name the file.
-func Load(dir string) (*Model, error) {
+// Load reads a checkpoint directory of any architecture; errors name the
+// file.
+func Load(dir string) (LinkModel, error) {
 	path, data, err := fsutil.ReadIn(dir, ConfigFile)
 	if err != nil {
 		return nil, err
@@ -45,7 +47,7 @@ func Load(dir string) (*Model, error) {
 	if err := dec.Decode(&c); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	m, err := New(c)
+	m, err := Build(c)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

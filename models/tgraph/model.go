@@ -11,79 +11,6 @@ import (
 	"github.com/loomml/loom/tensor"
 )
 
-// Architectures.
-const (
-	ArchTodyformer = "todyformer" // local and global encoders alternating
-	ArchMPNN       = "mpnn"       // the local encoder alone (the ablation)
-)
-
-// Config describes a model; it is saved as config.json.
-type Config struct {
-	Arch    string `json:"arch"`     // todyformer or mpnn
-	Dim     int    `json:"dim"`      // width D of node states and tokens
-	TimeDim int    `json:"time_dim"` // frequencies of the time encoding
-	Heads   int    `json:"heads"`    // attention heads, local and global
-	// Blocks is the number L of encoder blocks; block b runs LocalLayers
-	// message-passing layers on every patch, then GlobalLayers Transformer
-	// layers over every node's tokens.
-	Blocks       int `json:"blocks"`
-	LocalLayers  int `json:"local_layers"`
-	GlobalLayers int `json:"global_layers"` // 0 for mpnn
-	FFN          int `json:"ffn"`           // the global layers' feed-forward width
-	// Window is the number W of most recent events before the cutoff the
-	// model sees, and Patches the number M of patches they are cut into.
-	Window  int `json:"window"`
-	Patches int `json:"patches"`
-	// EdgeFeat is the number of features per event of the streams the
-	// model reads (0: none, as CollegeMsg).
-	EdgeFeat int     `json:"edge_feat"`
-	Dropout  float64 `json:"dropout"`
-	// LearnTime trains the time encoding's frequencies (TGAT); by default
-	// they are fixed (GraphMixer).
-	LearnTime bool   `json:"learn_time"`
-	Seed      uint64 `json:"seed"`
-}
-
-// Defaults returns the configuration of arch used for CollegeMsg (see the
-// package documentation for the sources of each number): width 64, two
-// heads, time encoding of 32 frequencies, L = 2 blocks of one
-// message-passing layer and one Transformer layer, a window of the last
-// 2,048 events in M = 8 patches of 256, dropout 0.1. The MPNN ablation
-// keeps the window and the two message-passing layers, without
-// Transformer, over the whole window as one patch (the MPNN sees every
-// edge of the window at once: DyG2Vec's encoder).
-func Defaults(arch string) Config {
-	c := Config{Arch: arch, Dim: 64, TimeDim: 32, Heads: 2, Blocks: 2, LocalLayers: 1, GlobalLayers: 1, FFN: 128,
-		Window: 2048, Patches: 8, Dropout: 0.1}
-	if arch == ArchMPNN {
-		c.GlobalLayers, c.Patches = 0, 1
-	}
-	return c
-}
-
-// Check reports a configuration New cannot build.
-func (c Config) Check() error {
-	switch {
-	case c.Arch != ArchTodyformer && c.Arch != ArchMPNN:
-		return fmt.Errorf("tgraph: arch %q (want todyformer or mpnn)", c.Arch)
-	case c.Dim < 1 || c.TimeDim < 1 || c.Heads < 1 || c.Dim%c.Heads != 0:
-		return fmt.Errorf("tgraph: dim %d, time_dim %d, heads %d (dim must be a multiple of heads)", c.Dim, c.TimeDim, c.Heads)
-	case c.Blocks < 1 || c.LocalLayers < 1 || c.GlobalLayers < 0:
-		return fmt.Errorf("tgraph: %d blocks of %d local and %d global layers", c.Blocks, c.LocalLayers, c.GlobalLayers)
-	case c.Arch == ArchTodyformer && c.GlobalLayers < 1:
-		return fmt.Errorf("tgraph: todyformer without global layers (that is arch mpnn)")
-	case c.Arch == ArchMPNN && c.GlobalLayers != 0:
-		return fmt.Errorf("tgraph: mpnn with %d global layers", c.GlobalLayers)
-	case c.GlobalLayers > 0 && c.FFN < 1:
-		return fmt.Errorf("tgraph: ffn %d", c.FFN)
-	case c.Window < 1 || c.Patches < 1 || c.Patches > c.Window:
-		return fmt.Errorf("tgraph: window %d in %d patches", c.Window, c.Patches)
-	case c.EdgeFeat < 0 || c.Dropout < 0 || c.Dropout >= 1:
-		return fmt.Errorf("tgraph: edge_feat %d, dropout %v", c.EdgeFeat, c.Dropout)
-	}
-	return nil
-}
-
 // Model is Todyformer (or its MPNN ablation) with the link-prediction
 // head. See the package documentation.
 type Model struct {
@@ -113,6 +40,9 @@ type Block struct {
 func New(c Config) (*Model, error) {
 	if err := c.Check(); err != nil {
 		return nil, err
+	}
+	if c.Arch == ArchTGN {
+		return nil, fmt.Errorf("tgraph: New builds todyformer and mpnn; tgn is NewTGN's (or Build's)")
 	}
 	rng := tensor.NewRNG(c.Seed)
 	m := &Model{cfg: c, Time: newTimeEncoder("time", c.TimeDim, c.LearnTime)}
@@ -317,12 +247,20 @@ func (m *Model) Logits(ctx *nn.Ctx, h *History, cutoff float64, src, dst []int) 
 	if len(src) != len(dst) {
 		panic(fmt.Sprintf("tgraph: %d sources for %d destinations", len(src), len(dst)))
 	}
-	p := m.Patches(h, cutoff)
-	nodes := append(slices.Clone(src), dst...)
-	uniq := slices.Clone(nodes)
+	uniq := uniqueNodes(src, dst)
+	return pairLogits(m.Head1, m.Head2, m.Embed(ctx, m.Patches(h, cutoff), uniq), uniq, src, dst)
+}
+
+// uniqueNodes returns the distinct nodes of src and dst, ascending.
+func uniqueNodes(src, dst []int) []int {
+	uniq := append(slices.Clone(src), dst...)
 	slices.Sort(uniq)
-	uniq = slices.Compact(uniq)
-	emb := m.Embed(ctx, p, uniq)
+	return slices.Compact(uniq)
+}
+
+// pairLogits scores src[i] → dst[i] with the decoder head1, head2 on the
+// embeddings emb [len(uniq), D] of the nodes uniq: [len(src)].
+func pairLogits(head1, head2 *nn.Linear, emb *autograd.Var, uniq, src, dst []int) *autograd.Var {
 	at := func(vs []int) []int {
 		out := make([]int, len(vs))
 		for i, v := range vs {
@@ -331,13 +269,18 @@ func (m *Model) Logits(ctx *nn.Ctx, h *History, cutoff float64, src, dst []int) 
 		return out
 	}
 	hu, hv := autograd.IndexSelect(emb, 0, at(src)), autograd.IndexSelect(emb, 0, at(dst))
-	y := m.Head2.Forward(autograd.Relu(m.Head1.Forward(autograd.Concat(1, hu, hv))))
+	y := head2.Forward(autograd.Relu(head1.Forward(autograd.Concat(1, hu, hv))))
 	return autograd.Reshape(y, len(src))
 }
 
 // Score returns the probabilities σ(logit) of the pairs src[i] → dst[i]
 // at cutoff, in evaluation mode.
 func (m *Model) Score(h *History, cutoff float64, src, dst []int) []float64 {
+	return probabilities(m, h, cutoff, src, dst)
+}
+
+// probabilities is σ of m's logits in evaluation mode, without a tape.
+func probabilities(m LinkModel, h *History, cutoff float64, src, dst []int) []float64 {
 	var out []float64
 	autograd.NoGrad(func() {
 		out = m.Logits(nil, h, cutoff, src, dst).Value.Float64s()

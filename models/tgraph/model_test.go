@@ -50,12 +50,25 @@ func randomStream(t testing.TB, seed uint64, nodes, n, feat int) *events.Stream 
 // tiny is a small configuration for tests.
 func tiny(arch string) Config {
 	c := Defaults(arch)
+	if arch == ArchTGN {
+		c.Dim, c.TimeDim, c.MemoryBatch, c.Seed = 8, 4, 16, 3
+		return c
+	}
 	c.Dim, c.TimeDim, c.FFN, c.Window = 8, 4, 16, 40
 	if arch == ArchTodyformer {
 		c.Patches = 4
 	}
 	c.Seed = 3
 	return c
+}
+
+func mustBuild(t testing.TB, c Config) LinkModel {
+	t.Helper()
+	m, err := Build(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 func mustNew(t testing.TB, c Config) *Model {
@@ -87,25 +100,35 @@ func TestConfigCheck(t *testing.T) {
 			t.Errorf("%s: Check() = %v", c.name, err)
 		}
 	}
-	if err := Defaults(ArchMPNN).Check(); err != nil {
-		t.Error(err)
+	for _, arch := range Archs {
+		if err := Defaults(arch).Check(); err != nil {
+			t.Error(err)
+		}
+	}
+	bad := Defaults(ArchTGN)
+	bad.MemoryBatch = 0
+	if bad.Check() == nil {
+		t.Error("tgn without a memory batch passed")
+	}
+	if _, err := New(Defaults(ArchTGN)); err == nil {
+		t.Error("New built a tgn")
 	}
 }
 
 // TestNoLeakage: the embedding a prediction at time t uses depends only
 // on the history strictly before t. Rewriting every event at or after t
 // (endpoints, times, features) and appending more leaves the embeddings
-// and the scores bit for bit as they were; rewriting the last event
-// before t changes them.
+// (for TGN, the scores of every pair) and the scores bit for bit as they
+// were; rewriting the last event before t changes them.
 func TestNoLeakage(t *testing.T) {
-	for _, arch := range []string{ArchTodyformer, ArchMPNN} {
+	for _, arch := range Archs {
 		for _, feat := range []int{0, 3} {
 			t.Run(arch+"/feat"+strconv.Itoa(feat), func(t *testing.T) {
 				const nodes, n = 30, 200
 				s := randomStream(t, 5, nodes, n, feat)
 				c := tiny(arch)
 				c.EdgeFeat = feat
-				m := mustNew(t, c)
+				m := mustBuild(t, c)
 				cut := 120
 				for cut > 0 && s.Time[cut-1] == s.Time[cut] {
 					cut--
@@ -115,9 +138,19 @@ func TestNoLeakage(t *testing.T) {
 				for i := range query {
 					query[i] = i
 				}
+				var allSrc, allDst []int
+				for u := range nodes {
+					for v := range nodes {
+						allSrc, allDst = append(allSrc, u), append(allDst, v)
+					}
+				}
 				embed := func(s *events.Stream) []float64 {
+					mm, ok := m.(*Model)
+					if !ok {
+						return m.Score(FullHistory(s), tc, allSrc, allDst)
+					}
 					var out []float64
-					autograd.NoGrad(func() { out = m.Embed(nil, m.Patches(FullHistory(s), tc), query).Value.Float64s() })
+					autograd.NoGrad(func() { out = mm.Embed(nil, mm.Patches(FullHistory(s), tc), query).Value.Float64s() })
 					return out
 				}
 				score := func(s *events.Stream) []float64 {
@@ -152,22 +185,26 @@ func TestNoLeakage(t *testing.T) {
 
 // TestGradientsReachEveryParameter: one batch's loss has a non-zero
 // gradient with respect to every trainable parameter, the time encoding's
-// included when it learns, with dropout in training.
+// included when it learns, with dropout in training (for TGN, through the
+// memory update of the batch before).
 func TestGradientsReachEveryParameter(t *testing.T) {
-	for _, arch := range []string{ArchTodyformer, ArchMPNN} {
+	for _, arch := range Archs {
 		t.Run(arch, func(t *testing.T) {
 			s := randomStream(t, 7, 15, 300, 2) // dense: instances receive several messages
 			s.IDs = append(s.IDs, "15")         // a node without events
 			c := tiny(arch)
 			c.EdgeFeat, c.LearnTime = 2, true
-			c.Blocks, c.LocalLayers = 2, 2
+			if arch != ArchTGN {
+				c.Blocks, c.LocalLayers = 2, 2
+			}
 			if arch == ArchTodyformer {
 				c.GlobalLayers = 2
 			}
-			m := mustNew(t, c)
+			m := mustBuild(t, c)
 			h := FullHistory(s)
-			src := []int{s.Src[250], s.Src[251], 14, 0}
-			dst := []int{s.Dst[250], s.Dst[251], 13, s.Dst[252]}
+			end := h.Before(s.Time[250]) // the memory's last batch ends here
+			src := []int{s.Src[250], s.Src[end-1], 14, 0}
+			dst := []int{s.Dst[250], s.Dst[end-1], 13, s.Dst[252]}
 			src = append(src, 15) // outside the window: Absent
 			dst = append(dst, s.Dst[250])
 			loss := Trainer{M: m, H: h}.Loss(&nn.Ctx{Train: true, RNG: tensor.NewRNG(1)},
@@ -197,8 +234,40 @@ func TestGradientsReachEveryParameter(t *testing.T) {
 // TestGradCheck compares the gradients of a batch's loss with finite
 // differences in float64, with respect to parameters of every part: the
 // time encoding, a local layer's query, key and skip maps, the positional
-// encoding, a global layer's QKV and FFN, Absent and the head.
+// encoding, a global layer's QKV and FFN, Absent and the head; for TGN the
+// GRU, the embedding and the head, with one memory batch (the gradient
+// through earlier memory is cut, as in TGN, so finite differences would
+// differ there).
 func TestGradCheck(t *testing.T) {
+	t.Run(ArchTGN, func(t *testing.T) {
+		s := randomStream(t, 11, 12, 60, 1)
+		c := tiny(ArchTGN)
+		c.Dim, c.TimeDim, c.EdgeFeat, c.LearnTime, c.MemoryBatch = 4, 3, 1, true, 64
+		m, err := NewTGN(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range m.Params() {
+			p.Value = p.Value.To(tensor.Float64)
+		}
+		ps := []**autograd.Var{&m.Time.W, &m.GRUIn.Weight, &m.GRUHidden.Bias, &m.Emb.Weight, &m.Head1.Weight}
+		var in []*tensor.Tensor
+		for _, p := range ps {
+			in = append(in, (*p).Value)
+		}
+		b := &Batch{Cutoff: s.Time[50], Src: []int{s.Src[49], s.Src[51]}, Dst: []int{s.Dst[49], s.Dst[51]},
+			NegSrc: []int{s.Src[48], 11}, NegDst: []int{3, 5}}
+		f := func(xs []*autograd.Var) *autograd.Var {
+			for i, p := range ps {
+				*p = xs[i]
+			}
+			h := FullHistory(s) // a new history: the memory starts from zero
+			return Trainer{M: m, H: h}.Loss(&nn.Ctx{Train: true}, b)
+		}
+		if err := autograd.GradCheck(f, in, autograd.CheckOptions{Atol: 1e-6, Rtol: 1e-4}); err != nil {
+			t.Fatal(err)
+		}
+	})
 	for _, arch := range []string{ArchTodyformer, ArchMPNN} {
 		t.Run(arch, func(t *testing.T) {
 			s := randomStream(t, 11, 12, 60, 1)
@@ -272,11 +341,11 @@ func TestEmbedAbsentAndEmpty(t *testing.T) {
 // naming the file.
 func TestSaveLoad(t *testing.T) {
 	s := randomStream(t, 17, 20, 150, 2)
-	for _, arch := range []string{ArchTodyformer, ArchMPNN} {
+	for _, arch := range Archs {
 		c := tiny(arch)
 		c.EdgeFeat, c.LearnTime = 2, true
-		m := mustNew(t, c)
-		m.Time.W.Value.F32()[0] = 0.5 // not the initial value
+		m := mustBuild(t, c)
+		m.Params()[0].Value.F32()[0] = 0.5 // the time encoding's first frequency, not its initial value
 		dir := t.TempDir() + "/ckpt"
 		if err := Save(m, dir); err != nil {
 			t.Fatal(err)

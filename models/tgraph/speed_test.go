@@ -1,17 +1,19 @@
 package tgraph
 
 import (
+	"fmt"
 	"os"
 	"testing"
 	"time"
 
+	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/data/events/collegemsg"
 	"github.com/loomml/loom/tensor"
 	"github.com/loomml/loom/train"
 )
 
 // TestSpeedCollegeMsg measures training steps per second on CollegeMsg's
-// training events, batches of 200, for both architectures with their
+// training events, batches of 200, for every architecture with its
 // defaults, through train.Loop (forward, backward, AdamW), from the middle
 // of the training period (a full window). It runs only with
 // TGRAPH_SPEED=1 (it takes about a minute):
@@ -29,9 +31,9 @@ func TestSpeedCollegeMsg(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, arch := range []string{ArchTodyformer, ArchMPNN} {
+	for _, arch := range Archs {
 		c := Defaults(arch)
-		m, err := New(c)
+		m, err := Build(c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,8 +50,12 @@ func TestSpeedCollegeMsg(t *testing.T) {
 			t.Fatal(err)
 		}
 		el := time.Since(t0).Seconds()
-		p := m.Patches(TrainHistory(s, sp), s.Time[sp.Train[len(sp.Train)/2]])
-		t.Logf("%s: %.2f steps/s (%.0f ms/step, %d events/s) at window %d, %d patches: %d instances, %d nodes; last loss %.4f",
-			arch, steps/el, 1000*el/steps, int(200*steps/el), c.Window, c.Patches, p.Instances(), len(p.Nodes), loop.Metrics()[len(loop.Metrics())-1].Loss)
+		size := ""
+		if mm, ok := m.(*Model); ok {
+			p := mm.Patches(TrainHistory(s, sp), s.Time[sp.Train[len(sp.Train)/2]])
+			size = fmt.Sprintf(" at window %d, %d patches: %d instances, %d nodes;", c.Window, c.Patches, p.Instances(), len(p.Nodes))
+		}
+		t.Logf("%s: %.2f steps/s (%.0f ms/step, %d events/s)%s last loss %.4f (%d parameters)",
+			arch, steps/el, 1000*el/steps, int(200*steps/el), size, loop.Metrics()[len(loop.Metrics())-1].Loss, autograd.NumParams(m.Params()))
 	}
 }

@@ -103,12 +103,12 @@ func (s *Sampler) SetState(b []byte) error {
 	return s.rng.UnmarshalBinary(st.RNG)
 }
 
-// Trainer adapts a Model to train.Loop: the objective of a batch is the
-// binary cross-entropy of its positives (label 1) and negatives (label 0),
-// as in DyGLib, with the model reading H (the training events:
+// Trainer adapts a LinkModel to train.Loop: the objective of a batch is
+// the binary cross-entropy of its positives (label 1) and negatives (label
+// 0), as in DyGLib, with the model reading H (the training events:
 // TrainHistory).
 type Trainer struct {
-	M *Model
+	M LinkModel
 	H *History
 }
 
