@@ -49,7 +49,11 @@
 //     before t — no event of the batch or after it. The history is the
 //     training events while training (TrainHistory) and the whole stream
 //     in evaluation (FullHistory), as DyGLib's neighbour samplers.
-//  2. Patches (NewPatches): event j of n goes to patch ⌊j·M/n⌋. A node
+//     There is no neighbour sampling: every event of the window is used,
+//     the window taking the place of TGAT's or DyGLib's sampled
+//     neighbours (DyG2Vec's design).
+//  2. Patches (NewPatches): event j of n goes to patch ⌊j·M/n⌋, so the
+//     patches hold W/M consecutive events each (256 by default). A node
 //     instance is a node within one patch; each event u → v gives two
 //     messages between the instances of u and v, one each way.
 //  3. Initial state of instance i: h_i = W_in φ(age_i), age_i = t − the
