@@ -18,8 +18,10 @@ var subcommands = map[string][]string{
 	"bench":     {"gemm", "decode", "tokenize", "train", "serve"},
 	"dit":       {"train", "sample"},
 	"forecast":  {"train", "eval", "predict"},
+	"graph":     {"train", "eval"},
 	"mup":       {"coord-check"},
 	"scaling":   {"fit"},
+	"tgraph":    {"train", "eval"},
 	"tokenizer": {"train"},
 }
 
