@@ -200,17 +200,19 @@ func runTodyformer(c *Context) (*Report, error) {
 	}
 
 	var bars []chart.Bar
-	short := map[string]string{tgraph.Transductive: "trans.", tgraph.InductiveSetting: "ind."}
+	short := map[string]string{tgraph.Transductive: "tr", tgraph.InductiveSetting: "ind"}
+	negs := map[tgraph.Strategy]string{tgraph.Random: "rand", tgraph.Historical: "hist", tgraph.Inductive: "ind"}
+	abbr := map[string]string{tgraph.ArchTodyformer: "Todyformer", tgraph.ArchMPNN: "MPNN-only", "edgebank": "EdgeBank", tgraph.ArchTGN: "TGN-style"}
 	for k, st := range todySettings {
 		if !st.judged {
 			continue
 		}
 		for _, r := range models {
 			m, sd := meanStd(r.ap[k])
-			bars = append(bars, chart.Bar{Label: fmt.Sprintf("%s %s: %s", short[st.setting], st.neg, strings.TrimSuffix(r.name, " (reported)")), Value: m, Err: sd})
+			bars = append(bars, chart.Bar{Label: fmt.Sprintf("%s/%s %s", short[st.setting], negs[st.neg], abbr[r.arch]), Value: m, Err: sd})
 		}
 	}
-	if err := (&chart.BarChart{Title: "CollegeMsg: test AP by setting and negatives (mean ± std over seeds)", YLabel: "AP (mean over batches)", Bars: bars}).WritePNG(filepath.Join(c.DocsDir, "todyformer.png")); err != nil {
+	if err := (&chart.BarChart{Title: "CollegeMsg: test AP by setting and negatives (mean ± std over seeds)", XLabel: "setting (tr: transductive, ind: inductive) / negatives (random, historical, inductive), model", YLabel: "AP (mean over batches)", Bars: bars}).WritePNG(filepath.Join(c.DocsDir, "todyformer.png")); err != nil {
 		return nil, err
 	}
 	sb.WriteString("\n![test AP](todyformer.png)\n\n")
