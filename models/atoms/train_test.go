@@ -1,6 +1,8 @@
 package atoms
 
 import (
+	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -65,5 +67,41 @@ func TestTrainSmoke(t *testing.T) {
 				t.Fatalf("loss went from %.4f to %.4f, want at least a halving", first, last)
 			}
 		})
+	}
+}
+
+// A run is described by JSON and seeded: the same RunConfig trains to the
+// same losses, another seed to others.
+func TestFitFromJSONIsSeeded(t *testing.T) {
+	mols := fewFrames(t, 8)
+	const js = `{"model": {"arch": "transformer", "dim": 16, "layers": 1, "heads": 2, "rotate": true, "energy_weight": 1, "force_weight": 10, "seed": 7},
+		"train": {"steps": 4, "batch_size": 4, "lr": 0.003, "clip": 10}}`
+	var rc RunConfig
+	if err := json.Unmarshal([]byte(js), &rc); err != nil {
+		t.Fatal(err)
+	}
+	run := func(rc RunConfig) []float64 {
+		_, ms, err := Fit(rc, mols, mols[:2], FitOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []float64
+		for _, m := range ms {
+			out = append(out, m.Loss)
+		}
+		return append(out, ms[len(ms)-1].ValLoss)
+	}
+	a, b := run(rc), run(rc)
+	if !slices.Equal(a, b) {
+		t.Fatalf("two runs of one config: %v and %v", a, b)
+	}
+	rc.Model.Seed++
+	if c := run(rc); slices.Equal(a, c) {
+		t.Fatalf("another seed gave the same losses %v", c)
+	}
+	back, _ := json.Marshal(rc)
+	var again RunConfig
+	if err := json.Unmarshal(back, &again); err != nil || again != rc {
+		t.Fatalf("config %+v came back as %+v (%v)", rc, again, err)
 	}
 }
