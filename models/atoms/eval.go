@@ -17,7 +17,8 @@ type Metrics struct {
 	// ForceMAE and ForceRMSE are per Cartesian component, kcal/mol/Å.
 	ForceMAE  float64 `json:"force_mae"`
 	ForceRMSE float64 `json:"force_rmse"`
-	// Loss is the training objective (Model.Loss, standardised units).
+	// Loss is the training objective (Model.Loss, standardised units)
+	// without the auxiliary force head's term.
 	Loss float64 `json:"loss"`
 }
 

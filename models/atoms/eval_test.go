@@ -37,8 +37,17 @@ func TestEvaluate(t *testing.T) {
 			if !closeRel(r.EnergyMAE, eAbs/3, 1e-6, eAbs) || !closeRel(r.ForceMAE, fAbs/float64(3*atoms), 1e-6, fAbs/float64(3*atoms)) {
 				t.Fatalf("MAEs %v, %v; by hand %v, %v", r.EnergyMAE, r.ForceMAE, eAbs/3, fAbs/float64(3*atoms))
 			}
-			if l := m.Loss(nil, Collate(mols)).Item(); !closeRel(r.Loss, l, 1e-4, l) {
+			ctx := &nn.Ctx{Aux: &nn.AuxLosses{}}
+			l := m.Loss(ctx, Collate(mols)).Item()
+			parts := ctx.Aux.Values()
+			if w := m.Config.AuxForceWeight; w > 0 {
+				l -= w * parts["aux_force_mse"] // validation leaves the auxiliary head out
+			}
+			if !closeRel(r.Loss, l, 1e-4, l) {
 				t.Fatalf("loss %v, Model.Loss %v", r.Loss, l)
+			}
+			if want := m.Config.EnergyWeight*parts["energy_mse"] + m.Config.ForceWeight*parts["force_mse"]; !closeRel(l, want, 1e-5, l) {
+				t.Fatalf("loss %v, from its recorded terms %v", l, want)
 			}
 			if r.EnergyRMSE < r.EnergyMAE || r.ForceRMSE < r.ForceMAE {
 				t.Fatalf("RMSE below MAE: %+v", r)

@@ -66,6 +66,7 @@ var configs = []struct {
 	{"transformer", Config{Arch: ArchTransformer, Dim: 16, Layers: 2, Heads: 2, FFN: 32, Seed: 3}},
 	{"transformer-linear-coords", Config{Arch: ArchTransformer, Dim: 16, Layers: 2, Heads: 2, FFN: 32, CoordLinear: true, Seed: 4}},
 	{"schnet", Config{Arch: ArchSchNet, Dim: 16, Layers: 2, Filters: 16, RBF: 12, Cutoff: 4, Seed: 5}},
+	{"transformer-aux-force-head", Config{Arch: ArchTransformer, Dim: 16, Layers: 2, Heads: 2, FFN: 32, AuxForceWeight: 5, Seed: 10}},
 }
 
 // testModel builds c with references fitted on the MMFF training set and

@@ -36,6 +36,11 @@ type Config struct {
 	// DirectForces predicts forces with a head of their own on each atom's
 	// final features, as the paper does, instead of −∂E/∂x (the ablation).
 	DirectForces bool `json:"direct_forces,omitempty"`
+	// AuxForceWeight, with forces from −∂E/∂x, adds a direct force head
+	// whose forces are not predictions but an auxiliary loss of this weight
+	// (mean squared error in standardised units), a shortcut for the
+	// features to learn the atoms' environments (0: none).
+	AuxForceWeight float64 `json:"aux_force_weight,omitempty"`
 
 	// SchNet.
 	Filters int     `json:"filters,omitempty"` // filter width (0: Dim)
@@ -110,6 +115,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("atoms: SchNet has no direct force head (forces are −∂E/∂x)")
 	case c.Arch == ArchSchNet && (c.RBF < 2 || c.Cutoff <= 0):
 		return fmt.Errorf("atoms: SchNet needs at least 2 Gaussians (have %d) and a positive cutoff (have %v)", c.RBF, c.Cutoff)
+	case c.AuxForceWeight < 0 || c.AuxForceWeight > 0 && (c.DirectForces || c.Arch == ArchSchNet):
+		return fmt.Errorf("atoms: an auxiliary force head (weight %v) needs a Transformer with forces from −∂E/∂x", c.AuxForceWeight)
 	case c.EnergyWeight < 0 || c.ForceWeight < 0:
 		return fmt.Errorf("atoms: loss weights %v, %v must not be negative", c.EnergyWeight, c.ForceWeight)
 	}
@@ -205,17 +212,28 @@ func (m *Model) input(b *Batch, pos *autograd.Var) *Input {
 // through the second-order tape, or the direct head's. Without create (and
 // without a direct head) the graph behind ε is freed, as evaluation wants.
 func (m *Model) Standardised(ctx *nn.Ctx, b *Batch, pos *autograd.Var, create bool) (eps, f *autograd.Var, err error) {
+	eps, f, _, err = m.standardised(ctx, b, pos, create)
+	return eps, f, err
+}
+
+// standardised is Standardised that also returns the auxiliary direct
+// forces (AuxForceWeight; nil without).
+func (m *Model) standardised(ctx *nn.Ctx, b *Batch, pos *autograd.Var, create bool) (eps, f, aux *autograd.Var, err error) {
 	in := m.input(b, pos)
+	mask := autograd.Const(in.Mask)
 	e, direct := m.Net.Forward(ctx, in)
-	eps = autograd.Sum(autograd.Mul(e, autograd.Const(in.Mask)), false, 1, 2) // [B]
+	eps = autograd.Sum(autograd.Mul(e, mask), false, 1, 2) // [B]
 	if direct != nil {
-		return eps, autograd.Mul(direct, autograd.Const(in.Mask)), nil
+		direct = autograd.Mul(direct, mask)
+		if m.Config.DirectForces {
+			return eps, direct, nil, nil
+		}
 	}
 	dE, err := autograd.Grad(autograd.Sum(eps, false), []*autograd.Var{pos}, autograd.GradOptions{CreateGraph: create})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return eps, autograd.Neg(dE[0]), nil
+	return eps, autograd.Neg(dE[0]), direct, nil
 }
 
 // Predict returns b's energies [B] (kcal/mol) and forces [B, T, 3]
@@ -237,14 +255,16 @@ func (m *Model) Predict(b *Batch) (E, F *tensor.Tensor, err error) {
 
 // Loss is the objective on b in standardised units,
 // EnergyWeight·mean_b (ε̂ − ε)² + ForceWeight·mean_{atoms, xyz} (f̂ − f)²,
-// trained through −∂E/∂x (or the direct head). Its two terms are recorded
-// in ctx's auxiliary sink with weight 0, as "energy_mse" and "force_mse".
+// trained through −∂E/∂x (or the direct head), plus AuxForceWeight times
+// the auxiliary head's force error. Its terms are recorded in ctx's
+// auxiliary sink with weight 0, as "energy_mse", "force_mse" and
+// "aux_force_mse".
 func (m *Model) Loss(ctx *nn.Ctx, b *Batch) *autograd.Var {
 	if b.Forces == nil && m.Config.ForceWeight > 0 {
 		panic("atoms: a batch without force labels and a force weight")
 	}
 	dt := m.dtype()
-	eps, f, err := m.Standardised(ctx, b, b.PosVar(dt), true)
+	eps, f, aux, err := m.standardised(ctx, b, b.PosVar(dt), true)
 	if err != nil {
 		panic(err)
 	}
@@ -261,6 +281,12 @@ func (m *Model) Loss(ctx *nn.Ctx, b *Batch) *autograd.Var {
 		fLoss := autograd.MulScalar(autograd.Sum(autograd.Mul(d, d), false), 1/float64(3*b.Tokens()))
 		loss = autograd.Add(loss, autograd.MulScalar(fLoss, m.Config.ForceWeight))
 		ctx.AddAux("force_mse", 0, fLoss.Detach())
+		if aux != nil {
+			d := autograd.Sub(aux, autograd.Const(ft))
+			aLoss := autograd.MulScalar(autograd.Sum(autograd.Mul(d, d), false), 1/float64(3*b.Tokens()))
+			loss = autograd.Add(loss, autograd.MulScalar(aLoss, m.Config.AuxForceWeight))
+			ctx.AddAux("aux_force_mse", 0, aLoss.Detach())
+		}
 	}
 	return loss
 }

@@ -28,7 +28,8 @@ type Transformer struct {
 	Norm              *nn.LayerNorm
 	// EnergyIn, EnergyOut are the energy head D → D → 1 (SiLU).
 	EnergyIn, EnergyOut *nn.Linear
-	// ForceIn, ForceOut are the direct force head D → D → 3 (nil without).
+	// ForceIn, ForceOut are the direct force head D → D → 3, for
+	// DirectForces or AuxForceWeight (nil without).
 	ForceIn, ForceOut *nn.Linear
 
 	dim, ffn, heads int
@@ -67,7 +68,7 @@ func NewTransformer(c Config, elements int) (*Transformer, error) {
 	t.Norm = nn.NewLayerNorm("norm", D, 1e-5, true)
 	t.EnergyIn = nn.NewTorchLinear("energy.in", D, D, true, r)
 	t.EnergyOut = zeroLinear("energy.out", D, 1)
-	if c.DirectForces {
+	if c.DirectForces || c.AuxForceWeight > 0 {
 		t.ForceIn = nn.NewTorchLinear("force.in", D, D, true, r)
 		t.ForceOut = zeroLinear("force.out", D, 3)
 	}
