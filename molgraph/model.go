@@ -1,14 +1,11 @@
 package molgraph
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/loomml/loom/autograd"
-	"github.com/loomml/loom/format/safetensors"
-	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/models/graph"
 	"github.com/loomml/loom/nn"
 )
@@ -24,8 +21,8 @@ type Model struct {
 
 // Files of a saved model directory.
 const (
-	ConfigFile  = "config.json"
-	WeightsFile = "model.safetensors"
+	ConfigFile  = nn.ModelConfigFile
+	WeightsFile = nn.ModelWeightsFile
 )
 
 type savedConfig struct {
@@ -46,17 +43,10 @@ func (m *Model) Save(dir string) error {
 	var sc savedConfig
 	sc.Graph = m.Net.Config()
 	sc.Target.Column, sc.Target.Mean, sc.Target.Std = m.Target, m.Mean, m.Std
-	js, err := json.MarshalIndent(sc, "", "  ")
-	if err != nil {
-		return err
-	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if err := fsutil.WriteFile(filepath.Join(dir, ConfigFile), append(js, '\n')); err != nil {
-		return err
-	}
-	return nn.SaveParams(filepath.Join(dir, WeightsFile), m.state(), safetensors.F32, map[string]string{"format": "pt"})
+	return nn.SaveModelDir(dir, sc, m.state(), map[string]string{"format": "pt", "loom": "graph/" + sc.Graph.Arch})
 }
 
 // Load reads a model saved by Save: dir itself, or a `loom graph train`
@@ -71,23 +61,23 @@ func Load(dir string) (*Model, error) {
 			}
 		}
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, ConfigFile))
-	if err != nil {
+	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("%s: not a `loom graph train` model: %w", dir, err)
 	}
 	var sc savedConfig
-	if err := json.Unmarshal(raw, &sc); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ConfigFile), err)
+	path, dir, err := nn.ReadModelConfig(dir, &sc)
+	if err != nil {
+		return nil, fmt.Errorf("not a `loom graph train` model: %w", err)
 	}
 	if !(sc.Target.Std > 0) {
-		return nil, fmt.Errorf("%s: target.std is %v, want a positive number", filepath.Join(dir, ConfigFile), sc.Target.Std)
+		return nil, fmt.Errorf("%s: target.std is %v, want a positive number", path, sc.Target.Std)
 	}
 	net, err := graph.New(sc.Graph)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ConfigFile), err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	m := &Model{Net: net, Mean: sc.Target.Mean, Std: sc.Target.Std, Target: sc.Target.Column}
-	if err := nn.LoadParams(filepath.Join(dir, WeightsFile), m.state()); err != nil {
+	if err := nn.LoadModelWeights(dir, m.state()); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -1,12 +1,8 @@
 package atoms
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"path/filepath"
 
-	"github.com/loomml/loom/format/safetensors"
 	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/nn"
 )
@@ -14,8 +10,8 @@ import (
 // A checkpoint is a directory of config.json (the Config and the
 // Reference) and model.safetensors (the parameters under their names).
 const (
-	ConfigFile  = "config.json"
-	WeightsFile = "model.safetensors"
+	ConfigFile  = nn.ModelConfigFile
+	WeightsFile = nn.ModelWeightsFile
 )
 
 // checkpointConfig is config.json.
@@ -32,30 +28,21 @@ func Save(m *Model, dir string) error {
 // SaveInto writes m's two files into the existing directory dir (a
 // training checkpoint's).
 func SaveInto(m *Model, dir string) error {
-	cfg, _ := json.MarshalIndent(checkpointConfig{m.Config, m.Ref}, "", "  ")
-	if err := fsutil.WriteFile(filepath.Join(dir, ConfigFile), append(cfg, '\n')); err != nil {
-		return err
-	}
-	return nn.SaveParams(filepath.Join(dir, WeightsFile), m.Params(), safetensors.F32, map[string]string{"loom": "atoms/" + m.Config.Arch})
+	return nn.SaveModelDir(dir, checkpointConfig{m.Config, m.Ref}, m.Params(), map[string]string{"loom": "atoms/" + m.Config.Arch})
 }
 
 // Load reads a checkpoint directory; errors name the file.
 func Load(dir string) (*Model, error) {
-	path, data, err := fsutil.ReadIn(dir, ConfigFile)
+	var c checkpointConfig
+	path, dir, err := nn.ReadModelConfig(dir, &c)
 	if err != nil {
 		return nil, err
-	}
-	var c checkpointConfig
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	m, err := New(c.Config, c.Reference)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if err := nn.LoadParams(filepath.Join(filepath.Dir(path), WeightsFile), m.Params()); err != nil {
+	if err := nn.LoadModelWeights(dir, m.Params()); err != nil {
 		return nil, err
 	}
 	return m, nil

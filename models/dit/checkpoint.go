@@ -1,13 +1,9 @@
 package dit
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"path/filepath"
 
 	"github.com/loomml/loom/autograd"
-	"github.com/loomml/loom/format/safetensors"
 	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
@@ -18,8 +14,8 @@ import (
 // ones, with the attention's q/k/v/o split as loom's attention names them,
 // and the patch embedding as a Linear; testdata/gen_dit.py converts).
 const (
-	ConfigFile  = "config.json"
-	WeightsFile = "model.safetensors"
+	ConfigFile  = nn.ModelConfigFile
+	WeightsFile = nn.ModelWeightsFile
 )
 
 // Save writes m into dir (atomically: a new directory replaces dir).
@@ -30,24 +26,15 @@ func Save(m *Model, dir string) error {
 // SaveInto writes m's two files into the existing directory dir (a
 // training checkpoint's).
 func SaveInto(m *Model, dir string) error {
-	cfg, _ := json.MarshalIndent(m.Cfg, "", "  ")
-	if err := fsutil.WriteFile(filepath.Join(dir, ConfigFile), append(cfg, '\n')); err != nil {
-		return err
-	}
-	return nn.SaveParamsAs(filepath.Join(dir, WeightsFile), "", m.Params(), safetensors.F32, map[string]string{"format": "pt", "loom": "dit"})
+	return nn.SaveModelDir(dir, m.Cfg, m.Params(), map[string]string{"format": "pt", "loom": "dit"})
 }
 
 // Load reads a checkpoint directory; errors name the file.
 func Load(dir string) (*Model, error) {
-	path, data, err := fsutil.ReadIn(dir, ConfigFile)
+	var c Config
+	path, dir, err := nn.ReadModelConfig(dir, &c)
 	if err != nil {
 		return nil, err
-	}
-	var c Config
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -56,7 +43,7 @@ func Load(dir string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := nn.LoadParamsAs(filepath.Join(filepath.Dir(path), WeightsFile), "", m.Params()); err != nil {
+	if err := nn.LoadModelWeights(dir, m.Params()); err != nil {
 		return nil, err
 	}
 	return m, nil
