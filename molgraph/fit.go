@@ -1,11 +1,13 @@
 package molgraph
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"math"
 	"time"
 
+	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/chem"
 	"github.com/loomml/loom/models/graph"
 	"github.com/loomml/loom/tensor"
@@ -38,36 +40,25 @@ type Options struct {
 	Progress io.Writer
 }
 
-// Defaults fills o's zero fields: the reference's ZINC Graph Transformer
-// (10 layers of 64, 8 heads, LapPE 8, BatchNorm, mean readout), a scaffold
-// split, 100 epochs of 128 molecules at learning rate 7e-4 (the
-// reference's init_lr) with warmup and cosine decay.
+// Defaults fills o's zero fields: the model of graph.Defaults (the
+// reference's ZINC Graph Transformer: 10 layers of 64, 8 heads, BatchNorm,
+// mean readout), a scaffold split, 100 epochs of 128 molecules at learning
+// rate 7e-4 (the reference's init_lr) with warmup and cosine decay. PE
+// stays as given (0: none).
 func (o Options) Defaults() Options {
-	def := func(p *int, v int) {
-		if *p == 0 {
-			*p = v
-		}
-	}
 	if o.Arch == "" {
 		o.Arch = "gt"
 	}
-	if o.Norm == "" {
-		o.Norm = graph.NormBatch
-	}
-	if o.Readout == "" {
-		o.Readout = graph.ReadoutMean
-	}
-	if o.Split == "" {
-		o.Split = SplitScaffold
-	}
-	def(&o.Layers, 10)
-	def(&o.Dim, 64)
-	def(&o.Heads, 8)
-	def(&o.Epochs, 100)
-	def(&o.Batch, 128)
-	if o.LR == 0 {
-		o.LR = 7e-4
-	}
+	d := graph.Defaults(o.Arch, nil, nil)
+	o.Norm = cmp.Or(o.Norm, d.Norm)
+	o.Readout = cmp.Or(o.Readout, d.Readout)
+	o.Layers = cmp.Or(o.Layers, d.Layers)
+	o.Dim = cmp.Or(o.Dim, d.Dim)
+	o.Heads = cmp.Or(o.Heads, d.Heads)
+	o.Split = cmp.Or(o.Split, SplitScaffold)
+	o.Epochs = cmp.Or(o.Epochs, 100)
+	o.Batch = cmp.Or(o.Batch, 128)
+	o.LR = cmp.Or(o.LR, 7e-4)
 	return o
 }
 
@@ -156,16 +147,8 @@ func Fit(d *Dataset, o Options) (*Result, *Model, error) {
 	}
 	scale := func(x graph.Metrics) graph.Metrics { return graph.Metrics{MAE: x.MAE * std, RMSE: x.RMSE * std} }
 	best, _ := loop.BestStep()
-	r := &Result{Options: o, Config: cfg, Params: numParams(net), Split: sp, Steps: loop.Step(), BestEpoch: best / per,
+	r := &Result{Options: o, Config: cfg, Params: autograd.NumParams(net.Params()), Split: sp, Steps: loop.Step(), BestEpoch: best / per,
 		Train: scale(graph.Evaluate(net, trainSet, 256)), Val: scale(graph.Evaluate(net, valSet, 256)), Test: scale(graph.Evaluate(net, testSet, 256)),
 		Curve: loop.Metrics(), Seconds: time.Since(start).Seconds()}
 	return r, m, nil
-}
-
-func numParams(m graph.Model) int {
-	n := 0
-	for _, p := range m.Params() {
-		n += p.Value.Numel()
-	}
-	return n
 }
