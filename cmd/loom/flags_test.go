@@ -18,6 +18,7 @@ var subcommands = map[string][]string{
 	"bench":     {"gemm", "decode", "tokenize", "train", "serve"},
 	"dit":       {"train", "sample"},
 	"forecast":  {"train", "eval", "predict"},
+	"atoms":     {"train", "eval"},
 	"graph":     {"train", "eval"},
 	"mup":       {"coord-check"},
 	"scaling":   {"fit"},

@@ -1,6 +1,10 @@
 // Package atoms reads atomistic data: frames of elements, Cartesian
 // positions and, when labelled, forces and an energy, from (extended) XYZ
-// files as ASE writes them.
+// files as ASE writes them, from V2000 SD files (through package chem) and
+// from NumPy .npz archives in the MD17 layouts (ReadAny picks by the
+// extension; ReadNPZ), and writes extended XYZ (Write). Split divides
+// frames into training, validation and test parts, keeping a molecule's
+// geometries together.
 //
 // A frame is an atom-count line, a comment line and one line per atom. In
 // extended XYZ the comment line holds key=value pairs (values may be
@@ -29,6 +33,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -381,4 +386,54 @@ func Symbol(z int) string {
 		return ""
 	}
 	return symbols[z-1]
+}
+
+// Write writes frames as extended XYZ: species and positions, forces when
+// a frame has them, and energy= when it has one, then its Info keys in
+// sorted order (values quoted when they hold spaces). Read reads it back.
+func Write(w io.Writer, frames []Frame) error {
+	bw := bufio.NewWriter(w)
+	for _, f := range frames {
+		n := f.Len()
+		props := "species:S:1:pos:R:3"
+		if f.Forces != nil {
+			props += ":forces:R:3"
+		}
+		fmt.Fprintf(bw, "%d\nProperties=%s", n, props)
+		if f.HasEnergy {
+			fmt.Fprintf(bw, " energy=%s", strconv.FormatFloat(f.Energy, 'g', -1, 64))
+		}
+		keys := make([]string, 0, len(f.Info))
+		for k := range f.Info {
+			if k != "energy" && k != "Properties" {
+				keys = append(keys, k)
+			}
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			v := f.Info[k]
+			if v == "" || strings.ContainsAny(v, " \t=\"") {
+				v = strconv.Quote(v)
+			}
+			fmt.Fprintf(bw, " %s=%s", k, v)
+		}
+		bw.WriteByte('\n')
+		for a := range n {
+			s := Symbol(f.Z[a])
+			if a < len(f.Species) && f.Species[a] != "" {
+				s = f.Species[a]
+			}
+			bw.WriteString(s)
+			for k := range 3 {
+				fmt.Fprintf(bw, " %s", strconv.FormatFloat(f.Pos[3*a+k], 'g', -1, 64))
+			}
+			if f.Forces != nil {
+				for k := range 3 {
+					fmt.Fprintf(bw, " %s", strconv.FormatFloat(f.Forces[3*a+k], 'g', -1, 64))
+				}
+			}
+			bw.WriteByte('\n')
+		}
+	}
+	return bw.Flush()
 }

@@ -1,8 +1,12 @@
 package atoms
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
+
+	"github.com/loomml/loom/chart"
 
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/nn"
@@ -137,4 +141,97 @@ func BinAttention(pairs []AttentionPair, width float64) []AttentionBin {
 		out = append(out, a)
 	}
 	return out
+}
+
+// AttentionDecay returns, for each block, Spearman's rank correlation
+// between a bin's distance and its relative attention over the bins of at
+// least minPairs pairs (NaN for a block with fewer than three such bins):
+// −1 when attention falls with every step of distance, 0 when it does not
+// depend on it.
+func AttentionDecay(bins []AttentionBin, minPairs int) []float64 {
+	layers := 0
+	for _, b := range bins {
+		layers = max(layers, b.Layer+1)
+	}
+	out := make([]float64, layers)
+	for l := range layers {
+		var d, a []float64
+		for _, b := range bins {
+			if b.Layer == l && b.Pairs >= minPairs {
+				d, a = append(d, (b.Lo+b.Hi)/2), append(a, b.Relative)
+			}
+		}
+		out[l] = math.NaN()
+		if len(d) >= 3 {
+			out[l] = spearman(d, a)
+		}
+	}
+	return out
+}
+
+// spearman is the Pearson correlation of the ranks of x and y (ties get
+// their mean rank).
+func spearman(x, y []float64) float64 {
+	rx, ry := ranks(x), ranks(y)
+	n := float64(len(x))
+	var mx, my float64
+	for i := range rx {
+		mx, my = mx+rx[i]/n, my+ry[i]/n
+	}
+	var sxy, sxx, syy float64
+	for i := range rx {
+		dx, dy := rx[i]-mx, ry[i]-my
+		sxy, sxx, syy = sxy+dx*dy, sxx+dx*dx, syy+dy*dy
+	}
+	if sxx == 0 || syy == 0 {
+		return 0
+	}
+	return sxy / math.Sqrt(sxx*syy)
+}
+
+func ranks(v []float64) []float64 {
+	idx := make([]int, len(v))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(v[a], v[b]) })
+	r := make([]float64, len(v))
+	for i := 0; i < len(idx); {
+		j := i
+		for j+1 < len(idx) && v[idx[j+1]] == v[idx[i]] {
+			j++
+		}
+		for k := i; k <= j; k++ {
+			r[idx[k]] = float64(i+j)/2 + 1
+		}
+		i = j + 1
+	}
+	return r
+}
+
+// AttentionChart draws relative attention (1: uniform) against distance,
+// one line per block, over the bins of at least minPairs pairs.
+func AttentionChart(bins []AttentionBin, minPairs int, title string) *chart.Chart {
+	byLayer := map[int]*chart.Series{}
+	layers := 0
+	for _, b := range bins {
+		if b.Pairs < minPairs {
+			continue
+		}
+		s := byLayer[b.Layer]
+		if s == nil {
+			s = &chart.Series{Name: fmt.Sprintf("block %d", b.Layer+1), Style: chart.LinePoints}
+			byLayer[b.Layer] = s
+		}
+		s.X, s.Y = append(s.X, (b.Lo+b.Hi)/2), append(s.Y, b.Relative)
+		layers = max(layers, b.Layer+1)
+	}
+	c := &chart.Chart{Title: title, XLabel: "interatomic distance (Å)", YLabel: "attention relative to uniform (1 = 1/atoms)", LogY: true,
+		HLines: []chart.Ref{{Y: 1, Label: "uniform"}}}
+	for l := range layers {
+		if s := byLayer[l]; s != nil {
+			c.Series = append(c.Series, *s)
+		}
+	}
+	return c
 }

@@ -113,3 +113,27 @@ func TestAttentionPairsAndBins(t *testing.T) {
 		t.Error("AttentionPairs of a SchNet gave no error")
 	}
 }
+
+func TestAttentionDecay(t *testing.T) {
+	bins := []AttentionBin{
+		{Layer: 0, Lo: 0, Hi: 1, Pairs: 10, Relative: 4},
+		{Layer: 0, Lo: 1, Hi: 2, Pairs: 10, Relative: 2},
+		{Layer: 0, Lo: 2, Hi: 3, Pairs: 10, Relative: 0.5},
+		{Layer: 0, Lo: 3, Hi: 4, Pairs: 1, Relative: 9}, // too few pairs
+		{Layer: 1, Lo: 0, Hi: 1, Pairs: 10, Relative: 1},
+		{Layer: 1, Lo: 1, Hi: 2, Pairs: 10, Relative: 2},
+		{Layer: 1, Lo: 2, Hi: 3, Pairs: 10, Relative: 2},
+		{Layer: 1, Lo: 3, Hi: 4, Pairs: 10, Relative: 3},
+		{Layer: 2, Lo: 0, Hi: 1, Pairs: 10, Relative: 1},
+	}
+	got := AttentionDecay(bins, 5)
+	// Layer 1: ranks of y are 1, 2.5, 2.5, 4 against 1..4.
+	want1 := 4.5 / math.Sqrt(5*4.5)
+	if len(got) != 3 || got[0] != -1 || math.Abs(got[1]-want1) > 1e-12 || !math.IsNaN(got[2]) {
+		t.Fatalf("decay %v, want [-1 %v NaN]", got, want1)
+	}
+	c := AttentionChart(bins, 5, "t")
+	if len(c.Series) != 3 || len(c.Series[0].X) != 3 {
+		t.Fatalf("chart series %+v", c.Series)
+	}
+}

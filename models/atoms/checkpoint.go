@@ -2,6 +2,8 @@ package atoms
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/nn"
@@ -31,8 +33,17 @@ func SaveInto(m *Model, dir string) error {
 	return nn.SaveModelDir(dir, checkpointConfig{m.Config, m.Ref}, m.Params(), map[string]string{"loom": "atoms/" + m.Config.Arch})
 }
 
-// Load reads a checkpoint directory; errors name the file.
+// Load reads a model directory, or the model/ (else checkpoint/) directory
+// of a `loom atoms train` run; errors name the file.
 func Load(dir string) (*Model, error) {
+	if _, err := os.Stat(filepath.Join(dir, ConfigFile)); err != nil {
+		for _, sub := range []string{"model", "checkpoint"} {
+			if _, err := os.Stat(filepath.Join(dir, sub, ConfigFile)); err == nil {
+				dir = filepath.Join(dir, sub)
+				break
+			}
+		}
+	}
 	var c checkpointConfig
 	path, dir, err := nn.ReadModelConfig(dir, &c)
 	if err != nil {
