@@ -162,8 +162,8 @@ func runAtoms(c *Context) (*Report, error) {
 	sb.WriteString("\n(mean ± standard deviation over seeds; \"÷ SchNet\" is the ratio of means. The null model predicts each molecule's energy as the sum of the per-element reference energies fitted on the training set, and zero forces: a model that has learnt nothing of the geometry.)\n\n")
 	for _, p := range []struct {
 		file, title, unit string
-		bars             []chart.Bar
-		limit            float64
+		bars              []chart.Bar
+		limit             float64
 	}{
 		{"atoms-energy.png", "test energy MAE (mean ± std over seeds)", "kcal/mol", eBars, 2 * mean(S.energy)},
 		{"atoms-forces.png", "test force MAE (mean ± std over seeds)", "kcal/mol/Å", fBars, 2 * mean(S.force)},
