@@ -97,6 +97,9 @@ func (l *Linear) Unpack() { l.packed = nil }
 
 // Params returns the weight and bias.
 func (l *Linear) Params() []*autograd.Var {
+	if l == nil { // an optional layer that was not built (Collect passes it on)
+		return nil
+	}
 	if l.Bias != nil {
 		return []*autograd.Var{l.Weight, l.Bias}
 	}

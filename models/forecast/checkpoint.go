@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/data/series"
 	"github.com/loomml/loom/format/safetensors"
 	"github.com/loomml/loom/internal/fsutil"
@@ -49,10 +50,21 @@ func Save(dir string, m Model, s *Saved) error {
 	if err != nil {
 		return err
 	}
-	if err := nn.SaveParams(filepath.Join(dir, WeightsFile), m.Params(), safetensors.F32, map[string]string{"format": "pt"}); err != nil {
+	if err := nn.SaveParams(filepath.Join(dir, WeightsFile), State(m), safetensors.F32, map[string]string{"format": "pt"}); err != nil {
 		return err
 	}
 	return fsutil.WriteFile(filepath.Join(dir, ConfigFile), append(b, '\n'))
+}
+
+// State is what a saved model holds: its parameters, then the buffers of
+// a model with them (PatchTST's BatchNorm statistics), as PyTorch's
+// state_dict holds both.
+func State(m Model) []*autograd.Var {
+	st := m.Params()
+	if b, ok := m.(nn.Buffered); ok {
+		st = append(st, b.Buffers()...)
+	}
+	return st
 }
 
 // Load reads a forecaster directory.
@@ -73,8 +85,8 @@ func Load(dir string) (Model, *Saved, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", p, err)
 	}
-	if len(m.Params()) > 0 {
-		if err := nn.LoadParams(filepath.Join(dir, WeightsFile), m.Params()); err != nil {
+	if st := State(m); len(st) > 0 {
+		if err := nn.LoadParams(filepath.Join(dir, WeightsFile), st); err != nil {
 			return nil, nil, err
 		}
 	}

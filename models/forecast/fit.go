@@ -112,6 +112,15 @@ type Objective struct {
 	Data *series.Dataset
 }
 
+// Buffers returns the model's buffers (none for most), so that the
+// training loop's checkpoints and best-weights copies carry them.
+func (o Objective) Buffers() []*autograd.Var {
+	if b, ok := o.Model.(nn.Buffered); ok {
+		return b.Buffers()
+	}
+	return nil
+}
+
 // Loss returns the MSE of the batch's forecasts on the scored columns.
 func (o Objective) Loss(ctx *nn.Ctx, b Batch) *autograd.Var {
 	out := o.Model.Forward(ctx, autograd.Const(b.X), autograd.Const(b.Marks))

@@ -20,7 +20,10 @@ type ITransformer struct {
 	Cfg       Config
 	Embed     *nn.Linear // enc_embedding.value_embedding: Linear(L → D)
 	Encoder   *encoder
-	Projector *nn.Linear // projector: Linear(D → S)
+	Projector *nn.Linear // projector: Linear(D → S); nil for classification
+	// Class is the classification head, Linear(N·D → classes)
+	// (Time-Series-Library's projection for task_name classification).
+	Class *nn.Linear
 }
 
 func init() {
@@ -33,18 +36,36 @@ func init() {
 		if m.Encoder, err = newEncoder(c, rng); err != nil {
 			return nil, err
 		}
-		m.Projector = nn.NewTorchLinear("projector", c.DModel, c.Horizon, true, rng)
+		if c.Task == TaskClassification {
+			m.Class = nn.NewTorchLinear("projection", c.Variates*c.DModel, c.Classes, true, rng)
+		} else {
+			m.Projector = nn.NewTorchLinear("projector", c.DModel, c.Horizon, true, rng)
+		}
 		return m, nil
 	})
 }
 
 // Params returns the parameters in the official module order.
 func (m *ITransformer) Params() []*autograd.Var {
-	return append(append(m.Embed.Params(), m.Encoder.Params()...), m.Projector.Params()...)
+	return nn.Collect(m.Embed, m.Encoder, m.Projector, m.Class)
+}
+
+// Classify maps x [B, L, N] to logits [B, classes]: the variate tokens
+// through the encoder, GELU, dropout, flattened, as Time-Series-Library's
+// classification (no normalisation; padded steps are zeros in the tokens).
+func (m *ITransformer) Classify(ctx *nn.Ctx, x *autograd.Var, _ *tensor.Tensor) *autograd.Var {
+	B := x.Dim(0)
+	tok := autograd.Contiguous(autograd.Permute(x, 0, 2, 1)) // [B, N, L]
+	h := m.Encoder.Forward(ctx, ctx.Dropout(m.Embed.Forward(tok), m.Cfg.Dropout))
+	h = ctx.Dropout(autograd.Gelu(h), m.Cfg.Dropout)
+	return m.Class.Forward(autograd.Reshape(h, B, x.Dim(2)*m.Cfg.DModel))
 }
 
 // Forward maps x [B, L, N] and marks [B, L, F] (may be nil) to [B, S, N].
 func (m *ITransformer) Forward(ctx *nn.Ctx, x, marks *autograd.Var) *autograd.Var {
+	if m.Projector == nil {
+		notForecasting(m.Cfg)
+	}
 	N := x.Dim(2)
 	restore := func(y *autograd.Var) *autograd.Var { return y }
 	if m.Cfg.UseNorm {

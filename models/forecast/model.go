@@ -46,7 +46,65 @@ type Config struct {
 	Dropout  float64 `json:"dropout,omitempty"`
 	UseNorm  bool    `json:"use_norm,omitempty"` // per-sample, per-variate normalisation
 	Kernel   int     `json:"moving_avg,omitempty"`
-	Seed     uint64  `json:"seed"`
+	// Task is what the model's head does: forecasting ("", Forward maps
+	// Lookback steps to Horizon), TaskReconstruction (Forward maps a window
+	// to itself, Horizon = Lookback: anomaly detection and imputation) or
+	// TaskClassification (Classify, no forecasting head).
+	Task string `json:"task_name,omitempty"`
+	// Classes is the number of classes of TaskClassification.
+	Classes int `json:"num_class,omitempty"`
+	// PatchLen and Stride cut PatchTST's patches (0: 16 and 8).
+	PatchLen int    `json:"patch_len,omitempty"`
+	Stride   int    `json:"stride,omitempty"`
+	Seed     uint64 `json:"seed"`
+}
+
+// Tasks a model's head serves (Config.Task), as Time-Series-Library's
+// task_name.
+const (
+	TaskForecast       = ""
+	TaskReconstruction = "reconstruction"
+	TaskClassification = "classification"
+)
+
+// Classifier is a model built for TaskClassification.
+type Classifier interface {
+	Model
+	// Classify maps x [B, L, N] and its padding mask [B, L] (1 where a
+	// step is observed, 0 where a shorter series was padded; nil: all
+	// observed) to class logits [B, Classes].
+	Classify(ctx *nn.Ctx, x *autograd.Var, mask *tensor.Tensor) *autograd.Var
+}
+
+// checkTask checks the task fields of c.
+func (c Config) checkTask() error {
+	switch c.Task {
+	case TaskForecast:
+	case TaskReconstruction:
+		if c.Horizon != c.Lookback {
+			return fmt.Errorf("%s: reconstruction needs horizon %d = lookback %d", c.Arch, c.Horizon, c.Lookback)
+		}
+	case TaskClassification:
+		if c.Classes < 2 {
+			return fmt.Errorf("%s: classification into %d classes, want at least 2", c.Arch, c.Classes)
+		}
+		if c.Variates < 1 {
+			return fmt.Errorf("%s: classification needs the number of variates, have %d", c.Arch, c.Variates)
+		}
+	default:
+		return fmt.Errorf("%s: task %q, want %q (forecasting), %q or %q", c.Arch, c.Task, TaskForecast, TaskReconstruction, TaskClassification)
+	}
+	return nil
+}
+
+// notForecasting panics: Forward on a classifier.
+func notForecasting(c Config) {
+	panic(fmt.Sprintf("forecast: the %s model is built for %s; call Classify", c.Arch, c.Task))
+}
+
+// padMask returns mask [B, L] as a constant [B, L, 1] of x's type.
+func padMask(mask *tensor.Tensor, x *autograd.Var) *autograd.Var {
+	return autograd.Const(mask.Reshape(mask.Dim(0), mask.Dim(1), 1).To(x.Value.DType()))
 }
 
 var archs = registry.New[func(c Config, rng *tensor.RNG) (Model, error)]("arch")
@@ -67,6 +125,9 @@ func New(c Config) (Model, error) {
 	}
 	if c.Lookback < 1 || c.Horizon < 1 {
 		return nil, fmt.Errorf("lookback %d and horizon %d must be positive", c.Lookback, c.Horizon)
+	}
+	if err := c.checkTask(); err != nil {
+		return nil, err
 	}
 	return ctor(c, tensor.NewRNG(c.Seed))
 }

@@ -1,6 +1,8 @@
 package forecast
 
 import (
+	"fmt"
+
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
@@ -11,7 +13,12 @@ import (
 type Naive struct{ Cfg Config }
 
 func init() {
-	Register("naive", func(c Config, _ *tensor.RNG) (Model, error) { return &Naive{Cfg: c}, nil })
+	Register("naive", func(c Config, _ *tensor.RNG) (Model, error) {
+		if c.Task == TaskClassification {
+			return nil, fmt.Errorf("naive: no classification head (it has no parameters)")
+		}
+		return &Naive{Cfg: c}, nil
+	})
 }
 
 // Params returns nothing.

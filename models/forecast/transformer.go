@@ -19,11 +19,13 @@ import (
 
 // Transformer is the temporal-token baseline.
 type Transformer struct {
-	Cfg       Config
-	Value     *nn.Linear // enc_embedding.value_embedding: Linear(N → D)
-	Time      *nn.Linear // enc_embedding.temporal_embedding: Linear(F → D), no bias
-	Encoder   *encoder
-	Head      *nn.Linear // projection: Linear(L·D → S·N)
+	Cfg     Config
+	Value   *nn.Linear // enc_embedding.value_embedding: Linear(N → D)
+	Time    *nn.Linear // enc_embedding.temporal_embedding: Linear(F → D), no bias
+	Encoder *encoder
+	Head    *nn.Linear // projection: Linear(L·D → S·N); per token Linear(D → N) for reconstruction; nil for classification
+	// Class is the classification head, Linear(L·D → classes).
+	Class     *nn.Linear
 	positions *tensor.Tensor
 }
 
@@ -44,7 +46,14 @@ func init() {
 		if m.Encoder, err = newEncoder(c, rng); err != nil {
 			return nil, err
 		}
-		m.Head = nn.NewTorchLinear("projection", c.Lookback*c.DModel, c.Horizon*c.Variates, true, rng)
+		switch c.Task {
+		case TaskClassification:
+			m.Class = nn.NewTorchLinear("projection", c.Lookback*c.DModel, c.Classes, true, rng)
+		case TaskReconstruction: // Time-Series-Library's anomaly/imputation head: each token back to its N values
+			m.Head = nn.NewTorchLinear("projection", c.DModel, c.Variates, true, rng)
+		default:
+			m.Head = nn.NewTorchLinear("projection", c.Lookback*c.DModel, c.Horizon*c.Variates, true, rng)
+		}
 		// Sinusoidal positions [L, D] (Time-Series-Library's PositionalEmbedding).
 		pe := tensor.New(tensor.Float32, c.Lookback, c.DModel)
 		for p := range c.Lookback {
@@ -63,11 +72,31 @@ func init() {
 
 // Params returns the parameters.
 func (m *Transformer) Params() []*autograd.Var {
-	return nn.Collect(m.Value, m.Time, m.Encoder, m.Head)
+	return nn.Collect(m.Value, m.Time, m.Encoder, m.Head, m.Class)
+}
+
+// Classify maps x [B, L, N] and its padding mask to logits [B, classes]:
+// the encoded tokens through GELU and dropout, padded steps zeroed,
+// flattened, as Time-Series-Library's classification.
+func (m *Transformer) Classify(ctx *nn.Ctx, x *autograd.Var, mask *tensor.Tensor) *autograd.Var {
+	B, L := x.Dim(0), x.Dim(1)
+	if x.Dim(2) != m.Cfg.Variates || L != m.Cfg.Lookback {
+		panic(fmt.Sprintf("forecast: transformer classifier built for [%d, %d] windows, given [%d, %d]", m.Cfg.Lookback, m.Cfg.Variates, L, x.Dim(2)))
+	}
+	h := autograd.Add(m.Value.Forward(x), autograd.Const(m.positions.To(x.Value.DType())))
+	h = m.Encoder.Forward(ctx, ctx.Dropout(h, m.Cfg.Dropout))
+	h = ctx.Dropout(autograd.Gelu(h), m.Cfg.Dropout)
+	if mask != nil {
+		h = autograd.Mul(h, padMask(mask, h))
+	}
+	return m.Class.Forward(autograd.Reshape(h, B, L*m.Cfg.DModel))
 }
 
 // Forward maps x [B, L, N] and marks [B, L, F] to [B, S, N].
 func (m *Transformer) Forward(ctx *nn.Ctx, x, marks *autograd.Var) *autograd.Var {
+	if m.Head == nil {
+		notForecasting(m.Cfg)
+	}
 	B, L, N := x.Dim(0), x.Dim(1), x.Dim(2)
 	if N != m.Cfg.Variates {
 		panic(fmt.Sprintf("forecast: transformer built for %d variates, given %d", m.Cfg.Variates, N))
@@ -81,6 +110,9 @@ func (m *Transformer) Forward(ctx *nn.Ctx, x, marks *autograd.Var) *autograd.Var
 		h = autograd.Add(h, m.Time.Forward(marks))
 	}
 	h = m.Encoder.Forward(ctx, ctx.Dropout(h, m.Cfg.Dropout))
+	if m.Cfg.Task == TaskReconstruction {
+		return restore(m.Head.Forward(h)) // [B, L, N]
+	}
 	y := m.Head.Forward(autograd.Reshape(h, B, L*m.Cfg.DModel)) // [B, S·N]
 	return restore(autograd.Reshape(y, B, m.Cfg.Horizon, N))
 }
