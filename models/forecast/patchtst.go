@@ -110,7 +110,7 @@ func (m *PatchTST) encode(ctx *nn.Ctx, x *autograd.Var) *autograd.Var {
 	pl, st := m.Cfg.patching()
 	P, D := m.patches, m.Cfg.DModel
 	xs := autograd.Contiguous(autograd.Permute(x, 0, 2, 1)) // [B, N, L]
-	last := autograd.Slice(xs, 2, L-1, L)                    // [B, N, 1]
+	last := autograd.Slice(xs, 2, L-1, L)                   // [B, N, 1]
 	padded := autograd.Concat(2, xs, autograd.Contiguous(autograd.Expand(last, B, N, st)))
 	parts := make([]*autograd.Var, P)
 	for p := range P {
