@@ -404,3 +404,105 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// ReadUCRFile reads a classification set in the UCR archive's delimited
+// layout (its 2018 .tsv files, or the same as .csv): one case per line,
+// the class label first, then the series' values, separated by tabs or
+// commas; missing values are NaN, ? or empty; cases may differ in length
+// (one dimension). The classes are listed in order of first appearance. Errors name the line.
+//
+// A first line whose first value is not a number is a header.
+func ReadUCRFile(path string) (*TSFile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadUCR(f, filepath.Base(path))
+}
+
+// ReadUCR is ReadUCRFile on a stream; name labels errors.
+func ReadUCR(r io.Reader, name string) (*TSFile, error) {
+	t := &TSFile{Name: name, ProblemName: strings.TrimSuffix(name, filepath.Ext(name)), ClassLabel: true, Univariate: true, Dimensions: 1, EqualLength: true}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 1<<16), 1<<26)
+	line := 0
+	for sc.Scan() {
+		line++
+		text := strings.TrimSpace(strings.TrimSuffix(sc.Text(), "\r"))
+		if text == "" {
+			continue
+		}
+		sep := ","
+		if strings.Contains(text, "\t") {
+			sep = "\t"
+		}
+		fields := strings.Split(text, sep)
+		if len(fields) < 2 {
+			return nil, &TSError{name, line, fmt.Sprintf("%q: want a label and at least one value, separated by commas or tabs", clip(text))}
+		}
+		vals := make([]float64, 0, len(fields)-1)
+		var bad error
+		badAt := -1
+		for i, f := range fields[1:] {
+			if strings.TrimSpace(f) == "" {
+				vals = append(vals, math.NaN())
+				continue
+			}
+			v, err := parseTSValue(f)
+			if err != nil {
+				bad, badAt = fmt.Errorf("value %d: %v", i+1, err), i
+				break
+			}
+			vals = append(vals, v)
+		}
+		if bad != nil {
+			if line == 1 && badAt == 0 {
+				continue // a header row: its first value is not a number
+			}
+			return nil, &TSError{name, line, bad.Error()}
+		}
+		label := strings.TrimSpace(fields[0])
+		if label == "" {
+			return nil, &TSError{name, line, "empty class label"}
+		}
+		if !slices.Contains(t.Labels, label) {
+			t.Labels = append(t.Labels, label)
+		}
+		for _, v := range vals {
+			if math.IsNaN(v) {
+				t.Missing = true
+			}
+		}
+		if len(t.Cases) > 0 && len(vals) != len(t.Cases[0].Dims[0]) {
+			t.EqualLength = false
+		}
+		t.Cases = append(t.Cases, TSCase{Line: line, Dims: [][]float64{vals}, Label: label})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, &TSError{name, line + 1, err.Error()}
+	}
+	if len(t.Cases) == 0 {
+		return nil, &TSError{name, line, "no cases"}
+	}
+	if t.EqualLength {
+		t.SeriesLength = len(t.Cases[0].Dims[0])
+	}
+	return t, nil
+}
+
+// ReadClassFile reads a classification set by its extension: .ts (sktime),
+// .tsv, .csv or .txt (UCR's delimited layout), optionally gzipped (.ts.gz).
+func ReadClassFile(path string) (*TSFile, error) {
+	base := strings.ToLower(strings.TrimSuffix(path, ".gz"))
+	switch filepath.Ext(base) {
+	case ".ts":
+		return ReadTSFile(path)
+	case ".tsv", ".csv", ".txt":
+		if strings.HasSuffix(path, ".gz") {
+			return nil, fmt.Errorf("%s: give the delimited file unzipped", path)
+		}
+		return ReadUCRFile(path)
+	}
+	return nil, fmt.Errorf("%s: unknown extension %q; want .ts (sktime/UEA) or .tsv/.csv (UCR: label, then values)", path, filepath.Ext(base))
+}

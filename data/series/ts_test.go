@@ -137,3 +137,24 @@ func contains(xs []string, x string) bool {
 	}
 	return false
 }
+
+func TestReadUCR(t *testing.T) {
+	f, err := ReadUCR(strings.NewReader("label,t1,t2,t3\n1,0.5,1,2\n2\t1\t\t3\n1,NaN,2\n"), "x.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Cases) != 3 || strings.Join(f.Labels, ",") != "1,2" || !f.Missing || f.EqualLength || f.Cases[1].Line != 3 || !math.IsNaN(f.Cases[1].Dims[0][1]) || f.Cases[2].Len() != 2 {
+		t.Fatalf("%+v", f)
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"1,2,x\n", `x.csv:1: value 2: "x" is not a number`},
+		{"1,2\n1,x\n", `x.csv:2: value 1: "x" is not a number`},
+		{"1\n", `x.csv:1: "1": want a label and at least one value`},
+		{",1,2\n", "x.csv:1: empty class label"},
+		{"\n", "x.csv:1: no cases"},
+	} {
+		if _, err := ReadUCR(strings.NewReader(tc.in), "x.csv"); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.in, err, tc.want)
+		}
+	}
+}

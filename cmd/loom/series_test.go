@@ -1,0 +1,82 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeToyTS writes n cases of rising and n of falling ramps as .ts.
+func writeToyTS(t *testing.T, path string, n, dims int) {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "@problemName toy\n@univariate %v\n@equalLength true\n@seriesLength 12\n@classLabel true up down\n@data\n", dims == 1)
+	for i := range 2 * n {
+		for d := range dims {
+			if d > 0 {
+				b.WriteByte(':')
+			}
+			for s := range 12 {
+				v := float64(s)/4 + 0.3*math.Sin(float64(s+i))
+				if i%2 == 1 {
+					v = -v
+				}
+				if s > 0 {
+					b.WriteByte(',')
+				}
+				fmt.Fprintf(&b, "%.4f", v)
+			}
+		}
+		b.WriteString(map[bool]string{false: ":up\n", true: ":down\n"}[i%2 == 1])
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSeriesClassify: 1-NN and a neural classifier on .ts files, a saved
+// run, and bad input named by file, line or flag.
+func TestSeriesClassify(t *testing.T) {
+	dir := t.TempDir()
+	tr, te := filepath.Join(dir, "toy_TRAIN.ts"), filepath.Join(dir, "toy_TEST.ts")
+	writeToyTS(t, tr, 8, 1)
+	writeToyTS(t, te, 5, 1)
+	var o, e bytes.Buffer
+	if code := run([]string{"series", "classify", "--train", tr, "--test", te, "--arch", "1nn-dtw"}, &o, &e); code != 0 || !strings.Contains(o.String(), "test accuracy 1.0000 (10 of 10 cases") {
+		t.Fatalf("1nn-dtw: %s %s", o.String(), e.String())
+	}
+	o.Reset()
+	runDir := filepath.Join(dir, "run")
+	if code := run([]string{"series", "classify", "--train", tr, "--test", te, "--arch", "dlinear", "--epochs", "40", "--lr", "0.01", "--out", runDir}, &o, &e); code != 0 || !strings.Contains(o.String(), "test accuracy") {
+		t.Fatalf("dlinear: %s %s", o.String(), e.String())
+	}
+	for _, f := range []string{"model/config.json", "model/model.safetensors", "metrics.jsonl", "result.json"} {
+		if _, err := os.Stat(filepath.Join(runDir, f)); err != nil {
+			t.Errorf("run directory lacks %s", f)
+		}
+	}
+	other := filepath.Join(dir, "other.ts")
+	writeToyTS(t, other, 2, 2)
+	unknown := filepath.Join(dir, "unknown.ts")
+	os.WriteFile(unknown, []byte("@problemName toy\n@classLabel true up sideways\n@data\n1,2,3,4,5,6,7,8,9,10,11,12:sideways\n"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"series", "classify", "--train", tr}, "--train and --test are required"},
+		{[]string{"series", "classify", "--train", tr, "--test", other}, "other.ts has 2 dimensions, the training file toy_TRAIN.ts 1"},
+		{[]string{"series", "classify", "--train", tr, "--test", unknown}, `unknown.ts:4: class "sideways" is not one of the training file's [up down]`},
+		{[]string{"series", "classify", "--train", filepath.Join(dir, "x.arff"), "--test", te}, `--train: ` + filepath.Join(dir, "x.arff") + `: unknown extension ".arff"`},
+		{[]string{"series", "classify", "--train", tr, "--test", te, "--arch", "rocket"}, "want one of transformer"},
+		{[]string{"series", "classify", "--train", tr, "--test", te, "--arch", "1nn-ed", "--out", filepath.Join(dir, "o")}, "--arch 1nn-ed has none to save"},
+	} {
+		e.Reset()
+		if code := run(tc.args, &o, &e); code == 0 || !strings.Contains(e.String(), tc.want) {
+			t.Errorf("%v: exit %d, stderr %q, want it to contain %q", tc.args, code, e.String(), tc.want)
+		}
+	}
+}
