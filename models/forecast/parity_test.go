@@ -1,14 +1,21 @@
 package forecast
 
 import (
+	"strings"
 	"testing"
 
+	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/format/safetensors"
 	"github.com/loomml/loom/tensor"
 )
 
 // The fixtures come from testdata/gen_parity.py (PyTorch 1.13, float32):
-// iTransformer and DLinear written from the official code, eval mode.
+// iTransformer and DLinear forecasting written from the official code, and
+// PatchTST forecasting and the reconstruction and classification heads of
+// the Transformer, iTransformer, DLinear and PatchTST written from
+// Time-Series-Library, all in eval mode (PatchTST's BatchNorm on random
+// running statistics). Each case's weights and buffers are stored under
+// its name; every one of them must be one of the loom model's.
 func TestParityWithPyTorch(t *testing.T) {
 	f, err := safetensors.Open("testdata/parity.safetensors")
 	if err != nil {
@@ -23,32 +30,83 @@ func TestParityWithPyTorch(t *testing.T) {
 		return tensor.FromFloat32(data, shape...)
 	}
 	x, mark := get("x"), get("mark")
+	xCls, mask := get("x_cls"), get("mask") // zero-padded series and their padding mask
+	const L, S, N, C = 24, 8, 5, 3
+	enc := Config{Lookback: L, Horizon: S, Variates: N, DModel: 16, DFF: 32, Heads: 4, Layers: 2}
+	with := func(arch string, edit func(c *Config)) Config {
+		c := enc
+		c.Arch = arch
+		edit(&c)
+		return c
+	}
+	rec := func(c *Config) { c.Task, c.Horizon = TaskReconstruction, L }
+	cls := func(c *Config) { c.Task, c.Classes = TaskClassification, C }
+	patches := func(c *Config) { c.PatchLen, c.Stride = 8, 4 }
 	for _, c := range []struct {
-		arch string
-		cfg  Config
+		name  string // the fixture's prefix
+		cfg   Config
+		marks bool // Forward with the time features
 	}{
-		{"itransformer", Config{Arch: "itransformer", Lookback: 24, Horizon: 8, Variates: 5, Marks: 4, DModel: 16, DFF: 32, Heads: 4, Layers: 2, UseNorm: true}},
-		{"dlinear", Config{Arch: "dlinear", Lookback: 24, Horizon: 8, Kernel: 25}},
+		{"itransformer", with("itransformer", func(c *Config) { c.Marks, c.UseNorm = 4, true }), true},
+		{"dlinear", Config{Arch: "dlinear", Lookback: L, Horizon: S, Kernel: 25}, false},
+		{"patchtst", with("patchtst", patches), false},
+		{"patchtst_long", with("patchtst", func(c *Config) { c.PatchLen, c.Stride = 26, 4 }), false},
+		// Reconstruction: the Transformer as TSLib's imputation (time
+		// marks, no normalisation), the others as its anomaly_detection.
+		{"transformer_rec", with("transformer", func(c *Config) { c.Marks = 4; rec(c) }), true},
+		{"itransformer_rec", with("itransformer", func(c *Config) { c.UseNorm = true; rec(c) }), false},
+		{"dlinear_rec", Config{Arch: "dlinear", Lookback: L, Horizon: L, Kernel: 25, Task: TaskReconstruction}, false},
+		{"patchtst_rec", with("patchtst", func(c *Config) { patches(c); rec(c) }), false},
+		// Classification of x_cls with its padding mask (only the
+		// Transformer uses it, as in TSLib).
+		{"transformer_cls", with("transformer", func(c *Config) { c.Marks = 4; cls(c) }), false},
+		{"itransformer_cls", with("itransformer", cls), false},
+		{"dlinear_cls", Config{Arch: "dlinear", Lookback: L, Horizon: S, Variates: N, Kernel: 25, Task: TaskClassification, Classes: C}, false},
+		{"patchtst_cls", with("patchtst", func(c *Config) { patches(c); cls(c) }), false},
 	} {
-		m, err := New(c.cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range m.Params() {
-			want := get(c.arch + "." + p.Name)
-			if !tensor.EqualShape(want.Shape(), p.Shape()) {
-				t.Fatalf("%s: %s is %v, PyTorch %v", c.arch, p.Name, p.Shape(), want.Shape())
+		t.Run(c.name, func(t *testing.T) {
+			m, err := New(c.cfg)
+			if err != nil {
+				t.Fatal(err)
 			}
-			p.Value = want
-		}
-		marks := mark
-		if c.arch == "dlinear" {
-			marks = nil
-		}
-		got, want := forward(t, m, x, marks), get(c.arch+".out")
-		if d := maxDiff(got, want); d > 2e-5*(1+maxAbs(want)) {
-			t.Errorf("%s: max |Δ| %.3g against PyTorch", c.arch, d)
-		}
+			st := State(m) // parameters, then buffers (PatchTST's running statistics)
+			for _, p := range st {
+				want := get(c.name + "." + p.Name)
+				if !tensor.EqualShape(want.Shape(), p.Shape()) {
+					t.Fatalf("%s is %v, PyTorch %v", p.Name, p.Shape(), want.Shape())
+				}
+				p.Value = want
+			}
+			stored := 0
+			for _, name := range f.Names() {
+				if strings.HasPrefix(name, c.name+".") && name != c.name+".out" {
+					stored++
+				}
+			}
+			if stored != len(st) {
+				t.Fatalf("the fixture holds %d tensors, the loom model %d", stored, len(st))
+			}
+			var got *tensor.Tensor
+			switch {
+			case c.cfg.Task == TaskClassification:
+				autograd.NoGrad(func() {
+					got = m.(Classifier).Classify(nil, autograd.Const(xCls), mask).Value.Contiguous()
+				})
+			case c.marks:
+				got = forward(t, m, x, mark)
+			default:
+				got = forward(t, m, x, nil)
+			}
+			want := get(c.name + ".out")
+			if !tensor.EqualShape(got.Shape(), want.Shape()) {
+				t.Fatalf("output %v, PyTorch %v", got.Shape(), want.Shape())
+			}
+			d := maxDiff(got, want)
+			t.Logf("max |Δ| %.3g (max |y| %.3g)", d, maxAbs(want))
+			if d > 2e-5*(1+maxAbs(want)) {
+				t.Errorf("max |Δ| %.3g against PyTorch", d)
+			}
+		})
 	}
 }
 

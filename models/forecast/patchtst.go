@@ -44,7 +44,11 @@ func init() {
 		if pl < 1 || st < 1 || pl > c.Lookback+st {
 			return nil, fmt.Errorf("patchtst: patch length %d and stride %d do not fit a lookback of %d", pl, st, c.Lookback)
 		}
-		P := (c.Lookback-pl)/st + 2
+		// The windows of PatchLen every Stride steps in the Lookback+Stride
+		// padded steps: (L − PatchLen)/Stride + 2 when PatchLen ≤ L, one
+		// when L < PatchLen ≤ L+Stride (Go's division truncates toward
+		// zero, so (L − PatchLen)/Stride + 2 would count two there).
+		P := (c.Lookback+st-pl)/st + 1
 		m := &PatchTST{Cfg: c, patches: P, Embed: nn.NewTorchLinear("patch_embedding.value_embedding", pl, c.DModel, false, rng)}
 		for i := range c.Layers {
 			l, err := newEncoderLayer(nn.Join("encoder.attn_layers", strconv.Itoa(i)), c, rng)

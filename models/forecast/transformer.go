@@ -1,12 +1,17 @@
 package forecast
 
 // The vanilla Transformer baseline on temporal tokens: each time step is a
-// token (its N values and F time features embedded by Linear(N → D) and
-// Linear(F → D, no bias), as Time-Series-Library's TokenEmbedding and
-// TimeFeatureEmbedding, plus sinusoidal positions), the same post-norm
-// encoder as iTransformer, and a flatten head Linear(L·D → S·N). It is
-// encoder-only (Time-Series-Library's Transformer also has a decoder); with
-// UseNorm it gets iTransformer's normalisation. N is fixed at build time.
+// token (its N values embedded by Linear(N → D) on that step alone, where
+// Time-Series-Library's TokenEmbedding is a Conv1d of kernel 3 over
+// neighbouring steps with circular padding; its F time features by
+// Linear(F → D, no bias), as TSLib's TimeFeatureEmbedding; plus sinusoidal
+// positions), the same post-norm encoder as iTransformer, and a flatten
+// head Linear(L·D → S·N). It is encoder-only (Time-Series-Library's
+// Transformer also has a decoder); with UseNorm it gets iTransformer's
+// normalisation, which TSLib's Transformer does not have. N is fixed at
+// build time. Its task heads (reconstruction: each token back to its N
+// values; classification) are TSLib's, checked against PyTorch in
+// parity_test.go.
 
 import (
 	"fmt"
@@ -105,7 +110,7 @@ func (m *Transformer) Forward(ctx *nn.Ctx, x, marks *autograd.Var) *autograd.Var
 	if m.Cfg.UseNorm {
 		x, restore = normalise(x)
 	}
-	h := autograd.Add(m.Value.Forward(x), autograd.Const(m.positions)) // [B, L, D]
+	h := autograd.Add(m.Value.Forward(x), autograd.Const(m.positions.To(x.Value.DType()))) // [B, L, D]
 	if m.Time != nil && marks != nil {
 		h = autograd.Add(h, m.Time.Forward(marks))
 	}
