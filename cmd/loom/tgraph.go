@@ -14,7 +14,7 @@ import (
 )
 
 func init() {
-	register("tgraph", "Link prediction on temporal graphs: `loom tgraph train` (Todyformer, its MPNN-only ablation, a TGN-style memory baseline or EdgeBank on an event stream; the embedded CollegeMsg by default) and `loom tgraph eval` (AP and AUC under random, historical and inductive negatives).", runTGraph)
+	register("tgraph", "Link prediction on temporal graphs: `loom tgraph train` (Todyformer, its MPNN-only ablation, a TGN-style memory baseline or EdgeBank on an event stream; SNAP's CollegeMsg by default, from $LOOM_DATA/collegemsg) and `loom tgraph eval` (AP and AUC under random, historical and inductive negatives).", runTGraph)
 }
 
 const tgraphUsage = `usage: loom tgraph train --out DIR [--events FILE|collegemsg] [--arch todyformer|mpnn|tgn|edgebank] [flags]    train on the earliest 70 % of an event stream, keep the epoch of best validation AP, report test AP and AUC
@@ -22,8 +22,8 @@ const tgraphUsage = `usage: loom tgraph train --out DIR [--events FILE|collegems
 
 const (
 	archEdgeBank      = "edgebank"   // no model: memorised edges
-	embeddedEvents    = "collegemsg" // --events naming the embedded stream
-	tgraphEventsHelp  = "event stream: a CSV (src,dst,timestamp[,features…]) or SNAP's whitespace format, gzip when it ends in .gz; collegemsg: the embedded SNAP CollegeMsg (59,835 messages among 1,899 users)"
+	embeddedEvents    = "collegemsg" // --events naming SNAP's CollegeMsg (an external data set)
+	tgraphEventsHelp  = "event stream: a CSV (src,dst,timestamp[,features…]) or SNAP's whitespace format, gzip when it ends in .gz; collegemsg: SNAP's CollegeMsg (59,835 messages among 1,899 users), not shipped: CollegeMsg.txt.gz in $LOOM_DATA/collegemsg"
 	tgraphNegSeedHelp = "seed of the evaluation negatives (they do not depend on the model: keep it to compare models)"
 )
 
@@ -48,7 +48,7 @@ func runTGraph(args []string, stdout, stderr io.Writer) error {
 // splitFraction is the valid range of --val and --test.
 var splitFraction = span{lo: 0, hi: 1, loOpen: true, hiOpen: true}
 
-// readTGraphEvents reads --events (the embedded CollegeMsg by its name)
+// readTGraphEvents reads --events (CollegeMsg by its name)
 // and splits it by time; the parts listed in need must hold events.
 func readTGraphEvents(path string, val, test float64, need ...string) (*events.Stream, *events.Split, error) {
 	if val+test >= 1 {

@@ -99,8 +99,11 @@ type Options struct {
 }
 
 // ReadFile reads an event stream from a file, decompressing it when the
-// name ends in .gz.
-func ReadFile(path string) (*Stream, error) {
+// name ends in .gz, detecting its format and header.
+func ReadFile(path string) (*Stream, error) { return ReadFileWith(path, Options{}) }
+
+// ReadFileWith is ReadFile with the format and header given by o.
+func ReadFileWith(path string, o Options) (*Stream, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("events: %w", err)
@@ -115,7 +118,7 @@ func ReadFile(path string) (*Stream, error) {
 		defer zr.Close()
 		r = zr
 	}
-	return Read(r, filepath.Base(path), Options{})
+	return Read(r, filepath.Base(path), o)
 }
 
 // fieldName names field k (0-based) of an event line in messages.
