@@ -158,3 +158,25 @@ func TestReadUCR(t *testing.T) {
 		}
 	}
 }
+
+// The archives' sets, when present (they are not shipped: package
+// external finds them), read whole with the archives' sizes.
+func TestUCRSets(t *testing.T) {
+	want := map[string][4]int{ // train cases, test cases, dimensions, classes
+		"GunPoint": {50, 150, 1, 2}, "ItalyPowerDemand": {67, 1029, 1, 2},
+		"BasicMotions": {40, 40, 6, 4}, "JapaneseVowels": {270, 370, 12, 9},
+	}
+	for _, name := range UCRSets {
+		tr, te, err := ReadUCRSet(name)
+		if err != nil {
+			t.Skip(err)
+		}
+		w := want[name]
+		if len(tr.Cases) != w[0] || len(te.Cases) != w[1] || tr.Dimensions != w[2] || len(tr.Labels) != w[3] || te.Dimensions != w[2] {
+			t.Errorf("%s: %d/%d cases, %d dimensions, %d classes; want %v", name, len(tr.Cases), len(te.Cases), tr.Dimensions, len(tr.Labels), w)
+		}
+	}
+	if _, _, err := ReadUCRSet("Coffee"); err == nil {
+		t.Error("an unknown set read")
+	}
+}
