@@ -180,3 +180,27 @@ func TestUCRSets(t *testing.T) {
 		t.Error("an unknown set read")
 	}
 }
+
+func TestReadTable(t *testing.T) {
+	tb, err := ReadTable(strings.NewReader("reading,Timestamp,x,label\n1,2014-01-01 00:00:00,0.5,0\n2,2014-01-01 00:05:00,-1e3,1\n"), "t.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(tb.Columns, ",") != "reading,x,label" || tb.TimeColumn != "Timestamp" || tb.Times[1] != "2014-01-01 00:05:00" || tb.Values[1][1] != -1000 {
+		t.Fatalf("%+v", tb)
+	}
+	if _, err := tb.Column("y"); err == nil || !strings.Contains(err.Error(), "no column \"y\" (columns: reading, x, label)") {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"x,y\n1,z\n", `line 2, column "y": "z" is not a finite number`},
+		{"x,y\n1\n", "line 2: 1 fields, the header has 2"},
+		{"date\n2014-01-01\n", "line 1: no numeric columns"},
+		{"x\n", "no data rows"},
+		{"", "empty file"},
+	} {
+		if _, err := ReadTable(strings.NewReader(tc.in), "t.csv"); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.in, err, tc.want)
+		}
+	}
+}
