@@ -204,3 +204,25 @@ func TestReadTable(t *testing.T) {
 		}
 	}
 }
+
+func TestSensorNetworkAndWindows(t *testing.T) {
+	s := SensorNetwork()
+	lab, _ := s.Column("label")
+	n := 0
+	for _, r := range s.Values {
+		if r[lab] == 1 {
+			n++
+		}
+	}
+	if len(s.Values) != 18914 || n != 149 {
+		t.Fatalf("%d readings, %d anomalies; want 18,914 and 149", len(s.Values), n)
+	}
+	tb, _ := ReadTable(strings.NewReader("timestamp,value\n2014-01-01 00:00:00,1\n2014-01-01 00:05:00,2\n2014-01-01 00:10:00,3\n"), "t.csv")
+	got, err := WindowLabels(tb, [][2]string{{"2014-01-01 00:05:00.000000", "2014-01-01 00:10:00.000000"}})
+	if err != nil || got[0] || !got[1] || !got[2] {
+		t.Fatalf("%v %v", got, err)
+	}
+	if _, err := WindowLabels(tb, [][2]string{{"soon", "later"}}); err == nil {
+		t.Error("bad window time accepted")
+	}
+}

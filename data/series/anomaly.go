@@ -1,0 +1,96 @@
+package series
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+//go:embed anomaly/sensor-network.csv
+var sensorNetwork []byte
+
+// SensorNetworkName names the embedded sensor-network set where a file is
+// expected (`loom series detect --csv sensor-network`).
+const SensorNetworkName = "sensor-network"
+
+// SensorNetwork parses the embedded single-hop sensor-network readings
+// (anomaly/README.md): columns reading, mote_id, indoor, humidity,
+// temperature, label.
+func SensorNetwork() *Table {
+	t, err := ReadTable(bytes.NewReader(sensorNetwork), "sensor-network.csv")
+	if err != nil {
+		panic(err) // the embedded file is known good
+	}
+	return t
+}
+
+// windowLayouts are the time formats of anomaly windows and time columns.
+var windowLayouts = []string{"2006-01-02 15:04:05.999999", "2006-01-02 15:04:05", "2006-01-02T15:04:05Z07:00", "2006-01-02T15:04:05", "2006-01-02 15:04", "2006-01-02"}
+
+func parseWindowTime(s string) (time.Time, error) {
+	for _, l := range windowLayouts {
+		if t, err := time.Parse(l, strings.TrimSpace(s)); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time (want e.g. 2014-03-14 03:31:00)", s)
+}
+
+// WindowLabels labels the rows of t whose time falls in one of windows
+// (inclusive [start, end] pairs as NAB's labels/combined_windows.json
+// gives them for one file). The table needs a time column.
+func WindowLabels(t *Table, windows [][2]string) ([]bool, error) {
+	if t.TimeColumn == "" {
+		return nil, fmt.Errorf("%s: anomaly windows need a time column (date, timestamp or time)", t.Name)
+	}
+	type span struct{ a, b time.Time }
+	var spans []span
+	for _, w := range windows {
+		a, err := parseWindowTime(w[0])
+		if err != nil {
+			return nil, err
+		}
+		b, err := parseWindowTime(w[1])
+		if err != nil {
+			return nil, err
+		}
+		spans = append(spans, span{a, b})
+	}
+	out := make([]bool, len(t.Times))
+	for i, s := range t.Times {
+		tm, err := parseWindowTime(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: line %d, column %q: %v", t.Name, i+2, t.TimeColumn, err)
+		}
+		for _, sp := range spans {
+			if !tm.Before(sp.a) && !tm.After(sp.b) {
+				out[i] = true
+			}
+		}
+	}
+	return out, nil
+}
+
+// ReadWindowsFile reads NAB-style anomaly windows: a JSON object from file
+// names to lists of [start, end] times. It returns the windows of the
+// entry whose name is file or ends in "/"+file.
+func ReadWindowsFile(path, file string) ([][2]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var all map[string][][2]string
+	if err := json.Unmarshal(b, &all); err != nil {
+		return nil, fmt.Errorf("%s: want a JSON object of file names to [[start, end], …]: %w", path, err)
+	}
+	for name, w := range all {
+		if name == file || strings.HasSuffix(name, "/"+file) {
+			return w, nil
+		}
+	}
+	return nil, fmt.Errorf("%s: no windows for %q", path, file)
+}
