@@ -276,4 +276,3 @@ func b01(b bool) string {
 	}
 	return "0"
 }
-
