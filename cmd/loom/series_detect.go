@@ -156,51 +156,25 @@ func seriesDetect(args []string, stdout, stderr io.Writer) error {
 // detectEntities cuts a table into the series to watch. nLabels is −1
 // without labels.
 func detectEntities(tb *series.Table, columns, labelCol, groupCol, windows string) ([]timeseries.Entity, []string, int, error) {
-	skip := map[string]bool{}
-	label, group := -1, -1
-	var err error
-	if labelCol != "" {
-		if label, err = tb.Column(labelCol); err != nil {
-			return nil, nil, 0, fmt.Errorf("--label-col: %w", err)
-		}
-		skip[labelCol] = true
-	}
-	if groupCol != "" {
-		if group, err = tb.Column(groupCol); err != nil {
-			return nil, nil, 0, fmt.Errorf("--group-col: %w", err)
-		}
-		skip[groupCol] = true
-	}
-	var cols []int
+	skip := map[string]bool{labelCol: labelCol != "", groupCol: groupCol != ""}
 	var names []string
 	if columns != "" {
 		for _, c := range strings.Split(columns, ",") {
-			j, err := tb.Column(strings.TrimSpace(c))
-			if err != nil {
-				return nil, nil, 0, fmt.Errorf("--columns: %w", err)
-			}
-			cols, names = append(cols, j), append(names, tb.Columns[j])
+			names = append(names, strings.TrimSpace(c))
 		}
 	} else {
-		for j, c := range tb.Columns {
+		for _, c := range tb.Columns {
 			if !skip[c] {
-				cols, names = append(cols, j), append(names, c)
+				names = append(names, c)
 			}
 		}
 	}
-	if len(cols) == 0 {
-		return nil, nil, 0, fmt.Errorf("%s: no columns to watch", tb.Name)
-	}
 	var labels []bool
-	nLabels := -1
+	var err error
 	switch {
-	case label >= 0:
-		labels = make([]bool, len(tb.Values))
-		for i, r := range tb.Values {
-			if r[label] != 0 && r[label] != 1 {
-				return nil, nil, 0, fmt.Errorf("%s: line %d, column %q: %v, want 0 or 1", tb.Name, i+2, labelCol, r[label])
-			}
-			labels[i] = r[label] == 1
+	case labelCol != "":
+		if labels, err = timeseries.ColumnLabels(tb, labelCol); err != nil {
+			return nil, nil, 0, fmt.Errorf("--label-col: %w", err)
 		}
 	case windows != "":
 		w, err := series.ReadWindowsFile(windows, tb.Name)
@@ -211,6 +185,7 @@ func detectEntities(tb *series.Table, columns, labelCol, groupCol, windows strin
 			return nil, nil, 0, fmt.Errorf("--windows: %w", err)
 		}
 	}
+	nLabels := -1
 	if labels != nil {
 		nLabels = 0
 		for _, l := range labels {
@@ -219,29 +194,9 @@ func detectEntities(tb *series.Table, columns, labelCol, groupCol, windows strin
 			}
 		}
 	}
-	var ents []timeseries.Entity
-	index := map[float64]int{}
-	for i, r := range tb.Values {
-		k := 0
-		if group >= 0 {
-			g, ok := index[r[group]]
-			if !ok {
-				g = len(ents)
-				index[r[group]] = g
-				ents = append(ents, timeseries.Entity{Name: fmt.Sprintf("%s=%v", groupCol, r[group])})
-			}
-			k = g
-		} else if len(ents) == 0 {
-			ents = append(ents, timeseries.Entity{Name: tb.Name})
-		}
-		p := make([]float64, len(cols))
-		for j, c := range cols {
-			p[j] = r[c]
-		}
-		ents[k].X = append(ents[k].X, p)
-		if labels != nil {
-			ents[k].Labels = append(ents[k].Labels, labels[i])
-		}
+	ents, err := timeseries.Entities(tb, names, labels, groupCol)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("--columns/--group-col: %w", err)
 	}
 	return ents, names, nLabels, nil
 }

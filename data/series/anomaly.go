@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/loomml/loom/data/external"
 )
 
 //go:embed anomaly/sensor-network.csv
@@ -93,4 +96,32 @@ func ReadWindowsFile(path, file string) ([][2]string, error) {
 		}
 	}
 	return nil, fmt.Errorf("%s: no windows for %q", path, file)
+}
+
+// NABSeries are the Numenta Anomaly Benchmark series `loom repro
+// ts-anomaly` uses (realKnownCause/NAME.csv), read from the external data
+// set "nab" (package external) with NAB's labels/combined_windows.json
+// saved there as combined_windows.json (or only these series' entries).
+var NABSeries = []string{"ambient_temperature_system_failure", "cpu_utilization_asg_misconfiguration", "ec2_request_latency_system_failure", "machine_temperature_system_failure", "nyc_taxi"}
+
+// NABOrigin says where NAB's files come from.
+const NABOrigin = "the Numenta Anomaly Benchmark (Lavin and Ahmad 2015; numenta/NAB): data/realKnownCause/<name>.csv and labels/combined_windows.json"
+
+// ReadNAB reads one NAB series and labels its points by NAB's windows.
+func ReadNAB(name string) (*Table, []bool, error) {
+	file := "realKnownCause/" + name + ".csv"
+	dir, err := external.Find(external.Set{Name: "nab", Files: []string{file, "combined_windows.json"}, Origin: NABOrigin})
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := ReadTableFile(filepath.Join(dir, file))
+	if err != nil {
+		return nil, nil, err
+	}
+	w, err := ReadWindowsFile(filepath.Join(dir, "combined_windows.json"), name+".csv")
+	if err != nil {
+		return nil, nil, err
+	}
+	labels, err := WindowLabels(t, w)
+	return t, labels, err
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/data/series"
 	"github.com/loomml/loom/models/forecast"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
@@ -343,4 +344,71 @@ func reconstructionScores(m forecast.Model, x [][]float64, w int) []float64 {
 		}
 	})
 	return out
+}
+
+// Entities cuts a table into the series to watch: the rows of each value
+// of the group column (one series of all rows without one), with the
+// given columns as variates and labels (nil: none) per row.
+func Entities(t *series.Table, columns []string, labels []bool, group string) ([]Entity, error) {
+	idx := make([]int, len(columns))
+	for i, c := range columns {
+		j, err := t.Column(c)
+		if err != nil {
+			return nil, err
+		}
+		idx[i] = j
+	}
+	if len(idx) == 0 {
+		return nil, fmt.Errorf("%s: no columns to watch", t.Name)
+	}
+	gj := -1
+	if group != "" {
+		j, err := t.Column(group)
+		if err != nil {
+			return nil, err
+		}
+		gj = j
+	}
+	var ents []Entity
+	at := map[float64]int{}
+	for r, row := range t.Values {
+		k := 0
+		if gj >= 0 {
+			g, ok := at[row[gj]]
+			if !ok {
+				g = len(ents)
+				at[row[gj]] = g
+				ents = append(ents, Entity{Name: fmt.Sprintf("%s=%v", group, row[gj])})
+			}
+			k = g
+		} else if len(ents) == 0 {
+			ents = append(ents, Entity{Name: t.Name})
+		}
+		p := make([]float64, len(idx))
+		for i, j := range idx {
+			p[i] = row[j]
+		}
+		ents[k].X = append(ents[k].X, p)
+		if labels != nil {
+			ents[k].Labels = append(ents[k].Labels, labels[r])
+		}
+	}
+	return ents, nil
+}
+
+// ColumnLabels reads a 0/1 column of t as labels; other values are
+// errors naming the line.
+func ColumnLabels(t *series.Table, col string) ([]bool, error) {
+	j, err := t.Column(col)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bool, len(t.Values))
+	for i, r := range t.Values {
+		if r[j] != 0 && r[j] != 1 {
+			return nil, fmt.Errorf("%s: line %d, column %q: %v, want 0 or 1", t.Name, i+2, col, r[j])
+		}
+		out[i] = r[j] == 1
+	}
+	return out, nil
 }
