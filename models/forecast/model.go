@@ -53,6 +53,11 @@ type Config struct {
 	Task string `json:"task_name,omitempty"`
 	// Classes is the number of classes of TaskClassification.
 	Classes int `json:"num_class,omitempty"`
+	// TokenConv embeds the temporal Transformer's tokens as
+	// Time-Series-Library's TokenEmbedding does, a Conv1d(N → D) of kernel
+	// 3 over neighbouring steps with circular padding and no bias, instead
+	// of Linear(N → D) on each step alone.
+	TokenConv bool `json:"token_conv,omitempty"`
 	// PatchLen and Stride cut PatchTST's patches (0: 16 and 8).
 	PatchLen int    `json:"patch_len,omitempty"`
 	Stride   int    `json:"stride,omitempty"`
@@ -74,6 +79,37 @@ type Classifier interface {
 	// step is observed, 0 where a shorter series was padded; nil: all
 	// observed) to class logits [B, Classes].
 	Classify(ctx *nn.Ctx, x *autograd.Var, mask *tensor.Tensor) *autograd.Var
+}
+
+// Imputer is a reconstruction model that takes the mask of observed
+// inputs into account beyond their zeroed values (PatchTST normalises by
+// the observed values' statistics, as Time-Series-Library's imputation
+// does). Models without it impute by Forward on the zero-filled input.
+type Imputer interface {
+	Model
+	// Impute maps x [B, L, N] with missing entries zeroed, its marks and
+	// the mask [B, L, N] (1 observed, 0 missing) to the reconstruction.
+	Impute(ctx *nn.Ctx, x, marks *autograd.Var, mask *tensor.Tensor) *autograd.Var
+}
+
+// maskedNormalise is normalise with the statistics of the observed
+// entries (mask [B, L, N], 1 observed): mean Σx/Σmask and deviation
+// √(Σ(x − mean)²·mask/Σmask + 1e-5), as Time-Series-Library's imputation
+// computes them; the missing entries stay zero.
+func maskedNormalise(x *autograd.Var, mask *tensor.Tensor) (*autograd.Var, func(*autograd.Var) *autograd.Var) {
+	m := autograd.Const(mask.To(x.Value.DType()))
+	var means, std *tensor.Tensor
+	autograd.NoGrad(func() {
+		cnt := autograd.Sum(m, true, 1) // [B, 1, N]
+		mu := autograd.Div(autograd.Sum(autograd.Mul(x, m), true, 1), cnt)
+		d := autograd.Mul(autograd.Sub(x, mu), m)
+		v := autograd.Div(autograd.Sum(autograd.Mul(d, d), true, 1), cnt)
+		means, std = mu.Value, autograd.Sqrt(autograd.AddScalar(v, 1e-5)).Value
+	})
+	y := autograd.Mul(autograd.Div(autograd.Sub(x, autograd.Const(means)), autograd.Const(std)), m)
+	return y, func(out *autograd.Var) *autograd.Var {
+		return autograd.Add(autograd.Mul(out, autograd.Const(std)), autograd.Const(means))
+	}
 }
 
 // checkTask checks the task fields of c.

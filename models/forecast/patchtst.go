@@ -140,6 +140,18 @@ func (m *PatchTST) Forward(ctx *nn.Ctx, x, _ *autograd.Var) *autograd.Var {
 	return restore(autograd.Permute(y, 0, 2, 1))
 }
 
+// Impute reconstructs x [B, L, N] (missing entries zeroed; mask 1 where
+// observed) normalised by the observed entries' statistics, as
+// Time-Series-Library's PatchTST imputation.
+func (m *PatchTST) Impute(ctx *nn.Ctx, x, _ *autograd.Var, mask *tensor.Tensor) *autograd.Var {
+	if m.Head == nil {
+		notForecasting(m.Cfg)
+	}
+	x, restore := maskedNormalise(x, mask)
+	y := ctx.Dropout(m.Head.Forward(m.encode(ctx, x)), m.Cfg.Dropout) // [B, N, L]
+	return restore(autograd.Permute(y, 0, 2, 1))
+}
+
 // Classify maps x [B, L, N] to logits [B, classes] (normalised per sample
 // and variate as in forecasting; padded steps enter the patches as zeros).
 func (m *PatchTST) Classify(ctx *nn.Ctx, x *autograd.Var, _ *tensor.Tensor) *autograd.Var {

@@ -8,8 +8,9 @@ package forecast
 // positions), the same post-norm encoder as iTransformer, and a flatten
 // head Linear(L·D → S·N). It is encoder-only (Time-Series-Library's
 // Transformer also has a decoder); with UseNorm it gets iTransformer's
-// normalisation, which TSLib's Transformer does not have. N is fixed at
-// build time. Its task heads (reconstruction: each token back to its N
+// normalisation, which TSLib's Transformer does not have. With TokenConv
+// the values are embedded by TSLib's TokenEmbedding itself (the time-series
+// tasks use it). N is fixed at build time. Its task heads (reconstruction: each token back to its N
 // values; classification) are TSLib's, checked against PyTorch in
 // parity_test.go.
 
@@ -24,8 +25,11 @@ import (
 
 // Transformer is the temporal-token baseline.
 type Transformer struct {
-	Cfg     Config
-	Value   *nn.Linear // enc_embedding.value_embedding: Linear(N → D)
+	Cfg   Config
+	Value *nn.Linear // enc_embedding.value_embedding: Linear(N → D); nil with TokenConv
+	// Conv is TokenConv's kernel [D, N, 3] (PyTorch's Conv1d layout):
+	// enc_embedding.value_embedding.tokenConv.weight.
+	Conv    *autograd.Var
 	Time    *nn.Linear // enc_embedding.temporal_embedding: Linear(F → D), no bias
 	Encoder *encoder
 	Head    *nn.Linear // projection: Linear(L·D → S·N); per token Linear(D → N) for reconstruction; nil for classification
@@ -42,8 +46,14 @@ func init() {
 		if c.Variates < 1 {
 			return nil, fmt.Errorf("transformer: variates %d, want the number of input columns", c.Variates)
 		}
-		m := &Transformer{Cfg: c,
-			Value: nn.NewTorchLinear("enc_embedding.value_embedding", c.Variates, c.DModel, true, rng)}
+		m := &Transformer{Cfg: c}
+		if c.TokenConv {
+			// TSLib: kaiming_normal_(mode="fan_in", nonlinearity="leaky_relu").
+			m.Conv = autograd.NewParam("enc_embedding.value_embedding.tokenConv.weight", autograd.RoleMatrix,
+				tensor.KaimingNormal(rng, tensor.Gain("leaky_relu", 0), tensor.FanIn, c.DModel, c.Variates, 3))
+		} else {
+			m.Value = nn.NewTorchLinear("enc_embedding.value_embedding", c.Variates, c.DModel, true, rng)
+		}
 		if c.Marks > 0 {
 			m.Time = nn.NewTorchLinear("enc_embedding.temporal_embedding", c.Marks, c.DModel, false, rng)
 		}
@@ -77,7 +87,26 @@ func init() {
 
 // Params returns the parameters.
 func (m *Transformer) Params() []*autograd.Var {
-	return nn.Collect(m.Value, m.Time, m.Encoder, m.Head, m.Class)
+	out := m.Value.Params()
+	if m.Conv != nil {
+		out = append(out, m.Conv)
+	}
+	return append(out, nn.Collect(m.Time, m.Encoder, m.Head, m.Class)...)
+}
+
+// embed maps x [B, L, N] to token values [B, L, D]: Linear(N → D) per
+// step, or with TokenConv the circular kernel-3 convolution
+// Σ_k W[:, :, k]·x[t − 1 + k mod L].
+func (m *Transformer) embed(x *autograd.Var) *autograd.Var {
+	if m.Conv == nil {
+		return m.Value.Forward(x)
+	}
+	B, L, N := x.Dim(0), x.Dim(1), x.Dim(2)
+	D := m.Cfg.DModel
+	padded := autograd.Concat(1, autograd.Slice(x, 1, L-1, L), x, autograd.Slice(x, 1, 0, 1)) // [B, L+2, N]
+	taps := autograd.Concat(2, autograd.Slice(padded, 1, 0, L), autograd.Slice(padded, 1, 1, L+1), autograd.Slice(padded, 1, 2, L+2))
+	w := autograd.Reshape(autograd.Contiguous(autograd.Permute(m.Conv, 0, 2, 1)), D, 3*N) // [D, (k, n)]
+	return autograd.Reshape(autograd.MatMul(autograd.Reshape(autograd.Contiguous(taps), B*L, 3*N), w, false, true), B, L, D)
 }
 
 // Classify maps x [B, L, N] and its padding mask to logits [B, classes]:
@@ -88,7 +117,7 @@ func (m *Transformer) Classify(ctx *nn.Ctx, x *autograd.Var, mask *tensor.Tensor
 	if x.Dim(2) != m.Cfg.Variates || L != m.Cfg.Lookback {
 		panic(fmt.Sprintf("forecast: transformer classifier built for [%d, %d] windows, given [%d, %d]", m.Cfg.Lookback, m.Cfg.Variates, L, x.Dim(2)))
 	}
-	h := autograd.Add(m.Value.Forward(x), autograd.Const(m.positions.To(x.Value.DType())))
+	h := autograd.Add(m.embed(x), autograd.Const(m.positions.To(x.Value.DType())))
 	h = m.Encoder.Forward(ctx, ctx.Dropout(h, m.Cfg.Dropout))
 	h = ctx.Dropout(autograd.Gelu(h), m.Cfg.Dropout)
 	if mask != nil {
@@ -110,7 +139,7 @@ func (m *Transformer) Forward(ctx *nn.Ctx, x, marks *autograd.Var) *autograd.Var
 	if m.Cfg.UseNorm {
 		x, restore = normalise(x)
 	}
-	h := autograd.Add(m.Value.Forward(x), autograd.Const(m.positions.To(x.Value.DType()))) // [B, L, D]
+	h := autograd.Add(m.embed(x), autograd.Const(m.positions.To(x.Value.DType()))) // [B, L, D]
 	if m.Time != nil && marks != nil {
 		h = autograd.Add(h, m.Time.Forward(marks))
 	}

@@ -217,9 +217,8 @@ func FitClassifier(tr *ClassSet, length int, o ClassOptions) (*Classifier, *Clas
 	if len(tr.Classes) < 2 {
 		return nil, nil, fmt.Errorf("%s: %d class, want at least 2", tr.Name, len(tr.Classes))
 	}
-	c := forecast.Config{Arch: o.Arch, Lookback: length, Horizon: length, Variates: tr.Dims, DModel: o.DModel, DFF: o.DFF, Heads: o.Heads,
-		Layers: o.Layers, Dropout: o.Dropout, Task: forecast.TaskClassification, Classes: len(tr.Classes), Seed: o.Seed,
-		PatchLen: o.PatchLen, Stride: o.Stride}
+	c := backbone(o.Arch, forecast.TaskClassification, length, tr.Dims, 0, o.DModel, o.Heads, o.Layers, o.Dropout, o.Seed)
+	c.DFF, c.Classes, c.PatchLen, c.Stride = o.DFF, len(tr.Classes), o.PatchLen, o.Stride
 	if o.Arch == "patchtst" && c.PatchLen == 0 && length < 32 {
 		c.PatchLen, c.Stride = max(2, length/4), max(1, length/8) // 16/8 patches swallow a short series
 	}

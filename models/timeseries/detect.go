@@ -273,11 +273,7 @@ func (o reconObjective) Loss(ctx *nn.Ctx, x *tensor.Tensor) *autograd.Var {
 // fitReconstructor trains a backbone to reconstruct windows of the
 // training parts.
 func fitReconstructor(x [][][]float64, split []int, N int, o DetectOptions) (forecast.Model, int, error) {
-	c := forecast.Config{Arch: o.Arch, Lookback: o.Window, Horizon: o.Window, Variates: N, DModel: o.DModel, DFF: 2 * o.DModel, Heads: o.Heads,
-		Layers: o.Layers, Dropout: o.Dropout, Task: forecast.TaskReconstruction, Seed: o.Seed}
-	if o.Arch == "itransformer" {
-		c.UseNorm = true // Time-Series-Library's iTransformer normalises in anomaly_detection; its Transformer does not
-	}
+	c := backbone(o.Arch, forecast.TaskReconstruction, o.Window, N, 0, o.DModel, o.Heads, o.Layers, o.Dropout, o.Seed)
 	m, err := forecast.New(c)
 	if err != nil {
 		return nil, 0, err
