@@ -20,7 +20,7 @@ var subcommands = map[string][]string{
 	"forecast":  {"train", "eval", "predict"},
 	"atoms":     {"train", "eval"},
 	"graph":     {"train", "eval"},
-	"series":    {"classify", "detect"},
+	"series":    {"classify", "detect", "impute"},
 	"mup":       {"coord-check"},
 	"scaling":   {"fit"},
 	"tgraph":    {"train", "eval"},

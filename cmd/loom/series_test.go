@@ -135,3 +135,38 @@ func TestSeriesDetect(t *testing.T) {
 		}
 	}
 }
+
+// TestSeriesImpute: interpolation and a small DLinear on a CSV of the
+// user's; a mask ratio outside (0, 1) is refused naming the flag.
+func TestSeriesImpute(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "s.csv")
+	var b strings.Builder
+	b.WriteString("date,a,b\n")
+	for i := range 600 {
+		fmt.Fprintf(&b, "2020-01-%02d %02d:00:00,%.4f,%.4f\n", 1+i/24, i%24, math.Sin(float64(i)/5), math.Cos(float64(i)/7))
+	}
+	os.WriteFile(path, []byte(b.String()), 0o644)
+	var o, e bytes.Buffer
+	if code := run([]string{"series", "impute", "--csv", path, "--arch", "linear", "--lookback", "24", "--mask-ratio", "0.25"}, &o, &e); code != 0 || !strings.Contains(o.String(), "25.0 % of entries masked") || !strings.Contains(o.String(), "test MSE") {
+		t.Fatalf("linear: %s %s", o.String(), e.String())
+	}
+	o.Reset()
+	if code := run([]string{"series", "impute", "--csv", path, "--arch", "dlinear", "--lookback", "24", "--epochs", "2", "--json"}, &o, &e); code != 0 || !strings.Contains(o.String(), `"mask_ratio": 0.25`) {
+		t.Fatalf("dlinear: %s %s", o.String(), e.String())
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"series", "impute"}, "--csv is required"},
+		{[]string{"series", "impute", "--csv", path, "--mask-ratio", "1"}, "-mask-ratio"},
+		{[]string{"series", "impute", "--csv", path, "--mask-ratio", "0"}, "-mask-ratio"},
+		{[]string{"series", "impute", "--csv", filepath.Join(dir, "none.csv")}, "--csv: open"},
+	} {
+		e.Reset()
+		if code := run(tc.args, &o, &e); code == 0 || !strings.Contains(e.String(), tc.want) {
+			t.Errorf("%v: exit %d, stderr %q, want it to contain %q", tc.args, code, e.String(), tc.want)
+		}
+	}
+}
