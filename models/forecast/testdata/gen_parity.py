@@ -23,6 +23,17 @@ Cases, each stored under its own prefix:
     transformer_cls, itransformer_cls, dlinear_cls, patchtst_cls
                                  TSLib classification() on x_cls with the
                                  padding mask (x_mark_enc of classification)
+    transformer_conv*            the Transformer with TSLib's TokenEmbedding
+                                 (loom's TokenConv): forecasting (loom's
+                                 encoder-only head; _norm with UseNorm),
+                                 _rec imputation() on x_imp with time marks,
+                                 _ad anomaly_detection(), _cls classification()
+    patchtst_imp                 TSLib PatchTST imputation() on x_imp and
+                                 mask_imp (~30 % missing, zero-filled)
+
+TSLib's Transformer forecasts with an encoder-decoder; loom's is
+encoder-only, so the Transformer's forecasting reference follows loom's
+structure (see class Transformer).
 
 Parameter and buffer names are the official state_dict names, except where
 RENAME maps them to loom's; kernel-1 Conv1d weights [out, in, 1] are stored
@@ -116,6 +127,20 @@ def normalise(x):
     x = x - means
     stdev = torch.sqrt(torch.var(x, dim=1, keepdim=True, unbiased=False) + 1e-5)
     return x / stdev, means, stdev
+
+
+def masked_normalise(x_enc, mask):
+    """TSLib's imputation() normalisation (models/PatchTST.py, the same in
+    models/TimesNet.py), verbatim: x_enc is zero where mask == 0."""
+    means = torch.sum(x_enc, dim=1) / torch.sum(mask == 1, dim=1)
+    means = means.unsqueeze(1).detach()
+    x_enc = x_enc - means
+    x_enc = x_enc.masked_fill(mask == 0, 0)
+    stdev = torch.sqrt(torch.sum(x_enc * x_enc, dim=1) /
+                       torch.sum(mask == 1, dim=1) + 1e-5)
+    stdev = stdev.unsqueeze(1).detach()
+    x_enc /= stdev
+    return x_enc, means, stdev
 
 
 def denormalise(out, means, stdev):
@@ -220,17 +245,38 @@ class TimeFeatureEmbedding(nn.Module):  # embed='timeF'
         return self.embed(x)
 
 
-class DataEmbedding(nn.Module):
-    """TSLib's DataEmbedding, except the value embedding: TSLib's is
-    TokenEmbedding, Conv1d(c_in, d_model, kernel_size=3, circular padding,
-    bias=False) across neighbouring steps; loom's Transformer embeds each
-    step on its own by Linear(N → D) with bias (transformer.go), so the
-    reference does the same. The fixture checks loom's layer arithmetic and
-    head wiring, not that embedding."""
+class TokenEmbedding(nn.Module):
+    """TSLib's TokenEmbedding (layers/Embed.py), verbatim: Conv1d(c_in,
+    d_model, 3) across neighbouring steps, circular padding, no bias. Its
+    padding test compares torch.__version__ as a TorchVersion (a version
+    comparison, true on 1.13), so padding is 1 and the output keeps L steps."""
 
-    def __init__(self):
+    def __init__(self, c_in, d_model):
         super().__init__()
-        self.value_embedding = nn.Linear(N, D)  # loom's deviation, see above
+        padding = 1 if torch.__version__ >= '1.5.0' else 2
+        self.tokenConv = nn.Conv1d(in_channels=c_in, out_channels=d_model,
+                                   kernel_size=3, padding=padding, padding_mode='circular', bias=False)
+        for m in self.modules():
+            if isinstance(m, nn.Conv1d):
+                nn.init.kaiming_normal_(m.weight, mode='fan_in', nonlinearity='leaky_relu')
+
+    def forward(self, x):
+        return self.tokenConv(x.permute(0, 2, 1)).transpose(1, 2)
+
+
+class DataEmbedding(nn.Module):
+    """TSLib's DataEmbedding. token_conv: its value embedding, TokenEmbedding
+    (loom's Config.TokenConv). Without it, loom's default Transformer
+    embedding: each step on its own by Linear(N → D) with bias
+    (transformer.go), where TSLib always uses TokenEmbedding; those cases
+    check loom's layer arithmetic and head wiring, not that embedding."""
+
+    def __init__(self, token_conv=False):
+        super().__init__()
+        if token_conv:
+            self.value_embedding = TokenEmbedding(N, D)
+        else:
+            self.value_embedding = nn.Linear(N, D)  # loom's default, see above
         self.position_embedding = PositionalEmbedding(D)
         self.temporal_embedding = TimeFeatureEmbedding()
 
@@ -241,17 +287,27 @@ class DataEmbedding(nn.Module):
 
 
 class Transformer(nn.Module):
-    """TSLib's Transformer (encoder only: the tasks below build no decoder);
-    task "imputation" (projection Linear(d_model, c_out) per token) or
-    "classification"."""
+    """TSLib's Transformer encoder (the tasks below build no decoder); task
+    "imputation" (projection Linear(d_model, c_out) per token; TSLib's
+    anomaly_detection() is the same module called without time marks),
+    "classification", or "forecast". TSLib's forecast() runs an
+    encoder-decoder (dec_embedding, decoder over label_len + pred_len
+    steps); loom's Transformer is encoder-only with a flatten head
+    Linear(L·D → S·N) (transformer.go), so "forecast" is loom's documented
+    structure on TSLib's encoder and embedding, not TSLib's forecast().
+    use_norm: loom's UseNorm (iTransformer's normalisation, which TSLib's
+    Transformer does not have), only with "forecast"."""
 
-    def __init__(self, task):
+    def __init__(self, task, token_conv=False, use_norm=False):
         super().__init__()
         self.task = task
-        self.enc_embedding = DataEmbedding()
+        self.use_norm = use_norm
+        self.enc_embedding = DataEmbedding(token_conv)
         self.encoder = Encoder()
         if task == "imputation":
             self.projection = nn.Linear(D, N, bias=True)
+        elif task == "forecast":
+            self.projection = nn.Linear(L * D, S * N)  # loom's head, see above
         else:
             self.act = F.gelu
             self.dropout = nn.Dropout(0.1)
@@ -260,6 +316,12 @@ class Transformer(nn.Module):
     def forward(self, x, x_mark):
         if self.task == "imputation":
             return self.projection(self.encoder(self.enc_embedding(x, x_mark)))
+        if self.task == "forecast":
+            if self.use_norm:
+                x, means, stdev = normalise(x)
+            h = self.encoder(self.enc_embedding(x, x_mark))
+            out = self.projection(h.reshape(h.shape[0], -1)).reshape(h.shape[0], S, N)
+            return denormalise(out, means, stdev) if self.use_norm else out
         out = self.dropout(self.act(self.encoder(self.enc_embedding(x, None))))
         out = out * x_mark.unsqueeze(-1)  # zero-out padding embeddings
         return self.projection(out.reshape(out.shape[0], -1))
@@ -304,7 +366,8 @@ class FlattenHead(nn.Module):
 
 class PatchTST(nn.Module):
     """TSLib's PatchTST: task "forecast" (head to pred_len), "anomaly" (head
-    to seq_len) or "classification"."""
+    to seq_len), "imputation" (head to seq_len, normalised by the observed
+    entries' statistics) or "classification"."""
 
     def __init__(self, task, patch_len=PL, stride=ST):
         super().__init__()
@@ -314,15 +377,18 @@ class PatchTST(nn.Module):
         self.head_nf = D * int((L - patch_len) / stride + 2)
         if task == "forecast":
             self.head = FlattenHead(self.head_nf, S)
-        elif task == "anomaly":
+        elif task in ("anomaly", "imputation"):
             self.head = FlattenHead(self.head_nf, L)
         else:
             self.flatten = nn.Flatten(start_dim=-2)
             self.dropout = nn.Dropout(0.1)
             self.projection = nn.Linear(self.head_nf * N, C)
 
-    def forward(self, x_enc):
-        x_enc, means, stdev = normalise(x_enc)
+    def forward(self, x_enc, mask=None):
+        if self.task == "imputation":
+            x_enc, means, stdev = masked_normalise(x_enc, mask)
+        else:
+            x_enc, means, stdev = normalise(x_enc)
         x_enc = x_enc.permute(0, 2, 1)
         enc_out, n_vars = self.patch_embedding(x_enc)
         enc_out = self.encoder(enc_out)
@@ -411,6 +477,36 @@ cases = [
     ("itransformer_cls", perturb_norms(ITransformer("classification")), lambda m: m(x_cls, None), {}),
     ("dlinear_rec", DLinear(pred=L), lambda m: m(x), {}),
     ("dlinear_cls", DLinear(pred=L, classes=C), lambda m: m(x_cls), {}),
+]
+for prefix, m, run, rename in cases:
+    m.eval()
+    save(prefix, m, rename)
+    with torch.no_grad():
+        put(prefix + ".out", run(m))
+
+# Cases added after the ones above (drawn after them, so those stay as
+# they were): the Transformer with TSLib's TokenEmbedding (loom's
+# Config.TokenConv), and PatchTST's imputation() on x_imp, x with about 30 %
+# of its entries missing (mask_imp 0) and zeroed, as TSLib's
+# exp_imputation masks its inputs (masked_fill(mask == 0, 0)).
+mask_imp = (torch.rand(3, L, N) > 0.3).float()
+assert (mask_imp.sum(1) > 0).all()
+x_imp = x.masked_fill(mask_imp == 0, 0)
+put("x_imp", x_imp)
+put("mask_imp", mask_imp)
+TM = {"enc_embedding.temporal_embedding.embed.": "enc_embedding.temporal_embedding."}
+cases = [
+    # Forecasting: loom's encoder-only structure (see Transformer), with
+    # time marks; and with loom's UseNorm, without them.
+    ("transformer_conv", perturb_norms(Transformer("forecast", token_conv=True)), lambda m: m(x, mark), TM),
+    ("transformer_conv_norm", perturb_norms(Transformer("forecast", token_conv=True, use_norm=True)),
+     lambda m: m(x, None), TM),
+    # TSLib's imputation() (time marks) on the zero-filled input; its
+    # anomaly_detection() (no time marks) on x.
+    ("transformer_conv_rec", perturb_norms(Transformer("imputation", token_conv=True)), lambda m: m(x_imp, mark), TM),
+    ("transformer_conv_ad", perturb_norms(Transformer("imputation", token_conv=True)), lambda m: m(x, None), TM),
+    ("transformer_conv_cls", perturb_norms(Transformer("classification", token_conv=True)), lambda m: m(x_cls, mask), TM),
+    ("patchtst_imp", perturb_norms(PatchTST("imputation")), lambda m: m(x_imp, mask_imp), {}),
 ]
 for prefix, m, run, rename in cases:
     m.eval()
