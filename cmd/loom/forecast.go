@@ -91,6 +91,7 @@ func forecastTrain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("forecast train", "--csv FILE --out DIR [--force] [flags]", stderr)
 	df := addDataFlags(fs, true)
 	arch := choice(fs, "arch", "itransformer", "model: "+strings.Join(forecast.Archs(), ", "), forecast.Archs()...)
+	protocol := choice(fs, "protocol", "", "m4: short-term forecasting of M4 Hourly (414 series, 48 steps; an external data set) scored by sMAPE, MASE and OWA against Naive2, instead of --csv", "", "m4")
 	out := fs.String("out", "", "directory for the trained model, its checkpoint/ (every epoch), metrics.jsonl and loss.png (required; must not exist, or be empty, unless --force; a run stopped midway resumes from its checkpoint)")
 	force := fs.Bool("force", false, "replace an existing --out as a whole, a run there too (it starts afresh instead of resuming)")
 	epochs := intFlag(fs, "epochs", 10, "training epochs (early stopping may end sooner)", atLeast(1))
@@ -108,6 +109,21 @@ func forecastTrain(args []string, stdout, stderr io.Writer) error {
 	progressEvery := progressEveryFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *protocol == "m4" {
+		if *df.csv != "" {
+			return fmt.Errorf("--protocol m4 reads M4 Hourly; drop --csv %s", *df.csv)
+		}
+		if *out == "" {
+			fmt.Fprintln(stderr, "loom forecast train: --out is required")
+			fs.Usage()
+			return errUsage
+		}
+		if *arch == "naive" {
+			return fmt.Errorf("--protocol m4 --arch naive: Naive2 is the protocol's own benchmark, reported with every run")
+		}
+		return forecastM4(m4Run{arch: *arch, out: *out, force: *force, epochs: *epochs, batch: *batch, lr: *lr, dModel: *dModel, layers: *layers, heads: *heads,
+			dropout: *dropout, seed: *seed, threads: *threads}, stdout, stderr)
 	}
 	if *df.csv == "" || *out == "" {
 		fmt.Fprintln(stderr, "loom forecast train: --csv and --out are required")
