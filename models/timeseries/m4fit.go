@@ -71,14 +71,14 @@ func (o M4Options) withDefaults() M4Options {
 // M4Result is a run's outcome: its scores and Naive2's on the test
 // horizon, the validation sMAPE of the epoch kept, and the forecasts.
 type M4Result struct {
-	Arch      string      `json:"arch"`
-	Params    int         `json:"params"`
-	Steps     int         `json:"steps"`
-	BestEpoch int         `json:"best_epoch"`
-	ValSMAPE  float64     `json:"val_smape"`
-	Test      M4Score     `json:"test"`
-	Naive2    M4Score     `json:"naive2"`
-	Seconds   float64     `json:"seconds"`
+	Arch      string         `json:"arch"`
+	Params    int            `json:"params"`
+	Steps     int            `json:"steps"`
+	BestEpoch int            `json:"best_epoch"`
+	ValSMAPE  float64        `json:"val_smape"`
+	Test      M4Score        `json:"test"`
+	Naive2    M4Score        `json:"naive2"`
+	Seconds   float64        `json:"seconds"`
 	Forecasts [][]float64    `json:"-"`
 	Model     forecast.Model `json:"-"`
 }
