@@ -1,17 +1,16 @@
 package atoms
 
 import (
-	"compress/gzip"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/loomml/loom/chem"
+	"github.com/loomml/loom/internal/fsutil"
 )
 
 // ReadOptions say where the labels are in formats that do not fix them.
@@ -62,21 +61,11 @@ func ReadAny(path string, o ReadOptions) ([]Frame, error) {
 		}
 		return frames, nil
 	case ".sdf", ".mol", ".sd":
-		var r io.Reader
-		fh, err := os.Open(path)
+		r, err := fsutil.Open(path)
 		if err != nil {
 			return nil, fmt.Errorf("atoms: %w", err)
 		}
-		defer fh.Close()
-		r = fh
-		if gz {
-			zr, err := gzip.NewReader(fh)
-			if err != nil {
-				return nil, fmt.Errorf("atoms: %s: %w", path, err)
-			}
-			defer zr.Close()
-			r = zr
-		}
+		defer r.Close()
 		return readSDF(r, filepath.Base(path), key, o.ForcesKey)
 	case ".npz":
 		if gz {

@@ -27,15 +27,15 @@ package atoms
 
 import (
 	"bufio"
-	"compress/gzip"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/loomml/loom/internal/fsutil"
 )
 
 // Frame is one structure.
@@ -72,20 +72,11 @@ type property struct {
 // ReadFile reads every frame of an XYZ file, decompressing it when the
 // name ends in .gz.
 func ReadFile(path string) ([]Frame, error) {
-	f, err := os.Open(path)
+	r, err := fsutil.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("atoms: %w", err)
 	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(path, ".gz") {
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			return nil, fmt.Errorf("atoms: %s: %w", path, err)
-		}
-		defer zr.Close()
-		r = zr
-	}
+	defer r.Close()
 	return Read(r, filepath.Base(path))
 }
 

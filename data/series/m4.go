@@ -1,17 +1,16 @@
 package series
 
 import (
-	"compress/gzip"
 	"encoding/csv"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/loomml/loom/data/external"
+	"github.com/loomml/loom/internal/fsutil"
 )
 
 // M4Series is one series of the M4 competition: its training values and
@@ -79,20 +78,11 @@ type m4Row struct {
 }
 
 func readM4File(path string) ([]m4Row, error) {
-	f, err := os.Open(path)
+	r, err := fsutil.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(path, ".gz") {
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		defer zr.Close()
-		r = zr
-	}
+	defer r.Close()
 	return readM4(r, filepath.Base(path))
 }
 

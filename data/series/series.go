@@ -16,12 +16,8 @@ package series
 import (
 	"bytes"
 	_ "embed"
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
-	"math"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -59,92 +55,15 @@ const maxErrors = 10
 // columns. name labels errors. Every bad value is reported with its line
 // and column (up to 10 of them).
 func ReadCSV(r io.Reader, name string) (*Frame, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	head, err := cr.Read()
-	if err == io.EOF {
-		return nil, fmt.Errorf("%s: empty file, want a header row with a date column", name)
-	}
+	isDate := func(h string) bool { return strings.EqualFold(h, "date") }
+	checkDate := func(s string) error { _, err := parseDate(s); return err }
+	t, err := readNumericCSV(r, name, isDate, "date", checkDate)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, err
 	}
-	head = append([]string(nil), head...)
-	dateCol := -1
-	f := &Frame{Name: name}
-	var cols []int
-	for i, h := range head {
-		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
-		if strings.EqualFold(h, "date") && dateCol < 0 {
-			dateCol = i
-			continue
-		}
-		f.Columns = append(f.Columns, h)
-		cols = append(cols, i)
-	}
-	if dateCol < 0 {
-		return nil, fmt.Errorf("%s: line 1: no \"date\" column in the header %v", name, head)
-	}
-	if len(cols) == 0 {
-		return nil, fmt.Errorf("%s: line 1: no numeric columns besides %q", name, head[dateCol])
-	}
-	var errs []string
-	bad := func(format string, a ...any) {
-		if len(errs) < maxErrors {
-			errs = append(errs, fmt.Sprintf(format, a...))
-		}
-	}
-	for line := 2; ; line++ {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				bad("line %d: %v", pe.Line, pe.Err)
-				continue
-			}
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		if len(rec) != len(head) {
-			bad("line %d: %d fields, the header has %d", line, len(rec), len(head))
-			continue
-		}
-		d, err := parseDate(strings.TrimSpace(rec[dateCol]))
-		if err != nil {
-			bad("line %d, column %q: %v", line, head[dateCol], err)
-			continue
-		}
-		row := make([]float64, len(cols))
-		ok := true
-		for j, c := range cols {
-			s := strings.TrimSpace(rec[c])
-			v, err := strconv.ParseFloat(s, 64)
-			switch {
-			case s == "":
-				bad("line %d, column %q: missing value", line, f.Columns[j])
-				ok = false
-			case err != nil || math.IsNaN(v) || math.IsInf(v, 0):
-				bad("line %d, column %q: %q is not a finite number", line, f.Columns[j], s)
-				ok = false
-			}
-			row[j] = v
-		}
-		if ok {
-			f.Dates = append(f.Dates, d)
-			f.Values = append(f.Values, row)
-		}
-	}
-	if len(errs) > 0 {
-		more := ""
-		if len(errs) == maxErrors {
-			more = " (first 10 shown)"
-		}
-		return nil, fmt.Errorf("%s: bad rows%s:\n  %s", name, more, strings.Join(errs, "\n  "))
-	}
-	if len(f.Values) == 0 {
-		return nil, fmt.Errorf("%s: no data rows after the header", name)
+	f := &Frame{Name: name, Columns: t.Columns, Values: t.Values, Dates: make([]time.Time, len(t.Times))}
+	for i, s := range t.Times {
+		f.Dates[i], _ = parseDate(s) // checked while reading
 	}
 	for i := 1; i < len(f.Dates); i++ {
 		if !f.Dates[i].After(f.Dates[i-1]) {

@@ -42,32 +42,54 @@ func ReadTableFile(path string) (*Table, error) {
 // text; every other field must be a finite number. Bad values are errors
 // naming the line and column (up to 10 of them).
 func ReadTable(r io.Reader, name string) (*Table, error) {
+	isTime := func(h string) bool {
+		for _, n := range timeNames {
+			if strings.EqualFold(h, n) {
+				return true
+			}
+		}
+		return false
+	}
+	return readNumericCSV(r, name, isTime, "", nil)
+}
+
+// readNumericCSV reads a header row and rows of finite numbers, except in
+// the first column whose header isTime accepts, kept as text (required
+// when need names it; each value checked by checkTime when given). Bad
+// rows are collected, up to maxErrors, and reported by line and column.
+func readNumericCSV(r io.Reader, name string, isTime func(string) bool, need string, checkTime func(string) error) (*Table, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	head, err := cr.Read()
 	if err == io.EOF {
+		if need != "" {
+			return nil, fmt.Errorf("%s: empty file, want a header row with a %s column", name, need)
+		}
 		return nil, fmt.Errorf("%s: empty file, want a header row", name)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	head = append([]string(nil), head...)
 	t := &Table{Name: name}
 	timeCol := -1
 	var cols []int
 	for i, h := range head {
 		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
-		isTime := false
-		for _, n := range timeNames {
-			isTime = isTime || strings.EqualFold(h, n)
-		}
-		if isTime && timeCol < 0 {
+		if timeCol < 0 && isTime(h) {
 			timeCol, t.TimeColumn = i, h
 			continue
 		}
 		t.Columns = append(t.Columns, h)
 		cols = append(cols, i)
 	}
+	if timeCol < 0 && need != "" {
+		return nil, fmt.Errorf("%s: line 1: no %q column in the header %v", name, need, head)
+	}
 	if len(cols) == 0 {
+		if timeCol >= 0 {
+			return nil, fmt.Errorf("%s: line 1: no numeric columns besides %q", name, head[timeCol])
+		}
 		return nil, fmt.Errorf("%s: line 1: no numeric columns", name)
 	}
 	var errs []string
@@ -93,18 +115,36 @@ func ReadTable(r io.Reader, name string) (*Table, error) {
 			bad("line %d: %d fields, the header has %d", line, len(rec), len(head))
 			continue
 		}
+		var stamp string
+		if timeCol >= 0 {
+			stamp = strings.TrimSpace(rec[timeCol])
+			if checkTime != nil {
+				if err := checkTime(stamp); err != nil {
+					bad("line %d, column %q: %v", line, head[timeCol], err)
+					continue
+				}
+			}
+		}
 		row := make([]float64, len(cols))
+		ok := true
 		for j, c := range cols {
 			s := strings.TrimSpace(rec[c])
 			v, err := strconv.ParseFloat(s, 64)
-			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			switch {
+			case s == "":
+				bad("line %d, column %q: missing value", line, t.Columns[j])
+				ok = false
+			case err != nil || math.IsNaN(v) || math.IsInf(v, 0):
 				bad("line %d, column %q: %q is not a finite number", line, t.Columns[j], s)
+				ok = false
 			}
 			row[j] = v
 		}
-		t.Values = append(t.Values, row)
-		if timeCol >= 0 {
-			t.Times = append(t.Times, strings.TrimSpace(rec[timeCol]))
+		if ok {
+			t.Values = append(t.Values, row)
+			if timeCol >= 0 {
+				t.Times = append(t.Times, stamp)
+			}
 		}
 	}
 	if len(errs) > 0 {

@@ -2,7 +2,6 @@ package series
 
 import (
 	"bufio"
-	"compress/gzip"
 	"fmt"
 	"io"
 	"math"
@@ -11,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/loomml/loom/internal/fsutil"
 )
 
 // TSFile is a time-series classification (or regression) set in the .ts
@@ -80,20 +81,11 @@ func (e *TSError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Lin
 
 // ReadTSFile reads a .ts file (gzipped when the name ends in .gz).
 func ReadTSFile(path string) (*TSFile, error) {
-	f, err := os.Open(path)
+	r, err := fsutil.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(path, ".gz") {
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		defer zr.Close()
-		r = zr
-	}
+	defer r.Close()
 	return ReadTS(r, filepath.Base(path))
 }
 

@@ -1,6 +1,8 @@
 package fsutil
 
 import (
+	"bytes"
+	"compress/gzip"
 	"errors"
 	"io"
 	"os"
@@ -105,5 +107,33 @@ func TestContains(t *testing.T) {
 		if err != nil || got != tc.want {
 			t.Errorf("Contains(%s, %s) = %v, %v; want %v", tc.dir, tc.path, got, err, tc.want)
 		}
+	}
+}
+
+func TestOpenGzip(t *testing.T) {
+	dir := t.TempDir()
+	plain, packed := filepath.Join(dir, "a.txt"), filepath.Join(dir, "a.txt.gz")
+	os.WriteFile(plain, []byte("hello\n"), 0o644)
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write([]byte("hello\n"))
+	zw.Close()
+	os.WriteFile(packed, b.Bytes(), 0o644)
+	for _, p := range []string{plain, packed} {
+		r, err := Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(r)
+		if err != nil || string(got) != "hello\n" || r.Close() != nil {
+			t.Fatalf("%s: %q %v", p, got, err)
+		}
+	}
+	if _, err := Open(filepath.Join(dir, "none.gz")); err == nil {
+		t.Fatal("a missing file opened")
+	}
+	os.WriteFile(filepath.Join(dir, "bad.gz"), []byte("not gzip"), 0o644)
+	if _, err := Open(filepath.Join(dir, "bad.gz")); err == nil {
+		t.Fatal("a file that is not gzip opened as gzip")
 	}
 }

@@ -59,12 +59,15 @@ func Save(dir string, m Model, s *Saved) error {
 // State is what a saved model holds: its parameters, then the buffers of
 // a model with them (PatchTST's BatchNorm statistics), as PyTorch's
 // state_dict holds both.
-func State(m Model) []*autograd.Var {
-	st := m.Params()
+func State(m Model) []*autograd.Var { return append(m.Params(), Buffers(m)...) }
+
+// Buffers returns the buffers of a model with them (nil for the others),
+// for training objectives to hand to train.Loop's checkpoints.
+func Buffers(m Model) []*autograd.Var {
 	if b, ok := m.(nn.Buffered); ok {
-		st = append(st, b.Buffers()...)
+		return b.Buffers()
 	}
-	return st
+	return nil
 }
 
 // Load reads a forecaster directory.

@@ -114,12 +114,7 @@ type Objective struct {
 
 // Buffers returns the model's buffers (none for most), so that the
 // training loop's checkpoints and best-weights copies carry them.
-func (o Objective) Buffers() []*autograd.Var {
-	if b, ok := o.Model.(nn.Buffered); ok {
-		return b.Buffers()
-	}
-	return nil
-}
+func (o Objective) Buffers() []*autograd.Var { return Buffers(o.Model) }
 
 // Loss returns the MSE of the batch's forecasts on the scored columns.
 func (o Objective) Loss(ctx *nn.Ctx, b Batch) *autograd.Var {

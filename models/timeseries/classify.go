@@ -481,12 +481,7 @@ type classObjective struct{ cl *Classifier }
 
 func (o classObjective) Params() []*autograd.Var { return o.cl.Model.Params() }
 
-func (o classObjective) Buffers() []*autograd.Var {
-	if b, ok := o.cl.Model.(nn.Buffered); ok {
-		return b.Buffers()
-	}
-	return nil
-}
+func (o classObjective) Buffers() []*autograd.Var { return forecast.Buffers(o.cl.Model) }
 
 func (o classObjective) Loss(ctx *nn.Ctx, b *classBatch) *autograd.Var {
 	return autograd.CrossEntropy(o.cl.Model.Classify(ctx, autograd.Const(b.x), b.mask), b.y, -1, 0)

@@ -258,12 +258,7 @@ type reconObjective struct{ m forecast.Model }
 
 func (o reconObjective) Params() []*autograd.Var { return o.m.Params() }
 
-func (o reconObjective) Buffers() []*autograd.Var {
-	if b, ok := o.m.(nn.Buffered); ok {
-		return b.Buffers()
-	}
-	return nil
-}
+func (o reconObjective) Buffers() []*autograd.Var { return forecast.Buffers(o.m) }
 
 func (o reconObjective) Loss(ctx *nn.Ctx, x *tensor.Tensor) *autograd.Var {
 	xv := autograd.Const(x)

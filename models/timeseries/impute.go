@@ -137,12 +137,7 @@ type imputeObjective struct {
 
 func (o imputeObjective) Params() []*autograd.Var { return o.m.Params() }
 
-func (o imputeObjective) Buffers() []*autograd.Var {
-	if b, ok := o.m.(nn.Buffered); ok {
-		return b.Buffers()
-	}
-	return nil
-}
+func (o imputeObjective) Buffers() []*autograd.Var { return forecast.Buffers(o.m) }
 
 func (o imputeObjective) Loss(ctx *nn.Ctx, b [2]*tensor.Tensor) *autograd.Var {
 	mask := RandomMask(ctx.RNG, o.ratio, b[0].Shape()...)

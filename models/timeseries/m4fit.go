@@ -166,12 +166,7 @@ type m4Objective struct{ m forecast.Model }
 
 func (o m4Objective) Params() []*autograd.Var { return o.m.Params() }
 
-func (o m4Objective) Buffers() []*autograd.Var {
-	if b, ok := o.m.(nn.Buffered); ok {
-		return b.Buffers()
-	}
-	return nil
-}
+func (o m4Objective) Buffers() []*autograd.Var { return forecast.Buffers(o.m) }
 
 func (o m4Objective) Loss(ctx *nn.Ctx, b m4Batch) *autograd.Var {
 	f := o.m.Forward(ctx, autograd.Const(b.x), nil)
