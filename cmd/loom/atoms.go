@@ -172,9 +172,6 @@ func atomsTrain(args []string, stdout, stderr io.Writer) error {
 			c.AuxForceWeight = *aux
 		}
 	}
-	if c.EnergyWeight == 0 {
-		c.EnergyWeight = 1e-12 // Defaults reads 0, 0 as unset; a force-only run keeps a negligible energy term
-	}
 	rc := atoms.RunConfig{Model: c.Defaults(),
 		Train:     train.Hyper{Steps: *steps, BatchSize: *batch, LR: *lr, MinLRFactor: 0.1, Warmup: *warmup, Clip: *clip},
 		EvalEvery: *evalEvery}
