@@ -200,10 +200,10 @@ func atomsTrain(args []string, stdout, stderr io.Writer) error {
 		name string
 		mols []atoms.Molecule
 	}{{"train", trM}, {"val", vaM}, {"test", teM}} {
-		if len(p.mols) == 0 || *fw == 0 && p.mols[0].Forces == nil {
+		if len(p.mols) == 0 {
 			continue
 		}
-		r, err := evaluateAtoms(m, p.mols)
+		r, err := atoms.Evaluate(m, p.mols, 64)
 		if err != nil {
 			return fmt.Errorf("%s part: %w", p.name, err)
 		}
@@ -223,46 +223,13 @@ func atomsTrain(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// evaluateAtoms is atoms.Evaluate, with energy-only metrics for molecules
-// without force labels.
-func evaluateAtoms(m *atoms.Model, mols []atoms.Molecule) (atoms.Metrics, error) {
-	for _, x := range mols {
-		if x.Forces == nil {
-			return energyOnly(m, mols)
-		}
-	}
-	return atoms.Evaluate(m, mols, 64)
-}
-
-// energyOnly measures energies alone (force errors NaN: metricsJSON and
-// describeMetrics leave them out).
-func energyOnly(m *atoms.Model, mols []atoms.Molecule) (atoms.Metrics, error) {
-	r := atoms.Metrics{ForceMAE: math.NaN(), ForceRMSE: math.NaN(), Loss: math.NaN()}
-	var abs, sq float64
-	for lo := 0; lo < len(mols); lo += 64 {
-		b := atoms.Collate(mols[lo:min(len(mols), lo+64)])
-		E, _, err := m.Predict(b)
-		if err != nil {
-			return r, err
-		}
-		for i := range b.B {
-			d := E.At(i) - b.Energy[i]
-			abs, sq = abs+math.Abs(d), sq+d*d
-		}
-		r.Molecules += b.B
-		r.Atoms += b.Tokens()
-	}
-	n := float64(r.Molecules)
-	r.EnergyMAE, r.EnergyRMSE = abs/n, math.Sqrt(sq/n)
-	return r, nil
-}
-
-// metricsJSON is r as JSON fields, without the force errors and loss of
-// molecules that had no force labels.
+// metricsJSON is r as JSON fields, without the force errors of molecules
+// that had no force labels.
 func metricsJSON(r atoms.Metrics) map[string]any {
 	out := map[string]any{"molecules": r.Molecules, "atoms": r.Atoms, "energy_mae": r.EnergyMAE, "energy_rmse": r.EnergyRMSE}
+	out["loss"] = r.Loss
 	if !math.IsNaN(r.ForceMAE) {
-		out["force_mae"], out["force_rmse"], out["loss"] = r.ForceMAE, r.ForceRMSE, r.Loss
+		out["force_mae"], out["force_rmse"] = r.ForceMAE, r.ForceRMSE
 	}
 	return out
 }
@@ -337,7 +304,7 @@ func atomsEval(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("--data %s: structure %d: %w", name, i, err)
 		}
 	}
-	r, err := evaluateAtoms(m, mols)
+	r, err := atoms.Evaluate(m, mols, 64)
 	if err != nil {
 		return err
 	}

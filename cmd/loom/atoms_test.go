@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,6 +68,22 @@ func TestAtoms(t *testing.T) {
 	o.Reset()
 	if code := run([]string{"atoms", "eval", "--model", runDir, "--data", sdf, "--json"}, &o, &e); code != 0 || !strings.Contains(o.String(), `"energy_mae"`) {
 		t.Fatalf("eval on SDF: %s %s", o.String(), e.String())
+	}
+	// Training on energies alone (--force-weight 0) from an SD file of ten
+	// records without forces.
+	var many strings.Builder
+	one, _ := os.ReadFile(sdf)
+	for i := range 10 {
+		many.WriteString(strings.Replace(strings.Replace(string(one), "-5\n", fmt.Sprintf("%d\n", -5-i), 1), "0.7572", fmt.Sprintf("%.4f", 0.75+0.01*float64(i)), 1))
+	}
+	sdf10 := filepath.Join(dir, "ten.sdf")
+	os.WriteFile(sdf10, []byte(many.String()), 0o644)
+	o.Reset()
+	if code := run([]string{"atoms", "train", "--out", filepath.Join(dir, "energies"), "--data", sdf10, "--force-weight", "0", "--dim", "8", "--layers", "1", "--heads", "2", "--steps", "3", "--batch", "4", "--eval-every", "3", "--warmup", "1"}, &o, &e); code != 0 {
+		t.Fatalf("energies only: %s %s", o.String(), e.String())
+	}
+	if s := o.String(); !strings.Contains(s, "8/1/1 structures (random by frame") || !strings.Contains(s, "no force labels") {
+		t.Errorf("energies-only output:\n%s", s)
 	}
 	for _, tc := range []struct {
 		args []string

@@ -23,17 +23,17 @@ type Metrics struct {
 }
 
 // Evaluate predicts mols, batch molecules at a time (forces as the model
-// makes them, −∂E/∂x or its direct head), and returns the errors. Every
-// molecule needs force labels.
+// makes them, −∂E/∂x or its direct head), and returns the errors. Forces
+// are scored on the molecules with force labels (a batch holding one
+// without is scored on energies only); with none at all the force errors
+// are NaN and Loss is the energy term alone.
 func Evaluate(m *Model, mols []Molecule, batch int) (Metrics, error) {
 	var out Metrics
 	var eAbs, eSq, fAbs, fSq float64
+	forceComps := 0
 	batch = max(batch, 1)
 	for lo := 0; lo < len(mols); lo += batch {
 		b := Collate(mols[lo:min(len(mols), lo+batch)])
-		if b.Forces == nil {
-			return Metrics{}, fmt.Errorf("atoms: molecules %d–%d: a molecule has no force labels", lo, lo+b.B-1)
-		}
 		E, F, err := m.Predict(b)
 		if err != nil {
 			return Metrics{}, err
@@ -43,11 +43,15 @@ func Evaluate(m *Model, mols []Molecule, batch int) (Metrics, error) {
 			d := E.At(i) - b.Energy[i]
 			eAbs += math.Abs(d)
 			eSq += d * d
+			if b.Forces == nil {
+				continue
+			}
 			for k := range 3 * b.Lengths[i] {
 				d := f[i*b.T*3+k] - b.Forces[i*b.T*3+k]
 				fAbs += math.Abs(d)
 				fSq += d * d
 			}
+			forceComps += 3 * b.Lengths[i]
 		}
 		out.Molecules += b.B
 		out.Atoms += b.Tokens()
@@ -55,11 +59,14 @@ func Evaluate(m *Model, mols []Molecule, batch int) (Metrics, error) {
 	if out.Molecules == 0 {
 		return out, fmt.Errorf("atoms: no molecules to evaluate")
 	}
-	n, c := float64(out.Molecules), float64(3*out.Atoms)
+	n, s2 := float64(out.Molecules), m.Ref.Scale*m.Ref.Scale
 	out.EnergyMAE, out.EnergyRMSE = eAbs/n, math.Sqrt(eSq/n)
-	out.ForceMAE, out.ForceRMSE = fAbs/c, math.Sqrt(fSq/c)
-	s2 := m.Ref.Scale * m.Ref.Scale
-	out.Loss = m.Config.EnergyWeight*eSq/n/s2 + m.Config.ForceWeight*fSq/c/s2
+	out.Loss = m.Config.EnergyWeight * eSq / n / s2
+	out.ForceMAE, out.ForceRMSE = math.NaN(), math.NaN()
+	if c := float64(forceComps); c > 0 {
+		out.ForceMAE, out.ForceRMSE = fAbs/c, math.Sqrt(fSq/c)
+		out.Loss += m.Config.ForceWeight * fSq / c / s2
+	}
 	return out, nil
 }
 

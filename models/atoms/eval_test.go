@@ -52,6 +52,20 @@ func TestEvaluate(t *testing.T) {
 			if r.EnergyRMSE < r.EnergyMAE || r.ForceRMSE < r.ForceMAE {
 				t.Fatalf("RMSE below MAE: %+v", r)
 			}
+			// Without force labels: the same energy errors, no force errors,
+			// the energy term of the loss alone.
+			bare := make([]Molecule, len(mols))
+			for i, mol := range mols {
+				bare[i] = mol
+				bare[i].Forces = nil
+			}
+			e, err := Evaluate(m, bare, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.EnergyMAE != r.EnergyMAE || !math.IsNaN(e.ForceMAE) || !closeRel(e.Loss, m.Config.EnergyWeight*parts["energy_mse"], 1e-4, e.Loss) {
+				t.Fatalf("energies only: %+v", e)
+			}
 		})
 	}
 }
