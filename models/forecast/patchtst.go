@@ -78,15 +78,24 @@ func init() {
 	})
 }
 
-// patching returns the patch length and stride (16 and 8 by default, as
-// Time-Series-Library's).
+// patching returns the patch length and stride: Config's, or
+// Time-Series-Library's 16 and 8, which on a lookback under 32 become a
+// quarter and an eighth of it (at least 2 and 1), so that a short series
+// is still cut into several patches.
 func (c Config) patching() (int, int) {
 	pl, st := c.PatchLen, c.Stride
+	short := c.Lookback < 32
 	if pl == 0 {
 		pl = 16
+		if short {
+			pl = max(2, c.Lookback/4)
+		}
 	}
 	if st == 0 {
 		st = 8
+		if short {
+			st = max(1, c.Lookback/8)
+		}
 	}
 	return pl, st
 }

@@ -140,7 +140,7 @@ type ClassOptions struct {
 	Heads   int     // 4
 	Layers  int     // 2
 	Dropout float64 // 0.1
-	// PatchLen and Stride of PatchTST (0: 16 and 8, shrunk to fit short series).
+	// PatchLen and Stride of PatchTST (0: forecast.Config's defaults).
 	PatchLen, Stride int
 	Epochs           int     // 100
 	Batch            int     // 16
@@ -219,9 +219,6 @@ func FitClassifier(tr *ClassSet, length int, o ClassOptions) (*Classifier, *Clas
 	}
 	c := backbone(o.Arch, forecast.TaskClassification, length, tr.Dims, 0, o.DModel, o.Heads, o.Layers, o.Dropout, o.Seed)
 	c.DFF, c.Classes, c.PatchLen, c.Stride = o.DFF, len(tr.Classes), o.PatchLen, o.Stride
-	if o.Arch == "patchtst" && c.PatchLen == 0 && length < 32 {
-		c.PatchLen, c.Stride = max(2, length/4), max(1, length/8) // 16/8 patches swallow a short series
-	}
 	fm, err := forecast.New(c)
 	if err != nil {
 		return nil, nil, err
