@@ -44,6 +44,7 @@ type gridPlotter struct {
 	g                        *Grid
 	row, col, cell, note     text.Style
 	labelW, headH, noteH, bw vg.Length // row label width, header and note heights, table width
+	cw                       vg.Length // cell width: cellW, or wider for a longer column label or cell text
 }
 
 func newGridPlotter(g *Grid) *gridPlotter {
@@ -61,14 +62,23 @@ func newGridPlotter(g *Grid) *gridPlotter {
 	if g.Note != "" {
 		gp.noteH = gp.note.Height(g.Note) + vg.Points(10)
 	}
-	gp.bw = gp.labelW + vg.Length(len(g.ColLabels))*cellW
+	gp.cw = cellW
+	for _, l := range g.ColLabels {
+		gp.cw = max(gp.cw, gp.col.Width(l)+vg.Points(6))
+	}
+	for _, r := range g.Cells {
+		for _, t := range r {
+			gp.cw = max(gp.cw, gp.cell.Width(t)+vg.Points(6))
+		}
+	}
+	gp.bw = gp.labelW + vg.Length(len(g.ColLabels))*gp.cw
 	return gp
 }
 
 func (gp *gridPlotter) Plot(c draw.Canvas, _ *plot.Plot) {
 	g := gp.g
 	rows, cols := len(g.RowLabels), len(g.ColLabels)
-	cw := min(cellW, (c.Max.X-c.Min.X-gp.labelW)/vg.Length(cols))
+	cw := min(gp.cw, (c.Max.X-c.Min.X-gp.labelW)/vg.Length(cols))
 	ch := min(cellH, (c.Max.Y-c.Min.Y-gp.headH-gp.noteH)/vg.Length(rows))
 	left := c.Min.X + (c.Max.X-c.Min.X-gp.labelW-vg.Length(cols)*cw)/2 // of the row labels
 	x0, top := left+gp.labelW, c.Max.Y-gp.headH                        // of the cells
