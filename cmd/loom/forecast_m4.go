@@ -96,7 +96,7 @@ func forecastM4(r m4Run, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "M4 Hourly, %d series × %d steps: %s (%d parameters, epoch %d kept on the last training horizon, validation sMAPE %.3f), %.0f s\n",
 		len(ss), series.M4Horizon, r.arch, res.Params, res.BestEpoch, res.ValSMAPE, res.Seconds)
-	fmt.Fprintf(stdout, "          sMAPE    MASE     OWA\n%-8s %7.3f %7.3f %7.3f\nNaive2   %7.3f %7.3f %7.3f  (the organisers publish 18.383, 2.395)\n",
+	fmt.Fprintf(stdout, "              sMAPE    MASE     OWA\n%-12s %7.3f %7.3f %7.3f\nNaive2       %7.3f %7.3f %7.3f  (the organisers publish 18.383, 2.395)\n",
 		r.arch, res.Test.SMAPE, res.Test.MASE, res.Test.OWA, res.Naive2.SMAPE, res.Naive2.MASE, res.Naive2.OWA)
 	fmt.Fprintf(stdout, "run: %s\n", r.out)
 	return nil

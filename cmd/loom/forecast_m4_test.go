@@ -43,7 +43,7 @@ func TestForecastM4(t *testing.T) {
 	if code := run([]string{"forecast", "train", "--protocol", "m4", "--arch", "dlinear", "--epochs", "2", "--batch", "4", "--out", out}, &o, &e); code != 0 {
 		t.Fatalf("m4: %s %s", o.String(), e.String())
 	}
-	for _, want := range []string{"M4 Hourly, 12 series × 48 steps: dlinear", "Naive2 ", "sMAPE    MASE     OWA"} {
+	for _, want := range []string{"M4 Hourly, 12 series × 48 steps: dlinear", "Naive2       ", "sMAPE    MASE     OWA"} {
 		if !strings.Contains(o.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, o.String())
 		}
