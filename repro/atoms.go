@@ -184,7 +184,7 @@ func runAtoms(c *Context) (*Report, error) {
 		bins := atoms.BinAttention(r.pairs, 0.25)
 		decay[r] = atoms.AttentionDecay(bins, minPairs)
 		png := "atoms-attention-" + r.v.file + ".png"
-		if err := atoms.AttentionChart(bins, minPairs, "attention against distance, "+r.v.name+" (test molecules, seeds pooled)").WritePNG(filepath.Join(c.DocsDir, png)); err != nil {
+		if err := atoms.AttentionChart(bins, minPairs, "attention against distance, "+r.v.file+" (test set, seeds pooled)").WritePNG(filepath.Join(c.DocsDir, png)); err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(&sb, "![attention %s](%s)\n\n", r.v.name, png)
