@@ -229,3 +229,96 @@ func (in *Instance) SVM(ids []int, tol float64, maxSweeps int) (Matrix, int, err
 	}
 	return w, maxSweeps, fmt.Errorf("tfsvm: the attention SVM did not converge in %d sweeps (it may be infeasible)", maxSweeps)
 }
+
+// LossJoint is Loss with the head v trainable too: it returns the loss
+// and the gradients in W and in v (Σ_i ℓ'(Y_i f_i) Y_i X_iᵀ p_i / n).
+func (in *Instance) LossJoint(w Matrix) (float64, Matrix, []float64) {
+	loss, g := in.Loss(w)
+	gv := make([]float64, len(in.V))
+	n := float64(len(in.X))
+	for i, X := range in.X {
+		f, p := in.Output(w, i)
+		c := -in.Y[i] / (1 + math.Exp(in.Y[i]*f)) / n
+		for t, x := range X {
+			for k := range gv {
+				gv[k] += c * p[t] * x[k]
+			}
+		}
+	}
+	return loss, g, gv
+}
+
+// TrainJoint runs iters steps of normalised gradient descent on W and v
+// together (the step is η times the joint gradient over its joint norm),
+// from W = 0 and in's V, which it changes. It returns W.
+func (in *Instance) TrainJoint(eta float64, iters int) Matrix {
+	w := NewMatrix(len(in.V))
+	for range iters {
+		_, g, gv := in.LossJoint(w)
+		gn := math.Sqrt(dot(g.A, g.A) + dot(gv, gv))
+		if gn == 0 {
+			break
+		}
+		for k := range w.A {
+			w.A[k] -= eta * g.A[k] / gn
+		}
+		for k := range in.V {
+			in.V[k] -= eta * gv[k] / gn
+		}
+	}
+	return w
+}
+
+// Selected returns the token each input attends to most under W.
+func (in *Instance) Selected(w Matrix) []int {
+	out := make([]int, len(in.X))
+	for i := range in.X {
+		_, p := in.Output(w, i)
+		for t := range p {
+			if p[t] > p[out[i]] {
+				out[i] = t
+			}
+		}
+	}
+	return out
+}
+
+// HeadSVM is the hard-margin separator of the selected tokens: min ‖v‖
+// subject to Y_i vᵀx_{i,sel_i} ≥ 1 (no intercept; the max-margin head of
+// the joint regime), by the same dual coordinate ascent as SVM.
+func (in *Instance) HeadSVM(sel []int, tol float64, maxSweeps int) ([]float64, error) {
+	d := len(in.V)
+	v := make([]float64, d)
+	alpha := make([]float64, len(in.X))
+	a := make([][]float64, len(in.X))
+	for i := range in.X {
+		a[i] = make([]float64, d)
+		for k := range d {
+			a[i][k] = in.Y[i] * in.X[i][sel[i]][k]
+		}
+	}
+	for range maxSweeps {
+		for i, ai := range a {
+			nn := dot(ai, ai)
+			na := max(0, alpha[i]+(1-dot(ai, v))/nn)
+			for k := range v {
+				v[k] += (na - alpha[i]) * ai[k]
+			}
+			alpha[i] = na
+		}
+		ok := true
+		for i, ai := range a {
+			m := dot(ai, v)
+			if m < 1-tol || alpha[i] > 0 && m > 1+tol {
+				ok = false
+			}
+		}
+		if ok {
+			return v, nil
+		}
+	}
+	return v, fmt.Errorf("tfsvm: the head SVM did not converge in %d sweeps", maxSweeps)
+}
+
+// CosineVec is ⟨a, b⟩/(‖a‖‖b‖).
+func CosineVec(a, b []float64) float64 { return dot(a, b) / math.Sqrt(dot(a, a)*dot(b, b)) }

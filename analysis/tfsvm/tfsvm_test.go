@@ -130,3 +130,32 @@ func TestDirectionalConvergence(t *testing.T) {
 		t.Fatalf("correlation %.4f after 2,000 steps (%.4f after 50)", late, early)
 	}
 }
+
+// The joint gradient's v part equals finite differences, and the head SVM
+// has its known solution on orthogonal tokens.
+func TestJoint(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	in := Random(3, 4, 5, rng)
+	w := NewMatrix(5)
+	for k := range w.A {
+		w.A[k] = rng.NormFloat64()
+	}
+	_, _, gv := in.LossJoint(w)
+	const h = 1e-6
+	for k := range in.V {
+		in.V[k] += h
+		lp, _ := in.Loss(w)
+		in.V[k] -= 2 * h
+		lm, _ := in.Loss(w)
+		in.V[k] += h
+		if fd := (lp - lm) / (2 * h); math.Abs(fd-gv[k]) > 1e-7*(1+math.Abs(fd)) {
+			t.Fatalf("∂L/∂v[%d] = %v, finite differences %v", k, gv[k], fd)
+		}
+	}
+	// Selected tokens 2e0 (label +1) and −4e1 (label −1): v = e0/2 + e1/4.
+	sv := &Instance{X: [][][]float64{{{2, 0}, {0, 1}}, {{0, -4}, {1, 1}}}, Y: []float64{1, -1}, V: []float64{0, 0}}
+	v, err := sv.HeadSVM([]int{0, 0}, 1e-12, 1000)
+	if err != nil || math.Abs(v[0]-0.5) > 1e-9 || math.Abs(v[1]-0.25) > 1e-9 {
+		t.Fatalf("head SVM %v %v", v, err)
+	}
+}
