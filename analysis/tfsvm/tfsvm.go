@@ -170,19 +170,12 @@ func (in *Instance) TrainNormalised(eta float64, iters int, each func(step int, 
 	return w
 }
 
-// SVM solves the attention SVM for the optimal tokens ids by Hildreth's
-// dual coordinate ascent (Hildreth 1957): W = Σ α_k A_k with
-// A_k = (x_opt − x_t) zᵀ, α_k ≥ 0, each α_k in turn set to maximise the
-// dual, until every constraint holds to tol and every positive α_k's
-// constraint is tight to tol. It returns W and the number of sweeps; an
-// infeasible problem (some input's tokens not separable) is an error.
+// SVM solves the attention SVM for the optimal tokens ids: W = Σ α_k A_k
+// with A_k = (x_opt − x_t) zᵀ (MinNorm). It returns W and the number of
+// sweeps; an input whose optimal token equals another token is an error.
 func (in *Instance) SVM(ids []int, tol float64, maxSweeps int) (Matrix, int, error) {
 	d := len(in.V)
-	type con struct {
-		a    []float64 // A_k flattened
-		norm float64   // ‖A_k‖²
-	}
-	var cs []con
+	var cs [][]float64
 	for i, X := range in.X {
 		z := in.Query(i)
 		for t, x := range X {
@@ -195,39 +188,56 @@ func (in *Instance) SVM(ids []int, tol float64, maxSweeps int) (Matrix, int, err
 					a[r*d+k] = (X[ids[i]][r] - x[r]) * z[k]
 				}
 			}
-			nn := dot(a, a)
-			if nn == 0 {
+			if dot(a, a) == 0 {
 				return Matrix{}, 0, fmt.Errorf("tfsvm: input %d token %d equals its optimal token: no W separates them", i, t)
 			}
-			cs = append(cs, con{a, nn})
+			cs = append(cs, a)
 		}
 	}
-	w := NewMatrix(d)
+	w, sweeps, err := MinNorm(cs, tol, maxSweeps)
+	return Matrix{d, w}, sweeps, err
+}
+
+// MinNorm solves min ‖x‖ subject to ⟨a_k, x⟩ ≥ 1 for every k by
+// Hildreth's dual coordinate ascent (Hildreth 1957): x = Σ α_k a_k with
+// α_k ≥ 0, each α_k in turn set to maximise the dual, until every
+// constraint holds to tol and every positive α_k's constraint is tight to
+// tol. It returns x and the number of sweeps; no convergence within
+// maxSweeps (an infeasible problem among them) is an error.
+func MinNorm(cs [][]float64, tol float64, maxSweeps int) ([]float64, int, error) {
+	if len(cs) == 0 {
+		return nil, 0, fmt.Errorf("tfsvm: no constraints")
+	}
+	x := make([]float64, len(cs[0]))
 	alpha := make([]float64, len(cs))
+	norms := make([]float64, len(cs))
+	for k, a := range cs {
+		if norms[k] = dot(a, a); norms[k] == 0 {
+			return nil, 0, fmt.Errorf("tfsvm: constraint %d is zero: it cannot hold", k)
+		}
+	}
 	for sweep := 1; sweep <= maxSweeps; sweep++ {
-		for k, c := range cs {
-			step := (1 - dot(c.a, w.A)) / c.norm
-			na := max(0, alpha[k]+step)
+		for k, a := range cs {
+			na := max(0, alpha[k]+(1-dot(a, x))/norms[k])
 			if da := na - alpha[k]; da != 0 {
-				for j := range w.A {
-					w.A[j] += da * c.a[j]
+				for j := range x {
+					x[j] += da * a[j]
 				}
 				alpha[k] = na
 			}
 		}
 		ok := true
-		for k, c := range cs {
-			m := dot(c.a, w.A)
-			if m < 1-tol || alpha[k] > 0 && m > 1+tol {
+		for k, a := range cs {
+			if m := dot(a, x); m < 1-tol || alpha[k] > 0 && m > 1+tol {
 				ok = false
 				break
 			}
 		}
 		if ok {
-			return w, sweep, nil
+			return x, sweep, nil
 		}
 	}
-	return w, maxSweeps, fmt.Errorf("tfsvm: the attention SVM did not converge in %d sweeps (it may be infeasible)", maxSweeps)
+	return x, maxSweeps, fmt.Errorf("tfsvm: the SVM did not converge in %d sweeps (it may be infeasible)", maxSweeps)
 }
 
 // LossJoint is Loss with the head v trainable too: it returns the loss
@@ -285,39 +295,17 @@ func (in *Instance) Selected(w Matrix) []int {
 
 // HeadSVM is the hard-margin separator of the selected tokens: min ‖v‖
 // subject to Y_i vᵀx_{i,sel_i} ≥ 1 (no intercept; the max-margin head of
-// the joint regime), by the same dual coordinate ascent as SVM.
+// the joint regime), by MinNorm.
 func (in *Instance) HeadSVM(sel []int, tol float64, maxSweeps int) ([]float64, error) {
-	d := len(in.V)
-	v := make([]float64, d)
-	alpha := make([]float64, len(in.X))
-	a := make([][]float64, len(in.X))
+	cs := make([][]float64, len(in.X))
 	for i := range in.X {
-		a[i] = make([]float64, d)
-		for k := range d {
-			a[i][k] = in.Y[i] * in.X[i][sel[i]][k]
+		cs[i] = make([]float64, len(in.V))
+		for k := range cs[i] {
+			cs[i][k] = in.Y[i] * in.X[i][sel[i]][k]
 		}
 	}
-	for range maxSweeps {
-		for i, ai := range a {
-			nn := dot(ai, ai)
-			na := max(0, alpha[i]+(1-dot(ai, v))/nn)
-			for k := range v {
-				v[k] += (na - alpha[i]) * ai[k]
-			}
-			alpha[i] = na
-		}
-		ok := true
-		for i, ai := range a {
-			m := dot(ai, v)
-			if m < 1-tol || alpha[i] > 0 && m > 1+tol {
-				ok = false
-			}
-		}
-		if ok {
-			return v, nil
-		}
-	}
-	return v, fmt.Errorf("tfsvm: the head SVM did not converge in %d sweeps", maxSweeps)
+	v, _, err := MinNorm(cs, tol, maxSweeps)
+	return v, err
 }
 
 // CosineVec is ⟨a, b⟩/(‖a‖‖b‖).
