@@ -156,30 +156,10 @@ type ClassOptions struct {
 }
 
 func (o ClassOptions) withDefaults() ClassOptions {
-	if o.DModel == 0 {
-		o.DModel = 64
-	}
-	if o.DFF == 0 {
-		o.DFF = 2 * o.DModel
-	}
-	if o.Heads == 0 {
-		o.Heads = 4
-	}
-	if o.Layers == 0 {
-		o.Layers = 2
-	}
-	if o.Epochs == 0 {
-		o.Epochs = 100
-	}
-	if o.Batch == 0 {
-		o.Batch = 16
-	}
-	if o.LR == 0 {
-		o.LR = 1e-3
-	}
-	if o.ValFraction == 0 {
-		o.ValFraction = 0.2
-	}
+	o.Epochs = or(o.Epochs, 100)
+	o.Batch = or(o.Batch, 16)
+	o.LR = or(o.LR, 1e-3)
+	o.ValFraction = or(o.ValFraction, 0.2)
 	return o
 }
 
@@ -218,7 +198,7 @@ func FitClassifier(tr *ClassSet, length int, o ClassOptions) (*Classifier, *Clas
 		return nil, nil, fmt.Errorf("%s: %d class, want at least 2", tr.Name, len(tr.Classes))
 	}
 	c := backbone(o.Arch, forecast.TaskClassification, length, tr.Dims, 0, o.DModel, o.Heads, o.Layers, o.Dropout, o.Seed)
-	c.DFF, c.Classes, c.PatchLen, c.Stride = o.DFF, len(tr.Classes), o.PatchLen, o.Stride
+	c.DFF, c.Classes, c.PatchLen, c.Stride = or(o.DFF, c.DFF), len(tr.Classes), o.PatchLen, o.Stride
 	fm, err := forecast.New(c)
 	if err != nil {
 		return nil, nil, err

@@ -48,33 +48,12 @@ type DetectOptions struct {
 }
 
 func (o DetectOptions) withDefaults() DetectOptions {
-	if o.TrainFraction == 0 {
-		o.TrainFraction = 0.5
-	}
-	if o.Window == 0 {
-		o.Window = 100
-	}
-	if o.DModel == 0 {
-		o.DModel = 64
-	}
-	if o.Heads == 0 {
-		o.Heads = 4
-	}
-	if o.Layers == 0 {
-		o.Layers = 2
-	}
-	if o.Epochs == 0 {
-		o.Epochs = 3
-	}
-	if o.Batch == 0 {
-		o.Batch = 128
-	}
-	if o.LR == 0 {
-		o.LR = 1e-3
-	}
-	if o.Trees == 0 {
-		o.Trees = 100
-	}
+	o.TrainFraction = or(o.TrainFraction, 0.5)
+	o.Window = or(o.Window, 100)
+	o.Epochs = or(o.Epochs, 3)
+	o.Batch = or(o.Batch, 128)
+	o.LR = or(o.LR, 1e-3)
+	o.Trees = or(o.Trees, 100)
 	return o
 }
 

@@ -39,30 +39,11 @@ type ImputeOptions struct {
 }
 
 func (o ImputeOptions) withDefaults() ImputeOptions {
-	if o.DModel == 0 {
-		o.DModel = 64
-	}
-	if o.Heads == 0 {
-		o.Heads = 4
-	}
-	if o.Layers == 0 {
-		o.Layers = 2
-	}
-	if o.Epochs == 0 {
-		o.Epochs = 10
-	}
-	if o.Batch == 0 {
-		o.Batch = 32
-	}
-	if o.LR == 0 {
-		o.LR = 1e-3
-	}
-	if o.Patience == 0 {
-		o.Patience = 3
-	}
-	if o.MaskSeed == 0 {
-		o.MaskSeed = 1
-	}
+	o.Epochs = or(o.Epochs, 10)
+	o.Batch = or(o.Batch, 32)
+	o.LR = or(o.LR, 1e-3)
+	o.Patience = or(o.Patience, 3)
+	o.MaskSeed = or(o.MaskSeed, 1)
 	return o
 }
 

@@ -38,33 +38,12 @@ type M4Options struct {
 }
 
 func (o M4Options) withDefaults() M4Options {
-	if o.Horizon == 0 {
-		o.Horizon = series.M4Horizon
-	}
-	if o.Period == 0 {
-		o.Period = series.M4Period
-	}
-	if o.DModel == 0 {
-		o.DModel = 64
-	}
-	if o.Heads == 0 {
-		o.Heads = 4
-	}
-	if o.Layers == 0 {
-		o.Layers = 2
-	}
-	if o.Epochs == 0 {
-		o.Epochs = 10
-	}
-	if o.Batch == 0 {
-		o.Batch = 16
-	}
-	if o.LR == 0 {
-		o.LR = 1e-3
-	}
-	if o.History == 0 {
-		o.History = 10
-	}
+	o.Horizon = or(o.Horizon, series.M4Horizon)
+	o.Period = or(o.Period, series.M4Period)
+	o.Epochs = or(o.Epochs, 10)
+	o.Batch = or(o.Batch, 16)
+	o.LR = or(o.LR, 1e-3)
+	o.History = or(o.History, 10)
 	return o
 }
 
@@ -224,14 +203,9 @@ func FitM4(ss []series.M4Series, o M4Options) (*M4Result, error) {
 		val[i] = series.M4Series{ID: s.ID, Train: train_[i], Test: s.Train[len(s.Train)-H:]}
 		full[i] = s.Train
 	}
-	c := forecast.Config{Arch: o.Arch, Lookback: L, Horizon: H, Variates: 1, DModel: o.DModel, DFF: 2 * o.DModel, Heads: o.Heads,
-		Layers: o.Layers, Dropout: o.Dropout, Seed: o.Seed}
-	switch o.Arch {
-	case "transformer":
-		c.TokenConv, c.UseNorm = true, true
-	case "itransformer":
-		c.UseNorm = true
-	}
+	c := backbone(o.Arch, forecast.TaskForecast, L, 1, 0, o.DModel, o.Heads, o.Layers, o.Dropout, o.Seed)
+	c.Horizon = H
+	c.UseNorm = c.UseNorm || o.Arch == "transformer" // M4's levels span orders of magnitude; loom normalises its Transformer's windows too
 	m, err := forecast.New(c)
 	if err != nil {
 		return nil, err
