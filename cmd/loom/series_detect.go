@@ -85,7 +85,7 @@ func seriesDetect(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("--csv: %w", err)
 		}
 	}
-	ents, vars, nLabels, err := detectEntities(tb, *columns, *labelCol, *groupCol, *windows)
+	ents, vars, err := detectEntities(tb, *columns, *labelCol, *groupCol, *windows)
 	if err != nil {
 		return err
 	}
@@ -127,7 +127,7 @@ func seriesDetect(args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	fmt.Fprintf(stdout, "%s: %d series, %d variates (%s); %d points learnt from, %d scored", tb.Name, len(ents), len(vars), strings.Join(vars, ", "), len(sc.TrainScores), len(sc.TestScores))
-	if nLabels >= 0 {
+	if sc.TestLabels != nil {
 		fmt.Fprintf(stdout, ", %d of them labelled anomalous", res["test_anomalies"])
 	}
 	fmt.Fprintln(stdout)
@@ -153,9 +153,9 @@ func seriesDetect(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// detectEntities cuts a table into the series to watch. nLabels is −1
-// without labels.
-func detectEntities(tb *series.Table, columns, labelCol, groupCol, windows string) ([]timeseries.Entity, []string, int, error) {
+// detectEntities cuts a table into the series to watch, labelled from a
+// column or windows when given, and names the watched columns.
+func detectEntities(tb *series.Table, columns, labelCol, groupCol, windows string) ([]timeseries.Entity, []string, error) {
 	skip := map[string]bool{labelCol: labelCol != "", groupCol: groupCol != ""}
 	var names []string
 	if columns != "" {
@@ -174,31 +174,22 @@ func detectEntities(tb *series.Table, columns, labelCol, groupCol, windows strin
 	switch {
 	case labelCol != "":
 		if labels, err = timeseries.ColumnLabels(tb, labelCol); err != nil {
-			return nil, nil, 0, fmt.Errorf("--label-col: %w", err)
+			return nil, nil, fmt.Errorf("--label-col: %w", err)
 		}
 	case windows != "":
 		w, err := series.ReadWindowsFile(windows, tb.Name)
 		if err != nil {
-			return nil, nil, 0, fmt.Errorf("--windows: %w", err)
+			return nil, nil, fmt.Errorf("--windows: %w", err)
 		}
 		if labels, err = series.WindowLabels(tb, w); err != nil {
-			return nil, nil, 0, fmt.Errorf("--windows: %w", err)
-		}
-	}
-	nLabels := -1
-	if labels != nil {
-		nLabels = 0
-		for _, l := range labels {
-			if l {
-				nLabels++
-			}
+			return nil, nil, fmt.Errorf("--windows: %w", err)
 		}
 	}
 	ents, err := timeseries.Entities(tb, names, labels, groupCol)
 	if err != nil {
-		return nil, nil, 0, fmt.Errorf("--columns/--group-col: %w", err)
+		return nil, nil, fmt.Errorf("--columns/--group-col: %w", err)
 	}
-	return ents, names, nLabels, nil
+	return ents, names, nil
 }
 
 // writeDetectCSV writes every scored point.
