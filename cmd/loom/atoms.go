@@ -19,7 +19,7 @@ import (
 )
 
 func init() {
-	register("atoms", "Energies and forces from elements and coordinates: `loom atoms train` (a graph-free Transformer or SchNet on XYZ, SDF or MD17 .npz; the embedded MMFF94 set by default) and `loom atoms eval`.", runAtoms)
+	register("atoms", "Energies and forces from elements and coordinates: `loom atoms train` (a graph-free Transformer or SchNet on XYZ, SDF or MD17 .npz; the embedded MMFF94 set by default) and `loom atoms eval`.", withSubcommands("atoms", atomsUsage, map[string]command{"train": atomsTrain, "eval": atomsEval}))
 }
 
 const atomsUsage = `usage: loom atoms train --out DIR [--data FILE] [flags]    train a model of energies and forces (default data: the embedded MMFF94 set)
@@ -27,24 +27,6 @@ const atomsUsage = `usage: loom atoms train --out DIR [--data FILE] [flags]    t
 
 // embeddedAtoms names the embedded MMFF94 set in --data.
 const embeddedAtoms = "mmff"
-
-func runAtoms(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, atomsUsage)
-		return errUsage
-	}
-	switch args[0] {
-	case "train":
-		return atomsTrain(args[1:], stdout, stderr)
-	case "eval":
-		return atomsEval(args[1:], stdout, stderr)
-	case "-h", "--help", "help":
-		fmt.Fprintln(stdout, atomsUsage)
-		return nil
-	}
-	fmt.Fprintf(stderr, "loom atoms: unknown command %q\n%s\n", args[0], atomsUsage)
-	return errUsage
-}
 
 // readAtomFrames reads --data (or the embedded MMFF94 set) as frames and
 // names it.

@@ -15,29 +15,11 @@ import (
 )
 
 func init() {
-	register("dit", "Diffusion transformer: `loom dit train` (class-conditional DiT on the embedded 8×8 digits) and `loom dit sample` (a PNG grid).", runDiT)
+	register("dit", "Diffusion transformer: `loom dit train` (class-conditional DiT on the embedded 8×8 digits) and `loom dit sample` (a PNG grid).", withSubcommands("dit", ditUsage, map[string]command{"train": ditTrain, "sample": ditSample}))
 }
 
 const ditUsage = `usage: loom dit train --out DIR [flags]    train a class-conditional DiT on the embedded 8×8 digits
        loom dit sample --model DIR --out FILE.png [flags]    draw a grid of samples, one row per class`
-
-func runDiT(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, ditUsage)
-		return errUsage
-	}
-	switch args[0] {
-	case "train":
-		return ditTrain(args[1:], stdout, stderr)
-	case "sample":
-		return ditSample(args[1:], stdout, stderr)
-	case "-h", "--help", "help":
-		fmt.Fprintln(stdout, ditUsage)
-		return nil
-	}
-	fmt.Fprintf(stderr, "loom dit: unknown command %q\n%s\n", args[0], ditUsage)
-	return errUsage
-}
 
 func ditTrain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("dit train", "--out DIR [flags]", stderr)

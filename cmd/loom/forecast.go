@@ -26,33 +26,13 @@ import (
 )
 
 func init() {
-	register("forecast", "Time-series forecasting: `loom forecast train|predict|eval` (iTransformer, arXiv 2310.06625, and baselines) on any CSV with a date column.", runForecast)
+	register("forecast", "Time-series forecasting: `loom forecast train|predict|eval` (iTransformer, arXiv 2310.06625, and baselines) on any CSV with a date column.", withSubcommands("forecast", forecastUsage, map[string]command{"train": forecastTrain, "predict": forecastPredict, "eval": forecastEval}))
 }
 
 const forecastUsage = `usage: loom forecast train   --csv FILE --out DIR [--arch itransformer|transformer|dlinear|naive] [--lookback 96] [--horizon 96] [--features M|S|MS] [--target OT] [--split ett|R1,R2,R3]
        loom forecast predict --model DIR --csv FILE [--out FILE.csv]
        loom forecast eval    --model DIR --csv FILE [--split …] [--json] [--plot FILE.png --variates A,B]
 (loom forecast COMMAND --help lists a command's flags)`
-
-func runForecast(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, forecastUsage)
-		return errUsage
-	}
-	switch args[0] {
-	case "train":
-		return forecastTrain(args[1:], stdout, stderr)
-	case "predict":
-		return forecastPredict(args[1:], stdout, stderr)
-	case "eval":
-		return forecastEval(args[1:], stdout, stderr)
-	case "-h", "--help", "help":
-		fmt.Fprintln(stdout, forecastUsage)
-		return nil
-	}
-	fmt.Fprintf(stderr, "loom forecast: unknown command %q\n%s\n", args[0], forecastUsage)
-	return errUsage
-}
 
 // dataFlags are the flags that say how to cut a CSV.
 type dataFlags struct {

@@ -19,7 +19,7 @@ import (
 )
 
 func init() {
-	register("graph", "Graph models on molecules: `loom graph train` (Graph Transformer, GCN or GIN on a CSV of SMILES and a target; ESOL by default) and `loom graph eval`.", runGraph)
+	register("graph", "Graph models on molecules: `loom graph train` (Graph Transformer, GCN or GIN on a CSV of SMILES and a target; ESOL by default) and `loom graph eval`.", withSubcommands("graph", graphUsage, map[string]command{"train": graphTrain, "eval": graphEval}))
 }
 
 const graphUsage = `usage: loom graph train --out DIR [--csv FILE --smiles-col C --target-col C] [flags]    train on a CSV of SMILES and a target (default: the embedded ESOL)
@@ -30,24 +30,6 @@ const (
 	esolSmiles = "smiles"
 	esolTarget = "measured log solubility in mols per litre"
 )
-
-func runGraph(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, graphUsage)
-		return errUsage
-	}
-	switch args[0] {
-	case "train":
-		return graphTrain(args[1:], stdout, stderr)
-	case "eval":
-		return graphEval(args[1:], stdout, stderr)
-	case "-h", "--help", "help":
-		fmt.Fprintln(stdout, graphUsage)
-		return nil
-	}
-	fmt.Fprintf(stderr, "loom graph: unknown command %q\n%s\n", args[0], graphUsage)
-	return errUsage
-}
 
 // readGraphCSV reads --csv with its columns, or the embedded ESOL when
 // --csv is empty (with its columns unless given).

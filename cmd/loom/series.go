@@ -16,33 +16,13 @@ import (
 )
 
 func init() {
-	register("series", "Time-series tasks beyond forecasting: `loom series classify` (UCR/UEA .ts or UCR .tsv/.csv; Transformer, iTransformer, DLinear, PatchTST or 1-NN with DTW) `loom series detect` (anomalies by reconstruction error or an isolation forest) and `loom series impute` (masked entries, against linear interpolation). Forecasting is `loom forecast`.", runSeries)
+	register("series", "Time-series tasks beyond forecasting: `loom series classify` (UCR/UEA .ts or UCR .tsv/.csv; Transformer, iTransformer, DLinear, PatchTST or 1-NN with DTW) `loom series detect` (anomalies by reconstruction error or an isolation forest) and `loom series impute` (masked entries, against linear interpolation). Forecasting is `loom forecast`.", withSubcommands("series", seriesUsage, map[string]command{"classify": seriesClassify, "detect": seriesDetect, "impute": seriesImpute}))
 }
 
 const seriesUsage = `usage: loom series classify --train FILE --test FILE [--arch transformer|itransformer|dlinear|patchtst|1nn-dtw|1nn-dtw-i|1nn-ed] [--out DIR]
        loom series impute --csv FILE|ETTh1 --mask-ratio R [--arch transformer|itransformer|dlinear|patchtst|linear]
        loom series detect --csv FILE|sensor-network [--label-col C | --windows FILE.json] [--group-col C] [--arch transformer|itransformer|dlinear|patchtst|iforest] [--anomaly-ratio 1]
 (loom series COMMAND --help lists a command's flags; forecasting is loom forecast)`
-
-func runSeries(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, seriesUsage)
-		return errUsage
-	}
-	switch args[0] {
-	case "classify":
-		return seriesClassify(args[1:], stdout, stderr)
-	case "detect":
-		return seriesDetect(args[1:], stdout, stderr)
-	case "impute":
-		return seriesImpute(args[1:], stdout, stderr)
-	case "-h", "--help", "help":
-		fmt.Fprintln(stdout, seriesUsage)
-		return nil
-	}
-	fmt.Fprintf(stderr, "loom series: unknown command %q\n%s\n", args[0], seriesUsage)
-	return errUsage
-}
 
 // classifyArchs are --arch's values: the neural backbones and 1-NN.
 var classifyArchs = []string{"transformer", "itransformer", "dlinear", "patchtst", "1nn-dtw", "1nn-dtw-i", "1nn-ed"}

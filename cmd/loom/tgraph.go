@@ -14,7 +14,7 @@ import (
 )
 
 func init() {
-	register("tgraph", "Link prediction on temporal graphs: `loom tgraph train` (Todyformer, its MPNN-only ablation, a TGN-style memory baseline or EdgeBank on an event stream; SNAP's CollegeMsg by default, from $LOOM_DATA/collegemsg) and `loom tgraph eval` (AP and AUC under random, historical and inductive negatives).", runTGraph)
+	register("tgraph", "Link prediction on temporal graphs: `loom tgraph train` (Todyformer, its MPNN-only ablation, a TGN-style memory baseline or EdgeBank on an event stream; SNAP's CollegeMsg by default, from $LOOM_DATA/collegemsg) and `loom tgraph eval` (AP and AUC under random, historical and inductive negatives).", withSubcommands("tgraph", tgraphUsage, map[string]command{"train": tgraphTrain, "eval": tgraphEval}))
 }
 
 const tgraphUsage = `usage: loom tgraph train --out DIR [--events FILE|collegemsg] [--arch todyformer|mpnn|tgn|edgebank] [flags]    train on the earliest 70 % of an event stream, keep the epoch of best validation AP, report test AP and AUC
@@ -26,24 +26,6 @@ const (
 	tgraphEventsHelp  = "event stream: a CSV (src,dst,timestamp[,features…]) or SNAP's whitespace format, gzip when it ends in .gz; collegemsg: SNAP's CollegeMsg (59,835 messages among 1,899 users), not shipped: CollegeMsg.txt.gz in $LOOM_DATA/collegemsg"
 	tgraphNegSeedHelp = "seed of the evaluation negatives (they do not depend on the model: keep it to compare models)"
 )
-
-func runTGraph(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, tgraphUsage)
-		return errUsage
-	}
-	switch args[0] {
-	case "train":
-		return tgraphTrain(args[1:], stdout, stderr)
-	case "eval":
-		return tgraphEval(args[1:], stdout, stderr)
-	case "-h", "--help", "help":
-		fmt.Fprintln(stdout, tgraphUsage)
-		return nil
-	}
-	fmt.Fprintf(stderr, "loom tgraph: unknown command %q\n%s\n", args[0], tgraphUsage)
-	return errUsage
-}
 
 // splitFraction is the valid range of --val and --test.
 var splitFraction = span{lo: 0, hi: 1, loOpen: true, hiOpen: true}
