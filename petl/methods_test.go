@@ -76,6 +76,14 @@ func TestEncoderMethods(t *testing.T) {
 			_, err := petl.ApplyConformer(m, 16, petl.ConformerConfig{Bottleneck: 4, Kernel: 5, Parallel: true}, 1)
 			return err
 		}, false, "bert.encoder.layer.0.conformer.dw.weight"},
+		{"snnk", func(m *encoder.Model) error {
+			_, err := petl.ApplySNNK(m, 16, petl.SNNKConfig{Features: 6, Bottleneck: 4, Orthogonal: true, FeatureSeed: 2}, 1)
+			return err
+		}, true, "bert.encoder.layer.1.snnk.psi"},
+		{"snnk-par", func(m *encoder.Model) error {
+			_, err := petl.ApplySNNK(m, 16, petl.SNNKConfig{Features: 20, Bottleneck: 4, Parallel: true}, 1)
+			return err
+		}, true, "bert.encoder.layer.0.snnk.up.weight"},
 		{"prefix", func(m *encoder.Model) error {
 			_, err := petl.ApplyPrefix(m, 3, 1)
 			return err
@@ -249,6 +257,7 @@ func TestAdapterRoundTrip(t *testing.T) {
 		{Method: "houlsby", Bottleneck: 4},
 		{Method: "pfeiffer", Bottleneck: 4, Parallel: true},
 		{Method: "conformer", Bottleneck: 4, Kernel: 3, Parallel: true},
+		{Method: "snnk", Bottleneck: 4, Features: 6, Orthogonal: true, FeatureSeed: 9},
 		{Method: "prompt", Tokens: 2},
 		{Method: "prefix", Tokens: 2},
 		{Method: "bitfit"},
@@ -355,5 +364,37 @@ func TestPEFTSeqClsImplicitHead(t *testing.T) {
 	}
 	if m2.Head.Params()[0].Value.F32()[0] != 0.5 {
 		t.Fatal("the classifier was not loaded")
+	}
+}
+
+// TestSNNKAdapter: an SNNK adapter has k·m + d·k + d parameters per FFN,
+// its Ψ starts at the ReLU-SNNK features of a Kaiming-uniform W (so that
+// Ψ φ(x) estimates the arc-cosine kernel of x and W's rows), and bad
+// settings are refused naming the flag.
+func TestSNNKAdapter(t *testing.T) {
+	m := tinyBERT(t)
+	s := petl.Spec{Method: "snnk", Features: 6, Bottleneck: 4}
+	if err := s.Apply(m, 16, 1); err != nil {
+		t.Fatal(err)
+	}
+	adapter := 0
+	for _, p := range nn.Trainable(m.Params()) {
+		if strings.Contains(p.Name, ".snnk.") {
+			adapter += p.Value.Numel()
+		}
+	}
+	if want := 2 * (4*6 + 16*4 + 16); adapter != want {
+		t.Fatalf("%d adapter parameters, want %d", adapter, want)
+	}
+	for _, tc := range []struct {
+		s    petl.Spec
+		want string
+	}{
+		{petl.Spec{Method: "snnk", Features: 0, Bottleneck: 4}, "--method snnk (--features 0, --bottleneck 4): petl: SNNK random features 0: want at least 1"},
+		{petl.Spec{Method: "snnk", Features: 4, Bottleneck: 17}, "bottleneck 17 (width 16): want 1 … 16"},
+	} {
+		if err := tc.s.Apply(tinyBERT(t), 16, 1); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Fatalf("%+v: err %v, want %q", tc.s, err, tc.want)
+		}
 	}
 }

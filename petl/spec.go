@@ -18,7 +18,7 @@ import (
 // Methods are the parameter-efficient methods a Spec names, and the two
 // baselines (bitfit trains the biases, linear only the task head; full
 // trains everything).
-var Methods = []string{"lora", "houlsby", "pfeiffer", "conformer", "prompt", "prefix", "bitfit", "linear", "full"}
+var Methods = []string{"lora", "houlsby", "pfeiffer", "conformer", "snnk", "prompt", "prefix", "bitfit", "linear", "full"}
 
 // Spec is a method with its settings: what Apply injects and what an
 // adapter directory records (adapter_config.json).
@@ -33,6 +33,11 @@ type Spec struct {
 	Tokens     int      `json:"num_virtual_tokens,omitempty"` // prompts or prefixes
 	Causal     bool     `json:"causal,omitempty"`             // conformer in a decoder
 	TrainNorms bool     `json:"train_norms,omitempty"`        // the norms train too (TrainNorms)
+	// SNNK adapters: random features m, block-orthogonal projections, and
+	// the seed of the projections (saved, so a reloaded adapter has them).
+	Features    int    `json:"num_rfs,omitempty"`
+	Orthogonal  bool   `json:"orthogonal,omitempty"`
+	FeatureSeed uint64 `json:"feature_seed,omitempty"`
 }
 
 // TaskHead is implemented by models with a task head that is new to the
@@ -62,6 +67,8 @@ func (s Spec) Apply(model nn.Module, d int, seed uint64) error {
 		_, err = ApplyAdapters(model, d, AdapterConfig{Bottleneck: s.Bottleneck, Parallel: s.Parallel, Attention: s.Method == "houlsby"}, seed)
 	case "conformer":
 		_, err = ApplyConformer(model, d, ConformerConfig{Bottleneck: s.Bottleneck, Kernel: s.Kernel, Parallel: s.Parallel, Causal: s.Causal}, seed)
+	case "snnk":
+		_, err = ApplySNNK(model, d, SNNKConfig{Features: s.Features, Bottleneck: s.Bottleneck, Orthogonal: s.Orthogonal, Parallel: s.Parallel, FeatureSeed: s.FeatureSeed}, seed)
 	case "prompt":
 		_, err = ApplyPrompts(model, d, s.Tokens, seed)
 	case "prefix":
@@ -100,6 +107,9 @@ func (s Spec) Apply(model nn.Module, d int, seed uint64) error {
 	}
 	if err != nil && s.Method == "lora" {
 		return fmt.Errorf("--method lora (--rank %d, --targets %s): %w", s.Rank, strings.Join(s.Targets, ","), err)
+	}
+	if err != nil && s.Method == "snnk" {
+		return fmt.Errorf("--method snnk (--features %d, --bottleneck %d): %w", s.Features, s.Bottleneck, err)
 	}
 	if err != nil {
 		return fmt.Errorf("--method %s: %w", s.Method, err)

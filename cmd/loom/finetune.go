@@ -14,13 +14,13 @@ import (
 )
 
 func init() {
-	register("finetune", "Fine-tune a model with a parameter-efficient method (LoRA, bottleneck or conformer adapters, prompts, prefixes, BitFit), a linear probe or fully: a language model on text, an encoder on labelled text or audio.", runFinetune)
+	register("finetune", "Fine-tune a model with a parameter-efficient method (LoRA, bottleneck, conformer or SNNK adapters, prompts, prefixes, BitFit), a linear probe or fully: a language model on text, an encoder on labelled text or audio.", runFinetune)
 }
 
 func runFinetune(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("finetune", "--model PATH --method lora|houlsby|pfeiffer|conformer|prompt|prefix|bitfit|linear|full [--task lm|classify] --data FILE [--eval FILE] --out DIR [--steps N] [--rank R] [--bottleneck B] [--adapter-mode seq|par]", stderr)
+	fs := newFlags("finetune", "--model PATH --method lora|houlsby|pfeiffer|conformer|snnk|prompt|prefix|bitfit|linear|full [--task lm|classify] --data FILE [--eval FILE] --out DIR [--steps N] [--rank R] [--bottleneck B] [--adapter-mode seq|par] [--features M]", stderr)
 	model := fs.String("model", "", "the model to adapt: a training run's directory, a model directory or a .gguf file; for --task classify an encoder directory (BERT or AST config.json) (required)")
-	method := choice(fs, "method", "lora", "lora: low-rank updates of --targets (PEFT layout); houlsby: bottleneck adapters after attention and FFN; pfeiffer: after the FFN only; conformer: PETL-AST's convolution adapter beside/after the FFN; prompt: --tokens deep prompts per layer (encoders); prefix: --tokens key/value prefixes per layer; bitfit: biases only; linear: the output head only (a linear probe; a tied head trains the embedding with it); full: every parameter", petl.Methods...)
+	method := choice(fs, "method", "lora", "lora: low-rank updates of --targets (PEFT layout); houlsby: bottleneck adapters after attention and FFN; pfeiffer: after the FFN only; conformer: PETL-AST's convolution adapter beside/after the FFN; snnk: ReLU-SNNK adapters after the FFN, the down-projection replaced by --features random features (arXiv 2310.13225); prompt: --tokens deep prompts per layer (encoders); prefix: --tokens key/value prefixes per layer; bitfit: biases only; linear: the output head only (a linear probe; a tied head trains the embedding with it); full: every parameter", petl.Methods...)
 	task := choice(fs, "task", "lm", "lm: next-token prediction on a text file (decoders); classify: labels of texts or clips (encoders, with a new task head that trains with every method)", "lm", "classify")
 	dataPath := fs.String("data", "", "lm: a UTF-8 text file, its last 10% held out; classify: a CSV file with text and label columns (BERT) or a directory of class folders of WAV files (AST) (required)")
 	evalPath := fs.String("eval", "", "classify: held-out examples in --data's form (default: 10% of --data, stratified)")
@@ -36,6 +36,8 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 	alpha := floatFlag(fs, "alpha", 16, "LoRA alpha (the update is scaled by alpha/rank)", above(0))
 	targets := fs.String("targets", "q_proj,v_proj", "LoRA target modules, by the last part of their names (encoders: query,value)")
 	bottleneck := intFlag(fs, "bottleneck", 16, "adapter bottleneck width", atLeast(1))
+	features := intFlag(fs, "features", 16, "SNNK adapter: random features m (the down-projection has bottleneck × m parameters)", atLeast(1))
+	orthogonal := fs.Bool("orthogonal", false, "SNNK adapter: block-orthogonal random projections instead of iid Gaussian ones")
 	mode := choice(fs, "adapter-mode", "seq", "adapters after their sublayer (seq) or beside it on its input (par)", "seq", "par")
 	trainNorms := fs.Bool("train-norms", false, "also train the norms' gains (and biases), as PETL-AST's code does for every method; they are counted apart")
 	threads := intFlag(fs, "threads", 0, "threads", atLeast(1), sp{0, "all cores"})
@@ -48,6 +50,9 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	spec := petl.Spec{Method: *method, Rank: *rank, Alpha: *alpha, Bottleneck: *bottleneck, Parallel: *mode == "par", Kernel: *kernel, Tokens: *tokens}
+	if *method == "snnk" {
+		spec.Features, spec.Orthogonal, spec.FeatureSeed = *features, *orthogonal, *seed
+	}
 	if *method == "lora" {
 		spec.Targets = strings.Split(*targets, ",")
 	}

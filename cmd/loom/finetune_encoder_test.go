@@ -38,7 +38,7 @@ func tinyAST(t *testing.T) string {
 func TestFinetuneClassifyAudio(t *testing.T) {
 	model := tinyAST(t)
 	clips := filepath.Join("..", "..", "data", "kws", "testdata")
-	for _, method := range []string{"conformer", "lora", "prompt"} {
+	for _, method := range []string{"conformer", "lora", "prompt", "snnk"} {
 		var o, e bytes.Buffer
 		out := filepath.Join(t.TempDir(), method)
 		args := []string{"finetune", "--task", "classify", "--model", model, "--method", method, "--train-norms", "--rank", "2", "--targets", "query,value",

@@ -98,7 +98,9 @@ func TestFinetuneCLI(t *testing.T) {
 		{[]string{"--method", "lora", "--targets", "qkv"}, `target "qkv" matches no linear layer`},
 		{[]string{"--method", "houlsby", "--bottleneck", "100000"}, "adapter bottleneck 100000"},
 		{[]string{"--method", "prompt"}, "deep prompt tuning needs an encoder"},
-		{[]string{"--method", "nope"}, "flag -method: want one of lora, houlsby, pfeiffer, conformer, prompt, prefix, bitfit, linear, full"},
+		{[]string{"--method", "snnk", "--features", "0"}, "flag -features: want ≥ 1"},
+		{[]string{"--method", "snnk", "--bottleneck", "100000"}, "--method snnk (--features 16, --bottleneck 100000)"},
+		{[]string{"--method", "nope"}, "flag -method: want one of lora, houlsby, pfeiffer, conformer, snnk, prompt, prefix, bitfit, linear, full"},
 		{[]string{"--task", "classify"}, "is not an encoder"},
 		{[]string{"--eval", corpus}, "--eval is for --task classify"},
 	} {
