@@ -73,14 +73,31 @@ func quantile(scores []float64, alpha float64) float64 {
 
 // HalfWidth returns q for a query with the given key.
 func (iv *Intervals) HalfWidth(key float64) float64 {
+	lo, hi := iv.window(key)
+	if lo == 0 && hi == len(iv.keys) {
+		return iv.global
+	}
+	return quantile(slices.Clone(iv.scores[lo:hi]), iv.opt.Alpha)
+}
+
+// WindowSize returns how many calibration points the interval for a query
+// with the given key is calibrated on.
+func (iv *Intervals) WindowSize(key float64) int {
+	lo, hi := iv.window(key)
+	return hi - lo
+}
+
+// window returns the run [lo, hi) of sorted calibration points that
+// calibrates a query with the given key.
+func (iv *Intervals) window(key float64) (lo, hi int) {
 	k := iv.opt.Neighbours
 	if k == 0 || k == len(iv.keys) {
-		return iv.global
+		return 0, len(iv.keys)
 	}
 	// The k nearest keys form a contiguous run of the sorted keys: grow it
 	// from the insertion point towards the nearer side.
-	hi := sort.SearchFloat64s(iv.keys, key) // first key ≥ key
-	lo := hi                                // window is [lo, hi)
+	hi = sort.SearchFloat64s(iv.keys, key) // first key ≥ key
+	lo = hi                                // window is [lo, hi)
 	for hi-lo < k {
 		switch {
 		case lo == 0:
@@ -101,7 +118,7 @@ func (iv *Intervals) HalfWidth(key float64) float64 {
 	for hi < len(iv.keys) && iv.keys[hi]-key <= d {
 		hi++
 	}
-	return quantile(slices.Clone(iv.scores[lo:hi]), iv.opt.Alpha)
+	return lo, hi
 }
 
 // Interval returns the prediction interval [pred − q, pred + q].

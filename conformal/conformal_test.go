@@ -111,6 +111,9 @@ func TestWindowIsNearestNeighbours(t *testing.T) {
 					scores = append(scores, math.Abs(p.True))
 				}
 			}
+			if got := iv.WindowSize(q); got != len(scores) {
+				t.Fatalf("k=%d key=%v: window of %d points, brute force %d", k, q, got, len(scores))
+			}
 			if got, want := iv.HalfWidth(q), quantile(scores, 0.2); got != want {
 				t.Fatalf("k=%d key=%v: half-width %v, brute force %v", k, q, got, want)
 			}
@@ -132,6 +135,34 @@ func TestCalibrateErrors(t *testing.T) {
 	} {
 		if _, err := Calibrate(c.ps, c.opt); err == nil {
 			t.Errorf("Calibrate(%v, %+v) accepted", c.ps, c.opt)
+		}
+	}
+}
+
+// Keys that are group labels (a number of marked points, say): a group
+// with at least Neighbours points is calibrated on itself alone, a smaller
+// one on itself and the nearest whole groups.
+func TestWindowOverGroups(t *testing.T) {
+	sizes := map[int]int{1: 1, 2: 4, 3: 12, 4: 30, 5: 50}
+	var ps []Point
+	for g, n := range sizes {
+		for i := range n {
+			ps = append(ps, Point{Key: float64(g), True: float64(i)})
+		}
+	}
+	iv, err := Calibrate(ps, Options{Alpha: 0.1, Neighbours: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ key, want int }{
+		{5, 50},              // its own group
+		{4, 30},              // its own group
+		{3, 12 + 30 + 4},     // 12 < 20: the groups at distance 1 join, whole
+		{2, 4 + 1 + 12 + 30}, // distance 1 gives 17 < 20: distance 2 joins
+		{1, 1 + 4 + 12 + 30}, // distance 2 reaches 17: distance 3 joins
+	} {
+		if got := iv.WindowSize(float64(c.key)); got != c.want {
+			t.Errorf("group %d: window of %d points, want %d", c.key, got, c.want)
 		}
 	}
 }
