@@ -67,7 +67,7 @@
 //     several matching prefixes of one graph is kept).
 //   - generator.cpp's label-correcting search for shortest paths is
 //     replaced by breadth-first search (the same set of paths).
-//   - Test sets (EvalSet) follow train.py's generate_eval_data in keeping
+//   - Test sets (TestSets, Params.Fixed) follow train.py's generate_eval_data in keeping
 //     only examples whose current vertex has more than one child and
 //     whose label set has exactly one vertex (so that the label is
 //     unambiguous); it uses all paths, not only shortest ones, and this
