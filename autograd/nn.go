@@ -263,7 +263,15 @@ func FlashAttention(q, k, v *Var, o tensor.FlashOptions) *Var {
 		dq, dk, dv := tensor.FlashAttentionWithBackward(q.Value, k.Value, v.Value, out, lse, g, o)
 		return []*tensor.Tensor{dq, dk, dv}
 	}, composed(func(in []*Var) *Var {
-		return attentionComposed(in, tensor.KeyLengthMask(o.KeyLens, q.Dim(0), k.Dim(2)), o.Causal, o.Window, o.Scale)
+		mask := tensor.KeyLengthMask(o.KeyLens, q.Dim(0), k.Dim(2))
+		if o.SSA != nil { // only the sampled tiles (tensor/ssa.go)
+			m := o.SSA.Mask()
+			if mask != nil {
+				m = tensor.Add(m, mask)
+			}
+			mask = m
+		}
+		return attentionComposed(in, mask, o.Causal, o.Window, o.Scale)
 	}), q, k, v)
 }
 

@@ -121,6 +121,9 @@ type Attention struct {
 	// CacheDType is the type NewKVCache stores keys and values in:
 	// tensor.Float16 (HalfKV, as llama.cpp by default) or float32 (zero).
 	CacheDType tensor.DType
+	// SSA, when set, subsamples the keys of fused self-attention in
+	// training (ssa.go); nil: dense.
+	SSA *SSA
 }
 
 // DefaultAttentionNames are Hugging Face Llama's projection names.
@@ -269,7 +272,11 @@ func (a *Attention) Forward(ctx *Ctx, x *autograd.Var) *autograd.Var {
 	switch {
 	case o != nil:
 	case fused:
-		// The fused kernel: causal or not, the window, padding.
+		// The fused kernel: causal or not, the window, padding, and in
+		// training with SSA only the sampled key tiles.
+		if ctx.KV(a.Layer) == nil {
+			opts.SSA = a.SSA.Plan(ctx, B, H, T, a.Kind == Causal)
+		}
 		o = autograd.FlashAttention(q, k, v, opts)
 	default:
 		o = a.composed(q, k, v, mask, drop)

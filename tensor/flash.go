@@ -59,6 +59,10 @@ type FlashOptions struct {
 	// Precision of the tiles' products (QKᵀ, PV and the backward pass's
 	// five); softmax and its statistics stay float32/float64.
 	Precision Precision
+	// SSA, when set, restricts every query tile to the key tiles the plan
+	// sampled (stochastically subsampled attention, ssa.go); it needs
+	// self-attention (as many queries as keys).
+	SSA *SSAPlan
 }
 
 // FlashAttentionWith is FlashAttention with the options' masks.
@@ -172,13 +176,18 @@ type flashGeom struct {
 	keyLens                []int // per batch row (nil: S)
 	serial                 bool
 	prec                   Precision
+	ssa                    *SSAPlan // nil: every tile
 }
 
 func newFlashGeom(B, H, Hkv, T, S, d, dv int, o FlashOptions) flashGeom {
 	if o.KeyLens != nil && len(o.KeyLens) != B {
 		panic(fmt.Sprintf("tensor: %d key lengths for a batch of %d", len(o.KeyLens), B))
 	}
-	return flashGeom{B, H, Hkv, T, S, d, dv, o.Causal, o.Scale, o.Window, o.KeyLens, o.Serial, o.Precision}
+	g := flashGeom{B, H, Hkv, T, S, d, dv, o.Causal, o.Scale, o.Window, o.KeyLens, o.Serial, o.Precision, o.SSA}
+	if o.SSA != nil {
+		o.SSA.check(g)
+	}
+	return g
 }
 
 // keys returns the number of keys batch row b may see at all.
@@ -315,7 +324,7 @@ func flashForward[T Float](g flashGeom, q *Tensor, k, v kvRows[T], out, lse *Ten
 				m[r], l[r] = math.Inf(-1), 0
 			}
 			kEnd := g.keyEnd(b, i0+iq-1)
-			for j0 := g.keyStart(i0) / flashBk * flashBk; j0 < kEnd; j0 += flashBk {
+			for j0 := range g.keyTiles(bh, i0, g.keyStart(i0), kEnd) {
 				jk := min(flashBk, kEnd-j0)
 				// s = Q_i·K_jᵀ [iq, jk]
 				if hk, ok := any(k).(halfKV); ok && iq == 1 && hk.h.strides[2] == g.d {
@@ -420,7 +429,7 @@ func flashBackward[T Float](g flashGeom, ts ...*Tensor) {
 				if g.window > 0 {
 					last = min(g.T, j0+jk-1+g.window-(g.S-g.T))
 				}
-				for i0 := first / flashBq * flashBq; i0 < last; i0 += flashBq {
+				for i0 := range g.queryTiles(b*g.H+h, j0, first, last) {
 					iq := min(flashBq, g.T-i0)
 					// P = exp(Q_i·K_jᵀ·scale − lse) [iq, jk]
 					gemm1(g.prec, false, true, iq, jk, g.d, Q.at(i0), Q.rs, K.at(j0), K.rs, 0, p, jk)

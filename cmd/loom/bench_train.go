@@ -53,10 +53,14 @@ type trainBench struct {
 	GFLOPS       float64 `json:"gflops"`
 	PeakGFLOPS   float64 `json:"peak_gflops,omitempty"`
 	PctPeak      float64 `json:"pct_peak,omitempty"`
-	TorchMs      float64 `json:"torch_ms_per_step,omitempty"`
-	TorchRSSMB   float64 `json:"torch_peak_rss_mb,omitempty"`
-	RatioTorch   float64 `json:"ratio_to_torch,omitempty"`
-	TorchOutput  string  `json:"torch_output,omitempty"`
+	// AttnShare is, with loom.ssa, the share of dense attention's
+	// (query, key) pairs the subsampled steps computed (counted in
+	// GFLOPPerStep); 0 without SSA.
+	AttnShare   float64 `json:"ssa_attention_share,omitempty"`
+	TorchMs     float64 `json:"torch_ms_per_step,omitempty"`
+	TorchRSSMB  float64 `json:"torch_peak_rss_mb,omitempty"`
+	RatioTorch  float64 `json:"ratio_to_torch,omitempty"`
+	TorchOutput string  `json:"torch_output,omitempty"`
 }
 
 func benchTrain(args []string, stdout, stderr io.Writer) error {
@@ -71,6 +75,7 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 	config := fs.String("config", "", "time the model of this config.json (or directory holding one) instead, on --batch sequences of --seq random tokens")
 	batch := intFlag(fs, "batch", 16, "sequences per step with --config", atLeast(1))
 	seq := intFlag(fs, "seq", 128, "tokens per sequence with --config (at most max_position_embeddings)", atLeast(1))
+	ssa := ssaFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -125,6 +130,15 @@ func benchTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	if userCfg != nil {
 		cfg, B, T = userCfg, *batch, *seq
+	}
+	if given := givenFlags(fs); given["ssa"] {
+		c := *cfg // the reference and preset configs are shared
+		if c.Loom.SSA != nil {
+			o := *c.Loom.SSA
+			c.Loom.SSA = &o
+		}
+		applySSA(&c, nil, *ssa, true)
+		cfg = &c
 	}
 	res, err := runTrainBench(cfg, B, T, *steps, prec)
 	if err != nil {
@@ -205,8 +219,14 @@ func runTrainBench(cfg *decoder.Config, B, T, steps int, prec tensor.Precision) 
 	if prec == tensor.BF16 {
 		bk = kernels.BF16Native()
 	}
-	return trainBench{Kernel: kernels.Current(), Precision: prec.String(), BF16Kernel: bk, GFLOPPerStep: trainFLOPs(m, B, T) / 1e9, Params: autograd.NumParams(m.Params()), MsPerStep: ts[len(ts)/2],
-		MinMs: ts[0], Steps: steps, PeakRSSMB: peakRSSMB()}, nil
+	share := 0.0
+	if sa := m.SSA(); sa != nil {
+		if a, d := sa.Pairs(); d > 0 {
+			share = float64(a) / float64(d)
+		}
+	}
+	return trainBench{Kernel: kernels.Current(), Precision: prec.String(), BF16Kernel: bk, GFLOPPerStep: trainFLOPs(m, B, T, share) / 1e9, Params: autograd.NumParams(m.Params()), MsPerStep: ts[len(ts)/2],
+		MinMs: ts[0], Steps: steps, PeakRSSMB: peakRSSMB(), AttnShare: share}, nil
 }
 
 // trainFLOPs counts the floating-point operations of one training step's
@@ -218,8 +238,10 @@ func runTrainBench(cfg *decoder.Config, B, T, steps int, prec tensor.Precision) 
 // over the T(T+1)/2 causal query–key pairs, 4·head_dim FLOPs per pair and
 // head forward, 3× that for the step. Flash attention's recomputation in
 // the backward pass, norms, activations, softmax and the optimizer are not
-// counted: they are the overhead the ratio to peak exposes.
-func trainFLOPs(m *decoder.Model, B, T int) float64 {
+// counted: they are the overhead the ratio to peak exposes. With
+// stochastically subsampled attention (loom.ssa), ssaShare in (0, 1] is the
+// share of those pairs the steps computed (0: dense).
+func trainFLOPs(m *decoder.Model, B, T int, ssaShare float64) float64 {
 	cfg := m.Config
 	tokens := float64(B * T)
 	var matrix float64
@@ -236,6 +258,9 @@ func trainFLOPs(m *decoder.Model, B, T int) float64 {
 	}
 	pairs := float64(B) * float64(T) * float64(T+1) / 2
 	attn := 3 * 4 * float64(cfg.HeadDimOrDefault()) * float64(cfg.NumAttentionHeads) * pairs * float64(cfg.NumHiddenLayers)
+	if ssaShare > 0 {
+		attn *= ssaShare
+	}
 	return 6*tokens*matrix + attn
 }
 

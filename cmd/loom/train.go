@@ -69,6 +69,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	initFrom := fs.String("init", "", "start from this model's weights (a model directory, a training run's directory or a .gguf file; e.g. a `loom grow` output): its config replaces the spec's model section; the training settings come from --preset/--config (default: the "+train.DefaultPreset+" preset's)")
 	printSpec := fs.Bool("print-spec", false, "print the resolved spec as JSON (to start a --config file) and exit")
 	progressEvery := progressEveryFlag(fs)
+	ssa := ssaFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -113,6 +114,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err := applyPrecision(spec.Model, *precision, given["precision"], stderr); err != nil {
 		return err
 	}
+	applySSA(spec.Model, initModel, *ssa, given["ssa"])
 	if err := spec.Validate(); err != nil {
 		return fmt.Errorf("spec: %w", err)
 	}

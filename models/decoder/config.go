@@ -230,6 +230,9 @@ type Options struct {
 	// TokenFormer makes every projection a Pattention (tokenformer.go);
 	// nil: Linear layers.
 	TokenFormer *TokenFormerOptions `json:"tokenformer,omitempty"`
+	// SSA subsamples attention in training (ssa.go, arXiv 2306.01705);
+	// nil: dense.
+	SSA *SSAOptions `json:"ssa,omitempty"`
 }
 
 // Default values of the options.

@@ -62,7 +62,8 @@ func Build(c *Config, init nn.Init) (*Model, error) {
 	if err := shareLayers(m); err != nil { // WideNet, ALBERT (share.go)
 		return nil, err
 	}
-	applyMuP(m) // mup.go
+	applyMuP(m)  // mup.go
+	attachSSA(m) // ssa.go
 	return m, nil
 }
 
