@@ -320,7 +320,7 @@ func runSSA(c *Context) (*Report, error) {
 		ratios = append(ratios, rt)
 		fmt.Fprintf(&b, "| %d | %.0f | %.0f | %.2f | %.1f | %.1f |\n", seed, dense[i].MsDense, ssa[i].MsSSA, rt, dense[i].AllocDense/1e6, ssa[i].AllocSSA/1e6)
 	}
-	fmt.Fprintf(&b, "\nWall-clock: an SSA step took %.2f× a dense step (median step times, mean over seeds). **Measured under load** (the machine was shared with other jobs while this ran): the ratio is indicative, not a benchmark; `loom bench train --config` with and without `loom.ssa` on an idle machine is the measurement to trust.\n\n", meanOf(ratios))
+	fmt.Fprintf(&b, "\nWall-clock: an SSA step took %.2f× a dense step (median step times, mean over seeds). **Measured under load** (the machine was shared with other jobs while this ran): the ratio is indicative, not a benchmark; `loom bench train` on an idle machine is the measurement to trust: write this run's model as a config.json (`{\"hidden_size\": %d, \"intermediate_size\": 172, \"num_hidden_layers\": %d, \"num_attention_heads\": %d, \"vocab_size\": 256, \"max_position_embeddings\": %d, \"rms_norm_eps\": 1e-6, \"hidden_act\": \"silu\", \"rope_theta\": 10000, \"loom\": {\"tokenizer\": \"byte\"}}`) and run `loom bench train --config config.json --batch %d --seq %d --threads 1 --json` with and without `--ssa %g` (and with `--threads 2`); the JSON's `ssa_attention_share` is the share of attention pairs the timed steps computed.\n\n", meanOf(ratios), s.Width, s.Layers, s.Heads, s.Seq, s.Batch, s.Seq, s.Ratio)
 
 	b.WriteString("## Self-ensembling\n\n| seed | before FT: dense pass | before FT: ensemble | after FT: dense pass | after FT: ensemble |\n|---:|---:|---:|---:|---:|\n")
 	for i, seed := range seeds {
@@ -337,7 +337,23 @@ func runSSA(c *Context) (*Report, error) {
 		Series: []chart.Series{{Name: "dense", X: xs, Y: dense[0].Curve, Style: chart.Line}, {Name: "SSA, then dense fine-tune", X: xs, Y: ssa[0].Curve, Style: chart.Line}}}).WritePNG(filepath.Join(c.DocsDir, "ssa.png")); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(&b, "![training loss](ssa.png)\n\nTraining loss of seed %d (the SSA arm's loss is on its subsampled attention until step %d, then dense).\n", seeds[0], s.Steps-s.FineTune)
+	// The gap between the arms' training losses, smoothed, mean over seeds.
+	const smooth = 10
+	gap := make([]float64, s.Steps)
+	for i := range gap {
+		lo := max(0, i-smooth+1)
+		for k := range seeds {
+			for j := lo; j <= i; j++ {
+				gap[i] += (ssa[k].Curve[j] - dense[k].Curve[j]) / float64((i-lo+1)*len(seeds))
+			}
+		}
+	}
+	if err := (&chart.Chart{Title: fmt.Sprintf("SSA arm − dense arm, training loss (%d-step mean, mean over seeds)", smooth), XLabel: "step", YLabel: "loss gap (nats/byte)",
+		Series: []chart.Series{{Name: "SSA (then fine-tune) − dense", X: xs, Y: gap, Style: chart.Line}},
+		HLines: []chart.Ref{{Y: 0, Label: "0"}}}).WritePNG(filepath.Join(c.DocsDir, "ssa-gap.png")); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(&b, "![training loss](ssa.png)\n\nTraining loss of seed %d (the SSA arm's loss is on its subsampled attention until step %d, then dense).\n\n![training loss gap](ssa-gap.png)\n\nThe SSA arm's training loss minus the dense arm's on the same batches (above 0: SSA behind); the fine-tune starts at step %d.\n", seeds[0], s.Steps-s.FineTune, s.Steps-s.FineTune)
 
 	v := fmt.Sprintf("%s — claim 1 %s (SSA + fine-tune %.4f ± %.4f vs dense %.4f ± %.4f nats/byte at %d equal steps); claim 2 %s (attention pairs %.3f of dense); self-ensembling %s (ensemble %.4f vs dense pass %.4f after the fine-tune)",
 		verdict, holds(quality), ms, ss, md, sd, s.Steps, holds(cost), share, helps(ensHelps), meanOf(col(ssa, func(r ssaRun) float64 { return r.Ens })), ms)
