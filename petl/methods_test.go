@@ -80,6 +80,10 @@ func TestEncoderMethods(t *testing.T) {
 			_, err := petl.ApplySNNK(m, 16, petl.SNNKConfig{Features: 6, Bottleneck: 4, Orthogonal: true, FeatureSeed: 2}, 1)
 			return err
 		}, true, "bert.encoder.layer.1.snnk.psi"},
+		{"snnk-scale", func(m *encoder.Model) error {
+			_, err := petl.ApplySNNK(m, 16, petl.SNNKConfig{Features: 5, Orthogonal: true}, 1)
+			return err
+		}, true, "bert.encoder.layer.0.snnk.scale"},
 		{"snnk-par", func(m *encoder.Model) error {
 			_, err := petl.ApplySNNK(m, 16, petl.SNNKConfig{Features: 20, Bottleneck: 4, Parallel: true}, 1)
 			return err
@@ -258,6 +262,7 @@ func TestAdapterRoundTrip(t *testing.T) {
 		{Method: "pfeiffer", Bottleneck: 4, Parallel: true},
 		{Method: "conformer", Bottleneck: 4, Kernel: 3, Parallel: true},
 		{Method: "snnk", Bottleneck: 4, Features: 6, Orthogonal: true, FeatureSeed: 9},
+		{Method: "snnk", Features: 6, FeatureSeed: 9},
 		{Method: "prompt", Tokens: 2},
 		{Method: "prefix", Tokens: 2},
 		{Method: "bitfit"},
@@ -386,12 +391,19 @@ func TestSNNKAdapter(t *testing.T) {
 	if want := 2 * (4*6 + 16*4 + 16); adapter != want {
 		t.Fatalf("%d adapter parameters, want %d", adapter, want)
 	}
+	m = tinyBERT(t)
+	if err := (petl.Spec{Method: "snnk", Features: 6}).Apply(m, 16, 1); err != nil {
+		t.Fatal(err)
+	}
+	if n := autograd.NumParams(nn.Trainable(m.Params())) - autograd.NumParams(m.TaskHeadParams()); n != 2*(16*6+16) {
+		t.Fatalf("modulating-vector variant: %d adapter parameters, want %d", n, 2*(16*6+16))
+	}
 	for _, tc := range []struct {
 		s    petl.Spec
 		want string
 	}{
 		{petl.Spec{Method: "snnk", Features: 0, Bottleneck: 4}, "--method snnk (--features 0, --bottleneck 4): petl: SNNK random features 0: want at least 1"},
-		{petl.Spec{Method: "snnk", Features: 4, Bottleneck: 17}, "bottleneck 17 (width 16): want 1 … 16"},
+		{petl.Spec{Method: "snnk", Features: 4, Bottleneck: 17}, "bottleneck 17 (width 16): want 1 … 16, or 0 for the modulating vector"},
 	} {
 		if err := tc.s.Apply(tinyBERT(t), 16, 1); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Fatalf("%+v: err %v, want %q", tc.s, err, tc.want)

@@ -35,7 +35,7 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 	rank := intFlag(fs, "rank", 8, "LoRA rank", atLeast(1))
 	alpha := floatFlag(fs, "alpha", 16, "LoRA alpha (the update is scaled by alpha/rank)", above(0))
 	targets := fs.String("targets", "q_proj,v_proj", "LoRA target modules, by the last part of their names (encoders: query,value)")
-	bottleneck := intFlag(fs, "bottleneck", 16, "adapter bottleneck width", atLeast(1))
+	bottleneck := intFlag(fs, "bottleneck", 16, "adapter bottleneck width", atLeast(1), sp{0, "snnk only: the official GLUE adapter, a modulating vector instead of an up-projection"})
 	features := intFlag(fs, "features", 16, "SNNK adapter: random features m (the down-projection has bottleneck × m parameters)", atLeast(1))
 	orthogonal := fs.Bool("orthogonal", false, "SNNK adapter: block-orthogonal random projections instead of iid Gaussian ones")
 	mode := choice(fs, "adapter-mode", "seq", "adapters after their sublayer (seq) or beside it on its input (par)", "seq", "par")
