@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/loomml/loom/analysis/search"
 	"github.com/loomml/loom/chart"
@@ -59,10 +60,23 @@ func runSearch(c *Context) (*Report, error) {
 	seeds := seedsFrom(1, c.SeedsOrQuick(2, 1))
 	train := func(dist string, n, look int, seed uint64) (*search.Result, error) {
 		cfg := search.TrainConfig{Data: search.Params{Dist: dist, Vertices: n, Lookahead: look}, Layers: s.layers, Dim: s.dim, Heads: s.heads,
-			Steps: s.steps, Batch: s.batch, LR: s.lr, Seed: seed, EvalLookahead: look, EvalCount: s.evalCount, EvalSeed: 2412}
+			Steps: s.steps, Batch: s.batch, LR: s.lr, Seed: seed, EvalLookahead: look, EvalCount: s.evalCount, EvalSeed: search.DefaultEvalSeed}
+		// A finished model of the same settings in the work directory
+		// (this run's, an interrupted one's or `loom search train --out`'s)
+		// is reused.
+		dir := filepath.Join(c.WorkDir, fmt.Sprintf("%s-N%d-L%d-seed%d", dist, n, look, seed))
+		if rec, err := search.LoadRecord(dir); err == nil && rec.Matches(cfg) {
+			r := rec.Result(look)
+			fmt.Fprintf(c.Progress, "search: %s N=%d L=%d seed %d: reused %s\n", dist, n, look, seed, dir)
+			return r, nil
+		}
+		start := time.Now()
 		r, _, err := search.Train(cfg)
 		if err != nil {
 			return nil, fmt.Errorf("%s, %d vertices, seed %d: %w", dist, n, seed, err)
+		}
+		if err := search.NewRecord(cfg, r, time.Since(start).Seconds()).Save(dir); err != nil {
+			return nil, err
 		}
 		fmt.Fprintf(c.Progress, "search: %s N=%d L=%d seed %d: loss %.3f, accuracy by lookahead %s\n", dist, n, look, seed, r.Loss[len(r.Loss)-1], fmt2(r.Accuracy))
 		return r, nil

@@ -31,6 +31,10 @@ type TrainConfig struct {
 	Progress                 io.Writer // per-step log (nil: none)
 }
 
+// DefaultEvalSeed seeds the test sets of `loom search train` and of the
+// reproduction (the same sets for every model).
+const DefaultEvalSeed = 2412
+
 // Result is what a run measured.
 type Result struct {
 	Params int       // the model's parameters

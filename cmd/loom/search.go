@@ -1,16 +1,13 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/loomml/loom/analysis/search"
-	"github.com/loomml/loom/internal/fsutil"
 )
 
 // The graph-search task of "Transformers Struggle to Learn to Search"
@@ -98,7 +95,7 @@ func searchTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	c := search.TrainConfig{Data: f.params, Layers: *f.layers, Dim: *f.dim, Steps: *f.steps, Batch: *f.batch, LR: *f.lr, Seed: *f.seed, EvalSeed: 1, Progress: stderr}
+	c := search.TrainConfig{Data: f.params, Layers: *f.layers, Dim: *f.dim, Steps: *f.steps, Batch: *f.batch, LR: *f.lr, Seed: *f.seed, EvalSeed: search.DefaultEvalSeed, Progress: stderr}
 	if err := c.Validate(); err != nil {
 		return err
 	}
@@ -125,15 +122,5 @@ func searchTrain(args []string, stdout, stderr io.Writer) error {
 	if *f.force {
 		os.RemoveAll(*f.out)
 	}
-	if err := os.MkdirAll(*f.out, 0o755); err != nil {
-		return err
-	}
-	js, err := json.MarshalIndent(map[string]any{"paper": "arXiv 2412.04703", "distribution": f.params.Dist, "vertices": f.params.Vertices,
-		"lookahead": f.params.Lookahead, "layers": c.Layers, "dim": c.Dim, "steps": c.Steps, "batch": c.Batch, "lr": c.LR, "seed": c.Seed,
-		"params": res.Params, "seconds": secs, "final_loss": res.Loss[len(res.Loss)-1], "train_accuracy": res.TrainAccuracy,
-		"test_accuracy_by_lookahead": res.Accuracy, "loss": res.Loss}, "", "  ")
-	if err != nil {
-		return err
-	}
-	return fsutil.WriteFile(filepath.Join(*f.out, "result.json"), append(js, '\n'))
+	return search.NewRecord(c, res, secs).Save(*f.out)
 }
