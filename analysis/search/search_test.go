@@ -305,3 +305,39 @@ func meanF(x []float64) float64 {
 	}
 	return s / float64(len(x))
 }
+
+// TestRecord: a run's record reads back, matches its own settings and no
+// others, and gives back the measurements at fewer test lookaheads.
+func TestRecord(t *testing.T) {
+	c := TrainConfig{Data: Params{Dist: Naive, Vertices: 7, Lookahead: 2}, Layers: 1, Dim: 8, Steps: 3, Batch: 4, LR: 1e-3, Seed: 5, EvalCount: 20, EvalSeed: 9}
+	r, _, err := Train(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := NewRecord(c, r, 1).Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := LoadRecord(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rec.Matches(c) {
+		t.Fatalf("record %+v does not match its run", rec)
+	}
+	c2 := c
+	c2.EvalLookahead = 2
+	if !rec.Matches(c2) || !reflect.DeepEqual(rec.Result(2).Accuracy, r.Accuracy[:2]) {
+		t.Error("fewer test lookaheads: not reused")
+	}
+	for _, mod := range []func(*TrainConfig){
+		func(c *TrainConfig) { c.Seed = 6 }, func(c *TrainConfig) { c.Steps = 4 }, func(c *TrainConfig) { c.Data.Dist = Balanced },
+		func(c *TrainConfig) { c.EvalSeed = 1 }, func(c *TrainConfig) { c.Heads = 2 },
+	} {
+		c3 := c
+		mod(&c3)
+		if rec.Matches(c3) {
+			t.Errorf("record matches other settings %+v", c3)
+		}
+	}
+}
