@@ -397,24 +397,39 @@ func Raster(p Problem, n int) ([][]float64, error) {
 	if n < 3 {
 		return nil, fmt.Errorf("pde: raster of %d points per side, want at least 3", n)
 	}
-	if err := p.Op.Validate(); err != nil {
+	if p.F == nil || p.G == nil {
+		return nil, fmt.Errorf("pde: problem without a source F or boundary data G")
+	}
+	return RasterGrid(p.Op, Grid(p.G, n), Grid(p.F, n), n)
+}
+
+// RasterGrid is Raster from grid values (n×n, as Grid) of the boundary
+// data g (read on the edge nodes) and the source f (read inside): the
+// form HyPINO's delta-PINN refinement feeds back, with the residuals of
+// the current solution as g and f.
+func RasterGrid(op Operator, g, f []float64, n int) ([][]float64, error) {
+	if n < 3 {
+		return nil, fmt.Errorf("pde: raster of %d points per side, want at least 3", n)
+	}
+	if len(g) != n*n || len(f) != n*n {
+		return nil, fmt.Errorf("pde: %d boundary and %d source values for a %d×%d raster", len(g), len(f), n, n)
+	}
+	if err := op.Validate(); err != nil {
 		return nil, err
 	}
 	out := make([][]float64, len(Channels))
 	for c := range out {
 		out[c] = make([]float64, n*n)
 	}
-	co := p.Op.Coeffs()
+	co := op.Coeffs()
 	for j := range n {
 		for i := range n {
 			k := j*n + i
-			x, y := Node(i, n), Node(j, n)
 			if i == 0 || j == 0 || i == n-1 || j == n-1 {
 				out[0][k] = 1
-				out[1][k] = p.G(x, y)
+				out[1][k] = g[k]
 			} else {
-				f := p.F(x, y)
-				out[2][k] = math.Copysign(math.Log1p(math.Abs(f)), f)
+				out[2][k] = math.Copysign(math.Log1p(math.Abs(f[k])), f[k])
 			}
 			for c := range co {
 				out[3+c][k] = co[c]
