@@ -308,6 +308,19 @@ func beats(g, u *guidanceRun, points float64) (ok bool, gain float64) {
 	return ok, gain
 }
 
+// higherIn says in how many seeds g's final test accuracy beats u's
+// ("2 of 3").
+func higherIn(g, u *guidanceRun) string {
+	ga, ua := g.final(testAcc), u.final(testAcc)
+	k := 0
+	for i := range ua {
+		if ga[i] > ua[i] {
+			k++
+		}
+	}
+	return fmt.Sprintf("%d of %d", k, len(ua))
+}
+
 func guidanceReport(c *Context, s guidanceSetup, seeds []uint64, source string, train guidance.Dataset, img []*guidanceCond, resAlone *guidanceRun, seq []*guidanceCond, tfAlone *guidanceRun) (*Report, error) {
 	var sb strings.Builder
 	pairsImg, _ := guidance.LayerMap(s.depth, 1+2*s.blocks)
@@ -351,8 +364,8 @@ func guidanceReport(c *Context, s guidanceSetup, seeds []uint64, source string, 
 	}
 	_, gainT := beats(&img[2].run, un, 0)
 	_, gainBare := beats(&img[5].run, &img[4].run, 0)
-	fmt.Fprintf(&sb, "FCN guided by the untrained residual MLP against unguided: training CE %.4f against %.4f (ratio %.2f; the rule asks ≤ 0.9), test accuracy %+.2f points (the rule asks ≥ +1), higher in %s seed. The trained guide: %+.2f points; the bare MLP guided by the untrained guide: %+.2f points.\n\n",
-		ceG, ceU, ceG/ceU, gain, map[bool]string{true: "every", false: "not every"}[every], gainT, gainBare)
+	fmt.Fprintf(&sb, "FCN guided by the untrained residual MLP against unguided: training CE %.4f against %.4f (ratio %.2f; the rule asks ≤ 0.9), test accuracy %+.2f points (the rule asks ≥ +1), higher in %s seeds. The trained guide: %+.2f points; the bare MLP guided by the untrained guide: %+.2f points.\n\n",
+		ceG, ceU, ceG/ceU, gain, higherIn(gu, un), gainT, gainBare)
 
 	// The sequence family.
 	task := guidance.CopyTask{Len: s.copyLen, Symbols: 10}
@@ -379,8 +392,8 @@ func guidanceReport(c *Context, s guidanceSetup, seeds []uint64, source string, 
 		Claim: "Training a deep plain MLP with CE + α Σ(1 − CKA) against a frozen residual network's layers makes it train to clearly lower loss and higher test accuracy than unguided, and an untrained guide already helps; a vanilla RNN guided by a Transformer closes part of the gap to the Transformer.",
 		Seeds: seeds,
 		Body:  sb.String(),
-		Verdict: fmt.Sprintf("%s: the %d-layer FCN guided by the untrained residual MLP has training CE %.4f against %.4f unguided (ratio %.2f, rule ≤ 0.9) and test accuracy %.2f %% against %.2f %% (%+.2f points, rule ≥ +1; higher in %s seed); trained guide %+.2f points; the bare MLP guided by the untrained guide %+.2f points. Copy-paste RNN (reported apart): the claim %s with the trained Transformer guide (%+.2f points), %s with the untrained one (%+.2f points)",
-			verdict, s.depth, ceG, ceU, ceG/ceU, meanOf(gu.final(testAcc)), meanOf(un.final(testAcc)), gain, map[bool]string{true: "every", false: "not every"}[every], gainT, gainBare,
+		Verdict: fmt.Sprintf("%s: the %d-layer FCN guided by the untrained residual MLP has training CE %.4f against %.4f unguided (ratio %.2f, rule ≤ 0.9) and test accuracy %.2f %% against %.2f %% (%+.2f points, rule ≥ +1; higher in %s seeds); trained guide %+.2f points; the bare MLP guided by the untrained guide %+.2f points. Copy-paste RNN (reported apart): the claim %s with the trained Transformer guide (%+.2f points), %s with the untrained one (%+.2f points)",
+			verdict, s.depth, ceG, ceU, ceG/ceU, meanOf(gu.final(testAcc)), meanOf(un.final(testAcc)), gain, higherIn(gu, un), gainT, gainBare,
 			word[seqTrained], gT, word[seqUntrained], gU),
 		Changes: "The paper's scale: ImageNet, its 50-layer FCN, a ResNet-18 guide and many more epochs — its FCN result is about overfitting, which a 20,000-image subset and 10 epochs probe only weakly; on copy-paste, the paper's longer sequences (20–40) and wider models trained far longer. Here: more epochs or seeds, a deeper or narrower target, α other than 1, or the unbiased CKA in the loss (rows above).",
 	}, nil
