@@ -1,5 +1,5 @@
 // Package prose is PROSE, "Predicting Operators and Symbolic Expressions
-// using Multimodal Transformers" (Liu, Sun, Zhang, Schaeffer, arXiv
+// using Multimodal Transformers" (Liu et al., arXiv
 // 2309.16816; code felix-lyx/prose): from 64 samples of an ODE trajectory
 // on t ∈ [0, 2) and, optionally, a (possibly noisy) symbolic skeleton of
 // its equations, a multimodal transformer predicts the trajectory at any

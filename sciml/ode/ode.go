@@ -3,7 +3,7 @@
 // adaptive Dormand–Prince 5(4) pair (RK45, the method of scipy's
 // solve_ivp(method="RK45") and MATLAB's ode45) for non-stiff systems, and a
 // registry of named chaotic and classical systems with the parameter
-// ranges of PROSE (Liu, Sun, Zhang, Schaeffer, arXiv 2309.16816), whose
+// ranges of PROSE (Liu et al., arXiv 2309.16816), whose
 // data generator solves them on t ∈ [0, 6] from initial states in [−2, 2]³
 // with parameters drawn within ±10 % of their nominal values.
 package ode
