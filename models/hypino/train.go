@@ -364,11 +364,14 @@ func (m *Model) Predict(in *Instance) (*Ensemble, error) {
 // Refine adds iters delta PINNs to e (HyPINO's iterative refinement): the
 // current solution's residuals on the raster grid — g − u on the boundary,
 // f − L u inside — make a new specification of the same operator, whose
-// emitted PINN is added to the ensemble. With normalise the residual
-// specification is divided by its largest magnitude s and the new PINN
-// enters with weight s (the problem is linear), so that the hypernetwork
-// sees data of the size it was trained on; without it, as the paper, the
-// residuals enter as they are with weight 1.
+// emitted PINN is added to the ensemble. Without normalise, as the
+// paper's iterative_refinement, the residuals enter as they are and the
+// new PINN with weight 1. With normalise the residual specification is
+// divided by its largest magnitude s and the new PINN enters with weight s
+// (the problem is linear); that also multiplies the new PINN's own error
+// by s, which is large when the source residual is, and in the quick run
+// made the error several times worse, so the reproduction uses the
+// paper's form.
 func (m *Model) Refine(e *Ensemble, in *Instance, iters int, normalise bool) error {
 	n := m.Config.Grid
 	pts := gridPoints(n)
