@@ -178,6 +178,11 @@ func runProse(c *Context) (*Report, error) {
 	if example.s != nil {
 		fmt.Fprintf(&sb, "First test trajectory of seed %d (%s, parameters %v):\n\n- skeleton given: `%s`\n- decoded: `%s`\n- true: `%s`\n\n", seeds[0], example.s.System, example.s.Params, strings.Join(example.s.Expr.Skeleton(), " "), strings.Join(exampleTokens, " "), strings.Join(example.s.Expr.Tokens(), " "))
 	}
+	if !c.Quick {
+		if err := proseLonger(c, &sb, seeds[0], systems, perTrain, perTest, steps, batch, cfg); err != nil {
+			return nil, err
+		}
+	}
 	var verdict string
 	switch {
 	case aAll && bAll && cOK:
@@ -194,7 +199,7 @@ func runProse(c *Context) (*Report, error) {
 		Seeds:   seeds,
 		Body:    sb.String(),
 		Verdict: verdict,
-		Changes: fmt.Sprintf("Scale: the official code (felix-lyx/prose, prose_ode/parsers.py) defaults to width 512, 8 heads, a 2-layer data encoder, 4-layer symbol encoder, 8-layer fusion, data decoder and symbolic decoder, batch 256 and 80 × 2,000 steps, on 15 systems with 20 initial states per parameter draw; this run trains width %d (one or two layers per part) for %d steps of batch %d on %d trajectories per system of 5 systems on a shared CPU. The symbolic decoder must copy the skeleton and fill each constant with three tokens, which takes far more steps than the data decoder needs; a longer run is what would most likely move (c). A data-only model trained longer (or on more trajectories) could close the gap the skeleton gives in (a) and (b). A seed counts as a win only when the mean error is lower; more test trajectories or more seeds could flip a close seed.", cfg.Dim, steps, batch, perTrain),
+		Changes: fmt.Sprintf("Scale: the official code (felix-lyx/prose, prose_ode/parsers.py) defaults to width 512, 8 heads, a 2-layer data encoder, 4-layer symbol encoder, 8-layer fusion, data decoder and symbolic decoder, batch 256 and 80 × 2,000 steps, on 15 systems with 20 initial states per parameter draw; this run trains width %d (one or two layers per part) for %d steps of batch %d on %d trajectories per system of 5 systems on a shared CPU. The symbolic decoder must copy the skeleton and fill each constant with three tokens, which takes far more steps than the data decoder needs; a longer run is what would most likely move (c) (see the supplementary section: the same model trained 3× longer on one seed). A data-only model trained longer (or on more trajectories) could close the gap the skeleton gives in (a) and (b). A seed counts as a win only when the mean error is lower; more test trajectories or more seeds could flip a close seed.", cfg.Dim, steps, batch, perTrain),
 	}, nil
 }
 
@@ -241,4 +246,54 @@ func proseAll(ok bool) string {
 		return "every seed"
 	}
 	return "not every seed"
+}
+
+// proseLongerFactor is how much longer the supplementary run trains. It was
+// added after the first full run (whose verdict it does not enter): that run
+// found the data claims held but only 76 % of the expressions valid.
+const proseLongerFactor = 3
+
+// proseLonger trains PROSE on seed's data for proseLongerFactor × steps and
+// reports the same metrics, outside the verdict.
+func proseLonger(c *Context, sb *strings.Builder, seed uint64, systems []string, perTrain, perTest, steps, batch int, cfg prose.Config) error {
+	rng := rand.New(rand.NewPCG(seed, 0x2309))
+	train, err := prose.Dataset(rng, systems, perTrain, 0.1)
+	if err != nil {
+		return err
+	}
+	test, err := prose.Dataset(rng, systems, perTest, 0.1)
+	if err != nil {
+		return err
+	}
+	cfg.Symbols = true
+	m, err := prose.New(cfg, seed*10+1)
+	if err != nil {
+		return err
+	}
+	n := proseLongerFactor * steps
+	if _, err := prose.Train(m, train, prose.TrainOptions{Steps: n, Batch: batch, LR: 2e-3, Warmup: n / 20, SymbolWeight: 1, Seed: seed, Noisy: true}, func(step int, d, s float64) {
+		fmt.Fprintf(c.Progress, "prose longer seed %d step %d: data MSE %.4f symbol CE %.4f\n", seed, step, d, s)
+	}); err != nil {
+		return err
+	}
+	evalRNG := rand.New(rand.NewPCG(seed, 7))
+	fmt.Fprintf(sb, "## Supplementary: %d× longer training (not in the verdict)\n\nAdded after the first full run, whose verdict stands as above: PROSE trained on seed %d's data for %d steps (everything else the same; the same test trajectories). The data-only model was not retrained, so only the symbolic columns compare like with like.\n\n| symbol input | mean relative L2 | valid | median R² |\n|---|---|---|---|\n", proseLongerFactor, seed, n)
+	for _, mode := range []struct {
+		name string
+		m    prose.SymbolMode
+	}{{"clean skeleton", prose.CleanSymbols}, {"noisy skeleton", prose.NoisySymbols}} {
+		res, err := prose.Evaluate(m, test, mode.m, evalRNG, 50, true)
+		if err != nil {
+			return err
+		}
+		rel := make([]float64, len(res))
+		for i, r := range res {
+			rel[i] = r.RelL2
+		}
+		v, r2 := proseSymbolStats(res)
+		fmt.Fprintf(sb, "| %s | %.4f | %.1f %% | %.4f |\n", mode.name, meanOf(rel), 100*v, r2)
+		fmt.Fprintf(c.Progress, "prose longer seed %d %s: rel L2 %.4f valid %.1f %% median R² %.4f\n", seed, mode.name, meanOf(rel), 100*v, r2)
+	}
+	sb.WriteString("\n")
+	return nil
 }
