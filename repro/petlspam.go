@@ -45,28 +45,45 @@ func byteExamples(s *labeled.Set) *encoder.TextExamples {
 	return ex
 }
 
-func runPETLSpam(c *Context) (*Report, error) {
-	seeds := c.SeedsOrQuick(3, 1)
-	epochs := 2
-	trSet, err := spam.Open(spam.Train)
-	if err != nil {
+// spamTask is the fine-tuning task petl-spam and snnk share: the spam
+// splits (a stratified fifth of each when quick), the epochs, the
+// MLM-pretrained byte BERT and the splits as its examples.
+type spamTask struct {
+	trSet, teSet *labeled.Set
+	epochs       int
+	mlm          *mlmResult
+	tr, te       *encoder.TextExamples
+}
+
+func newSpamTask(c *Context) (*spamTask, error) {
+	t := &spamTask{epochs: 2}
+	var err error
+	if t.trSet, err = spam.Open(spam.Train); err != nil {
 		return nil, err
 	}
-	teSet, err := spam.Open(spam.Test)
-	if err != nil {
+	if t.teSet, err = spam.Open(spam.Test); err != nil {
 		return nil, err
 	}
 	if c.Quick {
 		// A fifth of each split (stratified), one epoch.
-		epochs = 1
-		_, trSet = trSet.Split(0.2, 1)
-		_, teSet = teSet.Split(0.2, 1)
+		t.epochs = 1
+		_, t.trSet = t.trSet.Split(0.2, 1)
+		_, t.teSet = t.teSet.Split(0.2, 1)
 	}
-	mlm, err := pretrainMLM(c)
+	if t.mlm, err = pretrainMLM(c); err != nil {
+		return nil, err
+	}
+	t.tr, t.te = byteExamples(t.trSet), byteExamples(t.teSet)
+	return t, nil
+}
+
+func runPETLSpam(c *Context) (*Report, error) {
+	seeds := c.SeedsOrQuick(3, 1)
+	task, err := newSpamTask(c)
 	if err != nil {
 		return nil, err
 	}
-	tr, te := byteExamples(trSet), byteExamples(teSet)
+	trSet, teSet, epochs, mlm, tr, te := task.trSet, task.teSet, task.epochs, task.mlm, task.tr, task.te
 	res, total := newArmResults(seeds), 0
 	for s := range seeds {
 		seed := uint64(1 + s)

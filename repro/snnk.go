@@ -8,7 +8,6 @@ import (
 
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/chart"
-	"github.com/loomml/loom/data/spam"
 	"github.com/loomml/loom/models/encoder"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/petl"
@@ -161,25 +160,11 @@ func runSNNK(c *Context) (*Report, error) {
 
 	// (b) Fine-tuning with SNNK adapters.
 	seeds := c.SeedsOrQuick(3, 1)
-	epochs := 2
-	trSet, err := spam.Open(spam.Train)
+	task, err := newSpamTask(c)
 	if err != nil {
 		return nil, err
 	}
-	teSet, err := spam.Open(spam.Test)
-	if err != nil {
-		return nil, err
-	}
-	if c.Quick {
-		epochs = 1
-		_, trSet = trSet.Split(0.2, 1)
-		_, teSet = teSet.Split(0.2, 1)
-	}
-	mlm, err := pretrainMLM(c)
-	if err != nil {
-		return nil, err
-	}
-	tr, te := byteExamples(trSet), byteExamples(teSet)
+	trSet, teSet, epochs, mlm, tr, te := task.trSet, task.teSet, task.epochs, task.mlm, task.tr, task.te
 	res := newArmResults(seeds)
 	adapterParams := map[string]int{}
 	head, total := 0, 0
