@@ -15,8 +15,9 @@ type Linear struct {
 	Weight *autograd.Var // [out, in]
 	Bias   *autograd.Var // [out] or nil
 
-	packed *packedWeight     // see Pack
-	round  func(x []float32) // see RoundInputs
+	packed   *packedWeight     // see Pack
+	sparse24 *sparse24Weight   // see Pack24
+	round    func(x []float32) // see RoundInputs
 }
 
 // packedWeight is a Linear's weight packed for the GEMM kernel, and the
@@ -53,6 +54,9 @@ func (l *Linear) Forward(x *autograd.Var) *autograd.Var {
 		}
 		l.round(r)
 		x = autograd.Const(tensor.FromFloat32(r, x.Value.Shape()...))
+	}
+	if p := l.sparse24; p != nil && p.of == l.Weight.Value && !autograd.GradEnabled() && x.Value.DType() == tensor.Float32 {
+		return l.forward24(x)
 	}
 	if p := l.packed; p != nil && p.of == l.Weight.Value && !autograd.GradEnabled() && x.Value.DType() == tensor.Float32 {
 		in := x.Value.Contiguous()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/loomml/loom/compress/finercut"
 	"github.com/loomml/loom/compress/prune"
+	"github.com/loomml/loom/compress/sparse"
 	"github.com/loomml/loom/convert"
 	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/eval"
@@ -19,13 +20,15 @@ import (
 )
 
 func init() {
-	register("prune", "Remove attention/FFN sublayers (FinerCut and baselines); write the pruned model and a report.", runPrune)
+	register("prune", "Remove attention/FFN sublayers (FinerCut and baselines) or zero weights (magnitude, 2:4); write the pruned model and a report.", runPrune)
 }
 
 func runPrune(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("prune", "--method M --ratio R --model DIR --out DIR [--calib FILE] [--force] [flags]", stderr)
-	method := choice(fs, "method", "finercut", "finercut, oneshot, shortgpt, lastn or random", prune.Names()...)
-	ratio := floatFlag(fs, "ratio", 0, "fraction of all attention and FFN sublayers to remove (required)", span{lo: 0, hi: 1, loOpen: true, hiOpen: true})
+	method := choice(fs, "method", "finercut", "sublayers: finercut, oneshot, shortgpt, lastn or random; weights: magnitude (unstructured) or 2:4 (semi-structured)",
+		append(prune.Names(), prune.WeightMethods...)...)
+	ratio := floatFlag(fs, "ratio", 0, "fraction to remove: of all attention and FFN sublayers, or for magnitude of the block weights (required; 2:4 fixes it at 0.5)", span{lo: 0, hi: 1, loOpen: true, hiOpen: true})
+	scope := choice(fs, "scope", sparse.ScopeLayer, "magnitude: the ratio in each layer (layer) or one threshold over all layers (global)", sparse.ScopeLayer, sparse.ScopeGlobal)
 	model := fs.String("model", "", "model to prune: a training run's directory, a model directory or a .gguf file (required)")
 	out := fs.String("out", "", "directory for the pruned model and its report (required; must not exist, or be empty, unless --force)")
 	force := fs.Bool("force", false, forceHelp)
@@ -57,7 +60,28 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 	if usesFinerCut := *method == "finercut" || *method == "oneshot"; !usesFinerCut && givenFlags(fs)["distance"] {
 		return fmt.Errorf("--distance applies to --method finercut and oneshot, not %s", *method)
 	}
+	given := givenFlags(fs)
+	weights := prune.IsWeightMethod(*method)
+	if given["scope"] && *method != prune.MethodMagnitude {
+		return fmt.Errorf("--scope applies to --method magnitude, not %s", *method)
+	}
+	if weights {
+		for _, f := range []string{"calib", "windows", "seq-len", "protect", "seed"} {
+			if given[f] {
+				return fmt.Errorf("--%s applies to the sublayer methods, not --method %s", f, *method)
+			}
+		}
+		if *method == prune.Method24 {
+			if *ratio != 0 && *ratio != 0.5 {
+				return fmt.Errorf("--ratio %v: --method 2:4 keeps 2 of every 4 weights, a fixed ratio of 0.5; omit --ratio or give 0.5 (for another ratio, --method magnitude)", *ratio)
+			}
+			*ratio = 0.5
+		}
+	}
 	if *ratio == 0 {
+		if weights {
+			return fmt.Errorf("--ratio is required: the fraction of the block weights to zero, 0 < x < 1")
+		}
 		return fmt.Errorf("--ratio is required: the fraction of sublayers to remove, 0 < x < 1")
 	}
 	var taskNames []string
@@ -72,6 +96,9 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	m, tok := l.Model, l.Tok
+	if weights {
+		return runWeightPrune(m, l, *method, *ratio, *scope, *model, *out, *force, *evalPath, *evalTokens, taskNames, *taskItems, stdout, stderr)
+	}
 	count, err := prune.Count(*ratio, len(m.Layers))
 	if err != nil {
 		return fmt.Errorf("--ratio: %w", err)
@@ -202,5 +229,64 @@ func refuseOutInModel(model, out string) error {
 			return fmt.Errorf("--out %s is inside --model %s: it would overwrite the source model; give a new directory outside it", out, model)
 		}
 	}
+	return nil
+}
+
+// runWeightPrune is `loom prune --method magnitude|2:4`: zero weights of
+// the block linears (compress/sparse), measure before and after, and save
+// the model with the zeros in its dense weights, so it loads everywhere.
+func runWeightPrune(m *decoder.Model, l *convert.Loaded, method string, ratio float64, scope, model, out string, force bool,
+	evalPath string, evalTokens int, taskNames []string, taskItems int, stdout, stderr io.Writer) error {
+	tok := l.Tok
+	corpus := tok.Encode(string(data.TinyShakespeare()))
+	nTrain := data.TrainTokens(len(corpus), 0.1)
+	heldText, heldName := []byte(tok.Decode(corpus[nTrain:])), "tinyshakespeare (embedded), held-out split (last 10% of tokens)"
+	if evalPath != "" {
+		var err error
+		if heldText, err = os.ReadFile(evalPath); err != nil {
+			return err
+		}
+		heldName = evalPath
+	}
+	var tasks []eval.Task
+	for _, name := range taskNames {
+		task, err := eval.BuildTask(name, heldText, tok, taskItems, 1)
+		if err != nil {
+			return fmt.Errorf("%s: %w", heldName, err)
+		}
+		tasks = append(tasks, task)
+	}
+	job := &prune.WeightJob{Model: m, Method: method, Ratio: ratio, Scope: scope, ModelName: model,
+		Bench: prune.Bench{Tok: tok, Held: tok.Encode(string(heldText)), HeldName: heldName, MaxTokens: evalTokens, Tasks: tasks,
+			DecodeContext: min(m.MaxPositions(), 128)},
+		Measured: func(label string, r prune.Measurement) {
+			fmt.Fprintf(stderr, "%s: held-out loss %.4f over %d tokens, decode %.1f tokens/s\n", label, r.Loss, r.Tokens, r.DecodeTokS)
+		}}
+	rep, err := job.Run()
+	if err != nil {
+		return err
+	}
+	err = fsutil.ReplaceDir(out, fsutil.Options{Force: force}, func(tmp string) error {
+		if err := saveDerived(m, l, tmp); err != nil {
+			return err
+		}
+		return rep.WriteFiles(tmp)
+	})
+	if err != nil {
+		return outError(err)
+	}
+	s := rep.Stats
+	fmt.Fprintf(stdout, "zeroed %d of %d block weights (%s, sparsity %.3f) in %.2fs: held-out loss %.4f → %.4f (retention %.3f)\n",
+		s.Zeros, s.Weights, method, s.Sparsity, rep.PruneS, rep.Before.Loss, rep.After.Loss, rep.LossRetention)
+	if method == prune.Method24 {
+		fmt.Fprintf(stdout, "2:4 packed size of those weights: %.2f MB of %.2f MB dense (the saved model keeps dense weights with zeros)\n",
+			float64(s.SparseBytes)/1e6, float64(s.DenseBytes)/1e6)
+		if k := rep.Kernel24; k != nil {
+			fmt.Fprintf(stdout, "with the 2:4 kernel: held-out loss %.4f, decode %.1f tokens/s (dense kernels: %.1f)\n", k.Loss, k.DecodeTokS, rep.After.DecodeTokS)
+		}
+	} else {
+		fmt.Fprintln(stdout, "unstructured sparsity: no sparse kernel, so no speed-up; the saved model is as large (size gain only under a sparse or compressed encoding)")
+	}
+	fmt.Fprintf(stdout, "model: %s; report: %s, %s\n", out, filepath.Join(out, prune.ReportMarkdown), filepath.Join(out, prune.ReportJSON))
 	return nil
 }
