@@ -29,6 +29,10 @@ type Config struct {
 	CE, KL, Hidden float64
 	Temperature    float64 // τ (0: 1)
 	Layers         []int
+	// TeacherLayers, when set, maps student layer Layers[i] to teacher
+	// layer TeacherLayers[i] (a layer map for a shallower student, as
+	// TinyBERT's uniform mapping); nil: the same index in both.
+	TeacherLayers []int
 }
 
 // Decoder is a student decoder and its teacher as a train.Model: its
@@ -57,8 +61,18 @@ func New(student, teacher *decoder.Model, cfg Config) (*Decoder, error) {
 			return nil, fmt.Errorf("distill: hidden-state matching needs the same width (student %d, teacher %d)", s.HiddenSize, t.HiddenSize)
 		}
 		for _, l := range cfg.Layers {
-			if l < 0 || l >= len(student.Layers) || l >= len(teacher.Layers) {
+			if l < 0 || l >= len(student.Layers) || cfg.TeacherLayers == nil && l >= len(teacher.Layers) {
 				return nil, fmt.Errorf("distill: layer %d is not in both models (%d and %d layers)", l, len(student.Layers), len(teacher.Layers))
+			}
+		}
+		if cfg.TeacherLayers != nil {
+			if len(cfg.TeacherLayers) != len(cfg.Layers) {
+				return nil, fmt.Errorf("distill: a layer map of %d student layers to %d teacher layers, want one teacher layer per student layer", len(cfg.Layers), len(cfg.TeacherLayers))
+			}
+			for _, l := range cfg.TeacherLayers {
+				if l < 0 || l >= len(teacher.Layers) {
+					return nil, fmt.Errorf("distill: teacher layer %d is not in the teacher (%d layers)", l, len(teacher.Layers))
+				}
 			}
 		}
 		if cfg.Layers == nil && len(student.Layers) != len(teacher.Layers) {
@@ -116,7 +130,7 @@ func (d *Decoder) Loss(ctx *nn.Ctx, b data.Batch) *autograd.Var {
 		t.add("kl", d.KL*tau*tau, autograd.MulScalar(autograd.Sum(autograd.Mul(p, autograd.Sub(lp, lq)), false), 1/float64(N)))
 	}
 	if d.Hidden > 0 {
-		t.add("hidden", d.Hidden, hiddenMatch(sh, th, d.Layers))
+		t.add("hidden", d.Hidden, hiddenMatch(sh, th, d.Layers, d.TeacherLayers))
 	}
 	d.Last = t.last
 	return t.total
@@ -144,16 +158,22 @@ func (t *terms) add(name string, w float64, v *autograd.Var) {
 }
 
 // hiddenMatch is the mean over layers (nil: all of them) of the squared
-// distance between the student's and the teacher's hidden states there.
-func hiddenMatch(student, teacher []*autograd.Var, layers []int) *autograd.Var {
+// distance between the student's and the teacher's hidden states there
+// (the teacher's at tlayers[i] for the student's layers[i] when tlayers is
+// set).
+func hiddenMatch(student, teacher []*autograd.Var, layers, tlayers []int) *autograd.Var {
 	if layers == nil {
 		for i := range student {
 			layers = append(layers, i)
 		}
 	}
 	var h *autograd.Var
-	for _, l := range layers {
-		v := autograd.MSELoss(student[l], autograd.Const(teacher[l].Value))
+	for i, l := range layers {
+		tl := l
+		if tlayers != nil {
+			tl = tlayers[i]
+		}
+		v := autograd.MSELoss(student[l], autograd.Const(teacher[tl].Value))
 		if h == nil {
 			h = v
 		} else {

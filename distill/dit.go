@@ -82,7 +82,7 @@ func (d *DiT) Loss(ctx *nn.Ctx, b dit.Batch) *autograd.Var {
 		t.add("output", d.Output, autograd.MSELoss(so, autograd.Const(to.Value)))
 	}
 	if d.Hidden > 0 {
-		t.add("hidden", d.Hidden, hiddenMatch(sh, th, d.Layers))
+		t.add("hidden", d.Hidden, hiddenMatch(sh, th, d.Layers, nil))
 	}
 	if d.Data > 0 {
 		t.add("data", d.Data, autograd.MSELoss(so, autograd.Const(eps)))
