@@ -1,0 +1,163 @@
+package axformer
+
+import (
+	"fmt"
+
+	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/models/decoder"
+	"github.com/loomml/loom/models/encoder"
+	"github.com/loomml/loom/nn"
+)
+
+// Layer is an encoder layer (encoder.Layer's post-norm BERT or pre-norm
+// ViT/AST arithmetic) whose attention or FFN block may be removed: a nil
+// Attn drops the attention sublayer (with its residual and, post-norm,
+// its LayerNorm), a nil FFN the feed-forward one; with both nil the layer
+// is the identity. Removed blocks are neither computed nor counted.
+type Layer struct {
+	Attn              nn.Mixer
+	FFN               nn.FFN
+	AttnNorm, FFNNorm nn.Norm
+	Pre               bool
+	Dropout           float64
+}
+
+// Forward maps x [B, T, D] to [B, T, D].
+func (l *Layer) Forward(ctx *nn.Ctx, x *autograd.Var) *autograd.Var {
+	if l.Attn != nil {
+		if l.Pre {
+			x = autograd.Add(x, ctx.Dropout(l.Attn.Forward(ctx, l.AttnNorm.Forward(x)), l.Dropout))
+		} else {
+			x = l.AttnNorm.Forward(autograd.Add(x, ctx.Dropout(l.Attn.Forward(ctx, x), l.Dropout)))
+		}
+	}
+	if l.FFN != nil {
+		if l.Pre {
+			x = autograd.Add(x, ctx.Dropout(nn.ApplyFFN(ctx, l.FFN, l.FFNNorm.Forward(x)), l.Dropout))
+		} else {
+			x = l.FFNNorm.Forward(autograd.Add(x, ctx.Dropout(nn.ApplyFFN(ctx, l.FFN, x), l.Dropout)))
+		}
+	}
+	return x
+}
+
+// Params returns the parameters of the blocks present.
+func (l *Layer) Params() []*autograd.Var {
+	var ps []*autograd.Var
+	if l.Attn != nil {
+		ps = append(ps, nn.Collect(l.Attn, l.AttnNorm)...)
+	}
+	if l.FFN != nil {
+		ps = append(ps, nn.Collect(l.FFN, l.FFNNorm)...)
+	}
+	return ps
+}
+
+// slots is what both targets edit: per layer, a getter and setter of
+// the attention and FFN slots.
+type slots struct {
+	n     int
+	attn  func(l int) *nn.Mixer
+	ffn   func(l int) *nn.FFN
+	dense []nn.Mixer // the original attention of each layer
+}
+
+func (s *slots) NumLayers() int { return s.n }
+
+func (s *slots) Present(u Unit) bool {
+	switch u.Kind {
+	case AttentionBlock:
+		return *s.attn(u.Layer) != nil
+	case FFNBlock:
+		return *s.ffn(u.Layer) != nil
+	}
+	return *s.attn(u.Layer) != nil || *s.ffn(u.Layer) != nil
+}
+
+func (s *slots) Remove(u Unit) (func(), error) {
+	if u.Layer < 0 || u.Layer >= s.n {
+		return nil, fmt.Errorf("axformer: layer %d out of range [0, %d)", u.Layer, s.n)
+	}
+	a, f := s.attn(u.Layer), s.ffn(u.Layer)
+	oa, of := *a, *f
+	switch u.Kind {
+	case AttentionBlock:
+		*a = nil
+	case FFNBlock:
+		*f = nil
+	case WholeLayer:
+		*a, *f = nil, nil
+	default:
+		return nil, fmt.Errorf("axformer: unknown element kind %d", int(u.Kind))
+	}
+	return func() { *a, *f = oa, of }, nil
+}
+
+func (s *slots) SetTopK(l, k int) error {
+	if l < 0 || l >= s.n {
+		return fmt.Errorf("axformer: layer %d out of range [0, %d)", l, s.n)
+	}
+	a := s.attn(l)
+	if *a == nil {
+		return fmt.Errorf("axformer: layer %d has no attention", l)
+	}
+	if k == 0 {
+		*a = s.dense[l]
+		return nil
+	}
+	inner, ok := s.dense[l].(*nn.Attention)
+	if !ok {
+		return fmt.Errorf("axformer: layer %d's attention is a %T; top-k needs nn.Attention", l, s.dense[l])
+	}
+	t, err := NewTopK(inner, k)
+	if err != nil {
+		return err
+	}
+	*a = t
+	return nil
+}
+
+// NewEncoder makes m's layers removable: each encoder.Layer becomes a
+// Layer with the same modules (the outputs are unchanged) and the target
+// edits those. Layers that are not encoder.Layer (deep prompts) are an
+// error.
+func NewEncoder(m *encoder.Model) (Target, error) {
+	ls := make([]*Layer, len(m.Layers))
+	s := &slots{n: len(m.Layers)}
+	for i, b := range m.Layers {
+		switch l := b.(type) {
+		case *encoder.Layer:
+			ls[i] = &Layer{Attn: l.Attn, FFN: l.FFN, AttnNorm: l.AttnNorm, FFNNorm: l.FFNNorm, Pre: l.Pre, Dropout: l.Dropout}
+		case *Layer:
+			ls[i] = l
+		default:
+			return nil, fmt.Errorf("axformer: encoder layer %d is a %T; AxFormer prunes plain encoder layers", i, b)
+		}
+	}
+	for i, l := range ls {
+		m.Layers[i] = l
+		s.dense = append(s.dense, l.Attn)
+	}
+	s.attn = func(l int) *nn.Mixer { return &ls[l].Attn }
+	s.ffn = func(l int) *nn.FFN { return &ls[l].FFN }
+	return s, nil
+}
+
+// NewDecoder makes m's PreNorm blocks the target (a nil sublayer is the
+// decoder's own removed sublayer; a layer with both removed computes
+// nothing). Other layouts are an error.
+func NewDecoder(m *decoder.Model) (Target, error) {
+	bs := make([]*decoder.PreNorm, len(m.Layers))
+	s := &slots{n: len(m.Layers)}
+	for i, b := range m.Layers {
+		p, ok := b.(*decoder.PreNorm)
+		if !ok {
+			return nil, fmt.Errorf("axformer: decoder layer %d is a %T; AxFormer prunes PreNorm (Llama/GPT-2) blocks", i, b)
+		}
+		bs[i] = p
+		s.dense = append(s.dense, p.Attn)
+	}
+	s.attn = func(l int) *nn.Mixer { return &bs[l].Attn }
+	s.ffn = func(l int) *nn.FFN { return &bs[l].FFN }
+	return s, nil
+}
