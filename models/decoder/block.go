@@ -66,8 +66,8 @@ func AttentionNames() []string { return attentions.Names() }
 func selfAttention(p Parts) (Attention, error) {
 	c := p.Config
 	a, err := nn.NewAttention(nn.AttentionConfig{
-		Prefix: nn.Join(p.Prefix, "self_attn"), Dim: c.HiddenSize, Heads: c.NumAttentionHeads,
-		KVHeads: c.KVHeads(), HeadDim: c.HeadDimOrDefault(), Bias: c.AttentionBias, QKVBias: c.QKVBias(),
+		Prefix: nn.Join(p.Prefix, "self_attn"), Dim: c.HiddenSize, Heads: c.HeadsAt(p.Layer),
+		KVHeads: c.KVHeadsAt(p.Layer), HeadDim: c.HeadDimOrDefault(), Bias: c.AttentionBias, QKVBias: c.QKVBias(),
 		RopeTheta: c.RopeThetaAt(p.Layer), RopeInvFreq: c.RopeInvFreqAt(p.Layer), Window: c.WindowAt(p.Layer), Layer: p.Layer,
 		QKNorm: c.QKNorm(), QKNormEps: c.RMSNormEps, RopeVariant: c.RopeVariant(), Scale: c.AttentionScale(),
 		Softcap: deref(c.AttnLogitSoftcapping),

@@ -204,6 +204,10 @@ type Options struct {
 	// IntermediateSizes, when set, gives each layer its own FFN width in
 	// place of intermediate_size (a Mix'n'Match extraction, matformer.go).
 	IntermediateSizes []int `json:"intermediate_sizes,omitempty"`
+	// AttentionHeads, when set, gives each layer its own number of
+	// attention heads (and as many key/value heads) in place of
+	// num_attention_heads: what structured head pruning leaves (heads.go).
+	AttentionHeads []int `json:"attention_heads,omitempty"`
 	// MatFormer makes every FFN nested and trains all its granularities
 	// (matformer.go); nil: an ordinary model.
 	MatFormer *MatFormer `json:"matformer,omitempty"`
