@@ -54,7 +54,7 @@ func vtransSpec(seed uint64, quick bool) *train.Spec {
 		HiddenAct: "silu", RMSNormEps: 1e-6, RopeTheta: 10000, VocabSize: 256, MaxPositionEmbeddings: 128, InitializerRange: 0.02,
 		Loom: decoder.Options{Tokenizer: "byte"}}
 	s := &train.Spec{Model: c, Train: train.Settings{
-		Hyper: train.Hyper{Steps: 600, BatchSize: 16, SeqLen: 128, LR: 2e-3, Warmup: 40, MinLRFactor: 0.1,
+		Hyper: train.Hyper{Steps: 500, BatchSize: 16, SeqLen: 128, LR: 2e-3, Warmup: 40, MinLRFactor: 0.1,
 			WeightDecay: 0.1, Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, Clip: 1},
 		Seed: seed, ValFraction: 0.1, EvalEvery: 300, EvalBatches: 4}}
 	if quick {
@@ -74,7 +74,7 @@ func runVTrans(c *Context) (*Report, error) {
 	split := data.TrainTokens(len(corpus), 0.1)
 	ratios := []float64{0.5, 0.7, 0.9}
 	methods := []string{"magnitude", "taylor", "vtrans", "vtrans-fast", "vtrans-faster"}
-	nBatches, epochs, evalTokens, calib := 200, 2, 16384, 16
+	nBatches, epochs, evalTokens, calib := 120, 2, 16384, 16
 	if c.Quick {
 		nBatches, epochs, evalTokens, calib = 34, 1, 2048, 4
 	}
