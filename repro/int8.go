@@ -78,6 +78,9 @@ func runInt8(c *Context) (*Report, error) {
 			calib = append(calib, data.Batch{IDs: w[:T], Targets: w[1:], B: 1, T: T})
 		}
 		eo := eval.Options{SeqLen: T}
+		if c.Quick {
+			eo.MaxTokens = 20000
+		}
 		for mi, md := range modes {
 			m, err := convert.Load(filepath.Join(dir, train.CheckpointDir))
 			if err != nil {
@@ -146,7 +149,7 @@ func runInt8(c *Context) (*Report, error) {
 	body := fmt.Sprintf("Setup: the `quickstart` preset (4-layer, 192-wide byte-level Llama, 128-token context) trained for %s steps on the first 90 %% of the embedded tinyshakespeare, per seed; "+
 		"every linear layer inside the blocks (q, k, v, o, gate, up, down; not the embedding or the head, as in SmoothQuant) quantised post-training by package `quant/w8a8`: "+
 		"int8 weights per output channel (symmetric, f16 scale), activations per token to int8 at run time (*per-token*), or kept as q8_0 blocks and multiplied by loom's q8_0 kernels, which quantise activations per block of 32 and sum int8 products in int32 with AVX-512 VNNI where the CPU has it (*q8_0 act.*). "+
-		"SQ: SmoothQuant's per-input-channel factors s = max|X|^α / max|W|^(1−α), α = %g, from 16 calibration windows of the training split. Scored on the whole held-out 10 %% (strided windows).\n\n"+
+		"SQ: SmoothQuant's per-input-channel factors s = max|X|^α / max|W|^(1−α), α = %g, from 16 calibration windows of the training split. Scored on the held-out 10 %% (strided windows; quick runs: its first ~20 000 bytes).\n\n"+
 		"Activation outliers at this scale: the largest ratio, over layers, of the largest input channel's max |x| to the median channel's, on the fp32 model: %s (per seed).\n\n%s\n\n![loss increase](%s)\n",
 		steps, int8Alpha, fmt2(outlier), strings.Join(rows, "\n"), png)
 	return &Report{
