@@ -158,7 +158,7 @@ func MatMul(x []float32, m int, w *Weight) ([]float32, error) {
 }
 
 // Smoothing returns SmoothQuant's per-input-channel factors
-// s_j = actMax_j^α / wMax_j^(1−α) (arXiv 2211.10438, eq. 4), actMax the
+// s_j = actMax_j^α / wMax_j^(1−α) (arXiv 2211.10438, §4), actMax the
 // calibration activations' largest |X_j| and wMax the weights' largest
 // |W_{·,j}|; a channel with either at 0 gets 1. α (the migration
 // strength) is in [0, 1].
