@@ -3,55 +3,10 @@ package axformer
 import (
 	"fmt"
 
-	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/models/encoder"
 	"github.com/loomml/loom/nn"
 )
-
-// Layer is an encoder layer (encoder.Layer's post-norm BERT or pre-norm
-// ViT/AST arithmetic) whose attention or FFN block may be removed: a nil
-// Attn drops the attention sublayer (with its residual and, post-norm,
-// its LayerNorm), a nil FFN the feed-forward one; with both nil the layer
-// is the identity. Removed blocks are neither computed nor counted.
-type Layer struct {
-	Attn              nn.Mixer
-	FFN               nn.FFN
-	AttnNorm, FFNNorm nn.Norm
-	Pre               bool
-	Dropout           float64
-}
-
-// Forward maps x [B, T, D] to [B, T, D].
-func (l *Layer) Forward(ctx *nn.Ctx, x *autograd.Var) *autograd.Var {
-	if l.Attn != nil {
-		if l.Pre {
-			x = autograd.Add(x, ctx.Dropout(l.Attn.Forward(ctx, l.AttnNorm.Forward(x)), l.Dropout))
-		} else {
-			x = l.AttnNorm.Forward(autograd.Add(x, ctx.Dropout(l.Attn.Forward(ctx, x), l.Dropout)))
-		}
-	}
-	if l.FFN != nil {
-		if l.Pre {
-			x = autograd.Add(x, ctx.Dropout(nn.ApplyFFN(ctx, l.FFN, l.FFNNorm.Forward(x)), l.Dropout))
-		} else {
-			x = l.FFNNorm.Forward(autograd.Add(x, ctx.Dropout(nn.ApplyFFN(ctx, l.FFN, x), l.Dropout)))
-		}
-	}
-	return x
-}
-
-// Params returns the parameters of the blocks present.
-func (l *Layer) Params() []*autograd.Var {
-	var ps []*autograd.Var
-	if l.Attn != nil {
-		ps = append(ps, nn.Collect(l.Attn, l.AttnNorm)...)
-	}
-	if l.FFN != nil {
-		ps = append(ps, nn.Collect(l.FFN, l.FFNNorm)...)
-	}
-	return ps
-}
 
 // slots is what both targets edit: per layer, a getter and setter of
 // the attention and FFN slots.
@@ -117,25 +72,19 @@ func (s *slots) SetTopK(l, k int) error {
 	return nil
 }
 
-// NewEncoder makes m's layers removable: each encoder.Layer becomes a
-// Layer with the same modules (the outputs are unchanged) and the target
-// edits those. Layers that are not encoder.Layer (deep prompts) are an
-// error.
+// NewEncoder makes m's layers the target: an encoder.Layer computes
+// neither a nil Attn nor a nil FFN (nor their residuals and norms), so the
+// target edits the model's own layers. Layers that are not encoder.Layer
+// (deep prompts) are an error.
 func NewEncoder(m *encoder.Model) (Target, error) {
-	ls := make([]*Layer, len(m.Layers))
+	ls := make([]*encoder.Layer, len(m.Layers))
 	s := &slots{n: len(m.Layers)}
 	for i, b := range m.Layers {
-		switch l := b.(type) {
-		case *encoder.Layer:
-			ls[i] = &Layer{Attn: l.Attn, FFN: l.FFN, AttnNorm: l.AttnNorm, FFNNorm: l.FFNNorm, Pre: l.Pre, Dropout: l.Dropout}
-		case *Layer:
-			ls[i] = l
-		default:
+		l, ok := b.(*encoder.Layer)
+		if !ok {
 			return nil, fmt.Errorf("axformer: encoder layer %d is a %T; AxFormer prunes plain encoder layers", i, b)
 		}
-	}
-	for i, l := range ls {
-		m.Layers[i] = l
+		ls[i] = l
 		s.dense = append(s.dense, l.Attn)
 	}
 	s.attn = func(l int) *nn.Mixer { return &ls[l].Attn }

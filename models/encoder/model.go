@@ -60,18 +60,40 @@ type Layer struct {
 	Dropout           float64
 }
 
-// Forward maps x [B, T, D] to [B, T, D].
+// Forward maps x [B, T, D] to [B, T, D]. A nil Attn or FFN is a removed
+// sublayer (AxFormer's pruning, compress/axformer): it is not computed, and
+// its residual and its norm go with it; with both nil the layer is the
+// identity.
 func (l *Layer) Forward(ctx *nn.Ctx, x *autograd.Var) *autograd.Var {
-	if l.Pre {
-		a := autograd.Add(x, ctx.Dropout(l.Attn.Forward(ctx, l.AttnNorm.Forward(x)), l.Dropout))
-		return autograd.Add(a, ctx.Dropout(nn.ApplyFFN(ctx, l.FFN, l.FFNNorm.Forward(a)), l.Dropout))
+	if l.Attn != nil {
+		if l.Pre {
+			x = autograd.Add(x, ctx.Dropout(l.Attn.Forward(ctx, l.AttnNorm.Forward(x)), l.Dropout))
+		} else {
+			x = l.AttnNorm.Forward(autograd.Add(x, ctx.Dropout(l.Attn.Forward(ctx, x), l.Dropout)))
+		}
 	}
-	a := l.AttnNorm.Forward(autograd.Add(x, ctx.Dropout(l.Attn.Forward(ctx, x), l.Dropout)))
-	return l.FFNNorm.Forward(autograd.Add(a, ctx.Dropout(nn.ApplyFFN(ctx, l.FFN, a), l.Dropout)))
+	if l.FFN != nil {
+		if l.Pre {
+			x = autograd.Add(x, ctx.Dropout(nn.ApplyFFN(ctx, l.FFN, l.FFNNorm.Forward(x)), l.Dropout))
+		} else {
+			x = l.FFNNorm.Forward(autograd.Add(x, ctx.Dropout(nn.ApplyFFN(ctx, l.FFN, x), l.Dropout)))
+		}
+	}
+	return x
 }
 
-// Params returns the attention's, the FFN's and the norms' parameters.
-func (l *Layer) Params() []*autograd.Var { return nn.Collect(l.Attn, l.AttnNorm, l.FFN, l.FFNNorm) }
+// Params returns the parameters of the sublayers present: the attention's
+// and its norm's, the FFN's and its norm's.
+func (l *Layer) Params() []*autograd.Var {
+	var ps []*autograd.Var
+	if l.Attn != nil {
+		ps = append(ps, nn.Collect(l.Attn, l.AttnNorm)...)
+	}
+	if l.FFN != nil {
+		ps = append(ps, nn.Collect(l.FFN, l.FFNNorm)...)
+	}
+	return ps
+}
 
 // Embeddings turn a batch's inputs into [B, T, D] tokens with positions.
 type Embeddings interface {
