@@ -20,9 +20,10 @@
 // pattern can be packed (Pack24) for kernels.MatMul24.
 //
 // The weights pruned are those of the nn.Linear layers inside the decoder
-// blocks (attention projections and the FFN); the embedding table and the
-// output head are kept dense, as in the magnitude and 2:4 baselines of the
-// LLM pruning literature.
+// blocks or the encoder layers (attention projections and the FFN:
+// Targets, EncoderTargets); the embedding table, an encoder's pooler and
+// the output or task head are kept dense, as in the magnitude and 2:4
+// baselines of the LLM pruning literature.
 package sparse
 
 import (
@@ -34,6 +35,7 @@ import (
 
 	"github.com/loomml/loom/internal/kernels"
 	"github.com/loomml/loom/models/decoder"
+	"github.com/loomml/loom/models/encoder"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
 )
@@ -55,9 +57,30 @@ type Target struct {
 // an error when the model has none or one is not a contiguous float32
 // matrix (a quantised model: prune the float model, then quantise).
 func Targets(m *decoder.Model) ([]Target, error) {
+	blocks := make([]nn.Module, len(m.Layers))
+	for i, b := range m.Layers {
+		blocks[i] = b
+	}
+	return blockTargets(blocks, "the model ("+m.Config.LayoutName()+" layout)")
+}
+
+// EncoderTargets lists the weights of the linear layers in an encoder's
+// layers (attention projections and FFN; not the embeddings, the pooler or
+// the task head), with Targets' errors.
+func EncoderTargets(m *encoder.Model) ([]Target, error) {
+	blocks := make([]nn.Module, len(m.Layers))
+	for i, b := range m.Layers {
+		blocks[i] = b
+	}
+	return blockTargets(blocks, "the encoder ("+m.Config.Architecture()+")")
+}
+
+// blockTargets lists the float32 weights of the nn.Linear layers inside
+// blocks, each once.
+func blockTargets(blocks []nn.Module, what string) ([]Target, error) {
 	var out []Target
 	seen := map[*tensor.Tensor]bool{} // a weight shared by layers is pruned once
-	for i, b := range m.Layers {
+	for i, b := range blocks {
 		err := nn.Walk(b, func(n *nn.Node) error {
 			l, ok := n.Module.(*nn.Linear)
 			if !ok || l == nil || l.Weight == nil {
@@ -81,7 +104,7 @@ func Targets(m *decoder.Model) ([]Target, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("the model (%s layout) has no linear layers in its blocks to prune", m.Config.LayoutName())
+		return nil, fmt.Errorf("%s has no linear layers in its blocks to prune", what)
 	}
 	return out, nil
 }

@@ -1,0 +1,47 @@
+package encoder
+
+import "github.com/loomml/loom/nn"
+
+// BlockLinears returns the linear layers inside the encoder layers, in
+// order (per layer: the attention's query, key, value and output
+// projections, then the FFN's up and down projections; a removed sublayer
+// has none): the weights that compression methods change. The embeddings,
+// the pooler and the task head are not among them.
+func (m *Model) BlockLinears() []*nn.Linear {
+	var out []*nn.Linear
+	for _, b := range m.Layers {
+		nn.Walk(b, func(n *nn.Node) error {
+			if l, ok := n.Module.(*nn.Linear); ok && l != nil && l.Weight != nil {
+				out = append(out, l)
+			}
+			return nil
+		})
+	}
+	return out
+}
+
+// Pack24Weights packs the weight of every linear layer in the encoder
+// layers in the 2:4 semi-structured layout (nn.Linear.Pack24, arXiv
+// 2104.08378), so forward passes without gradients multiply them with the
+// 2:4 kernel. The weights must be 2:4 sparse (compress/sparse.TwoFour);
+// the embeddings, the pooler and the head stay dense. On an error nothing
+// stays packed. It returns the bytes the packed copies hold.
+func (m *Model) Pack24Weights() (int64, error) {
+	var n int64
+	for _, l := range m.BlockLinears() {
+		b, err := l.Pack24()
+		if err != nil {
+			m.Unpack24Weights()
+			return 0, err
+		}
+		n += b
+	}
+	return n, nil
+}
+
+// Unpack24Weights drops the copies Pack24Weights made.
+func (m *Model) Unpack24Weights() {
+	for _, l := range m.BlockLinears() {
+		l.Unpack24()
+	}
+}
