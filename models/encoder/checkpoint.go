@@ -206,8 +206,13 @@ func (m *Model) load(path string, newHead bool) (*LoadReport, error) {
 
 // Save writes dir/model.safetensors (float32, Hugging Face names; the MLM
 // decoder tied to the embeddings is not written, as transformers does not)
-// and then dir/config.json, each atomically.
+// and then dir/config.json, each atomically. The config records the
+// sublayers removed from m's layers and their top-k attention
+// (RecordPruning).
 func Save(m *Model, dir string) error {
+	if err := m.RecordPruning(); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}

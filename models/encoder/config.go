@@ -93,6 +93,12 @@ type Options struct {
 	// of the pre-training data.
 	FeatureMean float64 `json:"feature_mean,omitempty"`
 	FeatureStd  float64 `json:"feature_std,omitempty"`
+	// Removed lists the attention and FFN sublayers pruned away
+	// (AxFormer, compress/axformer; pruned.go); nil: none.
+	Removed *Removed `json:"removed,omitempty"`
+	// AttentionTopK gives each layer's top-k hard attention (0: dense
+	// softmax attention; nil: dense everywhere; pruned.go).
+	AttentionTopK []int `json:"attention_top_k,omitempty"`
 }
 
 // Architecture returns architectures[0] (the base model of the type when
@@ -189,6 +195,9 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 		sort.Strings(unknown)
 		return nil, fmt.Errorf("%s: keys loom does not read: %s (a %s config has %s)", name, strings.Join(unknown, ", "), mt, strings.Join(jsonKeys(Config{}), ", "))
 	}
+	if err := checkLoomKeys(name, keys["loom"]); err != nil {
+		return nil, err
+	}
 	if v, ok := keys["is_decoder"]; ok && string(v) == "true" {
 		return nil, fmt.Errorf("%s: is_decoder is true: loom's encoders are bidirectional (use a decoder model type)", name)
 	}
@@ -265,6 +274,9 @@ func (c *Config) Validate() error {
 		case c.QKVBias != nil && !*c.QKVBias:
 			return fmt.Errorf("qkv_bias false: loom's AST has biases on the query, key and value projections")
 		}
+	}
+	if err := c.validatePruning(); err != nil {
+		return err
 	}
 	if c.ProblemType != "" && c.ProblemType != problemRegression && c.ProblemType != problemSingleLabel {
 		return fmt.Errorf("problem_type %q: loom reads %q and %q", c.ProblemType, problemSingleLabel, problemRegression)

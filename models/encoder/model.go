@@ -240,6 +240,9 @@ func New(c *Config, seed uint64) (*Model, error) {
 			Decoder:   m.Embed.(*TextEmbeddings).Word.Weight,
 		}
 	}
+	if err := m.applyPruning(); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
