@@ -8,6 +8,7 @@ import (
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/models/decoder"
+	"github.com/loomml/loom/models/encoder"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
 )
@@ -32,8 +33,10 @@ type Options struct {
 	SmoothQuant bool    // migrate activation outliers into the weights first
 	Alpha       float64 // SmoothQuant's migration strength (0: 0.5, the paper's default)
 	// Calib are the batches whose activations calibrate SmoothQuant's
-	// maxima (required with SmoothQuant).
-	Calib []data.Batch
+	// maxima (required with SmoothQuant): Calib for Decoder, EncoderCalib
+	// for Encoder.
+	Calib        []data.Batch
+	EncoderCalib []encoder.Batch
 
 	noRound bool // tests: smooth only, no rounding
 }
@@ -59,6 +62,13 @@ type Report struct {
 // scaling identity; SmoothQuant folds the division into the preceding
 // normalisation, which is the same function). m must be a float32 model.
 func Decoder(m *decoder.Model, o Options) (*Report, error) {
+	return quantize(Linears(m), o, func(ls []*nn.Linear) ([][]float32, error) { return Calibrate(m, ls, o.Calib) }, len(o.Calib))
+}
+
+// quantize quantises the linear layers ls in place as o says (Decoder's
+// and Encoder's work): measure returns the per-channel maxima of their
+// inputs on the nCalib calibration batches when o asks for SmoothQuant.
+func quantize(ls []*nn.Linear, o Options, measure func([]*nn.Linear) ([][]float32, error), nCalib int) (*Report, error) {
 	if o.Activations == "" {
 		o.Activations = PerToken
 	}
@@ -71,10 +81,9 @@ func Decoder(m *decoder.Model, o Options) (*Report, error) {
 	if !(o.Alpha > 0 && o.Alpha <= 1) {
 		return nil, fmt.Errorf("w8a8: SmoothQuant α = %v, want 0 < α ≤ 1", o.Alpha)
 	}
-	if o.SmoothQuant && len(o.Calib) == 0 {
+	if o.SmoothQuant && nCalib == 0 {
 		return nil, fmt.Errorf("w8a8: SmoothQuant needs calibration batches")
 	}
-	ls := Linears(m)
 	for _, l := range ls {
 		if l.Weight.Value.DType() != tensor.Float32 || len(l.Weight.Value.Shape()) != 2 {
 			return nil, fmt.Errorf("w8a8: %s is %v, want a float32 matrix (quantise a float model)", l.Weight.Name, l.Weight.Value.DType())
@@ -86,7 +95,7 @@ func Decoder(m *decoder.Model, o Options) (*Report, error) {
 	var act [][]float32
 	if o.SmoothQuant {
 		var err error
-		if act, err = Calibrate(m, ls, o.Calib); err != nil {
+		if act, err = measure(ls); err != nil {
 			return nil, err
 		}
 	}
@@ -193,6 +202,20 @@ func RoundTokens(x []float32, k int) {
 // |x_p| of each input channel p over the batches (m run without
 // gradients). It leaves the layers' input rounding unset.
 func Calibrate(m *decoder.Model, ls []*nn.Linear, batches []data.Batch) ([][]float32, error) {
+	return calibrate(ls, func() error {
+		for _, b := range batches {
+			if len(b.IDs) != b.B*b.T || b.B <= 0 || b.T <= 0 {
+				return fmt.Errorf("w8a8: calibration batch of %d ids for B %d, T %d", len(b.IDs), b.B, b.T)
+			}
+			autograd.NoGrad(func() { m.Forward(nil, b.IDs, b.B, b.T) })
+		}
+		return nil
+	})
+}
+
+// calibrate returns the largest |x_p| of each input channel p of each of
+// the layers ls over the forward passes run makes.
+func calibrate(ls []*nn.Linear, run func() error) ([][]float32, error) {
 	act := make([][]float32, len(ls))
 	for i, l := range ls {
 		k := l.InFeatures()
@@ -209,11 +232,8 @@ func Calibrate(m *decoder.Model, ls []*nn.Linear, batches []data.Batch) ([][]flo
 			l.RoundInputs(nil)
 		}
 	}()
-	for _, b := range batches {
-		if len(b.IDs) != b.B*b.T || b.B <= 0 || b.T <= 0 {
-			return nil, fmt.Errorf("w8a8: calibration batch of %d ids for B %d, T %d", len(b.IDs), b.B, b.T)
-		}
-		autograd.NoGrad(func() { m.Forward(nil, b.IDs, b.B, b.T) })
+	if err := run(); err != nil {
+		return nil, err
 	}
 	return act, nil
 }
