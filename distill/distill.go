@@ -17,6 +17,7 @@ import (
 	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/nn"
+	"github.com/loomml/loom/tensor"
 )
 
 // Config weighs the terms of the objective
@@ -33,6 +34,39 @@ type Config struct {
 	// layer TeacherLayers[i] (a layer map for a shallower student, as
 	// TinyBERT's uniform mapping); nil: the same index in both.
 	TeacherLayers []int
+}
+
+// check checks cfg's weights and, for hidden-state matching, the widths
+// and the layer map against a student of sLayers layers of width sWidth
+// and a teacher of tLayers of width tWidth.
+func (cfg Config) check(sLayers, tLayers, sWidth, tWidth int) error {
+	if cfg.Hidden > 0 {
+		if sWidth != tWidth {
+			return fmt.Errorf("distill: hidden-state matching needs the same width (student %d, teacher %d)", sWidth, tWidth)
+		}
+		for _, l := range cfg.Layers {
+			if l < 0 || l >= sLayers || cfg.TeacherLayers == nil && l >= tLayers {
+				return fmt.Errorf("distill: layer %d is not in both models (%d and %d layers)", l, sLayers, tLayers)
+			}
+		}
+		if cfg.TeacherLayers != nil {
+			if len(cfg.TeacherLayers) != len(cfg.Layers) {
+				return fmt.Errorf("distill: a layer map of %d student layers to %d teacher layers, want one teacher layer per student layer", len(cfg.Layers), len(cfg.TeacherLayers))
+			}
+			for _, l := range cfg.TeacherLayers {
+				if l < 0 || l >= tLayers {
+					return fmt.Errorf("distill: teacher layer %d is not in the teacher (%d layers)", l, tLayers)
+				}
+			}
+		}
+		if cfg.Layers == nil && sLayers != tLayers {
+			return fmt.Errorf("distill: matching every layer needs the same depth (student %d, teacher %d); name the layers", sLayers, tLayers)
+		}
+	}
+	if cfg.CE < 0 || cfg.KL < 0 || cfg.Hidden < 0 || cfg.CE+cfg.KL+cfg.Hidden == 0 || cfg.Temperature < 0 {
+		return fmt.Errorf("distill: weights CE %v, KL %v, hidden %v and temperature %v: want non-negative weights, one positive", cfg.CE, cfg.KL, cfg.Hidden, cfg.Temperature)
+	}
+	return nil
 }
 
 // Decoder is a student decoder and its teacher as a train.Model: its
@@ -56,31 +90,8 @@ func New(student, teacher *decoder.Model, cfg Config) (*Decoder, error) {
 	if s.VocabSize != t.VocabSize {
 		return nil, fmt.Errorf("distill: the student's vocabulary (%d) differs from the teacher's (%d)", s.VocabSize, t.VocabSize)
 	}
-	if cfg.Hidden > 0 {
-		if s.HiddenSize != t.HiddenSize {
-			return nil, fmt.Errorf("distill: hidden-state matching needs the same width (student %d, teacher %d)", s.HiddenSize, t.HiddenSize)
-		}
-		for _, l := range cfg.Layers {
-			if l < 0 || l >= len(student.Layers) || cfg.TeacherLayers == nil && l >= len(teacher.Layers) {
-				return nil, fmt.Errorf("distill: layer %d is not in both models (%d and %d layers)", l, len(student.Layers), len(teacher.Layers))
-			}
-		}
-		if cfg.TeacherLayers != nil {
-			if len(cfg.TeacherLayers) != len(cfg.Layers) {
-				return nil, fmt.Errorf("distill: a layer map of %d student layers to %d teacher layers, want one teacher layer per student layer", len(cfg.Layers), len(cfg.TeacherLayers))
-			}
-			for _, l := range cfg.TeacherLayers {
-				if l < 0 || l >= len(teacher.Layers) {
-					return nil, fmt.Errorf("distill: teacher layer %d is not in the teacher (%d layers)", l, len(teacher.Layers))
-				}
-			}
-		}
-		if cfg.Layers == nil && len(student.Layers) != len(teacher.Layers) {
-			return nil, fmt.Errorf("distill: matching every layer needs the same depth (student %d, teacher %d); name the layers", len(student.Layers), len(teacher.Layers))
-		}
-	}
-	if cfg.CE < 0 || cfg.KL < 0 || cfg.Hidden < 0 || cfg.CE+cfg.KL+cfg.Hidden == 0 || cfg.Temperature < 0 {
-		return nil, fmt.Errorf("distill: weights CE %v, KL %v, hidden %v and temperature %v: want non-negative weights, one positive", cfg.CE, cfg.KL, cfg.Hidden, cfg.Temperature)
+	if err := cfg.check(len(student.Layers), len(teacher.Layers), s.HiddenSize, t.HiddenSize); err != nil {
+		return nil, err
 	}
 	return &Decoder{Student: student, Teacher: teacher, Config: cfg}, nil
 }
@@ -119,21 +130,32 @@ func (d *Decoder) Loss(ctx *nn.Ctx, b data.Batch) *autograd.Var {
 		t.add("ce", d.CE, autograd.CrossEntropy(sl2, b.Targets, autograd.IgnoreIndex, 0))
 	}
 	if d.KL > 0 {
-		tau := d.Temperature
-		if tau == 0 {
-			tau = 1
-		}
-		// KL(p‖q) = Σ p (log p − log q), averaged over the N positions.
-		lp := autograd.LogSoftmax(autograd.MulScalar(autograd.Const(tl.Value.Reshape(N, V)), 1/tau), 1)
-		lq := autograd.LogSoftmax(autograd.MulScalar(sl2, 1/tau), 1)
-		p := autograd.Exp(lp)
-		t.add("kl", d.KL*tau*tau, autograd.MulScalar(autograd.Sum(autograd.Mul(p, autograd.Sub(lp, lq)), false), 1/float64(N)))
+		tau := d.tau()
+		t.add("kl", d.KL*tau*tau, softKL(tl.Value.Reshape(N, V), sl2, tau))
 	}
 	if d.Hidden > 0 {
 		t.add("hidden", d.Hidden, hiddenMatch(sh, th, d.Layers, d.TeacherLayers))
 	}
 	d.Last = t.last
 	return t.total
+}
+
+// tau returns the temperature (0: 1).
+func (cfg Config) tau() float64 {
+	if cfg.Temperature == 0 {
+		return 1
+	}
+	return cfg.Temperature
+}
+
+// softKL is KL(softmax(t/τ) ‖ softmax(s/τ)) = Σ p (log p − log q) for
+// teacher logits t and student logits s, both [N, V], averaged over the N
+// rows (Hinton et al.'s soft-target term before its τ² weight).
+func softKL(t *tensor.Tensor, s *autograd.Var, tau float64) *autograd.Var {
+	lp := autograd.LogSoftmax(autograd.MulScalar(autograd.Const(t), 1/tau), 1)
+	lq := autograd.LogSoftmax(autograd.MulScalar(s, 1/tau), 1)
+	p := autograd.Exp(lp)
+	return autograd.MulScalar(autograd.Sum(autograd.Mul(p, autograd.Sub(lp, lq)), false), 1/float64(t.Dim(0)))
 }
 
 // terms sums weighted loss terms, keeping each one's unweighted value for
