@@ -16,27 +16,29 @@ import (
 )
 
 func init() {
-	register("distill", "Distil a teacher decoder into a student (a config to build, or a model to start from): KL at temperature T on the logits (Hinton et al., arXiv 1503.02531), optional hidden-state matching through a layer map (TinyBERT, arXiv 1909.10351) and the text's cross-entropy, on any text.", runDistill)
+	register("distill", "Distil a teacher into a student (a config to build, or a model to start from): KL at temperature T on the logits (Hinton et al., arXiv 1503.02531), optional hidden-state matching through a layer map (TinyBERT, arXiv 1909.10351) and the data's cross-entropy: a decoder on any text, or (--task classify) an encoder classifier on labelled examples.", runDistill)
 }
 
 func runDistill(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("distill", "--teacher PATH --student CONFIG.json|PATH --out DIR [--data FILE] [flags]", stderr)
-	teacherPath := fs.String("teacher", "", "the teacher: a training run's directory, a model directory or a .gguf file (required)")
-	studentPath := fs.String("student", "", "the student: a config.json to build at random (its vocab_size must be the teacher's, or 0 to take it) or a model to start from (required)")
-	dataPath := fs.String("data", "", "a UTF-8 text file: its first 90% of tokens train, the last 10% score the held-out loss (default: the embedded tinyshakespeare)")
+	fs := newFlags("distill", "--teacher PATH --student CONFIG.json|PATH --out DIR [--data FILE] [flags]\n       loom distill --task classify --teacher ENCODER --student CONFIG.json|ENCODER --data TRAIN [--eval TEST] --out DIR [flags]", stderr)
+	task := choice(fs, "task", "lm", "lm: a decoder on text; classify: an encoder classifier (BERT or AST) on labelled examples, its class logits distilled", "lm", "classify")
+	teacherPath := fs.String("teacher", "", "the teacher: a training run's directory, a model directory or a .gguf file; with --task classify an encoder classifier's directory (required)")
+	studentPath := fs.String("student", "", "the student: a config.json to build at random (its vocab_size must be the teacher's, or 0 to take it; with --task classify its keys override the teacher's config, labels and inputs the teacher's) or a model to start from (required)")
+	dataPath := fs.String("data", "", "a UTF-8 text file: its first 90% of tokens train, the last 10% score the held-out loss (default: the embedded tinyshakespeare); with --task classify the training examples: a CSV file of text,label rows (BERT) or class folders of WAV files (AST) (required)")
+	evalPath := fs.String("eval", "", "--task classify: the held-out examples scored for accuracy (default: 10 % of --data per class, held out)")
 	out := fs.String("out", "", "output directory: checkpoint/ (the student, loadable by every command), metrics.jsonl, loss.png (required; new or empty)")
 	steps := intFlag(fs, "steps", 300, "optimizer steps", atLeast(1))
-	batch := intFlag(fs, "batch", 16, "windows per step", atLeast(1))
-	seqLen := intFlag(fs, "seq-len", 0, "tokens per window", atLeast(2), sp{0, "the smaller context of the two models, at most 128"})
+	batch := intFlag(fs, "batch", 16, "windows (--task classify: examples) per step", atLeast(1))
+	seqLen := intFlag(fs, "seq-len", 0, "tokens per window (--task lm)", atLeast(2), sp{0, "the smaller context of the two models, at most 128"})
 	lr := floatFlag(fs, "lr", 1e-3, "peak learning rate (AdamW, warmup steps/10, cosine to 0.1×)", above(0))
 	temp := floatFlag(fs, "temperature", 2, "softmax temperature τ of the KL term (weighted τ²)", above(0))
 	kl := floatFlag(fs, "kl", 1, "weight of the KL term", atLeast(0))
-	ce := floatFlag(fs, "ce", 0, "weight of the text's next-token cross-entropy", atLeast(0))
+	ce := floatFlag(fs, "ce", 0, "weight of the data's cross-entropy (next tokens; with --task classify the labels)", atLeast(0))
 	hidden := floatFlag(fs, "hidden", 0, "weight of the hidden-state MSE (needs the same width)", atLeast(0))
 	layerMap := fs.String("layers", "", "hidden-state layer map student:teacher,… (e.g. 0:1,1:3), or all (same depth, layer i to i) (default: all)")
 	seed := fs.Uint64("seed", 0, "seed of a config student's initialisation and of the batch order")
 	threads := intFlag(fs, "threads", 0, "threads", atLeast(1), sp{0, "all cores"})
-	evalTokens := intFlag(fs, "eval-tokens", 20000, "score at most about this many held-out tokens", atLeast(1))
+	evalTokens := intFlag(fs, "eval-tokens", 20000, "score at most about this many held-out tokens (--task lm)", atLeast(1))
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -51,11 +53,29 @@ func runDistill(args []string, stdout, stderr io.Writer) error {
 	if *layerMap != "" && *hidden == 0 {
 		return fmt.Errorf("--layers maps hidden states; give --hidden a positive weight")
 	}
+	if *task == "lm" && *evalPath != "" {
+		return fmt.Errorf("--eval is for --task classify; --task lm holds out the last 10 %% of --data")
+	}
+	if *task == "classify" && *dataPath == "" {
+		return fmt.Errorf("--task classify needs --data (the labelled training examples)")
+	}
 	if err := refuseOutInModel(*teacherPath, *out); err != nil {
 		return err
 	}
-	if err := checkOut(*out, true, false, source{"--teacher", *teacherPath}, source{"--student", *studentPath}, source{"--data", *dataPath}); err != nil {
+	if err := checkOut(*out, true, false, source{"--teacher", *teacherPath}, source{"--student", *studentPath}, source{"--data", *dataPath}, source{"--eval", *evalPath}); err != nil {
 		return err
+	}
+	if *task == "classify" {
+		cfg := distill.Config{CE: *ce, KL: *kl, Hidden: *hidden, Temperature: *temp}
+		var err error
+		if cfg.Layers, cfg.TeacherLayers, err = parseLayerMap(*layerMap); err != nil {
+			return err
+		}
+		if err := setThreads(*threads); err != nil {
+			return err
+		}
+		return runDistillClassify(distillClassify{teacher: *teacherPath, student: *studentPath, data: *dataPath, eval: *evalPath, out: *out,
+			cfg: cfg, steps: *steps, batch: *batch, lr: *lr, seed: *seed}, stdout, stderr)
 	}
 	tl, err := loadModel("distill", *teacherPath, *threads, "", stderr)
 	if err != nil {
