@@ -1,12 +1,14 @@
-// Package distill trains a student decoder to match a teacher: knowledge
+// Package distill trains a student to match a teacher: knowledge
 // distillation (Hinton et al., arXiv 1503.02531) of the output
 // distribution, softened by a temperature τ and weighted τ² as there, plus
 // matching of hidden states at chosen layers (TinyBERT's hidden-state
 // loss, arXiv 1909.10351; Dense2MoE's group feature loss when the layers
-// are the ends of groups of blocks), plus the data's next-token loss; and
-// its diffusion-transformer form (dit.go: the teacher's noise prediction and
-// block features on shared draws). It is the one distillation loom has:
-// `loom moefy`'s Dense2MoE and the reproductions use it, and a compression
+// are the ends of groups of blocks), plus the data's own loss. Decoder
+// distils a decoder (next-token logits); Classifier an encoder classifier
+// (class logits and labels, classifier.go); DiT a diffusion transformer
+// (dit.go: the teacher's noise prediction and block features on shared
+// draws). It is the one distillation loom has: `loom distill`, `loom
+// moefy`'s Dense2MoE and the reproductions use it, and a compression
 // method can.
 package distill
 

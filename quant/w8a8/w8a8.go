@@ -15,7 +15,7 @@
 // elsewhere (package internal/kernels, whose tests check both paths agree
 // bit for bit); those kernels quantise activations per block of 32 values
 // of a token, finer than per token. Decoder applies either to a decoder's
-// linear layers.
+// linear layers, Encoder to an encoder's (BERT, AST).
 package w8a8
 
 import (
