@@ -108,7 +108,7 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 	evalPath := fs.String("eval", "", "held-out text for the before/after loss (default: the embedded corpus's last 10%); axformer: the test split (required), "+
 		"a CSV file of text,label rows (or class folders of WAV files for an AST) for classify, text for lm")
 	windows := intFlag(fs, "windows", 0, "calibration windows; vtrans: training windows, in batches of 8", atLeast(1),
-		sp{0, fmt.Sprintf("%d; vtrans %d", defaultCalibWindows, defaultVTransWindows)})
+		sp{0, fmt.Sprintf("%d; vtrans %d, %d steps: about 15 s on the quickstart model on 2 cores", defaultCalibWindows, defaultVTransWindows, defaultVTransWindows/8)})
 	seqLen := intFlag(fs, "seq-len", 0, "calibration (vtrans: training) window length in tokens, at most the model's context", atLeast(2), sp{0, "the model's context, at most 128"})
 	distance := choice(fs, "distance", "js", "FinerCut's distance: js, kl, angular or dissect (the paper code's logit-difference norm)", finercut.Distances...)
 	protect := intFlag(fs, "protect", 0, "FinerCut: never remove sublayers of the first N layers, fewer than the model has", atLeast(0))
