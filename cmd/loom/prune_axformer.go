@@ -243,7 +243,15 @@ func printAxReport(stdout io.Writer, r *prune.AxReport, out string, scale float6
 	fmt.Fprintf(stdout, "axformer (--task %s) removed %d of %d sublayers in %.1fs (%d validation evaluations): validation %s %.4g → %.4g %s, test %s %.4g → %.4g %s\n",
 		r.Task, r.Sublayers[0]-r.Sublayers[1], r.Sublayers[0], r.SearchS, r.Evals, r.Metric, scale*r.BaseVal, scale*r.FinalVal, unit,
 		r.Metric, scale*r.BaseTest, scale*r.FinalTest, unit)
-	fmt.Fprintf(stdout, "removed: %s; top-k per layer (0: dense): %v; parameters %d → %d; weights %.2f → %.2f MB\n", strings.Join(append([]string{}, r.Removed...), ", "),
-		r.TopK, r.Params[0], r.Params[1], float64(r.FileBytes[0])/1e6, float64(r.FileBytes[1])/1e6)
+	topk := ""
+	if len(r.Ks) > 0 {
+		topk = fmt.Sprintf("; top-k per layer (0: dense): %v", r.TopK)
+	}
+	removed := "nothing"
+	if len(r.Removed) > 0 {
+		removed = strings.Join(r.Removed, ", ")
+	}
+	fmt.Fprintf(stdout, "removed: %s%s; parameters %d → %d; weights %.2f → %.2f MB\n", removed, topk,
+		r.Params[0], r.Params[1], float64(r.FileBytes[0])/1e6, float64(r.FileBytes[1])/1e6)
 	fmt.Fprintf(stdout, "model: %s; report: %s, %s\n", out, filepath.Join(out, prune.ReportMarkdown), filepath.Join(out, prune.ReportJSON))
 }

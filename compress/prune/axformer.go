@@ -242,7 +242,11 @@ func (r *AxReport) Markdown() string {
 	if len(r.Removed) > 0 {
 		removed = strings.Join(r.Removed, ", ")
 	}
-	fmt.Fprintf(&sb, "\nRemoved, in order: %s. Top-k per layer (0: dense): %v. Top-k attention masks all but the k largest scores, so it changes what the model computes, not its speed here.\n\n", removed, r.TopK)
+	fmt.Fprintf(&sb, "\nRemoved, in order: %s.", removed)
+	if len(r.Ks) > 0 {
+		fmt.Fprintf(&sb, " Top-k per layer (0: dense): %v. Top-k attention masks all but the k largest scores, so it changes what the model computes, not its speed here.", r.TopK)
+	}
+	sb.WriteString("\n\n")
 	sb.WriteString("| step | stage | element | k | validation | kept |\n| --- | --- | --- | --- | --- | --- |\n")
 	for i, s := range r.Steps {
 		el, k := s.Unit.String(), ""
