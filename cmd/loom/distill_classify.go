@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/data/labeled"
@@ -15,7 +14,6 @@ import (
 	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/models/encoder"
 	"github.com/loomml/loom/tensor"
-	"github.com/loomml/loom/tokenizer"
 	"github.com/loomml/loom/train"
 )
 
@@ -58,10 +56,25 @@ func runDistillClassify(j distillClassify, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--student %s: %w", j.student, err)
 	}
 	classes := tc.Labels()
+	T := tc.MaxPositionEmbeddings
+	if tc.ModelType == encoder.TypeAST {
+		sc := student.Config
+		if sc.MaxLength != tc.MaxLength || sc.NumMelBins != tc.NumMelBins {
+			return fmt.Errorf("--student %s: %d frames of %d mel bins, the teacher's %d of %d: both must read the same clips", j.student, sc.MaxLength, sc.NumMelBins, tc.MaxLength, tc.NumMelBins)
+		}
+		student.Config.Loom.FeatureMean, student.Config.Loom.FeatureStd = tc.Loom.FeatureMean, tc.Loom.FeatureStd
+	} else {
+		T = min(T, student.Config.MaxPositionEmbeddings)
+	}
+	in, err := newClassInput("--teacher", j.teacher, tc, T)
+	if err != nil {
+		return err
+	}
 	tr, err := labeled.Read(j.data)
 	if err != nil {
 		return fmt.Errorf("--data: %w", err)
 	}
+	evalFlag, evalPath := "--eval", j.eval
 	var te *labeled.Set
 	if j.eval != "" {
 		if te, err = labeled.Read(j.eval); err != nil {
@@ -69,60 +82,16 @@ func runDistillClassify(j distillClassify, stdout, stderr io.Writer) error {
 		}
 	} else if tr, te = tr.Split(0.1, j.seed); len(te.Items) == 0 {
 		return fmt.Errorf("--data %s: too few examples to hold out 10 %% of a class (%d); give held-out examples with --eval", j.data, len(tr.Items))
+	} else {
+		evalFlag, evalPath = "--data", j.data
 	}
-	for _, s := range []struct {
-		flag, path string
-		set        *labeled.Set
-	}{{"--data", j.data, tr}, {"--eval", j.eval, te}} {
-		for _, cl := range s.set.Classes {
-			if !slices.Contains(classes, cl) {
-				return fmt.Errorf("%s %s: class %q is not one of the teacher's labels (%s)", s.flag, s.path, cl, strings.Join(classes, ", "))
-			}
-		}
+	trEx, err := in.examples("--data", j.data, tr, classes)
+	if err != nil {
+		return err
 	}
-	st, err := os.Stat(j.data)
-	audioData := err == nil && st.IsDir()
-	var trEx, teEx train.Labelled[encoder.Batch]
-	switch {
-	case tc.ModelType == encoder.TypeAST && !audioData:
-		return fmt.Errorf("--data %s: an AST (%s) learns from a directory of class folders of WAV files", j.data, j.teacher)
-	case tc.ModelType == encoder.TypeBERT && audioData:
-		return fmt.Errorf("--data %s: a BERT (%s) learns from a CSV file with text and label columns", j.data, j.teacher)
-	case audioData:
-		sc := student.Config
-		if sc.MaxLength != tc.MaxLength || sc.NumMelBins != tc.NumMelBins {
-			return fmt.Errorf("--student %s: %d frames of %d mel bins, the teacher's %d of %d: both must read the same clips", j.student, sc.MaxLength, sc.NumMelBins, tc.MaxLength, tc.NumMelBins)
-		}
-		if tc.Loom.FeatureStd == 0 {
-			return fmt.Errorf("--teacher %s: config.json has no loom.feature_std to normalise the clips with", j.teacher)
-		}
-		a, err := readAudio(tr, tc.MaxLength, classes)
-		if err != nil {
-			return fmt.Errorf("--data: %w", err)
-		}
-		b, err := readAudio(te, tc.MaxLength, classes)
-		if err != nil {
-			return fmt.Errorf("--eval: %w", err)
-		}
-		a.Normalise(tc.Loom.FeatureMean, tc.Loom.FeatureStd)
-		b.Normalise(tc.Loom.FeatureMean, tc.Loom.FeatureStd)
-		student.Config.Loom.FeatureMean, student.Config.Loom.FeatureStd = tc.Loom.FeatureMean, tc.Loom.FeatureStd
-		trEx, teEx = a, b
-	default:
-		tok, err := tokenizer.LoadHF(filepath.Join(j.teacher, "tokenizer.json"))
-		if err != nil {
-			return fmt.Errorf("--teacher: a BERT needs its tokenizer: %w", err)
-		}
-		if tok.VocabSize() > tc.VocabSize {
-			return fmt.Errorf("--teacher %s: tokenizer.json has %d tokens, more than vocab_size %d", j.teacher, tok.VocabSize(), tc.VocabSize)
-		}
-		pad := 0
-		if tc.PadTokenID != nil {
-			pad = *tc.PadTokenID
-		}
-		T := min(tc.MaxPositionEmbeddings, student.Config.MaxPositionEmbeddings)
-		trEx = tokenize(tok, tr, classes, T, pad)
-		teEx = tokenize(tok, te, classes, T, pad)
+	teEx, err := in.examples(evalFlag, evalPath, te, classes)
+	if err != nil {
+		return err
 	}
 	acc := func(m *encoder.Model) float64 { return train.Accuracy[encoder.Batch](encClassifierCLI{m}, teEx, 64) }
 	tAcc, sAcc := acc(teacher), acc(student)

@@ -15,7 +15,8 @@ import (
 )
 
 func init() {
-	register("eval", "Measure a model's held-out loss, perplexity and bits per byte, and zero-shot task accuracy.\n\n"+
+	register("eval", "Measure a language model's held-out loss, perplexity and bits per byte, and zero-shot task accuracy;\n"+
+		"or an encoder classifier's accuracy, cross-entropy and per-class recall on a labelled --data set.\n\n"+
 		"Weights holding a NaN or an infinity are refused at load, naming the file, tensor and element. A loss that is\n"+
 		"NaN or infinite (the model's activations overflow on the data) is printed as such, then eval\n"+
 		"exits with status 1 naming the cause. With --json, a non-finite loss, perplexity or bits_per_byte is null,\n"+
@@ -25,9 +26,9 @@ func init() {
 
 func runEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("eval", "--model DIR [--data FILE | --shard FILE] [--seq-len N] [--stride N] [--tasks continuation,lastword [--task-items N]] [--json]", stderr)
-	model := fs.String("model", "", "a training run's directory, a model directory or a .gguf file (required)")
+	model := fs.String("model", "", "a training run's directory, a model directory or a .gguf file; or an encoder classifier's directory (required)")
 	dtype := choice(fs, "dtype", "f32", "in-memory precision of the weights: f32, bf16, f16 or q8_0 (a GGUF file's q8_0/q4_K/q5_K/q6_K matrices stay in their blocks)", "f32", "bf16", "f16", "q8_0")
-	dataPath := fs.String("data", "", "a text file to score (default: the held-out 10% of the embedded corpus)")
+	dataPath := fs.String("data", "", "a text file to score (default: the held-out 10% of the embedded corpus); for an encoder classifier, its labelled set: a CSV of text,label (BERT) or class folders of WAVs (AST), required")
 	shardPath := fs.String("shard", "", "a token shard to score instead (e.g. runs/x/data/val.bin)")
 	seqLen := intFlag(fs, "seq-len", 0, "window length, at most the model's context", atLeast(2), sp{0, "the model's context"})
 	stride := intFlag(fs, "stride", 0, "distance between windows, at most the window", atLeast(1), sp{0, "half the window"})
@@ -41,6 +42,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print JSON (a non-finite number is null, named in non_finite)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if kind, _ := modelKind(*model); kind == kindEncoder {
+		return runEvalEncoder(fs, *model, *dataPath, *threads, *asJSON, stdout)
 	}
 	taskNames, err := eval.ParseTasks(*tasks)
 	if err != nil {

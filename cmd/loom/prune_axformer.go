@@ -5,17 +5,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/compress/axformer"
 	"github.com/loomml/loom/compress/prune"
-	"github.com/loomml/loom/data/labeled"
 	"github.com/loomml/loom/eval"
 	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/models/encoder"
-	"github.com/loomml/loom/tokenizer"
 	"github.com/loomml/loom/train"
 )
 
@@ -67,57 +64,19 @@ func runAxFormerClassify(o *pruneOpts, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--method axformer --task classify needs classes; --model %s has a regression head (problem_type regression)", o.model)
 	}
 	classes := c.Labels()
-	read := func(flag, path string) (train.Labelled[encoder.Batch], int, error) {
-		s, err := labeled.Read(path)
-		if err != nil {
-			return nil, 0, fmt.Errorf("%s: %w", flag, err)
-		}
-		for _, cl := range s.Classes {
-			if !slices.Contains(classes, cl) {
-				return nil, 0, fmt.Errorf("%s %s: class %q is not one of the model's labels (%s)", flag, path, cl, strings.Join(classes, ", "))
-			}
-		}
-		st, err := os.Stat(path)
-		audio := err == nil && st.IsDir()
-		switch {
-		case c.ModelType == encoder.TypeAST && !audio:
-			return nil, 0, fmt.Errorf("%s %s: an AST (%s) is scored on a directory of class folders of WAV files", flag, path, o.model)
-		case c.ModelType == encoder.TypeBERT && audio:
-			return nil, 0, fmt.Errorf("%s %s: a BERT (%s) is scored on a CSV file with text and label columns", flag, path, o.model)
-		}
-		if audio {
-			if c.Loom.FeatureStd == 0 {
-				return nil, 0, fmt.Errorf("--model %s: config.json has no loom.feature_std to normalise the clips with", o.model)
-			}
-			a, err := readAudio(s, c.MaxLength, classes)
-			if err != nil {
-				return nil, 0, fmt.Errorf("%s: %w", flag, err)
-			}
-			a.Normalise(c.Loom.FeatureMean, c.Loom.FeatureStd)
-			return a, a.Len(), nil
-		}
-		tok, err := tokenizer.LoadHF(filepath.Join(o.model, "tokenizer.json"))
-		if err != nil {
-			return nil, 0, fmt.Errorf("--model: a BERT needs its tokenizer: %w", err)
-		}
-		if tok.VocabSize() > c.VocabSize {
-			return nil, 0, fmt.Errorf("--model %s: tokenizer.json has %d tokens, more than vocab_size %d", o.model, tok.VocabSize(), c.VocabSize)
-		}
-		pad := 0
-		if c.PadTokenID != nil {
-			pad = *c.PadTokenID
-		}
-		ex := tokenize(tok, s, classes, c.MaxPositionEmbeddings, pad)
-		return ex, ex.Len(), nil
-	}
-	val, nVal, err := read("--data", o.data)
+	in, err := newClassInput("--model", o.model, c, 0)
 	if err != nil {
 		return err
 	}
-	test, nTest, err := read("--eval", o.eval)
+	val, err := in.read("--data", o.data, classes)
 	if err != nil {
 		return err
 	}
+	test, err := in.read("--eval", o.eval, classes)
+	if err != nil {
+		return err
+	}
+	nVal, nTest := val.Len(), test.Len()
 	if nVal == 0 || nTest == 0 {
 		return fmt.Errorf("--data has %d and --eval %d examples; AxFormer needs both", nVal, nTest)
 	}
