@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/compress/sparse"
 	"github.com/loomml/loom/convert"
 	"github.com/loomml/loom/data"
@@ -66,7 +67,7 @@ func ladderDecoderSettings(quick bool) decoderSettings {
 	if quick {
 		return decoderSettings{TeacherSteps: 150, StudentSteps: 60, EvalTokens: 10000, Repeats: 11, Threads: []int{1, 2}}
 	}
-	return decoderSettings{TeacherSteps: 800, StudentSteps: 400, EvalTokens: 40000, Repeats: 21, Threads: []int{1, 2}}
+	return decoderSettings{TeacherSteps: 600, StudentSteps: 300, EvalTokens: 30000, Repeats: 21, Threads: []int{1, 2}}
 }
 
 // formResult is one form's measurements on one seed.
@@ -131,6 +132,9 @@ func decoderSeed(c *Context, seed uint64, s decoderSettings) ([]formResult, deco
 		}
 		r.Loss = res.Loss
 		setup.Scored = res.Tokens
+		if err := pack24(f, m, &r); err != nil {
+			return nil, setup, fmt.Errorf("%s: %w", f.Name, err)
+		}
 		for _, th := range s.Threads {
 			l, err := measureDecoder(m, th, s.Repeats)
 			if err != nil {
@@ -174,7 +178,6 @@ func buildForm(f ladderForm, src, scratch string, tok tokenizer.Tokenizer) (*dec
 			return nil, r, err
 		}
 	}
-	var packed24 int64
 	switch f.Quant {
 	case "":
 		// The float model as loom saves it (pruned weights stay dense).
@@ -186,11 +189,7 @@ func buildForm(f ladderForm, src, scratch string, tok tokenizer.Tokenizer) (*dec
 			return nil, r, err
 		}
 		r.Disk = st.Size()
-		if f.Prune == "2:4" {
-			if packed24, err = m.Pack24Weights(); err != nil {
-				return nil, r, err
-			}
-		} else {
+		if f.Prune != "2:4" { // 2:4: packed after scoring (pack24)
 			m.PackWeights()
 		}
 	case "int8":
@@ -225,9 +224,49 @@ func buildForm(f ladderForm, src, scratch string, tok tokenizer.Tokenizer) (*dec
 	default:
 		return nil, r, fmt.Errorf("unknown quantisation %q", f.Quant)
 	}
-	r.Mem = weightBytes(m, packed24)
+	r.Mem = weightBytes(m, 0)
 	r.Params = m.NumParams()
 	return m, r, nil
+}
+
+// pack24 moves a 2:4 form without quantisation onto the packed 2:4 kernel
+// (for the timing) and counts its packed bytes; other forms are left as
+// they are.
+func pack24(f ladderForm, m *decoder.Model, r *formResult) error {
+	if f.Prune != "2:4" || f.Quant != "" {
+		return nil
+	}
+	n, err := m.Pack24Weights()
+	if err != nil {
+		return err
+	}
+	r.Mem = weightBytes(m, n)
+	return nil
+}
+
+// initFromTeacher copies the teacher's parameters into the student's of
+// the same name, student layer i (named by the pattern, such as
+// "layers.%d.") taking teacher layer layers[i].
+func initFromTeacher(student, teacher []*autograd.Var, pattern string, layers []int) error {
+	byName := map[string][]float32{}
+	for _, p := range teacher {
+		byName[p.Name] = p.Value.F32()
+	}
+	for _, p := range student {
+		name := p.Name
+		for i, l := range layers {
+			if pre := fmt.Sprintf(pattern, i); strings.Contains(name, pre) {
+				name = strings.Replace(name, pre, fmt.Sprintf(pattern, l), 1)
+				break
+			}
+		}
+		w, ok := byName[name]
+		if !ok || len(w) != p.Value.Numel() {
+			return fmt.Errorf("student parameter %s has no teacher counterpart %s", p.Name, name)
+		}
+		copy(p.Value.F32(), w)
+	}
+	return nil
 }
 
 // ggufTypes summarises the tensor types of a GGUF file: "q5_0 ×24, f32 ×9".
@@ -265,23 +304,8 @@ func distilStudent(c *Context, teacher *decoder.Model, teacherDir, dir string, t
 	if err != nil {
 		return err
 	}
-	byName := map[string][]float32{}
-	for _, p := range teacher.Params() {
-		byName[p.Name] = p.Value.F32()
-	}
-	for _, p := range st.Params() {
-		name := p.Name
-		for i, l := range ladderStudentLayers {
-			if pre := fmt.Sprintf("model.layers.%d.", i); strings.HasPrefix(name, pre) {
-				name = fmt.Sprintf("model.layers.%d.", l) + strings.TrimPrefix(name, pre)
-				break
-			}
-		}
-		w, ok := byName[name]
-		if !ok || len(w) != p.Value.Numel() {
-			return fmt.Errorf("student parameter %s has no teacher counterpart %s", p.Name, name)
-		}
-		copy(p.Value.F32(), w)
+	if err := initFromTeacher(st.Params(), teacher.Params(), "layers.%d.", ladderStudentLayers); err != nil {
+		return err
 	}
 	d, err := distill.New(st, teacher, distill.Config{KL: 1, CE: 1, Temperature: 2})
 	if err != nil {

@@ -9,21 +9,19 @@ import (
 
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/compress/sparse"
+	"github.com/loomml/loom/distill"
 	"github.com/loomml/loom/internal/kernels"
 	"github.com/loomml/loom/models/encoder"
+	"github.com/loomml/loom/quant/kquant"
 	"github.com/loomml/loom/quant/w8a8"
+	"github.com/loomml/loom/tensor"
 	"github.com/loomml/loom/train"
 )
 
 // encoderForms are the classifier's forms, fixed before the first full
-// run (the decoder's, with in-memory q4_K for the GGUF file).
-var encoderForms = []ladderForm{
-	{Name: "fp32 base", Kind: ladderBase},
-	{Name: "magnitude 50%", Kind: ladderSingle, Prune: "magnitude"},
-	{Name: "2:4", Kind: ladderSingle, Prune: "2:4"},
-	{Name: "int8", Kind: ladderSingle, Quant: "int8"},
-	{Name: "2:4+int8", Kind: ladderCombo, Prune: "2:4", Quant: "int8"},
-}
+// run: the decoder's, with llama.cpp's q4_K_M mix applied in memory
+// (quant/kquant) where the decoder writes a GGUF file.
+var encoderForms = ladderForms
 
 // encoderSettings are the encoder part's budgets.
 type encoderSettings struct {
@@ -35,7 +33,7 @@ func ladderEncoderSettings(quick bool) encoderSettings {
 	if quick {
 		return encoderSettings{Examples: 16, Repeats: 3, Threads: []int{1, 2}}
 	}
-	return encoderSettings{Examples: 32, Repeats: 5, Threads: []int{1, 2}}
+	return encoderSettings{Examples: 24, Repeats: 5, Threads: []int{1, 2}}
 }
 
 // encResult is one encoder form's measurements on one seed.
@@ -45,6 +43,7 @@ type encResult struct {
 	Mem    int64
 	Params int
 	Ms     []float64 // forward ms per example at batch 1, per thread count
+	Types  string    // the k-quant types chosen (q4_K_M forms)
 }
 
 // ladderEncoder runs the encoder part over the seeds.
@@ -71,12 +70,20 @@ func ladderEncoder(c *Context, seeds []uint64) (*ladderPart, error) {
 				return nil, err
 			}
 		}
+		studentDir := filepath.Join(c.WorkDir, fmt.Sprintf("spam-student-%d-%d", seed, task.epochs))
+		if err := distilClassifier(c, dir, studentDir, task, seed, lr); err != nil {
+			return nil, err
+		}
 		scratch := filepath.Join(c.WorkDir, fmt.Sprintf("enc-forms-%d", seed))
 		if err := os.RemoveAll(scratch); err != nil {
 			return nil, err
 		}
 		for i, f := range encoderForms {
-			r, err := encoderForm(f, dir, filepath.Join(scratch, fmt.Sprint(i)), task, s)
+			src := dir
+			if f.Student {
+				src = studentDir
+			}
+			r, err := encoderForm(f, src, filepath.Join(scratch, fmt.Sprint(i)), task, s)
 			if err != nil {
 				return nil, fmt.Errorf("encoder %s: %w", f.Name, err)
 			}
@@ -85,6 +92,12 @@ func ladderEncoder(c *Context, seeds []uint64) (*ladderPart, error) {
 		}
 	}
 	part := &ladderPart{Model: "encoder", PNG: "compression-ladder-encoder.png"}
+	var kTypes []string
+	for i, f := range encoderForms {
+		if t := res[i][len(res[i])-1].Types; t != "" {
+			kTypes = append(kTypes, f.Name+": "+t)
+		}
+	}
 	ms := func(i, th int) float64 {
 		var xs []float64
 		for _, r := range res[i] {
@@ -111,9 +124,11 @@ func ladderEncoder(c *Context, seeds []uint64) (*ladderPart, error) {
 	counts := func(n []int) string { return fmt.Sprintf("%d ham, %d spam", n[0], n[1]) }
 	var b strings.Builder
 	fmt.Fprintf(&b, "Model: petl-spam's classifier — the byte-level BERT (4 layers, width 128) pre-trained with masked-language modelling on tinyshakespeare (%d steps), fully fine-tuned (%d epoch(s), batch 32, AdamW lr %g, weight decay 0.1) on the SpamAssassin corpus's first collection (%s) per seed; accuracy on the later collection (%s). "+
-		"The forms are the decoder's, on the linear layers of the encoder layers (attention and FFN; the embeddings, pooler and classifier stay float32). "+
+		"The forms are the decoder's. Magnitude, 2:4 and int8 act on the linear layers of the encoder layers (attention and FFN; embeddings, pooler and classifier stay float32); 2:4 is timed with the packed 2:4 kernel and scored through the dense path with the same zeros. "+
+		"*q4_K_M* is llama.cpp's mix applied in memory by quant/kquant under llama.cpp's BERT tensor names (loom writes no encoder GGUF, so it has no on-disk size): it also quantises the word embeddings, the pooler and the classifier; types: %s. "+
+		"*distilled*: a 2-layer student of the same width initialised from the fine-tuned teacher's embeddings, pooler, classifier and layers 0 and 2, distilled on the training split for as many epochs as the teacher's fine-tuning (same optimiser) with KL at τ = 2 (weighted τ²) plus the labels' cross-entropy (distill.Classifier, as `loom distill --task classify`). "+
 		"Latency: the forward pass of one e-mail (batch 1, its own length, at most 128 bytes), the mean over the first %d test e-mails, the median of %d repeats per seed, averaged over seeds; float forms run with their block weights pre-packed for the GEMM.\n\n",
-		task.mlm.Steps, task.epochs, lr, counts(task.trSet.Counts()), counts(task.teSet.Counts()), s.Examples, s.Repeats)
+		task.mlm.Steps, task.epochs, lr, counts(task.trSet.Counts()), counts(task.teSet.Counts()), strings.Join(kTypes, "; "), s.Examples, s.Repeats)
 	b.WriteString("| form | kind | parameters | size on disk (MB) | weights in memory as run (MB) |")
 	for _, th := range s.Threads {
 		fmt.Fprintf(&b, " ms/example (%d thr) |", th)
@@ -160,7 +175,6 @@ func encoderForm(f ladderForm, dir, scratch string, task *spamTask, s encoderSet
 			return r, err
 		}
 	}
-	var packed24 int64
 	switch f.Quant {
 	case "":
 		if err := encoder.Save(m, scratch); err != nil {
@@ -171,11 +185,7 @@ func encoderForm(f ladderForm, dir, scratch string, task *spamTask, s encoderSet
 			return r, err
 		}
 		r.Disk = st.Size()
-		if f.Prune == "2:4" {
-			if packed24, err = m.Pack24Weights(); err != nil {
-				return r, err
-			}
-		} else {
+		if f.Prune != "2:4" { // 2:4: packed after scoring, for the timing
 			for _, l := range m.BlockLinears() {
 				l.Pack()
 			}
@@ -184,8 +194,22 @@ func encoderForm(f ladderForm, dir, scratch string, task *spamTask, s encoderSet
 		if _, err := w8a8.Encoder(m, w8a8.Options{Activations: w8a8.Block32}); err != nil {
 			return r, err
 		}
+	case "q4_K_M":
+		// No on-disk format for encoders: llama.cpp's mix in memory.
+		rep, err := kquant.Encoder(m, "q4_K_M")
+		if err != nil {
+			return r, err
+		}
+		r.Types = rep.Types()
 	default:
 		return r, fmt.Errorf("unknown quantisation %q", f.Quant)
+	}
+	r.Acc = train.Accuracy[encoder.Batch](encClassifier{m}, task.te, 64)
+	var packed24 int64
+	if f.Prune == "2:4" && f.Quant == "" {
+		if packed24, err = m.Pack24Weights(); err != nil {
+			return r, err
+		}
 	}
 	lin := map[*autograd.Var]bool{}
 	if packed24 > 0 {
@@ -204,7 +228,6 @@ func encoderForm(f ladderForm, dir, scratch string, task *spamTask, s encoderSet
 			r.Mem += 4 * int64(p.Value.Numel())
 		}
 	}
-	r.Acc = train.Accuracy[encoder.Batch](encClassifier{m}, task.te, 64)
 	for _, th := range s.Threads {
 		r.Ms = append(r.Ms, encoderLatency(m, task.te, th, s.Examples, s.Repeats))
 	}
@@ -235,4 +258,44 @@ func encoderLatency(m *encoder.Model, te *encoder.TextExamples, threads, n, repe
 		}
 	}
 	return medianOf(runs)
+}
+
+// distilClassifier builds the 2-layer student of the fine-tuned classifier
+// in dir (same width; embeddings, pooler, classifier and layers
+// ladderStudentLayers from the teacher) and distils it on the training
+// split (KL at τ = 2 plus the labels' cross-entropy, as many epochs as the
+// teacher's fine-tuning), saving it to out; a student already in out is
+// kept.
+func distilClassifier(c *Context, dir, out string, task *spamTask, seed uint64, lr float64) error {
+	if _, err := os.Stat(filepath.Join(out, encoder.WeightsFile)); err == nil {
+		return nil
+	}
+	teacher, err := encoder.Load(dir)
+	if err != nil {
+		return err
+	}
+	cfg, err := encoder.ParseConfig("student", teacher.Config.JSON())
+	if err != nil {
+		return err
+	}
+	cfg.NumHiddenLayers = len(ladderStudentLayers)
+	st, err := encoder.New(cfg, seed)
+	if err != nil {
+		return err
+	}
+	if err := initFromTeacher(st.Params(), teacher.Params(), "layer.%d.", ladderStudentLayers); err != nil {
+		return err
+	}
+	d, err := distill.NewClassifier(st, teacher, distill.Config{KL: 1, CE: 1, Temperature: 2})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.Progress, "compression-ladder: seed %d, distilling the 2-layer classifier (%d epochs)\n", seed, task.epochs)
+	steps := max(1, task.epochs*task.tr.Len()/32)
+	loop := &train.Loop[encoder.Batch]{Model: d, Data: train.NewEpochSampler[encoder.Batch](task.tr, 32, seed), Hyper: train.FineTuneHyper(steps, 32, lr, 0.1),
+		Progress: c.Progress, RNG: tensor.NewRNG(seed + 1), StepsPerEpoch: max(1, task.tr.Len()/32)}
+	if err := loop.Train(); err != nil {
+		return err
+	}
+	return encoder.Save(st, out)
 }
