@@ -1,31 +1,52 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+	"sync"
+)
 
 // Packed24 is a weight matrix W [N, K] (PyTorch's [out, in] layout) in the
 // 2:4 semi-structured sparse layout of NVIDIA's sparse tensor cores
 // (Mishra et al., "Accelerating Sparse Deep Neural Networks", arXiv
 // 2104.08378): in every group of 4 consecutive weights along a row, at most
-// 2 are non-zero. Only those 2 values are stored, with a 2-bit index each
-// into the group, so the matrix takes half the values plus 1/16 of the
-// float32 bytes in metadata, and a product does half the multiplications.
+// 2 are non-zero. Only those 2 values are stored, with the position of each
+// in the row, so a product does half the multiplications.
+//
+// The layout is the one the AVX-512 kernel reads (sparse24_amd64.s). Rows
+// are taken 4 at a time (a quad; the last one padded with zero rows) and
+// inputs 32 at a time (a chunk of 8 groups; the last one padded with zero
+// groups). For quad q and chunk c (qc = q·C + c, C = Chunks()):
+//
+//   - Vals[(4·qc + r)·16 :][:16] are row 4q+r's 16 values in the chunk,
+//     group by group (lanes 2g and 2g+1 hold group g's two values, in
+//     column order);
+//   - byte r of Idx[16·qc + l] is the column, within the chunk (0…31), of
+//     row 4q+r's value in lane l.
+//
+// So a chunk of 4 rows is 4 vectors of 16 values and one vector of 16
+// indices whose bytes a shift brings down for each row (VPERMI2PS reads the
+// low 5 bits of each index): 5 bytes per stored value, 2.5 per dense
+// weight instead of 4 (Bytes).
 type Packed24 struct {
 	N, K int
-	// Vals holds 2 values per group of 4: row n's group g at
-	// Vals[(n·K/4+g)·2 :][:2].
 	Vals []float32
-	// Meta holds the 2-bit indices, 4 per byte: group index j = n·K/4+g
-	// has its first value's position at bits 4·(j%2) … and its second at
-	// bits 4·(j%2)+2 of Meta[j/2].
-	Meta []uint8
+	Idx  []uint32
 }
 
-// Bytes returns the storage the packed matrix takes.
-func (p *Packed24) Bytes() int64 { return int64(4*len(p.Vals) + len(p.Meta)) }
+// Chunks returns the number of 32-input chunks per row.
+func (p *Packed24) Chunks() int { return (p.K + 31) / 32 }
+
+// quads returns the number of 4-row quads.
+func (p *Packed24) quads() int { return (p.N + 3) / 4 }
+
+// Bytes returns the storage the packed matrix takes (padding included).
+func (p *Packed24) Bytes() int64 { return int64(4*len(p.Vals) + 4*len(p.Idx)) }
 
 // Pack24 packs w [n, k] (row stride ldw) into the 2:4 layout. It returns an
 // error when k is not a multiple of 4 or a group has more than 2 non-zeros.
-// A group with fewer than 2 non-zeros stores explicit zeros.
+// A group with fewer than 2 non-zeros stores explicit zeros (at columns of
+// the group that hold zeros).
 func Pack24(w []float32, n, k, ldw int) (*Packed24, error) {
 	if k%4 != 0 || k <= 0 || n <= 0 {
 		return nil, fmt.Errorf("2:4 layout: a %d×%d matrix: want a positive size and a row length divisible by 4", n, k)
@@ -33,38 +54,46 @@ func Pack24(w []float32, n, k, ldw int) (*Packed24, error) {
 	if ldw < k || len(w) < (n-1)*ldw+k {
 		return nil, fmt.Errorf("2:4 layout: %d values for a %d×%d matrix with row stride %d", len(w), n, k, ldw)
 	}
-	groups := n * k / 4
-	p := &Packed24{N: n, K: k, Vals: make([]float32, 2*groups), Meta: make([]uint8, (groups+1)/2)}
-	for r := range n {
-		row := w[r*ldw : r*ldw+k]
-		for g := range k / 4 {
-			j := r*k/4 + g
-			var pos [2]uint8
-			c := 0
-			for i := range 4 {
-				if row[4*g+i] != 0 {
-					if c == 2 {
-						return nil, fmt.Errorf("2:4 layout: row %d, columns %d–%d hold more than 2 non-zeros", r, 4*g, 4*g+3)
+	p := &Packed24{N: n, K: k}
+	nc, nq := p.Chunks(), p.quads()
+	p.Vals = make([]float32, nq*nc*64)
+	p.Idx = make([]uint32, nq*nc*16)
+	for r := range nq * 4 {
+		q, rr := r/4, r%4
+		for g := range nc * 8 {
+			// Positions in the group: the non-zeros, then unused positions
+			// (their values stay zero), distinct and ascending. Padding
+			// (rows ≥ n, groups ≥ k/4) stores zeros at positions 0 and 1.
+			pos := [2]int{0, 1}
+			if r < n && 4*g < k {
+				row := w[r*ldw : r*ldw+k]
+				c := 0
+				for i := range 4 {
+					if row[4*g+i] != 0 {
+						if c == 2 {
+							return nil, fmt.Errorf("2:4 layout: row %d, columns %d–%d hold more than 2 non-zeros", r, 4*g, 4*g+3)
+						}
+						pos[c] = i
+						c++
 					}
-					pos[c] = uint8(i)
-					c++
 				}
-			}
-			// Fill missing slots with unused positions (their values stay
-			// zero), keeping the two positions distinct and ascending.
-			switch c {
-			case 0:
-				pos = [2]uint8{0, 1}
-			case 1:
-				if pos[0] == 3 {
-					pos = [2]uint8{2, 3}
-				} else {
+				switch {
+				case c == 1 && pos[0] == 3:
+					pos = [2]int{2, 3}
+				case c == 1:
 					pos[1] = pos[0] + 1
 				}
 			}
-			p.Vals[2*j] = row[4*g+int(pos[0])]
-			p.Vals[2*j+1] = row[4*g+int(pos[1])]
-			p.Meta[j/2] |= (pos[0] | pos[1]<<2) << (4 * (j % 2))
+			c, gl := g/8, g%8
+			qc := q*nc + c
+			for s := range 2 {
+				lane := 2*gl + s
+				col := 4*gl + pos[s] // within the chunk
+				if r < n && 4*g < k {
+					p.Vals[(4*qc+rr)*16+lane] = w[r*ldw+32*c+col]
+				}
+				p.Idx[16*qc+lane] |= uint32(col) << (8 * rr)
+			}
 		}
 	}
 	return p, nil
@@ -73,127 +102,157 @@ func Pack24(w []float32, n, k, ldw int) (*Packed24, error) {
 // Dense returns the matrix as dense [N, K] values.
 func (p *Packed24) Dense() []float32 {
 	out := make([]float32, p.N*p.K)
-	for j := range p.N * p.K / 4 {
-		b := p.Meta[j/2] >> (4 * (j % 2))
-		base := j * 4 // row n, group g: (n·K/4+g)·4 = n·K + 4g
-		out[base+int(b&3)] = p.Vals[2*j]
-		out[base+int(b>>2&3)] = p.Vals[2*j+1]
-	}
+	p.unpack(out, 0, p.quads())
 	return out
 }
 
+// unpack writes rows 4·q0 … 4·q1−1 (those < N) of the dense matrix into
+// out [N, K], which must hold zeros there.
+func (p *Packed24) unpack(out []float32, q0, q1 int) {
+	nc := p.Chunks()
+	for q := q0; q < q1; q++ {
+		for r := range min(4, p.N-4*q) {
+			row := out[(4*q+r)*p.K : (4*q+r+1)*p.K]
+			for c := range nc {
+				qc := q*nc + c
+				vals := p.Vals[(4*qc+r)*16 : (4*qc+r+1)*16]
+				for l, v := range vals {
+					if col := 32*c + int(p.Idx[16*qc+l]>>(8*r)&31); col < p.K {
+						row[col] = v
+					}
+				}
+			}
+		}
+	}
+}
+
+// gemm24MinRows is the number of rows of a from which MatMul24 unpacks W
+// and runs the dense GEMM (prefill) instead of the sparse dot products
+// (decoding). A variable so that tests and benchmarks can move it.
+var gemm24MinRows = 8
+
 // MatMul24 computes c [m, N] = a [m, K] · Wᵀ for a 2:4 packed W, with row
-// strides lda and ldc, on up to threads goroutines (over rows of W). Each
-// output is the sum over W's row of its stored products in column order,
-// which is the dense product's sum in column order with the zero terms left
-// out: the result equals a sequential dense dot product exactly (for finite
-// inputs), whatever m and threads are.
+// strides lda and ldc, on up to threads goroutines.
+//
+// For m < 8 rows (decoding) each output is a sparse dot product: 16 lanes
+// of fused multiply-adds over the chunks in order (lane l of chunk c adds
+// Vals·a[idx]), then the lanes summed as the AVX-512 reductions sum them
+// (hsum16). The AVX-512 kernel and the plain-Go fallback (fma32) give the
+// same bits, and a row's result does not depend on m (< 8) or threads.
+// For more rows, W is unpacked to dense and multiplied with SgemmWith, so
+// the result is the dense GEMM's on the same zeros (which does not depend
+// on threads either). Both differ from a sequential dense dot product only
+// by float32 rounding (the terms are the same; the order differs).
 func MatMul24(threads, m int, a []float32, lda int, p *Packed24, c []float32, ldc int) {
-	if m == 0 {
+	if m <= 0 {
 		return
 	}
-	const block = 16 // rows of W per task
-	tasks := (p.N + block - 1) / block
-	run(tasks, threads-1, func(t int) {
-		lo, hi := t*block, min((t+1)*block, p.N)
-		for n := lo; n < hi; n++ {
-			if m >= 4 {
-				rows4(m, a, lda, p, n, c, ldc)
-			}
-		}
-		if m >= 4 {
+	if lda < p.K || len(a) < (m-1)*lda+p.K || ldc < p.N || len(c) < (m-1)*ldc+p.N {
+		panic(fmt.Sprintf("kernels: MatMul24: a %d×%d product with %d values of a (stride %d) and %d of c (stride %d)", m, p.N, len(a), lda, len(c), ldc))
+	}
+	threads = max(threads, 1)
+	if m >= gemm24MinRows {
+		gemm24(threads, m, a, lda, p, c, ldc)
+		return
+	}
+	dots24(threads, m, a, lda, p, c, ldc)
+}
+
+// dense24Scratch holds unpacked weights between calls (*[]float32).
+var dense24Scratch sync.Pool
+
+// gemm24 is MatMul24 through the dense GEMM: W unpacked (in parallel,
+// quads split among threads) into a pooled buffer.
+func gemm24(threads, m int, a []float32, lda int, p *Packed24, c []float32, ldc int) {
+	buf := getDense24(p.N * p.K)
+	w := *buf
+	clear(w)
+	nq := p.quads()
+	tasks := 1
+	if threads > 1 && nq >= 32 {
+		tasks = threads
+	}
+	step := (nq + tasks - 1) / tasks
+	run(tasks, tasks-1, func(t int) { p.unpack(w, t*step, min(nq, (t+1)*step)) })
+	SgemmWith(threads, false, true, m, p.N, p.K, 1, a, lda, w, p.K, 0, c, ldc)
+	dense24Scratch.Put(buf)
+}
+
+func getDense24(n int) *[]float32 {
+	if b, ok := dense24Scratch.Get().(*[]float32); ok && cap(*b) >= n {
+		*b = (*b)[:n]
+		return b
+	}
+	b := make([]float32, n)
+	return &b
+}
+
+// dots24 is MatMul24 as sparse dot products, quads of W's rows split among
+// threads as gemvRows splits columns (one task below 2¹⁶ multiply-adds).
+func dots24(threads, m int, a []float32, lda int, p *Packed24, c []float32, ldc int) {
+	nq := p.quads()
+	tasks := 1
+	if threads > 1 && m*p.N*p.K >= 1<<16 {
+		tasks = min(threads, (nq+3)/4)
+	}
+	step := (nq + tasks - 1) / tasks
+	run(tasks, tasks-1, func(t int) {
+		q0, q1 := t*step, min(nq, (t+1)*step)
+		if q0 >= q1 {
 			return
 		}
-		// Few rows (decoding): 4 rows of W at a time against each row of
-		// a, four independent sums for the CPU to overlap.
-		for i := range m {
-			x := a[i*lda : i*lda+p.K]
-			n := lo
-			for ; n+4 <= hi; n += 4 {
-				c[i*ldc+n], c[i*ldc+n+1], c[i*ldc+n+2], c[i*ldc+n+3] = dot24x4(x, p, n)
+		full := min(q1, p.N/4) // quads with 4 real rows
+		if full > q0 {
+			quads24(m, a, lda, p, q0, full, c[4*q0:], ldc)
+		}
+		if full < q1 { // the last quad, with fewer than 4 rows: via a scratch
+			var buf [4 * 8]float32
+			y := buf[:]
+			if 4*m > len(buf) {
+				y = make([]float32, 4*m)
 			}
-			for ; n < hi; n++ {
-				c[i*ldc+n] = dot24(x, p, n)
+			quads24(m, a, lda, p, full, q1, y, 4)
+			for i := range m {
+				copy(c[i*ldc+4*full:i*ldc+p.N], y[4*i:])
 			}
 		}
 	})
 }
 
-// dot24x4 is rows n … n+3 of W · x, each summed in dot24's order.
-func dot24x4(x []float32, p *Packed24, n int) (s0, s1, s2, s3 float32) {
-	g4 := p.K / 4
-	j0, j1, j2, j3 := n*g4, (n+1)*g4, (n+2)*g4, (n+3)*g4
-	v0 := p.Vals[2*j0 : 2*(j0+g4)]
-	v1 := p.Vals[2*j1 : 2*(j1+g4)]
-	v2 := p.Vals[2*j2 : 2*(j2+g4)]
-	v3 := p.Vals[2*j3 : 2*(j3+g4)]
-	meta := p.Meta
-	for g := range g4 {
-		xs := x[4*g : 4*g+4 : 4*g+4]
-		a, b, c, d := j0+g, j1+g, j2+g, j3+g
-		m0 := meta[a/2] >> (4 * (a % 2))
-		m1 := meta[b/2] >> (4 * (b % 2))
-		m2 := meta[c/2] >> (4 * (c % 2))
-		m3 := meta[d/2] >> (4 * (d % 2))
-		s0 += v0[2*g] * xs[m0&3]
-		s0 += v0[2*g+1] * xs[m0>>2&3]
-		s1 += v1[2*g] * xs[m1&3]
-		s1 += v1[2*g+1] * xs[m1>>2&3]
-		s2 += v2[2*g] * xs[m2&3]
-		s2 += v2[2*g+1] * xs[m2>>2&3]
-		s3 += v3[2*g] * xs[m3&3]
-		s3 += v3[2*g+1] * xs[m3>>2&3]
-	}
-	return
-}
-
-// dot24 is row n of W · x: the single-row path (decoding one token).
-func dot24(x []float32, p *Packed24, n int) float32 {
-	g4 := p.K / 4
-	j0 := n * g4
-	vals := p.Vals[2*j0 : 2*(j0+g4)]
-	var s float32
-	for g := range g4 {
-		j := j0 + g
-		b := p.Meta[j/2] >> (4 * (j % 2))
-		xs := x[4*g : 4*g+4]
-		s += vals[2*g] * xs[b&3]
-		s += vals[2*g+1] * xs[b>>2&3]
-	}
-	return s
-}
-
-// rows4 computes column n of c for every row of a, 4 rows at a time
-// sharing the decoded indices (the batched path). Each output's sum is in
-// the same order as dot24's.
-func rows4(m int, a []float32, lda int, p *Packed24, n int, c []float32, ldc int) {
-	g4 := p.K / 4
-	j0 := n * g4
-	vals := p.Vals[2*j0 : 2*(j0+g4)]
-	i := 0
-	for ; i+4 <= m; i += 4 {
-		x0 := a[i*lda : i*lda+p.K]
-		x1 := a[(i+1)*lda : (i+1)*lda+p.K]
-		x2 := a[(i+2)*lda : (i+2)*lda+p.K]
-		x3 := a[(i+3)*lda : (i+3)*lda+p.K]
-		var s0, s1, s2, s3 float32
-		for g := range g4 {
-			j := j0 + g
-			b := p.Meta[j/2] >> (4 * (j % 2))
-			k0, k1 := 4*g+int(b&3), 4*g+int(b>>2&3)
-			v0, v1 := vals[2*g], vals[2*g+1]
-			s0 += v0 * x0[k0]
-			s0 += v1 * x0[k1]
-			s1 += v0 * x1[k0]
-			s1 += v1 * x1[k1]
-			s2 += v0 * x2[k0]
-			s2 += v1 * x2[k1]
-			s3 += v0 * x3[k0]
-			s3 += v1 * x3[k1]
+// quads24 sets y[i·ldy + 4(q−q0) + r] to row i of a · row 4q+r of W for
+// quads q0 ≤ q < q1, every row of W against every row of a.
+func quads24(m int, a []float32, lda int, p *Packed24, q0, q1 int, y []float32, ldy int) {
+	nc := p.Chunks()
+	if useAVX512 {
+		rem := p.K % 32
+		mask := uint32(math.MaxUint32)
+		if rem != 0 {
+			mask = 1<<rem - 1
 		}
-		c[i*ldc+n], c[(i+1)*ldc+n], c[(i+2)*ldc+n], c[(i+3)*ldc+n] = s0, s1, s2, s3
+		dot24AVX512(&y[0], ldy, &a[0], lda, m, &p.Vals[q0*nc*64], &p.Idx[q0*nc*16], q1-q0, nc, int(mask))
+		return
 	}
-	for ; i < m; i++ {
-		c[i*ldc+n] = dot24(a[i*lda:i*lda+p.K], p, n)
+	var xc [32]float32
+	var acc [4][16]float32
+	for q := q0; q < q1; q++ {
+		for i := range m {
+			x := a[i*lda : i*lda+p.K]
+			acc = [4][16]float32{}
+			for c := range nc {
+				clear(xc[:])
+				copy(xc[:], x[32*c:])
+				qc := q*nc + c
+				idx := p.Idx[16*qc : 16*qc+16]
+				for r := range 4 {
+					vals := p.Vals[(4*qc+r)*16 : (4*qc+r+1)*16]
+					for l, v := range vals {
+						acc[r][l] = fma32(v, xc[idx[l]>>(8*r)&31], acc[r][l])
+					}
+				}
+			}
+			for r := range 4 {
+				y[i*ldy+4*(q-q0)+r] = hsum16(&acc[r])
+			}
+		}
 	}
 }
