@@ -128,18 +128,23 @@ func (p *Packed24) unpack(out []float32, q0, q1 int) {
 
 // gemm24MinRows is the number of rows of a from which MatMul24 unpacks W
 // and runs the dense GEMM (prefill) instead of the sparse dot products
-// (decoding). A variable so that tests and benchmarks can move it.
-var gemm24MinRows = 8
+// (decoding): where the dense Sgemm itself leaves dot products (gemvBlock)
+// for its packed GEMM. Unpacking costs about as much as 10–30 one-row
+// products; BenchmarkMatMul24 (dots against unpack at m = 8, 32, 128)
+// is the measurement to move it by. A variable so that tests and
+// benchmarks can move it.
+var gemm24MinRows = gemvMaxRows + 1
 
 // MatMul24 computes c [m, N] = a [m, K] · Wᵀ for a 2:4 packed W, with row
 // strides lda and ldc, on up to threads goroutines.
 //
-// For m < 8 rows (decoding) each output is a sparse dot product: 16 lanes
-// of fused multiply-adds over the chunks in order (lane l of chunk c adds
-// Vals·a[idx]), then the lanes summed as the AVX-512 reductions sum them
-// (hsum16). The AVX-512 kernel and the plain-Go fallback (fma32) give the
-// same bits, and a row's result does not depend on m (< 8) or threads.
-// For more rows, W is unpacked to dense and multiplied with SgemmWith, so
+// For m ≤ 32 rows (decoding, and decode steps over a batch) each output is
+// a sparse dot product: 16 lanes of fused multiply-adds over the chunks in
+// order (lane l of chunk c adds Vals·a[idx]), then the lanes summed as the
+// AVX-512 reductions sum them (hsum16). The AVX-512 kernel and the
+// plain-Go fallback (fma32) give the same bits, and a row's result does not
+// depend on m (≤ 32) or threads. For more rows (prefill), W is unpacked
+// to dense in a pooled buffer and multiplied with SgemmWith, so
 // the result is the dense GEMM's on the same zeros (which does not depend
 // on threads either). Both differ from a sequential dense dot product only
 // by float32 rounding (the terms are the same; the order differs).

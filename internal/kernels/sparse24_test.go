@@ -217,8 +217,8 @@ func TestPack24Rejects(t *testing.T) {
 }
 
 // BenchmarkMatMul24 runs, side by side, at the quickstart decoder's shapes
-// (d = 192, FFN 512; m = 1 is decoding a token, 128 a prefill, 8 the
-// switch between the two paths):
+// (d = 192, FFN 512; m = 1 is decoding a token, 128 a prefill; 8 and 32
+// place the switch between the two paths, gemm24MinRows):
 //
 //   - dense: SgemmWith on the dense matrix with the same zeros;
 //   - dots: MatMul24's sparse dot products (the AVX-512 kernel when the
@@ -228,11 +228,11 @@ func TestPack24Rejects(t *testing.T) {
 //
 // each on 1 and 2 threads. Run on a quiet machine:
 //
-//	go test ./internal/kernels/ -run '^$' -bench 'MatMul24' -benchtime 2000x -count 5
+//	go test ./internal/kernels/ -run '^$' -bench 'MatMul24' -benchtime 1s -count 3
 func BenchmarkMatMul24(b *testing.B) {
 	saved, savedMin := useAVX512, gemm24MinRows
 	defer func() { setAVX512(saved); gemm24MinRows = savedMin }()
-	for _, m := range []int{1, 8, 128} {
+	for _, m := range []int{1, 8, 32, 128} {
 		for _, s := range [][2]int{{192, 192}, {512, 192}, {192, 512}} { // {out, in}
 			n, k := s[0], s[1]
 			rng := rand.New(rand.NewPCG(1, 2))
