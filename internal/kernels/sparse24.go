@@ -2,7 +2,6 @@ package kernels
 
 import (
 	"fmt"
-	"math"
 	"sync"
 )
 
@@ -107,9 +106,18 @@ func (p *Packed24) Dense() []float32 {
 }
 
 // unpack writes rows 4·q0 … 4·q1−1 (those < N) of the dense matrix into
-// out [N, K], which must hold zeros there.
+// out [N, K], every value (zeros included): quads of 4 real rows with the
+// AVX-512 kernel when the CPU has it, the rest in Go.
 func (p *Packed24) unpack(out []float32, q0, q1 int) {
 	nc := p.Chunks()
+	if full := min(q1, p.N/4); useAVX512 && full > q0 {
+		unpack24AVX512(&out[4*q0*p.K], p.K, &p.Vals[q0*nc*64], &p.Idx[q0*nc*16], full-q0, nc, lastChunkMask(p.K))
+		q0 = full
+	}
+	if q0 >= q1 {
+		return
+	}
+	clear(out[4*q0*p.K : min(4*q1, p.N)*p.K])
 	for q := q0; q < q1; q++ {
 		for r := range min(4, p.N-4*q) {
 			row := out[(4*q+r)*p.K : (4*q+r+1)*p.K]
@@ -124,6 +132,15 @@ func (p *Packed24) unpack(out []float32, q0, q1 int) {
 			}
 		}
 	}
+}
+
+// lastChunkMask has bit l set when column l of the last 32-column chunk
+// of a k-column row exists.
+func lastChunkMask(k int) int {
+	if rem := k % 32; rem != 0 {
+		return 1<<rem - 1
+	}
+	return 1<<32 - 1
 }
 
 // gemm24MinRows is the number of rows of a from which MatMul24 unpacks W
@@ -167,11 +184,11 @@ func MatMul24(threads, m int, a []float32, lda int, p *Packed24, c []float32, ld
 var dense24Scratch sync.Pool
 
 // gemm24 is MatMul24 through the dense GEMM: W unpacked (in parallel,
-// quads split among threads) into a pooled buffer.
+// quads split among threads; with AVX-512 by unpack24AVX512, about 20
+// vector instructions per 32 columns) into a pooled buffer.
 func gemm24(threads, m int, a []float32, lda int, p *Packed24, c []float32, ldc int) {
 	buf := getDense24(p.N * p.K)
 	w := *buf
-	clear(w)
 	nq := p.quads()
 	tasks := 1
 	if threads > 1 && nq >= 32 {
@@ -229,12 +246,7 @@ func dots24(threads, m int, a []float32, lda int, p *Packed24, c []float32, ldc 
 func quads24(m int, a []float32, lda int, p *Packed24, q0, q1 int, y []float32, ldy int) {
 	nc := p.Chunks()
 	if useAVX512 {
-		rem := p.K % 32
-		mask := uint32(math.MaxUint32)
-		if rem != 0 {
-			mask = 1<<rem - 1
-		}
-		dot24AVX512(&y[0], ldy, &a[0], lda, m, &p.Vals[q0*nc*64], &p.Idx[q0*nc*16], q1-q0, nc, int(mask))
+		dot24AVX512(&y[0], ldy, &a[0], lda, m, &p.Vals[q0*nc*64], &p.Idx[q0*nc*16], q1-q0, nc, lastChunkMask(p.K))
 		return
 	}
 	var xc [32]float32

@@ -6,3 +6,6 @@ package kernels
 
 //go:noescape
 func dot24AVX512(y *float32, ldy int, x *float32, ldx int, m int, vals *float32, idx *uint32, nq, kc int, mask int)
+
+//go:noescape
+func unpack24AVX512(dst *float32, ldd int, vals *float32, idx *uint32, nq, kc int, mask int)

@@ -100,3 +100,100 @@ last:
 done:
 	VZEROUPPER
 	RET
+
+// UNPACK24HALF writes 16 dense columns of one row: value lanes e0/e1 (the
+// first and second value of each group, as dword indices) are spread to
+// the group's 4 lanes; the value whose column (Z9, permuted alike) equals
+// the lane's column d is kept, the others are zero.
+#define UNPACK24HALF(vals, e0, e1, d, dst, k) \
+	VPERMD    Z9, e0, Z10; \
+	VPCMPEQD  d, Z10, K3; \
+	VPERMD    Z9, e1, Z11; \
+	VPCMPEQD  d, Z11, K4; \
+	VPERMPS   vals, e0, Z12; \
+	VPERMPS   vals, e1, Z13; \
+	VMOVAPS.Z Z12, K3, Z14; \
+	VMOVAPS   Z13, K4, Z14; \
+	VMOVUPS   Z14, k, dst
+
+// UNPACK24ROW writes row r's 32 columns of the chunk (indices in Z8,
+// shifted right by sh bits for row r; values at voff(BX)) at dst.
+#define UNPACK24ROW(sh, voff, dst, dsthi) \
+	VPSRLD $sh, Z8, Z9; \
+	VPANDD Z26, Z9, Z9; \
+	UNPACK24HALF(voff(BX), Z20, Z21, Z24, dst, K1); \
+	UNPACK24HALF(voff(BX), Z22, Z23, Z25, dsthi, K2)
+
+// func unpack24AVX512(dst *float32, ldd int, vals *float32, idx *uint32, nq, kc int, mask int)
+// Writes the nq quads (4 rows each, all real) of the packed matrix as dense
+// rows of kc·32 columns at dst (row stride ldd), the last chunk's columns
+// under mask (bit l: column l of the chunk exists). Every column < K is
+// written (zeros included).
+TEXT ·unpack24AVX512(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), R8
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9     // 3·ldd bytes
+	MOVQ vals+16(FP), BX
+	MOVQ idx+24(FP), DX
+	MOVQ nq+32(FP), R10
+	MOVQ mask+48(FP), R13
+	VMOVDQU32 s24lanes<>(SB), Z24 // d: 0…15
+	MOVL $16, AX
+	VPBROADCASTD AX, Z27
+	VPADDD Z27, Z24, Z25     // 16…31
+	VPSRLD $1, Z24, Z20
+	MOVL $-2, AX
+	VPBROADCASTD AX, Z27
+	VPANDD Z27, Z20, Z20     // e0: 0,0,0,0,2,2,2,2,…,6
+	MOVL $1, AX
+	VPBROADCASTD AX, Z27
+	VPADDD Z27, Z20, Z21     // e1: 1,1,1,1,3,…,7
+	MOVL $8, AX
+	VPBROADCASTD AX, Z27
+	VPADDD Z27, Z20, Z22     // e0 + 8
+	VPADDD Z27, Z21, Z23     // e1 + 8
+	MOVL $31, AX
+	VPBROADCASTD AX, Z26
+uquad:
+	TESTQ R10, R10
+	JZ    udone
+	MOVQ  DI, R12           // row 4q, chunk 0
+	MOVQ  kc+40(FP), CX
+uchunk:
+	MOVL  $0xffff, AX
+	KMOVW AX, K1
+	KMOVW AX, K2
+	CMPQ  CX, $1
+	JNE   ufull
+	MOVQ  R13, AX
+	KMOVW AX, K1
+	SHRQ  $16, AX
+	KMOVW AX, K2
+ufull:
+	VMOVDQU32 (DX), Z8
+	UNPACK24ROW(0, 0, (R12), 64(R12))
+	UNPACK24ROW(8, 64, (R12)(R8*1), 64(R12)(R8*1))
+	UNPACK24ROW(16, 128, (R12)(R8*2), 64(R12)(R8*2))
+	UNPACK24ROW(24, 192, (R12)(R9*1), 64(R12)(R9*1))
+	ADDQ $256, BX
+	ADDQ $64, DX
+	ADDQ $128, R12
+	DECQ CX
+	JNZ  uchunk
+	LEAQ (DI)(R8*4), DI
+	DECQ R10
+	JMP  uquad
+udone:
+	VZEROUPPER
+	RET
+
+DATA s24lanes<>+0(SB)/8, $0x0000000100000000
+DATA s24lanes<>+8(SB)/8, $0x0000000300000002
+DATA s24lanes<>+16(SB)/8, $0x0000000500000004
+DATA s24lanes<>+24(SB)/8, $0x0000000700000006
+DATA s24lanes<>+32(SB)/8, $0x0000000900000008
+DATA s24lanes<>+40(SB)/8, $0x0000000b0000000a
+DATA s24lanes<>+48(SB)/8, $0x0000000d0000000c
+DATA s24lanes<>+56(SB)/8, $0x0000000f0000000e
+GLOBL s24lanes<>(SB), RODATA|NOPTR, $64
