@@ -10,7 +10,7 @@ import (
 // (Mishra et al., "Accelerating Sparse Deep Neural Networks", arXiv
 // 2104.08378): in every group of 4 consecutive weights along a row, at most
 // 2 are non-zero. Only those 2 values are stored, with the position of each
-// in the row, so a product does half the multiplications.
+// in the row, so a sparse dot product does half the multiplications.
 //
 // The layout is the one the AVX-512 kernel reads (sparse24_amd64.s). Rows
 // are taken 4 at a time (a quad; the last one padded with zero rows) and
@@ -26,7 +26,8 @@ import (
 // So a chunk of 4 rows is 4 vectors of 16 values and one vector of 16
 // indices whose bytes a shift brings down for each row (VPERMI2PS reads the
 // low 5 bits of each index): 5 bytes per stored value, 2.5 per dense
-// weight instead of 4 (Bytes).
+// weight instead of 4 when N is a multiple of 4 and K of 32 (Bytes counts
+// the padding too).
 type Packed24 struct {
 	N, K int
 	Vals []float32
@@ -146,10 +147,10 @@ func lastChunkMask(k int) int {
 // gemm24MinRows is the number of rows of a from which MatMul24 unpacks W
 // and runs the dense GEMM (prefill) instead of the sparse dot products
 // (decoding): where the dense Sgemm itself leaves dot products (gemvBlock)
-// for its packed GEMM. Unpacking costs about as much as 10–30 one-row
-// products; BenchmarkMatMul24 (dots against unpack at m = 8, 32, 128)
-// is the measurement to move it by. A variable so that tests and
-// benchmarks can move it.
+// for its packed GEMM. Unpacking (about 20 vector instructions per 32
+// columns of a row) costs several one-row products; BenchmarkMatMul24
+// (dots against unpack at m = 8, 32, 128) is the measurement to move the
+// switch by. A variable so that tests and benchmarks can move it.
 var gemm24MinRows = gemvMaxRows + 1
 
 // MatMul24 computes c [m, N] = a [m, K] · Wᵀ for a 2:4 packed W, with row
@@ -163,8 +164,10 @@ var gemm24MinRows = gemvMaxRows + 1
 // depend on m (≤ 32) or threads. For more rows (prefill), W is unpacked
 // to dense in a pooled buffer and multiplied with SgemmWith, so
 // the result is the dense GEMM's on the same zeros (which does not depend
-// on threads either). Both differ from a sequential dense dot product only
-// by float32 rounding (the terms are the same; the order differs).
+// on threads either). For finite inputs both differ from a sequential
+// dense dot product only by float32 rounding (the terms are the same; the
+// order differs); an infinite input at a column whose weight is not stored
+// gives NaN in the dense product but not in the sparse dot products.
 func MatMul24(threads, m int, a []float32, lda int, p *Packed24, c []float32, ldc int) {
 	if m <= 0 {
 		return
