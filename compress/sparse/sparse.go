@@ -126,8 +126,10 @@ type Stats struct {
 	Zeros    int     `json:"zeros"`   // in the targets, after pruning
 	Sparsity float64 `json:"sparsity"`
 	// DenseBytes is the targets' size as float32; SparseBytes their size
-	// in the method's compact encoding: 2:4 packed (values + 2-bit
-	// indices) or, unstructured, the non-zeros with a 4-byte index each.
+	// in the method's compact encoding: for 2:4 the values and 2-bit
+	// indices (the storage format's minimum; kernels.Packed24, the layout
+	// the kernel reads, spends a byte per index: its Bytes), unstructured
+	// the non-zeros with a 4-byte index each.
 	DenseBytes  int64   `json:"dense_bytes"`
 	SparseBytes int64   `json:"sparse_bytes"`
 	Layers      []Layer `json:"layers"`

@@ -38,4 +38,12 @@
 // repeats bit for bit) and through float32 tiles and Sgemm for larger m
 // (q8_0 with AVX-512 VNNI: an int8 GEMM on quantised activations,
 // gemm_q8.go).
+//
+// 2:4 sparse weights (sparse24.go): Packed24 holds a matrix with at most 2
+// non-zeros in every 4 consecutive weights of a row as 16 values per row
+// per 32 inputs and byte indices shared by quads of rows; MatMul24
+// multiplies it with AVX-512 dot products (VPERMI2PS selects the inputs
+// each stored value meets; up to 32 rows of activations) or, for more
+// rows, unpacks it to dense in AVX-512 and runs Sgemm. The plain-Go
+// fallback accumulates in the same lane order, bit for bit.
 package kernels
