@@ -491,7 +491,7 @@ func runWeightPrune(o *pruneOpts, l *convert.Loaded, stdout, stderr io.Writer) e
 	fmt.Fprintf(stdout, "zeroed %d of %d block weights (%s, sparsity %.3f) in %.2fs: held-out loss %.4f → %.4f (retention %.3f)\n",
 		s.Zeros, s.Weights, method, s.Sparsity, rep.PruneS, rep.Before.Loss, rep.After.Loss, rep.LossRetention)
 	if method == prune.Method24 {
-		fmt.Fprintf(stdout, "2:4 packed size of those weights: %.2f MB of %.2f MB dense (the saved model keeps dense weights with zeros)\n",
+		fmt.Fprintf(stdout, "2:4 size of those weights as values + 2-bit indices: %.2f MB of %.2f MB dense (the saved model keeps dense weights with zeros)\n",
 			float64(s.SparseBytes)/1e6, float64(s.DenseBytes)/1e6)
 		if k := rep.Kernel24; k != nil {
 			fmt.Fprintf(stdout, "with the 2:4 kernel: held-out loss %.4f, decode %.1f tokens/s (dense kernels: %.1f)\n", k.Loss, k.DecodeTokS, rep.After.DecodeTokS)

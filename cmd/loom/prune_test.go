@@ -157,8 +157,8 @@ func TestPruneWeightsCLI(t *testing.T) {
 	}{
 		{[]string{"--method", "magnitude", "--ratio", "0.5"}, 0.5, "no speed-up"},
 		{[]string{"--method", "magnitude", "--ratio", "0.7", "--scope", "global"}, 0.7, "no speed-up"},
-		{[]string{"--method", "2:4"}, 0.5, "2:4 packed size"},
-		{[]string{"--method", "2:4", "--ratio", "0.5"}, 0.5, "2:4 packed size"},
+		{[]string{"--method", "2:4"}, 0.5, "2:4 size of those weights"},
+		{[]string{"--method", "2:4", "--ratio", "0.5"}, 0.5, "2:4 size of those weights"},
 	} {
 		out := filepath.Join(dir, fmt.Sprint("out", i))
 		o.Reset()
