@@ -110,7 +110,7 @@ func ladderPlot(path, title, xlabel, ylabel string, ps []ladderPoint, frontier [
 			series = append(series, s)
 		}
 	}
-	fig := &chart.Chart{Title: title, XLabel: xlabel, YLabel: ylabel, Series: series}
+	fig := &chart.Chart{Title: title, XLabel: xlabel, YLabel: ylabel, Series: series, LogX: true}
 	return fig.WritePNG(path)
 }
 
@@ -144,7 +144,7 @@ func ladderDecoder(c *Context, seeds []uint64) (*ladderPart, error) {
 		"Held-out loss: nats/byte on the same strided windows of the last 10 %% for every form (the first %d of its %d tokens).\n\n", t.Steps, setup.Scored, setup.HeldTokens)
 	fmt.Fprintf(&b, "Forms (applied to the trained model, no retraining after pruning or quantisation):\n\n"+
 		"- *magnitude 50%%*: the half of each block matrix's weights with the smallest |w| zeroed (compress/sparse, per layer; embedding and head dense). No sparse kernel: it runs the dense GEMM, and the saved file keeps the zeros.\n"+
-		"- *2:4*: the 2 smaller |w| of every 4 consecutive inputs zeroed (compress/sparse), timed with the packed 2:4 kernel (kernels.MatMul24, portable Go without SIMD, against the AVX-512 dense GEMM) and scored through the dense path with the same zeros (the kernel's products equal the dense ones up to summation order: kernels' tests); saved dense (loom has no 2:4 file format), so its on-disk size is the base's and the in-memory column counts the packed layout the kernel reads.\n"+
+		"- *2:4*: the 2 smaller |w| of every 4 consecutive inputs zeroed (compress/sparse), run with the packed 2:4 kernel (kernels.MatMul24: sparse AVX-512 dot products for a few rows, as in decoding; for many rows, as in prefill and scoring, the weights unpacked to dense and the dense GEMM); saved dense (loom has no 2:4 file format), so its on-disk size is the base's and the in-memory column counts the packed layout the kernel reads.\n"+
 		"- *int8*: every block linear to int8 weights per output channel, kept as q8_0 blocks; activations quantised per block of 32 by loom's q8_0 kernels, int8 products summed in int32 (VNNI where the CPU has it) (quant/w8a8, q8_0 path, no SmoothQuant: int8-smoothquant shows it is not needed at this scale). No on-disk format: in-memory bytes only.\n"+
 		"- *q4_K_M*: a real GGUF file written by `convert.ExportGGUFMix` (llama.cpp's Q4_K_M rules, as `loom quantize`), loaded back and run; matrices in blocks loom multiplies directly (q4_K, q6_K, q8_0) stay so, others (q5_0) are widened to float32 with their inputs rounded as llama.cpp rounds them.\n"+
 		"- *distilled*: a 2-layer student of the same width initialised from the teacher's embedding, head and layers 0 and 2, distilled %d steps (batch 16×128, AdamW lr 1e-3, cosine) with KL at τ = 2 (weighted τ²) plus the text's cross-entropy (package distill, as `loom distill`).\n"+

@@ -126,15 +126,15 @@ func decoderSeed(c *Context, seed uint64, s decoderSettings) ([]formResult, deco
 		if err != nil {
 			return nil, setup, fmt.Errorf("%s: %w", f.Name, err)
 		}
+		if err := pack24(f, m, &r); err != nil {
+			return nil, setup, fmt.Errorf("%s: %w", f.Name, err)
+		}
 		res, err := eval.Tokens(m, heldIDs, tok, eo)
 		if err != nil {
 			return nil, setup, fmt.Errorf("%s: %w", f.Name, err)
 		}
 		r.Loss = res.Loss
 		setup.Scored = res.Tokens
-		if err := pack24(f, m, &r); err != nil {
-			return nil, setup, fmt.Errorf("%s: %w", f.Name, err)
-		}
 		for _, th := range s.Threads {
 			l, err := measureDecoder(m, th, s.Repeats)
 			if err != nil {
@@ -189,7 +189,7 @@ func buildForm(f ladderForm, src, scratch string, tok tokenizer.Tokenizer) (*dec
 			return nil, r, err
 		}
 		r.Disk = st.Size()
-		if f.Prune != "2:4" { // 2:4: packed after scoring (pack24)
+		if f.Prune != "2:4" { // 2:4: packed by pack24
 			m.PackWeights()
 		}
 	case "int8":
@@ -230,8 +230,7 @@ func buildForm(f ladderForm, src, scratch string, tok tokenizer.Tokenizer) (*dec
 }
 
 // pack24 moves a 2:4 form without quantisation onto the packed 2:4 kernel
-// (for the timing) and counts its packed bytes; other forms are left as
-// they are.
+// and counts its packed bytes; other forms are left as they are.
 func pack24(f ladderForm, m *decoder.Model, r *formResult) error {
 	if f.Prune != "2:4" || f.Quant != "" {
 		return nil

@@ -31,7 +31,7 @@ type encoderSettings struct {
 
 func ladderEncoderSettings(quick bool) encoderSettings {
 	if quick {
-		return encoderSettings{Examples: 16, Repeats: 3, Threads: []int{1, 2}}
+		return encoderSettings{Examples: 16, Repeats: 5, Threads: []int{1, 2}}
 	}
 	return encoderSettings{Examples: 24, Repeats: 5, Threads: []int{1, 2}}
 }
@@ -52,6 +52,9 @@ func ladderEncoder(c *Context, seeds []uint64) (*ladderPart, error) {
 	task, err := newSpamTask(c)
 	if err != nil {
 		return nil, err
+	}
+	if c.Quick {
+		task.epochs = 3 // one epoch on the quick split leaves a majority classifier
 	}
 	const lr = 5e-4 // petl-spam's full fine-tuning
 	res := make([][]encResult, len(encoderForms))
@@ -124,10 +127,10 @@ func ladderEncoder(c *Context, seeds []uint64) (*ladderPart, error) {
 	counts := func(n []int) string { return fmt.Sprintf("%d ham, %d spam", n[0], n[1]) }
 	var b strings.Builder
 	fmt.Fprintf(&b, "Model: petl-spam's classifier — the byte-level BERT (4 layers, width 128) pre-trained with masked-language modelling on tinyshakespeare (%d steps), fully fine-tuned (%d epoch(s), batch 32, AdamW lr %g, weight decay 0.1) on the SpamAssassin corpus's first collection (%s) per seed; accuracy on the later collection (%s). "+
-		"The forms are the decoder's. Magnitude, 2:4 and int8 act on the linear layers of the encoder layers (attention and FFN; embeddings, pooler and classifier stay float32); 2:4 is timed with the packed 2:4 kernel and scored through the dense path with the same zeros. "+
+		"The forms are the decoder's. Magnitude, 2:4 and int8 act on the linear layers of the encoder layers (attention and FFN; embeddings, pooler and classifier stay float32); 2:4 runs the packed 2:4 kernel. "+
 		"*q4_K_M* is llama.cpp's mix applied in memory by quant/kquant under llama.cpp's BERT tensor names (loom writes no encoder GGUF, so it has no on-disk size): it also quantises the word embeddings, the pooler and the classifier; types: %s. "+
 		"*distilled*: a 2-layer student of the same width initialised from the fine-tuned teacher's embeddings, pooler, classifier and layers 0 and 2, distilled on the training split for as many epochs as the teacher's fine-tuning (same optimiser) with KL at τ = 2 (weighted τ²) plus the labels' cross-entropy (distill.Classifier, as `loom distill --task classify`). "+
-		"Latency: the forward pass of one e-mail (batch 1, its own length, at most 128 bytes), the mean over the first %d test e-mails, the median of %d repeats per seed, averaged over seeds; float forms run with their block weights pre-packed for the GEMM.\n\n",
+		"Latency: the forward pass of one e-mail (batch 1, its own length, at most 128 bytes): each of the first %d test e-mails run %d times after a warm-up, its median time taken, the medians averaged over the e-mails, then over seeds; float forms run with their block weights pre-packed for the GEMM.\n\n",
 		task.mlm.Steps, task.epochs, lr, counts(task.trSet.Counts()), counts(task.teSet.Counts()), strings.Join(kTypes, "; "), s.Examples, s.Repeats)
 	b.WriteString("| form | kind | parameters | size on disk (MB) | weights in memory as run (MB) |")
 	for _, th := range s.Threads {
@@ -185,7 +188,7 @@ func encoderForm(f ladderForm, dir, scratch string, task *spamTask, s encoderSet
 			return r, err
 		}
 		r.Disk = st.Size()
-		if f.Prune != "2:4" { // 2:4: packed after scoring, for the timing
+		if f.Prune != "2:4" { // 2:4: packed below
 			for _, l := range m.BlockLinears() {
 				l.Pack()
 			}
@@ -204,13 +207,13 @@ func encoderForm(f ladderForm, dir, scratch string, task *spamTask, s encoderSet
 	default:
 		return r, fmt.Errorf("unknown quantisation %q", f.Quant)
 	}
-	r.Acc = train.Accuracy[encoder.Batch](encClassifier{m}, task.te, 64)
 	var packed24 int64
 	if f.Prune == "2:4" && f.Quant == "" {
 		if packed24, err = m.Pack24Weights(); err != nil {
 			return r, err
 		}
 	}
+	r.Acc = train.Accuracy[encoder.Batch](encClassifier{m}, task.te, 64)
 	lin := map[*autograd.Var]bool{}
 	if packed24 > 0 {
 		for _, l := range m.BlockLinears() {
@@ -234,9 +237,10 @@ func encoderForm(f ladderForm, dir, scratch string, task *spamTask, s encoderSet
 	return r, nil
 }
 
-// encoderLatency is the mean forward time, in ms, of the first n examples
-// of te one at a time at the given thread count: the median of repeats
-// runs after a warm-up.
+// encoderLatency is the forward time, in ms, of one example at the given
+// thread count: each of the first n examples of te is run repeats times
+// (after a warm-up pass over them all), its median taken, and the medians
+// averaged over the examples (examples differ in length).
 func encoderLatency(m *encoder.Model, te *encoder.TextExamples, threads, n, repeats int) float64 {
 	old := kernels.SetThreads(threads)
 	defer kernels.SetThreads(old)
@@ -245,19 +249,21 @@ func encoderLatency(m *encoder.Model, te *encoder.TextExamples, threads, n, repe
 	for i := range n {
 		batches[i] = te.Batch([]int{i})
 	}
-	var runs []float64
+	times := make([][]float64, n)
 	for r := range repeats + 1 {
-		t0 := time.Now()
-		autograd.NoGrad(func() {
-			for i := range batches {
-				m.Logits(nil, &batches[i])
+		for i := range batches {
+			t0 := time.Now()
+			autograd.NoGrad(func() { m.Logits(nil, &batches[i]) })
+			if r > 0 {
+				times[i] = append(times[i], float64(time.Since(t0).Microseconds())/1000)
 			}
-		})
-		if r > 0 {
-			runs = append(runs, float64(time.Since(t0).Microseconds())/1000/float64(n))
 		}
 	}
-	return medianOf(runs)
+	var med []float64
+	for _, ts := range times {
+		med = append(med, medianOf(ts))
+	}
+	return meanOf(med)
 }
 
 // distilClassifier builds the 2-layer student of the fine-tuned classifier
