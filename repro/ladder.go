@@ -94,7 +94,7 @@ func ladderPlot(path, title, xlabel, ylabel string, ps []ladderPoint, frontier [
 		{ladderCombo, "combination", chart.PaletteColor(2)},
 	}
 	var series []chart.Series
-	fr := chart.Series{Name: "Pareto frontier", Style: chart.Line, Color: color.Gray{Y: 110}}
+	fr := chart.Series{Name: "Pareto frontier", Style: chart.LinePoints, Color: color.Gray{Y: 110}}
 	for _, i := range frontier {
 		fr.X, fr.Y = append(fr.X, ps[i].X), append(fr.Y, yOf(ps[i].Y))
 	}
@@ -146,7 +146,7 @@ func ladderDecoder(c *Context, seeds []uint64) (*ladderPart, error) {
 		"- *magnitude 50%%*: the half of each block matrix's weights with the smallest |w| zeroed (compress/sparse, per layer; embedding and head dense). No sparse kernel: it runs the dense GEMM, and the saved file keeps the zeros.\n"+
 		"- *2:4*: the 2 smaller |w| of every 4 consecutive inputs zeroed (compress/sparse), run with the packed 2:4 kernel (kernels.MatMul24: sparse AVX-512 dot products for a few rows, as in decoding; for many rows, as in prefill and scoring, the weights unpacked to dense and the dense GEMM); saved dense (loom has no 2:4 file format), so its on-disk size is the base's and the in-memory column counts the packed layout the kernel reads.\n"+
 		"- *int8*: every block linear to int8 weights per output channel, kept as q8_0 blocks; activations quantised per block of 32 by loom's q8_0 kernels, int8 products summed in int32 (VNNI where the CPU has it) (quant/w8a8, q8_0 path, no SmoothQuant: int8-smoothquant shows it is not needed at this scale). No on-disk format: in-memory bytes only.\n"+
-		"- *q4_K_M*: a real GGUF file written by `convert.ExportGGUFMix` (llama.cpp's Q4_K_M rules, as `loom quantize`), loaded back and run; matrices in blocks loom multiplies directly (q4_K, q6_K, q8_0) stay so, others (q5_0) are widened to float32 with their inputs rounded as llama.cpp rounds them.\n"+
+		"- *q4_K_M*: a real GGUF file written by `convert.ExportGGUFMix` (llama.cpp's Q4_K_M rules, as `loom quantize`), loaded back and run with its matrices in their blocks (loom's quantised kernels multiply q4_K, q5_0, q6_K and q8_0 directly, on activations rounded as llama.cpp rounds them).\n"+
 		"- *distilled*: a 2-layer student of the same width initialised from the teacher's embedding, head and layers 0 and 2, distilled %d steps (batch 16×128, AdamW lr 1e-3, cosine) with KL at τ = 2 (weighted τ²) plus the text's cross-entropy (package distill, as `loom distill`).\n"+
 		"- Combinations apply the second method to the first's result. 2:4+int8 has no fused kernel: its int8 weights hold the 2:4 zeros and run the dense q8_0 kernel, so it measures int8's speed with 2:4's loss.\n\n", s.StudentSteps)
 	fmt.Fprintf(&b, "Latency: batch 1, f16 KV cache, after a warm-up; decode = median ms per token of %d greedy steps after a prefill of %d tokens (the last attending to %d positions), prefill = ms for a %d-token prompt into an empty cache; the median of %d repeats per seed, averaged over seeds, at %s thread(s). Float forms run with their weights pre-packed for the GEMM (as `loom serve`).\n\n",

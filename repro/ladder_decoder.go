@@ -220,7 +220,7 @@ func buildForm(f ladderForm, src, scratch string, tok tokenizer.Tokenizer) (*dec
 			return nil, r, err
 		}
 		m = l.Model
-		m.PackWeights() // matrices widened to float32 (types without a kernel)
+		m.PackWeights() // any matrix left float32
 	default:
 		return nil, r, fmt.Errorf("unknown quantisation %q", f.Quant)
 	}
