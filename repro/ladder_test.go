@@ -1,8 +1,14 @@
 package repro
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/loomml/loom/autograd"
+	"github.com/loomml/loom/models/decoder"
+	"github.com/loomml/loom/models/encoder"
 )
 
 func TestParetoFrontier(t *testing.T) {
@@ -116,6 +122,94 @@ func TestParetoFrontier(t *testing.T) {
 			}
 			if got, want := c.holds(), len(tc.onFrontier) == 0 && len(tc.undominated) == 0; got != want {
 				t.Errorf("holds %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func TestMedianOf(t *testing.T) {
+	for _, tc := range []struct {
+		xs   []float64
+		want float64
+	}{
+		{nil, 0},
+		{[]float64{3}, 3},
+		{[]float64{5, 1, 3}, 3},
+		{[]float64{4, 1, 3, 2}, 2.5},
+		{[]float64{1, 100, 2, 2, 2}, 2},
+	} {
+		in := slices.Clone(tc.xs)
+		if got := medianOf(tc.xs); got != tc.want {
+			t.Errorf("medianOf(%v) = %v, want %v", tc.xs, got, tc.want)
+		}
+		if !slices.Equal(in, tc.xs) {
+			t.Errorf("medianOf changed its input to %v", tc.xs)
+		}
+	}
+}
+
+func TestInitFromTeacher(t *testing.T) {
+	dec := func(layers int, seed uint64) *decoder.Model {
+		m, err := decoder.New(&decoder.Config{HiddenSize: 16, IntermediateSize: 32, NumHiddenLayers: layers, NumAttentionHeads: 2,
+			NumKeyValueHeads: 2, HiddenAct: "silu", RMSNormEps: 1e-6, RopeTheta: 10000, VocabSize: 32,
+			MaxPositionEmbeddings: 16, InitializerRange: 0.02, Loom: decoder.Options{Tokenizer: "byte"}}, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	enc := func(layers int, seed uint64) *encoder.Model {
+		pad := 0
+		m, err := encoder.New(&encoder.Config{Architectures: []string{encoder.BertForMaskedLM}, ModelType: encoder.TypeBERT, HiddenSize: 16,
+			NumHiddenLayers: layers, NumAttentionHeads: 2, IntermediateSize: 32, HiddenAct: "gelu", InitializerRange: 0.02,
+			LayerNormEps: 1e-12, VocabSize: 32, MaxPositionEmbeddings: 16, TypeVocabSize: 2, PositionEmbeddingType: "absolute", PadTokenID: &pad}, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name             string
+		student, teacher []*autograd.Var
+		pattern          string
+		layers           []int
+		wantErr          bool
+	}{
+		{"decoder 2 of 4", dec(2, 1).Params(), dec(4, 2).Params(), "layers.%d.", []int{0, 2}, false},
+		{"decoder last layer", dec(1, 1).Params(), dec(4, 2).Params(), "layers.%d.", []int{3}, false},
+		{"encoder 2 of 4", enc(2, 1).Params(), enc(4, 2).Params(), "layer.%d.", []int{1, 3}, false},
+		{"teacher layer missing", dec(2, 1).Params(), dec(2, 2).Params(), "layers.%d.", []int{0, 5}, true},
+		{"wrong width", dec(2, 1).Params(), func() []*autograd.Var {
+			m, err := decoder.New(&decoder.Config{HiddenSize: 32, IntermediateSize: 32, NumHiddenLayers: 2, NumAttentionHeads: 2,
+				NumKeyValueHeads: 2, HiddenAct: "silu", RMSNormEps: 1e-6, RopeTheta: 10000, VocabSize: 32,
+				MaxPositionEmbeddings: 16, InitializerRange: 0.02, Loom: decoder.Options{Tokenizer: "byte"}}, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m.Params()
+		}(), "layers.%d.", []int{0, 1}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := initFromTeacher(tc.student, tc.teacher, tc.pattern, tc.layers)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("error %v, want one: %v", err, tc.wantErr)
+			}
+			if tc.wantErr {
+				return
+			}
+			byName := map[string][]float32{}
+			for _, p := range tc.teacher {
+				byName[p.Name] = p.Value.F32()
+			}
+			for _, p := range tc.student {
+				name := p.Name
+				for i, l := range tc.layers {
+					name = strings.Replace(name, fmt.Sprintf(tc.pattern, i), fmt.Sprintf("@%d.", l), 1)
+				}
+				name = strings.Replace(name, "@", strings.TrimSuffix(tc.pattern, "%d."), 1)
+				if !slices.Equal(p.Value.F32(), byName[name]) {
+					t.Errorf("%s does not equal the teacher's %s", p.Name, name)
+				}
 			}
 		})
 	}
