@@ -40,6 +40,28 @@ func (l *Linear) Pack24() (int64, error) {
 // Unpack24 drops the 2:4 copy.
 func (l *Linear) Unpack24() { l.sparse24 = nil }
 
+// Pack24All packs every layer of ls (Pack24); on an error none stays
+// packed. It returns the bytes the copies hold.
+func Pack24All(ls []*Linear) (int64, error) {
+	var n int64
+	for _, l := range ls {
+		b, err := l.Pack24()
+		if err != nil {
+			Unpack24All(ls)
+			return 0, err
+		}
+		n += b
+	}
+	return n, nil
+}
+
+// Unpack24All drops the 2:4 copies of ls.
+func Unpack24All(ls []*Linear) {
+	for _, l := range ls {
+		l.Unpack24()
+	}
+}
+
 // forward24 is Forward through the 2:4 copy.
 func (l *Linear) forward24(x *autograd.Var) *autograd.Var {
 	p := l.sparse24.p

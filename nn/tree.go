@@ -246,3 +246,18 @@ func Trainable(ps []*autograd.Var) []*autograd.Var {
 	}
 	return out
 }
+
+// LinearsIn returns the linear layers that have a weight inside the
+// modules (a model's blocks), in walk order.
+func LinearsIn[M Module](modules []M) []*Linear {
+	var out []*Linear
+	for _, m := range modules {
+		Walk(m, func(n *Node) error {
+			if l, ok := n.Module.(*Linear); ok && l != nil && l.Weight != nil {
+				out = append(out, l)
+			}
+			return nil
+		})
+	}
+	return out
+}

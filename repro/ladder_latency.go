@@ -93,7 +93,7 @@ func weightBytes(m *decoder.Model, packed24 int64) int64 {
 	var n int64
 	lin := map[*autograd.Var]bool{}
 	if packed24 > 0 {
-		for _, l := range ladderLinears(m) {
+		for _, l := range m.BlockLinears() {
 			lin[l.Weight] = true
 		}
 	}
@@ -107,18 +107,4 @@ func weightBytes(m *decoder.Model, packed24 int64) int64 {
 		}
 	}
 	return n + packed24
-}
-
-// ladderLinears returns the linear layers in m's blocks.
-func ladderLinears(m *decoder.Model) []*nn.Linear {
-	var out []*nn.Linear
-	for _, b := range m.Layers {
-		nn.Walk(b, func(n *nn.Node) error {
-			if l, ok := n.Module.(*nn.Linear); ok && l != nil && l.Weight != nil {
-				out = append(out, l)
-			}
-			return nil
-		})
-	}
-	return out
 }

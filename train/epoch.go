@@ -90,13 +90,7 @@ func Accuracy[B any](m Classifier[B], ex Labelled[B], bs int) float64 {
 			C := logits.Dim(1)
 			v := logits.Float32s()
 			for r, i := range idx {
-				best := 0
-				for c := 1; c < C; c++ {
-					if v[r*C+c] > v[r*C+best] {
-						best = c
-					}
-				}
-				if best == ex.Label(i) {
+				if Argmax(v[r*C:(r+1)*C]) == ex.Label(i) {
 					right++
 				}
 			}
@@ -125,3 +119,15 @@ func (Repeat[B]) State() ([]byte, error) { return nil, nil }
 
 // SetState accepts any state.
 func (Repeat[B]) SetState([]byte) error { return nil }
+
+// Argmax returns the index of the largest of v (the first on ties; 0 for
+// an empty v): the predicted class of a row of logits.
+func Argmax(v []float32) int {
+	best := 0
+	for c := 1; c < len(v); c++ {
+		if v[c] > v[best] {
+			best = c
+		}
+	}
+	return best
+}

@@ -221,20 +221,7 @@ func copyFiles(from, dir string, names []string) error {
 	return nil
 }
 
-// heldOutCE is m's mean cross-entropy on the labels of ex (the loop's
-// validation loss).
+// heldOutCE is m's mean cross-entropy on ex (nats per example).
 func heldOutCE(m *encoder.Model, ex train.Labelled[encoder.Batch]) float64 {
-	const bs = 64
-	sum := 0.0
-	autograd.NoGrad(func() {
-		for lo := 0; lo < ex.Len(); lo += bs {
-			idx := make([]int, 0, bs)
-			for i := lo; i < min(lo+bs, ex.Len()); i++ {
-				idx = append(idx, i)
-			}
-			b := ex.Batch(idx)
-			sum += m.Loss(nil, b).Item() * float64(len(idx))
-		}
-	})
-	return sum / float64(max(1, ex.Len()))
+	return scoreClassifier(m, ex, m.Config.Labels()).Loss
 }

@@ -106,12 +106,7 @@ func scoreClassifier(m *encoder.Model, ex train.Labelled[encoder.Batch], classes
 			C := logits.Dim(1)
 			v := logits.Float32s()
 			for k, i := range idx {
-				best := 0
-				for j := 1; j < C; j++ {
-					if v[k*C+j] > v[k*C+best] {
-						best = j
-					}
-				}
+				best := train.Argmax(v[k*C : (k+1)*C])
 				y := ex.Label(i)
 				r.Loss += crossEntropy(v[k*C:(k+1)*C], y)
 				r.Classes[y].Examples++

@@ -7,18 +7,7 @@ import "github.com/loomml/loom/nn"
 // projections, then the FFN's up and down projections; a removed sublayer
 // has none): the weights that compression methods change. The embeddings,
 // the pooler and the task head are not among them.
-func (m *Model) BlockLinears() []*nn.Linear {
-	var out []*nn.Linear
-	for _, b := range m.Layers {
-		nn.Walk(b, func(n *nn.Node) error {
-			if l, ok := n.Module.(*nn.Linear); ok && l != nil && l.Weight != nil {
-				out = append(out, l)
-			}
-			return nil
-		})
-	}
-	return out
-}
+func (m *Model) BlockLinears() []*nn.Linear { return nn.LinearsIn(m.Layers) }
 
 // Pack24Weights packs the weight of every linear layer in the encoder
 // layers in the 2:4 semi-structured layout (nn.Linear.Pack24, arXiv
@@ -26,22 +15,7 @@ func (m *Model) BlockLinears() []*nn.Linear {
 // 2:4 kernel. The weights must be 2:4 sparse (compress/sparse.TwoFour);
 // the embeddings, the pooler and the head stay dense. On an error nothing
 // stays packed. It returns the bytes the packed copies hold.
-func (m *Model) Pack24Weights() (int64, error) {
-	var n int64
-	for _, l := range m.BlockLinears() {
-		b, err := l.Pack24()
-		if err != nil {
-			m.Unpack24Weights()
-			return 0, err
-		}
-		n += b
-	}
-	return n, nil
-}
+func (m *Model) Pack24Weights() (int64, error) { return nn.Pack24All(m.BlockLinears()) }
 
 // Unpack24Weights drops the copies Pack24Weights made.
-func (m *Model) Unpack24Weights() {
-	for _, l := range m.BlockLinears() {
-		l.Unpack24()
-	}
-}
+func (m *Model) Unpack24Weights() { nn.Unpack24All(m.BlockLinears()) }

@@ -166,18 +166,7 @@ func quantize(ls []*nn.Linear, o Options, measure func([]*nn.Linear) ([][]float3
 
 // Linears returns the linear layers inside m's blocks (not the head), in
 // order.
-func Linears(m *decoder.Model) []*nn.Linear {
-	var ls []*nn.Linear
-	for _, b := range m.Layers {
-		nn.Walk(b, func(n *nn.Node) error {
-			if l, ok := n.Module.(*nn.Linear); ok {
-				ls = append(ls, l)
-			}
-			return nil
-		})
-	}
-	return ls
-}
+func Linears(m *decoder.Model) []*nn.Linear { return m.BlockLinears() }
 
 // scaleRows multiplies each row of x (len(f) values each) by f element-wise.
 func scaleRows(x, f []float32) {
