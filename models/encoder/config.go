@@ -99,6 +99,14 @@ type Options struct {
 	// AttentionTopK gives each layer's top-k hard attention (0: dense
 	// softmax attention; nil: dense everywhere; pruned.go).
 	AttentionTopK []int `json:"attention_top_k,omitempty"`
+	// AttentionHeads, when set, gives each layer its own number of
+	// attention heads (of head_dim hidden_size/num_attention_heads each)
+	// in place of num_attention_heads: what structured head pruning
+	// leaves (widths.go). The decoder's key.
+	AttentionHeads []int `json:"attention_heads,omitempty"`
+	// IntermediateSizes, when set, gives each layer its own FFN width in
+	// place of intermediate_size (widths.go). The decoder's key.
+	IntermediateSizes []int `json:"intermediate_sizes,omitempty"`
 }
 
 // Architecture returns architectures[0] (the base model of the type when
@@ -276,6 +284,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	if err := c.validatePruning(); err != nil {
+		return err
+	}
+	if err := c.validateWidths(); err != nil {
 		return err
 	}
 	if c.ProblemType != "" && c.ProblemType != problemRegression && c.ProblemType != problemSingleLabel {

@@ -187,17 +187,17 @@ func New(c *Config, seed uint64) (*Model, error) {
 	}
 	for i := range c.NumHiddenLayers {
 		p := nn.Join(base, "encoder.layer", strconv.Itoa(i))
-		attn, err := nn.NewAttention(nn.AttentionConfig{Prefix: nn.Join(p, "attention"), Dim: D, Heads: c.NumAttentionHeads,
+		attn, err := nn.NewAttention(nn.AttentionConfig{Prefix: nn.Join(p, "attention"), Dim: D, Heads: c.HeadsAt(i), HeadDim: c.HeadDim(),
 			Bias: true, Kind: nn.Bidirectional, Dropout: c.AttentionProbsDropoutProb, Names: names, Layer: i, Init: init})
 		if err != nil {
 			return nil, err
 		}
-		act, err := nn.NewActivation(c.HiddenAct, nn.ActivationConfig{Prefix: nn.Join(p, "intermediate.act"), Dim: c.IntermediateSize, Init: init})
+		act, err := nn.NewActivation(c.HiddenAct, nn.ActivationConfig{Prefix: nn.Join(p, "intermediate.act"), Dim: c.IntermediateSizeAt(i), Init: init})
 		if err != nil {
 			return nil, err
 		}
-		ffn := &nn.MLP{Up: nn.NewLinear(nn.Join(p, "intermediate.dense"), D, c.IntermediateSize, true, init),
-			Down: nn.NewLinear(nn.Join(p, "output.dense"), c.IntermediateSize, D, true, init), Act: act}
+		ffn := &nn.MLP{Up: nn.NewLinear(nn.Join(p, "intermediate.dense"), D, c.IntermediateSizeAt(i), true, init),
+			Down: nn.NewLinear(nn.Join(p, "output.dense"), c.IntermediateSizeAt(i), D, true, init), Act: act}
 		l := &Layer{Attn: attn, FFN: ffn, Dropout: c.HiddenDropoutProb, Pre: ast}
 		if ast {
 			l.AttnNorm = nn.NewLayerNorm(nn.Join(p, "layernorm_before"), D, c.LayerNormEps, true)
