@@ -18,7 +18,7 @@ type Scores struct {
 }
 
 // NewScores returns zero scores shaped as m's structures.
-func NewScores(m *decoder.Model) (*Scores, error) {
+func NewScores(m Model) (*Scores, error) {
 	s, err := ShapeOf(m)
 	if err != nil {
 		return nil, err
@@ -33,13 +33,14 @@ func NewScores(m *decoder.Model) (*Scores, error) {
 
 // accumulate adds f(w, g) of every parameter value to the structures
 // it belongs to (g nil: f gets 0).
-func (sc *Scores) accumulate(m *decoder.Model, f func(w, g float32) float64) error {
-	s, err := ShapeOf(m)
+func (sc *Scores) accumulate(m Model, f func(w, g float32) float64) error {
+	t, err := targetOf(m)
 	if err != nil {
 		return err
 	}
+	s := t.s
 	for _, p := range m.Params() {
-		lay, err := layoutOf(p.Name, p.Shape(), s.Neurons)
+		lay, err := t.layout(p.Name, p.Shape())
 		if err != nil {
 			return err
 		}
@@ -82,13 +83,13 @@ func (sc *Scores) accumulate(m *decoder.Model, f func(w, g float32) float64) err
 // Σ |w·∂L/∂w| over its weights, from the gradients a backward pass left
 // in m's parameters (call it after each batch's Backward, or once after
 // gradients summed over batches).
-func (sc *Scores) AddTaylor(m *decoder.Model) error {
+func (sc *Scores) AddTaylor(m Model) error {
 	return sc.accumulate(m, func(w, g float32) float64 { return math.Abs(float64(w) * float64(g)) })
 }
 
 // AddMagnitude adds each structure's squared weight norm Σ w² (the
 // "magnitude" baseline of structured pruning).
-func (sc *Scores) AddMagnitude(m *decoder.Model) error {
+func (sc *Scores) AddMagnitude(m Model) error {
 	return sc.accumulate(m, func(w, _ float32) float64 { return float64(w) * float64(w) })
 }
 
@@ -111,36 +112,40 @@ func (r *recorder) Forward(x *autograd.Var) *autograd.Var {
 	return r.Layer.Forward(x)
 }
 
-// AddActivation adds activation importance from one forward pass of
-// forward (which runs m on some data, without gradients): the mean |a| of
-// each FFN neuron's activation entering down_proj, the mean L1 norm over
-// head_dim of each head's output entering o_proj, the mean |x| of each
-// hidden dim of the residual stream leaving the embedding, and, per layer,
-// the sum of its heads' and neurons' scores.
-func (sc *Scores) AddActivation(m *decoder.Model, forward func()) error {
-	s, err := ShapeOf(m)
-	if err != nil {
-		return err
-	}
-	type hook struct {
-		restore func()
-		r       *recorder
-		layer   int
-		head    bool
-	}
+// hook is a recorder put in place of a layer's o_proj or down_proj.
+type hook struct {
+	restore func()
+	r       *recorder
+	layer   int
+	head    bool
+}
+
+func hookAttn(hooks []hook, a *nn.Attention, i int) []hook {
+	o := a.O
+	r := &recorder{Layer: o, sum: make([]float64, o.InFeatures())}
+	a.O = r
+	return append(hooks, hook{func() { a.O = o }, r, i, true})
+}
+
+func hookMLP(hooks []hook, f *nn.MLP, i int) []hook {
+	d := f.Down
+	r := &recorder{Layer: d, sum: make([]float64, d.InFeatures())}
+	f.Down = r
+	return append(hooks, hook{func() { f.Down = d }, r, i, false})
+}
+
+// decoderHooks puts recorders on a decoder's o_proj and down_proj.
+func decoderHooks(m *decoder.Model) ([]hook, error) {
 	var hooks []hook
 	for i, b := range m.Layers {
 		pb, ok := b.(*decoder.PreNorm)
 		if !ok {
-			return fmt.Errorf("structured: layer %d is not a prenorm block", i)
+			return hooks, fmt.Errorf("structured: layer %d is not a prenorm block", i)
 		}
 		if a, ok := pb.Attn.(*nn.Attention); ok && pb.Attn != nil {
-			o := a.O
-			r := &recorder{Layer: o, sum: make([]float64, o.InFeatures())}
-			a.O = r
-			hooks = append(hooks, hook{func() { a.O = o }, r, i, true})
+			hooks = hookAttn(hooks, a, i)
 		} else if pb.Attn != nil {
-			return fmt.Errorf("structured: layer %d's attention is a %T, not an nn.Attention", i, pb.Attn)
+			return hooks, fmt.Errorf("structured: layer %d's attention is a %T, not an nn.Attention", i, pb.Attn)
 		}
 		if pb.FFN == nil {
 			continue
@@ -152,19 +157,40 @@ func (sc *Scores) AddActivation(m *decoder.Model, forward func()) error {
 			f.Down = r
 			hooks = append(hooks, hook{func() { f.Down = d }, r, i, false})
 		case *nn.MLP:
-			d := f.Down
-			r := &recorder{Layer: d, sum: make([]float64, d.InFeatures())}
-			f.Down = r
-			hooks = append(hooks, hook{func() { f.Down = d }, r, i, false})
+			hooks = hookMLP(hooks, f, i)
 		default:
-			return fmt.Errorf("structured: layer %d's FFN is a %T", i, pb.FFN)
+			return hooks, fmt.Errorf("structured: layer %d's FFN is a %T", i, pb.FFN)
 		}
+	}
+	return hooks, nil
+}
+
+// AddActivation adds activation importance from one forward pass of
+// forward (which runs m on some data, without gradients): the mean |a| of
+// each FFN neuron's activation entering down_proj, the mean L1 norm over
+// head_dim of each head's output entering o_proj, the mean |x| of each
+// hidden dim of the residual stream leaving the embedding (decoders), and,
+// per layer, the sum of its heads' and neurons' scores.
+func (sc *Scores) AddActivation(m Model, forward func()) error {
+	t, err := targetOf(m)
+	if err != nil {
+		return err
+	}
+	s := t.s
+	var hooks []hook
+	if t.dec != nil {
+		hooks, err = decoderHooks(t.dec)
+	} else {
+		hooks, err = encoderHooks(t.enc)
 	}
 	defer func() {
 		for _, h := range hooks {
 			h.restore()
 		}
 	}()
+	if err != nil {
+		return err
+	}
 	autograd.NoGrad(forward)
 	for _, h := range hooks {
 		if h.r.rows == 0 {
@@ -180,9 +206,12 @@ func (sc *Scores) AddActivation(m *decoder.Model, forward func()) error {
 			sc.Layers[h.layer] += v
 		}
 	}
+	if t.dec == nil {
+		return nil
+	}
 	// Hidden dims: the embedding rows' mean magnitude per dim (what
 	// enters the residual stream).
-	w := m.Embed.Params()[0].Value.Float32s()
+	w := t.dec.Embed.Params()[0].Value.Float32s()
 	rows := float64(len(w) / s.Hidden)
 	for off, v := range w {
 		sc.Hidden[off%s.Hidden] += math.Abs(float64(v)) / rows

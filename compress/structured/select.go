@@ -3,8 +3,6 @@ package structured
 import (
 	"fmt"
 	"slices"
-
-	"github.com/loomml/loom/models/decoder"
 )
 
 // Kinds of structure.
@@ -30,11 +28,12 @@ type Candidate struct {
 // scores from sc. Scores of different kinds are on different scales; with
 // normalize each kind's scores are divided by their mean (so they compete
 // by relative importance).
-func Candidates(m *decoder.Model, sc *Scores, kinds []string, normalize bool) ([]Candidate, error) {
-	full, err := Full(m)
+func Candidates(m Model, sc *Scores, kinds []string, normalize bool) ([]Candidate, error) {
+	sh, err := ShapeOf(m)
 	if err != nil {
 		return nil, err
 	}
+	full := sh.full()
 	var out []Candidate
 	for _, kind := range kinds {
 		var cs []Candidate
@@ -56,6 +55,9 @@ func Candidates(m *decoder.Model, sc *Scores, kinds []string, normalize bool) ([
 				}
 			}
 		case KindHidden:
+			if sh.Encoder {
+				return nil, fmt.Errorf("structured: kind %q: %s", kind, errEncoderHidden)
+			}
 			for j := range full.Hidden {
 				cs = append(cs, Candidate{kind, -1, j, sc.Hidden[j]})
 			}
@@ -87,17 +89,18 @@ func Candidates(m *decoder.Model, sc *Scores, kinds []string, normalize bool) ([
 
 // Params counts the parameters m keeps under k (what Remove's model
 // has).
-func Params(m *decoder.Model, k *Mask) (int, error) {
-	s, err := ShapeOf(m)
+func Params(m Model, k *Mask) (int, error) {
+	t, err := targetOf(m)
 	if err != nil {
 		return 0, err
 	}
+	s := t.s
 	if err := k.check(s); err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, p := range m.Params() {
-		lay, err := layoutOf(p.Name, p.Shape(), s.Neurons)
+		lay, err := t.layout(p.Name, p.Shape())
 		if err != nil {
 			return 0, err
 		}
@@ -133,7 +136,7 @@ func (k *Mask) drop(c Candidate) {
 // Select removes the lowest-scored candidates, in order, until at least
 // ratio of m's parameters are gone (ratio in (0, 1)), never the last
 // hidden dim. It returns the mask and the fraction actually removed.
-func Select(m *decoder.Model, cands []Candidate, ratio float64) (*Mask, float64, error) {
+func Select(m Model, cands []Candidate, ratio float64) (*Mask, float64, error) {
 	if !(ratio > 0 && ratio < 1) {
 		return nil, 0, fmt.Errorf("structured: ratio %v, want a fraction in (0, 1)", ratio)
 	}

@@ -1,5 +1,6 @@
-// Package structured prunes whole structures of a decoder (models/decoder):
-// attention heads, feed-forward neurons, hidden (embedding) dimensions and
+// Package structured prunes whole structures of a decoder (models/decoder)
+// or a BERT encoder (models/encoder; encoder.go): attention heads,
+// feed-forward neurons, hidden (embedding) dimensions (decoders only) and
 // layers. It scores them (first-order Taylor |w·∂L/∂w| summed over each
 // structure's weights, as in Molchanov et al., arXiv 1906.10771, or the
 // mean magnitude of their activations, or the norm of their weights) and
@@ -28,6 +29,7 @@ import (
 
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/models/decoder"
+	"github.com/loomml/loom/models/encoder"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
 )
@@ -45,13 +47,55 @@ type Shape struct {
 	Layers, Heads, HeadDim, Hidden int
 	Neurons                        []int // FFN width per layer
 	HasAttn, HasFFN                []bool
+	// HeadsAt is each layer's present heads (the first HeadsAt[i] of
+	// Heads).
+	HeadsAt []int
+	// Encoder is set for an encoder, whose hidden dims are not
+	// removable.
+	Encoder bool
+}
+
+// Model is a model this package prunes: a *decoder.Model or a BERT
+// *encoder.Model.
+type Model interface{ Params() []*autograd.Var }
+
+// target is a model with its shape and the layout of its parameters.
+type target struct {
+	s      Shape
+	layout func(name string, shape []int) (layout, error)
+	dec    *decoder.Model
+	enc    *encoder.Model
+}
+
+func targetOf(m Model) (*target, error) {
+	switch m := m.(type) {
+	case *decoder.Model:
+		s, err := decoderShape(m)
+		if err != nil {
+			return nil, err
+		}
+		return &target{s: s, dec: m, layout: func(name string, shape []int) (layout, error) { return layoutOf(name, shape, s.Neurons) }}, nil
+	case *encoder.Model:
+		return encoderTarget(m)
+	}
+	return nil, fmt.Errorf("structured: a %T cannot be pruned by structure (want a decoder or a BERT encoder)", m)
 }
 
 // ShapeOf returns m's structures, or an error naming what this package
+// cannot prune in m (decoderShape, encoderTarget).
+func ShapeOf(m Model) (Shape, error) {
+	t, err := targetOf(m)
+	if err != nil {
+		return Shape{}, err
+	}
+	return t.s, nil
+}
+
+// decoderShape returns m's structures, or an error naming what this package
 // cannot prune in m (grouped-query attention, mixtures of experts, shared
 // layers, MatFormer, TokenFormer, PHM, µP, a layout other than prenorm,
 // norms other than RMSNorm, Gemma's scaled embeddings).
-func ShapeOf(m *decoder.Model) (Shape, error) {
+func decoderShape(m *decoder.Model) (Shape, error) {
 	c := m.Config
 	switch {
 	case c.MoE():
@@ -81,22 +125,27 @@ func ShapeOf(m *decoder.Model) (Shape, error) {
 		s.Neurons = append(s.Neurons, c.IntermediateSizeAt(i))
 		s.HasAttn = append(s.HasAttn, m.HasSublayer(i, decoder.SublayerAttention))
 		s.HasFFN = append(s.HasFFN, m.HasSublayer(i, decoder.SublayerFFN))
+		s.HeadsAt = append(s.HeadsAt, c.HeadsAt(i))
 	}
 	return s, nil
 }
 
 // Full returns the mask keeping everything m has (structures of removed
 // sublayers and heads a layer no longer has are false).
-func Full(m *decoder.Model) (*Mask, error) {
+func Full(m Model) (*Mask, error) {
 	s, err := ShapeOf(m)
 	if err != nil {
 		return nil, err
 	}
+	return s.full(), nil
+}
+
+func (s Shape) full() *Mask {
 	k := &Mask{Hidden: ones(s.Hidden)}
 	for i := range s.Layers {
 		h := make([]bool, s.Heads)
 		if s.HasAttn[i] {
-			for j := range m.Config.HeadsAt(i) {
+			for j := range s.HeadsAt[i] {
 				h[j] = true
 			}
 		}
@@ -108,7 +157,7 @@ func Full(m *decoder.Model) (*Mask, error) {
 		k.Neurons = append(k.Neurons, n)
 		k.Layers = append(k.Layers, s.HasAttn[i] || s.HasFFN[i])
 	}
-	return k, nil
+	return k
 }
 
 func ones(n int) []bool {
@@ -151,6 +200,9 @@ func (k *Mask) check(s Shape) error {
 	}
 	if count(k.Hidden) == 0 {
 		return fmt.Errorf("structured: the mask removes every hidden dim")
+	}
+	if s.Encoder && count(k.Hidden) != s.Hidden {
+		return fmt.Errorf("structured: the mask removes hidden dims of an encoder: %s", errEncoderHidden)
 	}
 	for i := range s.Layers {
 		if len(k.Heads[i]) != s.Heads || len(k.Neurons[i]) != s.Neurons[i] {
@@ -342,16 +394,22 @@ func zeroOutside(v []float32, shape []int, keep [][]int) {
 
 // Apply zeroes in place the weights of the structures k removes: the
 // masking whose function Remove reproduces with a smaller model.
-func Apply(m *decoder.Model, k *Mask) error {
-	s, err := ShapeOf(m)
+//
+// On an encoder, a sublayer k removes (a layer, or every head or neuron of
+// one) is skipped, its residual and its norm with it, as loom.removed
+// does: post-norm makes a zeroed branch Norm(x + 0) ≠ x, so removal, not
+// zeroing, is what the pruned encoder computes.
+func Apply(m Model, k *Mask) error {
+	t, err := targetOf(m)
 	if err != nil {
 		return err
 	}
+	s := t.s
 	if err := k.check(s); err != nil {
 		return err
 	}
 	for _, p := range m.Params() {
-		lay, err := layoutOf(p.Name, p.Shape(), s.Neurons)
+		lay, err := t.layout(p.Name, p.Shape())
 		if err != nil {
 			return err
 		}
@@ -363,6 +421,9 @@ func Apply(m *decoder.Model, k *Mask) error {
 		}
 		p.Value = tensor.FromFloat32(v, p.Shape()...)
 	}
+	if t.enc != nil {
+		skipSublayers(t.enc, k)
+	}
 	return nil
 }
 
@@ -370,7 +431,7 @@ func Apply(m *decoder.Model, k *Mask) error {
 // computes (m itself is unchanged): the kept heads, neurons, hidden dims
 // and layers, with config.json saying how many each layer keeps.
 func Remove(m *decoder.Model, k *Mask) (*decoder.Model, error) {
-	s, err := ShapeOf(m)
+	s, err := decoderShape(m)
 	if err != nil {
 		return nil, err
 	}

@@ -34,7 +34,7 @@ func newModel(t *testing.T, c *decoder.Config, seed uint64) *decoder.Model {
 }
 
 // randomMask drops each structure of the kinds with probability p.
-func randomMask(t *testing.T, m *decoder.Model, kinds string, p float64, seed uint64) *Mask {
+func randomMask(t *testing.T, m Model, kinds string, p float64, seed uint64) *Mask {
 	t.Helper()
 	k, err := Full(m)
 	if err != nil {
