@@ -1,6 +1,7 @@
 package vtrans
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/loomml/loom/data"
 	"github.com/loomml/loom/distill"
 	"github.com/loomml/loom/models/decoder"
+	"github.com/loomml/loom/models/encoder"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/optim"
 	"github.com/loomml/loom/tensor"
@@ -19,8 +21,10 @@ import (
 // first; α is comparable across kinds, so no normalisation).
 func (v *VIB) Candidates() []structured.Candidate {
 	var out []structured.Candidate
-	for j, a := range v.Hidden.LogAlpha() {
-		out = append(out, structured.Candidate{Kind: structured.KindHidden, Layer: -1, Index: j, Score: a})
+	if v.Hidden != nil {
+		for j, a := range v.Hidden.LogAlpha() {
+			out = append(out, structured.Candidate{Kind: structured.KindHidden, Layer: -1, Index: j, Score: a})
+		}
 	}
 	for l, a := range v.Layers.LogAlpha() {
 		out = append(out, structured.Candidate{Kind: structured.KindLayer, Layer: l, Score: a})
@@ -50,11 +54,21 @@ func (v *VIB) Fold() error {
 	if v.restore != nil {
 		return fmt.Errorf("vtrans: Fold needs the masks detached")
 	}
-	ps, err := nn.ParamMap(v.Model.Params())
+	var model structured.Model = v.Model
+	if v.Encoder != nil {
+		model = v.Encoder
+	}
+	ps, err := nn.ParamMap(model.Params())
 	if err != nil {
 		return err
 	}
-	hid := v.Hidden.Mu.Value.Float32s()
+	hid := make([]float32, v.shape.Hidden)
+	for i := range hid {
+		hid[i] = 1
+	}
+	if v.Hidden != nil {
+		hid = v.Hidden.Mu.Value.Float32s()
+	}
 	lay := v.Layers.Mu.Value.Float32s()
 	scale := func(name string, row func(r int) float32, col func(c int) float32) {
 		p, ok := ps[name]
@@ -76,17 +90,22 @@ func (v *VIB) Fold() error {
 		}
 		p.Value = tensor.FromFloat32(w, shape...)
 	}
-	scale("model.embed_tokens.weight", func(int) float32 { return 1 }, func(c int) float32 { return hid[c] })
+	if v.Hidden != nil {
+		scale("model.embed_tokens.weight", func(int) float32 { return 1 }, func(c int) float32 { return hid[c] })
+	}
 	hd := v.shape.HeadDim
 	for l := range v.shape.Layers {
-		pre := fmt.Sprintf("model.layers.%d.", l)
+		pre, o, down := fmt.Sprintf("model.layers.%d.", l), "self_attn.o_proj.", "mlp.down_proj."
+		if v.Encoder != nil {
+			pre, o, down = encoderPrefix(v.Encoder)+fmt.Sprintf("encoder.layer.%d.", l), "attention.output.dense.", "output.dense."
+		}
 		heads := v.Heads[l].Mu.Value.Float32s()
 		neurons := v.Neurons[l].Mu.Value.Float32s()
 		out := func(r int) float32 { return hid[r] * lay[l] }
-		scale(pre+"self_attn.o_proj.weight", out, func(c int) float32 { return heads[c/hd] })
-		scale(pre+"self_attn.o_proj.bias", out, nil)
-		scale(pre+"mlp.down_proj.weight", out, func(c int) float32 { return neurons[c] })
-		scale(pre+"mlp.down_proj.bias", out, nil)
+		scale(pre+o+"weight", out, func(c int) float32 { return heads[c/hd] })
+		scale(pre+o+"bias", out, nil)
+		scale(pre+down+"weight", out, func(c int) float32 { return neurons[c] })
+		scale(pre+down+"bias", out, nil)
 	}
 	return nil
 }
@@ -113,7 +132,8 @@ const DefaultBeta = 1e-4
 
 // Result reports a run.
 type Result struct {
-	Model        *decoder.Model // the pruned model
+	Model        *decoder.Model // the pruned model (nil for an encoder)
+	Encoder      *encoder.Model // the pruned encoder (nil for a decoder)
 	Mask         *structured.Mask
 	Removed      float64 // fraction of the parameters removed
 	Steps        int
@@ -165,7 +185,8 @@ func Clone(m *decoder.Model) (*decoder.Model, error) {
 // Trained is a student whose masks have trained and been folded into its
 // weights: Prune cuts it to any budget.
 type Trained struct {
-	Student      *decoder.Model
+	Student      *decoder.Model // nil for an encoder
+	Encoder      *encoder.Model // the encoder student (nil for a decoder)
 	VIB          *VIB
 	Steps        int
 	TrainSeconds float64
@@ -187,17 +208,28 @@ func Run(m *decoder.Model, batches []data.Batch, o Options) (*Result, error) {
 // Prune removes the structures of lowest α from a copy of the trained
 // student until ratio of its parameters are gone.
 func (t *Trained) Prune(ratio float64) (*Result, error) {
-	before := structured.NumParams(t.Student)
-	mask, removed, err := structured.Select(t.Student, t.VIB.Candidates(), ratio)
+	var student structured.Model = t.Student
+	if t.Encoder != nil {
+		student = t.Encoder
+	}
+	before := structured.NumParams(student)
+	mask, removed, err := structured.Select(student, t.VIB.Candidates(), ratio)
 	if err != nil {
 		return nil, err
 	}
-	pruned, err := structured.Remove(t.Student, mask)
-	if err != nil {
+	r := &Result{Mask: mask, Removed: removed, Steps: t.Steps, TrainSeconds: t.TrainSeconds}
+	if t.Encoder != nil {
+		if r.Encoder, err = structured.RemoveEncoder(t.Encoder, mask); err != nil {
+			return nil, err
+		}
+		r.Params = [2]int{before, structured.NumParams(r.Encoder)}
+		return r, nil
+	}
+	if r.Model, err = structured.Remove(t.Student, mask); err != nil {
 		return nil, err
 	}
-	return &Result{Model: pruned, Mask: mask, Removed: removed, Steps: t.Steps, TrainSeconds: t.TrainSeconds,
-		Params: [2]int{before, structured.NumParams(pruned)}}, nil
+	r.Params = [2]int{before, structured.NumParams(r.Model)}
+	return r, nil
 }
 
 // Train trains VIB masks (and, but for Faster, the weights) on a copy of
@@ -223,14 +255,10 @@ func Train(m *decoder.Model, batches []data.Batch, o Options) (*Trained, error) 
 	if err != nil {
 		return nil, err
 	}
-	variant := o.Variant
-	if variant == "" {
-		variant = Full
-	}
-	train := batches
+	variant := cmp.Or(o.Variant, Full)
+	n := len(batches)
 	if variant == Fast {
-		n := max(1, int(math.Ceil(FastFraction*float64(len(batches)))))
-		train = batches[:n]
+		n = max(1, int(math.Ceil(FastFraction*float64(len(batches)))))
 	}
 	ce, kl := o.CE, o.KL
 	if ce == 0 && kl == 0 {
@@ -241,8 +269,21 @@ func Train(m *decoder.Model, batches []data.Batch, o Options) (*Trained, error) 
 		v.Detach()
 		return nil, err
 	}
+	steps, secs := o.optimize(v, weights, n, func(i int) *autograd.Var { return d.Loss(nil, batches[i]) })
+	v.Detach()
+	if err := v.Fold(); err != nil {
+		return nil, err
+	}
+	return &Trained{Student: student, VIB: v, Steps: steps, TrainSeconds: secs}, nil
+}
+
+// optimize trains v's masks (and the weights, but for Faster) for o's
+// epochs over n batches, loss(i) being batch i's task and distillation
+// terms, to which it adds β Σ log(1 + μ²/σ²); it returns the steps and
+// the seconds taken.
+func (o Options) optimize(v *VIB, weights []*autograd.Var, n int, loss func(i int) *autograd.Var) (int, float64) {
 	groups := []*optim.Group{{Params: v.Params(), LR: or(o.MaskLR, 1e-2)}}
-	if variant == Faster {
+	if cmp.Or(o.Variant, Full) == Faster {
 		for _, p := range weights {
 			p.Freeze()
 		}
@@ -258,26 +299,21 @@ func Train(m *decoder.Model, batches []data.Batch, o Options) (*Trained, error) 
 	beta := or(o.Beta, DefaultBeta)
 	rng := tensor.NewRNG(o.Seed)
 	epochs := max(o.Epochs, 1)
-	steps := epochs * len(train)
+	steps := epochs * n
 	start := time.Now()
 	step := 0
 	for range epochs {
-		for _, b := range train {
+		for i := range n {
 			v.Sample(rng, nil)
-			loss := autograd.Add(d.Loss(nil, b), autograd.MulScalar(v.KL(), beta))
-			loss.Backward()
+			l := autograd.Add(loss(i), autograd.MulScalar(v.KL(), beta))
+			l.Backward()
 			opt.Step()
 			opt.ZeroGrad()
 			step++
 			if o.Progress != nil {
-				o.Progress(step, steps, loss.Item())
+				o.Progress(step, steps, l.Item())
 			}
 		}
 	}
-	secs := time.Since(start).Seconds()
-	v.Detach()
-	if err := v.Fold(); err != nil {
-		return nil, err
-	}
-	return &Trained{Student: student, VIB: v, Steps: steps, TrainSeconds: secs}, nil
+	return steps, time.Since(start).Seconds()
 }

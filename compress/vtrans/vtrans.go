@@ -1,5 +1,6 @@
 // Package vtrans is VTrans (Dutta, Gupta & Agarwal, arXiv 2406.05276):
-// structured pruning of a decoder guided by the variational information
+// structured pruning of a decoder, or of a BERT encoder classifier as in
+// the paper (encoder.go), guided by the variational information
 // bottleneck (VIB; Dai et al., arXiv 1802.10399). Every prunable structure
 // carries a stochastic mask z = μ + σ·ε, ε ~ N(0, 1): the hidden
 // (embedding) dims (one mask shared by every layer, applied to everything
@@ -31,6 +32,7 @@ import (
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/compress/structured"
 	"github.com/loomml/loom/models/decoder"
+	"github.com/loomml/loom/models/encoder"
 	"github.com/loomml/loom/nn"
 	"github.com/loomml/loom/tensor"
 )
@@ -106,11 +108,12 @@ func (g *Gate) LogAlpha() []float64 {
 
 // VIB holds a model's masks and, while attached, its gated layers.
 type VIB struct {
-	Model   *decoder.Model
-	Hidden  *Gate   // [hidden]
-	Heads   []*Gate // [layer] → [heads]
-	Neurons []*Gate // [layer] → [neurons]
-	Layers  *Gate   // [layers]
+	Model   *decoder.Model // nil for an encoder
+	Encoder *encoder.Model // nil for a decoder
+	Hidden  *Gate          // [hidden]; nil for an encoder
+	Heads   []*Gate        // [layer] → [heads]
+	Neurons []*Gate        // [layer] → [neurons]
+	Layers  *Gate          // [layers]
 
 	shape   structured.Shape
 	restore []func()
@@ -144,11 +147,8 @@ func New(m *decoder.Model) (*VIB, error) {
 	if m.Positions != nil {
 		return nil, fmt.Errorf("vtrans: learned positions are not supported (loom.positions must be rope)")
 	}
-	v := &VIB{Model: m, shape: s, Hidden: newGate("vib.hidden", s.Hidden), Layers: newGate("vib.layers", s.Layers)}
-	for i := range s.Layers {
-		v.Heads = append(v.Heads, newGate(fmt.Sprintf("vib.%d.heads", i), s.Heads))
-		v.Neurons = append(v.Neurons, newGate(fmt.Sprintf("vib.%d.neurons", i), s.Neurons[i]))
-	}
+	v := &VIB{Model: m, shape: s, Hidden: newGate("vib.hidden", s.Hidden)}
+	v.makeGates()
 	for i, b := range m.Layers {
 		pb, ok := b.(*decoder.PreNorm)
 		if !ok {
@@ -165,12 +165,7 @@ func New(m *decoder.Model) (*VIB, error) {
 			if a.Heads != s.Heads {
 				return nil, fmt.Errorf("vtrans: layer %d has %d of %d heads: prune an unpruned model", i, a.Heads, s.Heads)
 			}
-			o, g := a.O, v.Heads[i]
-			hd := s.HeadDim
-			a.O = &gated{Layer: o, out: out, in: func() *autograd.Var {
-				return autograd.Reshape(autograd.Contiguous(autograd.Expand(autograd.Reshape(g.z, s.Heads, 1), s.Heads, hd)), s.Heads*hd)
-			}}
-			v.restore = append(v.restore, func() { a.O = o })
+			v.gateAttn(a, i, out)
 		}
 		if pb.FFN != nil {
 			g := v.Neurons[i]
@@ -181,9 +176,7 @@ func New(m *decoder.Model) (*VIB, error) {
 				f.Down = &gated{Layer: d, in: in, out: out}
 				v.restore = append(v.restore, func() { f.Down = d })
 			case *nn.MLP:
-				d := f.Down
-				f.Down = &gated{Layer: d, in: in, out: out}
-				v.restore = append(v.restore, func() { f.Down = d })
+				v.gateMLP(f, i, out)
 			default:
 				return nil, fmt.Errorf("vtrans: layer %d's FFN is a %T", i, pb.FFN)
 			}
@@ -194,9 +187,41 @@ func New(m *decoder.Model) (*VIB, error) {
 	return v, nil
 }
 
+// makeGates makes the layer, head and neuron masks of v.shape.
+func (v *VIB) makeGates() {
+	s := v.shape
+	v.Layers = newGate("vib.layers", s.Layers)
+	for i := range s.Layers {
+		v.Heads = append(v.Heads, newGate(fmt.Sprintf("vib.%d.heads", i), s.Heads))
+		v.Neurons = append(v.Neurons, newGate(fmt.Sprintf("vib.%d.neurons", i), s.Neurons[i]))
+	}
+}
+
+// gateAttn masks a's heads (on its output projection's input) and its
+// output by out.
+func (v *VIB) gateAttn(a *nn.Attention, i int, out func() *autograd.Var) {
+	o, g, s := a.O, v.Heads[i], v.shape
+	hd := s.HeadDim
+	a.O = &gated{Layer: o, out: out, in: func() *autograd.Var {
+		return autograd.Reshape(autograd.Contiguous(autograd.Expand(autograd.Reshape(g.z, s.Heads, 1), s.Heads, hd)), s.Heads*hd)
+	}}
+	v.restore = append(v.restore, func() { a.O = o })
+}
+
+// gateMLP masks f's neurons (on down's input) and its output by out.
+func (v *VIB) gateMLP(f *nn.MLP, i int, out func() *autograd.Var) {
+	d, g := f.Down, v.Neurons[i]
+	f.Down = &gated{Layer: d, in: func() *autograd.Var { return g.z }, out: out}
+	v.restore = append(v.restore, func() { f.Down = d })
+}
+
 // Params returns the masks' μ and log σ².
 func (v *VIB) Params() []*autograd.Var {
-	ps := []*autograd.Var{v.Hidden.Mu, v.Hidden.LogVar, v.Layers.Mu, v.Layers.LogVar}
+	var ps []*autograd.Var
+	if v.Hidden != nil {
+		ps = append(ps, v.Hidden.Mu, v.Hidden.LogVar)
+	}
+	ps = append(ps, v.Layers.Mu, v.Layers.LogVar)
 	for i := range v.Heads {
 		ps = append(ps, v.Heads[i].Mu, v.Heads[i].LogVar, v.Neurons[i].Mu, v.Neurons[i].LogVar)
 	}
@@ -205,7 +230,10 @@ func (v *VIB) Params() []*autograd.Var {
 
 // KL returns Σ log(1 + μ²/σ²) over every mask.
 func (v *VIB) KL() *autograd.Var {
-	kl := autograd.Add(v.Hidden.KL(), v.Layers.KL())
+	kl := v.Layers.KL()
+	if v.Hidden != nil {
+		kl = autograd.Add(v.Hidden.KL(), kl)
+	}
 	for i := range v.Heads {
 		kl = autograd.Add(kl, autograd.Add(v.Heads[i].KL(), v.Neurons[i].KL()))
 	}
@@ -216,11 +244,16 @@ func (v *VIB) KL() *autograd.Var {
 // deterministic masks μ, times keep when it is not nil) and masks the
 // embedding table (which a tied head shares, as Apply's masking does).
 func (v *VIB) Sample(rng *tensor.RNG, keep *structured.Mask) {
+	if v.Hidden != nil {
+		if keep == nil {
+			v.Hidden.sample(rng, nil)
+		} else {
+			v.Hidden.sample(rng, keep.Hidden)
+		}
+	}
 	if keep == nil {
-		v.Hidden.sample(rng, nil)
 		v.Layers.sample(rng, nil)
 	} else {
-		v.Hidden.sample(rng, keep.Hidden)
 		v.Layers.sample(rng, keep.Layers)
 	}
 	for i := range v.Heads {
@@ -230,6 +263,9 @@ func (v *VIB) Sample(rng *tensor.RNG, keep *structured.Mask) {
 		}
 		v.Heads[i].sample(rng, kh)
 		v.Neurons[i].sample(rng, kn)
+	}
+	if v.Hidden == nil {
+		return
 	}
 	v.Model.Embed.Weight = autograd.Mul(v.embed, v.Hidden.z)
 }
@@ -241,5 +277,7 @@ func (v *VIB) Detach() {
 		r()
 	}
 	v.restore = nil
-	v.Model.Embed.Weight = v.embed
+	if v.Model != nil {
+		v.Model.Embed.Weight = v.embed
+	}
 }
