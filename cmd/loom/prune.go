@@ -57,7 +57,7 @@ var pruneFlagUse = []struct {
 	{"epochs", "--method vtrans", func(m string) bool { return m == prune.MethodVTrans }},
 	{"beta", "--method vtrans", func(m string) bool { return m == prune.MethodVTrans }},
 	{"task", "--method axformer", isAxFormer},
-	{"data", "--method axformer", isAxFormer},
+	{"data", "--method axformer (and structured or vtrans on an encoder classifier)", func(m string) bool { return isAxFormer(m) || prune.IsStructureMethod(m) }},
 	{"ks", "--method axformer", isAxFormer},
 	{"tolerance", "--method axformer", isAxFormer},
 	{"tasks", "every method but axformer", func(m string) bool { return !isAxFormer(m) }},
@@ -105,7 +105,7 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "directory for the pruned model and its report (required; must not exist, or be empty, unless --force)")
 	force := fs.Bool("force", false, forceHelp)
 	calib := fs.String("calib", "", "calibration text; vtrans: its training text (default: the first 90% of the embedded corpus)")
-	evalPath := fs.String("eval", "", "held-out text for the before/after loss (default: the embedded corpus's last 10%); axformer: the test split (required), "+
+	evalPath := fs.String("eval", "", "held-out text for the before/after loss (default: the embedded corpus's last 10%); axformer, and structured or vtrans on an encoder classifier: the test split (required), "+
 		"a CSV file of text,label rows (or class folders of WAV files for an AST) for classify, text for lm")
 	windows := intFlag(fs, "windows", 0, "calibration windows; vtrans: training windows, in batches of 8", atLeast(1),
 		sp{0, fmt.Sprintf("%d; vtrans %d, %d steps: about 15 s on the quickstart model on 2 cores", defaultCalibWindows, defaultVTransWindows, defaultVTransWindows/8)})
@@ -119,12 +119,13 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 	taskItems := intFlag(fs, "task-items", 200, "items per zero-shot task", atLeast(1))
 	score := choice(fs, "score", prune.ScoreTaylor, "structured: importance of each structure: taylor (Σ|w·∂L/∂w| over the calibration windows, arXiv 1906.10771), "+
 		"activation (mean |activation| on them) or magnitude (Σ w², no data)", prune.Scores...)
-	kinds := fs.String("kinds", "heads,neurons", "structured: what may be removed, comma-separated: heads, neurons (FFN), hidden (embedding dims), layers")
+	kinds := fs.String("kinds", "heads,neurons", "structured: what may be removed, comma-separated: heads, neurons (FFN), hidden (embedding dims; not on an encoder), layers")
 	variant := choice(fs, "variant", vtrans.Full, "vtrans: full (masks and weights on all the training windows), fast (on 3% of them) or faster (the masks only)", vtrans.Variants...)
 	epochs := intFlag(fs, "epochs", 1, "vtrans: passes over the training windows", atLeast(1))
 	beta := floatFlag(fs, "beta", vtrans.DefaultBeta, "vtrans: weight β of the VIB term Σ log(1 + μ²/σ²)", above(0))
 	task := choice(fs, "task", prune.TaskClassify, "axformer: classify (an encoder classifier; accuracy) or lm (a decoder; held-out loss)", prune.TaskClassify, prune.TaskLM)
-	dataPath := fs.String("data", "", "axformer: the validation split that chooses the removals (required; same formats as --eval, not the same file)")
+	dataPath := fs.String("data", "", "axformer: the validation split that chooses the removals (required; same formats as --eval, not the same file); "+
+		"structured and vtrans on an encoder classifier: the labelled training split (a CSV file of text,label rows) that scores the structures or trains the masks")
 	ksList := fs.String("ks", "1,2,4,8,16,32", "axformer --task classify: top-k values tried per layer, comma-separated (\"\": no top-k stage; --task lm takes none)")
 	tolerance := floatFlag(fs, "tolerance", 0, "axformer: how far the validation score may get worse and a removal still be kept: accuracy as a fraction (classify) or nats (lm); 0 is the paper's rule", atLeast(0))
 	if err := parse(fs, args); err != nil {
@@ -183,6 +184,9 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 	}
 	if isAxFormer(o.method) {
 		return runPruneAxFormer(o, stdout, stderr)
+	}
+	if k, _ := modelKind(o.model); k == kindEncoder && prune.IsStructureMethod(o.method) {
+		return runPruneStructureEncoder(o, stdout, stderr)
 	}
 	l, err := loadModel("prune", o.model, o.threads, "", stderr)
 	if err != nil {
@@ -263,6 +267,9 @@ func checkModelFits(o *pruneOpts) error {
 	}
 	needsEncoder := isAxFormer(o.method) && o.task == prune.TaskClassify
 	switch {
+	case kind == kindEncoder && prune.IsStructureMethod(o.method):
+		// structured and vtrans prune encoder classifiers too
+		// (prune_structured_encoder.go).
 	case kind == kindEncoder && !needsEncoder:
 		m := "--method " + o.method
 		if isAxFormer(o.method) {

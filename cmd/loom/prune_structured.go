@@ -22,6 +22,9 @@ import (
 // trained VIB masks, compress/vtrans), measure before and after, and save
 // the smaller model.
 func runPruneStructure(o *pruneOpts, l *convert.Loaded, stdout, stderr io.Writer) error {
+	if o.given["data"] {
+		return fmt.Errorf("--data applies to --method axformer, not --method %s on a decoder: a decoder's %s reads --calib (--data is an encoder classifier's labelled training split)", o.method, o.method)
+	}
 	m, tok := l.Model, l.Tok
 	job := &prune.StructureJob{Model: m, Method: o.method, Ratio: o.ratio, ModelName: o.model, Measured: printMeasured(stderr)}
 	switch o.method {

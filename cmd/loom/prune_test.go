@@ -410,8 +410,8 @@ func TestPruneMethodMismatch(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--method", "vtrans", "--ratio", "0.5", "--model", bert}, "--method vtrans needs a decoder (a causal LM); --model " + bert + " is an encoder classifier (BertForSequenceClassification)"},
-		{[]string{"--method", "structured", "--ratio", "0.5", "--model", bert}, "--method structured needs a decoder (a causal LM)"},
+		{[]string{"--method", "vtrans", "--ratio", "0.5", "--model", bert, "--eval", test}, "--data is required for --method vtrans on an encoder classifier"},
+		{[]string{"--method", "structured", "--ratio", "0.5", "--model", bert, "--data", val}, "--eval is required for --method structured on an encoder classifier"},
 		{[]string{"--method", "finercut", "--ratio", "0.5", "--model", bert}, "--method finercut needs a decoder"},
 		{[]string{"--method", "axformer", "--model", ckpt, "--data", val, "--eval", test}, "--method axformer --task classify needs an encoder classifier (BertForSequenceClassification or ASTForAudioClassification); --model " + ckpt + " is a language model (llama)"},
 		{[]string{"--method", "axformer", "--task", "lm", "--model", bert, "--data", val, "--eval", test}, "--method axformer --task lm needs a decoder (a causal LM)"},
