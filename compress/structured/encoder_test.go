@@ -215,3 +215,31 @@ func abs(x float64) float64 {
 	}
 	return x
 }
+
+// TestEncoderIncompatible: an AST (pre-norm, other names) and a BERT
+// whose layers are wrapped (deep prompts) are refused by name.
+func TestEncoderIncompatible(t *testing.T) {
+	c := &encoder.Config{Architectures: []string{encoder.ASTModel}, ModelType: encoder.TypeAST, HiddenSize: 16,
+		NumHiddenLayers: 2, NumAttentionHeads: 2, IntermediateSize: 32, HiddenAct: "gelu", InitializerRange: 0.02,
+		LayerNormEps: 1e-12, PatchSize: 16, FrequencyStride: 10, TimeStride: 10, MaxLength: 100, NumMelBins: 128}
+	ast, err := encoder.New(c, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrapped := tinyBERT(t, 1)
+	wrapped.Layers[1] = wrapper{wrapped.Layers[1]}
+	for _, tc := range []struct {
+		name string
+		m    Model
+		want string
+	}{
+		{"ast", ast, "model_type \"audio-spectrogram-transformer\""},
+		{"wrapped", wrapped, "encoder layer 1 is a structured.wrapper"},
+	} {
+		if _, err := Full(tc.m); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one naming %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+type wrapper struct{ encoder.Block }

@@ -387,8 +387,15 @@ func (h *MLMHead) Params() []*autograd.Var {
 // String describes the model.
 func (m *Model) String() string {
 	c := m.Config
-	return fmt.Sprintf("%s: %d layers, hidden %d, %d heads, FFN %d, %d parameters", c.Architecture(), c.NumHiddenLayers,
-		c.HiddenSize, c.NumAttentionHeads, c.IntermediateSize, autograd.NumParams(m.Params()))
+	heads, ffn := fmt.Sprint(c.NumAttentionHeads), fmt.Sprint(c.IntermediateSize)
+	if c.Loom.AttentionHeads != nil {
+		heads = fmt.Sprint(c.Loom.AttentionHeads)
+	}
+	if c.Loom.IntermediateSizes != nil {
+		ffn = fmt.Sprint(c.Loom.IntermediateSizes)
+	}
+	return fmt.Sprintf("%s: %d layers, hidden %d, %s heads, FFN %s, %d parameters", c.Architecture(), c.NumHiddenLayers,
+		c.HiddenSize, heads, ffn, autograd.NumParams(m.Params()))
 }
 
 // SublayerNames are the Go paths of a layer's attention and FFN, where
