@@ -89,6 +89,8 @@ type pruneOpts struct {
 	task, data string
 	ks         []int
 	tolerance  float64
+	// saveType is the type the pruned model is saved in (pruneSaveType).
+	saveType tensor.DType
 }
 
 func runPrune(args []string, stdout, stderr io.Writer) error {
@@ -190,6 +192,9 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 	}
 	l, err := loadModel("prune", o.model, o.threads, "", stderr)
 	if err != nil {
+		return err
+	}
+	if o.saveType, err = pruneSaveType(o.model); err != nil {
 		return err
 	}
 	if weights || prune.IsStructureMethod(o.method) {
@@ -327,11 +332,22 @@ func runPruneSublayers(o *pruneOpts, l *convert.Loaded, stdout, stderr io.Writer
 		return err
 	}
 	bar.Done()
+	after, err := roundDecoder(m, o.saveType, &job.Bench, job.Measured)
+	if err != nil {
+		return err
+	}
+	if after != nil {
+		rep.After = *after
+		rep.LossRetention, rep.TaskRetention = prune.Retention(rep.Before, rep.After)
+	}
 	err = fsutil.ReplaceDir(o.out, fsutil.Options{Force: o.force}, func(tmp string) error {
-		if err := saveDerived(m, l, tmp); err != nil {
+		if err := saveDerivedAs(m, l, tmp, o.saveType); err != nil {
 			return err
 		}
-		return rep.WriteFiles(tmp)
+		if err := rep.WriteFiles(tmp); err != nil {
+			return err
+		}
+		return noteSavedType(tmp, o.saveType, after != nil)
 	})
 	if err != nil {
 		return outError(err)
@@ -421,10 +437,16 @@ func pruneBench(o *pruneOpts, m *decoder.Model, tok tokenizer.Tokenizer) (prune.
 }
 
 // saveDerived writes a model derived from the loaded one (pruned,
-// extracted) into out, with the source's tokenizer and generation files (a
-// GGUF source's tokenizer as tokenizer.json).
+// extracted) into out, with float32 weights and the source's tokenizer and
+// generation files (a GGUF source's tokenizer as tokenizer.json).
 func saveDerived(m *decoder.Model, l *convert.Loaded, out string) error {
-	if err := convert.Save(m, out); err != nil {
+	return saveDerivedAs(m, l, out, tensor.Float32)
+}
+
+// saveDerivedAs is saveDerived with the weights stored as dt (one of
+// convert.HFTypes) and config.json's torch_dtype saying so.
+func saveDerivedAs(m *decoder.Model, l *convert.Loaded, out string, dt tensor.DType) error {
+	if err := convert.SaveAs(m, out, dt); err != nil {
 		return err
 	}
 	if gguf.IsGGUF(l.Path) {
@@ -434,7 +456,9 @@ func saveDerived(m *decoder.Model, l *convert.Loaded, out string) error {
 				return err
 			}
 			m.Config.Loom.Tokenizer = convert.TokenizerFile
-			return fsutil.WriteFile(filepath.Join(out, convert.ConfigFile), m.Config.JSON())
+			c := *m.Config
+			c.TorchDtype = dt.Info().Torch
+			return fsutil.WriteFile(filepath.Join(out, convert.ConfigFile), c.JSON())
 		}
 		return nil
 	}
@@ -485,11 +509,25 @@ func runWeightPrune(o *pruneOpts, l *convert.Loaded, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
+	// Zeroing keeps a value's type, so this changes nothing unless the
+	// source's values were not already of the stored type.
+	after, err := roundDecoder(m, o.saveType, &job.Bench, job.Measured)
+	if err != nil {
+		return err
+	}
+	if after != nil {
+		rep.After = *after
+		rep.LossRetention, rep.TaskRetention = prune.Retention(rep.Before, rep.After)
+		rep.Kernel24 = nil // measured before the rounding
+	}
 	err = fsutil.ReplaceDir(out, fsutil.Options{Force: o.force}, func(tmp string) error {
-		if err := saveDerived(m, l, tmp); err != nil {
+		if err := saveDerivedAs(m, l, tmp, o.saveType); err != nil {
 			return err
 		}
-		return rep.WriteFiles(tmp)
+		if err := rep.WriteFiles(tmp); err != nil {
+			return err
+		}
+		return noteSavedType(tmp, o.saveType, after != nil)
 	})
 	if err != nil {
 		return outError(err)

@@ -10,9 +10,11 @@ import (
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/compress/axformer"
 	"github.com/loomml/loom/compress/prune"
+	"github.com/loomml/loom/convert"
 	"github.com/loomml/loom/eval"
 	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/models/encoder"
+	"github.com/loomml/loom/tensor"
 	"github.com/loomml/loom/train"
 )
 
@@ -84,6 +86,9 @@ func runAxFormerClassify(o *pruneOpts, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--model: %w", err)
 	}
+	if o.saveType, err = pruneSaveType(o.model); err != nil {
+		return err
+	}
 	tg, err := axformer.NewEncoder(m)
 	if err != nil {
 		return err
@@ -100,9 +105,13 @@ func runAxFormerClassify(o *pruneOpts, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	rounded, err := roundAx(rep, job, m.Params(), o.saveType)
+	if err != nil {
+		return err
+	}
 	rep.FileBytes[0] = weightBytes(o.model)
 	err = fsutil.ReplaceDir(o.out, fsutil.Options{Force: o.force}, func(tmp string) error {
-		if err := encoder.Save(m, tmp); err != nil {
+		if err := encoder.SaveAs(m, tmp, o.saveType); err != nil {
 			return err
 		}
 		for _, f := range []string{"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"} {
@@ -113,18 +122,24 @@ func runAxFormerClassify(o *pruneOpts, stdout, stderr io.Writer) error {
 			}
 		}
 		rep.FileBytes[1] = weightBytes(tmp)
-		return rep.WriteFiles(tmp)
+		if err := rep.WriteFiles(tmp); err != nil {
+			return err
+		}
+		return noteSavedType(tmp, o.saveType, rounded)
 	})
 	if err != nil {
 		return outError(err)
 	}
-	printAxReport(stdout, rep, o.out, 100, "%")
+	printAxReport(stdout, rep, o.out, 100, "%", o.saveType)
 	return nil
 }
 
 func runAxFormerLM(o *pruneOpts, stdout, stderr io.Writer) error {
 	l, err := loadModel("prune", o.model, o.threads, "", stderr)
 	if err != nil {
+		return err
+	}
+	if o.saveType, err = pruneSaveType(o.model); err != nil {
 		return err
 	}
 	m, tok := l.Model, l.Tok
@@ -168,18 +183,25 @@ func runAxFormerLM(o *pruneOpts, stdout, stderr io.Writer) error {
 	if err := prune.CommitDecoder(m, orig); err != nil {
 		return err
 	}
+	rounded, err := roundAx(rep, job, m.Params(), o.saveType)
+	if err != nil {
+		return err
+	}
 	rep.FileBytes[0] = weightBytes(l.Path)
 	err = fsutil.ReplaceDir(o.out, fsutil.Options{Force: o.force}, func(tmp string) error {
-		if err := saveDerived(m, l, tmp); err != nil {
+		if err := saveDerivedAs(m, l, tmp, o.saveType); err != nil {
 			return err
 		}
 		rep.FileBytes[1] = weightBytes(tmp)
-		return rep.WriteFiles(tmp)
+		if err := rep.WriteFiles(tmp); err != nil {
+			return err
+		}
+		return noteSavedType(tmp, o.saveType, rounded)
 	})
 	if err != nil {
 		return outError(err)
 	}
-	printAxReport(stdout, rep, o.out, 1, "nats")
+	printAxReport(stdout, rep, o.out, 1, "nats", o.saveType)
 	return nil
 }
 
@@ -198,7 +220,31 @@ func axProgress(stderr io.Writer, scale float64) func(axformer.Step) {
 	}
 }
 
-func printAxReport(stdout io.Writer, r *prune.AxReport, out string, scale float64, unit string) {
+// roundAx rounds the pruned model's params to dt, as the saved file will
+// hold them, and when that changed a value scores the validation and
+// test splits again (the report's final scores are the saved model's).
+func roundAx(rep *prune.AxReport, job *prune.AxJob, params []*autograd.Var, dt tensor.DType) (bool, error) {
+	changed, err := convert.RoundTo(params, dt)
+	if err != nil || !changed {
+		return false, err
+	}
+	sign := 1.0 // the report's scores: accuracy, or loss = −score
+	if job.Task == prune.TaskLM {
+		sign = -1
+	}
+	val, err := job.Val()
+	if err != nil {
+		return false, err
+	}
+	test, err := job.Test()
+	if err != nil {
+		return false, err
+	}
+	rep.FinalVal, rep.FinalTest = sign*val, sign*test
+	return true, nil
+}
+
+func printAxReport(stdout io.Writer, r *prune.AxReport, out string, scale float64, unit string, saved tensor.DType) {
 	fmt.Fprintf(stdout, "axformer (--task %s) removed %d of %d sublayers in %.1fs (%d validation evaluations): validation %s %.4g → %.4g %s, test %s %.4g → %.4g %s\n",
 		r.Task, r.Sublayers[0]-r.Sublayers[1], r.Sublayers[0], r.SearchS, r.Evals, r.Metric, scale*r.BaseVal, scale*r.FinalVal, unit,
 		r.Metric, scale*r.BaseTest, scale*r.FinalTest, unit)
@@ -210,7 +256,7 @@ func printAxReport(stdout io.Writer, r *prune.AxReport, out string, scale float6
 	if len(r.Removed) > 0 {
 		removed = strings.Join(r.Removed, ", ")
 	}
-	fmt.Fprintf(stdout, "removed: %s%s; parameters %d → %d; weights %.2f → %.2f MB\n", removed, topk,
-		r.Params[0], r.Params[1], float64(r.FileBytes[0])/1e6, float64(r.FileBytes[1])/1e6)
+	fmt.Fprintf(stdout, "removed: %s%s; parameters %d → %d; weights %.2f → %.2f MB (saved as %s, the source's type)\n", removed, topk,
+		r.Params[0], r.Params[1], float64(r.FileBytes[0])/1e6, float64(r.FileBytes[1])/1e6, saved)
 	fmt.Fprintf(stdout, "model: %s; report: %s, %s\n", out, filepath.Join(out, prune.ReportMarkdown), filepath.Join(out, prune.ReportJSON))
 }

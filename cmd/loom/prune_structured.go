@@ -85,13 +85,26 @@ func runPruneStructure(o *pruneOpts, l *convert.Loaded, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
+	// VTrans folds its masks into the weights (and the full variant trains
+	// them): measured again when rounding to the stored type changes them.
+	after, err := roundDecoder(rep.Pruned, o.saveType, &job.Bench, job.Measured)
+	if err != nil {
+		return err
+	}
+	if after != nil {
+		rep.After = *after
+		rep.LossRetention, rep.TaskRetention = prune.Retention(rep.Before, rep.After)
+	}
 	rep.FileBytes[0] = weightBytes(l.Path)
 	err = fsutil.ReplaceDir(o.out, fsutil.Options{Force: o.force}, func(tmp string) error {
-		if err := saveDerived(rep.Pruned, l, tmp); err != nil {
+		if err := saveDerivedAs(rep.Pruned, l, tmp, o.saveType); err != nil {
 			return err
 		}
 		rep.FileBytes[1] = weightBytes(tmp)
-		return rep.WriteFiles(tmp)
+		if err := rep.WriteFiles(tmp); err != nil {
+			return err
+		}
+		return noteSavedType(tmp, o.saveType, after != nil)
 	})
 	if err != nil {
 		return outError(err)
@@ -104,8 +117,8 @@ func runPruneStructure(o *pruneOpts, l *convert.Loaded, stdout, stderr io.Writer
 		100*rep.RemovedFraction, rep.Before.ParamsCount, rep.After.ParamsCount, how, rep.PruneS, rep.Before.Loss, rep.After.Loss, rep.LossRetention,
 		rep.Before.DecodeTokS, rep.After.DecodeTokS)
 	k := rep.Kept
-	fmt.Fprintf(stdout, "kept %d/%d layers, %d/%d heads, %d/%d FFN neurons, %d/%d hidden dims; weights %.2f → %.2f MB\n", k[1].Layers, k[0].Layers,
-		k[1].Heads, k[0].Heads, k[1].Neurons, k[0].Neurons, k[1].Hidden, k[0].Hidden, float64(rep.FileBytes[0])/1e6, float64(rep.FileBytes[1])/1e6)
+	fmt.Fprintf(stdout, "kept %d/%d layers, %d/%d heads, %d/%d FFN neurons, %d/%d hidden dims; weights %.2f → %.2f MB (saved as %s, the source's type)\n", k[1].Layers, k[0].Layers,
+		k[1].Heads, k[0].Heads, k[1].Neurons, k[0].Neurons, k[1].Hidden, k[0].Hidden, float64(rep.FileBytes[0])/1e6, float64(rep.FileBytes[1])/1e6, o.saveType)
 	fmt.Fprintf(stdout, "model: %s; report: %s, %s\n", o.out, filepath.Join(o.out, prune.ReportMarkdown), filepath.Join(o.out, prune.ReportJSON))
 	return nil
 }

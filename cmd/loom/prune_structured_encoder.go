@@ -13,6 +13,7 @@ import (
 	"github.com/loomml/loom/compress/prune"
 	"github.com/loomml/loom/compress/structured"
 	"github.com/loomml/loom/compress/vtrans"
+	"github.com/loomml/loom/convert"
 	"github.com/loomml/loom/internal/fsutil"
 	"github.com/loomml/loom/models/encoder"
 	"github.com/loomml/loom/tensor"
@@ -45,7 +46,12 @@ type encoderStructureReport struct {
 	Accuracy        [2]float64          `json:"test_accuracy"` // before, after
 	Params          [2]int              `json:"params"`
 	FileBytes       [2]int64            `json:"file_bytes"`
-	Pruned          *encoder.Model      `json:"-"`
+	// WeightsDType is the type the pruned model's weights were saved in
+	// (the source's); Rounded says its values changed when rounded to it
+	// (the after accuracy is measured after the rounding).
+	WeightsDType string         `json:"weights_dtype"`
+	Rounded      bool           `json:"rounded_to_weights_dtype,omitempty"`
+	Pruned       *encoder.Model `json:"-"`
 }
 
 // runPruneStructureEncoder is `loom prune --method structured|vtrans` on
@@ -123,6 +129,9 @@ func runPruneStructureEncoder(o *pruneOpts, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--model: %w", err)
 	}
+	if o.saveType, err = pruneSaveType(o.model); err != nil {
+		return err
+	}
 	full, err := structured.Full(m)
 	if err != nil {
 		return fmt.Errorf("--method %s: --model %s: %w", o.method, o.model, err)
@@ -171,10 +180,16 @@ func runPruneStructureEncoder(o *pruneOpts, stdout, stderr io.Writer) error {
 	}
 	rep.PruneS = time.Since(t0).Seconds()
 	rep.Kept = [2]prune.Structures{keptStructures(full), keptStructures(mask)}
+	// Measured as saved: VTrans folds its masks into the weights (and the
+	// full variant trains them), so round them to the stored type first.
+	rep.WeightsDType = o.saveType.Info().Torch
+	if rep.Rounded, err = convert.RoundTo(rep.Pruned.Params(), o.saveType); err != nil {
+		return err
+	}
 	rep.Accuracy[1], rep.Params[1] = acc(rep.Pruned), structured.NumParams(rep.Pruned)
 	rep.FileBytes[0] = weightBytes(o.model)
 	err = fsutil.ReplaceDir(o.out, fsutil.Options{Force: o.force}, func(tmp string) error {
-		if err := encoder.Save(rep.Pruned, tmp); err != nil {
+		if err := encoder.SaveAs(rep.Pruned, tmp, o.saveType); err != nil {
 			return err
 		}
 		if err := copyTokenizerFiles(o.model, tmp); err != nil {
@@ -193,8 +208,8 @@ func runPruneStructureEncoder(o *pruneOpts, stdout, stderr io.Writer) error {
 	k := rep.Kept
 	fmt.Fprintf(stdout, "removed %.1f %% of the parameters (%d → %d; %s) in %.1fs: test accuracy %.2f → %.2f %% (%s, %d examples)\n",
 		100*rep.RemovedFraction, rep.Params[0], rep.Params[1], how, rep.PruneS, 100*rep.Accuracy[0], 100*rep.Accuracy[1], o.eval, rep.Examples[1])
-	fmt.Fprintf(stdout, "kept %d/%d layers, %d/%d heads, %d/%d FFN neurons; weights %.2f → %.2f MB\n", k[1].Layers, k[0].Layers,
-		k[1].Heads, k[0].Heads, k[1].Neurons, k[0].Neurons, float64(rep.FileBytes[0])/1e6, float64(rep.FileBytes[1])/1e6)
+	fmt.Fprintf(stdout, "kept %d/%d layers, %d/%d heads, %d/%d FFN neurons; weights %.2f → %.2f MB (saved as %s, the source's type)\n", k[1].Layers, k[0].Layers,
+		k[1].Heads, k[0].Heads, k[1].Neurons, k[0].Neurons, float64(rep.FileBytes[0])/1e6, float64(rep.FileBytes[1])/1e6, o.saveType)
 	fmt.Fprintf(stdout, "model: %s; report: %s, %s\n", o.out, filepath.Join(o.out, prune.ReportMarkdown), filepath.Join(o.out, prune.ReportJSON))
 	return nil
 }
@@ -306,5 +321,8 @@ func (r *encoderStructureReport) writeFiles(dir string) error {
 	fmt.Fprintf(&sb, "| test accuracy (%s, %d examples) | %.4f | %.4f |\n", r.Test, r.Examples[1], r.Accuracy[0], r.Accuracy[1])
 	fmt.Fprintf(&sb, "| parameters | %d | %d |\n| weights file (MB) | %.2f | %.2f |\n", r.Params[0], r.Params[1], float64(r.FileBytes[0])/1e6, float64(r.FileBytes[1])/1e6)
 	fmt.Fprintf(&sb, "| layers | %d | %d |\n| attention heads | %d | %d |\n| FFN neurons | %d | %d |\n", k[0].Layers, k[1].Layers, k[0].Heads, k[1].Heads, k[0].Neurons, k[1].Neurons)
+	if d, err := tensor.ParseDType(r.WeightsDType); err == nil {
+		sb.WriteString("\n" + savedTypeSentence(d, r.Rounded))
+	}
 	return fsutil.WriteFile(filepath.Join(dir, prune.ReportMarkdown), []byte(sb.String()))
 }

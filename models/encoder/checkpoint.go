@@ -208,16 +208,31 @@ func (m *Model) load(path string, newHead bool) (*LoadReport, error) {
 // decoder tied to the embeddings is not written, as transformers does not)
 // and then dir/config.json, each atomically. The config records the
 // sublayers removed from m's layers and their top-k attention
-// (RecordPruning).
-func Save(m *Model, dir string) error {
+// (RecordPruning), and torch_dtype float32.
+func Save(m *Model, dir string) error { return SaveAs(m, dir, tensor.Float32) }
+
+// SaveAs is Save with the weights stored as dt: tensor.Float32,
+// tensor.BFloat16 or tensor.Float16 (float32 values rounded to nearest,
+// ties to even, as they are written), and config.json's torch_dtype saying
+// so. m's values are not changed.
+func SaveAs(m *Model, dir string, dt tensor.DType) error {
+	var st safetensors.DType
+	switch dt {
+	case tensor.Float32, tensor.BFloat16, tensor.Float16:
+		st = safetensors.DType(dt.Info().Safetensors)
+	default:
+		return fmt.Errorf("encoder: weights as %v: want f32, bf16 or f16", dt)
+	}
 	if err := m.RecordPruning(); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if err := nn.SaveParams(filepath.Join(dir, WeightsFile), m.Params(), safetensors.F32, map[string]string{"format": "pt"}); err != nil {
+	if err := nn.SaveParams(filepath.Join(dir, WeightsFile), m.Params(), st, map[string]string{"format": "pt"}); err != nil {
 		return err
 	}
-	return fsutil.WriteFile(filepath.Join(dir, ConfigFile), m.Config.JSON())
+	c := *m.Config
+	c.TorchDtype = dt.Info().Torch
+	return fsutil.WriteFile(filepath.Join(dir, ConfigFile), c.JSON())
 }
