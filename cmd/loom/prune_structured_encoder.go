@@ -44,6 +44,9 @@ type encoderStructureReport struct {
 	Kept            [2]prune.Structures `json:"structures"` // before, after
 	PruneS          float64             `json:"prune_s"`
 	Accuracy        [2]float64          `json:"test_accuracy"` // before, after
+	// Loss is the mean test cross-entropy (nats per example, as loom
+	// eval's), before and after.
+	Loss [2]float64 `json:"test_loss"`
 	Params          [2]int              `json:"params"`
 	FileBytes       [2]int64            `json:"file_bytes"`
 	// WeightsDType is the type the pruned model's weights were saved in
@@ -143,6 +146,7 @@ func runPruneStructureEncoder(o *pruneOpts, stdout, stderr io.Writer) error {
 	}
 	acc := func(m *encoder.Model) float64 { return train.Accuracy[encoder.Batch](encClassifierCLI{m}, test, 64) }
 	rep.Accuracy[0], rep.Params[0] = acc(m), structured.NumParams(m)
+	rep.Loss[0] = scoreClassifier(m, test, classes).Loss
 	fmt.Fprintf(stderr, "unpruned: test accuracy %.2f %%, %d parameters\n", 100*rep.Accuracy[0], rep.Params[0])
 	batches := encoderBatches(trainEx, o.seed)
 	t0 := time.Now()
@@ -187,6 +191,7 @@ func runPruneStructureEncoder(o *pruneOpts, stdout, stderr io.Writer) error {
 		return err
 	}
 	rep.Accuracy[1], rep.Params[1] = acc(rep.Pruned), structured.NumParams(rep.Pruned)
+	rep.Loss[1] = scoreClassifier(rep.Pruned, test, classes).Loss
 	rep.FileBytes[0] = weightBytes(o.model)
 	err = fsutil.ReplaceDir(o.out, fsutil.Options{Force: o.force}, func(tmp string) error {
 		if err := encoder.SaveAs(rep.Pruned, tmp, o.saveType); err != nil {
@@ -319,6 +324,7 @@ func (r *encoderStructureReport) writeFiles(dir string) error {
 	k := r.Kept
 	fmt.Fprintf(&sb, "| | unpruned | pruned |\n| --- | --- | --- |\n")
 	fmt.Fprintf(&sb, "| test accuracy (%s, %d examples) | %.4f | %.4f |\n", r.Test, r.Examples[1], r.Accuracy[0], r.Accuracy[1])
+	fmt.Fprintf(&sb, "| test cross-entropy (nats/example) | %.4f | %.4f |\n", r.Loss[0], r.Loss[1])
 	fmt.Fprintf(&sb, "| parameters | %d | %d |\n| weights file (MB) | %.2f | %.2f |\n", r.Params[0], r.Params[1], float64(r.FileBytes[0])/1e6, float64(r.FileBytes[1])/1e6)
 	fmt.Fprintf(&sb, "| layers | %d | %d |\n| attention heads | %d | %d |\n| FFN neurons | %d | %d |\n", k[0].Layers, k[1].Layers, k[0].Heads, k[1].Heads, k[0].Neurons, k[1].Neurons)
 	if d, err := tensor.ParseDType(r.WeightsDType); err == nil {
