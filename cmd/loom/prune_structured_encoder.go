@@ -46,9 +46,9 @@ type encoderStructureReport struct {
 	Accuracy        [2]float64          `json:"test_accuracy"` // before, after
 	// Loss is the mean test cross-entropy (nats per example, as loom
 	// eval's), before and after.
-	Loss [2]float64 `json:"test_loss"`
-	Params          [2]int              `json:"params"`
-	FileBytes       [2]int64            `json:"file_bytes"`
+	Loss      [2]float64 `json:"test_loss"`
+	Params    [2]int     `json:"params"`
+	FileBytes [2]int64   `json:"file_bytes"`
 	// WeightsDType is the type the pruned model's weights were saved in
 	// (the source's); Rounded says its values changed when rounded to it
 	// (the after accuracy is measured after the rounding).
