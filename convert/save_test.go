@@ -55,6 +55,9 @@ func TestStoredType(t *testing.T) {
 			}
 		})
 	}
+	if got, err := StoredType("testdata/gguf/gpt2-f32.gguf"); err != nil || got != tensor.Float32 {
+		t.Fatalf("StoredType of a GGUF file = %v, %v; want f32", got, err)
+	}
 	if _, err := StoredType(filepath.Join(t.TempDir(), "nothing")); err == nil {
 		t.Fatal("StoredType of a missing model: no error")
 	}
