@@ -104,7 +104,7 @@ func runPrune(args []string, stdout, stderr io.Writer) error {
 		"(required; 2:4 fixes it at 0.5; axformer takes none)", span{lo: 0, hi: 1, loOpen: true, hiOpen: true})
 	scope := choice(fs, "scope", sparse.ScopeLayer, "magnitude: the ratio in each layer (layer) or one threshold over all layers (global)", sparse.ScopeLayer, sparse.ScopeGlobal)
 	model := fs.String("model", "", "model to prune: a training run's directory, a model directory or a .gguf file; axformer --task classify: an encoder classifier's directory (required)")
-	out := fs.String("out", "", "directory for the pruned model and its report (required; must not exist, or be empty, unless --force)")
+	out := fs.String("out", "", "directory for the pruned model, saved in the weight type --model stores (bf16, f16 or f32; a GGUF file: f32), and its report (required; must not exist, or be empty, unless --force)")
 	force := fs.Bool("force", false, forceHelp)
 	calib := fs.String("calib", "", "calibration text; vtrans: its training text (default: the first 90% of the embedded corpus)")
 	evalPath := fs.String("eval", "", "held-out text for the before/after loss (default: the embedded corpus's last 10%); axformer, and structured or vtrans on an encoder classifier: the test split (required), "+
