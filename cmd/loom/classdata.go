@@ -87,3 +87,20 @@ func (in *classInput) examples(flag, path string, s *labeled.Set, classes []stri
 	}
 	return tokenize(in.tok, s, classes, in.T, in.pad), nil
 }
+
+// classifierConfig loads the config of the encoder classifier at model,
+// which what ("--method axformer --task classify") needs: an error names
+// a model without a classification head or with a regression head.
+func classifierConfig(model, what string) (*encoder.Config, error) {
+	c, err := encoder.LoadConfig(model)
+	if err != nil {
+		return nil, fmt.Errorf("--model: %w", err)
+	}
+	switch {
+	case c.NumLabels() == 0:
+		return nil, fmt.Errorf("%s needs an encoder classifier; --model %s is a %s (fine-tune it with loom finetune --task classify, then loom merge)", what, model, c.Architecture())
+	case c.Regression():
+		return nil, fmt.Errorf("%s needs classes; --model %s has a regression head (problem_type regression)", what, model)
+	}
+	return c, nil
+}

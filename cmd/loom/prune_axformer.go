@@ -55,15 +55,9 @@ func runAxFormerClassify(o *pruneOpts, stdout, stderr io.Writer) error {
 	if err := setThreads(o.threads); err != nil {
 		return err
 	}
-	c, err := encoder.LoadConfig(o.model)
+	c, err := classifierConfig(o.model, "--method axformer --task classify")
 	if err != nil {
-		return fmt.Errorf("--model: %w", err)
-	}
-	switch {
-	case c.NumLabels() == 0:
-		return fmt.Errorf("--method axformer --task classify needs an encoder classifier; --model %s is a %s (fine-tune it with loom finetune --task classify, then loom merge)", o.model, c.Architecture())
-	case c.Regression():
-		return fmt.Errorf("--method axformer --task classify needs classes; --model %s has a regression head (problem_type regression)", o.model)
+		return err
 	}
 	classes := c.Labels()
 	in, err := newClassInput("--model", o.model, c, 0)

@@ -95,15 +95,11 @@ func runPruneStructureEncoder(o *pruneOpts, stdout, stderr io.Writer) error {
 	if err := setThreads(o.threads); err != nil {
 		return err
 	}
-	c, err := encoder.LoadConfig(o.model)
+	c, err := classifierConfig(o.model, "--method "+o.method+" on an encoder")
 	if err != nil {
-		return fmt.Errorf("--model: %w", err)
+		return err
 	}
 	switch {
-	case c.NumLabels() == 0:
-		return fmt.Errorf("--method %s on an encoder needs a classifier; --model %s is a %s (fine-tune it with loom finetune --task classify, then loom merge)", o.method, o.model, c.Architecture())
-	case c.Regression():
-		return fmt.Errorf("--method %s on an encoder needs classes; --model %s has a regression head (problem_type regression)", o.method, o.model)
 	case c.ModelType != encoder.TypeBERT:
 		return fmt.Errorf("--method %s on an encoder needs a BERT; --model %s is a %s (model_type %s)", o.method, o.model, c.Architecture(), c.ModelType)
 	}

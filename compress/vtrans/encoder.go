@@ -84,16 +84,8 @@ func CloneEncoder(m *encoder.Model) (*encoder.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	have, err := nn.ParamMap(m.Params())
-	if err != nil {
+	if err := copyValues(out.Params(), m.Params()); err != nil {
 		return nil, err
-	}
-	for _, p := range out.Params() {
-		q, ok := have[p.Name]
-		if !ok {
-			return nil, fmt.Errorf("vtrans: clone: %s missing", p.Name)
-		}
-		p.Value = q.Value.Clone()
 	}
 	return out, nil
 }

@@ -168,18 +168,27 @@ func Clone(m *decoder.Model) (*decoder.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	have, err := nn.ParamMap(m.Params())
-	if err != nil {
+	if err := copyValues(out.Params(), m.Params()); err != nil {
 		return nil, err
 	}
-	for _, p := range out.Params() {
+	return out, nil
+}
+
+// copyValues gives each of dst a copy of the value of the parameter of
+// src with its name.
+func copyValues(dst, src []*autograd.Var) error {
+	have, err := nn.ParamMap(src)
+	if err != nil {
+		return err
+	}
+	for _, p := range dst {
 		q, ok := have[p.Name]
 		if !ok {
-			return nil, fmt.Errorf("vtrans: clone: %s missing", p.Name)
+			return fmt.Errorf("vtrans: clone: %s missing", p.Name)
 		}
 		p.Value = q.Value.Clone()
 	}
-	return out, nil
+	return nil
 }
 
 // Trained is a student whose masks have trained and been folded into its
