@@ -160,13 +160,7 @@ func runVTrans(c *Context) (*Report, error) {
 			}
 		}
 		for _, method := range methods[2:] {
-			variant := vtrans.Full
-			switch method {
-			case "vtrans-fast":
-				variant = vtrans.Fast
-			case "vtrans-faster":
-				variant = vtrans.Faster
-			}
+			variant := vtransVariant(method)
 			start := time.Now()
 			t, err := vtrans.Train(m0, batches, vtrans.Options{Variant: variant, Epochs: epochs, Seed: seed,
 				Progress: func(step, steps int, loss float64) {
@@ -286,4 +280,16 @@ func mapFloat(xs []float64, f func(float64) float64) []float64 {
 		out[i] = f(x)
 	}
 	return out
+}
+
+// vtransVariant is the compress/vtrans variant a method row of the VTrans
+// pages names ("vtrans", "vtrans-fast", "vtrans-faster").
+func vtransVariant(method string) string {
+	switch method {
+	case "vtrans-fast":
+		return vtrans.Fast
+	case "vtrans-faster":
+		return vtrans.Faster
+	}
+	return vtrans.Full
 }

@@ -307,13 +307,7 @@ func runVTransClassifier(c *Context) (*Report, error) {
 			}
 		}
 		for _, method := range vtcMethods[2:] {
-			variant := vtrans.Full
-			switch method {
-			case "vtrans-fast":
-				variant = vtrans.Fast
-			case "vtrans-faster":
-				variant = vtrans.Faster
-			}
+			variant := vtransVariant(method)
 			start := time.Now()
 			t, err := vtrans.TrainEncoder(m0, batches, vtrans.Options{Variant: variant, Epochs: epochs, Seed: seed,
 				Progress: func(step, steps int, loss float64) {

@@ -2,14 +2,12 @@ package structured
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/loomml/loom/models/decoder"
 	"github.com/loomml/loom/models/encoder"
 	"github.com/loomml/loom/nn"
-	"github.com/loomml/loom/tensor"
 )
 
 // Encoders. A BERT encoder (post-norm LayerNorm layers with biases,
@@ -200,24 +198,8 @@ func RemoveEncoder(m *encoder.Model, k *Mask) (*encoder.Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("structured: the pruned config: %w", err)
 	}
-	old, err := nn.ParamMap(m.Params())
-	if err != nil {
+	if err := fillPruned(out.Params(), m.Params(), k, s.HeadDim, t.layout, nil); err != nil {
 		return nil, err
-	}
-	for _, p := range out.Params() {
-		q, ok := old[p.Name]
-		if !ok {
-			return nil, fmt.Errorf("structured: the pruned model has %s, the model does not", p.Name)
-		}
-		lay, err := t.layout(q.Name, q.Shape())
-		if err != nil {
-			return nil, err
-		}
-		v, shape := gather(q.Value.Float32s(), q.Shape(), k.keepOf(lay, s.HeadDim))
-		if !slices.Equal(shape, p.Shape()) {
-			return nil, fmt.Errorf("structured: %s pruned to %v, the pruned config wants %v", p.Name, shape, p.Shape())
-		}
-		p.Value = tensor.FromFloat32(v, shape...)
 	}
 	return out, nil
 }

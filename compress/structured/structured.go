@@ -477,31 +477,48 @@ func Remove(m *decoder.Model, k *Mask) (*decoder.Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("structured: the pruned config: %w", err)
 	}
-	old, err := nn.ParamMap(m.Params())
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range out.Params() {
-		q, ok := old[p.Name]
-		if !ok {
-			return nil, fmt.Errorf("structured: the pruned model has %s, the model does not", p.Name)
-		}
-		lay, err := layoutOf(q.Name, q.Shape(), s.Neurons)
-		if err != nil {
-			return nil, err
-		}
-		v, shape := gather(q.Value.Float32s(), q.Shape(), k.keepOf(lay, s.HeadDim))
-		if !slices.Equal(shape, p.Shape()) {
-			return nil, fmt.Errorf("structured: %s pruned to %v, the pruned config wants %v", p.Name, shape, p.Shape())
-		}
+	layoutFn := func(name string, shape []int) (layout, error) { return layoutOf(name, shape, s.Neurons) }
+	err = fillPruned(out.Params(), m.Params(), k, s.HeadDim, layoutFn, func(lay layout, v []float32) {
 		if lay.gain && d != s.Hidden {
 			for i := range v {
 				v[i] *= scale
 			}
 		}
-		p.Value = tensor.FromFloat32(v, shape...)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// fillPruned gives each parameter of the pruned model (dst) the values of
+// the parameter of the same name in the model (src) that k keeps, laid
+// out as layoutFn says; adjust, when not nil, changes them before they are
+// stored.
+func fillPruned(dst, src []*autograd.Var, k *Mask, headDim int, layoutFn func(name string, shape []int) (layout, error), adjust func(layout, []float32)) error {
+	old, err := nn.ParamMap(src)
+	if err != nil {
+		return err
+	}
+	for _, p := range dst {
+		q, ok := old[p.Name]
+		if !ok {
+			return fmt.Errorf("structured: the pruned model has %s, the model does not", p.Name)
+		}
+		lay, err := layoutFn(q.Name, q.Shape())
+		if err != nil {
+			return err
+		}
+		v, shape := gather(q.Value.Float32s(), q.Shape(), k.keepOf(lay, headDim))
+		if !slices.Equal(shape, p.Shape()) {
+			return fmt.Errorf("structured: %s pruned to %v, the pruned config wants %v", p.Name, shape, p.Shape())
+		}
+		if adjust != nil {
+			adjust(lay, v)
+		}
+		p.Value = tensor.FromFloat32(v, shape...)
+	}
+	return nil
 }
 
 // NumParams counts a model's parameter values.
