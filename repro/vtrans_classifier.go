@@ -2,13 +2,11 @@ package repro
 
 import (
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/chart"
 	"github.com/loomml/loom/compress/structured"
 	"github.com/loomml/loom/compress/vtrans"
@@ -76,36 +74,8 @@ func newVTCRows() map[string]*vtcRow {
 // vtcEval returns m's accuracy and mean cross-entropy (nats) on ex, in
 // evaluation mode, in batches of bs.
 func vtcEval(m *encoder.Model, ex train.Labelled[encoder.Batch], bs int) (acc, ce float64) {
-	right, sum := 0, 0.0
-	autograd.NoGrad(func() {
-		for lo := 0; lo < ex.Len(); lo += bs {
-			var idx []int
-			for i := lo; i < min(lo+bs, ex.Len()); i++ {
-				idx = append(idx, i)
-			}
-			b := ex.Batch(idx)
-			logits := m.Logits(nil, &b).Value
-			C := logits.Dim(1)
-			v := logits.Float32s()
-			for r, i := range idx {
-				row, y := v[r*C:(r+1)*C], ex.Label(i)
-				if train.Argmax(row) == y {
-					right++
-				}
-				mx := math.Inf(-1)
-				for _, x := range row {
-					mx = max(mx, float64(x))
-				}
-				z := 0.0
-				for _, x := range row {
-					z += math.Exp(float64(x) - mx)
-				}
-				sum += mx + math.Log(z) - float64(row[y])
-			}
-		}
-	})
-	n := float64(max(1, ex.Len()))
-	return float64(right) / n, sum / n
+	s := train.Score[encoder.Batch](encClassifier{m}, ex, bs)
+	return s.Accuracy, s.Loss
 }
 
 // vtcBatches cuts ex into batches of size examples in a seeded

@@ -2,6 +2,7 @@ package train
 
 import (
 	"encoding/json"
+	"math"
 
 	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/nn"
@@ -79,6 +80,23 @@ type Classifier[B any] interface {
 // Accuracy is the fraction of ex that m classifies right (the largest
 // logit, first on ties), in evaluation mode, in batches of bs.
 func Accuracy[B any](m Classifier[B], ex Labelled[B], bs int) float64 {
+	return Score(m, ex, bs).Accuracy
+}
+
+// Scores are a classifier's results on labelled examples.
+type Scores struct {
+	Examples int
+	Accuracy float64 // fraction classified right (the largest logit, first on ties)
+	Loss     float64 // mean cross-entropy, nats per example (in float64)
+	// Count and Right are each class's examples and those classified
+	// right, indexed by label (as long as the logits are wide).
+	Count, Right []int
+}
+
+// Score scores m on ex in evaluation mode, in batches of bs.
+func Score[B any](m Classifier[B], ex Labelled[B], bs int) Scores {
+	var s Scores
+	s.Examples = ex.Len()
 	right := 0
 	autograd.NoGrad(func() {
 		for lo := 0; lo < ex.Len(); lo += bs {
@@ -88,15 +106,37 @@ func Accuracy[B any](m Classifier[B], ex Labelled[B], bs int) float64 {
 			}
 			logits := m.Logits(nil, ex.Batch(idx)).Value
 			C := logits.Dim(1)
+			if s.Count == nil {
+				s.Count, s.Right = make([]int, C), make([]int, C)
+			}
 			v := logits.Float32s()
 			for r, i := range idx {
-				if Argmax(v[r*C:(r+1)*C]) == ex.Label(i) {
+				row, y := v[r*C:(r+1)*C], ex.Label(i)
+				s.Loss += crossEntropy(row, y)
+				s.Count[y]++
+				if Argmax(row) == y {
 					right++
+					s.Right[y]++
 				}
 			}
 		}
 	})
-	return float64(right) / float64(max(1, ex.Len()))
+	n := float64(max(1, ex.Len()))
+	s.Accuracy, s.Loss = float64(right)/n, s.Loss/n
+	return s
+}
+
+// crossEntropy is −log softmax(logits)[y], in float64.
+func crossEntropy(logits []float32, y int) float64 {
+	mx := math.Inf(-1)
+	for _, v := range logits {
+		mx = max(mx, float64(v))
+	}
+	z := 0.0
+	for _, v := range logits {
+		z += math.Exp(float64(v) - mx)
+	}
+	return mx + math.Log(z) - float64(logits[y])
 }
 
 // FineTuneHyper is the fine-tuning recipe of PETL-AST's code (AdamW with

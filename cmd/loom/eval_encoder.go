@@ -5,10 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"slices"
 
-	"github.com/loomml/loom/autograd"
 	"github.com/loomml/loom/models/encoder"
 	"github.com/loomml/loom/train"
 )
@@ -89,53 +87,14 @@ func runEvalEncoder(fs *flag.FlagSet, model, dataPath string, threads int, asJSO
 
 // scoreClassifier scores m on ex, whose labels index classes.
 func scoreClassifier(m *encoder.Model, ex train.Labelled[encoder.Batch], classes []string) encoderEval {
-	const bs = 64
-	r := encoderEval{Examples: ex.Len(), Classes: make([]classScore, len(classes))}
+	sc := train.Score[encoder.Batch](encClassifierCLI{m}, ex, 64)
+	r := encoderEval{Examples: sc.Examples, Accuracy: sc.Accuracy, Loss: sc.Loss, Classes: make([]classScore, len(classes))}
 	for i, l := range classes {
 		r.Classes[i].Label = l
-	}
-	right := 0
-	autograd.NoGrad(func() {
-		for lo := 0; lo < ex.Len(); lo += bs {
-			idx := make([]int, 0, bs)
-			for i := lo; i < min(lo+bs, ex.Len()); i++ {
-				idx = append(idx, i)
-			}
-			b := ex.Batch(idx)
-			logits := m.Logits(nil, &b).Value
-			C := logits.Dim(1)
-			v := logits.Float32s()
-			for k, i := range idx {
-				best := train.Argmax(v[k*C : (k+1)*C])
-				y := ex.Label(i)
-				r.Loss += crossEntropy(v[k*C:(k+1)*C], y)
-				r.Classes[y].Examples++
-				if best == y {
-					right++
-					r.Classes[y].Recall++
-				}
-			}
-		}
-	})
-	r.Loss /= float64(ex.Len())
-	r.Accuracy = float64(right) / float64(ex.Len())
-	for i := range r.Classes {
-		if n := r.Classes[i].Examples; n > 0 {
-			r.Classes[i].Recall /= float64(n)
+		if i < len(sc.Count) && sc.Count[i] > 0 {
+			r.Classes[i].Examples = sc.Count[i]
+			r.Classes[i].Recall = float64(sc.Right[i]) / float64(sc.Count[i])
 		}
 	}
 	return r
-}
-
-// crossEntropy is −log softmax(logits)[y], in float64.
-func crossEntropy(logits []float32, y int) float64 {
-	mx := math.Inf(-1)
-	for _, v := range logits {
-		mx = max(mx, float64(v))
-	}
-	s := 0.0
-	for _, v := range logits {
-		s += math.Exp(float64(v) - mx)
-	}
-	return mx + math.Log(s) - float64(logits[y])
 }
