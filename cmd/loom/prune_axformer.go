@@ -108,12 +108,8 @@ func runAxFormerClassify(o *pruneOpts, stdout, stderr io.Writer) error {
 		if err := encoder.SaveAs(m, tmp, o.saveType); err != nil {
 			return err
 		}
-		for _, f := range []string{"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"} {
-			if b, err := os.ReadFile(filepath.Join(o.model, f)); err == nil {
-				if err := fsutil.WriteFile(filepath.Join(tmp, f), b); err != nil {
-					return err
-				}
-			}
+		if err := copyFiles(o.model, tmp, tokenizerFiles); err != nil {
+			return err
 		}
 		rep.FileBytes[1] = weightBytes(tmp)
 		if err := rep.WriteFiles(tmp); err != nil {

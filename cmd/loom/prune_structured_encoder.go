@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -179,7 +178,7 @@ func runPruneStructureEncoder(o *pruneOpts, stdout, stderr io.Writer) error {
 		}
 	}
 	rep.PruneS = time.Since(t0).Seconds()
-	rep.Kept = [2]prune.Structures{keptStructures(full), keptStructures(mask)}
+	rep.Kept = [2]prune.Structures{prune.CountStructures(full), prune.CountStructures(mask)}
 	// Measured as saved: VTrans folds its masks into the weights (and the
 	// full variant trains them), so round them to the stored type first.
 	rep.WeightsDType = o.saveType.Info().Torch
@@ -193,7 +192,7 @@ func runPruneStructureEncoder(o *pruneOpts, stdout, stderr io.Writer) error {
 		if err := encoder.SaveAs(rep.Pruned, tmp, o.saveType); err != nil {
 			return err
 		}
-		if err := copyTokenizerFiles(o.model, tmp); err != nil {
+		if err := copyFiles(o.model, tmp, tokenizerFiles); err != nil {
 			return err
 		}
 		rep.FileBytes[1] = weightBytes(tmp)
@@ -247,53 +246,11 @@ func encoderScores(m *encoder.Model, score string, batches []encoder.Batch) (*st
 			}
 		})
 	}
-	ps := m.Params()
-	for _, p := range ps {
-		p.Grad = nil
-	}
-	for _, b := range batches {
-		m.Loss(nil, b).Backward()
-	}
-	err = sc.AddTaylor(m)
-	for _, p := range ps {
-		p.Grad = nil
-	}
-	return sc, err
-}
-
-// keptStructures counts what a mask keeps (the heads and neurons of
-// removed sublayers count as none).
-func keptStructures(k *structured.Mask) prune.Structures {
-	s := prune.Structures{Hidden: len(k.Hidden)}
-	for l, keep := range k.Layers {
-		if !keep {
-			continue
+	return sc, sc.AddTaylorOf(m, func() {
+		for _, b := range batches {
+			m.Loss(nil, b).Backward()
 		}
-		s.Layers++
-		for _, h := range k.Heads[l] {
-			if h {
-				s.Heads++
-			}
-		}
-		for _, n := range k.Neurons[l] {
-			if n {
-				s.Neurons++
-			}
-		}
-	}
-	return s
-}
-
-// copyTokenizerFiles copies a BERT's tokenizer files from model to dir.
-func copyTokenizerFiles(model, dir string) error {
-	for _, f := range []string{"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"} {
-		if b, err := os.ReadFile(filepath.Join(model, f)); err == nil {
-			if err := fsutil.WriteFile(filepath.Join(dir, f), b); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	})
 }
 
 // writeFiles writes prune-report.json and prune-report.md into dir.

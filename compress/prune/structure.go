@@ -223,7 +223,7 @@ func (j *StructureJob) Run() (*StructureReport, error) {
 		}
 	}
 	rep.PruneS = time.Since(t0).Seconds()
-	rep.Kept = [2]Structures{countStructures(full), countStructures(mask)}
+	rep.Kept = [2]Structures{CountStructures(full), CountStructures(mask)}
 	if rep.After, err = measure("pruned", rep.Pruned); err != nil {
 		return nil, err
 	}
@@ -251,24 +251,18 @@ func (j *StructureJob) scores(score string) (*structured.Scores, error) {
 			}
 		})
 	default:
-		ps := m.Params()
-		for _, p := range ps {
-			p.Grad = nil
-		}
-		for _, b := range batches {
-			m.Loss(nil, b).Backward()
-		}
-		err = sc.AddTaylor(m)
-		for _, p := range ps {
-			p.Grad = nil
-		}
+		err = sc.AddTaylorOf(m, func() {
+			for _, b := range batches {
+				m.Loss(nil, b).Backward()
+			}
+		})
 	}
 	return sc, err
 }
 
-// countStructures counts what a mask keeps (heads and neurons of layers
+// CountStructures counts what a mask keeps (heads and neurons of layers
 // whose attention or FFN is gone count as none).
-func countStructures(k *structured.Mask) Structures {
+func CountStructures(k *structured.Mask) Structures {
 	var s Structures
 	for l, keep := range k.Layers {
 		if !keep {

@@ -87,6 +87,23 @@ func (sc *Scores) AddTaylor(m Model) error {
 	return sc.accumulate(m, func(w, g float32) float64 { return math.Abs(float64(w) * float64(g)) })
 }
 
+// AddTaylorOf adds the Taylor importance of the gradients that backward
+// leaves in m's parameters (it calls Backward on each batch's loss): the
+// gradients are cleared before and after, so they are summed over exactly
+// backward's batches and nothing is left behind.
+func (sc *Scores) AddTaylorOf(m Model, backward func()) error {
+	ps := m.Params()
+	for _, p := range ps {
+		p.Grad = nil
+	}
+	backward()
+	err := sc.AddTaylor(m)
+	for _, p := range ps {
+		p.Grad = nil
+	}
+	return err
+}
+
 // AddMagnitude adds each structure's squared weight norm Σ w² (the
 // "magnitude" baseline of structured pruning).
 func (sc *Scores) AddMagnitude(m Model) error {
